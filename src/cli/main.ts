@@ -1,0 +1,28 @@
+/**
+ * `switchboard <verb>`: one program, one verb table. Each capability contributes its verbs from
+ * its own folder (`src/<capability>/cli.ts` exports `registerCommands(program)`); handlers load
+ * their heavy modules lazily so `switchboard --help` stays fast.
+ */
+import { Command, CommanderError } from 'commander';
+import { SwitchboardError } from '../core/errors.js';
+import { VERB_MODULES } from './verbs.js';
+
+const program = new Command('switchboard')
+  .description('Switchboard: start, find, talk to and watch connectors.')
+  .showHelpAfterError('(add --help for usage)')
+  .exitOverride();
+
+for (const register of VERB_MODULES) register(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // Help and version exit 0; usage errors already printed their sentence.
+    process.exitCode = err.exitCode;
+  } else {
+    const text = err instanceof SwitchboardError ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err);
+    process.stderr.write(`switchboard: ${text}\n`);
+    process.exitCode = 1;
+  }
+}

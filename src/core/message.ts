@@ -1,0 +1,53 @@
+/**
+ * The one message model of Switchboard (the communicator's): who sent it, where it goes, a command
+ * and named parameters. Requests, replies, events and actions are all messages.
+ *
+ * Empty strings mean "not set" (the text form omits them), so every field is always present and
+ * code never has to distinguish `undefined` from `''`.
+ */
+
+/** A JSON value: parameter values are typed in the JSON form and strings in the text form. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** A place on the network: a hub (server) and a service on it. */
+export interface Endpoint {
+  /** Hub name; `''`/`*` any hub, `.` this hub, `?` remote hubs only. */
+  server: string;
+  /** Service name; `*`, `?`, `.` are broadcasts. May carry `#instance`. */
+  service: string;
+}
+
+export interface Message {
+  sentFrom: Endpoint;
+  to: Endpoint;
+  command: string;
+  params: Record<string, JsonValue>;
+}
+
+/** Parameter names: `[A-Za-z_][A-Za-z0-9_]*`. */
+export const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Commands: `[A-Z_][A-Z0-9_]*`. */
+export const COMMAND_NAME = /^[A-Z_][A-Z0-9_]*$/;
+
+/** Builds a message with defaults for whatever is left out. */
+export function createMessage(
+  command: string,
+  params: Record<string, JsonValue> = {},
+  to: Partial<Endpoint> = {},
+  sentFrom: Partial<Endpoint> = {},
+): Message {
+  return {
+    sentFrom: { server: sentFrom.server ?? '', service: sentFrom.service ?? '' },
+    to: { server: to.server ?? '', service: to.service ?? '' },
+    command,
+    params,
+  };
+}
+
+/** A parameter as the text form carries it: strings as they are, anything else as JSON. */
+export function paramToString(value: JsonValue): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (value === null) return '';
+  return JSON.stringify(value);
+}
