@@ -1,0 +1,140 @@
+/**
+ * An index of triggers so an event never scans them all. Two levels:
+ *  1. a bucket per (kind or connector, event) — an event looks in at most four buckets
+ *     (its connector, its kind, each with its key and with `*`);
+ *  2. inside a bucket, triggers with an `eq` (or `in`) filter are indexed by that path and value, so
+ *     an event reads its value at each indexed path once and picks the few triggers that can match.
+ * Only those candidates run their filters. Disabled triggers are not indexed.
+ */
+import type { JsonValue } from '../../core/message.js';
+import { compileFilter, type CompiledFilter } from './filter.js';
+import { canonicalKey, getPath } from './path.js';
+import type { TriggerSpec } from './schema.js';
+
+export interface CompiledTrigger {
+  readonly spec: TriggerSpec;
+  readonly filters: readonly CompiledFilter[];
+}
+
+export interface MatchableEvent {
+  connector: string;
+  kind: string;
+  key: string;
+  data: JsonValue;
+}
+
+interface Bucket {
+  /** path -> (canonical value -> triggers indexed under it) */
+  byValue: Map<string, { segments: readonly string[]; values: Map<string, Set<CompiledTrigger>> }>;
+  rest: Set<CompiledTrigger>;
+}
+
+function bucketKey(by: 'kind' | 'connector', name: string, event: string): string {
+  return `${by === 'kind' ? 'k' : 'c'}\u0000${name}\u0000${event}`;
+}
+
+export function compileTrigger(spec: TriggerSpec): CompiledTrigger {
+  return { spec, filters: spec.filters.map(compileFilter) };
+}
+
+export function triggerMatches(t: CompiledTrigger, data: JsonValue): boolean {
+  for (const f of t.filters) if (!f.test(data)) return false;
+  return true;
+}
+
+export class TriggerIndex {
+  private readonly buckets = new Map<string, Bucket>();
+  private readonly byName = new Map<string, { trigger: CompiledTrigger; bucket: string; indexPath?: string; indexKeys?: string[] }>();
+
+  constructor(specs: Iterable<TriggerSpec & { enabled?: boolean }> = []) {
+    for (const s of specs) this.add(s);
+  }
+
+  get size(): number { return this.byName.size; }
+
+  has(name: string): boolean { return this.byName.has(name); }
+
+  /** Adds or replaces a trigger (by name). A disabled trigger is only removed. */
+  add(spec: TriggerSpec & { enabled?: boolean }): void {
+    this.remove(spec.name);
+    if (spec.enabled === false) return;
+    const trigger = compileTrigger(spec);
+    const bKey = spec.when.kind !== undefined ? bucketKey('kind', spec.when.kind, spec.when.event) : bucketKey('connector', spec.when.connector!, spec.when.event);
+    let bucket = this.buckets.get(bKey);
+    if (!bucket) { bucket = { byValue: new Map(), rest: new Set() }; this.buckets.set(bKey, bucket); }
+    const indexed = trigger.filters.find((f) => f.op === 'eq') ?? trigger.filters.find((f) => f.op === 'in' && Array.isArray(f.value) && f.value.length > 0);
+    if (!indexed) {
+      bucket.rest.add(trigger);
+      this.byName.set(spec.name, { trigger, bucket: bKey });
+      return;
+    }
+    const keys = indexed.op === 'eq' ? [canonicalKey(indexed.value)] : [...new Set((indexed.value as JsonValue[]).map(canonicalKey))];
+    let entry = bucket.byValue.get(indexed.path);
+    if (!entry) { entry = { segments: indexed.segments, values: new Map() }; bucket.byValue.set(indexed.path, entry); }
+    for (const k of keys) {
+      let set = entry.values.get(k);
+      if (!set) { set = new Set(); entry.values.set(k, set); }
+      set.add(trigger);
+    }
+    this.byName.set(spec.name, { trigger, bucket: bKey, indexPath: indexed.path, indexKeys: keys });
+  }
+
+  remove(name: string): boolean {
+    const found = this.byName.get(name);
+    if (!found) return false;
+    this.byName.delete(name);
+    const bucket = this.buckets.get(found.bucket)!;
+    if (found.indexPath === undefined) bucket.rest.delete(found.trigger);
+    else {
+      const entry = bucket.byValue.get(found.indexPath);
+      if (!entry) throw new Error(`trigger index out of step for ${name}`);
+      for (const k of found.indexKeys!) {
+        const set = entry.values.get(k);
+        set?.delete(found.trigger);
+        if (set && set.size === 0) entry.values.delete(k);
+      }
+      if (entry.values.size === 0) bucket.byValue.delete(found.indexPath);
+    }
+    if (bucket.rest.size === 0 && bucket.byValue.size === 0) this.buckets.delete(found.bucket);
+    return true;
+  }
+
+  /** Triggers whose `when` names this event's connector or kind and event key (before filters). */
+  private candidates(ev: MatchableEvent, out: Set<CompiledTrigger>): void {
+    const keys = [
+      bucketKey('connector', ev.connector, ev.key), bucketKey('kind', ev.kind, ev.key),
+      bucketKey('connector', ev.connector, '*'), bucketKey('kind', ev.kind, '*'),
+    ];
+    for (const k of keys) {
+      const bucket = this.buckets.get(k);
+      if (!bucket) continue;
+      for (const t of bucket.rest) out.add(t);
+      for (const entry of bucket.byValue.values()) {
+        const actual = getPath(ev.data, entry.segments);
+        if (actual === undefined) continue;
+        const set = entry.values.get(canonicalKey(actual));
+        if (set) for (const t of set) out.add(t);
+      }
+    }
+  }
+
+  /** The enabled triggers this event satisfies, in name order. */
+  match(ev: MatchableEvent): CompiledTrigger[] {
+    const cands = new Set<CompiledTrigger>();
+    this.candidates(ev, cands);
+    const out: CompiledTrigger[] = [];
+    for (const t of cands) if (triggerMatches(t, ev.data)) out.push(t);
+    if (out.length > 1) out.sort((a, b) => (a.spec.name < b.spec.name ? -1 : a.spec.name > b.spec.name ? 1 : 0));
+    return out;
+  }
+
+  /** Whether any enabled trigger listens for this connector/kind and event key at all. */
+  listensFor(connector: string, kind: string, key: string): boolean {
+    return this.buckets.has(bucketKey('connector', connector, key)) || this.buckets.has(bucketKey('kind', kind, key)) ||
+      this.buckets.has(bucketKey('connector', connector, '*')) || this.buckets.has(bucketKey('kind', kind, '*'));
+  }
+
+  all(): TriggerSpec[] {
+    return [...this.byName.values()].map((v) => v.trigger.spec);
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * The trigger model: when a connector (or any connector of a kind) emits an event, and every filter
+ * holds on the event data, run a task on another connector (or one of a kind) with inputs that are
+ * constants or references to event fields.
+ *
+ *   name: paid-order
+ *   when: { kind: webhook, event: request }
+ *   filters:
+ *     - { path: body.amount, op: gt, value: 100 }
+ *   then:
+ *     kind: http-request
+ *     task: request
+ *     inputs:
+ *       url: http://127.0.0.1:8080/notify
+ *       body: { $ref: data.body }          # a reference into the event
+ *
+ * References: `{ $ref: "data.<path>" }` reads the event data, `{ $ref: "event.id|key|connector|kind|time" }`
+ * reads the event's envelope; `{ $const: <value> }` passes a value literally (even one holding `$ref`).
+ */
+import { z } from 'zod';
+import type { JsonValue } from '../../core/message.js';
+
+export const FILTER_OPS = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'include', 'exists', 'regex'] as const;
+export type FilterOp = (typeof FILTER_OPS)[number];
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
+const name = (what: string) => z.string().min(1, `${what} must not be empty`).max(200).regex(NAME, `${what} may hold letters, digits and _ . : - only`);
+const PATH = /^[^.\s]+(\.[^.\s]+)*$/;
+
+const jsonValue: z.ZodType<JsonValue> = z.json() as z.ZodType<JsonValue>;
+
+export const filterSchema = z
+  .strictObject({
+    path: z.string().regex(PATH, 'path must be dotted segments like body.items.0.price'),
+    op: z.enum(FILTER_OPS, { error: `op must be one of ${FILTER_OPS.join(', ')}` }),
+    value: jsonValue.optional(),
+  })
+  .superRefine((f, ctx) => {
+    const bad = (message: string) => ctx.addIssue({ code: 'custom', path: ['value'], message });
+    switch (f.op) {
+      case 'exists':
+        if (f.value !== undefined && typeof f.value !== 'boolean') bad('exists takes true, false or no value');
+        break;
+      case 'in':
+        if (!Array.isArray(f.value)) bad('in takes a list of values');
+        break;
+      case 'gt': case 'gte': case 'lt': case 'lte':
+        if (typeof f.value !== 'number' && typeof f.value !== 'string') bad(`${f.op} takes a number or a string`);
+        break;
+      case 'regex':
+        if (typeof f.value !== 'string') { bad('regex takes a pattern string'); break; }
+        try { new RegExp(f.value); } catch (err) { bad(`invalid regular expression: ${(err as Error).message}`); }
+        break;
+      default:
+        if (f.value === undefined) bad(`${f.op} needs a value`);
+    }
+  });
+export type Filter = z.infer<typeof filterSchema>;
+
+const ENVELOPE_FIELDS = ['id', 'key', 'connector', 'kind', 'time'];
+
+/** Checks every `$ref` in an input value; returns the problems with their path. */
+function checkRefs(value: JsonValue, path: (string | number)[], ctx: z.RefinementCtx): void {
+  if (value === null || typeof value !== 'object') return;
+  if (Array.isArray(value)) { value.forEach((v, i) => checkRefs(v, [...path, i], ctx)); return; }
+  if ('$const' in value) {
+    if (Object.keys(value).length !== 1) ctx.addIssue({ code: 'custom', path, message: '$const must be the only key of its object' });
+    return;
+  }
+  if ('$ref' in value) {
+    const ref = value.$ref;
+    const where = [...path, '$ref'];
+    if (Object.keys(value).length !== 1) ctx.addIssue({ code: 'custom', path, message: '$ref must be the only key of its object (use $const for a literal)' });
+    if (typeof ref !== 'string') { ctx.addIssue({ code: 'custom', path: where, message: '$ref must be a string like data.body.id or event.id' }); return; }
+    const [root, ...rest] = ref.split('.');
+    if (root === 'data') {
+      if (rest.some((s) => s === '')) ctx.addIssue({ code: 'custom', path: where, message: `$ref "${ref}" has an empty segment` });
+    } else if (root === 'event') {
+      if (rest.length !== 1 || !ENVELOPE_FIELDS.includes(rest[0]!)) ctx.addIssue({ code: 'custom', path: where, message: `$ref "${ref}": event fields are ${ENVELOPE_FIELDS.map((f) => `event.${f}`).join(', ')}` });
+    } else {
+      ctx.addIssue({ code: 'custom', path: where, message: `$ref "${ref}" must start with data (the event data) or event (its id, key, connector, kind, time)` });
+    }
+    return;
+  }
+  for (const [k, v] of Object.entries(value)) checkRefs(v, [...path, k], ctx);
+}
+
+const target = <T extends z.ZodRawShape>(shape: T, what: string) =>
+  z.strictObject({ kind: name('kind').optional(), connector: name('connector').optional(), ...shape }).superRefine((v, ctx) => {
+    if ((v.kind === undefined) === (v.connector === undefined)) ctx.addIssue({ code: 'custom', path: [], message: `${what} needs exactly one of kind or connector` });
+  });
+
+export const triggerSpecSchema = z.strictObject({
+  name: name('name'),
+  description: z.string().max(2000).optional(),
+  enabled: z.boolean().optional(),
+  when: target({ event: z.union([name('event'), z.literal('*')]) }, 'when'),
+  filters: z.array(filterSchema).max(100).default([]),
+  then: target({
+    task: name('task'),
+    inputs: z.record(z.string(), jsonValue).default({}).superRefine((inputs, ctx) => {
+      for (const [k, v] of Object.entries(inputs)) checkRefs(v, [k], ctx);
+    }),
+  }, 'then'),
+});
+
+export type TriggerSpec = z.infer<typeof triggerSpecSchema>;
+
+/** A trigger as the dispatcher stores and serves it. */
+export interface Trigger extends TriggerSpec {
+  enabled: boolean;
+  createdAt: string;
+}

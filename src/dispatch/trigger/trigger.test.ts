@@ -1,0 +1,162 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import type { JsonValue } from '../../core/message.js';
+import { parseTriggers, TriggerFileError } from './parse.js';
+import { compileFilter } from './filter.js';
+import { resolveInputs, type EventEnvelope } from './inputs.js';
+import { compileTrigger, TriggerIndex, triggerMatches, type MatchableEvent } from './matcher.js';
+import type { Filter, TriggerSpec } from './schema.js';
+
+const GOOD = `name: paid
+when:
+  kind: webhook
+  event: request
+filters:
+  - { path: body.amount, op: gt, value: 100 }
+then:
+  kind: http-request
+  task: request
+  inputs:
+    url: http://127.0.0.1:9/x
+    body: { $ref: data.body }
+`;
+
+test('parses a YAML trigger with defaults', () => {
+  const [t] = parseTriggers(GOOD, 't.yml');
+  assert.equal(t!.name, 'paid');
+  assert.deepEqual(t!.when, { kind: 'webhook', event: 'request' });
+  assert.equal(t!.filters[0]!.op, 'gt');
+  assert.deepEqual(t!.then.inputs.body, { $ref: 'data.body' });
+});
+
+test('parses JSON and lists of triggers', () => {
+  const json = JSON.stringify({ triggers: [{ name: 'a', when: { connector: 'c1', event: '*' }, then: { connector: 'c2', task: 't' } }] }, null, 2);
+  const ts = parseTriggers(json, 't.json');
+  assert.equal(ts.length, 1);
+  assert.deepEqual(ts[0]!.filters, []);
+  assert.deepEqual(ts[0]!.then.inputs, {});
+});
+
+test('errors name the line and the field', () => {
+  const bad = GOOD.replace('op: gt', 'op: bigger').replace('task: request', 'task: request\n  colour: red');
+  assert.throws(() => parseTriggers(bad, 't.yml'), (err: unknown) => {
+    assert.ok(err instanceof TriggerFileError);
+    const byField = Object.fromEntries(err.problems.map((p) => [p.field, p]));
+    assert.equal(byField['filters[0].op']!.line, 6);
+    assert.match(byField['filters[0].op']!.message, /one of eq, ne/);
+    assert.equal(byField['then.colour']!.line, 10);
+    assert.match(err.message, /t\.yml:6: filters\[0\]\.op:/);
+    return true;
+  });
+});
+
+test('errors in a list say which trigger, and catch bad refs, regexes, targets', () => {
+  const text = `- name: ok
+  when: { kind: a, event: e }
+  then: { kind: b, task: t }
+- name: bad
+  when: { kind: a, connector: x, event: e }
+  filters:
+    - { path: x, op: regex, value: "(" }
+  then:
+    kind: b
+    task: t
+    inputs:
+      a: { $ref: body.x }
+`;
+  assert.throws(() => parseTriggers(text, 'l.yml'), (err: unknown) => {
+    assert.ok(err instanceof TriggerFileError);
+    const fields = err.problems.map((p) => `${p.line} ${p.field}`);
+    assert.ok(fields.includes('5 [1].when'), fields.join('|'));
+    assert.ok(fields.includes('7 [1].filters[0].value'), fields.join('|'));
+    assert.ok(fields.includes('12 [1].then.inputs.a.$ref'), fields.join('|'));
+    return true;
+  });
+});
+
+test('syntax errors and missing fields name a line', () => {
+  assert.throws(() => parseTriggers('name: [oops\n', 'x.yml'), /x\.yml:\d+:/);
+  assert.throws(() => parseTriggers('name: a\nwhen: { kind: k, event: e }\n', 'x.yml'), /x\.yml:1: then: is required/);
+});
+
+test('filter ops', () => {
+  const data: JsonValue = { a: { b: 5, s: 'hello', list: [1, 'x', { k: 1 }] }, n: null };
+  const t = (f: Filter) => compileFilter(f).test(data);
+  assert.equal(t({ path: 'a.b', op: 'eq', value: 5 }), true);
+  assert.equal(t({ path: 'a.b', op: 'ne', value: 5 }), false);
+  assert.equal(t({ path: 'a.b', op: 'gt', value: 4 }), true);
+  assert.equal(t({ path: 'a.b', op: 'gte', value: 5 }), true);
+  assert.equal(t({ path: 'a.b', op: 'lt', value: 5 }), false);
+  assert.equal(t({ path: 'a.b', op: 'lte', value: 5 }), true);
+  assert.equal(t({ path: 'a.s', op: 'gt', value: 4 }), false, 'string vs number never orders');
+  assert.equal(t({ path: 'a.b', op: 'in', value: [1, 5] }), true);
+  assert.equal(t({ path: 'a.list', op: 'include', value: { k: 1 } }), true);
+  assert.equal(t({ path: 'a.s', op: 'include', value: 'ell' }), true);
+  assert.equal(t({ path: 'a.list.1', op: 'eq', value: 'x' }), true);
+  assert.equal(t({ path: 'a.missing', op: 'exists' }), false);
+  assert.equal(t({ path: 'a.missing', op: 'exists', value: false }), true);
+  assert.equal(t({ path: 'n', op: 'exists' }), true);
+  assert.equal(t({ path: 'a.s', op: 'regex', value: '^h.l+o$' }), true);
+  assert.equal(t({ path: 'a.b', op: 'regex', value: '5' }), false);
+});
+
+test('inputs: constants, references, $const, missing refs become null', () => {
+  const ev: EventEnvelope = { id: 'e1', key: 'k', connector: 'c', kind: 'w', time: 't', data: { body: { x: [1, 2] } } };
+  const missing: string[] = [];
+  const out = resolveInputs({ a: 1, b: { $ref: 'data.body.x.1' }, c: { nested: [{ $ref: 'event.id' }] }, d: { $const: { $ref: 'raw' } }, e: { $ref: 'data.nope' } }, ev, missing);
+  assert.deepEqual(out, { a: 1, b: 2, c: { nested: ['e1'] }, d: { $ref: 'raw' }, e: null });
+  assert.deepEqual(missing, ['data.nope']);
+});
+
+// Property: the index returns exactly what scanning every trigger returns.
+const small = fc.constantFrom('a', 'b', 'c');
+const value = fc.oneof(fc.integer({ min: 0, max: 4 }), small, fc.constant(null));
+const filterArb: fc.Arbitrary<Filter> = fc.oneof(
+  fc.record({ path: fc.constantFrom('x', 'y', 'z.w'), op: fc.constantFrom('eq', 'ne', 'gt', 'lte') as fc.Arbitrary<Filter['op']>, value }),
+  fc.record({ path: fc.constantFrom('x', 'y'), op: fc.constant('in' as const), value: fc.array(value, { maxLength: 3 }) }),
+  fc.record({ path: fc.constantFrom('x', 'z'), op: fc.constant('exists' as const), value: fc.boolean() }),
+);
+const specArb = (i: number): fc.Arbitrary<TriggerSpec & { enabled: boolean }> => fc.record({
+  when: fc.oneof(fc.record({ kind: small, event: fc.constantFrom('e1', 'e2', '*') }), fc.record({ connector: small, event: fc.constantFrom('e1', '*') })),
+  filters: fc.array(filterArb, { maxLength: 3 }),
+  enabled: fc.boolean(),
+}).map((r) => ({ name: `t${i}`, ...r, then: { kind: 'out', task: 'do', inputs: {} } }));
+const eventArb: fc.Arbitrary<MatchableEvent> = fc.record({
+  connector: small, kind: small, key: fc.constantFrom('e1', 'e2'),
+  data: fc.record({ x: value, y: value, z: fc.option(fc.record({ w: value }), { nil: undefined }) }, { requiredKeys: [] }) as fc.Arbitrary<JsonValue>,
+});
+
+test('property: indexed match equals a full scan, also after removals', () => {
+  fc.assert(fc.property(
+    fc.integer({ min: 0, max: 30 }).chain((n) => fc.tuple(...Array.from({ length: n }, (_, i) => specArb(i)))),
+    fc.array(eventArb, { minLength: 1, maxLength: 10 }),
+    fc.array(fc.integer({ min: 0, max: 30 }), { maxLength: 5 }),
+    (specs, events, removals) => {
+      const index = new TriggerIndex(specs);
+      const live = new Map(specs.filter((s) => s.enabled).map((s) => [s.name, s]));
+      for (const r of removals) { index.remove(`t${r}`); live.delete(`t${r}`); }
+      for (const ev of events) {
+        const scan = [...live.values()].filter((s) => {
+          const w = s.when;
+          const who = w.kind !== undefined ? w.kind === ev.kind : w.connector === ev.connector;
+          return who && (w.event === '*' || w.event === ev.key) && triggerMatches(compileTrigger(s), ev.data);
+        }).map((s) => s.name).sort();
+        assert.deepEqual(index.match(ev).map((t) => t.spec.name), scan);
+      }
+    }), { numRuns: 300 });
+});
+
+test('10,000 triggers: the index looks at few candidates', () => {
+  const specs: TriggerSpec[] = Array.from({ length: 10_000 }, (_, i) => ({ name: `t${i}`, when: { kind: 'w', event: 'e' }, filters: [{ path: 'n', op: 'eq', value: i }], then: { kind: 'o', task: 't', inputs: {} } }));
+  const index = new TriggerIndex(specs);
+  let tests = 0;
+  const spy = index.match({ connector: 'c', kind: 'w', key: 'e', data: { n: 4242 } });
+  assert.deepEqual(spy.map((t) => t.spec.name), ['t4242']);
+  // Count filter evaluations by wrapping the filters of every trigger.
+  for (const t of (index as unknown as { byName: Map<string, { trigger: { filters: { test: (d: JsonValue) => boolean }[] } }> }).byName.values()) {
+    for (const f of t.trigger.filters) { const orig = f.test; f.test = (d) => { tests++; return orig(d); }; }
+  }
+  index.match({ connector: 'c', kind: 'w', key: 'e', data: { n: 7 } });
+  assert.equal(tests, 1);
+});
