@@ -1,0 +1,243 @@
+/**
+ * hub-throughput: two service processes talking through one Switchboard hub over TCP on loopback,
+ * next to nats-server + nats.js, Moleculer 0.14 with its TCP transporter, and two processes
+ * talking directly with the same line framing and codec (the limit). For each: one-way messages/s
+ * with a 100-byte parameter, request/reply round trips/s with 1 and 64 in flight, p50/p99 latency.
+ * Medians of 3 short runs; the whole run stays under 4 minutes.
+ *
+ *   npm run bench -- hub-throughput          (QUICK=1 for one short run per figure)
+ */
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { freePort, portOpen } from '../src/core/testing.js';
+import { median } from './hub-throughput/stats.js';
+import type { FromWorker, SystemName, ToWorker } from './hub-throughput/protocol.js';
+
+const QUICK = process.env.QUICK === '1';
+const RUNS = QUICK ? 1 : 3;
+const ONE_WAY_MS = QUICK ? 800 : 1500;
+const RR_MS = QUICK ? 600 : 1200;
+const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+const only = (process.env.SYSTEMS ?? 'switchboard,nats,moleculer,direct').split(',') as SystemName[];
+
+interface Figures {
+  system: string;
+  oneWay: number;
+  oneWayLoss: number;
+  rr1: number;
+  rr1p50us: number;
+  rr1p99us: number;
+  rr64: number;
+  rr64p50us: number;
+  rr64p99us: number;
+}
+
+class Worker {
+  private waiters: ((m: FromWorker) => void)[] = [];
+  readonly ready: Promise<FromWorker>;
+
+  constructor(readonly child: ChildProcess, readonly label: string) {
+    this.ready = this.next();
+    child.on('message', (m: FromWorker) => {
+      if (m.type === 'error') { console.error(`[${label}] ${m.message}`); }
+      this.waiters.shift()?.(m);
+    });
+    child.on('exit', (code) => { if (code) for (const w of this.waiters.splice(0)) w({ type: 'error', message: `${label} exited with ${code}` }); });
+  }
+
+  private next(): Promise<FromWorker> {
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  async ask(msg: ToWorker): Promise<FromWorker> {
+    const reply = this.next();
+    this.child.send(msg);
+    const r = await reply;
+    if (r.type === 'error') throw new Error(`${this.label}: ${r.message}`);
+    return r;
+  }
+
+  stop(): void {
+    if (this.child.connected) this.child.send({ type: 'stop' } satisfies ToWorker);
+    setTimeout(() => this.child.kill('SIGKILL'), 3000).unref();
+  }
+}
+
+function startWorker(role: 'sink' | 'source', system: SystemName, args: string[]): Worker {
+  const child = fork(new URL('./hub-throughput/worker.ts', import.meta.url).pathname, [role, system, ...args], {
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, SWITCHBOARD_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  return new Worker(child, `${system} ${role}`);
+}
+
+async function startHub(): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const url = `cd://127.0.0.1:${port}`;
+  const args = ['bin/switchboard.js', 'hub', '--local-listen', url, '--signal', `cdu://127.0.0.1:${await freePort()}`];
+  const profile = process.env.HUB_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.HUB_CPU_PROF] : [];
+  const child = spawn(process.execPath, [...profile, ...args], {
+    env: { ...process.env, SWITCHBOARD_FROM_SOURCE: '1', SWITCHBOARD_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const deadline = Date.now() + 20_000;
+  while (!(await portOpen(port))) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the hub did not start on ${url}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { url, child };
+}
+
+async function measureOneWay(sink: Worker, source: Worker): Promise<{ rate: number; loss: number }> {
+  await sink.ask({ type: 'reset' });
+  const done = await source.ask({ type: 'oneway', durationMs: ONE_WAY_MS });
+  const sent = done.type === 'oneway-done' ? done.sent : 0;
+  // Wait until the sink stops counting (everything in flight arrived or was dropped).
+  let last = -1;
+  let c: FromWorker = { type: 'count', count: 0, firstNs: 0, lastNs: 0 };
+  for (let i = 0; i < 100; i++) {
+    c = await sink.ask({ type: 'count' });
+    if (c.type === 'count' && (c.count === last || c.count >= sent)) break;
+    if (c.type === 'count') last = c.count;
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  if (c.type !== 'count' || c.count < 2) return { rate: 0, loss: 1 };
+  return { rate: (c.count - 1) / ((c.lastNs - c.firstNs) / 1e9), loss: sent ? Math.max(0, 1 - c.count / sent) : 0 };
+}
+
+async function measureRR(source: Worker, inflight: number): Promise<{ rate: number; p50: number; p99: number }> {
+  const r = await source.ask({ type: 'rr', durationMs: RR_MS, inflight });
+  if (r.type !== 'rr-done') throw new Error('unexpected reply');
+  return { rate: r.count / (r.elapsedMs / 1000), p50: r.p50us, p99: r.p99us };
+}
+
+async function measureSystem(system: SystemName): Promise<Figures> {
+  let hub: ChildProcess | undefined;
+  let sink: Worker;
+  let source: Worker;
+  if (system === 'switchboard') {
+    const h = await startHub();
+    hub = h.child;
+    sink = startWorker('sink', system, [h.url]);
+    await sink.ready;
+    source = startWorker('source', system, [h.url]);
+  } else if (system === 'nats') {
+    sink = startWorker('sink', system, [NATS_URL]);
+    const r = await sink.ready;
+    source = startWorker('source', system, [NATS_URL, r.type === 'ready' ? r.address ?? '' : '']);
+  } else if (system === 'moleculer') {
+    const [a, b] = [await freePort(), await freePort()];
+    sink = startWorker('sink', system, [String(a), String(b)]);
+    source = startWorker('source', system, [String(b), String(a)]);
+    await sink.ready;
+  } else {
+    sink = startWorker('sink', system, []);
+    const r = await sink.ready;
+    source = startWorker('source', system, [r.type === 'ready' ? r.address ?? '' : '']);
+  }
+  const ready = await source.ready;
+  if (ready.type === 'error') throw new Error(ready.message);
+  try {
+    const runs: { ow: number; loss: number; r1: Awaited<ReturnType<typeof measureRR>>; r64: Awaited<ReturnType<typeof measureRR>> }[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const ow = await measureOneWay(sink, source);
+      const r1 = await measureRR(source, 1);
+      const r64 = await measureRR(source, 64);
+      runs.push({ ow: ow.rate, loss: ow.loss, r1, r64 });
+      process.stdout.write(`  ${system} run ${i + 1}: one-way ${fmt(ow.rate)}/s (loss ${(ow.loss * 100).toFixed(1)}%), rr1 ${fmt(r1.rate)}/s, rr64 ${fmt(r64.rate)}/s\n`);
+    }
+    return {
+      system,
+      oneWay: median(runs.map((r) => r.ow)),
+      oneWayLoss: median(runs.map((r) => r.loss)),
+      rr1: median(runs.map((r) => r.r1.rate)),
+      rr1p50us: median(runs.map((r) => r.r1.p50)),
+      rr1p99us: median(runs.map((r) => r.r1.p99)),
+      rr64: median(runs.map((r) => r.r64.rate)),
+      rr64p50us: median(runs.map((r) => r.r64.p50)),
+      rr64p99us: median(runs.map((r) => r.r64.p99)),
+    };
+  } finally {
+    source.stop();
+    sink.stop();
+    await Promise.all([source, sink].map((w) => new Promise((r) => (w.child.exitCode !== null ? r(null) : w.child.once('exit', r)))));
+    if (hub) { hub.kill('SIGTERM'); await new Promise((r) => (hub.exitCode !== null ? r(null) : hub.once('exit', r))); }
+  }
+}
+
+function fmt(n: number): string {
+  if (!Number.isFinite(n)) return 'n/a';
+  return n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : n.toFixed(0);
+}
+
+function ratio(a: number | undefined, b: number | undefined): number | null {
+  return a && b ? Math.round((a / b) * 100) / 100 : null;
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const figures: Figures[] = [];
+  for (const system of only) {
+    console.log(`${system}...`);
+    try {
+      figures.push(await measureSystem(system));
+    } catch (err) {
+      console.error(`${system} failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  const by = (s: string) => figures.find((f) => f.system === s);
+  const sb = by('switchboard');
+  const ratios: Record<string, number | null> = {};
+  for (const peer of ['nats', 'moleculer', 'direct']) {
+    ratios[`oneWay_vs_${peer}`] = ratio(sb?.oneWay, by(peer)?.oneWay);
+    ratios[`rr1_vs_${peer}`] = ratio(sb?.rr1, by(peer)?.rr1);
+    ratios[`rr64_vs_${peer}`] = ratio(sb?.rr64, by(peer)?.rr64);
+  }
+  const result = {
+    name: 'hub-throughput',
+    unit: 'messages/s (one-way); round trips/s (rr1, rr64); latency in microseconds',
+    date: new Date().toISOString(),
+    node: process.version,
+    runs: RUNS,
+    durationsMs: { oneWay: ONE_WAY_MS, requestReply: RR_MS },
+    results: figures.map((f) => ({ ...f, value: Math.round(f.oneWay) })),
+    ratios,
+  };
+  mkdirSync('bench/results', { recursive: true });
+  writeFileSync('bench/results/hub-throughput.json', `${JSON.stringify(result, null, 2)}\n`);
+  updateReadme(figures, ratios);
+  console.log(`\nsystem        one-way/s  rr1/s (p50/p99 us)      rr64/s (p50/p99 us)`);
+  for (const f of figures) {
+    console.log(`${f.system.padEnd(12)}  ${fmt(f.oneWay).padStart(9)}  ${fmt(f.rr1).padStart(6)} (${f.rr1p50us.toFixed(0)}/${f.rr1p99us.toFixed(0)})  ${fmt(f.rr64).padStart(8)} (${f.rr64p50us.toFixed(0)}/${f.rr64p99us.toFixed(0)})`);
+  }
+  console.log(`ratios: ${JSON.stringify(ratios)}`);
+  console.log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s; wrote bench/results/hub-throughput.json`);
+}
+
+/** Rewrites the table between the markers in bench/README.md (the section stays ours alone). */
+function updateReadme(figures: Figures[], ratios: Record<string, number | null>): void {
+  const begin = '<!-- hub-throughput:begin -->';
+  const end = '<!-- hub-throughput:end -->';
+  let text = readFileSync('bench/README.md', 'utf8');
+  if (!text.includes(begin)) return;
+  const rows = figures.map((f) => `| ${f.system} | ${fmt(f.oneWay)} | ${fmt(f.rr1)} (${f.rr1p50us.toFixed(0)} / ${f.rr1p99us.toFixed(0)} us) | ${fmt(f.rr64)} (${f.rr64p50us.toFixed(0)} / ${f.rr64p99us.toFixed(0)} us) |`);
+  const r = (k: string) => (ratios[k] === null || ratios[k] === undefined ? 'n/a' : `${ratios[k]}x`);
+  const table = [
+    begin,
+    `Measured ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, medians of ${RUNS} runs.`,
+    '',
+    '| system | one-way msg/s | rt/s 1 in flight (p50 / p99) | rt/s 64 in flight (p50 / p99) |',
+    '|---|---|---|---|',
+    ...rows,
+    '',
+    `Switchboard vs NATS: one-way ${r('oneWay_vs_nats')}, rr1 ${r('rr1_vs_nats')}, rr64 ${r('rr64_vs_nats')}. ` +
+      `vs Moleculer: one-way ${r('oneWay_vs_moleculer')}, rr1 ${r('rr1_vs_moleculer')}, rr64 ${r('rr64_vs_moleculer')}. ` +
+      `vs direct (limit): one-way ${r('oneWay_vs_direct')}, rr1 ${r('rr1_vs_direct')}, rr64 ${r('rr64_vs_direct')}.`,
+    end,
+  ].join('\n');
+  text = text.slice(0, text.indexOf(begin)) + table + text.slice(text.indexOf(end) + end.length);
+  writeFileSync('bench/README.md', text);
+}
+
+await main();

@@ -1,0 +1,452 @@
+/**
+ * The Switchboard client: one permanent connection to a hub, a registered service name, and the
+ * message verbs (send, broadcast, request, on). The pieces live next door: the dial loop
+ * (connection.ts), request correlation (correlation.ts), the disconnected queue
+ * (outbound-queue.ts), the answers every service owes the hub (system-commands.ts).
+ */
+import type { Channel } from '../core/channel.js';
+import { decodeLine, encodeLine } from '../core/codec/index.js';
+import { ConnectionError, InvalidArgumentError, SwitchboardError, errorMessage } from '../core/errors.js';
+import { getLogger, type Logger } from '../core/log.js';
+import { COMMAND_NAME, PARAM_NAME, type Message } from '../core/message.js';
+import { MessageBuilder, type BroadcastScope } from './builder.js';
+import { Connection } from './connection.js';
+import { CORRELATION_PARAM, Correlator } from './correlation.js';
+import { toEndpoint } from './destination.js';
+import { Listeners, disposable, type Disposable } from './disposable.js';
+import type { ResolvedOptions } from './options.js';
+import { OutboundQueue } from './outbound-queue.js';
+import { BUILTIN_COMMANDS, NEVER_ANSWERED, aliveReply, commandsReply, parseStatus, stringParam, unknownReply } from './system-commands.js';
+import type {
+  ClientStats, ConnectionState, Handler, HandlerContext, OutgoingMessage, Params, RegisterOptions, Registration, ReplyInit,
+  RequestOptions, ServiceStatus,
+} from './types.js';
+
+/**
+ * A plug-in to the client (discovery's registry cache is one): it sees every inbound message first
+ * and may consume it, adds commands to the COMMANDS list, and follows the connection state.
+ */
+export interface ClientExtension {
+  readonly commands?: readonly string[];
+  /** Return true when the message was for the extension alone. */
+  onMessage?(msg: Message): boolean | void;
+  onState?(state: ConnectionState): void;
+  dispose?(): void;
+}
+
+interface PendingRegister {
+  resolve(r: Registration): void;
+  reject(err: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+export class SwitchboardClient {
+  private readonly log: Logger;
+  private readonly connection: Connection;
+  private readonly correlator = new Correlator();
+  private readonly queue: OutboundQueue;
+  private readonly handlers = new Map<string, Handler[]>();
+  private readonly extensions = new Set<ClientExtension>();
+  private readonly stateListeners = new Listeners<ConnectionState>();
+  private readonly statusListeners = new Listeners<ServiceStatus>();
+  private readonly messageListeners = new Listeners<Message>();
+  private readonly stopListeners = new Listeners<Message>();
+  private registration: (RegisterOptions & { service: string }) | undefined;
+  private current: Registration | undefined;
+  private pendingRegister: PendingRegister | undefined;
+  private gateOpen = false;
+  private currentState: ConnectionState;
+  private counters = { sent: 0, received: 0, dropped: 0, invalid: 0, reconnects: 0 };
+  private everConnected = false;
+
+  constructor(readonly address: string, private readonly options: ResolvedOptions) {
+    this.log = getLogger('client', { address });
+    this.queue = new OutboundQueue(options.queueCapacity, options.dropPolicy);
+    this.currentState = { status: 'connecting', address, attempt: 0 };
+    this.connection = new Connection(address, { reconnect: options.reconnect, backoffMs: options.backoffMs, channel: options.channel }, {
+      connecting: (attempt) => this.setState({ status: 'connecting', address, attempt }),
+      open: (channel) => this.onOpen(channel),
+      frame: (frame) => this.onFrame(frame),
+      down: (reason, retryInMs, attempt) => this.onDown(reason, retryInMs, attempt),
+    });
+  }
+
+  /** First dial; with `waitOnFirstConnect`, resolves on the first success of the reconnect loop. */
+  async start(): Promise<this> {
+    try {
+      await this.connection.dial();
+    } catch (err) {
+      if (!(this.options.waitOnFirstConnect && this.options.reconnect)) { this.dispose(); throw err; }
+      await new Promise<void>((resolve, reject) => {
+        const sub = this.stateListeners.add((s) => {
+          if (s.status === 'connected' || s.status === 'ready') { sub.dispose(); resolve(); }
+          if (s.status === 'closed') { sub.dispose(); reject(new ConnectionError('CONNECTION_CLOSED', 'the client was disposed before it connected')); }
+        });
+      });
+    }
+    return this;
+  }
+
+  get state(): ConnectionState {
+    return this.currentState;
+  }
+
+  get stats(): ClientStats {
+    return { ...this.counters, dropped: this.counters.dropped + this.queue.dropped, queued: this.queue.length, pendingRequests: this.correlator.size };
+  }
+
+  /** Bytes written to the connection but not yet flushed: a sender that outpaces the hub can wait on this. */
+  get bufferedBytes(): number {
+    return this.connection.open?.stats.bufferedBytes ?? 0;
+  }
+
+  /** The registration the hub confirmed (READY), if any. */
+  get registered(): Registration | undefined {
+    return this.current;
+  }
+
+  // ---- registration -------------------------------------------------------------------------
+
+  /** Registers this connection as `service`; resolves when the hub says READY. Kept across reconnects. */
+  register(service: string, options: RegisterOptions = {}): Promise<Registration> {
+    if (this.currentState.status === 'closed') return Promise.reject(new ConnectionError('CONNECTION_CLOSED', 'the client was disposed'));
+    toEndpoint({ service });
+    if (service === '' || /[*?#]/.test(service) || service === '.') throw new InvalidArgumentError(`cannot register as "${service}": a service name is letters, digits, _ . -`);
+    for (const c of options.commands ?? []) checkCommand(c);
+    this.registration = { ...options, service };
+    this.pendingRegister?.reject(new SwitchboardError('CANCELLED', 'replaced by a newer register() call'));
+    const promise = new Promise<Registration>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pendingRegister = undefined;
+        reject(new SwitchboardError('TIMEOUT', `the hub did not answer REGISTER service=${service} with READY within ${this.options.requestTimeoutMs} ms`, { retryable: true }));
+      }, this.options.requestTimeoutMs);
+      this.pendingRegister = { resolve, reject, timer };
+    });
+    if (this.connection.open) this.sendRegister();
+    return promise;
+  }
+
+  /** Leaves the hub's registry; the connection stays for sending. */
+  unregister(): void {
+    const reg = this.registration;
+    if (!reg) return;
+    this.registration = undefined;
+    this.current = undefined;
+    this.writeNow({ command: 'UNREGISTER', params: { service: reg.service } });
+    if (this.connection.open) this.setState({ status: 'connected', address: this.address, transport: this.connection.open.transport });
+  }
+
+  // ---- sending --------------------------------------------------------------------------------
+
+  /** Sends (or queues while disconnected) one message; false when it was dropped. */
+  send(msg: OutgoingMessage): boolean {
+    return this.write(this.toMessage(msg));
+  }
+
+  /** Sends `command` to every service that listed it in COMMANDS (`*` all hubs, `?` LAN, `.` this hub). */
+  broadcast(command: string, params: Params = {}, scope: BroadcastScope = '*'): boolean {
+    return this.send({ command, params, to: { service: scope } });
+  }
+
+  /** Sends and waits for the reply carrying the same correlation id (or matching `options.match`). */
+  request(msg: OutgoingMessage, options: RequestOptions = {}): Promise<Message> {
+    let message: Message;
+    try { message = this.toMessage(msg); } catch (err) { return Promise.reject(err); }
+    if (this.currentState.status === 'closed') return Promise.reject(new ConnectionError('CONNECTION_CLOSED', 'the client was disposed'));
+    const id = this.correlator.nextId();
+    message.params[CORRELATION_PARAM] = id;
+    const reply = this.correlator.track(id, { command: message.command, service: message.to.service }, {
+      timeoutMs: options.timeoutMs ?? this.options.requestTimeoutMs, signal: options.signal, match: options.match,
+    });
+    if (!this.write(message)) {
+      this.correlator.reject(id, new SwitchboardError('UNAVAILABLE', `${message.command} was dropped: the outbound queue is full (the hub is not reading fast enough or is unreachable)`, { retryable: true }));
+    }
+    return reply;
+  }
+
+  /** `hub.message('CMD').to('svc').param('k', 'v').send()` */
+  message(command: string): MessageBuilder {
+    checkCommand(command);
+    return new MessageBuilder(this, command);
+  }
+
+  // ---- receiving ------------------------------------------------------------------------------
+
+  /** Handles `command`; a returned ReplyInit is sent back to the sender. Updates COMMANDS when registered. */
+  on(command: string, handler: Handler): Disposable {
+    checkCommand(command);
+    const list = this.handlers.get(command) ?? [];
+    list.push(handler);
+    this.handlers.set(command, list);
+    if (list.length === 1) this.announceCommands();
+    return disposable(() => {
+      const now = this.handlers.get(command)?.filter((h) => h !== handler) ?? [];
+      if (now.length) this.handlers.set(command, now);
+      else { this.handlers.delete(command); this.announceCommands(); }
+    });
+  }
+
+  onStatus(listener: (status: ServiceStatus) => void): Disposable {
+    return this.statusListeners.add(listener);
+  }
+
+  onState(listener: (state: ConnectionState) => void): Disposable {
+    return this.stateListeners.add(listener);
+  }
+
+  /** Every inbound message, before anything else handles it. */
+  onMessage(listener: (msg: Message) => void): Disposable {
+    return this.messageListeners.add(listener);
+  }
+
+  /** STOP from the hub or a tool. Without a listener the client disposes itself (the communicator's rule). */
+  onStop(listener: (msg: Message) => void): Disposable {
+    return this.stopListeners.add(listener);
+  }
+
+  use(extension: ClientExtension): Disposable {
+    this.extensions.add(extension);
+    if (extension.commands?.length) this.announceCommands();
+    return disposable(() => { this.extensions.delete(extension); extension.dispose?.(); });
+  }
+
+  /** Unregisters, flushes, closes; pending requests reject with CONNECTION_CLOSED. Idempotent. */
+  dispose(): void {
+    if (this.currentState.status === 'closed') return;
+    if (this.current) this.writeNow({ command: 'UNREGISTER', params: { service: this.current.service } });
+    this.registration = undefined;
+    this.current = undefined;
+    this.gateOpen = false;
+    this.connection.close();
+    const err = new ConnectionError('CONNECTION_CLOSED', 'the client was disposed');
+    this.correlator.rejectAll(err);
+    if (this.pendingRegister) { clearTimeout(this.pendingRegister.timer); this.pendingRegister.reject(err); this.pendingRegister = undefined; }
+    this.setState({ status: 'closed', address: this.address });
+    for (const ext of this.extensions) ext.dispose?.();
+    this.extensions.clear();
+    this.stateListeners.clear();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  // ---- internals ------------------------------------------------------------------------------
+
+  private toMessage(msg: OutgoingMessage): Message {
+    checkCommand(msg.command);
+    const params: Params = {};
+    for (const [k, v] of Object.entries(msg.params ?? {})) {
+      if (!PARAM_NAME.test(k)) throw new InvalidArgumentError(`invalid parameter name "${k}": use letters, digits and _, not starting with a digit`);
+      if (v !== undefined) params[k] = v;
+    }
+    return { sentFrom: { server: '', service: '' }, to: toEndpoint(msg.to), command: msg.command, params };
+  }
+
+  private write(msg: Message): boolean {
+    const frame = encodeLine(msg, this.options.format);
+    if (this.gateOpen) {
+      if (this.connection.write(frame)) { this.counters.sent++; return true; }
+      this.counters.dropped++;
+      return false;
+    }
+    return this.queue.push(frame);
+  }
+
+  /** Protocol messages (REGISTER, COMMANDS, replies to the hub) skip the queue. */
+  private writeNow(msg: OutgoingMessage | Message): void {
+    const m = 'sentFrom' in msg ? msg : this.toMessage(msg);
+    if (this.connection.write(encodeLine(m, this.options.format))) this.counters.sent++;
+  }
+
+  /** Answers `to`; `immediate` skips the queue (answers to the hub's HELP/ALIVE during registration). */
+  private reply(to: Message, reply: ReplyInit, immediate = false): boolean {
+    const params: Params = { ...(reply.params ?? {}) };
+    const id = to.params[CORRELATION_PARAM];
+    if (id !== undefined) params[CORRELATION_PARAM] = id;
+    const msg: Message = { sentFrom: { server: '', service: '' }, to: { ...to.sentFrom }, command: reply.command, params };
+    checkCommand(reply.command);
+    if (immediate) { this.writeNow(msg); return true; }
+    return this.write(msg);
+  }
+
+  private commandList(): string[] {
+    const all = new Set(BUILTIN_COMMANDS);
+    for (const c of this.registration?.commands ?? []) all.add(c);
+    for (const c of this.handlers.keys()) all.add(c);
+    for (const ext of this.extensions) for (const c of ext.commands ?? []) all.add(c);
+    return [...all];
+  }
+
+  private announceCommands(): void {
+    if (this.current) this.writeNow(commandsReply(this.commandList()));
+  }
+
+  private sendRegister(): void {
+    const reg = this.registration;
+    if (!reg) return;
+    const params: Params = { service: reg.service, version: 1 };
+    if (reg.instance !== undefined) params.instance = reg.instance === true ? 'true' : reg.instance;
+    if (reg.endpoints !== undefined) params.endpoints = JSON.stringify(reg.endpoints);
+    this.gateOpen = false;
+    this.writeNow({ command: 'REGISTER', params });
+  }
+
+  private onOpen(channel: Channel): void {
+    if (this.everConnected) this.counters.reconnects++;
+    this.everConnected = true;
+    this.setState({ status: 'connected', address: this.address, transport: channel.transport });
+    if (this.registration) this.sendRegister();
+    else this.openGate();
+  }
+
+  private openGate(): void {
+    this.gateOpen = true;
+    for (const frame of this.queue.drain()) {
+      if (this.connection.write(frame)) this.counters.sent++;
+      else this.counters.dropped++;
+    }
+  }
+
+  private onDown(reason: Error, retryInMs: number | undefined, attempt: number): void {
+    this.gateOpen = false;
+    this.current = undefined;
+    if (this.currentState.status === 'closed') return;
+    this.log.debug({ err: reason.message, retryInMs }, 'hub connection down');
+    if (retryInMs === undefined) {
+      // No reconnect: nothing pending can ever be answered.
+      this.correlator.rejectAll(reason);
+    }
+    this.setState({ status: 'disconnected', address: this.address, reason, retryInMs, attempt });
+  }
+
+  private setState(state: ConnectionState): void {
+    this.currentState = state;
+    this.stateListeners.emit(state, (err) => this.log.error({ err }, 'a state listener threw'));
+    for (const ext of this.extensions) ext.onState?.(state);
+  }
+
+  private onFrame(frame: string): void {
+    let msg: Message;
+    try {
+      msg = decodeLine(frame);
+    } catch (err) {
+      this.counters.invalid++;
+      this.log.warn({ err: errorMessage(err), line: frame.slice(0, 200) }, 'ignored a line from the hub that does not parse');
+      return;
+    }
+    this.counters.received++;
+    if (this.messageListeners.size) this.messageListeners.emit(msg, (err) => this.log.error({ err }, 'a message listener threw'));
+    for (const ext of this.extensions) if (ext.onMessage?.(msg) === true) return;
+    if (msg.params[CORRELATION_PARAM] !== undefined && !this.isOwnRequest(msg) && this.correlator.resolve(msg)) return;
+    if (this.handleSystem(msg)) return;
+    const list = this.handlers.get(msg.command);
+    if (list) { this.runHandlers(msg, list); return; }
+    if (this.correlator.size && this.correlator.resolve(msg)) return;
+    if (!NEVER_ANSWERED.has(msg.command) && msg.sentFrom.service !== '' && !this.isLateReply(msg)) this.reply(msg, unknownReply(msg));
+  }
+
+  /** A request this client sent to its own service arrives carrying an id it is waiting on. */
+  private isOwnRequest(msg: Message): boolean {
+    return this.current !== undefined && msg.to.service.split('#')[0] === this.current.service && this.handlers.has(msg.command);
+  }
+
+  private isLateReply(msg: Message): boolean {
+    const id = msg.params[CORRELATION_PARAM];
+    return typeof id === 'string' && this.correlator.owns(id);
+  }
+
+  /** Hub protocol and the commands every service answers. True when the message was consumed. */
+  private handleSystem(msg: Message): boolean {
+    switch (msg.command) {
+      case 'HELP': this.reply(msg, commandsReply(this.commandList()), true); return true;
+      case 'ALIVE': this.reply(msg, aliveReply(msg), true); return true;
+      case 'READY': this.onReady(msg); return true;
+      case 'STATUS': {
+        const status = parseStatus(msg);
+        if (status) this.statusListeners.emit(status, (err) => this.log.error({ err }, 'a status listener threw'));
+        return !this.handlers.has('STATUS');
+      }
+      case 'STOP':
+        if (this.handlers.has('STOP')) return false;
+        if (this.stopListeners.size) this.stopListeners.emit(msg, (err) => this.log.error({ err }, 'a stop listener threw'));
+        else this.dispose();
+        return true;
+      case 'SERVICE_UNAVAILABLE': {
+        const service = stringParam(msg, 'destination_service') ?? '';
+        const command = stringParam(msg, 'unsent_command') ?? '';
+        this.correlator.rejectWhere((p) => p.command === command && p.service.split('#')[0] === service.split('#')[0],
+          new SwitchboardError('UNAVAILABLE', `service "${service}" is not registered with the hub, so ${command} was not delivered`, { retryable: true }));
+        return !this.handlers.has(msg.command);
+      }
+      case 'UNKNOWN': {
+        const command = stringParam(msg, 'command') ?? '';
+        this.correlator.rejectWhere((p) => p.command === command && (p.service === '' || p.service.split('#')[0] === msg.sentFrom.service.split('#')[0]),
+          new SwitchboardError('NOT_FOUND', `${msg.sentFrom.service || 'the hub'} does not understand ${command}`));
+        return !this.handlers.has(msg.command);
+      }
+      case 'INVALID': {
+        const text = stringParam(msg, 'message') ?? 'invalid message';
+        if (this.pendingRegister && stringParam(msg, 'command') === 'REGISTER') {
+          this.failRegister(new SwitchboardError('REFUSED', `the hub refused REGISTER: ${text}`));
+          return true;
+        }
+        this.log.warn({ command: stringParam(msg, 'command'), message: text }, 'the hub reported an invalid message');
+        return !this.handlers.has(msg.command);
+      }
+      case 'QUITTING': case 'DISCONNECTING':
+        this.log.info({ command: msg.command }, 'the hub is going away; will reconnect');
+        return !this.handlers.has(msg.command);
+      default:
+        return false;
+    }
+  }
+
+  private onReady(msg: Message): void {
+    const reg = this.registration;
+    if (!reg) return;
+    this.current = { service: reg.service, instance: stringParam(msg, 'instance'), hubAddress: stringParam(msg, 'my_address') };
+    this.setState({ status: 'ready', address: this.address, registration: this.current });
+    this.openGate();
+    const pending = this.pendingRegister;
+    if (pending) { clearTimeout(pending.timer); this.pendingRegister = undefined; pending.resolve(this.current); }
+  }
+
+  private failRegister(err: Error): void {
+    const pending = this.pendingRegister;
+    this.registration = undefined;
+    this.openGate();
+    if (pending) { clearTimeout(pending.timer); this.pendingRegister = undefined; pending.reject(err); }
+  }
+
+  private runHandlers(msg: Message, list: Handler[]): void {
+    const ctx: HandlerContext = { reply: (r) => this.reply(msg, r) };
+    for (const handler of list) {
+      let result: ReturnType<Handler>;
+      try {
+        result = handler(msg, ctx);
+      } catch (err) {
+        this.handlerFailed(msg, err);
+        continue;
+      }
+      if (result instanceof Promise) {
+        result.then((r) => { if (r) this.reply(msg, r); }, (err: unknown) => this.handlerFailed(msg, err));
+      } else if (result) {
+        this.reply(msg, result);
+      }
+    }
+  }
+
+  /** A throwing handler answers a request with ERROR (code, message) so the caller gets a typed error. */
+  private handlerFailed(msg: Message, err: unknown): void {
+    this.log.error({ err: errorMessage(err), command: msg.command }, 'a handler threw');
+    if (msg.params[CORRELATION_PARAM] === undefined || msg.sentFrom.service === '') return;
+    const code = err instanceof SwitchboardError ? err.code : 'INTERNAL';
+    const retryable = err instanceof SwitchboardError ? err.retryable : false;
+    this.reply(msg, { command: 'ERROR', params: { code, message: errorMessage(err), retryable } });
+  }
+}
+
+function checkCommand(command: string): void {
+  if (!COMMAND_NAME.test(command)) throw new InvalidArgumentError(`invalid command "${command}": commands are upper case letters, digits and _, not starting with a digit`);
+}

@@ -1,0 +1,132 @@
+/**
+ * Request/reply correlation in one place: every request gets an id carried in the
+ * `correlation_id` parameter; the replying side echoes it. One map from id to resolver, a timeout
+ * and an optional AbortSignal per request; `rejectAll` empties the map (dispose, fatal errors).
+ */
+import { SwitchboardError, TimeoutError } from '../core/errors.js';
+import type { Message } from '../core/message.js';
+
+export const CORRELATION_PARAM = 'correlation_id';
+
+export interface PendingInfo {
+  /** What was asked, for error messages and for matching replies that lack the id. */
+  readonly command: string;
+  readonly service: string;
+}
+
+interface Pending extends PendingInfo {
+  resolve(msg: Message): void;
+  reject(err: Error): void;
+  /** Matches a reply that does not carry the id (a peer that does not echo it). */
+  match: ((msg: Message) => boolean) | undefined;
+  cleanup(): void;
+}
+
+export interface TrackOptions {
+  timeoutMs: number;
+  signal?: AbortSignal | undefined;
+  match?: ((msg: Message) => boolean) | undefined;
+}
+
+export class Correlator {
+  private readonly pending = new Map<string, Pending>();
+  private readonly prefix = Math.random().toString(36).slice(2, 8);
+  private seq = 0;
+
+  get size(): number {
+    return this.pending.size;
+  }
+
+  nextId(): string {
+    return `${this.prefix}${(++this.seq).toString(36)}`;
+  }
+
+  /** Registers a request under `id`; the promise settles with the reply, a timeout or an abort. */
+  track(id: string, info: PendingInfo, options: TrackOptions): Promise<Message> {
+    return new Promise<Message>((resolve, reject) => {
+      const { signal } = options;
+      if (signal?.aborted) { reject(cancelled(info, signal)); return; }
+      const timer = setTimeout(() => {
+        this.settle(id)?.reject(new TimeoutError(`no reply to ${describe(info)} within ${options.timeoutMs} ms`, { data: { ...info, timeoutMs: options.timeoutMs } }));
+      }, options.timeoutMs);
+      const onAbort = () => this.settle(id)?.reject(cancelled(info, signal));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.pending.set(id, {
+        ...info, resolve, reject, match: options.match,
+        cleanup: () => { clearTimeout(timer); signal?.removeEventListener('abort', onAbort); },
+      });
+    });
+  }
+
+  /** Settles the request a reply belongs to; false when nobody waits for it (late or foreign). */
+  resolve(msg: Message): boolean {
+    const id = msg.params[CORRELATION_PARAM];
+    if (typeof id === 'string' && this.pending.has(id)) {
+      this.settleWith(id, msg);
+      return true;
+    }
+    if (id !== undefined) return false;
+    for (const [key, p] of this.pending) {
+      if (p.match?.(msg)) { this.settleWith(key, msg); return true; }
+    }
+    return false;
+  }
+
+  /** Rejects the first pending request the predicate picks (e.g. SERVICE_UNAVAILABLE for it). */
+  rejectWhere(pick: (info: PendingInfo) => boolean, err: Error): boolean {
+    for (const [key, p] of this.pending) {
+      if (pick(p)) { this.settle(key)?.reject(err); return true; }
+    }
+    return false;
+  }
+
+  reject(id: string, err: Error): void {
+    this.settle(id)?.reject(err);
+  }
+
+  /** True for ids this correlator made (a late reply, after its request timed out). */
+  owns(id: string): boolean {
+    return id.startsWith(this.prefix);
+  }
+
+  rejectAll(err: Error): void {
+    for (const key of [...this.pending.keys()]) this.settle(key)?.reject(err);
+  }
+
+  private settleWith(id: string, msg: Message): void {
+    const p = this.settle(id);
+    if (!p) return;
+    if (msg.command === 'ERROR') p.reject(remoteError(msg, p));
+    else if (msg.command === 'UNKNOWN') p.reject(new SwitchboardError('NOT_FOUND', `${msg.sentFrom.service || 'the hub'} does not understand ${describe(p)}`));
+    else p.resolve(msg);
+  }
+
+  private settle(id: string): Pending | undefined {
+    const p = this.pending.get(id);
+    if (!p) return undefined;
+    this.pending.delete(id);
+    p.cleanup();
+    return p;
+  }
+}
+
+function describe(info: PendingInfo): string {
+  return `${info.service || '(hub)'}/${info.command}`;
+}
+
+function cancelled(info: PendingInfo, signal: AbortSignal | undefined): SwitchboardError {
+  return new SwitchboardError('CANCELLED', `request ${describe(info)} was cancelled`, { cause: signal?.reason });
+}
+
+/** An `ERROR code=..;message=..` reply, rebuilt as the error the handler threw. */
+function remoteError(msg: Message, info: PendingInfo): SwitchboardError {
+  const code = typeof msg.params.code === 'string' ? msg.params.code : 'INTERNAL';
+  const text = typeof msg.params.message === 'string' ? msg.params.message : `${describe(info)} failed`;
+  const known = isErrorCode(code) ? code : 'INTERNAL';
+  return new SwitchboardError(known, text, { retryable: msg.params.retryable === 'true' || msg.params.retryable === true, data: { remote: `${msg.sentFrom.server}:${msg.sentFrom.service}`, remoteCode: code } });
+}
+
+const CODES = new Set(['INVALID_MESSAGE', 'INVALID_ARGUMENT', 'INVALID_CONFIG', 'LINE_TOO_LONG', 'DATAGRAM_TOO_LARGE', 'UNSUPPORTED_ADDRESS', 'CONNECTION_FAILED', 'CONNECTION_CLOSED', 'TIMEOUT', 'CANCELLED', 'NOT_FOUND', 'CONFLICT', 'REFUSED', 'UNAVAILABLE', 'PERMISSION_DENIED', 'INTERNAL']);
+function isErrorCode(code: string): code is SwitchboardError['code'] {
+  return CODES.has(code);
+}

@@ -1,0 +1,70 @@
+/** Client options with their defaults, validated once at `connect()`. */
+import { z } from 'zod';
+import { InvalidArgumentError } from '../core/errors.js';
+import type { WireFormat } from '../core/codec/index.js';
+import type { ConnectOptions as ChannelOptions } from '../core/transports/index.js';
+import { COMMUNICATOR_BACKOFF_MS } from './backoff.js';
+import type { DropPolicy } from './outbound-queue.js';
+
+export const DEFAULT_ADDRESS = 'cd://127.0.0.1:4040';
+
+export interface ClientOptions {
+  /** `text` (the communicator's line form, default) or `json` (typed parameter values). */
+  format?: WireFormat;
+  /** Reconnect after the connection drops (default true). */
+  reconnect?: boolean;
+  /** Delays between reconnect attempts; default the communicator's 1,1,1,3,5,10,20,30,60 s. */
+  backoffMs?: readonly number[];
+  /** Keep dialing (with the back-off) until the first connection succeeds instead of failing. */
+  waitOnFirstConnect?: boolean;
+  /** Messages kept while disconnected (default 10 000) and which to drop when full. */
+  queue?: { capacity?: number; policy?: DropPolicy };
+  /** Default request timeout (default 10 s). */
+  requestTimeoutMs?: number;
+  /** Passed to the transport (line limit, outbound buffer, TLS material). */
+  channel?: ChannelOptions;
+}
+
+export interface ResolvedOptions {
+  format: WireFormat;
+  reconnect: boolean;
+  backoffMs: readonly number[];
+  waitOnFirstConnect: boolean;
+  queueCapacity: number;
+  dropPolicy: DropPolicy;
+  requestTimeoutMs: number;
+  channel: ChannelOptions | undefined;
+}
+
+const schema = z.object({
+  format: z.enum(['text', 'json']).default('text'),
+  reconnect: z.boolean().default(true),
+  backoffMs: z.array(z.number().int().nonnegative()).min(1).default([...COMMUNICATOR_BACKOFF_MS]),
+  waitOnFirstConnect: z.boolean().default(false),
+  queue: z.object({
+    capacity: z.number().int().nonnegative().default(10_000),
+    policy: z.enum(['drop-oldest', 'drop-newest']).default('drop-oldest'),
+  }).default({ capacity: 10_000, policy: 'drop-oldest' }),
+  requestTimeoutMs: z.number().int().positive().default(10_000),
+});
+
+export function resolveOptions(options: ClientOptions = {}): ResolvedOptions {
+  const { channel, ...rest } = options;
+  const parsed = schema.safeParse(rest);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new InvalidArgumentError(`invalid client option ${issue?.path.join('.') || ''}: ${issue?.message ?? 'bad value'}`);
+  }
+  const o = parsed.data;
+  return {
+    format: o.format, reconnect: o.reconnect, backoffMs: o.backoffMs, waitOnFirstConnect: o.waitOnFirstConnect,
+    queueCapacity: o.queue.capacity, dropPolicy: o.queue.policy, requestTimeoutMs: o.requestTimeoutMs, channel,
+  };
+}
+
+/** The hub address: the argument, else `SWITCHBOARD_ADDRESS`, else the communicator's local default. */
+export function resolveAddress(url: string | undefined): string {
+  const address = url ?? process.env.SWITCHBOARD_ADDRESS ?? DEFAULT_ADDRESS;
+  if (address.trim() === '') throw new InvalidArgumentError('the hub address is empty: give a URL such as cd://127.0.0.1:4040');
+  return address.trim();
+}

@@ -1,0 +1,39 @@
+/** `switchboard send 'service/COMMAND k=v'`: one message, optionally waiting for its reply. */
+import { SwitchboardError } from '../core/errors.js';
+import type { Message } from '../core/message.js';
+import { connect } from '../client/index.js';
+import { NEVER_ANSWERED } from '../client/system-commands.js';
+import { formatMessage, parseTypedMessage } from './message-line.js';
+import type { SendOptions } from './options.js';
+
+/** Hub notices that are not the reply a person waits for. */
+const NOT_A_REPLY = new Set(['HELP', 'READY', 'STATUS', 'COMMANDS', 'DISCONNECTING', 'QUITTING']);
+
+export async function runSend(line: string, options: SendOptions, out: NodeJS.WritableStream = process.stdout): Promise<void> {
+  const outgoing = parseTypedMessage(line);
+  const hub = await connect(options.address, { reconnect: false, requestTimeoutMs: options.timeoutMs });
+  try {
+    if (!options.wait) {
+      if (!hub.send(outgoing)) throw new SwitchboardError('UNAVAILABLE', `the message could not be sent to ${options.address}`);
+      return;
+    }
+    await hub.register(options.as ?? `send-${process.pid}`);
+    const target = typeof outgoing.to === 'object' ? outgoing.to.service ?? '' : '';
+    let reply: Message;
+    try {
+      reply = await hub.request(outgoing, {
+        timeoutMs: options.timeoutMs,
+        // Services that do not echo correlation_id still answer: the first non-notice message counts.
+        match: (m) => !NOT_A_REPLY.has(m.command) && (!NEVER_ANSWERED.has(m.command) || m.command === 'UNKNOWN'),
+      });
+    } catch (err) {
+      if (err instanceof SwitchboardError && err.code === 'TIMEOUT') {
+        throw new SwitchboardError('TIMEOUT', `no reply from ${target || 'the hub'} to ${outgoing.command} within ${options.timeoutMs} ms; check the service is registered (switchboard services) or raise --timeout`, { cause: err });
+      }
+      throw err;
+    }
+    out.write(`${formatMessage(reply, options.json)}\n`);
+  } finally {
+    hub.dispose();
+  }
+}
