@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { assertPlainListenHost, compareHubAddresses, isPrivateOrLoopback, linkRole, parseHubAddress, formatHubAddress } from './address-order.js';
 
-test('parses addresses with and without port, v4 and v6, and URLs', () => {
+void test('parses addresses with and without port, v4 and v6, and URLs', () => {
   assert.deepEqual(parseHubAddress('10.0.0.2'), { host: '10.0.0.2', port: 4042 });
   assert.deepEqual(parseHubAddress('127.0.0.3:5000'), { host: '127.0.0.3', port: 5000 });
   assert.deepEqual(parseHubAddress('[fd00::1]:7'), { host: 'fd00::1', port: 7 });
@@ -12,7 +12,7 @@ test('parses addresses with and without port, v4 and v6, and URLs', () => {
   assert.throws(() => parseHubAddress('10.0.0.1:70000'), /bad port/);
 });
 
-test('larger address connects, smaller only gossips; IP before port', () => {
+void test('larger address connects, smaller only gossips; IP before port', () => {
   const a = parseHubAddress('127.0.0.1:9000');
   const b = parseHubAddress('127.0.0.2:1000');
   assert.equal(linkRole(b, a), 'connect');
@@ -22,7 +22,7 @@ test('larger address connects, smaller only gossips; IP before port', () => {
   assert.throws(() => linkRole(a, a), /own address/);
 });
 
-test('plain listening is limited to private and loopback addresses', () => {
+void test('plain listening is limited to private and loopback addresses', () => {
   for (const ok of ['127.0.0.2', '10.1.2.3', '172.16.0.1', '192.168.1.1', '::1', 'fd12::3', 'fe80::1']) assert.ok(isPrivateOrLoopback(ok), ok);
   for (const bad of ['8.8.8.8', '172.32.0.1', '2001:db8::1']) assert.ok(!isPrivateOrLoopback(bad), bad);
   assert.throws(() => assertPlainListenHost('0.0.0.0'), /refused/);

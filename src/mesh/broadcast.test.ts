@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { ManualClock } from './clock.js';
 import { BroadcastTracker, readBroadcast, stripBroadcast, writeBroadcast, MAX_BROADCAST_HOPS } from './broadcast.js';
 
-test('msgid is <server>-<seq>; a hub handles a msgid once and ignores its own echo', () => {
+void test('msgid is <server>-<seq>; a hub handles a msgid once and ignores its own echo', () => {
   const clock = new ManualClock();
   const a = new BroadcastTracker('A', clock, 10_000);
   const b = new BroadcastTracker('B', clock, 10_000);
@@ -15,7 +15,7 @@ test('msgid is <server>-<seq>; a hub handles a msgid once and ignores its own ec
   assert.ok(!b.accept(info), 'duplicate');
 });
 
-test('expired broadcasts are dropped', () => {
+void test('expired broadcasts are dropped', () => {
   const clock = new ManualClock();
   const a = new BroadcastTracker('A', clock, 10_000);
   const b = new BroadcastTracker('B', clock, 10_000);
@@ -24,7 +24,7 @@ test('expired broadcasts are dropped', () => {
   assert.ok(!b.accept(info));
 });
 
-test('forward skips informed neighbors and stops at the hop limit', () => {
+void test('forward skips informed neighbors and stops at the hop limit', () => {
   const clock = new ManualClock();
   const a = new BroadcastTracker('A', clock, 10_000);
   const first = a.forward(a.originate(), ['B', 'C', 'D']);
@@ -35,7 +35,7 @@ test('forward skips informed neighbors and stops at the hop limit', () => {
   assert.deepEqual(b.forward({ ...first.info, hops: MAX_BROADCAST_HOPS }, ['E']).targets, []);
 });
 
-test('parameters round-trip and are stripped before local delivery', () => {
+void test('parameters round-trip and are stripped before local delivery', () => {
   const info = { msgid: 'A-7', hops: 2, originator: 'A', timeout: 123, informed: ['A', 'B'] };
   const params = writeBroadcast({ x: '1' }, info);
   assert.deepEqual(readBroadcast(params), info);

@@ -20,7 +20,7 @@ function build(self: string, edges: [string, string][], services: Record<string,
   return g;
 }
 
-test('a line A-B-C routes A->C through B; services are found on their hub', () => {
+void test('a line A-B-C routes A->C through B; services are found on their hub', () => {
   const g = build('A', [['A', 'B'], ['B', 'C']], { C: ['echo'] });
   assert.equal(g.nextHop('C'), 'B');
   assert.equal(g.distance('C'), 2);
@@ -28,7 +28,7 @@ test('a line A-B-C routes A->C through B; services are found on their hub', () =
   assert.deepEqual(g.reachable().sort(), ['A', 'B', 'C']);
 });
 
-test('a ring of four reroutes the long way when a hub goes, and back when it returns', () => {
+void test('a ring of four reroutes the long way when a hub goes, and back when it returns', () => {
   const g = build('A', [['A', 'B'], ['B', 'C'], ['C', 'D'], ['D', 'A']], { C: ['svc'] });
   assert.equal(g.distance('C'), 2);
   // B stops: A and C flood states without B.
@@ -46,7 +46,7 @@ test('a ring of four reroutes the long way when a hub goes, and back when it ret
   assert.equal(g.distance('C'), 2);
 });
 
-test('one-sided links are ignored; stale states are not accepted', () => {
+void test('one-sided links are ignored; stale states are not accepted', () => {
   const g = new ClusterGraph('A', 1);
   g.setLocal(['B'], []);
   assert.equal(g.nextHop('B'), undefined, 'B has not confirmed');
@@ -59,7 +59,7 @@ test('one-sided links are ignored; stale states are not accepted', () => {
   assert.deepEqual(g.forget('B').down, ['B']);
 });
 
-test('property: next hops follow shortest paths on random connected graphs', () => {
+void test('property: next hops follow shortest paths on random connected graphs', () => {
   fc.assert(fc.property(fc.integer({ min: 2, max: 9 }), fc.array(fc.tuple(fc.nat(8), fc.nat(8)), { maxLength: 20 }), (n, extra) => {
     const names = Array.from({ length: n }, (_, i) => `h${i}`);
     const edges: [string, string][] = [];

@@ -4,7 +4,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { tempDir } from '../core/testing.js';
 import { loadNeighbors, neighborsPath, parseNeighborsText, saveNeighbors } from './neighbors-file.js';
 
-test('neighbors persist in neighbors.txt and reload; missing file is empty', async () => {
+void test('neighbors persist in neighbors.txt and reload; missing file is empty', async () => {
   const dir = await tempDir();
   try {
     assert.deepEqual(await loadNeighbors(dir.path), []);
@@ -17,6 +17,6 @@ test('neighbors persist in neighbors.txt and reload; missing file is empty', asy
   }
 });
 
-test('comments and blank lines are ignored', () => {
+void test('comments and blank lines are ignored', () => {
   assert.deepEqual(parseNeighborsText('# x\n 10.0.0.1:4042 # a\n\n10.0.0.1:4042\r\ncds://u:p@10.0.0.2\n'), ['10.0.0.1:4042', 'cds://u:p@10.0.0.2']);
 });
