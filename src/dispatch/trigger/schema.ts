@@ -85,23 +85,32 @@ function checkRefs(value: JsonValue, path: (string | number)[], ctx: z.Refinemen
   for (const [k, v] of Object.entries(value)) checkRefs(v, [...path, k], ctx);
 }
 
-const target = <T extends z.ZodRawShape>(shape: T, what: string) =>
-  z.strictObject({ kind: name('kind').optional(), connector: name('connector').optional(), ...shape }).superRefine((v, ctx) => {
-    if ((v.kind === undefined) === (v.connector === undefined)) ctx.addIssue({ code: 'custom', path: [], message: `${what} needs exactly one of kind or connector` });
-  });
+const oneTarget = (what: string) => (v: { kind?: string | undefined; connector?: string | undefined }, ctx: z.RefinementCtx) => {
+  if ((v.kind === undefined) === (v.connector === undefined)) ctx.addIssue({ code: 'custom', path: [], message: `${what} needs exactly one of kind or connector` });
+};
+
+const whenSchema = z.strictObject({
+  kind: name('kind').optional(),
+  connector: name('connector').optional(),
+  event: z.union([name('event'), z.literal('*')]),
+}).superRefine(oneTarget('when'));
+
+const thenSchema = z.strictObject({
+  kind: name('kind').optional(),
+  connector: name('connector').optional(),
+  task: name('task'),
+  inputs: z.record(z.string(), jsonValue).default({}).superRefine((inputs, ctx) => {
+    for (const [k, v] of Object.entries(inputs)) checkRefs(v, [k], ctx);
+  }),
+}).superRefine(oneTarget('then'));
 
 export const triggerSpecSchema = z.strictObject({
   name: name('name'),
   description: z.string().max(2000).optional(),
   enabled: z.boolean().optional(),
-  when: target({ event: z.union([name('event'), z.literal('*')]) }, 'when'),
+  when: whenSchema,
   filters: z.array(filterSchema).max(100).default([]),
-  then: target({
-    task: name('task'),
-    inputs: z.record(z.string(), jsonValue).default({}).superRefine((inputs, ctx) => {
-      for (const [k, v] of Object.entries(inputs)) checkRefs(v, [k], ctx);
-    }),
-  }, 'then'),
+  then: thenSchema,
 });
 
 export type TriggerSpec = z.infer<typeof triggerSpecSchema>;

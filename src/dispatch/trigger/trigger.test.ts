@@ -22,7 +22,7 @@ then:
     body: { $ref: data.body }
 `;
 
-test('parses a YAML trigger with defaults', () => {
+void test('parses a YAML trigger with defaults', () => {
   const [t] = parseTriggers(GOOD, 't.yml');
   assert.equal(t!.name, 'paid');
   assert.deepEqual(t!.when, { kind: 'webhook', event: 'request' });
@@ -30,7 +30,7 @@ test('parses a YAML trigger with defaults', () => {
   assert.deepEqual(t!.then.inputs.body, { $ref: 'data.body' });
 });
 
-test('parses JSON and lists of triggers', () => {
+void test('parses JSON and lists of triggers', () => {
   const json = JSON.stringify({ triggers: [{ name: 'a', when: { connector: 'c1', event: '*' }, then: { connector: 'c2', task: 't' } }] }, null, 2);
   const ts = parseTriggers(json, 't.json');
   assert.equal(ts.length, 1);
@@ -38,7 +38,7 @@ test('parses JSON and lists of triggers', () => {
   assert.deepEqual(ts[0]!.then.inputs, {});
 });
 
-test('errors name the line and the field', () => {
+void test('errors name the line and the field', () => {
   const bad = GOOD.replace('op: gt', 'op: bigger').replace('task: request', 'task: request\n  colour: red');
   assert.throws(() => parseTriggers(bad, 't.yml'), (err: unknown) => {
     assert.ok(err instanceof TriggerFileError);
@@ -51,7 +51,7 @@ test('errors name the line and the field', () => {
   });
 });
 
-test('errors in a list say which trigger, and catch bad refs, regexes, targets', () => {
+void test('errors in a list say which trigger, and catch bad refs, regexes, targets', () => {
   const text = `- name: ok
   when: { kind: a, event: e }
   then: { kind: b, task: t }
@@ -75,12 +75,12 @@ test('errors in a list say which trigger, and catch bad refs, regexes, targets',
   });
 });
 
-test('syntax errors and missing fields name a line', () => {
+void test('syntax errors and missing fields name a line', () => {
   assert.throws(() => parseTriggers('name: [oops\n', 'x.yml'), /x\.yml:\d+:/);
   assert.throws(() => parseTriggers('name: a\nwhen: { kind: k, event: e }\n', 'x.yml'), /x\.yml:1: then: is required/);
 });
 
-test('filter ops', () => {
+void test('filter ops', () => {
   const data: JsonValue = { a: { b: 5, s: 'hello', list: [1, 'x', { k: 1 }] }, n: null };
   const t = (f: Filter) => compileFilter(f).test(data);
   assert.equal(t({ path: 'a.b', op: 'eq', value: 5 }), true);
@@ -101,7 +101,7 @@ test('filter ops', () => {
   assert.equal(t({ path: 'a.b', op: 'regex', value: '5' }), false);
 });
 
-test('inputs: constants, references, $const, missing refs become null', () => {
+void test('inputs: constants, references, $const, missing refs become null', () => {
   const ev: EventEnvelope = { id: 'e1', key: 'k', connector: 'c', kind: 'w', time: 't', data: { body: { x: [1, 2] } } };
   const missing: string[] = [];
   const out = resolveInputs({ a: 1, b: { $ref: 'data.body.x.1' }, c: { nested: [{ $ref: 'event.id' }] }, d: { $const: { $ref: 'raw' } }, e: { $ref: 'data.nope' } }, ev, missing);
@@ -127,7 +127,7 @@ const eventArb: fc.Arbitrary<MatchableEvent> = fc.record({
   data: fc.record({ x: value, y: value, z: fc.option(fc.record({ w: value }), { nil: undefined }) }, { requiredKeys: [] }) as fc.Arbitrary<JsonValue>,
 });
 
-test('property: indexed match equals a full scan, also after removals', () => {
+void test('property: indexed match equals a full scan, also after removals', () => {
   fc.assert(fc.property(
     fc.integer({ min: 0, max: 30 }).chain((n) => fc.tuple(...Array.from({ length: n }, (_, i) => specArb(i)))),
     fc.array(eventArb, { minLength: 1, maxLength: 10 }),
@@ -147,7 +147,7 @@ test('property: indexed match equals a full scan, also after removals', () => {
     }), { numRuns: 300 });
 });
 
-test('10,000 triggers: the index looks at few candidates', () => {
+void test('10,000 triggers: the index looks at few candidates', () => {
   const specs: TriggerSpec[] = Array.from({ length: 10_000 }, (_, i) => ({ name: `t${i}`, when: { kind: 'w', event: 'e' }, filters: [{ path: 'n', op: 'eq', value: i }], then: { kind: 'o', task: 't', inputs: {} } }));
   const index = new TriggerIndex(specs);
   let tests = 0;

@@ -1,0 +1,202 @@
+/**
+ * The agent beside a connector, doing the seed's steps in order:
+ *  1. open the channel to the connector and start it (restarted if it crashes);
+ *  2. register with the dispatcher with its meta information (address, kind, declared events/tasks);
+ *  3. listen to the connector's events;
+ *  4. get the triggers that concern this connector (cached; refreshed when the dispatcher says they changed);
+ *  5. filter each event with them; 6. send the valid ones (batched, confirmed, republished after a reconnect);
+ *  7. receive actions and pass them to the connector; 8. send the results back;
+ *  9. unregister when stopping (also on SIGTERM, wired by the CLI).
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { SwitchboardError, errorMessage } from '../../core/errors.js';
+import type { Logger } from '../../core/log.js';
+import type { JsonValue } from '../../core/message.js';
+import type { EventLine, HelloLine, ResultLine } from '../protocol/connector.js';
+import type { TriggerSnapshot, WireEvent, WireResult, WireTask } from '../protocol/wire.js';
+import { TriggerIndex } from '../trigger/matcher.js';
+import type { AgentInbound, AgentTransport } from '../transport/types.js';
+import { ConnectorProcess } from './connector-process.js';
+
+export interface AgentOptions {
+  transport: AgentTransport;
+  command: string[];
+  kind: string;
+  id?: string;
+  token: string;
+  meta?: Record<string, JsonValue>;
+  log: Logger;
+  /** How long to wait for the connector's optional hello before registering (ms). */
+  helloTimeoutMs?: number;
+  maxBatch?: number;
+  env?: Record<string, string>;
+  minRestartMs?: number;
+}
+
+export class Agent {
+  readonly id: string;
+  readonly connector: ConnectorProcess;
+  private hello: HelloLine | undefined;
+  private index = new TriggerIndex();
+  private version = -1;
+  private registered = false;
+  private stopped = false;
+  private early: EventLine[] = [];
+  private events: WireEvent[] = [];
+  private results: WireResult[] = [];
+  private flushScheduled = false;
+  private readonly taskStarted = new Map<string, string>();
+  readonly counters = { events: 0, filteredOut: 0, invalid: 0, sent: 0, confirmed: 0, tasks: 0, results: 0 };
+
+  constructor(private readonly opts: AgentOptions) {
+    this.id = opts.id ?? `${opts.kind}-${hostname()}`;
+    this.connector = new ConnectorProcess({
+      command: opts.command,
+      log: opts.log.child({ connector: this.id }),
+      env: { SWITCHBOARD_CONNECTOR_ID: this.id, SWITCHBOARD_CONNECTOR_KIND: opts.kind, ...opts.env },
+      minRestartMs: opts.minRestartMs,
+    });
+  }
+
+  get triggers(): number { return this.index.size; }
+  get triggerVersion(): number { return this.version; }
+
+  async start(): Promise<void> {
+    const { transport, log } = this.opts;
+    // 1. the channel to the connector, and the connector
+    const helloSeen = new Promise<void>((resolve) => {
+      this.connector.once('hello', () => resolve());
+      this.connector.once('event', () => resolve());
+      setTimeout(resolve, this.opts.helloTimeoutMs ?? 1000).unref();
+    });
+    this.connector.on('hello', (h) => { this.hello = h; });
+    this.connector.on('event', (e) => this.onEvent(e));
+    this.connector.on('result', (r) => this.onResult(r));
+    this.connector.start();
+    await transport.start({ id: this.id, kind: this.opts.kind }, (m) => this.onInbound(m));
+    transport.onReconnect(() => { void this.register().catch((err: unknown) => log.error({ err: errorMessage(err) }, 're-registration failed')); });
+    await helloSeen;
+    // 2. register (answer carries the triggers that concern us: step 4's cache)
+    await this.register();
+    const early = this.early;
+    this.early = [];
+    for (const e of early) this.onEvent(e);
+  }
+
+  private meta(): Record<string, JsonValue> {
+    return { host: hostname(), pid: process.pid, connectorPid: this.connector.pid ?? null, command: this.opts.command.join(' '), transport: this.opts.transport.kind, ...this.hello?.meta, ...this.opts.meta };
+  }
+
+  private async register(): Promise<void> {
+    const reply = await this.opts.transport.request({
+      type: 'register', token: this.opts.token,
+      connector: { id: this.id, kind: this.opts.kind, meta: this.meta(), events: this.hello?.events ?? [], tasks: this.hello?.tasks ?? [] },
+    }, 15_000);
+    if (!reply.ok) {
+      this.opts.log.error({ connector: this.id }, `the dispatcher refused this connector: ${reply.message}`);
+      throw new SwitchboardError('PERMISSION_DENIED', `the dispatcher refused connector ${this.id}: ${reply.message}`);
+    }
+    this.useSnapshot(reply.snapshot);
+    this.registered = true;
+    this.opts.log.info({ connector: this.id, kind: this.opts.kind, triggers: this.index.size }, 'registered with the dispatcher');
+  }
+
+  private useSnapshot(s: TriggerSnapshot): void {
+    if (s.version < this.version) return;
+    this.index = new TriggerIndex(s.triggers);
+    this.version = s.version;
+  }
+
+  private async refreshTriggers(): Promise<void> {
+    const reply = await this.opts.transport.request({ type: 'triggers', token: this.opts.token, connectorId: this.id });
+    if (reply.ok && reply.type === 'snapshot') {
+      this.useSnapshot(reply.snapshot);
+      this.opts.log.info({ version: this.version, triggers: this.index.size }, 'trigger cache refreshed');
+    }
+  }
+
+  private async onInbound(m: AgentInbound): Promise<void> {
+    if (m.type === 'invalidate') {
+      if (m.version !== this.version) await this.refreshTriggers();
+      return;
+    }
+    for (const t of m.tasks) this.runTask(t);
+  }
+
+  // 3.-6. events: validate, filter with the cached triggers, send the valid ones in batches.
+  private onEvent(e: EventLine): void {
+    if (!this.registered) { this.early.push(e); return; }
+    this.counters.events++;
+    const declared = this.hello?.events;
+    if (declared && declared.length && !declared.includes(e.key)) {
+      this.counters.invalid++;
+      this.opts.log.warn({ key: e.key, declared }, 'connector emitted an event it did not declare in its hello; dropped');
+      return;
+    }
+    if (this.index.match({ connector: this.id, kind: this.opts.kind, key: e.key, data: e.data }).length === 0) {
+      this.counters.filteredOut++;
+      return;
+    }
+    this.events.push({ id: randomUUID(), key: e.key, data: e.data, time: new Date().toISOString() });
+    this.scheduleFlush();
+  }
+
+  // 7. actions to the connector
+  private runTask(t: WireTask): void {
+    this.counters.tasks++;
+    this.taskStarted.set(t.executionId, new Date().toISOString());
+    if (!this.connector.sendTask({ id: t.executionId, key: t.key, inputs: t.inputs })) {
+      this.onResult({ type: 'result', id: t.executionId, error: 'the connector is not running (it is being restarted)' });
+    }
+  }
+
+  // 8. results back
+  private onResult(r: ResultLine): void {
+    const startedAt = this.taskStarted.get(r.id);
+    this.taskStarted.delete(r.id);
+    const base = { executionId: r.id, finishedAt: new Date().toISOString(), ...(startedAt ? { startedAt } : {}) };
+    this.results.push('error' in r ? { ...base, error: r.error } : { ...base, outputs: r.outputs });
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => { this.flushScheduled = false; this.flush(); });
+  }
+
+  private flush(): void {
+    const max = this.opts.maxBatch ?? 500;
+    while (this.events.length) {
+      const events = this.events.splice(0, max);
+      this.counters.sent += events.length;
+      this.opts.transport.send({ type: 'events', token: this.opts.token, connectorId: this.id, events }).then(
+        () => { this.counters.confirmed += events.length; },
+        (err: unknown) => this.opts.log.error({ err: errorMessage(err), events: events.length }, 'events were not confirmed'),
+      );
+    }
+    while (this.results.length) {
+      const results = this.results.splice(0, max);
+      this.counters.results += results.length;
+      this.opts.transport.send({ type: 'results', token: this.opts.token, connectorId: this.id, results }).catch(
+        (err: unknown) => this.opts.log.error({ err: errorMessage(err), results: results.length }, 'results were not confirmed'),
+      );
+    }
+  }
+
+  // 9. unregister and stop
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.connector.stop();
+    this.flush();
+    if (this.registered) {
+      await this.opts.transport.send({ type: 'unregister', token: this.opts.token, connectorId: this.id }).catch((err: unknown) => {
+        this.opts.log.warn({ err: errorMessage(err) }, 'could not unregister');
+      });
+    }
+    await this.opts.transport.close();
+    this.opts.log.info({ connector: this.id, ...this.counters }, 'agent stopped');
+  }
+}

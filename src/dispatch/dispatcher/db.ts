@@ -1,0 +1,238 @@
+/**
+ * The dispatcher's tables on the store (namespace `dispatch`, tables `dispatch_*`), SQLite or
+ * PostgreSQL. JSON is kept as TEXT and booleans as 0/1 so one set of statements serves both.
+ */
+import { SwitchboardError } from '../../core/errors.js';
+import type { JsonValue } from '../../core/message.js';
+import type { ConnectorInfo } from '../protocol/wire.js';
+import type { TriggerSpec } from '../trigger/schema.js';
+import { hashToken, newToken } from './tokens.js';
+import type { ConnectorRecord, ConnectorStatus, ExecutionRecord, NewEvent, NewExecution, ResultUpdate, TriggerRecord } from './types.js';
+import { type Sql, sqlOf } from './sql.js';
+
+export const MIGRATIONS = [
+  {
+    name: 'dispatch tables',
+    up: `
+CREATE TABLE dispatch_connectors (
+  id TEXT PRIMARY KEY, kind TEXT NOT NULL, meta TEXT NOT NULL, events TEXT NOT NULL, tasks TEXT NOT NULL,
+  status TEXT NOT NULL, registered_at TEXT NOT NULL, last_seen TEXT NOT NULL);
+CREATE TABLE dispatch_triggers (
+  name TEXT PRIMARY KEY, enabled INTEGER NOT NULL, spec TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE TABLE dispatch_meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL);
+CREATE TABLE dispatch_tokens (hash TEXT PRIMARY KEY, kind TEXT NOT NULL, created_at TEXT NOT NULL);
+CREATE TABLE dispatch_events (
+  id TEXT PRIMARY KEY, connector_id TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, data TEXT NOT NULL,
+  time TEXT NOT NULL, received_at TEXT NOT NULL);
+CREATE TABLE dispatch_executions (
+  id TEXT PRIMARY KEY, event_id TEXT NOT NULL, trigger_name TEXT NOT NULL, target TEXT NOT NULL, task TEXT NOT NULL,
+  inputs TEXT NOT NULL, outputs TEXT, error TEXT, status TEXT NOT NULL, dispatched_at TEXT NOT NULL,
+  started_at TEXT, finished_at TEXT, duration_ms BIGINT);
+CREATE INDEX dispatch_executions_event ON dispatch_executions (event_id);
+CREATE INDEX dispatch_executions_trigger ON dispatch_executions (trigger_name, dispatched_at);
+CREATE INDEX dispatch_executions_time ON dispatch_executions (dispatched_at);
+INSERT INTO dispatch_meta (key, value) VALUES ('trigger_version', 0);
+`,
+  },
+];
+
+const CHUNK = 400;
+
+function chunks<T>(items: T[], size = CHUNK): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+const parse = <T>(text: unknown, fallback: T): T => (typeof text === 'string' ? (JSON.parse(text) as T) : fallback);
+
+type Row = Record<string, unknown>;
+
+function connectorFrom(r: Row): ConnectorRecord {
+  return {
+    id: String(r.id), kind: String(r.kind), meta: parse(r.meta, {}), events: parse(r.events, []), tasks: parse(r.tasks, []),
+    status: String(r.status) as ConnectorStatus, registeredAt: String(r.registered_at), lastSeen: String(r.last_seen),
+  };
+}
+
+function executionFrom(r: Row): ExecutionRecord {
+  return {
+    id: String(r.id), eventId: String(r.event_id), eventKey: String(r.key ?? ''), eventConnector: String(r.connector_id ?? ''),
+    eventData: parse<JsonValue>(r.data, null), trigger: String(r.trigger_name), target: String(r.target), task: String(r.task),
+    inputs: parse(r.inputs, {}), outputs: parse(r.outputs, null), error: (r.error as string | null) ?? null,
+    status: String(r.status) as ExecutionRecord['status'], eventTime: String(r.time ?? ''), dispatchedAt: String(r.dispatched_at),
+    startedAt: (r.started_at as string | null) ?? null, finishedAt: (r.finished_at as string | null) ?? null,
+    durationMs: r.duration_ms === null || r.duration_ms === undefined ? null : Number(r.duration_ms),
+  };
+}
+
+export class DispatchDb {
+  private readonly sql: Sql;
+
+  constructor(store: Parameters<typeof sqlOf>[0]) {
+    this.sql = sqlOf(store);
+  }
+
+  async migrate(): Promise<void> {
+    await this.sql.migrate('dispatch', MIGRATIONS);
+  }
+
+  // --- triggers ---
+  async triggerVersion(): Promise<number> {
+    const rows = await this.sql.query(`SELECT value FROM dispatch_meta WHERE key = 'trigger_version'`);
+    return Number(rows[0]?.value ?? 0);
+  }
+
+  private async bump(tx: Sql): Promise<void> {
+    await tx.exec(`UPDATE dispatch_meta SET value = value + 1 WHERE key = 'trigger_version'`);
+  }
+
+  async listTriggers(): Promise<TriggerRecord[]> {
+    const rows = await this.sql.query('SELECT name, enabled, spec, created_at, updated_at FROM dispatch_triggers ORDER BY name');
+    return rows.map((r) => ({ name: String(r.name), enabled: Number(r.enabled) === 1, spec: parse<TriggerSpec>(r.spec, {} as TriggerSpec), createdAt: String(r.created_at), updatedAt: String(r.updated_at) }));
+  }
+
+  /** Adds triggers; with `replace` an existing name is updated, otherwise it is a conflict. */
+  async addTriggers(specs: TriggerSpec[], replace = false): Promise<{ added: string[]; replaced: string[] }> {
+    const now = new Date().toISOString();
+    return this.sql.transaction(async (tx) => {
+      const added: string[] = [];
+      const replaced: string[] = [];
+      for (const spec of specs) {
+        const existing = await tx.query('SELECT name FROM dispatch_triggers WHERE name = ?', [spec.name]);
+        const enabled = spec.enabled === false ? 0 : 1;
+        const body = JSON.stringify({ ...spec, enabled: undefined });
+        if (existing.length) {
+          if (!replace) throw new SwitchboardError('CONFLICT', `a trigger named "${spec.name}" exists already (remove it first, or add with --replace)`);
+          await tx.exec('UPDATE dispatch_triggers SET enabled = ?, spec = ?, updated_at = ? WHERE name = ?', [enabled, body, now, spec.name]);
+          replaced.push(spec.name);
+        } else {
+          await tx.exec('INSERT INTO dispatch_triggers (name, enabled, spec, created_at, updated_at) VALUES (?, ?, ?, ?, ?)', [spec.name, enabled, body, now, now]);
+          added.push(spec.name);
+        }
+      }
+      await this.bump(tx);
+      return { added, replaced };
+    });
+  }
+
+  async removeTrigger(name: string): Promise<void> {
+    await this.sql.transaction(async (tx) => {
+      const n = await tx.exec('DELETE FROM dispatch_triggers WHERE name = ?', [name]);
+      if (n === 0) throw new SwitchboardError('NOT_FOUND', `no trigger named "${name}" (see \`switchboard trigger list\`)`);
+      await this.bump(tx);
+    });
+  }
+
+  async setTriggerEnabled(name: string, enabled: boolean): Promise<void> {
+    await this.sql.transaction(async (tx) => {
+      const n = await tx.exec('UPDATE dispatch_triggers SET enabled = ?, updated_at = ? WHERE name = ?', [enabled ? 1 : 0, new Date().toISOString(), name]);
+      if (n === 0) throw new SwitchboardError('NOT_FOUND', `no trigger named "${name}" (see \`switchboard trigger list\`)`);
+      await this.bump(tx);
+    });
+  }
+
+  // --- tokens ---
+  async issueToken(kind: string, token = newToken()): Promise<string> {
+    await this.sql.exec('INSERT INTO dispatch_tokens (hash, kind, created_at) VALUES (?, ?, ?) ON CONFLICT (hash) DO NOTHING', [hashToken(token), kind, new Date().toISOString()]);
+    return token;
+  }
+
+  async tokenKind(hash: string): Promise<string | undefined> {
+    const rows = await this.sql.query('SELECT kind FROM dispatch_tokens WHERE hash = ?', [hash]);
+    return rows[0] ? String(rows[0].kind) : undefined;
+  }
+
+  // --- connectors ---
+  async upsertConnector(c: ConnectorInfo, now: string): Promise<ConnectorRecord> {
+    await this.sql.exec(
+      `INSERT INTO dispatch_connectors (id, kind, meta, events, tasks, status, registered_at, last_seen) VALUES (?, ?, ?, ?, ?, 'online', ?, ?)
+       ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, meta = excluded.meta, events = excluded.events, tasks = excluded.tasks,
+         status = 'online', registered_at = excluded.registered_at, last_seen = excluded.last_seen`,
+      [c.id, c.kind, JSON.stringify(c.meta), JSON.stringify(c.events), JSON.stringify(c.tasks), now, now]);
+    return { id: c.id, kind: c.kind, meta: c.meta, events: c.events, tasks: c.tasks, status: 'online', registeredAt: now, lastSeen: now };
+  }
+
+  async setConnectorStatus(id: string, status: ConnectorStatus, now: string): Promise<void> {
+    await this.sql.exec('UPDATE dispatch_connectors SET status = ?, last_seen = ? WHERE id = ?', [status, now, id]);
+  }
+
+  async touchConnectors(ids: string[], now: string): Promise<void> {
+    for (const part of chunks(ids)) {
+      await this.sql.exec(`UPDATE dispatch_connectors SET last_seen = ? WHERE id IN (${part.map(() => '?').join(', ')})`, [now, ...part]);
+    }
+  }
+
+  async listConnectors(): Promise<ConnectorRecord[]> {
+    return (await this.sql.query('SELECT * FROM dispatch_connectors ORDER BY id')).map(connectorFrom);
+  }
+
+  async getConnector(id: string): Promise<ConnectorRecord | undefined> {
+    const rows = await this.sql.query('SELECT * FROM dispatch_connectors WHERE id = ?', [id]);
+    return rows[0] ? connectorFrom(rows[0]) : undefined;
+  }
+
+  // --- events and executions ---
+  /**
+   * In one transaction: records the events not seen before (by id) and the executions `plan`
+   * derives from those fresh events. Returns both.
+   */
+  async recordEvents(events: NewEvent[], plan: (fresh: NewEvent[]) => NewExecution[]): Promise<{ fresh: NewEvent[]; executions: NewExecution[] }> {
+    const receivedAt = new Date().toISOString();
+    return this.sql.transaction(async (tx) => {
+      const freshIds = new Set<string>();
+      for (const part of chunks(events)) {
+        const rows = await tx.query(
+          `INSERT INTO dispatch_events (id, connector_id, kind, key, data, time, received_at) VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}
+           ON CONFLICT (id) DO NOTHING RETURNING id`,
+          part.flatMap((e) => [e.id, e.connectorId, e.kind, e.key, JSON.stringify(e.data), e.time, receivedAt]));
+        for (const r of rows) freshIds.add(String(r.id));
+      }
+      const fresh = events.filter((e) => freshIds.delete(e.id)); // delete: a repeated id within one batch counts once
+      const executions = plan(fresh);
+      for (const part of chunks(executions)) {
+        await tx.exec(
+          `INSERT INTO dispatch_executions (id, event_id, trigger_name, target, task, inputs, error, status, dispatched_at) VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+          part.flatMap((x) => [x.id, x.eventId, x.trigger, x.target, x.task, JSON.stringify(x.inputs), x.error ?? null, x.error ? 'failed' : 'dispatched', x.dispatchedAt]));
+      }
+      return { fresh, executions };
+    });
+  }
+
+  async completeExecutions(results: ResultUpdate[]): Promise<void> {
+    await this.sql.transaction(async (tx) => {
+      for (const r of results) {
+        const started = r.startedAt ?? null;
+        const duration = started ? Math.max(0, Date.parse(r.finishedAt) - Date.parse(started)) : null;
+        await tx.exec(
+          `UPDATE dispatch_executions SET outputs = ?, error = ?, status = ?, started_at = ?, finished_at = ?, duration_ms = ? WHERE id = ? AND status = 'dispatched'`,
+          [r.outputs ? JSON.stringify(r.outputs) : null, r.error ?? null, r.error !== undefined ? 'failed' : 'done', started, r.finishedAt, duration, r.executionId]);
+      }
+    });
+  }
+
+  async listExecutions(opts: { limit?: number; trigger?: string; eventId?: string } = {}): Promise<ExecutionRecord[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (opts.trigger) { where.push('x.trigger_name = ?'); params.push(opts.trigger); }
+    if (opts.eventId) { where.push('x.event_id = ?'); params.push(opts.eventId); }
+    params.push(opts.limit ?? 100);
+    const rows = await this.sql.query(
+      `SELECT x.*, e.key, e.connector_id, e.data, e.time FROM dispatch_executions x LEFT JOIN dispatch_events e ON e.id = x.event_id
+       ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY x.dispatched_at DESC, x.id LIMIT ?`, params);
+    return rows.map(executionFrom);
+  }
+
+  async countExecutions(): Promise<{ total: number; byStatus: Record<string, number> }> {
+    const rows = await this.sql.query('SELECT status, COUNT(*) AS n FROM dispatch_executions GROUP BY status');
+    const byStatus: Record<string, number> = {};
+    let total = 0;
+    for (const r of rows) { byStatus[String(r.status)] = Number(r.n); total += Number(r.n); }
+    return { total, byStatus };
+  }
+
+  async countEvents(): Promise<number> {
+    const rows = await this.sql.query('SELECT COUNT(*) AS n FROM dispatch_events');
+    return Number(rows[0]?.n ?? 0);
+  }
+}

@@ -1,0 +1,230 @@
+/**
+ * The dispatcher: a registry of connectors, the triggers, and the execution log, on the store.
+ * It checks every agent message's token, answers registrations with the triggers that concern the
+ * connector, records each new event once (dedup by event id), runs the index over it, sends a task
+ * per matching trigger to the target connector (or kind), and records results as they come back.
+ * When triggers change (in this process or through the store), agents get an invalidation.
+ */
+import { randomUUID } from 'node:crypto';
+import { SwitchboardError, errorMessage } from '../../core/errors.js';
+import type { Logger } from '../../core/log.js';
+import type { AgentMessage, DispatcherReply, TriggerSnapshot, WireTask } from '../protocol/wire.js';
+import { resolveInputs } from '../trigger/inputs.js';
+import { TriggerIndex } from '../trigger/matcher.js';
+import type { DispatcherHandler, DispatcherTransport, Inbound, TaskTarget } from '../transport/types.js';
+import type { DispatchDb } from './db.js';
+import { hashToken } from './tokens.js';
+import type { ConnectorRecord, NewEvent, NewExecution, ResultUpdate } from './types.js';
+
+export interface DispatcherOptions {
+  db: DispatchDb;
+  transport: DispatcherTransport;
+  log: Logger;
+  /** How often to look for trigger changes made by other processes (ms). */
+  pollMs?: number;
+}
+
+type EventsMessage = Extract<AgentMessage, { type: 'events' }>;
+
+export class Dispatcher implements DispatcherHandler {
+  private index = new TriggerIndex();
+  private version = -1;
+  private readonly connectors = new Map<string, ConnectorRecord>();
+  private readonly tokenKinds = new Map<string, string | null>();
+  private readonly lastTouched = new Map<string, number>();
+  private poller: NodeJS.Timeout | undefined;
+  private reloading: Promise<void> | undefined;
+  readonly counters = { events: 0, duplicates: 0, executions: 0, results: 0, refused: 0 };
+
+  constructor(private readonly opts: DispatcherOptions) {}
+
+  get triggerCount(): number { return this.index.size; }
+
+  async start(): Promise<void> {
+    for (const c of await this.opts.db.listConnectors()) this.connectors.set(c.id, c);
+    await this.reloadTriggers();
+    await this.opts.transport.start(this);
+    this.poller = setInterval(() => { void this.checkVersion(); }, this.opts.pollMs ?? 500);
+    this.poller.unref();
+    this.opts.log.info({ transport: this.opts.transport.kind, triggers: this.index.size, connectors: this.connectors.size }, 'dispatcher running');
+  }
+
+  async stop(): Promise<void> {
+    if (this.poller) clearInterval(this.poller);
+    await this.opts.transport.close();
+  }
+
+  private async checkVersion(): Promise<void> {
+    try {
+      const v = await this.opts.db.triggerVersion();
+      if (v !== this.version) await this.reloadTriggers();
+    } catch (err) {
+      this.opts.log.warn({ err: errorMessage(err) }, 'cannot read the trigger version from the store');
+    }
+  }
+
+  /** Reloads triggers from the store and tells agents to refresh theirs. */
+  async reloadTriggers(): Promise<void> {
+    if (this.reloading) return this.reloading;
+    this.reloading = (async () => {
+      const version = await this.opts.db.triggerVersion();
+      const records = await this.opts.db.listTriggers();
+      this.index = new TriggerIndex(records.map((r) => ({ ...r.spec, enabled: r.enabled })));
+      const changed = this.version !== -1;
+      this.version = version;
+      if (changed) {
+        this.opts.log.info({ version, triggers: this.index.size }, 'triggers changed; telling agents');
+        await this.opts.transport.broadcastInvalidate(version);
+      }
+    })().finally(() => { this.reloading = undefined; });
+    return this.reloading;
+  }
+
+  snapshotFor(connectorId: string, kind: string): TriggerSnapshot {
+    return {
+      version: this.version,
+      triggers: this.index.all().filter((t) => t.when.connector === connectorId || t.when.kind === kind),
+    };
+  }
+
+  private async kindOfToken(token: string): Promise<string | undefined> {
+    if (!token) return undefined;
+    const hash = hashToken(token);
+    let kind = this.tokenKinds.get(hash);
+    if (kind === undefined) {
+      kind = (await this.opts.db.tokenKind(hash)) ?? null;
+      // Only remember good tokens: a token issued after a refusal must work at once.
+      if (kind !== null) this.tokenKinds.set(hash, kind);
+    }
+    return kind ?? undefined;
+  }
+
+  /** Refusal reason, or undefined when the token may speak for this connector. */
+  private async refuse(m: AgentMessage): Promise<string | undefined> {
+    const kind = await this.kindOfToken(m.token);
+    if (kind === undefined) return m.token ? 'the token is not one this dispatcher issued (issue one with `switchboard connector token --kind K`)' : 'no token (pass --token, issued by `switchboard connector token --kind K`)';
+    const connectorKind = m.type === 'register' ? m.connector.kind : this.connectors.get(m.connectorId)?.kind;
+    if (connectorKind === undefined) return `connector ${m.type === 'register' ? m.connector.id : m.connectorId} is not registered`;
+    if (connectorKind !== kind) return `the token is for kind ${kind}, not ${connectorKind}`;
+    return undefined;
+  }
+
+  async handle(batch: Inbound[]): Promise<(Error | undefined)[]> {
+    const outcomes: (Error | undefined)[] = new Array(batch.length).fill(undefined);
+    const eventMsgs: { i: number; m: EventsMessage }[] = [];
+    const results: ResultUpdate[] = [];
+    const now = new Date().toISOString();
+    const touched = new Set<string>();
+    for (let i = 0; i < batch.length; i++) {
+      const { message: m, reply } = batch[i]!;
+      const refusal = await this.refuse(m);
+      const who = m.type === 'register' ? m.connector.id : m.connectorId;
+      if (refusal) {
+        this.counters.refused++;
+        this.opts.log.warn({ connector: who, type: m.type }, `refused a ${m.type} message: ${refusal}`);
+        if (reply) await reply({ type: 'refused', ok: false, code: 'PERMISSION_DENIED', message: refusal });
+        else outcomes[i] = new SwitchboardError('PERMISSION_DENIED', `refused: ${refusal}`);
+        continue;
+      }
+      touched.add(who);
+      switch (m.type) {
+        case 'register': {
+          const rec = await this.opts.db.upsertConnector(m.connector, now);
+          this.connectors.set(rec.id, rec);
+          this.opts.log.info({ connector: rec.id, kind: rec.kind, meta: rec.meta }, 'connector registered');
+          await reply?.({ type: 'registered', ok: true, snapshot: this.snapshotFor(rec.id, rec.kind) });
+          break;
+        }
+        case 'unregister': {
+          await this.opts.db.setConnectorStatus(m.connectorId, 'offline', now);
+          const c = this.connectors.get(m.connectorId);
+          if (c) c.status = 'offline';
+          this.opts.log.info({ connector: m.connectorId }, 'connector unregistered');
+          break;
+        }
+        case 'triggers': {
+          const c = this.connectors.get(m.connectorId)!;
+          await reply?.({ type: 'snapshot', ok: true, snapshot: this.snapshotFor(c.id, c.kind) });
+          break;
+        }
+        case 'events': {
+          const c = this.connectors.get(m.connectorId)!;
+          const undeclared = c.events.length ? m.events.find((e) => !c.events.includes(e.key)) : undefined;
+          if (undeclared) { outcomes[i] = new SwitchboardError('INVALID_MESSAGE', `connector ${c.id} never declared event "${undeclared.key}" (it declared ${c.events.join(', ')})`); break; }
+          eventMsgs.push({ i, m });
+          break;
+        }
+        case 'results':
+          for (const r of m.results) results.push(r);
+          break;
+      }
+    }
+    if (eventMsgs.length) {
+      try {
+        await this.dispatch(eventMsgs.map((e) => e.m));
+      } catch (err) {
+        // Find which message fails on its own; the others go through.
+        if (eventMsgs.length === 1) outcomes[eventMsgs[0]!.i] = asError(err);
+        else for (const { i, m } of eventMsgs) {
+          try { await this.dispatch([m]); } catch (e) { outcomes[i] = asError(e); }
+        }
+      }
+    }
+    if (results.length) {
+      await this.opts.db.completeExecutions(results);
+      this.counters.results += results.length;
+    }
+    await this.touch(touched, now);
+    return outcomes;
+  }
+
+  private async touch(ids: Set<string>, now: string): Promise<void> {
+    const due: string[] = [];
+    const t = Date.now();
+    for (const id of ids) {
+      if (t - (this.lastTouched.get(id) ?? 0) < 1000) continue;
+      this.lastTouched.set(id, t);
+      due.push(id);
+    }
+    if (due.length) await this.opts.db.touchConnectors(due, now);
+  }
+
+  /** Records new events and their executions in one transaction, then sends the tasks. */
+  private async dispatch(msgs: EventsMessage[]): Promise<void> {
+    const events: NewEvent[] = [];
+    for (const m of msgs) {
+      const c = this.connectors.get(m.connectorId)!;
+      for (const e of m.events) events.push({ id: e.id, connectorId: c.id, kind: c.kind, key: e.key, data: e.data, time: e.time });
+    }
+    const sends = new Map<string, { to: TaskTarget; tasks: WireTask[] }>();
+    const { fresh, executions } = await this.opts.db.recordEvents(events, (fresh) => {
+      const execs: NewExecution[] = [];
+      const dispatchedAt = new Date().toISOString();
+      for (const ev of fresh) {
+        for (const t of this.index.match({ connector: ev.connectorId, kind: ev.kind, key: ev.key, data: ev.data })) {
+          const then = t.spec.then;
+          const missing: string[] = [];
+          const inputs = resolveInputs(then.inputs, { id: ev.id, key: ev.key, connector: ev.connectorId, kind: ev.kind, time: ev.time, data: ev.data }, missing);
+          const target = then.connector !== undefined ? `connector:${then.connector}` : `kind:${then.kind!}`;
+          const exec: NewExecution = { id: randomUUID(), eventId: ev.id, trigger: t.spec.name, target, task: then.task, inputs, dispatchedAt };
+          if (then.connector !== undefined && !this.connectors.has(then.connector)) exec.error = `connector ${then.connector} is not registered`;
+          execs.push(exec);
+          if (exec.error) continue;
+          let s = sends.get(target);
+          if (!s) { s = { to: then.connector !== undefined ? { connector: then.connector } : { kind: then.kind! }, tasks: [] }; sends.set(target, s); }
+          s.tasks.push({ executionId: exec.id, key: then.task, inputs });
+        }
+      }
+      return execs;
+    });
+    this.counters.events += fresh.length;
+    this.counters.duplicates += events.length - fresh.length;
+    this.counters.executions += executions.length;
+    if (events.length !== fresh.length) this.opts.log.debug({ duplicates: events.length - fresh.length }, 'ignored events already dispatched');
+    await Promise.all([...sends.values()].map((s) => this.opts.transport.sendTasks(s.to, s.tasks)));
+  }
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}

@@ -1,0 +1,64 @@
+/**
+ * The connector protocol: one JSON object a line on the connector's stdin/stdout (any language).
+ *   connector -> agent: {"type":"hello","events":[...],"tasks":[...]}   (optional, first)
+ *                       {"type":"event","key":"<event>","data":{...}}
+ *                       {"type":"result","id":"<id>","outputs":{...}} | {"type":"result","id":"<id>","error":"..."}
+ *   agent -> connector: {"type":"task","id":"<id>","key":"<task>","inputs":{...}}
+ * Stderr is the connector's log. Pure: parsing never throws, it says what was wrong.
+ */
+import { z } from 'zod';
+import type { JsonValue } from '../../core/message.js';
+
+const key = z.string().min(1).max(200);
+const json = z.json() as z.ZodType<JsonValue>;
+const record = z.record(z.string(), json);
+
+export const helloLine = z.strictObject({
+  type: z.literal('hello'),
+  events: z.array(key).max(1000).optional(),
+  tasks: z.array(key).max(1000).optional(),
+  meta: record.optional(),
+});
+export const eventLine = z.strictObject({ type: z.literal('event'), key, data: json.default({}) });
+export const resultLine = z.union([
+  z.strictObject({ type: z.literal('result'), id: z.string().min(1), outputs: record }),
+  z.strictObject({ type: z.literal('result'), id: z.string().min(1), error: z.string() }),
+]);
+
+export type HelloLine = z.infer<typeof helloLine>;
+export type EventLine = z.infer<typeof eventLine>;
+export type ResultLine = z.infer<typeof resultLine>;
+export type ConnectorLine = HelloLine | EventLine | ResultLine;
+
+export interface TaskLine {
+  type: 'task';
+  id: string;
+  key: string;
+  inputs: Record<string, JsonValue>;
+}
+
+export type ParsedLine = { ok: true; line: ConnectorLine } | { ok: false; problem: string };
+
+function describe(issues: readonly z.core.$ZodIssue[]): string {
+  return issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
+}
+
+/** Parses one line written by a connector. */
+export function parseConnectorLine(text: string): ParsedLine {
+  let raw: unknown;
+  try { raw = JSON.parse(text); } catch { return { ok: false, problem: 'not JSON (each stdout line must be one JSON object; write logs to stderr)' }; }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return { ok: false, problem: 'not a JSON object' };
+  const type = (raw as { type?: unknown }).type;
+  const schema = type === 'hello' ? helloLine : type === 'event' ? eventLine : type === 'result' ? resultLine : undefined;
+  if (!schema) return { ok: false, problem: `unknown type ${JSON.stringify(type)} (expected hello, event or result)` };
+  const r = schema.safeParse(raw);
+  if (!r.success) {
+    const message = type === 'result' ? 'a result needs a string id and either outputs (an object) or error (a string)' : describe(r.error.issues);
+    return { ok: false, problem: `bad ${String(type)} line: ${message}` };
+  }
+  return { ok: true, line: r.data };
+}
+
+export function encodeTask(task: Omit<TaskLine, 'type'>): string {
+  return JSON.stringify({ type: 'task', id: task.id, key: task.key, inputs: task.inputs });
+}

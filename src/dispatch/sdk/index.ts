@@ -1,0 +1,63 @@
+/**
+ * TypeScript SDK for connectors: the connector protocol over this process's stdin/stdout.
+ *
+ *   import { hello, emitEvent, listenTask } from 'switchboard/dispatch/sdk';
+ *   hello({ events: ['tick'], tasks: ['double'] });
+ *   listenTask({ double: async ({ n }) => ({ n: Number(n) * 2 }) });
+ *   emitEvent('tick', { at: Date.now() });
+ *
+ * Logs go to stderr (`log()`), never stdout, which carries only protocol lines.
+ */
+import { createInterface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import type { JsonValue } from '../../core/message.js';
+
+export type TaskHandler = (inputs: Record<string, JsonValue>) => Promise<Record<string, JsonValue>> | Record<string, JsonValue>;
+
+export interface ConnectorIO {
+  input: Readable;
+  output: Writable;
+  errors: Writable;
+}
+
+const processIO = (): ConnectorIO => ({ input: process.stdin, output: process.stdout, errors: process.stderr });
+
+function write(io: ConnectorIO, obj: unknown): void {
+  io.output.write(`${JSON.stringify(obj)}\n`);
+}
+
+/** Declares the events this connector emits and the tasks it runs (optional; lets the dispatcher validate). */
+export function hello(decl: { events?: string[]; tasks?: string[]; meta?: Record<string, JsonValue> }, io: ConnectorIO = processIO()): void {
+  write(io, { type: 'hello', ...decl });
+}
+
+/** Emits one event. */
+export function emitEvent(key: string, data: JsonValue = {}, io: ConnectorIO = processIO()): void {
+  write(io, { type: 'event', key, data });
+}
+
+/** A line for the connector's log (stderr). */
+export function log(message: string, io: ConnectorIO = processIO()): void {
+  io.errors.write(`${message}\n`);
+}
+
+/**
+ * Runs tasks as they arrive: each handler's return value is the task's outputs; a thrown error is
+ * reported as the task's error. Unknown task keys are answered with an error. Returns a stop function.
+ */
+export function listenTask(handlers: Record<string, TaskHandler>, io: ConnectorIO = processIO()): () => void {
+  const rl = createInterface({ input: io.input, crlfDelay: Infinity });
+  rl.on('line', (text) => {
+    let task: { type?: unknown; id?: unknown; key?: unknown; inputs?: unknown };
+    try { task = JSON.parse(text) as typeof task; } catch { log(`sdk: ignoring a stdin line that is not JSON: ${text.slice(0, 80)}`, io); return; }
+    if (task.type !== 'task' || typeof task.id !== 'string' || typeof task.key !== 'string') { log(`sdk: ignoring a stdin line that is not a task: ${text.slice(0, 80)}`, io); return; }
+    const id = task.id;
+    const handler = handlers[task.key];
+    if (!handler) { write(io, { type: 'result', id, error: `this connector has no task "${task.key}" (it has: ${Object.keys(handlers).join(', ') || 'none'})` }); return; }
+    const inputs = task.inputs && typeof task.inputs === 'object' && !Array.isArray(task.inputs) ? (task.inputs as Record<string, JsonValue>) : {};
+    Promise.resolve()
+      .then(() => handler(inputs))
+      .then((outputs) => write(io, { type: 'result', id, outputs: outputs ?? {} }), (err: unknown) => write(io, { type: 'result', id, error: err instanceof Error ? err.message : String(err) }));
+  });
+  return () => rl.close();
+}

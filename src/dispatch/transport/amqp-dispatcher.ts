@@ -1,0 +1,150 @@
+/**
+ * The dispatcher's side of the RabbitMQ transport. Deliveries are processed in order, in batches
+ * (whatever arrived while the previous batch was being processed), and acknowledged only after the
+ * handler finished and everything it published was confirmed. A message that is not valid, or that
+ * the handler could not process, is republished to the dead-letter queue with the reason in the
+ * `x-switchboard-error` header, then acknowledged.
+ */
+import type { Channel, ConsumeMessage } from 'amqplib';
+import { errorMessage } from '../../core/errors.js';
+import type { Logger } from '../../core/log.js';
+import { agentMessage, type DispatcherReply, type WireTask } from '../protocol/wire.js';
+import { AmqpLink } from './amqp-link.js';
+import { safeAck } from './amqp-agent.js';
+import { ReliablePublisher } from './publisher.js';
+import { declareAgentQueue, declareCore, declareKindQueue, DEFAULT_PREFIX, names, type Names } from './topology.js';
+import type { DispatcherHandler, DispatcherTransport, Inbound, TaskTarget } from './types.js';
+
+export interface AmqpDispatcherOptions {
+  url: string;
+  prefix?: string;
+  log: Logger;
+  prefetch?: number;
+  maxBatch?: number;
+}
+
+interface Delivery { ch: Channel; msg: ConsumeMessage }
+
+export class AmqpDispatcherTransport implements DispatcherTransport {
+  readonly kind = 'amqp';
+  private link: AmqpLink | undefined;
+  private publisher: ReliablePublisher | undefined;
+  private readonly n: Names;
+  private pending: Delivery[] = [];
+  private draining = false;
+  private handler: DispatcherHandler | undefined;
+  private declared = new Set<string>();
+  readonly counters = { delivered: 0, deadLettered: 0 };
+
+  constructor(private readonly opts: AmqpDispatcherOptions) {
+    this.n = names(opts.prefix ?? DEFAULT_PREFIX);
+  }
+
+  get names(): Names { return this.n; }
+
+  async start(handler: DispatcherHandler): Promise<void> {
+    this.handler = handler;
+    this.link = new AmqpLink({
+      url: this.opts.url,
+      name: `switchboard-dispatcher ${this.opts.prefix ?? DEFAULT_PREFIX}`,
+      log: this.opts.log,
+      setup: async (ch) => {
+        this.declared.clear();
+        await declareCore(ch, this.n);
+        await ch.prefetch(this.opts.prefetch ?? 1000);
+        await ch.consume(this.n.dispatcher, (msg) => {
+          if (!msg) return;
+          this.pending.push({ ch, msg });
+          this.counters.delivered++;
+          void this.drain();
+        }, { noAck: false });
+      },
+    });
+    this.publisher = new ReliablePublisher(this.link);
+    await this.link.start();
+  }
+
+  private async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.pending.length) {
+        const batch = this.pending.splice(0, this.opts.maxBatch ?? 1000);
+        await this.process(batch);
+      }
+    } finally { this.draining = false; }
+  }
+
+  private async process(batch: Delivery[]): Promise<void> {
+    const inbound: Inbound[] = [];
+    const fromIndex: number[] = [];
+    const dead: Promise<void>[] = [];
+    batch.forEach((d, i) => {
+      const parsed = this.parse(d.msg);
+      if (typeof parsed === 'string') { dead.push(this.deadLetter(d, parsed)); return; }
+      inbound.push(parsed);
+      fromIndex.push(i);
+    });
+    let outcomes: (Error | undefined)[];
+    try {
+      outcomes = inbound.length ? await this.handler!.handle(inbound) : [];
+    } catch (err) {
+      // The handler as a whole failed (e.g. the store is down): leave the messages unacknowledged on
+      // this channel, so they come back after a reconnect, and try again shortly.
+      this.opts.log.error({ err: errorMessage(err), messages: batch.length }, 'dispatcher failed to process a batch; will retry');
+      await new Promise((r) => setTimeout(r, 500));
+      for (const d of batch) try { d.ch.nack(d.msg, false, true); } catch { /* gone */ }
+      return;
+    }
+    outcomes.forEach((o, j) => { if (o) dead.push(this.deadLetter(batch[fromIndex[j]!]!, o.message)); });
+    await Promise.all(dead);
+    for (const d of batch) safeAck(d.ch, d.msg);
+  }
+
+  private parse(msg: ConsumeMessage): Inbound | string {
+    let raw: unknown;
+    try { raw = JSON.parse(msg.content.toString('utf8')); } catch { return 'the message body is not JSON'; }
+    const r = agentMessage.safeParse(raw);
+    if (!r.success) return `the message is not a valid agent message: ${r.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`;
+    const inbound: Inbound = { message: r.data };
+    const { replyTo, correlationId } = msg.properties as { replyTo?: string; correlationId?: string };
+    if (replyTo && correlationId && (r.data.type === 'register' || r.data.type === 'triggers')) {
+      inbound.reply = (reply: DispatcherReply) => this.publisher!.publish('', replyTo, Buffer.from(JSON.stringify(reply)), { contentType: 'application/json', correlationId, type: reply.type, persistent: false });
+    }
+    return inbound;
+  }
+
+  private async deadLetter(d: Delivery, reason: string): Promise<void> {
+    this.counters.deadLettered++;
+    this.opts.log.warn({ reason, messageId: d.msg.properties.messageId as unknown, type: d.msg.properties.type as unknown }, `dead-lettering a message to ${this.n.dead}: ${reason}`);
+    await this.publisher!.publish(this.n.dlx, this.n.dead, d.msg.content, {
+      contentType: d.msg.properties.contentType as string | undefined,
+      type: d.msg.properties.type as string | undefined,
+      headers: { ...(d.msg.properties.headers ?? {}), 'x-switchboard-error': reason, 'x-original-queue': this.n.dispatcher },
+    });
+  }
+
+  private async ensureQueue(q: string, declare: (ch: Channel) => Promise<string>): Promise<void> {
+    if (this.declared.has(q)) return;
+    const ch = this.link?.channel;
+    if (!ch) return; // published once the link is back; the agent declares its own queues too
+    await declare(ch);
+    this.declared.add(q);
+  }
+
+  async sendTasks(to: TaskTarget, tasks: WireTask[]): Promise<void> {
+    const q = 'connector' in to ? this.n.agent(to.connector) : this.n.kind(to.kind);
+    await this.ensureQueue(q, (ch) => ('connector' in to ? declareAgentQueue(ch, this.n, to.connector) : declareKindQueue(ch, this.n, to.kind)));
+    await this.publisher!.publish('', q, Buffer.from(JSON.stringify({ type: 'tasks', tasks })), { contentType: 'application/json', type: 'tasks' });
+  }
+
+  async broadcastInvalidate(version: number): Promise<void> {
+    await this.publisher!.publish(this.n.broadcast, '', Buffer.from(JSON.stringify({ type: 'invalidate', version })), { contentType: 'application/json', type: 'invalidate', persistent: false });
+  }
+
+  async close(): Promise<void> {
+    await this.publisher?.drain(3000);
+    this.publisher?.close();
+    await this.link?.close();
+  }
+}

@@ -1,0 +1,41 @@
+/** What the dispatcher and agents need from a transport (RabbitMQ or the hub). */
+import type { AgentMessage, DispatcherReply, WireTask } from '../protocol/wire.js';
+
+export interface Inbound {
+  message: AgentMessage;
+  /** Present when the sender waits for a reply (register, triggers). */
+  reply?: (r: DispatcherReply) => Promise<void>;
+}
+
+export interface DispatcherHandler {
+  /**
+   * Processes messages in order. One outcome per message: undefined when done, an Error when it
+   * could not be processed (the transport dead-letters it with the error's message).
+   */
+  handle(batch: Inbound[]): Promise<(Error | undefined)[]>;
+}
+
+export type TaskTarget = { connector: string } | { kind: string };
+
+export interface DispatcherTransport {
+  readonly kind: 'amqp' | 'hub';
+  start(handler: DispatcherHandler): Promise<void>;
+  /** Resolves when the tasks are safely queued (confirmed by the broker). */
+  sendTasks(to: TaskTarget, tasks: WireTask[]): Promise<void>;
+  broadcastInvalidate(version: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type AgentInbound = { type: 'tasks'; tasks: WireTask[] } | { type: 'invalidate'; version: number };
+
+export interface AgentTransport {
+  readonly kind: 'amqp' | 'hub';
+  start(connector: { id: string; kind: string }, onMessage: (m: AgentInbound) => Promise<void>): Promise<void>;
+  request(msg: Extract<AgentMessage, { type: 'register' | 'triggers' }>, timeoutMs?: number): Promise<DispatcherReply>;
+  /** Resolves when the dispatcher side has the message safely (broker confirm). */
+  send(msg: AgentMessage): Promise<void>;
+  /** Called after the link came back, so the agent can refresh what it caches. */
+  onReconnect(listener: () => void): void;
+  readonly stats: { published: number; confirmed: number; republished: number; pending: number; reconnects: number };
+  close(): Promise<void>;
+}
