@@ -19,7 +19,9 @@ export type ErrorCode =
   | 'REFUSED'
   | 'UNAVAILABLE'
   | 'PERMISSION_DENIED'
-  | 'INTERNAL';
+  | 'INTERNAL'
+  /** A plugin's method threw (plugin engine). */
+  | 'PLUGIN_ERROR';
 
 export interface WireError {
   code: ErrorCode;
