@@ -78,6 +78,20 @@ export class ConnectionError extends SwitchboardError {
   }
 }
 
+/** A line on a byte stream exceeded the channel's `maxLineLength`; the channel closes after it. */
+export class LineTooLongError extends SwitchboardError {
+  constructor(message: string, options: { cause?: unknown; data?: Record<string, unknown> } = {}) {
+    super('LINE_TOO_LONG', message, options);
+  }
+}
+
+/** A UDP datagram (in or out) over the 1024-byte limit; it is dropped, the socket keeps running. */
+export class DatagramTooLargeError extends SwitchboardError {
+  constructor(message: string, options: { cause?: unknown; data?: Record<string, unknown> } = {}) {
+    super('DATAGRAM_TOO_LARGE', message, options);
+  }
+}
+
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }

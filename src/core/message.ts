@@ -51,3 +51,6 @@ export function paramToString(value: JsonValue): string {
   if (value === null) return '';
   return JSON.stringify(value);
 }
+
+/** The message protocol version, sent as `version=1` (REGISTER, CONNECT). */
+export const MESSAGE_VERSION = 1;

@@ -1,0 +1,73 @@
+/**
+ * The JSON line form: `{"sent-from-server","sent-from-service","server","service","command",
+ * "parameters":{...}}` with typed parameter values, so numbers, booleans, null, arrays and objects
+ * survive a round trip (the text form carries strings only). Unknown keys are ignored; empty
+ * fields are left out when encoding. The envelope is checked with zod; parameter values come
+ * straight from JSON.parse, so they are JSON by construction and only their names are checked
+ * (which also keeps a parameter named `__proto__`, which a rebuilt record would lose).
+ */
+import { z } from 'zod';
+import { InvalidMessageError, errorMessage } from '../errors.js';
+import type { JsonValue, Message } from '../message.js';
+import { badName, isCommandName, isParamName, isServerName, isServiceName } from './names.js';
+import { assertValidMessage } from './validate.js';
+
+const envelope = z.object({
+  'sent-from-server': z.string().optional(),
+  'sent-from-service': z.string().optional(),
+  server: z.string().optional(),
+  service: z.string().optional(),
+  command: z.string({ error: 'the "command" key is required and must be a string' }),
+  parameters: z.unknown().optional(),
+});
+
+function isPlainObject(v: unknown): v is Record<string, JsonValue> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function decodeJson(line: string): Message {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(line);
+  } catch (err) {
+    throw new InvalidMessageError(`a line starting with "{" must be a JSON message: ${errorMessage(err)}`, { cause: err });
+  }
+  const parsed = envelope.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.length ? `"${issue.path.join('.')}": ` : '';
+    throw new InvalidMessageError(`invalid JSON message: ${where}${issue?.message ?? 'not an object'}`);
+  }
+  const m = parsed.data;
+  const message: Message = {
+    sentFrom: { server: m['sent-from-server'] ?? '', service: m['sent-from-service'] ?? '' },
+    to: { server: m.server ?? '', service: m.service ?? '' },
+    command: m.command,
+    params: {},
+  };
+  if (!isCommandName(message.command)) throw new InvalidMessageError(badName('command', message.command));
+  if (!isServerName(message.to.server)) throw new InvalidMessageError(badName('server', message.to.server));
+  if (!isServiceName(message.to.service)) throw new InvalidMessageError(badName('service', message.to.service));
+  if (!isServerName(message.sentFrom.server)) throw new InvalidMessageError(`sender ${badName('server', message.sentFrom.server)}`);
+  if (!isServiceName(message.sentFrom.service)) throw new InvalidMessageError(`sender ${badName('service', message.sentFrom.service)}`);
+  if (m.parameters !== undefined && m.parameters !== null) {
+    if (!isPlainObject(m.parameters)) throw new InvalidMessageError('invalid JSON message: "parameters" must be an object of name -> value');
+    for (const name of Object.keys(m.parameters)) {
+      if (!isParamName(name)) throw new InvalidMessageError(badName('parameter', name));
+    }
+    message.params = m.parameters;
+  }
+  return message;
+}
+
+export function encodeJson(msg: Message): string {
+  assertValidMessage(msg);
+  const out: Record<string, unknown> = {};
+  if (msg.sentFrom.server) out['sent-from-server'] = msg.sentFrom.server;
+  if (msg.sentFrom.service) out['sent-from-service'] = msg.sentFrom.service;
+  if (msg.to.server) out.server = msg.to.server;
+  if (msg.to.service) out.service = msg.to.service;
+  out.command = msg.command;
+  out.parameters = msg.params;
+  return JSON.stringify(out);
+}

@@ -1,0 +1,186 @@
+/**
+ * The communicator's text line form, exactly:
+ *
+ *   ['<' from_server ':' from_service ' '] [[server ':'] service '/'] COMMAND [' ' name '=' value (';' name '=' value)*]
+ *
+ * Encoding: the sender block only when one of its fields is set; `server:` only with a service;
+ * parameters sorted by name; values escaped (`\` -> `\\`, LF -> `\n`, CR -> `\r`) and wrapped in
+ * `"..."` (inner `"` -> `\"`) when they contain `;` or start with `"`. One addition: a value that
+ * ends in a space or tab is quoted too, because readers trim the line and would lose it (the
+ * original's reader accepts the quoted form, so compatibility holds).
+ *
+ * Decoding: the input is trimmed, a trailing `;` is accepted, names are checked, and a quoted value
+ * is read escape by escape (the original mis-reads a quoted value ending in `\`; this reader does
+ * not). It is a single left-to-right pass with `indexOf`, no regular expressions: the hub runs it
+ * for every line it receives.
+ */
+import { InvalidMessageError } from '../errors.js';
+import { paramToString, type Message } from '../message.js';
+import { badName, isCommandName, isParamName, isServerName, isServiceName } from './names.js';
+import { assertValidMessage, setParam } from './validate.js';
+
+// Whitespace as C's isspace() sees it (what boost::trim removes in the original).
+function isSpace(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13);
+}
+
+function fail(reason: string, line: string): never {
+  const shown = line.length > 120 ? `${line.slice(0, 120)}...` : line;
+  throw new InvalidMessageError(`${reason} (in ${JSON.stringify(shown)})`);
+}
+
+/** Undoes `\\`, `\n`, `\r` (and `\"` inside quotes); any other `\x` stays as it is, like the original. */
+function unescape(raw: string, from: number, to: number, quoted: boolean, line: string): { value: string; end: number } {
+  let out = '';
+  let run = from;
+  let i = from;
+  while (i < to) {
+    const c = raw.charCodeAt(i);
+    if (c === 92 /* \ */) {
+      const next = raw.charCodeAt(i + 1); // NaN past the end
+      let repl: string | undefined;
+      if (next === 92) repl = '\\';
+      else if (next === 110) repl = '\n';
+      else if (next === 114) repl = '\r';
+      else if (quoted && next === 34) repl = '"';
+      if (repl !== undefined) {
+        out += raw.slice(run, i) + repl;
+        i += 2;
+        run = i;
+        continue;
+      }
+      i++;
+      continue;
+    }
+    if (quoted && c === 34 /* " */) return { value: out + raw.slice(run, i), end: i };
+    i++;
+  }
+  if (quoted) fail('a quoted parameter value must end with a quote (")', line);
+  return { value: out + raw.slice(run, to), end: to };
+}
+
+export function decodeText(input: string): Message {
+  let start = 0;
+  let end = input.length;
+  while (start < end && isSpace(input.charCodeAt(start))) start++;
+  while (end > start && isSpace(input.charCodeAt(end - 1))) end--;
+  if (start === end) fail('the line is empty: expected a message such as "service/COMMAND name=value"', input);
+  const line = start === 0 && end === input.length ? input : input.slice(start, end);
+  const len = line.length;
+
+  let pos = 0;
+  let fromServer = '';
+  let fromService = '';
+  if (line.charCodeAt(0) === 60 /* < */) {
+    const space = line.indexOf(' ', 1);
+    if (space === -1) fail('a message cannot be only a sender block: "<server:service" must be followed by a space and a command', line);
+    const colon = line.indexOf(':', 1);
+    if (colon === -1 || colon > space) fail('the sender block must be "<server:service " with a colon before the first space', line);
+    fromServer = line.slice(1, colon);
+    fromService = line.slice(colon + 1, space);
+    if (!isServerName(fromServer)) fail(`sender ${badName('server', fromServer)}`, line);
+    if (!isServiceName(fromService)) fail(`sender ${badName('service', fromService)}`, line);
+    pos = space + 1;
+  }
+
+  let headEnd = line.indexOf(' ', pos);
+  if (headEnd === -1) headEnd = len;
+  let server = '';
+  let service = '';
+  let commandStart = pos;
+  // The head is short: one loop finds the first ':' and '/' without scanning the parameters.
+  let slash = -1;
+  let colon = -1;
+  for (let i = pos; i < headEnd; i++) {
+    const c = line.charCodeAt(i);
+    if (c === 47 /* / */) { slash = i; break; }
+    if (c === 58 /* : */ && colon === -1) colon = i;
+  }
+  if (slash !== -1) {
+    if (colon !== -1) {
+      server = line.slice(pos, colon);
+      if (server.length === 0) fail('a server name cannot be empty before ":" (write server:service/COMMAND)', line);
+      if (!isServerName(server)) fail(badName('server', server), line);
+      service = line.slice(colon + 1, slash);
+    } else {
+      service = line.slice(pos, slash);
+    }
+    if (service.length === 0) fail('a service name is required before "/" (write service/COMMAND)', line);
+    if (!isServiceName(service)) fail(badName('service', service), line);
+    commandStart = slash + 1;
+  }
+  const command = line.slice(commandStart, headEnd);
+  if (command.length === 0) fail('a command is required (e.g. "service/COMMAND")', line);
+  if (!isCommandName(command)) {
+    if (slash === -1 && colon > pos) fail('a server name is only allowed together with a service: write server:service/COMMAND', line);
+    fail(badName('command', command), line);
+  }
+
+  const params: Record<string, string> = {};
+  pos = headEnd + 1;
+  // Position of the next backslash at or after `pos` (len when none): found once, not per value.
+  let backslash = pos < len ? line.indexOf('\\', pos) : -1;
+  if (backslash === -1) backslash = len;
+  while (pos < len) {
+    const eq = line.indexOf('=', pos);
+    if (eq === -1) fail(`parameter ${JSON.stringify(line.slice(pos, pos + 64))} must be followed by "=" and a value`, line);
+    const name = line.slice(pos, eq);
+    if (!isParamName(name)) fail(badName('parameter', name), line);
+    const v = eq + 1;
+    if (line.charCodeAt(v) === 34 /* " */) {
+      const { value, end: close } = unescape(line, v + 1, len, true, line);
+      setParam(params, name, value);
+      pos = close + 1;
+      if (pos < len) {
+        if (line.charCodeAt(pos) !== 59 /* ; */) fail(`after the quoted value of ${name}, expected ";" before the next parameter`, line);
+        pos++;
+      }
+    } else {
+      let semi = line.indexOf(';', v);
+      if (semi === -1) semi = len;
+      if (backslash < v) {
+        backslash = line.indexOf('\\', v);
+        if (backslash === -1) backslash = len;
+      }
+      const value = backslash >= semi ? line.slice(v, semi) : unescape(line, v, semi, false, line).value;
+      setParam(params, name, value);
+      pos = semi + 1;
+    }
+  }
+
+  return { sentFrom: { server: fromServer, service: fromService }, to: { server, service }, command, params };
+}
+
+function encodeValue(value: string): string {
+  let safe = value;
+  if (safe.indexOf('\\') !== -1) safe = safe.replaceAll('\\', '\\\\');
+  if (safe.indexOf('\n') !== -1) safe = safe.replaceAll('\n', '\\n');
+  if (safe.indexOf('\r') !== -1) safe = safe.replaceAll('\r', '\\r');
+  const n = safe.length;
+  if (n === 0) return safe;
+  const last = safe.charCodeAt(n - 1);
+  if (safe.charCodeAt(0) === 34 || safe.indexOf(';') !== -1 || isSpace(last)) {
+    return `"${safe.indexOf('"') === -1 ? safe : safe.replaceAll('"', '\\"')}"`;
+  }
+  return safe;
+}
+
+/** The line for a message, without the newline. Throws InvalidMessageError on a bad name. */
+export function encodeText(msg: Message): string {
+  assertValidMessage(msg);
+  const { sentFrom, to, params } = msg;
+  let out = '';
+  if (sentFrom.server.length !== 0 || sentFrom.service.length !== 0) out = `<${sentFrom.server}:${sentFrom.service} `;
+  if (to.service.length !== 0) out += to.server.length !== 0 ? `${to.server}:${to.service}/` : `${to.service}/`;
+  out += msg.command;
+  const names = Object.keys(params);
+  if (names.length > 1) names.sort();
+  let sep = ' ';
+  for (const name of names) {
+    const value = params[name];
+    if (value === undefined) continue;
+    out += sep + name + '=' + encodeValue(paramToString(value));
+    sep = ';';
+  }
+  return out;
+}

@@ -1,0 +1,24 @@
+/**
+ * Checks a message before it is encoded, so neither codec ever writes a line the other side
+ * cannot read. Decoders check the same rules on the way in.
+ */
+import { InvalidMessageError } from '../errors.js';
+import type { Message } from '../message.js';
+import { badName, isCommandName, isParamName, isServerName, isServiceName } from './names.js';
+
+export function assertValidMessage(msg: Message): void {
+  if (!isCommandName(msg.command)) throw new InvalidMessageError(badName('command', msg.command));
+  if (!isServerName(msg.to.server)) throw new InvalidMessageError(badName('server', msg.to.server));
+  if (!isServiceName(msg.to.service)) throw new InvalidMessageError(badName('service', msg.to.service));
+  if (!isServerName(msg.sentFrom.server)) throw new InvalidMessageError(badName('server', msg.sentFrom.server));
+  if (!isServiceName(msg.sentFrom.service)) throw new InvalidMessageError(badName('service', msg.sentFrom.service));
+  for (const name in msg.params) {
+    if (!isParamName(name)) throw new InvalidMessageError(badName('parameter', name));
+  }
+}
+
+/** Sets a decoded parameter; `__proto__` is a legal name and must stay an own property. */
+export function setParam<T>(params: Record<string, T>, name: string, value: T): void {
+  if (name === '__proto__') Object.defineProperty(params, name, { value, enumerable: true, writable: true, configurable: true });
+  else params[name] = value;
+}
