@@ -1,0 +1,169 @@
+/**
+ * Verbs of the event dispatcher: `trigger add|list|remove|enable|disable|log`, `dispatcher`,
+ * `agent`, `agents`, and `connector token` (added to the sync capability's `connector` group).
+ * Handlers load their modules lazily so `switchboard --help` stays fast.
+ */
+import { Command, Option } from 'commander';
+import type { JsonValue } from '../core/message.js';
+
+const dbOptions = (cmd: Command): Command => cmd
+  .option('--database <url>', 'PostgreSQL URL or SQLite path (default: SQLite under $SWITCHBOARD_HOME)', process.env.SWITCHBOARD_DATABASE_URL)
+  .option('--home <dir>', 'data directory (default $SWITCHBOARD_HOME or ~/.switchboard)');
+
+interface DbOpts { database?: string; home?: string }
+
+async function withDb<T>(opts: DbOpts, fn: (db: import('./dispatcher/db.js').DispatchDb) => Promise<T>): Promise<T> {
+  const { openDispatchDb } = await import('./open.js');
+  const { db, close } = await openDispatchDb(opts);
+  try { return await fn(db); } finally { await close(); }
+}
+
+function printTable(rows: string[][]): void {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  for (const r of rows) process.stdout.write(`${r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
+}
+
+/** Waits for SIGINT/SIGTERM, then runs `stop` once. */
+function untilSignal(stop: () => Promise<void>): Promise<void> {
+  return new Promise((resolve) => {
+    let stopping = false;
+    const on = (sig: NodeJS.Signals) => {
+      if (stopping) return;
+      stopping = true;
+      process.stderr.write(`switchboard: ${sig}: stopping\n`);
+      stop().finally(() => resolve());
+    };
+    process.once('SIGINT', on);
+    process.once('SIGTERM', on);
+  });
+}
+
+function describeTarget(t: { kind?: string; connector?: string }): string {
+  return t.kind !== undefined ? `kind:${t.kind}` : `connector:${t.connector ?? '?'}`;
+}
+
+function registerTrigger(program: Command): void {
+  const trigger = program.command('trigger').description('event triggers: when a connector emits an event, run a task on another');
+
+  dbOptions(trigger.command('add').argument('<file>', 'YAML or JSON file with one trigger, a list, or { triggers: [...] }')
+    .description('validate a trigger file and store its triggers (errors name the line and field)')
+    .option('--replace', 'replace triggers with the same name')
+    .option('--check', 'only validate the file'))
+    .action(async (file: string, opts: DbOpts & { replace?: boolean; check?: boolean }) => {
+      const { readFile } = await import('node:fs/promises');
+      const { parseTriggers } = await import('./trigger/parse.js');
+      const { InvalidArgumentError } = await import('../core/errors.js');
+      const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => { throw new InvalidArgumentError(`cannot read ${file}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`); });
+      const specs = parseTriggers(text, file);
+      if (opts.check) { process.stdout.write(`${file}: ${specs.length} valid trigger(s): ${specs.map((s) => s.name).join(', ')}\n`); return; }
+      const r = await withDb(opts, (db) => db.addTriggers(specs, opts.replace));
+      for (const n of r.added) process.stdout.write(`added trigger ${n}\n`);
+      for (const n of r.replaced) process.stdout.write(`replaced trigger ${n}\n`);
+    });
+
+  dbOptions(trigger.command('list').description('list triggers').option('--json', 'print JSON'))
+    .action(async (opts: DbOpts & { json?: boolean }) => {
+      const list = await withDb(opts, (db) => db.listTriggers());
+      if (opts.json) { process.stdout.write(`${JSON.stringify(list.map((t) => ({ ...t.spec, enabled: t.enabled, createdAt: t.createdAt, updatedAt: t.updatedAt })), null, 2)}\n`); return; }
+      if (!list.length) { process.stdout.write('no triggers (add one with `switchboard trigger add FILE`)\n'); return; }
+      printTable([['NAME', 'ENABLED', 'WHEN', 'EVENT', 'FILTERS', 'THEN', 'TASK'], ...list.map((t) => [
+        t.name, t.enabled ? 'yes' : 'no', describeTarget(t.spec.when), t.spec.when.event, String(t.spec.filters.length), describeTarget(t.spec.then), t.spec.then.task])]);
+    });
+
+  for (const [verb, what] of [['remove', 'delete'], ['enable', 'enable'], ['disable', 'disable']] as const) {
+    dbOptions(trigger.command(verb).argument('<name>', 'trigger name').description(`${what} a trigger`))
+      .action(async (name: string, opts: DbOpts) => {
+        await withDb(opts, (db) => (verb === 'remove' ? db.removeTrigger(name) : db.setTriggerEnabled(name, verb === 'enable')));
+        process.stdout.write(`${verb === 'remove' ? 'removed' : `${verb}d`} trigger ${name}\n`);
+      });
+  }
+
+  dbOptions(trigger.command('log').description('the execution log: event, trigger, task, inputs, outputs or error, timings')
+    .option('--json', 'print JSON').option('--limit <n>', 'how many, newest first', '20').option('--trigger <name>', 'only this trigger'))
+    .action(async (opts: DbOpts & { json?: boolean; limit: string; trigger?: string }) => {
+      const rows = await withDb(opts, (db) => db.listExecutions({ limit: Math.max(1, Number(opts.limit) || 20), trigger: opts.trigger }));
+      if (opts.json) { process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`); return; }
+      if (!rows.length) { process.stdout.write('no executions yet\n'); return; }
+      printTable([['TIME', 'TRIGGER', 'EVENT', 'TARGET', 'TASK', 'STATUS', 'MS', 'OUTPUT/ERROR'], ...rows.map((x) => [
+        x.dispatchedAt, x.trigger, `${x.eventConnector}/${x.eventKey}`, x.target, x.task, x.status, x.durationMs === null ? '' : String(x.durationMs),
+        (x.error ?? (x.outputs ? JSON.stringify(x.outputs) : '')).slice(0, 60)])]);
+    });
+}
+
+function registerDispatcher(program: Command): void {
+  dbOptions(program.command('dispatcher').description('run the event dispatcher (on RabbitMQ with --amqp, otherwise as a hub service)')
+    .addOption(new Option('--amqp <url>', 'RabbitMQ URL, e.g. amqp://guest:guest@127.0.0.1:5672').env('SWITCHBOARD_AMQP_URL'))
+    .addOption(new Option('--hub <url>', 'hub address when not on RabbitMQ').env('SWITCHBOARD_ADDRESS'))
+    .addOption(new Option('--prefix <prefix>', 'RabbitMQ queue/exchange name prefix').default('switchboard').env('SWITCHBOARD_AMQP_PREFIX'))
+    .option('--allow-token <kind:token...>', 'accept this token for a kind (also SWITCHBOARD_CONNECTOR_TOKENS="kind:token,...")'))
+    .action(async (opts: DbOpts & { amqp?: string; hub?: string; prefix: string; allowToken?: string[] }) => {
+      const { openDispatchDb } = await import('./open.js');
+      const { startDispatcher } = await import('./run.js');
+      const { db, close } = await openDispatchDb(opts);
+      const fromEnv = (process.env.SWITCHBOARD_CONNECTOR_TOKENS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+      const dispatcher = await startDispatcher({ db, amqp: opts.amqp, hub: opts.hub, prefix: opts.prefix, allowTokens: [...fromEnv, ...(opts.allowToken ?? [])] })
+        .catch(async (err: unknown) => { await close(); throw err; });
+      process.stderr.write(`switchboard: dispatcher running on ${opts.amqp ? 'RabbitMQ' : 'the hub'} with ${dispatcher.triggerCount} trigger(s); Ctrl-C stops it\n`);
+      await untilSignal(async () => { await dispatcher.stop(); await close(); });
+    });
+
+  dbOptions(program.command('agents').description('connectors registered with the dispatcher (id, kind, status, last seen, events, tasks)').option('--json', 'print JSON'))
+    .action(async (opts: DbOpts & { json?: boolean }) => {
+      const list = await withDb(opts, (db) => db.listConnectors());
+      if (opts.json) { process.stdout.write(`${JSON.stringify(list, null, 2)}\n`); return; }
+      if (!list.length) { process.stdout.write('no connectors have registered yet\n'); return; }
+      printTable([['ID', 'KIND', 'STATUS', 'LAST SEEN', 'EVENTS', 'TASKS', 'HOST'], ...list.map((c) => [
+        c.id, c.kind, c.status, c.lastSeen, c.events.join(','), c.tasks.join(','), String(c.meta.host ?? '')])]);
+    });
+}
+
+function registerAgent(program: Command): void {
+  program.command('agent').description('run a connector beside an agent that registers it, filters its events by triggers, sends them to the dispatcher and carries actions back')
+    .argument('[command...]', 'the connector command, after --')
+    .requiredOption('--kind <kind>', 'kind of connector (what triggers name in when/then)')
+    .option('--id <id>', 'connector id (default <kind>-<hostname>)')
+    .addOption(new Option('--token <token>', 'token from `switchboard connector token --kind K`').env('SWITCHBOARD_TOKEN'))
+    .addOption(new Option('--amqp <url>', 'reach the dispatcher on RabbitMQ').env('SWITCHBOARD_AMQP_URL').conflicts('dispatcher'))
+    .addOption(new Option('--dispatcher <url>', 'hub address the dispatcher is on (when not on RabbitMQ)').env('SWITCHBOARD_ADDRESS'))
+    .addOption(new Option('--prefix <prefix>', 'RabbitMQ queue/exchange name prefix').default('switchboard').env('SWITCHBOARD_AMQP_PREFIX'))
+    .option('--example <name>', 'run a bundled example connector: webhook, timer, http-request, upper')
+    .option('--meta <key=value...>', 'extra meta information sent at registration')
+    .action(async (command: string[], opts: { kind: string; id?: string; token?: string; amqp?: string; dispatcher?: string; prefix: string; example?: string; meta?: string[] }) => {
+      const { InvalidArgumentError } = await import('../core/errors.js');
+      const { exampleCommand } = await import('./examples.js');
+      const { startAgent } = await import('./run.js');
+      if (opts.example && command.length) throw new InvalidArgumentError('give either --example NAME or a command after --, not both');
+      const cmd = opts.example ? exampleCommand(opts.example) : command;
+      if (!cmd.length) throw new InvalidArgumentError('give the connector command after -- (e.g. switchboard agent --kind timer -- node timer.js) or --example NAME');
+      const meta: Record<string, JsonValue> = {};
+      for (const kv of opts.meta ?? []) {
+        const i = kv.indexOf('=');
+        if (i <= 0) throw new InvalidArgumentError(`--meta takes key=value, got "${kv}"`);
+        meta[kv.slice(0, i)] = kv.slice(i + 1);
+      }
+      const agent = await startAgent({ command: cmd, kind: opts.kind, id: opts.id, token: opts.token ?? '', amqp: opts.amqp, dispatcher: opts.dispatcher, prefix: opts.prefix, meta });
+      process.stderr.write(`switchboard: agent ${agent.id} running (${opts.amqp ? 'RabbitMQ' : 'hub'}); Ctrl-C or SIGTERM unregisters and stops\n`);
+      await untilSignal(() => agent.stop());
+    });
+}
+
+/** `connector token --kind K`, added to the sync capability's `connector` group (created if absent). */
+function registerToken(program: Command): void {
+  let group = program.commands.find((c) => c.name() === 'connector');
+  group ??= program.command('connector').description('connectors');
+  dbOptions(group.command('token').description('issue a token an agent of this kind registers with (shown once, stored hashed)')
+    .requiredOption('--kind <kind>', 'the kind of connector the token is for')
+    .option('--json', 'print JSON'))
+    .action(async (opts: DbOpts & { kind: string; json?: boolean }) => {
+      const token = await withDb(opts, (db) => db.issueToken(opts.kind));
+      if (opts.json) process.stdout.write(`${JSON.stringify({ kind: opts.kind, token })}\n`);
+      else process.stdout.write(`${token}\n`);
+    });
+}
+
+export function registerCommands(program: Command): void {
+  registerTrigger(program);
+  registerDispatcher(program);
+  registerAgent(program);
+  registerToken(program);
+}

@@ -1,0 +1,24 @@
+/** The bundled example connectors, runnable with `switchboard agent --example NAME`. */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { InvalidArgumentError } from '../core/errors.js';
+
+export const EXAMPLES = ['webhook', 'timer', 'http-request', 'upper'] as const;
+export type ExampleName = (typeof EXAMPLES)[number];
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** The command line that runs an example connector (from the compiled tree, or the sources through tsx). */
+export function exampleCommand(name: string): string[] {
+  if (!(EXAMPLES as readonly string[]).includes(name)) throw new InvalidArgumentError(`no example connector "${name}"; there are: ${EXAMPLES.join(', ')}`);
+  const dir = join(here, 'connectors');
+  if (name === 'upper') {
+    // The .py file lives in the sources; the compiled tree points back at it.
+    const py = [join(dir, 'upper.py'), join(here, '..', '..', 'src', 'dispatch', 'connectors', 'upper.py')].find((p) => existsSync(p));
+    return [process.env.PYTHON ?? 'python3', py ?? join(dir, 'upper.py')];
+  }
+  const js = join(dir, `${name}.js`);
+  if (existsSync(js)) return [process.execPath, js];
+  return [process.execPath, '--import', 'tsx', join(dir, `${name}.ts`)];
+}

@@ -1,0 +1,72 @@
+/**
+ * Putting the pieces together: a dispatcher on RabbitMQ or the hub, an agent on either. Used by the
+ * CLI, the hub's built-in service, the tests and the benchmark.
+ */
+import { InvalidArgumentError } from '../core/errors.js';
+import { getLogger, type Logger } from '../core/log.js';
+import type { JsonValue } from '../core/message.js';
+import { Agent } from './agent/agent.js';
+import type { DispatchDb } from './dispatcher/db.js';
+import { Dispatcher } from './dispatcher/dispatcher.js';
+import { AmqpAgentTransport } from './transport/amqp-agent.js';
+import { AmqpDispatcherTransport } from './transport/amqp-dispatcher.js';
+import { HubAgentTransport, HubDispatcherTransport } from './transport/hub.js';
+import type { AgentTransport, DispatcherTransport } from './transport/types.js';
+
+export interface DispatcherRunOptions {
+  db: DispatchDb;
+  /** RabbitMQ URL; without it the dispatcher registers on the hub at `hub`. */
+  amqp?: string;
+  hub?: string;
+  prefix?: string;
+  log?: Logger;
+  /** `KIND:TOKEN` pairs accepted in addition to issued tokens (stored hashed at start). */
+  allowTokens?: string[];
+}
+
+export async function startDispatcher(opts: DispatcherRunOptions): Promise<Dispatcher> {
+  const log = opts.log ?? getLogger('dispatcher');
+  for (const pair of opts.allowTokens ?? []) {
+    const i = pair.indexOf(':');
+    if (i <= 0 || i === pair.length - 1) throw new InvalidArgumentError(`--allow-token takes KIND:TOKEN, got "${pair}"`);
+    await opts.db.issueToken(pair.slice(0, i), pair.slice(i + 1));
+  }
+  const transport: DispatcherTransport = opts.amqp
+    ? new AmqpDispatcherTransport({ url: opts.amqp, prefix: opts.prefix, log })
+    : new HubDispatcherTransport({ address: opts.hub, log, connectors: () => opts.db.listConnectors() });
+  const dispatcher = new Dispatcher({ db: opts.db, transport, log });
+  await dispatcher.start();
+  return dispatcher;
+}
+
+export interface AgentRunOptions {
+  command: string[];
+  kind: string;
+  id?: string;
+  token: string;
+  amqp?: string;
+  /** Hub address the dispatcher is registered on (when no AMQP URL). */
+  dispatcher?: string;
+  prefix?: string;
+  meta?: Record<string, JsonValue>;
+  env?: Record<string, string>;
+  log?: Logger;
+  minRestartMs?: number;
+  helloTimeoutMs?: number;
+}
+
+export async function startAgent(opts: AgentRunOptions): Promise<Agent> {
+  const log = opts.log ?? getLogger('agent', { kind: opts.kind });
+  if (opts.command.length === 0) throw new InvalidArgumentError('give the connector command after --, e.g. switchboard agent --kind timer -- node timer.js');
+  const transport: AgentTransport = opts.amqp
+    ? new AmqpAgentTransport({ url: opts.amqp, prefix: opts.prefix, log })
+    : new HubAgentTransport({ address: opts.dispatcher, log });
+  const agent = new Agent({ transport, command: opts.command, kind: opts.kind, id: opts.id, token: opts.token, meta: opts.meta, env: opts.env, log, minRestartMs: opts.minRestartMs, helloTimeoutMs: opts.helloTimeoutMs });
+  try {
+    await agent.start();
+  } catch (err) {
+    await agent.stop().catch(() => undefined);
+    throw err;
+  }
+  return agent;
+}

@@ -1,0 +1,126 @@
+/**
+ * The hub transport (the embedded default when no RabbitMQ URL is given): the dispatcher is the
+ * hub service `dispatcher`; each agent registers as `dispatch_agent_<id>`. Agent messages travel as
+ * DISPATCH (requests get DISPATCH_REPLY), tasks as DISPATCH_TASKS, trigger changes as a
+ * DISPATCH_INVALIDATE broadcast. The hub keeps messages for an absent service a while (cache ttl),
+ * but it does not confirm like a broker: RabbitMQ is the transport that never loses a confirmed event.
+ */
+import { createHash } from 'node:crypto';
+import { connect, type SwitchboardClient } from '../../client/index.js';
+import { SwitchboardError, errorMessage } from '../../core/errors.js';
+import type { Logger } from '../../core/log.js';
+import type { JsonValue } from '../../core/message.js';
+import type { ConnectorRecord } from '../dispatcher/types.js';
+import { agentMessage, type AgentMessage, type DispatcherReply, type WireTask } from '../protocol/wire.js';
+import type { AgentInbound, AgentTransport, DispatcherHandler, DispatcherTransport, Inbound, TaskTarget } from './types.js';
+
+export const DISPATCHER_SERVICE = 'dispatcher';
+const CACHE_TTL = 'ttl=60';
+
+/** A hub service name for a connector id (service names are [A-Za-z_][A-Za-z0-9_]*). */
+export function agentService(connectorId: string): string {
+  const safe = connectorId.replace(/[^A-Za-z0-9_]/g, '_');
+  const tag = createHash('sha1').update(connectorId).digest('hex').slice(0, 6);
+  return `dispatch_agent_${safe}_${tag}`;
+}
+
+export class HubDispatcherTransport implements DispatcherTransport {
+  readonly kind = 'hub';
+  private client: SwitchboardClient | undefined;
+  private chain: Promise<unknown> = Promise.resolve();
+  private rr = 0;
+
+  constructor(private readonly opts: { address?: string; log: Logger; connectors: () => Promise<ConnectorRecord[]>; client?: SwitchboardClient }) {}
+
+  async start(handler: DispatcherHandler): Promise<void> {
+    const client = this.opts.client ?? (await connect(this.opts.address));
+    this.client = client;
+    client.on('DISPATCH', (msg) => {
+      const r = agentMessage.safeParse(msg.params.message);
+      if (!r.success) {
+        this.opts.log.warn({ from: msg.sentFrom }, `dropped a DISPATCH message that is not a valid agent message: ${r.error.issues[0]?.message ?? ''}`);
+        return { command: 'DISPATCH_REPLY', params: { reply: { type: 'refused', ok: false, code: 'INVALID_MESSAGE', message: 'not a valid agent message' } } };
+      }
+      let reply: DispatcherReply | undefined;
+      const inbound: Inbound = { message: r.data, ...(r.data.type === 'register' || r.data.type === 'triggers' ? { reply: async (x: DispatcherReply) => { reply = x; } } : {}) };
+      // One message at a time, in arrival order, like the RabbitMQ consumer.
+      const done = this.chain.then(() => handler.handle([inbound]));
+      this.chain = done.catch(() => undefined);
+      return done.then((outcomes) => {
+        if (outcomes[0]) this.opts.log.warn({ type: r.data.type }, `could not process a message: ${outcomes[0].message}`);
+        return reply ? { command: 'DISPATCH_REPLY', params: { reply: reply as unknown as JsonValue } } : undefined;
+      }, (err: unknown) => {
+        this.opts.log.error({ err: errorMessage(err) }, 'dispatcher failed on a hub message');
+        return undefined;
+      });
+    });
+    await client.register(DISPATCHER_SERVICE, { commands: ['DISPATCH'] });
+  }
+
+  async sendTasks(to: TaskTarget, tasks: WireTask[]): Promise<void> {
+    let id: string;
+    if ('connector' in to) id = to.connector;
+    else {
+      // A kind: spread tasks over its online connectors.
+      const online = (await this.opts.connectors()).filter((c) => c.kind === to.kind && c.status === 'online');
+      if (!online.length) throw new SwitchboardError('UNAVAILABLE', `no connector of kind ${to.kind} is online`);
+      id = online[this.rr++ % online.length]!.id;
+    }
+    const ok = this.client!.send({ command: 'DISPATCH_TASKS', to: agentService(id), params: { tasks: tasks as unknown as JsonValue, cache: CACHE_TTL } });
+    if (!ok) throw new SwitchboardError('UNAVAILABLE', 'the hub connection dropped the tasks (outbound queue full)', { retryable: true });
+  }
+
+  async broadcastInvalidate(version: number): Promise<void> {
+    this.client!.broadcast('DISPATCH_INVALIDATE', { version });
+  }
+
+  async close(): Promise<void> {
+    if (!this.opts.client) this.client?.dispose();
+  }
+}
+
+export class HubAgentTransport implements AgentTransport {
+  readonly kind = 'hub';
+  private client: SwitchboardClient | undefined;
+  private readonly listeners: (() => void)[] = [];
+  readonly stats = { published: 0, confirmed: 0, republished: 0, pending: 0, reconnects: 0 };
+
+  constructor(private readonly opts: { address?: string; log: Logger }) {}
+
+  async start(connector: { id: string; kind: string }, onMessage: (m: AgentInbound) => Promise<void>): Promise<void> {
+    const client = await connect(this.opts.address);
+    this.client = client;
+    client.on('DISPATCH_TASKS', (msg) => {
+      const tasks = msg.params.tasks;
+      if (!Array.isArray(tasks)) { this.opts.log.warn('DISPATCH_TASKS without a task list; ignored'); return; }
+      void onMessage({ type: 'tasks', tasks: tasks as unknown as WireTask[] });
+    });
+    client.on('DISPATCH_INVALIDATE', (msg) => { void onMessage({ type: 'invalidate', version: Number(msg.params.version) }); });
+    let first = true;
+    client.onState((s) => {
+      if (s.status !== 'ready') return;
+      if (first) { first = false; return; }
+      this.stats.reconnects++;
+      for (const l of this.listeners) l();
+    });
+    await client.register(agentService(connector.id), { commands: ['DISPATCH_TASKS', 'DISPATCH_INVALIDATE'] });
+  }
+
+  async request(msg: Extract<AgentMessage, { type: 'register' | 'triggers' }>, timeoutMs = 10_000): Promise<DispatcherReply> {
+    const reply = await this.client!.request({ command: 'DISPATCH', to: DISPATCHER_SERVICE, params: { message: msg as unknown as JsonValue } }, { timeoutMs });
+    if (reply.command !== 'DISPATCH_REPLY') throw new SwitchboardError('UNAVAILABLE', `the dispatcher is not on the hub (got ${reply.command}); start it with \`switchboard start\` or \`switchboard dispatcher\``);
+    return reply.params.reply as unknown as DispatcherReply;
+  }
+
+  async send(msg: AgentMessage): Promise<void> {
+    this.stats.published++;
+    if (!this.client!.send({ command: 'DISPATCH', to: DISPATCHER_SERVICE, params: { message: msg as unknown as JsonValue, cache: CACHE_TTL } })) {
+      throw new SwitchboardError('UNAVAILABLE', 'the hub connection dropped the message (outbound queue full)', { retryable: true });
+    }
+    this.stats.confirmed++;
+  }
+
+  onReconnect(listener: () => void): void { this.listeners.push(listener); }
+
+  async close(): Promise<void> { this.client?.dispose(); }
+}
