@@ -1,0 +1,92 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { LineFramer } from './framing.js';
+import type { LineTooLongError } from './errors.js';
+
+function collect(max = 1024) {
+  const lines: string[] = [];
+  const errors: LineTooLongError[] = [];
+  const framer = new LineFramer({ line: (l) => lines.push(l), error: (e) => errors.push(e) }, max);
+  return { framer, lines, errors };
+}
+
+const sample = 'HELLO a=é;b=✓\r\nsvc/CMD x=𝄞\n\nLAST z=1\r\n';
+const expected = ['HELLO a=é;b=✓', 'svc/CMD x=𝄞', '', 'LAST z=1'];
+
+void test('framing: byte by byte, with multibyte UTF-8 and CRLF split across chunks', () => {
+  const { framer, lines, errors } = collect();
+  const bytes = Buffer.from(sample);
+  for (let i = 0; i < bytes.length; i++) framer.push(bytes.subarray(i, i + 1));
+  assert.deepEqual(lines, expected);
+  assert.equal(errors.length, 0);
+  assert.equal(framer.end(), 0);
+});
+
+void test('framing: every split point of two chunks gives the same lines', () => {
+  const bytes = Buffer.from(sample);
+  for (let cut = 0; cut <= bytes.length; cut++) {
+    const { framer, lines } = collect();
+    framer.push(bytes.subarray(0, cut));
+    framer.push(bytes.subarray(cut));
+    assert.deepEqual(lines, expected, `cut at byte ${cut}`);
+  }
+});
+
+void test('framing: any chunking of any lines gives the lines back (property)', () => {
+  const lineArb = fc.string({ unit: fc.oneof(fc.constantFrom('a', 'é', '✓', '𝄞', '\r', ' '), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 1 })), maxLength: 30 })
+    .filter((s) => !s.includes('\n') && !s.endsWith('\r'));
+  fc.assert(fc.property(fc.array(lineArb, { maxLength: 8 }), fc.array(fc.nat(), { maxLength: 10 }), fc.boolean(), (input, cuts, crlf) => {
+    const bytes = Buffer.from(input.map((l) => l + (crlf ? '\r\n' : '\n')).join(''));
+    const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+    const { framer, lines } = collect(1_000_000);
+    let prev = 0;
+    for (const p of [...points, bytes.length]) { framer.push(bytes.subarray(prev, p)); prev = p; }
+    assert.deepEqual(lines, input);
+  }), { numRuns: 500 });
+});
+
+void test('framing: a line over the limit is an error, then input is ignored', () => {
+  const { framer, lines, errors } = collect(10);
+  framer.push('ok\n0123456789\n01234567890\nafter\n');
+  assert.deepEqual(lines, ['ok', '0123456789']);
+  assert.equal(errors.length, 1);
+  assert.equal(errors[0]!.code, 'LINE_TOO_LONG');
+  assert.match(errors[0]!.message, /more than 10 bytes/);
+  framer.push('more\n');
+  assert.deepEqual(lines, ['ok', '0123456789']);
+});
+
+void test('framing: the limit counts bytes, not characters, and CRLF is not counted', () => {
+  const a = collect(10);
+  a.framer.push(Buffer.from('éééé\r\n')); // 8 bytes
+  a.framer.push(Buffer.from('ééééé\n')); // 10 bytes
+  a.framer.push(Buffer.from('éééééé\n')); // 12 bytes
+  assert.deepEqual(a.lines, ['éééé', 'ééééé']);
+  assert.equal(a.errors.length, 1);
+});
+
+void test('framing: an unterminated line held open fails as soon as it passes the limit', () => {
+  const { framer, lines, errors } = collect(100);
+  for (let i = 0; i < 10; i++) framer.push(Buffer.alloc(10, 0x61));
+  assert.equal(errors.length, 0);
+  framer.push(Buffer.alloc(2, 0x61)); // 102 bytes, no newline
+  assert.equal(errors.length, 1);
+  assert.deepEqual(lines, []);
+});
+
+void test('framing: end() reports a discarded partial line', () => {
+  const { framer, lines } = collect();
+  framer.push('CMD a=1\nHALF a=');
+  assert.equal(framer.end(), 7);
+  assert.deepEqual(lines, ['CMD a=1']);
+  framer.push('ignored\n');
+  assert.deepEqual(lines, ['CMD a=1']);
+});
+
+void test('framing: stop() inside a sink callback stops the rest of the chunk', () => {
+  const lines: string[] = [];
+  const framer: LineFramer = new LineFramer({ line: (l) => { lines.push(l); framer.stop(); }, error: () => undefined });
+  framer.push('a\nb\nc\n');
+  assert.deepEqual(lines, ['a']);
+});
