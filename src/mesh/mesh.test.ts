@@ -1,0 +1,98 @@
+/**
+ * The mesh in-process over real loopback sockets, each Mesh behind a minimal HubPort that records
+ * what its "local services" receive. (The whole hub, processes and all, is in cluster.test.ts.)
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createMessage, type Message } from '../core/message.js';
+import { freePort, tempDir, waitFor } from '../core/testing.js';
+import { Mesh } from './mesh.js';
+import { FAST_TIMINGS } from './timings.js';
+import type { HubPort, LocalServiceInfo } from './hub-port.js';
+
+class RecordingHub implements HubPort {
+  mesh!: Mesh;
+  services = new Map<string, Message[]>();
+  notices: Message[] = [];
+  stopped = '';
+  constructor(readonly serverName: string) {}
+  localServices(): LocalServiceInfo[] {
+    return [...this.services.keys()].map((name) => ({ name, since: 1 }));
+  }
+  deliverLocal(msg: Message): void {
+    const box = this.services.get(msg.to.service);
+    if (box) box.push(msg);
+    else this.notices.push(msg);
+  }
+  notifyLocal(msg: Message): void {
+    this.notices.push(msg);
+    for (const box of this.services.values()) if (msg.to.service === '*' && msg.params.broadcast !== undefined) box.push(msg);
+  }
+  requestStop(reason: string): void {
+    this.stopped = reason;
+  }
+  register(name: string): void {
+    this.services.set(name, []);
+    this.mesh.servicesChanged();
+  }
+  unregister(name: string): void {
+    this.services.delete(name);
+    this.mesh.servicesChanged();
+  }
+  /** What the hub does with a message from a local service. */
+  send(msg: Message): ReturnType<Mesh['route']> | 'local' {
+    const m = { ...msg, sentFrom: { server: this.serverName, service: msg.sentFrom.service } };
+    if ((m.to.server === '' || m.to.server === this.serverName) && this.services.has(m.to.service)) {
+      this.deliverLocal(m);
+      return 'local';
+    }
+    return this.mesh.route(m);
+  }
+}
+
+const dirs: { cleanup: () => Promise<void> }[] = [];
+const meshes: Mesh[] = [];
+after(async () => {
+  await Promise.all(meshes.map((m) => m.stop()));
+  await Promise.all(dirs.map((d) => d.cleanup()));
+});
+
+async function cluster(spec: Record<string, { ip: string; neighbors: string[] }>): Promise<Record<string, RecordingHub>> {
+  const ports: Record<string, number> = {};
+  for (const [name, s] of Object.entries(spec)) ports[name] = await freePort(s.ip);
+  const hubs: Record<string, RecordingHub> = {};
+  for (const [name, s] of Object.entries(spec)) {
+    const dir = await tempDir();
+    dirs.push(dir);
+    const hub = new RecordingHub(name);
+    hub.mesh = new Mesh(hub, {
+      dataPath: dir.path,
+      remoteListen: `cd://${s.ip}:${ports[name]}`,
+      neighbors: s.neighbors.map((n) => `${spec[n]!.ip}:${ports[n]}`),
+      maxConnections: 100,
+      timings: FAST_TIMINGS,
+    });
+    meshes.push(hub.mesh);
+    hubs[name] = hub;
+  }
+  await Promise.all(Object.values(hubs).map((h) => h.mesh.start()));
+  return hubs;
+}
+
+void test('a line A-B-C: A reaches a service on C through B, and the reply comes back', async () => {
+  const { A, B, C } = await cluster({ A: { ip: '127.0.0.1', neighbors: ['B'] }, B: { ip: '127.0.0.2', neighbors: ['A', 'C'] }, C: { ip: '127.0.0.3', neighbors: ['B'] } });
+  C!.register('echo');
+  A!.register('client');
+  await waitFor(() => A!.mesh.graph.hubsWithService('echo').length > 0, { what: 'echo known on A' });
+  assert.equal(A!.mesh.graph.nextHop('C'), 'B');
+  assert.equal(A!.send(createMessage('PING', { n: '1' }, { service: 'echo' }, { service: 'client' })), 'forwarded');
+  const got = await waitFor(() => C!.services.get('echo')![0], { what: 'PING on C' });
+  assert.deepEqual(got.sentFrom, { server: 'A', service: 'client' });
+  assert.equal(C!.send(createMessage('PONG', {}, got.sentFrom, { service: 'echo' })), 'forwarded', JSON.stringify(C!.mesh.status()));
+  const reply = await waitFor(() => A!.services.get('client')![0], { what: 'PONG on A' });
+  assert.equal(reply.command, 'PONG');
+  assert.ok(A!.notices.some((n) => n.command === 'STATUS' && n.params.service === 'echo' && n.params.server_name === 'C'));
+  const st = A!.mesh.status();
+  assert.equal(st.cluster.up, true);
+  assert.equal(st.cluster.total, 3);
+});

@@ -1,0 +1,346 @@
+/**
+ * The mesh of one hub: links to other hubs, the cluster graph they flood, and the decisions that
+ * follow (forward toward a hub by next hop, flood broadcasts once, cache for an unreachable hub,
+ * cluster status by quorum). Links are in `links.ts`, routing arithmetic in `graph.ts`; this class
+ * only wires events to decisions.
+ */
+import { createMessage, type JsonValue, type Message } from '../core/message.js';
+import { errorMessage } from '../core/errors.js';
+import { getLogger, type Logger } from '../core/log.js';
+import { saveNeighbors } from './neighbors-file.js';
+import { systemClock, type Clock } from './clock.js';
+import { ClusterGraph, isEmptyChange, type RouteChange } from './graph.js';
+import { BroadcastTracker, MAX_BROADCAST_HOPS, readBroadcast, stripBroadcast, writeBroadcast } from './broadcast.js';
+import { clusterStatus, statusCommands, type ClusterStatus } from './quorum.js';
+import { RemoteCache } from './remote-cache.js';
+import { isControl, linkStateMessage, readCacheRule, readLinkState, controlMessage } from './link-protocol.js';
+import { Links, type LinksConfig } from './links.js';
+import type { RemoteLink } from './remote-link.js';
+import type { HubPort, MeshHooks, RemoteServiceInfo, RouteOutcome } from './hub-port.js';
+import type { MeshTimings } from './timings.js';
+import { redactUrl } from './neighbors.js';
+
+export interface MeshConfig extends Omit<LinksConfig, 'serverName'> {
+  dataPath: string;
+  timings: MeshTimings;
+}
+
+export interface MeshStatus {
+  server: string;
+  address: string;
+  cluster: ClusterStatus;
+  links: { server: string; address: string; outgoing: boolean; secure: boolean; since: number }[];
+  neighbors: { address: string; url: string; role: string; state: string; server?: string; lastError?: string; nextAttempt?: number }[];
+  hubs: { name: string; reachable: boolean; distance?: number; nextHop?: string; address: string; services: string[] }[];
+  blocked: { address: string; until: number; failures: number }[];
+  cachedForRemote: number;
+}
+
+const BROADCAST_SERVICES = new Set(['*', '?']);
+
+export class Mesh implements MeshHooks {
+  readonly graph: ClusterGraph;
+  private readonly log: Logger;
+  private readonly links: Links;
+  private readonly broadcasts: BroadcastTracker;
+  private readonly cache: RemoteCache;
+  /** service -> the hub it was last seen on, so a message for a service that is down goes there to be cached. */
+  private readonly lastSeen = new Map<string, string>();
+  private lastStatus: ClusterStatus | undefined;
+  private shuttingDown = false;
+  private stopped = false;
+
+  constructor(private readonly hub: HubPort, private readonly config: MeshConfig, private readonly clock: Clock = systemClock) {
+    this.log = getLogger('mesh', { server: hub.serverName });
+    this.graph = new ClusterGraph(hub.serverName, clock.now());
+    this.broadcasts = new BroadcastTracker(hub.serverName, clock, config.timings.broadcastTimeoutMs);
+    this.cache = new RemoteCache(clock);
+    this.links = new Links({ ...config, serverName: hub.serverName }, clock, this.log, {
+      linkUp: (link) => this.onLinkUp(link),
+      linkDown: (link, disconnected, reason) => this.onLinkDown(link, disconnected, reason),
+      unreachable: (who, reason) => this.hub.notifyLocal(createMessage('UNREACHABLE', { who, reason }, { service: '*' }, { server: this.hub.serverName })),
+      neighborsChanged: () => this.persistNeighbors(),
+      localServices: () => this.hub.localServices().map((s) => s.name),
+      heardOf: () => this.graph.all().map((s) => s.address).filter(Boolean),
+      shuttingDown: () => this.shuttingDown,
+    });
+  }
+
+  /** Starts listeners and neighbors; returns the address peers use to reach this hub. */
+  async start(): Promise<string> {
+    const address = await this.links.start();
+    this.publishLocalState();
+    this.checkClusterStatus();
+    return address;
+  }
+
+  get address(): string {
+    return this.links.myAddress;
+  }
+
+  // ---- hooks called by the hub -------------------------------------------------------------
+
+  route(msg: Message): RouteOutcome {
+    const self = this.hub.serverName;
+    let target = msg.to.server;
+    if (target === self || target === '.') return 'not-remote';
+    if (target === '' || target === '*' || target === '?') {
+      const found = this.graph.hubsWithService(msg.to.service)[0] ?? this.lastSeen.get(msg.to.service);
+      if (!found) return 'not-remote';
+      target = found;
+      msg = { ...msg, to: { server: found, service: msg.to.service } };
+    }
+    return this.forward(target, msg);
+  }
+
+  broadcast(msg: Message): void {
+    if (!BROADCAST_SERVICES.has(msg.to.service) || this.links.count === 0) return;
+    const origin = this.broadcasts.originate();
+    // `?` reaches this hub's neighbors only: they receive it at the hop limit and do not pass it on.
+    const info = msg.to.service === '?' ? { ...origin, hops: MAX_BROADCAST_HOPS - 1 } : origin;
+    this.floodBroadcast(msg, info, undefined);
+  }
+
+  handleCommand(msg: Message): boolean {
+    switch (msg.command) {
+      case 'CLUSTER_STATUS': {
+        const s = this.currentStatus();
+        for (const command of statusCommands(s)) this.reply(msg, command, { neighbors_count: String(s.total) });
+        return true;
+      }
+      case 'MESH_STATUS':
+        this.reply(msg, 'MESH_STATUS_REPLY', { status: JSON.stringify(this.status()) });
+        return true;
+      case 'FORGET': {
+        const ip = typeof msg.params.ip === 'string' ? msg.params.ip : '';
+        if (ip) this.forget(ip, undefined);
+        return true;
+      }
+      case 'SHUTDOWN':
+        this.shutdownCluster(undefined);
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  servicesChanged(): void {
+    if (!this.stopped) this.publishLocalState();
+  }
+
+  remoteServices(): RemoteServiceInfo[] {
+    return this.graph.remoteServices().map(({ hub, service }) => ({ hub, name: service.name, since: service.since, distance: this.graph.distance(hub) ?? 0 }));
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.links.stop();
+  }
+
+  // ---- state -------------------------------------------------------------------------------
+
+  status(): MeshStatus {
+    const reach = new Set(this.graph.reachable());
+    return {
+      server: this.hub.serverName,
+      address: this.links.myAddress,
+      cluster: this.currentStatus(),
+      links: this.links.all().map((l) => ({ ...l.info, since: l.since })),
+      neighbors: this.links.neighbors.all().map((n) => ({
+        address: n.key, url: redactUrl(n.url), role: n.role, state: n.state,
+        ...(n.server ? { server: n.server } : {}), ...(n.lastError ? { lastError: n.lastError } : {}), ...(n.retry.due ? { nextAttempt: n.retry.due } : {}),
+      })),
+      hubs: this.graph.all().map((s) => ({
+        name: s.origin, reachable: reach.has(s.origin), address: s.address, services: s.services.map((x) => x.name),
+        ...(this.graph.distance(s.origin) !== undefined ? { distance: this.graph.distance(s.origin) } : {}),
+        ...(this.graph.nextHop(s.origin) ? { nextHop: this.graph.nextHop(s.origin) } : {}),
+      })).sort((a, b) => a.name.localeCompare(b.name)),
+      blocked: this.links.blocked(),
+      cachedForRemote: this.cache.size,
+    };
+  }
+
+  private currentStatus(): ClusterStatus {
+    return clusterStatus(this.graph.known().length, this.graph.reachable().length);
+  }
+
+  // ---- links -------------------------------------------------------------------------------
+
+  private onLinkUp(link: RemoteLink): void {
+    link.on('message', (m) => this.onLinkMessage(link, m));
+    // The newcomer gets everything we know; our own state (with the new link) goes to everyone.
+    for (const s of this.graph.all()) if (s.origin !== this.hub.serverName) link.send(linkStateMessage(s));
+    this.publishLocalState();
+    this.hub.notifyLocal(createMessage('NEW_REMOTE_CONNECTION', { server_name: link.info.server }, { service: '*' }, { server: this.hub.serverName }));
+  }
+
+  private onLinkDown(link: RemoteLink, disconnected: boolean, reason: string): void {
+    this.log.info({ peer: link.info.server, disconnected, reason }, 'hub link closed');
+    if (this.stopped) return;
+    this.hub.notifyLocal(createMessage('DISCONNECTED', { server_name: link.info.server }, { service: '*' }, { server: this.hub.serverName }));
+    if (!disconnected) this.hub.notifyLocal(createMessage('HANGUP', { server_name: link.info.server }, { service: '*' }, { server: this.hub.serverName }));
+    this.publishLocalState();
+  }
+
+  private onLinkMessage(link: RemoteLink, msg: Message): void {
+    if (this.stopped) return;
+    if (isControl(msg)) {
+      this.onControl(link, msg);
+      return;
+    }
+    if (BROADCAST_SERVICES.has(msg.to.service) && msg.params.broadcast_msgid !== undefined) {
+      this.onRemoteBroadcast(link, msg);
+      return;
+    }
+    const self = this.hub.serverName;
+    if (msg.to.server === self || msg.to.server === '.') {
+      this.hub.deliverLocal(msg);
+      return;
+    }
+    if (this.route(msg) === 'not-remote') this.hub.deliverLocal({ ...msg, to: { server: self, service: msg.to.service } });
+  }
+
+  private onControl(link: RemoteLink, msg: Message): void {
+    switch (msg.command) {
+      case 'LINK_STATE': {
+        let state;
+        try {
+          state = readLinkState(msg);
+        } catch (err) {
+          this.log.warn({ peer: link.info.server, err: errorMessage(err) }, 'bad LINK_STATE ignored');
+          return;
+        }
+        const { accepted, change } = this.graph.apply(state);
+        if (!accepted) return;
+        for (const other of this.links.all()) if (other !== link) other.send(msg);
+        this.afterChange(change);
+        return;
+      }
+      case 'DISCONNECT':
+        link.peerDisconnected = true;
+        return;
+      case 'SHUTDOWN':
+        this.shutdownCluster(link);
+        return;
+      case 'FORGET': {
+        const ip = typeof msg.params.ip === 'string' ? msg.params.ip : '';
+        if (ip) this.forget(ip, link);
+        return;
+      }
+      default:
+        return; // HANGUP, UNREACHABLE, ... from a peer are informational
+    }
+  }
+
+  // ---- routing -----------------------------------------------------------------------------
+
+  private forward(target: string, msg: Message): RouteOutcome {
+    const hop = this.graph.nextHop(target);
+    const link = hop === undefined ? undefined : this.links.get(hop);
+    if (link && link.send(msg)) return 'forwarded';
+    return this.routeGone(target, msg);
+  }
+
+  /** The cache rules for a hub we cannot reach now. */
+  private routeGone(target: string, msg: Message): RouteOutcome {
+    const rule = readCacheRule(msg.params);
+    if (rule.cache && this.cache.add(target, msg, rule.ttlSeconds)) {
+      this.report(msg, 'cached');
+      return 'cached';
+    }
+    if (rule.reply) this.reply(msg, 'SERVICE_UNAVAILABLE', { destination_service: msg.to.service, unsent_command: msg.command }, true);
+    this.report(msg, 'failed');
+    return 'failed';
+  }
+
+  private report(msg: Message, status: 'cached' | 'failed'): void {
+    const wanted = msg.params.transmission_report;
+    if (wanted === undefined || wanted === 'no') return;
+    if (status === 'cached' && wanted === 'failure') return;
+    this.reply(msg, 'TRANSMISSION_REPORT', { command: msg.command, status }, true);
+  }
+
+  /** Sends a hub reply to the sender of `msg`, wherever it is; `nocache` keeps reports from piling up. */
+  private reply(msg: Message, command: string, params: Record<string, JsonValue>, nocache = false): void {
+    const out = createMessage(command, nocache ? { ...params, cache: 'no' } : params, msg.sentFrom, { server: this.hub.serverName, service: '.' });
+    if (msg.sentFrom.server === '' || msg.sentFrom.server === this.hub.serverName) this.hub.deliverLocal({ ...out, to: { server: this.hub.serverName, service: msg.sentFrom.service } });
+    else if (this.route(out) === 'not-remote') this.log.debug({ to: msg.sentFrom }, 'reply has no route');
+  }
+
+  private floodBroadcast(msg: Message, info: ReturnType<BroadcastTracker['originate']>, from: RemoteLink | undefined): void {
+    const { targets, info: next } = this.broadcasts.forward(info, this.links.all().map((l) => l.info.server).filter((s) => s !== from?.info.server));
+    const out = { ...msg, params: writeBroadcast(stripBroadcast(msg.params), next) };
+    for (const t of targets) this.links.get(t)?.send(out);
+  }
+
+  private onRemoteBroadcast(link: RemoteLink, msg: Message): void {
+    const info = readBroadcast(msg.params);
+    if (!info || !this.broadcasts.accept(info)) return;
+    this.hub.notifyLocal({ ...msg, params: stripBroadcast(msg.params) });
+    this.floodBroadcast(msg, info, link);
+  }
+
+  // ---- graph changes -----------------------------------------------------------------------
+
+  private publishLocalState(): void {
+    const { state, change } = this.graph.setLocal(
+      this.links.all().map((l) => l.info.server),
+      this.hub.localServices().map((s) => ({ name: s.name, since: s.since })),
+      this.links.myAddress,
+    );
+    const msg = linkStateMessage(state);
+    for (const l of this.links.all()) l.send(msg);
+    this.afterChange(change);
+  }
+
+  private afterChange(change: RouteChange): void {
+    if (isEmptyChange(change)) {
+      this.checkClusterStatus();
+      return;
+    }
+    if (change.routesChanged) this.log.debug({ routes: Object.fromEntries(this.graph.routeTable()) }, 'routes recomputed');
+    const now = Math.floor(this.clock.now() / 1000);
+    for (const { hub, service } of change.servicesUp) {
+      this.lastSeen.set(service.name, hub);
+      this.hub.notifyLocal(createMessage('STATUS', { service: service.name, server_name: hub, status: 'up', up_since: String(service.since) }, { service: '*' }, { server: this.hub.serverName }));
+    }
+    for (const { hub, service } of change.servicesDown) {
+      this.lastSeen.set(service, hub);
+      this.hub.notifyLocal(createMessage('STATUS', { service, server_name: hub, status: 'down', down_since: String(now) }, { service: '*' }, { server: this.hub.serverName }));
+    }
+    for (const hub of change.up) for (const m of this.cache.take(hub)) this.forward(hub, m);
+    this.checkClusterStatus();
+  }
+
+  private checkClusterStatus(): void {
+    const s = this.currentStatus();
+    const before = this.lastStatus;
+    this.lastStatus = s;
+    if (before && before.up === s.up && before.complete === s.complete && before.total === s.total) return;
+    const [upDown, complete] = statusCommands(s);
+    if (!before || before.up !== s.up) this.hub.notifyLocal(createMessage(upDown, { neighbors_count: String(s.total) }, { service: '*' }, { server: this.hub.serverName }));
+    if (!before || before.complete !== s.complete) this.hub.notifyLocal(createMessage(complete, { neighbors_count: String(s.total) }, { service: '*' }, { server: this.hub.serverName }));
+  }
+
+  // ---- cluster-wide commands ---------------------------------------------------------------
+
+  private forget(ip: string, from: RemoteLink | undefined): void {
+    const removed = this.links.forget(ip);
+    for (const s of this.graph.all()) if (s.address && (s.address === ip || s.address.startsWith(`${ip}:`)) && s.origin !== this.hub.serverName) this.afterChange(this.graph.forget(s.origin));
+    if (!removed && from) return; // already forgotten here: the flood stops
+    for (const l of this.links.all()) if (l !== from) l.send(controlMessage('FORGET', { ip }));
+  }
+
+  private shutdownCluster(from: RemoteLink | undefined): void {
+    if (this.shuttingDown) return;
+    this.shuttingDown = true;
+    this.log.warn({ from: from?.info.server ?? 'local' }, 'cluster SHUTDOWN');
+    for (const l of this.links.all()) if (l !== from) l.send(controlMessage('SHUTDOWN'));
+    this.hub.requestStop('SHUTDOWN of the cluster');
+  }
+
+  private persistNeighbors(): void {
+    saveNeighbors(this.config.dataPath, this.links.neighbors.persistable()).catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'could not save neighbors.txt'));
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * One live hub-to-hub link after its handshake: messages in and out over a core Channel (JSON
+ * lines, lossless), a keep-alive that closes a link whose peer stopped answering, and the facts
+ * the mesh needs about the peer.
+ */
+import { EventEmitter } from 'node:events';
+import type { Channel } from '../core/channel.js';
+import { decodeLine, encodeLine } from '../core/codec/index.js';
+import type { Message } from '../core/message.js';
+import { errorMessage } from '../core/errors.js';
+import type { Clock, TimerHandle } from './clock.js';
+import { controlMessage } from './link-protocol.js';
+
+export interface RemoteLinkInfo {
+  /** The peer's server name. */
+  server: string;
+  /** The peer's declared remote address (`ip:port`). */
+  address: string;
+  /** True when we dialed (we have the larger address). */
+  outgoing: boolean;
+  secure: boolean;
+}
+
+export interface RemoteLinkEvents {
+  message: [Message];
+  invalid: [string];
+  close: [{ disconnected: boolean; reason: string }];
+}
+
+export class RemoteLink extends EventEmitter<RemoteLinkEvents> {
+  private lastHeard: number;
+  private keepAlive: TimerHandle | undefined;
+  private closed = false;
+  /** Set when the peer said DISCONNECT (it is stopping): the close is then not a HANGUP. */
+  peerDisconnected = false;
+  readonly since: number;
+
+  constructor(readonly info: RemoteLinkInfo, private readonly channel: Channel, private readonly clock: Clock, private readonly keepAliveMs: number) {
+    super();
+    this.lastHeard = clock.now();
+    this.since = clock.now();
+    channel.on('frame', (frame) => this.onFrame(frame));
+    channel.on('close', (reason) => this.finish(reason ? errorMessage(reason) : 'closed by peer'));
+    channel.on('error', (err) => this.emit('invalid', errorMessage(err)));
+    if (keepAliveMs > 0) this.armKeepAlive();
+  }
+
+  get remoteAddress(): string {
+    return this.channel.remoteAddress;
+  }
+
+  get stats(): Channel['stats'] {
+    return this.channel.stats;
+  }
+
+  /** False when the frame was dropped (peer not reading, or link closed). */
+  send(msg: Message): boolean {
+    if (this.closed) return false;
+    return this.channel.send(encodeLine(msg, 'json'));
+  }
+
+  close(reason = 'closed'): void {
+    if (this.closed) return;
+    this.channel.close();
+    this.finish(reason);
+  }
+
+  /** Frames that arrived during the handshake, after the first message. */
+  replay(frames: readonly string[]): void {
+    for (const f of frames) if (!this.closed) this.onFrame(f);
+  }
+
+  private onFrame(frame: string): void {
+    this.lastHeard = this.clock.now();
+    let msg: Message;
+    try {
+      msg = decodeLine(frame);
+    } catch (err) {
+      this.emit('invalid', errorMessage(err));
+      return;
+    }
+    if (msg.to.service === '' && msg.command === 'ALIVE') {
+      this.send(controlMessage('ABSOLUTELY', msg.params));
+      return;
+    }
+    if (msg.to.service === '' && msg.command === 'ABSOLUTELY') return;
+    this.emit('message', msg);
+  }
+
+  private armKeepAlive(): void {
+    this.keepAlive = this.clock.setTimer(this.keepAliveMs, () => {
+      if (this.closed) return;
+      const idle = this.clock.now() - this.lastHeard;
+      if (idle >= this.keepAliveMs * 3) {
+        this.close(`no answer for ${idle} ms`);
+        return;
+      }
+      if (idle >= this.keepAliveMs) this.send(controlMessage('ALIVE', { timestamp: String(this.clock.now()) }));
+      this.armKeepAlive();
+    });
+  }
+
+  private finish(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.keepAlive?.cancel();
+    this.emit('close', { disconnected: this.peerDisconnected, reason });
+  }
+}
