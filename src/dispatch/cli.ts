@@ -123,7 +123,7 @@ function registerAgent(program: Command): void {
     .requiredOption('--kind <kind>', 'kind of connector (what triggers name in when/then)')
     .option('--id <id>', 'connector id (default <kind>-<hostname>)')
     .addOption(new Option('--token <token>', 'token from `switchboard connector token --kind K`').env('SWITCHBOARD_TOKEN'))
-    .addOption(new Option('--amqp <url>', 'reach the dispatcher on RabbitMQ').env('SWITCHBOARD_AMQP_URL').conflicts('dispatcher'))
+    .addOption(new Option('--amqp <url>', 'reach the dispatcher on RabbitMQ').env('SWITCHBOARD_AMQP_URL'))
     .addOption(new Option('--dispatcher <url>', 'hub address the dispatcher is on (when not on RabbitMQ)').env('SWITCHBOARD_ADDRESS'))
     .addOption(new Option('--prefix <prefix>', 'RabbitMQ queue/exchange name prefix').default('switchboard').env('SWITCHBOARD_AMQP_PREFIX'))
     .option('--example <name>', 'run a bundled example connector: webhook, timer, http-request, upper')
