@@ -21,7 +21,15 @@ export type ErrorCode =
   | 'PERMISSION_DENIED'
   | 'INTERNAL'
   /** A plugin's method threw (plugin engine). */
-  | 'PLUGIN_ERROR';
+  | 'PLUGIN_ERROR'
+  /** A go-plugin subprocess printed a bad handshake line (sync connectors). */
+  | 'PLUGIN_HANDSHAKE'
+  /** A go-plugin subprocess exited while it was needed; `data.stderrTail` says why (sync connectors). */
+  | 'PLUGIN_EXITED'
+  /** A connector's Sync or Check returned an error (sync connectors). */
+  | 'SYNC_FAILED'
+  /** A connector sent a page the host refused: too large, or an object without remote id (sync connectors). */
+  | 'PAGE_REJECTED';
 
 export interface WireError {
   code: ErrorCode;
