@@ -58,11 +58,11 @@ export class ConnectorProcess extends EventEmitter<Events> {
     this.child = child;
     this.startedAt = Date.now();
     this.counters.starts++;
-    const { lines, errLines, input } = openStdio(child, log);
-    this.stdin = input;
-    lines.on('frame', (text) => this.onLine(text));
-    lines.on('error', (err) => { this.counters.garbage++; log.warn({ err: err.message }, 'connector output problem'); });
-    errLines.on('frame', (text) => { if (text.trim()) log.info({ stream: 'stderr' }, text); });
+    const { channel, onLog } = openStdio(child);
+    this.stdin = channel;
+    channel.on('frame', (text) => this.onLine(text));
+    channel.on('error', (err) => { this.counters.garbage++; log.warn({ err: err.message }, 'connector output problem (the channel closes; the connector is restarted if it exits)'); });
+    onLog((text) => { if (text.trim()) log.info({ stream: 'stderr' }, text); });
     child.once('spawn', () => { log.info({ pid: child.pid, command: this.opts.command.join(' ') }, 'connector started'); this.emit('started', child.pid ?? 0); });
     child.once('error', (err) => log.error({ err: err.message, command: this.opts.command.join(' ') }, 'cannot start the connector'));
     child.once('close', (code, signal) => this.onExit(child, code, signal));

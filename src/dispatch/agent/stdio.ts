@@ -1,18 +1,26 @@
 /**
- * The channel to a connector: its stdout/stdin as one line channel, its stderr as another (log
- * lines). Built on the core's stream channel so the agent, like everything else, talks through a
- * Channel.
+ * The channel to a connector: its stdout/stdin as one line channel (the core's stream channel:
+ * line framing with a length limit, batched writes, bounded queue), and its stderr split into log
+ * lines by the same framer.
  */
 import type { ChildProcess } from 'node:child_process';
 import type { Channel } from '../../core/channel.js';
-import type { Logger } from '../../core/log.js';
-// eslint-disable-next-line @typescript-eslint/ban-ts-comment
-// @ts-ignore core lands soon
-import { streamChannel } from '../../core/transports/stream.js';
+import { LineFramer } from '../../core/framing.js';
+import { streamChannel } from '../../core/transports/stream-channel.js';
 
-export function openStdio(child: ChildProcess, _log: Logger): { lines: Channel; errLines: Channel; input: Channel } {
+export interface ConnectorStdio {
+  channel: Channel;
+  onLog(listener: (line: string) => void): void;
+}
+
+export function openStdio(child: ChildProcess): ConnectorStdio {
   const pid = String(child.pid ?? '?');
-  const io = streamChannel(child.stdout!, child.stdin!, { transport: 'stdio', remoteAddress: `pid ${pid} stdio` });
-  const err = streamChannel(child.stderr!, null, { transport: 'stdio', remoteAddress: `pid ${pid} stderr` });
-  return { lines: io, errLines: err, input: io };
+  const channel = streamChannel(child.stdout!, child.stdin!, { transport: 'stdio', remoteAddress: `connector pid ${pid}` });
+  const listeners: ((line: string) => void)[] = [];
+  const framer = new LineFramer({
+    line: (l) => { for (const f of listeners) f(l); },
+    error: () => { for (const f of listeners) f('(a stderr line over the length limit was cut)'); },
+  });
+  child.stderr!.on('data', (chunk: Buffer) => framer.push(chunk));
+  return { channel, onLog: (f) => listeners.push(f) };
 }
