@@ -1,0 +1,91 @@
+/**
+ * What every channel shares: identity, state, stats, typed events, and the rules that `close`
+ * is reported exactly once and that an `error` with no listener is logged instead of thrown.
+ */
+import { EventEmitter } from 'node:events';
+import type { Channel, ChannelEvents, ChannelState, ChannelStats } from '../channel.js';
+import { errorMessage } from '../errors.js';
+import { getLogger, type Logger } from '../log.js';
+
+let nextId = 1;
+let logger: Logger | undefined;
+
+export function channelLogger(): Logger {
+  logger ??= getLogger('channel');
+  return logger;
+}
+
+export class Stats implements ChannelStats {
+  framesIn = 0;
+  framesOut = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+  dropped = 0;
+  constructor(private readonly buffered: () => number) {}
+  get bufferedBytes(): number {
+    return this.buffered();
+  }
+  toJSON(): ChannelStats {
+    const { framesIn, framesOut, bytesIn, bytesOut, dropped, bufferedBytes } = this;
+    return { framesIn, framesOut, bytesIn, bytesOut, dropped, bufferedBytes };
+  }
+}
+
+export abstract class BaseChannel implements Channel {
+  readonly id: string;
+  readonly stats: Stats;
+  protected currentState: ChannelState = 'open';
+  private readonly events = new EventEmitter();
+
+  constructor(readonly transport: string, readonly remoteAddress: string) {
+    this.id = `${transport}-${nextId++}`;
+    this.stats = new Stats(() => this.bufferedBytes());
+    this.events.setMaxListeners(0);
+  }
+
+  get state(): ChannelState {
+    return this.currentState;
+  }
+
+  abstract send(frame: string): boolean;
+  abstract close(reason?: Error): void;
+  protected abstract bufferedBytes(): number;
+
+  on<E extends keyof ChannelEvents>(event: E, listener: ChannelEvents[E]): this {
+    this.events.on(event, listener);
+    return this;
+  }
+
+  off<E extends keyof ChannelEvents>(event: E, listener: ChannelEvents[E]): this {
+    this.events.off(event, listener);
+    return this;
+  }
+
+  once<E extends keyof ChannelEvents>(event: E, listener: ChannelEvents[E]): this {
+    this.events.once(event, listener);
+    return this;
+  }
+
+  /** Delivers one inbound frame; a throwing listener is logged, it does not kill the connection. */
+  protected emitFrame(frame: string): void {
+    this.stats.framesIn++;
+    try {
+      this.events.emit('frame', frame);
+    } catch (err) {
+      channelLogger().error({ channel: this.id, err: errorMessage(err) }, 'a frame listener threw');
+    }
+  }
+
+  protected emitError(err: Error): void {
+    if (this.events.listenerCount('error') > 0) this.events.emit('error', err);
+    else channelLogger().warn({ channel: this.id, remote: this.remoteAddress, code: (err as { code?: string }).code, err: err.message }, 'channel error');
+  }
+
+  /** Marks the channel closed and emits `close` once. */
+  protected finish(reason?: Error): void {
+    if (this.currentState === 'closed') return;
+    this.currentState = 'closed';
+    this.events.emit('close', reason);
+    this.events.removeAllListeners('frame');
+  }
+}

@@ -1,0 +1,64 @@
+/** TLS transport (`cds://[user:pass@]host:port`): line channels over TLS sockets. */
+import { readFileSync } from 'node:fs';
+import { isIP, type AddressInfo } from 'node:net';
+import { connect as tlsConnect, createServer } from 'node:tls';
+import type { Channel } from '../channel.js';
+import { formatAddress, type ChannelAddress } from '../address.js';
+import { InvalidArgumentError, errorMessage } from '../errors.js';
+import { awaitConnected } from './connect-socket.js';
+import { describeSocket, serveSockets, socketListener, startListening } from './socket-server.js';
+import { StreamChannel } from './stream-channel.js';
+import { channelLogger } from './base-channel.js';
+import type { ConnectOptions, Listener, ListenOptions, OnChannel } from './options.js';
+
+/** PEM text as given, or the content of the file it names. */
+export function readPem(value: string, what: string): string {
+  if (value.includes('-----BEGIN')) return value;
+  try {
+    return readFileSync(value, 'utf8');
+  } catch (err) {
+    throw new InvalidArgumentError(`cannot read the ${what} file ${JSON.stringify(value)}: ${errorMessage(err)}`, { cause: err });
+  }
+}
+
+function readCa(ca: string | string[] | undefined): string[] | undefined {
+  if (ca === undefined) return undefined;
+  return (Array.isArray(ca) ? ca : [ca]).map((c) => readPem(c, 'CA certificate'));
+}
+
+export async function connectTls(addr: ChannelAddress, options?: ConnectOptions): Promise<Channel> {
+  const ca = readCa(options?.ca);
+  const socket = tlsConnect({
+    host: addr.host,
+    port: addr.port,
+    ...(isIP(addr.host) === 0 ? { servername: addr.host } : {}),
+    ...(ca ? { ca } : {}),
+    rejectUnauthorized: options?.rejectUnauthorized ?? true,
+    ...(options?.certificate ? { cert: readPem(options.certificate, 'certificate') } : {}),
+    ...(options?.privateKey ? { key: readPem(options.privateKey, 'private key') } : {}),
+  });
+  socket.setNoDelay(true);
+  await awaitConnected(socket, addr.url, 'secureConnect', options);
+  return new StreamChannel(socket, socket, { transport: 'tls', remoteAddress: describeSocket(socket) }, options);
+}
+
+export async function listenTls(addr: ChannelAddress, options: ListenOptions, onChannel: OnChannel): Promise<Listener> {
+  if (!options.certificate || !options.privateKey) {
+    throw new InvalidArgumentError(`listening on ${addr.url} needs a certificate and a private key (--certificate, --private-key)`);
+  }
+  const ca = readCa(options.ca);
+  const server = createServer({
+    cert: readPem(options.certificate, 'certificate'),
+    key: readPem(options.privateKey, 'private key'),
+    ...(ca ? { ca } : {}),
+  });
+  const { channels, stats, accept } = serveSockets(server, 'tls', options, onChannel);
+  server.on('secureConnection', accept);
+  server.on('tlsClientError', (err, socket) => {
+    stats.rejected++;
+    channelLogger().warn({ transport: 'tls', remote: describeSocket(socket), err: err.message }, 'TLS handshake failed');
+  });
+  await startListening(server, addr.url, { host: addr.host, port: addr.port });
+  const port = (server.address() as AddressInfo).port;
+  return socketListener(server, formatAddress({ ...addr, port }), 'tls', channels, stats);
+}

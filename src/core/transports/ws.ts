@@ -1,0 +1,175 @@
+/**
+ * WebSocket transport (`ws://host:port/path`, `wss://`), on the `ws` package: one frame per
+ * WebSocket text message (no line framing: the protocol already delimits messages). A message
+ * over `maxLineLength` is refused by `ws` from its header (close code 1009) and reported as
+ * LINE_TOO_LONG, like an oversized line on a stream.
+ */
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import type { Channel } from '../channel.js';
+import { formatAddress, type ChannelAddress } from '../address.js';
+import { ConnectionError, InvalidArgumentError, LineTooLongError } from '../errors.js';
+import { BaseChannel, channelLogger } from './base-channel.js';
+import { startListening } from './socket-server.js';
+import { readPem } from './tls.js';
+import { DEFAULT_CONNECT_TIMEOUT_MS, resolveChannelOptions, type ChannelOptions, type ConnectOptions, type Listener, type ListenerStats, type ListenOptions, type OnChannel, type ResolvedChannelOptions } from './options.js';
+
+function rawToString(data: RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data).toString('utf8');
+}
+
+function rawLength(data: RawData): number {
+  if (Array.isArray(data)) return data.reduce((n, b) => n + b.length, 0);
+  return data.byteLength;
+}
+
+export class WsChannel extends BaseChannel {
+  private readonly options: ResolvedChannelOptions;
+  private pending: string[] = [];
+  private pendingChars = 0;
+  private flushScheduled = false;
+  private closeReason: Error | undefined;
+  private closeTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly ws: WebSocket, remoteAddress: string, options?: ChannelOptions) {
+    super('ws', remoteAddress);
+    this.options = resolveChannelOptions(options);
+    ws.on('message', (data) => {
+      if (this.currentState !== 'open') return;
+      this.stats.bytesIn += rawLength(data);
+      this.emitFrame(rawToString(data));
+    });
+    ws.on('error', (err: Error & { code?: string }) => {
+      if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+        const tooLong = new LineTooLongError(`a WebSocket message of more than ${this.options.maxLineLength} bytes was received: messages must be shorter; the connection is closed`, { cause: err, data: { maxLineLength: this.options.maxLineLength } });
+        this.emitError(tooLong);
+        this.closeReason ??= tooLong;
+        return;
+      }
+      this.closeReason ??= new ConnectionError('CONNECTION_CLOSED', `WebSocket connection to ${remoteAddress} failed: ${err.message}`, { cause: err });
+    });
+    ws.on('close', () => {
+      if (this.closeTimer) clearTimeout(this.closeTimer);
+      this.pending = [];
+      this.pendingChars = 0;
+      this.finish(this.closeReason);
+    });
+  }
+
+  send(frame: string): boolean {
+    if (this.currentState !== 'open' || this.ws.readyState !== WebSocket.OPEN) return false;
+    const size = frame.length;
+    if (this.pendingChars + size + this.ws.bufferedAmount > this.options.maxQueuedBytes) {
+      this.stats.dropped++;
+      return false;
+    }
+    this.pending.push(frame);
+    this.pendingChars += size;
+    this.stats.framesOut++;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(this.flush);
+    }
+    return true;
+  }
+
+  close(reason?: Error): void {
+    if (this.currentState !== 'open') return;
+    this.currentState = 'closing';
+    this.closeReason = reason;
+    this.flush();
+    this.ws.close(reason instanceof LineTooLongError ? 1009 : 1000);
+    this.closeTimer = setTimeout(() => this.ws.terminate(), this.options.closeTimeoutMs);
+    this.closeTimer.unref();
+  }
+
+  protected bufferedBytes(): number {
+    return this.pendingChars + this.ws.bufferedAmount;
+  }
+
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    if (this.pending.length === 0 || this.ws.readyState !== WebSocket.OPEN) return;
+    const frames = this.pending;
+    this.pending = [];
+    this.pendingChars = 0;
+    // One writev for the burst: `ws` corks per frame; an outer cork holds them all.
+    const socket = (this.ws as unknown as { _socket?: Socket })._socket;
+    socket?.cork();
+    for (const frame of frames) {
+      const data = Buffer.from(frame);
+      this.stats.bytesOut += data.length;
+      this.ws.send(data, { binary: false });
+    }
+    socket?.uncork();
+  };
+}
+
+export async function connectWs(addr: ChannelAddress, options?: ConnectOptions): Promise<Channel> {
+  const o = resolveChannelOptions(options);
+  const ca = options?.ca === undefined ? undefined : (Array.isArray(options.ca) ? options.ca : [options.ca]).map((c) => readPem(c, 'CA certificate'));
+  const ws = new WebSocket(addr.url, {
+    maxPayload: o.maxLineLength,
+    handshakeTimeout: options?.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    ...(ca ? { ca } : {}),
+    ...(options?.rejectUnauthorized !== undefined ? { rejectUnauthorized: options.rejectUnauthorized } : {}),
+  });
+  await new Promise<void>((resolve, reject) => {
+    const onAbort = (): void => { ws.terminate(); reject(new ConnectionError('CONNECTION_FAILED', `connecting to ${addr.url} was cancelled`)); };
+    options?.signal?.addEventListener('abort', onAbort, { once: true });
+    ws.once('open', () => { options?.signal?.removeEventListener('abort', onAbort); resolve(); });
+    ws.once('error', (err: Error & { code?: string }) => {
+      options?.signal?.removeEventListener('abort', onAbort);
+      reject(new ConnectionError('CONNECTION_FAILED', `cannot connect to ${addr.url}: ${err.code ?? err.message}`, { cause: err }));
+    });
+  });
+  return new WsChannel(ws, `${addr.host}:${addr.port}`, options);
+}
+
+function describeRequest(req: IncomingMessage): string {
+  const s = req.socket;
+  return s.remoteFamily === 'IPv6' ? `[${s.remoteAddress}]:${s.remotePort}` : `${s.remoteAddress}:${s.remotePort}`;
+}
+
+export async function listenWs(addr: ChannelAddress, options: ListenOptions, onChannel: OnChannel): Promise<Listener> {
+  if (addr.scheme === 'wss') throw new InvalidArgumentError(`listening on ${addr.url}: serve wss: behind a TLS proxy, or listen on ws: (TLS termination is not built in)`);
+  const o = resolveChannelOptions(options);
+  const path = options.wsPath ?? addr.path.split('?')[0] ?? '/';
+  const http = createServer();
+  const wss = new WebSocketServer({ server: http, path, maxPayload: o.maxLineLength });
+  const channels = new Set<Channel>();
+  const stats: ListenerStats = { accepted: 0, rejected: 0 };
+  wss.on('connection', (ws, req) => {
+    const channel = new WsChannel(ws, describeRequest(req), options);
+    channels.add(channel);
+    channel.on('close', () => channels.delete(channel));
+    stats.accepted++;
+    onChannel(channel);
+  });
+  wss.on('wsClientError', (err, socket) => {
+    stats.rejected++;
+    channelLogger().warn({ transport: 'ws', err: err.message }, 'WebSocket handshake refused');
+    socket.destroy();
+  });
+  wss.on('error', (err) => channelLogger().error({ transport: 'ws', err: err.message }, 'listener error'));
+  await startListening(http, addr.url, { host: addr.host, port: addr.port });
+  const port = (http.address() as AddressInfo).port;
+  let closing: Promise<void> | undefined;
+  return {
+    address: formatAddress({ ...addr, port, path }),
+    transport: 'ws',
+    stats,
+    close() {
+      closing ??= (async () => {
+        for (const ch of [...channels]) ch.close();
+        await new Promise<void>((resolve) => wss.close(() => resolve()));
+        http.closeAllConnections();
+        await new Promise<void>((resolve) => http.close(() => resolve()));
+      })();
+      return closing;
+    },
+  };
+}
