@@ -9,7 +9,11 @@ import { readFileSync } from 'node:fs';
 import type { Channel } from '../core/channel.js';
 import { ConnectionError, InvalidArgumentError, errorMessage } from '../core/errors.js';
 import { formatHubAddress, parseHubAddress } from './address-order.js';
-import { socketChannel } from './socket-channel.js';
+import { streamChannel } from '../core/transports/index.js';
+
+function socketChannel(socket: Socket, transport: string): Channel {
+  return streamChannel(socket, socket, { transport, remoteAddress: `${socket.remoteAddress ?? ''}:${socket.remotePort ?? 0}` });
+}
 
 export interface TlsFiles {
   certificate?: string;

@@ -101,26 +101,25 @@ export class Mesh implements MeshHooks {
     this.floodBroadcast(msg, info, undefined);
   }
 
-  handleCommand(msg: Message): boolean {
+  handleCommand(msg: Message): Message[] | undefined {
+    const answer = (command: string, params: Record<string, JsonValue>): Message => createMessage(command, params, msg.sentFrom, { server: this.hub.serverName, service: '' });
     switch (msg.command) {
       case 'CLUSTER_STATUS': {
         const s = this.currentStatus();
-        for (const command of statusCommands(s)) this.reply(msg, command, { neighbors_count: String(s.total) });
-        return true;
+        return statusCommands(s).map((command) => answer(command, { neighbors_count: String(s.total) }));
       }
       case 'MESH_STATUS':
-        this.reply(msg, 'MESH_STATUS_REPLY', { status: JSON.stringify(this.status()) });
-        return true;
+        return [answer('MESH_STATUS_REPLY', { status: JSON.stringify(this.status()) })];
       case 'FORGET': {
         const ip = typeof msg.params.ip === 'string' ? msg.params.ip : '';
         if (ip) this.forget(ip, undefined);
-        return true;
+        return [];
       }
       case 'SHUTDOWN':
         this.shutdownCluster(undefined);
-        return true;
+        return [];
       default:
-        return false;
+        return undefined;
     }
   }
 
@@ -249,16 +248,17 @@ export class Mesh implements MeshHooks {
       this.report(msg, 'cached');
       return 'cached';
     }
-    if (rule.reply) this.reply(msg, 'SERVICE_UNAVAILABLE', { destination_service: msg.to.service, unsent_command: msg.command }, true);
+    if (rule.reply) this.reply(msg, 'SERVICE_UNAVAILABLE', { destination_service: msg.to.service, destination_server: target, unsent_command: msg.command }, true);
     this.report(msg, 'failed');
     return 'failed';
   }
 
   private report(msg: Message, status: 'cached' | 'failed'): void {
+    // Same levels as the hub: `failure` reports failures, anything else set (`all`) reports both.
     const wanted = msg.params.transmission_report;
-    if (wanted === undefined || wanted === 'no') return;
-    if (status === 'cached' && wanted === 'failure') return;
-    this.reply(msg, 'TRANSMISSION_REPORT', { command: msg.command, status }, true);
+    if (wanted === undefined || wanted === null || wanted === '' || wanted === 'none' || wanted === false) return;
+    if (status === 'cached' && (wanted === 'failure' || wanted === 'failed')) return;
+    this.reply(msg, 'TRANSMISSION_REPORT', { command: msg.command, status, destination_service: msg.to.service }, true);
   }
 
   /** Sends a hub reply to the sender of `msg`, wherever it is; `nocache` keeps reports from piling up. */

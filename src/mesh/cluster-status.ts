@@ -1,0 +1,44 @@
+/** The `cluster-status` verb: asks the hub for MESH_STATUS and prints it. */
+import { z } from 'zod';
+import { createMessage } from '../core/message.js';
+import { InvalidArgumentError, SwitchboardError } from '../core/errors.js';
+import { askHub, hubAddress } from './hub-query.js';
+import type { MeshStatus } from './mesh.js';
+
+const Opts = z.object({ address: z.string().optional(), json: z.boolean().optional(), timeout: z.coerce.number().int().positive() });
+
+export async function fetchMeshStatus(address: string, timeoutMs = 5000): Promise<MeshStatus | undefined> {
+  const replies = await askHub(address, createMessage('MESH_STATUS'), (r) => r.some((m) => m.command === 'MESH_STATUS_REPLY' || m.command === 'UNKNOWN'), timeoutMs);
+  const reply = replies.find((m) => m.command === 'MESH_STATUS_REPLY');
+  if (!reply) return undefined;
+  const status = reply.params.status;
+  return JSON.parse(typeof status === 'string' ? status : JSON.stringify(status)) as MeshStatus;
+}
+
+export function formatMeshStatus(s: MeshStatus): string {
+  const c = s.cluster;
+  const lines = [
+    `hub ${s.server} at ${s.address}: ${c.up ? 'CLUSTER_UP' : 'CLUSTER_DOWN'}, ${c.complete ? 'CLUSTER_COMPLETE' : 'CLUSTER_INCOMPLETE'} (${c.live} of ${c.total} hubs reachable, quorum ${c.quorum})`,
+    '',
+    'hub'.padEnd(14) + 'reachable'.padEnd(11) + 'hops'.padEnd(6) + 'via'.padEnd(14) + 'address'.padEnd(24) + 'services',
+  ];
+  for (const h of s.hubs) {
+    const via = h.name === s.server ? '-' : (h.nextHop ?? '-');
+    lines.push(h.name.padEnd(14) + (h.name === s.server ? 'self' : h.reachable ? 'yes' : 'NO').padEnd(11) + String(h.distance ?? '-').padEnd(6) + via.padEnd(14) + h.address.padEnd(24) + (h.services.join(', ') || '-'));
+  }
+  lines.push('', `links: ${s.links.map((l) => `${l.server} (${l.address}, ${l.outgoing ? 'out' : 'in'}${l.secure ? ', tls' : ''})`).join(', ') || 'none'}`);
+  const waiting = s.neighbors.filter((n) => n.state !== 'linked');
+  if (waiting.length) lines.push(`neighbors not linked: ${waiting.map((n) => `${n.address} (${n.state}${n.lastError ? `: ${n.lastError}` : ''})`).join('; ')}`);
+  if (s.blocked.length) lines.push(`blocked: ${s.blocked.map((b) => `${b.address} until ${new Date(b.until).toISOString()} (${b.failures} failed logins)`).join('; ')}`);
+  if (s.cachedForRemote) lines.push(`messages waiting for unreachable hubs: ${s.cachedForRemote}`);
+  return lines.join('\n');
+}
+
+export async function runClusterStatus(raw: Record<string, unknown>): Promise<void> {
+  const r = Opts.safeParse(raw);
+  if (!r.success) throw new InvalidArgumentError(`--timeout must be a positive number of milliseconds`);
+  const address = hubAddress(r.data.address);
+  const status = await fetchMeshStatus(address, r.data.timeout);
+  if (!status) throw new SwitchboardError('UNAVAILABLE', `the hub at ${address} runs without a mesh (start it with --remote-listen or --secure-listen to join a cluster)`);
+  process.stdout.write(r.data.json ? `${JSON.stringify(status, null, 2)}\n` : `${formatMeshStatus(status)}\n`);
+}

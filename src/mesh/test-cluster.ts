@@ -1,0 +1,183 @@
+/**
+ * Test and benchmark helpers (not public API): real hub processes meshed on loopback addresses
+ * (127.0.0.1, .2, .3, ... all work on Linux without setup), and a raw line client that registers
+ * a service and collects what it receives.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Channel } from '../core/channel.js';
+import { decodeLine, encodeLine } from '../core/codec/index.js';
+import { createMessage, type JsonValue, type Message } from '../core/message.js';
+import { freePort, portOpen, waitFor } from '../core/testing.js';
+import { connect } from '../core/transports/index.js';
+import { fetchMeshStatus } from './cluster-status.js';
+import type { MeshStatus } from './mesh.js';
+
+const BIN = fileURLToPath(new URL('../../bin/switchboard.js', import.meta.url));
+
+export interface HubSpec {
+  name: string;
+  /** Loopback address of the remote listener, e.g. `127.0.0.2`. */
+  ip: string;
+  neighbors: string[];
+  extraArgs?: string[];
+  secure?: boolean;
+}
+
+export class HubProcess {
+  private child: ChildProcess | undefined;
+  output = '';
+  readonly home = mkdtempSync(join(tmpdir(), 'switchboard-mesh-'));
+
+  constructor(readonly spec: HubSpec, readonly localPort: number, readonly remotePort: number, private readonly argsFor: () => string[]) {}
+
+  get localUrl(): string {
+    return `cd://127.0.0.1:${this.localPort}`;
+  }
+
+  get remoteAddress(): string {
+    return `${this.spec.ip}:${this.remotePort}`;
+  }
+
+  get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  async start(): Promise<void> {
+    await this.kill();
+    this.output = '';
+    const child = spawn(process.execPath, [BIN, 'hub', ...this.argsFor()], {
+      env: { ...process.env, SWITCHBOARD_FROM_SOURCE: '1', SWITCHBOARD_LOG_LEVEL: process.env.SWITCHBOARD_LOG_LEVEL ?? 'warn', SWITCHBOARD_HOME: this.home },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.on('data', (d: Buffer) => { this.output += d.toString(); });
+    child.stderr?.on('data', (d: Buffer) => { this.output += d.toString(); });
+    this.child = child;
+    const deadline = Date.now() + 30_000;
+    while (!(await portOpen(this.localPort, '127.0.0.1', 200))) {
+      if (child.exitCode !== null) throw new Error(`hub ${this.spec.name} exited with ${child.exitCode}:\n${this.output}`);
+      if (Date.now() > deadline) throw new Error(`hub ${this.spec.name} did not listen within 30 s:\n${this.output}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** SIGKILL, like a crash; resolves when the process is gone. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    this.child = undefined;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  status(): Promise<MeshStatus | undefined> {
+    return fetchMeshStatus(this.localUrl, 5000);
+  }
+
+  async dispose(): Promise<void> {
+    await this.kill();
+    rmSync(this.home, { recursive: true, force: true });
+  }
+}
+
+/** Hubs by name, each listening on its own loopback address; neighbors by hub name. */
+export async function startCluster(specs: HubSpec[], options: { timings?: string; extraArgs?: string[] } = {}): Promise<Map<string, HubProcess>> {
+  const hubs = new Map<string, HubProcess>();
+  for (const spec of specs) {
+    const local = await freePort();
+    const remote = await freePort(spec.ip);
+    hubs.set(spec.name, new HubProcess(spec, local, remote, () => {
+      const h = hubs.get(spec.name)!;
+      const neighbors = spec.neighbors.map((n) => hubs.get(n)!.remoteAddress);
+      return [
+        '--server-name', spec.name,
+        '--local-listen', h.localUrl,
+        '--signal', 'off',
+        '--remote-listen', `cd://${h.remoteAddress}`,
+        ...(neighbors.length ? ['--neighbors', neighbors.join(',')] : []),
+        '--mesh-timings', options.timings ?? 'fast',
+        ...(options.extraArgs ?? []),
+        ...(spec.extraArgs ?? []),
+      ];
+    }));
+  }
+  await Promise.all([...hubs.values()].map((h) => h.start()));
+  return hubs;
+}
+
+/** Waits until every running hub reports every other running hub reachable and `services` known. */
+export async function waitConverged(hubs: Iterable<HubProcess>, check: (s: MeshStatus) => boolean = () => true, timeoutMs = 15_000): Promise<void> {
+  const list = [...hubs].filter((h) => h.running);
+  const names = list.map((h) => h.spec.name);
+  await waitFor(async () => {
+    for (const h of list) {
+      const s = await h.status();
+      if (!s) return false;
+      const reach = new Set(s.hubs.filter((x) => x.reachable).map((x) => x.name));
+      if (!names.every((n) => reach.has(n)) || !check(s)) return false;
+    }
+    return true;
+  }, { timeoutMs, intervalMs: 50, what: `mesh convergence of ${names.join(', ')}` });
+}
+
+/** A raw line connection registered as one service: what it receives is kept in `inbox`. */
+export class LineService {
+  readonly inbox: Message[] = [];
+  private waiters: (() => void)[] = [];
+
+  private constructor(private readonly channel: Channel, readonly name: string) {
+    channel.on('frame', (frame) => {
+      try {
+        this.inbox.push(decodeLine(frame));
+      } catch {
+        return;
+      }
+      for (const w of this.waiters.splice(0)) w();
+    });
+  }
+
+  static async register(url: string, name: string, commands: string[] = []): Promise<LineService> {
+    const channel = await connect(url);
+    const svc = new LineService(channel, name);
+    svc.send(createMessage('REGISTER', { service: name, version: '1', format: 'json', ...(commands.length ? { commands: commands.join(',') } : {}) }));
+    await svc.next((m) => m.command === 'READY');
+    if (commands.length) svc.send(createMessage('COMMANDS', { list: commands.join(',') }));
+    return svc;
+  }
+
+  send(msg: Message): boolean {
+    return this.channel.send(encodeLine(msg, 'json'));
+  }
+
+  /** Sends `command` to `service` (optionally on `server`). */
+  to(service: string, command: string, params: Record<string, JsonValue> = {}, server = ''): boolean {
+    return this.send(createMessage(command, params, { server, service }));
+  }
+
+  /** Resolves with the first message (already received or coming) that matches; removes it from the inbox. */
+  async next(match: (m: Message) => boolean, timeoutMs = 10_000): Promise<Message> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const i = this.inbox.findIndex(match);
+      if (i >= 0) return this.inbox.splice(i, 1)[0]!;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`${this.name}: no matching message within ${timeoutMs} ms; inbox: ${this.inbox.map((m) => m.command).join(', ')}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiters.push(() => { clearTimeout(t); resolve(); });
+      });
+    }
+  }
+
+  count(match: (m: Message) => boolean): number {
+    return this.inbox.filter(match).length;
+  }
+
+  close(): void {
+    this.channel.close();
+  }
+}
