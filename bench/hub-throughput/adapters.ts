@@ -28,7 +28,7 @@ export interface Source {
   close(): Promise<void>;
 }
 
-const SINK = 'bench-sink';
+const SINK = 'bench_sink';
 const HIGH_WATER = 1 << 20;
 
 function counted(c: SinkCounters): void {
@@ -58,7 +58,7 @@ async function switchboardSink(address: string): Promise<Sink> {
 async function switchboardSource(address: string): Promise<Source> {
   const { connect } = await import('../../src/client/index.js');
   const hub = await connect(address, { reconnect: false });
-  await hub.register(`bench-source-${process.pid}`, { commands: ['ECHOED'] });
+  await hub.register(`bench_source_${process.pid}`, { commands: ['ECHOED'] });
   return {
     send: (payload) => { hub.send({ command: 'DATA', to: SINK, params: { data: payload } }); },
     pace: () => paceBuffered(() => hub.bufferedBytes),
@@ -97,7 +97,7 @@ async function directSource(address: string): Promise<Source> {
     pending.get(id)?.();
     pending.delete(id);
   });
-  const from = { server: 'bench', service: `bench-source-${process.pid}` };
+  const from = { server: 'bench', service: `bench_source_${process.pid}` };
   return {
     send: (payload) => { ch.send(encodeLine({ sentFrom: from, to: { server: '', service: SINK }, command: 'DATA', params: { data: payload } }, 'text')); },
     pace: () => paceBuffered(() => ch.stats.bufferedBytes),
@@ -149,7 +149,7 @@ async function moleculerBroker(nodeID: string, port: number, peers: string[]) {
 
 async function moleculerSink(port: number, peerPort: number): Promise<Sink> {
   const counters: SinkCounters = { count: 0, firstNs: 0, lastNs: 0 };
-  const broker = await moleculerBroker('bench-sink', port, [`127.0.0.1:${peerPort}/bench-source`]);
+  const broker = await moleculerBroker('bench_sink', port, [`127.0.0.1:${peerPort}/bench-source`]);
   broker.createService({
     name: 'bench',
     actions: { echo: (ctx: { params: { data: string } }) => ({ data: ctx.params.data }) },
@@ -160,7 +160,7 @@ async function moleculerSink(port: number, peerPort: number): Promise<Sink> {
 }
 
 async function moleculerSource(port: number, peerPort: number): Promise<Source> {
-  const broker = await moleculerBroker('bench-source', port, [`127.0.0.1:${peerPort}/bench-sink`]);
+  const broker = await moleculerBroker('bench-source', port, [`127.0.0.1:${peerPort}/bench_sink`]);
   await broker.start();
   await broker.waitForServices(['bench'], 30_000);
   return {

@@ -287,7 +287,8 @@ export class SwitchboardClient {
     if (!reg) return;
     const params: Params = { service: reg.service, version: 1 };
     if (reg.instance !== undefined) params.instance = reg.instance === true ? 'true' : reg.instance;
-    if (reg.endpoints !== undefined) params.endpoints = JSON.stringify(reg.endpoints);
+    if (reg.endpoints !== undefined) params.endpoints = this.options.format === 'json' ? reg.endpoints : JSON.stringify(reg.endpoints);
+    params.commands = this.commandList().sort().join(',');
     this.gateOpen = false;
     this.writeNow({ command: 'REGISTER', params });
   }

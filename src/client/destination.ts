@@ -1,10 +1,8 @@
 /** Turns a destination (`'service'`, `'server:service'`, an endpoint) into a full endpoint. */
+import { isServerName, isServiceName } from '../core/codec/names.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import type { Endpoint } from '../core/message.js';
 import type { Destination } from './types.js';
-
-const NAME = /^(?:[A-Za-z0-9_.\-]*|[*?.])$/;
-const SERVICE = /^(?:[A-Za-z0-9_.\-]+(?:#[A-Za-z0-9_.\-]+)?|[*?.])$/;
 
 export function toEndpoint(to: Destination | undefined): Endpoint {
   if (to === undefined) return { server: '', service: '' };
@@ -18,7 +16,7 @@ export function toEndpoint(to: Destination | undefined): Endpoint {
     server = to.server ?? '';
     service = to.service ?? '';
   }
-  if (!NAME.test(server)) throw new InvalidArgumentError(`invalid server name "${server}": use letters, digits, _ . - or one of * ? .`);
-  if (service !== '' && !SERVICE.test(service)) throw new InvalidArgumentError(`invalid service name "${service}": use letters, digits, _ . - (optionally #instance) or one of * ? .`);
+  if (!isServerName(server)) throw new InvalidArgumentError(`invalid server name "${server}": use letters, digits and _ (not starting with a digit), or one of * ? .`);
+  if (!isServiceName(service)) throw new InvalidArgumentError(`invalid service name "${service}": use letters, digits and _ (not starting with a digit), optionally #instance, or one of * ? .`);
   return { server, service };
 }

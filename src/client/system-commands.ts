@@ -36,7 +36,11 @@ export function parseStatus(msg: Message): ServiceStatus | undefined {
   const sinceRaw = msg.params[status === 'up' ? 'up_since' : 'down_since'];
   const seconds = typeof sinceRaw === 'number' ? sinceRaw : typeof sinceRaw === 'string' ? Number(sinceRaw) : NaN;
   const server = msg.params.server_name ?? msg.params.server ?? msg.sentFrom.server;
-  return { service, server: typeof server === 'string' ? server : '', status, since: Number.isFinite(seconds) ? new Date(seconds * 1000) : undefined, message: msg };
+  const instances = Number(msg.params.instances);
+  return {
+    service, server: typeof server === 'string' ? server : '', status, since: Number.isFinite(seconds) ? new Date(seconds * 1000) : undefined,
+    instance: stringParam(msg, 'instance'), instances: msg.params.instances !== undefined && Number.isFinite(instances) ? instances : undefined, message: msg,
+  };
 }
 
 export function stringParam(msg: Message, name: string): string | undefined {

@@ -56,6 +56,9 @@ export interface ServiceStatus {
   status: 'up' | 'down';
   /** `up_since` or `down_since`, when the hub says. */
   since: Date | undefined;
+  /** The instance that changed and the live count, when the hub says. */
+  instance: string | undefined;
+  instances: number | undefined;
   message: Message;
 }
 

@@ -9,13 +9,13 @@ import { CORRELATION_PARAM, Correlator } from './correlation.js';
 import { toEndpoint } from './destination.js';
 import { cacheParam } from './builder.js';
 
-test('back-off follows the communicator and then stays at 60 s', () => {
+void test('back-off follows the communicator and then stays at 60 s', () => {
   assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 7, 8].map((i) => backoffDelay(COMMUNICATOR_BACKOFF_MS, i) / 1000), [1, 1, 1, 3, 5, 10, 20, 30, 60]);
   assert.equal(backoffDelay(COMMUNICATOR_BACKOFF_MS, 50), 60_000);
   assert.equal(backoffDelay([5, 10], 7), 10);
 });
 
-test('outbound queue drops by policy and counts every loss', () => {
+void test('outbound queue drops by policy and counts every loss', () => {
   const oldest = new OutboundQueue(2, 'drop-oldest');
   for (const f of ['a', 'b', 'c']) oldest.push(f);
   assert.deepEqual(oldest.drain(), ['b', 'c']);
@@ -29,7 +29,7 @@ test('outbound queue drops by policy and counts every loss', () => {
   assert.equal(newest.length, 0);
 });
 
-test('correlator resolves by id, times out, aborts, rejects all, and rebuilds remote errors', async () => {
+void test('correlator resolves by id, times out, aborts, rejects all, and rebuilds remote errors', async () => {
   const c = new Correlator();
   const id = c.nextId();
   const p = c.track(id, { command: 'PING', service: 'svc' }, { timeoutMs: 5000 });
@@ -62,7 +62,7 @@ test('correlator resolves by id, times out, aborts, rejects all, and rebuilds re
   assert.equal(c.size, 0);
 });
 
-test('destinations parse service, server:service and instances; bad names are refused', () => {
+void test('destinations parse service, server:service and instances; bad names are refused', () => {
   assert.deepEqual(toEndpoint('clock'), { server: '', service: 'clock' });
   assert.deepEqual(toEndpoint('srv1:clock#2'), { server: 'srv1', service: 'clock#2' });
   assert.deepEqual(toEndpoint({ service: '*' }), { server: '', service: '*' });
@@ -70,7 +70,7 @@ test('destinations parse service, server:service and instances; bad names are re
   assert.throws(() => toEndpoint('a b:svc'), /invalid server name/);
 });
 
-test('cache policy renders the communicator parameter', () => {
+void test('cache policy renders the communicator parameter', () => {
   assert.equal(cacheParam({ ttl: 60 }), 'ttl=60');
   assert.equal(cacheParam('no'), 'no');
   assert.equal(cacheParam({ no: true, reply: true }), 'no;reply');

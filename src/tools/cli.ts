@@ -10,7 +10,7 @@ export function registerCommands(program: Command): void {
     .option('-w, --wait', 'wait for the reply and print it')
     .option('-t, --timeout <ms>', 'how long --wait waits, in milliseconds', '5000')
     .option('--json', 'print replies as JSON lines')
-    .option('--as <service>', 'register under this service name to receive replies (default send-<pid>)')
+    .option('--as <service>', 'register under this service name to receive replies (default send_<pid>)')
     .addHelpText('after', `
 Examples:
   switchboard send 'clock/TIME zone=UTC'

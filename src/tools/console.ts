@@ -18,7 +18,7 @@ export async function runConsole(options: SendOptions, input: NodeJS.ReadableStr
   const rl = createInterface({ input, output: out, terminal: (input as { isTTY?: boolean }).isTTY === true, prompt: 'switchboard> ' });
   const print = (text: string) => out.write(`${text}\n`);
   let hub: SwitchboardClient | undefined;
-  const name = options.as ?? `console-${process.pid}`;
+  const name = options.as ?? `console_${process.pid}`;
 
   const open = async (url: string) => {
     hub?.dispose();

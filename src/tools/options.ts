@@ -20,7 +20,7 @@ export interface SniffOptions {
   json: boolean;
 }
 
-const SERVICE_NAME = /^[A-Za-z0-9_.\-]+$/;
+const SERVICE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 const sendSchema = z.object({
   address: z.string().optional(),
@@ -28,12 +28,12 @@ const sendSchema = z.object({
   timeout: z.string().regex(/^\d+$/, 'must be a whole number of milliseconds, e.g. --timeout 5000')
     .transform(Number).refine((n) => n > 0 && n <= 3_600_000, 'must be between 1 and 3600000 ms'),
   json: z.boolean().optional(),
-  as: z.string().regex(SERVICE_NAME, 'a service name is letters, digits, _ . -').optional(),
+  as: z.string().regex(SERVICE_NAME, 'a service name is letters, digits and _, not starting with a digit').optional(),
 });
 
 const sniffSchema = z.object({
   address: z.string().optional(),
-  service: z.string().regex(SERVICE_NAME, 'a service name is letters, digits, _ . -').optional(),
+  service: z.string().regex(SERVICE_NAME, 'a service name is letters, digits and _, not starting with a digit').optional(),
   command: z.string().regex(COMMAND_NAME, 'a command is upper case letters, digits and _ (e.g. STATUS)').optional(),
   json: z.boolean().optional(),
 });

@@ -17,7 +17,7 @@ export async function runSend(line: string, options: SendOptions, out: NodeJS.Wr
       if (!hub.send(outgoing)) throw new SwitchboardError('UNAVAILABLE', `the message could not be sent to ${options.address}`);
       return;
     }
-    await hub.register(options.as ?? `send-${process.pid}`);
+    await hub.register(options.as ?? `send_${process.pid}`);
     const target = typeof outgoing.to === 'object' ? outgoing.to.service ?? '' : '';
     let reply: Message;
     try {

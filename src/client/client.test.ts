@@ -1,0 +1,128 @@
+/** The client against a real hub process: register, send, request/reply, builder, status, timeouts, reconnect. */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConnectionError, SwitchboardError, TimeoutError } from '../core/errors.js';
+import { freePort, waitFor } from '../core/testing.js';
+import type { Message } from '../core/message.js';
+import { connect, type ConnectionState, type ServiceStatus, type SwitchboardClient } from './index.js';
+import { SwitchboardClient as Client } from './client.js';
+import { resolveOptions } from './options.js';
+import { TestHub } from './test-hub.js';
+
+const FAST = { backoffMs: [50, 100, 200], requestTimeoutMs: 5000 };
+let hub: TestHub;
+const clients: SwitchboardClient[] = [];
+
+async function client(url = hub.url, options = {}): Promise<SwitchboardClient> {
+  const c = await connect(url, { ...FAST, ...options });
+  clients.push(c);
+  return c;
+}
+
+before(async () => { hub = await TestHub.start(); });
+after(async () => {
+  for (const c of clients) c.dispose();
+  await hub.dispose();
+});
+
+void test('register, send, request/reply, handler errors, unknown commands and the builder', async () => {
+  const clock = await client();
+  const received: Message[] = [];
+  clock.on('TICK', (m) => { received.push(m); });
+  clock.on('TIME', (m) => ({ command: 'NOW', params: { zone: m.params.zone ?? 'UTC', epoch: 42 } }));
+  clock.on('FAIL', () => { throw new SwitchboardError('CONFLICT', 'the clock is busy'); });
+  const reg = await clock.register('clock', { commands: ['TICK', 'TIME', 'FAIL'] });
+  assert.equal(reg.service, 'clock');
+  assert.equal(clock.state.status, 'ready');
+
+  const caller = await client();
+  await caller.register('caller');
+  assert.equal(caller.send({ command: 'TICK', to: 'clock', params: { n: 1 } }), true);
+  await waitFor(() => received.length === 1, { what: 'TICK at the clock' });
+  assert.equal(received[0]!.params.n, '1');
+  assert.equal(received[0]!.sentFrom.service.split('#')[0], 'caller', 'the hub stamps the sender');
+
+  const reply = await caller.request({ command: 'TIME', to: 'clock', params: { zone: 'CET' } }, { timeoutMs: 3000 });
+  assert.equal(reply.command, 'NOW');
+  assert.equal(reply.params.zone, 'CET');
+
+  const built = await caller.message('TIME').to('clock').param('zone', 'PST').request();
+  assert.equal(built.params.zone, 'PST');
+
+  await assert.rejects(caller.request({ command: 'FAIL', to: 'clock' }), (err) => err instanceof SwitchboardError && err.code === 'CONFLICT' && /busy/.test(err.message));
+  await assert.rejects(caller.request({ command: 'NOPE', to: 'clock' }), (err) => err instanceof SwitchboardError && err.code === 'NOT_FOUND');
+
+  const help = await caller.request({ command: 'HELP', to: 'clock' }, { match: (m) => m.command === 'COMMANDS' });
+  for (const c of ['TICK', 'TIME', 'FAIL', 'ALIVE', 'HELP']) assert.ok(String(help.params.list).split(',').includes(c), `COMMANDS lists ${c}`);
+  const alive = await caller.request({ command: 'ALIVE', to: 'clock', params: { serial: 7 } }, { match: (m) => m.command === 'ABSOLUTELY' });
+  assert.equal(alive.params.serial, '7');
+
+  assert.throws(() => caller.send({ command: 'lower', to: 'clock' }), /invalid command/);
+  assert.throws(() => caller.message('TIME').to('no such'), /invalid service name/);
+});
+
+void test('a request nobody answers times out; dispose rejects what is pending', async () => {
+  const silent = await client();
+  silent.on('SLOW', () => undefined);
+  await silent.register('silent');
+  const caller = await client();
+  await caller.register('caller2');
+  await assert.rejects(caller.request({ command: 'SLOW', to: 'silent' }, { timeoutMs: 100 }), (err) => err instanceof TimeoutError && /silent\/SLOW/.test(err.message));
+  const pending = caller.request({ command: 'SLOW', to: 'silent' }, { timeoutMs: 10_000 });
+  caller.dispose();
+  await assert.rejects(pending, (err) => err instanceof ConnectionError && err.code === 'CONNECTION_CLOSED');
+  assert.equal(caller.state.status, 'closed');
+  caller.dispose();
+});
+
+void test('status callbacks report services coming and going', async () => {
+  const watcher = await client();
+  const seen: ServiceStatus[] = [];
+  watcher.onStatus((s) => seen.push(s));
+  await watcher.register('watcher');
+  const svc = await client();
+  await svc.register('comes_and_goes');
+  await waitFor(() => seen.some((s) => s.service === 'comes_and_goes' && s.status === 'up'), { what: 'STATUS up' });
+  svc.dispose();
+  await waitFor(() => seen.some((s) => s.service === 'comes_and_goes' && s.status === 'down'), { what: 'STATUS down' });
+});
+
+void test('reconnects after the hub restarts, registers again and delivers what was queued', async () => {
+  const svc = await client();
+  const states: ConnectionState['status'][] = [];
+  svc.onState((s) => states.push(s.status));
+  const pings: Message[] = [];
+  svc.on('PING', (m) => { pings.push(m); return { command: 'PONG' }; });
+  await svc.register('survivor');
+
+  await hub.stop();
+  await waitFor(() => svc.state.status === 'disconnected', { what: 'disconnected state' });
+  // Sent while the hub is down: queued, delivered after READY (to itself, so order of reconnects does not matter).
+  for (let i = 0; i < 3; i++) assert.equal(svc.send({ command: 'PING', to: 'survivor', params: { i } }), true);
+  assert.equal(svc.stats.queued, 3);
+  await hub.restart();
+  await waitFor(() => svc.state.status === 'ready', { what: 're-registration', timeoutMs: 15_000 });
+  await waitFor(() => pings.length === 3, { what: 'queued PINGs delivered' });
+  assert.deepEqual(pings.map((p) => p.params.i), ['0', '1', '2']);
+  assert.ok(states.includes('disconnected') && states.includes('connecting'));
+  assert.ok(svc.stats.reconnects >= 1);
+
+  const other = await client();
+  await other.register('after_restart');
+  const pong = await other.request({ command: 'PING', to: 'survivor' }, { timeoutMs: 3000 });
+  assert.equal(pong.command, 'PONG');
+});
+
+void test('the disconnected queue is bounded and counts drops; a dead address fails fast with an actionable error', async () => {
+  const port = await freePort();
+  await assert.rejects(connect(`cd://127.0.0.1:${port}`, { reconnect: false }), (err) => err instanceof ConnectionError && /is the hub running/.test(err.message));
+  const c = new Client(`cd://127.0.0.1:${port}`, resolveOptions({ waitOnFirstConnect: true, backoffMs: [60_000], queue: { capacity: 2, policy: 'drop-oldest' } }));
+  const started = c.start().catch((err: unknown) => err);
+  await waitFor(() => c.state.status === 'disconnected', { what: 'first dial failure' });
+  for (let i = 0; i < 3; i++) c.send({ command: 'X', to: 'nobody' });
+  assert.equal(c.stats.queued, 2);
+  assert.equal(c.stats.dropped, 1);
+  c.dispose();
+  assert.ok((await started) instanceof ConnectionError);
+  await assert.rejects(connect('http://127.0.0.1:1'), (err) => err instanceof SwitchboardError);
+});
