@@ -49,10 +49,10 @@ export interface MeshHooks {
   broadcast(msg: Message): void;
   /**
    * A command addressed to the hub itself that the hub does not handle (CLUSTER_STATUS, FORGET,
-   * SHUTDOWN, MESH_STATUS, ...). Returns the replies for the connection that sent it (the hub
-   * writes them back on that connection), or undefined when the mesh does not know the command.
+   * SHUTDOWN, MESH_STATUS, ...). Replies go to the sender through `deliverLocal` (so the sender
+   * must be registered). False when the mesh does not know the command either.
    */
-  handleCommand(msg: Message): Message[] | undefined;
+  handleCommand(msg: Message): boolean;
   /** The hub's service table changed (register, unregister). */
   servicesChanged(): void;
   /** Services on other hubs of the cluster. */

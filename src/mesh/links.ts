@@ -4,7 +4,7 @@
  * the CONNECT/ACCEPT/REFUSE handshake, retries, and the block list for bad credentials.
  */
 import type { Channel } from '../core/channel.js';
-import type { JsonValue } from '../core/message.js';
+import type { JsonValue, Message } from '../core/message.js';
 import { errorMessage, InvalidArgumentError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { assertPlainListenHost, formatHubAddress, parseHubAddress, type HubAddress } from './address-order.js';
@@ -20,10 +20,15 @@ import type { MeshTimings } from './timings.js';
 
 export interface LinksConfig {
   serverName: string;
-  /** `cd://<private ip>:<port>`. */
+  /** `cd://<private ip>:<port>` (plain links) or `cds://user:pass@<ip>:<port>` (TLS links). */
   remoteListen?: string;
-  /** `cds://user:pass@<ip>:<port>`: peers must present these credentials. */
+  /** `cds://user:pass@<ip>:<port>`: TLS links; peers must present these credentials. */
   secureListen?: string;
+  /**
+   * True when the hub itself listens on `secureListen` (services connect there too) and hands
+   * hub links over through `Links.acceptLink`; false/absent: the mesh listens on it.
+   */
+  secureListenShared?: boolean;
   tls?: TlsFiles;
   /** Neighbors from the command line and neighbors.txt (addresses or cd:/cds: URLs). */
   neighbors: string[];
@@ -63,12 +68,14 @@ export class Links {
   constructor(private readonly config: LinksConfig, private readonly clock: Clock, private readonly log: Logger, private readonly events: LinksEvents) {
     const own = config.remoteListen ?? config.secureListen;
     if (!own) throw new InvalidArgumentError('the mesh needs --remote-listen (cd://<private ip>:port) or --secure-listen (cds://user:pass@ip:port)');
-    this.mine = parseHubAddress(own, config.remoteListen ? 4042 : 4043);
-    if (config.remoteListen) assertPlainListenHost(parseHubAddress(config.remoteListen).host);
-    if (config.secureListen) {
-      this.secureCredentials = credentialsOf(config.secureListen);
-      if (!this.secureCredentials) throw new InvalidArgumentError(`--secure-listen needs credentials: cds://user:password@${formatHubAddress(parseHubAddress(config.secureListen, 4043))}`);
-      if (!config.tls?.certificate || !config.tls.privateKey) throw new InvalidArgumentError('--secure-listen needs --certificate and --private-key (PEM files)');
+    this.mine = parseHubAddress(own, own.startsWith('cds://') ? 4043 : 4042);
+    const tlsUrls = [config.remoteListen, config.secureListen].filter((u): u is string => u !== undefined && u.startsWith('cds://'));
+    if (config.remoteListen && !config.remoteListen.startsWith('cds://')) assertPlainListenHost(parseHubAddress(config.remoteListen).host);
+    for (const url of tlsUrls) {
+      const creds = credentialsOf(url);
+      if (!creds) throw new InvalidArgumentError(`TLS hub links need credentials that peers must present: cds://user:password@${formatHubAddress(parseHubAddress(url, 4043))}`);
+      this.secureCredentials ??= creds;
+      if (!config.tls?.certificate || !config.tls.privateKey) throw new InvalidArgumentError(`${redactUrl(url)} needs --certificate and --private-key (PEM files)`);
     }
     this.guard = new AuthGuard(clock, config.timings);
     this.neighbors = new NeighborBook(this.mine, clock, config.timings);
@@ -95,13 +102,11 @@ export class Links {
   }
 
   async start(): Promise<string> {
-    if (this.config.remoteListen) {
-      const url = `cd://${formatHubAddress(parseHubAddress(this.config.remoteListen))}`;
-      this.listeners.push(await listenLinks(url, undefined, (ip) => this.guard.isBlocked(ip), (ch, ip) => this.onIncoming(ch, ip, false)));
-    }
-    if (this.config.secureListen) {
-      const url = `cds://${formatHubAddress(parseHubAddress(this.config.secureListen, 4043))}`;
-      this.listeners.push(await listenLinks(url, this.config.tls, (ip) => this.guard.isBlocked(ip), (ch, ip) => this.onIncoming(ch, ip, true)));
+    const own = [this.config.remoteListen, this.config.secureListenShared ? undefined : this.config.secureListen].filter((u): u is string => u !== undefined);
+    for (const given of own) {
+      const secure = given.startsWith('cds://');
+      const url = `${secure ? 'cds' : 'cd'}://${formatHubAddress(parseHubAddress(given, secure ? 4043 : 4042))}`;
+      this.listeners.push(await listenLinks(url, secure ? this.config.tls : undefined, (ip) => this.guard.isBlocked(ip), (ch, ip) => this.onIncoming(ch, ip, secure)));
     }
     for (const spec of this.config.neighbors) this.addNeighbor(spec, false);
     for (const n of this.neighbors.all()) this.schedule(n, 'initial');
@@ -236,6 +241,18 @@ export class Links {
         channel.close();
       },
     );
+  }
+
+  /**
+   * A connection on the hub's own TLS listener whose first message is CONNECT or GOSSIP: the hub
+   * hands it over (and forgets it). Blocked addresses are closed without a reply.
+   */
+  acceptLink(channel: Channel, first: Message, sourceIp: string): void {
+    if (this.guard.isBlocked(sourceIp)) {
+      channel.close();
+      return;
+    }
+    this.onFirstMessage(channel, sourceIp, true, first.command, first.params, () => []);
   }
 
   private checkCredentials(sourceIp: string, params: Record<string, unknown>): boolean {

@@ -9,6 +9,7 @@ import { freePort, tempDir, waitFor } from '../core/testing.js';
 import { Mesh } from './mesh.js';
 import { FAST_TIMINGS } from './timings.js';
 import type { HubPort, LocalServiceInfo } from './hub-port.js';
+import { makeTestPki } from './test-tls.js';
 
 class RecordingHub implements HubPort {
   mesh!: Mesh;
@@ -95,4 +96,38 @@ void test('a line A-B-C: A reaches a service on C through B, and the reply comes
   const st = A!.mesh.status();
   assert.equal(st.cluster.up, true);
   assert.equal(st.cluster.total, 3);
+});
+
+void test('TLS links: wrong credentials three times block the address (no reply); right credentials link, with mutual TLS', async () => {
+  const pki = makeTestPki();
+  try {
+    const portA = await freePort('127.0.0.1');
+    const dir = await tempDir();
+    dirs.push(dir);
+    const tls = { certificate: pki.certificate, privateKey: pki.privateKey, ca: pki.ca };
+    const A = new RecordingHub('A');
+    A.mesh = new Mesh(A, { dataPath: dir.path, remoteListen: `cds://admin:s3cret@127.0.0.1:${portA}`, tls, neighbors: [], maxConnections: 100, timings: { ...FAST_TIMINGS, authBlockMs: 60_000 } });
+    meshes.push(A.mesh);
+    await A.mesh.start();
+    const peer = async (name: string, ip: string, password: string): Promise<RecordingHub> => {
+      const d = await tempDir();
+      dirs.push(d);
+      const h = new RecordingHub(name);
+      h.mesh = new Mesh(h, { dataPath: d.path, remoteListen: `cds://admin:s3cret@${ip}:${await freePort(ip)}`, tls, neighbors: [`cds://admin:${password}@127.0.0.1:${portA}`], maxConnections: 100, timings: FAST_TIMINGS });
+      meshes.push(h.mesh);
+      await h.mesh.start();
+      return h;
+    };
+    const B = await peer('B', '127.0.0.2', 'wrong');
+    const blocked = await waitFor(() => A.mesh.status().blocked.find((b) => b.address === '127.0.0.2'), { what: '127.0.0.2 blocked' });
+    assert.equal(blocked.failures, 3);
+    assert.equal(A.mesh.status().links.length, 0);
+    assert.ok(B.mesh.status().neighbors[0]!.lastError, JSON.stringify(B.mesh.status().neighbors));
+    const C = await peer('C', '127.0.0.3', 's3cret');
+    await waitFor(() => A.mesh.status().links.some((l) => l.server === 'C' && l.secure), { what: 'C linked over TLS' });
+    await waitFor(() => C.mesh.status().links.some((l) => l.server === 'A'), { what: 'C sees the link' });
+    assert.equal(A.mesh.status().links.length, 1, 'B stays out');
+  } finally {
+    pki.cleanup();
+  }
 });

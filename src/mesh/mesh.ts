@@ -4,6 +4,7 @@
  * cluster status by quorum). Links are in `links.ts`, routing arithmetic in `graph.ts`; this class
  * only wires events to decisions.
  */
+import type { Channel } from '../core/channel.js';
 import { createMessage, type JsonValue, type Message } from '../core/message.js';
 import { errorMessage } from '../core/errors.js';
 import { getLogger, type Logger } from '../core/log.js';
@@ -49,6 +50,7 @@ export class Mesh implements MeshHooks {
   private lastStatus: ClusterStatus | undefined;
   private shuttingDown = false;
   private stopped = false;
+  private saving: Promise<void> = Promise.resolve();
 
   constructor(private readonly hub: HubPort, private readonly config: MeshConfig, private readonly clock: Clock = systemClock) {
     this.log = getLogger('mesh', { server: hub.serverName });
@@ -80,17 +82,9 @@ export class Mesh implements MeshHooks {
 
   // ---- hooks called by the hub -------------------------------------------------------------
 
+  /** From the hub: the hub sends the reports and SERVICE_UNAVAILABLE for `cached` / `failed`. */
   route(msg: Message): RouteOutcome {
-    const self = this.hub.serverName;
-    let target = msg.to.server;
-    if (target === self || target === '.') return 'not-remote';
-    if (target === '' || target === '*' || target === '?') {
-      const found = this.graph.hubsWithService(msg.to.service)[0] ?? this.lastSeen.get(msg.to.service);
-      if (!found) return 'not-remote';
-      target = found;
-      msg = { ...msg, to: { server: found, service: msg.to.service } };
-    }
-    return this.forward(target, msg);
+    return this.resolveAndForward(msg);
   }
 
   broadcast(msg: Message): void {
@@ -101,26 +95,33 @@ export class Mesh implements MeshHooks {
     this.floodBroadcast(msg, info, undefined);
   }
 
-  handleCommand(msg: Message): Message[] | undefined {
-    const answer = (command: string, params: Record<string, JsonValue>): Message => createMessage(command, params, msg.sentFrom, { server: this.hub.serverName, service: '' });
+  handleCommand(msg: Message): boolean {
     switch (msg.command) {
       case 'CLUSTER_STATUS': {
         const s = this.currentStatus();
-        return statusCommands(s).map((command) => answer(command, { neighbors_count: String(s.total) }));
+        for (const command of statusCommands(s)) this.reply(msg, command, { neighbors_count: String(s.total) });
+        return true;
       }
       case 'MESH_STATUS':
-        return [answer('MESH_STATUS_REPLY', { status: JSON.stringify(this.status()) })];
+        this.reply(msg, 'MESH_STATUS_REPLY', { status: JSON.stringify(this.status()) });
+        return true;
       case 'FORGET': {
         const ip = typeof msg.params.ip === 'string' ? msg.params.ip : '';
         if (ip) this.forget(ip, undefined);
-        return [];
+        return true;
       }
       case 'SHUTDOWN':
         this.shutdownCluster(undefined);
-        return [];
+        return true;
       default:
-        return undefined;
+        return false;
     }
+  }
+
+  /** A hub link that arrived on the hub's own TLS listener (see LinksConfig.secureListenShared). */
+  acceptLink(channel: Channel, first: Message, sourceIp: string): void {
+    if (!this.stopped) this.links.acceptLink(channel, first, sourceIp);
+    else channel.close();
   }
 
   servicesChanged(): void {
@@ -135,6 +136,7 @@ export class Mesh implements MeshHooks {
     if (this.stopped) return;
     this.stopped = true;
     await this.links.stop();
+    await this.saving;
   }
 
   // ---- state -------------------------------------------------------------------------------
@@ -197,7 +199,18 @@ export class Mesh implements MeshHooks {
       this.hub.deliverLocal(msg);
       return;
     }
-    if (this.route(msg) === 'not-remote') this.hub.deliverLocal({ ...msg, to: { server: self, service: msg.to.service } });
+    this.routeTransit(msg);
+  }
+
+  /** A message passing through this hub: onward, or here, or the cache rules (reported by us). */
+  private routeTransit(msg: Message): void {
+    const outcome = this.resolveAndForward(msg);
+    if (outcome === 'not-remote') this.hub.deliverLocal({ ...msg, to: { server: this.hub.serverName, service: msg.to.service } });
+    else if (outcome === 'cached') this.report(msg, 'cached');
+    else if (outcome === 'failed') {
+      if (readCacheRule(msg.params).reply) this.reply(msg, 'SERVICE_UNAVAILABLE', { destination_service: msg.to.service, destination_server: msg.to.server, unsent_command: msg.command }, true);
+      this.report(msg, 'failed');
+    }
   }
 
   private onControl(link: RemoteLink, msg: Message): void {
@@ -234,23 +247,27 @@ export class Mesh implements MeshHooks {
 
   // ---- routing -----------------------------------------------------------------------------
 
+  /** Picks the destination hub (by name, or the nearest hub with the service) and forwards. */
+  private resolveAndForward(msg: Message): RouteOutcome {
+    let target = msg.to.server;
+    if (target === this.hub.serverName || target === '.') return 'not-remote';
+    if (target === '' || target === '*' || target === '?') {
+      const found = this.graph.hubsWithService(msg.to.service)[0] ?? this.lastSeen.get(msg.to.service);
+      if (!found) return 'not-remote';
+      target = found;
+      // Pinned, so hubs on the way do not pick differently while the graph changes.
+      msg = { ...msg, to: { server: found, service: msg.to.service } };
+    }
+    return this.forward(target, msg);
+  }
+
   private forward(target: string, msg: Message): RouteOutcome {
     const hop = this.graph.nextHop(target);
     const link = hop === undefined ? undefined : this.links.get(hop);
     if (link && link.send(msg)) return 'forwarded';
-    return this.routeGone(target, msg);
-  }
-
-  /** The cache rules for a hub we cannot reach now. */
-  private routeGone(target: string, msg: Message): RouteOutcome {
+    // The route is gone: keep it for when the hub is reachable again, unless told not to.
     const rule = readCacheRule(msg.params);
-    if (rule.cache && this.cache.add(target, msg, rule.ttlSeconds)) {
-      this.report(msg, 'cached');
-      return 'cached';
-    }
-    if (rule.reply) this.reply(msg, 'SERVICE_UNAVAILABLE', { destination_service: msg.to.service, destination_server: target, unsent_command: msg.command }, true);
-    this.report(msg, 'failed');
-    return 'failed';
+    return rule.cache && this.cache.add(target, msg, rule.ttlSeconds) ? 'cached' : 'failed';
   }
 
   private report(msg: Message, status: 'cached' | 'failed'): void {
@@ -265,7 +282,7 @@ export class Mesh implements MeshHooks {
   private reply(msg: Message, command: string, params: Record<string, JsonValue>, nocache = false): void {
     const out = createMessage(command, nocache ? { ...params, cache: 'no' } : params, msg.sentFrom, { server: this.hub.serverName, service: '.' });
     if (msg.sentFrom.server === '' || msg.sentFrom.server === this.hub.serverName) this.hub.deliverLocal({ ...out, to: { server: this.hub.serverName, service: msg.sentFrom.service } });
-    else if (this.route(out) === 'not-remote') this.log.debug({ to: msg.sentFrom }, 'reply has no route');
+    else if (this.resolveAndForward(out) === 'not-remote') this.log.debug({ to: msg.sentFrom }, 'reply has no route');
   }
 
   private floodBroadcast(msg: Message, info: ReturnType<BroadcastTracker['originate']>, from: RemoteLink | undefined): void {
@@ -340,7 +357,10 @@ export class Mesh implements MeshHooks {
     this.hub.requestStop('SHUTDOWN of the cluster');
   }
 
+  /** Saves are chained (never two writers at once) and awaited by stop(). */
   private persistNeighbors(): void {
-    saveNeighbors(this.config.dataPath, this.links.neighbors.persistable()).catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'could not save neighbors.txt'));
+    if (this.stopped) return;
+    const lines = this.links.neighbors.persistable();
+    this.saving = this.saving.then(() => saveNeighbors(this.config.dataPath, lines)).catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'could not save neighbors.txt'));
   }
 }
