@@ -35,7 +35,7 @@ function setup(opts: { calc?: Calc; manager?: PluginManager; errors?: Array<[unk
   return { engine, manager, calc, app, errors };
 }
 
-test('register, activate with hooks, call, deactivate; duplicates refused', async () => {
+void test('register, activate with hooks, call, deactivate; duplicates refused', async () => {
   const { engine, manager, calc, app } = setup();
   assert.throws(() => engine.register(new Plugin({ name: 'calc' })), /already registered/);
   assert.equal(engine.isRegistered('calc'), true);
@@ -51,7 +51,7 @@ test('register, activate with hooks, call, deactivate; duplicates refused', asyn
   await assert.rejects(app.call('calc', 'add', 1, 1), { code: 'NOT_FOUND' });
 });
 
-test('manager emits pluginActivated, pluginDeactivated, profileAdded, profileUpdated', async () => {
+void test('manager emits pluginActivated, pluginDeactivated, profileAdded, profileUpdated', async () => {
   const { engine, manager, app } = setup();
   const seen: string[] = [];
   app.on('manager', 'pluginActivated', (p) => seen.push(`activated:${(p as Profile).name}`));
@@ -68,7 +68,7 @@ test('manager emits pluginActivated, pluginDeactivated, profileAdded, profileUpd
   assert.equal((await manager.getProfile('late'))?.description, 'x');
 });
 
-test('a method not in the profile is refused, naming the exposed methods', async () => {
+void test('a method not in the profile is refused, naming the exposed methods', async () => {
   const { manager, app } = setup();
   await manager.activatePlugin(['app', 'calc']);
   await assert.rejects(app.call('calc', 'constructor'), (err: Error & { code?: string }) => {
@@ -78,7 +78,7 @@ test('a method not in the profile is refused, naming the exposed methods', async
   });
 });
 
-test('permission: a profile with permission:true asks the manager canCall; denied calls reject', async () => {
+void test('permission: a profile with permission:true asks the manager canCall; denied calls reject', async () => {
   class Strict extends PluginManager {
     override canCall(from: Profile, _to: Profile, method: string) { return from.name === 'app' && method === 'add'; }
   }
@@ -91,7 +91,7 @@ test('permission: a profile with permission:true asks the manager canCall; denie
   await assert.rejects(app.call('calc', 'slow', 1), { code: 'PERMISSION_DENIED' });
 });
 
-test('auto-activation on call, and refusal by the manager or the plugin', async () => {
+void test('auto-activation on call, and refusal by the manager or the plugin', async () => {
   class NoAuto extends PluginManager {
     override canActivatePlugin(from: Profile) { return from.name !== 'other'; }
   }
@@ -111,7 +111,7 @@ test('auto-activation on call, and refusal by the manager or the plugin', async 
   await assert.rejects(app.call('calc', 'boom'), /kaboom/);
 });
 
-test('events: last value replayed to new listeners; once; off; memory cleared on deactivation', async () => {
+void test('events: last value replayed to new listeners; once; off; memory cleared on deactivation', async () => {
   const { engine, manager, app } = setup();
   await manager.activatePlugin(['app', 'calc']);
   await app.call('calc', 'add', 1, 1);
@@ -136,7 +136,7 @@ test('events: last value replayed to new listeners; once; off; memory cleared on
   assert.deepEqual(after, [], 'memory of a deactivated emitter is gone');
 });
 
-test('subscriptions made before activation are kept and applied on activation', async () => {
+void test('subscriptions made before activation are kept and applied on activation', async () => {
   const { manager, app } = setup();
   const got: unknown[] = [];
   app.on('calc', 'computed', (v) => got.push(v));
@@ -145,7 +145,7 @@ test('subscriptions made before activation are kept and applied on activation', 
   assert.deepEqual(got, [8]);
 });
 
-test('per-call timeout (default from the plugin, override per call) and AbortSignal cancellation', async () => {
+void test('per-call timeout (default from the plugin, override per call) and AbortSignal cancellation', async () => {
   const { manager, app } = setup({ calc: new Calc({}, { callTimeoutMs: 50, concurrency: 4 }) });
   await manager.activatePlugin(['app', 'calc']);
   await assert.rejects(app.call('calc', 'slow', 500), (err: Error & { code?: string }) => err.code === 'TIMEOUT' && /\[TIMEOUT\].*"calc.slow" from "app".*50 ms/.test(err.message));
@@ -162,7 +162,7 @@ test('per-call timeout (default from the plugin, override per call) and AbortSig
   await assert.rejects(app.callWith({ signal: pre.signal }, 'calc', 'add', 1, 1), { code: 'CANCELLED' });
 });
 
-test('concurrency: one call at a time by default; configurable', async () => {
+void test('concurrency: one call at a time by default; configurable', async () => {
   for (const [concurrency, expectMax] of [[1, 1], [3, 3]] as const) {
     let running = 0;
     let max = 0;
@@ -179,7 +179,7 @@ test('concurrency: one call at a time by default; configurable', async () => {
   }
 });
 
-test('cancel(): Remix-style cancel of a caller\'s queued calls', async () => {
+void test('cancel(): Remix-style cancel of a caller\'s queued calls', async () => {
   const { manager, app } = setup();
   await manager.activatePlugin(['app', 'calc']);
   const first = app.call('calc', 'slow', 30);
@@ -189,13 +189,13 @@ test('cancel(): Remix-style cancel of a caller\'s queued calls', async () => {
   await assert.rejects(queued, /\[CANCEL\]/);
 });
 
-test('a plugin calling its own method does not deadlock behind its running call', async () => {
+void test('a plugin calling its own method does not deadlock behind its running call', async () => {
   const { manager, app } = setup();
   await manager.activatePlugin(['app', 'calc']);
   assert.equal(await app.call('calc', 'selfAdd', 21), 42);
 });
 
-test('errors in hooks and listeners reach the error handler; activation errors reject and are reported', async () => {
+void test('errors in hooks and listeners reach the error handler; activation errors reject and are reported', async () => {
   const errors: Array<[unknown, EngineErrorContext]> = [];
   class Bad extends Plugin {
     override onRegistration() { throw new Error('reg failed'); }
@@ -219,7 +219,7 @@ test('errors in hooks and listeners reach the error handler; activation errors r
   assert.deepEqual(sources, ['onRegistration:reg failed', 'onActivation:act failed', 'onDeactivation:deact failed', 'event-listener:listener failed', 'manager-hook:hook failed']);
 });
 
-test('deactivation permissions: a plugin may deactivate itself, not others; plugins may refuse', async () => {
+void test('deactivation permissions: a plugin may deactivate itself, not others; plugins may refuse', async () => {
   const { engine, manager, app } = setup();
   const other = new Plugin({ name: 'other' });
   engine.register(other);

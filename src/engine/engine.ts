@@ -8,7 +8,7 @@ import { notRegistered, permissionDenied } from './errors.js';
 import { EventBus, type EventCallback } from './event-bus.js';
 import { engineLog } from './log.js';
 import { PluginManager, type ManagerHost } from './manager.js';
-import { Plugin, type CallOptions, type EngineErrorContext, type PluginHost } from './plugin.js';
+import type { Plugin, CallOptions, EngineErrorContext, PluginHost } from './plugin.js';
 import type { Profile } from './profile.js';
 import type { RequestInfo } from './protocol.js';
 

@@ -6,7 +6,14 @@
 import { getLogger } from '../core/log.js';
 import { setEngineLogger } from './log.js';
 
-setEngineLogger(getLogger('engine'));
+// Created on first use, so SWITCHBOARD_LOG_LEVEL set after import still applies.
+let pinoLogger: ReturnType<typeof getLogger> | undefined;
+const pino = () => (pinoLogger ??= getLogger('engine'));
+setEngineLogger({
+  error: (fields, message) => pino().error(fields, message),
+  warn: (fields, message) => pino().warn(fields, message),
+  debug: (fields, message) => pino().debug(fields, message),
+});
 
 export { Engine, type EngineOptions } from './engine.js';
 export { PluginManager } from './manager.js';
