@@ -1,8 +1,10 @@
 /** The capabilities' verb registrations, in the order `--help` lists them. */
 import type { Command } from 'commander';
 import { registerCommands as registerDispatch } from '../dispatch/cli.js';
+import { registerCommands as registerHub } from '../hub/cli.js';
+import { registerCommands as registerMesh } from '../mesh/cli.js';
 import { registerCommands as registerTools } from '../tools/cli.js';
 
 export type RegisterCommands = (program: Command) => void;
 
-export const VERB_MODULES: RegisterCommands[] = [registerTools, registerDispatch];
+export const VERB_MODULES: RegisterCommands[] = [registerHub, registerMesh, registerTools, registerDispatch];

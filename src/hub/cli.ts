@@ -1,0 +1,79 @@
+/** `switchboard hub`, `switchboard start` and `switchboard services`. */
+import { join } from 'node:path';
+import type { Command } from 'commander';
+
+function hubFlags(cmd: Command): Command {
+  return cmd
+    .option('--server-name <name>', 'this hub\'s name (default: the host name, "-" -> "_")')
+    .option('--local-listen <url>', 'loopback TCP for local services, or "off" (default cd://127.0.0.1:4040)')
+    .option('--unix-listen <url>', 'Unix socket, e.g. cd:///run/switchboard.sock, or "off"')
+    .option('--secure-listen <url>', 'TLS listener, e.g. cds://0.0.0.0:4043 (needs --certificate and --private-key)')
+    .option('--certificate <file>', 'PEM certificate for --secure-listen')
+    .option('--private-key <file>', 'PEM private key for --secure-listen')
+    .option('--signal <url>', 'UDP signals, or "off" (default cdu://127.0.0.1:4041)')
+    .option('--signal-secret <secret>', 'datagrams must carry secret_code=<secret>')
+    .option('--ws-listen <url>', 'WebSocket listener, e.g. ws://127.0.0.1:4044/')
+    .option('--remote-listen <url>', 'hub-to-hub listener on a private address, e.g. cd://10.0.0.5:4042 (mesh)')
+    .option('--neighbors <list>', 'other hubs to link with, ip:port, comma separated (mesh)')
+    .option('--max-connections <n>', 'most stream connections at once, 5..10000 (default 100)')
+    .option('--data-path <dir>', 'where the hub keeps its files (default $SWITCHBOARD_HOME)')
+    .option('--services <list>', 'services known before they register: their messages are cached')
+    .option('--max-queued-bytes <n>', 'outbound queue per connection before messages are dropped (default 8 MiB)')
+    .option('--max-line-length <n>', 'longest accepted line in bytes (default 1 MiB)')
+    .option('--slow-consumer-timeout <ms>', 'close a connection whose queue stays full this long (default 10000)')
+    .option('--config <file>', 'the same keys in a file: JSON, or key=value lines like communicatord.conf')
+    .option('--json', 'print the addresses as one JSON line');
+}
+
+const ENV_HELP = `
+Every key can also come from the environment as SWITCHBOARD_<KEY> (SWITCHBOARD_LOCAL_LISTEN,
+SWITCHBOARD_MAX_CONNECTIONS, ...). Precedence: flags > environment > --config file > defaults.
+Listeners accept port 0 (a free port; the real address is printed).`;
+
+export function registerCommands(program: Command): void {
+  hubFlags(program.command('hub').description('run a hub: services register with it and it routes their messages'))
+    .addHelpText('after', `${ENV_HELP}
+
+Examples:
+  switchboard hub
+  switchboard hub --local-listen cd://127.0.0.1:0 --signal off
+  switchboard hub --unix-listen cd:///tmp/sb.sock --signal-secret s3cret
+  switchboard hub --config /etc/switchboard/hub.conf`)
+    .action(async (opts: Record<string, unknown>) => {
+      const { loadConfig } = await import('./config.js');
+      const { runHub } = await import('./run.js');
+      const { json, ...flags } = opts;
+      await runHub(loadConfig({ flags }), { scope: 'hub', json: json === true });
+    });
+
+  hubFlags(program.command('start').description('run the hub with every built-in service, keeping its files under $SWITCHBOARD_HOME'))
+    .addHelpText('after', `${ENV_HELP}
+Defaults for start: data under $SWITCHBOARD_HOME (default ~/.switchboard) and the Unix socket
+$SWITCHBOARD_HOME/hub.sock next to cd://127.0.0.1:4040.
+
+Examples:
+  switchboard start
+  SWITCHBOARD_HOME=/tmp/sb switchboard start --local-listen cd://127.0.0.1:0`)
+    .action(async (opts: Record<string, unknown>) => {
+      const { loadConfig, switchboardHome } = await import('./config.js');
+      const { runHub } = await import('./run.js');
+      const { json, ...flags } = opts;
+      const home = switchboardHome();
+      const config = loadConfig({ flags, defaults: { data_path: home, unix_listen: `cd://${join(home, 'hub.sock')}` } });
+      await runHub(config, { scope: 'start', json: json === true });
+    });
+
+  program.command('services')
+    .description('list the services registered with a hub: instances, commands, status, since when')
+    .option('--address <url>', 'the hub (default $SWITCHBOARD_ADDRESS or cd://127.0.0.1:4040)')
+    .option('--timeout <ms>', 'how long to wait for the hub (default 5000)')
+    .option('--json', 'print the list as JSON')
+    .addHelpText('after', `
+Examples:
+  switchboard services
+  switchboard services --json --address cd:///tmp/sb.sock`)
+    .action(async (opts: { address?: string; json?: boolean; timeout?: string }) => {
+      const { runServices } = await import('./services-cmd.js');
+      await runServices(opts);
+    });
+}

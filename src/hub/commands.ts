@@ -1,0 +1,203 @@
+/**
+ * The hub's own commands (messages with an empty destination service): REGISTER, UNREGISTER,
+ * COMMANDS, HELP, SERVICE_STATUS, ALIVE, LIST_SERVICES, STOP, SHUTDOWN, SNIFF, UNSNIFF. Notices
+ * sent to the hub are never answered (no ping-pong); anything else goes to the remote side
+ * (mesh) or gets UNKNOWN. See PROTOCOL.md for each command's contract.
+ */
+import { isCommandName } from '../core/codec/index.js';
+import type { WireFormat } from '../core/codec/index.js';
+import type { JsonValue, Message } from '../core/message.js';
+import type { Logger } from '../core/log.js';
+import { SERVICE_NAME } from './config.js';
+import type { HubConnection } from './connection.js';
+import { RegisterRefused, parseInstanceParam, type InstanceEntry, type ServiceCatalog } from './registry.js';
+import type { RemoteHooks } from './remote.js';
+import type { Router } from './router.js';
+import { listServices, serviceStatusParams } from './service-list.js';
+import type { SniffTap } from './sniff.js';
+
+/** What the command handlers need from the hub. */
+export interface CommandContext {
+  readonly serverName: string;
+  readonly services: ServiceCatalog;
+  readonly router: Router;
+  readonly tap: SniffTap;
+  readonly log: Logger;
+  remote(): RemoteHooks | undefined;
+  /** A message from the hub to one connection (tapped as `sent`). */
+  tell(conn: HubConnection, command: string, params?: Record<string, JsonValue>): void;
+  registered(conn: HubConnection, inst: InstanceEntry): void;
+  unregister(conn: HubConnection, why: string): void;
+  requestStop(reason: string): void;
+}
+
+/** Commands the hub answers itself (its COMMANDS list for HELP). */
+export const HUB_COMMANDS = ['ALIVE', 'COMMANDS', 'HELP', 'LIST_SERVICES', 'REGISTER', 'SERVICE_STATUS', 'SHUTDOWN', 'SNIFF', 'STOP', 'UNREGISTER', 'UNSNIFF'];
+
+/** Replies and notices: a hub that answered them could ping-pong with a service forever. */
+export const NOTICES = new Set(['ABSOLUTELY', 'DISCONNECTING', 'ERROR', 'INVALID', 'QUITTING', 'READY', 'SERVICE_UNAVAILABLE', 'SNIFFED', 'SNIFFING', 'SERVICES', 'STATUS', 'TRANSMISSION_REPORT', 'UNKNOWN', 'HANGUP', 'UNREACHABLE', 'DISCONNECTED', 'NEW_REMOTE_CONNECTION']);
+
+/** Refused over UDP (the communicator's list, plus the tap and the service list, whose replies outgrow a datagram). */
+export const UDP_REFUSED = new Set(['ACCEPT', 'CLUSTER_STATUS', 'COMMANDS', 'CONNECT', 'DISCONNECT', 'GOSSIP', 'REFUSE', 'REGISTER', 'UNREGISTER', 'SNIFF', 'UNSNIFF', 'LIST_SERVICES']);
+
+/** REGISTER parameters the hub interprets; the rest are kept in the registry entry. */
+const REGISTER_KEYS = new Set(['service', 'version', 'instance', 'endpoints', 'commands', 'format']);
+
+function str(v: JsonValue | undefined): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  return typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
+}
+
+function parseFormat(v: JsonValue | undefined): WireFormat | undefined | string {
+  if (v === undefined) return undefined;
+  if (v === 'text' || v === 'json') return v;
+  return `format must be "text" or "json" (got ${JSON.stringify(v)})`;
+}
+
+function parseCommandList(v: JsonValue | undefined): Set<string> | string {
+  const list = Array.isArray(v) ? v.map((x) => String(x)) : (str(v) ?? '').split(',');
+  const out = new Set<string>();
+  for (const raw of list) {
+    const c = raw.trim();
+    if (c === '') continue;
+    if (!isCommandName(c)) return `list must be commands separated by "," (upper case A-Z, 0-9, _); ${JSON.stringify(c)} is not one`;
+    out.add(c);
+  }
+  return out;
+}
+
+function parseEndpoints(v: JsonValue | undefined): JsonValue | undefined | string {
+  if (v === undefined) return undefined;
+  let value: unknown = v;
+  if (typeof v === 'string') {
+    try {
+      value = JSON.parse(v);
+    } catch {
+      return 'endpoints must be a JSON array such as [{"name":"default","protocol":"http","address":"127.0.0.1","port":8080}]';
+    }
+  }
+  if (!Array.isArray(value) || !value.every((e) => typeof e === 'object' && e !== null && !Array.isArray(e))) {
+    return 'endpoints must be a JSON array of objects such as [{"name":"default","protocol":"http","address":"127.0.0.1","port":8080}]';
+  }
+  return value as JsonValue;
+}
+
+export class HubCommands {
+  constructor(private readonly c: CommandContext) {}
+
+  /** Handles a command to the hub from `conn` (already stamped). */
+  handle(conn: HubConnection, msg: Message): void {
+    const c = this.c;
+    switch (msg.command) {
+      case 'REGISTER': return this.register(conn, msg);
+      case 'UNREGISTER': return this.unregister(conn, msg);
+      case 'COMMANDS': return this.commands(conn, msg);
+      case 'HELP': return c.tell(conn, 'COMMANDS', { list: HUB_COMMANDS.join(',') });
+      case 'ALIVE': {
+        const params: Record<string, JsonValue> = { reply_timestamp: (Date.now() / 1000).toFixed(6) };
+        if (msg.params.serial !== undefined) params.serial = msg.params.serial;
+        if (msg.params.timestamp !== undefined) params.timestamp = msg.params.timestamp;
+        return c.tell(conn, 'ABSOLUTELY', params);
+      }
+      case 'SERVICE_STATUS': {
+        const name = str(msg.params.service);
+        if (!name) return this.invalid(conn, msg, 'SERVICE_STATUS needs service=NAME');
+        return c.tell(conn, 'STATUS', serviceStatusParams(c.serverName, c.services, c.remote(), name));
+      }
+      case 'LIST_SERVICES': {
+        const list = listServices(c.serverName, c.services, c.remote());
+        return c.tell(conn, 'SERVICES', { server_name: c.serverName, count: list.length, services: conn.format === 'json' ? (list as unknown as JsonValue) : JSON.stringify(list) });
+      }
+      case 'STOP':
+        if (!['local', 'unix', 'signal', 'memory'].includes(conn.kind)) return this.invalid(conn, msg, 'STOP is accepted only from local connections (local TCP, Unix socket, signal UDP)');
+        c.log.info({ from: conn.channel.remoteAddress, via: conn.kind }, 'STOP received');
+        return c.requestStop(`STOP from ${conn.channel.remoteAddress} (${conn.kind})`);
+      case 'SHUTDOWN':
+        if (!['local', 'unix', 'signal', 'memory'].includes(conn.kind)) return this.invalid(conn, msg, 'SHUTDOWN is accepted only from local connections');
+        if (c.remote()?.handleCommand(msg)) return;
+        return c.requestStop(`SHUTDOWN from ${conn.channel.remoteAddress} (${conn.kind})`);
+      case 'SNIFF': return this.sniff(conn, msg);
+      case 'UNSNIFF':
+        c.tap.remove(conn);
+        return;
+      default:
+        if (NOTICES.has(msg.command)) {
+          if (msg.command === 'UNKNOWN' || msg.command === 'INVALID') c.log.info({ from: msg.sentFrom.service || conn.channel.remoteAddress, command: msg.command, params: msg.params }, 'a connection reported a problem to the hub');
+          return;
+        }
+        if (c.remote()?.handleCommand(msg)) return;
+        c.tell(conn, 'UNKNOWN', { command: msg.command });
+    }
+  }
+
+  invalid(conn: HubConnection, msg: Message, message: string): void {
+    this.c.tell(conn, 'INVALID', { command: msg.command, message });
+  }
+
+  private register(conn: HubConnection, msg: Message): void {
+    const p = msg.params;
+    const name = str(p.service);
+    if (!name) return this.invalid(conn, msg, 'REGISTER needs service=NAME (e.g. REGISTER service=clock;version=1)');
+    if (!SERVICE_NAME.test(name)) return this.invalid(conn, msg, `service ${JSON.stringify(name.slice(0, 64))} cannot be registered: a service name is letters, digits and _, not starting with a digit (no "#", "*", "?", "." or "-")`);
+    const version = str(p.version);
+    if (version !== undefined && version !== '1') return this.invalid(conn, msg, `version ${version} is not supported: this hub speaks message version 1`);
+    if (conn.registration) {
+      return this.invalid(conn, msg, `this connection is already registered as ${conn.registration.id}; send UNREGISTER service=${conn.registration.name} first or open another connection`);
+    }
+    const format = parseFormat(p.format);
+    if (typeof format === 'string' && format !== 'text' && format !== 'json') return this.invalid(conn, msg, format);
+    const commands = p.commands === undefined ? undefined : parseCommandList(p.commands);
+    if (typeof commands === 'string') return this.invalid(conn, msg, `commands ${commands.slice(5)}`);
+    const endpoints = parseEndpoints(p.endpoints);
+    if (typeof endpoints === 'string') return this.invalid(conn, msg, endpoints);
+    const extra: Record<string, JsonValue> = {};
+    for (const key of Object.keys(p)) if (!REGISTER_KEYS.has(key)) extra[key] = p[key]!;
+    let inst: InstanceEntry;
+    try {
+      inst = this.c.services.register(conn, { service: name, instance: parseInstanceParam(p.instance), endpoints, params: extra });
+    } catch (err) {
+      if (err instanceof RegisterRefused) {
+        this.c.log.info({ service: name, from: conn.channel.remoteAddress, why: err.message }, 'registration refused');
+        return this.invalid(conn, msg, err.message);
+      }
+      throw err;
+    }
+    if (format === 'text' || format === 'json') conn.format = format;
+    if (commands) conn.commands = commands;
+    conn.registration = inst;
+    this.c.registered(conn, inst);
+  }
+
+  private unregister(conn: HubConnection, msg: Message): void {
+    const reg = conn.registration;
+    const name = str(msg.params.service);
+    if (!reg) return this.invalid(conn, msg, 'this connection is not registered');
+    if (name !== undefined && name !== reg.name && name !== reg.id) return this.invalid(conn, msg, `this connection is registered as ${reg.id}, not ${name}`);
+    this.c.unregister(conn, 'UNREGISTER');
+  }
+
+  private commands(conn: HubConnection, msg: Message): void {
+    const list = parseCommandList(msg.params.list);
+    if (typeof list === 'string') return this.invalid(conn, msg, list);
+    conn.commands = list;
+  }
+
+  private sniff(conn: HubConnection, msg: Message): void {
+    if (conn.kind !== 'local' && conn.kind !== 'unix' && conn.kind !== 'memory') {
+      return this.invalid(conn, msg, 'SNIFF is served only on the local TCP listener and the Unix socket');
+    }
+    const service = str(msg.params.service) || undefined;
+    const command = str(msg.params.command) || undefined;
+    if (command !== undefined && !isCommandName(command)) return this.invalid(conn, msg, `command filter ${JSON.stringify(command)} is not a command (upper case A-Z, 0-9, _)`);
+    if (service !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*(#[A-Za-z0-9_]+)?$/.test(service)) return this.invalid(conn, msg, `service filter ${JSON.stringify(service)} is not a service name`);
+    const format = parseFormat(msg.params.format);
+    if (typeof format === 'string' && format !== 'text' && format !== 'json') return this.invalid(conn, msg, format);
+    if (format === 'text' || format === 'json') conn.format = format;
+    this.c.tap.add(conn, { service, command });
+    const reply: Record<string, JsonValue> = { format: conn.format ?? 'text' };
+    if (service) reply.service = service;
+    if (command) reply.command = command;
+    this.c.tell(conn, 'SNIFFING', reply);
+    this.c.log.info({ from: conn.channel.remoteAddress, service, command }, 'sniffer attached');
+  }
+}

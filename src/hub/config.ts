@@ -1,0 +1,212 @@
+/**
+ * The hub's configuration: the communicator's keys (`server_name`, `local_listen`, ...), from
+ * defaults < a file (`--config`) < `SWITCHBOARD_*` environment variables < command-line flags.
+ * Validated with zod; an error names the key and where the bad value came from.
+ */
+import { hostname } from 'node:os';
+import { isAbsolute } from 'node:path';
+import { z } from 'zod';
+import { parseAddress, DEFAULT_LOCAL, DEFAULT_SIGNAL, type ChannelAddress } from '../core/address.js';
+import { SwitchboardError, errorMessage } from '../core/errors.js';
+import { isServerName } from '../core/codec/index.js';
+import { normaliseKey, readConfigFile, type RawConfig } from './config-file.js';
+
+/** Every key the hub understands, in `--help` order. */
+export const CONFIG_KEYS = [
+  'server_name', 'local_listen', 'unix_listen', 'secure_listen', 'certificate', 'private_key', 'signal',
+  'signal_secret', 'ws_listen', 'remote_listen', 'neighbors', 'max_connections', 'data_path', 'services',
+  'max_queued_bytes', 'max_line_length', 'slow_consumer_timeout',
+] as const;
+export type ConfigKey = (typeof CONFIG_KEYS)[number];
+
+export interface HubConfig {
+  serverName: string;
+  /** Loopback TCP for local services (`null` = off). */
+  localListen: string | null;
+  unixListen: string | null;
+  secureListen: string | null;
+  certificate: string | null;
+  privateKey: string | null;
+  /** UDP signals (`null` = off). */
+  signal: string | null;
+  signalSecret: string | null;
+  /** WebSocket for browser and ws clients (`null` = off). */
+  wsListen: string | null;
+  /** Hub-to-hub listener; used by the mesh extension. */
+  remoteListen: string | null;
+  neighbors: string[];
+  maxConnections: number;
+  dataPath: string;
+  /** Services known to this hub before they ever register (their messages are cached). */
+  services: string[];
+  maxQueuedBytes: number;
+  maxLineLength: number;
+  /** A connection whose outbound queue keeps dropping for this long (ms) is closed. */
+  slowConsumerTimeoutMs: number;
+}
+
+/** `off`, `none`, `no` or an empty value turn a listener off. */
+const OFF = new Set(['', 'off', 'none', 'no', 'false']);
+
+function defaultServerName(): string {
+  let name = hostname().split('.')[0]!.replace(/[^A-Za-z0-9_]/g, '_');
+  if (name === '' || /^[0-9]/.test(name)) name = `_${name}`;
+  return name;
+}
+
+const listOf = z.union([z.string(), z.array(z.string())]).transform((v) =>
+  (Array.isArray(v) ? v : v.split(/[,\s]+/)).map((s) => s.trim()).filter((s) => s !== ''));
+
+function optionalUrl(check?: (a: ChannelAddress) => string | undefined) {
+  return z.string().transform((raw, ctx) => {
+    const v = raw.trim();
+    if (OFF.has(v.toLowerCase())) return null;
+    try {
+      const addr = parseAddress(v);
+      const problem = check?.(addr);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: errorMessage(err) });
+    }
+    return v;
+  });
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
+
+/** A registrable service name: no broadcast names, no `#instance`. */
+export const SERVICE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+const intIn = (min: number, max: number) => z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(min, `must be at least ${min}`).max(max, `must be at most ${max}`);
+
+const schema = z.object({
+  server_name: z.string().trim().refine((s) => s !== '' && isServerName(s) && !['*', '?', '.'].includes(s), 'must be letters, digits and _, not starting with a digit (e.g. "web1")'),
+  local_listen: optionalUrl((a) => a.transport !== 'tcp' ? 'must be a cd://host:port TCP address (use --unix-listen for a socket)' : !isLoopback(a.host) ? `must be a loopback address such as 127.0.0.1 (got ${a.host}); other hosts use --remote-listen or --secure-listen` : undefined),
+  unix_listen: optionalUrl((a) => a.transport !== 'unix' ? 'must be a Unix socket URL such as cd:///run/switchboard.sock' : undefined),
+  secure_listen: optionalUrl((a) => a.transport !== 'tls' ? 'must be a cds://host:port TLS address' : undefined),
+  certificate: z.string().nullable(),
+  private_key: z.string().nullable(),
+  signal: optionalUrl((a) => a.transport !== 'udp' ? 'must be a cdu://host:port UDP address' : undefined),
+  signal_secret: z.string().nullable(),
+  ws_listen: optionalUrl((a) => a.transport !== 'ws' ? 'must be a ws://host:port/path address' : undefined),
+  remote_listen: optionalUrl((a) => a.transport !== 'tcp' && a.transport !== 'tls' ? 'must be a cd://ip:port (or cds://) address' : undefined),
+  neighbors: listOf,
+  max_connections: intIn(5, 10000),
+  data_path: z.string().trim().min(1, 'must be a directory path').refine((p) => isAbsolute(p), 'must be an absolute directory path'),
+  services: listOf.refine((names) => names.every((n) => SERVICE_NAME.test(n)), 'must be service names (letters, digits, _), comma separated'),
+  max_queued_bytes: intIn(1024, 1 << 30),
+  max_line_length: intIn(1024, 64 << 20),
+  slow_consumer_timeout: intIn(0, 3_600_000),
+});
+
+export interface ConfigSources {
+  /** Values from command-line flags (keys in snake_case or camelCase). */
+  flags?: Record<string, unknown>;
+  env?: NodeJS.ProcessEnv;
+  /** Defaults to apply before the file (e.g. `start` puts the Unix socket under $SWITCHBOARD_HOME). */
+  defaults?: Partial<Record<ConfigKey, unknown>>;
+}
+
+export function switchboardHome(env: NodeJS.ProcessEnv = process.env): string {
+  return env.SWITCHBOARD_HOME ?? `${env.HOME ?? '/tmp'}/.switchboard`;
+}
+
+function baseDefaults(env: NodeJS.ProcessEnv): Record<ConfigKey, unknown> {
+  return {
+    server_name: defaultServerName(),
+    local_listen: DEFAULT_LOCAL,
+    unix_listen: 'off',
+    secure_listen: 'off',
+    certificate: null,
+    private_key: null,
+    signal: DEFAULT_SIGNAL,
+    signal_secret: null,
+    ws_listen: 'off',
+    remote_listen: 'off',
+    neighbors: [],
+    max_connections: 100,
+    data_path: switchboardHome(env),
+    services: [],
+    max_queued_bytes: 8 * 1024 * 1024,
+    max_line_length: 1024 * 1024,
+    slow_consumer_timeout: 10_000,
+  };
+}
+
+function camelToSnake(key: string): string {
+  return normaliseKey(key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`));
+}
+
+function isKey(k: string): k is ConfigKey {
+  return (CONFIG_KEYS as readonly string[]).includes(k);
+}
+
+/** Builds the hub configuration; throws INVALID_CONFIG naming the key and its source. */
+export function loadConfig(sources: ConfigSources = {}): HubConfig {
+  const env = sources.env ?? process.env;
+  const values: Record<string, unknown> = { ...baseDefaults(env) };
+  const origin: Record<string, string> = {};
+  const apply = (raw: RawConfig, from: (key: string) => string, strict: boolean) => {
+    for (const [rawKey, value] of Object.entries(raw)) {
+      if (value === undefined) continue;
+      const key = camelToSnake(rawKey);
+      if (!isKey(key)) {
+        if (strict) throw new SwitchboardError('INVALID_CONFIG', `${from(rawKey)}: unknown key "${rawKey}" (known keys: ${CONFIG_KEYS.join(', ')})`);
+        continue;
+      }
+      values[key] = value;
+      origin[key] = from(key);
+    }
+  };
+  apply(sources.defaults ?? {}, () => 'default', true);
+
+  const flags = { ...(sources.flags ?? {}) };
+  const configFile = (flags.config as string | undefined) ?? env.SWITCHBOARD_CONFIG;
+  delete flags.config;
+  if (configFile) apply(readConfigFile(configFile), () => configFile, true);
+
+  const fromEnv: RawConfig = {};
+  for (const key of CONFIG_KEYS) {
+    const v = env[`SWITCHBOARD_${key.toUpperCase()}`];
+    if (v !== undefined) fromEnv[key] = v;
+  }
+  apply(fromEnv, (k) => `SWITCHBOARD_${k.toUpperCase()}`, false);
+  apply(flags, (k) => `--${k.replaceAll('_', '-')}`, true);
+
+  const r = schema.safeParse(values);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    const key = String(issue.path[0] ?? '');
+    const where = origin[key] ? ` (from ${origin[key]})` : '';
+    const shown = values[key] === undefined ? '' : `: got ${JSON.stringify(values[key])}`;
+    throw new SwitchboardError('INVALID_CONFIG', `${key} ${issue.message}${shown}${where}`);
+  }
+  const c = r.data;
+  if (c.secure_listen && (!c.certificate || !c.private_key)) {
+    throw new SwitchboardError('INVALID_CONFIG', `secure_listen ${c.secure_listen} needs certificate and private_key (PEM files): add --certificate FILE --private-key FILE`);
+  }
+  if (!c.local_listen && !c.unix_listen && !c.secure_listen && !c.ws_listen) {
+    throw new SwitchboardError('INVALID_CONFIG', 'every stream listener is off: set at least one of local_listen, unix_listen, secure_listen, ws_listen');
+  }
+  return {
+    serverName: c.server_name,
+    localListen: c.local_listen,
+    unixListen: c.unix_listen,
+    secureListen: c.secure_listen,
+    certificate: c.certificate,
+    privateKey: c.private_key,
+    signal: c.signal,
+    signalSecret: c.signal_secret === null || c.signal_secret === '' ? null : c.signal_secret,
+    wsListen: c.ws_listen,
+    remoteListen: c.remote_listen,
+    neighbors: c.neighbors,
+    maxConnections: c.max_connections,
+    dataPath: c.data_path,
+    services: c.services,
+    maxQueuedBytes: c.max_queued_bytes,
+    maxLineLength: c.max_line_length,
+    slowConsumerTimeoutMs: c.slow_consumer_timeout,
+  };
+}

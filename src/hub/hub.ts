@@ -1,0 +1,321 @@
+/**
+ * The hub daemon, composed of small parts: listeners (listeners.ts), a registry of services
+ * (registry.ts), a router (router.ts) with its cache (cache.ts), the hub's own commands
+ * (commands.ts), the sniff tap (sniff.ts) and, when attached, the remote side (the mesh, via
+ * remote.ts). This class only accepts connections, turns their lines into messages, stamps the
+ * sender and hands each message to the right part.
+ */
+import { decodeLine, encodeText, lineFormat } from '../core/codec/index.js';
+import type { Channel } from '../core/channel.js';
+import { errorMessage, SwitchboardError } from '../core/errors.js';
+import { getLogger, type Logger } from '../core/log.js';
+import { createMessage, type JsonValue, type Message } from '../core/message.js';
+import { memoryChannelPair } from '../core/transports/index.js';
+import { MessageCache } from './cache.js';
+import { HubCommands, UDP_REFUSED, type CommandContext } from './commands.js';
+import type { HubConfig } from './config.js';
+import { HubConnection, type ConnectionKind } from './connection.js';
+import { bindListeners, type BoundListener } from './listeners.js';
+import { Outgoing } from './outgoing.js';
+import { ServiceCatalog, type InstanceEntry } from './registry.js';
+import type { HubPortLike, LocalServiceSummary, RemoteHooks } from './remote.js';
+import { Router } from './router.js';
+import { statusParams } from './service-list.js';
+import { SniffTap } from './sniff.js';
+
+export type HubState = 'new' | 'running' | 'stopping' | 'stopped';
+
+export interface HubAddress {
+  kind: ConnectionKind;
+  url: string;
+}
+
+/** Reads the command of a line that failed to parse, for `INVALID command=`. */
+function guessCommand(line: string): string | undefined {
+  const m = /^\s*(?:<\S*\s+)?(?:[^\s/]*\/)?([A-Z_][A-Z0-9_]*)(?:\s|$)/.exec(line);
+  return m?.[1];
+}
+
+/** One log line per `everyMs` for a repeating fault (a flood must not flood the log). */
+class Throttle {
+  private last = 0;
+  suppressed = 0;
+  constructor(private readonly everyMs: number) {}
+  ready(): boolean {
+    const now = Date.now();
+    if (now - this.last < this.everyMs) { this.suppressed++; return false; }
+    this.last = now;
+    return true;
+  }
+  take(): number {
+    const n = this.suppressed;
+    this.suppressed = 0;
+    return n;
+  }
+}
+
+export class Hub implements HubPortLike, CommandContext {
+  readonly serverName: string;
+  readonly services: ServiceCatalog;
+  readonly cache = new MessageCache();
+  readonly tap: SniffTap;
+  readonly router: Router;
+  readonly log: Logger;
+  readonly startedAt = Date.now();
+  readonly stopped: Promise<string>;
+  private readonly commands: HubCommands;
+  private readonly connections = new Set<HubConnection>();
+  private streamCount = 0;
+  private bound: BoundListener[] = [];
+  private remoteHooks: RemoteHooks | undefined;
+  private currentState: HubState = 'new';
+  private stopping: Promise<void> | undefined;
+  private resolveStopped!: (reason: string) => void;
+  private readonly refusedLog = new Throttle(1000);
+  private readonly signalLog = new Throttle(1000);
+  /** Connections refused at max_connections; datagrams refused (secret, size, UDP rules). */
+  readonly faults = { refusedConnections: 0, refusedSignals: 0, invalidLines: 0 };
+
+  constructor(readonly config: HubConfig, options: { log?: Logger } = {}) {
+    this.serverName = config.serverName;
+    this.log = options.log ?? getLogger('hub', { server: config.serverName });
+    this.services = new ServiceCatalog(config.serverName, config.services);
+    this.tap = new SniffTap(config.serverName);
+    this.router = new Router({ serverName: this.serverName, services: this.services, cache: this.cache, tap: this.tap, log: this.log, remote: () => this.remoteHooks });
+    this.commands = new HubCommands(this);
+    this.stopped = new Promise((resolve) => { this.resolveStopped = resolve; });
+  }
+
+  get state(): HubState {
+    return this.currentState;
+  }
+
+  /** Where the hub listens, with the ports actually bound. */
+  get addresses(): HubAddress[] {
+    return this.bound.map((b) => ({ kind: b.kind, url: b.listener.address }));
+  }
+
+  /** Number of open connections (stream and UDP peers). */
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  async start(): Promise<this> {
+    if (this.currentState !== 'new') throw new SwitchboardError('CONFLICT', `the hub is ${this.currentState}; a hub starts once`);
+    this.currentState = 'running';
+    try {
+      this.bound = await bindListeners(this.config, (ch, kind, myAddress) => this.accept(ch, kind, myAddress));
+    } catch (err) {
+      this.currentState = 'stopped';
+      this.resolveStopped(`failed to start: ${errorMessage(err)}`);
+      throw err;
+    }
+    this.log.info({ addresses: this.addresses.map((a) => a.url) }, 'hub listening');
+    return this;
+  }
+
+  /** Plugs in the remote side (the mesh). */
+  attachRemote(hooks: RemoteHooks): void {
+    this.remoteHooks = hooks;
+  }
+
+  remote(): RemoteHooks | undefined {
+    return this.remoteHooks;
+  }
+
+  /** A connection for an in-process service: the returned channel is the service's end. */
+  connectInProcess(name = 'in-process'): Channel {
+    const [hubSide, serviceSide] = memoryChannelPair({ maxQueuedBytes: this.config.maxQueuedBytes, maxLineLength: this.config.maxLineLength, names: [`${name}-hub`, name] });
+    this.accept(hubSide, 'memory', this.bound.find((b) => b.kind !== 'signal')?.myAddress ?? '');
+    return serviceSide;
+  }
+
+  /** Takes a new channel from a listener (or an in-process pair). */
+  accept(channel: Channel, kind: ConnectionKind, myAddress: string): void {
+    if (this.currentState !== 'running') { channel.close(); return; }
+    const stream = kind !== 'signal';
+    if (stream && kind !== 'memory' && this.streamCount >= this.config.maxConnections) {
+      this.faults.refusedConnections++;
+      const message = `the hub is at max_connections (${this.config.maxConnections}); connection refused`;
+      channel.send(encodeText(createMessage('INVALID', { message }, {}, { server: this.serverName })));
+      channel.close();
+      if (this.refusedLog.ready()) this.log.warn({ remote: channel.remoteAddress, max: this.config.maxConnections, alsoRefused: this.refusedLog.take() }, 'too many connections: refused');
+      return;
+    }
+    const conn = new HubConnection(channel, kind, myAddress, this.serverName, { slowConsumerTimeoutMs: this.config.slowConsumerTimeoutMs }, this.log);
+    this.connections.add(conn);
+    if (stream && kind !== 'memory') this.streamCount++;
+    channel.on('frame', (frame) => this.onFrame(conn, frame));
+    channel.on('error', (err) => this.onChannelError(conn, err));
+    channel.on('close', () => this.onClose(conn));
+    this.log.debug({ connection: channel.id, kind, remote: channel.remoteAddress }, 'connection accepted');
+  }
+
+  private onFrame(conn: HubConnection, frame: string): void {
+    let msg: Message;
+    try {
+      msg = decodeLine(frame);
+    } catch (err) {
+      this.faults.invalidLines++;
+      const message = errorMessage(err);
+      const params: Record<string, JsonValue> = { message };
+      const command = guessCommand(frame);
+      if (command) params.command = command;
+      if (conn.format === undefined) conn.format = lineFormat(frame);
+      if (conn.isStream) this.tell(conn, 'INVALID', params);
+      this.log.debug({ connection: conn.id, err: message }, 'invalid line');
+      if (this.tap.active) this.tap.publishInvalid(frame, message);
+      return;
+    }
+    if (conn.format === undefined) conn.format = lineFormat(frame);
+    if (this.currentState === 'stopping' && msg.command !== 'UNREGISTER') {
+      this.tell(conn, 'QUITTING', {});
+      conn.close();
+      return;
+    }
+    if (conn.kind === 'signal' && !this.acceptSignal(conn, msg)) return;
+    msg.sentFrom = conn.sender();
+    try {
+      if (msg.to.service === '') {
+        const server = msg.to.server;
+        if (server === '' || server === '.' || server === '*' || server === this.serverName || !this.remoteHooks) {
+          if (this.tap.active) this.tap.publish('hub', msg);
+          this.commands.handle(conn, msg);
+          return;
+        }
+      }
+      this.router.route(msg, conn);
+    } catch (err) {
+      this.log.error({ connection: conn.id, command: msg.command, err: errorMessage(err), stack: err instanceof Error ? err.stack : undefined }, 'internal error while handling a message');
+      if (conn.isStream) this.tell(conn, 'INVALID', { command: msg.command, message: `internal error in the hub: ${errorMessage(err)}` });
+    }
+  }
+
+  /** UDP rules: the secret, and the commands a datagram may not carry. */
+  private acceptSignal(conn: HubConnection, msg: Message): boolean {
+    const secret = this.config.signalSecret;
+    if (secret !== null) {
+      const given = msg.params.secret_code;
+      if (given !== secret) {
+        this.faults.refusedSignals++;
+        if (this.signalLog.ready()) this.log.warn({ remote: conn.channel.remoteAddress, command: msg.command, alsoRefused: this.signalLog.take(), why: given === undefined ? 'no secret_code' : 'wrong secret_code' }, 'signal dropped: secret_code does not match signal_secret');
+        if (this.tap.active) this.tap.publish('refused', msg, undefined, 'wrong or missing secret_code');
+        return false;
+      }
+    }
+    if (msg.params.secret_code !== undefined) delete msg.params.secret_code;
+    if (UDP_REFUSED.has(msg.command)) {
+      this.faults.refusedSignals++;
+      const message = `${msg.command} is not accepted over UDP: send it on a stream connection (cd://)`;
+      this.log.warn({ remote: conn.channel.remoteAddress, command: msg.command }, 'command refused over UDP');
+      this.tell(conn, 'INVALID', { command: msg.command, message });
+      if (this.tap.active) this.tap.publish('refused', msg, undefined, message);
+      return false;
+    }
+    return true;
+  }
+
+  private onChannelError(conn: HubConnection, err: Error): void {
+    const code = err instanceof SwitchboardError ? err.code : (err as { code?: string }).code;
+    if (code === 'LINE_TOO_LONG') {
+      this.faults.invalidLines++;
+      this.log.warn({ connection: conn.id, remote: conn.channel.remoteAddress, service: conn.registration?.id, err: err.message }, 'line too long: closing the connection');
+      this.tell(conn, 'INVALID', { message: `${err.message}; the connection is closed` });
+    } else if (code === 'DATAGRAM_TOO_LARGE') {
+      this.faults.refusedSignals++;
+      if (this.signalLog.ready()) this.log.warn({ remote: conn.channel.remoteAddress, err: err.message, alsoRefused: this.signalLog.take() }, 'oversized datagram dropped');
+    } else {
+      this.log.debug({ connection: conn.id, err: err.message }, 'connection error');
+    }
+  }
+
+  private onClose(conn: HubConnection): void {
+    if (!this.connections.delete(conn)) return;
+    if (conn.isStream && conn.kind !== 'memory') this.streamCount--;
+    if (conn.sniff) this.tap.remove(conn);
+    if (conn.registration) this.unregister(conn, 'connection closed');
+    this.log.debug({ connection: conn.id }, 'connection closed');
+  }
+
+  // ---- CommandContext ------------------------------------------------------------------------
+
+  tell(conn: HubConnection, command: string, params: Record<string, JsonValue> = {}): void {
+    const msg = createMessage(command, params, conn.sender(), { server: this.serverName });
+    if (this.tap.active && command !== 'SNIFFING') this.tap.publish('sent', msg);
+    conn.write(new Outgoing(msg));
+  }
+
+  registered(conn: HubConnection, inst: InstanceEntry): void {
+    this.log.info({ service: inst.id, via: conn.kind, remote: conn.channel.remoteAddress }, 'service registered');
+    this.tell(conn, 'HELP');
+    this.tell(conn, 'READY', { my_address: conn.localAddress, server_name: this.serverName, service: inst.name, instance: inst.instance });
+    this.notifyStatus(inst);
+    this.remoteHooks?.servicesChanged();
+    this.router.flushCache(inst);
+  }
+
+  unregister(conn: HubConnection, why: string): void {
+    const inst = conn.registration;
+    if (!inst) return;
+    conn.registration = undefined;
+    if (!this.services.unregister(inst)) return;
+    this.log.info({ service: inst.id, why }, 'service unregistered');
+    this.notifyStatus(inst);
+    this.remoteHooks?.servicesChanged();
+  }
+
+  private notifyStatus(inst: InstanceEntry): void {
+    const msg = createMessage('STATUS', statusParams(this.serverName, inst.service, inst), { service: '*' }, { server: this.serverName });
+    this.router.broadcastLocal(msg, undefined);
+  }
+
+  requestStop(reason: string): void {
+    this.stop(reason).catch((err: unknown) => this.log.error({ err: errorMessage(err) }, 'error while stopping'));
+  }
+
+  // ---- HubPort (for the mesh) ----------------------------------------------------------------
+
+  localServices(): LocalServiceSummary[] {
+    const out: LocalServiceSummary[] = [];
+    for (const s of this.services.all()) if (s.up) out.push({ name: s.name, since: Math.floor(s.upSince / 1000) });
+    return out;
+  }
+
+  deliverLocal(msg: Message): void {
+    this.router.routeFromRemote(msg);
+  }
+
+  notifyLocal(msg: Message): void {
+    this.router.broadcastLocal(msg, undefined);
+  }
+
+  // ---- lifecycle -----------------------------------------------------------------------------
+
+  /** Stops: DISCONNECTING to every connection, the remote side says goodbye, listeners close. Idempotent. */
+  stop(reason = 'stopped'): Promise<void> {
+    if (this.stopping) return this.stopping;
+    if (this.currentState === 'new') {
+      this.currentState = 'stopped';
+      this.resolveStopped(reason);
+      return (this.stopping = Promise.resolve());
+    }
+    this.currentState = 'stopping';
+    this.stopping = (async () => {
+      this.log.info({ reason }, 'hub stopping');
+      const bye = new Outgoing(createMessage('DISCONNECTING', {}, {}, { server: this.serverName }));
+      for (const conn of this.connections) if (conn.isStream) conn.write(bye);
+      try {
+        await this.remoteHooks?.stop();
+      } catch (err) {
+        this.log.warn({ err: errorMessage(err) }, 'the remote side did not stop cleanly');
+      }
+      for (const conn of [...this.connections]) if (conn.kind === 'memory') conn.close();
+      await Promise.all(this.bound.map((b) => b.listener.close()));
+      this.currentState = 'stopped';
+      this.log.info({ reason }, 'hub stopped');
+      this.resolveStopped(reason);
+    })();
+    return this.stopping;
+  }
+}
+

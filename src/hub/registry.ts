@@ -1,0 +1,174 @@
+/**
+ * The hub's registry: a catalog of services, each with its live instances (one per registered
+ * connection), their COMMANDS, advertised endpoints and extra REGISTER parameters, and since
+ * when they are up or down. Discovery reads it, LIST_SERVICES shows it, the mesh gossips its
+ * names. Changes are published to listeners (STATUS, the mesh, discovery).
+ */
+import type { Endpoint, JsonValue } from '../core/message.js';
+import type { HubConnection } from './connection.js';
+
+export class InstanceEntry {
+  /** `name#instance`. */
+  readonly id: string;
+  private readonly plain: Endpoint;
+  private readonly exact: Endpoint;
+
+  constructor(
+    readonly service: ServiceEntry,
+    readonly instance: string,
+    /** Registered with `instance=`: always stamped `name#instance`. */
+    readonly marked: boolean,
+    readonly connection: HubConnection,
+    /** Epoch ms. */
+    readonly since: number,
+    readonly endpoints: JsonValue | undefined,
+    /** REGISTER parameters the hub does not interpret itself. */
+    readonly params: Record<string, JsonValue>,
+    serverName: string,
+  ) {
+    this.id = `${service.name}#${instance}`;
+    this.plain = { server: serverName, service: service.name };
+    this.exact = { server: serverName, service: this.id };
+  }
+
+  get name(): string {
+    return this.service.name;
+  }
+
+  /** The sender block for this instance's messages (see PROTOCOL.md, "Sender stamping"). */
+  stamp(): Endpoint {
+    return this.marked || this.service.instances.length > 1 ? this.exact : this.plain;
+  }
+
+  understands(command: string): boolean {
+    return this.connection.commands.has(command);
+  }
+}
+
+export class ServiceEntry {
+  readonly instances: InstanceEntry[] = [];
+  /** Epoch ms of the last up/down transition. */
+  upSince = 0;
+  downSince = 0;
+  private cursor = 0;
+  private nextSeq = 1;
+
+  constructor(readonly name: string) {}
+
+  get up(): boolean {
+    return this.instances.length > 0;
+  }
+
+  /** Round-robin over live instances. */
+  pick(): InstanceEntry | undefined {
+    const list = this.instances;
+    const n = list.length;
+    if (n === 0) return undefined;
+    if (n === 1) return list[0];
+    if (this.cursor >= n) this.cursor = 0;
+    return list[this.cursor++];
+  }
+
+  find(instance: string): InstanceEntry | undefined {
+    for (const inst of this.instances) if (inst.instance === instance) return inst;
+    return undefined;
+  }
+
+  newInstanceId(): string {
+    for (;;) {
+      const id = String(this.nextSeq++);
+      if (!this.find(id)) return id;
+    }
+  }
+}
+
+export type RegistryChange = { type: 'up' | 'down'; instance: InstanceEntry; service: ServiceEntry };
+export type RegistryListener = (change: RegistryChange) => void;
+
+export interface RegisterRequest {
+  service: string;
+  /** `undefined` = not marked; `true` = another instance, hub picks; a string = that id. */
+  instance: string | true | undefined;
+  endpoints: JsonValue | undefined;
+  params: Record<string, JsonValue>;
+}
+
+/** Why a registration was refused, as a sentence for `INVALID message=`. */
+export class RegisterRefused extends Error {}
+
+export class ServiceCatalog {
+  private readonly services = new Map<string, ServiceEntry>();
+  private readonly listeners = new Set<RegistryListener>();
+
+  constructor(private readonly serverName: string, preKnown: Iterable<string> = []) {
+    for (const name of preKnown) this.services.set(name, new ServiceEntry(name));
+  }
+
+  get(name: string): ServiceEntry | undefined {
+    return this.services.get(name);
+  }
+
+  /** A service is known once it registered (or was configured): messages for it may be cached. */
+  isKnown(name: string): boolean {
+    return this.services.has(name);
+  }
+
+  all(): IterableIterator<ServiceEntry> {
+    return this.services.values();
+  }
+
+  /** Live instances of every service. */
+  *liveInstances(): Generator<InstanceEntry> {
+    for (const s of this.services.values()) yield* s.instances;
+  }
+
+  onChange(listener: RegistryListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  register(connection: HubConnection, req: RegisterRequest, now = Date.now()): InstanceEntry {
+    let entry = this.services.get(req.service);
+    if (entry && entry.instances.length > 0 && req.instance === undefined) {
+      const first = entry.instances[0]!;
+      throw new RegisterRefused(`service "${req.service}" is already registered (instance ${first.instance} from ${first.connection.channel.remoteAddress}); add instance=true to register another instance`);
+    }
+    if (entry && typeof req.instance === 'string' && entry.find(req.instance)) {
+      throw new RegisterRefused(`instance "${req.service}#${req.instance}" is already registered; pick another instance id or use instance=true`);
+    }
+    if (!entry) {
+      entry = new ServiceEntry(req.service);
+      this.services.set(req.service, entry);
+    }
+    const id = typeof req.instance === 'string' ? req.instance : entry.newInstanceId();
+    const inst = new InstanceEntry(entry, id, req.instance !== undefined, connection, now, req.endpoints, req.params, this.serverName);
+    if (entry.instances.length === 0) entry.upSince = now;
+    entry.instances.push(inst);
+    this.emit({ type: 'up', instance: inst, service: entry });
+    return inst;
+  }
+
+  /** Removes a live instance; false when it was not registered. */
+  unregister(inst: InstanceEntry, now = Date.now()): boolean {
+    const entry = inst.service;
+    const i = entry.instances.indexOf(inst);
+    if (i === -1) return false;
+    entry.instances.splice(i, 1);
+    if (entry.instances.length === 0) entry.downSince = now;
+    this.emit({ type: 'down', instance: inst, service: entry });
+    return true;
+  }
+
+  private emit(change: RegistryChange): void {
+    for (const l of this.listeners) l(change);
+  }
+}
+
+/** Parses the `instance` parameter of REGISTER: absent, `true`, or an id `[A-Za-z0-9_]+`. */
+export function parseInstanceParam(value: JsonValue | undefined): string | true | undefined {
+  if (value === undefined || value === null || value === '' || value === false || value === 'false') return undefined;
+  if (value === true || value === 'true') return true;
+  const text = typeof value === 'number' ? String(value) : value;
+  if (typeof text === 'string' && /^[A-Za-z0-9_]{1,64}$/.test(text)) return text;
+  throw new RegisterRefused('instance must be true or an id of letters, digits and _ (at most 64), e.g. instance=worker_2');
+}

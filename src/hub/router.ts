@@ -1,0 +1,171 @@
+/**
+ * Every routing decision of the hub, in the communicator's order: a live local instance
+ * (round-robin, or `name#instance`); else the remote side (mesh) when the destination may be
+ * elsewhere; else the cache rules (cache for a known service, SERVICE_UNAVAILABLE,
+ * TRANSMISSION_REPORT). Broadcasts go to local instances whose COMMANDS list has the command.
+ * The hot path is one map lookup, one encode per wire format and one queue write.
+ */
+import { createMessage, type JsonValue, type Message } from '../core/message.js';
+import type { Logger } from '../core/log.js';
+import { parseCacheRule, parseReportLevel, DEFAULT_RULE, type CacheRule } from './cache-rule.js';
+import type { MessageCache } from './cache.js';
+import type { HubConnection } from './connection.js';
+import { Outgoing } from './outgoing.js';
+import type { InstanceEntry, ServiceCatalog } from './registry.js';
+import type { RemoteHooks } from './remote.js';
+import type { SniffTap } from './sniff.js';
+
+export interface RouterDeps {
+  serverName: string;
+  services: ServiceCatalog;
+  cache: MessageCache;
+  tap: SniffTap;
+  log: Logger;
+  remote(): RemoteHooks | undefined;
+}
+
+function isBroadcast(service: string): boolean {
+  return service.length === 1 && (service === '*' || service === '?' || service === '.');
+}
+
+export class Router {
+  /** Messages delivered to a local connection / dropped because its queue was full. */
+  readonly counters = { delivered: 0, dropped: 0, cached: 0, failed: 0, forwarded: 0, broadcast: 0 };
+
+  constructor(private readonly d: RouterDeps) {}
+
+  /** A message from a local connection (already stamped). */
+  route(msg: Message, from: HubConnection | undefined): void {
+    const service = msg.to.service;
+    if (isBroadcast(service)) {
+      this.broadcastLocal(msg, from);
+      if (service !== '.' && msg.to.server !== '.' && msg.to.server !== this.d.serverName) this.d.remote()?.broadcast(msg);
+      return;
+    }
+    const server = msg.to.server;
+    const self = this.d.serverName;
+    const here = server === '' || server === '*' || server === '.' || server === self;
+    let rule: CacheRule = DEFAULT_RULE;
+    if (msg.params.cache !== undefined) {
+      const parsed = parseCacheRule(msg.params.cache);
+      if (typeof parsed === 'string') {
+        this.answer(msg, from, 'INVALID', { command: msg.command, message: parsed });
+        if (this.d.tap.active) this.d.tap.publish('refused', msg, undefined, parsed);
+        return;
+      }
+      rule = parsed;
+    }
+    if (here && this.deliverLocal(msg)) return;
+    if (server !== '.' && server !== self) {
+      const remote = this.d.remote();
+      if (remote) {
+        const outcome = remote.route(msg);
+        if (outcome === 'forwarded') {
+          this.counters.forwarded++;
+          if (this.d.tap.active) this.d.tap.publish('forwarded', msg);
+          return;
+        }
+        if (outcome === 'cached') { this.cached(msg, from, undefined); return; }
+        if (outcome === 'failed') { this.failed(msg, from, rule, 'no route to the destination hub'); return; }
+      }
+    }
+    this.absent(msg, from, rule, here);
+  }
+
+  /** A unicast for this hub coming from the mesh: local instance or local cache rules, never back out. */
+  routeFromRemote(msg: Message): void {
+    if (isBroadcast(msg.to.service)) { this.broadcastLocal(msg, undefined); return; }
+    const parsed = parseCacheRule(msg.params.cache);
+    const rule = typeof parsed === 'string' ? DEFAULT_RULE : parsed;
+    if (!this.deliverLocal(msg)) this.absent(msg, undefined, rule, true);
+  }
+
+  /** To every local instance that understands the command (but the sender's own connection). */
+  broadcastLocal(msg: Message, from: HubConnection | undefined): void {
+    const out = new Outgoing(msg);
+    const tapping = this.d.tap.active;
+    const reached: string[] | undefined = tapping ? [] : undefined;
+    for (const inst of this.d.services.liveInstances()) {
+      if (inst.connection === from || !inst.understands(msg.command)) continue;
+      if (inst.connection.write(out)) { this.counters.delivered++; reached?.push(inst.id); }
+      else this.counters.dropped++;
+    }
+    this.counters.broadcast++;
+    if (tapping) this.d.tap.publish('broadcast', msg, reached);
+  }
+
+  /** Cached messages for an instance that just registered, in order. */
+  flushCache(inst: InstanceEntry): number {
+    const held = this.d.cache.take(inst.name, inst.instance);
+    for (const msg of held) {
+      if (inst.connection.write(new Outgoing(msg))) this.counters.delivered++;
+      else this.counters.dropped++;
+      if (this.d.tap.active) this.d.tap.publish('delivered', msg, [inst.id], 'from the cache');
+    }
+    return held.length;
+  }
+
+  /** The live local instance for `name` or `name#id`. */
+  pick(service: string): InstanceEntry | undefined {
+    const hash = service.indexOf('#');
+    if (hash === -1) return this.d.services.get(service)?.pick();
+    return this.d.services.get(service.slice(0, hash))?.find(service.slice(hash + 1));
+  }
+
+  private deliverLocal(msg: Message): boolean {
+    const inst = this.pick(msg.to.service);
+    if (!inst) return false;
+    if (inst.connection.write(new Outgoing(msg))) {
+      this.counters.delivered++;
+      if (this.d.tap.active) this.d.tap.publish('delivered', msg, [inst.id]);
+    } else {
+      this.counters.dropped++;
+      if (this.d.tap.active) this.d.tap.publish('dropped', msg, [inst.id], 'the destination is not reading: its queue is full');
+    }
+    return true;
+  }
+
+  private absent(msg: Message, from: HubConnection | undefined, rule: CacheRule, here: boolean): void {
+    const service = msg.to.service;
+    const hash = service.indexOf('#');
+    const name = hash === -1 ? service : service.slice(0, hash);
+    if (here && !rule.noCache && this.d.services.isKnown(name)) {
+      this.d.cache.add(name, hash === -1 ? undefined : service.slice(hash + 1), msg, rule.ttlSeconds);
+      this.cached(msg, from, rule);
+      return;
+    }
+    const why = !here ? `no hub named "${msg.to.server}" is reachable` : rule.noCache && this.d.services.isKnown(name) ? `service "${service}" is not connected and the message asked not to be cached` : `service "${service}" is not registered on this hub`;
+    this.failed(msg, from, rule, why);
+  }
+
+  private cached(msg: Message, from: HubConnection | undefined, _rule: CacheRule | undefined): void {
+    this.counters.cached++;
+    if (parseReportLevel(msg.params.transmission_report) === 'all') {
+      this.answer(msg, from, 'TRANSMISSION_REPORT', { command: msg.command, status: 'cached', destination_service: msg.to.service });
+    }
+    if (this.d.tap.active) this.d.tap.publish('cached', msg);
+  }
+
+  private failed(msg: Message, from: HubConnection | undefined, rule: CacheRule, why: string): void {
+    this.counters.failed++;
+    if (rule.reply) {
+      const params: Record<string, JsonValue> = { destination_service: msg.to.service, unsent_command: msg.command };
+      if (msg.to.server !== '') params.destination_server = msg.to.server;
+      this.answer(msg, from, 'SERVICE_UNAVAILABLE', params);
+    }
+    if (parseReportLevel(msg.params.transmission_report) !== 'none') {
+      this.answer(msg, from, 'TRANSMISSION_REPORT', { command: msg.command, status: 'failed', destination_service: msg.to.service, reason: why });
+    }
+    this.d.log.debug({ command: msg.command, to: msg.to, from: msg.sentFrom, why }, 'message not delivered');
+    if (this.d.tap.active) this.d.tap.publish('failed', msg, undefined, why);
+  }
+
+  /** A notice from the hub to the sender: straight to its connection, or routed back when it came from afar. */
+  answer(msg: Message, from: HubConnection | undefined, command: string, params: Record<string, JsonValue>): void {
+    const reply = createMessage(command, params, from ? from.sender() : msg.sentFrom, { server: this.d.serverName });
+    if (this.d.tap.active) this.d.tap.publish('sent', reply);
+    if (from) { from.send(reply); return; }
+    if (msg.sentFrom.service === '' || isBroadcast(msg.sentFrom.service)) return;
+    this.route(reply, undefined);
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * Runs a hub as this process's main job (`switchboard hub`, `switchboard start`): start the
+ * listeners and extensions, print the addresses, stop cleanly on SIGINT/SIGTERM or STOP.
+ */
+import { mkdirSync } from 'node:fs';
+import { errorMessage } from '../core/errors.js';
+import type { HubConfig } from './config.js';
+import { HUB_EXTENSIONS, type ExtensionHandle, type ExtensionScope } from './extensions.js';
+import { Hub } from './hub.js';
+
+export interface RunOptions {
+  scope: ExtensionScope;
+  /** Print the addresses as one JSON object instead of lines. */
+  json?: boolean;
+  out?: NodeJS.WritableStream;
+}
+
+function describe(hub: Hub, extra: { name: string; url: string }[], json: boolean): string {
+  const addresses = [...hub.addresses.map((a) => ({ name: a.kind, url: a.url })), ...extra];
+  if (json) return `${JSON.stringify({ server: hub.serverName, addresses })}\n`;
+  const width = Math.max(...addresses.map((a) => a.name.length));
+  return `switchboard hub "${hub.serverName}" is running:\n${addresses.map((a) => `  ${a.name.padEnd(width)}  ${a.url}`).join('\n')}\n(stop with Ctrl-C, or send STOP)\n`;
+}
+
+export async function runHub(config: HubConfig, options: RunOptions): Promise<void> {
+  const out = options.out ?? process.stdout;
+  mkdirSync(config.dataPath, { recursive: true });
+  const hub = new Hub(config);
+  await hub.start();
+  const handles: { name: string; handle: ExtensionHandle }[] = [];
+  const scopes: ExtensionScope[] = options.scope === 'start' ? ['hub', 'start'] : ['hub'];
+  try {
+    for (const ext of HUB_EXTENSIONS) {
+      if (!scopes.includes(ext.scope)) continue;
+      const handle = await ext.start(hub);
+      if (handle) handles.push({ name: ext.name, handle });
+    }
+  } catch (err) {
+    await hub.stop(`an extension failed to start: ${errorMessage(err)}`);
+    for (const { handle } of handles.reverse()) await handle.stop().catch(() => undefined);
+    throw err;
+  }
+  const extra = handles.flatMap((h) => [...(h.handle.addresses ?? [])]);
+  out.write(describe(hub, extra, options.json ?? false));
+
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    if (signals > 1) {
+      hub.log.warn({ signal }, 'second signal: exiting now');
+      process.exit(130);
+    }
+    hub.requestStop(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const reason = await hub.stopped;
+  for (const { name, handle } of handles.reverse()) {
+    try {
+      await handle.stop();
+    } catch (err) {
+      hub.log.warn({ extension: name, err: errorMessage(err) }, 'an extension did not stop cleanly');
+    }
+  }
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  out.write(`switchboard hub "${hub.serverName}" stopped (${reason})\n`);
+  // Whatever still holds the event loop (a stuck client socket) must not keep a stopped hub alive.
+  setTimeout(() => process.exit(0), 3000).unref();
+}

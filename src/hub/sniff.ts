@@ -1,0 +1,90 @@
+/**
+ * The traffic tap behind `switchboard sniff`: connections on the local listeners that sent
+ * `SNIFF` receive a `SNIFFED` notice for every message passing the hub that matches their filter.
+ * It costs one boolean test per message while nobody sniffs.
+ */
+import { encodeJson, encodeText } from '../core/codec/index.js';
+import { createMessage, type JsonValue, type Message } from '../core/message.js';
+import type { HubConnection } from './connection.js';
+import { Outgoing } from './outgoing.js';
+
+export type SniffOutcome = 'delivered' | 'broadcast' | 'forwarded' | 'cached' | 'failed' | 'dropped' | 'hub' | 'sent' | 'refused' | 'invalid';
+
+export interface SniffFilter {
+  service: string | undefined;
+  command: string | undefined;
+}
+
+function baseName(service: string): string {
+  const hash = service.indexOf('#');
+  return hash === -1 ? service : service.slice(0, hash);
+}
+
+function matchesService(want: string, service: string): boolean {
+  return service === want || (service.length > want.length && service.charCodeAt(want.length) === 35 /* # */ && baseName(service) === want);
+}
+
+export function matches(filter: SniffFilter, msg: Message): boolean {
+  if (filter.command !== undefined && msg.command !== filter.command) return false;
+  if (filter.service !== undefined && !matchesService(filter.service, msg.to.service) && !matchesService(filter.service, msg.sentFrom.service)) return false;
+  return true;
+}
+
+export class SniffTap {
+  private readonly sniffers = new Set<HubConnection>();
+  /** Read on the hot path: false means no work at all. */
+  active = false;
+
+  constructor(private readonly serverName: string) {}
+
+  get count(): number {
+    return this.sniffers.size;
+  }
+
+  add(conn: HubConnection, filter: SniffFilter): void {
+    conn.sniff = filter;
+    this.sniffers.add(conn);
+    this.active = true;
+  }
+
+  remove(conn: HubConnection): void {
+    conn.sniff = undefined;
+    this.sniffers.delete(conn);
+    this.active = this.sniffers.size > 0;
+  }
+
+  /** Publishes one event; `msg` is the message as routed (already stamped). */
+  publish(outcome: SniffOutcome, msg: Message, deliveredTo?: readonly string[], reason?: string): void {
+    let text: Outgoing | undefined;
+    let json: Outgoing | undefined;
+    for (const conn of this.sniffers) {
+      const filter = conn.sniff;
+      if (!filter || !matches(filter, msg)) continue;
+      if (conn.format === 'json') {
+        json ??= this.notice(outcome, JSON.parse(encodeJson(msg)) as JsonValue, deliveredTo, reason, true);
+        conn.write(json);
+      } else {
+        text ??= this.notice(outcome, encodeText(msg), deliveredTo, reason, false);
+        conn.write(text);
+      }
+    }
+  }
+
+  /** A line that did not parse: every unfiltered sniffer sees it. */
+  publishInvalid(line: string, reason: string): void {
+    const shown = line.length > 1000 ? line.slice(0, 1000) : line;
+    let out: Outgoing | undefined;
+    for (const conn of this.sniffers) {
+      if (conn.sniff?.service !== undefined || conn.sniff?.command !== undefined) continue;
+      out ??= new Outgoing(createMessage('SNIFFED', { outcome: 'invalid', at: Date.now(), message: shown, reason }, {}, { server: this.serverName }));
+      conn.write(out);
+    }
+  }
+
+  private notice(outcome: SniffOutcome, message: JsonValue, deliveredTo: readonly string[] | undefined, reason: string | undefined, typed: boolean): Outgoing {
+    const params: Record<string, JsonValue> = { outcome, at: Date.now(), message };
+    if (deliveredTo && deliveredTo.length > 0) params.delivered_to = typed ? [...deliveredTo] : deliveredTo.join(',');
+    if (reason !== undefined) params.reason = reason;
+    return new Outgoing(createMessage('SNIFFED', params, {}, { server: this.serverName }));
+  }
+}
