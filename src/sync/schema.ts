@@ -1,0 +1,73 @@
+/**
+ * The sync capability's tables (namespace `sync`), c1-core's model with its bugs fixed: every
+ * column the code writes exists on both backends, runs carry their account, and user notes
+ * survive syncs (the upsert never touches `notes`).
+ */
+import type { Db, Migration } from '../store/index.js';
+
+export const SYNC_MIGRATIONS: readonly Migration[] = [
+  {
+    name: 'connectors, accounts, data objects, sync runs, sync locks',
+    up: (db: Db) => db.script(`
+CREATE TABLE connectors (
+  name TEXT PRIMARY KEY,
+  description TEXT NOT NULL DEFAULT '',
+  source TEXT NOT NULL,
+  uri TEXT NOT NULL,
+  install_command TEXT NOT NULL DEFAULT '',
+  update_command TEXT NOT NULL DEFAULT '',
+  command TEXT NOT NULL,
+  installed_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE TABLE accounts (
+  id ${db.dialect.autoId},
+  connector TEXT NOT NULL REFERENCES connectors(name),
+  name TEXT NOT NULL,
+  options TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  UNIQUE (connector, name)
+);
+CREATE TABLE data_objects (
+  id ${db.dialect.autoId},
+  account_id BIGINT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  remote_id TEXT NOT NULL,
+  connector TEXT NOT NULL,
+  resource_name TEXT NOT NULL DEFAULT '',
+  uri TEXT NOT NULL DEFAULT '',
+  metadata TEXT NOT NULL DEFAULT '',
+  notes TEXT NOT NULL DEFAULT '',
+  last_synced_at TEXT NOT NULL,
+  last_run_id BIGINT,
+  UNIQUE (account_id, remote_id)
+);
+CREATE INDEX data_objects_connector ON data_objects (connector);
+CREATE INDEX data_objects_synced ON data_objects (last_synced_at);
+CREATE TABLE sync_runs (
+  id ${db.dialect.autoId},
+  account_id BIGINT REFERENCES accounts(id) ON DELETE SET NULL,
+  account_name TEXT NOT NULL,
+  connector TEXT NOT NULL,
+  started_at TEXT NOT NULL,
+  finished_at TEXT,
+  success INTEGER,
+  objects BIGINT NOT NULL DEFAULT 0,
+  pages INTEGER NOT NULL DEFAULT 0,
+  error TEXT,
+  metadata TEXT
+);
+CREATE INDEX sync_runs_account ON sync_runs (account_id, started_at);
+CREATE TABLE sync_locks (
+  account_id BIGINT PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+  run_id BIGINT NOT NULL,
+  owner TEXT NOT NULL,
+  heartbeat_at TEXT NOT NULL
+);
+`),
+  },
+];
+
+/** Opens nothing: applies the sync tables to a store (idempotent). */
+export async function migrateSync(db: Db): Promise<void> {
+  await db.migrate('sync', SYNC_MIGRATIONS);
+}
