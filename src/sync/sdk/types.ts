@@ -1,0 +1,47 @@
+/** What a connector written with the SDK implements and receives. */
+import type { ConnectorLog } from './hclog.js';
+
+/** One object to upsert; only `remoteId` is required. An object `metadata` is sent as JSON text. */
+export interface ConnectorObject {
+  remoteId: string;
+  resourceName?: string;
+  uri?: string;
+  metadata?: string | Record<string, unknown> | unknown[];
+}
+
+export interface SyncContext {
+  /** Sends one page to the host; resolves when the host has stored it, rejects when it refused it. */
+  upsert(objects: readonly ConnectorObject[]): Promise<void>;
+  /** Asks the host to forget objects this run has not sent (c1-core's Clean). */
+  clean(): Promise<void>;
+  /** Aborted when the host cancels the Sync or shuts the plugin down. */
+  signal: AbortSignal;
+  /** hclog JSON lines on stderr; the host puts them into its logs. */
+  log: ConnectorLog;
+}
+
+/** Anything with `parse(input) -> T` that throws on bad input, e.g. a zod schema. */
+export interface OptionsParser<T> {
+  parse(input: unknown): T;
+}
+
+export interface ConnectorDefinition<Options = unknown> {
+  /** Validates the account's options (the JSON text parsed first); a zod schema fits. */
+  options?: OptionsParser<Options>;
+  /**
+   * One sync: call `upsert` once per page, return the run's metadata (e.g. a cursor for the next
+   * run; an object is sent as JSON). A throw fails the run with the error's message.
+   */
+  sync(options: Options, context: SyncContext): Promise<string | Record<string, unknown> | void>;
+  /** Optional: validate options before a sync (reach the source, check credentials). Throw to refuse. */
+  check?(options: Options): Promise<void>;
+}
+
+export interface ServeOptions {
+  /** Listen on a Unix socket (default; TCP on Windows) or on TCP 127.0.0.1 within PLUGIN_MIN_PORT..PLUGIN_MAX_PORT. */
+  network?: 'unix' | 'tcp';
+  /** Where to write the handshake line; default stdout. */
+  writeHandshake?: (line: string) => void;
+  /** Called on Shutdown instead of `process.exit(0)` (for tests that serve in-process). */
+  onShutdown?: () => void;
+}
