@@ -31,7 +31,7 @@ const child = (opts = {}) => new ChildProcessPlugin({ name: 'child', url: fixtur
 
 void test('worker thread plugin: handshake gives its methods; calls, errors, events both ways', async () => {
   const w = worker();
-  const { manager, host } = setup(w);
+  const { engine, manager, host } = setup(w);
   await manager.activatePlugin(['host', 'worker']);
   const profile = await manager.getProfile('worker');
   assert.ok(profile?.methods?.includes('add') && profile.methods.includes('waitForCancel'));
@@ -45,7 +45,7 @@ void test('worker thread plugin: handshake gives its methods; calls, errors, eve
   assert.deepEqual(ticks, [7]);
   // The worker calls back into the host through the engine.
   const echo = new (class extends Plugin { shout(s: string) { return s.toUpperCase(); } })({ name: 'echo', methods: ['shout'] });
-  (host as unknown as { host: Engine }).host.register(echo);
+  engine.register(echo);
   assert.equal(await host.call('worker', 'callOther', 'echo', 'shout', 'hi'), 'HI');
 });
 

@@ -90,6 +90,11 @@ export class Engine implements PluginHost, ManagerHost {
     return this.plugins.has(name);
   }
 
+  /** Which plugins listen on `event` of `emitter`. */
+  listenersOf(emitter: string, event: string): string[] {
+    return this.bus.listenersOf(emitter, event);
+  }
+
   getPlugin(name: string): Plugin | undefined {
     return this.plugins.get(name);
   }
