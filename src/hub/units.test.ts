@@ -1,0 +1,119 @@
+/** The hub's pure parts: cache rules, the message cache, the registry catalog, sniff filters, config. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createMessage } from '../core/message.js';
+import { SwitchboardError } from '../core/errors.js';
+import { tempDir } from '../core/testing.js';
+import { parseCacheRule, parseReportLevel } from './cache-rule.js';
+import { MessageCache } from './cache.js';
+import { parseConfText } from './config-file.js';
+import { loadConfig } from './config.js';
+import { RegisterRefused, ServiceCatalog, parseInstanceParam } from './registry.js';
+import { matches } from './sniff.js';
+import type { HubConnection } from './connection.js';
+
+void test('cache rules: no, reply, ttl bounds, and sentences for bad values', () => {
+  assert.deepEqual(parseCacheRule(undefined), { noCache: false, reply: false, ttlSeconds: 60 });
+  assert.deepEqual(parseCacheRule('no;reply'), { noCache: true, reply: true, ttlSeconds: 60 });
+  assert.deepEqual(parseCacheRule('ttl=300;'), { noCache: false, reply: false, ttlSeconds: 300 });
+  assert.match(parseCacheRule('ttl=5') as string, /from 10 to 86400/);
+  assert.match(parseCacheRule('ttl=abc') as string, /whole number/);
+  assert.match(parseCacheRule('maybe') as string, /accepts "no", "reply"/);
+  assert.equal(parseReportLevel('failure'), 'failure');
+  assert.equal(parseReportLevel('all'), 'all');
+  assert.equal(parseReportLevel(undefined), 'none');
+});
+
+void test('message cache: ttl expiry, per-instance messages, bounds drop the oldest', () => {
+  const cache = new MessageCache({ perService: 2, total: 3 });
+  const m = (n: number) => createMessage('CMD', { n: String(n) }, { service: 'svc' });
+  cache.add('svc', undefined, m(1), 10, 0);
+  cache.add('svc', '7', m(2), 60, 0);
+  assert.deepEqual(cache.take('svc', '1', 5_000).map((x) => x.params.n), ['1']);
+  assert.equal(cache.pending('svc'), 1, 'the message for svc#7 waits for that instance');
+  assert.deepEqual(cache.take('svc', '7', 5_000).map((x) => x.params.n), ['2']);
+  cache.add('svc', undefined, m(3), 10, 0);
+  assert.deepEqual(cache.take('svc', '1', 20_000), [], 'expired after its ttl');
+  for (let i = 0; i < 3; i++) cache.add('svc', undefined, m(10 + i), 60, 0);
+  assert.deepEqual(cache.take('svc', '1', 1).map((x) => x.params.n), ['11', '12'], 'per-service bound drops the oldest');
+  cache.add('a', undefined, m(1), 60, 0);
+  cache.add('b', undefined, m(2), 60, 1);
+  cache.add('c', undefined, m(3), 60, 2);
+  cache.add('d', undefined, m(4), 60, 3);
+  assert.equal(cache.size, 3);
+  assert.equal(cache.pending('a'), 0, 'the global bound evicts the oldest message');
+});
+
+void test('registry: instance ids, round-robin, refusal of an unmarked second registration, stamping', () => {
+  const cat = new ServiceCatalog('hub1');
+  const conn = (n: number) => ({ channel: { remoteAddress: `peer${n}` }, commands: new Set<string>() }) as unknown as HubConnection;
+  const a = cat.register(conn(1), { service: 'calc', instance: undefined, endpoints: undefined, params: {} });
+  assert.equal(a.id, 'calc#1');
+  assert.deepEqual(a.stamp(), { server: 'hub1', service: 'calc' }, 'a lone unmarked instance is stamped with the plain name');
+  assert.throws(() => cat.register(conn(2), { service: 'calc', instance: undefined, endpoints: undefined, params: {} }), (e) => e instanceof RegisterRefused && /already registered .*instance=true/.test(e.message));
+  const b = cat.register(conn(3), { service: 'calc', instance: true, endpoints: undefined, params: {} });
+  const c = cat.register(conn(4), { service: 'calc', instance: 'w_9', endpoints: undefined, params: {} });
+  assert.equal(b.id, 'calc#2');
+  assert.equal(c.id, 'calc#w_9');
+  assert.throws(() => cat.register(conn(5), { service: 'calc', instance: 'w_9', endpoints: undefined, params: {} }), RegisterRefused);
+  assert.deepEqual(a.stamp(), { server: 'hub1', service: 'calc#1' }, 'with several instances the stamp names the instance');
+  const entry = cat.get('calc')!;
+  assert.deepEqual([entry.pick(), entry.pick(), entry.pick(), entry.pick()].map((i) => i!.instance), ['1', '2', 'w_9', '1']);
+  cat.unregister(b);
+  cat.unregister(c);
+  assert.deepEqual(a.stamp(), { server: 'hub1', service: 'calc' });
+  cat.unregister(a);
+  assert.equal(entry.up, false);
+  assert.ok(cat.isKnown('calc'));
+  assert.equal(parseInstanceParam('true'), true);
+  assert.equal(parseInstanceParam(undefined), undefined);
+  assert.throws(() => parseInstanceParam('bad id!'), RegisterRefused);
+});
+
+void test('sniff filters match sender or destination, with or without #instance', () => {
+  const msg = createMessage('NOTE', {}, { service: 'echo#2' }, { server: 'h', service: 'caller' });
+  assert.ok(matches({ service: 'echo', command: undefined }, msg));
+  assert.ok(matches({ service: 'caller', command: 'NOTE' }, msg));
+  assert.ok(!matches({ service: 'ech', command: undefined }, msg));
+  assert.ok(!matches({ service: undefined, command: 'OTHER' }, msg));
+});
+
+void test('config: defaults, file < env < flags, conf and JSON files, errors name the key and source', async () => {
+  const dir = await tempDir();
+  try {
+    const c = loadConfig({ env: { HOME: dir.path } });
+    assert.equal(c.localListen, 'cd://127.0.0.1:4040');
+    assert.equal(c.signal, 'cdu://127.0.0.1:4041');
+    assert.equal(c.maxConnections, 100);
+    assert.equal(c.dataPath, `${dir.path}/.switchboard`);
+    const conf = join(dir.path, 'hub.conf');
+    writeFileSync(conf, '# communicatord.conf\nserver_name=alpha\nmax_connections = 50\nsignal_secret="s;x"\nneighbors=10.0.0.1:4042, 10.0.0.2\n');
+    assert.deepEqual(parseConfText('a=1\n\n[x]\nb = "two"', 'f'), { a: '1', b: 'two' });
+    const fromFile = loadConfig({ env: { SWITCHBOARD_MAX_CONNECTIONS: '60' }, flags: { config: conf, serverName: 'beta' } });
+    assert.equal(fromFile.serverName, 'beta', 'flags beat the file');
+    assert.equal(fromFile.maxConnections, 60, 'the environment beats the file');
+    assert.equal(fromFile.signalSecret, 's;x');
+    assert.deepEqual(fromFile.neighbors, ['10.0.0.1:4042', '10.0.0.2']);
+    const json = join(dir.path, 'hub.json');
+    writeFileSync(json, JSON.stringify({ 'local-listen': 'cd://127.0.0.1:0', signal: 'off' }));
+    const j = loadConfig({ env: {}, flags: { config: json } });
+    assert.equal(j.localListen, 'cd://127.0.0.1:0');
+    assert.equal(j.signal, null);
+    const bad = (flags: Record<string, unknown>, re: RegExp) => assert.throws(() => loadConfig({ env: {}, flags }), (e) => e instanceof SwitchboardError && e.code === 'INVALID_CONFIG' && re.test(e.message));
+    bad({ maxConnections: '3' }, /^max_connections must be at least 5: got "3" \(from --max-connections\)/);
+    bad({ localListen: 'cd://10.1.2.3:4040' }, /local_listen must be a loopback address/);
+    bad({ localListen: 'http://x' }, /local_listen .*unknown scheme/);
+    bad({ secureListen: 'cds://127.0.0.1:0' }, /needs certificate and private_key/);
+    bad({ serverName: 'a-b' }, /server_name must be letters/);
+    bad({ config: join(dir.path, 'missing.conf') }, /cannot read the configuration file/);
+    writeFileSync(conf, 'nonsense line\n');
+    bad({ config: conf }, /hub.conf:1: expected "key=value"/);
+    writeFileSync(conf, 'colour=blue\n');
+    bad({ config: conf }, /unknown key "colour"/);
+    assert.throws(() => loadConfig({ env: { SWITCHBOARD_MAX_CONNECTIONS: 'lots' } }), /max_connections must be a number.*SWITCHBOARD_MAX_CONNECTIONS/);
+  } finally {
+    await dir.cleanup();
+  }
+});
