@@ -3,8 +3,9 @@ import type { Command } from 'commander';
 import { registerCommands as registerDispatch } from '../dispatch/cli.js';
 import { registerCommands as registerHub } from '../hub/cli.js';
 import { registerCommands as registerMesh } from '../mesh/cli.js';
+import { registerCommands as registerSync } from '../sync/cli.js';
 import { registerCommands as registerTools } from '../tools/cli.js';
 
 export type RegisterCommands = (program: Command) => void;
 
-export const VERB_MODULES: RegisterCommands[] = [registerHub, registerMesh, registerTools, registerDispatch];
+export const VERB_MODULES: RegisterCommands[] = [registerHub, registerMesh, registerTools, registerSync, registerDispatch];

@@ -1,0 +1,216 @@
+/**
+ * Verbs of the sync capability: `connector install|list|update|remove`, `account add|list|remove`,
+ * `sync [ACCOUNT...]`, `data list|note`. The `connector` group is found-or-created so other
+ * capabilities can add subcommands to it (the dispatcher adds `connector token`). Handlers load
+ * their modules lazily so `switchboard --help` stays fast.
+ */
+import { InvalidArgumentError as UsageError, Option, type Command } from 'commander';
+import type { SyncApi } from './open.js';
+
+interface StoreOpts { database?: string; home?: string }
+
+/** `--database` / `--home` on a verb (defaults from SWITCHBOARD_DATABASE_URL / SWITCHBOARD_HOME). */
+export function storeOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--database <url>', 'postgres://... URL or SQLite file (default: SQLite in the home folder)').env('SWITCHBOARD_DATABASE_URL'))
+    .addOption(new Option('--home <dir>', 'data folder (default ~/.switchboard)').env('SWITCHBOARD_HOME'));
+}
+
+/** The named command group under `program`, created when no other module made it yet. */
+export function commandGroup(program: Command, name: string, description: string): Command {
+  const group = program.commands.find((c) => c.name() === name) ?? program.command(name);
+  return group.description(description);
+}
+
+async function withSync<T>(opts: StoreOpts, fn: (sync: SyncApi) => Promise<T>): Promise<T> {
+  const { openSync } = await import('./open.js');
+  const sync = await openSync({ ...(opts.database ? { database: opts.database } : {}), ...(opts.home ? { home: opts.home } : {}) });
+  try { return await fn(sync); } finally { await sync.close(); }
+}
+
+const out = (line: string) => process.stdout.write(`${line}\n`);
+const err = (text: string) => process.stderr.write(text);
+const json = (value: unknown) => out(JSON.stringify(value, null, 2));
+
+function table(header: string[], rows: string[][], max = 48): void {
+  const all = [header, ...rows].map((r) => r.map((c) => (c.length > max ? `${c.slice(0, max - 1)}…` : c)));
+  const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
+  for (const r of all) out(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
+}
+
+function positiveInt(what: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`${what} must be a whole number from 1 (got ${JSON.stringify(value)})`);
+    return n;
+  };
+}
+
+function registerConnector(program: Command): void {
+  const connector = commandGroup(program, 'connector', 'sync connectors: install from a manifest, list, update, remove');
+
+  storeOptions(connector.command('install')
+    .argument('<manifest>', 'manifest as raw JSON, an http(s) URL, or a path (a file, or a folder with manifest.json)')
+    .option('--name <name>', 'install under this name instead of the manifest\'s')
+    .description('install a connector: fetch its source (HTTP, VCS or Local) into $SWITCHBOARD_HOME/connectors/<name> and run its install_command'))
+    .action(async (manifest: string, opts: StoreOpts & { name?: string }) => {
+      await withSync(opts, async (sync) => {
+        const c = await sync.installConnector(manifest, { onOutput: err, ...(opts.name ? { name: opts.name } : {}) });
+        out(`installed connector ${c.name} (${c.source} ${c.uri}); add an account with: switchboard account add --connector ${c.name} --name NAME --options '{...}'`);
+      });
+    });
+
+  storeOptions(connector.command('list').description('list installed connectors').option('--json', 'print JSON'))
+    .action(async (opts: StoreOpts & { json?: boolean }) => {
+      await withSync(opts, async (sync) => {
+        const list = await sync.listConnectors();
+        if (opts.json) { json(list); return; }
+        if (!list.length) { out('no connectors installed (see `switchboard connector install --help`)'); return; }
+        table(['NAME', 'SOURCE', 'URI', 'COMMAND', 'UPDATED', 'DESCRIPTION'], list.map((c) => [c.name, c.source, c.uri, c.command, c.updatedAt, c.description]));
+      });
+    });
+
+  storeOptions(connector.command('update').argument('<name>', 'installed connector')
+    .description('update a connector: its update_command, else `git pull` for VCS sources, else delete and reinstall'))
+    .action(async (name: string, opts: StoreOpts) => {
+      await withSync(opts, async (sync) => {
+        await sync.updateConnector(name, { onOutput: err });
+        out(`updated connector ${name}`);
+      });
+    });
+
+  storeOptions(connector.command('remove').argument('<name>', 'installed connector')
+    .option('--force', 'also remove its accounts and their data objects')
+    .description('remove a connector: its row and its folder'))
+    .action(async (name: string, opts: StoreOpts & { force?: boolean }) => {
+      await withSync(opts, async (sync) => {
+        const r = await sync.removeConnector(name, { ...(opts.force ? { force: true } : {}) });
+        out(`removed connector ${name}${r.accountsRemoved ? ` and ${r.accountsRemoved} account(s)` : ''}`);
+      });
+    });
+}
+
+function registerAccount(program: Command): void {
+  const account = commandGroup(program, 'account', 'accounts: a connector plus the JSON options one sync of it needs');
+
+  storeOptions(account.command('add')
+    .requiredOption('--connector <name>', 'installed connector')
+    .requiredOption('--name <name>', 'account name (unique per connector)')
+    .option('--options <json>', 'options passed to the connector, as JSON', '{}')
+    .description('add an account'))
+    .action(async (opts: StoreOpts & { connector: string; name: string; options: string }) => {
+      await withSync(opts, async (sync) => {
+        const a = await sync.addAccount({ connector: opts.connector, name: opts.name, options: opts.options });
+        out(`added account ${a.id} (${a.connector}/${a.name}); sync it with: switchboard sync ${a.name}`);
+      });
+    });
+
+  storeOptions(account.command('list').description('list accounts').option('--connector <name>', 'only this connector\'s').option('--json', 'print JSON'))
+    .action(async (opts: StoreOpts & { json?: boolean; connector?: string }) => {
+      await withSync(opts, async (sync) => {
+        const list = await sync.listAccounts(opts.connector ? { connector: opts.connector } : {});
+        if (opts.json) { json(list); return; }
+        if (!list.length) { out('no accounts (see `switchboard account add --help`)'); return; }
+        table(['ID', 'CONNECTOR', 'NAME', 'OPTIONS', 'CREATED'], list.map((a) => [String(a.id), a.connector, a.name, a.options, a.createdAt]));
+      });
+    });
+
+  storeOptions(account.command('remove').argument('<account>', 'id, name, or connector/name').description('remove an account and its data objects'))
+    .action(async (ref: string, opts: StoreOpts) => {
+      await withSync(opts, async (sync) => {
+        const a = await sync.removeAccount(ref);
+        out(`removed account ${a.id} (${a.connector}/${a.name}) and its data objects`);
+      });
+    });
+}
+
+function registerSync(program: Command): void {
+  storeOptions(program.command('sync')
+    .argument('[accounts...]', 'ids, names or connector/name (default: every account)')
+    .option('--concurrency <n>', 'accounts synced at once', positiveInt('--concurrency'), 4)
+    .option('--json', 'print the runs as JSON when done')
+    .description('run the connectors of accounts and store what they return; one run is recorded per account'))
+    .action(async (refs: string[], opts: StoreOpts & { concurrency: number; json?: boolean }) => {
+      const { SwitchboardError } = await import('../core/errors.js');
+      const { plainProgress, ttyProgress, finishLine } = await import('./progress.js');
+      await withSync(opts, async (sync) => {
+        const accounts = refs.length ? refs : (await sync.listAccounts()).map((a) => String(a.id));
+        if (!accounts.length) throw new SwitchboardError('NOT_FOUND', 'there are no accounts to sync; add one with `switchboard account add --connector C --name N --options JSON`');
+        const expected = new Map<number, number>();
+        for (const ref of accounts) {
+          const a = await sync.resolveAccount(ref);
+          const last = (await sync.listRuns({ account: String(a.id), limit: 20 })).find((r) => r.success);
+          if (last) expected.set(a.id, last.objects);
+        }
+        const tty = process.stderr.isTTY && !opts.json;
+        const view = tty ? ttyProgress(process.stderr, (id) => expected.get(id)) : plainProgress((line) => err(`${line}\n`));
+        const abort = new AbortController();
+        const onSignal = () => { err('\nstopping: cancelling the running syncs\n'); abort.abort(); };
+        process.once('SIGINT', onSignal);
+        process.once('SIGTERM', onSignal);
+        let outcomes;
+        try {
+          outcomes = await sync.sync(accounts, { concurrency: opts.concurrency, signal: abort.signal, onProgress: (p) => view.update(p) });
+        } finally {
+          view.close();
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+        }
+        if (opts.json) json(outcomes.map((o) => ({ account: o.account, run: o.run ?? null, error: o.error ? o.error.toWire() : null })));
+        const failed = outcomes.filter((o) => !o.run?.success);
+        for (const o of outcomes) {
+          if (o.error) err(`${o.account.connector}/${o.account.name}: not started: ${o.error.code}: ${o.error.message}\n`);
+          else if (tty && o.run && !o.run.success) err(`${finishLine({ account: o.account, runId: o.run.id, phase: 'finished', pages: o.run.pages, objects: o.run.objects, elapsedMs: Date.parse(o.run.finishedAt ?? o.run.startedAt) - Date.parse(o.run.startedAt), run: o.run })}\n`);
+        }
+        if (failed.length) {
+          throw new SwitchboardError('SYNC_FAILED', `${failed.length} of ${outcomes.length} account(s) did not sync: ${failed.map((o) => `${o.account.connector}/${o.account.name}`).join(', ')}`);
+        }
+      });
+    });
+}
+
+function registerData(program: Command): void {
+  const data = commandGroup(program, 'data', 'data objects the connectors synced');
+
+  storeOptions(data.command('list')
+    .option('--account <account...>', 'only these accounts (id, name or connector/name)')
+    .option('--connector <name>', 'only this connector\'s objects')
+    .option('--search <text>', 'case-insensitive text in remote id, name, URI, metadata or notes')
+    .option('--page <n>', 'page number (50 a page)', positiveInt('--page'), 1)
+    .option('--page-size <n>', 'objects per page', positiveInt('--page-size'), 50)
+    .option('--json', 'print JSON (with total and pages)')
+    .description('list data objects, newest sync first'))
+    .action(async (opts: StoreOpts & { account?: string[]; connector?: string; search?: string; page: number; pageSize: number; json?: boolean }) => {
+      await withSync(opts, async (sync) => {
+        const page = await sync.listData({
+          page: opts.page, pageSize: opts.pageSize,
+          ...(opts.account ? { accounts: opts.account } : {}), ...(opts.connector ? { connector: opts.connector } : {}), ...(opts.search ? { search: opts.search } : {}),
+        });
+        if (opts.json) { json(page); return; }
+        if (!page.items.length) { out(page.total ? `page ${page.page} is past the end (${page.pages} pages)` : 'no data objects match'); return; }
+        table(['ID', 'ACCOUNT', 'CONNECTOR', 'REMOTE ID', 'NAME', 'SYNCED', 'NOTES'], page.items.map((o) => [String(o.id), String(o.accountId), o.connector, o.remoteId, o.resourceName, o.lastSyncedAt, o.notes]), 40);
+        out(`page ${page.page} of ${page.pages} (${page.total} objects)${page.page < page.pages ? `; next: --page ${page.page + 1}` : ''}`);
+      });
+    });
+
+  storeOptions(data.command('note').argument('<id>', 'data object id').argument('<text>', 'the note (empty to clear)')
+    .description('set a data object\'s notes (syncs never overwrite them)'))
+    .action(async (id: string, text: string, opts: StoreOpts) => {
+      const n = Number(id);
+      if (!Number.isInteger(n) || n < 1) {
+        const { InvalidArgumentError } = await import('../core/errors.js');
+        throw new InvalidArgumentError(`the data object id must be a whole number from 1 (got ${JSON.stringify(id)}; see \`switchboard data list\`)`);
+      }
+      await withSync(opts, async (sync) => {
+        const o = await sync.setNote(n, text);
+        out(`noted data object ${o.id} (${o.connector} ${o.remoteId})`);
+      });
+    });
+}
+
+export function registerCommands(program: Command): void {
+  registerConnector(program);
+  registerAccount(program);
+  registerSync(program);
+  registerData(program);
+}
