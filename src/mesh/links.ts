@@ -97,6 +97,10 @@ export class Links {
     return [...this.links.values()];
   }
 
+  listenUrls(): string[] {
+    return this.listeners.map((l) => l.address);
+  }
+
   blocked(): BlockedAddress[] {
     return this.guard.list();
   }
@@ -109,6 +113,7 @@ export class Links {
       this.listeners.push(await listenLinks(url, secure ? this.config.tls : undefined, (ip) => this.guard.isBlocked(ip), (ch, ip) => this.onIncoming(ch, ip, secure)));
     }
     for (const spec of this.config.neighbors) this.addNeighbor(spec, false);
+    this.events.neighborsChanged();
     for (const n of this.neighbors.all()) this.schedule(n, 'initial');
     this.log.info({ address: this.myAddress, neighbors: this.neighbors.all().map((n) => redactUrl(n.url)) }, 'mesh listening');
     return this.myAddress;

@@ -80,6 +80,11 @@ export class Mesh implements MeshHooks {
     return this.links.myAddress;
   }
 
+  /** The hub-link listeners' URLs (credentials left out). */
+  listenUrls(): string[] {
+    return this.links.listenUrls();
+  }
+
   // ---- hooks called by the hub -------------------------------------------------------------
 
   /** From the hub: the hub sends the reports and SERVICE_UNAVAILABLE for `cached` / `failed`. */

@@ -32,7 +32,7 @@ export class HubProcess {
   output = '';
   readonly home = mkdtempSync(join(tmpdir(), 'switchboard-mesh-'));
 
-  constructor(readonly spec: HubSpec, readonly localPort: number, readonly remotePort: number, private readonly argsFor: () => string[]) {}
+  constructor(readonly spec: HubSpec, readonly localPort: number, readonly remotePort: number, private readonly argsFor: () => string[], private readonly timings = 'fast', private readonly env: Record<string, string> = {}) {}
 
   get localUrl(): string {
     return `cd://127.0.0.1:${this.localPort}`;
@@ -50,7 +50,7 @@ export class HubProcess {
     await this.kill();
     this.output = '';
     const child = spawn(process.execPath, [BIN, 'hub', ...this.argsFor()], {
-      env: { ...process.env, SWITCHBOARD_FROM_SOURCE: '1', SWITCHBOARD_LOG_LEVEL: process.env.SWITCHBOARD_LOG_LEVEL ?? 'warn', SWITCHBOARD_HOME: this.home },
+      env: { ...process.env, SWITCHBOARD_FROM_SOURCE: '1', SWITCHBOARD_LOG_LEVEL: process.env.SWITCHBOARD_LOG_LEVEL ?? 'warn', SWITCHBOARD_HOME: this.home, SWITCHBOARD_DATA_PATH: this.home, SWITCHBOARD_MESH_TIMINGS: this.timings, ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout?.on('data', (d: Buffer) => { this.output += d.toString(); });
@@ -85,25 +85,29 @@ export class HubProcess {
 }
 
 /** Hubs by name, each listening on its own loopback address; neighbors by hub name. */
-export async function startCluster(specs: HubSpec[], options: { timings?: string; extraArgs?: string[] } = {}): Promise<Map<string, HubProcess>> {
+/**
+ * `secureCredentials` (`user:pass`): hubs with `secure: true` listen for TLS links on
+ * `cds://user:pass@<ip>:<port>` and dial their neighbors with the same credentials.
+ */
+export async function startCluster(specs: HubSpec[], options: { timings?: string; extraArgs?: string[]; env?: Record<string, string>; secureCredentials?: string } = {}): Promise<Map<string, HubProcess>> {
   const hubs = new Map<string, HubProcess>();
   for (const spec of specs) {
     const local = await freePort();
     const remote = await freePort(spec.ip);
     hubs.set(spec.name, new HubProcess(spec, local, remote, () => {
       const h = hubs.get(spec.name)!;
-      const neighbors = spec.neighbors.map((n) => hubs.get(n)!.remoteAddress);
+      const creds = options.secureCredentials ?? 'admin:admin';
+      const neighbors = spec.neighbors.map((n) => (spec.secure ? `cds://${creds}@${hubs.get(n)!.remoteAddress}` : hubs.get(n)!.remoteAddress));
       return [
         '--server-name', spec.name,
         '--local-listen', h.localUrl,
         '--signal', 'off',
-        '--remote-listen', `cd://${h.remoteAddress}`,
+        '--remote-listen', spec.secure ? `cds://${creds}@${h.remoteAddress}` : `cd://${h.remoteAddress}`,
         ...(neighbors.length ? ['--neighbors', neighbors.join(',')] : []),
-        '--mesh-timings', options.timings ?? 'fast',
         ...(options.extraArgs ?? []),
         ...(spec.extraArgs ?? []),
       ];
-    }));
+    }, options.timings ?? 'fast', options.env ?? {}));
   }
   await Promise.all([...hubs.values()].map((h) => h.start()));
   return hubs;

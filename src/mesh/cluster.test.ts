@@ -1,0 +1,186 @@
+/**
+ * Real hub processes meshed on loopback addresses (127.0.0.1 .. .4): a line, a ring, a full mesh,
+ * caching across hubs, and TLS credentials. Short mesh timings come from SWITCHBOARD_MESH_TIMINGS.
+ */
+import { test, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { waitFor } from '../core/testing.js';
+import { LineService, startCluster, waitConverged, type HubProcess } from './test-cluster.js';
+import { makeTestPki } from './test-tls.js';
+
+const BIN = fileURLToPath(new URL('../../bin/switchboard.js', import.meta.url));
+const run = promisify(execFile);
+const cleanups: (() => Promise<void> | void)[] = [];
+after(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+function keep<T extends { dispose?: () => Promise<void>; close?: () => void }>(x: T): T {
+  cleanups.push(async () => { x.close?.(); await x.dispose?.(); });
+  return x;
+}
+
+async function cluster(specs: Parameters<typeof startCluster>[0], options?: Parameters<typeof startCluster>[1]): Promise<Map<string, HubProcess>> {
+  const hubs = await startCluster(specs, options);
+  for (const h of hubs.values()) keep(h);
+  return hubs;
+}
+
+const isPing = (m: { command: string }): boolean => m.command === 'PING';
+
+void describe('a line of three hubs A-B-C (A and C are not neighbors)', () => {
+  let hubs: Map<string, HubProcess>;
+  const hub = (n: string): HubProcess => hubs.get(n)!;
+
+  void test('a service on A requests a service on C through B and gets the reply', async () => {
+    hubs = await cluster([
+      { name: 'A', ip: '127.0.0.1', neighbors: ['B'] },
+      { name: 'B', ip: '127.0.0.2', neighbors: ['A', 'C'] },
+      { name: 'C', ip: '127.0.0.3', neighbors: ['B'] },
+    ]);
+    const echo = keep(await LineService.register(hub('C').localUrl, 'echo'));
+    const client = keep(await LineService.register(hub('A').localUrl, 'client'));
+    await waitConverged(hubs.values(), (s) => s.hubs.some((h) => h.services.includes('echo')));
+    const a = (await hub('A').status())!;
+    const c = a.hubs.find((h) => h.name === 'C')!;
+    assert.equal(c.nextHop, 'B', 'the route to C goes through B');
+    assert.equal(c.distance, 2);
+    assert.ok(!a.links.some((l) => l.server === 'C'), 'A has no link to C');
+
+    client.to('echo', 'PING', { n: '7' });
+    const ping = await echo.next(isPing);
+    assert.deepEqual(ping.sentFrom, { server: 'A', service: 'client' });
+    echo.send({ ...ping, to: ping.sentFrom, sentFrom: { server: '', service: '' }, command: 'PONG' });
+    const pong = await client.next((m) => m.command === 'PONG');
+    assert.equal(pong.params.n, '7');
+    assert.deepEqual(pong.sentFrom, { server: 'C', service: 'echo' });
+
+    // The neighbors given on the command line are kept in the data path.
+    assert.match(readFileSync(join(hub('A').home, 'neighbors.txt'), 'utf8'), new RegExp(hub('B').remoteAddress.replace(/\./g, '\\.')));
+  });
+
+  void test('switchboard services lists the services of the whole cluster with their hub', async () => {
+    const { stdout } = await run(process.execPath, [BIN, 'services', '--json', '--address', hub('A').localUrl], { env: { ...process.env, SWITCHBOARD_FROM_SOURCE: '1' } });
+    const list = JSON.parse(stdout) as { name: string; server: string }[];
+    assert.ok(list.some((s) => s.name === 'echo' && s.server === 'C'), stdout);
+    assert.ok(list.some((s) => s.name === 'client' && s.server === 'A'), stdout);
+  });
+
+  void test('a service on C is down; A sends with cache=ttl=30; it registers again and receives the message once', async () => {
+    const store = await LineService.register(hub('C').localUrl, 'store');
+    const sender = keep(await LineService.register(hub('A').localUrl, 'sender'));
+    await waitConverged(hubs.values(), (s) => s.hubs.some((h) => h.services.includes('store')));
+    store.close();
+    await waitConverged(hubs.values(), (s) => !s.hubs.some((h) => h.services.includes('store')));
+    sender.to('store', 'SAVE', { cache: 'ttl=30', key: 'k1', transmission_report: 'all' });
+    const report = await sender.next((m) => m.command === 'TRANSMISSION_REPORT');
+    assert.equal(report.params.status, 'cached');
+    const again = keep(await LineService.register(hub('C').localUrl, 'store'));
+    const saved = await again.next((m) => m.command === 'SAVE');
+    assert.equal(saved.params.key, 'k1');
+    assert.deepEqual(saved.sentFrom, { server: 'A', service: 'sender' });
+    // A round trip through the same path after it: had a copy been on its way, it came first.
+    sender.to('store', 'SAVE', { key: 'k2' });
+    await again.next((m) => m.command === 'SAVE' && m.params.key === 'k2');
+    assert.equal(again.count((m) => m.command === 'SAVE'), 0, 'k1 was delivered once');
+  });
+
+  void test('cluster-status prints CLUSTER_UP and CLUSTER_COMPLETE', async () => {
+    const { stdout } = await run(process.execPath, [BIN, 'cluster-status', '--address', hub('B').localUrl], { env: { ...process.env, SWITCHBOARD_FROM_SOURCE: '1' } });
+    assert.match(stdout, /CLUSTER_UP, CLUSTER_COMPLETE \(3 of 3 hubs reachable, quorum 2\)/);
+  });
+});
+
+void test('a ring of four: a stopped hub makes traffic take the long way; back, routes and tables converge', async (t) => {
+  {
+    const hubs = await cluster([
+      { name: 'A', ip: '127.0.0.1', neighbors: ['B', 'D'] },
+      { name: 'B', ip: '127.0.0.2', neighbors: ['A', 'C'] },
+      { name: 'C', ip: '127.0.0.3', neighbors: ['B', 'D'] },
+      { name: 'D', ip: '127.0.0.4', neighbors: ['C', 'A'] },
+    ]);
+    const hub = (n: string): HubProcess => hubs.get(n)!;
+    const svc = keep(await LineService.register(hub('C').localUrl, 'svc'));
+    const client = keep(await LineService.register(hub('A').localUrl, 'client', ['STATUS', 'CLUSTER_UP', 'CLUSTER_DOWN', 'CLUSTER_COMPLETE', 'CLUSTER_INCOMPLETE']));
+    let bsvc = await LineService.register(hub('B').localUrl, 'bsvc');
+    await waitConverged(hubs.values(), (s) => ['svc', 'bsvc'].every((n) => s.hubs.some((h) => h.services.includes(n))));
+    assert.equal((await hub('A').status())!.hubs.find((h) => h.name === 'C')!.nextHop, 'B', 'ties go by name: via B');
+
+    const killedAt = performance.now();
+    bsvc.close();
+    await hub('B').kill();
+    // Locals hear that bsvc went down and the cluster is incomplete.
+    await client.next((m) => m.command === 'STATUS' && m.params.service === 'bsvc' && m.params.status === 'down');
+    await client.next((m) => m.command === 'CLUSTER_INCOMPLETE');
+    const down = performance.now() - killedAt;
+    const a = (await hub('A').status())!;
+    assert.equal(a.hubs.find((h) => h.name === 'C')!.nextHop, 'D', 'rerouted the long way');
+    assert.equal(a.cluster.up, true, '3 of 4 is a quorum');
+    client.to('svc', 'PING', { n: 'long-way' });
+    assert.equal((await svc.next(isPing)).params.n, 'long-way');
+
+    const restartedAt = performance.now();
+    await hub('B').start();
+    bsvc = keep(await LineService.register(hub('B').localUrl, 'bsvc'));
+    await waitConverged(hubs.values(), (s) => s.cluster.complete && s.hubs.every((h) => h.reachable) && s.hubs.some((h) => h.name === 'B' && h.services.includes('bsvc')));
+    const up = performance.now() - restartedAt;
+    await client.next((m) => m.command === 'CLUSTER_COMPLETE');
+    assert.equal((await hub('A').status())!.hubs.find((h) => h.name === 'C')!.nextHop, 'B', 'back on the short route');
+    const { stdout } = await run(process.execPath, [BIN, 'cluster-status', '--json', '--address', hub('D').localUrl], { env: { ...process.env, SWITCHBOARD_FROM_SOURCE: '1' } });
+    const st = JSON.parse(stdout) as { cluster: { up: boolean; complete: boolean; live: number } };
+    assert.deepEqual([st.cluster.up, st.cluster.complete, st.cluster.live], [true, true, 4]);
+    client.to('svc', 'PING', { n: 'short-way' });
+    assert.equal((await svc.next(isPing)).params.n, 'short-way');
+    t.diagnostic(`convergence: hub killed -> every hub rerouted and told its services in ${down.toFixed(0)} ms; restarted (process start included) -> all tables complete in ${up.toFixed(0)} ms`);
+  }
+});
+
+void test('a broadcast in a full mesh of four reaches each interested service exactly once', async () => {
+  const names = ['A', 'B', 'C', 'D'];
+  const hubs = await cluster(names.map((n, i) => ({ name: n, ip: `127.0.0.${i + 1}`, neighbors: names.filter((m) => m !== n) })));
+  const listeners = await Promise.all(names.map(async (n) => keep(await LineService.register(hubs.get(n)!.localUrl, `l_${n.toLowerCase()}`, ['HELLO']))));
+  const deaf = keep(await LineService.register(hubs.get('C')!.localUrl, 'deaf', ['OTHER']));
+  const speaker = keep(await LineService.register(hubs.get('A')!.localUrl, 'speaker'));
+  await waitConverged(hubs.values(), (s) => s.links.length === 3 && names.every((n) => s.hubs.some((h) => h.services.includes(`l_${n.toLowerCase()}`))));
+  speaker.to('*', 'HELLO', { round: '1' });
+  for (const l of listeners) {
+    const hello = await l.next((m) => m.command === 'HELLO');
+    assert.equal(hello.params.round, '1');
+    assert.deepEqual(hello.sentFrom, { server: 'A', service: 'speaker' });
+    assert.ok(!('broadcast_msgid' in hello.params), 'the mesh bookkeeping is stripped');
+  }
+  // A second broadcast along the same links: any duplicate of the first would arrive before it.
+  speaker.to('*', 'HELLO', { round: '2' });
+  for (const l of listeners) assert.equal((await l.next((m) => m.command === 'HELLO')).params.round, '2');
+  await new Promise((r) => setTimeout(r, 200));
+  for (const l of listeners) assert.equal(l.count((m) => m.command === 'HELLO'), 0, `${l.name} got a duplicate`);
+  assert.equal(deaf.count((m) => m.command === 'HELLO'), 0, 'a service without HELLO in COMMANDS gets nothing');
+});
+
+void test('TLS links: wrong credentials three times block the address; right credentials link', async () => {
+  const pki = makeTestPki();
+  cleanups.push(() => pki.cleanup());
+  const tlsArgs = ['--certificate', pki.certificate, '--private-key', pki.privateKey];
+  const hubs = await cluster([
+    { name: 'A', ip: '127.0.0.1', neighbors: [], secure: true, extraArgs: tlsArgs },
+  ], { secureCredentials: 'admin:s3cret' });
+  const a = hubs.get('A')!;
+  const more = await cluster([
+    { name: 'B', ip: '127.0.0.2', neighbors: [], secure: true, extraArgs: [...tlsArgs, '--neighbors', `cds://admin:wrong@${a.remoteAddress}`] },
+  ], { secureCredentials: 'admin:s3cret' });
+  const st = await waitFor(async () => (await a.status())?.blocked.find((b) => b.address === '127.0.0.2'), { what: 'B blocked on A' });
+  assert.equal(st.failures, 3);
+  const { stdout } = await run(process.execPath, [BIN, 'cluster-status', '--address', a.localUrl], { env: { ...process.env, SWITCHBOARD_FROM_SOURCE: '1' } });
+  assert.match(stdout, /blocked: 127\.0\.0\.2 until/);
+  await cluster([
+    { name: 'C', ip: '127.0.0.3', neighbors: [], secure: true, extraArgs: [...tlsArgs, '--neighbors', `cds://admin:s3cret@${a.remoteAddress}`] },
+  ], { secureCredentials: 'admin:s3cret' });
+  await waitFor(async () => (await a.status())?.links.some((l) => l.server === 'C' && l.secure), { what: 'C linked to A over TLS' });
+  assert.ok(!(await a.status())!.links.some((l) => l.server === 'B'), 'B stays blocked');
+  assert.ok(more.get('B')!.running);
+});

@@ -1,0 +1,50 @@
+/**
+ * The mesh as a hub extension: started by `switchboard hub` / `switchboard start` when the hub's
+ * configuration has `remote_listen` (cd:// plain or cds://user:pass@ TLS) or a `secure_listen`
+ * with credentials; attached to the hub as its remote side. Mesh-only settings come from the
+ * environment: `SWITCHBOARD_MESH_TIMINGS` (`fast`, or name=ms,...) and `SWITCHBOARD_CA` (PEM file:
+ * mutual TLS on hub links).
+ */
+import type { HubExtension } from '../hub/extensions.js';
+import type { Hub } from '../hub/hub.js';
+import { loadNeighbors } from './neighbors-file.js';
+import { parseTimings } from './timings.js';
+import type { MeshConfig } from './mesh.js';
+
+function hasCredentials(url: string | null): url is string {
+  return url !== null && /^cds:\/\/[^@/]+@/.test(url);
+}
+
+export async function meshConfigFromHub(hub: Hub, env: NodeJS.ProcessEnv = process.env): Promise<MeshConfig | undefined> {
+  const c = hub.config;
+  const secure = hasCredentials(c.secureListen) ? c.secureListen : undefined;
+  if (!c.remoteListen && !secure) return undefined;
+  const saved = await loadNeighbors(c.dataPath);
+  return {
+    dataPath: c.dataPath,
+    ...(c.remoteListen ? { remoteListen: c.remoteListen } : {}),
+    ...(secure ? { secureListen: secure, secureListenShared: true } : {}),
+    tls: {
+      ...(c.certificate ? { certificate: c.certificate } : {}),
+      ...(c.privateKey ? { privateKey: c.privateKey } : {}),
+      ...(env.SWITCHBOARD_CA ? { ca: env.SWITCHBOARD_CA } : {}),
+    },
+    neighbors: [...new Set([...c.neighbors, ...saved])],
+    maxConnections: c.maxConnections,
+    timings: parseTimings(env.SWITCHBOARD_MESH_TIMINGS),
+  };
+}
+
+export const meshExtension: HubExtension = {
+  name: 'mesh',
+  scope: 'hub',
+  async start(hub) {
+    const config = await meshConfigFromHub(hub);
+    if (!config) return undefined;
+    const { Mesh } = await import('./mesh.js');
+    const mesh = new Mesh(hub, config);
+    hub.attachRemote(mesh);
+    await mesh.start();
+    return { addresses: mesh.listenUrls().map((url) => ({ name: 'mesh', url })), stop: () => mesh.stop() };
+  },
+};
