@@ -136,7 +136,7 @@ export class Hub implements HubPortLike, CommandContext {
     const stream = kind !== 'signal';
     if (stream && kind !== 'memory' && this.streamCount >= this.config.maxConnections) {
       this.faults.refusedConnections++;
-      const message = `the hub is at max_connections (${this.config.maxConnections}); connection refused`;
+      const message = `the hub is at max_connections (${this.config.maxConnections}): connection refused`;
       channel.send(encodeText(createMessage('INVALID', { message }, {}, { server: this.serverName })));
       channel.close();
       if (this.refusedLog.ready()) this.log.warn({ remote: channel.remoteAddress, max: this.config.maxConnections, alsoRefused: this.refusedLog.take() }, 'too many connections: refused');
@@ -152,6 +152,7 @@ export class Hub implements HubPortLike, CommandContext {
   }
 
   private onFrame(conn: HubConnection, frame: string): void {
+    if (conn.kind === 'secure' && !this.connections.has(conn)) return; // handed over to the mesh
     let msg: Message;
     try {
       msg = decodeLine(frame);
@@ -167,6 +168,7 @@ export class Hub implements HubPortLike, CommandContext {
       if (this.tap.active) this.tap.publishInvalid(frame, message);
       return;
     }
+    if (conn.kind === 'secure' && conn.format === undefined && this.handOverLink(conn, msg)) return;
     if (conn.format === undefined) conn.format = lineFormat(frame);
     if (this.currentState === 'stopping' && msg.command !== 'UNREGISTER') {
       this.tell(conn, 'QUITTING', {});
@@ -189,6 +191,16 @@ export class Hub implements HubPortLike, CommandContext {
       this.log.error({ connection: conn.id, command: msg.command, err: errorMessage(err), stack: err instanceof Error ? err.stack : undefined }, 'internal error while handling a message');
       if (conn.isStream) this.tell(conn, 'INVALID', { command: msg.command, message: `internal error in the hub: ${errorMessage(err)}` });
     }
+  }
+
+  /** A hub link on the TLS listener (first line CONNECT or GOSSIP): the mesh takes the channel over. */
+  private handOverLink(conn: HubConnection, msg: Message): boolean {
+    const remote = this.remoteHooks;
+    if (!remote?.acceptLink || msg.to.service !== '' || (msg.command !== 'CONNECT' && msg.command !== 'GOSSIP')) return false;
+    this.connections.delete(conn);
+    this.streamCount--;
+    remote.acceptLink(conn.channel, msg);
+    return true;
   }
 
   /** UDP rules: the secret, and the commands a datagram may not carry. */

@@ -3,6 +3,7 @@
  * what its own services cannot take. The shapes match src/mesh/hub-port.ts (`MeshHooks`,
  * `HubPort`) structurally, so either side can be read without the other.
  */
+import type { Channel } from '../core/channel.js';
 import type { Message } from '../core/message.js';
 
 /** What the remote side decided about a message no local service took. */
@@ -28,6 +29,8 @@ export interface RemoteHooks {
   remoteServices(): RemoteServiceEntry[];
   /** STOP: say DISCONNECT to neighbors and close links. */
   stop(): Promise<void>;
+  /** A connection on the hub's TLS listener whose first line is CONNECT or GOSSIP: a hub link the mesh takes over. */
+  acceptLink?(channel: Channel, first: Message): void;
 }
 
 export interface LocalServiceSummary {
