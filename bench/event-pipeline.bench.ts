@@ -72,19 +72,25 @@ async function pipeline(triggerCount: number): Promise<{ rate: number; execution
   const { db, close } = await openDispatchDb({ home });
   await db.addTriggers(triggers(triggerCount));
   const token = 'bench-token';
-  const dispatcher = await startDispatcher({ db, amqp: URL, prefix, log, allowTokens: [`emitter:${token}`, `sink:${token}`] });
+  const dispatcher = await startDispatcher({ db, amqp: URL, prefix, log, allowTokens: [`emitter:${token}-e`, `sink:${token}-s`] });
   const tsx = [process.execPath, '--import', 'tsx'];
-  const sink = await startAgent({ command: [...tsx, 'bench/event-pipeline/sink.ts'], kind: 'sink', id: 'sink-1', token, amqp: URL, prefix, log });
-  const emitter = await startAgent({ command: [...tsx, 'bench/event-pipeline/emitter.ts'], kind: 'emitter', id: 'emitter-1', token, amqp: URL, prefix, log });
+  const sink = await startAgent({ command: [...tsx, 'bench/event-pipeline/sink.ts'], kind: 'sink', id: 'sink-1', token: `${token}-s`, amqp: URL, prefix, log });
+  const emitter = await startAgent({ command: [...tsx, 'bench/event-pipeline/emitter.ts'], kind: 'emitter', id: 'emitter-1', token: `${token}-e`, amqp: URL, prefix, log });
   try {
     const t0 = performance.now();
     emitter.connector.sendTask({ id: `go-${prefix}`, key: 'emit', inputs: { n: N } });
     const deadline = Date.now() + 120_000;
+    const marks: Record<string, number> = {};
     while (sink.counters.tasks < N) {
       if (Date.now() > deadline) throw new Error(`only ${sink.counters.tasks} of ${N} tasks arrived`);
       await new Promise((r) => setTimeout(r, 5));
+      const now = performance.now() - t0;
+      if (marks.emitted === undefined && emitter.counters.events >= N) marks.emitted = now;
+      if (marks.confirmed === undefined && emitter.counters.confirmed >= N) marks.confirmed = now;
+      if (marks.dispatched === undefined && dispatcher.counters.executions >= N) marks.dispatched = now;
     }
     const rate = N / ((performance.now() - t0) / 1000);
+    if (process.env.VERBOSE) console.log(triggerCount, 'triggers: ms at which all events were', Object.fromEntries(Object.entries(marks).map(([k, v]) => [k, Math.round(v)])), 'done', Math.round(performance.now() - t0));
     const { total } = await db.countExecutions();
     return { rate, executions: total };
   } finally {
@@ -100,10 +106,11 @@ async function pipeline(triggerCount: number): Promise<{ rate: number; execution
 const results: { system: string; value: number; runs: number[]; triggers?: number; note?: string }[] = [];
 const rawRuns: number[] = [];
 const pipeRuns = new Map<number, number[]>();
+const CONFIGS = (process.env.TRIGGERS ?? '1,100,10000').split(',').map(Number);
 for (let r = 0; r < RUNS; r++) {
   // Interleave so drift on a shared machine hits every system alike.
-  rawRuns.push(await raw());
-  for (const t of [1, 100, 10_000]) {
+  if (!process.env.SKIP_RAW) rawRuns.push(await raw());
+  for (const t of CONFIGS) {
     const { rate, executions } = await pipeline(t);
     if (executions !== N) throw new Error(`expected ${N} executions with ${t} triggers, the log has ${executions}`);
     pipeRuns.set(t, [...(pipeRuns.get(t) ?? []), rate]);

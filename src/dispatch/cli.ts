@@ -3,8 +3,9 @@
  * `agent`, `agents`, and `connector token` (added to the sync capability's `connector` group).
  * Handlers load their modules lazily so `switchboard --help` stays fast.
  */
-import { Command, Option } from 'commander';
+import { Option, type Command } from 'commander';
 import type { JsonValue } from '../core/message.js';
+import type { DispatchDb } from './dispatcher/db.js';
 
 const dbOptions = (cmd: Command): Command => cmd
   .option('--database <url>', 'PostgreSQL URL or SQLite path (default: SQLite under $SWITCHBOARD_HOME)', process.env.SWITCHBOARD_DATABASE_URL)
@@ -12,7 +13,7 @@ const dbOptions = (cmd: Command): Command => cmd
 
 interface DbOpts { database?: string; home?: string }
 
-async function withDb<T>(opts: DbOpts, fn: (db: import('./dispatcher/db.js').DispatchDb) => Promise<T>): Promise<T> {
+async function withDb<T>(opts: DbOpts, fn: (db: DispatchDb) => Promise<T>): Promise<T> {
   const { openDispatchDb } = await import('./open.js');
   const { db, close } = await openDispatchDb(opts);
   try { return await fn(db); } finally { await close(); }
@@ -31,7 +32,7 @@ function untilSignal(stop: () => Promise<void>): Promise<void> {
       if (stopping) return;
       stopping = true;
       process.stderr.write(`switchboard: ${sig}: stopping\n`);
-      stop().finally(() => resolve());
+      void stop().catch((err: unknown) => { process.stderr.write(`switchboard: stopping failed: ${err instanceof Error ? err.message : String(err)}\n`); process.exitCode = 1; }).finally(() => resolve());
     };
     process.once('SIGINT', on);
     process.once('SIGTERM', on);

@@ -92,6 +92,8 @@ then:
   agents.push(web);
   agents.push(await startAgent({ command: exampleCommand('http-request'), kind: 'http-request', id: 'http-1', token: token.http, amqp: AMQP_URL, prefix, log }));
   assert.equal(web.triggers, 1, 'the agent got the trigger that concerns it at registration');
+  // The webhook says hello once it listens (it may come after registration on a slow machine).
+  await waitFor(async () => (await db.listConnectors()).find((c) => c.id === 'webhook-1')?.events.length, { what: 'the webhook to declare its events' });
 
   assert.equal(await post(webPort, '/orders', { amount: 5, id: 'small' }), 202);   // filtered out
   assert.equal(await post(webPort, '/other', { amount: 500, id: 'elsewhere' }), 202); // filtered out

@@ -60,6 +60,8 @@ export class Agent {
   }
 
   get triggers(): number { return this.index.size; }
+  /** What the connector declared in its hello, once it said hello. */
+  get declared(): HelloLine | undefined { return this.hello; }
   get triggerVersion(): number { return this.version; }
 
   async start(): Promise<void> {
@@ -70,7 +72,11 @@ export class Agent {
       this.connector.once('event', () => resolve());
       setTimeout(resolve, this.opts.helloTimeoutMs ?? 1000).unref();
     });
-    this.connector.on('hello', (h) => { this.hello = h; });
+    this.connector.on('hello', (h) => {
+      this.hello = h;
+      // A hello after registration (slow start, or a restart): tell the dispatcher what it declares now.
+      if (this.registered && !this.stopped) void this.register().catch((err: unknown) => log.error({ err: errorMessage(err) }, 're-registration failed'));
+    });
     this.connector.on('event', (e) => this.onEvent(e));
     this.connector.on('result', (r) => this.onResult(r));
     this.connector.start();

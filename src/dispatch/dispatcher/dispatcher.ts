@@ -8,10 +8,10 @@
 import { randomUUID } from 'node:crypto';
 import { SwitchboardError, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
-import type { AgentMessage, DispatcherReply, TriggerSnapshot, WireTask } from '../protocol/wire.js';
+import type { AgentMessage, TriggerSnapshot, WireTask } from '../protocol/wire.js';
 import { resolveInputs } from '../trigger/inputs.js';
 import { TriggerIndex } from '../trigger/matcher.js';
-import type { DispatcherHandler, DispatcherTransport, Inbound, TaskTarget } from '../transport/types.js';
+import type { DispatcherHandler, DispatcherTransport, HandleResult, Inbound, TaskTarget } from '../transport/types.js';
 import type { DispatchDb } from './db.js';
 import { hashToken } from './tokens.js';
 import type { ConnectorRecord, NewEvent, NewExecution, ResultUpdate } from './types.js';
@@ -109,8 +109,9 @@ export class Dispatcher implements DispatcherHandler {
     return undefined;
   }
 
-  async handle(batch: Inbound[]): Promise<(Error | undefined)[]> {
+  async handle(batch: Inbound[]): Promise<HandleResult> {
     const outcomes: (Error | undefined)[] = new Array(batch.length).fill(undefined);
+    const sent: Promise<unknown>[] = [];
     const eventMsgs: { i: number; m: EventsMessage }[] = [];
     const results: ResultUpdate[] = [];
     const now = new Date().toISOString();
@@ -122,7 +123,7 @@ export class Dispatcher implements DispatcherHandler {
       if (refusal) {
         this.counters.refused++;
         this.opts.log.warn({ connector: who, type: m.type }, `refused a ${m.type} message: ${refusal}`);
-        if (reply) await reply({ type: 'refused', ok: false, code: 'PERMISSION_DENIED', message: refusal });
+        if (reply) sent.push(reply({ type: 'refused', ok: false, code: 'PERMISSION_DENIED', message: refusal }));
         else outcomes[i] = new SwitchboardError('PERMISSION_DENIED', `refused: ${refusal}`);
         continue;
       }
@@ -132,7 +133,7 @@ export class Dispatcher implements DispatcherHandler {
           const rec = await this.opts.db.upsertConnector(m.connector, now);
           this.connectors.set(rec.id, rec);
           this.opts.log.info({ connector: rec.id, kind: rec.kind, meta: rec.meta }, 'connector registered');
-          await reply?.({ type: 'registered', ok: true, snapshot: this.snapshotFor(rec.id, rec.kind) });
+          if (reply) sent.push(reply({ type: 'registered', ok: true, snapshot: this.snapshotFor(rec.id, rec.kind) }));
           break;
         }
         case 'unregister': {
@@ -144,7 +145,7 @@ export class Dispatcher implements DispatcherHandler {
         }
         case 'triggers': {
           const c = this.connectors.get(m.connectorId)!;
-          await reply?.({ type: 'snapshot', ok: true, snapshot: this.snapshotFor(c.id, c.kind) });
+          if (reply) sent.push(reply({ type: 'snapshot', ok: true, snapshot: this.snapshotFor(c.id, c.kind) }));
           break;
         }
         case 'events': {
@@ -161,12 +162,12 @@ export class Dispatcher implements DispatcherHandler {
     }
     if (eventMsgs.length) {
       try {
-        await this.dispatch(eventMsgs.map((e) => e.m));
+        sent.push((await this.dispatch(eventMsgs.map((e) => e.m))).confirmed);
       } catch (err) {
         // Find which message fails on its own; the others go through.
         if (eventMsgs.length === 1) outcomes[eventMsgs[0]!.i] = asError(err);
         else for (const { i, m } of eventMsgs) {
-          try { await this.dispatch([m]); } catch (e) { outcomes[i] = asError(e); }
+          try { sent.push((await this.dispatch([m])).confirmed); } catch (e) { outcomes[i] = asError(e); }
         }
       }
     }
@@ -175,7 +176,7 @@ export class Dispatcher implements DispatcherHandler {
       this.counters.results += results.length;
     }
     await this.touch(touched, now);
-    return outcomes;
+    return { outcomes, settled: Promise.all(sent) };
   }
 
   private async touch(ids: Set<string>, now: string): Promise<void> {
@@ -189,8 +190,8 @@ export class Dispatcher implements DispatcherHandler {
     if (due.length) await this.opts.db.touchConnectors(due, now);
   }
 
-  /** Records new events and their executions in one transaction, then sends the tasks. */
-  private async dispatch(msgs: EventsMessage[]): Promise<void> {
+  /** Records new events and their executions in one transaction, then sends the tasks; resolves to their confirmation. */
+  private async dispatch(msgs: EventsMessage[]): Promise<{ confirmed: Promise<unknown> }> {
     const events: NewEvent[] = [];
     for (const m of msgs) {
       const c = this.connectors.get(m.connectorId)!;
@@ -221,7 +222,7 @@ export class Dispatcher implements DispatcherHandler {
     this.counters.duplicates += events.length - fresh.length;
     this.counters.executions += executions.length;
     if (events.length !== fresh.length) this.opts.log.debug({ duplicates: events.length - fresh.length }, 'ignored events already dispatched');
-    await Promise.all([...sends.values()].map((s) => this.opts.transport.sendTasks(s.to, s.tasks)));
+    return { confirmed: Promise.all([...sends.values()].map((s) => this.opts.transport.sendTasks(s.to, s.tasks))) };
   }
 }
 

@@ -7,7 +7,9 @@ import type { JsonValue } from '../../core/message.js';
 import type { TriggerSpec } from '../trigger/schema.js';
 
 const id = z.string().min(1).max(200);
-const json = z.json() as z.ZodType<JsonValue>;
+// Bodies arrive through JSON.parse, so any value in them is JSON already: checking it again value
+// by value would only cost time (measured: the largest share of the dispatcher's parsing).
+const json = z.custom<JsonValue>((v) => v !== undefined);
 const record = z.record(z.string(), json);
 
 export const connectorInfo = z.object({

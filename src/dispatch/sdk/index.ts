@@ -22,8 +22,21 @@ export interface ConnectorIO {
 
 const processIO = (): ConnectorIO => ({ input: process.stdin, output: process.stdout, errors: process.stderr });
 
+// Lines written in one burst go out in one write (one syscall), flushed on the next microtask.
+const pending = new Map<Writable, string[]>();
+
 function write(io: ConnectorIO, obj: unknown): void {
-  io.output.write(`${JSON.stringify(obj)}\n`);
+  const line = JSON.stringify(obj);
+  let lines = pending.get(io.output);
+  if (!lines) {
+    lines = [];
+    pending.set(io.output, lines);
+    queueMicrotask(() => {
+      pending.delete(io.output);
+      io.output.write(`${lines!.join('\n')}\n`);
+    });
+  }
+  lines.push(line);
 }
 
 /** Declares the events this connector emits and the tasks it runs (optional; lets the dispatcher validate). */

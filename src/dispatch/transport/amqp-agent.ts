@@ -1,6 +1,6 @@
 /** The agent's side of the RabbitMQ transport. */
 import { randomUUID } from 'node:crypto';
-import type { ConsumeMessage } from 'amqplib';
+import type { Channel, ConsumeMessage } from 'amqplib';
 import { SwitchboardError, TimeoutError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { AgentMessage, DispatcherMessage, DispatcherReply } from '../protocol/wire.js';
@@ -62,7 +62,7 @@ export class AmqpAgentTransport implements AgentTransport {
     await this.link.start();
   }
 
-  private async deliver(ch: import('amqplib').Channel, msg: ConsumeMessage, onMessage: (m: AgentInbound) => Promise<void>): Promise<void> {
+  private async deliver(ch: Channel, msg: ConsumeMessage, onMessage: (m: AgentInbound) => Promise<void>): Promise<void> {
     let body: DispatcherMessage;
     try {
       body = JSON.parse(msg.content.toString('utf8')) as DispatcherMessage;
@@ -118,6 +118,6 @@ export class AmqpAgentTransport implements AgentTransport {
   }
 }
 
-export function safeAck(ch: import('amqplib').Channel, msg: ConsumeMessage): void {
+export function safeAck(ch: Channel, msg: ConsumeMessage): void {
   try { ch.ack(msg); } catch { /* channel gone: the broker redelivers */ }
 }

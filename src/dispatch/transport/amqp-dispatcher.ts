@@ -25,6 +25,9 @@ export interface AmqpDispatcherOptions {
 
 interface Delivery { ch: Channel; msg: ConsumeMessage }
 
+/** Batches processed but not yet confirmed; more wait. */
+const MAX_UNSETTLED = 8;
+
 export class AmqpDispatcherTransport implements DispatcherTransport {
   readonly kind = 'amqp';
   private link: AmqpLink | undefined;
@@ -32,6 +35,8 @@ export class AmqpDispatcherTransport implements DispatcherTransport {
   private readonly n: Names;
   private pending: Delivery[] = [];
   private draining = false;
+  private unsettled = 0;
+  private wake: (() => void) | undefined;
   private handler: DispatcherHandler | undefined;
   private declared = new Set<string>();
   readonly counters = { delivered: 0, deadLettered: 0 };
@@ -86,8 +91,9 @@ export class AmqpDispatcherTransport implements DispatcherTransport {
       fromIndex.push(i);
     });
     let outcomes: (Error | undefined)[];
+    let settled: Promise<unknown>;
     try {
-      outcomes = inbound.length ? await this.handler!.handle(inbound) : [];
+      ({ outcomes, settled } = inbound.length ? await this.handler!.handle(inbound) : { outcomes: [], settled: Promise.resolve() });
     } catch (err) {
       // The handler as a whole failed (e.g. the store is down): leave the messages unacknowledged on
       // this channel, so they come back after a reconnect, and try again shortly.
@@ -97,8 +103,16 @@ export class AmqpDispatcherTransport implements DispatcherTransport {
       return;
     }
     outcomes.forEach((o, j) => { if (o) dead.push(this.deadLetter(batch[fromIndex[j]!]!, o.message)); });
-    await Promise.all(dead);
-    for (const d of batch) safeAck(d.ch, d.msg);
+    // Acknowledge once everything this batch caused is confirmed; meanwhile the next batch runs.
+    this.unsettled++;
+    void Promise.all([...dead, settled]).then(
+      () => { for (const d of batch) safeAck(d.ch, d.msg); },
+      (err: unknown) => {
+        // Not confirmed (e.g. closing): leave unacknowledged, the broker redelivers, dedup keeps it once.
+        this.opts.log.warn({ err: errorMessage(err) }, 'a batch was not confirmed; it will be redelivered');
+      },
+    ).finally(() => { this.unsettled--; this.wake?.(); });
+    while (this.unsettled >= MAX_UNSETTLED) await new Promise<void>((r) => { this.wake = r; });
   }
 
   private parse(msg: ConsumeMessage): Inbound | string {

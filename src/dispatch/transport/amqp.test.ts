@@ -21,7 +21,7 @@ void test('agent <-> dispatcher over RabbitMQ: request/reply, tasks, reconnect w
   const dispatcher = new AmqpDispatcherTransport({ url: AMQP_URL, prefix, log });
   cleanups.push(() => dispatcher.close());
   await dispatcher.start({
-    handle: async (batch) => batch.map((b) => {
+    handle: async (batch) => ({ settled: Promise.resolve(), outcomes: batch.map((b) => {
       const m = b.message;
       if (m.type === 'register') { void b.reply?.({ type: 'registered', ok: true, snapshot: { version: 1, triggers: [] } }); return undefined; }
       if (m.type === 'events') {
@@ -29,7 +29,7 @@ void test('agent <-> dispatcher over RabbitMQ: request/reply, tasks, reconnect w
         for (const e of m.events) seen.set(e.id, (seen.get(e.id) ?? 0) + 1);
       }
       return undefined;
-    }),
+    }) }),
   });
 
   const inbound: AgentInbound[] = [];

@@ -46,7 +46,8 @@ export class HubDispatcherTransport implements DispatcherTransport {
       // One message at a time, in arrival order, like the RabbitMQ consumer.
       const done = this.chain.then(() => handler.handle([inbound]));
       this.chain = done.catch(() => undefined);
-      return done.then((outcomes) => {
+      return done.then(async ({ outcomes, settled }) => {
+        await settled;
         if (outcomes[0]) this.opts.log.warn({ type: r.data.type }, `could not process a message: ${outcomes[0].message}`);
         return reply ? { command: 'DISPATCH_REPLY', params: { reply: reply as unknown as JsonValue } } : undefined;
       }, (err: unknown) => {

@@ -7,12 +7,19 @@ export interface Inbound {
   reply?: (r: DispatcherReply) => Promise<void>;
 }
 
+export interface HandleResult {
+  /** One per message: undefined when done, an Error when it could not be processed (dead-lettered). */
+  outcomes: (Error | undefined)[];
+  /** Settles when what the handler sent on (tasks, replies) is safely queued; then the batch is acknowledged. */
+  settled: Promise<unknown>;
+}
+
 export interface DispatcherHandler {
   /**
-   * Processes messages in order. One outcome per message: undefined when done, an Error when it
-   * could not be processed (the transport dead-letters it with the error's message).
+   * Processes messages in order; resolves once its own work is done (so the next batch may start)
+   * while what it sent may still await confirms (`settled`).
    */
-  handle(batch: Inbound[]): Promise<(Error | undefined)[]>;
+  handle(batch: Inbound[]): Promise<HandleResult>;
 }
 
 export type TaskTarget = { connector: string } | { kind: string };
