@@ -162,25 +162,22 @@ void test('a broadcast in a full mesh of four reaches each interested service ex
   assert.equal(deaf.count((m) => m.command === 'HELLO'), 0, 'a service without HELLO in COMMANDS gets nothing');
 });
 
-void test('TLS links: wrong credentials three times block the address; right credentials link', async () => {
-  const pki = makeTestPki();
-  cleanups.push(() => pki.cleanup());
-  const tlsArgs = ['--certificate', pki.certificate, '--private-key', pki.privateKey];
-  const hubs = await cluster([
-    { name: 'A', ip: '127.0.0.1', neighbors: [], secure: true, extraArgs: tlsArgs },
-  ], { secureCredentials: 'admin:s3cret' });
-  const a = hubs.get('A')!;
-  const more = await cluster([
-    { name: 'B', ip: '127.0.0.2', neighbors: [], secure: true, extraArgs: [...tlsArgs, '--neighbors', `cds://admin:wrong@${a.remoteAddress}`] },
-  ], { secureCredentials: 'admin:s3cret' });
-  const st = await waitFor(async () => (await a.status())?.blocked.find((b) => b.address === '127.0.0.2'), { what: 'B blocked on A' });
-  assert.equal(st.failures, 3);
-  const { stdout } = await run(process.execPath, [BIN, 'cluster-status', '--address', a.localUrl], { env: { ...process.env, SWITCHBOARD_FROM_SOURCE: '1' } });
-  assert.match(stdout, /blocked: 127\.0\.0\.2 until/);
-  await cluster([
-    { name: 'C', ip: '127.0.0.3', neighbors: [], secure: true, extraArgs: [...tlsArgs, '--neighbors', `cds://admin:s3cret@${a.remoteAddress}`] },
-  ], { secureCredentials: 'admin:s3cret' });
-  await waitFor(async () => (await a.status())?.links.some((l) => l.server === 'C' && l.secure), { what: 'C linked to A over TLS' });
-  assert.ok(!(await a.status())!.links.some((l) => l.server === 'B'), 'B stays blocked');
-  assert.ok(more.get('B')!.running);
-});
+for (const mode of [true, 'shared'] as const) {
+  const where = mode === 'shared' ? "on the hub's --secure-listen" : 'on --remote-listen cds://';
+  void test(`TLS links ${where}: wrong credentials three times block the address; right credentials link`, async () => {
+    const pki = makeTestPki();
+    cleanups.push(() => pki.cleanup());
+    const tlsArgs = ['--certificate', pki.certificate, '--private-key', pki.privateKey];
+    const opts = { secureCredentials: 'admin:s3cret' };
+    const a = (await cluster([{ name: 'A', ip: '127.0.0.1', neighbors: [], secure: mode, extraArgs: tlsArgs }], opts)).get('A')!;
+    const b = (await cluster([{ name: 'B', ip: '127.0.0.2', neighbors: [], secure: mode, extraArgs: [...tlsArgs, '--neighbors', `cds://admin:wrong@${a.remoteAddress}`] }], opts)).get('B')!;
+    const st = await waitFor(async () => (await a.status())?.blocked.find((x) => x.address === '127.0.0.2'), { what: 'B blocked on A' });
+    assert.equal(st.failures, 3);
+    const { stdout } = await run(process.execPath, [BIN, 'cluster-status', '--address', a.localUrl], { env: { ...process.env, SWITCHBOARD_FROM_SOURCE: '1' } });
+    assert.match(stdout, /blocked: 127\.0\.0\.2 until/);
+    await cluster([{ name: 'C', ip: '127.0.0.3', neighbors: [], secure: mode, extraArgs: [...tlsArgs, '--neighbors', `cds://admin:s3cret@${a.remoteAddress}`] }], opts);
+    await waitFor(async () => (await a.status())?.links.some((l) => l.server === 'C' && l.secure), { what: 'C linked to A over TLS' });
+    assert.ok(!(await a.status())!.links.some((l) => l.server === 'B'), 'B stays blocked');
+    assert.ok((await b.status())!.neighbors[0]!.state !== 'linked');
+  });
+}

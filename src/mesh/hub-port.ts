@@ -3,6 +3,7 @@
  * from it); the mesh implements `MeshHooks` (what the hub calls when a message leaves its own
  * services). Neither side knows the other's internals.
  */
+import type { Channel } from '../core/channel.js';
 import type { Message } from '../core/message.js';
 
 export interface LocalServiceInfo {
@@ -59,4 +60,6 @@ export interface MeshHooks {
   remoteServices(): RemoteServiceInfo[];
   /** Hub STOP: tell neighbors DISCONNECT and close every link. */
   stop(): Promise<void>;
+  /** A connection on the hub's own TLS listener whose first line is CONNECT or GOSSIP. */
+  acceptLink(channel: Channel, first: Message): void;
 }

@@ -39,6 +39,13 @@ export interface MeshStatus {
 
 const BROADCAST_SERVICES = new Set(['*', '?']);
 
+/** `10.0.0.2:5123`, `[fd00::2]:5123`, `[::ffff:10.0.0.2]:5123` -> the IP. */
+export function sourceIpOf(remoteAddress: string): string {
+  const v6 = /^\[([^\]]+)\]/.exec(remoteAddress);
+  const ip = v6 ? (v6[1] ?? '') : remoteAddress.replace(/:\d+$/, '');
+  return ip.replace(/^::ffff:/, '');
+}
+
 export class Mesh implements MeshHooks {
   readonly graph: ClusterGraph;
   private readonly log: Logger;
@@ -124,8 +131,8 @@ export class Mesh implements MeshHooks {
   }
 
   /** A hub link that arrived on the hub's own TLS listener (see LinksConfig.secureListenShared). */
-  acceptLink(channel: Channel, first: Message, sourceIp: string): void {
-    if (!this.stopped) this.links.acceptLink(channel, first, sourceIp);
+  acceptLink(channel: Channel, first: Message): void {
+    if (!this.stopped) this.links.acceptLink(channel, first, sourceIpOf(channel.remoteAddress));
     else channel.close();
   }
 

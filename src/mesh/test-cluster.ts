@@ -24,7 +24,8 @@ export interface HubSpec {
   ip: string;
   neighbors: string[];
   extraArgs?: string[];
-  secure?: boolean;
+  /** TLS links: `true` on the mesh's own `--remote-listen cds://`, `shared` on the hub's `--secure-listen`. */
+  secure?: boolean | 'shared';
 }
 
 export class HubProcess {
@@ -102,7 +103,9 @@ export async function startCluster(specs: HubSpec[], options: { timings?: string
         '--server-name', spec.name,
         '--local-listen', h.localUrl,
         '--signal', 'off',
-        '--remote-listen', spec.secure ? `cds://${creds}@${h.remoteAddress}` : `cd://${h.remoteAddress}`,
+        ...(spec.secure === 'shared'
+          ? ['--secure-listen', `cds://${creds}@${h.remoteAddress}`]
+          : ['--remote-listen', spec.secure ? `cds://${creds}@${h.remoteAddress}` : `cd://${h.remoteAddress}`]),
         ...(neighbors.length ? ['--neighbors', neighbors.join(',')] : []),
         ...(options.extraArgs ?? []),
         ...(spec.extraArgs ?? []),
