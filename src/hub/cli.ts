@@ -47,6 +47,7 @@ Examples:
     });
 
   hubFlags(program.command('start').description('run the hub with every built-in service, keeping its files under $SWITCHBOARD_HOME'))
+    .option('--amqp <url>', 'put the event dispatcher on RabbitMQ (also SWITCHBOARD_AMQP_URL)')
     .addHelpText('after', `${ENV_HELP}
 Defaults for start: data under $SWITCHBOARD_HOME (default ~/.switchboard) and the Unix socket
 $SWITCHBOARD_HOME/hub.sock next to cd://127.0.0.1:4040.
@@ -57,7 +58,8 @@ Examples:
     .action(async (opts: Record<string, unknown>) => {
       const { loadConfig, switchboardHome } = await import('./config.js');
       const { runHub } = await import('./run.js');
-      const { json, ...flags } = opts;
+      const { json, amqp, ...flags } = opts;
+      if (typeof amqp === 'string') process.env.SWITCHBOARD_AMQP_URL = amqp; // read by the dispatcher service
       const home = switchboardHome();
       const config = loadConfig({ flags, defaults: { data_path: home, unix_listen: `cd://${join(home, 'hub.sock')}` } });
       await runHub(config, { scope: 'start', json: json === true });

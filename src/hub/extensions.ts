@@ -10,6 +10,7 @@
  */
 import type { Hub } from './hub.js';
 import { meshExtension } from '../mesh/extension.js';
+import { dispatcherService } from '../dispatch/service.js';
 
 export type ExtensionScope = 'hub' | 'start';
 
@@ -30,4 +31,4 @@ export interface HubExtension {
 /** A built-in service is an extension that only `switchboard start` runs. */
 export type BuiltinService = HubExtension & { readonly scope: 'start' };
 
-export const HUB_EXTENSIONS: HubExtension[] = [meshExtension];
+export const HUB_EXTENSIONS: HubExtension[] = [meshExtension, dispatcherService];

@@ -1,0 +1,101 @@
+/** One hub, services on every transport (TCP, Unix, TLS, WebSocket, UDP, in-process), talking to each other. */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import type { Channel } from '../core/channel.js';
+import { decodeLine } from '../core/codec/index.js';
+import type { Message } from '../core/message.js';
+import { tempDir } from '../core/testing.js';
+import { connect } from '../core/transports/index.js';
+import { makeSelfSignedCertificate, type TestCertificate } from '../core/transports/test-certs.js';
+import type { Hub } from './hub.js';
+import { sendDatagram, startTestHub, hubPort } from './test-support.js';
+
+let hub: Hub;
+let cert: TestCertificate;
+let home: { path: string; cleanup: () => Promise<void> };
+const channels: Channel[] = [];
+
+function inbox(ch: Channel): (command: string, timeoutMs?: number) => Promise<Message> {
+  const got: Message[] = [];
+  const waiters: { command: string; resolve: (m: Message) => void }[] = [];
+  ch.on('frame', (f) => {
+    const m = decodeLine(f);
+    const i = waiters.findIndex((w) => w.command === m.command);
+    if (i !== -1) waiters.splice(i, 1)[0]!.resolve(m);
+    else got.push(m);
+  });
+  return (command, timeoutMs = 5000) => {
+    const i = got.findIndex((m) => m.command === command);
+    if (i !== -1) return Promise.resolve(got.splice(i, 1)[0]!);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no ${command} on ${ch.transport} within ${timeoutMs} ms`)), timeoutMs);
+      waiters.push({ command, resolve: (m) => { clearTimeout(timer); resolve(m); } });
+    });
+  };
+}
+
+async function service(ch: Channel, name: string): Promise<(command: string) => Promise<Message>> {
+  channels.push(ch);
+  const next = inbox(ch);
+  ch.send(`REGISTER service=${name};version=1`);
+  await next('READY');
+  return next;
+}
+
+function url(kind: string): string {
+  return hub.addresses.find((a) => a.kind === kind)!.url;
+}
+
+before(async () => {
+  cert = makeSelfSignedCertificate();
+  home = await tempDir();
+  hub = await startTestHub({
+    unixListen: `cd://${join(home.path, 'hub.sock')}`,
+    secureListen: 'cds://127.0.0.1:0',
+    certificate: cert.certificatePath,
+    privateKey: cert.privateKeyPath,
+    wsListen: 'ws://127.0.0.1:0/switchboard',
+  });
+});
+
+after(async () => {
+  for (const ch of channels) ch.close();
+  await hub.stop('tests done');
+  cert.cleanup();
+  await home.cleanup();
+});
+
+void test('services on TCP, Unix, TLS, WebSocket and in-process reach each other; UDP signals reach them', async () => {
+  const tcp = await service(await connect(url('local')), 'on_tcp');
+  const unix = await service(await connect(url('unix')), 'on_unix');
+  const tls = await service(await connect(url('secure'), { ca: cert.certificate }), 'on_tls');
+  const ws = await service(await connect(url('ws')), 'on_ws');
+  const mem = await service(hub.connectInProcess('builtin'), 'on_memory');
+  const names = ['on_tcp', 'on_unix', 'on_tls', 'on_ws', 'on_memory'];
+  const inboxes = [tcp, unix, tls, ws, mem];
+  const senders = channels.slice(-5);
+  // Each sends HOP to the next one round the ring.
+  senders.forEach((ch, i) => ch.send(`${names[(i + 1) % names.length]}/HOP from=${names[i]}`));
+  for (let i = 0; i < inboxes.length; i++) {
+    const m = await inboxes[i]!('HOP');
+    assert.equal(m.params.from, names[(i + names.length - 1) % names.length]);
+    assert.equal(m.sentFrom.service, m.params.from);
+  }
+  await sendDatagram(hubPort(hub, 'signal'), 'on_ws/SIGNAL via=udp', 50);
+  assert.equal((await ws('SIGNAL')).params.via, 'udp');
+});
+
+void test('SNIFF and STOP are refused on TLS and WebSocket connections', async () => {
+  const tls = await connect(url('secure'), { ca: cert.certificate });
+  channels.push(tls);
+  const next = inbox(tls);
+  tls.send('SNIFF');
+  assert.match(String((await next('INVALID')).params.message), /SNIFF is served only on the local TCP listener and the Unix socket/);
+  const ws = await connect(url('ws'));
+  channels.push(ws);
+  const wsNext = inbox(ws);
+  ws.send('STOP');
+  assert.match(String((await wsNext('INVALID')).params.message), /STOP is accepted only from local connections/);
+  assert.equal(hub.state, 'running');
+});
