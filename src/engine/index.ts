@@ -23,6 +23,7 @@ export { ChildProcessPlugin, type ChildProcessPluginOptions } from './connectors
 export { WorkerThreadPlugin, type WorkerThreadPluginOptions } from './connectors/worker-thread.js';
 export { WebsocketPlugin, type WebsocketPluginOptions } from './connectors/websocket.js';
 export type { CallContext } from './call-queue.js';
-export { type Profile, profileSchema, managerProfile } from './profile.js';
+export { type Profile, managerProfile } from './profile.js';
+export { profileSchema } from './profile-schema.js';
 export { parseMessage, isHandshake, eventKey, type RemixMessage, type RequestInfo, type Action } from './protocol.js';
 export { setEngineLogger, type EngineLogger } from './log.js';

@@ -6,7 +6,7 @@
  * Extensions (ignored by Remix clients): an engine -> plugin `cancel` carrying the request `id`,
  * `requestInfo.timeoutMs` so a plugin knows its deadline, and `errorCode` next to `error`.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 
 export type Action = 'on' | 'off' | 'once' | 'call' | 'response' | 'emit' | 'cancel' | 'notification' | 'request' | 'listen';
 
@@ -40,22 +40,25 @@ export interface MessageLimits {
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
 
-const name = z.string().min(1).max(256);
+// zod/mini keeps the browser bundles small (the classic API pulls in every locale).
+const name = z.string().check(z.minLength(1), z.maxLength(256));
+const optName = z.optional(z.string().check(z.maxLength(256)));
+const id = z.optional(z.int());
 const requestInfo = z.object({
-  from: z.string().max(256),
-  path: z.string().max(1024).optional(),
-  isFromNative: z.boolean().optional(),
-  timeoutMs: z.number().nonnegative().optional(),
+  from: z.string().check(z.maxLength(256)),
+  path: z.optional(z.string().check(z.maxLength(1024))),
+  isFromNative: z.optional(z.boolean()),
+  timeoutMs: z.optional(z.number().check(z.nonnegative())),
 });
 const args = z.array(z.unknown());
-const errorField = z.union([z.string(), z.object({ message: z.string() }).transform((e) => e.message)]).nullish();
+const errorField = z.nullish(z.union([z.string(), z.pipe(z.object({ message: z.string() }), z.transform((e) => e.message))]));
 
 const messageSchema = z.discriminatedUnion('action', [
-  z.object({ action: z.enum(['request', 'call']), id: z.number().int().optional(), name: z.string().max(256).optional(), key: name, payload: args.optional(), requestInfo: requestInfo.nullish() }),
-  z.object({ action: z.literal('response'), id: z.number().int(), name: z.string().max(256).optional(), key: z.string().max(256).optional(), payload: z.unknown().optional(), error: errorField, errorCode: z.string().max(64).optional(), requestInfo: requestInfo.nullish() }),
-  z.object({ action: z.enum(['emit', 'notification']), name: z.string().max(256).optional(), key: name, payload: args.optional(), id: z.number().int().optional() }),
-  z.object({ action: z.enum(['on', 'listen', 'once', 'off']), name, key: name, id: z.number().int().optional() }),
-  z.object({ action: z.literal('cancel'), name: z.string().max(256).optional(), key: z.string().max(256).optional(), id: z.number().int().optional() }),
+  z.object({ action: z.enum(['request', 'call']), id, name: optName, key: name, payload: z.optional(args), requestInfo: z.nullish(requestInfo) }),
+  z.object({ action: z.literal('response'), id: z.int(), name: optName, key: optName, payload: z.optional(z.unknown()), error: errorField, errorCode: z.optional(z.string().check(z.maxLength(64))), requestInfo: z.nullish(requestInfo) }),
+  z.object({ action: z.enum(['emit', 'notification']), name: optName, key: name, payload: z.optional(args), id }),
+  z.object({ action: z.enum(['on', 'listen', 'once', 'off']), name, key: name, id }),
+  z.object({ action: z.literal('cancel'), name: optName, key: optName, id }),
 ]);
 
 export type ParsedMessage = z.infer<typeof messageSchema>;
@@ -99,11 +102,23 @@ export function parseMessage(raw: unknown, limits: MessageLimits = { maxMessageB
   }
   const result = messageSchema.safeParse(value);
   if (!result.success) {
-    const issue = result.error.issues[0];
-    const where = issue && issue.path.length > 0 ? ` at "${issue.path.join('.')}"` : '';
-    return { ok: false, reason: `message does not follow the Remix plugin protocol${where}: ${issue?.message ?? 'invalid'}` };
+    return { ok: false, reason: `message does not follow the Remix plugin protocol: ${describeIssue(result.error.issues[0], value)}` };
   }
   return { ok: true, message: result.data };
+}
+
+function describeIssue(issue: z.core.$ZodIssue | undefined, value: unknown): string {
+  if (!issue) return 'invalid';
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return `expected an object, got ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}`;
+  const where = issue.path.length > 0 ? `"${issue.path.join('.')}" ` : '';
+  switch (issue.code) {
+    case 'invalid_type': return `${where}should be ${issue.expected}`;
+    case 'invalid_union': return issue.path.length === 0 || issue.path[0] === 'action' ? `unknown action ${JSON.stringify((value as { action?: unknown }).action)}` : `${where}has the wrong type`;
+    case 'invalid_value': return `${where}should be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'too_big': return `${where}is too long (max ${String(issue.maximum)})`;
+    case 'too_small': return `${where}is too short (min ${String(issue.minimum)})`;
+    default: return `${where}is invalid (${issue.code})`;
+  }
 }
 
 export function isHandshake(message: { action?: string; key?: string | undefined }): boolean {
