@@ -5,6 +5,7 @@
  */
 import type { Message } from '../core/message.js';
 import type { JsonValue } from '../core/message.js';
+import { toEndpoint } from './destination.js';
 import type { Destination, OutgoingMessage, Params, RequestOptions } from './types.js';
 
 /** The communicator's `cache=` parameter: `no`, `reply` (answer SERVICE_UNAVAILABLE), `ttl=N` seconds. */
@@ -34,7 +35,9 @@ export class MessageBuilder {
 
   constructor(private readonly client: MessageSender, readonly command: string) {}
 
+  /** `'service'`, `'server:service'`, `'service#instance'`; checked now so a typo fails here. */
   to(destination: Destination): this {
+    toEndpoint(destination);
     this.destination = destination;
     return this;
   }

@@ -186,8 +186,11 @@ export class SwitchboardClient {
     });
   }
 
+  /** STATUS of every service as it changes (the client lists STATUS in COMMANDS while someone listens). */
   onStatus(listener: (status: ServiceStatus) => void): Disposable {
-    return this.statusListeners.add(listener);
+    const sub = this.statusListeners.add(listener);
+    if (this.statusListeners.size === 1) this.announceCommands();
+    return disposable(() => { sub.dispose(); if (this.statusListeners.size === 0) this.announceCommands(); });
   }
 
   onState(listener: (state: ConnectionState) => void): Disposable {
@@ -272,6 +275,7 @@ export class SwitchboardClient {
 
   private commandList(): string[] {
     const all = new Set(BUILTIN_COMMANDS);
+    if (this.statusListeners.size) all.add('STATUS');
     for (const c of this.registration?.commands ?? []) all.add(c);
     for (const c of this.handlers.keys()) all.add(c);
     for (const ext of this.extensions) for (const c of ext.commands ?? []) all.add(c);

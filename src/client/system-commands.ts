@@ -6,8 +6,11 @@
 import type { Message } from '../core/message.js';
 import type { ReplyInit, ServiceStatus } from './types.js';
 
-/** Commands the library handles itself; always part of the COMMANDS list. */
-export const BUILTIN_COMMANDS = ['ABSOLUTELY', 'ALIVE', 'DISCONNECTING', 'HELP', 'INVALID', 'QUITTING', 'READY', 'STATUS', 'STOP', 'UNKNOWN'];
+/**
+ * Commands the library handles itself; always part of the COMMANDS list. STATUS is added only
+ * while someone listens (`onStatus`): the hub sends every registration change to those who list it.
+ */
+export const BUILTIN_COMMANDS = ['ABSOLUTELY', 'ALIVE', 'DISCONNECTING', 'HELP', 'INVALID', 'QUITTING', 'READY', 'STOP', 'UNKNOWN'];
 
 /** Messages that are answers or notices: never answered with UNKNOWN (that would ping-pong). */
 export const NEVER_ANSWERED = new Set(['ABSOLUTELY', 'COMMANDS', 'DISCONNECTING', 'ERROR', 'HANGUP', 'INVALID', 'QUITTING', 'READY', 'SERVICE_UNAVAILABLE', 'STATUS', 'TRANSMISSION_REPORT', 'UNKNOWN', 'UNREACHABLE']);

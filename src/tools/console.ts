@@ -16,6 +16,8 @@ const HELP = `Type a message and press Enter, e.g.  clock/TIME zone=UTC   or a J
 
 export async function runConsole(options: SendOptions, input: NodeJS.ReadableStream = process.stdin, out: NodeJS.WritableStream = process.stdout): Promise<void> {
   const rl = createInterface({ input, output: out, terminal: (input as { isTTY?: boolean }).isTTY === true, prompt: 'switchboard> ' });
+  // Take the iterator now: lines typed (or piped) while the first connection opens must not be lost.
+  const lines = rl[Symbol.asyncIterator]();
   const print = (text: string) => out.write(`${text}\n`);
   let hub: SwitchboardClient | undefined;
   const name = options.as ?? `console_${process.pid}`;
@@ -56,7 +58,10 @@ export async function runConsole(options: SendOptions, input: NodeJS.ReadableStr
   try { await open(options.address); } catch (err) { print(`! ${errorMessage(err)}`); }
   rl.prompt();
   try {
-    for await (const line of rl) {
+    for (;;) {
+      const next = await lines.next();
+      if (next.done) break;
+      const line: string = next.value;
       let keep = true;
       try { keep = await handle(line); } catch (err) { print(`! ${errorMessage(err)}`); }
       if (!keep) break;
