@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import type { JsonValue } from '../../core/message.js';
-import type { TriggerSpec } from '../trigger/schema.js';
+import { triggerSpecSchema, type TriggerSpec } from '../trigger/schema.js';
 
 const id = z.string().min(1).max(200);
 // Bodies arrive through JSON.parse, so any value in them is JSON already: checking it again value
@@ -65,3 +65,22 @@ export type DispatcherMessage =
 
 /** Replies to `register` and `triggers`. */
 export type DispatcherReply = Extract<DispatcherMessage, { type: 'registered' | 'refused' | 'snapshot' }>;
+
+const snapshot = z.object({ version: z.number(), triggers: z.array(triggerSpecSchema) });
+const wireTask = z.object({ executionId: id, key: id, inputs: record });
+
+/** What an agent accepts from the dispatcher (checked: it crossed a process boundary). */
+export const dispatcherMessage = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('registered'), ok: z.literal(true), snapshot }),
+  z.object({ type: z.literal('refused'), ok: z.literal(false), code: z.string(), message: z.string() }),
+  z.object({ type: z.literal('snapshot'), ok: z.literal(true), snapshot }),
+  z.object({ type: z.literal('tasks'), tasks: z.array(wireTask) }),
+  z.object({ type: z.literal('invalidate'), version: z.number() }),
+]);
+
+/** Parses a dispatcher message, or says what is wrong with it. */
+export function parseDispatcherMessage(raw: unknown): DispatcherMessage | string {
+  const r = dispatcherMessage.safeParse(raw);
+  if (r.success) return r.data as DispatcherMessage;
+  return r.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+}

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { SwitchboardError, TimeoutError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
-import type { AgentMessage, DispatcherMessage, DispatcherReply } from '../protocol/wire.js';
+import { parseDispatcherMessage, type AgentMessage, type DispatcherReply } from '../protocol/wire.js';
 import { AmqpLink } from './amqp-link.js';
 import { ReliablePublisher } from './publisher.js';
 import { declareAgentQueue, declareCore, declareKindQueue, DEFAULT_PREFIX, names } from './topology.js';
@@ -63,11 +63,17 @@ export class AmqpAgentTransport implements AgentTransport {
   }
 
   private async deliver(ch: Channel, msg: ConsumeMessage, onMessage: (m: AgentInbound) => Promise<void>): Promise<void> {
-    let body: DispatcherMessage;
+    let raw: unknown;
     try {
-      body = JSON.parse(msg.content.toString('utf8')) as DispatcherMessage;
+      raw = JSON.parse(msg.content.toString('utf8'));
     } catch {
       this.opts.log.error({ queue: msg.fields.routingKey }, 'dropping a message from the dispatcher that is not JSON');
+      safeAck(ch, msg);
+      return;
+    }
+    const body = parseDispatcherMessage(raw);
+    if (typeof body === 'string') {
+      this.opts.log.error({ queue: msg.fields.routingKey }, `dropping a message from the dispatcher that is not valid: ${body}`);
       safeAck(ch, msg);
       return;
     }

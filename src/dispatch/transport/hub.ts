@@ -11,7 +11,7 @@ import { SwitchboardError, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { JsonValue } from '../../core/message.js';
 import type { ConnectorRecord } from '../dispatcher/types.js';
-import { agentMessage, type AgentMessage, type DispatcherReply, type WireTask } from '../protocol/wire.js';
+import { agentMessage, parseDispatcherMessage, type AgentMessage, type DispatcherReply, type WireTask } from '../protocol/wire.js';
 import type { AgentInbound, AgentTransport, DispatcherHandler, DispatcherTransport, Inbound, TaskTarget } from './types.js';
 
 export const DISPATCHER_SERVICE = 'dispatcher';
@@ -33,7 +33,7 @@ export class HubDispatcherTransport implements DispatcherTransport {
   constructor(private readonly opts: { address?: string; log: Logger; connectors: () => Promise<ConnectorRecord[]>; client?: SwitchboardClient }) {}
 
   async start(handler: DispatcherHandler): Promise<void> {
-    const client = this.opts.client ?? (await connect(this.opts.address));
+    const client = this.opts.client ?? (await connect(this.opts.address, { format: 'json', waitOnFirstConnect: true }));
     this.client = client;
     client.on('DISPATCH', (msg) => {
       const r = agentMessage.safeParse(msg.params.message);
@@ -89,14 +89,18 @@ export class HubAgentTransport implements AgentTransport {
   constructor(private readonly opts: { address?: string; log: Logger }) {}
 
   async start(connector: { id: string; kind: string }, onMessage: (m: AgentInbound) => Promise<void>): Promise<void> {
-    const client = await connect(this.opts.address);
+    const client = await connect(this.opts.address, { format: 'json', waitOnFirstConnect: true });
     this.client = client;
     client.on('DISPATCH_TASKS', (msg) => {
-      const tasks = msg.params.tasks;
-      if (!Array.isArray(tasks)) { this.opts.log.warn('DISPATCH_TASKS without a task list; ignored'); return; }
-      void onMessage({ type: 'tasks', tasks: tasks as unknown as WireTask[] });
+      const m = parseDispatcherMessage({ type: 'tasks', tasks: msg.params.tasks });
+      if (typeof m === 'string' || m.type !== 'tasks') { this.opts.log.warn(`ignored an invalid DISPATCH_TASKS: ${String(m)}`); return; }
+      void onMessage(m);
     });
-    client.on('DISPATCH_INVALIDATE', (msg) => { void onMessage({ type: 'invalidate', version: Number(msg.params.version) }); });
+    client.on('DISPATCH_INVALIDATE', (msg) => {
+      const m = parseDispatcherMessage({ type: 'invalidate', version: msg.params.version });
+      if (typeof m === 'string' || m.type !== 'invalidate') { this.opts.log.warn(`ignored an invalid DISPATCH_INVALIDATE: ${String(m)}`); return; }
+      void onMessage(m);
+    });
     let first = true;
     client.onState((s) => {
       if (s.status !== 'ready') return;
@@ -110,7 +114,9 @@ export class HubAgentTransport implements AgentTransport {
   async request(msg: Extract<AgentMessage, { type: 'register' | 'triggers' }>, timeoutMs = 10_000): Promise<DispatcherReply> {
     const reply = await this.client!.request({ command: 'DISPATCH', to: DISPATCHER_SERVICE, params: { message: msg as unknown as JsonValue } }, { timeoutMs });
     if (reply.command !== 'DISPATCH_REPLY') throw new SwitchboardError('UNAVAILABLE', `the dispatcher is not on the hub (got ${reply.command}); start it with \`switchboard start\` or \`switchboard dispatcher\``);
-    return reply.params.reply as unknown as DispatcherReply;
+    const parsed = parseDispatcherMessage(reply.params.reply);
+    if (typeof parsed === 'string' || !('ok' in parsed)) throw new SwitchboardError('INVALID_MESSAGE', `the dispatcher's reply is not valid: ${String(parsed)}`);
+    return parsed;
   }
 
   async send(msg: AgentMessage): Promise<void> {

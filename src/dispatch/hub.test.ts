@@ -1,0 +1,56 @@
+// Without RabbitMQ the dispatcher is a built-in service of `switchboard start`, and agents reach it
+// through the hub with the client library.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { freePort, tempDir, waitFor } from '../core/testing.js';
+import { getLogger } from '../core/log.js';
+import type { Agent } from './agent/agent.js';
+import { exampleCommand } from './examples.js';
+import { openDispatchDb } from './open.js';
+import { startAgent } from './run.js';
+import { parseTriggers } from './trigger/parse.js';
+
+const bin = join(import.meta.dirname, '..', '..', 'bin', 'switchboard.js');
+const log = getLogger('dispatch-test');
+const cleanups: (() => Promise<void>)[] = [];
+after(async () => { for (const f of cleanups.reverse()) await f().catch(() => undefined); });
+
+void test('switchboard start runs the dispatcher as a hub service; agents work over the hub', async () => {
+  const home = await tempDir('sb-dispatch-hub-');
+  cleanups.push(home.cleanup);
+  const { db, close } = await openDispatchDb({ home: home.path });
+  cleanups.push(close);
+  const counterToken = await db.issueToken('counter');
+  const upperToken = await db.issueToken('upper');
+  await db.addTriggers(parseTriggers('name: shout\nwhen: { kind: counter, event: tick }\nfilters: [{ path: n, op: lt, value: 5 }]\nthen: { kind: upper, task: upper, inputs: { text: { $ref: data.label } } }\n', 't.yml'));
+
+  const port = await freePort();
+  const address = `cd://127.0.0.1:${port}`;
+  const env: NodeJS.ProcessEnv = { ...process.env, SWITCHBOARD_FROM_SOURCE: '1', SWITCHBOARD_HOME: home.path, SWITCHBOARD_LOG_LEVEL: 'warn', SWITCHBOARD_AMQP_URL: '', SWITCHBOARD_DATABASE_URL: '' };
+  const hub: ChildProcess = spawn(process.execPath, [bin, 'start', '--local-listen', address, '--signal', 'off', '--unix-listen', 'off'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  hub.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
+  hub.stderr!.on('data', (c: Buffer) => { out += c.toString(); });
+  cleanups.push(async () => { if (hub.exitCode === null) { hub.kill('SIGTERM'); await new Promise((r) => hub.once('exit', r)); } });
+  await waitFor(() => out.includes('dispatcher'), { timeoutMs: 30_000, what: `the hub to list the dispatcher (output: ${out})` });
+
+  const agents: Agent[] = [];
+  cleanups.push(async () => { for (const a of agents) await a.stop(); });
+  agents.push(await startAgent({ command: exampleCommand('upper'), kind: 'upper', id: 'upper-1', token: upperToken, dispatcher: address, log }));
+  const counter = await startAgent({ command: [process.execPath, '--import', 'tsx', join(import.meta.dirname, 'test', 'fixtures', 'counter.ts')], kind: 'counter', id: 'counter-1', token: counterToken, dispatcher: address, log });
+  agents.push(counter);
+  assert.equal(counter.triggers, 1);
+  counter.connector.sendTask({ id: 'go', key: 'emit', inputs: { n: 20, everyMs: 1 } });
+  const xs = await waitFor(async () => {
+    const list = await db.listExecutions({ trigger: 'shout' });
+    return list.length === 5 && list.every((x) => x.status === 'done') ? list : undefined;
+  }, { timeoutMs: 30_000, what: 'five finished executions' });
+  assert.deepEqual(xs.map((x) => x.outputs!.text).sort(), ['EVENT 0', 'EVENT 1', 'EVENT 2', 'EVENT 3', 'EVENT 4']);
+  await waitFor(() => counter.counters.events === 20, { what: 'all events seen by the agent' });
+  assert.equal(counter.counters.filteredOut, 15, 'the agent filtered the other 15 with its cached trigger');
+
+  // A refused token over the hub too.
+  await assert.rejects(startAgent({ command: exampleCommand('upper'), kind: 'upper', id: 'bad', token: 'nope', dispatcher: address, log, helloTimeoutMs: 100 }), /refused/);
+});
