@@ -1,0 +1,31 @@
+/**
+ * `switchboard/sync`: install connectors from manifests, keep accounts, run connectors as
+ * go-plugin subprocesses and store the data objects they send.
+ *
+ *   const sync = await openSync();                 // SQLite under $SWITCHBOARD_HOME, or --database URL
+ *   await sync.installConnector('./my-connector');  // raw JSON, URL or path
+ *   await sync.addAccount({ connector: 'files', name: 'docs', options: '{"path":"/srv/docs"}' });
+ *   await sync.sync(['docs']);
+ *
+ * Writing a connector: `serveConnector({ async sync(options, { upsert }) { ... } })`.
+ */
+export { openSync, type OpenSyncOptions, type SyncApi } from './open.js';
+export type { Account, ConnectorRecord, DataObject, DataObjectInput, SourceKind, SyncRun } from './types.js';
+export { ManifestSchema, readManifestInput, validateManifest, CONNECTOR_NAME, type Manifest, type ManifestInput } from './manifest.js';
+export { installConnector, installManifest, updateConnector, removeConnector, connectorDir, type InstallContext } from './install.js';
+export { addAccount, listAccounts, removeAccount, resolveAccount, normaliseOptions } from './accounts.js';
+export { listConnectors, getConnector } from './connectors-db.js';
+export { listData, setNote, upsertPage, cleanAccount, DATA_UPSERT, type DataPage, type DataQuery } from './data.js';
+export { listRuns, getRun } from './runs.js';
+export { syncAccount, syncAccounts, type SyncContext, type SyncOptions, type SyncOutcome, type SyncProgress } from './runner.js';
+export { SYNC_MIGRATIONS, migrateSync } from './schema.js';
+export { openStore, type Store, type Db } from '../store/index.js';
+
+// The go-plugin host and the connector SDK.
+export {
+  runConnector, checkConnector, DEFAULT_MAX_PAGE_BYTES, parseHandshake, formatHandshake,
+  PluginHandshakeError, PluginTimeoutError, PluginExitedError, ConnectorSyncError, PageRejectedError, ConnectorCancelledError,
+  type CheckConnectorOptions, type CheckConnectorResult, type ConnectorRunError, type Handshake,
+  type PluginLogEntry, type RunConnectorOptions, type RunConnectorResult, type DataObject as WireDataObject,
+} from './goplugin/index.js';
+export { serveConnector, createLog, type ServedConnector, type ConnectorDefinition, type ConnectorObject, type OptionsParser, type ServeOptions, type SyncContext as ConnectorSyncContext, type ConnectorLog } from './sdk/index.js';
