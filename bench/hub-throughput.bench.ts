@@ -65,7 +65,7 @@ class Worker {
 
 function startWorker(role: 'sink' | 'source', system: SystemName, args: string[]): Worker {
   const child = fork(new URL('./hub-throughput/worker.ts', import.meta.url).pathname, [role, system, ...args], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', 'tsx', ...(process.env.WORKER_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.WORKER_CPU_PROF] : [])],
     env: { ...process.env, SWITCHBOARD_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -79,7 +79,7 @@ async function startHub(): Promise<{ url: string; child: ChildProcess }> {
   const profile = process.env.HUB_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.HUB_CPU_PROF] : [];
   const child = spawn(process.execPath, [...profile, ...args], {
     env: { ...process.env, SWITCHBOARD_FROM_SOURCE: '1', SWITCHBOARD_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: ['ignore', 'ignore', 'inherit'],
   });
   const deadline = Date.now() + 20_000;
   while (!(await portOpen(port))) {

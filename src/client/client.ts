@@ -8,7 +8,7 @@ import type { Channel } from '../core/channel.js';
 import { decodeLine, encodeLine } from '../core/codec/index.js';
 import { ConnectionError, InvalidArgumentError, SwitchboardError, errorMessage } from '../core/errors.js';
 import { getLogger, type Logger } from '../core/log.js';
-import { COMMAND_NAME, PARAM_NAME, type Message } from '../core/message.js';
+import { COMMAND_NAME, type Message } from '../core/message.js';
 import { MessageBuilder, type BroadcastScope } from './builder.js';
 import { Connection } from './connection.js';
 import { CORRELATION_PARAM, Correlator } from './correlation.js';
@@ -151,7 +151,7 @@ export class SwitchboardClient {
   /** Sends and waits for the reply carrying the same correlation id (or matching `options.match`). */
   request(msg: OutgoingMessage, options: RequestOptions = {}): Promise<Message> {
     let message: Message;
-    try { message = this.toMessage(msg); } catch (err) { return Promise.reject(err); }
+    try { message = this.toMessage(msg, true); } catch (err) { return Promise.reject(err); }
     if (this.currentState.status === 'closed') return Promise.reject(new ConnectionError('CONNECTION_CLOSED', 'the client was disposed'));
     const id = this.correlator.nextId();
     message.params[CORRELATION_PARAM] = id;
@@ -236,14 +236,14 @@ export class SwitchboardClient {
 
   // ---- internals ------------------------------------------------------------------------------
 
-  private toMessage(msg: OutgoingMessage): Message {
-    checkCommand(msg.command);
-    const params: Params = {};
-    for (const [k, v] of Object.entries(msg.params ?? {})) {
-      if (!PARAM_NAME.test(k)) throw new InvalidArgumentError(`invalid parameter name "${k}": use letters, digits and _, not starting with a digit`);
-      if (v !== undefined) params[k] = v;
-    }
-    return { sentFrom: { server: '', service: '' }, to: toEndpoint(msg.to), command: msg.command, params };
+  /**
+   * The wire message for what a caller gave. Names are checked by the codec when the line is
+   * encoded (an InvalidMessageError naming the bad part); `copy` protects the caller's params
+   * object when the client adds to it (the correlation id).
+   */
+  private toMessage(msg: OutgoingMessage, copy = false): Message {
+    const params = msg.params === undefined ? {} : copy ? { ...msg.params } : msg.params;
+    return { sentFrom: NO_SENDER, to: toEndpoint(msg.to), command: msg.command, params };
   }
 
   private write(msg: Message): boolean {
@@ -262,12 +262,15 @@ export class SwitchboardClient {
     if (this.connection.write(encodeLine(m, this.options.format))) this.counters.sent++;
   }
 
-  /** Answers `to`; `immediate` skips the queue (answers to the hub's HELP/ALIVE during registration). */
-  private reply(to: Message, reply: ReplyInit, immediate = false): boolean {
+  /**
+   * Answers `to` (to its sender, echoing its correlation id): for replies sent later than the
+   * handler's return. `immediate` skips the queue (answers to the hub's HELP/ALIVE during registration).
+   */
+  reply(to: Message, reply: ReplyInit, immediate = false): boolean {
     const params: Params = { ...(reply.params ?? {}) };
     const id = to.params[CORRELATION_PARAM];
     if (id !== undefined) params[CORRELATION_PARAM] = id;
-    const msg: Message = { sentFrom: { server: '', service: '' }, to: { ...to.sentFrom }, command: reply.command, params };
+    const msg: Message = { sentFrom: NO_SENDER, to: to.sentFrom, command: reply.command, params };
     checkCommand(reply.command);
     if (immediate) { this.writeNow(msg); return true; }
     return this.write(msg);
@@ -425,7 +428,7 @@ export class SwitchboardClient {
   }
 
   private runHandlers(msg: Message, list: Handler[]): void {
-    const ctx: HandlerContext = { reply: (r) => this.reply(msg, r) };
+    const ctx = new ReplyContext(this, msg);
     for (const handler of list) {
       let result: ReturnType<Handler>;
       try {
@@ -449,6 +452,17 @@ export class SwitchboardClient {
     const code = err instanceof SwitchboardError ? err.code : 'INTERNAL';
     const retryable = err instanceof SwitchboardError ? err.retryable : false;
     this.reply(msg, { command: 'ERROR', params: { code, message: errorMessage(err), retryable } });
+  }
+}
+
+/** The hub stamps the sender; clients leave it empty. */
+const NO_SENDER = Object.freeze({ server: '', service: '' });
+
+/** Per-message handler context (a class, not a closure: this runs for every message). */
+class ReplyContext implements HandlerContext {
+  constructor(private readonly client: SwitchboardClient, private readonly msg: Message) {}
+  reply(reply: ReplyInit): boolean {
+    return this.client.reply(this.msg, reply);
   }
 }
 

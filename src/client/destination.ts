@@ -9,6 +9,7 @@ export function toEndpoint(to: Destination | undefined): Endpoint {
   let server: string;
   let service: string;
   if (typeof to === 'string') {
+    if (isServiceName(to)) return { server: '', service: to }; // the common case: a bare service name
     const colon = to.indexOf(':');
     server = colon >= 0 ? to.slice(0, colon) : '';
     service = colon >= 0 ? to.slice(colon + 1) : to;
