@@ -181,7 +181,7 @@ export class Mesh implements MeshHooks {
   // ---- links -------------------------------------------------------------------------------
 
   private onLinkUp(link: RemoteLink): void {
-    link.on('message', (m) => this.onLinkMessage(link, m));
+    link.on('message', (m, frame) => this.onLinkMessage(link, m, frame));
     // The newcomer gets everything we know; our own state (with the new link) goes to everyone.
     for (const s of this.graph.all()) if (s.origin !== this.hub.serverName) link.send(linkStateMessage(s));
     this.publishLocalState();
@@ -196,7 +196,7 @@ export class Mesh implements MeshHooks {
     this.publishLocalState();
   }
 
-  private onLinkMessage(link: RemoteLink, msg: Message): void {
+  private onLinkMessage(link: RemoteLink, msg: Message, frame: string): void {
     if (this.stopped) return;
     if (isControl(msg)) {
       this.onControl(link, msg);
@@ -211,12 +211,12 @@ export class Mesh implements MeshHooks {
       this.hub.deliverLocal(msg);
       return;
     }
-    this.routeTransit(msg);
+    this.routeTransit(msg, frame);
   }
 
   /** A message passing through this hub: onward, or here, or the cache rules (reported by us). */
-  private routeTransit(msg: Message): void {
-    const outcome = this.resolveAndForward(msg);
+  private routeTransit(msg: Message, frame: string): void {
+    const outcome = this.resolveAndForward(msg, frame);
     if (outcome === 'not-remote') this.hub.deliverLocal({ ...msg, to: { server: this.hub.serverName, service: msg.to.service } });
     else if (outcome === 'cached') this.report(msg, 'cached');
     else if (outcome === 'failed') {
@@ -260,7 +260,7 @@ export class Mesh implements MeshHooks {
   // ---- routing -----------------------------------------------------------------------------
 
   /** Picks the destination hub (by name, or the nearest hub with the service) and forwards. */
-  private resolveAndForward(msg: Message): RouteOutcome {
+  private resolveAndForward(msg: Message, frame?: string): RouteOutcome {
     let target = msg.to.server;
     if (target === this.hub.serverName || target === '.') return 'not-remote';
     if (target === '' || target === '*' || target === '?') {
@@ -269,14 +269,16 @@ export class Mesh implements MeshHooks {
       target = found;
       // Pinned, so hubs on the way do not pick differently while the graph changes.
       msg = { ...msg, to: { server: found, service: msg.to.service } };
+      frame = undefined;
     }
-    return this.forward(target, msg);
+    return this.forward(target, msg, frame);
   }
 
-  private forward(target: string, msg: Message): RouteOutcome {
+  /** `frame`: the line as received, sent on unchanged when given. */
+  private forward(target: string, msg: Message, frame?: string): RouteOutcome {
     const hop = this.graph.nextHop(target);
     const link = hop === undefined ? undefined : this.links.get(hop);
-    if (link && link.send(msg)) return 'forwarded';
+    if (link && (frame === undefined ? link.send(msg) : link.sendRaw(frame))) return 'forwarded';
     // The route is gone: keep it for when the hub is reachable again, unless told not to.
     const rule = readCacheRule(msg.params);
     return rule.cache && this.cache.add(target, msg, rule.ttlSeconds) ? 'cached' : 'failed';

@@ -22,7 +22,8 @@ export interface RemoteLinkInfo {
 }
 
 export interface RemoteLinkEvents {
-  message: [Message];
+  /** The message and the line it came in (forwarded as is when the message is not changed). */
+  message: [Message, string];
   invalid: [string];
   close: [{ disconnected: boolean; reason: string }];
 }
@@ -59,6 +60,12 @@ export class RemoteLink extends EventEmitter<RemoteLinkEvents> {
     return this.channel.send(encodeLine(msg, 'json'));
   }
 
+  /** Sends a line received from another link unchanged (no re-encoding on the transit path). */
+  sendRaw(frame: string): boolean {
+    if (this.closed) return false;
+    return this.channel.send(frame);
+  }
+
   close(reason = 'closed'): void {
     if (this.closed) return;
     this.channel.close();
@@ -84,7 +91,7 @@ export class RemoteLink extends EventEmitter<RemoteLinkEvents> {
       return;
     }
     if (msg.to.service === '' && msg.command === 'ABSOLUTELY') return;
-    this.emit('message', msg);
+    this.emit('message', msg, frame);
   }
 
   private armKeepAlive(): void {
