@@ -26,6 +26,8 @@ export class HubConnection {
   sniff: SniffFilter | undefined;
   /** Messages the hub could not queue for this connection. */
   dropped = 0;
+  /** Removes the hub's listeners from the channel (set by the hub; used to hand a link to the mesh). */
+  detach: () => void = () => undefined;
   private dropSince = 0;
   private readonly anonymous: Endpoint;
 

@@ -145,9 +145,17 @@ export class Hub implements HubPortLike, CommandContext {
     const conn = new HubConnection(channel, kind, myAddress, this.serverName, { slowConsumerTimeoutMs: this.config.slowConsumerTimeoutMs }, this.log);
     this.connections.add(conn);
     if (stream && kind !== 'memory') this.streamCount++;
-    channel.on('frame', (frame) => this.onFrame(conn, frame));
-    channel.on('error', (err) => this.onChannelError(conn, err));
-    channel.on('close', () => this.onClose(conn));
+    const onFrame = (frame: string) => this.onFrame(conn, frame);
+    const onError = (err: Error) => this.onChannelError(conn, err);
+    const onClose = () => this.onClose(conn);
+    channel.on('frame', onFrame);
+    channel.on('error', onError);
+    channel.on('close', onClose);
+    conn.detach = () => {
+      channel.off('frame', onFrame);
+      channel.off('error', onError);
+      channel.off('close', onClose);
+    };
     this.log.debug({ connection: channel.id, kind, remote: channel.remoteAddress }, 'connection accepted');
   }
 
@@ -197,6 +205,8 @@ export class Hub implements HubPortLike, CommandContext {
   private handOverLink(conn: HubConnection, msg: Message): boolean {
     const remote = this.remoteHooks;
     if (!remote?.acceptLink || msg.to.service !== '' || (msg.command !== 'CONNECT' && msg.command !== 'GOSSIP')) return false;
+    // The channel leaves the hub's books: its later frames and its close are the mesh's.
+    conn.detach();
     this.connections.delete(conn);
     this.streamCount--;
     remote.acceptLink(conn.channel, msg);
