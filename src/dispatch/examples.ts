@@ -20,5 +20,6 @@ export function exampleCommand(name: string): string[] {
   }
   const js = join(dir, `${name}.js`);
   if (existsSync(js)) return [process.execPath, js];
-  return [process.execPath, '--import', 'tsx', join(dir, `${name}.ts`)];
+  // Resolved here, so the connector starts whatever the working directory is.
+  return [process.execPath, '--import', import.meta.resolve('tsx'), join(dir, `${name}.ts`)];
 }
