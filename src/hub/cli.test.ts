@@ -88,7 +88,7 @@ void test('start prints its addresses under SWITCHBOARD_HOME, serves TCP and the
 
 void test('hub stops cleanly on SIGTERM', async () => {
   const hub = run(['hub', '--local-listen', 'cd://127.0.0.1:0', '--signal', 'cdu://127.0.0.1:0', '--json']);
-  await waitFor(() => hub.stdout().includes('{') || hub.child.exitCode !== null, { what: `the hub to start (${hub.stderr()})`, timeoutMs: 30_000 });
+  await waitFor(() => /^\{.*\}\n/m.test(hub.stdout()) || hub.child.exitCode !== null, { what: `the hub to start (${hub.stderr()})`, timeoutMs: 30_000 });
   const info = JSON.parse(hub.stdout().split('\n')[0]!) as { addresses: { name: string; url: string }[] };
   assert.deepEqual(info.addresses.map((a) => a.name), ['local', 'signal']);
   hub.child.kill('SIGTERM');

@@ -40,9 +40,6 @@ export async function runHub(config: HubConfig, options: RunOptions): Promise<vo
     for (const { handle } of handles.reverse()) await handle.stop().catch(() => undefined);
     throw err;
   }
-  const extra = handles.flatMap((h) => [...(h.handle.addresses ?? [])]);
-  out.write(describe(hub, extra, options.json ?? false));
-
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     signals++;
@@ -54,6 +51,9 @@ export async function runHub(config: HubConfig, options: RunOptions): Promise<vo
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // Printed once the signal handlers are in place: whoever reads the addresses may stop us at once.
+  const extra = handles.flatMap((h) => [...(h.handle.addresses ?? [])]);
+  out.write(describe(hub, extra, options.json ?? false));
 
   const reason = await hub.stopped;
   for (const { name, handle } of handles.reverse()) {
