@@ -181,3 +181,48 @@ for (const mode of [true, 'shared'] as const) {
     assert.ok((await b.status())!.neighbors[0]!.state !== 'linked');
   });
 }
+
+void test('lifecycle: GOSSIP makes the larger address dial, FORGET drops a dead hub, STOP says DISCONNECT, restart reloads neighbors.txt, SHUTDOWN stops the cluster', async () => {
+  const hubs = await cluster([
+    { name: 'A', ip: '127.0.0.1', neighbors: ['B'] }, // smaller than B: it can only GOSSIP to B
+    { name: 'B', ip: '127.0.0.2', neighbors: [] },
+    { name: 'C', ip: '127.0.0.3', neighbors: ['B'] },
+  ]);
+  const [a, b, c] = ['A', 'B', 'C'].map((n) => hubs.get(n)!) as [HubProcess, HubProcess, HubProcess];
+  const notices = ['NEW_REMOTE_CONNECTION', 'DISCONNECTED', 'HANGUP', 'CLUSTER_UP', 'CLUSTER_DOWN', 'CLUSTER_COMPLETE', 'CLUSTER_INCOMPLETE'];
+  const watcher = keep(await LineService.register(a.localUrl, 'watcher', notices));
+  await waitConverged(hubs.values());
+  const ab = (await a.status())!.links.find((l) => l.server === 'B')!;
+  assert.equal(ab.outgoing, false, 'B (the larger address) dialed A after its GOSSIP');
+  assert.match(readFileSync(join(b.home, 'neighbors.txt'), 'utf8'), new RegExp(a.remoteAddress.replace(/\./g, '\\.')), 'B learned A from the GOSSIP');
+
+  // C dies for good: the cluster is incomplete until C is forgotten everywhere.
+  watcher.inbox.length = 0;
+  await c.kill();
+  await watcher.next((m) => m.command === 'CLUSTER_INCOMPLETE');
+  watcher.inbox.length = 0;
+  watcher.send({ sentFrom: { server: '', service: '' }, to: { server: '', service: '' }, command: 'FORGET', params: { ip: '127.0.0.3' } });
+  const complete = await watcher.next((m) => m.command === 'CLUSTER_COMPLETE');
+  assert.equal(complete.params.neighbors_count, '2');
+  await waitFor(() => !readFileSync(join(b.home, 'neighbors.txt'), 'utf8').includes('127.0.0.3'), { what: 'B forgot C in neighbors.txt' });
+
+  // STOP on B: its services hear DISCONNECTING, A's hear DISCONNECTED (not HANGUP).
+  const onB = await LineService.register(b.localUrl, 'onb');
+  watcher.inbox.length = 0;
+  onB.send({ sentFrom: { server: '', service: '' }, to: { server: '', service: '' }, command: 'STOP', params: {} });
+  await onB.next((m) => m.command === 'DISCONNECTING');
+  assert.equal(await b.waitExit(), 0);
+  const gone = await watcher.next((m) => m.command === 'DISCONNECTED');
+  assert.equal(gone.params.server_name, 'B');
+  assert.equal(watcher.count((m) => m.command === 'HANGUP'), 0);
+  onB.close();
+
+  // B comes back with no --neighbors: it finds A through neighbors.txt (B dials: larger address).
+  await b.start();
+  const again = await watcher.next((m) => m.command === 'NEW_REMOTE_CONNECTION', 15_000);
+  assert.equal(again.params.server_name, 'B');
+
+  // SHUTDOWN from a service on A: every hub of the cluster stops.
+  watcher.send({ sentFrom: { server: '', service: '' }, to: { server: '', service: '' }, command: 'SHUTDOWN', params: {} });
+  assert.deepEqual(await Promise.all([a.waitExit(), b.waitExit()]), [0, 0]);
+});

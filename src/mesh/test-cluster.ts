@@ -65,6 +65,16 @@ export class HubProcess {
     }
   }
 
+  /** Resolves with the exit code once the process ends on its own (STOP, SHUTDOWN). */
+  waitExit(timeoutMs = 15_000): Promise<number | null> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child?.exitCode ?? null);
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`hub ${this.spec.name} still running after ${timeoutMs} ms:\n${this.output}`)), timeoutMs);
+      child.once('exit', (code) => { clearTimeout(t); resolve(code); });
+    });
+  }
+
   /** SIGKILL, like a crash; resolves when the process is gone. */
   async kill(): Promise<void> {
     const child = this.child;
