@@ -39,6 +39,8 @@ export class ConnectorProcess extends EventEmitter<Events> {
   private failures = 0;
   private startedAt = 0;
   private readonly outstanding = new Set<string>();
+  /** The connector's last stderr lines, shown when it exits (its log may be below the log level). */
+  private lastLog: string[] = [];
   readonly counters = { starts: 0, restarts: 0, garbage: 0, events: 0 };
 
   constructor(private readonly opts: ConnectorProcessOptions) { super(); }
@@ -62,7 +64,12 @@ export class ConnectorProcess extends EventEmitter<Events> {
     this.stdin = channel;
     channel.on('frame', (text) => this.onLine(text));
     channel.on('error', (err) => { this.counters.garbage++; log.warn({ err: err.message }, 'connector output problem (the channel closes; the connector is restarted if it exits)'); });
-    onLog((text) => { if (text.trim()) log.info({ stream: 'stderr' }, text); });
+    onLog((text) => {
+      if (!text.trim()) return;
+      log.info({ stream: 'stderr' }, text);
+      this.lastLog.push(text.length > 300 ? `${text.slice(0, 300)}...` : text);
+      if (this.lastLog.length > 5) this.lastLog.shift();
+    });
     child.once('spawn', () => { log.info({ pid: child.pid, command: this.opts.command.join(' ') }, 'connector started'); this.emit('started', child.pid ?? 0); });
     child.once('error', (err) => log.error({ err: err.message, command: this.opts.command.join(' ') }, 'cannot start the connector'));
     child.once('close', (code, signal) => this.onExit(child, code, signal));
@@ -97,7 +104,8 @@ export class ConnectorProcess extends EventEmitter<Events> {
     const delay = Math.min(this.opts.maxRestartMs ?? 10_000, (this.opts.minRestartMs ?? 200) * 2 ** this.failures);
     this.failures++;
     this.counters.restarts++;
-    this.opts.log.warn({ code, signal, restartInMs: delay, failures: this.failures }, 'connector exited; restarting');
+    this.opts.log.warn({ code, signal, restartInMs: delay, failures: this.failures, lastStderr: this.lastLog }, 'connector exited; restarting');
+    this.lastLog = [];
     this.restartTimer = setTimeout(() => { if (!this.stopping) this.spawnOnce(); }, delay);
   }
 
