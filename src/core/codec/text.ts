@@ -17,7 +17,7 @@
 import { InvalidMessageError } from '../errors.js';
 import { paramToString, type Message } from '../message.js';
 import { badName, isCommandName, isParamName, isServerName, isServiceName } from './names.js';
-import { assertValidMessage, setParam } from './validate.js';
+import { assertValidEndpoints, setParam } from './validate.js';
 
 // Whitespace as C's isspace() sees it (what boost::trim removes in the original).
 function isSpace(c: number): boolean {
@@ -167,7 +167,7 @@ function encodeValue(value: string): string {
 
 /** The line for a message, without the newline. Throws InvalidMessageError on a bad name. */
 export function encodeText(msg: Message): string {
-  assertValidMessage(msg);
+  assertValidEndpoints(msg);
   const { sentFrom, to, params } = msg;
   let out = '';
   if (sentFrom.server.length !== 0 || sentFrom.service.length !== 0) out = `<${sentFrom.server}:${sentFrom.service} `;
@@ -179,6 +179,7 @@ export function encodeText(msg: Message): string {
   for (const name of names) {
     const value = params[name];
     if (value === undefined) continue;
+    if (!isParamName(name)) throw new InvalidMessageError(badName('parameter', name));
     out += sep + name + '=' + encodeValue(paramToString(value));
     sep = ';';
   }

@@ -6,12 +6,17 @@ import { InvalidMessageError } from '../errors.js';
 import type { Message } from '../message.js';
 import { badName, isCommandName, isParamName, isServerName, isServiceName } from './names.js';
 
-export function assertValidMessage(msg: Message): void {
+/** Command, destination and sender names (parameter names are checked by the caller's own loop). */
+export function assertValidEndpoints(msg: Message): void {
   if (!isCommandName(msg.command)) throw new InvalidMessageError(badName('command', msg.command));
   if (!isServerName(msg.to.server)) throw new InvalidMessageError(badName('server', msg.to.server));
   if (!isServiceName(msg.to.service)) throw new InvalidMessageError(badName('service', msg.to.service));
   if (!isServerName(msg.sentFrom.server)) throw new InvalidMessageError(badName('server', msg.sentFrom.server));
   if (!isServiceName(msg.sentFrom.service)) throw new InvalidMessageError(badName('service', msg.sentFrom.service));
+}
+
+export function assertValidMessage(msg: Message): void {
+  assertValidEndpoints(msg);
   for (const name in msg.params) {
     if (!isParamName(name)) throw new InvalidMessageError(badName('parameter', name));
   }

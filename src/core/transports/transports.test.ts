@@ -1,0 +1,128 @@
+/** Per-transport behaviour beyond the shared contract: dial and listen failures, TLS trust, Unix socket files, UDP peers. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { existsSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { freePort, tempDir, waitFor } from '../testing.js';
+import { ConnectionError, InvalidArgumentError } from '../errors.js';
+import { connect, listen, streamChannel } from './index.js';
+import { makeSelfSignedCertificate } from './test-certs.js';
+
+process.env.SWITCHBOARD_LOG_LEVEL ??= 'silent';
+
+void test('connect to a closed port fails with CONNECTION_FAILED and a hint', async () => {
+  const port = await freePort();
+  await assert.rejects(connect(`cd://127.0.0.1:${port}`), (err: unknown) =>
+    err instanceof ConnectionError && err.code === 'CONNECTION_FAILED' && err.retryable && /ECONNREFUSED.*is the hub running/.test(err.message));
+  await assert.rejects(connect(`ws://127.0.0.1:${port}/`), ConnectionError);
+});
+
+void test('connect can be cancelled with an AbortSignal', async () => {
+  // A listener that never completes the TLS handshake keeps the dial pending until the abort.
+  const server = createServer(() => undefined);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  const ac = new AbortController();
+  const dialing = connect(`cds://127.0.0.1:${port}`, { signal: ac.signal, rejectUnauthorized: false });
+  setTimeout(() => ac.abort(), 50);
+  await assert.rejects(dialing, /cancelled/);
+  server.close();
+});
+
+void test('listening on a port in use fails with a sentence', async () => {
+  const first = await listen('cd://127.0.0.1:0', {}, () => undefined);
+  await assert.rejects(listen(first.address, {}, () => undefined), (err: unknown) =>
+    err instanceof ConnectionError && /EADDRINUSE.*another hub/.test(err.message));
+  await first.close();
+  await first.close(); // idempotent
+});
+
+void test('TLS: an untrusted certificate is refused, a trusted one accepted, and a listener needs cert + key', async () => {
+  const cert = makeSelfSignedCertificate();
+  try {
+    await assert.rejects(listen('cds://127.0.0.1:0', {}, () => undefined), InvalidArgumentError);
+    await assert.rejects(listen('cds://127.0.0.1:0', { certificate: '/nonexistent/cert.pem', privateKey: cert.privateKeyPath }, () => undefined), /cannot read the certificate file/);
+    const l = await listen('cds://127.0.0.1:0', { certificate: cert.certificatePath, privateKey: cert.privateKeyPath }, (ch) => ch.on('frame', (f) => ch.send(`ECHO ${f}`)));
+    await assert.rejects(connect(l.address), (err: unknown) => err instanceof ConnectionError && /self-signed|SELF_SIGNED/i.test(err.message));
+    await waitFor(() => l.stats.rejected === 1, { what: 'the refused handshake counted' });
+    const ch = await connect(l.address.replace('127.0.0.1', 'localhost'), { ca: cert.certificate });
+    const got = new Promise<string>((resolve) => ch.on('frame', resolve));
+    ch.send('HI');
+    assert.equal(await got, 'ECHO HI');
+    ch.close();
+    await l.close();
+  } finally {
+    cert.cleanup();
+  }
+});
+
+void test('Unix socket: a stale socket file is replaced, a live one is refused, the file is removed on close', async () => {
+  const dir = await tempDir('sb-unix-');
+  try {
+    const path = join(dir.path, 'hub.sock');
+    // A stale socket: a server that died without unlinking (simulated by a child killed hard).
+    const child = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(path)}, () => console.log('up'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await once(child.stdout!, 'data');
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+    assert.ok(existsSync(path));
+    const l = await listen(`cd://${path}`, { socketMode: 0o600 }, () => undefined);
+    await assert.rejects(listen(`cd://${path}`, {}, () => undefined), /another process is listening/);
+    await l.close();
+    assert.equal(existsSync(path), false);
+    writeFileSync(path, 'not a socket');
+    await assert.rejects(listen(`cd://${path}`, {}, () => undefined), /is not a socket/);
+  } finally {
+    await dir.cleanup();
+  }
+});
+
+void test('UDP: one channel per remote address, replies go back to the sender, idle peers are forgotten', async () => {
+  const seen: string[] = [];
+  const l = await listen('cdu://127.0.0.1:0', { udpIdleTimeoutMs: 200 }, (ch) => {
+    seen.push(ch.remoteAddress);
+    ch.on('frame', (f) => ch.send(`ECHO ${f}`));
+  });
+  const a = await connect(l.address);
+  const b = await connect(l.address);
+  const replies: string[] = [];
+  a.on('frame', (f) => replies.push(`a:${f}`));
+  b.on('frame', (f) => replies.push(`b:${f}`));
+  a.send('ONE');
+  b.send('TWO');
+  a.send('THREE\n'); // a trailing newline (echo | nc -u) is not part of the message
+  await waitFor(() => replies.length === 3, { what: 'three replies' });
+  assert.deepEqual(replies.sort(), ['a:ECHO ONE', 'a:ECHO THREE', 'b:ECHO TWO']);
+  assert.equal(seen.length, 2);
+  assert.equal(l.stats.accepted, 2);
+  await waitFor(() => { a.send('AGAIN'); return seen.length === 3; }, { timeoutMs: 5000, intervalMs: 300, what: 'a new channel after the idle timeout' });
+  a.close();
+  b.close();
+  await l.close();
+});
+
+void test('streamChannel over a child process: lines both ways, close when the child exits', async () => {
+  const child = spawn(process.execPath, ['-e', `process.stdin.setEncoding('utf8'); let buf = ''; process.stdin.on('data', (d) => { buf += d; let i; while ((i = buf.indexOf('\\n')) >= 0) { const l = buf.slice(0, i); buf = buf.slice(i + 1); if (l === 'QUIT') process.exit(0); process.stdout.write('GOT ' + l + '\\n'); } });`], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const ch = streamChannel(child.stdout!, child.stdin!, { transport: 'stdio', remoteAddress: `pid ${child.pid}` });
+  const frames: string[] = [];
+  ch.on('frame', (f) => frames.push(f));
+  const closed = new Promise<void>((resolve) => ch.on('close', () => resolve()));
+  ch.send('A x=1');
+  ch.send('B');
+  await waitFor(() => frames.length === 2, { what: 'two echoed lines' });
+  assert.deepEqual(frames, ['GOT A x=1', 'GOT B']);
+  ch.send('QUIT');
+  await closed;
+  assert.equal(ch.state, 'closed');
+});
+
+void test('send refuses a frame with a newline (it would become two messages)', async () => {
+  const l = await listen('cd://127.0.0.1:0', {}, () => undefined);
+  const ch = await connect(l.address);
+  assert.throws(() => ch.send('A\nB'), InvalidArgumentError);
+  ch.close();
+  await l.close();
+});
