@@ -3,6 +3,7 @@
  * defaults < a file (`--config`) < `SWITCHBOARD_*` environment variables < command-line flags.
  * Validated with zod; an error names the key and where the bad value came from.
  */
+import { readdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
@@ -79,6 +80,16 @@ function isLoopback(host: string): boolean {
 /** A registrable service name: no broadcast names, no `#instance`. */
 export const SERVICE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/** The communicator's form: a directory whose `NAME.service` files name the known services. */
+function servicesDirectory(dir: string, ctx: { addIssue(issue: { code: 'custom'; message: string }): void }): string[] {
+  try {
+    return readdirSync(dir).filter((f) => f.endsWith('.service')).map((f) => f.slice(0, -'.service'.length)).filter((n) => SERVICE_NAME.test(n));
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `directory ${dir} cannot be read: ${errorMessage(err)}` });
+    return [];
+  }
+}
+
 const intIn = (min: number, max: number) => z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(min, `must be at least ${min}`).max(max, `must be at most ${max}`);
 
 const schema = z.object({
@@ -95,7 +106,15 @@ const schema = z.object({
   neighbors: listOf,
   max_connections: intIn(5, 10000),
   data_path: z.string().trim().min(1, 'must be a directory path').refine((p) => isAbsolute(p), 'must be an absolute directory path'),
-  services: listOf.refine((names) => names.every((n) => SERVICE_NAME.test(n)), 'must be service names (letters, digits, _), comma separated'),
+  services: listOf.transform((names, ctx) => {
+    const out: string[] = [];
+    for (const n of names) {
+      if (n.startsWith('/')) out.push(...servicesDirectory(n, ctx));
+      else if (SERVICE_NAME.test(n)) out.push(n);
+      else ctx.addIssue({ code: 'custom', message: `must be service names (letters, digits, _), comma separated, or the communicator's directory of NAME.service files; ${JSON.stringify(n)} is neither` });
+    }
+    return out;
+  }),
   max_queued_bytes: intIn(1024, 1 << 30),
   max_line_length: intIn(1024, 64 << 20),
   slow_consumer_timeout: intIn(0, 3_600_000),

@@ -1,7 +1,7 @@
 /** The hub's pure parts: cache rules, the message cache, the registry catalog, sniff filters, config. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createMessage } from '../core/message.js';
 import { SwitchboardError } from '../core/errors.js';
@@ -112,6 +112,12 @@ void test('config: defaults, file < env < flags, conf and JSON files, errors nam
     bad({ config: conf }, /hub.conf:1: expected "key=value"/);
     writeFileSync(conf, 'colour=blue\n');
     bad({ config: conf }, /unknown key "colour"/);
+    const dirOfServices = join(dir.path, 'services');
+    mkdirSync(dirOfServices);
+    writeFileSync(join(dirOfServices, 'lockd.service'), '');
+    writeFileSync(join(dirOfServices, 'notes.txt'), '');
+    assert.deepEqual(loadConfig({ env: {}, flags: { services: `mail,${dirOfServices}` } }).services, ['mail', 'lockd']);
+    bad({ services: 'a-b' }, /services must be service names/);
     assert.throws(() => loadConfig({ env: { SWITCHBOARD_MAX_CONNECTIONS: 'lots' } }), /max_connections must be a number.*SWITCHBOARD_MAX_CONNECTIONS/);
   } finally {
     await dir.cleanup();
