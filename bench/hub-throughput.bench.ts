@@ -112,7 +112,22 @@ async function measureRR(source: Worker, inflight: number): Promise<{ rate: numb
   return { rate: r.count / (r.elapsedMs / 1000), p50: r.p50us, p99: r.p99us };
 }
 
-async function measureSystem(system: SystemName): Promise<Figures> {
+interface Pair {
+  system: SystemName;
+  sink: Worker;
+  source: Worker;
+  hub: ChildProcess | undefined;
+}
+
+interface Run {
+  ow: number;
+  loss: number;
+  r1: Awaited<ReturnType<typeof measureRR>>;
+  r64: Awaited<ReturnType<typeof measureRR>>;
+}
+
+/** Starts the two processes of one system (and the hub for Switchboard); they idle until asked. */
+async function setUp(system: SystemName): Promise<Pair> {
   let hub: ChildProcess | undefined;
   let sink: Worker;
   let source: Worker;
@@ -136,34 +151,38 @@ async function measureSystem(system: SystemName): Promise<Figures> {
     const r = await sink.ready;
     source = startWorker('source', system, [r.type === 'ready' ? r.address ?? '' : '']);
   }
-  const ready = await source.ready;
-  if (ready.type === 'error') throw new Error(ready.message);
-  try {
-    const runs: { ow: number; loss: number; r1: Awaited<ReturnType<typeof measureRR>>; r64: Awaited<ReturnType<typeof measureRR>> }[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      const ow = await measureOneWay(sink, source);
-      const r1 = await measureRR(source, 1);
-      const r64 = await measureRR(source, 64);
-      runs.push({ ow: ow.rate, loss: ow.loss, r1, r64 });
-      process.stdout.write(`  ${system} run ${i + 1}: one-way ${fmt(ow.rate)}/s (loss ${(ow.loss * 100).toFixed(1)}%), rr1 ${fmt(r1.rate)}/s, rr64 ${fmt(r64.rate)}/s\n`);
-    }
-    return {
-      system,
-      oneWay: median(runs.map((r) => r.ow)),
-      oneWayLoss: median(runs.map((r) => r.loss)),
-      rr1: median(runs.map((r) => r.r1.rate)),
-      rr1p50us: median(runs.map((r) => r.r1.p50)),
-      rr1p99us: median(runs.map((r) => r.r1.p99)),
-      rr64: median(runs.map((r) => r.r64.rate)),
-      rr64p50us: median(runs.map((r) => r.r64.p50)),
-      rr64p99us: median(runs.map((r) => r.r64.p99)),
-    };
-  } finally {
-    source.stop();
-    sink.stop();
-    await Promise.all([source, sink].map((w) => new Promise((r) => (w.child.exitCode !== null ? r(null) : w.child.once('exit', r)))));
-    if (hub) { hub.kill('SIGTERM'); await new Promise((r) => (hub.exitCode !== null ? r(null) : hub.once('exit', r))); }
-  }
+  const [s1, s2] = [await sink.ready, await source.ready];
+  for (const r of [s1, s2]) if (r.type === 'error') throw new Error(r.message);
+  return { system, sink, source, hub };
+}
+
+async function tearDown(pair: Pair): Promise<void> {
+  pair.source.stop();
+  pair.sink.stop();
+  await Promise.all([pair.source, pair.sink].map((w) => new Promise((r) => (w.child.exitCode !== null ? r(null) : w.child.once('exit', r)))));
+  const hub = pair.hub;
+  if (hub) { hub.kill('SIGTERM'); await new Promise((r) => (hub.exitCode !== null ? r(null) : hub.once('exit', r))); }
+}
+
+async function measureRun(pair: Pair): Promise<Run> {
+  const ow = await measureOneWay(pair.sink, pair.source);
+  const r1 = await measureRR(pair.source, 1);
+  const r64 = await measureRR(pair.source, 64);
+  return { ow: ow.rate, loss: ow.loss, r1, r64 };
+}
+
+function summarise(system: string, runs: Run[]): Figures {
+  return {
+    system,
+    oneWay: median(runs.map((r) => r.ow)),
+    oneWayLoss: median(runs.map((r) => r.loss)),
+    rr1: median(runs.map((r) => r.r1.rate)),
+    rr1p50us: median(runs.map((r) => r.r1.p50)),
+    rr1p99us: median(runs.map((r) => r.r1.p99)),
+    rr64: median(runs.map((r) => r.r64.rate)),
+    rr64p50us: median(runs.map((r) => r.r64.p50)),
+    rr64p99us: median(runs.map((r) => r.r64.p99)),
+  };
 }
 
 function fmt(n: number): string {
@@ -177,15 +196,33 @@ function ratio(a: number | undefined, b: number | undefined): number | null {
 
 async function main(): Promise<void> {
   const started = Date.now();
-  const figures: Figures[] = [];
+  // Every system's processes start first and idle; then the runs interleave (run 1 of each system,
+  // run 2 of each, ...) so a busy moment on a shared machine does not land on one system only.
+  const pairs: Pair[] = [];
   for (const system of only) {
-    console.log(`${system}...`);
     try {
-      figures.push(await measureSystem(system));
+      pairs.push(await setUp(system));
     } catch (err) {
-      console.error(`${system} failed: ${err instanceof Error ? err.message : String(err)}`);
+      console.error(`${system} failed to start: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
+  const runs = new Map<string, Run[]>(pairs.map((p) => [p.system, []]));
+  try {
+    for (let i = 0; i < RUNS; i++) {
+      for (const pair of pairs) {
+        try {
+          const run = await measureRun(pair);
+          runs.get(pair.system)!.push(run);
+          process.stdout.write(`  run ${i + 1} ${pair.system.padEnd(11)} one-way ${fmt(run.ow)}/s (loss ${(run.loss * 100).toFixed(1)}%), rr1 ${fmt(run.r1.rate)}/s, rr64 ${fmt(run.r64.rate)}/s\n`);
+        } catch (err) {
+          console.error(`${pair.system} run ${i + 1} failed: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+    }
+  } finally {
+    for (const pair of pairs) await tearDown(pair);
+  }
+  const figures = [...runs].filter(([, r]) => r.length > 0).map(([system, r]) => summarise(system, r));
   const by = (s: string) => figures.find((f) => f.system === s);
   const sb = by('switchboard');
   const ratios: Record<string, number | null> = {};

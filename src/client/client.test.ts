@@ -127,3 +127,44 @@ void test('the disconnected queue is bounded and counts drops; a dead address fa
   assert.ok((await started) instanceof ConnectionError);
   await assert.rejects(connect('http://127.0.0.1:1'), (err) => err instanceof SwitchboardError);
 });
+
+void test('JSON wire format keeps typed values; instances, broadcasts and SERVICE_UNAVAILABLE', async () => {
+  const typed = await client(hub.url, { format: 'json' });
+  typed.on('SUM', (m) => {
+    // A text sender's values arrive as JSON text; a JSON sender's as an array.
+    const raw = m.params.values;
+    const values = (typeof raw === 'string' ? JSON.parse(raw) : raw) as number[];
+    return { command: 'TOTAL', params: { total: values.reduce((a, b) => a + b, 0), exact: true } };
+  });
+  await typed.register('summer', { commands: ['SUM'] });
+  const textCaller = await client();
+  const jsonCaller = await client(hub.url, { format: 'json' });
+  await jsonCaller.register('json_caller');
+  const total = await jsonCaller.request({ command: 'SUM', to: 'summer', params: { values: [1, 2, 3.5] } });
+  assert.equal(total.params.total, 6.5);
+  assert.equal(total.params.exact, true);
+  await textCaller.register('text_caller');
+  const viaText = await textCaller.request({ command: 'SUM', to: 'summer', params: { values: [2, 2] } });
+  assert.equal(viaText.params.total, '4', 'a text connection gets text values');
+
+  const first = await client();
+  const second = await client();
+  const r1 = await first.register('worker', { instance: true });
+  const r2 = await second.register('worker', { instance: true });
+  assert.ok(r1.instance && r2.instance && r1.instance !== r2.instance, 'each instance gets its own id');
+  const dup = await client();
+  await assert.rejects(dup.register('worker'), (err) => err instanceof SwitchboardError && err.code === 'REFUSED' && /instance=true/.test(err.message));
+
+  const heard: string[] = [];
+  first.on('RELOAD', () => { heard.push('first'); });
+  second.on('RELOAD', () => { heard.push('second'); });
+  await waitFor(async () => {
+    const list = await textCaller.request({ command: 'LIST_SERVICES' }, { match: (m) => m.command === 'SERVICES' });
+    return String(list.params.services).split('RELOAD').length > 2;
+  }, { what: 'COMMANDS updates reach the hub' });
+  textCaller.broadcast('RELOAD', {}, '.');
+  await waitFor(() => heard.length === 2, { what: 'the broadcast at both instances' });
+
+  await assert.rejects(textCaller.message('PING').to('never_registered').cache({ no: true, reply: true }).request({ timeoutMs: 3000 }),
+    (err) => err instanceof SwitchboardError && err.code === 'UNAVAILABLE' && /never_registered/.test(err.message));
+});
