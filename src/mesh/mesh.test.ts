@@ -131,3 +131,28 @@ void test('TLS links: wrong credentials three times block the address (no reply)
     pki.cleanup();
   }
 });
+
+void test('REFUSE: a hub over its link limit refuses without a reason; a second hub with a taken name is refused as a conflict', async () => {
+  const mk = async (name: string, ip: string, port: number, neighbors: string[], maxConnections = 100): Promise<RecordingHub> => {
+    const d = await tempDir();
+    dirs.push(d);
+    const h = new RecordingHub(name);
+    h.mesh = new Mesh(h, { dataPath: d.path, remoteListen: `cd://${ip}:${port}`, neighbors, maxConnections, timings: FAST_TIMINGS });
+    meshes.push(h.mesh);
+    await h.mesh.start();
+    return h;
+  };
+  const pa = await freePort('127.0.0.1');
+  const A = await mk('A', '127.0.0.1', pa, [], 1);
+  const B = await mk('B', '127.0.0.2', await freePort('127.0.0.2'), [`127.0.0.1:${pa}`]);
+  await waitFor(() => A.mesh.status().links.length === 1, { what: 'B linked' });
+  const C = await mk('C', '127.0.0.3', await freePort('127.0.0.3'), [`127.0.0.1:${pa}`]);
+  await waitFor(() => C.mesh.status().neighbors[0]!.lastError === 'refused: too many connections', { what: 'C refused' });
+  const pd = await freePort('127.0.0.4');
+  const D = await mk('D', '127.0.0.4', pd, []);
+  await mk('B', '127.0.0.5', await freePort('127.0.0.5'), [`127.0.0.4:${pd}`, `127.0.0.2:${B.mesh.address.split(':')[1]}`]);
+  await waitFor(() => D.mesh.status().links.some((l) => l.server === 'B'), { what: 'the second B linked to D' });
+  const second = meshes.at(-1)!;
+  await waitFor(() => second.status().neighbors.some((n) => n.lastError === 'refused: name conflict (B)'), { what: 'the first B refused a second B' });
+  assert.equal(B.mesh.status().links.length, 1, 'B keeps its link to A only');
+});
