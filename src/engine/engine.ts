@@ -121,7 +121,7 @@ export class Engine implements PluginHost, ManagerHost {
     if (manager.isActiveNow(target) && !to.permission) {
       const refused = this.refuseUnexposed(caller, target, to, method);
       if (refused) return Promise.reject(refused);
-      return plugin.addRequest({ from: caller, path }, method, args, options, caller === target);
+      return plugin.addRequest(dot < 0 ? { from: caller } : { from: caller, path }, method, args, options, caller === target);
     }
     return this.slowCall(caller, path, target, plugin, method, args, options);
   }
@@ -227,7 +227,7 @@ export class Engine implements PluginHost, ManagerHost {
     if (to.permission && caller !== target && caller !== manager.name && !(await manager.canCall(from, to, method))) {
       throw permissionDenied(`plugin "${caller}" is not allowed to call "${target}.${method}" (the manager's canCall refused)`);
     }
-    const request: RequestInfo = { from: caller, path };
+    const request: RequestInfo = path === target ? { from: caller } : { from: caller, path };
     return plugin.addRequest(request, method, args, options, caller === target);
   }
 

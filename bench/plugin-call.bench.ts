@@ -1,0 +1,117 @@
+/**
+ * plugin-call: round trips/s and latency of one method call through the plugin engine to a
+ * worker-thread plugin and a child-process plugin, with 1 and 64 calls in flight, next to the
+ * Remix engine (engine-node ChildProcessPlugin), Comlink over worker_threads, and raw
+ * MessagePort / fork-IPC ping-pong (the limits). Median of ROUNDS runs per figure.
+ *   npm run bench -- plugin-call          SYSTEMS=raw-worker,switchboard-worker QUICK=1 npm run bench -- plugin-call
+ */
+import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
+import { systems, type Running } from './plugin-call/systems.js';
+
+process.env.SWITCHBOARD_LOG_LEVEL ??= 'warn';
+const QUICK = process.env.QUICK === '1';
+const ROUNDS = Number(process.env.ROUNDS ?? (QUICK ? 1 : 3));
+const MEASURE_MS = Number(process.env.MEASURE_MS ?? (QUICK ? 600 : 1500));
+const WARMUP_MS = QUICK ? 200 : 400;
+const INFLIGHT = process.env.INFLIGHT ? process.env.INFLIGHT.split(',').map(Number) : [1, 64];
+const PAYLOAD = { text: 'hello plugin', n: 42 };
+const wanted = process.env.SYSTEMS?.split(',');
+
+interface Sample { rps: number; p50: number; p99: number }
+
+async function drive(run: Running, inflight: number, ms: number): Promise<Sample> {
+  const latencies: number[] = [];
+  const end = performance.now() + ms;
+  const lane = async () => {
+    while (performance.now() < end) {
+      const t = performance.now();
+      await run.call(PAYLOAD);
+      latencies.push(performance.now() - t);
+    }
+  };
+  const start = performance.now();
+  await Promise.all(Array.from({ length: inflight }, lane));
+  const elapsed = (performance.now() - start) / 1000;
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
+  return { rps: latencies.length / elapsed, p50: at(0.5), p99: at(0.99) };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function main(): Promise<void> {
+  const chosen = systems.filter((s) => !wanted || wanted.includes(s.name));
+  const samples = new Map<string, Sample[]>();
+  const t0 = performance.now();
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const system of chosen) {
+      const run = await system.start();
+      try {
+        await drive(run, 8, WARMUP_MS);
+        for (const inflight of INFLIGHT) {
+          const s = await drive(run, inflight, MEASURE_MS);
+          const key = `${system.name}@${inflight}`;
+          samples.set(key, [...(samples.get(key) ?? []), s]);
+          console.log(`round ${round + 1} ${system.name.padEnd(26)} ${String(inflight).padStart(2)} in flight: ${Math.round(s.rps).toString().padStart(7)} rt/s  p50 ${s.p50.toFixed(3)} ms  p99 ${s.p99.toFixed(3)} ms`);
+        }
+      } finally {
+        await run.close();
+      }
+    }
+  }
+  const results = [...samples].map(([key, list]) => {
+    const [system, inflight] = key.split('@') as [string, string];
+    return { system, inflight: Number(inflight), value: Math.round(median(list.map((s) => s.rps))), p50Ms: round3(median(list.map((s) => s.p50))), p99Ms: round3(median(list.map((s) => s.p99))), runs: list.map((s) => Math.round(s.rps)) };
+  });
+  const v = (system: string, inflight: number) => results.find((r) => r.system === system && r.inflight === inflight)?.value;
+  const ratio = (a?: number, b?: number) => (a && b ? Math.round((a / b) * 100) / 100 : null);
+  const ratios: Record<string, number | null> = {};
+  for (const n of INFLIGHT) {
+    ratios[`worker_vs_raw_messageport@${n}`] = ratio(v('switchboard-worker', n), v('raw-worker', n));
+    ratios[`worker_vs_comlink@${n}`] = ratio(v('switchboard-worker', n), v('comlink-worker', n));
+    ratios[`child_vs_raw_ipc@${n}`] = ratio(v('switchboard-child', n), v('raw-ipc', n));
+    ratios[`child_vs_remix_child@${n}`] = ratio(v('switchboard-child', n), v('remix-child', n));
+  }
+  const report = { name: 'plugin-call', unit: 'round trips/s', rounds: ROUNDS, measureMs: MEASURE_MS, payload: PAYLOAD, node: process.version, results, ratios, seconds: Math.round((performance.now() - t0) / 1000) };
+  if (!QUICK && !wanted && !process.env.INFLIGHT && !process.env.ROUNDS && !process.env.MEASURE_MS) {
+    await mkdir('bench/results', { recursive: true });
+    await writeFile('bench/results/plugin-call.json', JSON.stringify(report, null, 2) + '\n');
+    await updateReadme(results, ratios);
+  }
+  console.log(JSON.stringify(ratios, null, 2));
+  console.log(`took ${report.seconds} s`);
+}
+
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
+
+async function updateReadme(results: Array<{ system: string; inflight: number; value: number; p50Ms: number; p99Ms: number }>, ratios: Record<string, number | null>): Promise<void> {
+  const path = 'bench/README.md';
+  const text = await readFile(path, 'utf8');
+  const begin = '<!-- plugin-call:begin -->';
+  const end = '<!-- plugin-call:end -->';
+  if (!text.includes(begin) || !text.includes(end)) return;
+  const row = (system: string) => {
+    const one = results.find((r) => r.system === system && r.inflight === 1);
+    const many = results.find((r) => r.system === system && r.inflight === 64);
+    const cell = (r?: { value: number; p50Ms: number; p99Ms: number }) => (r ? `${(r.value / 1000).toFixed(1)}k (${r.p50Ms.toFixed(3)} / ${r.p99Ms.toFixed(3)} ms)` : 'n/a');
+    return `| ${system} | ${cell(one)} | ${cell(many)} |`;
+  };
+  const table = [
+    '| system | rt/s, 1 in flight (p50 / p99) | rt/s, 64 in flight (p50 / p99) |',
+    '|---|---|---|',
+    ...['switchboard-worker', 'switchboard-worker-queue1', 'raw-worker', 'comlink-worker', 'switchboard-child', 'raw-ipc', 'remix-child'].map(row),
+    '',
+    '| ratio | 1 in flight | 64 in flight |',
+    '|---|---|---|',
+    ...[['worker_vs_raw_messageport', 'engine -> worker / raw MessagePort (aim ≥ 0.6)'], ['worker_vs_comlink', 'engine -> worker / Comlink (aim ≥ 2)'], ['child_vs_raw_ipc', 'engine -> child / raw fork IPC (aim ≥ 0.6)'], ['child_vs_remix_child', 'engine -> child / Remix engine-node (aim ≥ 5)']]
+      .map(([k, label]) => `| ${label} | ${ratios[`${k}@1`] ?? 'n/a'}x | ${ratios[`${k}@64`] ?? 'n/a'}x |`),
+  ].join('\n');
+  const latest = await readFile(path, 'utf8');
+  await writeFile(path, latest.slice(0, latest.indexOf(begin) + begin.length) + '\n' + table + '\n' + latest.slice(latest.indexOf(end)));
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
