@@ -62,6 +62,31 @@ function ident(name: string): string {
   return name;
 }
 
+/** Whether a row needs `bindValue` (rare: most rows are strings, numbers and nulls already). */
+export function needsBinding(row: readonly unknown[]): boolean {
+  for (const v of row) {
+    if (v === undefined || typeof v === 'boolean' || (typeof v === 'object' && v !== null)) return true;
+  }
+  return false;
+}
+
+const PG_TYPE = /^[a-z][a-z0-9 ]*$/;
+
+/** Refuses a malformed spec the same way on both backends, before anything runs. */
+export function checkSpec(spec: UpsertSpec): void {
+  for (const c of [spec.table, ...spec.columns, ...spec.update]) ident(c);
+  if (spec.conflict.some((c) => !spec.columns.includes(c))) throw new Error(`upsert into ${spec.table}: conflict columns must be among the inserted columns`);
+  if (spec.pgTypes && (spec.pgTypes.length !== spec.columns.length || spec.pgTypes.some((t) => !PG_TYPE.test(t)))) {
+    throw new Error(`upsert into ${spec.table}: pgTypes must name one plain type per column`);
+  }
+}
+
+/** `INSERT INTO t (a, b) SELECT * FROM unnest($1::bigint[], $2::text[]) ON CONFLICT ...` */
+export function upsertUnnestSql(spec: UpsertSpec, types: readonly string[]): string {
+  checkSpec({ ...spec, pgTypes: types });
+  return upsertSql(spec, '').replace(' VALUES  ON CONFLICT', ` SELECT * FROM unnest(${types.map((t, i) => `$${i + 1}::${t}[]`).join(', ')}) ON CONFLICT`);
+}
+
 /** `INSERT INTO t (a, b) VALUES <values> ON CONFLICT (k) DO UPDATE SET a = excluded.a` */
 export function upsertSql(spec: UpsertSpec, values: string): string {
   const cols = spec.columns.map(ident).join(', ');

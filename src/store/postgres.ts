@@ -5,7 +5,7 @@
  */
 import pg from 'pg';
 import { getLogger } from '../core/log.js';
-import { bindAll, lastPerKey, POSTGRES, rowPlaceholders, toNumberedPlaceholders, upsertSql } from './dialect.js';
+import { bindAll, bindValue, checkSpec, lastPerKey, POSTGRES, rowPlaceholders, toNumberedPlaceholders, upsertSql, upsertUnnestSql } from './dialect.js';
 import { applyMigrations } from './migrate.js';
 import type { Db, Migration, Row, Store, UpsertSpec } from './types.js';
 
@@ -38,8 +38,15 @@ async function queryOn<T>(client: Client, sql: string, params?: readonly unknown
 }
 
 async function upsertOn(client: Client, spec: UpsertSpec, rows: readonly (readonly unknown[])[]): Promise<number> {
+  checkSpec(spec);
   const unique = lastPerKey(spec, rows);
+  if (unique.length === 0) return 0;
   const width = spec.columns.length;
+  if (spec.pgTypes) {
+    const arrays = spec.columns.map((_, j) => unique.map((row) => bindValue(row[j])));
+    const res = await client.query(upsertUnnestSql(spec, spec.pgTypes), arrays);
+    return res.rowCount ?? 0;
+  }
   const perStatement = Math.max(1, Math.floor(POSTGRES.maxParams / width));
   let changed = 0;
   for (let start = 0; start < unique.length; start += perStatement) {

@@ -7,7 +7,7 @@
  * would wait on each other's locks forever.
  */
 import Database from 'better-sqlite3';
-import { bindAll, lastPerKey, rowPlaceholders, SQLITE, upsertSql } from './dialect.js';
+import { bindAll, checkSpec, needsBinding, rowPlaceholders, SQLITE, upsertSql } from './dialect.js';
 import { applyMigrations } from './migrate.js';
 import type { Db, Migration, Row, Store, UpsertSpec } from './types.js';
 
@@ -80,9 +80,11 @@ export class SqliteStore implements Store {
   }
 
   private upsertNow(spec: UpsertSpec, rows: readonly (readonly unknown[])[]): number {
+    checkSpec(spec);
     const stmt = this.prepare(upsertSql(spec, rowPlaceholders(spec.columns.length)));
     let changed = 0;
-    for (const row of rows) changed += stmt.run(...bindAll(row)).changes;
+    // An array argument binds positionally without spreading; most rows need no conversion.
+    for (const row of rows) changed += stmt.run(needsBinding(row) ? bindAll(row) : row as unknown[]).changes;
     return changed;
   }
 
@@ -126,7 +128,7 @@ export class SqliteStore implements Store {
   }
 
   upsertMany(spec: UpsertSpec, rows: readonly (readonly unknown[])[]): Promise<number> {
-    lastPerKey(spec, []); // validates the spec before anything runs
+    try { checkSpec(spec); } catch (err) { return Promise.reject(err as Error); }
     return this.outside(() => this.db.transaction(() => this.upsertNow(spec, rows)).immediate());
   }
 

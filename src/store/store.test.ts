@@ -99,6 +99,26 @@ for (const backend of BACKENDS) {
       assert.equal(c!.n, 2500);
     });
 
+    void test('upsertMany with pgTypes (unnest on PostgreSQL) gives the same result', async (t) => {
+      const s = await fresh(t);
+      if (!s) return;
+      const { store } = s;
+      await store.migrate('alpha', items(store));
+      const [p] = await store.query<{ id: number }>('INSERT INTO t_parent (name) VALUES (?) RETURNING id', ['p']);
+      const typed = { ...ITEM, pgTypes: ['bigint', 'text', 'text'] };
+      await store.upsertMany(typed, [[p!.id, 'a', 'x'], [p!.id, 'b', null], [p!.id, "it's", '{"q":"\\"}']]);
+      await store.exec('UPDATE t_item SET note = ? WHERE key = ?', ['kept', 'a']);
+      await store.upsertMany(typed, [[p!.id, 'a', 'y'], [p!.id, 'a', 'z'], [p!.id, 'c', 'new']]);
+      await store.upsertMany(typed, []);
+      const got = await store.query<{ key: string; value: string | null; note: string | null }>('SELECT key, value, note FROM t_item ORDER BY key');
+      assert.deepEqual(got, [
+        { key: 'a', value: 'z', note: 'kept' }, { key: 'b', value: null, note: null }, { key: 'c', value: 'new', note: null },
+        { key: "it's", value: '{"q":"\\"}', note: null },
+      ]);
+      await assert.rejects(store.upsertMany({ ...ITEM, pgTypes: ['bigint; drop', 'text', 'text'] }, [[p!.id, 'a', 'x']]), /pgTypes/);
+      await assert.rejects(store.transaction((tx) => tx.upsertMany({ ...ITEM, conflict: ['nope'] }, [[p!.id, 'a', 'x']])), /conflict columns/);
+    });
+
     void test('a failed upsertMany changes nothing', async (t) => {
       const s = await fresh(t);
       if (!s) return;

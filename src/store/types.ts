@@ -25,6 +25,12 @@ export interface UpsertSpec {
   conflict: readonly string[];
   /** Columns overwritten from the new row on conflict (others, e.g. user notes, are kept). */
   update: readonly string[];
+  /**
+   * PostgreSQL types of `columns` (`bigint`, `text`, ...). When given, PostgreSQL gets one
+   * `INSERT ... SELECT * FROM unnest($1::bigint[], ...)` per batch: a handful of array
+   * parameters parse and plan much faster than thousands of scalar ones.
+   */
+  pgTypes?: readonly string[];
 }
 
 /**

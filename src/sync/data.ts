@@ -11,6 +11,7 @@ export const DATA_UPSERT: UpsertSpec = {
   columns: ['account_id', 'remote_id', 'connector', 'resource_name', 'uri', 'metadata', 'last_synced_at', 'last_run_id'],
   conflict: ['account_id', 'remote_id'],
   update: ['connector', 'resource_name', 'uri', 'metadata', 'last_synced_at', 'last_run_id'],
+  pgTypes: ['bigint', 'text', 'text', 'text', 'text', 'text', 'text', 'bigint'],
 };
 
 /** Checks a page before it is written: every object needs a non-empty string `remoteId`. */
