@@ -7,7 +7,7 @@
  *    through a memory channel pair, and a raw net socket writing pre-joined lines (the limit).
  * Medians of 3 runs; about 30 s in all.   npm run bench -- codec
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect as netConnect, createServer, type AddressInfo } from 'node:net';
 import { decodeJson, decodeText, encodeJson, encodeText } from '../src/core/codec/index.js';
 import { connect, listen, memoryChannelPair } from '../src/core/transports/index.js';
@@ -140,3 +140,26 @@ mkdirSync('bench/results', { recursive: true });
 writeFileSync('bench/results/codec.json', `${JSON.stringify(out, null, 2)}\n`);
 console.table(results);
 console.log(ratios);
+
+/** Rewrites the table between the codec markers in bench/README.md (only this section). */
+function writeTable(): void {
+  const begin = '<!-- codec:begin -->';
+  const end = '<!-- codec:end -->';
+  const text = readFileSync('bench/README.md', 'utf8');
+  if (!text.includes(begin) || !text.includes(end)) return;
+  const fmt = (v: number): string => (v >= 1e6 ? `${(v / 1e6).toFixed(2)}M` : `${(v / 1e3).toFixed(0)}k`);
+  const table = [
+    begin,
+    `Measured ${out.date.slice(0, 10)}, Node ${out.node}, medians of ${RUNS} runs, ${line.length}-byte message.`,
+    '',
+    '| what | per second |',
+    '|---|---|',
+    ...results.map((r) => `| ${r.system} | ${fmt(r.value)} |`),
+    '',
+    `Ratios: ${Object.entries(ratios).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
+    end,
+  ].join('\n');
+  writeFileSync('bench/README.md', text.slice(0, text.indexOf(begin)) + table + text.slice(text.indexOf(end) + end.length));
+}
+writeTable();
+
