@@ -168,3 +168,19 @@ void test('JSON wire format keeps typed values; instances, broadcasts and SERVIC
   await assert.rejects(textCaller.message('PING').to('never_registered').cache({ no: true, reply: true }).request({ timeoutMs: 3000 }),
     (err) => err instanceof SwitchboardError && err.code === 'UNAVAILABLE' && /never_registered/.test(err.message));
 });
+
+void test('STOP reaches an onStop listener, or disposes a client that has none', async () => {
+  const polite = await client();
+  const stops: string[] = [];
+  polite.onStop((m) => stops.push(m.sentFrom.service));
+  await polite.register('polite');
+  const plain = await client();
+  await plain.register('plain');
+  const boss = await client();
+  await boss.register('boss');
+  boss.send({ command: 'STOP', to: 'polite' });
+  boss.send({ command: 'STOP', to: 'plain' });
+  await waitFor(() => stops.length === 1 && plain.state.status === 'closed', { what: 'both STOPs handled' });
+  assert.deepEqual(stops, ['boss']);
+  assert.equal(polite.state.status, 'ready');
+});
