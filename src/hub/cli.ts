@@ -2,6 +2,11 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 
+/** Whatever still holds the event loop (a stuck client socket) must not keep a stopped hub alive. */
+function exitSoon(): void {
+  setTimeout(() => process.exit(0), 3000).unref();
+}
+
 function hubFlags(cmd: Command): Command {
   return cmd
     .option('--server-name <name>', 'this hub\'s name (default: the host name, "-" -> "_")')
@@ -44,6 +49,7 @@ Examples:
       const { runHub } = await import('./run.js');
       const { json, ...flags } = opts;
       await runHub(loadConfig({ flags }), { scope: 'hub', json: json === true });
+      exitSoon();
     });
 
   hubFlags(program.command('start').description('run the hub with every built-in service, keeping its files under $SWITCHBOARD_HOME'))
@@ -63,6 +69,7 @@ Examples:
       const home = switchboardHome();
       const config = loadConfig({ flags, defaults: { data_path: home, unix_listen: `cd://${join(home, 'hub.sock')}` } });
       await runHub(config, { scope: 'start', json: json === true });
+      exitSoon();
     });
 
   program.command('services')

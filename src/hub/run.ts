@@ -13,6 +13,7 @@ export interface RunOptions {
   /** Print the addresses as one JSON object instead of lines. */
   json?: boolean;
   out?: NodeJS.WritableStream;
+  onStarted?: (hub: Hub) => void;
 }
 
 function describe(hub: Hub, extra: { name: string; url: string }[], json: boolean): string {
@@ -22,7 +23,11 @@ function describe(hub: Hub, extra: { name: string; url: string }[], json: boolea
   return `switchboard hub "${hub.serverName}" is running:\n${addresses.map((a) => `  ${a.name.padEnd(width)}  ${a.url}`).join('\n')}\n(stop with Ctrl-C, or send STOP)\n`;
 }
 
-export async function runHub(config: HubConfig, options: RunOptions): Promise<void> {
+/**
+ * Runs until the hub stops (signal or STOP); resolves with the reason. `onStarted` sees the
+ * running hub (tests use it to stop it).
+ */
+export async function runHub(config: HubConfig, options: RunOptions): Promise<string> {
   const out = options.out ?? process.stdout;
   mkdirSync(config.dataPath, { recursive: true });
   const hub = new Hub(config);
@@ -54,6 +59,7 @@ export async function runHub(config: HubConfig, options: RunOptions): Promise<vo
   // Printed once the signal handlers are in place: whoever reads the addresses may stop us at once.
   const extra = handles.flatMap((h) => [...(h.handle.addresses ?? [])]);
   out.write(describe(hub, extra, options.json ?? false));
+  options.onStarted?.(hub);
 
   const reason = await hub.stopped;
   for (const { name, handle } of handles.reverse()) {
@@ -66,6 +72,5 @@ export async function runHub(config: HubConfig, options: RunOptions): Promise<vo
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   out.write(`switchboard hub "${hub.serverName}" stopped (${reason})\n`);
-  // Whatever still holds the event loop (a stuck client socket) must not keep a stopped hub alive.
-  setTimeout(() => process.exit(0), 3000).unref();
+  return reason;
 }

@@ -1,0 +1,85 @@
+/** HUB_EXTENSIONS: a built-in service runs in-process under `start` only, is reachable by name, and is stopped with the hub. */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
+import { decodeLine, encodeText } from '../core/codec/index.js';
+import { createMessage } from '../core/message.js';
+import { tempDir, waitFor } from '../core/testing.js';
+import { loadConfig } from './config.js';
+import { HUB_EXTENSIONS, type BuiltinService, type HubExtension } from './extensions.js';
+import type { Hub } from './hub.js';
+import { runHub } from './run.js';
+import { LineClient, hubPort } from './test-support.js';
+
+const stopped: string[] = [];
+
+const clock: BuiltinService = {
+  name: 'clock',
+  scope: 'start',
+  async start(hub) {
+    const ch = hub.connectInProcess('clock');
+    ch.on('frame', (frame) => {
+      const m = decodeLine(frame);
+      if (m.command === 'HELP') ch.send('COMMANDS list=TIME');
+      if (m.command === 'TIME') ch.send(encodeText(createMessage('TIME_IS', { zone: String(m.params.zone ?? 'UTC') }, m.sentFrom)));
+    });
+    ch.send('REGISTER service=clock;version=1');
+    return { addresses: [{ name: 'clock', url: 'in-process' }], stop: async () => { stopped.push('clock'); ch.close(); } };
+  },
+};
+
+const everywhere: HubExtension = {
+  name: 'everywhere',
+  scope: 'hub',
+  async start() {
+    return { stop: async () => { stopped.push('everywhere'); } };
+  },
+};
+
+HUB_EXTENSIONS.push(clock, everywhere);
+const home = await tempDir();
+
+after(async () => {
+  HUB_EXTENSIONS.splice(HUB_EXTENSIONS.indexOf(clock), 2);
+  await home.cleanup();
+});
+
+async function running(scope: 'hub' | 'start'): Promise<{ hub: Hub; done: Promise<string>; out: () => string }> {
+  const config = loadConfig({ env: {}, flags: { serverName: 'ext', localListen: 'cd://127.0.0.1:0', signal: 'off', dataPath: home.path } });
+  const sink = new PassThrough();
+  let text = '';
+  sink.on('data', (d: Buffer) => { text += d.toString(); });
+  let resolveHub!: (hub: Hub) => void;
+  const started = new Promise<Hub>((r) => { resolveHub = r; });
+  const done = runHub(config, { scope, out: sink, onStarted: resolveHub });
+  return { hub: await started, done, out: () => text };
+}
+
+void test('start runs built-in services in-process; they answer by name and stop with the hub', async () => {
+  const { hub, done, out } = await running('start');
+  assert.match(out(), /clock\s+in-process/);
+  await waitFor(() => hub.services.get('clock')?.up, { what: 'the built-in clock to register' });
+  const c = await LineClient.register(hubPort(hub), 'asker');
+  c.send('clock/TIME zone=CET');
+  const reply = await c.next('TIME_IS');
+  assert.equal(reply.params.zone, 'CET');
+  assert.deepEqual(reply.sentFrom, { server: 'ext', service: 'clock' });
+  c.send('LIST_SERVICES');
+  const list = JSON.parse(String((await c.next('SERVICES')).params.services)) as { name: string; instances: { kind: string; commands: string[] }[] }[];
+  const inst = list.find((s) => s.name === 'clock')?.instances[0];
+  assert.equal(inst?.kind, 'memory');
+  assert.deepEqual(inst?.commands, ['TIME']);
+  c.send('STOP');
+  await c.next('DISCONNECTING');
+  assert.match(await done, /STOP from/);
+  assert.deepEqual(stopped.splice(0), ['everywhere', 'clock'], 'extensions stop in reverse order');
+  c.close();
+});
+
+void test('hub runs only hub-scope extensions', async () => {
+  const { hub, done } = await running('hub');
+  assert.equal(hub.services.get('clock'), undefined);
+  hub.requestStop('test over');
+  assert.equal(await done, 'test over');
+  assert.deepEqual(stopped.splice(0), ['everywhere']);
+});
