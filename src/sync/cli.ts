@@ -50,12 +50,20 @@ function registerConnector(program: Command): void {
   const connector = commandGroup(program, 'connector', 'sync connectors: install from a manifest, list, update, remove');
 
   storeOptions(connector.command('install')
-    .argument('<manifest>', 'manifest as raw JSON, an http(s) URL, or a path (a file, or a folder with manifest.json)')
+    .argument('[manifest]', 'manifest as raw JSON, an http(s) URL, or a path (a file, or a folder with manifest.json)')
     .option('--name <name>', 'install under this name instead of the manifest\'s')
+    .option('--example <example>', 'install a bundled example connector instead: directory, http-json')
     .description('install a connector: fetch its source (HTTP, VCS or Local) into $SWITCHBOARD_HOME/connectors/<name> and run its install_command'))
-    .action(async (manifest: string, opts: StoreOpts & { name?: string }) => {
+    .action(async (manifest: string | undefined, opts: StoreOpts & { name?: string; example?: string }) => {
+      const { InvalidArgumentError } = await import('../core/errors.js');
+      if ((manifest === undefined) === (opts.example === undefined)) throw new InvalidArgumentError('give either a manifest (JSON, URL or path) or --example NAME');
+      let input = manifest ?? '';
+      if (opts.example) {
+        const { exampleManifest } = await import('./connectors/examples.js');
+        input = JSON.stringify(exampleManifest(opts.example));
+      }
       await withSync(opts, async (sync) => {
-        const c = await sync.installConnector(manifest, { onOutput: err, ...(opts.name ? { name: opts.name } : {}) });
+        const c = await sync.installConnector(input, { onOutput: err, ...(opts.name ? { name: opts.name } : {}) });
         out(`installed connector ${c.name} (${c.source} ${c.uri}); add an account with: switchboard account add --connector ${c.name} --name NAME --options '{...}'`);
       });
     });
