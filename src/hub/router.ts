@@ -38,8 +38,10 @@ export class Router {
   route(msg: Message, from: HubConnection | undefined): void {
     const service = msg.to.service;
     if (isBroadcast(service)) {
-      this.broadcastLocal(msg, from);
-      if (service !== '.' && msg.to.server !== '.' && msg.to.server !== this.d.serverName) this.d.remote()?.broadcast(msg);
+      const server = msg.to.server;
+      // `?:*/X` is for remote hubs only and `C:*/X` for hub C only: not for this hub's services.
+      if (server === '' || server === '*' || server === '.' || server === this.d.serverName) this.broadcastLocal(msg, from);
+      if (service !== '.' && server !== '.' && server !== this.d.serverName) this.d.remote()?.broadcast(msg);
       return;
     }
     const server = msg.to.server;
