@@ -160,6 +160,11 @@ void test('a broadcast in a full mesh of four reaches each interested service ex
   await new Promise((r) => setTimeout(r, 200));
   for (const l of listeners) assert.equal(l.count((m) => m.command === 'HELLO'), 0, `${l.name} got a duplicate`);
   assert.equal(deaf.count((m) => m.command === 'HELLO'), 0, 'a service without HELLO in COMMANDS gets nothing');
+  // `C:*/HELLO` is for the services of hub C only.
+  speaker.to('*', 'HELLO', { round: '3' }, 'C');
+  assert.equal((await listeners[2]!.next((m) => m.command === 'HELLO')).params.round, '3');
+  speaker.to('*', 'HELLO', { round: '4' });
+  for (const l of listeners) assert.equal((await l.next((m) => m.command === 'HELLO')).params.round, '4', `${l.name} got only round 4`);
 });
 
 for (const mode of [true, 'shared'] as const) {

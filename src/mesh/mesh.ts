@@ -101,6 +101,12 @@ export class Mesh implements MeshHooks {
 
   broadcast(msg: Message): void {
     if (!BROADCAST_SERVICES.has(msg.to.service) || this.links.count === 0) return;
+    const server = msg.to.server;
+    if (server !== '' && server !== '*' && server !== '?' && server !== '.' && server !== this.hub.serverName) {
+      // `C:*/CMD`: every interested service on hub C only, so it travels like a unicast to C.
+      this.resolveAndForward(msg);
+      return;
+    }
     const origin = this.broadcasts.originate();
     // `?` reaches this hub's neighbors only: they receive it at the hop limit and do not pass it on.
     const info = msg.to.service === '?' ? { ...origin, hops: MAX_BROADCAST_HOPS - 1 } : origin;
