@@ -107,6 +107,9 @@ const results: { system: string; value: number; runs: number[]; triggers?: numbe
 const rawRuns: number[] = [];
 const pipeRuns = new Map<number, number[]>();
 const CONFIGS = (process.env.TRIGGERS ?? '1,100,10000').split(',').map(Number);
+// Warm-up (JIT, broker queues, SQLite page cache), not measured.
+await raw();
+await pipeline(1);
 for (let r = 0; r < RUNS; r++) {
   // Interleave so drift on a shared machine hits every system alike.
   if (!process.env.SKIP_RAW) rawRuns.push(await raw());

@@ -110,7 +110,8 @@ function registerDispatcher(program: Command): void {
 
   dbOptions(program.command('agents').description('connectors registered with the dispatcher (id, kind, status, last seen, events, tasks)').option('--json', 'print JSON'))
     .action(async (opts: DbOpts & { json?: boolean }) => {
-      const list = await withDb(opts, (db) => db.listConnectors());
+      // An agent checks in every 30 s; one silent for 2 minutes is shown as stale.
+      const list = (await withDb(opts, (db) => db.listConnectors())).map((c) => ({ ...c, status: c.status === 'online' && Date.now() - Date.parse(c.lastSeen) > 120_000 ? 'stale' : c.status }));
       if (opts.json) { process.stdout.write(`${JSON.stringify(list, null, 2)}\n`); return; }
       if (!list.length) { process.stdout.write('no connectors have registered yet\n'); return; }
       printTable([['ID', 'KIND', 'STATUS', 'LAST SEEN', 'EVENTS', 'TASKS', 'HOST'], ...list.map((c) => [

@@ -32,6 +32,8 @@ export interface AgentOptions {
   maxBatch?: number;
   env?: Record<string, string>;
   minRestartMs?: number;
+  /** How often the agent checks in with the dispatcher (ms, default 30 s). */
+  heartbeatMs?: number;
 }
 
 export class Agent {
@@ -46,6 +48,7 @@ export class Agent {
   private events: WireEvent[] = [];
   private results: WireResult[] = [];
   private flushScheduled = false;
+  private heartbeat: NodeJS.Timeout | undefined;
   private readonly taskStarted = new Map<string, string>();
   readonly counters = { events: 0, filteredOut: 0, invalid: 0, sent: 0, confirmed: 0, tasks: 0, results: 0 };
 
@@ -85,6 +88,11 @@ export class Agent {
     await helloSeen;
     // 2. register (answer carries the triggers that concern us: step 4's cache)
     await this.register();
+    // A heartbeat that doubles as a check of the trigger cache (in case an invalidation was missed).
+    this.heartbeat = setInterval(() => {
+      void this.refreshTriggers().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'heartbeat to the dispatcher failed'));
+    }, this.opts.heartbeatMs ?? 30_000);
+    this.heartbeat.unref();
     const early = this.early;
     this.early = [];
     for (const e of early) this.onEvent(e);
@@ -116,7 +124,7 @@ export class Agent {
 
   private async refreshTriggers(): Promise<void> {
     const reply = await this.opts.transport.request({ type: 'triggers', token: this.opts.token, connectorId: this.id });
-    if (reply.ok && reply.type === 'snapshot') {
+    if (reply.ok && reply.type === 'snapshot' && reply.snapshot.version !== this.version) {
       this.useSnapshot(reply.snapshot);
       this.opts.log.info({ version: this.version, triggers: this.index.size }, 'trigger cache refreshed');
     }
@@ -195,6 +203,7 @@ export class Agent {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    if (this.heartbeat) clearInterval(this.heartbeat);
     await this.connector.stop();
     this.flush();
     if (this.registered) {

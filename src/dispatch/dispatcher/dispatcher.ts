@@ -103,6 +103,11 @@ export class Dispatcher implements DispatcherHandler {
   private async refuse(m: AgentMessage): Promise<string | undefined> {
     const kind = await this.kindOfToken(m.token);
     if (kind === undefined) return m.token ? 'the token is not one this dispatcher issued (issue one with `switchboard connector token --kind K`)' : 'no token (pass --token, issued by `switchboard connector token --kind K`)';
+    if (m.type !== 'register' && !this.connectors.has(m.connectorId)) {
+      // Registered through another dispatcher on the same store (several may share a queue).
+      const rec = await this.opts.db.getConnector(m.connectorId);
+      if (rec) this.connectors.set(rec.id, rec);
+    }
     const connectorKind = m.type === 'register' ? m.connector.kind : this.connectors.get(m.connectorId)?.kind;
     if (connectorKind === undefined) return `connector ${m.type === 'register' ? m.connector.id : m.connectorId} is not registered`;
     if (connectorKind !== kind) return `the token is for kind ${kind}, not ${connectorKind}`;
