@@ -52,6 +52,14 @@ void test('an SDK connector syncs pages in order, with logs and metadata (unix s
   assert.deepEqual(working.map((l) => [l.level, l.fields.step, l.stream]), [['info', 0, 'stderr'], ['info', 1, 'stderr']]);
 });
 
+void test('pages in flight are stored in the order they were sent, even when a small one overtakes a big one', async () => {
+  const sizes = [3_000_000, 10, 2_000_000, 10, 10, 1_000_000, 10];
+  const { result, pages } = run({ sizes });
+  assert.equal((await result).pages, sizes.length);
+  assert.deepEqual(pages.map((p) => p[0]!.remoteId), sizes.map((_, i) => `sized-${i}`));
+  assert.deepEqual(pages.map((p) => p[0]!.metadata.length), sizes);
+});
+
 void test('TCP address and AutoMTLS on the main connection and the brokered callback', async () => {
   const { result, pages } = run({ pages: 3, perPage: 2 }, { env: { FIXTURE_NETWORK: 'tcp' }, autoMTLS: true });
   assert.deepEqual(await result, { metadata: 'done:3', pages: 3, objects: 6 });

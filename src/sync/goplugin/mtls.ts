@@ -4,12 +4,17 @@
  * only the other side's. The host sends its PEM in PLUGIN_CLIENT_CERT; the plugin answers with
  * base64 DER in field 6 of the handshake.
  */
-import 'reflect-metadata'; // @peculiar/x509 (through tsyringe) needs the Reflect polyfill loaded first.
-import { X509Certificate as NodeX509 , randomBytes, webcrypto } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
+import { X509Certificate as NodeX509, randomBytes, webcrypto } from 'node:crypto';
+import type * as X509 from '@peculiar/x509';
 import { credentials, ServerCredentials, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+/** @peculiar/x509 is large (~0.5 s to load): only sessions that use AutoMTLS pay for it. */
+async function loadX509(): Promise<typeof X509> {
+  await import('reflect-metadata'); // tsyringe, under @peculiar/x509, needs the Reflect polyfill first.
+  const x509 = await import('@peculiar/x509');
+  x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+  return x509;
+}
 
 export interface Certificate {
   certPem: string;
@@ -28,6 +33,7 @@ const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-521', hash: 'SHA-512' } as con
 const VALIDITY_MS = 262_980 * 3600_000;
 
 export async function generateCertificate(): Promise<Certificate> {
+  const x509 = await loadX509();
   const keys = await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
   const now = Date.now();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({

@@ -4,12 +4,13 @@ import { Metadata, status, type Client, type MethodDefinition, type ServiceError
 export interface CallOptions {
   deadlineMs?: number;
   signal?: AbortSignal;
+  metadata?: Metadata;
 }
 
 export function unary<Req, Res>(client: Client, method: MethodDefinition<Req, Res>, request: Req, options: CallOptions = {}): Promise<Res> {
   return new Promise<Res>((resolve, reject) => {
     const callOptions = options.deadlineMs === undefined ? {} : { deadline: Date.now() + options.deadlineMs };
-    const call = client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, request, new Metadata(), callOptions, (err, res) => {
+    const call = client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, request, options.metadata ?? new Metadata(), callOptions, (err, res) => {
       options.signal?.removeEventListener('abort', onAbort);
       if (err) reject(err);
       else resolve(res as Res);

@@ -19,6 +19,7 @@
  */
 import { status, type Server, type sendUnaryData, type ServerUnaryCall, type ServiceDefinition } from '@grpc/grpc-js';
 import { methods, services, type Empty, type SyncResponse } from '../proto/index.js';
+import { PAGE_SEQUENCE_HEADER } from './constants.js';
 import { ConnectorCancelledError, ConnectorSyncError, PageRejectedError } from './errors.js';
 import { hasStatus, isServiceError, statusName, unary } from './rpc.js';
 import { startPlugin, type PluginSession } from './session.js';
@@ -48,14 +49,36 @@ class CallbackHandler {
   /** The first page refusal or `onPage` failure; the run fails with it. */
   failure: Error | undefined;
   private queue: Promise<void> = Promise.resolve();
+  private nextSequence = 1;
+  private readonly early = new Map<number, () => void>();
 
   constructor(private readonly options: RunConnectorOptions, private readonly session: PluginSession, private readonly maxPageBytes: number) {}
 
   register(server: Server): void {
     server.addService(callbackService, {
-      Upsert: (call: ServerUnaryCall<RawPage, Empty>, callback: sendUnaryData<Empty>) => this.enqueue(() => this.upsert(call.request), callback),
+      Upsert: (call: ServerUnaryCall<RawPage, Empty>, callback: sendUnaryData<Empty>) => {
+        const start = () => this.enqueue(() => this.upsert(call.request), callback);
+        const sequence = Number(call.metadata.get(PAGE_SEQUENCE_HEADER)[0] ?? Number.NaN);
+        if (Number.isSafeInteger(sequence) && sequence >= this.nextSequence) this.inOrder(sequence, start);
+        else start();
+      },
       Clean: (_call: ServerUnaryCall<Empty, Empty>, callback: sendUnaryData<Empty>) => this.enqueue(async () => { await this.options.onClean?.(); }, callback),
     });
+  }
+
+  /** Starts numbered pages in their order, holding back any that arrive early. */
+  private inOrder(sequence: number, start: () => void): void {
+    if (sequence !== this.nextSequence) {
+      this.early.set(sequence, start);
+      return;
+    }
+    start();
+    this.nextSequence++;
+    for (let next = this.early.get(this.nextSequence); next; next = this.early.get(this.nextSequence)) {
+      this.early.delete(this.nextSequence);
+      next();
+      this.nextSequence++;
+    }
   }
 
   private enqueue(work: () => Promise<void>, callback: sendUnaryData<Empty>): void {

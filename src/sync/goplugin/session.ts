@@ -8,6 +8,7 @@ import { GRPC_SIZE_OPTIONS, methods, type ConnInfo } from '../proto/index.js';
 import { SwitchboardError } from '../../core/errors.js';
 import { getLogger } from '../../core/log.js';
 import { GrpcBroker } from './broker.js';
+import { HANDSHAKE } from './constants.js';
 import { ConnectorCancelledError, PluginHandshakeError, PluginTimeoutError } from './errors.js';
 import { parseHandshake, type Handshake } from './handshake.js';
 import { checkCertificate, clientCredentials, derToPem, generateCertificate, type TlsMaterial } from './mtls.js';
@@ -15,8 +16,7 @@ import { PluginProcess, type ExitInfo } from './process.js';
 import { unary, hasStatus } from './rpc.js';
 import type { PluginLogEntry } from './types.js';
 
-/** c1-core's handshake: protocol version 1, cookie BASIC_PLUGIN=hello. */
-export const HANDSHAKE = { appVersions: [1], cookieKey: 'BASIC_PLUGIN', cookieValue: 'hello' } as const;
+export { HANDSHAKE };
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 60_000;
 /** go-plugin waits this long after Shutdown before SIGKILL. */
 export const KILL_GRACE_MS = 2000;

@@ -8,12 +8,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Server, status, type Client, type sendUnaryData, type ServerDuplexStream, type ServerUnaryCall } from '@grpc/grpc-js';
+import { Metadata, Server, status, type Client, type sendUnaryData, type ServerDuplexStream, type ServerUnaryCall } from '@grpc/grpc-js';
 import { GRPC_SIZE_OPTIONS, methods, services, type CheckRequest, type CheckResponse, type ConnInfo, type DataObject, type Empty, type EndSync, type HealthCheckRequest, type HealthCheckResponse, type SyncRequest } from '../proto/index.js';
 import { GrpcBroker } from '../goplugin/broker.js';
 import { formatHandshake } from '../goplugin/handshake.js';
 import { checkCertificate, generateCertificate, serverCredentials, type TlsMaterial } from '../goplugin/mtls.js';
-import { HANDSHAKE } from '../goplugin/session.js';
+import { HANDSHAKE, PAGE_SEQUENCE_HEADER } from '../goplugin/constants.js';
 import { isServiceError, unary } from '../goplugin/rpc.js';
 import { createLog } from './hclog.js';
 import type { ConnectorDefinition, ConnectorObject, ServeOptions } from './types.js';
@@ -160,7 +160,7 @@ export async function serveConnector<O = unknown>(definition: ConnectorDefinitio
       const controller = new AbortController();
       running.add(controller);
       call.on('cancelled', () => controller.abort(new Error('the host cancelled the sync')));
-      runSync(definition, call.request, broker, controller.signal, log)
+      runSync(definition, call.request, broker, controller.signal, log, Math.max(1, serveOptions.pagesInFlight ?? 2))
         .then((metadata) => cb(null, { metadata }))
         .catch((err: unknown) => {
           log.error('sync failed', { error: err instanceof Error ? err.message : String(err) });
@@ -207,25 +207,65 @@ function watchParent(stop: () => Promise<void>): void {
   timer.unref();
 }
 
-async function runSync<O>(definition: ConnectorDefinition<O>, request: SyncRequest, broker: GrpcBroker, signal: AbortSignal, log: ReturnType<typeof createLog>): Promise<string> {
+async function runSync<O>(definition: ConnectorDefinition<O>, request: SyncRequest, broker: GrpcBroker, signal: AbortSignal, log: ReturnType<typeof createLog>, pagesInFlight: number): Promise<string> {
   const options = parseOptions(definition, request.options);
   let client: Client | undefined;
   const callback = async (): Promise<Client> => (client ??= await broker.dial(request.callbackHandlerServer));
+  const pages = new PagePipeline(pagesInFlight);
   try {
     const result = await definition.sync(options, {
       signal,
       log,
       upsert: async (objects) => {
         const page = { response: objects.map(toWire) };
-        await unary(await callback(), methods.upsert, page, { signal });
+        const target = await callback();
+        await pages.send((metadata) => unary(target, methods.upsert, page, { signal, metadata }));
       },
       clean: async () => {
+        await pages.flush();
         await unary(await callback(), methods.clean, {}, { signal });
       },
     });
+    await pages.flush();
     return metadataText(result);
   } finally {
+    await pages.settle();
     client?.close();
   }
 }
 
+/** Up to `limit` Upsert calls in flight, numbered so the host stores them in order; the first failure sticks. */
+class PagePipeline {
+  private sequence = 0;
+  private readonly inFlight = new Set<Promise<void>>();
+  private failure: unknown;
+
+  constructor(private readonly limit: number) {}
+
+  async send(call: (metadata: Metadata) => Promise<unknown>): Promise<void> {
+    this.check();
+    const metadata = new Metadata();
+    metadata.set(PAGE_SEQUENCE_HEADER, String(++this.sequence));
+    const sent: Promise<void> = call(metadata).then(
+      () => { this.inFlight.delete(sent); },
+      (err: unknown) => { this.inFlight.delete(sent); this.failure ??= err; },
+    );
+    this.inFlight.add(sent);
+    while (this.inFlight.size >= this.limit) await Promise.race(this.inFlight);
+    this.check();
+  }
+
+  /** Waits for every page's answer; rejects with the first refusal. */
+  async flush(): Promise<void> {
+    await this.settle();
+    this.check();
+  }
+
+  async settle(): Promise<void> {
+    while (this.inFlight.size) await Promise.race(this.inFlight);
+  }
+
+  private check(): void {
+    if (this.failure !== undefined) throw this.failure;
+  }
+}

@@ -10,7 +10,11 @@ export interface ConnectorObject {
 }
 
 export interface SyncContext {
-  /** Sends one page to the host; resolves when the host has stored it, rejects when it refused it. */
+  /**
+   * Sends one page. Resolves as soon as fewer than `pagesInFlight` pages await the host's answer,
+   * so the next page can be built while the host stores this one; a page the host refused makes
+   * the next `upsert`/`clean` (or the end of the sync) reject. The host stores pages in order.
+   */
   upsert(objects: readonly ConnectorObject[]): Promise<void>;
   /** Asks the host to forget objects this run has not sent (c1-core's Clean). */
   clean(): Promise<void>;
@@ -42,6 +46,8 @@ export interface ServeOptions {
   network?: 'unix' | 'tcp';
   /** Where to write the handshake line; default stdout. */
   writeHandshake?: (line: string) => void;
+  /** Pages sent before waiting for the host's answer (default 2; 1 = one at a time, as Go connectors). */
+  pagesInFlight?: number;
   /** Called on Shutdown instead of `process.exit(0)` (for tests that serve in-process). */
   onShutdown?: () => void;
 }

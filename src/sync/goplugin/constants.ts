@@ -1,0 +1,11 @@
+/** Wire constants both sides share (host in goplugin/, plugin in sdk/). */
+
+/** c1-core's handshake: protocol version 1, cookie BASIC_PLUGIN=hello. */
+export const HANDSHAKE = { appVersions: [1], cookieKey: 'BASIC_PLUGIN', cookieValue: 'hello' } as const;
+
+/**
+ * Metadata key the TypeScript SDK puts on each Upsert (1, 2, ...): it keeps a few pages in flight,
+ * and concurrent calls may reach the handler out of order. Pages without it (Go connectors, which
+ * send one at a time) are taken in arrival order.
+ */
+export const PAGE_SEQUENCE_HEADER = 'x-switchboard-page';
