@@ -72,7 +72,7 @@ function socketPeer(socket: Socket): RawPeer {
   return { write: (d) => socket.write(d), received: () => data, ended, destroy: () => socket.destroy() };
 }
 
-function listenerHarness(name: string, urlOf: () => Promise<string>, opts: { listen?: ListenOptions; connect?: Record<string, unknown>; rawSocket?: (l: Listener) => Promise<Socket>; wsRaw?: boolean; udp?: boolean; before?: () => Promise<void>; after?: () => Promise<void> }): Harness {
+function listenerHarness(name: string, urlOf: () => Promise<string>, opts: { listen?: ListenOptions; connect?: Record<string, unknown>; rawSocket?: (l: Listener) => Promise<Socket>; wsRaw?: boolean | { ca: () => string }; udp?: boolean; before?: () => Promise<void>; after?: () => Promise<void> }): Harness {
   const accepted = new Accepted();
   const h: Harness = {
     name,
@@ -108,7 +108,8 @@ function listenerHarness(name: string, urlOf: () => Promise<string>, opts: { lis
   }
   if (opts.wsRaw) {
     const open = async (): Promise<WebSocket> => {
-      const ws = new WebSocket(h.listener!.address);
+      const wsRaw = opts.wsRaw;
+      const ws = new WebSocket(h.listener!.address, typeof wsRaw === 'object' ? { ca: wsRaw.ca() } : {});
       await once(ws, 'open');
       return ws;
     };
@@ -160,6 +161,12 @@ export function harnesses(): Harness[] {
       after: async () => { cert?.cleanup(); cert = undefined; },
     }),
     listenerHarness('ws', async () => 'ws://127.0.0.1:0/switchboard', { wsRaw: true }),
+    listenerHarness('wss', async () => 'wss://127.0.0.1:0/switchboard', {
+      listen: { get certificate() { return tls().certificate; }, get privateKey() { return tls().privateKey; } },
+      connect: { get ca() { return tls().certificatePath; } },
+      wsRaw: { ca: () => tls().certificate },
+      after: async () => { cert?.cleanup(); cert = undefined; },
+    }),
     listenerHarness('udp', async () => 'cdu://127.0.0.1:0', { udp: true }),
     memoryHarness(),
     streamHarness(),

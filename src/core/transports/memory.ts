@@ -20,8 +20,8 @@ export class MemoryChannel extends BaseChannel {
   private peerClosed = false;
   private closeReason: Error | undefined;
 
-  constructor(name: string, options?: ChannelOptions) {
-    super('memory', name);
+  constructor(peerName: string, options?: ChannelOptions) {
+    super('memory', peerName);
     this.options = resolveChannelOptions(options);
   }
 
@@ -102,8 +102,10 @@ export class MemoryChannel extends BaseChannel {
 
 /** Two connected in-memory channels. */
 export function memoryChannelPair(options?: ChannelOptions & { names?: [string, string] }): [MemoryChannel, MemoryChannel] {
-  const a = new MemoryChannel(options?.names?.[0] ?? 'memory-a', options);
-  const b = new MemoryChannel(options?.names?.[1] ?? 'memory-b', options);
+  const [nameA, nameB] = options?.names ?? ['memory-a', 'memory-b'];
+  // Each side's remoteAddress names the other side.
+  const a = new MemoryChannel(nameB, options);
+  const b = new MemoryChannel(nameA, options);
   a.peer = b;
   b.peer = a;
   return [a, b];

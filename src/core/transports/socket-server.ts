@@ -10,6 +10,9 @@ import { channelLogger } from './base-channel.js';
 import { StreamChannel } from './stream-channel.js';
 import type { ChannelOptions, Listener, ListenerStats, OnChannel } from './options.js';
 
+/** TCP keep-alive probes find peers that vanished without a FIN (cable pulled, VM paused). */
+export const KEEPALIVE_MS = 30_000;
+
 export function describeSocket(socket: Socket): string {
   if (socket.remoteAddress === undefined) return 'local';
   return socket.remoteFamily === 'IPv6' ? `[${socket.remoteAddress}]:${socket.remotePort}` : `${socket.remoteAddress}:${socket.remotePort}`;
@@ -20,6 +23,7 @@ export function serveSockets(server: Server, transport: string, options: Channel
   const stats: ListenerStats = { accepted: 0, rejected: 0 };
   const accept = (socket: Socket): void => {
     socket.setNoDelay(true);
+    socket.setKeepAlive(true, KEEPALIVE_MS);
     const channel = new StreamChannel(socket, socket, { transport, remoteAddress: transport === 'unix' ? 'unix' : describeSocket(socket) }, options);
     channels.add(channel);
     channel.on('close', () => channels.delete(channel));

@@ -5,13 +5,13 @@ import type { Channel } from '../channel.js';
 import { formatAddress, type ChannelAddress } from '../address.js';
 import { ConnectionError } from '../errors.js';
 import { awaitConnected } from './connect-socket.js';
-import { describeSocket, serveSockets, socketListener, startListening } from './socket-server.js';
+import { describeSocket, KEEPALIVE_MS, serveSockets, socketListener, startListening } from './socket-server.js';
 import { StreamChannel } from './stream-channel.js';
 import type { ConnectOptions, Listener, ListenOptions, OnChannel } from './options.js';
 import { portOpen } from './probe.js';
 
 export async function connectTcp(addr: ChannelAddress, options?: ConnectOptions): Promise<Channel> {
-  const socket = addr.transport === 'unix' ? netConnect({ path: addr.path }) : netConnect({ host: addr.host, port: addr.port, noDelay: true });
+  const socket = addr.transport === 'unix' ? netConnect({ path: addr.path }) : netConnect({ host: addr.host, port: addr.port, noDelay: true, keepAlive: true, keepAliveInitialDelay: KEEPALIVE_MS });
   await awaitConnected(socket, addr.url, 'connect', options);
   return new StreamChannel(socket, socket, { transport: addr.transport, remoteAddress: addr.transport === 'unix' ? addr.path : describeSocket(socket) }, options);
 }

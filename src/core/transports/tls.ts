@@ -6,7 +6,7 @@ import type { Channel } from '../channel.js';
 import { formatAddress, type ChannelAddress } from '../address.js';
 import { InvalidArgumentError, errorMessage } from '../errors.js';
 import { awaitConnected } from './connect-socket.js';
-import { describeSocket, serveSockets, socketListener, startListening } from './socket-server.js';
+import { describeSocket, KEEPALIVE_MS, serveSockets, socketListener, startListening } from './socket-server.js';
 import { StreamChannel } from './stream-channel.js';
 import { channelLogger } from './base-channel.js';
 import type { ConnectOptions, Listener, ListenOptions, OnChannel } from './options.js';
@@ -38,6 +38,7 @@ export async function connectTls(addr: ChannelAddress, options?: ConnectOptions)
     ...(options?.privateKey ? { key: readPem(options.privateKey, 'private key') } : {}),
   });
   socket.setNoDelay(true);
+  socket.setKeepAlive(true, KEEPALIVE_MS);
   await awaitConnected(socket, addr.url, 'secureConnect', options);
   return new StreamChannel(socket, socket, { transport: 'tls', remoteAddress: describeSocket(socket) }, options);
 }

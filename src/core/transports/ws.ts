@@ -5,6 +5,7 @@
  * LINE_TOO_LONG, like an oversized line on a stream.
  */
 import { createServer, type IncomingMessage } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { Channel } from '../channel.js';
@@ -135,10 +136,15 @@ function describeRequest(req: IncomingMessage): string {
 }
 
 export async function listenWs(addr: ChannelAddress, options: ListenOptions, onChannel: OnChannel): Promise<Listener> {
-  if (addr.scheme === 'wss') throw new InvalidArgumentError(`listening on ${addr.url}: serve wss: behind a TLS proxy, or listen on ws: (TLS termination is not built in)`);
   const o = resolveChannelOptions(options);
   const path = options.wsPath ?? addr.path.split('?')[0] ?? '/';
-  const http = createServer();
+  let http;
+  if (addr.scheme === 'wss') {
+    if (!options.certificate || !options.privateKey) throw new InvalidArgumentError(`listening on ${addr.url} needs a certificate and a private key`);
+    http = createHttpsServer({ cert: readPem(options.certificate, 'certificate'), key: readPem(options.privateKey, 'private key') });
+  } else {
+    http = createServer();
+  }
   const wss = new WebSocketServer({ server: http, path, maxPayload: o.maxLineLength });
   const channels = new Set<Channel>();
   const stats: ListenerStats = { accepted: 0, rejected: 0 };
