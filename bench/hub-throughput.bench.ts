@@ -10,6 +10,7 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { freePort, portOpen } from '../src/core/testing.js';
+import { cpuMs, pidOf } from './hub-throughput/cpu.js';
 import { median } from './hub-throughput/stats.js';
 import type { FromWorker, SystemName, ToWorker } from './hub-throughput/protocol.js';
 
@@ -24,12 +25,14 @@ interface Figures {
   system: string;
   oneWay: number;
   oneWayLoss: number;
+  oneWayCpuUsPerMsg: number;
   rr1: number;
   rr1p50us: number;
   rr1p99us: number;
   rr64: number;
   rr64p50us: number;
   rr64p99us: number;
+  rr64CpuUsPerRoundTrip: number;
 }
 
 class Worker {
@@ -89,8 +92,9 @@ async function startHub(): Promise<{ url: string; child: ChildProcess }> {
   return { url, child };
 }
 
-async function measureOneWay(sink: Worker, source: Worker): Promise<{ rate: number; loss: number }> {
+async function measureOneWay(sink: Worker, source: Worker, pids: number[]): Promise<{ rate: number; loss: number; cpuUs: number }> {
   await sink.ask({ type: 'reset' });
+  const cpu0 = cpuMs(pids);
   const done = await source.ask({ type: 'oneway', durationMs: ONE_WAY_MS });
   const sent = done.type === 'oneway-done' ? done.sent : 0;
   // Wait until the sink stops counting (everything in flight arrived or was dropped).
@@ -102,14 +106,16 @@ async function measureOneWay(sink: Worker, source: Worker): Promise<{ rate: numb
     if (c.type === 'count') last = c.count;
     await new Promise((r) => setTimeout(r, 150));
   }
-  if (c.type !== 'count' || c.count < 2) return { rate: 0, loss: 1 };
-  return { rate: (c.count - 1) / ((c.lastNs - c.firstNs) / 1e9), loss: sent ? Math.max(0, 1 - c.count / sent) : 0 };
+  if (c.type !== 'count' || c.count < 2) return { rate: 0, loss: 1, cpuUs: NaN };
+  const cpuUs = ((cpuMs(pids) - cpu0) * 1000) / c.count;
+  return { rate: (c.count - 1) / ((c.lastNs - c.firstNs) / 1e9), loss: sent ? Math.max(0, 1 - c.count / sent) : 0, cpuUs };
 }
 
-async function measureRR(source: Worker, inflight: number): Promise<{ rate: number; p50: number; p99: number }> {
+async function measureRR(source: Worker, inflight: number, pids: number[]): Promise<{ rate: number; p50: number; p99: number; cpuUs: number }> {
+  const cpu0 = cpuMs(pids);
   const r = await source.ask({ type: 'rr', durationMs: RR_MS, inflight });
   if (r.type !== 'rr-done') throw new Error('unexpected reply');
-  return { rate: r.count / (r.elapsedMs / 1000), p50: r.p50us, p99: r.p99us };
+  return { rate: r.count / (r.elapsedMs / 1000), p50: r.p50us, p99: r.p99us, cpuUs: ((cpuMs(pids) - cpu0) * 1000) / r.count };
 }
 
 interface Pair {
@@ -117,11 +123,14 @@ interface Pair {
   sink: Worker;
   source: Worker;
   hub: ChildProcess | undefined;
+  /** Every process the system needs, for CPU accounting. */
+  pids: number[];
 }
 
 interface Run {
   ow: number;
   loss: number;
+  owCpuUs: number;
   r1: Awaited<ReturnType<typeof measureRR>>;
   r64: Awaited<ReturnType<typeof measureRR>>;
 }
@@ -153,7 +162,9 @@ async function setUp(system: SystemName): Promise<Pair> {
   }
   const [s1, s2] = [await sink.ready, await source.ready];
   for (const r of [s1, s2]) if (r.type === 'error') throw new Error(r.message);
-  return { system, sink, source, hub };
+  const server = system === 'switchboard' ? hub?.pid : system === 'nats' ? pidOf('nats-server') : undefined;
+  const pids = [sink.child.pid!, source.child.pid!, ...(server !== undefined ? [server] : [])];
+  return { system, sink, source, hub, pids };
 }
 
 async function tearDown(pair: Pair): Promise<void> {
@@ -165,10 +176,10 @@ async function tearDown(pair: Pair): Promise<void> {
 }
 
 async function measureRun(pair: Pair): Promise<Run> {
-  const ow = await measureOneWay(pair.sink, pair.source);
-  const r1 = await measureRR(pair.source, 1);
-  const r64 = await measureRR(pair.source, 64);
-  return { ow: ow.rate, loss: ow.loss, r1, r64 };
+  const ow = await measureOneWay(pair.sink, pair.source, pair.pids);
+  const r1 = await measureRR(pair.source, 1, pair.pids);
+  const r64 = await measureRR(pair.source, 64, pair.pids);
+  return { ow: ow.rate, loss: ow.loss, owCpuUs: ow.cpuUs, r1, r64 };
 }
 
 function summarise(system: string, runs: Run[]): Figures {
@@ -176,12 +187,14 @@ function summarise(system: string, runs: Run[]): Figures {
     system,
     oneWay: median(runs.map((r) => r.ow)),
     oneWayLoss: median(runs.map((r) => r.loss)),
+    oneWayCpuUsPerMsg: median(runs.map((r) => r.owCpuUs)),
     rr1: median(runs.map((r) => r.r1.rate)),
     rr1p50us: median(runs.map((r) => r.r1.p50)),
     rr1p99us: median(runs.map((r) => r.r1.p99)),
     rr64: median(runs.map((r) => r.r64.rate)),
     rr64p50us: median(runs.map((r) => r.r64.p50)),
     rr64p99us: median(runs.map((r) => r.r64.p99)),
+    rr64CpuUsPerRoundTrip: median(runs.map((r) => r.r64.cpuUs)),
   };
 }
 
@@ -230,6 +243,9 @@ async function main(): Promise<void> {
     ratios[`oneWay_vs_${peer}`] = ratio(sb?.oneWay, by(peer)?.oneWay);
     ratios[`rr1_vs_${peer}`] = ratio(sb?.rr1, by(peer)?.rr1);
     ratios[`rr64_vs_${peer}`] = ratio(sb?.rr64, by(peer)?.rr64);
+    // CPU efficiency: the peer's CPU per message over ours (above 1 = Switchboard uses less CPU).
+    ratios[`cpuEfficiencyOneWay_vs_${peer}`] = ratio(by(peer)?.oneWayCpuUsPerMsg, sb?.oneWayCpuUsPerMsg);
+    ratios[`cpuEfficiencyRR64_vs_${peer}`] = ratio(by(peer)?.rr64CpuUsPerRoundTrip, sb?.rr64CpuUsPerRoundTrip);
   }
   const result = {
     name: 'hub-throughput',
@@ -244,9 +260,9 @@ async function main(): Promise<void> {
   mkdirSync('bench/results', { recursive: true });
   writeFileSync('bench/results/hub-throughput.json', `${JSON.stringify(result, null, 2)}\n`);
   updateReadme(figures, ratios);
-  console.log(`\nsystem        one-way/s  rr1/s (p50/p99 us)      rr64/s (p50/p99 us)`);
+  console.log(`\nsystem        one-way/s  rr1/s (p50/p99 us)      rr64/s (p50/p99 us)   CPU us/msg  CPU us/rt64`);
   for (const f of figures) {
-    console.log(`${f.system.padEnd(12)}  ${fmt(f.oneWay).padStart(9)}  ${fmt(f.rr1).padStart(6)} (${f.rr1p50us.toFixed(0)}/${f.rr1p99us.toFixed(0)})  ${fmt(f.rr64).padStart(8)} (${f.rr64p50us.toFixed(0)}/${f.rr64p99us.toFixed(0)})`);
+    console.log(`${f.system.padEnd(12)}  ${fmt(f.oneWay).padStart(9)}  ${fmt(f.rr1).padStart(6)} (${f.rr1p50us.toFixed(0)}/${f.rr1p99us.toFixed(0)})  ${fmt(f.rr64).padStart(8)} (${f.rr64p50us.toFixed(0)}/${f.rr64p99us.toFixed(0)})  ${f.oneWayCpuUsPerMsg.toFixed(1).padStart(10)}  ${f.rr64CpuUsPerRoundTrip.toFixed(1).padStart(11)}`);
   }
   console.log(`ratios: ${JSON.stringify(ratios)}`);
   console.log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s; wrote bench/results/hub-throughput.json`);
@@ -258,14 +274,14 @@ function updateReadme(figures: Figures[], ratios: Record<string, number | null>)
   const end = '<!-- hub-throughput:end -->';
   let text = readFileSync('bench/README.md', 'utf8');
   if (!text.includes(begin)) return;
-  const rows = figures.map((f) => `| ${f.system} | ${fmt(f.oneWay)} | ${fmt(f.rr1)} (${f.rr1p50us.toFixed(0)} / ${f.rr1p99us.toFixed(0)} us) | ${fmt(f.rr64)} (${f.rr64p50us.toFixed(0)} / ${f.rr64p99us.toFixed(0)} us) |`);
+  const rows = figures.map((f) => `| ${f.system} | ${fmt(f.oneWay)} | ${fmt(f.rr1)} (${f.rr1p50us.toFixed(0)} / ${f.rr1p99us.toFixed(0)} us) | ${fmt(f.rr64)} (${f.rr64p50us.toFixed(0)} / ${f.rr64p99us.toFixed(0)} us) | ${f.oneWayCpuUsPerMsg.toFixed(1)} | ${f.rr64CpuUsPerRoundTrip.toFixed(1)} |`);
   const r = (k: string) => (ratios[k] === null || ratios[k] === undefined ? 'n/a' : `${ratios[k]}x`);
   const table = [
     begin,
     `Measured ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, medians of ${RUNS} runs.`,
     '',
-    '| system | one-way msg/s | rt/s 1 in flight (p50 / p99) | rt/s 64 in flight (p50 / p99) |',
-    '|---|---|---|---|',
+    '| system | one-way msg/s | rt/s 1 in flight (p50 / p99) | rt/s 64 in flight (p50 / p99) | CPU us per one-way msg | CPU us per round trip (64 in flight) |',
+    '|---|---|---|---|---|---|',
     ...rows,
     '',
     `Switchboard vs NATS: one-way ${r('oneWay_vs_nats')}, rr1 ${r('rr1_vs_nats')}, rr64 ${r('rr64_vs_nats')}. ` +

@@ -36,6 +36,7 @@ void test('register, send, request/reply, handler errors, unknown commands and t
   assert.equal(clock.state.status, 'ready');
 
   const caller = await client();
+  await assert.rejects(caller.request({ command: 'TIME', to: 'clock' }), /before register\(\)/);
   await caller.register('caller');
   assert.equal(caller.send({ command: 'TICK', to: 'clock', params: { n: 1 } }), true);
   await waitFor(() => received.length === 1, { what: 'TICK at the clock' });

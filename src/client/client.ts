@@ -153,6 +153,10 @@ export class SwitchboardClient {
     let message: Message;
     try { message = this.toMessage(msg, true); } catch (err) { return Promise.reject(err); }
     if (this.currentState.status === 'closed') return Promise.reject(new ConnectionError('CONNECTION_CLOSED', 'the client was disposed'));
+    if (!this.registration && message.to.service !== '') {
+      // The hub routes a reply by the sender's service name; an unregistered connection has none.
+      return Promise.reject(new SwitchboardError('INVALID_ARGUMENT', `cannot request ${message.to.service}/${message.command} before register(): replies are routed to a service name, so call hub.register('<name>') first`));
+    }
     const id = this.correlator.nextId();
     message.params[CORRELATION_PARAM] = id;
     const reply = this.correlator.track(id, { command: message.command, service: message.to.service }, {
