@@ -4,7 +4,8 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { freePort, tempDir, waitFor } from '../core/testing.js';
+import { freePort, needService, tempDir, waitFor } from '../core/testing.js';
+import { AMQP_URL, deleteTopology, testPrefix } from './test/rabbit.js';
 import { getLogger } from '../core/log.js';
 import type { Agent } from './agent/agent.js';
 import { exampleCommand } from './examples.js';
@@ -53,4 +54,26 @@ void test('switchboard start runs the dispatcher as a hub service; agents work o
 
   // A refused token over the hub too.
   await assert.rejects(startAgent({ command: exampleCommand('upper'), kind: 'upper', id: 'bad', token: 'nope', dispatcher: address, log, helloTimeoutMs: 100 }), /refused/);
+});
+
+void test('switchboard start --amqp URL puts the built-in dispatcher on RabbitMQ', async (t) => {
+  if (!(await needService(t, 'rabbitmq'))) return;
+  const home = await tempDir('sb-dispatch-hub-amqp-');
+  cleanups.push(home.cleanup);
+  const prefix = testPrefix();
+  cleanups.push(() => deleteTopology(prefix));
+  const { db, close } = await openDispatchDb({ home: home.path });
+  cleanups.push(close);
+  const token = await db.issueToken('upper');
+  const port = await freePort();
+  const env: NodeJS.ProcessEnv = { ...process.env, SWITCHBOARD_FROM_SOURCE: '1', SWITCHBOARD_HOME: home.path, SWITCHBOARD_LOG_LEVEL: 'warn', SWITCHBOARD_AMQP_PREFIX: prefix, SWITCHBOARD_AMQP_URL: '', SWITCHBOARD_DATABASE_URL: '' };
+  const hub = spawn(process.execPath, [bin, 'start', '--amqp', AMQP_URL, '--local-listen', `cd://127.0.0.1:${port}`, '--signal', 'off', '--unix-listen', 'off'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  hub.stdout.on('data', (c: Buffer) => { out += c.toString(); });
+  hub.stderr.on('data', (c: Buffer) => { out += c.toString(); });
+  cleanups.push(async () => { if (hub.exitCode === null) { hub.kill('SIGTERM'); await new Promise((r) => hub.once('exit', r)); } });
+  await waitFor(() => out.includes('(RabbitMQ)'), { timeoutMs: 30_000, what: 'the hub to list the dispatcher on RabbitMQ' });
+  const agent = await startAgent({ command: exampleCommand('upper'), kind: 'upper', id: 'upper-amqp', token, amqp: AMQP_URL, prefix, log });
+  cleanups.push(() => agent.stop());
+  assert.equal((await db.listConnectors())[0]!.id, 'upper-amqp');
 });

@@ -124,6 +124,15 @@ then:
   await post(webPort, '/other', { amount: 1 });
   await waitFor(() => received.some((r) => r.path === '/other'), { what: 'the new trigger to act' });
 
+  // A failing action is logged with its error.
+  const closed = await freePort();
+  await db.addTriggers(parseTriggers(`{"name":"to-nowhere","when":{"connector":"webhook-1","event":"request"},"filters":[{"path":"body.nowhere","op":"exists"}],"then":{"kind":"http-request","task":"request","inputs":{"url":"http://127.0.0.1:${closed}/"}}}`, 'y.json'));
+  await waitFor(() => web.triggers === 3, { what: 'the agent to get the third trigger' });
+  await post(webPort, '/x', { nowhere: true });
+  const [failed] = await waitFor(async () => { const xs = await db.listExecutions({ trigger: 'to-nowhere' }); return xs[0]?.status === 'failed' ? xs : undefined; }, { what: 'the failed execution' });
+  assert.match(failed!.error!, /fetch failed|ECONNREFUSED/);
+  assert.equal(failed!.outputs, null);
+
   // The registry knows both connectors with their meta information.
   const reg = await db.listConnectors();
   const w = reg.find((c) => c.id === 'webhook-1')!;
