@@ -5,7 +5,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { tempDir } from '../core/testing.js';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { needService, SERVICES, tempDir } from '../core/testing.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const fixture = fileURLToPath(new URL('./test/fixtures/pages-connector.ts', import.meta.url));
@@ -75,6 +77,9 @@ void test('connector, account, sync and data verbs end to end', async () => {
   assert.deepEqual(runs.map((r) => [r.account.name, r.run.success]), [['broken', false], ['a', true]]);
   assert.match(runs[0]!.run.error ?? '', /503 on page 2/);
 
+  const listed = await ok('account', 'list');
+  assert.match(listed, /1\s+pg1\s+a\s+\{"pages":3,"perPage":5\}\s+ok .* \(15 objects\)/);
+  assert.match(listed, /2\s+pg1\s+broken\s+.*FAILED .* \(10 objects\)/);
   const page = JSON.parse(await ok('data', 'list', '--account', 'a', '--json')) as { total: number; items: { id: number; remoteId: string }[] };
   assert.equal(page.total, 15);
   const target = page.items.find((o) => o.remoteId === 'obj-2-4')!;
@@ -96,4 +101,26 @@ void test('connector, account, sync and data verbs end to end', async () => {
   assert.equal(JSON.parse(await ok('data', 'list', '--json')).total, 0);
   assert.match((await sb('sync')).stderr, /NOT_FOUND: there are no accounts to sync/);
   assert.match((await sb('connector', 'install', '{"name":"x","source":"FTP","uri":"u","command":"c"}')).stderr, /field "source" must be one of HTTP, VCS or Local \(got "FTP"\)/);
+});
+
+void test('the same verbs on PostgreSQL with --database', async (t) => {
+  if (!(await needService(t, 'postgres'))) return;
+  const schema = `sb_cli_${randomBytes(5).toString('hex')}`;
+  const db = `${SERVICES.postgres.url}?schema=${schema}`;
+  try {
+    const src = join(work.path, 'pg-src.txt');
+    await writeFile(src, 'x');
+    await ok('connector', 'install', JSON.stringify({ name: 'pages', source: 'Local', uri: src, command }), '--database', db);
+    await ok('account', 'add', '--connector', 'pages', '--name', 'p', '--options', '{"pages": 2, "perPage": 3}', '--database', db);
+    const synced = await sb('sync', '--database', db);
+    assert.equal(synced.code, 0, synced.stderr);
+    assert.match(synced.stderr, /pages\/p: ok, run 1: 6 objects in 2 pages/);
+    assert.equal(JSON.parse(await ok('data', 'list', '--json', '--database', db)).total, 6);
+    // Nothing of it went to the SQLite file of this home.
+    assert.equal(JSON.parse(await ok('connector', 'list', '--json')).some((c: { name: string }) => c.name === 'pages'), false);
+  } finally {
+    const admin = new pg.Client({ connectionString: SERVICES.postgres.url });
+    await admin.connect();
+    try { await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`); } finally { await admin.end(); }
+  }
 });

@@ -116,10 +116,12 @@ function registerAccount(program: Command): void {
   storeOptions(account.command('list').description('list accounts').option('--connector <name>', 'only this connector\'s').option('--json', 'print JSON'))
     .action(async (opts: StoreOpts & { json?: boolean; connector?: string }) => {
       await withSync(opts, async (sync) => {
-        const list = await sync.listAccounts(opts.connector ? { connector: opts.connector } : {});
+        const accounts = await sync.listAccounts(opts.connector ? { connector: opts.connector } : {});
+        const list = await Promise.all(accounts.map(async (a) => ({ ...a, lastRun: (await sync.listRuns({ account: String(a.id), limit: 1 }))[0] ?? null })));
         if (opts.json) { json(list); return; }
         if (!list.length) { out('no accounts (see `switchboard account add --help`)'); return; }
-        table(['ID', 'CONNECTOR', 'NAME', 'OPTIONS', 'CREATED'], list.map((a) => [String(a.id), a.connector, a.name, a.options, a.createdAt]));
+        const result = (r: (typeof list)[number]['lastRun']) => (!r ? 'never synced' : r.success === null ? `running since ${r.startedAt}` : `${r.success ? 'ok' : 'FAILED'} ${r.finishedAt ?? ''} (${r.objects} objects)`);
+        table(['ID', 'CONNECTOR', 'NAME', 'OPTIONS', 'LAST SYNC'], list.map((a) => [String(a.id), a.connector, a.name, a.options, result(a.lastRun)]), 60);
       });
     });
 
