@@ -58,3 +58,18 @@ void test('decodeLine picks JSON for a line starting with {, text otherwise', ()
   assert.equal(encodeLine(msg, 'json'), '{"service":"svc","command":"X","parameters":{"n":1}}');
   assert.throws(() => decodeLine(''), InvalidMessageError);
 });
+
+void test('json: parameters nested past the depth limit are refused (they could not be re-encoded)', () => {
+  const deep = (n: number): string => `${'['.repeat(n)}${']'.repeat(n)}`;
+  assert.deepEqual(decodeJson(`{"command":"X","parameters":{"a":${deep(64)}}}`).params.a !== undefined, true);
+  assert.throws(() => decodeJson(`{"command":"X","parameters":{"a":${deep(65)}}}`), /deeper than 64/);
+  assert.throws(() => decodeJson(`{"command":"X","parameters":{"a":${deep(200_000)}}}`), InvalidMessageError);
+});
+
+void test('encoders turn an unencodable value into InvalidMessageError', () => {
+  const circular: Record<string, unknown> = {};
+  circular.self = circular;
+  const msg = createMessage('X', { c: circular as never });
+  assert.throws(() => encodeJson(msg), InvalidMessageError);
+  assert.throws(() => encodeLine(msg, 'text'), InvalidMessageError);
+});

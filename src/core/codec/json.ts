@@ -21,6 +21,22 @@ const envelope = z.object({
   parameters: z.unknown().optional(),
 });
 
+/** Deeper values would overflow the stack when re-encoded; no real parameter nests this far. */
+export const MAX_PARAM_DEPTH = 64;
+
+/** Depth of nested arrays/objects, iteratively (a hostile line must not overflow the stack here either). */
+function exceedsDepth(value: JsonValue, limit: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const stack: Array<[JsonValue, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (depth > limit) return true;
+    const children = Array.isArray(v) ? v : Object.values(v as Record<string, JsonValue>);
+    for (const c of children) if (typeof c === 'object' && c !== null) stack.push([c, depth + 1]);
+  }
+  return false;
+}
+
 function isPlainObject(v: unknown): v is Record<string, JsonValue> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -54,6 +70,7 @@ export function decodeJson(line: string): Message {
     if (!isPlainObject(m.parameters)) throw new InvalidMessageError('invalid JSON message: "parameters" must be an object of name -> value');
     for (const name of Object.keys(m.parameters)) {
       if (!isParamName(name)) throw new InvalidMessageError(badName('parameter', name));
+      if (exceedsDepth(m.parameters[name]!, MAX_PARAM_DEPTH)) throw new InvalidMessageError(`parameter ${name} nests arrays/objects deeper than ${MAX_PARAM_DEPTH} levels`);
     }
     message.params = m.parameters;
   }
@@ -69,5 +86,9 @@ export function encodeJson(msg: Message): string {
   if (msg.to.service) out.service = msg.to.service;
   out.command = msg.command;
   out.parameters = msg.params;
-  return JSON.stringify(out);
+  try {
+    return JSON.stringify(out);
+  } catch (err) {
+    throw new InvalidMessageError(`cannot encode the parameters of ${msg.command} as JSON: ${errorMessage(err)}`, { cause: err });
+  }
 }

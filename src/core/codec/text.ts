@@ -14,8 +14,8 @@
  * not). It is a single left-to-right pass with `indexOf`, no regular expressions: the hub runs it
  * for every line it receives.
  */
-import { InvalidMessageError } from '../errors.js';
-import { paramToString, type Message } from '../message.js';
+import { InvalidMessageError, errorMessage } from '../errors.js';
+import { paramToString, type JsonValue, type Message } from '../message.js';
 import { badName, isCommandName, isParamName, isServerName, isServiceName } from './names.js';
 import { assertValidEndpoints, setParam } from './validate.js';
 
@@ -165,6 +165,14 @@ function encodeValue(value: string): string {
   return safe;
 }
 
+function stringify(name: string, value: JsonValue): string {
+  try {
+    return paramToString(value);
+  } catch (err) {
+    throw new InvalidMessageError(`cannot write parameter ${name} as text: ${errorMessage(err)}`, { cause: err });
+  }
+}
+
 /** The line for a message, without the newline. Throws InvalidMessageError on a bad name. */
 export function encodeText(msg: Message): string {
   assertValidEndpoints(msg);
@@ -180,7 +188,7 @@ export function encodeText(msg: Message): string {
     const value = params[name];
     if (value === undefined) continue;
     if (!isParamName(name)) throw new InvalidMessageError(badName('parameter', name));
-    out += sep + name + '=' + encodeValue(paramToString(value));
+    out += sep + name + '=' + encodeValue(typeof value === 'string' ? value : stringify(name, value));
     sep = ';';
   }
   return out;
