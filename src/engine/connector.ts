@@ -51,6 +51,7 @@ export abstract class PluginConnector extends Plugin {
   private readonly inbound = new Map<number, AbortController>();
   private handshaken = false;
   private handshaking: Promise<void> | undefined;
+  private handshakeId: number | undefined;
   private waitHandshake: { resolve: () => void; reject: (err: Error) => void } | undefined;
   private closing = false;
 
@@ -157,6 +158,8 @@ export abstract class PluginConnector extends Plugin {
     if (!willReconnect) {
       this.closing = true;
       this.host?.pluginFailed(this.name, err);
+      // Release whatever is left of the transport (a hub connection outlives its service).
+      Promise.resolve().then(() => this.disconnect()).catch(() => undefined);
     }
   }
 
@@ -235,10 +238,16 @@ export abstract class PluginConnector extends Plugin {
       .then((v) => reply(v), (e: unknown) => reply(undefined, e ?? new Error('call failed')));
   }
 
-  /** Ask the plugin for its methods (Remix's handshake). Called when the plugin asks for it. */
-  private startHandshake(): void {
-    if (this.handshaking) return;
+  /**
+   * Ask the plugin for its methods (Remix's handshake). Called when the plugin asks for it; a
+   * transport where the plugin cannot ask first (a hub service) calls it itself, with `retry` to
+   * start over when an earlier request may have been lost.
+   */
+  protected startHandshake(retry = false): void {
+    if (this.handshaking && !retry) return;
+    if (this.handshakeId !== undefined) this.pending.delete(this.handshakeId);
     const id = this.nextId++;
+    this.handshakeId = id;
     const done = new Promise<unknown>((resolve, reject) => this.pending.set(id, { resolve, reject, method: HANDSHAKE_KEY }));
     this.handshaking = done.then((methods) => {
       this.handshaking = undefined;

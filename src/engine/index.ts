@@ -22,6 +22,7 @@ export { PluginConnector, type ConnectorOptions, type ConnectorStats } from './c
 export { ChildProcessPlugin, type ChildProcessPluginOptions } from './connectors/child-process.js';
 export { WorkerThreadPlugin, type WorkerThreadPluginOptions } from './connectors/worker-thread.js';
 export { WebsocketPlugin, type WebsocketPluginOptions } from './connectors/websocket.js';
+export { HubPlugin, PLUGIN_COMMAND, type HubPluginOptions } from './connectors/hub.js';
 export type { CallContext } from './call-queue.js';
 export { type Profile, managerProfile } from './profile.js';
 export { profileSchema } from './profile-schema.js';

@@ -8,5 +8,6 @@ export { createClient, PluginClient, withContext, type ClientConnector, type Cli
 export { childProcessConnector, stdioConnector } from './connectors/child-process.js';
 export { workerThreadConnector } from './connectors/worker-thread.js';
 export { websocketConnector, serveWebsocketPlugin, type WebsocketPluginServer } from './connectors/websocket.js';
+export { hubConnector, serveHubPlugin, type HubPluginService } from './connectors/hub.js';
 export { iframeConnector, webWorkerConnector, type IframeConnectorOptions } from './connectors/browser.js';
 export type { RemixMessage, RequestInfo } from '../protocol.js';
