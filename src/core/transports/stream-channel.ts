@@ -89,11 +89,12 @@ export class StreamChannel extends BaseChannel {
     this.flushScheduled = false;
     const n = this.pending.length;
     if (n === 0 || this.writable.destroyed) return;
-    const data = Buffer.from(n === 1 ? `${this.pending[0]}\n` : `${this.pending.join('\n')}\n`);
+    // A string goes to the socket without an intermediate Buffer; byteLength is a native scan.
+    const data = n === 1 ? `${this.pending[0]}\n` : `${this.pending.join('\n')}\n`;
     this.pending = [];
     this.pendingChars = 0;
-    this.stats.bytesOut += data.length;
-    this.writable.write(data);
+    this.stats.bytesOut += Buffer.byteLength(data);
+    this.writable.write(data, 'utf8');
   };
 
   private onLineTooLong(err: LineTooLongError): void {
