@@ -24,12 +24,18 @@ export interface CommandContext {
   readonly tap: SniffTap;
   readonly log: Logger;
   remote(): RemoteHooks | undefined;
+  /** Hub commands added by extensions (discovery, built-in services). */
+  extraCommand(command: string): HubCommandHandler | undefined;
+  extraCommandNames(): string[];
   /** A message from the hub to one connection (tapped as `sent`). */
   tell(conn: HubConnection, command: string, params?: Record<string, JsonValue>): void;
   registered(conn: HubConnection, inst: InstanceEntry): void;
   unregister(conn: HubConnection, why: string): void;
   requestStop(reason: string): void;
 }
+
+/** A hub command an extension adds: it answers with `hub.tell(conn, ...)`. */
+export type HubCommandHandler = (conn: HubConnection, msg: Message) => void;
 
 /** Commands the hub answers itself (its COMMANDS list for HELP). */
 export const HUB_COMMANDS = ['ALIVE', 'COMMANDS', 'HELP', 'LIST_SERVICES', 'REGISTER', 'SERVICE_STATUS', 'SHUTDOWN', 'SNIFF', 'STOP', 'UNREGISTER', 'UNSNIFF'];
@@ -92,7 +98,7 @@ export class HubCommands {
       case 'REGISTER': return this.register(conn, msg);
       case 'UNREGISTER': return this.unregister(conn, msg);
       case 'COMMANDS': return this.commands(conn, msg);
-      case 'HELP': return c.tell(conn, 'COMMANDS', { list: HUB_COMMANDS.join(',') });
+      case 'HELP': return c.tell(conn, 'COMMANDS', { list: [...HUB_COMMANDS, ...c.extraCommandNames()].sort().join(',') });
       case 'ALIVE': {
         const params: Record<string, JsonValue> = { reply_timestamp: (Date.now() / 1000).toFixed(6) };
         if (msg.params.serial !== undefined) params.serial = msg.params.serial;
@@ -121,13 +127,21 @@ export class HubCommands {
         c.tap.remove(conn);
         return;
       default:
-        if (NOTICES.has(msg.command)) {
-          if (msg.command === 'UNKNOWN' || msg.command === 'INVALID') c.log.info({ from: msg.sentFrom.service || conn.channel.remoteAddress, command: msg.command, params: msg.params }, 'a connection reported a problem to the hub');
-          return;
-        }
-        if (c.remote()?.handleCommand(msg)) return;
-        c.tell(conn, 'UNKNOWN', { command: msg.command });
+        return this.other(conn, msg);
     }
+  }
+
+  /** Notices (never answered), extension commands, the mesh's commands, or UNKNOWN. */
+  private other(conn: HubConnection, msg: Message): void {
+    const c = this.c;
+    if (NOTICES.has(msg.command)) {
+      if (msg.command === 'UNKNOWN' || msg.command === 'INVALID') c.log.info({ from: msg.sentFrom.service || conn.channel.remoteAddress, command: msg.command, params: msg.params }, 'a connection reported a problem to the hub');
+      return;
+    }
+    const extra = c.extraCommand(msg.command);
+    if (extra) return extra(conn, msg);
+    if (c.remote()?.handleCommand(msg)) return;
+    c.tell(conn, 'UNKNOWN', { command: msg.command });
   }
 
   invalid(conn: HubConnection, msg: Message, message: string): void {

@@ -31,8 +31,10 @@ const clock: BuiltinService = {
 const everywhere: HubExtension = {
   name: 'everywhere',
   scope: 'hub',
-  async start() {
-    return { stop: async () => { stopped.push('everywhere'); } };
+  async start(hub) {
+    const remove = hub.addCommand('WHO_AM_I', (conn) => hub.tell(conn, 'YOU_ARE', { service: conn.sender().service, via: conn.kind }));
+    assert.throws(() => hub.addCommand('REGISTER', () => undefined), /already handles REGISTER/);
+    return { stop: async () => { remove(); stopped.push('everywhere'); } };
   },
 };
 
@@ -64,6 +66,10 @@ void test('start runs built-in services in-process; they answer by name and stop
   const reply = await c.next('TIME_IS');
   assert.equal(reply.params.zone, 'CET');
   assert.deepEqual(reply.sentFrom, { server: 'ext', service: 'clock' });
+  c.send('WHO_AM_I');
+  assert.deepEqual((await c.next('YOU_ARE')).params, { service: 'asker', via: 'local' });
+  c.send('HELP');
+  assert.match(String((await c.next('COMMANDS')).params.list), /WHO_AM_I/);
   c.send('LIST_SERVICES');
   const list = JSON.parse(String((await c.next('SERVICES')).params.services)) as { name: string; instances: { kind: string; commands: string[] }[] }[];
   const inst = list.find((s) => s.name === 'clock')?.instances[0];

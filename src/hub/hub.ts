@@ -12,7 +12,7 @@ import { getLogger, type Logger } from '../core/log.js';
 import { createMessage, type JsonValue, type Message } from '../core/message.js';
 import { memoryChannelPair } from '../core/transports/index.js';
 import { MessageCache } from './cache.js';
-import { HubCommands, UDP_REFUSED, type CommandContext } from './commands.js';
+import { HUB_COMMANDS, HubCommands, NOTICES, UDP_REFUSED, type CommandContext, type HubCommandHandler } from './commands.js';
 import type { HubConfig } from './config.js';
 import { HubConnection, type ConnectionKind } from './connection.js';
 import { bindListeners, type BoundListener } from './listeners.js';
@@ -65,6 +65,7 @@ export class Hub implements HubPortLike, CommandContext {
   readonly stopped: Promise<string>;
   private readonly commands: HubCommands;
   private readonly connections = new Set<HubConnection>();
+  private readonly extraCommands = new Map<string, HubCommandHandler>();
   private streamCount = 0;
   private bound: BoundListener[] = [];
   private remoteHooks: RemoteHooks | undefined;
@@ -121,6 +122,26 @@ export class Hub implements HubPortLike, CommandContext {
 
   remote(): RemoteHooks | undefined {
     return this.remoteHooks;
+  }
+
+  /**
+   * Adds a command to the hub itself (a message with no service), for extensions such as
+   * discovery. Built-in commands cannot be replaced. Returns a function that removes it.
+   */
+  addCommand(command: string, handler: HubCommandHandler): () => void {
+    if (HUB_COMMANDS.includes(command) || NOTICES.has(command) || this.extraCommands.has(command)) {
+      throw new SwitchboardError('CONFLICT', `the hub already handles ${command}`);
+    }
+    this.extraCommands.set(command, handler);
+    return () => { this.extraCommands.delete(command); };
+  }
+
+  extraCommand(command: string): HubCommandHandler | undefined {
+    return this.extraCommands.get(command);
+  }
+
+  extraCommandNames(): string[] {
+    return [...this.extraCommands.keys()];
   }
 
   /** A connection for an in-process service: the returned channel is the service's end. */
