@@ -1,0 +1,20 @@
+/**
+ * The benchmark's data objects: the same shape and size as the Go interop connector's (about 330
+ * bytes of fields each), so every system ingests the same rows.
+ */
+import type { DataObject } from '../../src/sync/goplugin/types.js';
+
+const PAD = 'abcdefghijklmnopqrstuvwxyz0123456789'.repeat(5).slice(0, 180);
+
+export function pageObjects(page: number, perPage: number, prefix = 'go'): DataObject[] {
+  const objects = new Array<DataObject>(perPage);
+  for (let i = 0; i < perPage; i++) {
+    objects[i] = {
+      remoteId: `${prefix}-${page}-${i}`,
+      resourceName: `Go object ${page}/${i}`,
+      uri: `go://${page}/${i}`,
+      metadata: `{"page":${page},"index":${i},"pad":"${PAD}"}`,
+    };
+  }
+  return objects;
+}
