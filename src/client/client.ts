@@ -350,11 +350,15 @@ export class SwitchboardClient {
     this.counters.received++;
     if (this.messageListeners.size) this.messageListeners.emit(msg, (err) => this.log.error({ err }, 'a message listener threw'));
     for (const ext of this.extensions) if (ext.onMessage?.(msg) === true) return;
-    if (msg.params[CORRELATION_PARAM] !== undefined && !this.isOwnRequest(msg) && this.correlator.resolve(msg)) return;
+    if (msg.params[CORRELATION_PARAM] !== undefined) {
+      if (!this.isOwnRequest(msg) && this.correlator.resolve(msg)) return;
+    } else if (this.correlator.size && msg.command !== 'HELP' && msg.command !== 'READY' && this.correlator.resolve(msg)) {
+      // A reply without the id (the hub's own replies, a peer that does not echo it), claimed by a request's `match`.
+      return;
+    }
     if (this.handleSystem(msg)) return;
     const list = this.handlers.get(msg.command);
     if (list) { this.runHandlers(msg, list); return; }
-    if (this.correlator.size && this.correlator.resolve(msg)) return;
     if (!NEVER_ANSWERED.has(msg.command) && msg.sentFrom.service !== '' && !this.isLateReply(msg)) this.reply(msg, unknownReply(msg));
   }
 
@@ -403,7 +407,9 @@ export class SwitchboardClient {
           this.failRegister(new SwitchboardError('REFUSED', `the hub refused REGISTER: ${text}`));
           return true;
         }
-        this.log.warn({ command: stringParam(msg, 'command'), message: text }, 'the hub reported an invalid message');
+        const about = stringParam(msg, 'command');
+        if (about && this.correlator.rejectWhere((p) => p.command === about, new SwitchboardError('INVALID_MESSAGE', `the hub refused ${about}: ${text}`))) return true;
+        this.log.warn({ command: about, message: text }, 'the hub reported an invalid message');
         return !this.handlers.has(msg.command);
       }
       case 'QUITTING': case 'DISCONNECTING':

@@ -45,7 +45,11 @@ export interface Registration {
 export interface RequestOptions {
   timeoutMs?: number;
   signal?: AbortSignal;
-  /** Accept a reply without the correlation id (a peer that does not echo it) when this matches. */
+  /**
+   * Accept a reply without the correlation id when this matches: the hub's own replies
+   * (`LIST_SERVICES` -> `SERVICES`, `SERVICE_STATUS` -> `STATUS`, `ALIVE` -> `ABSOLUTELY`) and peers
+   * that do not echo the id. It sees every inbound message without an id but HELP and READY.
+   */
   match?: (msg: Message) => boolean;
 }
 

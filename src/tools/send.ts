@@ -2,16 +2,18 @@
 import { SwitchboardError } from '../core/errors.js';
 import type { Message } from '../core/message.js';
 import { connect } from '../client/index.js';
-import { NEVER_ANSWERED } from '../client/system-commands.js';
 import { formatMessage, parseTypedMessage } from './message-line.js';
 import type { SendOptions } from './options.js';
 
-/** Hub notices that are not the reply a person waits for. */
-const NOT_A_REPLY = new Set(['HELP', 'READY', 'STATUS', 'COMMANDS', 'DISCONNECTING', 'QUITTING']);
+/**
+ * What is never the reply a person waits for: protocol notices and requests to us. UNKNOWN,
+ * INVALID and SERVICE_UNAVAILABLE are left to the client, which turns them into errors.
+ */
+const NOT_A_REPLY = new Set(['HELP', 'READY', 'ALIVE', 'STOP', 'DISCONNECTING', 'QUITTING', 'UNKNOWN', 'INVALID', 'SERVICE_UNAVAILABLE']);
 
 export async function runSend(line: string, options: SendOptions, out: NodeJS.WritableStream = process.stdout): Promise<void> {
   const outgoing = parseTypedMessage(line);
-  const hub = await connect(options.address, { reconnect: false, requestTimeoutMs: options.timeoutMs });
+  const hub = await connect(options.address, { reconnect: false, requestTimeoutMs: options.timeoutMs, format: options.json ? 'json' : 'text' });
   try {
     if (!options.wait) {
       if (!hub.send(outgoing)) throw new SwitchboardError('UNAVAILABLE', `the message could not be sent to ${options.address}`);
@@ -24,7 +26,7 @@ export async function runSend(line: string, options: SendOptions, out: NodeJS.Wr
       reply = await hub.request(outgoing, {
         timeoutMs: options.timeoutMs,
         // Services that do not echo correlation_id still answer: the first non-notice message counts.
-        match: (m) => !NOT_A_REPLY.has(m.command) && (!NEVER_ANSWERED.has(m.command) || m.command === 'UNKNOWN'),
+        match: (m) => !NOT_A_REPLY.has(m.command),
       });
     } catch (err) {
       if (err instanceof SwitchboardError && err.code === 'TIMEOUT') {

@@ -51,6 +51,10 @@ void test('send delivers one message; --wait prints the reply (text and --json)'
   assert.equal(waited.code, 0, waited.stderr);
   assert.match(waited.stdout, /ECHOED text=hi there/);
 
+  const hubReply = await cli(['send', '--wait', 'SERVICE_STATUS service=echo']);
+  assert.equal(hubReply.code, 0, hubReply.stderr);
+  assert.match(hubReply.stdout, /STATUS .*service=echo;status=up/, 'a hub reply without correlation_id is printed too');
+
   const json = await cli(['send', '--wait', '--json', '{"service":"echo","command":"ECHO","parameters":{"text":"j"}}']);
   assert.equal(json.code, 0, json.stderr);
   const parsed = JSON.parse(json.stdout.trim()) as { command: string; parameters: Record<string, unknown> };
