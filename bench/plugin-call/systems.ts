@@ -67,7 +67,7 @@ function forkReady(script: string, execArgv: string[] = []): Promise<ChildProces
   return new Promise((resolve, reject) => { child.once('spawn', () => resolve(child)); child.once('error', reject); });
 }
 
-interface RemixPlugin { name: string; call(target: string, method: string, ...args: unknown[]): Promise<unknown> }
+interface RemixPlugin { name: string; call(target: string, method: string, ...args: unknown[]): Promise<unknown>; on(emitter: string, event: string, cb: (...a: unknown[]) => void): void }
 interface RemixManager { activatePlugin(names: string[]): Promise<void>; deactivatePlugin(name: string): Promise<void> }
 interface RemixModules {
   Engine: new () => { register(plugins: unknown[]): void };
@@ -99,14 +99,11 @@ export const systems: System[] = [
       const manager = new RemixPluginManager();
       const host = new RemixPluginClass({ name: 'host' });
       engine.register([manager, host, new RemixChild({ name: 'echo', url: here('./remix-child.cjs'), methods: ['echo'] })]);
-      await manager.activatePlugin(['host', 'echo']);
-      // Remix does not wait for the plugin's handshake: retry until the client answers.
-      for (let i = 0; ; i++) {
-        try { await host.call('echo', 'echo', 'ready?'); break; } catch (err) {
-          if (i > 500) throw err;
-          await new Promise((r) => setTimeout(r, 10));
-        }
-      }
+      await manager.activatePlugin(['host']);
+      // Remix does not wait for the plugin's handshake: wait for the profile update it causes.
+      const handshaken = new Promise<void>((resolve) => host.on('manager', 'profileUpdated', (p: unknown) => { if ((p as { name?: string }).name === 'echo') resolve(); }));
+      await manager.activatePlugin(['echo']);
+      await handshaken;
       return { call: (x) => host.call('echo', 'echo', x), close: () => manager.deactivatePlugin('echo') };
     },
   },
