@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { existsSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import type { Channel } from '../channel.js';
 import { freePort, tempDir, waitFor } from '../testing.js';
 import { ConnectionError, InvalidArgumentError } from '../errors.js';
 import { connect, listen, streamChannel } from './index.js';
@@ -124,5 +125,26 @@ void test('send refuses a frame with a newline (it would become two messages)', 
   const ch = await connect(l.address);
   assert.throws(() => ch.send('A\nB'), InvalidArgumentError);
   ch.close();
+  await l.close();
+});
+
+void test('no error listener: an oversized line is logged, not thrown; a throwing frame listener does not kill the connection', async () => {
+  const accepted: Channel[] = [];
+  const l = await listen('cd://127.0.0.1:0', { maxLineLength: 64 }, (ch) => accepted.push(ch));
+  const a = await connect(l.address);
+  await waitFor(() => accepted.length === 1, { what: 'the first connection' });
+  const serverA = accepted[0]!;
+  const seen: string[] = [];
+  serverA.on('frame', (f) => { seen.push(f); throw new Error('listener bug'); });
+  a.send('ONE');
+  a.send('TWO');
+  await waitFor(() => seen.length === 2, { what: 'both frames despite the throwing listener' });
+  const closed = new Promise((resolve) => serverA.on('close', resolve));
+  a.send('X'.repeat(100)); // no 'error' listener on serverA
+  await closed;
+  const b = await connect(l.address);
+  await waitFor(() => accepted.length === 2, { what: 'a second connection' });
+  b.close();
+  a.close();
   await l.close();
 });
