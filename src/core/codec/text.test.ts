@@ -22,6 +22,7 @@ const canonical: Array<[string, Message, string]> = [
   ['<*:? X', createMessage('X', {}, {}, { server: '*', service: '?' }), 'broadcast names in the sender block'],
   ['lock#2/LOCK', createMessage('LOCK', {}, { service: 'lock#2' }), 'service instance suffix'],
   ['CMD a=1;b=', createMessage('CMD', { a: '1', b: '' }), 'empty value'],
+  ['CMD msg=hello big world;x=1', createMessage('CMD', { msg: 'hello big world', x: '1' }), 'spaces inside a value need no quoting'],
   ['CMD path=C:\\\\dir\\\\', createMessage('CMD', { path: 'C:\\dir\\' }), 'backslash doubled'],
   ['CMD text=line1\\nline2\\r', createMessage('CMD', { text: 'line1\nline2\r' }), 'LF and CR escaped'],
   ['CMD cache="no;reply"', createMessage('CMD', { cache: 'no;reply' }), 'value with ; is quoted'],
