@@ -54,10 +54,11 @@ function str(v: JsonValue | undefined): string | undefined {
   return typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
 }
 
-function parseFormat(v: JsonValue | undefined): WireFormat | undefined | string {
-  if (v === undefined) return undefined;
-  if (v === 'text' || v === 'json') return v;
-  return `format must be "text" or "json" (got ${JSON.stringify(v)})`;
+/** `format=` on REGISTER/SNIFF: absent, a wire format, or the sentence for a bad value. */
+function parseFormat(v: JsonValue | undefined): { format?: WireFormat; error?: string } {
+  if (v === undefined) return {};
+  if (v === 'text' || v === 'json') return { format: v };
+  return { error: `format must be "text" or "json" (got ${JSON.stringify(v)})` };
 }
 
 function parseCommandList(v: JsonValue | undefined): Set<string> | string {
@@ -158,8 +159,8 @@ export class HubCommands {
     if (conn.registration) {
       return this.invalid(conn, msg, `this connection is already registered as ${conn.registration.id}; send UNREGISTER service=${conn.registration.name} first or open another connection`);
     }
-    const format = parseFormat(p.format);
-    if (typeof format === 'string' && format !== 'text' && format !== 'json') return this.invalid(conn, msg, format);
+    const { format, error: formatError } = parseFormat(p.format);
+    if (formatError) return this.invalid(conn, msg, formatError);
     const commands = p.commands === undefined ? undefined : parseCommandList(p.commands);
     if (typeof commands === 'string') return this.invalid(conn, msg, `commands ${commands.slice(5)}`);
     const endpoints = parseEndpoints(p.endpoints);
@@ -176,7 +177,7 @@ export class HubCommands {
       }
       throw err;
     }
-    if (format === 'text' || format === 'json') conn.format = format;
+    if (format) conn.format = format;
     if (commands) conn.commands = commands;
     conn.registration = inst;
     this.c.registered(conn, inst);
@@ -204,9 +205,9 @@ export class HubCommands {
     const command = str(msg.params.command) || undefined;
     if (command !== undefined && !isCommandName(command)) return this.invalid(conn, msg, `command filter ${JSON.stringify(command)} is not a command (upper case A-Z, 0-9, _)`);
     if (service !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*(#[A-Za-z0-9_]+)?$/.test(service)) return this.invalid(conn, msg, `service filter ${JSON.stringify(service)} is not a service name`);
-    const format = parseFormat(msg.params.format);
-    if (typeof format === 'string' && format !== 'text' && format !== 'json') return this.invalid(conn, msg, format);
-    if (format === 'text' || format === 'json') conn.format = format;
+    const { format, error: formatError } = parseFormat(msg.params.format);
+    if (formatError) return this.invalid(conn, msg, formatError);
+    if (format) conn.format = format;
     this.c.tap.add(conn, { service, command });
     const reply: Record<string, JsonValue> = { format: conn.format ?? 'text' };
     if (service) reply.service = service;

@@ -11,6 +11,7 @@
 import type { Hub } from './hub.js';
 import { meshExtension } from '../mesh/extension.js';
 import { dispatcherService } from '../dispatch/service.js';
+import { syncService } from '../sync/service.js';
 
 export type ExtensionScope = 'hub' | 'start';
 
@@ -31,4 +32,4 @@ export interface HubExtension {
 /** A built-in service is an extension that only `switchboard start` runs. */
 export type BuiltinService = HubExtension & { readonly scope: 'start' };
 
-export const HUB_EXTENSIONS: HubExtension[] = [meshExtension, dispatcherService];
+export const HUB_EXTENSIONS: HubExtension[] = [meshExtension, dispatcherService, syncService];

@@ -67,7 +67,7 @@ export class Router {
           if (this.d.tap.active) this.d.tap.publish('forwarded', msg);
           return;
         }
-        if (outcome === 'cached') { this.cached(msg, from, undefined); return; }
+        if (outcome === 'cached') { this.cached(msg, from); return; }
         if (outcome === 'failed') { this.failed(msg, from, rule, 'no route to the destination hub'); return; }
       }
     }
@@ -133,14 +133,14 @@ export class Router {
     const name = hash === -1 ? service : service.slice(0, hash);
     if (here && !rule.noCache && this.d.services.isKnown(name)) {
       this.d.cache.add(name, hash === -1 ? undefined : service.slice(hash + 1), msg, rule.ttlSeconds);
-      this.cached(msg, from, rule);
+      this.cached(msg, from);
       return;
     }
     const why = !here ? `no hub named "${msg.to.server}" is reachable` : rule.noCache && this.d.services.isKnown(name) ? `service "${service}" is not connected and the message asked not to be cached` : `service "${service}" is not registered on this hub`;
     this.failed(msg, from, rule, why);
   }
 
-  private cached(msg: Message, from: HubConnection | undefined, _rule: CacheRule | undefined): void {
+  private cached(msg: Message, from: HubConnection | undefined): void {
     this.counters.cached++;
     if (parseReportLevel(msg.params.transmission_report) === 'all') {
       this.answer(msg, from, 'TRANSMISSION_REPORT', { command: msg.command, status: 'cached', destination_service: msg.to.service });
