@@ -45,7 +45,7 @@ export class ClusterGraph {
   private visibleServices = new Map<string, Map<string, ServiceEntry>>();
   private seq = 0;
 
-  constructor(readonly self: string, private readonly epoch: number, private address = '') {}
+  constructor(readonly self: string, readonly epoch: number, private address = '') {}
 
   /** Replaces this hub's own state; returns it (to flood) and what changed. */
   setLocal(links: readonly string[], services: readonly ServiceEntry[], address = this.address): { state: LinkState; change: RouteChange } {

@@ -40,6 +40,8 @@ export type ConnectParams = z.output<typeof ConnectParams>;
 
 export const AcceptParams = z.object({
   server_name: name,
+  /** The hub's boot epoch (ms): a neighbor drops an older state it still holds for it. */
+  epoch: text.optional(),
   my_address: z.string().min(1),
   services: list,
   heard_of: list,

@@ -44,6 +44,8 @@ export interface LinksEvents {
   localServices(): string[];
   heardOf(): string[];
   shuttingDown(): boolean;
+  /** This hub's boot epoch, announced in CONNECT/ACCEPT. */
+  epoch(): number;
 }
 
 interface Credentials {
@@ -171,6 +173,7 @@ export class Links {
       neighbors: this.neighbors.all().map((x) => x.key).join(','),
       services: this.events.localServices().join(','),
       heard_of: this.events.heardOf().join(','),
+      epoch: String(this.events.epoch()),
     };
   }
 
@@ -203,7 +206,7 @@ export class Links {
         this.schedule(n, 'disconnect');
         return;
       }
-      this.adopt(n, channel, takeRest, accept.server_name, true);
+      this.adopt(n, channel, takeRest, accept.server_name, Number(accept.epoch ?? 0) || 0, true);
     } catch (err) {
       channel?.close();
       n.state = 'idle';
@@ -295,7 +298,7 @@ export class Links {
       sendMessage(channel, controlMessage('ACCEPT', { ...this.hello(), version: String(PROTOCOL_VERSION) }));
       const n = this.addNeighbor(secure ? `cds://${c.my_address}` : c.my_address, true);
       if (n) { n.retry.cancel(); n.state = 'idle'; }
-      this.adopt(n, channel, takeRest, c.server_name, false, c.my_address, secure);
+      this.adopt(n, channel, takeRest, c.server_name, Number(c.epoch ?? 0) || 0, false, c.my_address, secure);
     } catch (err) {
       this.log.warn({ from: sourceIp, err: errorMessage(err) }, 'bad hub handshake');
       channel.close();
@@ -316,13 +319,13 @@ export class Links {
   }
 
   /** A handshake succeeded: the channel becomes a RemoteLink. */
-  private adopt(n: Neighbor | undefined, channel: Channel, takeRest: () => string[], server: string, outgoing: boolean, address = n?.key ?? '', secure = n?.secure ?? false): void {
+  private adopt(n: Neighbor | undefined, channel: Channel, takeRest: () => string[], server: string, epoch: number, outgoing: boolean, address = n?.key ?? '', secure = n?.secure ?? false): void {
     const early = takeRest();
     if (channel.state !== 'open') {
       if (n) { n.state = 'idle'; this.schedule(n, 'lost'); }
       return;
     }
-    const link = new RemoteLink({ server, address, outgoing, secure }, channel, this.clock, this.config.timings.keepAliveMs);
+    const link = new RemoteLink({ server, address, outgoing, secure, epoch }, channel, this.clock, this.config.timings.keepAliveMs);
     this.links.set(server, link);
     if (n) {
       n.state = 'linked';

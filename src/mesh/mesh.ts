@@ -72,6 +72,7 @@ export class Mesh implements MeshHooks {
       localServices: () => this.hub.localServices().map((s) => s.name),
       heardOf: () => this.graph.all().map((s) => s.address).filter(Boolean),
       shuttingDown: () => this.shuttingDown,
+      epoch: () => this.graph.epoch,
     });
   }
 
@@ -165,7 +166,7 @@ export class Mesh implements MeshHooks {
       server: this.hub.serverName,
       address: this.links.myAddress,
       cluster: this.currentStatus(),
-      links: this.links.all().map((l) => ({ ...l.info, since: l.since })),
+      links: this.links.all().map((l) => ({ server: l.info.server, address: l.info.address, outgoing: l.info.outgoing, secure: l.info.secure, since: l.since })),
       neighbors: this.links.neighbors.all().map((n) => ({
         address: n.key, url: redactUrl(n.url), role: n.role, state: n.state,
         ...(n.server ? { server: n.server } : {}), ...(n.lastError ? { lastError: n.lastError } : {}), ...(n.retry.due ? { nextAttempt: n.retry.due } : {}),
@@ -188,6 +189,10 @@ export class Mesh implements MeshHooks {
 
   private onLinkUp(link: RemoteLink): void {
     link.on('message', (m, frame) => this.onLinkMessage(link, m, frame));
+    // A restarted neighbor: the state of its previous life (old links, old services) must not make
+    // it look reachable before its fresh state arrives (right behind the handshake).
+    const stale = this.graph.stateOf(link.info.server);
+    if (stale && link.info.epoch > stale.epoch) this.afterChange(this.graph.forget(link.info.server));
     // The newcomer gets everything we know; our own state (with the new link) goes to everyone.
     for (const s of this.graph.all()) if (s.origin !== this.hub.serverName) link.send(linkStateMessage(s));
     this.publishLocalState();

@@ -19,6 +19,8 @@ export interface RemoteLinkInfo {
   /** True when we dialed (we have the larger address). */
   outgoing: boolean;
   secure: boolean;
+  /** The peer's boot epoch from its CONNECT/ACCEPT (0 when it did not say). */
+  epoch: number;
 }
 
 export interface RemoteLinkEvents {
