@@ -129,21 +129,22 @@ function registerAgent(program: Command): void {
     .addOption(new Option('--dispatcher <url>', 'hub address the dispatcher is on (when not on RabbitMQ)').env('SWITCHBOARD_ADDRESS'))
     .addOption(new Option('--prefix <prefix>', 'RabbitMQ queue/exchange name prefix').default('switchboard').env('SWITCHBOARD_AMQP_PREFIX'))
     .option('--example <name>', 'run a bundled example connector: webhook, timer, http-request, upper')
+    .option('--connect <url>', 'connect to a connector serving the protocol on TCP (its own container), e.g. cd://webhook:7001')
     .option('--meta <key=value...>', 'extra meta information sent at registration')
-    .action(async (command: string[], opts: { kind: string; id?: string; token?: string; amqp?: string; dispatcher?: string; prefix: string; example?: string; meta?: string[] }) => {
+    .action(async (command: string[], opts: { kind: string; id?: string; token?: string; amqp?: string; dispatcher?: string; prefix: string; example?: string; connect?: string; meta?: string[] }) => {
       const { InvalidArgumentError } = await import('../core/errors.js');
       const { exampleCommand } = await import('./examples.js');
       const { startAgent } = await import('./run.js');
-      if (opts.example && command.length) throw new InvalidArgumentError('give either --example NAME or a command after --, not both');
+      if ([opts.example !== undefined, command.length > 0, opts.connect !== undefined].filter(Boolean).length > 1) throw new InvalidArgumentError('give one of --example NAME, --connect URL or a command after --');
       const cmd = opts.example ? exampleCommand(opts.example) : command;
-      if (!cmd.length) throw new InvalidArgumentError('give the connector command after -- (e.g. switchboard agent --kind timer -- node timer.js) or --example NAME');
+      if (!cmd.length && !opts.connect) throw new InvalidArgumentError('give the connector command after -- (e.g. switchboard agent --kind timer -- node timer.js), --example NAME or --connect URL');
       const meta: Record<string, JsonValue> = {};
       for (const kv of opts.meta ?? []) {
         const i = kv.indexOf('=');
         if (i <= 0) throw new InvalidArgumentError(`--meta takes key=value, got "${kv}"`);
         meta[kv.slice(0, i)] = kv.slice(i + 1);
       }
-      const agent = await startAgent({ command: cmd, kind: opts.kind, id: opts.id, token: opts.token ?? '', amqp: opts.amqp, dispatcher: opts.dispatcher, prefix: opts.prefix, meta });
+      const agent = await startAgent({ command: cmd, connect: opts.connect, kind: opts.kind, id: opts.id, token: opts.token ?? '', amqp: opts.amqp, dispatcher: opts.dispatcher, prefix: opts.prefix, meta });
       process.stderr.write(`switchboard: agent ${agent.id} running (${opts.amqp ? 'RabbitMQ' : 'hub'}); Ctrl-C or SIGTERM unregisters and stops\n`);
       await untilSignal(() => agent.stop());
     });

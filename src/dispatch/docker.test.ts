@@ -4,7 +4,7 @@
 // image must be the one the Dockerfile builds.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { parse } from 'yaml';
@@ -13,7 +13,7 @@ import { EXAMPLES } from './examples.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const compose = parse(readFileSync(join(root, 'docker', 'compose.yml'), 'utf8')) as {
-  services: Record<string, { image?: string; build?: { context: string; dockerfile: string }; command?: string[]; environment?: Record<string, string>; depends_on?: Record<string, unknown> }>;
+  services: Record<string, { image?: string; entrypoint?: string[]; build?: { context: string; dockerfile: string }; command?: string[]; environment?: Record<string, string>; depends_on?: Record<string, unknown> }>;
 };
 const dockerfile = readFileSync(join(root, 'docker', 'Dockerfile'), 'utf8');
 
@@ -62,8 +62,17 @@ void test('compose: RabbitMQ, PostgreSQL, the dispatcher and an agent as a paral
   const pg = s.postgres!.environment!;
   const env = cliEnvVars();
   const agents: string[] = [];
+  const parallel: string[] = [];
   for (const [name, svc] of Object.entries(s)) {
     if (svc.image !== image) continue;
+    if (svc.entrypoint) {
+      // A connector's own container: runs a compiled example connector serving the protocol on TCP.
+      const file = svc.command![0]!;
+      const m = /^\/app\/dist\/dispatch\/connectors\/([a-z-]+)\.js$/.exec(file);
+      assert.ok(m && existsSync(join(root, 'src', 'dispatch', 'connectors', `${m[1]}.ts`)), `${name}: ${file} is a connector the image builds`);
+      assert.match(String(svc.environment?.SWITCHBOARD_CONNECTOR_LISTEN), /^0\.0\.0\.0:\d+$/, `${name} listens for its agent`);
+      continue;
+    }
     assert.ok(svc.command, `${name} has a command`);
     const { path, opts } = parseWithCli(svc.command);
     for (const k of Object.keys(svc.environment ?? {})) if (k.startsWith('SWITCHBOARD_')) assert.ok(env.has(k), `${name}: ${k} is not read by the CLI`);
@@ -81,13 +90,22 @@ void test('compose: RabbitMQ, PostgreSQL, the dispatcher and an agent as a paral
     } else {
       assert.equal(path, 'agent');
       agents.push(String(opts.kind));
-      assert.ok((EXAMPLES as readonly string[]).includes(String(opts.example)), `${name}: --example ${String(opts.example)} exists`);
+      if (opts.connect !== undefined) {
+        // The parallel container: the agent's --connect names a connector service listening on that port.
+        const target = new URL(String(opts.connect));
+        const conn = s[target.hostname];
+        assert.ok(conn, `${name}: --connect names the service ${target.hostname}`);
+        assert.equal(String(conn.environment?.SWITCHBOARD_CONNECTOR_LISTEN), `0.0.0.0:${target.port}`);
+        assert.ok(svc.depends_on![target.hostname], `${name} starts after its connector`);
+        parallel.push(name);
+      } else assert.ok((EXAMPLES as readonly string[]).includes(String(opts.example)), `${name}: --example ${String(opts.example)} exists`);
       // The agent's token must be one the dispatcher accepts for its kind.
       const accepted = String(s.dispatcher!.environment!.SWITCHBOARD_CONNECTOR_TOKENS).split(',');
       assert.ok(accepted.includes(`${String(opts.kind)}:${svc.environment!.SWITCHBOARD_TOKEN}`), `${name}: its token is accepted for kind ${String(opts.kind)}`);
     }
   }
   assert.ok(agents.includes('webhook'), 'a webhook connector with its agent');
+  assert.ok(parallel.length >= 1, 'a connector with its agent as a parallel container');
 });
 
 void test('the example trigger in docker/triggers is valid', async () => {

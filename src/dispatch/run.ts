@@ -40,7 +40,9 @@ export async function startDispatcher(opts: DispatcherRunOptions): Promise<Dispa
 }
 
 export interface AgentRunOptions {
+  /** The connector command (the agent runs it), or `connect`: the address of a connector serving the protocol on TCP. */
   command: string[];
+  connect?: string;
   kind: string;
   id?: string;
   token: string;
@@ -57,11 +59,11 @@ export interface AgentRunOptions {
 
 export async function startAgent(opts: AgentRunOptions): Promise<Agent> {
   const log = opts.log ?? getLogger('agent', { kind: opts.kind });
-  if (opts.command.length === 0) throw new InvalidArgumentError('give the connector command after --, e.g. switchboard agent --kind timer -- node timer.js');
+  if (opts.command.length === 0 && !opts.connect) throw new InvalidArgumentError('give the connector command after --, e.g. switchboard agent --kind timer -- node timer.js (or --connect cd://host:port)');
   const transport: AgentTransport = opts.amqp
     ? new AmqpAgentTransport({ url: opts.amqp, prefix: opts.prefix, log })
     : new HubAgentTransport({ address: opts.dispatcher, log });
-  const agent = new Agent({ transport, command: opts.command, kind: opts.kind, id: opts.id, token: opts.token, meta: opts.meta, env: opts.env, log, minRestartMs: opts.minRestartMs, helloTimeoutMs: opts.helloTimeoutMs });
+  const agent = new Agent({ transport, command: opts.command, connect: opts.connect, kind: opts.kind, id: opts.id, token: opts.token, meta: opts.meta, env: opts.env, log, minRestartMs: opts.minRestartMs, helloTimeoutMs: opts.helloTimeoutMs });
   try {
     await agent.start();
   } catch (err) {

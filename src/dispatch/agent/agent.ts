@@ -10,18 +10,23 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { SwitchboardError, errorMessage } from '../../core/errors.js';
+import { InvalidArgumentError, SwitchboardError, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { JsonValue } from '../../core/message.js';
 import type { EventLine, HelloLine, ResultLine } from '../protocol/connector.js';
 import type { TriggerSnapshot, WireEvent, WireResult, WireTask } from '../protocol/wire.js';
 import { TriggerIndex } from '../trigger/matcher.js';
 import type { AgentInbound, AgentTransport } from '../transport/types.js';
+import type { ConnectorLink } from './connector-link.js';
 import { ConnectorProcess } from './connector-process.js';
+import { ConnectorSocket } from './connector-socket.js';
 
 export interface AgentOptions {
   transport: AgentTransport;
-  command: string[];
+  /** The connector command the agent runs (stdio), or ... */
+  command?: string[];
+  /** ... the address of a connector serving the protocol on TCP in its own container (`cd://host:port`). */
+  connect?: string;
   kind: string;
   id?: string;
   token: string;
@@ -38,7 +43,7 @@ export interface AgentOptions {
 
 export class Agent {
   readonly id: string;
-  readonly connector: ConnectorProcess;
+  readonly connector: ConnectorLink;
   private hello: HelloLine | undefined;
   private index = new TriggerIndex();
   private version = -1;
@@ -54,12 +59,16 @@ export class Agent {
 
   constructor(private readonly opts: AgentOptions) {
     this.id = opts.id ?? `${opts.kind}-${hostname()}`;
-    this.connector = new ConnectorProcess({
-      command: opts.command,
-      log: opts.log.child({ connector: this.id }),
-      env: { SWITCHBOARD_CONNECTOR_ID: this.id, SWITCHBOARD_CONNECTOR_KIND: opts.kind, ...opts.env },
-      minRestartMs: opts.minRestartMs,
-    });
+    const log = opts.log.child({ connector: this.id });
+    if (opts.connect) this.connector = new ConnectorSocket(opts.connect, log);
+    else if (opts.command?.length) {
+      this.connector = new ConnectorProcess({
+        command: opts.command,
+        log,
+        env: { SWITCHBOARD_CONNECTOR_ID: this.id, SWITCHBOARD_CONNECTOR_KIND: opts.kind, ...opts.env },
+        minRestartMs: opts.minRestartMs,
+      });
+    } else throw new InvalidArgumentError('the agent needs a connector command or a connector address to connect to');
   }
 
   get triggers(): number { return this.index.size; }
@@ -99,7 +108,7 @@ export class Agent {
   }
 
   private meta(): Record<string, JsonValue> {
-    return { host: hostname(), pid: process.pid, connectorPid: this.connector.pid ?? null, command: this.opts.command.join(' '), transport: this.opts.transport.kind, ...this.hello?.meta, ...this.opts.meta };
+    return { host: hostname(), pid: process.pid, connectorPid: this.connector.pid ?? null, ...(this.opts.connect ? { connectorAddress: this.opts.connect } : { command: (this.opts.command ?? []).join(' ') }), transport: this.opts.transport.kind, ...this.hello?.meta, ...this.opts.meta };
   }
 
   private async register(): Promise<void> {

@@ -8,8 +8,9 @@
  *
  * Logs go to stderr (`log()`), never stdout, which carries only protocol lines.
  */
+import { createServer, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
-import type { Readable, Writable } from 'node:stream';
+import { PassThrough, Writable, type Readable } from 'node:stream';
 import type { JsonValue } from '../../core/message.js';
 
 export type TaskHandler = (inputs: Record<string, JsonValue>) => Promise<Record<string, JsonValue>> | Record<string, JsonValue>;
@@ -20,7 +21,55 @@ export interface ConnectorIO {
   errors: Writable;
 }
 
-const processIO = (): ConnectorIO => ({ input: process.stdin, output: process.stdout, errors: process.stderr });
+let defaultIO: ConnectorIO | undefined;
+let lastHello: string | undefined;
+
+/**
+ * stdio, or a TCP port when SWITCHBOARD_CONNECTOR_LISTEN=[host:]port is set: then the connector runs
+ * in its own container and its agent connects to it (one agent at a time).
+ */
+function processIO(): ConnectorIO {
+  const listenOn = process.env.SWITCHBOARD_CONNECTOR_LISTEN;
+  defaultIO ??= listenOn ? socketIO(listenOn) : { input: process.stdin, output: process.stdout, errors: process.stderr };
+  return defaultIO;
+}
+
+const MAX_BACKLOG_BYTES = 16 * 1024 * 1024;
+
+function socketIO(listenOn: string): ConnectorIO {
+  const i = listenOn.lastIndexOf(':');
+  const host = i > 0 ? listenOn.slice(0, i) : '0.0.0.0';
+  const port = Number(i >= 0 ? listenOn.slice(i + 1) : listenOn);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`SWITCHBOARD_CONNECTOR_LISTEN must be [host:]port, got "${listenOn}"`);
+  const input = new PassThrough();
+  let agent: Socket | undefined;
+  // Lines written while no agent is connected wait here (bounded: the oldest go first).
+  let backlog: Buffer[] = [];
+  let backlogBytes = 0;
+  const output = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      if (agent && !agent.destroyed) { agent.write(chunk, () => done()); return; }
+      backlog.push(chunk);
+      backlogBytes += chunk.length;
+      while (backlogBytes > MAX_BACKLOG_BYTES && backlog.length > 1) backlogBytes -= backlog.shift()!.length;
+      done();
+    },
+  });
+  const server = createServer((sock) => {
+    if (agent && !agent.destroyed) { sock.end(); process.stderr.write('sdk: refused a second agent connection (one at a time)\n'); return; }
+    agent = sock;
+    sock.setNoDelay(true);
+    if (lastHello) sock.write(lastHello); // a new agent learns what this connector declares
+    for (const b of backlog) sock.write(b);
+    backlog = [];
+    backlogBytes = 0;
+    sock.on('data', (d: Buffer) => input.write(d));
+    sock.on('error', () => undefined);
+    sock.on('close', () => { if (agent === sock) agent = undefined; });
+  });
+  server.listen(port, host, () => process.stderr.write(`sdk: serving the connector protocol on ${host}:${port}\n`));
+  return { input, output, errors: process.stderr };
+}
 
 // Lines written in one burst go out in one write (one syscall), flushed on the next microtask.
 const pending = new Map<Writable, string[]>();
@@ -41,6 +90,8 @@ function write(io: ConnectorIO, obj: unknown): void {
 
 /** Declares the events this connector emits and the tasks it runs (optional; lets the dispatcher validate). */
 export function hello(decl: { events?: string[]; tasks?: string[]; meta?: Record<string, JsonValue> }, io: ConnectorIO = processIO()): void {
+  lastHello = `${JSON.stringify({ type: 'hello', ...decl })}\n`;
+  if (io === defaultIO && process.env.SWITCHBOARD_CONNECTOR_LISTEN) return; // sent to each agent as it connects
   write(io, { type: 'hello', ...decl });
 }
 
