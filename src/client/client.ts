@@ -12,13 +12,14 @@ import { COMMAND_NAME, type Message } from '../core/message.js';
 import { MessageBuilder, type BroadcastScope } from './builder.js';
 import { Connection } from './connection.js';
 import { CORRELATION_PARAM, Correlator } from './correlation.js';
+import { HandlerTable } from './handlers.js';
 import { toEndpoint } from './destination.js';
 import { Listeners, disposable, type Disposable } from './disposable.js';
 import type { ResolvedOptions } from './options.js';
 import { OutboundQueue } from './outbound-queue.js';
 import { BUILTIN_COMMANDS, NEVER_ANSWERED, aliveReply, commandsReply, parseStatus, stringParam, unknownReply } from './system-commands.js';
 import type {
-  ClientStats, ConnectionState, Handler, HandlerContext, OutgoingMessage, Params, RegisterOptions, Registration, ReplyInit,
+  ClientStats, ConnectionState, Handler, OutgoingMessage, Params, RegisterOptions, Registration, ReplyInit,
   RequestOptions, ServiceStatus,
 } from './types.js';
 
@@ -45,7 +46,7 @@ export class SwitchboardClient {
   private readonly connection: Connection;
   private readonly correlator = new Correlator();
   private readonly queue: OutboundQueue;
-  private readonly handlers = new Map<string, Handler[]>();
+  private readonly handlers = new HandlerTable();
   private readonly extensions = new Set<ClientExtension>();
   private readonly stateListeners = new Listeners<ConnectionState>();
   private readonly statusListeners = new Listeners<ServiceStatus>();
@@ -179,15 +180,8 @@ export class SwitchboardClient {
   /** Handles `command`; a returned ReplyInit is sent back to the sender. Updates COMMANDS when registered. */
   on(command: string, handler: Handler): Disposable {
     checkCommand(command);
-    const list = this.handlers.get(command) ?? [];
-    list.push(handler);
-    this.handlers.set(command, list);
-    if (list.length === 1) this.announceCommands();
-    return disposable(() => {
-      const now = this.handlers.get(command)?.filter((h) => h !== handler) ?? [];
-      if (now.length) this.handlers.set(command, now);
-      else { this.handlers.delete(command); this.announceCommands(); }
-    });
+    if (this.handlers.add(command, handler)) this.announceCommands();
+    return disposable(() => { if (this.handlers.remove(command, handler)) this.announceCommands(); });
   }
 
   /** STATUS of every service as it changes (the client lists STATUS in COMMANDS while someone listens). */
@@ -284,7 +278,7 @@ export class SwitchboardClient {
     const all = new Set(BUILTIN_COMMANDS);
     if (this.statusListeners.size) all.add('STATUS');
     for (const c of this.registration?.commands ?? []) all.add(c);
-    for (const c of this.handlers.keys()) all.add(c);
+    for (const c of this.handlers.commands()) all.add(c);
     for (const ext of this.extensions) for (const c of ext.commands ?? []) all.add(c);
     return [...all];
   }
@@ -357,8 +351,7 @@ export class SwitchboardClient {
       return;
     }
     if (this.handleSystem(msg)) return;
-    const list = this.handlers.get(msg.command);
-    if (list) { this.runHandlers(msg, list); return; }
+    if (this.handlers.run(msg, this)) return;
     if (!NEVER_ANSWERED.has(msg.command) && msg.sentFrom.service !== '' && !this.isLateReply(msg)) this.reply(msg, unknownReply(msg));
   }
 
@@ -437,44 +430,14 @@ export class SwitchboardClient {
     if (pending) { clearTimeout(pending.timer); this.pendingRegister = undefined; pending.reject(err); }
   }
 
-  private runHandlers(msg: Message, list: Handler[]): void {
-    const ctx = new ReplyContext(this, msg);
-    for (const handler of list) {
-      let result: ReturnType<Handler>;
-      try {
-        result = handler(msg, ctx);
-      } catch (err) {
-        this.handlerFailed(msg, err);
-        continue;
-      }
-      if (result instanceof Promise) {
-        result.then((r) => { if (r) this.reply(msg, r); }, (err: unknown) => this.handlerFailed(msg, err));
-      } else if (result) {
-        this.reply(msg, result);
-      }
-    }
-  }
-
-  /** A throwing handler answers a request with ERROR (code, message) so the caller gets a typed error. */
-  private handlerFailed(msg: Message, err: unknown): void {
+  /** @internal A handler threw: logged here; the table answers a request with ERROR. */
+  handlerFailed(msg: Message, err: unknown): void {
     this.log.error({ err: errorMessage(err), command: msg.command }, 'a handler threw');
-    if (msg.params[CORRELATION_PARAM] === undefined || msg.sentFrom.service === '') return;
-    const code = err instanceof SwitchboardError ? err.code : 'INTERNAL';
-    const retryable = err instanceof SwitchboardError ? err.retryable : false;
-    this.reply(msg, { command: 'ERROR', params: { code, message: errorMessage(err), retryable } });
   }
 }
 
 /** The hub stamps the sender; clients leave it empty. */
 const NO_SENDER = Object.freeze({ server: '', service: '' });
-
-/** Per-message handler context (a class, not a closure: this runs for every message). */
-class ReplyContext implements HandlerContext {
-  constructor(private readonly client: SwitchboardClient, private readonly msg: Message) {}
-  reply(reply: ReplyInit): boolean {
-    return this.client.reply(this.msg, reply);
-  }
-}
 
 function checkCommand(command: string): void {
   if (!COMMAND_NAME.test(command)) throw new InvalidArgumentError(`invalid command "${command}": commands are upper case letters, digits and _, not starting with a digit`);
