@@ -99,9 +99,15 @@ export class RegisterRefused extends Error {}
 export class ServiceCatalog {
   private readonly services = new Map<string, ServiceEntry>();
   private readonly listeners = new Set<RegistryListener>();
+  private readonly configured: ReadonlySet<string>;
 
-  constructor(private readonly serverName: string, preKnown: Iterable<string> = []) {
-    for (const name of preKnown) this.services.set(name, new ServiceEntry(name));
+  /**
+   * `maxRemembered` bounds the names kept after their last instance left (clients registering
+   * random names must not grow the hub forever); the longest-down unconfigured one is forgotten.
+   */
+  constructor(private readonly serverName: string, preKnown: Iterable<string> = [], private readonly maxRemembered = 10_000) {
+    this.configured = new Set(preKnown);
+    for (const name of this.configured) this.services.set(name, new ServiceEntry(name));
   }
 
   get(name: string): ServiceEntry | undefined {
@@ -156,7 +162,17 @@ export class ServiceCatalog {
     entry.instances.splice(i, 1);
     if (entry.instances.length === 0) entry.downSince = now;
     this.emit({ type: 'down', instance: inst, service: entry });
+    if (this.services.size > this.maxRemembered) this.forgetOldestDown();
     return true;
+  }
+
+  private forgetOldestDown(): void {
+    let oldest: ServiceEntry | undefined;
+    for (const s of this.services.values()) {
+      if (s.up || this.configured.has(s.name)) continue;
+      if (!oldest || s.downSince < oldest.downSince) oldest = s;
+    }
+    if (oldest) this.services.delete(oldest.name);
   }
 
   private emit(change: RegistryChange): void {

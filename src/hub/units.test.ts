@@ -67,6 +67,9 @@ void test('registry: instance ids, round-robin, refusal of an unmarked second re
   cat.unregister(a);
   assert.equal(entry.up, false);
   assert.ok(cat.isKnown('calc'));
+  const small = new ServiceCatalog('h', ['kept'], 2);
+  for (const [i, name] of ['a', 'b', 'c'].entries()) small.unregister(small.register(conn(10 + i), { service: name, instance: undefined, endpoints: undefined, params: {} }, i), 100 + i);
+  assert.deepEqual([...small.all()].map((s) => s.name).sort(), ['c', 'kept'], 'the longest-down names are forgotten; configured ones stay');
   assert.equal(parseInstanceParam('true'), true);
   assert.equal(parseInstanceParam(undefined), undefined);
   assert.throws(() => parseInstanceParam('bad id!'), RegisterRefused);
