@@ -357,7 +357,7 @@ export class SwitchboardClient {
 
   /** A request this client sent to its own service arrives carrying an id it is waiting on. */
   private isOwnRequest(msg: Message): boolean {
-    return this.current !== undefined && msg.to.service.split('#')[0] === this.current.service && this.handlers.has(msg.command);
+    return this.handlers.has(msg.command) && this.current !== undefined && msg.to.service.split('#')[0] === this.current.service;
   }
 
   private isLateReply(msg: Message): boolean {
