@@ -50,7 +50,7 @@ void test('dispatcher and agent processes: crash restart, garbage lines, dead le
   const [x] = await waitFor(async () => {
     const xs = await db.listExecutions({ trigger: 'answer-boot' });
     return xs[0]?.status === 'done' ? xs : undefined;
-  }, { timeoutMs: 15_000, what: 'the restarted connector to answer' }).catch((err: unknown) => { t.diagnostic(`agent log:\n${a.stderr()}\ndispatcher log:\n${d.stderr()}`); throw err; });
+  }, { timeoutMs: 60_000, what: 'the restarted connector to answer' }).catch((err: unknown) => { t.diagnostic(`agent log:\n${a.stderr()}\ndispatcher log:\n${d.stderr()}`); throw err; });
   assert.equal(x!.outputs!.pong, true);
   assert.equal(x!.outputs!.echo, (x!.eventData as { pid: number }).pid, 'the input reference carried the event field');
   const logs = a.stderr();

@@ -57,6 +57,11 @@ export function parseConnectorLine(text: string): ParsedLine {
     if (n === 3 && ev.data !== undefined) return { ok: true, line: raw as EventLine };
     if (n === 2) return { ok: true, line: { type: 'event', key: ev.key, data: {} } };
   }
+  const res = raw as { id?: unknown; outputs?: unknown; error?: unknown };
+  if (type === 'result' && typeof res.id === 'string' && res.id.length > 0 && Object.keys(raw).length === 3) {
+    if (res.outputs !== null && typeof res.outputs === 'object' && !Array.isArray(res.outputs)) return { ok: true, line: raw as ResultLine };
+    if (typeof res.error === 'string') return { ok: true, line: raw as ResultLine };
+  }
   const schema = type === 'hello' ? helloLine : type === 'event' ? eventLine : type === 'result' ? resultLine : undefined;
   if (!schema) return { ok: false, problem: `unknown type ${JSON.stringify(type)} (expected hello, event or result)` };
   const r = schema.safeParse(raw);
