@@ -137,7 +137,7 @@ async function waitReady(client: Client, proc: PluginProcess, handshake: Handsha
 }
 
 /** Newer go-plugin plugins stream their stdout/stderr over GRPCStdio; v1.0.1 plugins answer UNIMPLEMENTED. */
-function followStdio(client: Client, onLog: (entry: PluginLogEntry) => void): void {
+export function followStdio(client: Client, onLog: (entry: PluginLogEntry) => void, onEnd?: () => void): void {
   const call = client.makeServerStreamRequest(methods.streamStdio.path, methods.streamStdio.requestSerialize, methods.streamStdio.responseDeserialize, {}, new Metadata());
   call.on('data', (chunk: { channel: string; data: Buffer }) => {
     const stream = chunk.channel === 'STDERR' ? 'stderr' : 'stdout';
@@ -147,7 +147,9 @@ function followStdio(client: Client, onLog: (entry: PluginLogEntry) => void): vo
     if (!hasStatus(err, status.UNIMPLEMENTED) && !hasStatus(err, status.CANCELLED) && !hasStatus(err, status.UNAVAILABLE)) {
       onLog({ level: 'debug', message: `GRPCStdio ended: ${err.message}`, fields: {}, stream: 'stderr' });
     }
+    onEnd?.();
   });
+  call.on('end', () => onEnd?.());
 }
 
 function makeSession(proc: PluginProcess, handshake: Handshake, client: Client, broker: GrpcBroker): PluginSession {
