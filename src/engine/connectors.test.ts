@@ -2,7 +2,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from '../core/testing.js';
-import { ChildProcessPlugin, Engine, Plugin, PluginManager, WorkerThreadPlugin, type EngineErrorContext, type PluginConnector } from './index.js';
+import { ChildProcessPlugin, Engine, Plugin, PluginManager, WorkerThreadPlugin, type CallContext, type EngineErrorContext, type PluginConnector } from './index.js';
 
 process.env.SWITCHBOARD_LOG_LEVEL ??= 'silent';
 
@@ -62,6 +62,22 @@ void test('worker thread plugin: a call that never answers times out, the plugin
   await assert.rejects(p, { code: 'CANCELLED' });
   await waitFor(() => cancelled.length === 1, { what: 'the plugin to see the cancel' });
   assert.equal(await host.call('worker', 'add', 1, 1), 2);
+});
+
+void test('plugin-side deadline: the plugin\'s call times out and the engine-side target sees the cancellation', async () => {
+  const w = worker();
+  const aborted: string[] = [];
+  const waiter = new (class extends Plugin {
+    override callPluginMethod(_m: string, _a: unknown[], ctx: CallContext) {
+      return new Promise((resolve) => ctx.signal.addEventListener('abort', () => { aborted.push((ctx.signal.reason as Error).message); resolve('late'); }));
+    }
+  })({ name: 'waiter', methods: ['wait'] });
+  const { manager, host } = setup(w, waiter);
+  await manager.activatePlugin(['host', 'worker', 'waiter']);
+  const answer = await host.call<string>('worker', 'callWithTimeout', 80, 'waiter', 'wait');
+  assert.match(answer, /^TIMEOUT: \[TIMEOUT\] call "waiter.wait" from plugin "worker" got no answer within 80 ms/);
+  await waitFor(() => aborted.length === 1, { what: 'the target to be cancelled' });
+  assert.match(aborted[0]!, /plugin "worker" cancelled its call/);
 });
 
 void test('worker thread plugin crash mid-call: clear rejection, inactive, can be activated again', async () => {

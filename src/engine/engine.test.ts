@@ -229,6 +229,7 @@ void test('deactivation permissions: a plugin may deactivate itself, not others;
   assert.equal(await manager.isActive('other'), false);
   // updateProfile from a plugin: only its own profile
   await assert.rejects(app.call('manager', 'updateProfile', { name: 'calc', description: 'hacked' }), { code: 'PERMISSION_DENIED' });
+  await assert.rejects(app.call('manager', 'updateProfile', { name: 'app', methods: 'not a list' }), (err: Error & { code?: string }) => err.code === 'INVALID_ARGUMENT' && /"methods"/.test(err.message));
   await app.call('manager', 'updateProfile', { name: 'app', description: 'mine' });
   assert.equal((await manager.getProfile('app'))?.description, 'mine');
 });

@@ -11,6 +11,7 @@ import type { CallContext } from './call-queue.js';
 import { permissionDenied } from './errors.js';
 import { Plugin, type EngineErrorContext } from './plugin.js';
 import { managerProfile, type Profile } from './profile.js';
+import { profileUpdateSchema } from './profile-schema.js';
 
 /** What the engine does for the manager. */
 export interface ManagerHost {
@@ -159,7 +160,15 @@ export class PluginManager extends Plugin {
     switch (method) {
       case 'getProfile': return this.getProfile(String(args[0]));
       case 'isActive': return this.isActive(String(args[0]));
-      case 'updateProfile': return this.updateProfileAs(from, args[0] as Partial<Profile> & { name: string });
+      case 'updateProfile': {
+        // The argument came from a plugin (maybe over the wire): check it.
+        const parsed = profileUpdateSchema.safeParse(args[0]);
+        if (!parsed.success) {
+          const issue = parsed.error.issues[0];
+          throw new SwitchboardError('INVALID_ARGUMENT', `updateProfile from "${from}" needs a profile object with a name${issue ? `; "${issue.path.join('.')}": ${issue.message}` : ''}`);
+        }
+        return this.updateProfileAs(from, parsed.data as Partial<Profile> & { name: string });
+      }
       case 'activatePlugin': return this.activateAs(from, args[0] as string | string[]);
       case 'deactivatePlugin': return this.deactivateAs(from, args[0] as string | string[]);
       case 'canCall': {

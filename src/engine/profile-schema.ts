@@ -1,5 +1,5 @@
 /** The schema for profiles that come from outside the process (a manifest, a hub's registry). Node only: the classic zod API is large for browsers. */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const profileSchema = z.object({
   name: z.string().min(1).max(256).regex(/^[^.\s]+$/, 'a plugin name has no dots or spaces'),
@@ -16,3 +16,6 @@ export const profileSchema = z.object({
   url: z.string().max(4096).optional(),
   location: z.string().max(256).optional(),
 }).passthrough();
+
+/** What a plugin may send to `manager.updateProfile`: any profile fields, with the name. */
+export const profileUpdateSchema = profileSchema.partial().required({ name: true });
