@@ -9,6 +9,7 @@
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { freePort, portOpen } from '../src/core/testing.js';
 import { cpuMs, pidOf } from './hub-throughput/cpu.js';
 import { median } from './hub-throughput/stats.js';
@@ -19,6 +20,7 @@ const RUNS = QUICK ? 1 : 3;
 const ONE_WAY_MS = QUICK ? 800 : 1500;
 const RR_MS = QUICK ? 600 : 1200;
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+let loadAtStart: number[] = [];
 const only = (process.env.SYSTEMS ?? 'switchboard,nats,moleculer,direct').split(',') as SystemName[];
 
 interface Figures {
@@ -209,6 +211,7 @@ function ratio(a: number | undefined, b: number | undefined): number | null {
 
 async function main(): Promise<void> {
   const started = Date.now();
+  loadAtStart = loadavg().map((x) => Math.round(x * 10) / 10);
   // Every system's processes start first and idle; then the runs interleave (run 1 of each system,
   // run 2 of each, ...) so a busy moment on a shared machine does not land on one system only.
   const pairs: Pair[] = [];
@@ -252,6 +255,9 @@ async function main(): Promise<void> {
     unit: 'messages/s (one-way); round trips/s (rr1, rr64); latency in microseconds',
     date: new Date().toISOString(),
     node: process.version,
+    // Context for the figures: this machine is shared; a high load average means noisy throughput.
+    loadAverageAtStart: loadAtStart,
+    loadAverageAtEnd: loadavg().map((x) => Math.round(x * 10) / 10),
     runs: RUNS,
     durationsMs: { oneWay: ONE_WAY_MS, requestReply: RR_MS },
     results: figures.map((f) => ({ ...f, value: Math.round(f.oneWay) })),
@@ -278,7 +284,7 @@ function updateReadme(figures: Figures[], ratios: Record<string, number | null>)
   const r = (k: string) => (ratios[k] === null || ratios[k] === undefined ? 'n/a' : `${ratios[k]}x`);
   const table = [
     begin,
-    `Measured ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, medians of ${RUNS} runs.`,
+    `Measured ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, medians of ${RUNS} runs; load average ${loadAtStart[0]} at the start (2 cores shared with other work: throughput is noisy, CPU per message much less so).`,
     '',
     '| system | one-way msg/s | rt/s 1 in flight (p50 / p99) | rt/s 64 in flight (p50 / p99) | CPU us per one-way msg | CPU us per round trip (64 in flight) |',
     '|---|---|---|---|---|---|',
