@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { tempDir } from '../../core/testing.js';
-import { checkConnector, runConnector } from './index.js';
+import { checkConnector, runConnector, startPlugin } from './index.js';
 import { ConnectorCancelledError, ConnectorSyncError, PageRejectedError, PluginExitedError, PluginHandshakeError, PluginTimeoutError } from './errors.js';
 import type { DataObject, PluginLogEntry, RunConnectorOptions } from './types.js';
 
@@ -64,6 +64,15 @@ void test('TCP address and AutoMTLS on the main connection and the brokered call
   const { result, pages } = run({ pages: 3, perPage: 2 }, { env: { FIXTURE_NETWORK: 'tcp' }, autoMTLS: true });
   assert.deepEqual(await result, { metadata: 'done:3', pages: 3, objects: 6 });
   assert.equal(pages.length, 3);
+});
+
+void test('startPlugin: the SDK honours PLUGIN_UNIX_SOCKET_DIR; close() ends the process', async () => {
+  const session = await startPlugin({ command: connectorCommand, cwd: work.path, env: { PLUGIN_UNIX_SOCKET_DIR: work.path }, onLog: () => {} });
+  assert.equal(session.handshake.network, 'unix');
+  assert.ok(session.handshake.address.startsWith(work.path), session.handshake.address);
+  const exit = await session.close();
+  assert.equal(exit.code, 0);
+  assert.ok(!existsSync(session.handshake.address), 'socket removed on Shutdown');
 });
 
 void test('a connector that exits mid-sync: typed error with exit code and stderr tail; delivered pages stay', async () => {

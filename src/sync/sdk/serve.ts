@@ -84,7 +84,8 @@ async function listen(server: Server, tls: TlsMaterial | undefined, network: 'un
   const creds = serverCredentials(tls);
   const bind = (target: string) => new Promise<number>((resolve, reject) => server.bindAsync(target, creds, (err, port) => (err ? reject(err) : resolve(port))));
   if (network === 'unix') {
-    const dir = await mkdtemp(join(tmpdir(), 'plugin'));
+    // Newer go-plugin hosts may name the folder for plugin sockets.
+    const dir = await mkdtemp(join(process.env.PLUGIN_UNIX_SOCKET_DIR || tmpdir(), 'plugin'));
     const path = join(dir, 'plugin.sock');
     await bind(`unix:${path}`);
     return { address: path, cleanup: () => rm(dir, { recursive: true, force: true }) };
