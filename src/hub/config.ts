@@ -46,6 +46,11 @@ export interface HubConfig {
   slowConsumerTimeoutMs: number;
 }
 
+/** `cds://user:secret@host:port` -> `cds://user:***@host:port`: addresses are printed and logged. */
+export function redactPassword(url: string): string {
+  return url.replace(/^([a-z]+:\/\/[^:@/]*):[^@/]*@/, '$1:***@');
+}
+
 /** `off`, `none`, `no` or an empty value turn a listener off. */
 const OFF = new Set(['', 'off', 'none', 'no', 'false']);
 
@@ -67,7 +72,7 @@ function optionalUrl(check?: (a: ChannelAddress) => string | undefined) {
       const problem = check?.(addr);
       if (problem) ctx.addIssue({ code: 'custom', message: problem });
     } catch (err) {
-      ctx.addIssue({ code: 'custom', message: errorMessage(err) });
+      ctx.addIssue({ code: 'custom', message: redactPassword(errorMessage(err).replace(/^address "([^"]*)"/, (_m, u: string) => `address "${redactPassword(u)}"`)) });
     }
     return v;
   });
@@ -199,7 +204,8 @@ export function loadConfig(sources: ConfigSources = {}): HubConfig {
     const issue = r.error.issues[0]!;
     const key = String(issue.path[0] ?? '');
     const where = origin[key] ? ` (from ${origin[key]})` : '';
-    const shown = values[key] === undefined ? '' : `: got ${JSON.stringify(values[key])}`;
+    const raw = values[key];
+    const shown = raw === undefined ? '' : key.endsWith('secret') ? '' : `: got ${JSON.stringify(typeof raw === 'string' ? redactPassword(raw) : raw)}`;
     throw new SwitchboardError('INVALID_CONFIG', `${key} ${issue.message}${shown}${where}`);
   }
   const c = r.data;

@@ -13,7 +13,7 @@ import { createMessage, type JsonValue, type Message } from '../core/message.js'
 import { memoryChannelPair } from '../core/transports/index.js';
 import { MessageCache } from './cache.js';
 import { HUB_COMMANDS, HubCommands, NOTICES, UDP_REFUSED, type CommandContext, type HubCommandHandler } from './commands.js';
-import type { HubConfig } from './config.js';
+import { redactPassword, type HubConfig } from './config.js';
 import { HubConnection, type ConnectionKind } from './connection.js';
 import { bindListeners, type BoundListener } from './listeners.js';
 import { Outgoing } from './outgoing.js';
@@ -91,9 +91,9 @@ export class Hub implements HubPortLike, CommandContext {
     return this.currentState;
   }
 
-  /** Where the hub listens, with the ports actually bound. */
+  /** Where the hub listens, with the ports actually bound (passwords in URLs shown as `***`). */
   get addresses(): HubAddress[] {
-    return this.bound.map((b) => ({ kind: b.kind, url: b.listener.address }));
+    return this.bound.map((b) => ({ kind: b.kind, url: redactPassword(b.listener.address) }));
   }
 
   /** Number of open connections (stream and UDP peers). */

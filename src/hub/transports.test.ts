@@ -44,7 +44,7 @@ async function service(ch: Channel, name: string): Promise<(command: string) => 
 }
 
 function url(kind: string): string {
-  return hub.addresses.find((a) => a.kind === kind)!.url;
+  return hub.addresses.find((a) => a.kind === kind)!.url.replace('hubs:***@', '');
 }
 
 before(async () => {
@@ -52,7 +52,7 @@ before(async () => {
   home = await tempDir();
   hub = await startTestHub({
     unixListen: `cd://${join(home.path, 'hub.sock')}`,
-    secureListen: 'cds://127.0.0.1:0',
+    secureListen: 'cds://hubs:s3cret@127.0.0.1:0',
     certificate: cert.certificatePath,
     privateKey: cert.privateKeyPath,
     wsListen: 'ws://127.0.0.1:0/switchboard',
@@ -84,6 +84,11 @@ void test('services on TCP, Unix, TLS, WebSocket and in-process reach each other
   }
   await sendDatagram(hubPort(hub, 'signal'), 'on_ws/SIGNAL via=udp', 50);
   assert.equal((await ws('SIGNAL')).params.via, 'udp');
+});
+
+void test('a password in a listener URL is never shown', () => {
+  assert.match(hub.addresses.find((a) => a.kind === 'secure')!.url, /^cds:\/\/hubs:\*\*\*@127\.0\.0\.1:\d+$/);
+  assert.ok(!JSON.stringify(hub.addresses).includes('s3cret'));
 });
 
 void test('SNIFF and STOP are refused on TLS and WebSocket connections', async () => {
