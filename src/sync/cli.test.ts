@@ -38,7 +38,8 @@ async function ok(...args: string[]): Promise<string> {
   return r.stdout;
 }
 
-void test('connector, account, sync and data verbs end to end', async () => {
+// One story in steps (each its own test, run in order, sharing the home), so no step nears the per-test timeout.
+void test('connector install by path with --name, list, accounts', async () => {
   // A connector folder with its manifest (relative Local source), installed by path under another name.
   const pkg = join(work.path, 'pkg');
   await mkdir(join(pkg, 'files'), { recursive: true });
@@ -63,6 +64,9 @@ void test('connector, account, sync and data verbs end to end', async () => {
   const accounts = JSON.parse(await ok('account', 'list', '--json')) as { id: number; name: string }[];
   assert.deepEqual(accounts.map((a) => a.name), ['a', 'broken']);
 
+});
+
+void test('sync with plain progress lines, failures and exit codes', async () => {
   // Not a TTY here: plain progress lines on stderr.
   const synced = await sb('sync', 'a');
   assert.equal(synced.code, 0, synced.stderr);
@@ -77,6 +81,9 @@ void test('connector, account, sync and data verbs end to end', async () => {
   assert.deepEqual(runs.map((r) => [r.account.name, r.run.success]), [['broken', false], ['a', true]]);
   assert.match(runs[0]!.run.error ?? '', /503 on page 2/);
 
+});
+
+void test('data list and note; notes survive a re-sync', async () => {
   const listed = await ok('account', 'list');
   assert.match(listed, /1\s+pg1\s+a\s+\{"pages":3,"perPage":5\}\s+ok .* \(15 objects\)/);
   assert.match(listed, /2\s+pg1\s+broken\s+.*FAILED .* \(10 objects\)/);
@@ -91,6 +98,20 @@ void test('connector, account, sync and data verbs end to end', async () => {
   assert.match(table, /page 2 of 3 \(25 objects\)/);
   assert.match((await sb('data', 'note', '99999', 'x')).stderr, /NOT_FOUND: no data object with id 99999/);
 
+});
+
+void test('two processes syncing one account at once: one is refused', async () => {
+  // Two processes syncing one account at once: one runs, the other is refused (the lease is in the database).
+  await ok('account', 'add', '--connector', 'pg1', '--name', 'slow', '--options', '{"pages": 4, "perPage": 2, "delayMs": 1000}');
+  const both = await Promise.all([sb('sync', 'slow'), sb('sync', 'slow')]);
+  assert.deepEqual(both.map((r) => r.code).sort(), [0, 1], both.map((r) => r.stderr).join('\n'));
+  assert.match(both.find((r) => r.code === 1)!.stderr, /pg1\/slow: not started: CONFLICT: account "slow" \(pg1\) is being synced already/);
+  assert.equal(JSON.parse(await ok('data', 'list', '--account', 'slow', '--json')).total, 8);
+  await ok('account', 'remove', 'slow');
+
+});
+
+void test('account remove, connector update and remove', async () => {
   const refused = await sb('connector', 'remove', 'pg1');
   assert.equal(refused.code, 1);
   assert.match(refused.stderr, /still has 2 account\(s\)/);
