@@ -7,7 +7,8 @@
  * Writes bench/results/event-pipeline.json. Needs RabbitMQ on 127.0.0.1:5672.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,9 +25,28 @@ const N = Number(process.env.EVENTS ?? 20_000);
 const RUNS = Number(process.env.RUNS ?? 3);
 const PAYLOAD = JSON.stringify({ shard: 0, n: 0, payload: 'x'.repeat(64) });
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+// CPU time (ms) of a process from /proc (utime + stime, clock ticks of 10 ms): steadier than
+// throughput when other work shares the machine.
+function procCpuMs(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const parts = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(parts[11]) + Number(parts[12])) * 10;
+  } catch { return 0; }
+}
+function selfCpuMs(): number { const u = process.cpuUsage(); return (u.user + u.system) / 1000; }
+const brokerPid = (() => {
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try { if (readFileSync(`/proc/${d}/cmdline`, 'utf8').includes('beam.smp')) return Number(d); } catch { /* gone */ }
+  }
+  return undefined;
+})();
 const log = getLogger('bench');
 
-async function raw(): Promise<number> {
+async function raw(): Promise<{ rate: number; cpuUsPerEvent: number }> {
   const q = `sbbench-raw-${randomBytes(4).toString('hex')}`;
   const pubConn = await amqp.connect(URL);
   const subConn = await amqp.connect(URL);
@@ -39,6 +59,7 @@ async function raw(): Promise<number> {
   const done = new Promise<void>((r) => { resolveDone = r; });
   await sub.consume(q, (m) => { if (!m) return; sub.ack(m); if (++got === N) resolveDone(); }, { noAck: false });
   const body = Buffer.from(PAYLOAD);
+  const c0 = selfCpuMs() + procCpuMs(brokerPid);
   const t0 = performance.now();
   // Publish with confirms, a window of outstanding confirms like a real publisher keeps.
   let inflight = 0;
@@ -51,10 +72,11 @@ async function raw(): Promise<number> {
   await pub.waitForConfirms();
   await done;
   const rate = N / ((performance.now() - t0) / 1000);
+  const cpuUsPerEvent = ((selfCpuMs() + procCpuMs(brokerPid) - c0) * 1000) / N;
   await pub.deleteQueue(q);
   await pubConn.close();
   await subConn.close();
-  return rate;
+  return { rate, cpuUsPerEvent };
 }
 
 function triggers(count: number): TriggerSpec[] {
@@ -66,7 +88,7 @@ function triggers(count: number): TriggerSpec[] {
   }));
 }
 
-async function pipeline(triggerCount: number): Promise<{ rate: number; executions: number }> {
+async function pipeline(triggerCount: number): Promise<{ rate: number; cpuUsPerEvent: number; executions: number }> {
   const home = await mkdtemp(join(tmpdir(), 'sb-bench-'));
   const prefix = `sbbench-${randomBytes(4).toString('hex')}`;
   const { db, close } = await openDispatchDb({ home });
@@ -77,6 +99,8 @@ async function pipeline(triggerCount: number): Promise<{ rate: number; execution
   const sink = await startAgent({ command: [...tsx, 'bench/event-pipeline/sink.ts'], kind: 'sink', id: 'sink-1', token: `${token}-s`, amqp: URL, prefix, log });
   const emitter = await startAgent({ command: [...tsx, 'bench/event-pipeline/emitter.ts'], kind: 'emitter', id: 'emitter-1', token: `${token}-e`, amqp: URL, prefix, log });
   try {
+    const cpu = () => selfCpuMs() + procCpuMs(brokerPid) + procCpuMs(emitter.connector.pid) + procCpuMs(sink.connector.pid);
+    const c0 = cpu();
     const t0 = performance.now();
     emitter.connector.sendTask({ id: `go-${prefix}`, key: 'emit', inputs: { n: N } });
     const deadline = Date.now() + 120_000;
@@ -90,9 +114,10 @@ async function pipeline(triggerCount: number): Promise<{ rate: number; execution
       if (marks.dispatched === undefined && dispatcher.counters.executions >= N) marks.dispatched = now;
     }
     const rate = N / ((performance.now() - t0) / 1000);
+    const cpuUsPerEvent = ((cpu() - c0) * 1000) / N;
     if (process.env.VERBOSE) console.log(triggerCount, 'triggers: ms at which all events were', Object.fromEntries(Object.entries(marks).map(([k, v]) => [k, Math.round(v)])), 'done', Math.round(performance.now() - t0));
     const { total } = await db.countExecutions();
-    return { rate, executions: total };
+    return { rate, cpuUsPerEvent, executions: total };
   } finally {
     await emitter.stop();
     await sink.stop();
@@ -103,10 +128,11 @@ async function pipeline(triggerCount: number): Promise<{ rate: number; execution
   }
 }
 
-const results: { system: string; value: number; runs: number[]; triggers?: number; note?: string }[] = [];
-const rawRuns: number[] = [];
-const pipeRuns = new Map<number, number[]>();
+const results: { system: string; value: number; runs: number[]; cpuUsPerEvent: number; triggers?: number }[] = [];
+const rawRuns: { rate: number; cpuUsPerEvent: number }[] = [];
+const pipeRuns = new Map<number, { rate: number; cpuUsPerEvent: number }[]>();
 const CONFIGS = (process.env.TRIGGERS ?? '1,100,10000').split(',').map(Number);
+const load0 = loadavg()[0]!;
 // Warm-up (JIT, broker queues, SQLite page cache), not measured.
 await raw();
 await pipeline(1);
@@ -114,24 +140,52 @@ for (let r = 0; r < RUNS; r++) {
   // Interleave so drift on a shared machine hits every system alike.
   if (!process.env.SKIP_RAW) rawRuns.push(await raw());
   for (const t of CONFIGS) {
-    const { rate, executions } = await pipeline(t);
+    const { rate, cpuUsPerEvent, executions } = await pipeline(t);
     if (executions !== N) throw new Error(`expected ${N} executions with ${t} triggers, the log has ${executions}`);
-    pipeRuns.set(t, [...(pipeRuns.get(t) ?? []), rate]);
+    pipeRuns.set(t, [...(pipeRuns.get(t) ?? []), { rate, cpuUsPerEvent }]);
   }
-  console.log(`run ${r + 1}/${RUNS}: raw ${Math.round(rawRuns.at(-1)!)}/s, ${[...pipeRuns].map(([t, xs]) => `${t} triggers ${Math.round(xs.at(-1)!)}/s`).join(', ')}`);
+  console.log(`run ${r + 1}/${RUNS}: raw ${Math.round(rawRuns.at(-1)?.rate ?? 0)}/s, ${[...pipeRuns].map(([t, xs]) => `${t} triggers ${Math.round(xs.at(-1)!.rate)}/s`).join(', ')}`);
 }
-results.push({ system: 'raw amqplib publish (confirms) -> consume', value: Math.round(median(rawRuns)), runs: rawRuns.map(Math.round) });
-for (const [t, xs] of pipeRuns) results.push({ system: `switchboard pipeline, ${t} trigger(s)`, triggers: t, value: Math.round(median(xs)), runs: xs.map(Math.round) });
-const rawV = median(rawRuns);
-const v = (t: number) => median(pipeRuns.get(t)!);
+const med = (xs: { rate: number; cpuUsPerEvent: number }[]) => ({ rate: median(xs.map((x) => x.rate)), cpu: median(xs.map((x) => x.cpuUsPerEvent)) });
+const rawM = med(rawRuns);
+results.push({ system: 'raw amqplib publish (confirms) -> consume', value: Math.round(rawM.rate), runs: rawRuns.map((x) => Math.round(x.rate)), cpuUsPerEvent: +rawM.cpu.toFixed(1) });
+for (const [t, xs] of pipeRuns) {
+  const m = med(xs);
+  results.push({ system: `switchboard pipeline, ${t} trigger(s)`, triggers: t, value: Math.round(m.rate), runs: xs.map((x) => Math.round(x.rate)), cpuUsPerEvent: +m.cpu.toFixed(1) });
+}
+const v = (t: number) => med(pipeRuns.get(t)!);
 const ratios = {
-  'pipeline_1_vs_raw': +(v(1) / rawV).toFixed(2),
-  'pipeline_100_vs_raw': +(v(100) / rawV).toFixed(2),
-  'pipeline_10000_vs_raw': +(v(10_000) / rawV).toFixed(2),
-  'pipeline_10000_vs_100': +(v(10_000) / v(100)).toFixed(2),
+  pipeline_1_vs_raw: +(v(1).rate / rawM.rate).toFixed(2),
+  pipeline_100_vs_raw: +(v(100).rate / rawM.rate).toFixed(2),
+  pipeline_10000_vs_raw: +(v(10_000).rate / rawM.rate).toFixed(2),
+  pipeline_10000_vs_100: +(v(10_000).rate / v(100).rate).toFixed(2),
+  cpu_per_event_100_vs_raw: +(v(100).cpu / rawM.cpu).toFixed(2),
+  cpu_per_event_10000_vs_100: +(v(10_000).cpu / v(100).cpu).toFixed(2),
 };
-const out = { name: 'event-pipeline', unit: 'events/s', events: N, runs: RUNS, results, ratios, note: 'median of runs; pipeline = connector -> agent -> RabbitMQ -> dispatcher (SQLite log) -> RabbitMQ -> agent -> connector; agents batch events and tasks into AMQP messages, raw publishes one message per event' };
+const load = { before: +load0.toFixed(1), after: +loadavg()[0]!.toFixed(1) };
+const out = {
+  name: 'event-pipeline', unit: 'events/s', events: N, runs: RUNS, date: new Date().toISOString().slice(0, 10), node: process.version, loadavg1: load, results, ratios,
+  note: 'median of runs; pipeline = connector -> agent -> RabbitMQ -> dispatcher (SQLite log) -> RabbitMQ -> agent -> connector, timed from the start signal to the last task at the second agent; agents batch events and tasks into AMQP messages, raw publishes one message per event; CPU = all processes of the system incl. the broker',
+};
 mkdirSync('bench/results', { recursive: true });
 writeFileSync('bench/results/event-pipeline.json', `${JSON.stringify(out, null, 2)}\n`);
-console.table(results.map((r) => ({ system: r.system, 'events/s': r.value })));
+
+// The table in bench/README.md, between this benchmark's markers.
+const k = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(1)}k` : String(Math.round(x)));
+const table = [
+  `Measured ${out.date}, Node ${process.version}, ${N} events per run, medians of ${RUNS} runs; load average ${load.before} -> ${load.after} (2 cores shared with other work: compare ratios, not absolute figures).`,
+  '',
+  '| system | events/s | runs | CPU us per event (all processes incl. broker) |',
+  '|---|---|---|---|',
+  ...results.map((r) => `| ${r.system} | ${k(r.value)} | ${r.runs.map(k).join(', ')} | ${r.cpuUsPerEvent} |`),
+  '',
+  `Ratios: 1 trigger ${ratios.pipeline_1_vs_raw}x raw, 100 triggers ${ratios.pipeline_100_vs_raw}x raw, 10,000 triggers ${ratios.pipeline_10000_vs_raw}x raw; 10,000 vs 100 triggers ${ratios.pipeline_10000_vs_100}x (CPU per event ${ratios.cpu_per_event_10000_vs_100}x).`,
+].join('\n');
+const readme = readFileSync('bench/README.md', 'utf8');
+const begin = '<!-- event-pipeline:begin -->';
+const end = '<!-- event-pipeline:end -->';
+if (readme.includes(begin) && readme.includes(end)) {
+  writeFileSync('bench/README.md', `${readme.slice(0, readme.indexOf(begin) + begin.length)}\n${table}\n${readme.slice(readme.indexOf(end))}`);
+}
+console.table(results.map((r) => ({ system: r.system, 'events/s': r.value, 'cpu us/event': r.cpuUsPerEvent })));
 console.log(ratios);
