@@ -5,10 +5,11 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { freePort, needService, tempDir, waitFor } from '../core/testing.js';
+import { freePort, needService, waitFor } from '../core/testing.js';
+import { testStore } from '../store/testing.js';
+import { DispatchDb } from './dispatcher/db.js';
 import { getLogger } from '../core/log.js';
 import { exampleCommand } from './examples.js';
-import { openDispatchDb } from './open.js';
 import { startAgent, startDispatcher } from './run.js';
 import { AMQP_URL, deleteTopology, testPrefix } from './test/rabbit.js';
 import { parseTriggers } from './trigger/parse.js';
@@ -26,14 +27,16 @@ function serveCounter(port: number): ChildProcess {
   return child;
 }
 
-void test('an agent connects to a connector in its own container (TCP) and reconnects when it restarts', async (t) => {
+void test('an agent connects to a connector in its own container (TCP) and reconnects when it restarts (store: PostgreSQL)', async (t) => {
   if (!(await needService(t, 'rabbitmq'))) return;
-  const home = await tempDir('sb-dispatch-parallel-');
-  cleanups.push(home.cleanup);
+  // This one keeps its dispatcher's tables in PostgreSQL (a schema of its own).
+  const ts = await testStore(t, 'postgres');
+  if (!ts) return;
+  cleanups.push(ts.cleanup);
   const prefix = testPrefix();
   cleanups.push(() => deleteTopology(prefix));
-  const { db, close } = await openDispatchDb({ home: home.path });
-  cleanups.push(close);
+  const db = new DispatchDb(ts.store);
+  await db.migrate();
   const dispatcher = await startDispatcher({ db, amqp: AMQP_URL, prefix, log, allowTokens: ['counter:c-token', 'upper:u-token'] });
   cleanups.push(() => dispatcher.stop());
   await db.addTriggers(parseTriggers('name: shout\nwhen: { kind: counter, event: tick }\nthen: { kind: upper, task: upper, inputs: { text: { $ref: data.label } } }\n', 't.yml'));
