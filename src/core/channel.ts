@@ -14,7 +14,7 @@ export interface ChannelStats {
   framesOut: number;
   bytesIn: number;
   bytesOut: number;
-  /** Frames dropped because the outbound queue was full. */
+  /** Frames dropped because the outbound queue was full (or, inbound, held past 1 MiB before any `frame` listener). */
   dropped: number;
   /** Bytes written but not yet flushed to the OS. */
   bufferedBytes: number;

@@ -8,6 +8,8 @@ import { errorMessage } from '../errors.js';
 import { getLogger, type Logger } from '../log.js';
 
 let nextId = 1;
+/** Characters held for a channel nobody listens to yet; beyond this frames are dropped (and counted). */
+const MAX_EARLY_CHARS = 1024 * 1024;
 let logger: Logger | undefined;
 
 export function channelLogger(): Logger {
@@ -36,6 +38,13 @@ export abstract class BaseChannel implements Channel {
   readonly stats: Stats;
   protected currentState: ChannelState = 'open';
   private readonly events = new EventEmitter();
+  /**
+   * Frames that arrive before anyone listens (between `connect()` resolving and the caller's
+   * `on('frame')`) are held here, then delivered in order; undefined once a listener has them.
+   */
+  private early: string[] | undefined = [];
+  private earlyChars = 0;
+  private earlyScheduled = false;
 
   constructor(readonly transport: string, readonly remoteAddress: string) {
     this.id = `${transport}-${nextId++}`;
@@ -53,6 +62,7 @@ export abstract class BaseChannel implements Channel {
 
   on<E extends keyof ChannelEvents>(event: E, listener: ChannelEvents[E]): this {
     this.events.on(event, listener);
+    if (event === 'frame') this.releaseEarlyFrames();
     return this;
   }
 
@@ -63,17 +73,50 @@ export abstract class BaseChannel implements Channel {
 
   once<E extends keyof ChannelEvents>(event: E, listener: ChannelEvents[E]): this {
     this.events.once(event, listener);
+    if (event === 'frame') this.releaseEarlyFrames();
     return this;
   }
 
   /** Delivers one inbound frame; a throwing listener is logged, it does not kill the connection. */
   protected emitFrame(frame: string): void {
     this.stats.framesIn++;
+    if (this.early !== undefined) {
+      if (this.earlyScheduled || this.events.listenerCount('frame') === 0) {
+        if (this.earlyChars + frame.length <= MAX_EARLY_CHARS) {
+          this.early.push(frame);
+          this.earlyChars += frame.length;
+        } else {
+          this.stats.dropped++;
+        }
+        return;
+      }
+      this.early = undefined;
+    }
     try {
       this.events.emit('frame', frame);
     } catch (err) {
       channelLogger().error({ channel: this.id, err: errorMessage(err) }, 'a frame listener threw');
     }
+  }
+
+  private releaseEarlyFrames(): void {
+    if (this.early === undefined || this.earlyScheduled) return;
+    if (this.early.length === 0) {
+      this.early = undefined;
+      return;
+    }
+    this.earlyScheduled = true;
+    // Not inside on(): the caller may still be attaching its other listeners.
+    queueMicrotask(() => {
+      const frames = this.early ?? [];
+      this.early = undefined;
+      this.earlyChars = 0;
+      this.earlyScheduled = false;
+      for (const f of frames) {
+        this.stats.framesIn--; // counted once already
+        this.emitFrame(f);
+      }
+    });
   }
 
   protected emitError(err: Error): void {
@@ -85,6 +128,7 @@ export abstract class BaseChannel implements Channel {
   protected finish(reason?: Error): void {
     if (this.currentState === 'closed') return;
     this.currentState = 'closed';
+    this.early = undefined;
     this.events.emit('close', reason);
     this.events.removeAllListeners('frame');
   }

@@ -63,6 +63,14 @@ class Accepted {
   }
 }
 
+/** Waits for (and consumes) the next frame, e.g. the datagram that introduced a UDP peer. */
+function firstFrame(ch: Channel): Promise<string> {
+  return new Promise((resolve) => {
+    const take = (f: string): void => { ch.off('frame', take); resolve(f); };
+    ch.on('frame', take);
+  });
+}
+
 function socketPeer(socket: Socket): RawPeer {
   let data = '';
   socket.setEncoding('utf8');
@@ -91,6 +99,7 @@ function listenerHarness(name: string, urlOf: () => Promise<string>, opts: { lis
       const client = await connect(h.listener!.address, { ...LIMITS, ...opts.connect });
       if (opts.udp) client.send('HELLO'); // a UDP server learns of a peer from its first datagram (consumed here)
       const server = await accepted.next();
+      if (opts.udp) await firstFrame(server);
       return { client, server };
     },
   };
@@ -136,6 +145,7 @@ function listenerHarness(name: string, urlOf: () => Promise<string>, opts: { lis
       socket.on('message', (m) => { data += `${m.toString()}\n`; });
       socket.send('HELLO');
       const server = await accepted.next();
+      await firstFrame(server);
       return { peer: { write: (d) => socket.send(d), received: () => data, ended: new Promise<void>(() => undefined), destroy: () => socket.close() }, server };
     };
   }

@@ -148,3 +148,23 @@ void test('no error listener: an oversized line is logged, not thrown; a throwin
   a.close();
   await l.close();
 });
+
+void test('frames that arrive before the caller listens are held and delivered in order', async () => {
+  for (const url of ['cd://127.0.0.1:0', 'ws://127.0.0.1:0/', 'cdu://127.0.0.1:0']) {
+    const l = await listen(url, {}, (ch) => {
+      // Greet at once: these may arrive before connect() has even resolved on the other side.
+      for (let i = 0; i < 5; i++) ch.send(`HELLO n=${i}`);
+    });
+    const ch = await connect(l.address);
+    if (url.startsWith('cdu')) ch.send('KNOCK'); // a UDP listener meets its peer on the first datagram
+    await new Promise((resolve) => setTimeout(resolve, 100)); // let the greeting land before anyone listens
+    const frames: string[] = [];
+    ch.on('frame', (f) => frames.push(f));
+    ch.on('frame', () => undefined);
+    await waitFor(() => frames.length === 5, { what: `the greeting on ${url}` });
+    assert.deepEqual(frames, [0, 1, 2, 3, 4].map((i) => `HELLO n=${i}`));
+    assert.equal(ch.stats.framesIn, 5);
+    ch.close();
+    await l.close();
+  }
+});

@@ -118,16 +118,19 @@ export async function connectWs(addr: ChannelAddress, options?: ConnectOptions):
     ...(ca ? { ca } : {}),
     ...(options?.rejectUnauthorized !== undefined ? { rejectUnauthorized: options.rejectUnauthorized } : {}),
   });
-  await new Promise<void>((resolve, reject) => {
+  // The channel is built inside 'open': a message can follow in the same tick, before any await resumes.
+  return new Promise<Channel>((resolve, reject) => {
     const onAbort = (): void => { ws.terminate(); reject(new ConnectionError('CONNECTION_FAILED', `connecting to ${addr.url} was cancelled`)); };
     options?.signal?.addEventListener('abort', onAbort, { once: true });
-    ws.once('open', () => { options?.signal?.removeEventListener('abort', onAbort); resolve(); });
+    ws.once('open', () => {
+      options?.signal?.removeEventListener('abort', onAbort);
+      resolve(new WsChannel(ws, `${addr.host}:${addr.port}`, options));
+    });
     ws.once('error', (err: Error & { code?: string }) => {
       options?.signal?.removeEventListener('abort', onAbort);
       reject(new ConnectionError('CONNECTION_FAILED', `cannot connect to ${addr.url}: ${err.code ?? err.message}`, { cause: err }));
     });
   });
-  return new WsChannel(ws, `${addr.host}:${addr.port}`, options);
 }
 
 function describeRequest(req: IncomingMessage): string {
