@@ -94,6 +94,24 @@ void describe('a line of three hubs A-B-C (A and C are not neighbors)', () => {
     const { stdout } = await run(process.execPath, [BIN, 'cluster-status', '--address', hub('B').localUrl], { env: { ...process.env, SWITCHBOARD_FROM_SOURCE: '1' } });
     assert.match(stdout, /CLUSTER_UP, CLUSTER_COMPLETE \(3 of 3 hubs reachable, quorum 2\)/);
   });
+
+  void test('no route to C (B is down): A keeps cache=ttl messages for C and sends them when B is back; cache="no;reply" is answered', async () => {
+    const box = keep(await LineService.register(hub('C').localUrl, 'box'));
+    const from = keep(await LineService.register(hub('A').localUrl, 'from'));
+    await waitConverged(hubs.values(), (s) => s.hubs.some((h) => h.services.includes('box')));
+    await hub('B').kill();
+    await waitFor(async () => (await hub('A').status())?.hubs.find((h) => h.name === 'C')?.reachable === false, { what: 'C unreachable from A' });
+    from.to('box', 'KEEP', { cache: 'ttl=30', transmission_report: 'all' }, 'C');
+    assert.equal((await from.next((m) => m.command === 'TRANSMISSION_REPORT')).params.status, 'cached');
+    from.to('box', 'DROP', { cache: 'no;reply' }, 'C');
+    const unavailable = await from.next((m) => m.command === 'SERVICE_UNAVAILABLE');
+    assert.equal(unavailable.params.destination_service, 'box');
+    assert.equal(unavailable.params.unsent_command, 'DROP');
+    await hub('B').start();
+    const kept = await box.next((m) => m.command === 'KEEP', 20_000);
+    assert.deepEqual(kept.sentFrom, { server: 'A', service: 'from' });
+    assert.equal(box.count((m) => m.command === 'DROP'), 0);
+  });
 });
 
 void test('a ring of four: a stopped hub makes traffic take the long way; back, routes and tables converge', async (t) => {

@@ -9,7 +9,7 @@ import { createMessage, type JsonValue, type Message } from '../core/message.js'
 import { errorMessage } from '../core/errors.js';
 import { getLogger, type Logger } from '../core/log.js';
 import { saveNeighbors } from './neighbors-file.js';
-import { systemClock, type Clock } from './clock.js';
+import { systemClock, type Clock, type TimerHandle } from './clock.js';
 import { ClusterGraph, isEmptyChange, type RouteChange } from './graph.js';
 import { BroadcastTracker, MAX_BROADCAST_HOPS, readBroadcast, stripBroadcast, writeBroadcast } from './broadcast.js';
 import { clusterStatus, statusCommands, type ClusterStatus } from './quorum.js';
@@ -58,6 +58,7 @@ export class Mesh implements MeshHooks {
   private shuttingDown = false;
   private stopped = false;
   private saving: Promise<void> = Promise.resolve();
+  private refresh: TimerHandle | undefined;
 
   constructor(private readonly hub: HubPort, private readonly config: MeshConfig, private readonly clock: Clock = systemClock) {
     this.log = getLogger('mesh', { server: hub.serverName });
@@ -81,7 +82,17 @@ export class Mesh implements MeshHooks {
     const address = await this.links.start();
     this.publishLocalState();
     this.checkClusterStatus();
+    this.scheduleRefresh();
     return address;
+  }
+
+  private scheduleRefresh(): void {
+    if (this.config.timings.refreshMs <= 0) return;
+    this.refresh = this.clock.setTimer(this.config.timings.refreshMs, () => {
+      if (this.stopped) return;
+      this.publishLocalState();
+      this.scheduleRefresh();
+    });
   }
 
   get address(): string {
@@ -154,6 +165,7 @@ export class Mesh implements MeshHooks {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.refresh?.cancel();
     await this.links.stop();
     await this.saving;
   }

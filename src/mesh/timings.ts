@@ -19,6 +19,8 @@ export interface MeshTimings {
   handshakeTimeoutMs: number;
   /** Link keep-alive: an idle link is pinged after this; no answer for 2x closes it. 0 = off. */
   keepAliveMs: number;
+  /** Each hub re-floods its link state this often, healing any state a full queue dropped. 0 = off. */
+  refreshMs: number;
   authFailureWindowMs: number;
   authMaxFailures: number;
   authBlockMs: number;
@@ -32,6 +34,7 @@ export const DEFAULT_TIMINGS: Readonly<MeshTimings> = Object.freeze({
   broadcastTimeoutMs: 10_000,
   handshakeTimeoutMs: 10_000,
   keepAliveMs: 30_000,
+  refreshMs: 60_000,
   authFailureWindowMs: 15 * 60_000,
   authMaxFailures: 3,
   authBlockMs: 3_600_000,
@@ -46,6 +49,7 @@ export const FAST_TIMINGS: Readonly<MeshTimings> = Object.freeze({
   gossipMaxMs: 2_000,
   handshakeTimeoutMs: 2_000,
   keepAliveMs: 1_000,
+  refreshMs: 5_000,
 });
 
 const KEYS = Object.keys(DEFAULT_TIMINGS) as (keyof MeshTimings)[];
