@@ -215,7 +215,8 @@ export class Hub implements HubPortLike, CommandContext {
           return;
         }
       }
-      this.router.route(msg, conn);
+      // Text from a stream is passed on as it came, behind the hub's sender block (UDP lines lose secret_code).
+      this.router.route(msg, conn, conn.kind !== 'signal' && lineFormat(frame) === 'text' ? frame : undefined);
     } catch (err) {
       this.log.error({ connection: conn.id, command: msg.command, err: errorMessage(err), stack: err instanceof Error ? err.stack : undefined }, 'internal error while handling a message');
       if (conn.isStream) this.tell(conn, 'INVALID', { command: msg.command, message: `internal error in the hub: ${errorMessage(err)}` });

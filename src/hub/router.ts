@@ -34,8 +34,11 @@ export class Router {
 
   constructor(private readonly d: RouterDeps) {}
 
-  /** A message from a local connection (already stamped). */
-  route(msg: Message, from: HubConnection | undefined): void {
+  /**
+   * A message from a local connection (already stamped). `sourceText`: the text line it was
+   * decoded from, when nothing but the sender block changed since.
+   */
+  route(msg: Message, from: HubConnection | undefined, sourceText?: string): void {
     const service = msg.to.service;
     if (isBroadcast(service)) {
       const server = msg.to.server;
@@ -57,7 +60,7 @@ export class Router {
       }
       rule = parsed;
     }
-    if (here && this.deliverLocal(msg)) return;
+    if (here && this.deliverLocal(msg, sourceText)) return;
     if (server !== '.' && server !== self) {
       const remote = this.d.remote();
       if (remote) {
@@ -114,10 +117,10 @@ export class Router {
     return this.d.services.get(service.slice(0, hash))?.find(service.slice(hash + 1));
   }
 
-  private deliverLocal(msg: Message): boolean {
+  private deliverLocal(msg: Message, sourceText?: string): boolean {
     const inst = this.pick(msg.to.service);
     if (!inst) return false;
-    if (inst.connection.write(new Outgoing(msg))) {
+    if (inst.connection.write(new Outgoing(msg, sourceText))) {
       this.counters.delivered++;
       if (this.d.tap.active) this.d.tap.publish('delivered', msg, [inst.id]);
     } else {
