@@ -31,6 +31,40 @@ export interface SyncOptions {
   /** The connector's log lines; default: the `sync` logger. */
   onLog?: (account: Account, entry: PluginLogEntry) => void;
   handshakeTimeoutMs?: number;
+  /**
+   * Pages whose transaction may still be running when the connector's Upsert returns (default 1):
+   * the connector sends page n+1 while page n commits. 0 answers each Upsert only after its page
+   * is committed. A failed write fails the next Upsert and the run; accepted pages still land.
+   */
+  writeBehind?: number;
+}
+
+/** Runs page writes in order, letting up to `window` of them run behind the caller. */
+export class WriteBehind {
+  private chain: Promise<void> = Promise.resolve();
+  private readonly inFlight: Promise<void>[] = [];
+  private failure: unknown;
+
+  constructor(private readonly window: number) {}
+
+  async push(job: () => Promise<void>): Promise<void> {
+    if (this.failure !== undefined) throw this.failure;
+    // A macrotask first, so the caller's answer (the Upsert reply) reaches the socket before a
+    // synchronous driver (better-sqlite3) holds the event loop for the write.
+    const start = this.window > 0 ? this.chain.then(() => new Promise<void>((resolve) => setImmediate(resolve))) : this.chain;
+    const settled = start.then(async () => { if (this.failure === undefined) await job(); }).catch((err: unknown) => { this.failure ??= err; });
+    this.chain = settled;
+    this.inFlight.push(settled);
+    while (this.inFlight.length > this.window) await this.inFlight.shift();
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  /** Waits for every accepted write; throws the first failure. */
+  async drain(): Promise<void> {
+    await this.chain;
+    this.inFlight.length = 0;
+    if (this.failure !== undefined) throw this.failure;
+  }
 }
 
 export interface SyncContext {
@@ -62,6 +96,7 @@ export async function syncAccount(ctx: SyncContext, account: Account, opts: Sync
   }, HEARTBEAT_MS);
   beat.unref();
 
+  const writer = new WriteBehind(opts.writeBehind ?? 1);
   let outcome: { success: boolean; error?: string; metadata?: string };
   try {
     if (!(await stat(cwd).catch(() => undefined))?.isDirectory()) {
@@ -74,16 +109,20 @@ export async function syncAccount(ctx: SyncContext, account: Account, opts: Sync
       options: account.options,
       env: { SWITCHBOARD_HOME: ctx.home, SWITCHBOARD_ACCOUNT: account.name, SWITCHBOARD_CONNECTOR: connector.name },
       onPage: async (page: readonly DataObjectInput[]) => {
+        // Validated now (a bad page is refused on its own Upsert), written behind (see WriteBehind).
         const rows = pageRows(account, page, run.id, new Date().toISOString());
-        await ctx.db.transaction(async (tx) => {
-          if (rows.length) await tx.upsertMany(DATA_UPSERT, rows);
-          await countPage(tx, account.id, run.id, rows.length);
+        await writer.push(async () => {
+          await ctx.db.transaction(async (tx) => {
+            if (rows.length) await tx.upsertMany(DATA_UPSERT, rows);
+            await countPage(tx, account.id, run.id, rows.length);
+          });
+          pages++;
+          objects += rows.length;
+          progress('page');
         });
-        pages++;
-        objects += rows.length;
-        progress('page');
       },
       onClean: async () => {
+        await writer.drain();
         const removed = await cleanAccount(ctx.db, account.id, run.id);
         log.info({ removed }, 'connector asked to clean: removed objects not synced in this run');
       },
@@ -91,8 +130,10 @@ export async function syncAccount(ctx: SyncContext, account: Account, opts: Sync
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.handshakeTimeoutMs ? { handshakeTimeoutMs: opts.handshakeTimeoutMs } : {}),
     });
+    await writer.drain();
     outcome = { success: true, metadata: result.metadata };
   } catch (err) {
+    await writer.drain().catch(() => {}); // pages already accepted still land; the first error is the run's
     const text = err instanceof SwitchboardError ? `${err.code}: ${err.message}` : errorMessage(err);
     outcome = { success: false, error: text.length > MAX_ERROR ? `…${text.slice(-MAX_ERROR)}` : text };
     log.warn({ err: errorMessage(err) }, 'sync failed');
