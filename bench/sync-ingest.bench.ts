@@ -16,6 +16,7 @@
  *   npm run bench -- sync-ingest          (OBJECTS=50000 QUICK=1 for a quick look; RUNS=3 for medians)
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -170,7 +171,8 @@ const stores: ('sqlite' | 'postgres')[] = ['sqlite'];
 if (await portOpen(SERVICES.postgres.port)) stores.push('postgres');
 else console.log('postgres skipped: not reachable on 127.0.0.1:5432');
 
-console.log(`sync-ingest: ${PAGES} pages x ${PER_PAGE} objects, ${RUNS} run(s) each`);
+const loadBefore = loadavg()[0]!;
+console.log(`sync-ingest: ${PAGES} pages x ${PER_PAGE} objects, ${RUNS} run(s) each; load average ${loadBefore.toFixed(1)}`);
 await measure('ts-sdk, no store', 'none', async () => {
   let n = 0;
   const t0 = performance.now();
@@ -197,14 +199,16 @@ for (const store of stores) {
   }
 }
 console.log(ratios);
+// Other work on the machine skews every figure: say how busy it was.
+const load = { before: Number(loadBefore.toFixed(1)), after: Number(loadavg()[0]!.toFixed(1)) };
 
 mkdirSync('bench/results', { recursive: true });
-writeFileSync('bench/results/sync-ingest.json', `${JSON.stringify({ name: 'sync-ingest', unit: 'objects/s', date: new Date().toISOString(), node: process.version, objects: PAGES * PER_PAGE, perPage: PER_PAGE, runs: RUNS, results, ratios }, null, 2)}\n`);
+writeFileSync('bench/results/sync-ingest.json', `${JSON.stringify({ name: 'sync-ingest', unit: 'objects/s', date: new Date().toISOString(), node: process.version, objects: PAGES * PER_PAGE, perPage: PER_PAGE, runs: RUNS, loadAverage: load, results, ratios }, null, 2)}\n`);
 
 // The table in bench/README.md, between this benchmark's markers.
 const fmt = (n: number | undefined) => (n === undefined ? 'n/a' : n >= 1000 ? `${(n / 1000).toFixed(1)}k` : String(n));
 const lines = [
-  `Measured ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${PAGES * PER_PAGE} objects (${PER_PAGE} a page), ${RUNS === 1 ? 'one run' : `medians of ${RUNS} runs`}.`,
+  `Measured ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${PAGES * PER_PAGE} objects (${PER_PAGE} a page), ${RUNS === 1 ? 'one run' : `medians of ${RUNS} runs`}; 1-minute load average ${load.before} before, ${load.after} after (2 cores).`,
   '',
   '| system | store | objects/s (whole run) | objects/s (first to last page) | ms | vs limit |',
   '|---|---|---|---|---|---|',
