@@ -11,8 +11,8 @@ import { systems, type Running } from './plugin-call/systems.js';
 
 process.env.SWITCHBOARD_LOG_LEVEL ??= 'warn';
 const QUICK = process.env.QUICK === '1';
-const ROUNDS = Number(process.env.ROUNDS ?? (QUICK ? 1 : 3));
-const MEASURE_MS = Number(process.env.MEASURE_MS ?? (QUICK ? 600 : 1500));
+const ROUNDS = Number(process.env.ROUNDS ?? (QUICK ? 1 : 5));
+const MEASURE_MS = Number(process.env.MEASURE_MS ?? (QUICK ? 600 : 1000));
 const WARMUP_MS = QUICK ? 200 : 400;
 const INFLIGHT = process.env.INFLIGHT ? process.env.INFLIGHT.split(',').map(Number) : [1, 64];
 const PAYLOAD = { text: 'hello plugin', n: 42 };
@@ -44,21 +44,28 @@ async function main(): Promise<void> {
   const chosen = systems.filter((s) => !wanted || wanted.includes(s.name));
   const samples = new Map<string, Sample[]>();
   const t0 = performance.now();
-  for (let round = 0; round < ROUNDS; round++) {
+  // All systems stay up (idle ones cost nothing) and phases are interleaved system by system in
+  // every round, so a busy spell on the machine hits them alike.
+  const running: Array<[string, Running]> = [];
+  try {
     for (const system of chosen) {
       const run = await system.start();
-      try {
-        await drive(run, 8, WARMUP_MS);
-        for (const inflight of INFLIGHT) {
+      running.push([system.name, run]);
+      await drive(run, 8, WARMUP_MS);
+    }
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const inflight of INFLIGHT) {
+        for (const [name, run] of running) {
+          await drive(run, inflight, 100);
           const s = await drive(run, inflight, MEASURE_MS);
-          const key = `${system.name}@${inflight}`;
+          const key = `${name}@${inflight}`;
           samples.set(key, [...(samples.get(key) ?? []), s]);
-          console.log(`round ${round + 1} ${system.name.padEnd(26)} ${String(inflight).padStart(2)} in flight: ${Math.round(s.rps).toString().padStart(7)} rt/s  p50 ${s.p50.toFixed(3)} ms  p99 ${s.p99.toFixed(3)} ms`);
+          console.log(`round ${round + 1} ${name.padEnd(26)} ${String(inflight).padStart(2)} in flight: ${Math.round(s.rps).toString().padStart(7)} rt/s  p50 ${s.p50.toFixed(3)} ms  p99 ${s.p99.toFixed(3)} ms`);
         }
-      } finally {
-        await run.close();
       }
     }
+  } finally {
+    for (const [, run] of running) await run.close();
   }
   const results = [...samples].map(([key, list]) => {
     const [system, inflight] = key.split('@') as [string, string];

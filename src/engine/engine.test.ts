@@ -89,6 +89,14 @@ void test('permission: a profile with permission:true asks the manager canCall; 
   assert.equal(await app.call('calc', 'add', 1, 2), 3);
   await assert.rejects(other.call('calc', 'add', 1, 2), { code: 'PERMISSION_DENIED' });
   await assert.rejects(app.call('calc', 'slow', 1), { code: 'PERMISSION_DENIED' });
+  // Remix's askUserPermission asks the same canCall for the current caller.
+  const gate = new (class extends Plugin {
+    async guarded(method: string) { return this.askUserPermission(method); }
+  })({ name: 'gate', methods: ['guarded', 'add'] });
+  engine.register(gate);
+  assert.equal(await app.call('gate', 'guarded', 'add'), true);
+  assert.equal(await other.call('gate', 'guarded', 'add'), false);
+  assert.equal(await app.call('gate', 'guarded', 'notExposed'), false);
 });
 
 void test('auto-activation on call, and refusal by the manager or the plugin', async () => {

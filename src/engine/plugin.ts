@@ -177,6 +177,17 @@ export class Plugin {
     if (this.host && this.stateValue !== 'inactive') this.host.removeListener(this.name, emitter, event);
   }
 
+  /**
+   * Remix's askUserPermission: inside a call from another plugin, ask the manager's `canCall`
+   * whether that caller may use `method` of this plugin (true outside a call).
+   */
+  askUserPermission(method: string, message?: string): Promise<boolean> {
+    const from = this.currentRequest?.from;
+    if (!from) return Promise.resolve(true);
+    if (!(this.methods ?? []).includes(method)) return Promise.resolve(false);
+    return this.call<boolean>('manager', 'canCall', from, this.name, method, message);
+  }
+
   emit(event: string, ...payload: unknown[]): void {
     if (!this.host || this.stateValue === 'inactive') throw this.notReady(`emit "${event}"`);
     this.host.broadcast(this.name, event, payload);
