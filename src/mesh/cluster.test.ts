@@ -64,6 +64,21 @@ void describe('a line of three hubs A-B-C (A and C are not neighbors)', () => {
     assert.match(readFileSync(join(hub('A').home, 'neighbors.txt'), 'utf8'), new RegExp(hub('B').remoteAddress.replace(/\./g, '\\.')));
   });
 
+  void test('the client library: a request from A is answered by a handler on C', async () => {
+    const { connect } = await import('../client/index.js');
+    const onC = await connect(hub('C').localUrl, { reconnect: false });
+    const onA = await connect(hub('A').localUrl, { reconnect: false });
+    cleanups.push(() => { onA.dispose(); onC.dispose(); });
+    await onC.register('clock', { commands: ['TIME'] });
+    onC.on('TIME', () => ({ command: 'NOW', params: { hub: 'C' } }));
+    await onA.register('asker');
+    await waitConverged(hubs.values(), (s) => s.hubs.some((h) => h.name === 'C' && h.services.includes('clock')));
+    const reply = await onA.message('TIME').to('clock').request({ timeoutMs: 5000 });
+    assert.equal(reply.command, 'NOW');
+    assert.equal(reply.params.hub, 'C');
+    assert.equal(reply.sentFrom.server, 'C');
+  });
+
   void test('switchboard services lists the services of the whole cluster with their hub', async () => {
     const { stdout } = await run(process.execPath, [BIN, 'services', '--json', '--address', hub('A').localUrl], { env: { ...process.env, SWITCHBOARD_FROM_SOURCE: '1' } });
     const list = JSON.parse(stdout) as { name: string; server: string }[];
