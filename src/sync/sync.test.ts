@@ -94,6 +94,21 @@ for (const backend of BACKENDS) {
       assert.equal((await sync.listRuns({ account: 'slow' })).length, 1);
     });
 
+    void sqliteOnly('a cancelled sync is recorded as such, keeps its committed pages and frees the account', async (t) => {
+      const sync = await setup(t);
+      if (!sync) return;
+      await sync.addAccount({ connector: 'pages', name: 'cancel', options: JSON.stringify({ pages: 50, perPage: 2, delayMs: 100 }) });
+      const abort = new AbortController();
+      const [o] = await sync.sync(['cancel'], { ...quiet, signal: abort.signal, onProgress: (p) => { if (p.phase === 'page' && p.pages === 2) abort.abort(); } });
+      assert.equal(o!.run!.success, false);
+      assert.match(o!.run!.error ?? '', /CANCELLED/);
+      assert.ok(o!.run!.pages >= 2 && o!.run!.pages < 50);
+      assert.equal((await sync.listData({ accounts: ['cancel'] })).total, o!.run!.objects);
+      await sync.store.exec('UPDATE accounts SET options = ? WHERE name = ?', [JSON.stringify({ pages: 1 }), 'cancel']);
+      const [again] = await sync.sync(['cancel'], quiet);
+      assert.equal(again!.run!.success, true);
+    });
+
     void sqliteOnly('Clean forgets what the run did not send', async (t) => {
       const sync = await setup(t);
       if (!sync) return;
