@@ -19,6 +19,7 @@ void test('flags: timeout, service and command names, addresses', () => {
   assert.throws(() => parseSendOptions({ timeout: '0' }), /--timeout must be between 1 and 3600000 ms/);
   assert.throws(() => parseSendOptions({ timeout: '5000', as: '9lives' }), /--as a service name/);
   assert.throws(() => parseSendOptions({ timeout: '5000', address: 'http://x' }), /http/);
+  assert.throws(() => parseSendOptions({ timeout: '5000', wait: true, address: 'cdu://127.0.0.1:4041' }), /--wait needs a stream connection/);
   assert.deepEqual(parseSniffOptions({ service: 'clock', command: 'TIME', json: true, address: 'cd://127.0.0.1:4040' }),
     { address: 'cd://127.0.0.1:4040', service: 'clock', command: 'TIME', json: true });
   assert.throws(() => parseSniffOptions({ command: 'time' }), /--command a command is upper case/);

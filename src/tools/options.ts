@@ -54,7 +54,11 @@ export function checkedAddress(url: string | undefined): string {
 export function parseSendOptions(raw: Record<string, unknown>): SendOptions {
   const r = sendSchema.safeParse(raw);
   if (!r.success) fail('send', r.error);
-  return { address: checkedAddress(r.data.address), wait: r.data.wait ?? false, timeoutMs: r.data.timeout, json: r.data.json ?? false, as: r.data.as };
+  const address = checkedAddress(r.data.address);
+  if (r.data.wait && parseAddress(address).transport === 'udp') {
+    throw new InvalidArgumentError(`--wait needs a stream connection (cd://, cds://, ws://): a UDP signal to ${address} gets no reply`);
+  }
+  return { address, wait: r.data.wait ?? false, timeoutMs: r.data.timeout, json: r.data.json ?? false, as: r.data.as };
 }
 
 export function parseSniffOptions(raw: Record<string, unknown>): SniffOptions {
