@@ -85,6 +85,7 @@ void test('compose: RabbitMQ, PostgreSQL, the dispatcher and an agent as a paral
       assert.equal(db.username, pg.POSTGRES_USER);
       assert.equal(db.password, pg.POSTGRES_PASSWORD);
       assert.equal(db.pathname.slice(1), pg.POSTGRES_DB);
+      assert.equal(svc.environment?.SWITCHBOARD_DATABASE_URL, String(opts.database), 'CLI commands run in the container use the same database');
       const tokens = String(svc.environment?.SWITCHBOARD_CONNECTOR_TOKENS ?? '').split(',').map((p) => p.split(':'));
       assert.ok(tokens.length >= 1 && tokens.every((p) => p.length === 2));
     } else {

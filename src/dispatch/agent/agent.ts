@@ -21,6 +21,9 @@ import type { ConnectorLink } from './connector-link.js';
 import { ConnectorProcess } from './connector-process.js';
 import { ConnectorSocket } from './connector-socket.js';
 
+/** Events kept while the agent is not registered yet (the dispatcher may still be starting). */
+const MAX_EARLY = 10_000;
+
 export interface AgentOptions {
   transport: AgentTransport;
   /** The connector command the agent runs (stdio), or ... */
@@ -149,7 +152,14 @@ export class Agent {
 
   // 3.-6. events: validate, filter with the cached triggers, send the valid ones in batches.
   private onEvent(e: EventLine): void {
-    if (!this.registered) { this.early.push(e); return; }
+    if (!this.registered) {
+      if (this.early.length >= MAX_EARLY) {
+        if (this.counters.invalid++ === 0) this.opts.log.warn({ kept: MAX_EARLY }, 'more events before registration than the buffer holds; dropping the oldest');
+        this.early.shift();
+      }
+      this.early.push(e);
+      return;
+    }
     this.counters.events++;
     const declared = this.hello?.events;
     if (declared && declared.length && !declared.includes(e.key)) {

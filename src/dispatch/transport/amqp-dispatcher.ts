@@ -56,7 +56,7 @@ export class AmqpDispatcherTransport implements DispatcherTransport {
       setup: async (ch) => {
         this.declared.clear();
         await declareCore(ch, this.n);
-        await ch.prefetch(this.opts.prefetch ?? 1000);
+        await ch.prefetch(this.opts.prefetch ?? 500);
         await ch.consume(this.n.dispatcher, (msg) => {
           if (!msg) return;
           this.pending.push({ ch, msg });
@@ -74,7 +74,7 @@ export class AmqpDispatcherTransport implements DispatcherTransport {
     this.draining = true;
     try {
       while (this.pending.length) {
-        const batch = this.pending.splice(0, this.opts.maxBatch ?? 1000);
+        const batch = this.pending.splice(0, this.opts.maxBatch ?? 100);
         await this.process(batch);
       }
     } finally { this.draining = false; }
