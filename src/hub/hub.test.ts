@@ -1,6 +1,7 @@
 /** The hub's commands and routing over real TCP connections to an in-process hub. */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { waitFor } from '../core/testing.js';
 import type { Hub } from './hub.js';
 import { LineClient, hubPort, startTestHub } from './test-support.js';
 
@@ -145,7 +146,8 @@ void test('broadcasts reach local services whose COMMANDS include the command, n
   b.send('COMMANDS list=RELOAD,OTHER');
   const deaf = await reg('bc_deaf');
   const sender = await reg('bc_sender', ';commands=RELOAD');
-  await new Promise((r) => setTimeout(r, 50)); // COMMANDS travels on b's own connection
+  b.send('ALIVE serial=b'); // lines on one connection are handled in order: after ABSOLUTELY, COMMANDS is in
+  await b.next('ABSOLUTELY');
   sender.send('*/RELOAD what=all');
   sender.send('./RELOAD what=local');
   assert.equal((await a.next('RELOAD')).params.what, 'all');
@@ -160,7 +162,7 @@ void test('cache rules: cached for a known service and delivered on REGISTER; no
   s.close();
   const sender = await reg('cache_sender');
   // The registry forgets flaky when its close reaches the hub.
-  for (let i = 0; i < 50 && hub.services.get('flaky')?.up; i++) await new Promise((r) => setTimeout(r, 10));
+  await waitFor(() => hub.services.get('flaky')?.up === false, { what: 'the hub to see flaky leave' });
   sender.send('flaky/WORK n=1;cache=ttl=30;transmission_report=all');
   const rep = await sender.next('TRANSMISSION_REPORT');
   assert.equal(rep.params.status, 'cached');
@@ -226,7 +228,8 @@ void test('sniff: a local connection sees routed messages with their outcome, fi
   assert.deepEqual(j.params.message, { 'sent-from-server': 'testhub', 'sent-from-service': 'sn_src', service: 'sn_dst', command: 'NOTE', parameters: { text: 'json' } });
   assert.deepEqual(j.params.delivered_to, ['sn_dst#1']);
   js.send('UNSNIFF');
-  await new Promise((r) => setTimeout(r, 50));
+  js.send('ALIVE serial=js');
+  await js.next('ABSOLUTELY');
   src.send('sn_dst/NOTE text=after');
   await dst.next((m) => m.params.text === 'after');
   assert.ok(await js.nothing('SNIFFED', 100));
