@@ -141,7 +141,8 @@ void test('a service that never reads: drops are counted, it is closed, others a
   const big = 'z'.repeat(3000); // under max_line_length
   let i = 0;
   const pump = setInterval(() => {
-    for (let k = 0; k < 200; k++) sender.send(`sink/DATA n=${i++};blob=${big}`);
+    // Keep the sender's own buffer small: the point is the hub's queue for the sink, not ours.
+    for (let k = 0; k < 200 && sender.socket.writableLength < 1 << 20; k++) sender.send(`sink/DATA n=${i++};blob=${big}`);
   }, 5);
   try {
     await waitFor(() => hub.router.counters.dropped > 0, { what: 'the hub to drop messages for the sink', timeoutMs: 20_000 });
