@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { tempDir } from '../../core/testing.js';
 import { checkConnector, runConnector, startPlugin } from './index.js';
+import { methods } from '../proto/index.js';
+import { unary } from './rpc.js';
 import { ConnectorCancelledError, ConnectorSyncError, PageRejectedError, PluginExitedError, PluginHandshakeError, PluginTimeoutError } from './errors.js';
 import type { DataObject, PluginLogEntry, RunConnectorOptions } from './types.js';
 
@@ -66,10 +68,11 @@ void test('TCP address and AutoMTLS on the main connection and the brokered call
   assert.equal(pages.length, 3);
 });
 
-void test('startPlugin: the SDK honours PLUGIN_UNIX_SOCKET_DIR; close() ends the process', async () => {
+void test('startPlugin: the SDK honours PLUGIN_UNIX_SOCKET_DIR, reports health SERVING; close() ends the process', async () => {
   const session = await startPlugin({ command: connectorCommand, cwd: work.path, env: { PLUGIN_UNIX_SOCKET_DIR: work.path }, onLog: () => {} });
   assert.equal(session.handshake.network, 'unix');
   assert.ok(session.handshake.address.startsWith(work.path), session.handshake.address);
+  assert.deepEqual(await unary(session.client, methods.healthCheck, { service: 'plugin' }), { status: 'SERVING' });
   const exit = await session.close();
   assert.equal(exit.code, 0);
   assert.ok(!existsSync(session.handshake.address), 'socket removed on Shutdown');

@@ -97,6 +97,7 @@ export async function startPlugin(options: StartPluginOptions): Promise<PluginSe
     const { creds, options: tlsOptions } = clientCredentials(tls);
     client = new Client(target, creds, { ...GRPC_SIZE_OPTIONS, ...tlsOptions });
     await waitReady(client, proc, handshake, options.signal);
+    await checkHealth(client, onLog);
     broker = new GrpcBroker(tls, 'unix');
     const brokerStream = client.makeBidiStreamRequest<ConnInfo, ConnInfo>(methods.startStream.path, methods.startStream.requestSerialize, methods.startStream.responseDeserialize, new Metadata());
     broker.attach(brokerStream);
@@ -133,6 +134,16 @@ async function waitReady(client: Client, proc: PluginProcess, handshake: Handsha
   } finally {
     exited.catch(() => {});
     aborted.catch(() => {});
+  }
+}
+
+/** go-plugin plugins report service `plugin` SERVING; one that does not is logged, not refused (go-plugin's host does not ask at start). */
+async function checkHealth(client: Client, onLog: (entry: PluginLogEntry) => void): Promise<void> {
+  try {
+    const res = await unary(client, methods.healthCheck, { service: 'plugin' }, { deadlineMs: CONNECT_TIMEOUT_MS });
+    if (res.status !== 'SERVING') onLog({ level: 'warn', message: `the connector's health service reports ${res.status} for "plugin"`, fields: {}, stream: 'stderr' });
+  } catch (err) {
+    if (!hasStatus(err, status.UNIMPLEMENTED)) onLog({ level: 'warn', message: `the connector's health check failed: ${(err as Error).message}`, fields: {}, stream: 'stderr' });
   }
 }
 
