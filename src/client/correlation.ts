@@ -14,12 +14,25 @@ export interface PendingInfo {
   readonly service: string;
 }
 
-interface Pending extends PendingInfo {
-  resolve(msg: Message): void;
-  reject(err: Error): void;
-  /** Matches a reply that does not carry the id (a peer that does not echo it). */
-  match: ((msg: Message) => boolean) | undefined;
-  cleanup(): void;
+/** One request in flight (a class: a request should cost no closures but the promise's own). */
+class Pending implements PendingInfo {
+  timer: NodeJS.Timeout | undefined;
+  onAbort: (() => void) | undefined;
+
+  constructor(
+    readonly command: string,
+    readonly service: string,
+    readonly resolve: (msg: Message) => void,
+    readonly reject: (err: Error) => void,
+    /** Matches a reply that does not carry the id (a peer that does not echo it). */
+    readonly match: ((msg: Message) => boolean) | undefined,
+    readonly signal: AbortSignal | undefined,
+  ) {}
+
+  cleanup(): void {
+    clearTimeout(this.timer);
+    if (this.onAbort) this.signal?.removeEventListener('abort', this.onAbort);
+  }
 }
 
 export interface TrackOptions {
@@ -32,6 +45,8 @@ export class Correlator {
   private readonly pending = new Map<string, Pending>();
   private readonly prefix = Math.random().toString(36).slice(2, 8);
   private seq = 0;
+  /** Pending requests with a `match` predicate (replies without the id are offered only to them). */
+  private matchers = 0;
 
   get size(): number {
     return this.pending.size;
@@ -46,17 +61,21 @@ export class Correlator {
     return new Promise<Message>((resolve, reject) => {
       const { signal } = options;
       if (signal?.aborted) { reject(cancelled(info, signal)); return; }
-      const timer = setTimeout(() => {
-        this.settle(id)?.reject(new TimeoutError(`no reply to ${describe(info)} within ${options.timeoutMs} ms`, { data: { ...info, timeoutMs: options.timeoutMs } }));
-      }, options.timeoutMs);
-      const onAbort = () => this.settle(id)?.reject(cancelled(info, signal));
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.pending.set(id, {
-        ...info, resolve, reject, match: options.match,
-        cleanup: () => { clearTimeout(timer); signal?.removeEventListener('abort', onAbort); },
-      });
+      const p = new Pending(info.command, info.service, resolve, reject, options.match, signal);
+      p.timer = setTimeout(this.onTimeout, options.timeoutMs, id, options.timeoutMs);
+      if (signal) {
+        p.onAbort = () => this.settle(id)?.reject(cancelled(p, signal));
+        signal.addEventListener('abort', p.onAbort, { once: true });
+      }
+      if (p.match) this.matchers++;
+      this.pending.set(id, p);
     });
   }
+
+  private readonly onTimeout = (id: string, timeoutMs: number): void => {
+    const p = this.settle(id);
+    p?.reject(new TimeoutError(`no reply to ${describe(p)} within ${timeoutMs} ms`, { data: { command: p.command, service: p.service, timeoutMs } }));
+  };
 
   /** Settles the request a reply belongs to; false when nobody waits for it (late or foreign). */
   resolve(msg: Message): boolean {
@@ -65,7 +84,7 @@ export class Correlator {
       this.settleWith(id, msg);
       return true;
     }
-    if (id !== undefined) return false;
+    if (id !== undefined || this.matchers === 0) return false;
     for (const [key, p] of this.pending) {
       if (p.match?.(msg)) { this.settleWith(key, msg); return true; }
     }
@@ -105,6 +124,7 @@ export class Correlator {
     const p = this.pending.get(id);
     if (!p) return undefined;
     this.pending.delete(id);
+    if (p.match) this.matchers--;
     p.cleanup();
     return p;
   }
