@@ -199,14 +199,22 @@ export class DispatchDb {
     });
   }
 
+  /** Records results, many rows per statement (UPDATE ... FROM VALUES works on both backends). */
   async completeExecutions(results: ResultUpdate[]): Promise<void> {
+    const rows = results.map((r) => {
+      const started = r.startedAt ?? null;
+      const duration = started ? Math.max(0, Date.parse(r.finishedAt) - Date.parse(started)) : null;
+      return [r.executionId, r.outputs ? JSON.stringify(r.outputs) : null, r.error ?? null, r.error !== undefined ? 'failed' : 'done', started, r.finishedAt, duration];
+    });
     await this.sql.transaction(async (tx) => {
-      for (const r of results) {
-        const started = r.startedAt ?? null;
-        const duration = started ? Math.max(0, Date.parse(r.finishedAt) - Date.parse(started)) : null;
+      for (const part of chunks(rows)) {
+        // Only the first result of an execution counts (a late duplicate after a redelivery is ignored).
         await tx.exec(
-          `UPDATE dispatch_executions SET outputs = ?, error = ?, status = ?, started_at = ?, finished_at = ?, duration_ms = ? WHERE id = ? AND status = 'dispatched'`,
-          [r.outputs ? JSON.stringify(r.outputs) : null, r.error ?? null, r.error !== undefined ? 'failed' : 'done', started, r.finishedAt, duration, r.executionId]);
+          `UPDATE dispatch_executions SET outputs = v.column2, error = v.column3, status = v.column4, started_at = v.column5,
+             finished_at = v.column6, duration_ms = CAST(v.column7 AS BIGINT)
+           FROM (VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}) AS v
+           WHERE dispatch_executions.id = v.column1 AND dispatch_executions.status = 'dispatched'`,
+          part.flat());
       }
     });
   }
