@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeJson, encodeJson } from './json.js';
+import fc from 'fast-check';
+import { decodeJson, encodeJson, envelope, isWellFormed } from './json.js';
 import { decodeLine, encodeLine, lineFormat } from './index.js';
 import { createMessage } from '../message.js';
 import { InvalidMessageError } from '../errors.js';
@@ -72,4 +73,14 @@ void test('encoders turn an unencodable value into InvalidMessageError', () => {
   const msg = createMessage('X', { c: circular as never });
   assert.throws(() => encodeJson(msg), InvalidMessageError);
   assert.throws(() => encodeLine(msg, 'text'), InvalidMessageError);
+});
+
+void test('json: the hand-written envelope check agrees with the zod schema', () => {
+  const field = fc.oneof(fc.constant(undefined), fc.string(), fc.jsonValue({ maxDepth: 1 }));
+  const shape = fc.record({
+    command: field, server: field, service: field, 'sent-from-server': field, 'sent-from-service': field, parameters: field, other: field,
+  }, { requiredKeys: [] });
+  fc.assert(fc.property(fc.oneof(shape, fc.jsonValue({ maxDepth: 2 })), (raw) => {
+    assert.equal(isWellFormed(raw), envelope.safeParse(raw).success);
+  }), { numRuns: 3000 });
 });

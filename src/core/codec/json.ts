@@ -2,7 +2,7 @@
  * The JSON line form: `{"sent-from-server","sent-from-service","server","service","command",
  * "parameters":{...}}` with typed parameter values, so numbers, booleans, null, arrays and objects
  * survive a round trip (the text form carries strings only). Unknown keys are ignored; empty
- * fields are left out when encoding. The envelope is checked with zod; parameter values come
+ * fields are left out when encoding. The envelope is checked (zod explains what is wrong); parameter values come
  * straight from JSON.parse, so they are JSON by construction and only their names are checked
  * (which also keeps a parameter named `__proto__`, which a rebuilt record would lose).
  */
@@ -12,7 +12,7 @@ import type { JsonValue, Message } from '../message.js';
 import { badName, isCommandName, isParamName, isServerName, isServiceName } from './names.js';
 import { assertValidMessage } from './validate.js';
 
-const envelope = z.object({
+export const envelope = z.object({
   'sent-from-server': z.string().optional(),
   'sent-from-service': z.string().optional(),
   server: z.string().optional(),
@@ -20,6 +20,22 @@ const envelope = z.object({
   command: z.string({ error: 'the "command" key is required and must be a string' }),
   parameters: z.unknown().optional(),
 });
+
+type Envelope = z.infer<typeof envelope>;
+
+const OPTIONAL_STRINGS = ['sent-from-server', 'sent-from-service', 'server', 'service'] as const;
+
+/**
+ * The same check as `envelope`, by hand: zod costs about as much as JSON.parse itself, so the
+ * schema runs only to explain a line that fails this test (and to document the shape).
+ */
+export function isWellFormed(raw: unknown): raw is Envelope {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return false;
+  const o = raw as Record<string, unknown>;
+  if (typeof o.command !== 'string') return false;
+  for (const k of OPTIONAL_STRINGS) if (o[k] !== undefined && typeof o[k] !== 'string') return false;
+  return true;
+}
 
 /** Deeper values would overflow the stack when re-encoded; no real parameter nests this far. */
 export const MAX_PARAM_DEPTH = 64;
@@ -48,13 +64,18 @@ export function decodeJson(line: string): Message {
   } catch (err) {
     throw new InvalidMessageError(`a line starting with "{" must be a JSON message: ${errorMessage(err)}`, { cause: err });
   }
-  const parsed = envelope.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue?.path.length ? `"${issue.path.join('.')}": ` : '';
-    throw new InvalidMessageError(`invalid JSON message: ${where}${issue?.message ?? 'not an object'}`);
+  let m: Envelope;
+  if (isWellFormed(raw)) {
+    m = raw;
+  } else {
+    const parsed = envelope.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const where = issue?.path.length ? `"${issue.path.join('.')}": ` : '';
+      throw new InvalidMessageError(`invalid JSON message: ${where}${issue?.message ?? 'not an object'}`);
+    }
+    m = parsed.data;
   }
-  const m = parsed.data;
   const message: Message = {
     sentFrom: { server: m['sent-from-server'] ?? '', service: m['sent-from-service'] ?? '' },
     to: { server: m.server ?? '', service: m.service ?? '' },
