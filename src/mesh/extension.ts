@@ -44,7 +44,18 @@ export const meshExtension: HubExtension = {
     const { Mesh } = await import('./mesh.js');
     const mesh = new Mesh(hub, config);
     hub.attachRemote(mesh);
+    // Answered on the asking connection itself, so tools need not register (and show up cluster-wide).
+    const removers = [
+      hub.addCommand('CLUSTER_STATUS', (conn) => { for (const [command, params] of mesh.clusterStatusReplies()) hub.tell(conn, command, params); }),
+      hub.addCommand('MESH_STATUS', (conn) => hub.tell(conn, 'MESH_STATUS_REPLY', { status: JSON.stringify(mesh.status()) })),
+    ];
     await mesh.start();
-    return { addresses: mesh.listenUrls().map((url) => ({ name: 'mesh', url })), stop: () => mesh.stop() };
+    return {
+      addresses: mesh.listenUrls().map((url) => ({ name: 'mesh', url })),
+      stop: async () => {
+        for (const remove of removers) remove();
+        await mesh.stop();
+      },
+    };
   },
 };

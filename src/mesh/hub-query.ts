@@ -1,10 +1,11 @@
 /**
- * One short conversation with a hub for the CLI: connect, register under a throw-away name, send
- * a command, collect the replies a predicate wants, close. JSON lines, so values stay typed.
+ * One short conversation with a hub for the CLI: connect, send a command to the hub itself,
+ * collect the replies a predicate wants, close. JSON lines, so values stay typed. No REGISTER:
+ * the hub answers on the asking connection.
  */
 import { connect } from '../core/transports/index.js';
 import { decodeLine, encodeLine } from '../core/codec/index.js';
-import { createMessage, type Message } from '../core/message.js';
+import type { Message } from '../core/message.js';
 import { ConnectionError, TimeoutError, errorMessage } from '../core/errors.js';
 
 export const DEFAULT_HUB_ADDRESS = 'cd://127.0.0.1:4040';
@@ -29,7 +30,6 @@ export async function askHub(url: string, command: Message, done: (replies: Mess
   try {
     return await new Promise<Message[]>((resolve, reject) => {
       const timer = setTimeout(() => reject(new TimeoutError(`the hub at ${url} did not answer ${command.command} within ${timeoutMs} ms`)), timeoutMs);
-      let ready = false;
       ch.on('close', () => { clearTimeout(timer); reject(new ConnectionError('CONNECTION_CLOSED', `the hub at ${url} closed the connection`)); });
       ch.on('frame', (frame) => {
         let msg: Message;
@@ -38,18 +38,10 @@ export async function askHub(url: string, command: Message, done: (replies: Mess
         } catch {
           return;
         }
-        if (!ready) {
-          if (msg.command === 'READY') {
-            ready = true;
-            ch.send(encodeLine(command, 'json'));
-          }
-          return;
-        }
-        if (msg.command === 'HELP' || msg.command === 'STATUS') return;
         replies.push(msg);
         if (done(replies)) { clearTimeout(timer); resolve(replies); }
       });
-      ch.send(encodeLine(createMessage('REGISTER', { service: `cli_${process.pid}`, version: '1', format: 'json' }), 'json'));
+      ch.send(encodeLine(command, 'json'));
     });
   } finally {
     ch.close();

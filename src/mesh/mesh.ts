@@ -127,11 +127,9 @@ export class Mesh implements MeshHooks {
 
   handleCommand(msg: Message): boolean {
     switch (msg.command) {
-      case 'CLUSTER_STATUS': {
-        const s = this.currentStatus();
-        for (const command of statusCommands(s)) this.reply(msg, command, { neighbors_count: String(s.total) });
+      case 'CLUSTER_STATUS':
+        for (const [command, params] of this.clusterStatusReplies()) this.reply(msg, command, params);
         return true;
-      }
       case 'MESH_STATUS':
         this.reply(msg, 'MESH_STATUS_REPLY', { status: JSON.stringify(this.status()) });
         return true;
@@ -146,6 +144,12 @@ export class Mesh implements MeshHooks {
       default:
         return false;
     }
+  }
+
+  /** `CLUSTER_UP|DOWN` and `CLUSTER_COMPLETE|INCOMPLETE`, each with `neighbors_count`. */
+  clusterStatusReplies(): [string, Record<string, JsonValue>][] {
+    const s = this.currentStatus();
+    return statusCommands(s).map((command) => [command, { neighbors_count: String(s.total) }]);
   }
 
   /** A hub link that arrived on the hub's own TLS listener (see LinksConfig.secureListenShared). */
