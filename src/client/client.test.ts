@@ -7,7 +7,7 @@ import type { Message } from '../core/message.js';
 import { connect, type ConnectionState, type ServiceStatus, type SwitchboardClient } from './index.js';
 import { SwitchboardClient as Client } from './client.js';
 import { resolveOptions } from './options.js';
-import { TestHub } from './test-hub.js';
+import { TestHub } from './test/hub.js';
 
 const FAST = { backoffMs: [50, 100, 200], requestTimeoutMs: 5000 };
 let hub: TestHub;

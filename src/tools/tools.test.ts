@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import { waitFor } from '../core/testing.js';
 import type { Message } from '../core/message.js';
 import { connect, type SwitchboardClient } from '../client/index.js';
-import { TestHub } from '../client/test-hub.js';
+import { TestHub } from '../client/test/hub.js';
 
 const BIN = fileURLToPath(new URL('../../bin/switchboard.js', import.meta.url));
 let hub: TestHub;

@@ -7,9 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, portOpen } from '../core/testing.js';
+import { freePort, portOpen } from '../../core/testing.js';
 
-const BIN = fileURLToPath(new URL('../../bin/switchboard.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../../../bin/switchboard.js', import.meta.url));
 
 export class TestHub {
   private child: ChildProcess | undefined;
