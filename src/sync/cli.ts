@@ -198,7 +198,8 @@ function registerData(program: Command): void {
         });
         if (opts.json) { json(page); return; }
         if (!page.items.length) { out(page.total ? `page ${page.page} is past the end (${page.pages} pages)` : 'no data objects match'); return; }
-        table(['ID', 'ACCOUNT', 'CONNECTOR', 'REMOTE ID', 'NAME', 'SYNCED', 'NOTES'], page.items.map((o) => [String(o.id), String(o.accountId), o.connector, o.remoteId, o.resourceName, o.lastSyncedAt, o.notes]), 40);
+        const names = new Map((await sync.listAccounts()).map((a) => [a.id, a.name]));
+        table(['ID', 'ACCOUNT', 'CONNECTOR', 'REMOTE ID', 'NAME', 'SYNCED', 'NOTES'], page.items.map((o) => [String(o.id), names.get(o.accountId) ?? String(o.accountId), o.connector, o.remoteId, o.resourceName, o.lastSyncedAt, o.notes]), 40);
         out(`page ${page.page} of ${page.pages} (${page.total} objects)${page.page < page.pages ? `; next: --page ${page.page + 1}` : ''}`);
       });
     });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempDir } from '../core/testing.js';
 import { openSync, type SyncApi } from './open.js';
@@ -65,6 +65,11 @@ void test('install from a manifest path (relative Local folder) with --name, the
   await writeFile(join(pkg, 'app', 'version.txt'), 'v2');
   await sync.updateConnector('renamed');
   assert.equal(readFileSync(join(dirOf('renamed'), 'version.txt'), 'utf8'), 'v2');
+  // A reinstall that fails keeps the previous install.
+  await rm(join(pkg, 'app'), { recursive: true });
+  await assert.rejects(sync.updateConnector('renamed'), /the Local source .* does not exist/);
+  assert.equal(readFileSync(join(dirOf('renamed'), 'version.txt'), 'utf8'), 'v2');
+  assert.equal(existsSync(`${dirOf('renamed')}.previous`), false);
 });
 
 void test('install from a URL manifest with an HTTP source; update_command runs when set', async () => {

@@ -5,7 +5,7 @@
  * Update runs `update_command`, else `git pull` for VCS, else deletes and reinstalls.
  */
 import { createWriteStream } from 'node:fs';
-import { cp, mkdir, rm, stat } from 'node:fs/promises';
+import { cp, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
@@ -100,6 +100,26 @@ async function materialise(ctx: InstallContext, m: Manifest, dir: string): Promi
   }
 }
 
+/**
+ * Delete-and-reinstall that survives a failure: the old folder is moved aside (not copied:
+ * install commands may bake in absolute paths, so the new install is built in place), and moved
+ * back if fetching or installing fails.
+ */
+async function reinstallKeepingOld(ctx: InstallContext, m: Manifest, dir: string): Promise<void> {
+  const aside = `${dir}.previous`;
+  await rm(aside, { recursive: true, force: true });
+  await rename(dir, aside);
+  try {
+    await materialise(ctx, m, dir);
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    await rename(aside, dir);
+    ctx.onOutput?.(`the reinstall failed; kept the previous install of ${m.name}\n`);
+    throw err;
+  }
+  await rm(aside, { recursive: true, force: true });
+}
+
 /** Installs from raw JSON, a URL or a path (`arg`), with an optional name override. */
 export async function installConnector(ctx: InstallContext, arg: string, opts: { name?: string } = {}): Promise<ConnectorRecord> {
   const input = await readManifestInput(arg);
@@ -143,7 +163,7 @@ export async function updateConnector(ctx: InstallContext, name: string): Promis
     await runStep(`git pull of ${name}`, 'git', ['pull', '--progress'], step);
   } else {
     ctx.onOutput?.(`reinstalling ${name} from ${m.uri}\n`);
-    await materialise(ctx, m, dir);
+    await reinstallKeepingOld(ctx, m, dir);
   }
   await touchConnector(ctx.db, name);
   ctx.onOutput?.(`updated ${name}\n`);
