@@ -6,7 +6,7 @@ export { decodeLine, encodeLine, decodeText, encodeText, decodeJson, encodeJson,
 export * from './address.js';
 export { LineFramer, DEFAULT_MAX_LINE_LENGTH, type LineSink } from './framing.js';
 export {
-  connect, listen, streamChannel, StreamChannel, memoryChannelPair, MemoryChannel,
+  connect, listen, streamChannel, StreamChannel, memoryChannelPair, MemoryChannel, BaseChannel,
   DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_QUEUED_BYTES, MAX_DATAGRAM_BYTES,
   type ChannelOptions, type ConnectOptions, type Listener, type ListenerStats, type ListenOptions, type OnChannel, type TlsOptions, type StreamChannelInfo,
 } from './transports/index.js';

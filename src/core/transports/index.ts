@@ -14,6 +14,8 @@ export type { ChannelOptions, ConnectOptions, Listener, ListenerStats, ListenOpt
 export { DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_LINE_LENGTH, DEFAULT_MAX_QUEUED_BYTES, MAX_DATAGRAM_BYTES } from './options.js';
 export { streamChannel, StreamChannel, type StreamChannelInfo } from './stream-channel.js';
 export { memoryChannelPair, MemoryChannel } from './memory.js';
+/** For message transports outside core (worker ports, IPC): extend it, implement send/close/bufferedBytes. */
+export { BaseChannel } from './base-channel.js';
 
 export async function connect(url: string | ChannelAddress, options?: ConnectOptions): Promise<Channel> {
   const addr = typeof url === 'string' ? parseAddress(url) : url;
