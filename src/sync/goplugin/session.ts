@@ -8,7 +8,7 @@ import { GRPC_SIZE_OPTIONS, methods, type ConnInfo } from '../proto/index.js';
 import { SwitchboardError } from '../../core/errors.js';
 import { getLogger } from '../../core/log.js';
 import { GrpcBroker } from './broker.js';
-import { HANDSHAKE } from './constants.js';
+import { HANDSHAKE, ORDERED_PAGES_ENV } from './constants.js';
 import { ConnectorCancelledError, PluginHandshakeError, PluginTimeoutError } from './errors.js';
 import { parseHandshake, type Handshake } from './handshake.js';
 import { checkCertificate, clientCredentials, derToPem, generateCertificate, type TlsMaterial } from './mtls.js';
@@ -56,6 +56,7 @@ export function pluginEnv(options: { env?: Record<string, string>; clientCertPem
   env.PLUGIN_MIN_PORT = String(options.minPort ?? 10000);
   env.PLUGIN_MAX_PORT = String(options.maxPort ?? 25000);
   env.PLUGIN_PROTOCOL_VERSIONS = HANDSHAKE.appVersions.join(',');
+  env[ORDERED_PAGES_ENV] = '1';
   if (options.clientCertPem) env.PLUGIN_CLIENT_CERT = options.clientCertPem;
   return env;
 }

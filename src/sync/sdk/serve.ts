@@ -13,7 +13,7 @@ import { GRPC_SIZE_OPTIONS, methods, services, type CheckRequest, type CheckResp
 import { GrpcBroker } from '../goplugin/broker.js';
 import { formatHandshake } from '../goplugin/handshake.js';
 import { checkCertificate, generateCertificate, serverCredentials, type TlsMaterial } from '../goplugin/mtls.js';
-import { HANDSHAKE, PAGE_SEQUENCE_HEADER } from '../goplugin/constants.js';
+import { HANDSHAKE, ORDERED_PAGES_ENV, PAGE_SEQUENCE_HEADER } from '../goplugin/constants.js';
 import { isServiceError, unary } from '../goplugin/rpc.js';
 import { createLog } from './hclog.js';
 import type { ConnectorDefinition, ConnectorObject, ServeOptions } from './types.js';
@@ -123,6 +123,8 @@ export async function serveConnector<O = unknown>(definition: ConnectorDefinitio
     ownCertDer = own.certDer;
   }
 
+  // Several pages in flight only for a host that keeps them in order (Switchboard's says so).
+  const pagesInFlight = process.env[ORDERED_PAGES_ENV] === '1' ? Math.max(1, serveOptions.pagesInFlight ?? 2) : 1;
   const broker = new GrpcBroker(tls, 'unix');
   const running = new Set<AbortController>();
   const server = new Server({ ...GRPC_SIZE_OPTIONS });
@@ -161,7 +163,7 @@ export async function serveConnector<O = unknown>(definition: ConnectorDefinitio
       const controller = new AbortController();
       running.add(controller);
       call.on('cancelled', () => controller.abort(new Error('the host cancelled the sync')));
-      runSync(definition, call.request, broker, controller.signal, log, Math.max(1, serveOptions.pagesInFlight ?? 2))
+      runSync(definition, call.request, broker, controller.signal, log, pagesInFlight)
         .then((metadata) => cb(null, { metadata }))
         .catch((err: unknown) => {
           log.error('sync failed', { error: err instanceof Error ? err.message : String(err) });

@@ -11,9 +11,10 @@ export interface ConnectorObject {
 
 export interface SyncContext {
   /**
-   * Sends one page. Resolves as soon as fewer than `pagesInFlight` pages await the host's answer,
-   * so the next page can be built while the host stores this one; a page the host refused makes
-   * the next `upsert`/`clean` (or the end of the sync) reject. The host stores pages in order.
+   * Sends one page. Under Switchboard's host it resolves as soon as fewer than `pagesInFlight`
+   * pages await the host's answer, so the next page is built while the host stores this one (the
+   * host keeps them in order); a page the host refused makes the next `upsert`/`clean` (or the end
+   * of the sync) reject. Under other go-plugin hosts it resolves when the host has answered.
    */
   upsert(objects: readonly ConnectorObject[]): Promise<void>;
   /** Asks the host to forget objects this run has not sent (c1-core's Clean). */
@@ -46,7 +47,10 @@ export interface ServeOptions {
   network?: 'unix' | 'tcp';
   /** Where to write the handshake line; default stdout. */
   writeHandshake?: (line: string) => void;
-  /** Pages sent before waiting for the host's answer (default 2; 1 = one at a time, as Go connectors). */
+  /**
+   * Pages sent before waiting for the host's answer: default 2 under Switchboard's host (it keeps
+   * numbered pages in order), always 1 under other go-plugin hosts, which may reorder concurrent calls.
+   */
   pagesInFlight?: number;
   /** Called on Shutdown instead of `process.exit(0)` (for tests that serve in-process). */
   onShutdown?: () => void;
