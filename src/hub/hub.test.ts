@@ -108,6 +108,11 @@ void test('hub commands: HELP, ALIVE, SERVICE_STATUS, LIST_SERVICES (text and JS
   assert.equal((await c.next('UNKNOWN')).params.command, 'FROBNICATE');
   c.send('STATUS service=x;status=up');
   assert.ok(await c.nothing('UNKNOWN', 150), 'notices to the hub are never answered');
+  const watcher = await reg('ep_watcher', ';commands=STATUS');
+  const ep = await raw();
+  ep.send('{"command":"REGISTER","parameters":{"service":"ep_svc","endpoints":[{"name":"default","port":9}]}}');
+  const st2 = await watcher.next((m) => m.command === 'STATUS' && m.params.service === 'ep_svc');
+  assert.deepEqual(JSON.parse(String(st2.params.endpoints)), [{ name: 'default', port: 9 }], 'STATUS carries the advertisement');
   const bad = await raw();
   bad.send('REGISTER service=ep;endpoints=notjson');
   assert.match(String((await bad.next('INVALID')).params.message), /endpoints must be a JSON array/);

@@ -79,6 +79,10 @@ export function statusParams(serverName: string, s: ServiceEntry, inst: Instance
   const params: Record<string, JsonValue> = { service: s.name, server_name: serverName, status: s.up ? 'up' : 'down', instances: String(s.instances.length) };
   if (s.up) params.up_since = String(seconds(s.upSince));
   else if (s.downSince) params.down_since = String(seconds(s.downSince));
-  if (inst) params.instance = inst.instance;
+  if (inst) {
+    params.instance = inst.instance;
+    // Discovery keeps its peer cache from STATUS alone: the advertisement travels with the change.
+    if (inst.endpoints !== undefined) params.endpoints = inst.endpoints;
+  }
   return params;
 }
