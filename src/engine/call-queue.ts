@@ -3,6 +3,7 @@
  * with its own deadline and optional AbortSignal. A call that times out or is cancelled rejects at
  * once, frees its slot, and its `abandon` hook tells the plugin to stop (a `cancel` message).
  */
+import { Deadlines, type Deadline } from './deadlines.js';
 import { callCancelled, callTimeout } from './errors.js';
 import type { RequestInfo } from './protocol.js';
 
@@ -29,7 +30,7 @@ export interface QueuedCall {
 class Entry implements CallContext {
   running = false;
   settled = false;
-  timer: ReturnType<typeof setTimeout> | undefined;
+  deadline: Deadline | undefined;
   controller: AbortController | undefined;
   onAbort: (() => void) | undefined;
   abandonHook: ((reason: Error, ctx: CallContext) => void) | undefined;
@@ -53,6 +54,7 @@ export class CallQueue {
   private readonly waiting: Entry[] = [];
   private head = 0;
   private active = new Set<Entry>();
+  private readonly deadlines = new Deadlines();
 
   constructor(public concurrency = 1) {}
 
@@ -69,7 +71,7 @@ export class CallQueue {
         call.signal.addEventListener('abort', entry.onAbort, { once: true });
       }
       if (call.timeoutMs > 0 && Number.isFinite(call.timeoutMs)) {
-        entry.timer = setTimeout(() => this.fail(entry, callTimeout(call.label, call.timeoutMs)), call.timeoutMs);
+        entry.deadline = this.deadlines.add(call.timeoutMs, () => this.fail(entry, callTimeout(call.label, call.timeoutMs)));
       }
       if (this.active.size < this.concurrency) this.start(entry);
       else this.waiting.push(entry);
@@ -128,7 +130,7 @@ export class CallQueue {
 
   private settle(entry: Entry): void {
     entry.settled = true;
-    if (entry.timer !== undefined) clearTimeout(entry.timer);
+    entry.deadline?.cancel();
     if (entry.onAbort) entry.call.signal?.removeEventListener('abort', entry.onAbort);
     this.active.delete(entry);
   }

@@ -1,7 +1,7 @@
 // HubPlugin: a plugin that is a service on a real Switchboard hub (a child process).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TestHub } from '../client/test-hub.js';
+import { TestHub } from '../client/test/hub.js';
 import { waitFor } from '../core/testing.js';
 import { Engine, HubPlugin, Plugin, PluginManager } from './index.js';
 import { serveHubPlugin, withContext, type HubPluginService } from './client/index.js';

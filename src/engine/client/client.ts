@@ -9,6 +9,7 @@
  * cancellation of a call through `withContext`.
  */
 import { SwitchboardError, TimeoutError } from '../../core/errors.js';
+import { Deadlines, type Deadline } from '../deadlines.js';
 import { callCancelled, callTimeout, errorFromWire, errorToWire } from '../errors.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, eventKey, isHandshake, methodPath, parseMessage, type ParsedMessage, type RemixMessage, type RequestInfo } from '../protocol.js';
 
@@ -64,6 +65,7 @@ export class PluginClient {
   private readonly listeners = new Map<string, { cbs: Set<Listener>; once: boolean; emitter: string; event: string }>();
   private readonly waitingLoad: Array<() => void> = [];
   private nextId = 0;
+  private readonly deadlines = new Deadlines();
   private loadedValue = false;
   private connector: ClientConnector | undefined;
 
@@ -104,9 +106,10 @@ export class PluginClient {
     if (signal?.aborted) return Promise.reject(callCancelled(label, signal.reason));
     return new Promise<T>((resolve, reject) => {
       let id = -1;
-      let timer: ReturnType<typeof setTimeout> | undefined;
+      let deadline: Deadline | undefined;
+      let expired = false;
       const cleanup = () => {
-        if (timer !== undefined) clearTimeout(timer);
+        deadline?.cancel();
         signal?.removeEventListener('abort', onAbort);
         if (id >= 0) this.pending.delete(id);
       };
@@ -117,9 +120,9 @@ export class PluginClient {
       };
       const onAbort = () => giveUp(callCancelled(label, signal?.reason));
       signal?.addEventListener('abort', onAbort, { once: true });
-      if (timeoutMs > 0) timer = setTimeout(() => giveUp(callTimeout(label, timeoutMs)), timeoutMs);
+      if (timeoutMs > 0) deadline = this.deadlines.add(timeoutMs, () => { expired = true; giveUp(callTimeout(label, timeoutMs)); });
       const send = () => {
-        if (signal?.aborted || (timeoutMs > 0 && timer === undefined)) return;
+        if (signal?.aborted || expired) return;
         id = ++this.nextId;
         this.pending.set(id, { resolve: (v) => { cleanup(); resolve(v as T); }, reject: (e) => { cleanup(); reject(e); } });
         const requestInfo: RequestInfo | undefined = timeoutMs > 0 ? { from: this.name, timeoutMs } : undefined;
