@@ -11,7 +11,9 @@ import { DispatchDb } from './dispatcher/db.js';
 import { getLogger } from '../core/log.js';
 import { exampleCommand } from './examples.js';
 import { startAgent, startDispatcher } from './run.js';
-import { AMQP_URL, deleteTopology, testPrefix } from './test/rabbit.js';
+import amqp from 'amqplib';
+import { AMQP_URL, deleteTopology, drainQueue, testPrefix } from './test/rabbit.js';
+import { names } from './transport/topology.js';
 import { parseTriggers } from './trigger/parse.js';
 
 const log = getLogger('dispatch-test');
@@ -55,6 +57,18 @@ void test('an agent connects to a connector in its own container (TCP) and recon
   await waitFor(() => agent.connector.sendTask({ id: 'go1', key: 'emit', inputs: { n: 10, everyMs: 1 } }), { what: 'the link' });
   await done(10);
   assert.ok(((await db.listConnectors()).find((c) => c.id === 'counter-p')!.meta.connectorAddress as string).startsWith('cd://127.0.0.1:'));
+
+  // An event the dispatcher fails on (its id holds a NUL character, which PostgreSQL refuses in text) is dead-lettered
+  // and the dispatcher carries on with the rest.
+  const n = names(prefix);
+  const conn = await amqp.connect(AMQP_URL);
+  const ch = await conn.createConfirmChannel();
+  ch.sendToQueue(n.dispatcher, Buffer.from(JSON.stringify({ type: 'events', token: 'c-token', connectorId: 'counter-p', events: [{ id: 'nul\u0000-1', key: 'tick', data: { n: 99, label: 'nul' }, time: new Date().toISOString() }] })));
+  await ch.waitForConfirms();
+  await conn.close();
+  const dead = await waitFor(async () => { const m = await drainQueue(n.dead); return m.length ? m : undefined; }, { what: 'the dead letter' });
+  assert.match(dead[0]!.body, /nul\\u0000-1/);
+  assert.match(String(dead[0]!.headers['x-switchboard-error']), /0x00|\\u0000|null character|NUL/i);
 
   // The connector's container restarts: the agent reconnects and carries on.
   counterProc.kill('SIGKILL');
