@@ -19,6 +19,7 @@
  */
 import { status, type Server, type sendUnaryData, type ServerUnaryCall, type ServiceDefinition } from '@grpc/grpc-js';
 import { methods, services, type Empty, type SyncResponse } from '../proto/index.js';
+import { SwitchboardError } from '../../core/errors.js';
 import { PAGE_SEQUENCE_HEADER } from './constants.js';
 import { ConnectorCancelledError, ConnectorSyncError, PageRejectedError } from './errors.js';
 import { hasStatus, isServiceError, statusName, unary } from './rpc.js';
@@ -96,7 +97,9 @@ class CallbackHandler {
         callback(null, {});
       } catch (err) {
         this.failure ??= err instanceof Error ? err : new Error(String(err));
-        const code = err instanceof PageRejectedError ? status.INVALID_ARGUMENT : status.INTERNAL;
+        // A page the store refused as bad data is the connector's to fix; anything else is the host's trouble.
+        const badPage = err instanceof SwitchboardError && ['PAGE_REJECTED', 'INVALID_MESSAGE', 'INVALID_ARGUMENT'].includes(err.code);
+        const code = badPage ? status.INVALID_ARGUMENT : status.INTERNAL;
         callback({ code, details: this.failure.message });
       }
     });
