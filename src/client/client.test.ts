@@ -96,8 +96,13 @@ void test('reconnects after the hub restarts, registers again and delivers what 
   const pings: Message[] = [];
   svc.on('PING', (m) => { pings.push(m); return { command: 'PONG' }; });
   await svc.register('survivor');
+  const oneShot = await client(hub.url, { reconnect: false });
+  await oneShot.register('one_shot');
+  const lost = oneShot.request({ command: 'PING', to: 'nobody_here' }, { timeoutMs: 60_000 }).catch((err: unknown) => err);
 
   await hub.stop();
+  assert.ok((await lost) instanceof ConnectionError, 'without reconnect, what is pending fails when the hub goes');
+  await waitFor(() => oneShot.state.status === 'closed', { what: 'the one-shot client to close' });
   await waitFor(() => svc.state.status === 'disconnected', { what: 'disconnected state' });
   // Sent while the hub is down: queued, delivered after READY (to itself, so order of reconnects does not matter).
   for (let i = 0; i < 3; i++) assert.equal(svc.send({ command: 'PING', to: 'survivor', params: { i } }), true);

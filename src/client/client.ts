@@ -112,10 +112,13 @@ export class SwitchboardClient {
   register(service: string, options: RegisterOptions = {}): Promise<Registration> {
     if (this.currentState.status === 'closed') return Promise.reject(new ConnectionError('CONNECTION_CLOSED', 'the client was disposed'));
     toEndpoint({ service });
-    if (service === '' || /[*?#]/.test(service) || service === '.') throw new InvalidArgumentError(`cannot register as "${service}": a service name is letters, digits, _ . -`);
+    if (service === '' || /[*?#]/.test(service) || service === '.') throw new InvalidArgumentError(`cannot register as "${service}": a service name is letters, digits and _, not starting with a digit (instances: register(name, { instance: true }))`);
     for (const c of options.commands ?? []) checkCommand(c);
     this.registration = { ...options, service };
-    this.pendingRegister?.reject(new SwitchboardError('CANCELLED', 'replaced by a newer register() call'));
+    if (this.pendingRegister) {
+      clearTimeout(this.pendingRegister.timer);
+      this.pendingRegister.reject(new SwitchboardError('CANCELLED', 'replaced by a newer register() call'));
+    }
     const promise = new Promise<Registration>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pendingRegister = undefined;
@@ -319,11 +322,9 @@ export class SwitchboardClient {
     this.current = undefined;
     if (this.currentState.status === 'closed') return;
     this.log.debug({ err: reason.message, retryInMs }, 'hub connection down');
-    if (retryInMs === undefined) {
-      // No reconnect: nothing pending can ever be answered.
-      this.correlator.rejectAll(reason);
-    }
+    if (retryInMs === undefined) this.correlator.rejectAll(reason); // no reconnect: nothing pending can be answered
     this.setState({ status: 'disconnected', address: this.address, reason, retryInMs, attempt });
+    if (retryInMs === undefined) this.dispose();
   }
 
   private setState(state: ConnectionState): void {
