@@ -5,6 +5,7 @@
  * their modules lazily so `switchboard --help` stays fast.
  */
 import { InvalidArgumentError as UsageError, Option, type Command } from 'commander';
+import type { DataOrder } from './data.js';
 import type { SyncApi } from './open.js';
 
 interface StoreOpts { database?: string; home?: string }
@@ -188,12 +189,14 @@ function registerData(program: Command): void {
     .option('--search <text>', 'case-insensitive text in remote id, name, URI, metadata or notes')
     .option('--page <n>', 'page number (50 a page)', positiveInt('--page'), 1)
     .option('--page-size <n>', 'objects per page', positiveInt('--page-size'), 50)
+    .addOption(new Option('--order <key>', 'sort by (newest/largest first)').choices(['synced', 'name', 'remote-id', 'id', 'connector']).default('synced'))
+    .option('--asc', 'ascending order')
     .option('--json', 'print JSON (with total and pages)')
     .description('list data objects, newest sync first'))
-    .action(async (opts: StoreOpts & { account?: string[]; connector?: string; search?: string; page: number; pageSize: number; json?: boolean }) => {
+    .action(async (opts: StoreOpts & { account?: string[]; connector?: string; search?: string; page: number; pageSize: number; order: DataOrder; asc?: boolean; json?: boolean }) => {
       await withSync(opts, async (sync) => {
         const page = await sync.listData({
-          page: opts.page, pageSize: opts.pageSize,
+          page: opts.page, pageSize: opts.pageSize, order: opts.order, ...(opts.asc ? { ascending: true } : {}),
           ...(opts.account ? { accounts: opts.account } : {}), ...(opts.connector ? { connector: opts.connector } : {}), ...(opts.search ? { search: opts.search } : {}),
         });
         if (opts.json) { json(page); return; }

@@ -80,6 +80,10 @@ for (const backend of BACKENDS) {
       assert.equal((await listData(db, { search: '%_' })).items[0]!.remoteId, 'a3');
       assert.equal((await listData(db, { search: '"from"' })).total, 1);
       await assert.rejects(listData(db, { page: 0 }), /page must be a whole number/);
+      const byName = await listData(db, { connector: 'files', order: 'remote-id', ascending: true, pageSize: 3 });
+      assert.deepEqual(byName.items.map((o) => o.remoteId), ['a0', 'a1', 'a10']);
+      assert.equal((await listData(db, { order: 'remote-id', pageSize: 1 })).items[0]!.remoteId, 'm1');
+      await assert.rejects(listData(db, { order: 'x; DROP TABLE data_objects' as never }), /order must be one of/);
     });
 
     void test('runs: one live run per account; pages counted; clean forgets what the run did not upsert; stale leases are taken over', async (t) => {

@@ -47,7 +47,13 @@ export interface DataQuery {
   /** 1-based. */
   page?: number;
   pageSize?: number;
+  /** Sort key (default `synced`, newest first); `ascending` flips it. */
+  order?: DataOrder;
+  ascending?: boolean;
 }
+
+export const DATA_ORDERS = { synced: 'last_synced_at', name: 'resource_name', 'remote-id': 'remote_id', id: 'id', connector: 'connector' } as const;
+export type DataOrder = keyof typeof DATA_ORDERS;
 
 export interface DataPage {
   total: number;
@@ -72,7 +78,7 @@ function likeSubstring(text: string): string {
   return `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
-/** Newest first, 50 a page by default (c1-core's data page). */
+/** Newest first, 50 a page by default (c1-core's data page), or by `order`. */
 export async function listData(db: Db, q: DataQuery = {}): Promise<DataPage> {
   const pageSize = q.pageSize ?? 50;
   const page = q.page ?? 1;
@@ -89,11 +95,15 @@ export async function listData(db: Db, q: DataQuery = {}): Promise<DataPage> {
     params.push(...cols.map(() => pattern));
   }
   const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
+  const order = q.order ?? 'synced';
+  if (!(order in DATA_ORDERS)) throw new InvalidArgumentError(`order must be one of ${Object.keys(DATA_ORDERS).join(', ')} (got ${JSON.stringify(order)})`);
+  const column = DATA_ORDERS[order];
+  const direction = q.ascending ? 'ASC' : 'DESC';
   const [count] = await db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM data_objects ${clause}`, params);
   const total = Number(count?.n ?? 0);
   const rows = await db.query<DataRow>(
     `SELECT id, account_id, remote_id, connector, resource_name, uri, metadata, notes, last_synced_at FROM data_objects ${clause}
-     ORDER BY last_synced_at DESC, id DESC LIMIT ? OFFSET ?`,
+     ORDER BY ${column} ${direction}, id ${direction} LIMIT ? OFFSET ?`,
     [...params, pageSize, (page - 1) * pageSize],
   );
   return { total, page, pageSize, pages: Math.max(1, Math.ceil(total / pageSize)), items: rows.map(fromRow) };

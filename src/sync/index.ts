@@ -15,7 +15,7 @@ export { ManifestSchema, readManifestInput, validateManifest, CONNECTOR_NAME, ty
 export { installConnector, installManifest, updateConnector, removeConnector, connectorDir, type InstallContext } from './install.js';
 export { addAccount, listAccounts, removeAccount, resolveAccount, normaliseOptions } from './accounts.js';
 export { listConnectors, getConnector } from './connectors-db.js';
-export { listData, setNote, upsertPage, cleanAccount, DATA_UPSERT, type DataPage, type DataQuery } from './data.js';
+export { listData, setNote, upsertPage, cleanAccount, DATA_UPSERT, DATA_ORDERS, type DataOrder, type DataPage, type DataQuery } from './data.js';
 export { listRuns, getRun } from './runs.js';
 export { syncAccount, syncAccounts, type SyncContext, type SyncOptions, type SyncOutcome, type SyncProgress } from './runner.js';
 export { SYNC_MIGRATIONS, migrateSync } from './schema.js';

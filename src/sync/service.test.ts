@@ -57,6 +57,8 @@ void test('the sync service lists, syncs, pages data and sets notes over the hub
 
   const data = await ask('LIST_DATA', { account: 'a', page_size: 5, page: 2 });
   assert.deepEqual([data.params.total, data.params.pages, (data.params.items as unknown[]).length], [8, 2, 3]);
+  const ordered = await ask('LIST_DATA', { order: 'remote-id', asc: 'true', page_size: 2 });
+  assert.deepEqual((ordered.params.items as { remoteId: string }[]).map((o) => o.remoteId), ['obj-0-0', 'obj-0-1']);
   const id = (data.params.items as { id: number }[])[0]!.id;
   const noted = await ask('NOTE', { id, notes: 'seen' });
   assert.equal((noted.params.object as { notes: string }).notes, 'seen');
@@ -67,4 +69,5 @@ void test('the sync service lists, syncs, pages data and sets notes over the hub
 void test('bad parameters get an ERROR naming them', async () => {
   await assert.rejects(ask('NOTE', { id: 'x', notes: 'y' }), /NOTE: id:/);
   await assert.rejects(ask('LIST_DATA', { account: 'nobody' }), /no account "nobody"/);
+  await assert.rejects(ask('LIST_DATA', { order: 'size' }), /LIST_DATA: order:/);
 });

@@ -8,7 +8,7 @@
  *   LIST_CONNECTORS                                   -> CONNECTORS { connectors }
  *   LIST_ACCOUNTS   [connector]                       -> ACCOUNTS { accounts }
  *   LIST_RUNS       [account] [limit]                 -> RUNS { runs }
- *   LIST_DATA       [account] [connector] [search] [page] [page_size] -> DATA { total, page, pages, items }
+ *   LIST_DATA       [account] [connector] [search] [page] [page_size] [order] [asc] -> DATA { total, page, pages, items }
  *   NOTE            id notes                          -> NOTED { object }
  *   SYNC            [accounts: "a,b" or ["a","b"]]    -> SYNCED { runs, failed }   (when every run ended)
  */
@@ -34,6 +34,7 @@ const Schemas = {
   LIST_DATA: z.object({
     account: z.coerce.string().min(1).optional(), connector: text.optional(), search: text.optional(),
     page: count.optional(), page_size: count.max(1000).optional(),
+    order: z.enum(['synced', 'name', 'remote-id', 'id', 'connector']).optional(), asc: z.union([z.boolean(), z.enum(['true', 'false'])]).optional(),
   }),
   NOTE: z.object({ id: count, notes: z.string() }),
   SYNC: z.object({ accounts: list.optional() }),
@@ -70,6 +71,7 @@ export function serveSyncCommands(client: SwitchboardClient, sync: SyncApi): voi
     const page = await sync.listData({
       ...(p.account ? { accounts: [p.account] } : {}), ...(p.connector ? { connector: p.connector } : {}), ...(p.search ? { search: p.search } : {}),
       ...(p.page ? { page: p.page } : {}), ...(p.page_size ? { pageSize: p.page_size } : {}),
+      ...(p.order ? { order: p.order } : {}), ...(p.asc === true || p.asc === 'true' ? { ascending: true } : {}),
     });
     return { command: 'DATA', params: json(page) as Record<string, JsonValue> };
   });
