@@ -105,14 +105,14 @@ void test('a bad handshake line fails at once with the line quoted', async () =>
     runConnector({ command: 'echo "Starting my connector..."; sleep 20', cwd: work.path, options: '{}', onPage: async () => {} }),
     (err: unknown) => err instanceof PluginHandshakeError && /"Starting my connector\.\.\."/.test(err.message),
   );
-  assert.ok(Date.now() - t0 < 10_000);
+  assert.ok(Date.now() - t0 < 20_000, 'well before the 60 s handshake timeout');
 });
 
 void test('no handshake within the timeout: PluginTimeoutError, the process group is killed', async () => {
   const pidFile = join(work.path, 'silent.pid');
   await assert.rejects(
-    runConnector({ command: `echo $$ > "${pidFile}"; echo "waiting for nothing" >&2; sleep 30`, cwd: work.path, options: '{}', onPage: async () => {}, handshakeTimeoutMs: 300 }),
-    (err: unknown) => err instanceof PluginTimeoutError && err.code === 'TIMEOUT' && /within 300 ms/.test(err.message) && /waiting for nothing/.test(err.stderrTail),
+    runConnector({ command: `echo $$ > "${pidFile}"; echo "waiting for nothing" >&2; sleep 30`, cwd: work.path, options: '{}', onPage: async () => {}, handshakeTimeoutMs: 1500 }),
+    (err: unknown) => err instanceof PluginTimeoutError && err.code === 'TIMEOUT' && /within 1500 ms/.test(err.message) && /waiting for nothing/.test(err.stderrTail),
   );
   const pid = Number(readFileSync(pidFile, 'utf8'));
   assert.ok(processGone(pid));
@@ -149,14 +149,15 @@ void test('cancelling kills the whole process group: no orphan left', async () =
   const controller = new AbortController();
   const { result } = run({ hangPidFile: pidFile }, { signal: controller.signal });
   const pids = await (async () => {
-    for (let i = 0; i < 300 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 1200 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 50));
     return JSON.parse(readFileSync(pidFile, 'utf8')) as { plugin: number; grandchild: number };
   })();
   assert.ok(!processGone(pids.grandchild));
   controller.abort();
   await assert.rejects(result, (err: unknown) => err instanceof ConnectorCancelledError && err.code === 'CANCELLED');
+  // SIGKILL is delivered at once but the kernel may take a moment to tear a process down.
+  for (let i = 0; i < 100 && !(processGone(pids.plugin) && processGone(pids.grandchild)); i++) await new Promise((r) => setTimeout(r, 20));
   assert.ok(processGone(pids.plugin), 'connector process gone');
-  for (let i = 0; i < 50 && !processGone(pids.grandchild); i++) await new Promise((r) => setTimeout(r, 20));
   assert.ok(processGone(pids.grandchild), 'its child gone too');
 });
 
