@@ -5,7 +5,7 @@
  *    no validation, no model);
  *  - frames/s through a TCP channel pair on loopback (client -> server, both in this process),
  *    through a memory channel pair, and a raw net socket writing pre-joined lines (the limit).
- * Medians of 5 interleaved rounds (codecs) and 3 runs (channels); about 30 s in all.   npm run bench -- codec
+ * Medians of 5 runs (codecs in interleaved rounds); about 40 s in all.   npm run bench -- codec
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect as netConnect, createServer, type AddressInfo } from 'node:net';
