@@ -90,3 +90,13 @@ void test('framing: stop() inside a sink callback stops the rest of the chunk', 
   framer.push('a\nb\nc\n');
   assert.deepEqual(lines, ['a']);
 });
+
+void test('framing: arbitrary bytes (invalid UTF-8 included) never throw; lines never exceed the limit', () => {
+  fc.assert(fc.property(fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 20 }), (chunks) => {
+    const { framer, lines, errors } = collect(48);
+    for (const c of chunks) framer.push(Buffer.from(c));
+    framer.end();
+    for (const l of lines) assert.ok(Buffer.byteLength(l) <= 48);
+    assert.ok(errors.length <= 1);
+  }), { numRuns: 500 });
+});
