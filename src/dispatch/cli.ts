@@ -44,7 +44,13 @@ function describeTarget(t: { kind?: string; connector?: string }): string {
 }
 
 function registerTrigger(program: Command): void {
-  const trigger = program.command('trigger').description('event triggers: when a connector emits an event, run a task on another');
+  const trigger = program.command('trigger').description('event triggers: when a connector emits an event, run a task on another')
+    .addHelpText('after', `
+A trigger file (YAML or JSON; one trigger, a list, or { triggers: [...] }):
+  name: big-order
+  when: { kind: webhook, event: request }          # or connector: ID; event may be "*"
+  filters: [ { path: body.amount, op: gte, value: 100 } ]   # eq ne gt gte lt lte in include exists regex
+  then: { kind: http-request, task: request, inputs: { url: "http://x/", body: { $ref: data.body } } }`);
 
   dbOptions(trigger.command('add').argument('<file>', 'YAML or JSON file with one trigger, a list, or { triggers: [...] }')
     .description('validate a trigger file and store its triggers (errors name the line and field)')
@@ -96,7 +102,12 @@ function registerDispatcher(program: Command): void {
     .addOption(new Option('--amqp <url>', 'RabbitMQ URL, e.g. amqp://guest:guest@127.0.0.1:5672').env('SWITCHBOARD_AMQP_URL'))
     .addOption(new Option('--hub <url>', 'hub address when not on RabbitMQ').env('SWITCHBOARD_ADDRESS'))
     .addOption(new Option('--prefix <prefix>', 'RabbitMQ queue/exchange name prefix').default('switchboard').env('SWITCHBOARD_AMQP_PREFIX'))
-    .option('--allow-token <kind:token...>', 'accept this token for a kind (also SWITCHBOARD_CONNECTOR_TOKENS="kind:token,...")'))
+    .option('--allow-token <kind:token...>', 'accept this token for a kind (also SWITCHBOARD_CONNECTOR_TOKENS="kind:token,...")')
+    .addHelpText('after', `
+Examples:
+  switchboard dispatcher --amqp amqp://guest:guest@127.0.0.1:5672
+  switchboard dispatcher --amqp $AMQP --database postgres://user:pw@db:5432/switchboard
+  switchboard dispatcher                      # as the hub service "dispatcher" (switchboard start runs it built in)`))
     .action(async (opts: DbOpts & { amqp?: string; hub?: string; prefix: string; allowToken?: string[] }) => {
       const { openDispatchDb } = await import('./open.js');
       const { startDispatcher } = await import('./run.js');
@@ -131,6 +142,11 @@ function registerAgent(program: Command): void {
     .option('--example <name>', 'run a bundled example connector: webhook, timer, http-request, upper')
     .option('--connect <url>', 'connect to a connector serving the protocol on TCP (its own container), e.g. cd://webhook:7001')
     .option('--meta <key=value...>', 'extra meta information sent at registration')
+    .addHelpText('after', `
+Examples:
+  switchboard agent --amqp amqp://guest:guest@127.0.0.1:5672 --kind webhook --token $T --example webhook
+  switchboard agent --kind upper --token $T -- python3 src/dispatch/connectors/upper.py      # over the hub
+  switchboard agent --amqp $AMQP --kind webhook --token $T --connect cd://webhook:7001        # connector in its own container`)
     .action(async (command: string[], opts: { kind: string; id?: string; token?: string; amqp?: string; dispatcher?: string; prefix: string; example?: string; connect?: string; meta?: string[] }) => {
       const { InvalidArgumentError } = await import('../core/errors.js');
       const { exampleCommand } = await import('./examples.js');
