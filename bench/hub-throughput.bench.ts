@@ -35,6 +35,7 @@ interface Figures {
   rr64p50us: number;
   rr64p99us: number;
   rr64CpuUsPerRoundTrip: number;
+  rr64CpuUsByProcess: number[];
 }
 
 class Worker {
@@ -113,11 +114,12 @@ async function measureOneWay(sink: Worker, source: Worker, pids: number[]): Prom
   return { rate: (c.count - 1) / ((c.lastNs - c.firstNs) / 1e9), loss: sent ? Math.max(0, 1 - c.count / sent) : 0, cpuUs };
 }
 
-async function measureRR(source: Worker, inflight: number, pids: number[]): Promise<{ rate: number; p50: number; p99: number; cpuUs: number }> {
-  const cpu0 = cpuMs(pids);
+async function measureRR(source: Worker, inflight: number, pids: number[]): Promise<{ rate: number; p50: number; p99: number; cpuUs: number; cpuUsByProcess: number[] }> {
+  const before = pids.map((pid) => cpuMs([pid]));
   const r = await source.ask({ type: 'rr', durationMs: RR_MS, inflight });
   if (r.type !== 'rr-done') throw new Error('unexpected reply');
-  return { rate: r.count / (r.elapsedMs / 1000), p50: r.p50us, p99: r.p99us, cpuUs: ((cpuMs(pids) - cpu0) * 1000) / r.count };
+  const byProcess = pids.map((pid, i) => ((cpuMs([pid]) - before[i]!) * 1000) / r.count);
+  return { rate: r.count / (r.elapsedMs / 1000), p50: r.p50us, p99: r.p99us, cpuUs: byProcess.reduce((a, b) => a + b, 0), cpuUsByProcess: byProcess };
 }
 
 interface Pair {
@@ -197,6 +199,8 @@ function summarise(system: string, runs: Run[]): Figures {
     rr64p50us: median(runs.map((r) => r.r64.p50)),
     rr64p99us: median(runs.map((r) => r.r64.p99)),
     rr64CpuUsPerRoundTrip: median(runs.map((r) => r.r64.cpuUs)),
+    // Order: sink, source, then the hub or nats-server when there is one.
+    rr64CpuUsByProcess: runs[0]!.r64.cpuUsByProcess.map((_, i) => Math.round(median(runs.map((r) => r.r64.cpuUsByProcess[i]!)) * 10) / 10),
   };
 }
 
