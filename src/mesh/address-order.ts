@@ -15,8 +15,11 @@ export interface HubAddress {
 
 export const DEFAULT_REMOTE_PORT = 4042;
 
-/** `10.0.0.1:4042`, `10.0.0.1` (default port), `[fd00::1]:4042`. Throws with a sentence. */
-export function parseHubAddress(text: string, defaultPort = DEFAULT_REMOTE_PORT): HubAddress {
+/**
+ * `10.0.0.1:4042`, `10.0.0.1` (default port), `[fd00::1]:4042`. Throws with a sentence. Port 0
+ * (a free port, for listening) only with `allowZero`.
+ */
+export function parseHubAddress(text: string, defaultPort = DEFAULT_REMOTE_PORT, allowZero = false): HubAddress {
   const s = text.trim().replace(/^cds?:\/\/([^@/]*@)?/, '').replace(/\/$/, '');
   let host: string;
   let portText: string | undefined;
@@ -33,7 +36,7 @@ export function parseHubAddress(text: string, defaultPort = DEFAULT_REMOTE_PORT)
   }
   if (!isIP(host)) throw new InvalidArgumentError(`"${text}" is not a hub address: expected an IP address with an optional port, like 10.0.0.2:4042`);
   const port = portText === undefined || portText === '' ? defaultPort : Number(portText);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new InvalidArgumentError(`"${text}" has a bad port: use 1..65535`);
+  if (!Number.isInteger(port) || port < (allowZero ? 0 : 1) || port > 65535) throw new InvalidArgumentError(`"${text}" has a bad port: use 1..65535${allowZero ? ' (or 0 for a free one)' : ''}`);
   return { host, port };
 }
 

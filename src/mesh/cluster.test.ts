@@ -266,3 +266,20 @@ void test('lifecycle: GOSSIP makes the larger address dial, FORGET drops a dead 
   watcher.send({ sentFrom: { server: '', service: '' }, to: { server: '', service: '' }, command: 'SHUTDOWN', params: {} });
   assert.deepEqual(await Promise.all([a.waitExit(), b.waitExit()]), [0, 0]);
 });
+
+void test('refused configurations: plain links on 0.0.0.0 or a public address, a neighbor that is not an IP', async () => {
+  const env = { ...process.env, SWITCHBOARD_FROM_SOURCE: '1', SWITCHBOARD_LOG_LEVEL: 'error', SWITCHBOARD_DATA_PATH: '/tmp/switchboard-mesh-refused' };
+  const attempt = (args: string[]) => run(process.execPath, [BIN, 'hub', '--server-name', 'X', '--local-listen', 'cd://127.0.0.1:0', '--signal', 'off', ...args], { env, timeout: 60_000 }).then(
+    () => { throw new Error(`the hub started with ${args.join(' ')}`); },
+    (err: { code?: number; stderr?: string }) => err,
+  );
+  const [any, pub, name] = await Promise.all([
+    attempt(['--remote-listen', 'cd://0.0.0.0:0']),
+    attempt(['--remote-listen', 'cd://8.8.8.8:0']),
+    attempt(['--remote-listen', 'cd://127.0.0.1:0', '--neighbors', 'hub.example.com:4042']),
+  ]);
+  assert.equal(any.code, 1);
+  assert.match(any.stderr ?? '', /--remote-listen on 0\.0\.0\.0 is refused/);
+  assert.match(pub.stderr ?? '', /public address 8\.8\.8\.8 is refused/);
+  assert.match(name.stderr ?? '', /neighbors: "hub\.example\.com:4042" is not a hub address/);
+});

@@ -7,7 +7,9 @@
  */
 import type { HubExtension } from '../hub/extensions.js';
 import type { Hub } from '../hub/hub.js';
+import { errorMessage, InvalidArgumentError } from '../core/errors.js';
 import { loadNeighbors } from './neighbors-file.js';
+import { parseNeighbor } from './neighbors.js';
 import { parseTimings } from './timings.js';
 import type { MeshConfig } from './mesh.js';
 
@@ -19,6 +21,15 @@ export async function meshConfigFromHub(hub: Hub, env: NodeJS.ProcessEnv = proce
   const c = hub.config;
   const secure = hasCredentials(c.secureListen) ? c.secureListen : undefined;
   if (!c.remoteListen && !secure) return undefined;
+  // Neighbors from flags / config must be right (a person typed them); neighbors.txt entries that
+  // no longer parse are only logged when the mesh starts.
+  for (const n of c.neighbors) {
+    try {
+      parseNeighbor(n);
+    } catch (err) {
+      throw new InvalidArgumentError(`neighbors: ${errorMessage(err)}`);
+    }
+  }
   const saved = await loadNeighbors(c.dataPath);
   return {
     dataPath: c.dataPath,

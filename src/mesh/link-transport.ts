@@ -86,7 +86,7 @@ export function dialLink(url: string, options: { localHost?: string; tls?: TlsFi
  */
 export function listenLinks(url: string, tls: TlsFiles | undefined, isBlocked: (ip: string) => boolean, onLink: (channel: Channel, sourceIp: string) => void): Promise<LinkListener> {
   const secure = url.startsWith('cds://');
-  const { host, port } = parseHubAddress(url, secure ? 4043 : 4042);
+  const { host, port } = parseHubAddress(url, secure ? 4043 : 4042, true);
   let server: Server;
   const sourceOf = (s: Socket): string => (s.remoteAddress ?? '').replace(/^::ffff:/, '');
   if (secure) {

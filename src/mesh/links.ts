@@ -70,9 +70,10 @@ export class Links {
   constructor(private readonly config: LinksConfig, private readonly clock: Clock, private readonly log: Logger, private readonly events: LinksEvents) {
     const own = config.remoteListen ?? config.secureListen;
     if (!own) throw new InvalidArgumentError('the mesh needs --remote-listen (cd://<private ip>:port) or --secure-listen (cds://user:pass@ip:port)');
-    this.mine = parseHubAddress(own, own.startsWith('cds://') ? 4043 : 4042);
+    // Port 0 on --remote-listen: the listener picks one, and `mine` takes it in start().
+    this.mine = parseHubAddress(own, own.startsWith('cds://') ? 4043 : 4042, own === config.remoteListen);
     const tlsUrls = [config.remoteListen, config.secureListen].filter((u): u is string => u !== undefined && u.startsWith('cds://'));
-    if (config.remoteListen && !config.remoteListen.startsWith('cds://')) assertPlainListenHost(parseHubAddress(config.remoteListen).host);
+    if (config.remoteListen && !config.remoteListen.startsWith('cds://')) assertPlainListenHost(this.mine.host);
     for (const url of tlsUrls) {
       const creds = credentialsOf(url);
       if (!creds) throw new InvalidArgumentError(`TLS hub links need credentials that peers must present: cds://user:password@${formatHubAddress(parseHubAddress(url, 4043))}`);
@@ -111,8 +112,10 @@ export class Links {
     const own = [this.config.remoteListen, this.config.secureListenShared ? undefined : this.config.secureListen].filter((u): u is string => u !== undefined);
     for (const given of own) {
       const secure = given.startsWith('cds://');
-      const url = `${secure ? 'cds' : 'cd'}://${formatHubAddress(parseHubAddress(given, secure ? 4043 : 4042))}`;
-      this.listeners.push(await listenLinks(url, secure ? this.config.tls : undefined, (ip) => this.guard.isBlocked(ip), (ch, ip) => this.onIncoming(ch, ip, secure)));
+      const url = `${secure ? 'cds' : 'cd'}://${formatHubAddress(parseHubAddress(given, secure ? 4043 : 4042, given === this.config.remoteListen))}`;
+      const listener = await listenLinks(url, secure ? this.config.tls : undefined, (ip) => this.guard.isBlocked(ip), (ch, ip) => this.onIncoming(ch, ip, secure));
+      this.listeners.push(listener);
+      if (given === this.config.remoteListen && this.mine.port === 0) this.mine.port = parseHubAddress(listener.address).port;
     }
     for (const spec of this.config.neighbors) this.addNeighbor(spec, false);
     this.events.neighborsChanged();
