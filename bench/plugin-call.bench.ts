@@ -5,6 +5,8 @@
  * MessagePort / fork-IPC ping-pong (the limits). Median of ROUNDS runs per figure.
  *   npm run bench -- plugin-call          SYSTEMS=raw-worker,switchboard-worker QUICK=1 npm run bench -- plugin-call
  */
+import { execSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { systems, type Running } from './plugin-call/systems.js';
@@ -18,7 +20,23 @@ const INFLIGHT = process.env.INFLIGHT ? process.env.INFLIGHT.split(',').map(Numb
 const PAYLOAD = { text: 'hello plugin', n: 42 };
 const wanted = process.env.SYSTEMS?.split(',');
 
-interface Sample { rps: number; p50: number; p99: number }
+interface Sample { rps: number; p50: number; p99: number; cpuUs: number }
+
+// CPU time per call across our process (all its threads) and the system's child processes: a
+// figure the machine's other load does not distort the way wall-clock rates are.
+const CLK_TCK = (() => { try { return Number(execSync('getconf CLK_TCK').toString().trim()) || 100; } catch { return 100; } })();
+function cpuMicros(pids: number[]): number {
+  const own = process.cpuUsage();
+  let total = own.user + own.system;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLK_TCK;
+    } catch { /* process gone */ }
+  }
+  return total;
+}
 
 async function drive(run: Running, inflight: number, ms: number): Promise<Sample> {
   const latencies: number[] = [];
@@ -30,12 +48,15 @@ async function drive(run: Running, inflight: number, ms: number): Promise<Sample
       latencies.push(performance.now() - t);
     }
   };
+  const pids = run.pids?.() ?? [];
+  const cpu0 = cpuMicros(pids);
   const start = performance.now();
   await Promise.all(Array.from({ length: inflight }, lane));
   const elapsed = (performance.now() - start) / 1000;
+  const cpuUs = (cpuMicros(pids) - cpu0) / Math.max(1, latencies.length);
   latencies.sort((a, b) => a - b);
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
-  return { rps: latencies.length / elapsed, p50: at(0.5), p99: at(0.99) };
+  return { rps: latencies.length / elapsed, p50: at(0.5), p99: at(0.99), cpuUs };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -60,7 +81,7 @@ async function main(): Promise<void> {
           const s = await drive(run, inflight, MEASURE_MS);
           const key = `${name}@${inflight}`;
           samples.set(key, [...(samples.get(key) ?? []), s]);
-          console.log(`round ${round + 1} ${name.padEnd(26)} ${String(inflight).padStart(2)} in flight: ${Math.round(s.rps).toString().padStart(7)} rt/s  p50 ${s.p50.toFixed(3)} ms  p99 ${s.p99.toFixed(3)} ms`);
+          console.log(`round ${round + 1} ${name.padEnd(26)} ${String(inflight).padStart(2)} in flight: ${Math.round(s.rps).toString().padStart(7)} rt/s  p50 ${s.p50.toFixed(3)} ms  p99 ${s.p99.toFixed(3)} ms  cpu ${s.cpuUs.toFixed(1)} us/call`);
         }
       }
     }
@@ -69,16 +90,22 @@ async function main(): Promise<void> {
   }
   const results = [...samples].map(([key, list]) => {
     const [system, inflight] = key.split('@') as [string, string];
-    return { system, inflight: Number(inflight), value: Math.round(median(list.map((s) => s.rps))), p50Ms: round3(median(list.map((s) => s.p50))), p99Ms: round3(median(list.map((s) => s.p99))), runs: list.map((s) => Math.round(s.rps)) };
+    return { system, inflight: Number(inflight), value: Math.round(median(list.map((s) => s.rps))), p50Ms: round3(median(list.map((s) => s.p50))), p99Ms: round3(median(list.map((s) => s.p99))), cpuUsPerCall: Math.round(median(list.map((s) => s.cpuUs)) * 10) / 10, runs: list.map((s) => Math.round(s.rps)) };
   });
   const v = (system: string, inflight: number) => results.find((r) => r.system === system && r.inflight === inflight)?.value;
   const ratio = (a?: number, b?: number) => (a && b ? Math.round((a / b) * 100) / 100 : null);
+  const cpu = (system: string, inflight: number) => results.find((r) => r.system === system && r.inflight === inflight)?.cpuUsPerCall;
   const ratios: Record<string, number | null> = {};
   for (const n of INFLIGHT) {
     ratios[`worker_vs_raw_messageport@${n}`] = ratio(v('switchboard-worker', n), v('raw-worker', n));
     ratios[`worker_vs_comlink@${n}`] = ratio(v('switchboard-worker', n), v('comlink-worker', n));
     ratios[`child_vs_raw_ipc@${n}`] = ratio(v('switchboard-child', n), v('raw-ipc', n));
     ratios[`child_vs_remix_child@${n}`] = ratio(v('switchboard-child', n), v('remix-child', n));
+    // CPU efficiency: the other system's CPU per call / ours (above 1 = we spend less).
+    ratios[`cpu_worker_vs_raw_messageport@${n}`] = ratio(cpu('raw-worker', n), cpu('switchboard-worker', n));
+    ratios[`cpu_worker_vs_comlink@${n}`] = ratio(cpu('comlink-worker', n), cpu('switchboard-worker', n));
+    ratios[`cpu_child_vs_raw_ipc@${n}`] = ratio(cpu('raw-ipc', n), cpu('switchboard-child', n));
+    ratios[`cpu_child_vs_remix_child@${n}`] = ratio(cpu('remix-child', n), cpu('switchboard-child', n));
   }
   const report = { name: 'plugin-call', unit: 'round trips/s', rounds: ROUNDS, measureMs: MEASURE_MS, payload: PAYLOAD, node: process.version, results, ratios, seconds: Math.round((performance.now() - t0) / 1000) };
   if (!QUICK && !wanted && !process.env.INFLIGHT && !process.env.ROUNDS && !process.env.MEASURE_MS) {
@@ -92,7 +119,7 @@ async function main(): Promise<void> {
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
-async function updateReadme(results: Array<{ system: string; inflight: number; value: number; p50Ms: number; p99Ms: number }>, ratios: Record<string, number | null>): Promise<void> {
+async function updateReadme(results: Array<{ system: string; inflight: number; value: number; p50Ms: number; p99Ms: number; cpuUsPerCall: number }>, ratios: Record<string, number | null>): Promise<void> {
   const path = 'bench/README.md';
   const text = await readFile(path, 'utf8');
   const begin = '<!-- plugin-call:begin -->';
@@ -101,18 +128,18 @@ async function updateReadme(results: Array<{ system: string; inflight: number; v
   const row = (system: string) => {
     const one = results.find((r) => r.system === system && r.inflight === 1);
     const many = results.find((r) => r.system === system && r.inflight === 64);
-    const cell = (r?: { value: number; p50Ms: number; p99Ms: number }) => (r ? `${(r.value / 1000).toFixed(1)}k (${r.p50Ms.toFixed(3)} / ${r.p99Ms.toFixed(3)} ms)` : 'n/a');
+    const cell = (r?: { value: number; p50Ms: number; p99Ms: number; cpuUsPerCall: number }) => (r ? `${(r.value / 1000).toFixed(1)}k (${r.p50Ms.toFixed(3)} / ${r.p99Ms.toFixed(3)} ms) | ${r.cpuUsPerCall.toFixed(1)}` : 'n/a | n/a');
     return `| ${system} | ${cell(one)} | ${cell(many)} |`;
   };
   const table = [
-    '| system | rt/s, 1 in flight (p50 / p99) | rt/s, 64 in flight (p50 / p99) |',
-    '|---|---|---|',
+    '| system | rt/s, 1 in flight (p50 / p99) | CPU us/call | rt/s, 64 in flight (p50 / p99) | CPU us/call |',
+    '|---|---|---|---|---|',
     ...['switchboard-worker', 'switchboard-worker-queue1', 'raw-worker', 'comlink-worker', 'switchboard-child', 'raw-ipc', 'remix-child'].map(row),
     '',
-    '| ratio | 1 in flight | 64 in flight |',
-    '|---|---|---|',
+    '| ratio (rate: ours / theirs; CPU: their CPU per call / ours) | rate, 1 in flight | rate, 64 in flight | CPU, 1 in flight | CPU, 64 in flight |',
+    '|---|---|---|---|---|',
     ...[['worker_vs_raw_messageport', 'engine -> worker / raw MessagePort (aim ≥ 0.6)'], ['worker_vs_comlink', 'engine -> worker / Comlink (aim ≥ 2)'], ['child_vs_raw_ipc', 'engine -> child / raw fork IPC (aim ≥ 0.6)'], ['child_vs_remix_child', 'engine -> child / Remix engine-node (aim ≥ 5)']]
-      .map(([k, label]) => `| ${label} | ${ratios[`${k}@1`] ?? 'n/a'}x | ${ratios[`${k}@64`] ?? 'n/a'}x |`),
+      .map(([k, label]) => `| ${label} | ${ratios[`${k}@1`] ?? 'n/a'}x | ${ratios[`${k}@64`] ?? 'n/a'}x | ${ratios[`cpu_${k}@1`] ?? 'n/a'}x | ${ratios[`cpu_${k}@64`] ?? 'n/a'}x |`),
   ].join('\n');
   const latest = await readFile(path, 'utf8');
   await writeFile(path, latest.slice(0, latest.indexOf(begin) + begin.length) + '\n' + table + '\n' + latest.slice(latest.indexOf(end)));

@@ -16,6 +16,8 @@ import { ChildProcessPlugin, Engine, Plugin, PluginManager, WorkerThreadPlugin }
 export interface Running {
   call(x: unknown): Promise<unknown>;
   close(): Promise<void>;
+  /** Child processes whose CPU time counts for this system (threads are in our own process). */
+  pids?(): number[];
 }
 
 export interface System {
@@ -51,6 +53,7 @@ async function switchboard(plugin: WorkerThreadPlugin | ChildProcessPlugin): Pro
   return {
     call: (x) => host.call(plugin.name, 'echo', x),
     close: () => engine.remove(plugin.name),
+    pids: () => (plugin instanceof ChildProcessPlugin && plugin.pid ? [plugin.pid] : []),
   };
 }
 
@@ -98,13 +101,14 @@ export const systems: System[] = [
       const engine = new RemixEngine();
       const manager = new RemixPluginManager();
       const host = new RemixPluginClass({ name: 'host' });
-      engine.register([manager, host, new RemixChild({ name: 'echo', url: here('./remix-child.cjs'), methods: ['echo'] })]);
+      const child = new RemixChild({ name: 'echo', url: here('./remix-child.cjs'), methods: ['echo'] }) as { process?: ChildProcess };
+      engine.register([manager, host, child]);
       await manager.activatePlugin(['host']);
       // Remix does not wait for the plugin's handshake: wait for the profile update it causes.
       const handshaken = new Promise<void>((resolve) => host.on('manager', 'profileUpdated', (p: unknown) => { if ((p as { name?: string }).name === 'echo') resolve(); }));
       await manager.activatePlugin(['echo']);
       await handshaken;
-      return { call: (x) => host.call('echo', 'echo', x), close: () => manager.deactivatePlugin('echo') };
+      return { call: (x) => host.call('echo', 'echo', x), close: () => manager.deactivatePlugin('echo'), pids: () => (child.process?.pid ? [child.process.pid] : []) };
     },
   },
   {
@@ -128,7 +132,7 @@ export const systems: System[] = [
     async start() {
       const child = await forkReady(here('./raw-child.mjs'));
       const call = pingPong((m) => child.send(m), (cb) => child.on('message', cb));
-      return { call, close: async () => { const exited = new Promise((r) => child.once('exit', r)); child.kill(); await exited; } };
+      return { call, close: async () => { const exited = new Promise((r) => child.once('exit', r)); child.kill(); await exited; }, pids: () => (child.pid ? [child.pid] : []) };
     },
   },
 ];
