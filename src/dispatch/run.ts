@@ -22,6 +22,8 @@ export interface DispatcherRunOptions {
   log?: Logger;
   /** `KIND:TOKEN` pairs accepted in addition to issued tokens (stored hashed at start). */
   allowTokens?: string[];
+  /** An execution without a result after this long is marked failed (default 10 minutes). */
+  taskTimeoutMs?: number;
 }
 
 export async function startDispatcher(opts: DispatcherRunOptions): Promise<Dispatcher> {
@@ -34,7 +36,7 @@ export async function startDispatcher(opts: DispatcherRunOptions): Promise<Dispa
   const transport: DispatcherTransport = opts.amqp
     ? new AmqpDispatcherTransport({ url: opts.amqp, prefix: opts.prefix, log })
     : new HubDispatcherTransport({ address: opts.hub, log, connectors: () => opts.db.listConnectors() });
-  const dispatcher = new Dispatcher({ db: opts.db, transport, log });
+  const dispatcher = new Dispatcher({ db: opts.db, transport, log, taskTimeoutMs: opts.taskTimeoutMs });
   await dispatcher.start();
   return dispatcher;
 }

@@ -59,6 +59,9 @@ for (const backend of BACKENDS) {
       assert.equal(byId['x-2']!.error, 'boom');
       assert.equal(byId['x-3']!.status, 'dispatched');
       assert.deepEqual((await db.countExecutions()).byStatus, { done: 1, failed: 1, dispatched: 1 });
+      assert.equal(await db.expireExecutions(now, 'too old'), 0, 'not older than now');
+      assert.equal(await db.expireExecutions(new Date(Date.parse(now) + 1).toISOString(), 'no result'), 1, 'only the one still waiting');
+      assert.equal((await db.listExecutions()).find((x) => x.id === 'x-3')!.error, 'no result');
     } finally { await ts.cleanup(); }
   });
 }

@@ -219,6 +219,11 @@ export class DispatchDb {
     });
   }
 
+  /** Executions still waiting for a result dispatched before `before` fail with `reason`. Returns how many. */
+  async expireExecutions(before: string, reason: string): Promise<number> {
+    return this.sql.exec(`UPDATE dispatch_executions SET status = 'failed', error = ? WHERE status = 'dispatched' AND dispatched_at < ?`, [reason, before]);
+  }
+
   async listExecutions(opts: { limit?: number; trigger?: string; eventId?: string } = {}): Promise<ExecutionRecord[]> {
     const where: string[] = [];
     const params: unknown[] = [];

@@ -22,6 +22,8 @@ export interface DispatcherOptions {
   log: Logger;
   /** How often to look for trigger changes made by other processes (ms). */
   pollMs?: number;
+  /** An execution without a result after this long is marked failed (ms, default 10 minutes). */
+  taskTimeoutMs?: number;
 }
 
 type EventsMessage = Extract<AgentMessage, { type: 'events' }>;
@@ -33,6 +35,7 @@ export class Dispatcher implements DispatcherHandler {
   private readonly tokenKinds = new Map<string, string | null>();
   private readonly lastTouched = new Map<string, number>();
   private poller: NodeJS.Timeout | undefined;
+  private sweeper: NodeJS.Timeout | undefined;
   private reloading: Promise<void> | undefined;
   readonly counters = { events: 0, duplicates: 0, executions: 0, results: 0, refused: 0 };
 
@@ -46,11 +49,25 @@ export class Dispatcher implements DispatcherHandler {
     await this.opts.transport.start(this);
     this.poller = setInterval(() => { void this.checkVersion(); }, this.opts.pollMs ?? 500);
     this.poller.unref();
+    const timeout = this.opts.taskTimeoutMs ?? 600_000;
+    this.sweeper = setInterval(() => { void this.expire(timeout); }, Math.min(60_000, Math.max(100, timeout / 4)));
+    this.sweeper.unref();
     this.opts.log.info({ transport: this.opts.transport.kind, triggers: this.index.size, connectors: this.connectors.size }, 'dispatcher running');
+  }
+
+  /** Executions whose agent never answered (it died after taking the task) stop waiting. */
+  private async expire(timeoutMs: number): Promise<void> {
+    try {
+      const n = await this.opts.db.expireExecutions(new Date(Date.now() - timeoutMs).toISOString(), `no result within ${Math.round(timeoutMs / 1000)} s (the connector's agent may have stopped)`);
+      if (n) this.opts.log.warn({ executions: n }, 'executions timed out without a result');
+    } catch (err) {
+      this.opts.log.warn({ err: errorMessage(err) }, 'cannot expire old executions');
+    }
   }
 
   async stop(): Promise<void> {
     if (this.poller) clearInterval(this.poller);
+    if (this.sweeper) clearInterval(this.sweeper);
     await this.opts.transport.close();
   }
 
