@@ -168,3 +168,15 @@ void test('frames that arrive before the caller listens are held and delivered i
     await l.close();
   }
 });
+
+void test('UDP: past maxUdpPeers, datagrams from new addresses are dropped and counted', async () => {
+  const l = await listen('cdu://127.0.0.1:0', { maxUdpPeers: 2 }, () => undefined);
+  const clients = [await connect(l.address), await connect(l.address), await connect(l.address)];
+  for (const c of clients.slice(0, 2)) c.send('HI');
+  await waitFor(() => l.stats.accepted === 2, { what: 'two peers' });
+  clients[2]!.send('HI');
+  await waitFor(() => l.stats.rejected === 1, { what: 'the third peer refused' });
+  assert.equal(l.stats.accepted, 2);
+  for (const c of clients) c.close();
+  await l.close();
+});
