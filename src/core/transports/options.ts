@@ -14,7 +14,10 @@ export const MAX_DATAGRAM_BYTES = 1024;
 export interface ChannelOptions {
   /** Longest accepted line (or WebSocket message) in bytes; default 1 MiB. */
   maxLineLength?: number;
-  /** Bound of the outbound queue in bytes; beyond it `send` drops the frame (newest) and counts it. */
+  /**
+   * Bound of the outbound queue; beyond it `send` drops the frame (newest) and counts it. Bytes in
+   * the socket buffer plus characters of frames not yet written (cheap to count; exact for ASCII).
+   */
   maxQueuedBytes?: number;
   /** How long a graceful close may wait for the peer before the connection is cut; default 2 s. */
   closeTimeoutMs?: number;
