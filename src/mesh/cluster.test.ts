@@ -139,7 +139,7 @@ void test('a ring of four: a stopped hub makes traffic take the long way; back, 
     ]);
     const hub = (n: string): HubProcess => hubs.get(n)!;
     const svc = keep(await LineService.register(hub('C').localUrl, 'svc'));
-    const client = keep(await LineService.register(hub('A').localUrl, 'client', ['STATUS', 'CLUSTER_UP', 'CLUSTER_DOWN', 'CLUSTER_COMPLETE', 'CLUSTER_INCOMPLETE']));
+    const client = keep(await LineService.register(hub('A').localUrl, 'client', ['STATUS', 'HANGUP', 'CLUSTER_UP', 'CLUSTER_DOWN', 'CLUSTER_COMPLETE', 'CLUSTER_INCOMPLETE']));
     let bsvc = await LineService.register(hub('B').localUrl, 'bsvc');
     await waitConverged(hubs.values(), (s) => ['svc', 'bsvc'].every((n) => s.hubs.some((h) => h.services.includes(n))));
     assert.equal((await hub('A').status())!.hubs.find((h) => h.name === 'C')!.nextHop, 'B', 'ties go by name: via B');
@@ -151,6 +151,7 @@ void test('a ring of four: a stopped hub makes traffic take the long way; back, 
     await client.next((m) => m.command === 'STATUS' && m.params.service === 'bsvc' && m.params.status === 'down');
     await client.next((m) => m.command === 'CLUSTER_INCOMPLETE');
     const down = performance.now() - killedAt;
+    assert.equal((await client.next((m) => m.command === 'HANGUP')).params.server_name, 'B', 'a link lost without DISCONNECT is a HANGUP');
     const a = (await hub('A').status())!;
     assert.equal(a.hubs.find((h) => h.name === 'C')!.nextHop, 'D', 'rerouted the long way');
     assert.equal(a.cluster.up, true, '3 of 4 is a quorum');

@@ -156,3 +156,18 @@ void test('REFUSE: a hub over its link limit refuses without a reason; a second 
   await waitFor(() => second.status().neighbors.some((n) => n.lastError === 'refused: name conflict (B)'), { what: 'the first B refused a second B' });
   assert.equal(B.mesh.status().links.length, 1, 'B keeps its link to A only');
 });
+
+void test('a neighbor that does not answer: local services hear UNREACHABLE once, the hub keeps retrying', async () => {
+  const closed = await freePort('127.0.0.2');
+  const d = await tempDir();
+  dirs.push(d);
+  const h = new RecordingHub('A');
+  h.mesh = new Mesh(h, { dataPath: d.path, remoteListen: `cd://127.0.0.3:${await freePort('127.0.0.3')}`, neighbors: [`127.0.0.2:${closed}`], maxConnections: 100, timings: { ...FAST_TIMINGS, reconnectMs: 50 } });
+  meshes.push(h.mesh);
+  await h.mesh.start();
+  const notice = await waitFor(() => h.notices.find((m) => m.command === 'UNREACHABLE'), { what: 'UNREACHABLE' });
+  assert.equal(notice.params.who, `127.0.0.2:${closed}`);
+  await waitFor(() => (h.mesh.status().neighbors[0]?.lastError ?? '').includes('ECONNREFUSED') && h.mesh.status().neighbors[0]!.nextAttempt, { what: 'a retry scheduled' });
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(h.notices.filter((m) => m.command === 'UNREACHABLE').length, 1, 'told once, not at every retry');
+});
