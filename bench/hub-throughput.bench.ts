@@ -296,7 +296,9 @@ function updateReadme(figures: Figures[], ratios: Record<string, number | null>)
     '',
     `Switchboard vs NATS: one-way ${r('oneWay_vs_nats')}, rr1 ${r('rr1_vs_nats')}, rr64 ${r('rr64_vs_nats')}. ` +
       `vs Moleculer: one-way ${r('oneWay_vs_moleculer')}, rr1 ${r('rr1_vs_moleculer')}, rr64 ${r('rr64_vs_moleculer')}. ` +
-      `vs direct (limit): one-way ${r('oneWay_vs_direct')}, rr1 ${r('rr1_vs_direct')}, rr64 ${r('rr64_vs_direct')}.`,
+      `vs direct (limit): one-way ${r('oneWay_vs_direct')}, rr1 ${r('rr1_vs_direct')}, rr64 ${r('rr64_vs_direct')}. ` +
+      `CPU efficiency (peer's CPU per message / Switchboard's): vs NATS ${r('cpuEfficiencyOneWay_vs_nats')} one-way, ${r('cpuEfficiencyRR64_vs_nats')} rr64; ` +
+      `vs Moleculer ${r('cpuEfficiencyOneWay_vs_moleculer')}, ${r('cpuEfficiencyRR64_vs_moleculer')}; vs direct ${r('cpuEfficiencyOneWay_vs_direct')}, ${r('cpuEfficiencyRR64_vs_direct')}.`,
     end,
   ].join('\n');
   text = text.slice(0, text.indexOf(begin)) + table + text.slice(text.indexOf(end) + end.length);
