@@ -59,6 +59,23 @@ export async function resolveAccount(db: Db, ref: string): Promise<Account> {
   throw new SwitchboardError('NOT_FOUND', `no account "${ref}" (see \`switchboard account list\`)`);
 }
 
+/** Changes an account's options and/or name (the next sync uses them). */
+export async function updateAccount(db: Db, ref: string, change: { name?: string; options?: string }): Promise<Account> {
+  if (change.name === undefined && change.options === undefined) throw new InvalidArgumentError('nothing to change: give new options and/or a new name');
+  if (change.name !== undefined && !ACCOUNT_NAME.test(change.name)) throw new InvalidArgumentError(`account name ${JSON.stringify(change.name)} must be 1-128 characters, without "/" and not starting with a space`);
+  const options = change.options === undefined ? undefined : normaliseOptions(change.options);
+  const account = await resolveAccount(db, ref);
+  return db.transaction(async (tx) => {
+    if (change.name !== undefined && change.name !== account.name) {
+      const [dup] = await tx.query<{ id: number }>('SELECT id FROM accounts WHERE connector = ? AND name = ?', [account.connector, change.name]);
+      if (dup) throw new SwitchboardError('CONFLICT', `connector "${account.connector}" has an account named "${change.name}" already (id ${dup.id})`);
+    }
+    await tx.exec('UPDATE accounts SET name = ?, options = ? WHERE id = ?', [change.name ?? account.name, options ?? account.options, account.id]);
+    const [row] = await tx.query<AccountRow>('SELECT id, connector, name, options, created_at FROM accounts WHERE id = ?', [account.id]);
+    return fromRow(row!);
+  });
+}
+
 /** Removes an account and, by cascade, its data objects. */
 export async function removeAccount(db: Db, ref: string): Promise<Account> {
   const account = await resolveAccount(db, ref);

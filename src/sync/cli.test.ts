@@ -107,6 +107,7 @@ void test('two processes syncing one account at once: one is refused', async () 
   assert.deepEqual(both.map((r) => r.code).sort(), [0, 1], both.map((r) => r.stderr).join('\n'));
   assert.match(both.find((r) => r.code === 1)!.stderr, /pg1\/slow: not started: CONFLICT: account "slow" \(pg1\) is being synced already/);
   assert.equal(JSON.parse(await ok('data', 'list', '--account', 'slow', '--json')).total, 8);
+  assert.match(await ok('account', 'update', 'slow', '--options', '{"pages": 1}'), /updated account \d+ \(pg1\/slow\): options \{"pages":1\}/);
   await ok('account', 'remove', 'slow');
 
 });

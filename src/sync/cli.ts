@@ -126,6 +126,17 @@ function registerAccount(program: Command): void {
       });
     });
 
+  storeOptions(account.command('update').argument('<account>', 'id, name, or connector/name')
+    .option('--options <json>', 'new options, as JSON')
+    .option('--name <name>', 'new name')
+    .description('change an account\'s options or name'))
+    .action(async (ref: string, opts: StoreOpts & { options?: string; name?: string }) => {
+      await withSync(opts, async (sync) => {
+        const a = await sync.updateAccount(ref, { ...(opts.options !== undefined ? { options: opts.options } : {}), ...(opts.name !== undefined ? { name: opts.name } : {}) });
+        out(`updated account ${a.id} (${a.connector}/${a.name}): options ${a.options}`);
+      });
+    });
+
   storeOptions(account.command('remove').argument('<account>', 'id, name, or connector/name').description('remove an account and its data objects'))
     .action(async (ref: string, opts: StoreOpts) => {
       await withSync(opts, async (sync) => {

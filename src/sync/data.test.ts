@@ -1,7 +1,7 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BACKENDS, testStore, type TestStore } from '../store/testing.js';
-import { addAccount, removeAccount, resolveAccount } from './accounts.js';
+import { addAccount, removeAccount, resolveAccount, updateAccount } from './accounts.js';
 import { insertConnector } from './connectors-db.js';
 import { cleanAccount, listData, setNote, upsertPage } from './data.js';
 import { countPage, finishRun, getRun, startRun, STALE_MS } from './runs.js';
@@ -38,6 +38,12 @@ for (const backend of BACKENDS) {
       assert.equal((await resolveAccount(db, 'files/work')).id, a.id);
       await assert.rejects(resolveAccount(db, 'work'), /names accounts of several connectors/);
       await assert.rejects(resolveAccount(db, 'nobody'), /no account "nobody"/);
+      const changed = await updateAccount(db, 'files/work', { options: '{"path": "/srv"}', name: 'home' });
+      assert.deepEqual([changed.id, changed.name, changed.options], [a.id, 'home', '{"path":"/srv"}']);
+      await assert.rejects(updateAccount(db, String(a.id), { options: 'nope' }), /must be valid JSON/);
+      await assert.rejects(updateAccount(db, String(a.id), {}), /nothing to change/);
+      await addAccount(db, { connector: 'files', name: 'spare' });
+      await assert.rejects(updateAccount(db, 'spare', { name: 'home' }), /has an account named "home" already/);
     });
 
     void test('a re-synced page updates objects, keeps notes, adds no duplicates; removing the account cascades', async (t) => {

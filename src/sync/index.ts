@@ -13,7 +13,7 @@ export { openSync, type OpenSyncOptions, type SyncApi } from './open.js';
 export type { Account, ConnectorRecord, DataObject, DataObjectInput, SourceKind, SyncRun } from './types.js';
 export { ManifestSchema, readManifestInput, validateManifest, CONNECTOR_NAME, type Manifest, type ManifestInput } from './manifest.js';
 export { installConnector, installManifest, updateConnector, removeConnector, connectorDir, type InstallContext } from './install.js';
-export { addAccount, listAccounts, removeAccount, resolveAccount, normaliseOptions } from './accounts.js';
+export { addAccount, listAccounts, removeAccount, resolveAccount, updateAccount, normaliseOptions } from './accounts.js';
 export { listConnectors, getConnector } from './connectors-db.js';
 export { listData, setNote, upsertPage, cleanAccount, DATA_UPSERT, DATA_ORDERS, type DataOrder, type DataPage, type DataQuery } from './data.js';
 export { listRuns, getRun } from './runs.js';

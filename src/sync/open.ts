@@ -3,7 +3,7 @@
  * dashboard call. Opening migrates the `sync` tables.
  */
 import { openStore, resolveHome, type Store } from '../store/index.js';
-import { addAccount, listAccounts, removeAccount, resolveAccount } from './accounts.js';
+import { addAccount, listAccounts, removeAccount, resolveAccount, updateAccount } from './accounts.js';
 import { getConnector, listConnectors } from './connectors-db.js';
 import { listData, setNote, type DataPage, type DataQuery } from './data.js';
 import { installConnector, removeConnector, updateConnector } from './install.js';
@@ -33,6 +33,7 @@ export interface SyncApi {
   listAccounts(filter?: { connector?: string }): Promise<Account[]>;
   /** By id, `connector/name`, or an unambiguous name. */
   resolveAccount(ref: string): Promise<Account>;
+  updateAccount(ref: string, change: { name?: string; options?: string }): Promise<Account>;
   removeAccount(ref: string): Promise<Account>;
   /** Syncs the named accounts (all when none are named), in parallel, bounded. */
   sync(refs?: readonly string[], opts?: SyncOptions & { concurrency?: number }): Promise<SyncOutcome[]>;
@@ -64,6 +65,7 @@ export async function openSync(opts: OpenSyncOptions = {}): Promise<SyncApi> {
     addAccount: (input) => addAccount(db, input),
     listAccounts: (filter) => listAccounts(db, filter),
     resolveAccount: (ref) => resolveAccount(db, ref),
+    updateAccount: (ref, change) => updateAccount(db, ref, change),
     removeAccount: (ref) => removeAccount(db, ref),
     async sync(refs = [], o = {}) {
       const accounts = refs.length ? await Promise.all(refs.map((r) => resolveAccount(db, r))) : await listAccounts(db);
