@@ -73,6 +73,7 @@ export abstract class PluginConnector extends Plugin {
   override async activate(): Promise<void> {
     this.closing = false;
     this.handshaken = false;
+    this.handshaking = undefined;
     const url = this.options.transformUrl ? this.options.transformUrl(this.profile) : (this.profile.url ?? '');
     const timeoutMs = this.options.connectTimeoutMs ?? 10_000;
     const handshake = new Promise<void>((resolve, reject) => { this.waitHandshake = { resolve, reject }; });
@@ -112,7 +113,12 @@ export abstract class PluginConnector extends Plugin {
     ctx.remoteId = id;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, method });
-      this.transmit({ id, action: 'request', key: method, payload: args, requestInfo: ctx.request, name: this.name });
+      try {
+        this.transmit({ id, action: 'request', key: method, payload: args, requestInfo: ctx.request, name: this.name });
+      } catch (err) {
+        this.pending.delete(id);
+        reject(err);
+      }
     });
   }
 

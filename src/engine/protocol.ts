@@ -3,8 +3,9 @@
  * (`@remixproject/plugin-utils` Message), plus the zod schema every incoming message passes
  * before the engine or a client acts on it.
  *
- * Extensions (ignored by Remix clients): an engine -> plugin `cancel` carrying the request `id`,
- * `requestInfo.timeoutMs` so a plugin knows its deadline, and `errorCode` next to `error`.
+ * Extensions (ignored by Remix clients): a `cancel` carrying the request `id` (both directions),
+ * `requestInfo.timeoutMs` on a plugin's call so the engine applies the plugin's deadline, and
+ * `errorCode` next to `error`.
  */
 import * as z from 'zod';
 
@@ -14,7 +15,7 @@ export interface RequestInfo {
   from: string;
   path?: string;
   isFromNative?: boolean;
-  /** Extension: the deadline the engine gave this call, in ms from when it was sent. */
+  /** Extension: the caller's deadline for this call, in ms from when it was sent. */
   timeoutMs?: number;
 }
 
