@@ -87,10 +87,16 @@ export async function syncAccount(ctx: SyncContext, account: Account, opts: Sync
   const started = Date.now();
   let pages = 0;
   let objects = 0;
-  const progress = (phase: SyncProgress['phase'], extra: Partial<SyncProgress> = {}) =>
-    opts.onProgress?.({ account, runId: run.id, phase, pages, objects, elapsedMs: Date.now() - started, ...extra });
-  progress('started');
   const log = getLogger('sync', { account: account.name, connector: connector.name, run: run.id });
+  const progress = (phase: SyncProgress['phase'], extra: Partial<SyncProgress> = {}) => {
+    // A throwing progress listener must not leave the run open or its lease held.
+    try {
+      opts.onProgress?.({ account, runId: run.id, phase, pages, objects, elapsedMs: Date.now() - started, ...extra });
+    } catch (err) {
+      log.warn({ err: errorMessage(err) }, 'a sync progress listener threw');
+    }
+  };
+  progress('started');
   const beat = setInterval(() => {
     heartbeat(ctx.db, account.id, run.id).catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'sync lease heartbeat failed'));
   }, HEARTBEAT_MS);
