@@ -213,11 +213,13 @@ export class Links {
     } catch (err) {
       channel?.close();
       n.state = 'idle';
-      const first = n.lastError === undefined || n.server !== undefined;
       n.lastError = errorMessage(err);
       if (this.stopping) return;
-      this.log.info({ neighbor: n.key, err: n.lastError }, 'could not link to hub');
-      if (first) this.events.unreachable(n.key, n.lastError);
+      (n.toldUnreachable ? this.log.debug : this.log.info).call(this.log, { neighbor: n.key, err: n.lastError }, 'could not link to hub');
+      if (!n.toldUnreachable) {
+        n.toldUnreachable = true;
+        this.events.unreachable(n.key, n.lastError);
+      }
       this.schedule(n, 'failed');
     }
   }
@@ -333,6 +335,7 @@ export class Links {
     if (n) {
       n.state = 'linked';
       n.server = server;
+      n.toldUnreachable = false;
       delete n.lastError;
       n.gossip.reset();
       n.retry.cancel();

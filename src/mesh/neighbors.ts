@@ -22,6 +22,8 @@ export interface Neighbor {
   /** Server name once linked at least once. */
   server?: string;
   lastError?: string;
+  /** Local services were told UNREACHABLE since the last link (told once per outage). */
+  toldUnreachable: boolean;
   retry: RetryTimer;
   gossip: GossipBackoff;
 }
@@ -59,7 +61,7 @@ export class NeighborBook {
       return have;
     }
     if (key === formatHubAddress(this.mine)) return undefined;
-    const n: Neighbor = { key, address, url, secure, role: linkRole(this.mine, address), state: 'idle', retry: new RetryTimer(this.clock), gossip: new GossipBackoff(this.timings) };
+    const n: Neighbor = { key, address, url, secure, role: linkRole(this.mine, address), state: 'idle', toldUnreachable: false, retry: new RetryTimer(this.clock), gossip: new GossipBackoff(this.timings) };
     this.entries.set(key, n);
     return n;
   }
