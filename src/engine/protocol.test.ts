@@ -51,6 +51,9 @@ void test('jsonSizeExceeds stops early and roughly matches JSON length', () => {
   assert.equal(jsonSizeExceeds(v, 40), true);
   const huge = Array.from({ length: 1_000_000 }, () => 'z');
   assert.equal(jsonSizeExceeds(huge, 1000), true);
+  let deep: unknown = 1;
+  for (let i = 0; i < 100; i++) deep = [deep];
+  assert.equal(jsonSizeExceeds(deep, 1_000_000), true, 'absurd nesting counts as too large');
 });
 
 void test('methodPath follows Remix (root plugin stripped)', () => {

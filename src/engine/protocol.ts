@@ -76,23 +76,29 @@ export type ParseResult = { ok: true; message: ParsedMessage } | { ok: false; re
 
 /**
  * Rough size of a JSON value in bytes, stopping as soon as `limit` is passed so a huge message
- * costs no more than the limit to reject. Strings count their length (UTF-16 units).
+ * costs no more than the limit to reject. Strings count their length (UTF-16 units). Nesting
+ * deeper than 64 levels counts as too large. No allocation: this runs on every message.
  */
 export function jsonSizeExceeds(value: unknown, limit: number): boolean {
-  let size = 0;
-  const stack: unknown[] = [value];
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (typeof v === 'string') size += v.length + 2;
-    else if (v === null || typeof v !== 'object') size += 8;
-    else if (Array.isArray(v)) { size += 2 + v.length; for (const item of v) stack.push(item); }
-    else {
-      for (const k in v) { size += k.length + 4; stack.push((v as Record<string, unknown>)[k]); }
-      size += 2;
+  return sizeWithin(value, limit, 0) < 0;
+}
+
+/** Bytes left of `budget` after `value`, or -1 once it is spent. */
+function sizeWithin(value: unknown, budget: number, depth: number): number {
+  if (typeof value === 'string') budget -= value.length + 2;
+  else if (value === null || typeof value !== 'object') budget -= 8;
+  else if (depth > 64) return -1;
+  else if (Array.isArray(value)) {
+    budget -= 2 + value.length;
+    for (let i = 0; i < value.length && budget >= 0; i++) budget = sizeWithin(value[i], budget, depth + 1);
+  } else {
+    budget -= 2;
+    for (const k in value) {
+      budget = sizeWithin((value as Record<string, unknown>)[k], budget - k.length - 4, depth + 1);
+      if (budget < 0) break;
     }
-    if (size > limit) return true;
   }
-  return false;
+  return budget < 0 ? -1 : budget;
 }
 
 /** Validate one incoming message; never throws. `raw` is either a JSON string or an already-decoded object. */
