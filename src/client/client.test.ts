@@ -58,6 +58,11 @@ void test('register, send, request/reply, handler errors, unknown commands and t
   const alive = await caller.request({ command: 'ALIVE', to: 'clock', params: { serial: 7 } }, { match: (m) => m.command === 'ABSOLUTELY' });
   assert.equal(alive.params.serial, '7');
 
+  const services = await caller.listServices();
+  const clockEntry = services.find((e) => e.name === 'clock');
+  assert.equal(clockEntry?.status, 'up');
+  assert.ok(clockEntry?.instances[0]?.commands.includes('TIME'), 'the hub knows what clock handles');
+
   assert.throws(() => caller.send({ command: 'lower', to: 'clock' }), /command "lower" is not valid/);
   assert.throws(() => caller.send({ command: 'TICK', to: 'clock', params: { 'bad name': 1 } }), /parameter/);
   assert.throws(() => caller.message('TIME').to('no such'), /invalid service name/);

@@ -13,6 +13,7 @@ import { MessageBuilder, type BroadcastScope } from './builder.js';
 import { Connection } from './connection.js';
 import { CORRELATION_PARAM, Correlator } from './correlation.js';
 import { HandlerTable } from './handlers.js';
+import { parseServiceList, type ServiceEntry } from './service-list.js';
 import { toEndpoint } from './destination.js';
 import { Listeners, disposable, type Disposable } from './disposable.js';
 import type { ResolvedOptions } from './options.js';
@@ -170,6 +171,12 @@ export class SwitchboardClient {
       this.correlator.reject(id, new SwitchboardError('UNAVAILABLE', `${message.command} was dropped: the outbound queue is full (the hub is not reading fast enough or is unreachable)`, { retryable: true }));
     }
     return reply;
+  }
+
+  /** Who is registered with the hub (LIST_SERVICES): services, their instances, commands, since when. */
+  async listServices(options: Pick<RequestOptions, 'timeoutMs' | 'signal'> = {}): Promise<ServiceEntry[]> {
+    const reply = await this.request({ command: 'LIST_SERVICES' }, { ...options, match: (m) => m.command === 'SERVICES' && m.sentFrom.service === '' });
+    return parseServiceList(reply);
   }
 
   /** `hub.message('CMD').to('svc').param('k', 'v').send()` */

@@ -20,6 +20,7 @@ export { COMMUNICATOR_BACKOFF_MS } from './backoff.js';
 export { CORRELATION_PARAM } from './correlation.js';
 export { DEFAULT_ADDRESS, type ClientOptions } from './options.js';
 export type { DropPolicy } from './outbound-queue.js';
+export { parseServiceList, type ServiceEntry, type ServiceInstance } from './service-list.js';
 export type { Disposable } from './disposable.js';
 export type {
   ClientStats, ConnectionState, Destination, Handler, HandlerContext, OutgoingMessage, Params, RegisterOptions, Registration,

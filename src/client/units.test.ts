@@ -8,6 +8,7 @@ import { OutboundQueue } from './outbound-queue.js';
 import { CORRELATION_PARAM, Correlator } from './correlation.js';
 import { toEndpoint } from './destination.js';
 import { cacheParam } from './builder.js';
+import { parseServiceList } from './service-list.js';
 
 void test('back-off follows the communicator and then stays at 60 s', () => {
   assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 7, 8].map((i) => backoffDelay(COMMUNICATOR_BACKOFF_MS, i) / 1000), [1, 1, 1, 3, 5, 10, 20, 30, 60]);
@@ -74,4 +75,12 @@ void test('cache policy renders the communicator parameter', () => {
   assert.equal(cacheParam({ ttl: 60 }), 'ttl=60');
   assert.equal(cacheParam('no'), 'no');
   assert.equal(cacheParam({ no: true, reply: true }), 'no;reply');
+});
+
+void test('service lists are validated: JSON text or array in, typed entries out', () => {
+  const entry = { name: 'clock', server: 'vm', status: 'up', since: 1, instances: [{ instance: '1', id: 'clock#1', since: 1, commands: ['TIME'], transport: 'tcp' }] };
+  assert.equal(parseServiceList(createMessage('SERVICES', { services: JSON.stringify([entry]) }))[0]!.instances[0]!.id, 'clock#1');
+  assert.equal(parseServiceList(createMessage('SERVICES', { services: [entry] }))[0]!.name, 'clock');
+  assert.throws(() => parseServiceList(createMessage('SERVICES', { services: '[{' })), /does not hold JSON/);
+  assert.throws(() => parseServiceList(createMessage('SERVICES', { services: [{ name: 'x' }] })), /not a service list/);
 });
