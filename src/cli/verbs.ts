@@ -1,6 +1,7 @@
 /** The capabilities' verb registrations, in the order `--help` lists them. */
 import type { Command } from 'commander';
 import { registerCommands as registerDispatch } from '../dispatch/cli.js';
+import { registerCommands as registerDiscovery } from '../discovery/cli.js';
 import { registerCommands as registerHub } from '../hub/cli.js';
 import { registerCommands as registerMesh } from '../mesh/cli.js';
 import { registerCommands as registerSync } from '../sync/cli.js';
@@ -8,4 +9,4 @@ import { registerCommands as registerTools } from '../tools/cli.js';
 
 export type RegisterCommands = (program: Command) => void;
 
-export const VERB_MODULES: RegisterCommands[] = [registerHub, registerMesh, registerTools, registerSync, registerDispatch];
+export const VERB_MODULES: RegisterCommands[] = [registerHub, registerMesh, registerTools, registerSync, registerDispatch, registerDiscovery];

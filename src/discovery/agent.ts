@@ -1,0 +1,159 @@
+/**
+ * The discovery agent: one per hub, started with the hub (HUB_EXTENSIONS), dormant until
+ * discovery is used there (a client asks DISCOVERY_SYNC, or an instance registers with
+ * `endpoints`), so hubs that never use discovery carry no extra service.
+ *
+ * Once awake it registers as service `discovery` on its hub and
+ * - broadcasts `PEERS snapshot=<JSON>` to `*` (this hub and, through the mesh, every hub) on each
+ *   change of a local service: the full list of that service's instances here, with a counter so
+ *   receivers drop stale copies;
+ * - answers other agents' `PEERS_SYNC` broadcasts with its local snapshots, and sends one itself
+ *   when it wakes, so it holds the whole cluster's view;
+ * - answers `DISCOVERY_SYNC` (a command to the hub) with that whole view: clients start from it
+ *   and follow the PEERS broadcasts after.
+ */
+import { errorMessage } from '../core/errors.js';
+import { getLogger } from '../core/log.js';
+import type { SwitchboardClient } from '../client/index.js';
+import type { HubExtension } from '../hub/extensions.js';
+import type { Hub } from '../hub/hub.js';
+import type { InstanceEntry } from '../hub/registry.js';
+import { PeerTable } from './peer-table.js';
+import { SnapshotList, Snapshot, parseAdvertisement } from './schema.js';
+
+export const AGENT_SERVICE = 'discovery';
+/** How long a waking agent waits for the other agents' snapshots before answering. */
+const SYNC_WAIT_MS = 1000;
+
+export class DiscoveryAgent {
+  private readonly log = getLogger('discovery');
+  private readonly gen: number;
+  private seq = 0;
+  private readonly table = new PeerTable();
+  private waking: Promise<void> | undefined;
+  private client: SwitchboardClient | undefined;
+  private stopped = false;
+  private readonly offChange: () => void;
+  private readonly offCommand: () => void;
+
+  constructor(private readonly hub: Hub, private readonly url: string) {
+    this.gen = hub.startedAt;
+    this.offChange = hub.services.onChange(({ instance }) => this.onLocalChange(instance));
+    this.offCommand = hub.addCommand('DISCOVERY_SYNC', (conn) => {
+      this.wake().then(
+        () => this.hub.tell(conn, 'DISCOVERY_SNAPSHOT', { server_name: hub.serverName, snapshots: JSON.stringify(this.table.list()) }),
+        (err: unknown) => this.hub.tell(conn, 'INVALID', { command: 'DISCOVERY_SYNC', message: `discovery is unavailable on this hub: ${errorMessage(err)}` }),
+      );
+    });
+  }
+
+  /** This hub's snapshot of one service (instances that advertise endpoints). */
+  localSnapshot(service: string): Snapshot {
+    const entry = this.hub.services.get(service);
+    const instances: Snapshot['instances'] = [];
+    for (const inst of entry?.instances ?? []) {
+      if (inst.endpoints === undefined) continue;
+      try {
+        instances.push({ instance: inst.instance, host: hostOf(inst.connection.channel.remoteAddress), endpoints: parseAdvertisement(inst.endpoints, `endpoints of ${inst.id}`) });
+      } catch (err) {
+        this.log.warn({ service: inst.id, err: errorMessage(err) }, 'ignored an endpoint advertisement that does not validate');
+      }
+    }
+    return { server: this.hub.serverName, service, gen: this.gen, seq: ++this.seq, instances };
+  }
+
+  private localSnapshots(): Snapshot[] {
+    const out: Snapshot[] = [];
+    for (const s of this.hub.services.all()) {
+      if (s.name === AGENT_SERVICE) continue;
+      const snap = this.localSnapshot(s.name);
+      if (snap.instances.length) out.push(snap);
+    }
+    return out;
+  }
+
+  private onLocalChange(inst: InstanceEntry): void {
+    if (this.stopped || inst.name === AGENT_SERVICE) return;
+    if (!this.client) {
+      if (inst.endpoints !== undefined) this.wake().catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'discovery agent did not start'));
+      return;
+    }
+    this.publish(this.localSnapshot(inst.name));
+  }
+
+  private publish(snap: Snapshot): void {
+    this.table.apply(snap);
+    this.client?.broadcast('PEERS', { snapshot: JSON.stringify(snap) }, '*');
+  }
+
+  private wake(): Promise<void> {
+    this.waking ??= this.start();
+    return this.waking;
+  }
+
+  private async start(): Promise<void> {
+    const { connect } = await import('../client/index.js');
+    const client = await connect(this.url, { format: 'json' });
+    const replied = new Set<string>();
+    let onReply: () => void = () => {};
+    client.on('PEERS', (msg) => { this.take(msg.params.snapshot, false); });
+    client.on('PEERS_SYNC', () => ({ command: 'PEERS_SNAPSHOT', params: { server_name: this.hub.serverName, snapshots: JSON.stringify(this.localSnapshots()) } }));
+    client.on('PEERS_SNAPSHOT', (msg) => {
+      this.take(msg.params.snapshots, true);
+      replied.add(String(msg.params.server_name ?? msg.sentFrom.server));
+      onReply();
+    });
+    client.onStatus((st) => {
+      // A hub the mesh lost takes its services with it.
+      if (st.status === 'down' && st.server !== '' && st.server !== this.hub.serverName) this.table.drop(st.server, st.service);
+    });
+    await client.register(AGENT_SERVICE, { commands: ['PEERS', 'PEERS_SYNC', 'PEERS_SNAPSHOT', 'STATUS'] });
+    if (this.stopped) { client.dispose(); return; }
+    this.client = client;
+    for (const snap of this.localSnapshots()) this.publish(snap);
+    client.broadcast('PEERS_SYNC', {}, '*');
+    const others = (this.hub.remote()?.remoteServices() ?? []).filter((s) => s.name === AGENT_SERVICE).map((s) => s.hub);
+    if (others.length === 0) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, SYNC_WAIT_MS);
+      onReply = () => { if (others.every((h) => replied.has(h))) { clearTimeout(timer); resolve(); } };
+      onReply();
+    });
+  }
+
+  private take(value: unknown, list: boolean): void {
+    try {
+      const data: unknown = typeof value === 'string' ? JSON.parse(value) : value;
+      if (list) for (const s of SnapshotList.parse(data)) this.table.apply(s);
+      else this.table.apply(Snapshot.parse(data));
+    } catch (err) {
+      this.log.warn({ err: errorMessage(err) }, 'ignored a peer snapshot that does not validate');
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.offChange();
+    this.offCommand();
+    this.client?.dispose();
+  }
+}
+
+/** `127.0.0.1:5000` / `[::1]:5000` -> the host; anything else (unix, memory) -> loopback. */
+export function hostOf(remote: string): string {
+  const m = /^\[?([^\]]*?)\]?:\d+$/.exec(remote);
+  const host = m?.[1];
+  if (!host || host.startsWith('/')) return '127.0.0.1';
+  return host.startsWith('::ffff:') ? host.slice(7) : host;
+}
+
+export const discoveryAgent: HubExtension = {
+  name: 'discovery',
+  scope: 'hub',
+  start(hub) {
+    const local = hub.addresses.find((a) => a.kind === 'unix') ?? hub.addresses.find((a) => a.kind === 'local');
+    if (!local) return Promise.resolve(undefined);
+    const agent = new DiscoveryAgent(hub, local.url);
+    return Promise.resolve({ stop: () => { agent.stop(); return Promise.resolve(); } });
+  },
+};
