@@ -21,7 +21,7 @@ import { deleteTopology } from '../src/dispatch/test/rabbit.js';
 
 process.env.SWITCHBOARD_LOG_LEVEL ??= 'warn';
 const URL = process.env.SWITCHBOARD_BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
-const N = Number(process.env.EVENTS ?? 20_000);
+const N = Number(process.env.EVENTS ?? 12_000);
 const RUNS = Number(process.env.RUNS ?? 3);
 const PAYLOAD = JSON.stringify({ shard: 0, n: 0, payload: 'x'.repeat(64) });
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
