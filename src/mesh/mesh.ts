@@ -238,12 +238,12 @@ export class Mesh implements MeshHooks {
       this.hub.deliverLocal(msg);
       return;
     }
-    this.routeTransit(msg, frame);
+    this.routeTransit(msg, frame, link);
   }
 
   /** A message passing through this hub: onward, or here, or the cache rules (reported by us). */
-  private routeTransit(msg: Message, frame: string): void {
-    const outcome = this.resolveAndForward(msg, frame);
+  private routeTransit(msg: Message, frame: string, from: RemoteLink): void {
+    const outcome = this.resolveAndForward(msg, frame, from);
     if (outcome === 'not-remote') this.hub.deliverLocal({ ...msg, to: { server: this.hub.serverName, service: msg.to.service } });
     else if (outcome === 'cached') this.report(msg, 'cached');
     else if (outcome === 'failed') {
@@ -287,7 +287,7 @@ export class Mesh implements MeshHooks {
   // ---- routing -----------------------------------------------------------------------------
 
   /** Picks the destination hub (by name, or the nearest hub with the service) and forwards. */
-  private resolveAndForward(msg: Message, frame?: string): RouteOutcome {
+  private resolveAndForward(msg: Message, frame?: string, from?: RemoteLink): RouteOutcome {
     let target = msg.to.server;
     if (target === this.hub.serverName || target === '.') return 'not-remote';
     if (target === '' || target === '*' || target === '?') {
@@ -298,14 +298,18 @@ export class Mesh implements MeshHooks {
       msg = { ...msg, to: { server: found, service: msg.to.service } };
       frame = undefined;
     }
-    return this.forward(target, msg, frame);
+    return this.forward(target, msg, frame, from);
   }
 
-  /** `frame`: the line as received, sent on unchanged when given. */
-  private forward(target: string, msg: Message, frame?: string): RouteOutcome {
+  /**
+   * `frame`: the line as received, sent on unchanged when given. Never back on the link it came
+   * from: that only happens while two hubs disagree about the graph, and the message then waits
+   * (cache rules) for the routes to change instead of bouncing.
+   */
+  private forward(target: string, msg: Message, frame?: string, from?: RemoteLink): RouteOutcome {
     const hop = this.graph.nextHop(target);
     const link = hop === undefined ? undefined : this.links.get(hop);
-    if (link && (frame === undefined ? link.send(msg) : link.sendRaw(frame))) return 'forwarded';
+    if (link && link !== from && (frame === undefined ? link.send(msg) : link.sendRaw(frame))) return 'forwarded';
     // The route is gone: keep it for when the hub is reachable again, unless told not to.
     const rule = readCacheRule(msg.params);
     return rule.cache && this.cache.add(target, msg, rule.ttlSeconds) ? 'cached' : 'failed';
@@ -367,7 +371,7 @@ export class Mesh implements MeshHooks {
       this.lastSeen.set(service, hub);
       this.hub.notifyLocal(createMessage('STATUS', { service, server_name: hub, status: 'down', down_since: String(now) }, { service: '*' }, { server: this.hub.serverName }));
     }
-    for (const hub of change.up) for (const m of this.cache.take(hub)) this.forward(hub, m);
+    if (change.routesChanged) for (const hub of this.cache.hubs()) if (this.graph.nextHop(hub) !== undefined) for (const m of this.cache.take(hub)) this.forward(hub, m);
     this.checkClusterStatus();
   }
 

@@ -34,6 +34,11 @@ export class RemoteCache {
     return q.map((w) => w.msg);
   }
 
+  /** Hubs that have messages waiting. */
+  hubs(): string[] {
+    return [...this.byHub.keys()];
+  }
+
   get size(): number {
     let n = 0;
     for (const q of this.byHub.values()) n += q.length;
