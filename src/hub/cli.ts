@@ -54,6 +54,8 @@ Examples:
 
   hubFlags(program.command('start').description('run the hub with every built-in service, keeping its files under $SWITCHBOARD_HOME'))
     .option('--amqp <url>', 'put the event dispatcher on RabbitMQ (also SWITCHBOARD_AMQP_URL)')
+    .option('--http <addr>', 'dashboard and API address, or "off" (default 127.0.0.1:4080; also SWITCHBOARD_HTTP)')
+    .option('--http-token <secret>', 'Bearer token the dashboard asks for; required to bind beyond loopback (also SWITCHBOARD_HTTP_TOKEN)')
     .addHelpText('after', `${ENV_HELP}
 Defaults for start: data under $SWITCHBOARD_HOME (default ~/.switchboard) and the Unix socket
 $SWITCHBOARD_HOME/hub.sock next to cd://127.0.0.1:4040.
@@ -64,8 +66,10 @@ Examples:
     .action(async (opts: Record<string, unknown>) => {
       const { loadConfig, switchboardHome } = await import('./config.js');
       const { runHub } = await import('./run.js');
-      const { json, amqp, ...flags } = opts;
+      const { json, amqp, http, httpToken, ...flags } = opts;
       if (typeof amqp === 'string') process.env.SWITCHBOARD_AMQP_URL = amqp; // read by the dispatcher service
+      if (typeof http === 'string') process.env.SWITCHBOARD_HTTP = http; // read by the dashboard service
+      if (typeof httpToken === 'string') process.env.SWITCHBOARD_HTTP_TOKEN = httpToken;
       const home = switchboardHome();
       const config = loadConfig({ flags, defaults: { data_path: home, unix_listen: `cd://${join(home, 'hub.sock')}` } });
       await runHub(config, { scope: 'start', json: json === true });

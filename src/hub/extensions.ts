@@ -12,6 +12,7 @@ import type { Hub } from './hub.js';
 import { meshExtension } from '../mesh/extension.js';
 import { dispatcherService } from '../dispatch/service.js';
 import { syncService } from '../sync/service.js';
+import { dashboardService } from '../dashboard/extension.js';
 import { discoveryAgent } from '../discovery/agent.js';
 
 export type ExtensionScope = 'hub' | 'start';
@@ -33,4 +34,4 @@ export interface HubExtension {
 /** A built-in service is an extension that only `switchboard start` runs. */
 export type BuiltinService = HubExtension & { readonly scope: 'start' };
 
-export const HUB_EXTENSIONS: HubExtension[] = [meshExtension, discoveryAgent, dispatcherService, syncService];
+export const HUB_EXTENSIONS: HubExtension[] = [meshExtension, discoveryAgent, dispatcherService, syncService, dashboardService];

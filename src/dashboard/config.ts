@@ -1,0 +1,38 @@
+/**
+ * Where the dashboard listens: `--http ADDR` (SWITCHBOARD_HTTP), default 127.0.0.1:4080, `off`
+ * to disable. Anything but loopback needs `--http-token` (SWITCHBOARD_HTTP_TOKEN): the API then
+ * asks for `Authorization: Bearer <token>`.
+ */
+import { z } from 'zod';
+import { InvalidArgumentError } from '../core/errors.js';
+
+export const DEFAULT_HTTP = '127.0.0.1:4080';
+
+export interface DashboardConfig {
+  host: string;
+  port: number;
+  token: string | undefined;
+  /** False for the default address: a busy default port only costs the dashboard, not the hub. */
+  explicit: boolean;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+
+const Address = z.string().trim().regex(/^(?:http:\/\/)?(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)?:?(\d{1,5})?\/?$/, 'expected HOST:PORT, :PORT or http://HOST:PORT');
+
+/** Undefined when the dashboard is off. */
+export function dashboardConfig(env: NodeJS.ProcessEnv = process.env): DashboardConfig | undefined {
+  const raw = env.SWITCHBOARD_HTTP?.trim() || DEFAULT_HTTP;
+  if (['off', 'none', 'no', 'false'].includes(raw.toLowerCase())) return undefined;
+  const parsed = Address.safeParse(/^\d+$/.test(raw) ? `:${raw}` : raw);
+  if (!parsed.success) throw new InvalidArgumentError(`--http ${JSON.stringify(raw)}: expected HOST:PORT (e.g. 127.0.0.1:4080), :PORT, or "off"`);
+  const m = /^(?:http:\/\/)?(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)?:?(\d{1,5})?\/?$/.exec(parsed.data)!;
+  const host = (m[1] ?? '127.0.0.1').replace(/^\[|\]$/g, '');
+  const port = m[2] === undefined ? 4080 : Number(m[2]);
+  if (port > 65535) throw new InvalidArgumentError(`--http ${JSON.stringify(raw)}: port ${port} is above 65535`);
+  const token = env.SWITCHBOARD_HTTP_TOKEN?.trim() || undefined;
+  if (!LOOPBACK.has(host) && !token) {
+    throw new InvalidArgumentError(`--http ${raw} listens beyond this machine: give --http-token <secret> (or SWITCHBOARD_HTTP_TOKEN) so the dashboard asks for it, or bind 127.0.0.1`);
+  }
+  return { host, port, token, explicit: Boolean(env.SWITCHBOARD_HTTP?.trim()) };
+}

@@ -1,0 +1,45 @@
+/**
+ * The dashboard as a built-in service of `switchboard start`: an HTTP server (default
+ * http://127.0.0.1:4080; `--http ADDR` / SWITCHBOARD_HTTP, `off` to disable; `--http-token`
+ * / SWITCHBOARD_HTTP_TOKEN required beyond loopback) over the hub's registry, its traffic and
+ * the sync and dispatcher stores in the hub's home.
+ */
+import { SwitchboardError, errorMessage } from '../core/errors.js';
+import { getLogger } from '../core/log.js';
+import type { BuiltinService } from '../hub/extensions.js';
+import { dashboardConfig } from './config.js';
+
+export const dashboardService: BuiltinService = {
+  name: 'dashboard',
+  scope: 'start',
+  async start(hub) {
+    const config = dashboardConfig();
+    if (!config) return undefined;
+    const log = getLogger('dashboard');
+    const { openDashboardData } = await import('./data.js');
+    const { HubLink } = await import('./hub-link.js');
+    const { createMetrics } = await import('./metrics.js');
+    const { startDashboardServer } = await import('./server.js');
+    const data = await openDashboardData(hub.config.dataPath);
+    const link = new HubLink(hub);
+    try {
+      const server = await startDashboardServer({ config, link, data, metrics: createMetrics(hub, link, data), log });
+      return {
+        addresses: [{ name: 'dashboard', url: server.url }],
+        async stop() {
+          await server.close();
+          link.close();
+          await data.close();
+        },
+      };
+    } catch (err) {
+      link.close();
+      await data.close();
+      if (!config.explicit && (err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+        log.warn({ address: `${config.host}:${config.port}` }, 'the default dashboard port is taken (another switchboard?): running without a dashboard; choose one with --http ADDR');
+        return undefined;
+      }
+      throw new SwitchboardError('UNAVAILABLE', `the dashboard could not listen on ${config.host}:${config.port}: ${errorMessage(err)} (choose another with --http ADDR, or --http off)`, { cause: err });
+    }
+  },
+};

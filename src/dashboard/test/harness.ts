@@ -1,0 +1,57 @@
+/** A real `switchboard start` hub in-process on a temp SWITCHBOARD_HOME, with its dashboard on a random port. */
+import { PassThrough } from 'node:stream';
+import { tempDir, waitFor } from '../../core/testing.js';
+import { loadConfig } from '../../hub/config.js';
+import type { Hub } from '../../hub/hub.js';
+import { runHub } from '../../hub/run.js';
+import { openSync, type SyncApi } from '../../sync/open.js';
+import { insertConnector } from '../../sync/connectors-db.js';
+import { upsertPage } from '../../sync/data.js';
+
+export interface Running {
+  hub: Hub;
+  url: string;
+  home: string;
+  stop(): Promise<void>;
+}
+
+export async function startWithDashboard(env: { http?: string; token?: string } = {}): Promise<Running> {
+  const home = await tempDir('switchboard-dashboard-');
+  process.env.SWITCHBOARD_HTTP = env.http ?? '127.0.0.1:0';
+  if (env.token) process.env.SWITCHBOARD_HTTP_TOKEN = env.token;
+  else delete process.env.SWITCHBOARD_HTTP_TOKEN;
+  const config = loadConfig({ env: {}, flags: { serverName: 'dash', localListen: 'cd://127.0.0.1:0', signal: 'off', dataPath: home.path } });
+  const sink = new PassThrough();
+  let text = '';
+  sink.on('data', (d: Buffer) => { text += d.toString(); });
+  let resolveHub!: (hub: Hub) => void;
+  const started = new Promise<Hub>((r) => { resolveHub = r; });
+  const done = runHub(config, { scope: 'start', json: true, out: sink, onStarted: resolveHub });
+  const hub = await Promise.race([started, done.then((reason) => { throw new Error(`the hub stopped at once: ${reason}`); })]);
+  const line = await waitFor(() => text.split('\n').find((l) => l.startsWith('{')), { what: 'the address line' });
+  const addresses = (JSON.parse(line) as { addresses: { name: string; url: string }[] }).addresses;
+  const url = addresses.find((a) => a.name === 'dashboard')?.url;
+  if (!url) throw new Error(`no dashboard address in ${line}`);
+  return {
+    hub, url, home: home.path,
+    async stop() {
+      hub.requestStop('test over');
+      await done;
+      await home.cleanup();
+    },
+  };
+}
+
+const manifest = (name: string) => ({ name, description: '', source: 'Local' as const, uri: '/x', install_command: '', update_command: '', command: 'true' });
+
+/** Seeds the sync store of a running home: connectors `files` and `mail`, `count` objects in files/docs. */
+export async function seedData(home: string, count: number): Promise<SyncApi> {
+  const sync = await openSync({ home });
+  await insertConnector(sync.store, manifest('files'));
+  await insertConnector(sync.store, manifest('mail'));
+  const docs = await sync.addAccount({ connector: 'files', name: 'docs', options: '{}' });
+  const mail = await sync.addAccount({ connector: 'mail', name: 'inbox', options: '{}' });
+  await upsertPage(sync.store, docs, Array.from({ length: count }, (_, i) => ({ remoteId: `d${i}`, resourceName: `doc ${i}`, uri: `file:///d${i}` })));
+  await upsertPage(sync.store, mail, [{ remoteId: 'm1', resourceName: 'hello mail' }]);
+  return sync;
+}
