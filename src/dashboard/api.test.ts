@@ -144,6 +144,9 @@ void test('the UI is served at /', async () => {
   assert.equal(res.status, 200);
   assert.match(await res.text(), /<title>Switchboard<\/title>/);
   assert.equal((await fetch(`${running.url}/../../package.json`)).status, 404);
+  const module = await fetch(`${running.url}/api.js`); // a UI file, not the API
+  assert.equal(module.status, 200);
+  assert.match(module.headers.get('content-type') ?? '', /text\/javascript/);
 });
 
 void test('binding beyond loopback needs a token; the address is checked', () => {

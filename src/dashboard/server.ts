@@ -65,7 +65,8 @@ export async function startDashboardServer(opts: { config: DashboardConfig; link
   async function onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://dashboard');
     const path = url.pathname;
-    const isData = path.startsWith('/api') || path === '/metrics';
+    const isApi = path === '/api' || path.startsWith('/api/');
+    const isData = isApi || path === '/metrics';
     if (isData && !authorised(req, url)) {
       res.setHeader('www-authenticate', 'Bearer');
       return send(res, { status: 401, body: { error: { code: 'PERMISSION_DENIED', message: 'this dashboard needs its token: send Authorization: Bearer <token>' } } });
@@ -76,7 +77,7 @@ export async function startDashboardServer(opts: { config: DashboardConfig; link
       res.end(text);
       return;
     }
-    if (path.startsWith('/api')) {
+    if (isApi) {
       url.searchParams.delete('token');
       const result = await api.handle(req.method ?? 'GET', path, url.searchParams, req);
       return send(res, result ?? { status: 404, body: { error: { code: 'NOT_FOUND', message: `no API at ${path}` } } });

@@ -1,0 +1,114 @@
+/**
+ * End to end in headless Chromium (Debian's chromium driven by playwright-core): the dashboard of a
+ * real `switchboard start` hub. Screenshots go to test-results/dashboard-*.png.
+ */
+import { after, before, test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync } from 'node:fs';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { connect, type SwitchboardClient } from '../client/index.js';
+import { tempDir } from '../core/testing.js';
+import type { SyncApi } from '../sync/open.js';
+import { seedData, startWithDashboard, type Running } from './test/harness.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const SHOTS = 'test-results';
+
+let running: Running | undefined;
+let sync: SyncApi | undefined;
+let context: BrowserContext | undefined;
+let cleanupProfile: (() => Promise<void>) | undefined;
+const clients: SwitchboardClient[] = [];
+const pageErrors: string[] = [];
+
+function needChromium(t: TestContext): boolean {
+  if (existsSync(CHROMIUM)) return true;
+  if (process.env.CI === 'true') throw new Error(`${CHROMIUM} is missing (CI=true: install Debian's chromium)`);
+  t.skip(`${CHROMIUM} is not installed`);
+  return false;
+}
+
+before(async () => {
+  if (!existsSync(CHROMIUM)) return;
+  mkdirSync(SHOTS, { recursive: true });
+  running = await startWithDashboard();
+  sync = await seedData(running.home, 120);
+  const profile = await tempDir('switchboard-chromium-');
+  cleanupProfile = profile.cleanup;
+  context = await chromium.launchPersistentContext(profile.path, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  for (const c of clients) c.dispose();
+  await context?.close();
+  await cleanupProfile?.();
+  await sync?.close();
+  await running?.stop();
+  delete process.env.SWITCHBOARD_HTTP;
+});
+
+async function open(hash: string): Promise<Page> {
+  const page = await context!.newPage();
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await page.goto(`${running!.url}/#${hash}`);
+  return page;
+}
+
+void test('a service registering appears on the Network page, live', async (t) => {
+  if (!needChromium(t)) return;
+  const page = await open('network');
+  await page.locator('li.service[data-service="sync"]').waitFor({ timeout: 10_000 });
+  assert.equal(await page.locator('li.service[data-service="weather"]').count(), 0);
+  const local = running!.hub.addresses.find((a) => a.kind === 'local')!;
+  const client = await connect(local.url);
+  clients.push(client);
+  await client.register('weather');
+  const weather = page.locator('li.service[data-service="weather"][data-status="up"]');
+  await weather.waitFor({ timeout: 10_000 });
+  assert.match(await weather.innerText(), /weather\s+1 instance/);
+  await page.screenshot({ path: `${SHOTS}/dashboard-network.png`, fullPage: true });
+  await page.close();
+  assert.deepEqual(pageErrors, []);
+});
+
+void test('the Data page pages by 50, searches, and saves a note', async (t) => {
+  if (!needChromium(t)) return;
+  const page = await open('data');
+  await page.getByText('page 1 of 3 · 121 objects').waitFor({ timeout: 10_000 });
+  assert.equal(await page.locator('tbody tr').count(), 50);
+  await page.getByRole('searchbox', { name: 'search' }).fill('doc 42');
+  await page.getByText('page 1 of 1 · 1 objects').waitFor({ timeout: 10_000 });
+  const note = page.getByRole('textbox', { name: 'note for d42' });
+  await note.fill('ask Ana');
+  await note.press('Enter');
+  await page.getByText('saved').waitFor({ timeout: 10_000 });
+  const stored = await sync!.listData({ search: 'ask Ana' });
+  assert.deepEqual(stored.items.map((o) => o.remoteId), ['d42']);
+  await page.screenshot({ path: `${SHOTS}/dashboard-data.png`, fullPage: true });
+  await page.close();
+});
+
+void test('the Traffic page shows sniffed messages; Services lists commands', async (t) => {
+  if (!needChromium(t)) return;
+  const page = await open('traffic');
+  const local = running!.hub.addresses.find((a) => a.kind === 'local')!;
+  const target = await connect(local.url);
+  clients.push(target);
+  target.on('PING', () => ({ command: 'PONG', params: {} }));
+  await target.register('echo');
+  const caller = await connect(local.url);
+  clients.push(caller);
+  await caller.register('caller');
+  await caller.request({ to: { service: 'echo' }, command: 'PING', params: {} });
+  await page.locator('tr.sniffed', { hasText: 'PING' }).first().waitFor({ timeout: 10_000 });
+  await page.screenshot({ path: `${SHOTS}/dashboard-traffic.png`, fullPage: true });
+  await page.goto(`${running!.url}/#services`);
+  await page.locator('tr[data-service="echo"]', { hasText: 'PING' }).waitFor({ timeout: 10_000 });
+  await page.screenshot({ path: `${SHOTS}/dashboard-services.png`, fullPage: true });
+  await page.close();
+  assert.deepEqual(pageErrors, []);
+});
