@@ -137,6 +137,21 @@ function registerAccount(program: Command): void {
       });
     });
 
+  storeOptions(account.command('runs').argument('[account]', 'id, name, or connector/name (default: every account)')
+    .option('--limit <n>', 'how many, newest first', positiveInt('--limit'), 20)
+    .option('--json', 'print JSON')
+    .description('sync runs: when, how many objects and pages, success, error, the connector\'s end metadata'))
+    .action(async (ref: string | undefined, opts: StoreOpts & { limit: number; json?: boolean }) => {
+      await withSync(opts, async (sync) => {
+        const runs = await sync.listRuns({ ...(ref ? { account: ref } : {}), limit: opts.limit });
+        if (opts.json) { json(runs); return; }
+        if (!runs.length) { out('no sync runs yet (see `switchboard sync --help`)'); return; }
+        const status = (r: (typeof runs)[number]) => (r.success === null ? 'running' : r.success ? 'ok' : 'FAILED');
+        table(['RUN', 'ACCOUNT', 'STARTED', 'FINISHED', 'RESULT', 'OBJECTS', 'PAGES', 'ERROR / METADATA'],
+          runs.map((r) => [String(r.id), `${r.connector}/${r.accountName}`, r.startedAt, r.finishedAt ?? '', status(r), String(r.objects), String(r.pages), (r.error ?? r.metadata ?? '').split('\n')[0]!]), 100);
+      });
+    });
+
   storeOptions(account.command('remove').argument('<account>', 'id, name, or connector/name').description('remove an account and its data objects'))
     .action(async (ref: string, opts: StoreOpts) => {
       await withSync(opts, async (sync) => {
