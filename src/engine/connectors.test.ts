@@ -57,7 +57,7 @@ void test('worker thread plugin: a call that never answers times out, the plugin
   const cancelled: string[] = [];
   host.on('worker', 'cancelled', (why) => cancelled.push(String(why)));
   const controller = new AbortController();
-  const p = host.callWith({ signal: controller.signal }, 'worker', 'waitForCancel');
+  const p = host.callWith({ signal: controller.signal, timeoutMs: 0 }, 'worker', 'waitForCancel');
   setTimeout(() => controller.abort(), 20);
   await assert.rejects(p, { code: 'CANCELLED' });
   await waitFor(() => cancelled.length === 1, { what: 'the plugin to see the cancel' });
