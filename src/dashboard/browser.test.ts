@@ -112,3 +112,15 @@ void test('the Traffic page shows sniffed messages; Services lists commands', as
   await page.close();
   assert.deepEqual(pageErrors, []);
 });
+
+void test('the Sync runs, Triggers and Executions pages list their stores (empty here) without errors', async (t) => {
+  if (!needChromium(t)) return;
+  const page = await open('runs');
+  for (const name of ['runs', 'triggers', 'executions']) {
+    await page.goto(`${running!.url}/#${name}`);
+    await page.locator(`main[data-page="${name}"] td`, { hasText: 'none yet' }).waitFor({ timeout: 10_000 });
+    await page.screenshot({ path: `${SHOTS}/dashboard-${name}.png`, fullPage: true });
+  }
+  await page.close();
+  assert.deepEqual(pageErrors, []);
+});

@@ -5,8 +5,9 @@ import { networkPage } from './network.js';
 import { servicesPage } from './services.js';
 import { trafficPage } from './traffic.js';
 import { dataPage } from './data.js';
+import { runsPage, triggersPage, executionsPage } from './lists.js';
 
-const PAGES = { network: networkPage, services: servicesPage, traffic: trafficPage, data: dataPage };
+const PAGES = { network: networkPage, services: servicesPage, traffic: trafficPage, data: dataPage, runs: runsPage, triggers: triggersPage, executions: executionsPage };
 const root = document.getElementById('page');
 let cleanup = () => {};
 
