@@ -3,4 +3,4 @@ export { Discovery, attachDiscovery, type DiscoveryOptions } from './discovery.j
 export { Target } from './target.js';
 export { PeerRequestError, RequestPolicy, resolvePolicy, type PeerRequestOptions, type PeerResponse, type PolicyInput } from './http-request.js';
 export { KINDS, OVERRIDE_ENV, parseAdvertisement, parseOverride, type Advertisement, type Peer, type PeerKind, type PeerMap } from './schema.js';
-export { childTraceparent } from './trace.js';
+export { childTraceparent, withTraceparent } from './trace.js';

@@ -14,3 +14,9 @@ export function childTraceparent(parent?: string): string {
 export function traceIdOf(traceparent: string): string | undefined {
   return TRACEPARENT.exec(traceparent)?.[1];
 }
+
+/** Message parameters with a `traceparent` (a child of `parent`): trace context on hub messages. */
+export function withTraceparent<P extends Record<string, unknown>>(params: P, parent?: string): P & { traceparent: string } {
+  const incoming = parent ?? (typeof params.traceparent === 'string' ? params.traceparent : undefined);
+  return { ...params, traceparent: childTraceparent(incoming) };
+}

@@ -6,7 +6,7 @@ import { Breakers } from './breaker.js';
 import { attachDiscovery } from './discovery.js';
 import { PeerTable } from './peer-table.js';
 import { checkKind, parseAdvertisement, parseOverride, type PeerMap, type Snapshot } from './schema.js';
-import { childTraceparent, traceIdOf } from './trace.js';
+import { childTraceparent, traceIdOf, withTraceparent } from './trace.js';
 import { hostOf } from './agent.js';
 
 const invalid = (re: RegExp) => (e: unknown) => e instanceof SwitchboardError && e.code === 'INVALID_ARGUMENT' && re.test(e.message);
@@ -85,6 +85,9 @@ void test('traceparent: a child keeps the trace id; garbage starts a new trace',
   assert.equal(traceIdOf(child), '0af7651916cd43dd8448eb211c80319c');
   assert.notEqual(child, parent);
   assert.match(childTraceparent('garbage'), /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+  const params = withTraceparent({ service: 'app', traceparent: parent });
+  assert.equal(params.service, 'app');
+  assert.equal(traceIdOf(params.traceparent), '0af7651916cd43dd8448eb211c80319c');
   assert.equal(hostOf('127.0.0.2:4545'), '127.0.0.2');
   assert.equal(hostOf('[::1]:4545'), '::1');
   assert.equal(hostOf('memory'), '127.0.0.1');
