@@ -7,6 +7,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +22,9 @@ import type { DashboardConfig } from './config.js';
 import type { DashboardData } from './data.js';
 import type { HubLink, Sniffed } from './hub-link.js';
 
-const UI_DIR = fileURLToPath(new URL('./ui/', import.meta.url));
+// The UI is plain files kept in the sources; the compiled tree (dist/dashboard) points back at them.
+const UI_DIR = [fileURLToPath(new URL('./ui/', import.meta.url)), fileURLToPath(new URL('../../src/dashboard/ui/', import.meta.url))]
+  .find((dir) => existsSync(join(dir, 'index.html'))) ?? fileURLToPath(new URL('./ui/', import.meta.url));
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml' };
 /** A live client further behind than this misses traffic events (registry updates still go). */
 const MAX_BUFFERED = 1 << 20;
