@@ -81,6 +81,9 @@ void test('traffic: sniffed messages reach /api/live and are counted in /metrics
   assert.match(text, /switchboard_connections [1-9]/);
   assert.match(text, /switchboard_sync_objects 121/);
   assert.match(text, /switchboard_events 0/);
+  const counts = (await getJson('/api/services')).body.counts as Record<string, { received: number; sent: number }>;
+  assert.ok(counts.pinger_target!.received >= 1 && counts.pinger_target!.sent >= 1, JSON.stringify(counts));
+  assert.ok(counts.pinger!.sent >= 1 && counts.pinger!.received >= 1, JSON.stringify(counts));
 });
 
 void test('data: pages of 50, filter by account and connector, search, order; notes are saved', async () => {

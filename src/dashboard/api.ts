@@ -88,7 +88,7 @@ export class Api {
     switch (route) {
       case 'services':
         parse(Empty, q, 'query');
-        return { status: 200, body: { server: hub.serverName, services: listServices(hub.serverName, hub.services, hub.remote()) } };
+        return { status: 200, body: { server: hub.serverName, services: listServices(hub.serverName, hub.services, hub.remote()), counts: Object.fromEntries(this.link.counts), at: Date.now() } };
       case 'cluster':
         parse(Empty, q, 'query');
         return { status: 200, body: await this.cluster() };

@@ -16,7 +16,21 @@ export interface Sniffed {
   reason?: string;
 }
 
+export interface MessageCounts { received: number; sent: number }
+
+/** Most services counted; beyond it new names are not tracked (names come from clients). */
+const MAX_COUNTED = 10_000;
+const COUNTED_OUTCOMES = new Set(['delivered', 'broadcast', 'forwarded', 'cached']);
+
+function serviceOf(value: JsonValue | undefined): string | undefined {
+  if (typeof value !== 'string' || value === '' || value === '*' || value === '?' || value === '.') return undefined;
+  const hash = value.indexOf('#');
+  return hash === -1 ? value : value.slice(0, hash);
+}
+
 export class HubLink extends EventEmitter<{ sniffed: [Sniffed] }> {
+  /** Messages routed to and from each service (by base name) since the dashboard started. */
+  readonly counts = new Map<string, MessageCounts>();
   private readonly tap: Channel;
   private readonly ask: Channel;
   private waiting: { want: Set<string>; resolve: (m: Message | undefined) => void }[] = [];
@@ -38,7 +52,21 @@ export class HubLink extends EventEmitter<{ sniffed: [Sniffed] }> {
     const event: Sniffed = { outcome: String(p.outcome ?? ''), at: Number(p.at ?? Date.now()), message: p.message ?? null };
     if (p.delivered_to !== undefined) event.deliveredTo = String(p.delivered_to);
     if (p.reason !== undefined) event.reason = String(p.reason);
+    this.count(event);
     this.emit('sniffed', event);
+  }
+
+  private count(event: Sniffed): void {
+    if (!COUNTED_OUTCOMES.has(event.outcome) || !event.message || typeof event.message !== 'object' || Array.isArray(event.message)) return;
+    const to = serviceOf(event.message.service);
+    const from = serviceOf(event.message['sent-from-service']);
+    const entry = (name: string) => {
+      let c = this.counts.get(name);
+      if (!c && this.counts.size < MAX_COUNTED) this.counts.set(name, (c = { received: 0, sent: 0 }));
+      return c;
+    };
+    if (to) { const c = entry(to); if (c) c.received++; }
+    if (from) { const c = entry(from); if (c) c.sent++; }
   }
 
   private onAskFrame(frame: string): void {
