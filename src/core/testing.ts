@@ -3,6 +3,7 @@
  * real services: outside CI an unreachable service skips the test with a one-line reason; with
  * CI=true it fails.
  */
+import { existsSync } from 'node:fs';
 import { createServer, connect as netConnect } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -66,4 +67,17 @@ export async function waitFor<T>(check: () => T | Promise<T>, { timeoutMs = 10_0
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+/** Debian's Chromium, driven by playwright-core in the browser tests. */
+export const CHROMIUM = '/usr/bin/chromium';
+/** Flags for a headless Chromium on a machine without outside network (no background fetches). */
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+/** Like `needService`, for Chromium: skips outside CI when it is not installed, fails under CI=true. */
+export function needChromium(t: TestContext): boolean {
+  if (existsSync(CHROMIUM)) return true;
+  if (process.env.CI === 'true') throw new Error(`${CHROMIUM} is missing (CI=true: install Debian's chromium)`);
+  t.skip(`${CHROMIUM} is not installed`);
+  return false;
 }

@@ -2,16 +2,15 @@
  * End to end in headless Chromium (Debian's chromium driven by playwright-core): the dashboard of a
  * real `switchboard start` hub. Screenshots go to test-results/dashboard-*.png.
  */
-import { after, before, test, type TestContext } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { connect, type SwitchboardClient } from '../client/index.js';
-import { tempDir } from '../core/testing.js';
+import { CHROMIUM, CHROMIUM_ARGS, needChromium, tempDir } from '../core/testing.js';
 import type { SyncApi } from '../sync/open.js';
 import { seedData, startWithDashboard, type Running } from './test/harness.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = 'test-results';
 
 let running: Running | undefined;
@@ -21,12 +20,6 @@ let cleanupProfile: (() => Promise<void>) | undefined;
 const clients: SwitchboardClient[] = [];
 const pageErrors: string[] = [];
 
-function needChromium(t: TestContext): boolean {
-  if (existsSync(CHROMIUM)) return true;
-  if (process.env.CI === 'true') throw new Error(`${CHROMIUM} is missing (CI=true: install Debian's chromium)`);
-  t.skip(`${CHROMIUM} is not installed`);
-  return false;
-}
 
 before(async () => {
   if (!existsSync(CHROMIUM)) return;
@@ -38,7 +31,7 @@ before(async () => {
   context = await chromium.launchPersistentContext(profile.path, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: CHROMIUM_ARGS,
   });
 });
 

@@ -1,17 +1,16 @@
 // The browser build hosting real Remix clients (iframe, web worker) and ours, in headless
 // Chromium (Debian's chromium driven by playwright-core), pages served from a loopback server.
-import { after, before, test, type TestContext } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { tempDir } from '../core/testing.js';
+import { CHROMIUM, CHROMIUM_ARGS, needChromium, tempDir } from '../core/testing.js';
 import { bundleForBrowser } from './browser/build.js';
 import { demoAssets } from './demo/assets.js';
 import { HTML, JS, serveAssets, type StaticServer } from './demo/static-server.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/browser/${name}`, import.meta.url));
 
 let server: StaticServer | undefined;
@@ -19,12 +18,6 @@ let context: BrowserContext | undefined;
 let cleanupProfile: (() => Promise<void>) | undefined;
 const consoleLines: string[] = [];
 
-function needChromium(t: TestContext): boolean {
-  if (existsSync(CHROMIUM)) return true;
-  if (process.env.CI === 'true') throw new Error(`${CHROMIUM} is missing (CI=true: install Debian's chromium)`);
-  t.skip(`${CHROMIUM} is not installed`);
-  return false;
-}
 
 before(async () => {
   if (!existsSync(CHROMIUM)) return;
@@ -41,7 +34,7 @@ before(async () => {
   context = await chromium.launchPersistentContext(profile.path, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: CHROMIUM_ARGS,
   });
 });
 
