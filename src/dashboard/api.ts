@@ -1,14 +1,18 @@
 /**
  * The JSON API under /api: the same library operations as the CLI (sync's `openSync`, the
  * dispatcher's tables, the hub's registry). Query strings and bodies are validated with zod; every
- * error is `{ error: { code, message } }` with an HTTP status that fits the code.
+ * error is `{ error: { code, message, data? } }` with an HTTP status that fits the code (`data`
+ * carries details a form can show inline, e.g. a trigger file's problems with their lines).
  */
 import type { IncomingMessage } from 'node:http';
+import { stringify as toYaml } from 'yaml';
 import { z } from 'zod';
-import { InvalidArgumentError, SwitchboardError } from '../core/errors.js';
+import { InvalidArgumentError, SwitchboardError, errorMessage } from '../core/errors.js';
 import { listServices } from '../hub/service-list.js';
+import type { TriggerSpec } from '../dispatch/trigger/schema.js';
 import type { DashboardData } from './data.js';
 import type { HubLink } from './hub-link.js';
+import { SyncJobs, type JobFrame } from './jobs.js';
 
 export interface ApiResult {
   status: number;
@@ -27,16 +31,57 @@ const DataQuery = z.object({
   asc: z.enum(['true', 'false', '1', '0']).optional(),
 }).strict();
 const RunsQuery = z.object({ account: z.string().min(1).optional(), limit: id.max(1000).optional() }).strict();
-const ExecutionsQuery = z.object({ trigger: z.string().min(1).optional(), limit: id.max(1000).optional() }).strict();
+const ExecutionsQuery = z.object({
+  trigger: z.string().min(1).optional(),
+  status: z.enum(['dispatched', 'done', 'failed']).optional(),
+  event: z.string().min(1).optional(),
+  limit: id.max(1000).optional(),
+}).strict();
 const AccountsQuery = z.object({ connector: z.string().min(1).optional() }).strict();
+const ForceQuery = z.object({ force: z.enum(['true', 'false', '1', '0']).optional() }).strict();
 const NoteBody = z.object({ notes: z.string().max(100_000) }).strict();
 const Empty = z.object({}).strict();
+
+const jsonObject = z.record(z.string(), z.unknown());
+const InstallBody = z.object({
+  /** Raw manifest JSON, an http(s) URL or a path (what `switchboard connector install` takes), or the manifest as an object. */
+  manifest: z.union([z.string().trim().min(1, 'must not be empty'), jsonObject]).optional(),
+  /** A bundled example connector instead (`connector install --example`). */
+  example: z.string().min(1).optional(),
+  name: z.string().min(1).max(64).optional(),
+}).strict().refine((b) => (b.manifest === undefined) !== (b.example === undefined), { message: 'give either "manifest" (JSON, URL or path) or "example"' });
+/** Options as JSON text (checked here, errors say where) or as a JSON object. */
+const options = z.union([z.string().max(1_000_000), jsonObject]);
+const AccountBody = z.object({
+  connector: z.string().min(1),
+  name: z.string().min(1).max(200),
+  options: options.optional(),
+  /** Ask the connector (its Check) whether the options are usable before saving; default true. */
+  check: z.boolean().optional(),
+}).strict();
+const AccountChange = z.object({ name: z.string().min(1).max(200).optional(), options: options.optional(), check: z.boolean().optional() }).strict()
+  .refine((b) => b.name !== undefined || b.options !== undefined, { message: 'nothing to change: give "options" and/or "name"' });
+const SyncBody = z.object({
+  /** Ids, names or connector/name; empty or absent: every account. */
+  accounts: z.array(z.string().min(1)).max(1000).optional(),
+  concurrency: z.number().int().min(1).max(32).optional(),
+}).strict();
+const TriggerText = z.object({
+  /** A trigger file's text: YAML or JSON, one trigger, a list, or { triggers: [...] }. */
+  text: z.string().min(1, 'must not be empty').max(1_000_000),
+  /** Replace triggers with the same names (like `trigger add --replace`). */
+  replace: z.boolean().optional(),
+  /** Validate only (like `trigger add --check`). */
+  check: z.boolean().optional(),
+}).strict();
+const TriggerEdit = z.object({ text: z.string().min(1, 'must not be empty').max(1_000_000) }).strict();
+const EnabledBody = z.object({ enabled: z.boolean() }).strict();
 
 function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const r = schema.safeParse(value);
   if (r.success) return r.data;
   const problems = r.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
-  throw new InvalidArgumentError(`${what}: ${problems}`);
+  throw new InvalidArgumentError(`${what}: ${problems}`, { data: { fields: r.error.issues.map((i) => i.path.join('.')) } });
 }
 
 const MAX_BODY = 1 << 20;
@@ -57,69 +102,325 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   }
 }
 
-const STATUS: Partial<Record<string, number>> = { INVALID_ARGUMENT: 400, NOT_FOUND: 404, CONFLICT: 409, PERMISSION_DENIED: 403, UNAVAILABLE: 503, TIMEOUT: 504 };
+/** Options text as the connector gets it; a syntax error names its line and column. */
+function optionsText(value: string | Record<string, unknown> | undefined): string {
+  if (value === undefined) return '{}';
+  if (typeof value !== 'string') return JSON.stringify(value);
+  try {
+    return JSON.stringify(JSON.parse(value));
+  } catch (err) {
+    const message = errorMessage(err);
+    const at = /position (\d+)/.exec(message);
+    let where = '';
+    let line: number | undefined;
+    if (at) {
+      const before = value.slice(0, Number(at[1]));
+      line = before.split('\n').length;
+      where = ` (line ${line}, column ${before.length - before.lastIndexOf('\n')})`;
+    }
+    throw new InvalidArgumentError(`options are not valid JSON${where}: ${message}`, { data: { field: 'options', ...(line ? { line } : {}) } });
+  }
+}
+
+const STATUS: Partial<Record<string, number>> = { INVALID_ARGUMENT: 400, INVALID_CONFIG: 400, NOT_FOUND: 404, CONFLICT: 409, PERMISSION_DENIED: 403, UNAVAILABLE: 503, TIMEOUT: 504 };
 
 export function errorResult(err: unknown): ApiResult {
-  if (err instanceof SwitchboardError) return { status: STATUS[err.code] ?? 500, body: { error: { code: err.code, message: err.message } } };
+  if (err instanceof SwitchboardError) {
+    return { status: STATUS[err.code] ?? 500, body: { error: { code: err.code, message: err.message, ...(err.data ? { data: err.data } : {}) } } };
+  }
   const message = err instanceof Error ? err.message : String(err);
   return { status: 500, body: { error: { code: 'INTERNAL', message } } };
 }
 
-export class Api {
-  constructor(private readonly link: HubLink, private readonly data: DashboardData) {}
+const LOOPBACK_HOST = /^(localhost|[^:]+\.localhost|127(\.\d{1,3}){3}|\[::1\])(:\d+)?$/i;
 
-  /** Undefined when no API route has this path. */
+/**
+ * Why a browser request must be refused, if it must: another site's page (its Origin differs from
+ * the Host it talks to), or — without a token — a Host that is not a loopback name, which is what
+ * a DNS-rebound page sends. Without this any web page could drive a loopback dashboard, and
+ * installing a connector runs commands.
+ */
+export function crossSiteProblem(req: IncomingMessage, hasToken: boolean): string | undefined {
+  const host = req.headers.host ?? '';
+  if (!hasToken && !LOOPBACK_HOST.test(host)) return `the dashboard without a token answers loopback names only (Host: ${JSON.stringify(host)}); open it as http://127.0.0.1:PORT or start it with --http-token`;
+  const origin = req.headers.origin;
+  if (origin !== undefined && origin !== 'null') {
+    let originHost: string;
+    try { originHost = new URL(origin).host; } catch { return `a bad Origin header ${JSON.stringify(origin)}`; }
+    if (originHost.toLowerCase() !== host.toLowerCase()) return `a request from another site (${origin}) is refused`;
+  } else if (origin === 'null') return 'a request from an opaque origin is refused';
+  return undefined;
+}
+
+type Params = Record<string, string>;
+interface Ctx { params: Params; query: Record<string, string>; req: IncomingMessage }
+type Handler = (ctx: Ctx) => Promise<ApiResult>;
+interface Route { pattern: string; regex: RegExp; keys: string[]; methods: Partial<Record<string, Handler>> }
+
+function route(pattern: string, methods: Partial<Record<string, Handler>>): Route {
+  const keys: string[] = [];
+  const regex = new RegExp(`^${pattern.replace(/:([a-z]+)/g, (_, k: string) => { keys.push(k); return '([^/]+)'; })}$`);
+  return { pattern, regex, keys, methods };
+}
+
+const ok = (body: unknown, status = 200): ApiResult => ({ status, body });
+const truthy = (v: string | undefined) => v === 'true' || v === '1';
+
+/** A trigger as the text the edit form starts from (YAML, `enabled` included). */
+function triggerText(t: { name: string; enabled: boolean; spec: TriggerSpec }): string {
+  const { name, description, when, filters, then } = t.spec;
+  return toYaml({ name, ...(description ? { description } : {}), enabled: t.enabled, when, ...(filters.length ? { filters } : {}), then }, { lineWidth: 0 });
+}
+
+export class Api {
+  readonly jobs: SyncJobs;
+  private readonly routes: Route[];
+
+  constructor(private readonly link: HubLink, private readonly data: DashboardData) {
+    this.jobs = new SyncJobs(data.sync);
+    const sync = data.sync;
+    const dispatch = data.dispatch;
+    const hub = link.hub;
+    this.routes = [
+      route('services', {
+        GET: async ({ query }) => {
+          parse(Empty, query, 'query');
+          return ok({ server: hub.serverName, services: listServices(hub.serverName, hub.services, hub.remote()), counts: Object.fromEntries(this.link.counts), at: Date.now() });
+        },
+      }),
+      route('cluster', { GET: async ({ query }) => { parse(Empty, query, 'query'); return ok(await this.cluster()); } }),
+
+      // Connectors: install / list / update / remove (switchboard connector ...).
+      route('connectors', {
+        GET: async ({ query }) => { parse(Empty, query, 'query'); return ok({ connectors: await sync.listConnectors() }); },
+        POST: async ({ query, req }) => {
+          parse(Empty, query, 'query');
+          const body = parse(InstallBody, await readJson(req), 'install');
+          let input: string;
+          if (body.example !== undefined) {
+            const { exampleManifest } = await import('../sync/connectors/examples.js');
+            input = JSON.stringify(exampleManifest(body.example));
+          } else input = typeof body.manifest === 'string' ? body.manifest : JSON.stringify(body.manifest);
+          const output = outputBuffer();
+          const connector = await sync.installConnector(input, { onOutput: output.push, ...(body.name ? { name: body.name } : {}) });
+          return ok({ connector, output: output.text() }, 201);
+        },
+      }),
+      route('connectors/:name', {
+        GET: async ({ params, query }) => { parse(Empty, query, 'query'); return ok({ connector: await sync.getConnector(params.name!) }); },
+        DELETE: async ({ params, query }) => {
+          const q = parse(ForceQuery, query, 'query');
+          const output = outputBuffer();
+          const r = await sync.removeConnector(params.name!, { onOutput: output.push, ...(truthy(q.force) ? { force: true } : {}) });
+          return ok({ removed: params.name, accountsRemoved: r.accountsRemoved, output: output.text() });
+        },
+      }),
+      route('connectors/:name/update', {
+        POST: async ({ params, query }) => {
+          parse(Empty, query, 'query');
+          const output = outputBuffer();
+          const connector = await sync.updateConnector(params.name!, { onOutput: output.push });
+          return ok({ connector, output: output.text() });
+        },
+      }),
+      route('examples', {
+        GET: async ({ query }) => {
+          parse(Empty, query, 'query');
+          const { EXAMPLE_CONNECTORS } = await import('../sync/connectors/examples.js');
+          return ok({ examples: Object.entries(EXAMPLE_CONNECTORS).map(([name, description]) => ({ name, description })) });
+        },
+      }),
+
+      // Accounts: create / list / edit / remove (switchboard account ...).
+      route('accounts', {
+        GET: async ({ query }) => {
+          const p = parse(AccountsQuery, query, 'query');
+          return ok({ accounts: await sync.listAccounts(p.connector ? { connector: p.connector } : {}) });
+        },
+        POST: async ({ query, req }) => {
+          parse(Empty, query, 'query');
+          const body = parse(AccountBody, await readJson(req), 'account');
+          const text = optionsText(body.options);
+          await sync.getConnector(body.connector);
+          const check = body.check === false ? null : await this.checkOptions(body.connector, text);
+          const account = await sync.addAccount({ connector: body.connector, name: body.name, options: text });
+          return ok({ account, check }, 201);
+        },
+      }),
+      route('accounts/:ref', {
+        GET: async ({ params, query }) => {
+          parse(Empty, query, 'query');
+          const account = await sync.resolveAccount(params.ref!);
+          return ok({ account, runs: await sync.listRuns({ account: String(account.id), limit: 20 }) });
+        },
+        PUT: async ({ params, query, req }) => {
+          parse(Empty, query, 'query');
+          const body = parse(AccountChange, await readJson(req), 'account change');
+          const current = await sync.resolveAccount(params.ref!);
+          const text = body.options === undefined ? undefined : optionsText(body.options);
+          const check = text === undefined || body.check === false ? null : await this.checkOptions(current.connector, text);
+          const account = await sync.updateAccount(String(current.id), { ...(body.name !== undefined ? { name: body.name } : {}), ...(text !== undefined ? { options: text } : {}) });
+          return ok({ account, check });
+        },
+        DELETE: async ({ params, query }) => {
+          parse(Empty, query, 'query');
+          return ok({ account: await sync.removeAccount(params.ref!) });
+        },
+      }),
+
+      // Sync: run accounts in the background (progress over /api/live), jobs, history.
+      route('sync', {
+        GET: async ({ query }) => { parse(Empty, query, 'query'); return ok({ jobs: this.jobs.list() }); },
+        POST: async ({ query, req }) => {
+          parse(Empty, query, 'query');
+          const body = parse(SyncBody, await readJson(req), 'sync');
+          return ok({ job: await this.jobs.start(body.accounts ?? [], body.concurrency ?? 4) }, 202);
+        },
+      }),
+      route('sync/:job', {
+        GET: async ({ params, query }) => { parse(Empty, query, 'query'); return ok({ job: this.jobs.get(parse(id, params.job, 'sync job id')) }); },
+        DELETE: async ({ params, query }) => { parse(Empty, query, 'query'); return ok({ job: this.jobs.cancel(parse(id, params.job, 'sync job id')) }); },
+      }),
+      route('runs', {
+        GET: async ({ query }) => {
+          const p = parse(RunsQuery, query, 'query');
+          return ok({ runs: await sync.listRuns({ ...(p.account ? { account: p.account } : {}), limit: p.limit ?? 100 }) });
+        },
+      }),
+
+      route('data', {
+        GET: async ({ query }) => {
+          const p = parse(DataQuery, query, 'query');
+          return ok(await sync.listData({
+            ...(p.account ? { accounts: [p.account] } : {}), ...(p.connector ? { connector: p.connector } : {}), ...(p.search ? { search: p.search } : {}),
+            page: p.page ?? 1, pageSize: PAGE_SIZE, ...(p.order ? { order: p.order } : {}), ...(truthy(p.asc) ? { ascending: true } : {}),
+          }));
+        },
+      }),
+      route('data/:id/note', {
+        PUT: async ({ params, req }) => {
+          const objectId = parse(id, params.id, 'data object id');
+          const body = parse(NoteBody, await readJson(req), 'note');
+          return ok({ object: await sync.setNote(objectId, body.notes) });
+        },
+      }),
+
+      // Triggers: create / edit from YAML or JSON text, enable / disable, remove (switchboard trigger ...).
+      route('triggers', {
+        GET: async ({ query }) => { parse(Empty, query, 'query'); return ok({ triggers: await dispatch.listTriggers() }); },
+        POST: async ({ query, req }) => {
+          parse(Empty, query, 'query');
+          const body = parse(TriggerText, await readJson(req), 'triggers');
+          const { parseTriggers } = await import('../dispatch/trigger/parse.js');
+          const specs = parseTriggers(body.text, 'text');
+          if (body.check) return ok({ valid: specs.map((s) => s.name) });
+          return ok(await dispatch.addTriggers(specs, body.replace ?? false), 201);
+        },
+      }),
+      route('triggers/:name', {
+        GET: async ({ params, query }) => {
+          parse(Empty, query, 'query');
+          const trigger = await this.trigger(params.name!);
+          return ok({ trigger, text: triggerText(trigger) });
+        },
+        PUT: async ({ params, query, req }) => {
+          parse(Empty, query, 'query');
+          const body = parse(TriggerEdit, await readJson(req), 'trigger');
+          const current = await this.trigger(params.name!);
+          const { parseTriggers, TriggerFileError } = await import('../dispatch/trigger/parse.js');
+          const specs = parseTriggers(body.text, 'text');
+          if (specs.length !== 1) throw new TriggerFileError('text', [{ line: 1, field: '', message: `editing "${current.name}" takes one trigger, not ${specs.length}` }]);
+          // Without an `enabled` line the trigger keeps its current state.
+          const spec = { ...specs[0]!, enabled: specs[0]!.enabled ?? current.enabled };
+          if (spec.name === current.name) await dispatch.addTriggers([spec], true);
+          else {
+            await dispatch.addTriggers([spec], false); // a rename: a CONFLICT here changes nothing
+            await dispatch.removeTrigger(current.name);
+          }
+          const trigger = await this.trigger(spec.name);
+          return ok({ trigger, text: triggerText(trigger) });
+        },
+        DELETE: async ({ params, query }) => {
+          parse(Empty, query, 'query');
+          await dispatch.removeTrigger(params.name!);
+          return ok({ removed: params.name });
+        },
+      }),
+      route('triggers/:name/enabled', {
+        PUT: async ({ params, query, req }) => {
+          parse(Empty, query, 'query');
+          const body = parse(EnabledBody, await readJson(req), 'enabled');
+          await dispatch.setTriggerEnabled(params.name!, body.enabled);
+          return ok({ trigger: await this.trigger(params.name!) });
+        },
+      }),
+      route('executions', {
+        GET: async ({ query }) => {
+          const p = parse(ExecutionsQuery, query, 'query');
+          return ok({ executions: await dispatch.listExecutions({ ...(p.trigger ? { trigger: p.trigger } : {}), ...(p.status ? { status: p.status } : {}), ...(p.event ? { eventId: p.event } : {}), limit: p.limit ?? 100 }) });
+        },
+      }),
+    ];
+  }
+
+  /** Live frames the API produces (sync progress); the server pushes them over /api/live. */
+  onFrame(listener: (frame: JobFrame) => void): () => void {
+    return this.jobs.onFrame(listener);
+  }
+
+  /** Stops running syncs and waits for them. */
+  close(): Promise<void> {
+    return this.jobs.close();
+  }
+
+  /** Undefined when the path is not under /api/. */
   async handle(method: string, path: string, query: URLSearchParams, req: IncomingMessage): Promise<ApiResult | undefined> {
-    const q = Object.fromEntries(query);
-    const get = method === 'GET' || method === 'HEAD';
-    const hub = this.link.hub;
-    const note = /^\/api\/data\/([^/]+)\/note$/.exec(path);
-    if (note) {
-      if (method !== 'PUT') return { status: 405, body: { error: { code: 'INVALID_ARGUMENT', message: `${method} ${path}: use PUT with {"notes": "..."}` } } };
-      const objectId = parse(id, note[1], 'data object id');
-      const body = parse(NoteBody, await readJson(req), 'note');
-      return { status: 200, body: { object: await this.data.sync.setNote(objectId, body.notes) } };
-    }
     if (!path.startsWith('/api/')) return undefined;
-    const route = path.slice('/api/'.length);
-    const known = ['services', 'cluster', 'connectors', 'accounts', 'data', 'runs', 'triggers', 'executions'];
-    if (!known.includes(route)) return { status: 404, body: { error: { code: 'NOT_FOUND', message: `no API at ${path}; try ${known.map((k) => `/api/${k}`).join(', ')}` } } };
-    if (!get) return { status: 405, body: { error: { code: 'INVALID_ARGUMENT', message: `${method} ${path}: only GET is served here` } } };
-    switch (route) {
-      case 'services':
-        parse(Empty, q, 'query');
-        return { status: 200, body: { server: hub.serverName, services: listServices(hub.serverName, hub.services, hub.remote()), counts: Object.fromEntries(this.link.counts), at: Date.now() } };
-      case 'cluster':
-        parse(Empty, q, 'query');
-        return { status: 200, body: await this.cluster() };
-      case 'connectors':
-        parse(Empty, q, 'query');
-        return { status: 200, body: { connectors: await this.data.sync.listConnectors() } };
-      case 'accounts': {
-        const p = parse(AccountsQuery, q, 'query');
-        return { status: 200, body: { accounts: await this.data.sync.listAccounts(p.connector ? { connector: p.connector } : {}) } };
+    const rest = path.slice('/api/'.length);
+    const verb = method === 'HEAD' ? 'GET' : method;
+    for (const r of this.routes) {
+      const m = r.regex.exec(rest);
+      if (!m) continue;
+      const handler = r.methods[verb];
+      if (!handler) {
+        const allowed = Object.keys(r.methods).join(', ');
+        return { status: 405, body: { error: { code: 'INVALID_ARGUMENT', message: `${method} ${path}: ${allowed === 'GET' ? 'only GET is served here' : `use ${allowed}`}` } } };
       }
-      case 'data': {
-        const p = parse(DataQuery, q, 'query');
-        const page = await this.data.sync.listData({
-          ...(p.account ? { accounts: [p.account] } : {}), ...(p.connector ? { connector: p.connector } : {}), ...(p.search ? { search: p.search } : {}),
-          page: p.page ?? 1, pageSize: PAGE_SIZE, ...(p.order ? { order: p.order } : {}), ...(p.asc === 'true' || p.asc === '1' ? { ascending: true } : {}),
-        });
-        return { status: 200, body: page };
-      }
-      case 'runs': {
-        const p = parse(RunsQuery, q, 'query');
-        return { status: 200, body: { runs: await this.data.sync.listRuns({ ...(p.account ? { account: p.account } : {}), limit: p.limit ?? 100 }) } };
-      }
-      case 'triggers':
-        parse(Empty, q, 'query');
-        return { status: 200, body: { triggers: await this.data.dispatch.listTriggers() } };
-      case 'executions': {
-        const p = parse(ExecutionsQuery, q, 'query');
-        return { status: 200, body: { executions: await this.data.dispatch.listExecutions({ ...(p.trigger ? { trigger: p.trigger } : {}), limit: p.limit ?? 100 }) } };
-      }
+      const params: Params = {};
+      r.keys.forEach((k, i) => {
+        try { params[k] = decodeURIComponent(m[i + 1]!); } catch { throw new InvalidArgumentError(`${path}: a badly escaped path segment`); }
+      });
+      return handler({ params, query: Object.fromEntries(query), req });
     }
-    return undefined;
+    const top = [...new Set(this.routes.map((r) => r.pattern.split('/')[0]))];
+    return { status: 404, body: { error: { code: 'NOT_FOUND', message: `no API at ${path}; try ${top.map((k) => `/api/${k}`).join(', ')}` } } };
+  }
+
+  private async trigger(name: string) {
+    const t = (await this.data.dispatch.listTriggers()).find((x) => x.name === name);
+    if (!t) throw new SwitchboardError('NOT_FOUND', `no trigger named "${name}"`);
+    return t;
+  }
+
+  /**
+   * Asks the connector's Check whether `options` are usable (the example connectors validate them
+   * against their options schema). Refused options throw INVALID_ARGUMENT with the connector's
+   * sentence; a connector without Check, or without its folder, is reported, not refused.
+   */
+  private async checkOptions(connectorName: string, options: string): Promise<{ supported: boolean; ok: boolean; message: string }> {
+    const sync = this.data.sync;
+    const connector = await sync.getConnector(connectorName);
+    const { connectorDir } = await import('../sync/install.js');
+    const { checkConnector } = await import('../sync/goplugin/index.js');
+    const cwd = connectorDir(sync.home, connector.name);
+    let result;
+    try {
+      result = await checkConnector({ command: connector.command, cwd, options, env: { SWITCHBOARD_HOME: sync.home, SWITCHBOARD_CONNECTOR: connector.name }, onLog: () => {} });
+    } catch (err) {
+      throw new SwitchboardError('UNAVAILABLE', `could not ask connector "${connector.name}" to check the options: ${errorMessage(err)} (save with the check off to skip it)`, { cause: err, data: { field: 'options' } });
+    }
+    if (!result.ok) throw new InvalidArgumentError(`connector "${connector.name}" refused these options: ${result.message}`, { data: { field: 'options', check: result } });
+    return result;
   }
 
   /** This hub, and the mesh's view of the cluster when the hub runs one. */
@@ -131,4 +432,13 @@ export class Api {
     const local = listServices(hub.serverName, hub.services, undefined).filter((s) => s.status === 'up').map((s) => s.name);
     return { server: hub.serverName, addresses: hub.addresses.map((a) => ({ kind: a.kind, url: a.url })), services: local, mesh };
   }
+}
+
+/** Install/update output kept for the reply (the tail, like the CLI's stderr would show). */
+function outputBuffer(max = 16_384): { push: (text: string) => void; text: () => string } {
+  let text = '';
+  return {
+    push: (chunk: string) => { text += chunk; if (text.length > 2 * max) text = text.slice(-max); },
+    text: () => (text.length > max ? `…${text.slice(-max)}` : text),
+  };
 }

@@ -17,7 +17,7 @@ import type { Registry } from 'prom-client';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { listServices } from '../hub/service-list.js';
-import { Api, errorResult, type ApiResult } from './api.js';
+import { Api, crossSiteProblem, errorResult, type ApiResult } from './api.js';
 import type { DashboardConfig } from './config.js';
 import type { DashboardData } from './data.js';
 import type { HubLink, Sniffed } from './hub-link.js';
@@ -70,6 +70,8 @@ export async function startDashboardServer(opts: { config: DashboardConfig; link
     const path = url.pathname;
     const isApi = path === '/api' || path.startsWith('/api/');
     const isData = isApi || path === '/metrics';
+    const foreign = isData ? crossSiteProblem(req, wanted !== undefined) : undefined;
+    if (foreign) return send(res, { status: 403, body: { error: { code: 'PERMISSION_DENIED', message: foreign } } });
     if (isData && !authorised(req, url)) {
       res.setHeader('www-authenticate', 'Bearer');
       return send(res, { status: 401, body: { error: { code: 'PERMISSION_DENIED', message: 'this dashboard needs its token: send Authorization: Bearer <token>' } } });
@@ -101,7 +103,7 @@ export async function startDashboardServer(opts: { config: DashboardConfig; link
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://dashboard');
-    if (url.pathname !== '/api/live' || !authorised(req, url)) {
+    if (url.pathname !== '/api/live' || crossSiteProblem(req, wanted !== undefined) || !authorised(req, url)) {
       socket.end('HTTP/1.1 401 Unauthorized\r\n\r\n');
       return;
     }
@@ -126,6 +128,11 @@ export async function startDashboardServer(opts: { config: DashboardConfig; link
     for (const ws of wss.clients) if (ws.bufferedAmount < MAX_BUFFERED) ws.send(frame);
   };
   link.on('sniffed', onSniffed);
+  // Sync progress of runs started from the UI.
+  const offApi = api.onFrame((frame) => {
+    const text = JSON.stringify(frame);
+    for (const ws of wss.clients) ws.send(text);
+  });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -139,6 +146,8 @@ export async function startDashboardServer(opts: { config: DashboardConfig; link
       offRegistry();
       if (pending) clearTimeout(pending);
       link.off('sniffed', onSniffed);
+      offApi();
+      await api.close();
       for (const ws of wss.clients) ws.terminate();
       wss.close();
       server.closeAllConnections();

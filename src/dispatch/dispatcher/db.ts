@@ -224,10 +224,11 @@ export class DispatchDb {
     return this.sql.exec(`UPDATE dispatch_executions SET status = 'failed', error = ? WHERE status = 'dispatched' AND dispatched_at < ?`, [reason, before]);
   }
 
-  async listExecutions(opts: { limit?: number; trigger?: string; eventId?: string } = {}): Promise<ExecutionRecord[]> {
+  async listExecutions(opts: { limit?: number; trigger?: string; eventId?: string; status?: ExecutionRecord['status'] } = {}): Promise<ExecutionRecord[]> {
     const where: string[] = [];
     const params: unknown[] = [];
     if (opts.trigger) { where.push('x.trigger_name = ?'); params.push(opts.trigger); }
+    if (opts.status) { where.push('x.status = ?'); params.push(opts.status); }
     if (opts.eventId) { where.push('x.event_id = ?'); params.push(opts.eventId); }
     params.push(opts.limit ?? 100);
     const rows = await this.sql.query(
