@@ -1,23 +1,36 @@
 /**
- * One request to the hub itself over a plain connection (no registration): send a command, wait
- * for the reply command, close. Used by `switchboard services`.
+ * Short conversations with the hub itself over a plain connection (no REGISTER: the hub answers
+ * on the asking connection), for the CLI verbs: connect, send one command as a JSON line (so
+ * structured replies come back typed), collect replies, close.
  */
 import { decodeLine, encodeJson } from '../core/codec/index.js';
+import { DEFAULT_LOCAL } from '../core/address.js';
 import { ConnectionError, SwitchboardError, TimeoutError, errorMessage } from '../core/errors.js';
 import { createMessage, type JsonValue, type Message } from '../core/message.js';
 import { connect } from '../core/transports/index.js';
 
-export async function hubRequest(address: string, command: string, params: Record<string, JsonValue>, replyCommand: string, timeoutMs = 5000): Promise<Message> {
+/** The hub a CLI verb talks to: `--address`, else SWITCHBOARD_ADDRESS, else the local default. */
+export function hubAddress(given: string | undefined): string {
+  return given ?? process.env.SWITCHBOARD_ADDRESS ?? DEFAULT_LOCAL;
+}
+
+/**
+ * Sends `command` to the hub at `address` and resolves with the replies once `done(replies)` is
+ * true (or rejects after `timeoutMs`). `done` may throw to reject with its error.
+ */
+export async function askHub(address: string, command: Message, done: (replies: Message[]) => boolean, timeoutMs = 5000): Promise<Message[]> {
   let channel;
   try {
     channel = await connect(address, { connectTimeoutMs: timeoutMs });
   } catch (err) {
-    throw new ConnectionError('CONNECTION_FAILED', `cannot connect to ${address}: ${errorMessage(err)} (is the hub running? start one with \`switchboard hub\`)`, { cause: err });
+    throw new ConnectionError('CONNECTION_FAILED', `cannot connect to ${address}: ${errorMessage(err)} (is the hub running? start one with \`switchboard hub\`, or give its address with --address)`, { cause: err });
   }
   const ch = channel;
+  const replies: Message[] = [];
   try {
-    return await new Promise<Message>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new TimeoutError(`the hub at ${address} did not answer ${command} within ${timeoutMs} ms`)), timeoutMs);
+    return await new Promise<Message[]>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new TimeoutError(`the hub at ${address} did not answer ${command.command} within ${timeoutMs} ms`)), timeoutMs);
+      ch.on('close', () => { clearTimeout(timer); reject(new ConnectionError('CONNECTION_CLOSED', `the hub at ${address} closed the connection before answering ${command.command}`)); });
       ch.on('frame', (frame) => {
         let msg: Message;
         try {
@@ -25,17 +38,30 @@ export async function hubRequest(address: string, command: string, params: Recor
         } catch {
           return;
         }
-        if (msg.command === replyCommand) { clearTimeout(timer); resolve(msg); }
-        else if ((msg.command === 'INVALID' || msg.command === 'UNKNOWN') && (msg.params.command === command || msg.params.command === undefined)) {
+        replies.push(msg);
+        try {
+          if (done(replies)) { clearTimeout(timer); resolve(replies); }
+        } catch (err) {
           clearTimeout(timer);
-          reject(new SwitchboardError('REFUSED', `the hub answered ${command} with ${msg.command}: ${String(msg.params.message ?? msg.params.command ?? '')}`));
+          reject(err instanceof Error ? err : new Error(String(err)));
         }
       });
-      ch.on('close', () => { clearTimeout(timer); reject(new ConnectionError('CONNECTION_CLOSED', `the hub at ${address} closed the connection before answering ${command}`)); });
-      // JSON, so structured replies (the service list) come back typed.
-      ch.send(encodeJson(createMessage(command, params)));
+      ch.send(encodeJson(command));
     });
   } finally {
     ch.close();
   }
+}
+
+/** One command, one expected reply command; the hub's INVALID/UNKNOWN for it rejects as REFUSED. */
+export async function hubRequest(address: string, command: string, params: Record<string, JsonValue>, replyCommand: string, timeoutMs = 5000): Promise<Message> {
+  const replies = await askHub(address, createMessage(command, params), (r) => {
+    const msg = r[r.length - 1]!;
+    if (msg.command === replyCommand) return true;
+    if ((msg.command === 'INVALID' || msg.command === 'UNKNOWN') && (msg.params.command === command || msg.params.command === undefined)) {
+      throw new SwitchboardError('REFUSED', `the hub answered ${command} with ${msg.command}: ${String(msg.params.message ?? msg.params.command ?? '')}`);
+    }
+    return false;
+  }, timeoutMs);
+  return replies[replies.length - 1]!;
 }

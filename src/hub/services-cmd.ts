@@ -1,8 +1,8 @@
 /** `switchboard services`: who is registered with a hub (LIST_SERVICES), as a table or JSON. */
 import { z } from 'zod';
-import { parseAddress, DEFAULT_LOCAL } from '../core/address.js';
+import { parseAddress } from '../core/address.js';
 import { InvalidMessageError } from '../core/errors.js';
-import { hubRequest } from './request.js';
+import { hubAddress, hubRequest } from './request.js';
 
 const instanceSchema = z.object({
   instance: z.string(),
@@ -29,7 +29,7 @@ const serviceSchema = z.object({
 export type ListedService = z.infer<typeof serviceSchema>;
 
 export function resolveHubAddress(address: string | undefined): string {
-  const url = address ?? process.env.SWITCHBOARD_ADDRESS ?? DEFAULT_LOCAL;
+  const url = hubAddress(address);
   parseAddress(url);
   return url;
 }

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { createMessage } from '../core/message.js';
 import { InvalidArgumentError, SwitchboardError } from '../core/errors.js';
-import { askHub, hubAddress } from './hub-query.js';
+import { askHub, hubAddress } from '../hub/request.js';
 import type { MeshStatus } from './mesh.js';
 
 const Opts = z.object({ address: z.string().optional(), json: z.boolean().optional(), timeout: z.coerce.number().int().positive() });

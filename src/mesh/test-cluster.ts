@@ -3,20 +3,14 @@
  * (127.0.0.1, .2, .3, ... all work on Linux without setup), and a raw line client that registers
  * a service and collects what it receives.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Channel } from '../core/channel.js';
 import { decodeLine, encodeLine } from '../core/codec/index.js';
 import { createMessage, type JsonValue, type Message } from '../core/message.js';
-import { freePort, portOpen, waitFor } from '../core/testing.js';
+import { freePort, waitFor } from '../core/testing.js';
+import { HubChild } from '../hub/test-process.js';
 import { connect } from '../core/transports/index.js';
 import { fetchMeshStatus } from './cluster-status.js';
 import type { MeshStatus } from './mesh.js';
-
-const BIN = fileURLToPath(new URL('../../bin/switchboard.js', import.meta.url));
 
 export interface HubSpec {
   name: string;
@@ -28,12 +22,10 @@ export interface HubSpec {
   secure?: boolean | 'shared';
 }
 
-export class HubProcess {
-  private child: ChildProcess | undefined;
-  output = '';
-  readonly home = mkdtempSync(join(tmpdir(), 'switchboard-mesh-'));
-
-  constructor(readonly spec: HubSpec, readonly localPort: number, readonly remotePort: number, private readonly argsFor: () => string[], private readonly timings = 'fast', private readonly env: Record<string, string> = {}) {}
+export class HubProcess extends HubChild {
+  constructor(readonly spec: HubSpec, readonly localPort: number, readonly remotePort: number, private readonly argsFor: () => string[], private readonly timings = 'fast', private readonly env: Record<string, string> = {}) {
+    super(`hub ${spec.name}`, 'switchboard-mesh-');
+  }
 
   get localUrl(): string {
     return `cd://127.0.0.1:${this.localPort}`;
@@ -43,55 +35,12 @@ export class HubProcess {
     return `${this.spec.ip}:${this.remotePort}`;
   }
 
-  get running(): boolean {
-    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  async start(): Promise<void> {
-    await this.kill();
-    this.output = '';
-    const child = spawn(process.execPath, [BIN, 'hub', ...this.argsFor()], {
-      env: { ...process.env, SWITCHBOARD_FROM_SOURCE: '1', SWITCHBOARD_LOG_LEVEL: process.env.SWITCHBOARD_LOG_LEVEL ?? 'warn', SWITCHBOARD_HOME: this.home, SWITCHBOARD_DATA_PATH: this.home, SWITCHBOARD_MESH_TIMINGS: this.timings, ...this.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout?.on('data', (d: Buffer) => { this.output += d.toString(); });
-    child.stderr?.on('data', (d: Buffer) => { this.output += d.toString(); });
-    this.child = child;
-    const deadline = Date.now() + 60_000;
-    while (!(await portOpen(this.localPort, '127.0.0.1', 200))) {
-      if (child.exitCode !== null) throw new Error(`hub ${this.spec.name} exited with ${child.exitCode}:\n${this.output}`);
-      if (Date.now() > deadline) throw new Error(`hub ${this.spec.name} did not listen within 60 s:\n${this.output}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-
-  /** Resolves with the exit code once the process ends on its own (STOP, SHUTDOWN). */
-  waitExit(timeoutMs = 15_000): Promise<number | null> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child?.exitCode ?? null);
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`hub ${this.spec.name} still running after ${timeoutMs} ms:\n${this.output}`)), timeoutMs);
-      child.once('exit', (code) => { clearTimeout(t); resolve(code); });
-    });
-  }
-
-  /** SIGKILL, like a crash; resolves when the process is gone. */
-  async kill(): Promise<void> {
-    const child = this.child;
-    this.child = undefined;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGKILL');
-    await exited;
+  start(): Promise<void> {
+    return this.spawnHub(this.argsFor(), this.localPort, { SWITCHBOARD_DATA_PATH: this.home, SWITCHBOARD_MESH_TIMINGS: this.timings, ...this.env });
   }
 
   status(): Promise<MeshStatus | undefined> {
     return fetchMeshStatus(this.localUrl, 5000);
-  }
-
-  async dispose(): Promise<void> {
-    await this.kill();
-    rmSync(this.home, { recursive: true, force: true });
   }
 }
 

@@ -1,13 +1,14 @@
 /**
  * A line channel over a Node stream pair: a socket (TCP, Unix, TLS) or a child's stdout/stdin.
- * Inbound bytes go through the LineFramer; outbound frames are joined and written once per
- * microtask (one syscall for a burst), bounded by `maxQueuedBytes` with a drop-newest policy.
+ * Inbound bytes go through the LineFramer; outbound frames are batched (BatchingChannel) and
+ * written joined by newlines.
  */
 import type { Readable, Writable } from 'node:stream';
 import { ConnectionError, InvalidArgumentError, type LineTooLongError } from '../errors.js';
 import { LineFramer } from '../framing.js';
-import { BaseChannel, channelLogger } from './base-channel.js';
-import { resolveChannelOptions, type ChannelOptions, type ResolvedChannelOptions } from './options.js';
+import { channelLogger } from './base-channel.js';
+import { BatchingChannel } from './batching-channel.js';
+import type { ChannelOptions } from './options.js';
 
 export interface StreamChannelInfo {
   transport: string;
@@ -18,20 +19,15 @@ interface Destroyable {
   destroy(error?: Error): void;
 }
 
-export class StreamChannel extends BaseChannel {
-  private readonly options: ResolvedChannelOptions;
+export class StreamChannel extends BatchingChannel {
   private readonly framer: LineFramer;
   private readonly duplex: boolean;
-  private pending: string[] = [];
-  private pendingChars = 0;
-  private flushScheduled = false;
   private closeReason: Error | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly readable: Readable, private readonly writable: Writable, info: StreamChannelInfo, options?: ChannelOptions) {
-    super(info.transport, info.remoteAddress);
-    this.options = resolveChannelOptions(options);
-    this.duplex = (readable as unknown) === (writable as unknown);
+  constructor(private readonly readable: Readable, private readonly output: Writable, info: StreamChannelInfo, options?: ChannelOptions) {
+    super(info.transport, info.remoteAddress, options, 1);
+    this.duplex = (readable as unknown) === (output as unknown);
     this.framer = new LineFramer({ line: (l) => this.emitFrame(l), error: (e) => this.onLineTooLong(e) }, this.options.maxLineLength);
 
     readable.on('data', (chunk: Buffer | string) => {
@@ -41,29 +37,15 @@ export class StreamChannel extends BaseChannel {
     readable.on('end', () => this.onEnd());
     readable.on('error', (err) => this.onStreamError(err));
     if (!this.duplex) {
-      writable.on('error', (err) => this.onStreamError(err));
-      writable.on('close', () => this.finishNow());
-      writable.on('finish', () => { if (this.currentState === 'closing') this.finishNow(); });
+      output.on('error', (err) => this.onStreamError(err));
+      output.on('close', () => this.finishNow());
+      output.on('finish', () => { if (this.currentState === 'closing') this.finishNow(); });
     }
-    (this.duplex ? readable : writable).on('close', () => this.finishNow());
+    (this.duplex ? readable : output).on('close', () => this.finishNow());
   }
 
-  send(frame: string): boolean {
-    if (this.currentState !== 'open') return false;
+  protected override checkFrame(frame: string): void {
     if (frame.indexOf('\n') !== -1) throw new InvalidArgumentError('a frame cannot contain a newline: encode the message with encodeLine() first');
-    const size = frame.length + 1;
-    if (this.pendingChars + size + this.writable.writableLength > this.options.maxQueuedBytes) {
-      this.stats.dropped++;
-      return false;
-    }
-    this.pending.push(frame);
-    this.pendingChars += size;
-    this.stats.framesOut++;
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      queueMicrotask(this.flush);
-    }
-    return true;
   }
 
   close(reason?: Error): void {
@@ -72,30 +54,29 @@ export class StreamChannel extends BaseChannel {
     this.closeReason = reason;
     this.framer.stop();
     this.flush();
-    this.writable.end();
+    this.output.end();
     if (!this.duplex) (this.readable as Destroyable).destroy();
     this.closeTimer = setTimeout(() => {
-      (this.writable as unknown as Destroyable).destroy();
+      (this.output as unknown as Destroyable).destroy();
       if (!this.duplex) this.finishNow();
     }, this.options.closeTimeoutMs);
     this.closeTimer.unref();
   }
 
-  protected bufferedBytes(): number {
-    return this.pendingChars + (this.writable.writableLength ?? 0);
+  protected canWrite(): boolean {
+    return !this.output.destroyed;
   }
 
-  private readonly flush = (): void => {
-    this.flushScheduled = false;
-    const n = this.pending.length;
-    if (n === 0 || this.writable.destroyed) return;
+  protected transportBuffered(): number {
+    return this.output.writableLength ?? 0;
+  }
+
+  protected writeBatch(frames: string[]): number {
     // A string goes to the socket without an intermediate Buffer; byteLength is a native scan.
-    const data = n === 1 ? `${this.pending[0]}\n` : `${this.pending.join('\n')}\n`;
-    this.pending = [];
-    this.pendingChars = 0;
-    this.stats.bytesOut += Buffer.byteLength(data);
-    this.writable.write(data, 'utf8');
-  };
+    const data = frames.length === 1 ? `${frames[0]}\n` : `${frames.join('\n')}\n`;
+    this.output.write(data, 'utf8');
+    return Buffer.byteLength(data);
+  }
 
   private onLineTooLong(err: LineTooLongError): void {
     // Listeners may still send (e.g. INVALID) before the close below flushes and ends the stream.
@@ -122,15 +103,14 @@ export class StreamChannel extends BaseChannel {
     this.framer.stop();
     if (this.duplex) return; // 'close' follows on a socket
     (this.readable as Destroyable).destroy();
-    (this.writable as unknown as Destroyable).destroy();
+    (this.output as unknown as Destroyable).destroy();
     this.finishNow();
   }
 
   private finishNow(): void {
     if (this.closeTimer) clearTimeout(this.closeTimer);
     this.framer.stop();
-    this.pending = [];
-    this.pendingChars = 0;
+    this.discardPending();
     this.finish(this.closeReason);
   }
 }

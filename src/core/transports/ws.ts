@@ -11,10 +11,11 @@ import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { Channel } from '../channel.js';
 import { formatAddress, type ChannelAddress } from '../address.js';
 import { ConnectionError, InvalidArgumentError, LineTooLongError } from '../errors.js';
-import { BaseChannel, channelLogger } from './base-channel.js';
+import { channelLogger } from './base-channel.js';
+import { BatchingChannel } from './batching-channel.js';
 import { startListening } from './socket-server.js';
 import { readPem } from './tls.js';
-import { DEFAULT_CONNECT_TIMEOUT_MS, resolveChannelOptions, type ChannelOptions, type ConnectOptions, type Listener, type ListenerStats, type ListenOptions, type OnChannel, type ResolvedChannelOptions } from './options.js';
+import { DEFAULT_CONNECT_TIMEOUT_MS, resolveChannelOptions, type ChannelOptions, type ConnectOptions, type Listener, type ListenerStats, type ListenOptions, type OnChannel } from './options.js';
 
 function rawToString(data: RawData): string {
   if (Buffer.isBuffer(data)) return data.toString('utf8');
@@ -27,17 +28,12 @@ function rawLength(data: RawData): number {
   return data.byteLength;
 }
 
-export class WsChannel extends BaseChannel {
-  private readonly options: ResolvedChannelOptions;
-  private pending: string[] = [];
-  private pendingChars = 0;
-  private flushScheduled = false;
+export class WsChannel extends BatchingChannel {
   private closeReason: Error | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly ws: WebSocket, remoteAddress: string, options?: ChannelOptions) {
-    super('ws', remoteAddress);
-    this.options = resolveChannelOptions(options);
+    super('ws', remoteAddress, options, 0);
     ws.on('message', (data) => {
       if (this.currentState !== 'open') return;
       this.stats.bytesIn += rawLength(data);
@@ -54,27 +50,9 @@ export class WsChannel extends BaseChannel {
     });
     ws.on('close', () => {
       if (this.closeTimer) clearTimeout(this.closeTimer);
-      this.pending = [];
-      this.pendingChars = 0;
+      this.discardPending();
       this.finish(this.closeReason);
     });
-  }
-
-  send(frame: string): boolean {
-    if (this.currentState !== 'open' || this.ws.readyState !== WebSocket.OPEN) return false;
-    const size = frame.length;
-    if (this.pendingChars + size + this.ws.bufferedAmount > this.options.maxQueuedBytes) {
-      this.stats.dropped++;
-      return false;
-    }
-    this.pending.push(frame);
-    this.pendingChars += size;
-    this.stats.framesOut++;
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      queueMicrotask(this.flush);
-    }
-    return true;
   }
 
   close(reason?: Error): void {
@@ -87,26 +65,27 @@ export class WsChannel extends BaseChannel {
     this.closeTimer.unref();
   }
 
-  protected bufferedBytes(): number {
-    return this.pendingChars + this.ws.bufferedAmount;
+  protected canWrite(): boolean {
+    return this.ws.readyState === WebSocket.OPEN;
   }
 
-  private readonly flush = (): void => {
-    this.flushScheduled = false;
-    if (this.pending.length === 0 || this.ws.readyState !== WebSocket.OPEN) return;
-    const frames = this.pending;
-    this.pending = [];
-    this.pendingChars = 0;
+  protected transportBuffered(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  protected writeBatch(frames: string[]): number {
     // One writev for the burst: `ws` corks per frame; an outer cork holds them all.
     const socket = (this.ws as unknown as { _socket?: Socket })._socket;
     socket?.cork();
+    let bytes = 0;
     for (const frame of frames) {
       const data = Buffer.from(frame);
-      this.stats.bytesOut += data.length;
+      bytes += data.length;
       this.ws.send(data, { binary: false });
     }
     socket?.uncork();
-  };
+    return bytes;
+  }
 }
 
 export async function connectWs(addr: ChannelAddress, options?: ConnectOptions): Promise<Channel> {
