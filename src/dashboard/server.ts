@@ -112,6 +112,9 @@ export async function startDashboardServer(opts: { config: DashboardConfig; link
   const servicesFrame = () => JSON.stringify({ type: 'services', server: link.hub.serverName, services: listServices(link.hub.serverName, link.hub.services, link.hub.remote()) });
   wss.on('connection', (ws: WebSocket) => {
     ws.send(servicesFrame());
+    // Rates and mesh changes (hub-link.ts); traffic is sniffed only while someone watches.
+    const unwatch = link.watch((frame) => { if (ws.readyState === ws.OPEN) ws.send(frame); });
+    ws.on('close', unwatch);
     ws.on('error', () => ws.terminate());
   });
   let pending: NodeJS.Timeout | undefined;
