@@ -22,17 +22,20 @@ export const dashboardService: BuiltinService = {
     const { startDashboardServer } = await import('./server.js');
     const data = await openDashboardData(hub.config.dataPath);
     const link = new HubLink(hub);
+    const metrics = createMetrics(hub, link, data);
     try {
-      const server = await startDashboardServer({ config, link, data, metrics: createMetrics(hub, link, data), log });
+      const server = await startDashboardServer({ config, link, data, metrics: metrics.registry, log });
       return {
         addresses: [{ name: 'dashboard', url: server.url }],
         async stop() {
           await server.close();
+          metrics.close();
           link.close();
           await data.close();
         },
       };
     } catch (err) {
+      metrics.close();
       link.close();
       await data.close();
       if (!config.explicit && (err as NodeJS.ErrnoException).code === 'EADDRINUSE') {

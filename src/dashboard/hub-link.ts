@@ -1,12 +1,18 @@
 /**
- * The dashboard's two in-process connections to its hub: one sniffs all traffic (JSON format)
- * for the Traffic page and the message counters; one asks the hub questions (MESH_STATUS).
+ * The dashboard's view of its hub. Counting is hub-side and cheap: messages by command and outcome
+ * from the sniff tap's tally (a map lookup per message), messages per service from the channel
+ * frame counters the hub keeps anyway. The traffic stream itself (a `SNIFF format=json`
+ * connection: every message encoded, copied and decoded again) runs only while a live client
+ * watches. Mesh changes and message rates are pushed to watchers as live frames; a second
+ * in-process connection asks the hub questions (MESH_STATUS).
  */
 import { EventEmitter } from 'node:events';
 import { decodeLine, encodeText } from '../core/codec/index.js';
 import type { Channel } from '../core/channel.js';
 import { createMessage, type JsonValue, type Message } from '../core/message.js';
 import type { Hub } from '../hub/hub.js';
+import { listServices } from '../hub/service-list.js';
+import type { MessageTally } from '../hub/sniff.js';
 
 export interface Sniffed {
   outcome: string;
@@ -16,32 +22,153 @@ export interface Sniffed {
   reason?: string;
 }
 
+/** From the service's side: `received` = messages the hub wrote to it, `sent` = messages it sent the hub. */
 export interface MessageCounts { received: number; sent: number }
 
-/** Most services counted; beyond it new names are not tracked (names come from clients). */
-const MAX_COUNTED = 10_000;
-const COUNTED_OUTCOMES = new Set(['delivered', 'broadcast', 'forwarded', 'cached']);
-
-function serviceOf(value: JsonValue | undefined): string | undefined {
-  if (typeof value !== 'string' || value === '' || value === '*' || value === '?' || value === '.') return undefined;
-  const hash = value.indexOf('#');
-  return hash === -1 ? value : value.slice(0, hash);
+export interface ClusterView {
+  server: string;
+  addresses: { kind: string; url: string }[];
+  /** Services up on this hub. */
+  services: string[];
+  /** `cluster-status --json` (MeshStatus), or null without a mesh. */
+  mesh: unknown;
 }
 
+/** A frame for /api/live watchers (besides `services` and `sniffed`, which the server sends). */
+export type LiveFrame =
+  | { type: 'rates'; at: number; seconds: number; rates: Record<string, { in: number; out: number }>; counts: Record<string, MessageCounts> }
+  | { type: 'cluster'; cluster: ClusterView };
+
+/** How often watchers get message rates. */
+export const RATES_EVERY_MS = 2000;
+/** Mesh changes come in bursts (a link up floods LINK_STATE): one cluster frame per burst. */
+const CLUSTER_DEBOUNCE_MS = 100;
+
 export class HubLink extends EventEmitter<{ sniffed: [Sniffed] }> {
-  /** Messages routed to and from each service (by base name) since the dashboard started. */
-  readonly counts = new Map<string, MessageCounts>();
-  private readonly tap: Channel;
+  readonly tally: MessageTally;
+  private tap: Channel | undefined;
   private readonly ask: Channel;
   private waiting: { want: Set<string>; resolve: (m: Message | undefined) => void }[] = [];
+  /** Frames of instances that left, per service, so counts survive reconnects. */
+  private readonly retired = new Map<string, MessageCounts>();
+  private readonly watchers = new Set<(frame: string) => void>();
+  private ratesTimer: NodeJS.Timeout | undefined;
+  private lastCounts: { at: number; counts: Map<string, MessageCounts> } | undefined;
+  private clusterTimer: NodeJS.Timeout | undefined;
+  private readonly offs: (() => void)[] = [];
+  private closed = false;
 
   constructor(readonly hub: Hub) {
     super();
-    this.tap = hub.connectInProcess('dashboard-sniff');
-    this.tap.on('frame', (frame) => this.onSniffFrame(frame));
-    this.tap.send(encodeText(createMessage('SNIFF', { format: 'json' })));
+    this.tally = hub.tap.countMessages();
     this.ask = hub.connectInProcess('dashboard-ask');
     this.ask.on('frame', (frame) => this.onAskFrame(frame));
+    this.offs.push(hub.services.onChange((change) => {
+      if (change.type !== 'down') return;
+      const stats = change.instance.connection.channel.stats;
+      const r = this.retired.get(change.service.name) ?? { received: 0, sent: 0 };
+      r.received += stats.framesOut;
+      r.sent += stats.framesIn;
+      this.retired.set(change.service.name, r);
+    }));
+    const offMesh = hub.remote()?.onChange?.(() => this.meshChanged());
+    if (offMesh) this.offs.push(offMesh);
+  }
+
+  /** Messages to and from each local service (by name) since its instances connected, kept across reconnects. */
+  get counts(): Map<string, MessageCounts> {
+    const out = new Map<string, MessageCounts>();
+    for (const s of this.hub.services.all()) {
+      const c = { ...(this.retired.get(s.name) ?? { received: 0, sent: 0 }) };
+      for (const inst of s.instances) {
+        c.received += inst.connection.channel.stats.framesOut;
+        c.sent += inst.connection.channel.stats.framesIn;
+      }
+      out.set(s.name, c);
+    }
+    // Names the registry forgot (it bounds them) are let go here too.
+    for (const name of this.retired.keys()) if (!out.has(name)) this.retired.delete(name);
+    return out;
+  }
+
+  /** Queued outbound bytes of every open connection (for the queue-depth metrics). */
+  queueDepths(): { service: string | undefined; bytes: number }[] {
+    const out: { service: string | undefined; bytes: number }[] = [];
+    for (const conn of this.hub.openConnections()) out.push({ service: conn.registration?.name, bytes: conn.channel.stats.bufferedBytes });
+    return out;
+  }
+
+  /**
+   * A live client: gets `rates` frames every RATES_EVERY_MS and a `cluster` frame on every mesh
+   * change (and one at once when the hub has a mesh); while anyone watches, traffic is sniffed.
+   * Returns the function that stops watching.
+   */
+  watch(send: (frame: string) => void): () => void {
+    this.watchers.add(send);
+    if (this.watchers.size === 1) this.startWatching();
+    if (this.hub.remote()) void this.clusterView().then((cluster) => { if (this.watchers.has(send)) send(JSON.stringify({ type: 'cluster', cluster } satisfies LiveFrame)); });
+    return () => {
+      if (!this.watchers.delete(send) || this.watchers.size > 0) return;
+      this.stopWatching();
+    };
+  }
+
+  private broadcast(frame: LiveFrame): void {
+    const text = JSON.stringify(frame);
+    for (const send of this.watchers) send(text);
+  }
+
+  private startWatching(): void {
+    if (this.closed) return;
+    this.tap = this.hub.connectInProcess('dashboard-sniff');
+    this.tap.on('frame', (frame) => this.onSniffFrame(frame));
+    this.tap.send(encodeText(createMessage('SNIFF', { format: 'json' })));
+    this.lastCounts = { at: Date.now(), counts: this.counts };
+    this.ratesTimer = setInterval(() => this.sendRates(), RATES_EVERY_MS);
+    this.ratesTimer.unref();
+  }
+
+  private stopWatching(): void {
+    this.tap?.close();
+    this.tap = undefined;
+    if (this.ratesTimer) clearInterval(this.ratesTimer);
+    this.ratesTimer = undefined;
+    this.lastCounts = undefined;
+  }
+
+  private sendRates(): void {
+    const now = Date.now();
+    const counts = this.counts;
+    const before = this.lastCounts;
+    this.lastCounts = { at: now, counts };
+    if (!before) return;
+    const seconds = Math.max((now - before.at) / 1000, 0.001);
+    const rates: Record<string, { in: number; out: number }> = {};
+    for (const [name, c] of counts) {
+      const b = before.counts.get(name) ?? { received: 0, sent: 0 };
+      // A service's `in` is what it received; counters only grow, but an instance leaving between samples is clamped.
+      rates[name] = { in: Math.max(0, c.received - b.received) / seconds, out: Math.max(0, c.sent - b.sent) / seconds };
+    }
+    this.broadcast({ type: 'rates', at: now, seconds, rates, counts: Object.fromEntries(counts) });
+  }
+
+  private meshChanged(): void {
+    if (this.watchers.size === 0 || this.clusterTimer) return;
+    this.clusterTimer = setTimeout(() => {
+      this.clusterTimer = undefined;
+      void this.clusterView().then((cluster) => this.broadcast({ type: 'cluster', cluster }));
+    }, CLUSTER_DEBOUNCE_MS);
+  }
+
+  /** This hub, and the mesh's view of the cluster when the hub runs one (the shape of GET /api/cluster). */
+  async clusterView(): Promise<ClusterView> {
+    const hub = this.hub;
+    const reply = hub.remote() ? await this.request('MESH_STATUS', ['MESH_STATUS_REPLY', 'UNKNOWN']) : undefined;
+    const raw = reply?.command === 'MESH_STATUS_REPLY' ? reply.params.status : undefined;
+    let mesh: unknown = null;
+    if (typeof raw === 'string') { try { mesh = JSON.parse(raw) as unknown; } catch { mesh = null; } } else if (raw !== undefined) mesh = raw;
+    const local = listServices(hub.serverName, hub.services, undefined).filter((s) => s.status === 'up').map((s) => s.name);
+    return { server: hub.serverName, addresses: hub.addresses.map((a) => ({ kind: a.kind, url: a.url })), services: local, mesh };
   }
 
   private onSniffFrame(frame: string): void {
@@ -52,21 +179,7 @@ export class HubLink extends EventEmitter<{ sniffed: [Sniffed] }> {
     const event: Sniffed = { outcome: String(p.outcome ?? ''), at: Number(p.at ?? Date.now()), message: p.message ?? null };
     if (p.delivered_to !== undefined) event.deliveredTo = String(p.delivered_to);
     if (p.reason !== undefined) event.reason = String(p.reason);
-    this.count(event);
     this.emit('sniffed', event);
-  }
-
-  private count(event: Sniffed): void {
-    if (!COUNTED_OUTCOMES.has(event.outcome) || !event.message || typeof event.message !== 'object' || Array.isArray(event.message)) return;
-    const to = serviceOf(event.message.service);
-    const from = serviceOf(event.message['sent-from-service']);
-    const entry = (name: string) => {
-      let c = this.counts.get(name);
-      if (!c && this.counts.size < MAX_COUNTED) this.counts.set(name, (c = { received: 0, sent: 0 }));
-      return c;
-    };
-    if (to) { const c = entry(to); if (c) c.received++; }
-    if (from) { const c = entry(from); if (c) c.sent++; }
   }
 
   private onAskFrame(frame: string): void {
@@ -89,7 +202,11 @@ export class HubLink extends EventEmitter<{ sniffed: [Sniffed] }> {
   }
 
   close(): void {
-    this.tap.close();
+    this.closed = true;
+    this.stopWatching();
+    this.watchers.clear();
+    if (this.clusterTimer) clearTimeout(this.clusterTimer);
+    for (const off of this.offs.splice(0)) off();
     this.ask.close();
     for (const w of this.waiting.splice(0)) w.resolve(undefined);
   }

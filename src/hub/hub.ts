@@ -101,6 +101,11 @@ export class Hub implements HubPortLike, CommandContext {
     return this.connections.size;
   }
 
+  /** The open connections (read-only use: queue depths for metrics). */
+  openConnections(): IterableIterator<HubConnection> {
+    return this.connections.values();
+  }
+
   async start(): Promise<this> {
     if (this.currentState !== 'new') throw new SwitchboardError('CONFLICT', `the hub is ${this.currentState}; a hub starts once`);
     this.currentState = 'running';

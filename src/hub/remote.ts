@@ -31,6 +31,8 @@ export interface RemoteHooks {
   stop(): Promise<void>;
   /** A connection on the hub's TLS listener whose first line is CONNECT or GOSSIP: a hub link the mesh takes over. */
   acceptLink?(channel: Channel, first: Message): void;
+  /** Calls `listener` when links or the cluster graph change (the dashboard's live Network page); returns the remover. */
+  onChange?(listener: () => void): () => void;
 }
 
 export interface LocalServiceSummary {

@@ -1,7 +1,9 @@
 /**
  * The traffic tap behind `switchboard sniff`: connections on the local listeners that sent
  * `SNIFF` receive a `SNIFFED` notice for every message passing the hub that matches their filter.
- * It costs one boolean test per message while nobody sniffs.
+ * It costs one boolean test per message while nobody sniffs. With `countMessages()` (the
+ * dashboard's /metrics) it also counts every message by command and outcome: one map lookup per
+ * message, far cheaper than a sniffer (which encodes, and someone decodes, every message).
  */
 import { encodeJson, encodeText } from '../core/codec/index.js';
 import { createMessage, type JsonValue, type Message } from '../core/message.js';
@@ -30,8 +32,14 @@ export function matches(filter: SniffFilter, msg: Message): boolean {
   return true;
 }
 
+/** Distinct commands tallied; further ones are counted under `other` (command names come from clients). */
+const MAX_TALLIED_COMMANDS = 500;
+
+export type MessageTally = Map<string, Partial<Record<SniffOutcome, number>>>;
+
 export class SniffTap {
   private readonly sniffers = new Set<HubConnection>();
+  private tally: MessageTally | undefined;
   /** Read on the hot path: false means no work at all. */
   active = false;
 
@@ -50,11 +58,30 @@ export class SniffTap {
   remove(conn: HubConnection): void {
     conn.sniff = undefined;
     this.sniffers.delete(conn);
-    this.active = this.sniffers.size > 0;
+    this.active = this.sniffers.size > 0 || this.tally !== undefined;
+  }
+
+  /** Starts counting messages by command and outcome (for good: metrics are cumulative); returns the live tally. */
+  countMessages(): MessageTally {
+    this.tally ??= new Map();
+    this.active = true;
+    return this.tally;
+  }
+
+  private tallyOne(outcome: SniffOutcome, command: string): void {
+    const tally = this.tally!;
+    let entry = tally.get(command);
+    if (!entry) {
+      if (tally.size >= MAX_TALLIED_COMMANDS && command !== 'other') return this.tallyOne(outcome, 'other');
+      tally.set(command, (entry = {}));
+    }
+    entry[outcome] = (entry[outcome] ?? 0) + 1;
   }
 
   /** Publishes one event; `msg` is the message as routed (already stamped). */
   publish(outcome: SniffOutcome, msg: Message, deliveredTo?: readonly string[], reason?: string): void {
+    if (this.tally) this.tallyOne(outcome, msg.command);
+    if (this.sniffers.size === 0) return;
     let text: Outgoing | undefined;
     let json: Outgoing | undefined;
     for (const conn of this.sniffers) {
@@ -72,6 +99,7 @@ export class SniffTap {
 
   /** A line that did not parse: every unfiltered sniffer sees it. */
   publishInvalid(line: string, reason: string): void {
+    if (this.tally) this.tallyOne('invalid', 'other');
     const shown = line.length > 1000 ? line.slice(0, 1000) : line;
     let out: Outgoing | undefined;
     for (const conn of this.sniffers) {

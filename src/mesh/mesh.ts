@@ -59,6 +59,8 @@ export class Mesh implements MeshHooks {
   private stopped = false;
   private saving: Promise<void> = Promise.resolve();
   private refresh: TimerHandle | undefined;
+  /** Told when links or the cluster graph change (the dashboard pushes the new picture). */
+  private readonly changeListeners = new Set<() => void>();
 
   constructor(private readonly hub: HubPort, private readonly config: MeshConfig, private readonly clock: Clock = systemClock) {
     this.log = getLogger('mesh', { server: hub.serverName });
@@ -162,6 +164,18 @@ export class Mesh implements MeshHooks {
     if (!this.stopped) this.publishLocalState();
   }
 
+  /** Calls `listener` after a link comes or goes or the cluster graph changes; returns the remover. */
+  onChange(listener: () => void): () => void {
+    this.changeListeners.add(listener);
+    return () => { this.changeListeners.delete(listener); };
+  }
+
+  private changed(): void {
+    for (const l of this.changeListeners) {
+      try { l(); } catch (err) { this.log.warn({ err: errorMessage(err) }, 'a mesh change listener failed'); }
+    }
+  }
+
   remoteServices(): RemoteServiceInfo[] {
     return this.graph.remoteServices().map(({ hub, service }) => ({ hub, name: service.name, since: service.since, distance: this.graph.distance(hub) ?? 0 }));
   }
@@ -213,6 +227,7 @@ export class Mesh implements MeshHooks {
     for (const s of this.graph.all()) if (s.origin !== this.hub.serverName) link.send(linkStateMessage(s));
     this.publishLocalState();
     this.hub.notifyLocal(createMessage('NEW_REMOTE_CONNECTION', { server_name: link.info.server }, { service: '*' }, { server: this.hub.serverName }));
+    this.changed();
   }
 
   private onLinkDown(link: RemoteLink, disconnected: boolean, reason: string): void {
@@ -221,6 +236,7 @@ export class Mesh implements MeshHooks {
     this.hub.notifyLocal(createMessage('DISCONNECTED', { server_name: link.info.server }, { service: '*' }, { server: this.hub.serverName }));
     if (!disconnected) this.hub.notifyLocal(createMessage('HANGUP', { server_name: link.info.server }, { service: '*' }, { server: this.hub.serverName }));
     this.publishLocalState();
+    this.changed();
   }
 
   private onLinkMessage(link: RemoteLink, msg: Message, frame: string): void {
@@ -373,6 +389,7 @@ export class Mesh implements MeshHooks {
     }
     if (change.routesChanged) for (const hub of this.cache.hubs()) if (this.graph.nextHop(hub) !== undefined) for (const m of this.cache.take(hub)) this.forward(hub, m);
     this.checkClusterStatus();
+    this.changed();
   }
 
   private checkClusterStatus(): void {

@@ -13,6 +13,7 @@ import { resolveInputs } from '../trigger/inputs.js';
 import { TriggerIndex } from '../trigger/matcher.js';
 import type { DispatcherHandler, DispatcherTransport, HandleResult, Inbound, TaskTarget } from '../transport/types.js';
 import type { DispatchDb } from './db.js';
+import { hasActionObservers, reportAction } from './observe.js';
 import { hashToken } from './tokens.js';
 import type { ConnectorRecord, NewEvent, NewExecution, ResultUpdate } from './types.js';
 
@@ -26,6 +27,9 @@ export interface DispatcherOptions {
   taskTimeoutMs?: number;
 }
 
+/** Most executions waiting for a result that the latency metric tracks (the oldest are let go). */
+const MAX_PENDING = 100_000;
+
 type EventsMessage = Extract<AgentMessage, { type: 'events' }>;
 
 export class Dispatcher implements DispatcherHandler {
@@ -38,6 +42,8 @@ export class Dispatcher implements DispatcherHandler {
   private sweeper: NodeJS.Timeout | undefined;
   private reloading: Promise<void> | undefined;
   readonly counters = { events: 0, duplicates: 0, executions: 0, results: 0, refused: 0 };
+  /** Executions sent and waiting for their result: when (performance.now()) and by which trigger, for the latency metric. */
+  private readonly pending = new Map<string, { at: number; trigger: string }>();
 
   constructor(private readonly opts: DispatcherOptions) {}
 
@@ -57,6 +63,12 @@ export class Dispatcher implements DispatcherHandler {
 
   /** Executions whose agent never answered (it died after taking the task) stop waiting. */
   private async expire(timeoutMs: number): Promise<void> {
+    const cutoff = performance.now() - timeoutMs;
+    for (const [id, p] of this.pending) {
+      if (p.at > cutoff) break; // in dispatch order
+      this.pending.delete(id);
+      reportAction({ status: 'expired', trigger: p.trigger });
+    }
     try {
       const n = await this.opts.db.expireExecutions(new Date(Date.now() - timeoutMs).toISOString(), `no result within ${Math.round(timeoutMs / 1000)} s (the connector's agent may have stopped)`);
       if (n) this.opts.log.warn({ executions: n }, 'executions timed out without a result');
@@ -196,9 +208,22 @@ export class Dispatcher implements DispatcherHandler {
     if (results.length) {
       await this.opts.db.completeExecutions(results);
       this.counters.results += results.length;
+      this.observeResults(results);
     }
     await this.touch(touched, now);
     return { outcomes, settled: Promise.all(sent) };
+  }
+
+  /** Only results of executions this process dispatched count (a redelivered duplicate finds nothing). */
+  private observeResults(results: ResultUpdate[]): void {
+    if (this.pending.size === 0) return;
+    const now = performance.now();
+    for (const r of results) {
+      const p = this.pending.get(r.executionId);
+      if (!p) continue;
+      this.pending.delete(r.executionId);
+      reportAction({ status: r.error !== undefined ? 'failed' : 'done', trigger: p.trigger, latencyMs: now - p.at });
+    }
   }
 
   private async touch(ids: Set<string>, now: string): Promise<void> {
@@ -243,6 +268,14 @@ export class Dispatcher implements DispatcherHandler {
     this.counters.events += fresh.length;
     this.counters.duplicates += events.length - fresh.length;
     this.counters.executions += executions.length;
+    if (hasActionObservers()) {
+      const at = performance.now();
+      for (const x of executions) {
+        if (x.error) { reportAction({ status: 'unsent', trigger: x.trigger }); continue; }
+        if (this.pending.size >= MAX_PENDING) this.pending.delete(this.pending.keys().next().value!);
+        this.pending.set(x.id, { at, trigger: x.trigger });
+      }
+    }
     if (events.length !== fresh.length) this.opts.log.debug({ duplicates: events.length - fresh.length }, 'ignored events already dispatched');
     return { confirmed: Promise.all([...sends.values()].map((s) => this.opts.transport.sendTasks(s.to, s.tasks))) };
   }
