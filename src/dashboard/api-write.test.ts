@@ -1,0 +1,282 @@
+/**
+ * The dashboard's write endpoints over a real `switchboard start` hub: a real example connector
+ * (directory) installed, checked, synced with progress over /api/live; triggers from YAML text;
+ * bad input of every kind answered with a sentence and the right status.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { WebSocket } from 'ws';
+import { tempDir, waitFor } from '../core/testing.js';
+import { startWithDashboard, type Running } from './test/harness.js';
+
+let running: Running;
+let tree: { path: string; cleanup: () => Promise<void> };
+/** The directory the connector syncs (7 files); manifests go beside it. */
+let root: string;
+
+before(async () => {
+  running = await startWithDashboard();
+  tree = await tempDir('switchboard-tree-');
+  root = join(tree.path, 'root');
+  await mkdir(join(root, 'sub'), { recursive: true });
+  for (let i = 0; i < 7; i++) await writeFile(join(root, i % 2 ? 'sub' : '', `file${i}.txt`), `content ${i}`);
+});
+
+after(async () => {
+  await running?.stop();
+  await tree?.cleanup();
+  delete process.env.SWITCHBOARD_HTTP;
+});
+
+type Json = Record<string, unknown>;
+interface ErrorBody { error: { code: string; message: string; data?: Json } }
+
+async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }> {
+  const res = await fetch(`${running.url}${path}`, {
+    method, ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+  });
+  assert.match(res.headers.get('content-type') ?? '', /application\/json/);
+  return { status: res.status, body: (await res.json()) as Json };
+}
+
+function error(r: { body: Json }): ErrorBody['error'] {
+  return (r.body as unknown as ErrorBody).error;
+}
+
+void test('connectors: install an example (name override), refuse duplicates and bad manifests, update, remove only without accounts', async () => {
+  const examples = await call('GET', '/api/examples');
+  assert.deepEqual((examples.body.examples as { name: string }[]).map((e) => e.name).sort(), ['directory', 'http-json']);
+
+  const installed = await call('POST', '/api/connectors', { example: 'directory', name: 'disk' });
+  assert.equal(installed.status, 201, JSON.stringify(installed.body));
+  assert.equal((installed.body.connector as { name: string }).name, 'disk');
+  assert.match(installed.body.output as string, /installed disk/);
+  const again = await call('POST', '/api/connectors', { example: 'directory', name: 'disk' });
+  assert.equal(again.status, 409);
+  assert.match(error(again).message, /installed already/);
+
+  const badManifest = await call('POST', '/api/connectors', { manifest: { name: 'x', source: 'FTP', uri: '/tmp', command: 'true' } });
+  assert.equal(badManifest.status, 400);
+  assert.match(error(badManifest).message, /field "source" must be one of HTTP, VCS or Local/);
+  const badText = await call('POST', '/api/connectors', { manifest: '{"name": "x",' });
+  assert.equal(badText.status, 400, JSON.stringify(badText.body));
+  const missingPath = await call('POST', '/api/connectors', { manifest: join(tree.path, 'no-such-manifest.json') });
+  assert.ok(missingPath.status === 400 || missingPath.status === 404, JSON.stringify(missingPath.body));
+  const both = await call('POST', '/api/connectors', { example: 'directory', manifest: '{}' });
+  assert.equal(both.status, 400);
+  assert.match(error(both).message, /either "manifest".*or "example"/);
+  const badName = await call('POST', '/api/connectors', { example: 'directory', name: '../etc' });
+  assert.equal(badName.status, 400);
+  const unknownExample = await call('POST', '/api/connectors', { example: 'ftp' });
+  assert.equal(unknownExample.status, 400);
+  assert.match(error(unknownExample).message, /no example connector "ftp"/);
+  const extra = await call('POST', '/api/connectors', { example: 'directory', colour: 'red' });
+  assert.equal(extra.status, 400);
+  assert.match(error(extra).message, /colour/);
+
+  // A manifest given as a path, like the CLI takes it.
+  const manifestFile = join(tree.path, 'manifest.json');
+  await writeFile(manifestFile, JSON.stringify({ name: 'from-file', source: 'Local', uri: root, command: 'true' }));
+  const fromPath = await call('POST', '/api/connectors', { manifest: manifestFile });
+  assert.equal(fromPath.status, 201, JSON.stringify(fromPath.body));
+
+  const updated = await call('POST', '/api/connectors/from-file/update');
+  assert.equal(updated.status, 200, JSON.stringify(updated.body));
+  assert.match(updated.body.output as string, /updated from-file/);
+  assert.equal((await call('POST', '/api/connectors/nothing/update')).status, 404);
+  assert.equal((await call('GET', '/api/connectors/from-file/update')).status, 405);
+
+  await call('POST', '/api/accounts', { connector: 'from-file', name: 'a', check: false });
+  const busy = await call('DELETE', '/api/connectors/from-file');
+  assert.equal(busy.status, 409);
+  assert.match(error(busy).message, /still has 1 account/);
+  const forced = await call('DELETE', '/api/connectors/from-file?force=true');
+  assert.equal(forced.status, 200);
+  assert.equal(forced.body.accountsRemoved, 1);
+  assert.equal((await call('DELETE', '/api/connectors/from-file')).status, 404);
+  const names = ((await call('GET', '/api/connectors')).body.connectors as { name: string }[]).map((c) => c.name);
+  assert.deepEqual(names, ['disk']);
+});
+
+void test('accounts: created with options the connector checks; bad JSON says where; edit and remove', async () => {
+  const created = await call('POST', '/api/accounts', { connector: 'disk', name: 'tree', options: { root: root, pageSize: 2 } });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  assert.deepEqual(created.body.check, { supported: true, ok: true, message: '' });
+  assert.equal((created.body.account as { options: string }).options, JSON.stringify({ root: root, pageSize: 2 }));
+
+  const refused = await call('POST', '/api/accounts', { connector: 'disk', name: 'bad', options: '{"pageSize": 0}' });
+  assert.equal(refused.status, 400);
+  assert.match(error(refused).message, /refused these options: .*root: .*pageSize/);
+  assert.equal(error(refused).data?.field, 'options');
+  const missingRoot = await call('POST', '/api/accounts', { connector: 'disk', name: 'bad', options: { root: join(root, 'nope') } });
+  assert.equal(missingRoot.status, 400);
+  assert.match(error(missingRoot).message, /is not a readable directory/);
+
+  const notJson = await call('POST', '/api/accounts', { connector: 'disk', name: 'bad', options: '{\n  "root": "/tmp",\n  pageSize: 2\n}' });
+  assert.equal(notJson.status, 400);
+  assert.match(error(notJson).message, /options are not valid JSON \(line 3, column \d+\)/);
+  assert.equal(error(notJson).data?.line, 3);
+  assert.equal((await call('POST', '/api/accounts', { connector: 'nothing', name: 'x' })).status, 404);
+  const dup = await call('POST', '/api/accounts', { connector: 'disk', name: 'tree', options: { root: root } });
+  assert.equal(dup.status, 409);
+  const noName = await call('POST', '/api/accounts', { connector: 'disk' });
+  assert.equal(noName.status, 400);
+  assert.match(error(noName).message, /^account: name:/);
+  assert.equal((await call('GET', '/api/accounts')).body.accounts instanceof Array, true);
+  assert.equal(((await call('GET', '/api/accounts?connector=disk')).body.accounts as unknown[]).length, 1);
+
+  const edited = await call('PUT', '/api/accounts/disk%2Ftree', { options: `{"root": ${JSON.stringify(root)}, "pageSize": 3}` });
+  assert.equal(edited.status, 200, JSON.stringify(edited.body));
+  assert.equal((edited.body.account as { options: string }).options, JSON.stringify({ root: root, pageSize: 3 }));
+  const badEdit = await call('PUT', '/api/accounts/tree', { options: { pageSize: 'many' } });
+  assert.equal(badEdit.status, 400);
+  const stored = (await call('GET', '/api/accounts/tree')).body.account as { options: string };
+  assert.equal(stored.options, JSON.stringify({ root: root, pageSize: 3 }), 'a refused edit changes nothing');
+  const nothing = await call('PUT', '/api/accounts/tree', {});
+  assert.equal(nothing.status, 400);
+  assert.match(error(nothing).message, /nothing to change/);
+  assert.equal((await call('PUT', '/api/accounts/nobody', { name: 'x' })).status, 404);
+
+  const temp = await call('POST', '/api/accounts', { connector: 'disk', name: 'temp', options: { root: root }, check: false });
+  assert.equal(temp.status, 201);
+  assert.equal(temp.body.check, null);
+  const removed = await call('DELETE', `/api/accounts/${(temp.body.account as { id: number }).id}`);
+  assert.equal(removed.status, 200);
+  assert.equal((await call('DELETE', '/api/accounts/temp')).status, 404);
+});
+
+void test('sync: a run started over the API pushes progress on /api/live, then its run and its rows are there', async () => {
+  const ws = new WebSocket(`${running.url.replace('http', 'ws')}/api/live`);
+  const frames: { type: string; job?: unknown; progress?: { phase: string; objects: number; account: string } }[] = [];
+  ws.on('message', (data: Buffer) => frames.push(JSON.parse(data.toString()) as (typeof frames)[number]));
+  await new Promise((r) => ws.once('open', r));
+
+  const started = await call('POST', '/api/sync', { accounts: ['disk/tree'] });
+  assert.equal(started.status, 202, JSON.stringify(started.body));
+  const job = started.body.job as { id: number; accounts: { name: string }[] };
+  assert.deepEqual(job.accounts.map((a) => a.name), ['tree']);
+  const done = await waitFor(() => frames.find((f) => f.type === 'sync-job' && (f.job as { finishedAt: string | null }).finishedAt), { what: 'the job finished', timeoutMs: 60_000 });
+  const progress = frames.filter((f) => f.type === 'sync-progress').map((f) => f.progress!);
+  assert.equal(progress[0]!.phase, 'started');
+  assert.equal(progress.at(-1)!.phase, 'finished');
+  assert.equal(progress.at(-1)!.objects, 7);
+  assert.equal(progress[0]!.account, 'disk/tree');
+  const outcomes = (done.job as { outcomes: { run: { success: boolean; objects: number } | null; error: unknown }[] }).outcomes;
+  assert.equal(outcomes[0]!.run!.success, true);
+  assert.equal(outcomes[0]!.run!.objects, 7);
+  ws.close();
+
+  const data = await call('GET', '/api/data?account=disk/tree&order=remote-id&asc=true');
+  assert.deepEqual((data.body.items as { remoteId: string }[]).map((o) => o.remoteId), ['file0.txt', 'file2.txt', 'file4.txt', 'file6.txt', 'sub/file1.txt', 'sub/file3.txt', 'sub/file5.txt']);
+  const runs = await call('GET', '/api/runs?account=tree');
+  assert.equal((runs.body.runs as { success: boolean }[])[0]!.success, true);
+  const jobs = await call('GET', '/api/sync');
+  assert.equal((jobs.body.jobs as { id: number }[])[0]!.id, job.id);
+  assert.equal((await call('GET', `/api/sync/${job.id}`)).status, 200);
+  const finished = await call('DELETE', `/api/sync/${job.id}`);
+  assert.equal(finished.status, 409);
+
+  // A failing run is recorded with its error.
+  await call('PUT', '/api/accounts/tree', { options: { root: join(root, 'gone') }, check: false });
+  const failing = await call('POST', '/api/sync', { accounts: ['tree'] });
+  const failedJob = await waitFor(async () => {
+    const j = (await call('GET', `/api/sync/${(failing.body.job as { id: number }).id}`)).body.job as { finishedAt: string | null; outcomes: { run: { success: boolean; error: string } }[] };
+    return j.finishedAt ? j : undefined;
+  }, { what: 'the failing job', timeoutMs: 60_000 });
+  assert.equal(failedJob.outcomes[0]!.run.success, false);
+  assert.match(failedJob.outcomes[0]!.run.error, /not a readable directory/);
+  await call('PUT', '/api/accounts/tree', { options: { root: root }, check: false });
+
+  assert.equal((await call('POST', '/api/sync', { accounts: ['nobody'] })).status, 404);
+  const badBody = await call('POST', '/api/sync', { accounts: 'tree' });
+  assert.equal(badBody.status, 400);
+  assert.match(error(badBody).message, /^sync: accounts:/);
+  assert.equal((await call('POST', '/api/sync', { concurrency: 0 })).status, 400);
+  assert.equal((await call('GET', '/api/sync/999')).status, 404);
+  assert.equal((await call('GET', '/api/sync/abc')).status, 400);
+});
+
+const TRIGGER = `name: big-order
+when: { kind: webhook, event: request }
+filters:
+  - { path: body.amount, op: gte, value: 100 }
+then: { kind: http-request, task: request, inputs: { url: "http://127.0.0.1:9/", body: { $ref: data.body } } }
+`;
+
+void test('triggers: created from YAML, malformed text answered with its problems and lines, edited, enabled and disabled, removed', async () => {
+  const checked = await call('POST', '/api/triggers', { text: TRIGGER, check: true });
+  assert.deepEqual(checked.body, { valid: ['big-order'] });
+  assert.deepEqual((await call('GET', '/api/triggers')).body, { triggers: [] }, 'check stores nothing');
+  const added = await call('POST', '/api/triggers', { text: TRIGGER });
+  assert.equal(added.status, 201, JSON.stringify(added.body));
+  assert.deepEqual(added.body, { added: ['big-order'], replaced: [] });
+  const again = await call('POST', '/api/triggers', { text: TRIGGER });
+  assert.equal(again.status, 409);
+  assert.equal((await call('POST', '/api/triggers', { text: TRIGGER, replace: true })).status, 201);
+
+  const malformed = await call('POST', '/api/triggers', { text: 'name: broken\nwhen: { kind: webhook }\nfilters:\n  - { path: body.amount, op: bigger, value: 1 }\nthen: { task: request }\n' });
+  assert.equal(malformed.status, 400);
+  const problems = error(malformed).data!.problems as { line: number; field: string; message: string }[];
+  assert.ok(problems.some((p) => p.line === 4 && p.field === 'filters[0].op' && /op must be one of/.test(p.message)), JSON.stringify(problems));
+  assert.ok(problems.some((p) => p.line === 2 && p.field === 'when.event'), JSON.stringify(problems));
+  const yamlError = await call('POST', '/api/triggers', { text: 'name: x\nwhen: { kind: webhook\n' });
+  assert.equal(yamlError.status, 400);
+  assert.ok((error(yamlError).data!.problems as { line: number }[]).length >= 1);
+  assert.equal((await call('POST', '/api/triggers', { text: '' })).status, 400);
+
+  const shown = await call('GET', '/api/triggers/big-order');
+  assert.match(shown.body.text as string, /^name: big-order\nenabled: true\n/);
+  const disabled = await call('PUT', '/api/triggers/big-order/enabled', { enabled: false });
+  assert.equal((disabled.body.trigger as { enabled: boolean }).enabled, false);
+  // An edit without an `enabled` line keeps the trigger disabled.
+  const edited = await call('PUT', '/api/triggers/big-order', { text: TRIGGER.replace('name: big-order', 'name: big-order\ndescription: orders of 100 or more') });
+  assert.equal(edited.status, 200, JSON.stringify(edited.body));
+  assert.equal((edited.body.trigger as { enabled: boolean }).enabled, false);
+  assert.equal((edited.body.trigger as { spec: { description: string } }).spec.description, 'orders of 100 or more');
+  const badEdit = await call('PUT', '/api/triggers/big-order', { text: TRIGGER.replace('op: gte', 'op: gteq') });
+  assert.equal(badEdit.status, 400);
+  assert.equal((error(badEdit).data!.problems as { line: number }[])[0]!.line, 4);
+  const two = await call('PUT', '/api/triggers/big-order', { text: `- ${TRIGGER.replace(/\n(?=.)/g, '\n  ')}- ${TRIGGER.replace('big-order', 'other').replace(/\n(?=.)/g, '\n  ')}` });
+  assert.equal(two.status, 400);
+  assert.match(error(two).message, /takes one trigger, not 2/);
+  const renamed = await call('PUT', '/api/triggers/big-order', { text: TRIGGER.replace('big-order', 'large-order') });
+  assert.equal(renamed.status, 200);
+  assert.deepEqual(((await call('GET', '/api/triggers')).body.triggers as { name: string }[]).map((t) => t.name), ['large-order']);
+  assert.equal((await call('PUT', '/api/triggers/large-order/enabled', { enabled: 'yes' })).status, 400);
+  assert.equal((await call('PUT', '/api/triggers/nothing/enabled', { enabled: true })).status, 404);
+  assert.equal((await call('DELETE', '/api/triggers/large-order')).status, 200);
+  assert.equal((await call('DELETE', '/api/triggers/large-order')).status, 404);
+  assert.equal((await call('GET', '/api/triggers/large-order')).status, 404);
+});
+
+void test('executions filter by trigger, status and event; bad filters are refused', async () => {
+  assert.deepEqual((await call('GET', '/api/executions?status=failed&trigger=x&event=e1&limit=5')).body, { executions: [] });
+  const bad = await call('GET', '/api/executions?status=lost');
+  assert.equal(bad.status, 400);
+  assert.match(error(bad).message, /status/);
+});
+
+function rawRequest(headers: Record<string, string>, method = 'GET', path = '/api/connectors'): Promise<number> {
+  const url = new URL(running.url);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: url.hostname, port: url.port, path, method, headers }, (res) => { res.resume(); resolve(res.statusCode ?? 0); });
+    req.on('error', reject);
+    req.end(method === 'GET' ? undefined : '{"example":"directory","name":"evil"}');
+  });
+}
+
+void test('requests from another site, or under a non-loopback Host name (DNS rebinding), are refused', async () => {
+  const host = new URL(running.url).host;
+  assert.equal(await rawRequest({ host }), 200);
+  assert.equal(await rawRequest({ host, origin: running.url }), 200);
+  assert.equal(await rawRequest({ host, origin: 'http://evil.example' }, 'POST'), 403);
+  assert.equal(await rawRequest({ host: 'evil.example:4080' }), 403);
+  assert.equal(await rawRequest({ host: `localhost:${new URL(running.url).port}` }), 200);
+  assert.ok(!((await call('GET', '/api/connectors')).body.connectors as { name: string }[]).some((c) => c.name === 'evil'));
+  const ws = new WebSocket(`${running.url.replace('http', 'ws')}/api/live`, { origin: 'http://evil.example' });
+  const refused = await new Promise<boolean>((resolve) => { ws.once('open', () => resolve(false)); ws.once('error', () => resolve(true)); });
+  assert.ok(refused, 'a WebSocket from another site is refused');
+});
