@@ -70,6 +70,9 @@ Examples:
       if (typeof amqp === 'string') process.env.SWITCHBOARD_AMQP_URL = amqp; // read by the dispatcher service
       if (typeof http === 'string') process.env.SWITCHBOARD_HTTP = http; // read by the dashboard service
       if (typeof httpToken === 'string') process.env.SWITCHBOARD_HTTP_TOKEN = httpToken;
+      // Before anything starts: a wrong --http / --http-token, or a busy --http port, fails at once.
+      const { checkDashboardFlags } = await import('../dashboard/config.js');
+      await checkDashboardFlags();
       const home = switchboardHome();
       const config = loadConfig({ flags, defaults: { data_path: home, unix_listen: `cd://${join(home, 'hub.sock')}` } });
       await runHub(config, { scope: 'start', json: json === true });
