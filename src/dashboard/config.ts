@@ -3,8 +3,9 @@
  * to disable. Anything but loopback needs `--http-token` (SWITCHBOARD_HTTP_TOKEN): the API then
  * asks for `Authorization: Bearer <token>`.
  */
+import { createServer } from 'node:net';
 import { z } from 'zod';
-import { InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError, SwitchboardError, errorMessage } from '../core/errors.js';
 
 export const DEFAULT_HTTP = '127.0.0.1:4080';
 
@@ -31,8 +32,36 @@ export function dashboardConfig(env: NodeJS.ProcessEnv = process.env): Dashboard
   const port = m[2] === undefined ? 4080 : Number(m[2]);
   if (port > 65535) throw new InvalidArgumentError(`--http ${JSON.stringify(raw)}: port ${port} is above 65535`);
   const token = env.SWITCHBOARD_HTTP_TOKEN?.trim() || undefined;
+  // It travels in an Authorization header and in ?token= (the WebSocket): printable ASCII, no spaces.
+  if (token !== undefined && !/^[\x21-\x7e]{1,512}$/.test(token)) {
+    throw new InvalidArgumentError(`--http-token must be printable ASCII without spaces, at most 512 characters (it is sent as "Authorization: Bearer <token>"); e.g. --http-token "$(openssl rand -hex 16)"`);
+  }
   if (!LOOPBACK.has(host) && !token) {
     throw new InvalidArgumentError(`--http ${raw} listens beyond this machine: give --http-token <secret> (or SWITCHBOARD_HTTP_TOKEN) so the dashboard asks for it, or bind 127.0.0.1`);
   }
   return { host, port, token, explicit: Boolean(env.SWITCHBOARD_HTTP?.trim()) };
+}
+
+/**
+ * What `switchboard start` checks before it starts anything: the address and token rules, and for
+ * an explicit `--http` that the address can be bound now (busy port, address not on this machine).
+ * The default address stays lenient: when it is taken the hub runs without a dashboard.
+ */
+export async function checkDashboardFlags(env: NodeJS.ProcessEnv = process.env): Promise<DashboardConfig | undefined> {
+  const config = dashboardConfig(env);
+  if (!config?.explicit || config.port === 0) return config;
+  const probe = createServer();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      probe.once('error', reject);
+      probe.listen({ port: config.port, host: config.host, exclusive: true }, () => resolve());
+    });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'EADDRNOTAVAIL' ? `${errorMessage(err)} (no such address on this machine)` : errorMessage(err);
+    throw new SwitchboardError('UNAVAILABLE', `the dashboard could not listen on ${config.host}:${config.port}: ${why} (choose another with --http ADDR, or --http off)`, { cause: err });
+  } finally {
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+  }
+  return config;
 }
