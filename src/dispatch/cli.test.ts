@@ -55,4 +55,8 @@ void test('trigger add|list|disable|enable|remove and connector token', async ()
   assert.equal(tok.kind, 'timer');
   assert.match(tok.token, /^sbt_[A-Za-z0-9_-]{40,}$/);
   assert.match((await cli('trigger', 'log')).stdout, /no executions yet/);
+
+  const retain = await cli('dispatcher', '--retain-days', 'a week');
+  assert.equal(retain.code, 1);
+  assert.match(retain.stderr, /INVALID_ARGUMENT: --retain-days takes a number of days \(0 keeps everything\), got "a week"/);
 });

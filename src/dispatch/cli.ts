@@ -4,6 +4,7 @@
  * Handlers load their modules lazily so `switchboard --help` stays fast.
  */
 import { Option, type Command } from 'commander';
+import { InvalidArgumentError } from '../core/errors.js';
 import type { JsonValue } from '../core/message.js';
 import type { DispatchDb } from './dispatcher/db.js';
 
@@ -103,17 +104,20 @@ function registerDispatcher(program: Command): void {
     .addOption(new Option('--hub <url>', 'hub address when not on RabbitMQ').env('SWITCHBOARD_ADDRESS'))
     .addOption(new Option('--prefix <prefix>', 'RabbitMQ queue/exchange name prefix').default('switchboard').env('SWITCHBOARD_AMQP_PREFIX'))
     .option('--allow-token <kind:token...>', 'accept this token for a kind (also SWITCHBOARD_CONNECTOR_TOKENS="kind:token,...")')
+    .addOption(new Option('--retain-days <days>', 'delete events and finished executions older than this (0 keeps everything)').default('7').env('SWITCHBOARD_RETAIN_DAYS'))
     .addHelpText('after', `
 Examples:
   switchboard dispatcher --amqp amqp://guest:guest@127.0.0.1:5672
   switchboard dispatcher --amqp $AMQP --database postgres://user:pw@db:5432/switchboard
   switchboard dispatcher                      # as the hub service "dispatcher" (switchboard start runs it built in)`))
-    .action(async (opts: DbOpts & { amqp?: string; hub?: string; prefix: string; allowToken?: string[] }) => {
+    .action(async (opts: DbOpts & { amqp?: string; hub?: string; prefix: string; allowToken?: string[]; retainDays: string }) => {
+      const retainDays = Number(opts.retainDays);
+      if (!Number.isFinite(retainDays) || retainDays < 0) throw new InvalidArgumentError(`--retain-days takes a number of days (0 keeps everything), got "${opts.retainDays}"`);
       const { openDispatchDb } = await import('./open.js');
       const { startDispatcher } = await import('./run.js');
       const { db, close } = await openDispatchDb(opts);
       const fromEnv = (process.env.SWITCHBOARD_CONNECTOR_TOKENS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-      const dispatcher = await startDispatcher({ db, amqp: opts.amqp, hub: opts.hub, prefix: opts.prefix, allowTokens: [...fromEnv, ...(opts.allowToken ?? [])] })
+      const dispatcher = await startDispatcher({ db, amqp: opts.amqp, hub: opts.hub, prefix: opts.prefix, allowTokens: [...fromEnv, ...(opts.allowToken ?? [])], retainMs: retainDays * 86_400_000 })
         .catch(async (err: unknown) => { await close(); throw err; });
       process.stderr.write(`switchboard: dispatcher running on ${opts.amqp ? 'RabbitMQ' : 'the hub'} with ${dispatcher.triggerCount} trigger(s); Ctrl-C stops it\n`);
       await untilSignal(async () => { await dispatcher.stop(); await close(); });

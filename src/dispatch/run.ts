@@ -24,6 +24,8 @@ export interface DispatcherRunOptions {
   allowTokens?: string[];
   /** An execution without a result after this long is marked failed (default 10 minutes). */
   taskTimeoutMs?: number;
+  /** History kept (ms, default 7 days; 0 keeps everything). */
+  retainMs?: number;
 }
 
 export async function startDispatcher(opts: DispatcherRunOptions): Promise<Dispatcher> {
@@ -36,7 +38,7 @@ export async function startDispatcher(opts: DispatcherRunOptions): Promise<Dispa
   const transport: DispatcherTransport = opts.amqp
     ? new AmqpDispatcherTransport({ url: opts.amqp, prefix: opts.prefix, log })
     : new HubDispatcherTransport({ address: opts.hub, log, connectors: () => opts.db.listConnectors() });
-  const dispatcher = new Dispatcher({ db: opts.db, transport, log, taskTimeoutMs: opts.taskTimeoutMs });
+  const dispatcher = new Dispatcher({ db: opts.db, transport, log, taskTimeoutMs: opts.taskTimeoutMs, retainMs: opts.retainMs });
   await dispatcher.start();
   return dispatcher;
 }

@@ -65,3 +65,29 @@ for (const backend of BACKENDS) {
     } finally { await ts.cleanup(); }
   });
 }
+
+for (const backend of BACKENDS) {
+  void test(`history pruning on ${backend}: finished executions and their events go, waiting ones stay`, async (t) => {
+    const ts = await testStore(t, backend);
+    if (!ts) return;
+    try {
+      const db = new DispatchDb(ts.store);
+      await db.migrate();
+      const now = new Date().toISOString();
+      const ev = (id: string) => ({ id, connectorId: 'c1', kind: 'w', key: 'e', data: { x: id }, time: now });
+      const plan = (fresh: { id: string }[]) => fresh.filter((f) => f.id !== 'lonely').map((f) => ({ id: `x-${f.id}`, eventId: f.id, trigger: 'b', target: 'kind:o', task: 't', inputs: {}, dispatchedAt: now }));
+      await db.recordEvents([ev('done'), ev('waiting'), ev('lonely')], plan);
+      await db.completeExecutions([{ executionId: 'x-done', outputs: {}, finishedAt: now }]);
+
+      const past = new Date(Date.parse(now) - 60_000).toISOString();
+      assert.deepEqual(await db.pruneHistory(past), { executions: 0, events: 0 }, 'nothing is older than a minute ago');
+
+      const future = new Date(Date.parse(now) + 60_000).toISOString();
+      assert.deepEqual(await db.pruneHistory(future), { executions: 1, events: 2 }, 'the done execution, its event and the event without executions');
+      assert.deepEqual((await db.listExecutions()).map((x) => x.id), ['x-waiting']);
+      assert.equal(await db.countEvents(), 1);
+      const again = await db.recordEvents([ev('waiting'), ev('done')], () => []);
+      assert.deepEqual(again.fresh.map((e) => e.id), ['done'], 'a pruned event id is new again; a kept one is still a duplicate');
+    } finally { await ts.cleanup(); }
+  });
+}

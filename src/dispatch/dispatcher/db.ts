@@ -34,6 +34,10 @@ CREATE INDEX dispatch_executions_time ON dispatch_executions (dispatched_at);
 INSERT INTO dispatch_meta (key, value) VALUES ('trigger_version', 0);
 `,
   },
+  {
+    name: 'dispatch history retention',
+    up: `CREATE INDEX dispatch_events_received ON dispatch_events (received_at);`,
+  },
 ];
 
 const CHUNK = 400;
@@ -222,6 +226,20 @@ export class DispatchDb {
   /** Executions still waiting for a result dispatched before `before` fail with `reason`. Returns how many. */
   async expireExecutions(before: string, reason: string): Promise<number> {
     return this.sql.exec(`UPDATE dispatch_executions SET status = 'failed', error = ? WHERE status = 'dispatched' AND dispatched_at < ?`, [reason, before]);
+  }
+
+  /**
+   * Forgets history older than `before`: finished executions, then events none of whose executions
+   * remain. An event forgotten this way is no longer recognised as a duplicate, so `before` must lie
+   * well beyond any redelivery (the dispatcher keeps 7 days by default).
+   */
+  async pruneHistory(before: string): Promise<{ executions: number; events: number }> {
+    return this.sql.transaction(async (tx) => {
+      const executions = await tx.exec(`DELETE FROM dispatch_executions WHERE status <> 'dispatched' AND dispatched_at < ?`, [before]);
+      const events = await tx.exec(
+        `DELETE FROM dispatch_events WHERE received_at < ? AND NOT EXISTS (SELECT 1 FROM dispatch_executions x WHERE x.event_id = dispatch_events.id)`, [before]);
+      return { executions, events };
+    });
   }
 
   async listExecutions(opts: { limit?: number; trigger?: string; eventId?: string; status?: ExecutionRecord['status'] } = {}): Promise<ExecutionRecord[]> {

@@ -25,7 +25,13 @@ export interface DispatcherOptions {
   pollMs?: number;
   /** An execution without a result after this long is marked failed (ms, default 10 minutes). */
   taskTimeoutMs?: number;
+  /** Events and finished executions older than this are deleted (ms, default 7 days; 0 keeps everything). */
+  retainMs?: number;
 }
+
+export const DEFAULT_RETAIN_MS = 7 * 24 * 3600_000;
+/** History is pruned at most this often (the sweep runs every minute or faster). */
+const PRUNE_EVERY_MS = 10 * 60_000;
 
 /** Most executions waiting for a result that the latency metric tracks (the oldest are let go). */
 const MAX_PENDING = 100_000;
@@ -41,6 +47,7 @@ export class Dispatcher implements DispatcherHandler {
   private poller: NodeJS.Timeout | undefined;
   private sweeper: NodeJS.Timeout | undefined;
   private reloading: Promise<void> | undefined;
+  private lastPrune = 0;
   readonly counters = { events: 0, duplicates: 0, executions: 0, results: 0, refused: 0 };
   /** Executions sent and waiting for their result: when (performance.now()) and by which trigger, for the latency metric. */
   private readonly pending = new Map<string, { at: number; trigger: string }>();
@@ -74,6 +81,22 @@ export class Dispatcher implements DispatcherHandler {
       if (n) this.opts.log.warn({ executions: n }, 'executions timed out without a result');
     } catch (err) {
       this.opts.log.warn({ err: errorMessage(err) }, 'cannot expire old executions');
+    }
+    if (Date.now() - this.lastPrune >= PRUNE_EVERY_MS) await this.prune();
+  }
+
+  /** Deletes history older than the retention period; returns what was deleted. */
+  async prune(): Promise<{ executions: number; events: number }> {
+    this.lastPrune = Date.now();
+    const retainMs = this.opts.retainMs ?? DEFAULT_RETAIN_MS;
+    if (retainMs <= 0) return { executions: 0, events: 0 };
+    try {
+      const deleted = await this.opts.db.pruneHistory(new Date(Date.now() - retainMs).toISOString());
+      if (deleted.executions || deleted.events) this.opts.log.info({ ...deleted, retainDays: retainMs / 86_400_000 }, 'old events and executions deleted');
+      return deleted;
+    } catch (err) {
+      this.opts.log.warn({ err: errorMessage(err) }, 'cannot delete old events and executions');
+      return { executions: 0, events: 0 };
     }
   }
 
