@@ -5,12 +5,14 @@
  *   await hub.register('clock', { commands: ['TIME'] });
  *   hub.on('TIME', () => ({ command: 'NOW', params: { epoch: Date.now() } }));
  *   const reply = await hub.message('TIME').to('clock').request({ timeoutMs: 1000 });
+ *   hub.getPeers('service', 'app');                    // discovery, attached on first use
  */
-import { SwitchboardClient } from './client.js';
+import { PeersClient } from '../discovery/peers-client.js';
 import { resolveAddress, resolveOptions, type ClientOptions } from './options.js';
 
-export async function connect(url?: string, options: ClientOptions = {}): Promise<SwitchboardClient> {
-  const client = new SwitchboardClient(resolveAddress(url), resolveOptions(options));
+/** A connected client; discovery (`getPeers`, `monitorPeers`, `service(name)`, ...) is attached on first use. */
+export async function connect(url?: string, options: ClientOptions = {}): Promise<PeersClient> {
+  const client = new PeersClient(resolveAddress(url), resolveOptions(options));
   return client.start();
 }
 
@@ -28,3 +30,9 @@ export type {
 } from './types.js';
 export type { Message, Endpoint, JsonValue } from '../core/message.js';
 export { SwitchboardError, TimeoutError, ConnectionError, InvalidArgumentError } from '../core/errors.js';
+// Discovery (issue #4): the calls on the client above, and the same API as a separate object.
+export { PeersClient } from '../discovery/peers-client.js';
+export {
+  Discovery, attachDiscovery, Target, PeerRequestError, KINDS, OVERRIDE_ENV,
+  type DiscoveryOptions, type PeerRequestOptions, type PeerResponse, type PolicyInput, type RequestPolicy, type Peer, type PeerKind, type PeerMap,
+} from '../discovery/index.js';

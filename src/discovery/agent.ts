@@ -13,6 +13,7 @@
  *   and follow the PEERS broadcasts after.
  */
 import { errorMessage } from '../core/errors.js';
+import type { JsonValue } from '../core/message.js';
 import { getLogger } from '../core/log.js';
 import type { SwitchboardClient } from '../client/index.js';
 import type { HubExtension } from '../hub/extensions.js';
@@ -41,10 +42,28 @@ export class DiscoveryAgent {
     this.offChange = hub.services.onChange(({ instance }) => this.onLocalChange(instance));
     this.offCommand = hub.addCommand('DISCOVERY_SYNC', (conn) => {
       this.wake().then(
-        () => this.hub.tell(conn, 'DISCOVERY_SNAPSHOT', { server_name: hub.serverName, snapshots: JSON.stringify(this.table.list()) }),
+        () => this.hub.tell(conn, 'DISCOVERY_SNAPSHOT', this.syncReply()),
         (err: unknown) => this.hub.tell(conn, 'INVALID', { command: 'DISCOVERY_SYNC', message: `discovery is unavailable on this hub: ${errorMessage(err)}` }),
       );
     });
+  }
+
+  /**
+   * The answer to DISCOVERY_SYNC: the whole view, this hub's cluster name and the request policies
+   * of its configuration (`discovery.policies`), which the client layers under its own.
+   */
+  private syncReply(): Record<string, JsonValue> {
+    const reply: Record<string, JsonValue> = { server_name: this.hub.serverName, snapshots: JSON.stringify(this.table.list()), policies: JSON.stringify(this.hub.config.discovery.policies) };
+    if (this.hub.config.clusterName) reply.cluster = this.hub.config.clusterName;
+    return reply;
+  }
+
+  /** Exposed name -> endpoint, for the endpoints of `service` this hub's cluster exposes. */
+  private exposesOf(service: string): Record<string, string> | undefined {
+    if (!this.hub.config.clusterName) return undefined;
+    let out: Record<string, string> | undefined;
+    for (const [name, e] of Object.entries(this.hub.config.discovery.expose)) if (e.service === service) (out ??= {})[name] = e.endpoint;
+    return out;
   }
 
   /** This hub's snapshot of one service (instances that advertise endpoints). */
@@ -59,7 +78,11 @@ export class DiscoveryAgent {
         this.log.warn({ service: inst.id, err: errorMessage(err) }, 'ignored an endpoint advertisement that does not validate');
       }
     }
-    return { server: this.hub.serverName, service, gen: this.gen, seq: ++this.seq, instances };
+    const snap: Snapshot = { server: this.hub.serverName, service, gen: this.gen, seq: ++this.seq, instances };
+    if (this.hub.config.clusterName) snap.cluster = this.hub.config.clusterName;
+    const exposes = this.exposesOf(service);
+    if (exposes) snap.exposes = exposes;
+    return snap;
   }
 
   private localSnapshots(): Snapshot[] {

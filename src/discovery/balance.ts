@@ -7,9 +7,10 @@ export class Balancer {
 
   constructor(readonly mode: BalanceMode) {}
 
-  pick(candidates: readonly string[]): string | undefined {
+  /** `mode`: the request's policy (defaults to the constructor's). */
+  pick(candidates: readonly string[], mode: BalanceMode = this.mode): string | undefined {
     if (candidates.length === 0) return undefined;
-    switch (this.mode) {
+    switch (mode) {
       case 'random': return candidates[Math.floor(Math.random() * candidates.length)];
       case 'round-robin': return candidates[this.cursor++ % candidates.length];
       case 'least-pending': {

@@ -14,6 +14,8 @@ interface Entry {
   state: BreakerState;
   failures: number;
   openedAt: number;
+  /** The cool-down of the policy in force when it opened (policies may differ per target). */
+  cooldownMs: number;
   trialInFlight: boolean;
 }
 
@@ -25,7 +27,7 @@ export class Breakers {
   state(peer: string): BreakerState {
     const e = this.entries.get(peer);
     if (!e) return 'closed';
-    if (e.state === 'open' && this.now() - e.openedAt >= this.options.cooldownMs) return 'half-open';
+    if (e.state === 'open' && this.now() - e.openedAt >= e.cooldownMs) return 'half-open';
     return e.state;
   }
 
@@ -47,11 +49,12 @@ export class Breakers {
     this.entries.delete(peer);
   }
 
-  failure(peer: string): void {
-    const e = this.entries.get(peer) ?? { state: 'closed' as BreakerState, failures: 0, openedAt: 0, trialInFlight: false };
+  /** `options`: the failing request's policy (defaults to the constructor's). */
+  failure(peer: string, options: BreakerOptions = this.options): void {
+    const e = this.entries.get(peer) ?? { state: 'closed' as BreakerState, failures: 0, openedAt: 0, cooldownMs: options.cooldownMs, trialInFlight: false };
     e.failures++;
     e.trialInFlight = false;
-    if (e.state === 'half-open' || e.failures >= this.options.failureThreshold) { e.state = 'open'; e.openedAt = this.now(); }
+    if (e.state === 'half-open' || this.state(peer) === 'half-open' || e.failures >= options.failureThreshold) { e.state = 'open'; e.openedAt = this.now(); e.cooldownMs = options.cooldownMs; }
     this.entries.set(peer, e);
   }
 }

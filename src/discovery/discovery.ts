@@ -10,19 +10,20 @@
  *   const res = await peers.service('app').request({ path: '/health' });
  */
 import { errorMessage, SwitchboardError } from '../core/errors.js';
+import { describeZod, resolvePolicy, type PolicyInput, type PolicyTable, type RequestPolicy } from '../core/discovery-schema.js';
 import { getLogger } from '../core/log.js';
 import type { Message } from '../core/message.js';
 import type { ClientExtension, SwitchboardClient } from '../client/client.js';
 import type { ConnectionState } from '../client/types.js';
-import { PeerRequester, resolvePolicy, type PeerRequestOptions, type PeerResponse, type PolicyInput } from './http-request.js';
+import { PeerRequester, type PeerRequestOptions, type PeerResponse } from './http-request.js';
 import { PeerTable, type MonitorCallback } from './peer-table.js';
-import { OVERRIDE_ENV, Snapshot, SnapshotList, checkKind, parseOverride, type Override, type Peer, type PeerKind, type PeerMap } from './schema.js';
+import { OVERRIDE_ENV, Snapshot, SyncReply, checkKind, parseOverride, type Override, type Peer, type PeerKind, type PeerMap } from './schema.js';
 import { Target } from './target.js';
 
 export interface DiscoveryOptions {
   /** Peers from this JSON instead of the hub (default: `SWITCHBOARD_PEERS_OVERRIDE`). */
   override?: string;
-  /** Request policy defaults for every target (Berlioz's when absent). */
+  /** Request policy for every target of this client (over the hub's `default`, under its per-target policies). */
   policy?: PolicyInput;
   syncTimeoutMs?: number;
 }
@@ -31,18 +32,40 @@ export class Discovery implements ClientExtension {
   readonly commands = ['PEERS', 'STATUS'];
   private readonly log = getLogger('discovery');
   private readonly table: PeerTable;
-  private readonly requester: PeerRequester;
+  private readonly requester = new PeerRequester();
+  /** Per-target policies set in code (`setPolicy`). */
   private readonly policies = new Map<string, PolicyInput>();
+  /** Policies from the hub's configuration (`discovery.policies`), delivered with each sync. */
+  private hubPolicies: PolicyTable = {};
   private server: string | undefined;
+  private hubCluster: string | undefined;
   private synced = false;
+  /** Settles with the first sync (a lazily attached discovery answers before it). */
+  private first: Promise<void> = Promise.resolve();
 
   constructor(private readonly client: SwitchboardClient | undefined, private readonly options: DiscoveryOptions = {}, override?: Override) {
+    resolvePolicy(options.policy);
     this.table = new PeerTable(override, (err) => this.log.error({ err: errorMessage(err) }, 'a peer monitor threw'));
-    this.requester = new PeerRequester(resolvePolicy(options.policy));
   }
 
   get overridden(): boolean {
     return this.client === undefined;
+  }
+
+  /** The hub's cluster name (from the last sync), if it has one. */
+  get clusterName(): string | undefined {
+    return this.hubCluster;
+  }
+
+  /** Resolves once the hub's view has arrived (at once for an override or an attached discovery). */
+  ready(): Promise<void> {
+    return this.first;
+  }
+
+  /** Starts the first sync without waiting for it (for discovery attached on first use). */
+  startSync(): void {
+    this.first = this.sync();
+    this.first.catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'discovery sync failed'));
   }
 
   /** Asks the hub for the cluster's current view (done at attach and after each reconnect). */
@@ -56,11 +79,21 @@ export class Discovery implements ClientExtension {
       if (err instanceof SwitchboardError && err.code === 'NOT_FOUND') throw new SwitchboardError('UNAVAILABLE', `the hub at ${client.address} has no discovery agent (DISCOVERY_SYNC is unknown there): run a Switchboard hub of this version`, { cause: err });
       throw err;
     }
-    this.server = typeof reply.params.server_name === 'string' ? reply.params.server_name : reply.sentFrom.server;
-    const raw = reply.params.snapshots;
-    const list = SnapshotList.parse(typeof raw === 'string' ? JSON.parse(raw) : raw);
-    if (this.synced) this.table.replaceAll(list);
-    else for (const s of list) this.table.apply(s);
+    const p = reply.params;
+    let parsed: ReturnType<typeof SyncReply.safeParse>;
+    try {
+      parsed = SyncReply.safeParse({ ...p, snapshots: jsonParam(p.snapshots), policies: jsonParam(p.policies) });
+    } catch (err) {
+      throw new SwitchboardError('INVALID_MESSAGE', `the hub's DISCOVERY_SNAPSHOT does not parse: ${errorMessage(err)}`);
+    }
+    if (!parsed.success) throw new SwitchboardError('INVALID_MESSAGE', `the hub's DISCOVERY_SNAPSHOT is not valid: ${describeZod(parsed.error)}`);
+    const r = parsed.data;
+    this.server = r.server_name ?? reply.sentFrom.server;
+    this.hubCluster = r.cluster;
+    this.hubPolicies = r.policies;
+    this.table.setLocalCluster(r.cluster);
+    if (this.synced) this.table.replaceAll(r.snapshots);
+    else for (const s of r.snapshots) this.table.apply(s);
     this.synced = true;
   }
 
@@ -85,7 +118,8 @@ export class Discovery implements ClientExtension {
   }
 
   onState(state: ConnectionState): void {
-    if (state.status === 'ready' && this.synced) this.sync().catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'discovery re-sync failed'));
+    // After a reconnect (or the register() that makes pushes reach us), ask again: changes in between were not pushed here.
+    if (state.status === 'ready' && this.client) this.first.then(() => this.sync()).catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'discovery re-sync failed'));
   }
 
   // ---- Berlioz's API -------------------------------------------------------------------------
@@ -105,17 +139,31 @@ export class Discovery implements ClientExtension {
     return ids.length ? map[ids[Math.floor(Math.random() * ids.length)]!] : undefined;
   }
 
-  /** Per-target policy (e.g. pushed from configuration): merged over the defaults. */
+  /**
+   * This target's policy in code: over the hub's per-target policies, under a request's own.
+   * Validated now (a bad field throws INVALID_ARGUMENT).
+   */
   setPolicy(kind: string, name: string, endpoint: string, policy: PolicyInput): void {
-    resolvePolicy(this.options.policy, policy);
+    resolvePolicy(policy);
     this.policies.set(`${checkKind(kind)}/${name}/${endpoint}`, policy);
   }
 
-  requestPeers(kind: string, name: string, endpoint: string, options: PeerRequestOptions = {}): Promise<PeerResponse> {
+  /**
+   * The policy a request to this target runs with. Layers, later wins (more specific wins; at the
+   * same level code wins over the hub): Berlioz's defaults < hub `default` < `options.policy`
+   * < hub `<kind>/<name>` < hub `<kind>/<name>/<endpoint>` < `setPolicy` < the request's `policy`.
+   */
+  policyFor(kind: string, name: string, endpoint = 'default', request?: PolicyInput): RequestPolicy {
     const k = checkKind(kind);
-    const target = this.policies.get(`${k}/${name}/${endpoint}`);
-    const merged = target || options.policy ? { ...options, policy: { ...target, ...options.policy } } : options;
-    return this.requester.request(`${k} "${name}" endpoint "${endpoint}"`, () => this.table.get(k, name, endpoint), merged);
+    const h = this.hubPolicies;
+    return resolvePolicy(h.default, this.options.policy, h[`${k}/${name}`], h[`${k}/${name}/${endpoint}`], this.policies.get(`${k}/${name}/${endpoint}`), request);
+  }
+
+  async requestPeers(kind: string, name: string, endpoint: string, options: PeerRequestOptions = {}): Promise<PeerResponse> {
+    const k = checkKind(kind);
+    await this.first;
+    const policy = this.policyFor(k, name, endpoint, options.policy);
+    return this.requester.request(`${k}/${name}/${endpoint}`, `${k} "${name}" endpoint "${endpoint}"`, () => this.table.get(k, name, endpoint), policy, options);
   }
 
   breakerState(identity: string): 'closed' | 'open' | 'half-open' {
@@ -147,13 +195,24 @@ export class Discovery implements ClientExtension {
 
 /** Discovery on `client` (or on the override when `SWITCHBOARD_PEERS_OVERRIDE` / `options.override` is set). */
 export async function attachDiscovery(client: SwitchboardClient | undefined, options: DiscoveryOptions = {}): Promise<Discovery> {
+  const d = createDiscovery(client, options);
+  if (!d.overridden) await d.sync();
+  return d;
+}
+
+/** Discovery on `client` without waiting for the hub's view (`ready()` says when it is in). */
+export function createDiscovery(client: SwitchboardClient | undefined, options: DiscoveryOptions = {}): Discovery {
   const overrideText = options.override ?? process.env[OVERRIDE_ENV];
   if (overrideText !== undefined && overrideText !== '') return new Discovery(undefined, options, parseOverride(overrideText));
   if (!client) throw new SwitchboardError('INVALID_ARGUMENT', `discovery needs a hub client, or peers in ${OVERRIDE_ENV}`);
   const d = new Discovery(client, options);
   client.use(d);
-  await d.sync();
   return d;
+}
+
+/** A parameter holding JSON: text in the text form, the value itself in the JSON form. */
+function jsonParam(v: unknown): unknown {
+  return typeof v === 'string' ? JSON.parse(v) : v;
 }
 
 export type { PeerKind };

@@ -3,36 +3,14 @@
  * doubling to 5 s, retry when no peer is there yet), plus what its docs promised: a different
  * peer per attempt, a circuit breaker per peer, and load balancing.
  */
-import { z } from 'zod';
-import { InvalidArgumentError, SwitchboardError, errorMessage } from '../core/errors.js';
-import { Balancer, type BalanceMode } from './balance.js';
+import { SwitchboardError, errorMessage } from '../core/errors.js';
+import type { PolicyInput, RequestPolicy } from '../core/discovery-schema.js';
+import { Balancer } from './balance.js';
 import { Breakers } from './breaker.js';
 import type { Peer, PeerMap } from './schema.js';
 import { childTraceparent } from './trace.js';
 
-export const RequestPolicy = z.object({
-  timeoutMs: z.number().int().positive().default(5000),
-  retryCount: z.number().int().nonnegative().default(3),
-  retryInitialDelayMs: z.number().nonnegative().default(500),
-  retryDelayMultiplier: z.number().min(1).default(2),
-  retryMaxDelayMs: z.number().nonnegative().default(5000),
-  noPeerRetry: z.boolean().default(true),
-  balance: z.enum(['random', 'round-robin', 'least-pending']).default('random'),
-  breakerFailures: z.number().int().positive().default(5),
-  breakerCooldownMs: z.number().int().nonnegative().default(10_000),
-});
-export type RequestPolicy = z.infer<typeof RequestPolicy>;
-export type PolicyInput = Partial<RequestPolicy>;
-
-export function resolvePolicy(...layers: (PolicyInput | undefined)[]): RequestPolicy {
-  const merged = Object.assign({}, ...layers.filter(Boolean)) as PolicyInput;
-  const parsed = RequestPolicy.safeParse(merged);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new InvalidArgumentError(`invalid request policy ${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'bad value'}`);
-  }
-  return parsed.data;
-}
+export { DEFAULT_POLICY, RequestPolicy, resolvePolicy, type PolicyInput } from '../core/discovery-schema.js';
 
 export interface PeerRequestOptions {
   /** Path and query, e.g. `/users?id=1` (default `/`). */
@@ -43,6 +21,7 @@ export interface PeerRequestOptions {
   body?: unknown;
   /** Continue this trace (W3C traceparent); a new trace starts when absent. */
   traceparent?: string;
+  /** This request only: over every other layer (see Discovery.policyFor). */
   policy?: PolicyInput;
   signal?: AbortSignal;
 }
@@ -66,22 +45,22 @@ export class PeerRequestError extends SwitchboardError {
   }
 }
 
-/** One per target family: breakers and balancer state live as long as the discovery client. */
+/**
+ * Breakers (per peer) and balancers (per target) live as long as the discovery client; each
+ * request brings its resolved policy, so targets may differ in thresholds and balancing.
+ */
 export class PeerRequester {
-  private readonly breakers: Breakers;
-  private readonly balancer: Balancer;
-
-  constructor(private readonly base: RequestPolicy) {
-    this.breakers = new Breakers({ failureThreshold: base.breakerFailures, cooldownMs: base.breakerCooldownMs });
-    this.balancer = new Balancer(base.balance as BalanceMode);
-  }
+  private readonly breakers = new Breakers({ failureThreshold: 5, cooldownMs: 10_000 });
+  private readonly balancers = new Map<string, Balancer>();
 
   breakerState(identity: string): ReturnType<Breakers['state']> {
     return this.breakers.state(identity);
   }
 
-  async request(what: string, peers: () => PeerMap, options: PeerRequestOptions = {}): Promise<PeerResponse> {
-    const policy = options.policy ? resolvePolicy(this.base, options.policy) : this.base;
+  /** `key` names the target (its balancer); `what` describes it in errors. */
+  async request(key: string, what: string, peers: () => PeerMap, policy: RequestPolicy, options: PeerRequestOptions = {}): Promise<PeerResponse> {
+    let balancer = this.balancers.get(key);
+    if (!balancer) { balancer = new Balancer(policy.balance); this.balancers.set(key, balancer); }
     const tried = new Set<string>();
     let last: PeerRequestError | undefined;
     let delay = policy.retryInitialDelayMs;
@@ -93,7 +72,7 @@ export class PeerRequester {
       const map = peers();
       const allowed = Object.keys(map).filter((id) => this.breakers.allows(id));
       const fresh = allowed.filter((id) => !tried.has(id));
-      const identity = this.balancer.pick(fresh.length ? fresh : allowed);
+      const identity = balancer.pick(fresh.length ? fresh : allowed, policy.balance);
       if (identity === undefined) {
         const open = Object.keys(map).length;
         last = new PeerRequestError(open ? `no peer of ${what} can take the request: all ${open} have an open circuit` : `No peer found for ${what}.`, undefined, undefined, undefined);
@@ -103,7 +82,7 @@ export class PeerRequester {
       tried.add(identity);
       const peer = map[identity]!;
       try {
-        const res = await this.attempt(identity, peer, policy, options);
+        const res = await this.attempt(balancer, identity, peer, policy, options);
         res.attempts = attempt + 1;
         return res;
       } catch (err) {
@@ -114,7 +93,8 @@ export class PeerRequester {
     throw last ?? new PeerRequestError(`No peer found for ${what}.`, undefined, undefined, undefined);
   }
 
-  private async attempt(identity: string, peer: Peer, policy: RequestPolicy, options: PeerRequestOptions): Promise<PeerResponse> {
+  private async attempt(balancer: Balancer, identity: string, peer: Peer, policy: RequestPolicy, options: PeerRequestOptions): Promise<PeerResponse> {
+    const breaker = { failureThreshold: policy.breakerFailures, cooldownMs: policy.breakerCooldownMs };
     const url = peerUrl(peer, options.path ?? '/');
     const traceparent = childTraceparent(options.traceparent);
     const headers: Record<string, string> = { ...(options.headers ?? {}), traceparent };
@@ -125,23 +105,23 @@ export class PeerRequester {
     }
     const signal = options.signal ? AbortSignal.any([options.signal, AbortSignal.timeout(policy.timeoutMs)]) : AbortSignal.timeout(policy.timeoutMs);
     this.breakers.begin(identity);
-    this.balancer.started(identity);
+    balancer.started(identity);
     try {
       const res = await fetch(url, { method: options.method ?? (body === undefined ? 'GET' : 'POST'), headers, body, signal });
       const text = await res.text();
       if (res.status >= 500) {
-        this.breakers.failure(identity);
+        this.breakers.failure(identity, breaker);
         throw new PeerRequestError(`${options.method ?? 'GET'} ${url} (peer ${identity}) answered ${res.status}`, url, identity, peer);
       }
       this.breakers.success(identity);
       return { url, identity, peer, status: res.status, headers: Object.fromEntries(res.headers), body: text, traceparent, attempts: 1 };
     } catch (err) {
       if (err instanceof PeerRequestError) throw err;
-      this.breakers.failure(identity);
+      this.breakers.failure(identity, breaker);
       const timedOut = (err as Error).name === 'TimeoutError';
       throw new PeerRequestError(timedOut ? `${url} (peer ${identity}) did not answer within ${policy.timeoutMs} ms` : `${url} (peer ${identity}) failed: ${errorMessage((err as Error).cause ?? err)}`, url, identity, peer, { cause: err, code: timedOut ? 'TIMEOUT' : 'UNAVAILABLE' });
     } finally {
-      this.balancer.finished(identity);
+      balancer.finished(identity);
     }
   }
 }

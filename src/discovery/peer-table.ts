@@ -20,6 +20,8 @@ export class PeerTable {
   private readonly snapshots = new Map<string, Snapshot>();
   private readonly maps = new Map<string, PeerMap>();
   private readonly monitors = new Map<string, Monitor>();
+  /** The reader's cluster (its hub's `cluster_name`): kinds service, database and queue stay inside it. */
+  private localCluster: string | undefined;
 
   constructor(private readonly override?: Override, private readonly onError: (err: unknown) => void = () => {}) {}
 
@@ -47,6 +49,12 @@ export class PeerTable {
       const cur = this.snapshots.get(key);
       if (!cur || cur.gen < s.gen || (cur.gen === s.gen && cur.seq < s.seq)) this.snapshots.set(key, s);
     }
+    this.changed();
+  }
+
+  setLocalCluster(cluster: string | undefined): void {
+    if (cluster === this.localCluster) return;
+    this.localCluster = cluster;
     this.changed();
   }
 
@@ -95,6 +103,10 @@ export class PeerTable {
     // Sorted so that a map's key order does not depend on arrival order.
     const snaps = [...this.snapshots.values()].sort((a, b) => (a.server + a.service < b.server + b.service ? -1 : 1));
     for (const s of snaps) {
+      // Kind cluster reads what other clusters expose; every other kind stays inside the reader's cluster.
+      if (kind === 'cluster' ? s.cluster !== name || s.exposes === undefined : s.cluster !== this.localCluster) continue;
+      const wanted = kind === 'cluster' ? s.exposes?.[endpoint] : endpoint;
+      if (wanted === undefined) continue;
       for (const inst of s.instances) {
         const identity = `${s.server}/${s.service}#${inst.instance}`;
         for (const item of inst.endpoints) {
@@ -102,11 +114,10 @@ export class PeerTable {
             if (item.kind === kind && item.name === name) out[identity] = { ...item.info, kind: item.kind, server: s.server, service: s.service, instance: inst.instance } as unknown as Peer;
             continue;
           }
-          const matches = kind === 'service' ? s.service === name && item.name === endpoint && item.cluster === undefined
-            : kind === 'cluster' ? item.cluster === name && item.name === endpoint : false;
+          const matches = kind === 'service' ? s.service === name && item.name === wanted : kind === 'cluster' && item.name === wanted;
           if (!matches) continue;
-          const { name: _n, cluster: _c, address, ...rest } = item;
-          out[identity] = { ...rest, address: address ?? inst.host, server: s.server, service: s.service, instance: inst.instance } as Peer;
+          const { name: _n, address, ...rest } = item;
+          out[identity] = { ...rest, address: address ?? inst.host, server: s.server, service: s.service, instance: inst.instance, ...(kind === 'cluster' ? { cluster: s.cluster } : {}) } as Peer;
         }
       }
     }

@@ -73,7 +73,7 @@ void test('errors carry the peer and URL; no peer is a clear error', async () =>
   assert.match(err.message, /answered 503/);
   assert.equal(bad.hits, 2);
   await assert.rejects(d.service('nobody').request({ policy: { noPeerRetry: false } }), /No peer found for service "nobody" endpoint "default"/);
-  await assert.rejects(d.service('app').request({ policy: { timeoutMs: -1 } }), /invalid request policy timeoutMs/);
+  await assert.rejects(d.service('app').request({ policy: { timeoutMs: -1 } }), /invalid request policy: at timeoutMs: Too small/);
 });
 
 void test('least-pending sends concurrent requests to the idle peer', async () => {

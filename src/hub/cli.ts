@@ -26,6 +26,8 @@ function hubFlags(cmd: Command): Command {
     .option('--max-queued-bytes <n>', 'outbound queue per connection before messages are dropped (default 8 MiB)')
     .option('--max-line-length <n>', 'longest accepted line in bytes (default 1 MiB)')
     .option('--slow-consumer-timeout <ms>', 'close a connection whose queue stays full this long (default 10000)')
+    .option('--cluster-name <name>', 'the cluster this hub belongs to (discovery: kind service stays inside it, exposed endpoints are kind cluster)')
+    .option('--discovery <json>', 'discovery section: {"expose":{"api":"app/default"},"policies":{"default":{"timeoutMs":2000}}}')
     .option('--config <file>', 'the same keys in a file: JSON, or key=value lines like communicatord.conf')
     .option('--json', 'print the addresses as one JSON line');
 }

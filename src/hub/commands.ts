@@ -5,6 +5,8 @@
  * (mesh) or gets UNKNOWN. See PROTOCOL.md for each command's contract.
  */
 import { isCommandName } from '../core/codec/index.js';
+import { parseAdvertisement } from '../core/discovery-schema.js';
+import { errorMessage } from '../core/errors.js';
 import type { WireFormat } from '../core/codec/index.js';
 import type { JsonValue, Message } from '../core/message.js';
 import type { Logger } from '../core/log.js';
@@ -73,20 +75,15 @@ function parseCommandList(v: JsonValue | undefined): Set<string> | string {
   return out;
 }
 
-function parseEndpoints(v: JsonValue | undefined): JsonValue | undefined | string {
-  if (v === undefined) return undefined;
-  let value: unknown = v;
-  if (typeof v === 'string') {
-    try {
-      value = JSON.parse(v);
-    } catch {
-      return 'endpoints must be a JSON array such as [{"name":"default","protocol":"http","address":"127.0.0.1","port":8080}]';
-    }
+/** `endpoints=` on REGISTER: absent, the advertisement (as given, JSON-parsed), or the sentence for a bad one. */
+function parseEndpoints(v: JsonValue | undefined): { value?: JsonValue; error?: string } {
+  if (v === undefined) return {};
+  try {
+    parseAdvertisement(v);
+  } catch (err) {
+    return { error: errorMessage(err) };
   }
-  if (!Array.isArray(value) || !value.every((e) => typeof e === 'object' && e !== null && !Array.isArray(e))) {
-    return 'endpoints must be a JSON array of objects such as [{"name":"default","protocol":"http","address":"127.0.0.1","port":8080}]';
-  }
-  return value as JsonValue;
+  return { value: typeof v === 'string' ? (JSON.parse(v) as JsonValue) : v };
 }
 
 export class HubCommands {
@@ -163,8 +160,8 @@ export class HubCommands {
     if (formatError) return this.invalid(conn, msg, formatError);
     const commands = p.commands === undefined ? undefined : parseCommandList(p.commands);
     if (typeof commands === 'string') return this.invalid(conn, msg, `commands ${commands.slice(5)}`);
-    const endpoints = parseEndpoints(p.endpoints);
-    if (typeof endpoints === 'string') return this.invalid(conn, msg, endpoints);
+    const { value: endpoints, error: endpointsError } = parseEndpoints(p.endpoints);
+    if (endpointsError) return this.invalid(conn, msg, `${endpointsError}; the connection is not registered, send REGISTER again with a fixed endpoints parameter`);
     const extra: Record<string, JsonValue> = {};
     for (const key of Object.keys(p)) if (!REGISTER_KEYS.has(key)) extra[key] = p[key]!;
     let inst: InstanceEntry;

@@ -11,12 +11,13 @@ import { parseAddress, DEFAULT_LOCAL, DEFAULT_SIGNAL, type ChannelAddress } from
 import { SwitchboardError, errorMessage } from '../core/errors.js';
 import { isServerName } from '../core/codec/index.js';
 import { normaliseKey, readConfigFile, type RawConfig } from './config-file.js';
+import { PEER_NAME, parseDiscoveryConfig, type DiscoveryConfig } from '../core/discovery-schema.js';
 
 /** Every key the hub understands, in `--help` order. */
 export const CONFIG_KEYS = [
   'server_name', 'local_listen', 'unix_listen', 'secure_listen', 'certificate', 'private_key', 'signal',
   'signal_secret', 'ws_listen', 'remote_listen', 'neighbors', 'max_connections', 'data_path', 'services',
-  'max_queued_bytes', 'max_line_length', 'slow_consumer_timeout',
+  'max_queued_bytes', 'max_line_length', 'slow_consumer_timeout', 'cluster_name', 'discovery',
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
@@ -44,6 +45,10 @@ export interface HubConfig {
   maxLineLength: number;
   /** A connection whose outbound queue keeps dropping for this long (ms) is closed. */
   slowConsumerTimeoutMs: number;
+  /** The cluster this hub belongs to (discovery: kind `service` stays inside it; `expose` is published as kind `cluster`). */
+  clusterName: string | null;
+  /** Discovery's section: exposed endpoints and the request policies pushed to clients. */
+  discovery: DiscoveryConfig;
 }
 
 /** `cds://user:secret@host:port` -> `cds://user:***@host:port`: addresses are printed and logged. */
@@ -123,6 +128,16 @@ const schema = z.object({
   max_queued_bytes: intIn(1024, 1 << 30),
   max_line_length: intIn(1024, 64 << 20),
   slow_consumer_timeout: intIn(0, 3_600_000),
+  cluster_name: z.string().trim().nullable().transform((v) => (v === null || OFF.has(v.toLowerCase()) ? null : v))
+    .refine((v) => v === null || PEER_NAME.test(v), 'must be letters, digits, _ . - (e.g. "east")'),
+  discovery: z.unknown().transform((v, ctx) => {
+    try {
+      return parseDiscoveryConfig(v);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: errorMessage(err) });
+      return z.NEVER;
+    }
+  }),
 });
 
 export interface ConfigSources {
@@ -156,6 +171,8 @@ function baseDefaults(env: NodeJS.ProcessEnv): Record<ConfigKey, unknown> {
     max_queued_bytes: 8 * 1024 * 1024,
     max_line_length: 1024 * 1024,
     slow_consumer_timeout: 10_000,
+    cluster_name: null,
+    discovery: {},
   };
 }
 
@@ -205,12 +222,15 @@ export function loadConfig(sources: ConfigSources = {}): HubConfig {
     const key = String(issue.path[0] ?? '');
     const where = origin[key] ? ` (from ${origin[key]})` : '';
     const raw = values[key];
-    const shown = raw === undefined ? '' : key.endsWith('secret') ? '' : `: got ${JSON.stringify(typeof raw === 'string' ? redactPassword(raw) : raw)}`;
+    const shown = raw === undefined ? '' : key.endsWith('secret') || key === 'discovery' ? '' : `: got ${JSON.stringify(typeof raw === 'string' ? redactPassword(raw) : raw)}`;
     throw new SwitchboardError('INVALID_CONFIG', `${key} ${issue.message}${shown}${where}`);
   }
   const c = r.data;
   if (c.secure_listen && (!c.certificate || !c.private_key)) {
     throw new SwitchboardError('INVALID_CONFIG', `secure_listen ${c.secure_listen} needs certificate and private_key (PEM files): add --certificate FILE --private-key FILE`);
+  }
+  if (Object.keys(c.discovery.expose).length > 0 && !c.cluster_name) {
+    throw new SwitchboardError('INVALID_CONFIG', `discovery.expose (${Object.keys(c.discovery.expose).join(', ')}) is published under the hub's cluster name: set cluster_name (--cluster-name east)`);
   }
   if (!c.local_listen && !c.unix_listen && !c.secure_listen && !c.ws_listen) {
     throw new SwitchboardError('INVALID_CONFIG', 'every stream listener is off: set at least one of local_listen, unix_listen, secure_listen, ws_listen');
@@ -233,5 +253,7 @@ export function loadConfig(sources: ConfigSources = {}): HubConfig {
     maxQueuedBytes: c.max_queued_bytes,
     maxLineLength: c.max_line_length,
     slowConsumerTimeoutMs: c.slow_consumer_timeout,
+    clusterName: c.cluster_name,
+    discovery: c.discovery,
   };
 }

@@ -115,7 +115,7 @@ void test('hub commands: HELP, ALIVE, SERVICE_STATUS, LIST_SERVICES (text and JS
   assert.deepEqual(JSON.parse(String(st2.params.endpoints)), [{ name: 'default', port: 9 }], 'STATUS carries the advertisement');
   const bad = await raw();
   bad.send('REGISTER service=ep;endpoints=notjson');
-  assert.match(String((await bad.next('INVALID')).params.message), /endpoints must be a JSON array/);
+  assert.match(String((await bad.next('INVALID')).params.message), /endpoints is not JSON: give an array/);
 });
 
 void test('instances: an unmarked second registration is refused; round-robin; name#instance; replies reach the right instance', async () => {
