@@ -11,7 +11,7 @@ import { decodeLine, encodeText } from '../core/codec/index.js';
 import type { Channel } from '../core/channel.js';
 import { createMessage, type JsonValue, type Message } from '../core/message.js';
 import type { Hub } from '../hub/hub.js';
-import { listServices } from '../hub/service-list.js';
+import { listServices, type ServiceInfo } from '../hub/service-list.js';
 import type { MessageTally } from '../hub/sniff.js';
 
 export interface Sniffed {
@@ -37,7 +37,8 @@ export interface ClusterView {
 /** A frame for /api/live watchers (besides `services` and `sniffed`, which the server sends). */
 export type LiveFrame =
   | { type: 'rates'; at: number; seconds: number; rates: Record<string, { in: number; out: number }>; counts: Record<string, MessageCounts> }
-  | { type: 'cluster'; cluster: ClusterView };
+  | { type: 'cluster'; cluster: ClusterView }
+  | { type: 'services'; server: string; services: ServiceInfo[] };
 
 /** How often watchers get message rates. */
 export const RATES_EVERY_MS = 2000;
@@ -156,6 +157,8 @@ export class HubLink extends EventEmitter<{ sniffed: [Sniffed] }> {
     if (this.watchers.size === 0 || this.clusterTimer) return;
     this.clusterTimer = setTimeout(() => {
       this.clusterTimer = undefined;
+      // Services on other hubs came or went too: the same frame the server sends on local changes.
+      this.broadcast({ type: 'services', server: this.hub.serverName, services: listServices(this.hub.serverName, this.hub.services, this.hub.remote()) });
       void this.clusterView().then((cluster) => this.broadcast({ type: 'cluster', cluster }));
     }, CLUSTER_DEBOUNCE_MS);
   }
