@@ -32,7 +32,8 @@ export interface MeshStatus {
   cluster: ClusterStatus;
   links: { server: string; address: string; outgoing: boolean; secure: boolean; since: number }[];
   neighbors: { address: string; url: string; role: string; state: string; server?: string; lastError?: string; nextAttempt?: number }[];
-  hubs: { name: string; reachable: boolean; distance?: number; nextHop?: string; address: string; services: string[] }[];
+  /** `links`: the hubs each one reports links with (a link is live when both ends report it). */
+  hubs: { name: string; reachable: boolean; distance?: number; nextHop?: string; address: string; services: string[]; links: string[] }[];
   blocked: { address: string; until: number; failures: number }[];
   cachedForRemote: number;
 }
@@ -202,7 +203,7 @@ export class Mesh implements MeshHooks {
         ...(n.server ? { server: n.server } : {}), ...(n.lastError ? { lastError: n.lastError } : {}), ...(n.retry.due ? { nextAttempt: n.retry.due } : {}),
       })),
       hubs: this.graph.all().map((s) => ({
-        name: s.origin, reachable: reach.has(s.origin), address: s.address, services: s.services.map((x) => x.name),
+        name: s.origin, reachable: reach.has(s.origin), address: s.address, services: s.services.map((x) => x.name), links: [...s.links],
         ...(this.graph.distance(s.origin) !== undefined ? { distance: this.graph.distance(s.origin) } : {}),
         ...(this.graph.nextHop(s.origin) ? { nextHop: this.graph.nextHop(s.origin) } : {}),
       })).sort((a, b) => a.name.localeCompare(b.name)),
