@@ -15,6 +15,18 @@ export interface CallContext {
   remoteId?: number;
 }
 
+/**
+ * What `QueuedCall.run` returns when it will settle the call itself through
+ * `DeferredContext.complete` (connectors waiting for a response: no promise per call).
+ */
+export const DEFERRED: unique symbol = Symbol('switchboard.deferred');
+
+/** The context of a running call that `run` answered with DEFERRED. */
+export interface DeferredContext extends CallContext {
+  /** Settle the call (once; later calls, e.g. after a timeout, are ignored). */
+  complete(value: unknown, failed: boolean): void;
+}
+
 export interface QueuedCall {
   /** `target.method from caller`, for error messages. */
   readonly label: string;
@@ -22,22 +34,38 @@ export interface QueuedCall {
   readonly request: RequestInfo;
   readonly timeoutMs: number;
   readonly signal?: AbortSignal | undefined;
-  run(ctx: CallContext): unknown;
+  run(ctx: DeferredContext): unknown;
   /** Called when the call is given up while running (timeout, cancel). */
   abandon?(reason: Error, ctx: CallContext): void;
 }
 
-class Entry implements CallContext {
+class Entry implements DeferredContext {
   running = false;
   settled = false;
   deadline: Deadline | undefined;
   controller: AbortController | undefined;
   onAbort: (() => void) | undefined;
-  abandonHook: ((reason: Error, ctx: CallContext) => void) | undefined;
   remoteId?: number;
+  resolve!: (v: unknown) => void;
+  reject!: (e: unknown) => void;
 
-  constructor(readonly call: QueuedCall, readonly resolve: (v: unknown) => void, readonly reject: (e: unknown) => void) {
-    this.abandonHook = call.abandon?.bind(call);
+  constructor(readonly queue: CallQueue, readonly call: QueuedCall) {}
+
+  complete(value: unknown, failed: boolean): void {
+    this.queue.finish(this, value, failed);
+  }
+
+  onDeadline(): void {
+    this.queue.fail(this, callTimeout(this.call.label, this.call.timeoutMs));
+  }
+
+  /** As `then` callbacks of a promise returned by `run` (bound once per call only on that path). */
+  onValue(value: unknown): void {
+    this.queue.finish(this, value, false);
+  }
+
+  onError(err: unknown): void {
+    this.queue.finish(this, err, true);
   }
 
   get request(): RequestInfo {
@@ -63,19 +91,17 @@ export class CallQueue {
   }
 
   enqueue(call: QueuedCall): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      const entry = new Entry(call, resolve, reject);
-      if (call.signal) {
-        if (call.signal.aborted) { reject(callCancelled(call.label, call.signal.reason)); return; }
-        entry.onAbort = () => this.fail(entry, callCancelled(call.label, call.signal?.reason));
-        call.signal.addEventListener('abort', entry.onAbort, { once: true });
-      }
-      if (call.timeoutMs > 0 && Number.isFinite(call.timeoutMs)) {
-        entry.deadline = this.deadlines.add(call.timeoutMs, () => this.fail(entry, callTimeout(call.label, call.timeoutMs)));
-      }
-      if (this.active.size < this.concurrency) this.start(entry);
-      else this.waiting.push(entry);
-    });
+    if (call.signal?.aborted) return Promise.reject(callCancelled(call.label, call.signal.reason));
+    const entry = new Entry(this, call);
+    const promise = new Promise((resolve, reject) => { entry.resolve = resolve; entry.reject = reject; });
+    if (call.signal) {
+      entry.onAbort = () => this.fail(entry, callCancelled(call.label, call.signal?.reason));
+      call.signal.addEventListener('abort', entry.onAbort, { once: true });
+    }
+    if (call.timeoutMs > 0 && Number.isFinite(call.timeoutMs)) entry.deadline = this.deadlines.add(call.timeoutMs, entry);
+    if (this.active.size < this.concurrency) this.start(entry);
+    else this.waiting.push(entry);
+    return promise;
   }
 
   /** Reject queued and running calls matching `pick` (Remix `cancel`: all calls from one caller, maybe to one method). */
@@ -104,11 +130,13 @@ export class CallQueue {
       this.finish(entry, err, true);
       return;
     }
-    if (result instanceof Promise) result.then((v) => this.finish(entry, v, false), (e: unknown) => this.finish(entry, e, true));
+    if (result === DEFERRED) return;
+    if (result instanceof Promise) result.then(entry.onValue.bind(entry), entry.onError.bind(entry));
     else this.finish(entry, result, false);
   }
 
-  private finish(entry: Entry, value: unknown, failed: boolean): void {
+  /** @internal */
+  finish(entry: Entry, value: unknown, failed: boolean): void {
     if (entry.settled) return;
     this.settle(entry);
     if (failed) entry.reject(value);
@@ -116,14 +144,15 @@ export class CallQueue {
     this.next();
   }
 
-  private fail(entry: Entry, error: Error, notify = true): void {
+  /** @internal */
+  fail(entry: Entry, error: Error, notify = true): void {
     if (entry.settled) return;
     const wasRunning = entry.running;
     this.settle(entry);
     entry.reject(error);
     if (wasRunning) {
       entry.controller?.abort(error);
-      if (notify) entry.abandonHook?.(error, entry);
+      if (notify) entry.call.abandon?.(error, entry);
     }
     this.next();
   }

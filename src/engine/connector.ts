@@ -11,12 +11,12 @@
  * and the plugin becomes inactive (it can be activated again).
  */
 import { SwitchboardError, TimeoutError } from '../core/errors.js';
-import type { CallContext } from './call-queue.js';
+import { DEFERRED, type CallContext, type DeferredContext } from './call-queue.js';
 import { errorFromWire, errorToWire } from './errors.js';
 import { engineLog } from './log.js';
 import { Plugin, type PluginOptions } from './plugin.js';
 import type { Profile } from './profile.js';
-import { DEFAULT_MAX_MESSAGE_BYTES, HANDSHAKE_KEY, isHandshake, parseMessage, type ParsedMessage, type RemixMessage } from './protocol.js';
+import { batchItems, DEFAULT_MAX_MESSAGE_BYTES, HANDSHAKE_KEY, isBatch, isHandshake, MAX_BATCH, parseMessage, type ParsedMessage, type RemixMessage } from './protocol.js';
 
 export interface ConnectorOptions extends PluginOptions {
   /** Activation fails when the plugin has not completed the handshake within this many ms. Default 10 000. */
@@ -36,11 +36,14 @@ export interface ConnectorStats {
   unmatched: number;
 }
 
+/** A request waiting for its response: a queued call's context itself, or a promise's settler. */
 interface PendingRequest {
-  resolve: (value: unknown) => void;
-  reject: (err: unknown) => void;
-  method: string;
+  complete(value: unknown, failed: boolean): void;
 }
+
+const settler = (resolve: (v: unknown) => void, reject: (e: unknown) => void): PendingRequest => ({
+  complete: (value, failed) => { if (failed) reject(value); else resolve(value); },
+});
 
 export abstract class PluginConnector extends Plugin {
   declare options: ConnectorOptions;
@@ -54,6 +57,10 @@ export abstract class PluginConnector extends Plugin {
   private handshakeId: number | undefined;
   private waitHandshake: { resolve: () => void; reject: (err: Error) => void } | undefined;
   private closing = false;
+  /** The plugin agreed to batches at handshake: messages to it go out once per microtask. */
+  private batching = false;
+  private outbox: RemixMessage[] = [];
+  private flushQueued = false;
 
   constructor(profile: Profile, options: ConnectorOptions = {}) {
     super(profile, options);
@@ -66,6 +73,15 @@ export abstract class PluginConnector extends Plugin {
   /** Deliver one message to the plugin. */
   protected abstract send(message: RemixMessage): void;
 
+  /**
+   * Whether this transport may carry `batch` messages (see protocol.ts): true for transports that
+   * deliver whole objects without a size limit of their own (worker threads, fork IPC). Batches are
+   * used only when the plugin's client also agrees at handshake.
+   */
+  protected supportsBatch(): boolean {
+    return false;
+  }
+
   get connected(): boolean {
     return this.handshaken;
   }
@@ -74,6 +90,7 @@ export abstract class PluginConnector extends Plugin {
     this.closing = false;
     this.handshaken = false;
     this.handshaking = undefined;
+    this.stopBatching();
     const url = this.options.transformUrl ? this.options.transformUrl(this.profile) : (this.profile.url ?? '');
     const timeoutMs = this.options.connectTimeoutMs ?? 10_000;
     const handshake = new Promise<void>((resolve, reject) => { this.waitHandshake = { resolve, reject }; });
@@ -109,17 +126,33 @@ export abstract class PluginConnector extends Plugin {
 
   /** Engine -> plugin: send a request and wait for its response. */
   override callPluginMethod(method: string, args: unknown[], ctx: CallContext): Promise<unknown> {
-    const id = this.nextId++;
-    ctx.remoteId = id;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, method });
       try {
-        this.transmit({ id, action: 'request', key: method, payload: args, requestInfo: ctx.request, name: this.name });
+        this.request(method, args, ctx, settler(resolve, reject));
       } catch (err) {
-        this.pending.delete(id);
         reject(err);
       }
     });
+  }
+
+  /** @internal The queue's path: the call's context waits for the response itself (no promise). */
+  override startCall(method: string, args: unknown[], ctx: DeferredContext): unknown {
+    // A subclass that wraps callPluginMethod keeps its wrapper.
+    if (this.callPluginMethod !== PluginConnector.prototype.callPluginMethod) return this.callPluginMethod(method, args, ctx);
+    this.request(method, args, ctx, ctx);
+    return DEFERRED;
+  }
+
+  private request(method: string, args: unknown[], ctx: CallContext, waiter: PendingRequest): void {
+    const id = this.nextId++;
+    ctx.remoteId = id;
+    this.pending.set(id, waiter);
+    try {
+      this.transmit({ id, action: 'request', key: method, payload: args, requestInfo: ctx.request, name: this.name });
+    } catch (err) {
+      this.pending.delete(id);
+      throw err;
+    }
   }
 
   override callAbandoned(method: string, ctx: CallContext, _reason: Error): void {
@@ -132,6 +165,16 @@ export abstract class PluginConnector extends Plugin {
    * bytes). Never throws.
    */
   protected getMessage(raw: unknown): void {
+    if (isBatch(raw) && this.supportsBatch()) {
+      const items = batchItems(raw);
+      if (typeof items === 'string') { this.messageRejected(items); return; }
+      for (const item of items) this.getOne(item);
+      return;
+    }
+    this.getOne(raw);
+  }
+
+  private getOne(raw: unknown): void {
     this.stats.received++;
     const parsed = parseMessage(raw, { maxMessageBytes: this.options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES });
     if (!parsed.ok) {
@@ -159,6 +202,7 @@ export abstract class PluginConnector extends Plugin {
     if (this.closing) return;
     this.handshaken = false;
     this.handshaking = undefined;
+    this.stopBatching();
     this.failPending(err);
     if (this.waitHandshake) { this.waitHandshake.reject(err); return; }
     if (!willReconnect) {
@@ -176,13 +220,43 @@ export abstract class PluginConnector extends Plugin {
 
   private transmit(message: RemixMessage): void {
     this.stats.sent++;
-    this.send(message);
+    if (!this.batching) { this.send(message); return; }
+    this.outbox.push(message);
+    if (this.outbox.length >= MAX_BATCH) this.flush();
+    else if (!this.flushQueued) { this.flushQueued = true; queueMicrotask(this.flushLater); }
+  }
+
+  private readonly flushLater = (): void => {
+    this.flushQueued = false;
+    this.flush();
+  };
+
+  /** Send what the outbox holds: one message as itself, more as one batch. */
+  private flush(): void {
+    const out = this.outbox;
+    if (out.length === 0) return;
+    this.outbox = [];
+    try {
+      this.send(out.length === 1 ? out[0]! : { action: 'batch', payload: out });
+    } catch (err) {
+      // The transport is gone: the calls these requests belong to fail now (as a direct send would
+      // have made them); the transport's close handler fails the rest.
+      for (const m of out) {
+        const p = m.action === 'request' && m.id !== undefined ? this.pending.get(m.id) : undefined;
+        if (p) { this.pending.delete(m.id!); p.complete(err, true); }
+      }
+    }
+  }
+
+  private stopBatching(): void {
+    this.batching = false;
+    this.outbox = [];
   }
 
   private failPending(err: Error): void {
     const pending = [...this.pending.values()];
     this.pending.clear();
-    for (const p of pending) p.reject(err);
+    for (const p of pending) p.complete(err, true);
     for (const c of this.inbound.values()) c.abort(err);
     this.inbound.clear();
   }
@@ -198,8 +272,9 @@ export abstract class PluginConnector extends Plugin {
         const p = this.pending.get(msg.id);
         if (!p) { this.stats.unmatched++; return; }
         this.pending.delete(msg.id);
-        if (msg.error) p.reject(errorFromWire(msg.error, msg.errorCode));
-        else p.resolve(msg.payload);
+        if (msg.id === this.handshakeId) this.batching = msg.batch === true && this.supportsBatch();
+        if (msg.error) p.complete(errorFromWire(msg.error, msg.errorCode), true);
+        else p.complete(msg.payload, false);
         return;
       }
       case 'emit':
@@ -236,9 +311,10 @@ export abstract class PluginConnector extends Plugin {
     const reply = (payload: unknown, err?: unknown) => {
       if (id !== undefined) this.inbound.delete(id);
       if (!this.handshaken) return;
-      const base = { ...msg, action: 'response' as const, requestInfo: msg.requestInfo ?? undefined };
-      if (err === undefined) this.transmit({ ...base, payload, error: undefined });
-      else this.transmit({ ...base, payload: undefined, ...errorToWire(err) });
+      const response: RemixMessage = { action: 'response', id, name: msg.name, key: msg.key, requestInfo: msg.requestInfo ?? undefined };
+      if (err === undefined) response.payload = payload;
+      else { const wire = errorToWire(err); response.error = wire.error; response.errorCode = wire.errorCode; }
+      this.transmit(response);
     };
     host.callMethod(this.name, target, msg.key, msg.payload ?? [], { ...(controller ? { signal: controller.signal } : {}), ...(timeoutMs !== undefined ? { timeoutMs } : {}) })
       .then((v) => reply(v), (e: unknown) => reply(undefined, e ?? new Error('call failed')));
@@ -251,10 +327,13 @@ export abstract class PluginConnector extends Plugin {
    */
   protected startHandshake(retry = false): void {
     if (this.handshaking && !retry) return;
+    // A new session: batches only once the plugin agrees again.
+    this.flush();
+    this.batching = false;
     if (this.handshakeId !== undefined) this.pending.delete(this.handshakeId);
     const id = this.nextId++;
     this.handshakeId = id;
-    const done = new Promise<unknown>((resolve, reject) => this.pending.set(id, { resolve, reject, method: HANDSHAKE_KEY }));
+    const done = new Promise<unknown>((resolve, reject) => this.pending.set(id, settler(resolve, reject)));
     this.handshaking = done.then((methods) => {
       this.handshaking = undefined;
       if (methods !== undefined && methods !== null) {
@@ -274,7 +353,7 @@ export abstract class PluginConnector extends Plugin {
       if (this.waitHandshake) this.waitHandshake.reject(e);
       else this.host?.reportError(e, { plugin: this.name, source: 'connector', detail: 'handshake' });
     });
-    this.transmit({ id, action: 'request', key: HANDSHAKE_KEY, payload: [this.name, this.host?.engineName ?? 'switchboard'], name: this.name });
+    this.transmit({ id, action: 'request', key: HANDSHAKE_KEY, payload: [this.name, this.host?.engineName ?? 'switchboard'], name: this.name, ...(this.supportsBatch() ? { batch: true } : {}) });
   }
 
   private requireHost() {

@@ -22,8 +22,12 @@ void test('cancelling every deadline releases the timer (nothing keeps the proce
   const d = new Deadlines();
   const handles = Array.from({ length: 100 }, () => d.add(60_000, () => assert.fail('must not fire')));
   for (const h of handles) h.cancel();
-  assert.equal((d as unknown as { timer: unknown }).timer, undefined);
-  const late = d.add(5, () => undefined);
-  await sleep(20);
+  // The timer stays for the next deadline, but unref'd.
+  const timer = (d as unknown as { timer: NodeJS.Timeout | undefined }).timer;
+  assert.equal(timer === undefined || !timer.hasRef(), true, 'an idle timer must not keep the process alive');
+  let fired = false;
+  const late = d.add(5, () => { fired = true; });
+  assert.equal((d as unknown as { timer: NodeJS.Timeout | undefined }).timer?.hasRef(), true, 'a pending deadline keeps its timer');
+  await waitFor(() => fired, { what: 'a short deadline added while the idle timer waits for a long one' });
   late.cancel();
 });

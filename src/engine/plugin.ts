@@ -4,7 +4,7 @@
  * `callWith`, `cancel`, `on`, `once`, `off` and `emit`.
  */
 import { SwitchboardError } from '../core/errors.js';
-import { CallQueue, type CallContext, type QueuedCall } from './call-queue.js';
+import { CallQueue, type CallContext, type DeferredContext, type QueuedCall } from './call-queue.js';
 import type { EventCallback } from './event-bus.js';
 import { methodPath, type RequestInfo } from './protocol.js';
 import type { Profile } from './profile.js';
@@ -72,8 +72,8 @@ class PluginCall implements QueuedCall {
     return `"${this.plugin.name}.${this.method}" from "${this.request.from}"`;
   }
 
-  run(ctx: CallContext): unknown {
-    return this.plugin.callPluginMethod(this.method, this.args, ctx);
+  run(ctx: DeferredContext): unknown {
+    return this.plugin.startCall(this.method, this.args, ctx);
   }
 
   abandon(reason: Error, ctx: CallContext): void {
@@ -222,6 +222,14 @@ export class Plugin {
     if (typeof fn !== 'function') throw new SwitchboardError('NOT_FOUND', `method "${path}" is not implemented by plugin "${this.name}"`);
     this.currentRequest = ctx.request;
     return (fn as (...a: unknown[]) => unknown).apply(this, args);
+  }
+
+  /**
+   * @internal How the queue runs a call: `callPluginMethod`, or (connectors) send the request and
+   * return DEFERRED, settling `ctx` when the response comes.
+   */
+  startCall(method: string, args: unknown[], ctx: DeferredContext): unknown {
+    return this.callPluginMethod(method, args, ctx);
   }
 
   /** A running call was given up (timeout, cancel). Connectors tell the remote side. */

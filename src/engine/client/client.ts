@@ -11,7 +11,7 @@
 import { SwitchboardError, TimeoutError } from '../../core/errors.js';
 import { Deadlines, type Deadline } from '../deadlines.js';
 import { callCancelled, callTimeout, errorFromWire, errorToWire } from '../errors.js';
-import { DEFAULT_MAX_MESSAGE_BYTES, eventKey, isHandshake, methodPath, parseMessage, type ParsedMessage, type RemixMessage, type RequestInfo } from '../protocol.js';
+import { batchItems, DEFAULT_MAX_MESSAGE_BYTES, eventKey, isBatch, isHandshake, MAX_BATCH, methodPath, parseMessage, type ParsedMessage, type RemixMessage, type RequestInfo } from '../protocol.js';
 
 /** How a client reaches the engine (Remix's ClientConnector). */
 export interface ClientConnector {
@@ -19,6 +19,11 @@ export interface ClientConnector {
   on(cb: (message: unknown) => void): void;
   /** Optional: release the transport. */
   close?(): void;
+  /**
+   * True when the transport carries whole objects with no size limit of its own (worker threads,
+   * fork IPC): the client then accepts the engine's offer of `batch` messages at handshake.
+   */
+  readonly batch?: boolean;
 }
 
 export interface MethodContext {
@@ -68,6 +73,10 @@ export class PluginClient {
   private readonly deadlines = new Deadlines();
   private loadedValue = false;
   private connector: ClientConnector | undefined;
+  /** Agreed with the engine at handshake: messages go out once per microtask, as one batch. */
+  private batching = false;
+  private outbox: RemixMessage[] = [];
+  private flushQueued = false;
 
   constructor(methods: object = {}, private readonly options: ClientOptions = {}) {
     for (const [name, fn] of methodsOf(methods)) this.handlers.set(name, fn);
@@ -184,10 +193,39 @@ export class PluginClient {
   }
 
   private transmit(message: RemixMessage): void {
-    this.connector?.send(message);
+    if (!this.batching) { this.connector?.send(message); return; }
+    this.outbox.push(message);
+    if (this.outbox.length >= MAX_BATCH) this.flush();
+    else if (!this.flushQueued) { this.flushQueued = true; queueMicrotask(this.flushLater); }
+  }
+
+  private readonly flushLater = (): void => {
+    this.flushQueued = false;
+    this.flush();
+  };
+
+  private flush(): void {
+    const out = this.outbox;
+    if (out.length === 0) return;
+    this.outbox = [];
+    try {
+      this.connector?.send(out.length === 1 ? out[0]! : { action: 'batch', payload: out });
+    } catch (err) {
+      this.report(err);
+    }
   }
 
   private receive(raw: unknown): void {
+    if (isBatch(raw) && this.connector?.batch) {
+      const items = batchItems(raw);
+      if (typeof items === 'string') { this.report(new SwitchboardError('INVALID_MESSAGE', `dropped a message from the engine: ${items}`)); return; }
+      for (const item of items) this.receiveOne(item);
+      return;
+    }
+    this.receiveOne(raw);
+  }
+
+  private receiveOne(raw: unknown): void {
     const parsed = parseMessage(raw, { maxMessageBytes: this.options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES });
     if (!parsed.ok) { this.report(new SwitchboardError('INVALID_MESSAGE', `dropped a message from the engine: ${parsed.reason}`)); return; }
     const msg = parsed.message;
@@ -225,7 +263,12 @@ export class PluginClient {
   private answerHandshake(msg: Extract<ParsedMessage, { action: 'request' | 'call' }>): void {
     const payload = msg.payload ?? [];
     if (typeof payload[0] === 'string') this.name = payload[0];
-    this.transmit({ action: 'response', name: msg.name, key: msg.key, id: msg.id, payload: this.methods });
+    // A new session: whatever is queued goes out as agreed before, then the new agreement holds.
+    this.flush();
+    const batch = msg.batch === true && this.connector?.batch === true;
+    this.batching = false;
+    this.transmit({ action: 'response', name: msg.name, key: msg.key, id: msg.id, payload: this.methods, ...(batch ? { batch } : {}) });
+    this.batching = batch;
     if (this.loadedValue) {
       // A new engine session (reconnect): subscriptions must be made again.
       for (const l of this.listeners.values()) this.transmit({ action: l.once ? 'once' : 'on', name: l.emitter, key: l.event });
@@ -237,15 +280,18 @@ export class PluginClient {
     for (const fn of waiting) fn();
   }
 
+  private reply(msg: Extract<ParsedMessage, { action: 'request' | 'call' }>, payload: unknown, err?: unknown): void {
+    if (msg.id !== undefined && this.running.size > 0) this.running.delete(msg.id);
+    const response: RemixMessage = { action: 'response', name: msg.name, key: msg.key, id: msg.id };
+    if (err === undefined) response.payload = payload;
+    else { const wire = errorToWire(err); response.error = wire.error; response.errorCode = wire.errorCode; }
+    this.transmit(response);
+  }
+
   private serve(msg: Extract<ParsedMessage, { action: 'request' | 'call' }>): void {
     const method = methodPath(msg.key, msg.requestInfo?.path);
-    const reply = (payload: unknown, err?: unknown) => {
-      if (msg.id !== undefined) this.running.delete(msg.id);
-      const base = { action: 'response' as const, name: msg.name, key: msg.key, id: msg.id };
-      this.transmit(err === undefined ? { ...base, payload } : { ...base, ...errorToWire(err) });
-    };
     const fn = this.handlers.get(method);
-    if (!fn) { reply(undefined, new SwitchboardError('NOT_FOUND', `method "${method}" does not exist on plugin "${this.name}"`)); return; }
+    if (!fn) { this.reply(msg, undefined, new SwitchboardError('NOT_FOUND', `method "${method}" does not exist on plugin "${this.name}"`)); return; }
     let result: unknown;
     try {
       if ((fn as Partial<ContextHandler>)[CONTEXT]) {
@@ -262,11 +308,11 @@ export class PluginClient {
         result = fn(...(msg.payload ?? []));
       }
     } catch (err) {
-      reply(undefined, err);
+      this.reply(msg, undefined, err);
       return;
     }
-    if (result instanceof Promise) result.then((v) => reply(v), (e: unknown) => reply(undefined, e ?? new Error('method failed')));
-    else reply(result);
+    if (result instanceof Promise) result.then((v) => this.reply(msg, v), (e: unknown) => this.reply(msg, undefined, e ?? new Error('method failed')));
+    else this.reply(msg, result);
   }
 
   private report(err: unknown): void {

@@ -79,6 +79,11 @@ export class ChildProcessPlugin extends PluginConnector {
     clearTimeout(timer);
   }
 
+  /** Fork IPC carries whole objects (batches); stdio lines have a size limit, so one message a line. */
+  protected override supportsBatch(): boolean {
+    return this.options.mode !== 'stdio';
+  }
+
   protected send(message: RemixMessage): void {
     const child = this.child;
     if (!child) throw connectionLost(`plugin "${this.name}" has no running process`);

@@ -57,6 +57,10 @@ export class WorkerThreadPlugin extends PluginConnector {
     if (worker) await worker.terminate();
   }
 
+  protected override supportsBatch(): boolean {
+    return true;
+  }
+
   protected send(message: RemixMessage): void {
     if (!this.worker) throw connectionLost(`plugin "${this.name}" has no running worker thread`);
     this.worker.postMessage(message);

@@ -14,6 +14,7 @@ export function childProcessConnector(proc: NodeJS.Process = process): ClientCon
   if (!proc.send) throw new SwitchboardError('UNAVAILABLE', 'this process has no IPC channel: start it with ChildProcessPlugin (fork), or use stdioConnector()');
   let onMessage: ((m: unknown) => void) | undefined;
   return {
+    batch: true,
     send: (message: RemixMessage) => { if (proc.connected) proc.send!(message); },
     on: (cb) => { onMessage = cb; proc.on('message', cb); },
     close: () => { if (onMessage) proc.off('message', onMessage); if (proc.connected) proc.disconnect?.(); },

@@ -8,6 +8,7 @@ export function workerThreadConnector(port: MessagePort | null = parentPort): Cl
   if (!port) throw new SwitchboardError('UNAVAILABLE', 'not running in a worker thread: start this file with WorkerThreadPlugin');
   let onMessage: ((m: unknown) => void) | undefined;
   return {
+    batch: true,
     send: (message: RemixMessage) => port.postMessage(message),
     on: (cb) => { onMessage = cb; port.on('message', cb); },
     close: () => { if (onMessage) port.off('message', onMessage); port.close(); },
