@@ -1,5 +1,6 @@
 /** The capabilities' verb registrations, in the order `--help` lists them. */
 import type { Command } from 'commander';
+import { registerCommands as registerBench } from './bench.js';
 import { registerCommands as registerDispatch } from '../dispatch/cli.js';
 import { registerCommands as registerDiscovery } from '../discovery/cli.js';
 import { registerCommands as registerHub } from '../hub/cli.js';
@@ -9,4 +10,4 @@ import { registerCommands as registerTools } from '../tools/cli.js';
 
 export type RegisterCommands = (program: Command) => void;
 
-export const VERB_MODULES: RegisterCommands[] = [registerHub, registerMesh, registerTools, registerSync, registerDispatch, registerDiscovery];
+export const VERB_MODULES: RegisterCommands[] = [registerHub, registerMesh, registerTools, registerSync, registerDispatch, registerDiscovery, registerBench];

@@ -5,6 +5,7 @@
  */
 import { Option, type Command } from 'commander';
 import { InvalidArgumentError } from '../core/errors.js';
+import { printTable } from '../cli/table.js';
 import type { JsonValue } from '../core/message.js';
 import type { DispatchDb } from './dispatcher/db.js';
 
@@ -18,11 +19,6 @@ async function withDb<T>(opts: DbOpts, fn: (db: DispatchDb) => Promise<T>): Prom
   const { openDispatchDb } = await import('./open.js');
   const { db, close } = await openDispatchDb(opts);
   try { return await fn(db); } finally { await close(); }
-}
-
-function printTable(rows: string[][]): void {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  for (const r of rows) process.stdout.write(`${r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
 }
 
 /** Waits for SIGINT/SIGTERM, then runs `stop` once. */
@@ -74,8 +70,8 @@ A trigger file (YAML or JSON; one trigger, a list, or { triggers: [...] }):
       const list = await withDb(opts, (db) => db.listTriggers());
       if (opts.json) { process.stdout.write(`${JSON.stringify(list.map((t) => ({ ...t.spec, enabled: t.enabled, createdAt: t.createdAt, updatedAt: t.updatedAt })), null, 2)}\n`); return; }
       if (!list.length) { process.stdout.write('no triggers (add one with `switchboard trigger add FILE`)\n'); return; }
-      printTable([['NAME', 'ENABLED', 'WHEN', 'EVENT', 'FILTERS', 'THEN', 'TASK'], ...list.map((t) => [
-        t.name, t.enabled ? 'yes' : 'no', describeTarget(t.spec.when), t.spec.when.event, String(t.spec.filters.length), describeTarget(t.spec.then), t.spec.then.task])]);
+      printTable(['NAME', 'ENABLED', 'WHEN', 'EVENT', 'FILTERS', 'THEN', 'TASK'], list.map((t) => [
+        t.name, t.enabled ? 'yes' : 'no', describeTarget(t.spec.when), t.spec.when.event, String(t.spec.filters.length), describeTarget(t.spec.then), t.spec.then.task]), 80);
     });
 
   for (const [verb, what] of [['remove', 'delete'], ['enable', 'enable'], ['disable', 'disable']] as const) {
@@ -92,9 +88,9 @@ A trigger file (YAML or JSON; one trigger, a list, or { triggers: [...] }):
       const rows = await withDb(opts, (db) => db.listExecutions({ limit: Math.max(1, Number(opts.limit) || 20), trigger: opts.trigger }));
       if (opts.json) { process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`); return; }
       if (!rows.length) { process.stdout.write('no executions yet\n'); return; }
-      printTable([['TIME', 'TRIGGER', 'EVENT', 'TARGET', 'TASK', 'STATUS', 'MS', 'OUTPUT/ERROR'], ...rows.map((x) => [
+      printTable(['TIME', 'TRIGGER', 'EVENT', 'TARGET', 'TASK', 'STATUS', 'MS', 'OUTPUT/ERROR'], rows.map((x) => [
         x.dispatchedAt, x.trigger, `${x.eventConnector}/${x.eventKey}`, x.target, x.task, x.status, x.durationMs === null ? '' : String(x.durationMs),
-        (x.error ?? (x.outputs ? JSON.stringify(x.outputs) : '')).slice(0, 60)])]);
+        x.error ?? (x.outputs ? JSON.stringify(x.outputs) : '')]), 80);
     });
 }
 
@@ -129,8 +125,8 @@ Examples:
       const list = (await withDb(opts, (db) => db.listConnectors())).map((c) => ({ ...c, status: c.status === 'online' && Date.now() - Date.parse(c.lastSeen) > 120_000 ? 'stale' : c.status }));
       if (opts.json) { process.stdout.write(`${JSON.stringify(list, null, 2)}\n`); return; }
       if (!list.length) { process.stdout.write('no connectors have registered yet\n'); return; }
-      printTable([['ID', 'KIND', 'STATUS', 'LAST SEEN', 'EVENTS', 'TASKS', 'HOST'], ...list.map((c) => [
-        c.id, c.kind, c.status, c.lastSeen, c.events.join(','), c.tasks.join(','), String(c.meta.host ?? '')])]);
+      printTable(['ID', 'KIND', 'STATUS', 'LAST SEEN', 'EVENTS', 'TASKS', 'HOST'], list.map((c) => [
+        c.id, c.kind, c.status, c.lastSeen, c.events.join(','), c.tasks.join(','), String(c.meta.host ?? '')]), 80);
     });
 }
 

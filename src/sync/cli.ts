@@ -7,6 +7,7 @@
 import { InvalidArgumentError as UsageError, Option, type Command } from 'commander';
 import type { DataOrder } from './data.js';
 import type { SyncApi } from './open.js';
+import { printTable } from '../cli/table.js';
 
 interface StoreOpts { database?: string; home?: string }
 
@@ -32,12 +33,6 @@ async function withSync<T>(opts: StoreOpts, fn: (sync: SyncApi) => Promise<T>): 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 const err = (text: string) => process.stderr.write(text);
 const json = (value: unknown) => out(JSON.stringify(value, null, 2));
-
-function table(header: string[], rows: string[][], max = 48): void {
-  const all = [header, ...rows].map((r) => r.map((c) => (c.length > max ? `${c.slice(0, max - 1)}…` : c)));
-  const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
-  for (const r of all) out(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
-}
 
 function positiveInt(what: string) {
   return (value: string): number => {
@@ -75,7 +70,7 @@ function registerConnector(program: Command): void {
         const list = await sync.listConnectors();
         if (opts.json) { json(list); return; }
         if (!list.length) { out('no connectors installed (see `switchboard connector install --help`)'); return; }
-        table(['NAME', 'SOURCE', 'URI', 'COMMAND', 'UPDATED', 'DESCRIPTION'], list.map((c) => [c.name, c.source, c.uri, c.command, c.updatedAt, c.description]));
+        printTable(['NAME', 'SOURCE', 'URI', 'COMMAND', 'UPDATED', 'DESCRIPTION'], list.map((c) => [c.name, c.source, c.uri, c.command, c.updatedAt, c.description]));
       });
     });
 
@@ -122,7 +117,7 @@ function registerAccount(program: Command): void {
         if (opts.json) { json(list); return; }
         if (!list.length) { out('no accounts (see `switchboard account add --help`)'); return; }
         const result = (r: (typeof list)[number]['lastRun']) => (!r ? 'never synced' : r.success === null ? `running since ${r.startedAt}` : `${r.success ? 'ok' : 'FAILED'} ${r.finishedAt ?? ''} (${r.objects} objects)`);
-        table(['ID', 'CONNECTOR', 'NAME', 'OPTIONS', 'LAST SYNC'], list.map((a) => [String(a.id), a.connector, a.name, a.options, result(a.lastRun)]), 60);
+        printTable(['ID', 'CONNECTOR', 'NAME', 'OPTIONS', 'LAST SYNC'], list.map((a) => [String(a.id), a.connector, a.name, a.options, result(a.lastRun)]), 60);
       });
     });
 
@@ -147,7 +142,7 @@ function registerAccount(program: Command): void {
         if (opts.json) { json(runs); return; }
         if (!runs.length) { out('no sync runs yet (see `switchboard sync --help`)'); return; }
         const status = (r: (typeof runs)[number]) => (r.success === null ? 'running' : r.success ? 'ok' : 'FAILED');
-        table(['RUN', 'ACCOUNT', 'STARTED', 'FINISHED', 'RESULT', 'OBJECTS', 'PAGES', 'ERROR / METADATA'],
+        printTable(['RUN', 'ACCOUNT', 'STARTED', 'FINISHED', 'RESULT', 'OBJECTS', 'PAGES', 'ERROR / METADATA'],
           runs.map((r) => [String(r.id), `${r.connector}/${r.accountName}`, r.startedAt, r.finishedAt ?? '', status(r), String(r.objects), String(r.pages), (r.error ?? r.metadata ?? '').split('\n')[0]!]), 100);
       });
     });
@@ -228,7 +223,7 @@ function registerData(program: Command): void {
         if (opts.json) { json(page); return; }
         if (!page.items.length) { out(page.total ? `page ${page.page} is past the end (${page.pages} pages)` : 'no data objects match'); return; }
         const names = new Map((await sync.listAccounts()).map((a) => [a.id, a.name]));
-        table(['ID', 'ACCOUNT', 'CONNECTOR', 'REMOTE ID', 'NAME', 'SYNCED', 'NOTES'], page.items.map((o) => [String(o.id), names.get(o.accountId) ?? String(o.accountId), o.connector, o.remoteId, o.resourceName, o.lastSyncedAt, o.notes]), 40);
+        printTable(['ID', 'ACCOUNT', 'CONNECTOR', 'REMOTE ID', 'NAME', 'SYNCED', 'NOTES'], page.items.map((o) => [String(o.id), names.get(o.accountId) ?? String(o.accountId), o.connector, o.remoteId, o.resourceName, o.lastSyncedAt, o.notes]), 40);
         out(`page ${page.page} of ${page.pages} (${page.total} objects)${page.page < page.pages ? `; next: --page ${page.page + 1}` : ''}`);
       });
     });
