@@ -92,3 +92,18 @@ void test('traceparent: a child keeps the trace id; garbage starts a new trace',
   assert.equal(hostOf('[::1]:4545'), '::1');
   assert.equal(hostOf('memory'), '127.0.0.1');
 });
+
+void test('peer table: kind service stays in the reader\'s cluster; kind cluster reads what a cluster exposes', () => {
+  const t = new PeerTable();
+  const east = { ...snap('ea', 1, [['1', 80]]), cluster: 'east', exposes: { api: 'default' } };
+  const west = { ...snap('wb', 1, [['2', 81]]), cluster: 'west' };
+  t.apply(east);
+  t.apply(west);
+  assert.deepEqual(Object.keys(t.get('service', 'app', 'default')), [], 'a reader with no cluster sees neither');
+  t.setLocalCluster('west');
+  assert.deepEqual(Object.keys(t.get('service', 'app', 'default')), ['wb/app#2']);
+  assert.deepEqual(Object.keys(t.get('queue', 'jobs', 'default')), ['wb/app#2'], 'resources stay in the cluster too');
+  assert.deepEqual(t.get('cluster', 'east', 'api'), { 'ea/app#1': { address: '10.0.0.1', port: 80, protocol: 'http', networkProtocol: 'tcp', server: 'ea', service: 'app', instance: '1', cluster: 'east' } });
+  assert.deepEqual(t.get('cluster', 'east', 'default'), {}, 'only exposed names');
+  assert.deepEqual(t.get('cluster', 'west', 'api'), {}, 'west exposes nothing');
+});
