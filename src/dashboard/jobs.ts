@@ -92,6 +92,8 @@ export class SyncJobs {
       }
       this.emit({ type: 'sync-progress', job: id, progress });
     };
+    // The job's frame goes out before any of its progress frames.
+    this.emit({ type: 'sync-job', job: view });
     const done = this.sync.sync(accounts.map((a) => String(a.id)), { concurrency, signal: abort.signal, onProgress, onLog: () => {} })
       .then((outcomes) => outcomes.map((o): OutcomeView => ({
         accountId: o.account.id, account: label(o.account), run: o.run ?? null, error: o.error ? { code: o.error.code, message: o.error.message } : null,
@@ -103,7 +105,6 @@ export class SyncJobs {
         this.prune();
       });
     this.jobs.set(id, { view, abort, done });
-    this.emit({ type: 'sync-job', job: view });
     return view;
   }
 

@@ -12,9 +12,22 @@ export async function api(path, init = {}) {
     if (given) { localStorage.setItem(TOKEN_KEY, given); return api(path, init); }
   }
   const body = await res.json();
-  if (!res.ok) throw new Error(body?.error?.message ?? `${res.status} ${res.statusText}`);
+  if (!res.ok) throw new ApiError(res.status, body?.error);
   return body;
 }
+
+/** An API error: its sentence, plus the code and details (`data`) a form can show inline. */
+export class ApiError extends Error {
+  constructor(status, error) {
+    super(error?.message ?? `HTTP ${status}`);
+    this.status = status;
+    this.code = error?.code ?? 'INTERNAL';
+    this.data = error?.data;
+  }
+}
+
+/** JSON bodies for the write calls. */
+export const send = (method, path, body) => api(path, { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
 
 const listeners = new Set();
 let socket;
