@@ -34,6 +34,9 @@ export interface ConnectorStats {
   rejected: number;
   /** Responses whose id matched no pending call (late answers after a timeout). */
   unmatched: number;
+  /** `batch` messages sent and received (their messages count in `sent` / `received` one by one). */
+  batchesSent: number;
+  batchesReceived: number;
 }
 
 /** A request waiting for its response: a queued call's context itself, or a promise's settler. */
@@ -47,7 +50,7 @@ const settler = (resolve: (v: unknown) => void, reject: (e: unknown) => void): P
 
 export abstract class PluginConnector extends Plugin {
   declare options: ConnectorOptions;
-  readonly stats: ConnectorStats = { received: 0, sent: 0, rejected: 0, unmatched: 0 };
+  readonly stats: ConnectorStats = { received: 0, sent: 0, rejected: 0, unmatched: 0, batchesSent: 0, batchesReceived: 0 };
   private nextId = 0;
   private readonly pending = new Map<number, PendingRequest>();
   /** Calls the plugin made to others that it may cancel by id. */
@@ -168,6 +171,7 @@ export abstract class PluginConnector extends Plugin {
     if (isBatch(raw) && this.supportsBatch()) {
       const items = batchItems(raw);
       if (typeof items === 'string') { this.messageRejected(items); return; }
+      this.stats.batchesReceived++;
       for (const item of items) this.getOne(item);
       return;
     }
@@ -237,7 +241,8 @@ export abstract class PluginConnector extends Plugin {
     if (out.length === 0) return;
     this.outbox = [];
     try {
-      this.send(out.length === 1 ? out[0]! : { action: 'batch', payload: out });
+      if (out.length === 1) this.send(out[0]!);
+      else { this.send({ action: 'batch', payload: out }); this.stats.batchesSent++; }
     } catch (err) {
       // The transport is gone: the calls these requests belong to fail now (as a direct send would
       // have made them); the transport's close handler fails the rest.

@@ -149,3 +149,37 @@ void test('a program that cannot be started fails activation with a clear error'
   const { manager } = setup(missing);
   await assert.rejects(manager.activatePlugin('missing'), /cannot start plugin "missing" \(\/nonexistent\/plugin-binary\): spawn .*ENOENT/);
 });
+
+void test('batches: with many calls in flight, worker and child plugins get and send them in batches; every message in a batch is still checked', async () => {
+  const w = worker({ concurrency: 64 });
+  const c = child({ concurrency: 64 });
+  const { manager, host } = setup(w, c);
+  await manager.activatePlugin(['host', 'worker', 'child']);
+  for (const p of [w, c]) {
+    const sums = await Promise.all(Array.from({ length: 200 }, (_, i) => host.call<number>(p.name, 'add', i, 1)));
+    assert.deepEqual(sums, Array.from({ length: 200 }, (_, i) => i + 1));
+    assert.ok(p.stats.batchesSent > 0 && p.stats.batchesReceived > 0, `${p.name}: ${JSON.stringify(p.stats)}`);
+    assert.ok(p.stats.sent >= 200 && p.stats.received >= 200, 'messages in batches count one by one');
+  }
+  const batched: unknown[] = [];
+  host.on('child', 'batched', (v) => batched.push(v));
+  for (const kind of ['batch-not-list', 'batch-too-long', 'batch-mixed']) assert.equal(await host.call('child', 'garbage', kind), 'sent');
+  // The list that is not one and the over-long batch are dropped whole; in the mixed one only the bad message.
+  await waitFor(() => c.stats.rejected === 3 && batched.length === 1, { what: 'three rejections and the one good batched event' });
+  assert.deepEqual(batched, ['kept']);
+  assert.equal(await host.call('child', 'echo', 'still here'), 'still here');
+});
+
+void test('batches: a Remix client on a batch-capable transport (fork IPC) ignores the offer and is never sent a batch', async () => {
+  const remix = new ChildProcessPlugin({ name: 'remix', url: fixture('remix-ipc-plugin.cjs'), methods: ['later'] }, { concurrency: 32 });
+  const { engine, manager, host } = setup(remix);
+  try {
+    await manager.activatePlugin(['host', 'remix']);
+    const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => host.call<number>('remix', 'later', i)));
+    assert.deepEqual(answers, Array.from({ length: 50 }, (_, i) => i));
+    assert.equal(remix.stats.batchesSent, 0);
+    assert.equal(remix.stats.batchesReceived, 0);
+  } finally {
+    await engine.remove('remix');
+  }
+});

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { jsonSizeExceeds, methodPath, parseMessage } from './protocol.js';
+import { batchItems, isBatch, jsonSizeExceeds, MAX_BATCH, methodPath, parseMessage } from './protocol.js';
 import { LineReader } from './connectors/line-reader.js';
 import { BROWSER_BUNDLES, bundleForBrowser } from './browser/build.js';
 
@@ -82,4 +82,47 @@ void test('browser bundles stay small (no zod locales, no Node modules)', async 
     assert.ok(code.length < 200 * 1024, `${name} is ${Math.round(code.length / 1024)} KiB`);
     assert.doesNotMatch(code, /from\s*"node:/, `${name} imports a Node module`);
   }
+});
+
+void test('calls and responses take a hand-written check: it refuses exactly what the schema refuses', () => {
+  const request = { id: 1, action: 'request', key: 'add', payload: [1], requestInfo: { from: 'a', timeoutMs: 10 }, name: 'b' };
+  const response = { id: 1, action: 'response', key: 'add', payload: 3, name: 'b' };
+  const bad: Array<[Record<string, unknown>, RegExp]> = [
+    [{ ...request, id: 1.5 }, /"id"/],
+    [{ ...request, id: 2 ** 60 }, /"id"/],
+    [{ ...request, id: '1' }, /"id"/],
+    [{ ...request, key: '' }, /"key" is too short/],
+    [{ ...request, key: 'k'.repeat(257) }, /"key" is too long/],
+    [{ ...request, name: 7 }, /"name"/],
+    [{ ...request, payload: { 0: 1 } }, /"payload"/],
+    [{ ...request, requestInfo: { timeoutMs: 5 } }, /"requestInfo.from"/],
+    [{ ...request, requestInfo: { from: 'a', timeoutMs: -1 } }, /"requestInfo.timeoutMs"/],
+    [{ ...request, requestInfo: { from: 'a', timeoutMs: Infinity } }, /"requestInfo.timeoutMs"/],
+    [{ ...request, requestInfo: { from: 'a', path: 'p'.repeat(1025) } }, /"requestInfo.path"/],
+    [{ ...request, requestInfo: [] }, /"requestInfo"/],
+    [{ ...request, batch: 'yes' }, /"batch"/],
+    [{ ...response, id: undefined }, /"id"/],
+    [{ ...response, error: 42 }, /"error"/],
+    [{ ...response, errorCode: 'E'.repeat(65) }, /"errorCode" is too long/],
+    [{ ...response, key: 'k'.repeat(257) }, /"key" is too long/],
+  ];
+  for (const [m, reason] of bad) {
+    const r = parseMessage(m);
+    assert.equal(r.ok, false, JSON.stringify(m));
+    if (!r.ok) assert.match(r.reason, reason);
+  }
+  for (const m of [request, response, { ...request, requestInfo: null }, { ...response, error: 'boom', errorCode: 'TIMEOUT' }, { ...request, batch: true }]) {
+    assert.equal(parseMessage(m).ok, true, JSON.stringify(m));
+  }
+});
+
+void test('batch messages: a list of at most MAX_BATCH messages', () => {
+  assert.equal(isBatch({ action: 'batch', payload: [] }), true);
+  assert.equal(isBatch({ action: 'emit' }), false);
+  assert.deepEqual(batchItems({ payload: [1, 2] }), [1, 2]);
+  assert.match(String(batchItems({ payload: 'x' })), /should be a list/);
+  assert.match(String(batchItems({ payload: new Array(MAX_BATCH + 1).fill(0) })), /over the limit of 1024/);
+  // Outside a connection that agreed to batches, a batch is just an unknown action.
+  const r = parseMessage({ action: 'batch', payload: [] });
+  assert.ok(!r.ok && /unknown action "batch"/.test(r.reason));
 });
