@@ -202,3 +202,33 @@ void test('a malformed trigger shows its problems inline, with lines; a good one
   await shot('executions');
   assert.equal(pageErrors.length, 0, pageErrors.join('\n'));
 });
+
+void test('account options are edited with the same checks inline; a connector with accounts is removed only with them, by a second click', async (t) => {
+  if (!needChromium(t)) return;
+  await go('accounts');
+  await page.locator('tr[data-account="disk/tree"]').getByRole('button', { name: 'Edit' }).click();
+  const form = page.locator('section[data-form="edit"]');
+  const options = form.getByRole('textbox', { name: 'options' });
+  assert.deepEqual(JSON.parse(await options.inputValue()), { root, pageSize: 10 });
+  await options.fill(JSON.stringify({ root, pageSize: 0 }));
+  await form.getByRole('button', { name: 'Save' }).click();
+  await form.locator('[data-role="options-error"]', { hasText: 'refused these options' }).waitFor(T);
+  await shot('accounts-edit-error');
+  await options.fill(JSON.stringify({ root, pageSize: 20 }));
+  await form.getByRole('button', { name: 'Save' }).click();
+  await form.getByText('the connector accepted the options').waitFor(T);
+  await page.locator('tr[data-account="disk/tree"]', { hasText: '"pageSize":20' }).waitFor(T);
+
+  await go('connectors');
+  const row = page.locator('tr[data-connector="disk"]');
+  await row.getByRole('button', { name: 'Remove' }).click();
+  await row.getByRole('button', { name: 'Really remove?' }).click();
+  const status = page.locator('tr.status', { hasText: 'still has 1 account' });
+  await status.waitFor(T);
+  await status.getByRole('button', { name: 'Remove with its accounts and data' }).click();
+  await status.getByRole('button', { name: 'Really remove them all?' }).click();
+  await page.getByText('no connectors installed yet').waitFor(T);
+  assert.deepEqual(await sync!.listAccounts(), []);
+  assert.equal((await sync!.listData({})).total, 0);
+  assert.equal(pageErrors.length, 0, pageErrors.join('\n'));
+});
