@@ -78,7 +78,7 @@ void test('the Network graph gains a hub, its link and its services live, and lo
   await page.close();
 });
 
-void test('the Services page shows message rates and totals per service, updated in place', async (t) => {
+void test('the Services page shows message rates and totals per service, updated in place, and filters', async (t) => {
   if (!needChromium(t)) return;
   await service(a!, 'rated_target');
   const caller = await service(a!, 'rated_caller');
@@ -97,6 +97,9 @@ void test('the Services page shows message rates and totals per service, updated
   const total = await page.locator('tr[data-service="rated_target"] td:nth-child(10)').textContent();
   assert.match(total ?? '', /^\d+ \/ \d+$/);
   await page.screenshot({ path: `${SHOTS}/dashboard-services-rates.png`, fullPage: true });
+  await page.getByLabel('filter').fill('rated_t');
+  await page.waitForFunction(() => document.querySelectorAll('tbody tr[data-service]').length === 1);
+  assert.equal(await page.locator('tbody tr[data-service="rated_target"]').count(), 1);
   assert.deepEqual(pageErrors, []);
   await page.close();
 });
