@@ -77,3 +77,46 @@ void test('switchboard start --amqp URL puts the built-in dispatcher on RabbitMQ
   cleanups.push(() => agent.stop());
   assert.equal((await db.listConnectors())[0]!.id, 'upper-amqp');
 });
+
+void test('over the hub no accepted event is lost when the hub is killed and restarted mid-stream', async () => {
+  const home = await tempDir('sb-dispatch-hub-restart-');
+  cleanups.push(home.cleanup);
+  const { db, close } = await openDispatchDb({ home: home.path });
+  cleanups.push(close);
+  const token = await db.issueToken('counter');
+  // Any trigger on `tick` makes the agent forward every tick; nobody runs its task (the events are what counts here).
+  await db.addTriggers(parseTriggers('name: all_ticks\nwhen: { kind: counter, event: tick }\nthen: { kind: nobody, task: t }\n', 't.yml'));
+
+  const port = await freePort();
+  const address = `cd://127.0.0.1:${port}`;
+  const env: NodeJS.ProcessEnv = { ...process.env, SWITCHBOARD_FROM_SOURCE: '1', SWITCHBOARD_HOME: home.path, SWITCHBOARD_LOG_LEVEL: 'warn', SWITCHBOARD_AMQP_URL: '', SWITCHBOARD_DATABASE_URL: '' };
+  let hub: ChildProcess | undefined;
+  let out = '';
+  const startHub = async (): Promise<void> => {
+    out = '';
+    const child = spawn(process.execPath, [bin, 'start', '--local-listen', address, '--signal', 'off', '--unix-listen', 'off', '--http', 'off'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
+    child.stderr.on('data', (c: Buffer) => { out += c.toString(); });
+    hub = child;
+    await waitFor(() => out.includes('dispatcher'), { timeoutMs: 30_000, what: `the hub to list the dispatcher (output: ${out})` });
+  };
+  cleanups.push(async () => { const h = hub; if (h && h.exitCode === null) { h.kill('SIGTERM'); await new Promise((r) => h.once('exit', r)); } });
+  await startHub();
+
+  const counter = await startAgent({ command: [process.execPath, '--import', 'tsx', join(import.meta.dirname, 'test', 'fixtures', 'counter.ts')], kind: 'counter', id: 'counter-restart', token, dispatcher: address, log });
+  cleanups.push(() => counter.stop());
+  const total = 300;
+  counter.connector.sendTask({ id: 'go', key: 'emit', inputs: { n: total, everyMs: 10 } });
+  await waitFor(async () => (await db.countEvents()) >= 20, { timeoutMs: 30_000, what: 'the first events stored' });
+
+  const crashed = hub!;
+  crashed.kill('SIGKILL');
+  await new Promise((r) => crashed.once('exit', r));
+  const storedBeforeRestart = await db.countEvents();
+  await startHub();
+
+  await waitFor(async () => (await db.countEvents()) === total, { timeoutMs: 90_000, what: `all ${total} events stored after the restart (stored before it: ${storedBeforeRestart})` });
+  assert.ok(storedBeforeRestart < total, 'the hub went down while events were still coming');
+  assert.equal(counter.counters.events, total);
+  await waitFor(() => counter.counters.confirmed === total, { what: 'every batch accepted in the end' });
+});

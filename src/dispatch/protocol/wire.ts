@@ -60,6 +60,8 @@ export type DispatcherMessage =
   | { type: 'registered'; ok: true; snapshot: TriggerSnapshot }
   | { type: 'refused'; ok: false; code: string; message: string }
   | { type: 'snapshot'; ok: true; snapshot: TriggerSnapshot }
+  /** Over the hub: events or results are stored (the hub does not confirm like a broker does). */
+  | { type: 'accepted'; ok: true }
   | { type: 'tasks'; tasks: WireTask[] }
   | { type: 'invalidate'; version: number };
 
@@ -74,6 +76,7 @@ export const dispatcherMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('registered'), ok: z.literal(true), snapshot }),
   z.object({ type: z.literal('refused'), ok: z.literal(false), code: z.string(), message: z.string() }),
   z.object({ type: z.literal('snapshot'), ok: z.literal(true), snapshot }),
+  z.object({ type: z.literal('accepted'), ok: z.literal(true) }),
   z.object({ type: z.literal('tasks'), tasks: z.array(wireTask) }),
   z.object({ type: z.literal('invalidate'), version: z.number() }),
 ]);

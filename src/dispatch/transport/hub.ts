@@ -3,25 +3,38 @@
  * hub service `dispatcher`; each agent registers as `dispatch_agent_<id>`. Agent messages travel as
  * DISPATCH (requests get DISPATCH_REPLY), tasks as DISPATCH_TASKS, trigger changes as a
  * DISPATCH_INVALIDATE broadcast. The hub keeps messages for an absent service a while (cache ttl),
- * but it does not confirm like a broker: RabbitMQ is the transport that never loses a confirmed event.
+ * but it does not confirm like a broker, so events and results are requests here: the dispatcher
+ * answers `accepted` once they are stored, and the agent sends a batch again (with back-off) until
+ * it is; the dispatcher drops event ids it has seen, so a batch sent twice counts once.
  */
 import { createHash } from 'node:crypto';
 import { connect, type SwitchboardClient } from '../../client/index.js';
-import { SwitchboardError, errorMessage } from '../../core/errors.js';
+import { SwitchboardError, errorMessage, type ErrorCode } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { JsonValue } from '../../core/message.js';
 import type { ConnectorRecord } from '../dispatcher/types.js';
-import { agentMessage, parseDispatcherMessage, type AgentMessage, type DispatcherReply, type WireTask } from '../protocol/wire.js';
+import { agentMessage, parseDispatcherMessage, type AgentMessage, type DispatcherMessage, type DispatcherReply, type WireTask } from '../protocol/wire.js';
 import type { AgentInbound, AgentTransport, DispatcherHandler, DispatcherTransport, Inbound, TaskTarget } from './types.js';
 
 export const DISPATCHER_SERVICE = 'dispatcher';
 const CACHE_TTL = 'ttl=60';
+/** How long an agent waits for `accepted` before sending a batch again, and its back-off between tries. */
+const ACK_TIMEOUT_MS = 10_000;
+const RETRY_MIN_MS = 250;
+const RETRY_MAX_MS = 5_000;
+/** Refusals worth trying again (the store or the dispatcher is having a moment); the rest are final. */
+const RETRYABLE_REFUSALS = new Set<string>(['INTERNAL', 'UNAVAILABLE', 'TIMEOUT']);
 
 /** A hub service name for a connector id (service names are [A-Za-z_][A-Za-z0-9_]*). */
 export function agentService(connectorId: string): string {
   const safe = connectorId.replace(/[^A-Za-z0-9_]/g, '_');
   const tag = createHash('sha1').update(connectorId).digest('hex').slice(0, 6);
   return `dispatch_agent_${safe}_${tag}`;
+}
+
+function refusal(err: unknown): DispatcherMessage {
+  const code: ErrorCode | 'INTERNAL' = err instanceof SwitchboardError ? err.code : 'INTERNAL';
+  return { type: 'refused', ok: false, code, message: errorMessage(err) };
 }
 
 export class HubDispatcherTransport implements DispatcherTransport {
@@ -41,18 +54,21 @@ export class HubDispatcherTransport implements DispatcherTransport {
         this.opts.log.warn({ from: msg.sentFrom }, `dropped a DISPATCH message that is not a valid agent message: ${r.error.issues[0]?.message ?? ''}`);
         return { command: 'DISPATCH_REPLY', params: { reply: { type: 'refused', ok: false, code: 'INVALID_MESSAGE', message: 'not a valid agent message' } } };
       }
-      let reply: DispatcherReply | undefined;
+      let reply: DispatcherMessage | undefined;
       const inbound: Inbound = { message: r.data, ...(r.data.type === 'register' || r.data.type === 'triggers' ? { reply: async (x: DispatcherReply) => { reply = x; } } : {}) };
+      const acknowledged = r.data.type === 'events' || r.data.type === 'results';
       // One message at a time, in arrival order, like the RabbitMQ consumer.
       const done = this.chain.then(() => handler.handle([inbound]));
       this.chain = done.catch(() => undefined);
       return done.then(async ({ outcomes, settled }) => {
         await settled;
-        if (outcomes[0]) this.opts.log.warn({ type: r.data.type }, `could not process a message: ${outcomes[0].message}`);
+        const failure = outcomes[0];
+        if (failure) this.opts.log.warn({ type: r.data.type }, `could not process a message: ${failure.message}`);
+        if (acknowledged) reply = failure ? refusal(failure) : { type: 'accepted', ok: true };
         return reply ? { command: 'DISPATCH_REPLY', params: { reply: reply as unknown as JsonValue } } : undefined;
       }, (err: unknown) => {
         this.opts.log.error({ err: errorMessage(err) }, 'dispatcher failed on a hub message');
-        return undefined;
+        return acknowledged ? { command: 'DISPATCH_REPLY', params: { reply: refusal(err) as unknown as JsonValue } } : undefined;
       });
     });
     await client.register(DISPATCHER_SERVICE, { commands: ['DISPATCH'] });
@@ -84,6 +100,7 @@ export class HubAgentTransport implements AgentTransport {
   readonly kind = 'hub';
   private client: SwitchboardClient | undefined;
   private readonly listeners: (() => void)[] = [];
+  private closed = false;
   readonly stats = { published: 0, confirmed: 0, republished: 0, pending: 0, reconnects: 0 };
 
   constructor(private readonly opts: { address?: string; log: Logger }) {}
@@ -115,19 +132,56 @@ export class HubAgentTransport implements AgentTransport {
     const reply = await this.client!.request({ command: 'DISPATCH', to: DISPATCHER_SERVICE, params: { message: msg as unknown as JsonValue } }, { timeoutMs });
     if (reply.command !== 'DISPATCH_REPLY') throw new SwitchboardError('UNAVAILABLE', `the dispatcher is not on the hub (got ${reply.command}); start it with \`switchboard start\` or \`switchboard dispatcher\``);
     const parsed = parseDispatcherMessage(reply.params.reply);
-    if (typeof parsed === 'string' || !('ok' in parsed)) throw new SwitchboardError('INVALID_MESSAGE', `the dispatcher's reply is not valid: ${String(parsed)}`);
+    if (typeof parsed === 'string' || !('ok' in parsed) || parsed.type === 'accepted') throw new SwitchboardError('INVALID_MESSAGE', `the dispatcher's reply is not valid: ${typeof parsed === 'string' ? parsed : parsed.type}`);
     return parsed;
   }
 
   async send(msg: AgentMessage): Promise<void> {
     this.stats.published++;
+    if (msg.type === 'events' || msg.type === 'results') {
+      await this.sendUntilAccepted(msg);
+      return;
+    }
     if (!this.client!.send({ command: 'DISPATCH', to: DISPATCHER_SERVICE, params: { message: msg as unknown as JsonValue, cache: CACHE_TTL } })) {
       throw new SwitchboardError('UNAVAILABLE', 'the hub connection dropped the message (outbound queue full)', { retryable: true });
     }
     this.stats.confirmed++;
   }
 
+  /** A request per try: through hub restarts and dispatcher restarts, until `accepted` or a final refusal. */
+  private async sendUntilAccepted(msg: AgentMessage): Promise<void> {
+    this.stats.pending++;
+    let wait = RETRY_MIN_MS;
+    try {
+      for (;;) {
+        let problem: string;
+        try {
+          const reply = await this.client!.request({ command: 'DISPATCH', to: DISPATCHER_SERVICE, params: { message: msg as unknown as JsonValue, cache: CACHE_TTL } }, { timeoutMs: ACK_TIMEOUT_MS });
+          const parsed = reply.command === 'DISPATCH_REPLY' ? parseDispatcherMessage(reply.params.reply) : `the hub answered ${reply.command} (is the dispatcher running?)`;
+          if (typeof parsed !== 'string' && parsed.type === 'accepted') { this.stats.confirmed++; return; }
+          if (typeof parsed !== 'string' && parsed.type === 'refused' && !RETRYABLE_REFUSALS.has(parsed.code)) {
+            throw new SwitchboardError('REFUSED', `the dispatcher refused ${msg.type}: ${parsed.code}: ${parsed.message}`);
+          }
+          problem = typeof parsed === 'string' ? parsed : parsed.type === 'refused' ? `${parsed.code}: ${parsed.message}` : `unexpected reply ${parsed.type}`;
+        } catch (err) {
+          if (err instanceof SwitchboardError && err.code === 'REFUSED') throw err;
+          problem = errorMessage(err);
+        }
+        if (this.closed) throw new SwitchboardError('CONNECTION_CLOSED', `the agent stopped before the dispatcher accepted its ${msg.type} (${problem})`);
+        this.stats.republished++;
+        this.opts.log.warn({ type: msg.type, retryInMs: wait, problem }, 'the dispatcher has not accepted a batch yet; sending it again');
+        await new Promise((r) => setTimeout(r, wait));
+        wait = Math.min(wait * 2, RETRY_MAX_MS);
+      }
+    } finally {
+      this.stats.pending--;
+    }
+  }
+
   onReconnect(listener: () => void): void { this.listeners.push(listener); }
 
-  async close(): Promise<void> { this.client?.dispose(); }
+  async close(): Promise<void> {
+    this.closed = true;
+    this.client?.dispose();
+  }
 }
