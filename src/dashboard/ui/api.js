@@ -1,5 +1,5 @@
-// The dashboard's API client: fetch with the token (asked for once on 401, kept in localStorage),
-// and the /api/live WebSocket with reconnects. Listeners get parsed frames.
+// The dashboard's API client: fetch with the token (asked for in a sign-in dialog on 401, kept in
+// localStorage), and the /api/live WebSocket with reconnects. Listeners get parsed frames.
 const TOKEN_KEY = 'switchboard-token';
 
 export async function api(path, init = {}) {
@@ -8,12 +8,48 @@ export async function api(path, init = {}) {
   if (init.body !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(path, { ...init, headers });
   if (res.status === 401) {
-    const given = prompt('This dashboard needs its token (switchboard start --http-token):');
-    if (given) { localStorage.setItem(TOKEN_KEY, given); return api(path, init); }
+    await askToken(Boolean(token));
+    return api(path, init);
   }
   const body = await res.json();
   if (!res.ok) throw new ApiError(res.status, body?.error);
   return body;
+}
+
+let asking;
+
+/** One sign-in dialog however many calls were refused; resolves once a token is given. */
+function askToken(refused) {
+  asking ??= new Promise((resolve) => {
+    const dialog = document.createElement('dialog');
+    dialog.className = 'login';
+    const form = document.createElement('form');
+    form.method = 'dialog';
+    const title = document.createElement('h2');
+    title.textContent = 'Sign in';
+    const text = document.createElement('p');
+    text.textContent = refused ? 'That token was refused; try again.' : 'This dashboard needs its token (switchboard start --http-token).';
+    const input = document.createElement('input');
+    Object.assign(input, { type: 'password', required: true, autocomplete: 'current-password' });
+    input.setAttribute('aria-label', 'dashboard token');
+    const button = document.createElement('button');
+    button.className = 'primary';
+    button.textContent = 'Sign in';
+    form.append(title, text, input, ' ', button);
+    dialog.append(form);
+    // Escape would close the dialog with nothing given; keep it open.
+    dialog.addEventListener('cancel', (e) => e.preventDefault());
+    form.addEventListener('submit', () => {
+      localStorage.setItem(TOKEN_KEY, input.value);
+      dialog.remove();
+      asking = undefined;
+      if (socket && socket.readyState !== WebSocket.OPEN) reconnect();
+      resolve();
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+  });
+  return asking;
 }
 
 /** An API error: its sentence, plus the code and details (`data`) a form can show inline. */
@@ -31,6 +67,7 @@ export const send = (method, path, body) => api(path, { method, ...(body === und
 
 const listeners = new Set();
 let socket;
+let reconnect = () => {};
 
 export function onLive(listener) {
   listeners.add(listener);
@@ -46,8 +83,12 @@ export function connectLive(onState) {
     const frame = JSON.parse(e.data);
     for (const l of listeners) l(frame);
   };
+  let retried = false;
+  const retry = (ms) => { if (!retried) { retried = true; setTimeout(() => connectLive(onState), ms); } };
   socket.onclose = () => {
     onState('disconnected, retrying…');
-    setTimeout(() => connectLive(onState), 2000);
+    retry(2000);
   };
+  // A socket refused for want of a token: after sign-in, retry at once (unless a retry is on its way).
+  reconnect = () => retry(0);
 }

@@ -1,0 +1,53 @@
+/** The UI of a dashboard with a token, in headless Chromium: a sign-in dialog, then the pages and the live socket work. */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync } from 'node:fs';
+import { chromium, type BrowserContext } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS, needChromium, tempDir } from '../core/testing.js';
+import { startWithDashboard, type Running } from './test/harness.js';
+
+const T = { timeout: 15_000 };
+let running: Running | undefined;
+let context: BrowserContext | undefined;
+let cleanupProfile: (() => Promise<void>) | undefined;
+
+before(async () => {
+  if (!existsSync(CHROMIUM)) return;
+  mkdirSync('test-results', { recursive: true });
+  running = await startWithDashboard({ token: 's3cret' });
+  const profile = await tempDir('switchboard-chromium-');
+  cleanupProfile = profile.cleanup;
+  context = await chromium.launchPersistentContext(profile.path, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+});
+
+after(async () => {
+  await context?.close();
+  await cleanupProfile?.();
+  await running?.stop();
+  delete process.env.SWITCHBOARD_HTTP;
+  delete process.env.SWITCHBOARD_HTTP_TOKEN;
+});
+
+void test('a wrong token is refused and asked again; the right one opens the pages and the live socket', async (t) => {
+  if (!needChromium(t)) return;
+  const page = await context!.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${running!.url}/#accounts`);
+  const token = page.getByRole('textbox', { name: 'dashboard token' });
+  await token.waitFor(T);
+  await page.screenshot({ path: 'test-results/dashboard-sign-in.png' });
+  await token.fill('wrong');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByText('That token was refused').waitFor(T);
+  await page.getByRole('textbox', { name: 'dashboard token' }).fill('s3cret');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByText('no accounts yet').waitFor(T);
+  await page.locator('#live-state', { hasText: /^live$/ }).waitFor(T);
+  assert.equal(await page.locator('dialog').count(), 0);
+  // Kept for the next visit.
+  await page.reload();
+  await page.getByText('no accounts yet').waitFor(T);
+  assert.equal(await page.locator('dialog').count(), 0);
+  assert.deepEqual(errors, []);
+});
