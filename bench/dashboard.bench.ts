@@ -21,10 +21,13 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Page } from 'playwright-core';
 import { encodeText } from '../src/core/codec/index.js';
+import { tempDir } from '../src/core/testing.js';
 import type { Channel } from '../src/core/channel.js';
 import { createMessage } from '../src/core/message.js';
 import { CHROMIUM, CHROMIUM_ARGS, waitFor } from '../src/core/testing.js';
-import type { Hub } from '../src/hub/hub.js';
+import { decodeLine } from '../src/core/codec/index.js';
+import { loadConfig } from '../src/hub/config.js';
+import { Hub } from '../src/hub/hub.js';
 import { openSync } from '../src/sync/open.js';
 import { insertConnector } from '../src/sync/connectors-db.js';
 import { upsertPage } from '../src/sync/data.js';
@@ -147,6 +150,55 @@ async function apiLatency(base: string, paths: () => string): Promise<ReturnType
   return { ...stats(xs), bytes };
 }
 
+/**
+ * What the dashboard's counting costs the hub: one-way messages/s through an in-process hub
+ * (memory channels, no sockets) with the tap off, with the tally the dashboard now uses, and with
+ * a JSON sniffer decoding every SNIFFED line (how the dashboard counted before). Three hubs,
+ * rounds interleaved; medians.
+ */
+async function tapCost(): Promise<Record<string, number>> {
+  const N = Number(process.env.TAP_MESSAGES ?? 200_000);
+  const dir = await tempDir('switchboard-bench-tap-');
+  const modes = ['off', 'tally', 'tally+json-sniffer'] as const;
+  const rigs = await Promise.all(modes.map(async (mode) => {
+    const hub = new Hub(loadConfig({ env: {}, flags: { serverName: `tap_${mode.replace(/\W/g, '_')}`, localListen: 'cd://127.0.0.1:0', signal: 'off', dataPath: dir.path } }));
+    await hub.start();
+    if (mode !== 'off') hub.tap.countMessages();
+    let received = 0;
+    const sink = hub.connectInProcess('sink');
+    sink.on('frame', () => { received++; });
+    sink.send(encodeText(createMessage('REGISTER', { service: 'sink' })));
+    const source = hub.connectInProcess('source');
+    source.send(encodeText(createMessage('REGISTER', { service: 'source' })));
+    if (mode === 'tally+json-sniffer') {
+      const sniffer = hub.connectInProcess('sniffer');
+      sniffer.on('frame', (f) => { decodeLine(f); });
+      sniffer.send(encodeText(createMessage('SNIFF', { format: 'json' })));
+    }
+    await waitFor(() => hub.services.get('sink')?.up && hub.services.get('source')?.up, { what: 'tap rig registered' });
+    await new Promise((r) => setTimeout(r, 50));
+    return { mode, hub, source, received: () => received };
+  }));
+  const line = encodeText(createMessage('DATA', { payload: 'x'.repeat(100) }, { service: 'sink' }));
+  const rates: Record<string, number[]> = Object.fromEntries(modes.map((m) => [m, []]));
+  for (let round = 0; round < 3; round++) {
+    for (const rig of rigs) {
+      const start = rig.received();
+      const t0 = performance.now();
+      for (let sent = 0; sent < N;) {
+        for (let j = 0; j < 500; j++, sent++) rig.source.send(line);
+        // Stay within the queues: wait until the sink caught up to 2000 behind.
+        while (rig.received() - start < sent - 2000) await new Promise((r) => setImmediate(r));
+      }
+      while (rig.received() - start < N) await new Promise((r) => setImmediate(r));
+      rates[rig.mode]!.push(N / ((performance.now() - t0) / 1000));
+    }
+  }
+  for (const rig of rigs) await rig.hub.stop('bench over');
+  await dir.cleanup();
+  return Object.fromEntries(modes.map((m) => [m, Math.round(pct(rates[m]!, 50))]));
+}
+
 async function main(): Promise<void> {
   process.env.SWITCHBOARD_MESH_TIMINGS = 'fast';
   const loadStart = loadavg();
@@ -236,6 +288,8 @@ async function main(): Promise<void> {
     clearInterval(traffic);
     for (const ch of channels) ch.close();
     pinger.close();
+    const tap = await tapCost();
+    console.log(`hub messages/s in-process: tap off ${tap.off}, with the tally ${tap.tally}, with a JSON sniffer ${tap['tally+json-sniffer']}`);
 
     const loadEnd = loadavg();
     const over = results.filter((r) => r.overBudget === true).map((r) => r.page as string);
@@ -254,11 +308,17 @@ async function main(): Promise<void> {
       results,
       api,
       ratios,
+      hubCostOfCounting: {
+        what: 'one-way messages/s through an in-process hub (memory channels, 100-byte parameter; medians of 3 interleaved rounds): tap off, with the hub-side tally the dashboard uses, and with a JSON sniffer decoding every event (how the dashboard counted before)',
+        messagesPerSecond: tap,
+        tallyVsOff: r1((tap.tally! / tap.off!) * 100) / 100,
+        sniffingVsOff: r1((tap['tally+json-sniffer']! / tap.off!) * 100) / 100,
+      },
       pageErrors: errors,
     };
     mkdirSync('bench/results', { recursive: true });
     writeFileSync('bench/results/dashboard.json', `${JSON.stringify(out, null, 2)}\n`);
-    updateReadme(out.date, loadStart[0]!, results, api);
+    updateReadme(out.date, loadStart[0]!, results, api, tap);
     console.log(over.length ? `OVER BUDGET: ${over.join(', ')}` : `every page under ${BUDGET_MS} ms (p95)`);
     if (errors.length) console.log(`page errors: ${errors.join(' | ')}`);
   } finally {
@@ -267,7 +327,7 @@ async function main(): Promise<void> {
   }
 }
 
-function updateReadme(date: string, load: number, results: Record<string, unknown>[], api: Record<string, ReturnType<typeof stats> & { bytes: number }>): void {
+function updateReadme(date: string, load: number, results: Record<string, unknown>[], api: Record<string, ReturnType<typeof stats> & { bytes: number }>, tap: Record<string, number>): void {
   const path = 'bench/README.md';
   const readme = readFileSync(path, 'utf8');
   const begin = '<!-- dashboard:begin -->';
@@ -289,9 +349,12 @@ function updateReadme(date: string, load: number, results: Record<string, unknow
     '| API call | p50 / p95 ms | response |',
     '|---|---|---|',
     ...apiRows,
+    '',
+    `Hub cost of the dashboard's counting (in-process hub, one-way messages/s): tap off ${tap.off}, hub-side tally ${tap.tally}, tally plus a JSON sniffer (the old way, now only while a live client watches) ${tap['tally+json-sniffer']}.`,
     end,
   ].join('\n');
   writeFileSync(path, readme.replace(new RegExp(`${begin}[\\s\\S]*?${end}`), text));
 }
 
-await main();
+if (process.env.ONLY_TAP) console.log(await tapCost());
+else await main();
