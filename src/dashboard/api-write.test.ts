@@ -190,6 +190,17 @@ void test('sync: a run started over the API pushes progress on /api/live, then i
   assert.match(failedJob.outcomes[0]!.run.error, /not a readable directory/);
   await call('PUT', '/api/accounts/tree', { options: { root: root }, check: false });
 
+  // Many accounts at once: no list means every account; one outcome each.
+  assert.equal((await call('POST', '/api/accounts', { connector: 'disk', name: 'sub', options: { root: join(root, 'sub') } })).status, 201);
+  const all = await call('POST', '/api/sync', { concurrency: 2 });
+  assert.deepEqual(((all.body.job as { accounts: { name: string }[] }).accounts).map((a) => a.name).sort(), ['sub', 'tree']);
+  const allDone = await waitFor(async () => {
+    const j = (await call('GET', `/api/sync/${(all.body.job as { id: number }).id}`)).body.job as { finishedAt: string | null; outcomes: { account: string; run: { success: boolean; objects: number } }[] };
+    return j.finishedAt ? j : undefined;
+  }, { what: 'the job of every account', timeoutMs: 60_000 });
+  assert.deepEqual(allDone.outcomes.map((o) => [o.account, o.run.success, o.run.objects]).sort(), [['disk/sub', true, 3], ['disk/tree', true, 7]]);
+  assert.equal((await call('DELETE', '/api/accounts/sub')).status, 200);
+
   assert.equal((await call('POST', '/api/sync', { accounts: ['nobody'] })).status, 404);
   const badBody = await call('POST', '/api/sync', { accounts: 'tree' });
   assert.equal(badBody.status, 400);
