@@ -123,19 +123,14 @@ export abstract class PluginConnector extends Plugin {
       await super.deactivate();
     } finally {
       this.failPending(new SwitchboardError('UNAVAILABLE', `plugin "${this.name}" was deactivated`));
+      this.flush();
       await this.disconnect();
     }
   }
 
   /** Engine -> plugin: send a request and wait for its response. */
   override callPluginMethod(method: string, args: unknown[], ctx: CallContext): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      try {
-        this.request(method, args, ctx, settler(resolve, reject));
-      } catch (err) {
-        reject(err);
-      }
-    });
+    return new Promise((resolve, reject) => this.request(method, args, ctx, settler(resolve, reject)));
   }
 
   /** @internal The queue's path: the call's context waits for the response itself (no promise). */
@@ -146,16 +141,12 @@ export abstract class PluginConnector extends Plugin {
     return DEFERRED;
   }
 
+  /** Send a request; `waiter` gets the response, or the error if the transport refuses it. */
   private request(method: string, args: unknown[], ctx: CallContext, waiter: PendingRequest): void {
     const id = this.nextId++;
     ctx.remoteId = id;
     this.pending.set(id, waiter);
-    try {
-      this.transmit({ id, action: 'request', key: method, payload: args, requestInfo: ctx.request, name: this.name });
-    } catch (err) {
-      this.pending.delete(id);
-      throw err;
-    }
+    this.transmit({ id, action: 'request', key: method, payload: args, requestInfo: ctx.request, name: this.name });
   }
 
   override callAbandoned(method: string, ctx: CallContext, _reason: Error): void {
@@ -224,7 +215,7 @@ export abstract class PluginConnector extends Plugin {
 
   private transmit(message: RemixMessage): void {
     this.stats.sent++;
-    if (!this.batching) { this.send(message); return; }
+    if (!this.batching) { this.sendOne(message); return; }
     this.outbox.push(message);
     if (this.outbox.length >= MAX_BATCH) this.flush();
     else if (!this.flushQueued) { this.flushQueued = true; queueMicrotask(this.flushLater); }
@@ -240,17 +231,44 @@ export abstract class PluginConnector extends Plugin {
     const out = this.outbox;
     if (out.length === 0) return;
     this.outbox = [];
-    try {
-      if (out.length === 1) this.send(out[0]!);
-      else { this.send({ action: 'batch', payload: out }); this.stats.batchesSent++; }
-    } catch (err) {
-      // The transport is gone: the calls these requests belong to fail now (as a direct send would
-      // have made them); the transport's close handler fails the rest.
-      for (const m of out) {
-        const p = m.action === 'request' && m.id !== undefined ? this.pending.get(m.id) : undefined;
-        if (p) { this.pending.delete(m.id!); p.complete(err, true); }
+    if (out.length > 1) {
+      try {
+        this.send({ action: 'batch', payload: out });
+        this.stats.batchesSent++;
+        return;
+      } catch {
+        // One message may be the cause (a value that cannot be cloned): send them one by one, so
+        // only its own call fails.
       }
     }
+    for (const m of out) this.sendOne(m);
+  }
+
+  /** Send one message; when the transport refuses it, whoever waits on it learns why. */
+  private sendOne(message: RemixMessage): void {
+    try {
+      this.send(message);
+    } catch (err) {
+      this.sendFailed(message, err);
+    }
+  }
+
+  private sendFailed(m: RemixMessage, err: unknown): void {
+    if (m.action === 'request' && m.id !== undefined) {
+      const p = this.pending.get(m.id);
+      if (p) { this.pending.delete(m.id); p.complete(err, true); }
+      return;
+    }
+    if (m.action === 'response' && m.error === undefined && m.id !== undefined) {
+      // The result could not be sent: the plugin gets an error now instead of waiting for its deadline.
+      const reason = new SwitchboardError('INTERNAL', `the result of "${m.name ?? '?'}.${m.key ?? '?'}" could not be sent to plugin "${this.name}": ${err instanceof Error ? err.message : String(err)}`);
+      try {
+        this.send({ action: 'response', id: m.id, name: m.name, key: m.key, ...errorToWire(reason) });
+        return;
+      } catch { /* the transport itself is gone */ }
+    }
+    // Gone transports are reported by their close handler.
+    if (this.handshaken && !this.closing) this.host?.reportError(err, { plugin: this.name, source: 'connector', detail: `sending "${m.action}"` });
   }
 
   private stopBatching(): void {

@@ -183,3 +183,17 @@ void test('batches: a Remix client on a batch-capable transport (fork IPC) ignor
     await engine.remove('remix');
   }
 });
+
+void test('a value that cannot cross the transport fails only its own call, in a batch or not', async () => {
+  const w = worker({ concurrency: 64, callTimeoutMs: 5000 });
+  const { manager, host } = setup(w);
+  await manager.activatePlugin(['host', 'worker']);
+  // An argument that cannot be cloned, sent in the same microtask as good calls (one batch).
+  const calls = [host.call('worker', 'add', 1, 2), host.call('worker', 'echo', () => 'no'), host.call('worker', 'add', 3, 4)];
+  const [a, bad, b] = await Promise.allSettled(calls);
+  assert.deepEqual([a, b].map((r) => (r?.status === 'fulfilled' ? r.value : r?.reason)), [3, 7]);
+  assert.ok(bad?.status === 'rejected' && /could not be cloned/.test(String((bad.reason as Error).message)), String(bad?.status === 'rejected' ? bad.reason : 'fulfilled'));
+  // A result that cannot be cloned: the engine gets an error answer at once, not a timeout.
+  await assert.rejects(host.call('worker', 'unclonable'), (err: Error & { code?: string }) => err.code === 'INTERNAL' && /the result of "unclonable" could not be sent by plugin "worker"/.test(err.message));
+  assert.equal(await host.call('worker', 'add', 5, 5), 10);
+});

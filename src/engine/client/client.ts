@@ -175,6 +175,7 @@ export class PluginClient {
     const err = new SwitchboardError('CONNECTION_CLOSED', `plugin client "${this.name}" was closed`);
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
+    this.flush();
     this.connector?.close?.();
   }
 
@@ -193,7 +194,7 @@ export class PluginClient {
   }
 
   private transmit(message: RemixMessage): void {
-    if (!this.batching) { this.connector?.send(message); return; }
+    if (!this.batching) { this.sendOne(message); return; }
     this.outbox.push(message);
     if (this.outbox.length >= MAX_BATCH) this.flush();
     else if (!this.flushQueued) { this.flushQueued = true; queueMicrotask(this.flushLater); }
@@ -208,9 +209,28 @@ export class PluginClient {
     const out = this.outbox;
     if (out.length === 0) return;
     this.outbox = [];
+    if (out.length > 1) {
+      try {
+        this.connector?.send({ action: 'batch', payload: out });
+        return;
+      } catch {
+        // One message may be the cause (a value that cannot be cloned): one by one, so only it fails.
+      }
+    }
+    for (const m of out) this.sendOne(m);
+  }
+
+  /** Send one message; when the transport refuses it, whoever waits on it learns why. */
+  private sendOne(m: RemixMessage): void {
     try {
-      this.connector?.send(out.length === 1 ? out[0]! : { action: 'batch', payload: out });
+      this.connector?.send(m);
     } catch (err) {
+      if (m.action === 'request' && m.id !== undefined && this.pending.has(m.id)) { this.pending.get(m.id)!.reject(err); return; }
+      if (m.action === 'response' && m.error === undefined) {
+        // The result could not be sent: the engine gets an error now instead of waiting for its deadline.
+        const reason = new SwitchboardError('INTERNAL', `the result of "${m.key ?? '?'}" could not be sent by plugin "${this.name}": ${err instanceof Error ? err.message : String(err)}`);
+        try { this.connector?.send({ action: 'response', id: m.id, name: m.name, key: m.key, ...errorToWire(reason) }); return; } catch { /* the transport itself is gone */ }
+      }
       this.report(err);
     }
   }
