@@ -18,6 +18,7 @@ import type { Agent } from '../dispatch/agent/agent.js';
 import { openDispatchDb } from '../dispatch/open.js';
 import { startAgent } from '../dispatch/run.js';
 import { parseTriggers } from '../dispatch/trigger/parse.js';
+import { SniffTap } from '../hub/sniff.js';
 import { startWithDashboard, type Running } from './test/harness.js';
 import { startMeshHub } from './test/mesh-hubs.js';
 
@@ -188,4 +189,17 @@ void test('mesh changes are pushed to live clients as cluster frames (hubs and l
   await waitFor(() => clusters().slice(seen).find((f) => !f.cluster.mesh.links.some((l) => l.server === 'dash_b')), { what: 'a cluster frame without the link to dash_b' });
   // The metrics of the meshed hub count remote services too.
   assert.match(await metrics(a.url), /switchboard_services\{status="up"\} \d+/);
+});
+
+void test('the hub tally keeps label cardinality bounded: commands past 500 distinct ones count as other', () => {
+  const tap = new SniffTap('x');
+  assert.equal(tap.active, false);
+  const tally = tap.countMessages();
+  assert.equal(tap.active, true, 'counting makes the hub call the tap');
+  for (let i = 0; i < 600; i++) tap.publish('delivered', createMessage(`CMD_${i}`, {}, { service: 's' }));
+  tap.publish('failed', createMessage('CMD_0', {}, { service: 's' }));
+  tap.publishInvalid('garbage', 'not a line');
+  assert.equal(tally.size, 501);
+  assert.deepEqual(tally.get('CMD_0'), { delivered: 1, failed: 1 });
+  assert.deepEqual(tally.get('other'), { delivered: 100, invalid: 1 });
 });
