@@ -142,7 +142,16 @@ void test('a note edited on the Data page survives the next sync', async (t) => 
   const before = (await sync!.listData({ search: 'f042' })).items[0]!;
   assert.equal(before.notes, 'keep me');
 
+  // A Data page left open meanwhile says a sync finished (it does not reload under a note being typed).
+  const other = await context!.newPage();
+  await other.goto(`${running!.url}/#data`);
+  await other.getByText(`page 1 of 3 · ${FILES} objects`).waitFor(T);
+  assert.equal(await other.locator('[data-role="fresh"]').isVisible(), false);
   await runSync('disk/tree');
+  await other.locator('[data-role="fresh"]').waitFor(T);
+  await other.locator('[data-role="fresh"]').getByRole('button', { name: 'Refresh' }).click();
+  await other.locator('[data-role="fresh"]').waitFor({ state: 'hidden', ...T });
+  await other.close();
   const afterRun = (await sync!.listData({ search: 'f042' })).items[0]!;
   assert.ok(afterRun.lastSyncedAt > before.lastSyncedAt, 'the second sync wrote the object again');
   assert.equal((await sync!.listRuns({ account: 'tree' })).filter((r) => r.success).length, 2);

@@ -1,5 +1,5 @@
 // Data: the synced objects, searched and filtered server-side, pages of 50, notes edited in place.
-import { api } from './api.js';
+import { api, onLive } from './api.js';
 import { h, errorBox, when } from './dom.js';
 
 export function dataPage(root) {
@@ -14,7 +14,9 @@ export function dataPage(root) {
   const info = h('span.muted');
   const body = h('tbody');
   const problems = h('div');
-  root.append(h('h2', {}, 'Data'), h('div.toolbar', {}, search, account, connector, order, direction, prev, info, next), problems,
+  // Not reloaded by itself when a sync ends: that would drop a note being typed.
+  const fresh = h('p.notice', { hidden: true, 'data-role': 'fresh' }, 'A sync finished since this page was loaded. ', h('button', { type: 'button', onclick: () => void load() }, 'Refresh'));
+  root.append(h('h2', {}, 'Data'), h('div.toolbar', {}, search, account, connector, order, direction, prev, info, next), fresh, problems,
     h('table', {}, h('thead', {}, h('tr', {}, ['Id', 'Connector', 'Remote id', 'Name', 'URI', 'Synced', 'Notes'].map((t) => h('th', {}, t)))), body));
 
   let timer;
@@ -44,6 +46,7 @@ export function dataPage(root) {
     try {
       const page = await api(`/api/data?${q}`);
       problems.replaceChildren();
+      fresh.hidden = true;
       if (page.pages && state.page > page.pages) { state.page = page.pages; return load(); }
       info.textContent = `page ${page.page} of ${Math.max(page.pages, 1)} · ${page.total} objects`;
       prev.disabled = page.page <= 1;
@@ -60,5 +63,6 @@ export function dataPage(root) {
     connector.append(...c.connectors.map((x) => h('option', { value: x.name }, x.name)));
   }, (err) => problems.replaceChildren(errorBox(err)));
   void load();
-  return () => clearTimeout(timer);
+  const off = onLive((frame) => { if (frame.type === 'sync-job' && frame.job.finishedAt) fresh.hidden = false; });
+  return () => { clearTimeout(timer); off(); };
 }
