@@ -5,7 +5,8 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { request as httpRequest } from 'node:http';
+import { createServer, request as httpRequest, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
@@ -208,6 +209,38 @@ void test('sync: a run started over the API pushes progress on /api/live, then i
   assert.equal((await call('POST', '/api/sync', { concurrency: 0 })).status, 400);
   assert.equal((await call('GET', '/api/sync/999')).status, 404);
   assert.equal((await call('GET', '/api/sync/abc')).status, 400);
+});
+
+void test('sync: a running job is cancelled (its run is recorded as failed)', async () => {
+  // A JSON API that serves page 1 and then never answers: the run stays busy until cancelled.
+  const hanging: ServerResponse[] = [];
+  const server = createServer((req, res) => {
+    const page = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('page') ?? 1);
+    if (page > 1) { hanging.push(res); return; }
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ items: Array.from({ length: 5 }, (_, i) => ({ id: i, name: `item ${i}` })) }));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/items`;
+    assert.equal((await call('POST', '/api/connectors', { example: 'http-json' })).status, 201);
+    assert.equal((await call('POST', '/api/accounts', { connector: 'http-json', name: 'api', options: { url, pageSize: 5, pageSizeParam: 'per_page' }, check: false })).status, 201);
+    const started = await call('POST', '/api/sync', { accounts: ['http-json/api'] });
+    const id = (started.body.job as { id: number }).id;
+    await waitFor(() => hanging.length > 0, { what: 'the connector waiting on page 2', timeoutMs: 60_000 });
+    const cancelled = await call('DELETE', `/api/sync/${id}`);
+    assert.equal(cancelled.status, 200);
+    assert.equal((cancelled.body.job as { cancelled: boolean }).cancelled, true);
+    const job = await waitFor(async () => {
+      const j = (await call('GET', `/api/sync/${id}`)).body.job as { finishedAt: string | null; outcomes: { run: { success: boolean; objects: number; error: string } }[] };
+      return j.finishedAt ? j : undefined;
+    }, { what: 'the cancelled job', timeoutMs: 30_000 });
+    assert.equal(job.outcomes[0]!.run.success, false);
+    assert.match(job.outcomes[0]!.run.error, /cancel/);
+  } finally {
+    for (const res of hanging) res.destroy();
+    server.close();
+  }
 });
 
 const TRIGGER = `name: big-order

@@ -63,7 +63,10 @@ export class SyncJobs {
   }
 
   private emit(frame: JobFrame): void {
-    for (const l of this.listeners) l(frame);
+    // A failing listener (a socket going away) must not break the job's bookkeeping.
+    for (const l of this.listeners) {
+      try { l(frame); } catch { /* the listener's own problem */ }
+    }
   }
 
   /**
