@@ -79,9 +79,14 @@ export function networkPage(root) {
   const view = h('div.network-page');
   root.append(h('h2', {}, 'Network'), view);
 
+  let shown = '';
   function render() {
     scheduled = false;
     if (!cluster || !services) return;
+    // The same picture often comes twice (the API answer, then the frames sent on connect): drawn once.
+    const sig = JSON.stringify([cluster, services.map((x) => [x.name, x.server, x.status, x.since, x.instances.map((i) => i.instance)])]);
+    if (sig === shown) return;
+    shown = sig;
     const m = model(cluster);
     const byHub = new Map();
     for (const x of services) {
