@@ -42,7 +42,10 @@ export function syncPage(root) {
   const expected = new Map();
   function renderLive() {
     const rows = [];
-    for (const job of [...jobs.values()].sort((a, b) => b.id - a.id)) {
+    // Running jobs and the last five finished ones (the history below has the rest).
+    const sorted = [...jobs.values()].sort((a, b) => b.id - a.id);
+    const shown = [...sorted.filter((j) => !j.finishedAt), ...sorted.filter((j) => j.finishedAt).slice(0, 5)].sort((a, b) => b.id - a.id);
+    for (const job of shown) {
       for (const a of job.accounts) {
         const p = job.progress[String(a.id)];
         const outcome = job.outcomes?.find((o) => o.accountId === a.id);
