@@ -51,8 +51,19 @@ void test('connectors: install an example (name override), refuse duplicates and
   const examples = await call('GET', '/api/examples');
   assert.deepEqual((examples.body.examples as { name: string }[]).map((e) => e.name).sort(), ['directory', 'http-json']);
 
-  const installed = await call('POST', '/api/connectors', { example: 'directory', name: 'disk' });
+  // With a progress id the install's output is pushed live as it comes.
+  const ws = new WebSocket(`${running.url.replace('http', 'ws')}/api/live`);
+  const output: string[] = [];
+  ws.on('message', (data: Buffer) => {
+    const f = JSON.parse(data.toString()) as { type: string; progress?: string; text?: string };
+    if (f.type === 'connector-output' && f.progress === 'p1') output.push(f.text!);
+  });
+  await new Promise((r) => ws.once('open', r));
+  const installed = await call('POST', '/api/connectors', { example: 'directory', name: 'disk', progress: 'p1' });
   assert.equal(installed.status, 201, JSON.stringify(installed.body));
+  await waitFor(() => output.join('').includes('installed disk'), { what: 'the live install output' });
+  assert.equal(output.join(''), installed.body.output);
+  ws.close();
   assert.equal((installed.body.connector as { name: string }).name, 'disk');
   assert.match(installed.body.output as string, /installed disk/);
   const again = await call('POST', '/api/connectors', { example: 'directory', name: 'disk' });
@@ -84,9 +95,11 @@ void test('connectors: install an example (name override), refuse duplicates and
   const fromPath = await call('POST', '/api/connectors', { manifest: manifestFile });
   assert.equal(fromPath.status, 201, JSON.stringify(fromPath.body));
 
-  const updated = await call('POST', '/api/connectors/from-file/update');
+  const updated = await call('POST', '/api/connectors/from-file/update', { progress: 'p2' });
   assert.equal(updated.status, 200, JSON.stringify(updated.body));
   assert.match(updated.body.output as string, /updated from-file/);
+  assert.equal((await call('POST', '/api/connectors/from-file/update')).status, 200, 'no body is fine');
+  assert.equal((await call('POST', '/api/connectors/from-file/update', { force: true })).status, 400);
   assert.equal((await call('POST', '/api/connectors/nothing/update')).status, 404);
   assert.equal((await call('GET', '/api/connectors/from-file/update')).status, 405);
 

@@ -49,6 +49,7 @@ const InstallBody = z.object({
   /** A bundled example connector instead (`connector install --example`). */
   example: z.string().min(1).optional(),
   name: z.string().min(1).max(64).optional(),
+  progress: z.string().min(1).max(64).optional(),
 }).strict().refine((b) => (b.manifest === undefined) !== (b.example === undefined), { message: 'give either "manifest" (JSON, URL or path) or "example"' });
 /** Options as JSON text (checked here, errors say where) or as a JSON object. */
 const options = z.union([z.string().max(1_000_000), jsonObject]);
@@ -76,6 +77,12 @@ const TriggerText = z.object({
 }).strict();
 const TriggerEdit = z.object({ text: z.string().min(1, 'must not be empty').max(1_000_000) }).strict();
 const EnabledBody = z.object({ enabled: z.boolean() }).strict();
+/** `progress`: an id of the caller's choosing; the output is pushed as `connector-output` frames carrying it. */
+const UpdateBody = z.object({ progress: z.string().min(1).max(64).optional() }).strict();
+
+/** A frame of install/update output for the caller that asked with `progress: id`. */
+export interface OutputFrame { type: 'connector-output'; progress: string; text: string }
+export type LiveFrame = JobFrame | OutputFrame;
 
 function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const r = schema.safeParse(value);
@@ -86,7 +93,8 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
 
 const MAX_BODY = 1 << 20;
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
+/** The body as JSON; an empty body is `{}` (for endpoints whose fields are all optional). */
+async function readJson(req: IncomingMessage, emptyIs?: unknown): Promise<unknown> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -95,6 +103,7 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
     chunks.push(chunk);
   }
   const text = Buffer.concat(chunks).toString('utf8');
+  if (emptyIs !== undefined && text.trim() === '') return emptyIs;
   try {
     return JSON.parse(text) as unknown;
   } catch {
@@ -175,9 +184,11 @@ function triggerText(t: { name: string; enabled: boolean; spec: TriggerSpec }): 
 export class Api {
   readonly jobs: SyncJobs;
   private readonly routes: Route[];
+  private readonly listeners = new Set<(frame: LiveFrame) => void>();
 
   constructor(private readonly link: HubLink, private readonly data: DashboardData) {
     this.jobs = new SyncJobs(data.sync);
+    this.jobs.onFrame((frame) => this.emit(frame));
     const sync = data.sync;
     const dispatch = data.dispatch;
     const hub = link.hub;
@@ -201,7 +212,7 @@ export class Api {
             const { exampleManifest } = await import('../sync/connectors/examples.js');
             input = JSON.stringify(exampleManifest(body.example));
           } else input = typeof body.manifest === 'string' ? body.manifest : JSON.stringify(body.manifest);
-          const output = outputBuffer();
+          const output = this.output(body.progress);
           const connector = await sync.installConnector(input, { onOutput: output.push, ...(body.name ? { name: body.name } : {}) });
           return ok({ connector, output: output.text() }, 201);
         },
@@ -216,9 +227,10 @@ export class Api {
         },
       }),
       route('connectors/:name/update', {
-        POST: async ({ params, query }) => {
+        POST: async ({ params, query, req }) => {
           parse(Empty, query, 'query');
-          const output = outputBuffer();
+          const body = parse(UpdateBody, await readJson(req, {}), 'update');
+          const output = this.output(body.progress);
           const connector = await sync.updateConnector(params.name!, { onOutput: output.push });
           return ok({ connector, output: output.text() });
         },
@@ -363,9 +375,23 @@ export class Api {
     ];
   }
 
-  /** Live frames the API produces (sync progress); the server pushes them over /api/live. */
-  onFrame(listener: (frame: JobFrame) => void): () => void {
-    return this.jobs.onFrame(listener);
+  /** Live frames the API produces (sync progress, install output); the server pushes them over /api/live. */
+  onFrame(listener: (frame: LiveFrame) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(frame: LiveFrame): void {
+    for (const l of this.listeners) {
+      try { l(frame); } catch { /* a socket going away is not the caller's problem */ }
+    }
+  }
+
+  /** Collects install/update output for the reply, and pushes it live when the caller gave a progress id. */
+  private output(progress: string | undefined): { push: (text: string) => void; text: () => string } {
+    const buffer = outputBuffer();
+    if (progress === undefined) return buffer;
+    return { push: (text) => { buffer.push(text); this.emit({ type: 'connector-output', progress, text }); }, text: buffer.text };
   }
 
   /** Stops running syncs and waits for them. */

@@ -97,6 +97,8 @@ void test('install the directory example, create an account, run a sync from the
   await page.getByRole('button', { name: 'Install' }).click();
   await page.locator('tr[data-connector="disk"]').waitFor(T);
   await page.getByText('installed disk').waitFor(T);
+  await page.locator('tr[data-connector="disk"]').getByRole('button', { name: 'Update' }).click();
+  await page.locator('tr.status pre', { hasText: 'updated disk' }).waitFor(T);
   await shot('connectors');
 
   await go('accounts');

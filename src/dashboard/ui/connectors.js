@@ -1,6 +1,6 @@
 // Connectors: the installed sync connectors; install one (a bundled example, manifest JSON, or a
 // URL / path, with an optional name override), update one, remove one (with its accounts on request).
-import { api, send } from './api.js';
+import { api, send, onLive } from './api.js';
 import { h, action, confirmAction, errorBox, field, table, emptyRow, when } from './dom.js';
 
 const SAMPLE = `{
@@ -11,6 +11,13 @@ const SAMPLE = `{
   "install_command": "",
   "command": "./connector"
 }`;
+
+/** Runs `call(progressId)` while appending the live output frames of that id to `pre`. */
+async function withLiveOutput(pre, call) {
+  const id = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+  const off = onLive((frame) => { if (frame.type === 'connector-output' && frame.progress === id) pre.textContent += frame.text; });
+  try { return await call(id); } finally { off(); }
+}
 
 export function connectorsPage(root) {
   const columns = ['Name', 'Source', 'URI', 'Description', 'Updated', ''];
@@ -31,19 +38,18 @@ export function connectorsPage(root) {
   const output = h('pre.output');
   const install = action('Install', async () => {
     formError.replaceChildren();
-    output.textContent = 'installing…';
+    output.textContent = '';
     const body = { ...(name.value.trim() ? { name: name.value.trim() } : {}) };
     if (kind.value === 'example') body.example = example.value;
     else if (kind.value === 'json') body.manifest = json.value;
     else body.manifest = location.value.trim();
     try {
-      const r = await send('POST', '/api/connectors', body);
+      const r = await withLiveOutput(output, (progress) => send('POST', '/api/connectors', { ...body, progress }));
       output.textContent = r.output;
       name.value = '';
       await load();
     } catch (err) {
-      output.textContent = '';
-      formError.replaceChildren(errorBox(err));
+      formError.replaceChildren(errorBox(err)); // the output so far stays: it shows what failed
     }
   }, { class: 'primary' });
   const showKind = () => { for (const [k, el] of Object.entries(inputs)) el.hidden = k !== kind.value; };
@@ -58,19 +64,24 @@ export function connectorsPage(root) {
       h('div.form', {}, field('From', kind), inputs.example, inputs.json, inputs.location, field('Name', name, 'optional: install under another name'), h('div.buttons', {}, install)),
       formError, output));
 
+  // Each connector's status (update output, errors) outlives the table's reloads.
+  const statuses = new Map();
   function row(c) {
-    const status = h('div');
+    const status = statuses.get(c.name) ?? h('div');
+    statuses.set(c.name, status);
     const update = action('Update', async () => {
-      status.replaceChildren(h('span.muted', {}, 'updating…'));
+      const pre = h('pre.output');
+      status.replaceChildren(pre);
       try {
-        const r = await send('POST', `/api/connectors/${encodeURIComponent(c.name)}/update`);
-        status.replaceChildren(h('pre.output', {}, r.output));
+        const r = await withLiveOutput(pre, (progress) => send('POST', `/api/connectors/${encodeURIComponent(c.name)}/update`, { progress }));
+        pre.textContent = r.output;
         await load(false);
-      } catch (err) { status.replaceChildren(errorBox(err)); }
+      } catch (err) { status.append(errorBox(err)); }
     });
     const remove = (force) => async () => {
       try {
         await send('DELETE', `/api/connectors/${encodeURIComponent(c.name)}${force ? '?force=true' : ''}`);
+        statuses.delete(c.name);
         await load();
       } catch (err) {
         status.replaceChildren(errorBox(err));
