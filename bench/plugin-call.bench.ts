@@ -77,8 +77,11 @@ async function main(): Promise<void> {
       await drive(run, 8, WARMUP_MS);
     }
     for (let round = 0; round < ROUNDS; round++) {
+      // Each round starts at the next system, so none is always the one measured right after a
+      // change of phase.
+      const order = [...running.slice(round % running.length), ...running.slice(0, round % running.length)];
       for (const inflight of INFLIGHT) {
-        for (const [name, run] of running) {
+        for (const [name, run] of order) {
           await drive(run, inflight, 100);
           const s = await drive(run, inflight, MEASURE_MS);
           const key = `${name}@${inflight}`;
