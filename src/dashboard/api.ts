@@ -253,7 +253,9 @@ export class Api {
           parse(Empty, query, 'query');
           const body = parse(AccountBody, await readJson(req), 'account');
           const text = optionsText(body.options);
-          await sync.getConnector(body.connector);
+          const taken = (await sync.listAccounts({ connector: (await sync.getConnector(body.connector)).name })).find((a) => a.name === body.name);
+          // Before the check, which starts the connector: a taken name is known at once.
+          if (taken) throw new SwitchboardError('CONFLICT', `connector "${body.connector}" has an account named "${body.name}" already (id ${taken.id})`);
           const check = body.check === false ? null : await this.checkOptions(body.connector, text);
           const account = await sync.addAccount({ connector: body.connector, name: body.name, options: text });
           return ok({ account, check }, 201);
