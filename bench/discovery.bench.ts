@@ -24,7 +24,7 @@ function pct(xs: number[], p: number): number {
 }
 const r2 = (x: number) => Math.round(x * 100) / 100;
 
-async function switchboard(): Promise<{ p50: number; p99: number; getPeersPerSec: number; changes: number }> {
+async function switchboard(): Promise<{ p50: number; p90: number; p99: number; max: number; getPeersPerSec: number; changes: number }> {
   const hubs = await startCluster([{ name: 'ha', ip: '127.0.0.1', neighbors: [] }, { name: 'hb', ip: '127.0.0.2', neighbors: ['ha'] }]);
   try {
     await waitConverged(hubs.values());
@@ -55,7 +55,7 @@ async function switchboard(): Promise<{ p50: number; p99: number; getPeersPerSec
     while (performance.now() - t0 < 1000) for (let k = 0; k < 1000; k++) { if (d.getPeers('service', 'app')) calls++; }
     const getPeersPerSec = calls / ((performance.now() - t0) / 1000);
     app.dispose(); steady.dispose(); watcher.dispose();
-    return { p50: pct(lat, 50), p99: pct(lat, 99), getPeersPerSec, changes: lat.length };
+    return { p50: pct(lat, 50), p90: pct(lat, 90), p99: pct(lat, 99), max: Math.max(...lat), getPeersPerSec, changes: lat.length };
   } finally {
     for (const h of hubs.values()) await h.dispose();
   }
@@ -118,7 +118,7 @@ const result = {
   loadAverage: Number(load),
   date: new Date().toISOString(),
   results: [
-    { system: 'switchboard', metric: 'propagation hub A register -> monitor on hub B', p50: r2(sb.p50), p99: r2(sb.p99), value: r2(sb.p99), changes: sb.changes },
+    { system: 'switchboard', metric: 'propagation hub A register -> monitor on hub B', p50: r2(sb.p50), p90: r2(sb.p90), p99: r2(sb.p99), max: r2(sb.max), value: r2(sb.p99), changes: sb.changes },
     { system: 'switchboard', metric: 'getPeers calls/s (cache)', value: Math.round(sb.getPeersPerSec) },
     ...(nt ? [
       { system: 'nats', metric: 'service add -> ping(name) answers', p50: r2(nt.p50), p99: r2(nt.p99), value: r2(nt.p99), changes: nt.changes },
@@ -132,6 +132,8 @@ const result = {
   } : {},
   seconds: Math.round((performance.now() - started) / 1000),
 };
+// NO_WRITE=1: a look without touching the results (exploratory runs on a busy machine).
+if (process.env.NO_WRITE === '1') { console.log('NO_WRITE=1: results not written'); process.exit(0); }
 mkdirSync('bench/results', { recursive: true });
 writeFileSync('bench/results/discovery.json', `${JSON.stringify(result, null, 2)}\n`);
 const table = [
