@@ -185,6 +185,8 @@ void test('sync: a run started over the API pushes progress on /api/live, then i
 
   const data = await call('GET', '/api/data?account=disk/tree&order=remote-id&asc=true');
   assert.deepEqual((data.body.items as { remoteId: string }[]).map((o) => o.remoteId), ['file0.txt', 'file2.txt', 'file4.txt', 'file6.txt', 'sub/file1.txt', 'sub/file3.txt', 'sub/file5.txt']);
+  const listed = (await call('GET', '/api/accounts?connector=disk')).body.accounts as { name: string; lastRun: { success: boolean; objects: number } | null }[];
+  assert.deepEqual(listed.map((a) => [a.name, a.lastRun?.success, a.lastRun?.objects]), [['tree', true, 7]]);
   const runs = await call('GET', '/api/runs?account=tree');
   assert.equal((runs.body.runs as { success: boolean }[])[0]!.success, true);
   const jobs = await call('GET', '/api/sync');

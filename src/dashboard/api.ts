@@ -247,7 +247,9 @@ export class Api {
       route('accounts', {
         GET: async ({ query }) => {
           const p = parse(AccountsQuery, query, 'query');
-          return ok({ accounts: await sync.listAccounts(p.connector ? { connector: p.connector } : {}) });
+          const accounts = await sync.listAccounts(p.connector ? { connector: p.connector } : {});
+          // Each with its last run, like `account list --json`.
+          return ok({ accounts: await Promise.all(accounts.map(async (a) => ({ ...a, lastRun: (await sync.listRuns({ account: String(a.id), limit: 1 }))[0] ?? null }))) });
         },
         POST: async ({ query, req }) => {
           parse(Empty, query, 'query');

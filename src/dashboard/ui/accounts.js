@@ -112,13 +112,11 @@ export function accountsPage(root) {
 
   async function load() {
     try {
-      const [{ accounts }, c, { runs }] = await Promise.all([api('/api/accounts'), api('/api/connectors'), api('/api/runs?limit=500')]);
+      const [{ accounts }, c] = await Promise.all([api('/api/accounts'), api('/api/connectors')]);
       const fresh = connectors.length !== c.connectors.length;
       connectors = c.connectors;
-      const last = new Map();
-      for (const r of runs) if (!last.has(r.accountId)) last.set(r.accountId, r);
       problems.replaceChildren();
-      body.replaceChildren(...(accounts.length ? accounts.map((a) => row(a, last.get(a.id))) : [emptyRow(columns.length, 'no accounts yet: create one below')]));
+      body.replaceChildren(...(accounts.length ? accounts.map((a) => row(a, a.lastRun)) : [emptyRow(columns.length, 'no accounts yet: create one below')]));
       if (fresh || !creator.firstChild) showCreate();
     } catch (err) {
       problems.replaceChildren(errorBox(err));
