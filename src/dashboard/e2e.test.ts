@@ -10,7 +10,11 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { CHROMIUM, CHROMIUM_ARGS, needChromium, tempDir } from '../core/testing.js';
+import { getLogger } from '../core/log.js';
+import { CHROMIUM, CHROMIUM_ARGS, needChromium, tempDir, waitFor } from '../core/testing.js';
+import type { Agent } from '../dispatch/agent/agent.js';
+import { openDispatchDb } from '../dispatch/open.js';
+import { startAgent } from '../dispatch/run.js';
 import { openSync, type SyncApi } from '../sync/open.js';
 import { startWithDashboard, type Running } from './test/harness.js';
 
@@ -22,6 +26,7 @@ let running: Running | undefined;
 let context: BrowserContext | undefined;
 let page: Page;
 let sync: SyncApi | undefined;
+/** Run in reverse in `after`, before the hub stops (agents first). */
 const cleanups: (() => Promise<void>)[] = [];
 const pageErrors: string[] = [];
 let root = '';
@@ -46,8 +51,8 @@ before(async () => {
 after(async () => {
   await context?.close();
   await sync?.close();
+  for (const c of cleanups.reverse()) await c().catch(() => undefined);
   await running?.stop();
-  for (const c of cleanups) await c();
   delete process.env.SWITCHBOARD_HTTP;
 });
 
@@ -205,11 +210,54 @@ void test('a malformed trigger shows its problems inline, with lines; a good one
   assert.equal(Number(rows[0]!.enabled), 0);
   await page.locator('[data-form]').getByRole('button', { name: 'Close' }).click();
   await shot('triggers');
+  assert.equal(pageErrors.length, 0, pageErrors.join('\n'));
+});
 
+const FIRING = `- name: echo
+  when: { kind: counter, event: tick }
+  filters: [{ path: n, op: lt, value: 2 }]
+  then: { connector: counter-e2e, task: emit, inputs: { n: 0 } }
+- name: ghost
+  when: { kind: counter, event: tick }
+  filters: [{ path: n, op: eq, value: 0 }]
+  then: { connector: nobody, task: emit }
+`;
+
+void test('triggers created in the UI fire on a real agent; the Executions page lists what ran, filtered by status', async (t) => {
+  if (!needChromium(t)) return;
   await go('executions');
   await page.locator('main td', { hasText: 'none yet' }).waitFor(T);
+  await go('triggers');
+  await page.getByRole('button', { name: 'New trigger' }).click();
+  await page.getByRole('textbox', { name: 'trigger text' }).fill(FIRING);
+  await page.getByRole('button', { name: 'Create' }).click();
+  await page.getByText('added echo, ghost').waitFor(T);
+
+  const { db, close } = await openDispatchDb({ home: running!.home });
+  cleanups.push(close);
+  const token = await db.issueToken('counter');
+  const fixture = join(import.meta.dirname, '..', 'dispatch', 'test', 'fixtures', 'counter.ts');
+  const local = running!.hub.addresses.find((a) => a.kind === 'local')!.url;
+  const agent: Agent = await startAgent({ command: [process.execPath, '--import', 'tsx', fixture], kind: 'counter', id: 'counter-e2e', token, dispatcher: local, log: getLogger('e2e') });
+  cleanups.push(() => agent.stop());
+  await waitFor(() => agent.triggers === 2, { what: 'the agent holding both triggers', timeoutMs: 30_000 });
+  agent.connector.sendTask({ id: 'go', key: 'emit', inputs: { n: 3, everyMs: 1 } });
+  await waitFor(async () => (await db.countExecutions()).total === 3 && (await db.countExecutions()).byStatus.dispatched === undefined, { what: 'three executions settled', timeoutMs: 30_000 });
+
+  await go('executions');
+  await page.locator('tr[data-execution]').nth(2).waitFor(T);
+  assert.equal(await page.locator('tr[data-execution]', { hasText: 'done' }).count(), 2);
   await page.getByRole('combobox', { name: 'status' }).selectOption('failed');
-  await page.locator('main td', { hasText: 'none yet' }).waitFor(T);
+  await page.locator('tr[data-execution]', { hasText: 'ghost' }).waitFor(T);
+  await waitFor(async () => (await page.locator('tr[data-execution]').count()) === 1, { what: 'only the failed one' });
+  await page.locator('tr[data-execution]').click();
+  assert.match(await page.locator('pre.detail').innerText(), /"error": ".+"/);
+  await page.getByRole('combobox', { name: 'status' }).selectOption('');
+  await page.getByRole('combobox', { name: 'trigger' }).selectOption('echo');
+  await waitFor(async () => (await page.locator('tr[data-execution]').count()) === 2, { what: 'the two of echo' });
+  await page.getByRole('combobox', { name: 'trigger' }).selectOption('');
+  await page.locator('tr[data-execution]').nth(2).waitFor(T);
+  await page.locator('tr[data-execution]', { hasText: 'ghost' }).click();
   await shot('executions');
   assert.equal(pageErrors.length, 0, pageErrors.join('\n'));
 });
