@@ -15,6 +15,7 @@ function hubFlags(cmd: Command): Command {
     .option('--secure-listen <url>', 'TLS listener, e.g. cds://0.0.0.0:4043 (needs --certificate and --private-key)')
     .option('--certificate <file>', 'PEM certificate for --secure-listen')
     .option('--private-key <file>', 'PEM private key for --secure-listen')
+    .option('--client-ca <file>', 'PEM CA: --secure-listen accepts only clients with a certificate it signed (mutual TLS)')
     .option('--signal <url>', 'UDP signals, or "off" (default cdu://127.0.0.1:4041)')
     .option('--signal-secret <secret>', 'datagrams must carry secret_code=<secret>')
     .option('--ws-listen <url>', 'WebSocket listener, e.g. ws://127.0.0.1:4044/')

@@ -15,7 +15,7 @@ import { PEER_NAME, parseDiscoveryConfig, type DiscoveryConfig } from '../core/d
 
 /** Every key the hub understands, in `--help` order. */
 export const CONFIG_KEYS = [
-  'server_name', 'local_listen', 'unix_listen', 'secure_listen', 'certificate', 'private_key', 'signal',
+  'server_name', 'local_listen', 'unix_listen', 'secure_listen', 'certificate', 'private_key', 'client_ca', 'signal',
   'signal_secret', 'ws_listen', 'remote_listen', 'neighbors', 'max_connections', 'data_path', 'services',
   'max_queued_bytes', 'max_line_length', 'slow_consumer_timeout', 'cluster_name', 'discovery',
 ] as const;
@@ -29,6 +29,8 @@ export interface HubConfig {
   secureListen: string | null;
   certificate: string | null;
   privateKey: string | null;
+  /** CA (PEM file) whose certificates clients of `secureListen` must present (mutual TLS); null = any client. */
+  clientCa: string | null;
   /** UDP signals (`null` = off). */
   signal: string | null;
   signalSecret: string | null;
@@ -109,6 +111,7 @@ const schema = z.object({
   secure_listen: optionalUrl((a) => a.transport !== 'tls' ? 'must be a cds://host:port TLS address' : undefined),
   certificate: z.string().nullable(),
   private_key: z.string().nullable(),
+  client_ca: z.string().nullable(),
   signal: optionalUrl((a) => a.transport !== 'udp' ? 'must be a cdu://host:port UDP address' : undefined),
   signal_secret: z.string().nullable(),
   ws_listen: optionalUrl((a) => a.transport !== 'ws' ? 'must be a ws://host:port/path address' : undefined),
@@ -160,6 +163,7 @@ function baseDefaults(env: NodeJS.ProcessEnv): Record<ConfigKey, unknown> {
     secure_listen: 'off',
     certificate: null,
     private_key: null,
+    client_ca: null,
     signal: DEFAULT_SIGNAL,
     signal_secret: null,
     ws_listen: 'off',
@@ -229,6 +233,9 @@ export function loadConfig(sources: ConfigSources = {}): HubConfig {
   if (c.secure_listen && (!c.certificate || !c.private_key)) {
     throw new SwitchboardError('INVALID_CONFIG', `secure_listen ${c.secure_listen} needs certificate and private_key (PEM files): add --certificate FILE --private-key FILE`);
   }
+  if (c.client_ca && !c.secure_listen) {
+    throw new SwitchboardError('INVALID_CONFIG', `client_ca ${c.client_ca} applies to the TLS listener: add --secure-listen cds://HOST:PORT (with --certificate and --private-key)`);
+  }
   if (Object.keys(c.discovery.expose).length > 0 && !c.cluster_name) {
     throw new SwitchboardError('INVALID_CONFIG', `discovery.expose (${Object.keys(c.discovery.expose).join(', ')}) is published under the hub's cluster name: set cluster_name (--cluster-name east)`);
   }
@@ -242,6 +249,7 @@ export function loadConfig(sources: ConfigSources = {}): HubConfig {
     secureListen: c.secure_listen,
     certificate: c.certificate,
     privateKey: c.private_key,
+    clientCa: c.client_ca,
     signal: c.signal,
     signalSecret: c.signal_secret === null || c.signal_secret === '' ? null : c.signal_secret,
     wsListen: c.ws_listen,

@@ -67,7 +67,10 @@ export async function bindListeners(config: HubConfig, onChannel: (channel: Chan
   try {
     for (const spec of listenerSpecs(config)) {
       const extra: ListenOptions = {};
-      if (spec.kind === 'secure') Object.assign(extra, { certificate: config.certificate ?? undefined, privateKey: config.privateKey ?? undefined });
+      if (spec.kind === 'secure') {
+        Object.assign(extra, { certificate: config.certificate ?? undefined, privateKey: config.privateKey ?? undefined });
+        if (config.clientCa) Object.assign(extra, { ca: config.clientCa, requireClientCertificate: true });
+      }
       if (spec.kind === 'unix') {
         await prepareUnixSocket(parseAddress(spec.url).path);
         extra.socketMode = 0o600;

@@ -49,6 +49,8 @@ export interface ListenOptions extends ChannelOptions, TlsOptions {
   maxUdpPeers?: number;
   /** Unix socket file mode (e.g. 0o600). */
   socketMode?: number;
+  /** TLS: refuse clients without a certificate signed by `ca` (mutual TLS). */
+  requireClientCertificate?: boolean;
 }
 
 export interface ListenerStats {

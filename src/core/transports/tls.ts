@@ -48,10 +48,14 @@ export async function listenTls(addr: ChannelAddress, options: ListenOptions, on
     throw new InvalidArgumentError(`listening on ${addr.url} needs a certificate and a private key (--certificate, --private-key)`);
   }
   const ca = readCa(options.ca);
+  if (options.requireClientCertificate && !ca) {
+    throw new InvalidArgumentError(`listening on ${addr.url} with client certificates required needs the CA that signs them (--client-ca FILE)`);
+  }
   const server = createServer({
     cert: readPem(options.certificate, 'certificate'),
     key: readPem(options.privateKey, 'private key'),
     ...(ca ? { ca } : {}),
+    ...(options.requireClientCertificate ? { requestCert: true, rejectUnauthorized: true } : {}),
   });
   const { channels, stats, accept } = serveSockets(server, 'tls', options, onChannel);
   server.on('secureConnection', accept);
