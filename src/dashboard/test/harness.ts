@@ -1,6 +1,8 @@
 /** A real `switchboard start` hub in-process on a temp SWITCHBOARD_HOME, with its dashboard on a random port. */
+import { mkdirSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
-import { tempDir, waitFor } from '../../core/testing.js';
+import type { BrowserContext, Page } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS, tempDir, waitFor } from '../../core/testing.js';
 import { loadConfig } from '../../hub/config.js';
 import type { Hub } from '../../hub/hub.js';
 import { runHub } from '../../hub/run.js';
@@ -54,4 +56,39 @@ export async function seedData(home: string, count: number): Promise<SyncApi> {
   await upsertPage(sync.store, docs, Array.from({ length: count }, (_, i) => ({ remoteId: `d${i}`, resourceName: `doc ${i}`, uri: `file:///d${i}` })));
   await upsertPage(sync.store, mail, [{ remoteId: 'm1', resourceName: 'hello mail' }]);
   return sync;
+}
+
+export interface BrowserPage {
+  context: BrowserContext;
+  page: Page;
+  /** Uncaught errors of the page's scripts. */
+  pageErrors: string[];
+  /** Opens a dashboard page by its hash and waits for its heading. */
+  go(hash: string): Promise<void>;
+  /** Saves test-results/dashboard-<name>.png (the whole page). */
+  shot(name: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Headless Chromium (CHROMIUM) on a fresh profile, one page open on the dashboard at `url`. */
+export async function openBrowser(url: string, timeout = 30_000): Promise<BrowserPage> {
+  const { chromium } = await import('playwright-core');
+  mkdirSync('test-results', { recursive: true });
+  const profile = await tempDir('switchboard-chromium-');
+  const context = await chromium.launchPersistentContext(profile.path, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  const pageErrors: string[] = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  return {
+    context, page, pageErrors,
+    async go(hash) {
+      await page.goto(`${url}/#${hash}`);
+      await page.locator(`main[data-page="${hash}"] h2`).waitFor({ timeout });
+    },
+    async shot(name) { await page.screenshot({ path: `test-results/dashboard-${name}.png`, fullPage: true }); },
+    async close() {
+      await context.close();
+      await profile.cleanup();
+    },
+  };
 }
