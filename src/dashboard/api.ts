@@ -178,7 +178,7 @@ const truthy = (v: string | undefined) => v === 'true' || v === '1';
 /** A trigger as the text the edit form starts from (YAML, `enabled` included). */
 function triggerText(t: { name: string; enabled: boolean; spec: TriggerSpec }): string {
   const { name, description, when, filters, then } = t.spec;
-  return toYaml({ name, ...(description ? { description } : {}), enabled: t.enabled, when, ...(filters.length ? { filters } : {}), then }, { lineWidth: 0 });
+  return toYaml({ name, ...(description ? { description } : {}), enabled: t.enabled, when, ...(filters?.length ? { filters } : {}), then }, { lineWidth: 0 });
 }
 
 export class Api {
