@@ -21,7 +21,10 @@ export function executionsPage(root) {
   let typing;
   event.addEventListener('input', () => { clearTimeout(typing); typing = setTimeout(() => void load(), 300); });
 
+  let selected;
   const show = (x) => {
+    selected = x.id;
+    for (const tr of body.querySelectorAll('tr[data-execution]')) tr.classList.toggle('selected', tr.dataset.execution === x.id);
     detail.textContent = JSON.stringify({ id: x.id, event: { id: x.eventId, connector: x.eventConnector, key: x.eventKey, time: x.eventTime, data: x.eventData }, inputs: x.inputs, outputs: x.outputs, error: x.error, startedAt: x.startedAt, finishedAt: x.finishedAt }, null, 2);
   };
 
@@ -33,7 +36,7 @@ export function executionsPage(root) {
     try {
       const { executions } = await api(`/api/executions?${q}`);
       count.textContent = `${executions.length} shown`;
-      body.replaceChildren(...(executions.length ? executions.map((x) => h(`tr.clickable${x.status === 'failed' ? '.failed' : ''}`, { 'data-execution': x.id, onclick: () => show(x) },
+      body.replaceChildren(...(executions.length ? executions.map((x) => h(`tr.clickable${x.status === 'failed' ? '.failed' : ''}${x.id === selected ? '.selected' : ''}`, { 'data-execution': x.id, onclick: () => show(x) },
         h('td', {}, when(x.dispatchedAt)), h('td', {}, x.trigger), h('td', {}, `${x.eventConnector} ${x.eventKey}`), h('td', {}, x.target), h('td', {}, x.task),
         h('td', {}, h(`span.badge.${x.status === 'done' ? 'up' : x.status === 'failed' ? 'down' : 'running'}`, {}, x.status)), h('td', {}, duration(x.durationMs)),
         h('td.wrap', {}, x.error ?? ''))) : [emptyRow(columns.length, 'none yet')]));
