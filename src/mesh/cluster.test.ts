@@ -284,3 +284,25 @@ void test('refused configurations: plain links on 0.0.0.0 or a public address, a
   assert.match(pub.stderr ?? '', /public address 8\.8\.8\.8 is refused/);
   assert.match(name.stderr ?? '', /neighbors: "hub\.example\.com:4042" is not a hub address/);
 });
+
+void test('a second hub with a taken name cannot join through a hub that is not its namesake\'s neighbor', async () => {
+  const hubs = await cluster([
+    { name: 'X', ip: '127.0.0.2', neighbors: ['A'] },
+    { name: 'A', ip: '127.0.0.3', neighbors: ['X', 'D'] },
+    { name: 'D', ip: '127.0.0.4', neighbors: ['A'] },
+  ]);
+  await waitConverged(hubs.values());
+  const d = hubs.get('D')!;
+  const original = hubs.get('X')!.remoteAddress;
+  // A misconfigured copy of X whose only neighbor is D (which has no direct link to the real X).
+  const copy = await cluster([{ name: 'X', ip: '127.0.0.5', neighbors: [], extraArgs: ['--neighbors', d.remoteAddress] }]);
+  const impostor = copy.get('X')!;
+  await waitFor(async () => {
+    const s = await impostor.status();
+    return s?.neighbors.some((n) => /name conflict/.test(n.lastError ?? '')) ? s : undefined;
+  }, { timeoutMs: 15_000, what: 'the copy of X to be told its name is taken' });
+  const seen = (await d.status())!;
+  assert.ok(!seen.links.some((l) => l.address === impostor.remoteAddress), 'D did not link the copy');
+  assert.equal(seen.hubs.find((h) => h.name === 'X')?.address, original, 'the cluster still knows X at its first address');
+  assert.equal((await impostor.status())!.links.length, 0);
+});

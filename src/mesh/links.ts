@@ -46,6 +46,8 @@ export interface LinksEvents {
   shuttingDown(): boolean;
   /** This hub's boot epoch, announced in CONNECT/ACCEPT. */
   epoch(): number;
+  /** The address of a hub named `name` reachable now through the mesh, if any. */
+  reachableAt(name: string): string | undefined;
 }
 
 interface Credentials {
@@ -209,6 +211,15 @@ export class Links {
         this.schedule(n, 'disconnect');
         return;
       }
+      const other = this.nameTakenElsewhere(accept.server_name, accept.my_address);
+      if (other) {
+        channel.close();
+        n.state = 'idle';
+        n.lastError = `name conflict: ${accept.server_name} is already the hub at ${other}`;
+        this.log.error({ neighbor: n.key, server: accept.server_name, other }, 'a neighbor uses the name of another hub in the cluster; not linking');
+        this.schedule(n, 'disconnect');
+        return;
+      }
       this.adopt(n, channel, takeRest, accept.server_name, Number(accept.epoch ?? 0) || 0, true);
     } catch (err) {
       channel?.close();
@@ -318,9 +329,20 @@ export class Links {
       // The same hub coming back before we noticed its old link die: the new link wins.
       if (existing.info.address === c.my_address) existing.close('replaced by a new link from the same hub');
       else return { kind: 'conflict', name: c.server_name };
+    } else if (this.nameTakenElsewhere(c.server_name, c.my_address)) {
+      // Not our neighbor, but a hub of that name is reachable through the mesh at another address:
+      // linking would give the cluster two states for one name.
+      this.log.error({ server: c.server_name, from: c.my_address, other: this.events.reachableAt(c.server_name) }, 'a hub asked to link with the name of another hub in the cluster; refused');
+      return { kind: 'conflict', name: c.server_name };
     }
     if (this.links.size >= this.config.maxConnections) return { kind: 'too-many' };
     return undefined;
+  }
+
+  /** The address of another hub that already goes by `name` (reachable now, at a different address). */
+  private nameTakenElsewhere(name: string, address: string): string | undefined {
+    const known = this.events.reachableAt(name);
+    return known && known !== address ? known : undefined;
   }
 
   /** A handshake succeeded: the channel becomes a RemoteLink. */

@@ -77,6 +77,7 @@ export class Mesh implements MeshHooks {
       heardOf: () => this.graph.all().map((s) => s.address).filter(Boolean),
       shuttingDown: () => this.shuttingDown,
       epoch: () => this.graph.epoch,
+      reachableAt: (name) => (this.graph.distance(name) === undefined ? undefined : this.graph.all().find((s) => s.origin === name)?.address),
     });
   }
 
