@@ -16,7 +16,8 @@ import { errorFromWire, errorToWire } from './errors.js';
 import { engineLog } from './log.js';
 import { Plugin, type PluginOptions } from './plugin.js';
 import type { Profile } from './profile.js';
-import { batchItems, DEFAULT_MAX_MESSAGE_BYTES, HANDSHAKE_KEY, isBatch, isHandshake, MAX_BATCH, parseMessage, type ParsedMessage, type RemixMessage } from './protocol.js';
+import { Outbox } from './outbox.js';
+import { batchItems, DEFAULT_MAX_MESSAGE_BYTES, HANDSHAKE_KEY, isBatch, isHandshake, parseMessage, type ParsedMessage, type RemixMessage } from './protocol.js';
 
 export interface ConnectorOptions extends PluginOptions {
   /** Activation fails when the plugin has not completed the handshake within this many ms. Default 10 000. */
@@ -61,9 +62,7 @@ export abstract class PluginConnector extends Plugin {
   private waitHandshake: { resolve: () => void; reject: (err: Error) => void } | undefined;
   private closing = false;
   /** The plugin agreed to batches at handshake: messages to it go out once per microtask. */
-  private batching = false;
-  private outbox: RemixMessage[] = [];
-  private flushQueued = false;
+  private readonly outbox = new Outbox((m) => this.send(m), (m) => this.sendOne(m), () => { this.stats.batchesSent++; });
 
   constructor(profile: Profile, options: ConnectorOptions = {}) {
     super(profile, options);
@@ -215,33 +214,11 @@ export abstract class PluginConnector extends Plugin {
 
   private transmit(message: RemixMessage): void {
     this.stats.sent++;
-    if (!this.batching) { this.sendOne(message); return; }
     this.outbox.push(message);
-    if (this.outbox.length >= MAX_BATCH) this.flush();
-    else if (!this.flushQueued) { this.flushQueued = true; queueMicrotask(this.flushLater); }
   }
 
-  private readonly flushLater = (): void => {
-    this.flushQueued = false;
-    this.flush();
-  };
-
-  /** Send what the outbox holds: one message as itself, more as one batch. */
   private flush(): void {
-    const out = this.outbox;
-    if (out.length === 0) return;
-    this.outbox = [];
-    if (out.length > 1) {
-      try {
-        this.send({ action: 'batch', payload: out });
-        this.stats.batchesSent++;
-        return;
-      } catch {
-        // One message may be the cause (a value that cannot be cloned): send them one by one, so
-        // only its own call fails.
-      }
-    }
-    for (const m of out) this.sendOne(m);
+    this.outbox.flush();
   }
 
   /** Send one message; when the transport refuses it, whoever waits on it learns why. */
@@ -272,8 +249,7 @@ export abstract class PluginConnector extends Plugin {
   }
 
   private stopBatching(): void {
-    this.batching = false;
-    this.outbox = [];
+    this.outbox.reset();
   }
 
   private failPending(err: Error): void {
@@ -295,7 +271,7 @@ export abstract class PluginConnector extends Plugin {
         const p = this.pending.get(msg.id);
         if (!p) { this.stats.unmatched++; return; }
         this.pending.delete(msg.id);
-        if (msg.id === this.handshakeId) this.batching = msg.batch === true && this.supportsBatch();
+        if (msg.id === this.handshakeId) this.outbox.batching = msg.batch === true && this.supportsBatch();
         if (msg.error) p.complete(errorFromWire(msg.error, msg.errorCode), true);
         else p.complete(msg.payload, false);
         return;
@@ -352,7 +328,7 @@ export abstract class PluginConnector extends Plugin {
     if (this.handshaking && !retry) return;
     // A new session: batches only once the plugin agrees again.
     this.flush();
-    this.batching = false;
+    this.outbox.batching = false;
     if (this.handshakeId !== undefined) this.pending.delete(this.handshakeId);
     const id = this.nextId++;
     this.handshakeId = id;

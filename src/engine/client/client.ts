@@ -11,7 +11,8 @@
 import { SwitchboardError, TimeoutError } from '../../core/errors.js';
 import { Deadlines, type Deadline } from '../deadlines.js';
 import { callCancelled, callTimeout, errorFromWire, errorToWire } from '../errors.js';
-import { batchItems, DEFAULT_MAX_MESSAGE_BYTES, eventKey, isBatch, isHandshake, MAX_BATCH, methodPath, parseMessage, type ParsedMessage, type RemixMessage, type RequestInfo } from '../protocol.js';
+import { Outbox } from '../outbox.js';
+import { batchItems, DEFAULT_MAX_MESSAGE_BYTES, eventKey, isBatch, isHandshake, methodPath, parseMessage, type ParsedMessage, type RemixMessage, type RequestInfo } from '../protocol.js';
 
 /** How a client reaches the engine (Remix's ClientConnector). */
 export interface ClientConnector {
@@ -74,9 +75,7 @@ export class PluginClient {
   private loadedValue = false;
   private connector: ClientConnector | undefined;
   /** Agreed with the engine at handshake: messages go out once per microtask, as one batch. */
-  private batching = false;
-  private outbox: RemixMessage[] = [];
-  private flushQueued = false;
+  private readonly outbox = new Outbox((m) => this.connector?.send(m), (m) => this.sendOne(m));
 
   constructor(methods: object = {}, private readonly options: ClientOptions = {}) {
     for (const [name, fn] of methodsOf(methods)) this.handlers.set(name, fn);
@@ -194,30 +193,11 @@ export class PluginClient {
   }
 
   private transmit(message: RemixMessage): void {
-    if (!this.batching) { this.sendOne(message); return; }
     this.outbox.push(message);
-    if (this.outbox.length >= MAX_BATCH) this.flush();
-    else if (!this.flushQueued) { this.flushQueued = true; queueMicrotask(this.flushLater); }
   }
 
-  private readonly flushLater = (): void => {
-    this.flushQueued = false;
-    this.flush();
-  };
-
   private flush(): void {
-    const out = this.outbox;
-    if (out.length === 0) return;
-    this.outbox = [];
-    if (out.length > 1) {
-      try {
-        this.connector?.send({ action: 'batch', payload: out });
-        return;
-      } catch {
-        // One message may be the cause (a value that cannot be cloned): one by one, so only it fails.
-      }
-    }
-    for (const m of out) this.sendOne(m);
+    this.outbox.flush();
   }
 
   /** Send one message; when the transport refuses it, whoever waits on it learns why. */
@@ -286,9 +266,9 @@ export class PluginClient {
     // A new session: whatever is queued goes out as agreed before, then the new agreement holds.
     this.flush();
     const batch = msg.batch === true && this.connector?.batch === true;
-    this.batching = false;
+    this.outbox.batching = false;
     this.transmit({ action: 'response', name: msg.name, key: msg.key, id: msg.id, payload: this.methods, ...(batch ? { batch } : {}) });
-    this.batching = batch;
+    this.outbox.batching = batch;
     if (this.loadedValue) {
       // A new engine session (reconnect): subscriptions must be made again.
       for (const l of this.listeners.values()) this.transmit({ action: l.once ? 'once' : 'on', name: l.emitter, key: l.event });
