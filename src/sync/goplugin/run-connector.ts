@@ -18,7 +18,8 @@
  * Pages whose `onPage` resolved before the failure stay delivered.
  */
 import { status, type Server, type sendUnaryData, type ServerUnaryCall, type ServiceDefinition } from '@grpc/grpc-js';
-import { methods, services, type Empty, type SyncResponse } from '../proto/index.js';
+import { methods, services, type Empty } from '../proto/index.js';
+import { decodePage } from '../proto/page.js';
 import { SwitchboardError } from '../../core/errors.js';
 import { PAGE_SEQUENCE_HEADER } from './constants.js';
 import { ConnectorCancelledError, ConnectorSyncError, PageRejectedError } from './errors.js';
@@ -113,8 +114,14 @@ class CallbackHandler {
         { stderrTail: this.session.process.tail.toString(), data: { page: number, bytes: raw.bytes, maxPageBytes: this.maxPageBytes } },
       );
     }
-    const page = methods.upsert.requestDeserialize(raw.buffer) as SyncResponse;
-    const objects: DataObject[] = page.response;
+    let objects: DataObject[];
+    try {
+      objects = decodePage(raw.buffer).response;
+    } catch (err) {
+      throw new PageRejectedError(`page ${number} is not a valid SyncResponse message (${(err as Error).message}); is the connector built against this protocol?`, {
+        stderrTail: this.session.process.tail.toString(), data: { page: number, bytes: raw.bytes },
+      });
+    }
     for (let i = 0; i < objects.length; i++) {
       if (!objects[i]!.remoteId) {
         throw new PageRejectedError(

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Metadata, Server, status, type Client, type sendUnaryData, type ServerDuplexStream, type ServerUnaryCall } from '@grpc/grpc-js';
 import { GRPC_SIZE_OPTIONS, methods, services, type CheckRequest, type CheckResponse, type ConnInfo, type DataObject, type Empty, type EndSync, type HealthCheckRequest, type HealthCheckResponse, type SyncRequest } from '../proto/index.js';
+import { upsertMethod } from '../proto/page.js';
 import { GrpcBroker } from '../goplugin/broker.js';
 import { formatHandshake } from '../goplugin/handshake.js';
 import { checkCertificate, generateCertificate, serverCredentials, type TlsMaterial } from '../goplugin/mtls.js';
@@ -63,7 +64,9 @@ function describeParseError(err: unknown): string {
 function toWire(o: ConnectorObject, index: number): DataObject {
   if (typeof o?.remoteId !== 'string' || o.remoteId === '') throw new Error(`object ${index + 1} of the page has no remoteId`);
   const metadata = o.metadata === undefined ? '' : typeof o.metadata === 'string' ? o.metadata : JSON.stringify(o.metadata);
-  return { remoteId: o.remoteId, resourceName: o.resourceName ?? '', uri: o.uri ?? '', metadata };
+  // The page codec writes strings only (protobufjs used to stringify whatever came).
+  const text = (v: unknown) => (typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v));
+  return { remoteId: o.remoteId, resourceName: text(o.resourceName), uri: text(o.uri), metadata };
 }
 
 function metadataText(result: unknown): string {
@@ -222,7 +225,7 @@ async function runSync<O>(definition: ConnectorDefinition<O>, request: SyncReque
       upsert: async (objects) => {
         const page = { response: objects.map(toWire) };
         const target = await callback();
-        await pages.send((metadata) => unary(target, methods.upsert, page, { signal, metadata }));
+        await pages.send((metadata) => unary(target, upsertMethod, page, { signal, metadata }));
       },
       clean: async () => {
         await pages.flush();
