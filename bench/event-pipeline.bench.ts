@@ -153,7 +153,7 @@ for (const [t, xs] of pipeRuns) {
   const m = med(xs);
   results.push({ system: `switchboard pipeline, ${t} trigger(s)`, triggers: t, value: Math.round(m.rate), runs: xs.map((x) => Math.round(x.rate)), cpuUsPerEvent: +m.cpu.toFixed(1) });
 }
-const v = (t: number) => med(pipeRuns.get(t)!);
+const v = (t: number) => (pipeRuns.has(t) ? med(pipeRuns.get(t)!) : { rate: NaN, cpu: NaN }); // TRIGGERS= may leave some out
 const ratios = {
   pipeline_1_vs_raw: +(v(1).rate / rawM.rate).toFixed(2),
   pipeline_100_vs_raw: +(v(100).rate / rawM.rate).toFixed(2),
@@ -167,6 +167,10 @@ const out = {
   name: 'event-pipeline', unit: 'events/s', events: N, runs: RUNS, date: new Date().toISOString().slice(0, 10), node: process.version, loadavg1: load, results, ratios,
   note: 'median of runs; pipeline = connector -> agent -> RabbitMQ -> dispatcher (SQLite log) -> RabbitMQ -> agent -> connector, timed from the start signal to the last task at the second agent; agents batch events and tasks into AMQP messages, raw publishes one message per event; CPU = all processes of the system incl. the broker',
 };
+console.table(results.map((r) => ({ system: r.system, 'events/s': r.value, 'cpu us/event': r.cpuUsPerEvent })));
+console.log(ratios);
+// NO_WRITE=1: a look without touching the results (exploratory runs on a busy machine).
+if (process.env.NO_WRITE === '1') { console.log('NO_WRITE=1: results not written'); process.exit(0); }
 mkdirSync('bench/results', { recursive: true });
 writeFileSync('bench/results/event-pipeline.json', `${JSON.stringify(out, null, 2)}\n`);
 
@@ -187,5 +191,3 @@ const end = '<!-- event-pipeline:end -->';
 if (readme.includes(begin) && readme.includes(end)) {
   writeFileSync('bench/README.md', `${readme.slice(0, readme.indexOf(begin) + begin.length)}\n${table}\n${readme.slice(readme.indexOf(end))}`);
 }
-console.table(results.map((r) => ({ system: r.system, 'events/s': r.value, 'cpu us/event': r.cpuUsPerEvent })));
-console.log(ratios);

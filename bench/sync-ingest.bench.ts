@@ -45,7 +45,7 @@ const connectorFile = fileURLToPath(new URL('./sync-ingest/connector.ts', import
  */
 const bundle = join(fileURLToPath(new URL('..', import.meta.url)), 'node_modules', '.cache', 'switchboard-bench', 'sync-ingest-connector.mjs');
 await esbuild({ entryPoints: [connectorFile], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile: bundle, logLevel: 'warning' });
-const tsCommand = `"${process.execPath}" "${bundle}"`;
+const tsCommand = `"${process.execPath}" ${process.env.CONNECTOR_NODE_ARGS ?? ''} "${bundle}"`; // e.g. CONNECTOR_NODE_ARGS=--cpu-prof
 const options = JSON.stringify({ pages: PAGES, perPage: PER_PAGE });
 
 interface Figure {
@@ -116,7 +116,7 @@ async function viaRunner(store: 'sqlite' | 'postgres', name: string, command: st
   }
 }
 
-async function limit(store: 'sqlite' | 'postgres'): Promise<number> {
+async function limit(store: 'sqlite' | 'postgres', pages = PAGES): Promise<number> {
   const { api, database, schema } = await openFresh(store, 'limit');
   try {
     const folder = join(home.path, 'src-limit');
@@ -125,9 +125,9 @@ async function limit(store: 'sqlite' | 'postgres'): Promise<number> {
     const account = await api.addAccount({ connector: 'limit', name: 'bench', options: '{}' });
     if (store === 'sqlite') {
       await api.close();
-      return sqliteLimit(database, account.id, PAGES, PER_PAGE);
+      return sqliteLimit(database, account.id, pages, PER_PAGE);
     }
-    return await postgresLimit(PG_URL, schema!, account.id, PAGES, PER_PAGE);
+    return await postgresLimit(PG_URL, schema!, account.id, pages, PER_PAGE);
   } finally {
     await api.close().catch(() => {});
     await dropSchema(schema);
@@ -167,23 +167,28 @@ async function measure(system: string, store: Figure['store'], once: () => Promi
 
 const goBinary = (await goMissing()) ? undefined : await buildGoProgram('go-interop');
 if (!goBinary) console.log(`go connector skipped: ${await goMissing()}`);
-const stores: ('sqlite' | 'postgres')[] = ['sqlite'];
-if (await portOpen(SERVICES.postgres.port)) stores.push('postgres');
+// STORES=sqlite and SYSTEMS=ts-sdk,limit,... narrow a look (profiling); NO_WRITE=1 keeps the results.
+const wantStores = (process.env.STORES ?? 'sqlite,postgres').split(',');
+const wantSystem = (system: string) => !process.env.SYSTEMS || process.env.SYSTEMS.split(',').some((s) => system.startsWith(s));
+const stores: ('sqlite' | 'postgres')[] = wantStores.includes('sqlite') ? ['sqlite'] : [];
+if (!wantStores.includes('postgres')) { /* left out */ } else if (await portOpen(SERVICES.postgres.port)) stores.push('postgres');
 else console.log('postgres skipped: not reachable on 127.0.0.1:5432');
 
 const loadBefore = loadavg()[0]!;
 console.log(`sync-ingest: ${PAGES} pages x ${PER_PAGE} objects, ${RUNS} run(s) each; load average ${loadBefore.toFixed(1)}`);
-await measure('ts-sdk, no store', 'none', async () => {
+if (wantSystem('ts-sdk, no store')) await measure('ts-sdk, no store', 'none', async () => {
   let n = 0;
   const t0 = performance.now();
   await runConnector({ command: tsCommand, cwd: home.path, options, onPage: async (o) => { n += o.length; }, onLog: () => {} });
   return { ms: performance.now() - t0, objects: n };
 });
 for (const store of stores) {
-  await measure('limit (in-process)', store, async () => ({ ms: await limit(store), objects: PAGES * PER_PAGE }));
-  await measure('store (in-process)', store, async () => ({ ms: await viaStore(store), objects: PAGES * PER_PAGE }));
-  await measure('ts-sdk', store, () => viaRunner(store, 'ts-sdk', tsCommand));
-  if (goBinary) await measure('go', store, () => viaRunner(store, 'go', `"${goBinary}"`));
+  // Warm-up (JIT, page cache): measured first, the limit was otherwise slower than the store itself.
+  await limit(store, 20);
+  if (wantSystem('limit')) await measure('limit (in-process)', store, async () => ({ ms: await limit(store), objects: PAGES * PER_PAGE }));
+  if (wantSystem('store')) await measure('store (in-process)', store, async () => ({ ms: await viaStore(store), objects: PAGES * PER_PAGE }));
+  if (wantSystem('ts-sdk')) await measure('ts-sdk', store, () => viaRunner(store, 'ts-sdk', tsCommand));
+  if (goBinary && wantSystem('go')) await measure('go', store, () => viaRunner(store, 'go', `"${goBinary}"`));
 }
 
 const by = (system: string, store: string) => results.find((r) => r.system === system && r.store === store);
@@ -202,6 +207,7 @@ console.log(ratios);
 // Other work on the machine skews every figure: say how busy it was.
 const load = { before: Number(loadBefore.toFixed(1)), after: Number(loadavg()[0]!.toFixed(1)) };
 
+if (process.env.NO_WRITE === '1') { console.log('NO_WRITE=1: results not written'); await home.cleanup(); process.exit(0); }
 mkdirSync('bench/results', { recursive: true });
 writeFileSync('bench/results/sync-ingest.json', `${JSON.stringify({ name: 'sync-ingest', unit: 'objects/s', date: new Date().toISOString(), node: process.version, objects: PAGES * PER_PAGE, perPage: PER_PAGE, runs: RUNS, loadAverage: load, results, ratios }, null, 2)}\n`);
 
