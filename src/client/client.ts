@@ -275,7 +275,7 @@ export class SwitchboardClient {
    * handler's return. `immediate` skips the queue (answers to the hub's HELP/ALIVE during registration).
    */
   reply(to: Message, reply: ReplyInit, immediate = false): boolean {
-    const params: Params = { ...(reply.params ?? {}) };
+    const params: Params = reply.params === undefined ? {} : { ...reply.params };
     const id = to.params[CORRELATION_PARAM];
     if (id !== undefined) params[CORRELATION_PARAM] = id;
     const msg: Message = { sentFrom: NO_SENDER, to: to.sentFrom, command: reply.command, params };
@@ -365,7 +365,11 @@ export class SwitchboardClient {
 
   /** A request this client sent to its own service arrives carrying an id it is waiting on. */
   private isOwnRequest(msg: Message): boolean {
-    return this.handlers.has(msg.command) && this.current !== undefined && msg.to.service.split('#')[0] === this.current.service;
+    const own = this.current?.service;
+    if (own === undefined || !this.handlers.has(msg.command)) return false;
+    // `name` or `name#instance` (no split: this runs for every reply with an id).
+    const to = msg.to.service;
+    return to.startsWith(own) && (to.length === own.length || to.charCodeAt(own.length) === 35 /* # */);
   }
 
   private isLateReply(msg: Message): boolean {

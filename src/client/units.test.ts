@@ -63,6 +63,34 @@ void test('correlator resolves by id, times out, aborts, rejects all, and rebuil
   assert.equal(c.size, 0);
 });
 
+void test('correlator timeouts: each request expires on its own deadline, whatever was settled or added around it', async () => {
+  const c = new Correlator();
+  const settled: string[] = [];
+  const track = (command: string, timeoutMs: number) => {
+    const id = c.nextId();
+    const p = c.track(id, { command, service: 's' }, { timeoutMs });
+    p.then(() => settled.push(`${command} ok`), (err: unknown) => settled.push(`${command} ${err instanceof TimeoutError ? 'timeout' : 'other'}`));
+    return { id, p };
+  };
+  // Same length: the head is answered, the one behind it still times out (the shared timer re-arms).
+  const first = track('FIRST', 40);
+  const second = track('SECOND', 40);
+  // A shorter timeout added later expires first; a longer one is still pending when it does.
+  const short = track('SHORT', 10);
+  const long = track('LONG', 5000);
+  c.resolve(createMessage('OK', { [CORRELATION_PARAM]: first.id }));
+  await assert.rejects(short.p, TimeoutError);
+  assert.deepEqual(settled, ['FIRST ok', 'SHORT timeout']);
+  await assert.rejects(second.p, TimeoutError);
+  assert.equal(c.size, 1, 'only LONG is left');
+  c.resolve(createMessage('OK', { [CORRELATION_PARAM]: long.id }));
+  await long.p;
+  // A list that emptied and fills again arms its timer again.
+  await assert.rejects(track('AGAIN', 10).p, TimeoutError);
+  assert.deepEqual(settled, ['FIRST ok', 'SHORT timeout', 'SECOND timeout', 'LONG ok', 'AGAIN timeout']);
+  assert.equal(c.size, 0);
+});
+
 void test('destinations parse service, server:service and instances; bad names are refused', () => {
   assert.deepEqual(toEndpoint('clock'), { server: '', service: 'clock' });
   assert.deepEqual(toEndpoint('srv1:clock#2'), { server: 'srv1', service: 'clock#2' });

@@ -116,3 +116,19 @@ void test('text decode: a long pathological line stays linear', () => {
   const msg = decodeText(line);
   assert.equal(msg.params.z, '\\');
 });
+
+void test('names remembered from earlier lines never let a different or invalid name through', () => {
+  // Same length, first and last character: the same cache slot.
+  assert.deepEqual(decodeText('svc/RUN abc=1').params, { abc: '1' });
+  assert.deepEqual(decodeText('svc/RUN aXc=2').params, { aXc: '2' });
+  assert.throws(() => decodeText('svc/RUN a-c=3'), /parameter "a-c" is not valid/);
+  assert.deepEqual(decodeText('svc/RUN abc=4').params, { abc: '4' });
+  assert.equal(decodeText('s1c/RUN').to.service, 's1c');
+  assert.throws(() => decodeText('s c/RUN'), InvalidMessageError);
+  assert.throws(() => decodeText('s.c/RUN'), /service "s.c" is not valid/);
+  // The encoder's check goes through the same tables: a valid name does not vouch for a lookalike.
+  assert.equal(encodeText(createMessage('RUN', { abc: 1 }, { service: 'svc' })), 'svc/RUN abc=1');
+  assert.throws(() => encodeText(createMessage('RUN', { 'a-c': 1 }, { service: 'svc' })), InvalidMessageError);
+  assert.throws(() => encodeText(createMessage('RuN', {}, { service: 'svc' })), InvalidMessageError);
+  assert.throws(() => encodeText(createMessage('RUN', {}, { service: 's-c' })), InvalidMessageError);
+});

@@ -16,13 +16,19 @@
  */
 import { InvalidMessageError, errorMessage } from '../errors.js';
 import { paramToString, type JsonValue, type Message } from '../message.js';
-import { badName, isCommandName, isParamName, isServerName, isServiceName } from './names.js';
+import { badName, knownCommands, knownParams, knownServers, knownServices } from './names.js';
 import { assertValidEndpoints, setParam } from './validate.js';
 
 // Whitespace as C's isspace() sees it (what boost::trim removes in the original).
 function isSpace(c: number): boolean {
   return c === 32 || (c >= 9 && c <= 13);
 }
+
+// Most lines repeat a handful of names: read them through caches (see NameCache).
+const serverNames = knownServers;
+const serviceNames = knownServices;
+const commandNames = knownCommands;
+const paramNames = knownParams;
 
 function fail(reason: string, line: string): never {
   const shown = line.length > 120 ? `${line.slice(0, 120)}...` : line;
@@ -76,10 +82,8 @@ export function decodeText(input: string): Message {
     if (space === -1) fail('a message cannot be only a sender block: "<server:service" must be followed by a space and a command', line);
     const colon = line.indexOf(':', 1);
     if (colon === -1 || colon > space) fail('the sender block must be "<server:service " with a colon before the first space', line);
-    fromServer = line.slice(1, colon);
-    fromService = line.slice(colon + 1, space);
-    if (!isServerName(fromServer)) fail(`sender ${badName('server', fromServer)}`, line);
-    if (!isServiceName(fromService)) fail(`sender ${badName('service', fromService)}`, line);
+    fromServer = colon === 1 ? '' : serverNames.read(line, 1, colon) ?? fail(`sender ${badName('server', line.slice(1, colon))}`, line);
+    fromService = colon + 1 === space ? '' : serviceNames.read(line, colon + 1, space) ?? fail(`sender ${badName('service', line.slice(colon + 1, space))}`, line);
     pos = space + 1;
   }
 
@@ -98,23 +102,18 @@ export function decodeText(input: string): Message {
   }
   if (slash !== -1) {
     if (colon !== -1) {
-      server = line.slice(pos, colon);
-      if (server.length === 0) fail('a server name cannot be empty before ":" (write server:service/COMMAND)', line);
-      if (!isServerName(server)) fail(badName('server', server), line);
-      service = line.slice(colon + 1, slash);
-    } else {
-      service = line.slice(pos, slash);
+      if (colon === pos) fail('a server name cannot be empty before ":" (write server:service/COMMAND)', line);
+      server = serverNames.read(line, pos, colon) ?? fail(badName('server', line.slice(pos, colon)), line);
     }
-    if (service.length === 0) fail('a service name is required before "/" (write service/COMMAND)', line);
-    if (!isServiceName(service)) fail(badName('service', service), line);
+    const serviceStart = colon !== -1 ? colon + 1 : pos;
+    if (serviceStart === slash) fail('a service name is required before "/" (write service/COMMAND)', line);
+    service = serviceNames.read(line, serviceStart, slash) ?? fail(badName('service', line.slice(serviceStart, slash)), line);
     commandStart = slash + 1;
   }
-  const command = line.slice(commandStart, headEnd);
-  if (command.length === 0) fail('a command is required (e.g. "service/COMMAND")', line);
-  if (!isCommandName(command)) {
-    if (slash === -1 && colon > pos) fail('a server name is only allowed together with a service: write server:service/COMMAND', line);
-    fail(badName('command', command), line);
-  }
+  if (commandStart === headEnd) fail('a command is required (e.g. "service/COMMAND")', line);
+  const command = commandNames.read(line, commandStart, headEnd) ?? (slash === -1 && colon > pos
+    ? fail('a server name is only allowed together with a service: write server:service/COMMAND', line)
+    : fail(badName('command', line.slice(commandStart, headEnd)), line));
 
   const params: Record<string, string> = {};
   pos = headEnd + 1;
@@ -124,8 +123,7 @@ export function decodeText(input: string): Message {
   while (pos < len) {
     const eq = line.indexOf('=', pos);
     if (eq === -1) fail(`parameter ${JSON.stringify(line.slice(pos, pos + 64))} must be followed by "=" and a value`, line);
-    const name = line.slice(pos, eq);
-    if (!isParamName(name)) fail(badName('parameter', name), line);
+    const name = paramNames.read(line, pos, eq) ?? fail(badName('parameter', line.slice(pos, eq)), line);
     const v = eq + 1;
     if (line.charCodeAt(v) === 34 /* " */) {
       const { value, end: close } = unescape(line, v + 1, len, true, line);
@@ -187,7 +185,7 @@ export function encodeText(msg: Message): string {
   for (const name of names) {
     const value = params[name];
     if (value === undefined) continue;
-    if (!isParamName(name)) throw new InvalidMessageError(badName('parameter', name));
+    if (!knownParams.check(name)) throw new InvalidMessageError(badName('parameter', name));
     out += sep + name + '=' + encodeValue(typeof value === 'string' ? value : stringify(name, value));
     sep = ';';
   }

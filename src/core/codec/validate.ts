@@ -4,15 +4,15 @@
  */
 import { InvalidMessageError } from '../errors.js';
 import type { Message } from '../message.js';
-import { badName, isCommandName, isParamName, isServerName, isServiceName } from './names.js';
+import { badName, isParamName, knownCommands, knownServers, knownServices } from './names.js';
 
 /** Command, destination and sender names (parameter names are checked by the caller's own loop). */
 export function assertValidEndpoints(msg: Message): void {
-  if (!isCommandName(msg.command)) throw new InvalidMessageError(badName('command', msg.command));
-  if (!isServerName(msg.to.server)) throw new InvalidMessageError(badName('server', msg.to.server));
-  if (!isServiceName(msg.to.service)) throw new InvalidMessageError(badName('service', msg.to.service));
-  if (!isServerName(msg.sentFrom.server)) throw new InvalidMessageError(badName('server', msg.sentFrom.server));
-  if (!isServiceName(msg.sentFrom.service)) throw new InvalidMessageError(badName('service', msg.sentFrom.service));
+  if (!knownCommands.check(msg.command)) throw new InvalidMessageError(badName('command', msg.command));
+  if (!knownServers.check(msg.to.server)) throw new InvalidMessageError(badName('server', msg.to.server));
+  if (!knownServices.check(msg.to.service)) throw new InvalidMessageError(badName('service', msg.to.service));
+  if (!knownServers.check(msg.sentFrom.server)) throw new InvalidMessageError(badName('server', msg.sentFrom.server));
+  if (!knownServices.check(msg.sentFrom.service)) throw new InvalidMessageError(badName('service', msg.sentFrom.service));
 }
 
 export function assertValidMessage(msg: Message): void {
