@@ -99,7 +99,9 @@ async function pipeline(triggerCount: number): Promise<{ rate: number; cpuUsPerE
   const sink = await startAgent({ command: [...tsx, 'bench/event-pipeline/sink.ts'], kind: 'sink', id: 'sink-1', token: `${token}-s`, amqp: URL, prefix, log });
   const emitter = await startAgent({ command: [...tsx, 'bench/event-pipeline/emitter.ts'], kind: 'emitter', id: 'emitter-1', token: `${token}-e`, amqp: URL, prefix, log });
   try {
-    const cpu = () => selfCpuMs() + procCpuMs(brokerPid) + procCpuMs(emitter.connector.pid) + procCpuMs(sink.connector.pid);
+    const parts = () => ({ agentsAndDispatcher: selfCpuMs(), broker: procCpuMs(brokerPid), connectors: procCpuMs(emitter.connector.pid) + procCpuMs(sink.connector.pid) });
+    const cpu = () => Object.values(parts()).reduce((a, b) => a + b, 0);
+    const p0 = parts();
     const c0 = cpu();
     const t0 = performance.now();
     emitter.connector.sendTask({ id: `go-${prefix}`, key: 'emit', inputs: { n: N } });
@@ -115,6 +117,9 @@ async function pipeline(triggerCount: number): Promise<{ rate: number; cpuUsPerE
     }
     const rate = N / ((performance.now() - t0) / 1000);
     const cpuUsPerEvent = ((cpu() - c0) * 1000) / N;
+    // Where the CPU went (us per event): this process holds the dispatcher and both agents.
+    const p1 = parts();
+    if (process.env.VERBOSE) console.log(triggerCount, 'triggers: CPU us per event', Object.fromEntries(Object.entries(p1).map(([k, v]) => [k, +(((v - p0[k as keyof typeof p0]) * 1000) / N).toFixed(1)])));
     if (process.env.VERBOSE) console.log(triggerCount, 'triggers: ms at which all events were', Object.fromEntries(Object.entries(marks).map(([k, v]) => [k, Math.round(v)])), 'done', Math.round(performance.now() - t0));
     const { total } = await db.countExecutions();
     return { rate, cpuUsPerEvent, executions: total };

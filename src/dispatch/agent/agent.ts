@@ -8,10 +8,10 @@
  *  7. receive actions and pass them to the connector; 8. send the results back;
  *  9. unregister when stopping (also on SIGTERM, wired by the CLI).
  */
-import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { InvalidArgumentError, SwitchboardError, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
+import { timeOrderedId } from '../protocol/ids.js';
 import type { JsonValue } from '../../core/message.js';
 import type { EventLine, HelloLine, ResultLine } from '../protocol/connector.js';
 import type { TriggerSnapshot, WireEvent, WireResult, WireTask } from '../protocol/wire.js';
@@ -171,7 +171,7 @@ export class Agent {
       this.counters.filteredOut++;
       return;
     }
-    this.events.push({ id: randomUUID(), key: e.key, data: e.data, time: new Date().toISOString() });
+    this.events.push({ id: timeOrderedId(), key: e.key, data: e.data, time: new Date().toISOString() });
     this.scheduleFlush();
   }
 

@@ -5,9 +5,9 @@
  * per matching trigger to the target connector (or kind), and records results as they come back.
  * When triggers change (in this process or through the store), agents get an invalidation.
  */
-import { randomUUID } from 'node:crypto';
 import { SwitchboardError, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
+import { timeOrderedId } from '../protocol/ids.js';
 import type { AgentMessage, TriggerSnapshot, WireTask } from '../protocol/wire.js';
 import { resolveInputs } from '../trigger/inputs.js';
 import { TriggerIndex } from '../trigger/matcher.js';
@@ -277,7 +277,7 @@ export class Dispatcher implements DispatcherHandler {
           const missing: string[] = [];
           const inputs = resolveInputs(then.inputs, { id: ev.id, key: ev.key, connector: ev.connectorId, kind: ev.kind, time: ev.time, data: ev.data }, missing);
           const target = then.connector !== undefined ? `connector:${then.connector}` : `kind:${then.kind!}`;
-          const exec: NewExecution = { id: randomUUID(), eventId: ev.id, trigger: t.spec.name, target, task: then.task, inputs, dispatchedAt };
+          const exec: NewExecution = { id: timeOrderedId(), eventId: ev.id, trigger: t.spec.name, target, task: then.task, inputs, dispatchedAt };
           if (then.connector !== undefined && !this.connectors.has(then.connector)) exec.error = `connector ${then.connector} is not registered`;
           execs.push(exec);
           if (exec.error) continue;
