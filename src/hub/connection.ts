@@ -62,7 +62,12 @@ export class HubConnection {
 
   /** Queues one encoded message; false (and counted) when the queue is full or the channel gone. */
   write(out: Outgoing): boolean {
-    const ok = this.channel.send(out.line(this.format ?? 'text'));
+    return this.writeLine(out.line(this.format ?? 'text'));
+  }
+
+  /** Queues one line already in this connection's format. */
+  writeLine(line: string): boolean {
+    const ok = this.channel.send(line);
     if (ok) {
       if (this.dropSince !== 0) this.dropSince = 0;
       return true;

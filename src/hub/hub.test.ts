@@ -239,3 +239,24 @@ void test('sniff: a local connection sees routed messages with their outcome, fi
   await dst.next((m) => m.params.text === 'after');
   assert.ok(await js.nothing('SNIFFED', 100));
 });
+
+void test('text lines for local services: passed on as written behind the sender block, bad ones refused, JSON readers get JSON, round-robin unchanged', async () => {
+  const sender = await reg('fp_sender');
+  const text = await reg('fp_worker', ';instance=true');
+  const json = await reg('fp_worker', ';instance=true;format=json');
+  sender.send('<spoof:me fp_worker/JOB b=2;a="x;y";c=\\n');
+  sender.send('fp_worker/JOB n=2');
+  sender.send('fp_worker/JOB bad-name=1');
+  sender.send('fp_worker/JOB n=3');
+  const invalid = await sender.next('INVALID');
+  assert.match(String(invalid.params.message), /parameter "bad-name" is not valid/);
+  const first = await text.next('JOB');
+  assert.deepEqual(first.params, { a: 'x;y', b: '2', c: '\n' });
+  assert.deepEqual(first.sentFrom, { server: 'testhub', service: 'fp_sender' }, 'the hub stamps the sender, whatever the line claimed');
+  assert.equal(text.raw.at(-1), '<testhub:fp_sender fp_worker/JOB b=2;a="x;y";c=\\n');
+  const second = await json.next('JOB');
+  assert.deepEqual(second.params, { n: '2' });
+  assert.ok(json.raw.at(-1)!.startsWith('{'), 'an instance that asked for JSON gets JSON');
+  assert.deepEqual((await text.next('JOB')).params, { n: '3' }, 'the bad line reached nobody; the third good one is the text instance\'s turn again');
+  assert.equal(text.received.filter((m) => m.command === 'JOB').length, 2);
+});

@@ -5,7 +5,7 @@
  * remote.ts). This class only accepts connections, turns their lines into messages, stamps the
  * sender and hands each message to the right part.
  */
-import { decodeLine, encodeText, lineFormat } from '../core/codec/index.js';
+import { decodeLine, encodeText, lineFormat, scanText } from '../core/codec/index.js';
 import type { Channel } from '../core/channel.js';
 import { errorMessage, SwitchboardError } from '../core/errors.js';
 import { getLogger, type Logger } from '../core/log.js';
@@ -16,7 +16,7 @@ import { HUB_COMMANDS, HubCommands, NOTICES, UDP_REFUSED, type CommandContext, t
 import { redactPassword, type HubConfig } from './config.js';
 import { HubConnection, type ConnectionKind } from './connection.js';
 import { bindListeners, type BoundListener } from './listeners.js';
-import { Outgoing } from './outgoing.js';
+import { Outgoing, restampWith } from './outgoing.js';
 import { ServiceCatalog, type InstanceEntry } from './registry.js';
 import type { HubPortLike, LocalServiceSummary, RemoteHooks } from './remote.js';
 import { Router } from './router.js';
@@ -187,6 +187,7 @@ export class Hub implements HubPortLike, CommandContext {
 
   private onFrame(conn: HubConnection, frame: string): void {
     if (conn.kind === 'secure' && !this.connections.has(conn)) return; // handed over to the mesh
+    if (conn.format === 'text' && this.forwardText(conn, frame)) return;
     let msg: Message;
     try {
       msg = decodeLine(frame);
@@ -226,6 +227,35 @@ export class Hub implements HubPortLike, CommandContext {
       this.log.error({ connection: conn.id, command: msg.command, err: errorMessage(err), stack: err instanceof Error ? err.stack : undefined }, 'internal error while handling a message');
       if (conn.isStream) this.tell(conn, 'INVALID', { command: msg.command, message: `internal error in the hub: ${errorMessage(err)}` });
     }
+  }
+
+  /**
+   * The common case without building a message: a valid text line from a stream connection past
+   * its first line, for a live local instance that reads text, with nothing that needs the message
+   * itself (sniffing, a cache rule, a transmission report, the hub stopping). The whole line is
+   * still checked (scanText applies decodeLine's rules; a bad line takes the full path and gets
+   * INVALID); the instance gets the line behind the hub's sender block, as the full path would
+   * send it. False when the full path must handle it.
+   */
+  private forwardText(conn: HubConnection, frame: string): boolean {
+    if (conn.kind === 'signal' || this.currentState !== 'running' || this.tap.active || lineFormat(frame) !== 'text') return false;
+    const head = scanText(frame);
+    if (head === undefined || head.special) return false;
+    const service = head.service;
+    if (service.length === 0 || (service.length === 1 && (service === '*' || service === '?' || service === '.'))) return false;
+    const server = head.server;
+    if (server !== '' && server !== '*' && server !== '.' && server !== this.serverName) return false;
+    const inst = this.router.pick(service);
+    if (inst === undefined) return false;
+    if ((inst.connection.format ?? 'text') === 'text') {
+      this.router.deliverLine(inst, restampWith(conn.sender(), frame));
+      return true;
+    }
+    // Picked already (round-robin moved on): the same delivery the full path would make, to this instance.
+    const msg = decodeLine(frame);
+    msg.sentFrom = conn.sender();
+    this.router.deliverTo(inst, msg, frame);
+    return true;
   }
 
   /** A hub link on the TLS listener (first line CONNECT or GOSSIP): the mesh takes the channel over. */

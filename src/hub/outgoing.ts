@@ -3,7 +3,7 @@
  * connections receive it (a broadcast to fifty text services encodes one line).
  */
 import { encodeJson, encodeText, type WireFormat } from '../core/codec/index.js';
-import type { Message } from '../core/message.js';
+import type { Endpoint, Message } from '../core/message.js';
 
 function isSpace(c: number): boolean {
   return c === 32 || (c >= 9 && c <= 13);
@@ -15,12 +15,17 @@ function isSpace(c: number): boolean {
  * decoder, and equal to what re-encoding would give, up to parameter order and optional quoting).
  */
 export function restamp(msg: Message, source: string): string {
+  return restampWith(msg.sentFrom, source);
+}
+
+/** The same, for a line the hub never turned into a message (the router's fast path). */
+export function restampWith(sender: Endpoint, source: string): string {
   let start = 0;
   let end = source.length;
   while (start < end && isSpace(source.charCodeAt(start))) start++;
   while (end > start && isSpace(source.charCodeAt(end - 1))) end--;
   if (source.charCodeAt(start) === 60 /* < */) start = source.indexOf(' ', start) + 1;
-  return `<${msg.sentFrom.server}:${msg.sentFrom.service} ${source.slice(start, end)}`;
+  return `<${sender.server}:${sender.service} ${source.slice(start, end)}`;
 }
 
 export class Outgoing {

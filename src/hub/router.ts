@@ -117,9 +117,24 @@ export class Router {
     return this.d.services.get(service.slice(0, hash))?.find(service.slice(hash + 1));
   }
 
+  /**
+   * The fast path's delivery (hub.ts): `line` is already restamped and in the instance's format;
+   * the caller made sure nothing needs the message itself (no sniffing, no cache rule, no report).
+   */
+  deliverLine(inst: InstanceEntry, line: string): void {
+    if (inst.connection.writeLine(line)) this.counters.delivered++;
+    else this.counters.dropped++;
+  }
+
   private deliverLocal(msg: Message, sourceText?: string): boolean {
     const inst = this.pick(msg.to.service);
     if (!inst) return false;
+    this.deliverTo(inst, msg, sourceText);
+    return true;
+  }
+
+  /** Delivers to an instance already picked (the fast path's fallback for an instance that reads JSON). */
+  deliverTo(inst: InstanceEntry, msg: Message, sourceText?: string): void {
     if (inst.connection.write(new Outgoing(msg, sourceText))) {
       this.counters.delivered++;
       if (this.d.tap.active) this.d.tap.publish('delivered', msg, [inst.id]);
@@ -127,7 +142,6 @@ export class Router {
       this.counters.dropped++;
       if (this.d.tap.active) this.d.tap.publish('dropped', msg, [inst.id], 'the destination is not reading: its queue is full');
     }
-    return true;
   }
 
   private absent(msg: Message, from: HubConnection | undefined, rule: CacheRule, here: boolean): void {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { decodeLine } from './index.js';
-import { encodeText } from './text.js';
+import { decodeText, encodeText, scanText } from './text.js';
 import { encodeJson } from './json.js';
 import { InvalidMessageError } from '../errors.js';
 import { jsonMessage, textMessage, trickyString } from './arbitraries.js';
@@ -53,4 +53,26 @@ void test('fuzz: mutated valid JSON lines never crash the decoder', () => {
 void test('fuzz: JSON of any shape never crashes the decoder', () => {
   fc.assert(fc.property(fc.jsonValue({ maxDepth: 3 }), (v) => decodesOrRefuses(`{"command":"X","parameters":${JSON.stringify(v)}}`)), { numRuns: 700 });
   fc.assert(fc.property(fc.object({ maxDepth: 2 }), (v) => decodesOrRefuses(JSON.stringify(v))), { numRuns: 700 });
+});
+
+/** scanText (the hub's no-copy check) accepts exactly the lines decodeText accepts, with the same head. */
+function scanAgrees(line: string): void {
+  let decoded;
+  try {
+    decoded = decodeText(line);
+  } catch {
+    decoded = undefined;
+  }
+  const head = scanText(line);
+  if (decoded === undefined) { assert.equal(head, undefined, `scanText accepted ${JSON.stringify(line)}`); return; }
+  assert.ok(head, `scanText refused ${JSON.stringify(line)}`);
+  assert.deepEqual({ server: head.server, service: head.service, command: head.command, fromServer: head.fromServer, fromService: head.fromService },
+    { server: decoded.to.server, service: decoded.to.service, command: decoded.command, fromServer: decoded.sentFrom.server, fromService: decoded.sentFrom.service });
+  assert.equal(head.special, 'cache' in decoded.params || 'transmission_report' in decoded.params);
+}
+
+void test('fuzz: scanText refuses and accepts the same text lines as decodeText', () => {
+  fc.assert(fc.property(textMessage, fc.array(mutation, { minLength: 0, maxLength: 4 }), (m, ms) => scanAgrees(mutate(encodeText(m), ms))), { numRuns: 2000 });
+  fc.assert(fc.property(trickyString, scanAgrees), { numRuns: 1000 });
+  for (const line of ['svc/RUN cache=no', 'svc/RUN a="x;y";transmission_report=all', 'svc/RUN a="open', 'svc/RUN a="x"b=1', 'svc/RUN a\\=1', '<s:c svc/RUN x=\\n']) scanAgrees(line);
 });

@@ -9,7 +9,7 @@ import { decodeText, encodeText } from './text.js';
 export type WireFormat = 'text' | 'json';
 
 export { decodeJson, encodeJson } from './json.js';
-export { decodeText, encodeText } from './text.js';
+export { decodeText, encodeText, scanText, type TextHead } from './text.js';
 export { isCommandName, isParamName, isServerName, isServiceName } from './names.js';
 
 /** The format a line is written in. */

@@ -65,7 +65,25 @@ function unescape(raw: string, from: number, to: number, quoted: boolean, line: 
   return { value: out + raw.slice(run, to), end: to };
 }
 
-export function decodeText(input: string): Message {
+/** The head of a text line and what the parameters hold that a router acts on. */
+export interface TextHead {
+  fromServer: string;
+  fromService: string;
+  server: string;
+  service: string;
+  command: string;
+  /** A `cache` or `transmission_report` parameter is present. */
+  special: boolean;
+}
+
+// Filled in place by parse(): the codec is not re-entrant, and this saves an object per line.
+const head: TextHead = { fromServer: '', fromService: '', server: '', service: '', command: '', special: false };
+
+/**
+ * The one parser behind decodeText and scanText: every check on every part of the line; with
+ * `params` it also builds the parameters, without it only validates them (no value is copied).
+ */
+function parse(input: string, params: Record<string, string> | undefined): TextHead {
   let start = 0;
   let end = input.length;
   while (start < end && isSpace(input.charCodeAt(start))) start++;
@@ -115,19 +133,20 @@ export function decodeText(input: string): Message {
     ? fail('a server name is only allowed together with a service: write server:service/COMMAND', line)
     : fail(badName('command', line.slice(commandStart, headEnd)), line));
 
-  const params: Record<string, string> = {};
+  let special = false;
   pos = headEnd + 1;
   // Position of the next backslash at or after `pos` (len when none): found once, not per value.
-  let backslash = pos < len ? line.indexOf('\\', pos) : -1;
+  let backslash = pos < len && params !== undefined ? line.indexOf('\\', pos) : -1;
   if (backslash === -1) backslash = len;
   while (pos < len) {
     const eq = line.indexOf('=', pos);
     if (eq === -1) fail(`parameter ${JSON.stringify(line.slice(pos, pos + 64))} must be followed by "=" and a value`, line);
     const name = paramNames.read(line, pos, eq) ?? fail(badName('parameter', line.slice(pos, eq)), line);
+    if (name === 'cache' || name === 'transmission_report') special = true;
     const v = eq + 1;
     if (line.charCodeAt(v) === 34 /* " */) {
       const { value, end: close } = unescape(line, v + 1, len, true, line);
-      setParam(params, name, value);
+      if (params !== undefined) setParam(params, name, value);
       pos = close + 1;
       if (pos < len) {
         if (line.charCodeAt(pos) !== 59 /* ; */) fail(`after the quoted value of ${name}, expected ";" before the next parameter`, line);
@@ -136,17 +155,44 @@ export function decodeText(input: string): Message {
     } else {
       let semi = line.indexOf(';', v);
       if (semi === -1) semi = len;
-      if (backslash < v) {
-        backslash = line.indexOf('\\', v);
-        if (backslash === -1) backslash = len;
+      if (params !== undefined) {
+        if (backslash < v) {
+          backslash = line.indexOf('\\', v);
+          if (backslash === -1) backslash = len;
+        }
+        setParam(params, name, backslash >= semi ? line.slice(v, semi) : unescape(line, v, semi, false, line).value);
       }
-      const value = backslash >= semi ? line.slice(v, semi) : unescape(line, v, semi, false, line).value;
-      setParam(params, name, value);
       pos = semi + 1;
     }
   }
 
-  return { sentFrom: { server: fromServer, service: fromService }, to: { server, service }, command, params };
+  head.fromServer = fromServer;
+  head.fromService = fromService;
+  head.server = server;
+  head.service = service;
+  head.command = command;
+  head.special = special;
+  return head;
+}
+
+export function decodeText(input: string): Message {
+  const params: Record<string, string> = {};
+  const h = parse(input, params);
+  return { sentFrom: { server: h.fromServer, service: h.fromService }, to: { server: h.server, service: h.service }, command: h.command, params };
+}
+
+/**
+ * Checks a line exactly as decodeText does (same rules for every part, parameters included) but
+ * builds no message: the head, or undefined when decodeText would throw. For a router that only
+ * needs the destination. The object returned is reused by the next call: read it at once.
+ */
+export function scanText(input: string): Readonly<TextHead> | undefined {
+  try {
+    return parse(input, undefined);
+  } catch (err) {
+    if (err instanceof InvalidMessageError) return undefined;
+    throw err;
+  }
 }
 
 function encodeValue(value: string): string {
