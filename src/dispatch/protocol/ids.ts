@@ -6,8 +6,16 @@
  */
 import { randomUUID } from 'node:crypto';
 
+let lastMs = -1;
+let lastPrefix = '';
+
 export function timeOrderedId(now = Date.now()): string {
-  const r = randomUUID(); // xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx: keep its random bits and variant
-  const t = now.toString(16).padStart(12, '0');
-  return `${t.slice(0, 8)}-${t.slice(8, 12)}-7${r.slice(15)}`;
+  // The time part changes once a millisecond; ids come in bursts, so it is made once per burst.
+  if (now !== lastMs) {
+    const t = now.toString(16).padStart(12, '0');
+    lastPrefix = `${t.slice(0, 8)}-${t.slice(8, 12)}-7`;
+    lastMs = now;
+  }
+  // randomUUID(): xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx; its random bits and variant stay.
+  return lastPrefix + randomUUID().slice(15);
 }

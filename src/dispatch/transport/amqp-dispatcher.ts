@@ -8,7 +8,7 @@
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
-import { agentMessage, type DispatcherReply, type WireTask } from '../protocol/wire.js';
+import { parseAgentMessage, type DispatcherReply, type WireTask } from '../protocol/wire.js';
 import { AmqpLink } from './amqp-link.js';
 import { safeAck } from './amqp-agent.js';
 import { ReliablePublisher } from './publisher.js';
@@ -118,11 +118,11 @@ export class AmqpDispatcherTransport implements DispatcherTransport {
   private parse(msg: ConsumeMessage): Inbound | string {
     let raw: unknown;
     try { raw = JSON.parse(msg.content.toString('utf8')); } catch { return 'the message body is not JSON'; }
-    const r = agentMessage.safeParse(raw);
-    if (!r.success) return `the message is not a valid agent message: ${r.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`;
-    const inbound: Inbound = { message: r.data };
+    const message = parseAgentMessage(raw);
+    if (typeof message === 'string') return `the message is not a valid agent message: ${message}`;
+    const inbound: Inbound = { message };
     const { replyTo, correlationId } = msg.properties as { replyTo?: string; correlationId?: string };
-    if (replyTo && correlationId && (r.data.type === 'register' || r.data.type === 'triggers')) {
+    if (replyTo && correlationId && (message.type === 'register' || message.type === 'triggers')) {
       inbound.reply = (reply: DispatcherReply) => this.publisher!.publish('', replyTo, Buffer.from(JSON.stringify(reply)), { contentType: 'application/json', correlationId, type: reply.type, persistent: false });
     }
     return inbound;
