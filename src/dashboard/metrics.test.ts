@@ -36,8 +36,8 @@ after(async () => {
 
 const localUrl = () => running.hub.addresses.find((a) => a.kind === 'local')!.url;
 
-async function service(name: string): Promise<SwitchboardClient> {
-  const client = await connect(localUrl(), { format: 'json' });
+async function service(name: string, format: 'json' | 'text' = 'json'): Promise<SwitchboardClient> {
+  const client = await connect(localUrl(), { format });
   clients.push(client);
   client.on('PING', () => ({ command: 'PONG', params: {} }));
   await client.register(name);
@@ -66,8 +66,9 @@ function live(url = running.url): { ws: WebSocket; frames: Record<string, unknow
 
 void test('messages by command and outcome and per service come from hub counters, with nobody sniffing', async () => {
   assert.equal(running.hub.tap.count, 0, 'no live client: no sniffer on the hub');
-  const target = await service('m_target');
-  const caller = await service('m_caller');
+  // Text on both sides: the hub's quickest routing path must count too.
+  const target = await service('m_target', 'text');
+  const caller = await service('m_caller', 'text');
   for (let i = 0; i < 25; i++) assert.equal((await caller.request({ to: { service: 'm_target' }, command: 'PING', params: {} })).command, 'PONG');
   caller.send({ to: { service: 'm_nobody' }, command: 'HELLO', params: { cache: 'no' } });
   await waitFor(async () => sample(await metrics(), 'switchboard_messages_total{command="HELLO",outcome="failed"}') === 1, { what: 'the failed HELLO counted' });
@@ -201,5 +202,9 @@ void test('the hub tally keeps label cardinality bounded: commands past 500 dist
   tap.publishInvalid('garbage', 'not a line');
   assert.equal(tally.size, 501);
   assert.deepEqual(tally.get('CMD_0'), { delivered: 1, failed: 1 });
+  tap.countOne('delivered', 'CMD_1'); // a routing path that skips publish
+  assert.deepEqual(tally.get('CMD_1'), { delivered: 2 });
+  assert.equal(tap.sniffing, false);
+  assert.equal(tap.counting, true);
   assert.deepEqual(tally.get('other'), { delivered: 100, invalid: 1 });
 });

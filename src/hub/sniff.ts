@@ -61,11 +61,30 @@ export class SniffTap {
     this.active = this.sniffers.size > 0 || this.tally !== undefined;
   }
 
-  /** Starts counting messages by command and outcome (for good: metrics are cumulative); returns the live tally. */
+  /** Someone is sniffing (the tally alone does not need the message's details). */
+  get sniffing(): boolean {
+    return this.sniffers.size > 0;
+  }
+
+  /** Messages are being counted (the dashboard runs). */
+  get counting(): boolean {
+    return this.tally !== undefined;
+  }
+
+  /**
+   * Starts counting messages by command and outcome (for good: metrics are cumulative); returns the
+   * live tally. It makes `active` true, so every outcome passes through `publish`; a path that
+   * routes without calling `publish` must call `countOne()` itself while `counting`.
+   */
   countMessages(): MessageTally {
     this.tally ??= new Map();
     this.active = true;
     return this.tally;
+  }
+
+  /** Counts one message without publishing it (for routing paths that skip `publish`). */
+  countOne(outcome: SniffOutcome, command: string): void {
+    if (this.tally) this.tallyOne(outcome, command);
   }
 
   private tallyOne(outcome: SniffOutcome, command: string): void {
