@@ -181,7 +181,8 @@ async function tapCost(): Promise<Record<string, number>> {
   }));
   const line = encodeText(createMessage('DATA', { payload: 'x'.repeat(100) }, { service: 'sink' }));
   const rates: Record<string, number[]> = Object.fromEntries(modes.map((m) => [m, []]));
-  for (let round = 0; round < 4; round++) {
+  const rounds = Number(process.env.TAP_ROUNDS ?? 3);
+  for (let round = 0; round <= rounds; round++) {
     for (const rig of rigs) {
       const start = rig.received();
       const t0 = performance.now();
