@@ -29,9 +29,8 @@ interface Bucket {
   rest: Set<CompiledTrigger>;
 }
 
-function bucketKey(by: 'kind' | 'connector', name: string, event: string): string {
-  return `${by === 'kind' ? 'k' : 'c'}\u0000${name}\u0000${event}`;
-}
+/** Where a trigger's bucket hangs: by kind or by connector name, then by event key. */
+interface BucketRef { by: 'kind' | 'connector'; name: string; event: string }
 
 export function compileTrigger(spec: TriggerSpec): CompiledTrigger {
   return { spec, filters: spec.filters.map(compileFilter) };
@@ -43,8 +42,11 @@ export function triggerMatches(t: CompiledTrigger, data: JsonValue): boolean {
 }
 
 export class TriggerIndex {
-  private readonly buckets = new Map<string, Bucket>();
-  private readonly byName = new Map<string, { trigger: CompiledTrigger; bucket: string; indexPath?: string; indexKeys?: string[] }>();
+  // Nested maps (owner name -> event key -> bucket) so a lookup uses the event's own strings
+  // instead of building a composite key per event (which showed in profiles of the agent).
+  private readonly byKind = new Map<string, Map<string, Bucket>>();
+  private readonly byConnector = new Map<string, Map<string, Bucket>>();
+  private readonly byName = new Map<string, { trigger: CompiledTrigger; bucket: BucketRef; indexPath?: string; indexKeys?: string[] }>();
 
   constructor(specs: Iterable<TriggerSpec & { enabled?: boolean }> = []) {
     for (const s of specs) this.add(s);
@@ -59,9 +61,12 @@ export class TriggerIndex {
     this.remove(spec.name);
     if (spec.enabled === false) return;
     const trigger = compileTrigger(spec);
-    const bKey = spec.when.kind !== undefined ? bucketKey('kind', spec.when.kind, spec.when.event) : bucketKey('connector', spec.when.connector!, spec.when.event);
-    let bucket = this.buckets.get(bKey);
-    if (!bucket) { bucket = { byValue: new Map(), rest: new Set() }; this.buckets.set(bKey, bucket); }
+    const bKey: BucketRef = spec.when.kind !== undefined ? { by: 'kind', name: spec.when.kind, event: spec.when.event } : { by: 'connector', name: spec.when.connector!, event: spec.when.event };
+    const owners = bKey.by === 'kind' ? this.byKind : this.byConnector;
+    let events = owners.get(bKey.name);
+    if (!events) { events = new Map(); owners.set(bKey.name, events); }
+    let bucket = events.get(bKey.event);
+    if (!bucket) { bucket = { byValue: new Map(), rest: new Set() }; events.set(bKey.event, bucket); }
     const indexed = trigger.filters.find((f) => f.op === 'eq') ?? trigger.filters.find((f) => f.op === 'in' && Array.isArray(f.value) && f.value.length > 0);
     if (!indexed) {
       bucket.rest.add(trigger);
@@ -83,7 +88,9 @@ export class TriggerIndex {
     const found = this.byName.get(name);
     if (!found) return false;
     this.byName.delete(name);
-    const bucket = this.buckets.get(found.bucket)!;
+    const owners = found.bucket.by === 'kind' ? this.byKind : this.byConnector;
+    const events = owners.get(found.bucket.name)!;
+    const bucket = events.get(found.bucket.event)!;
     if (found.indexPath === undefined) bucket.rest.delete(found.trigger);
     else {
       const entry = bucket.byValue.get(found.indexPath);
@@ -95,26 +102,29 @@ export class TriggerIndex {
       }
       if (entry.values.size === 0) bucket.byValue.delete(found.indexPath);
     }
-    if (bucket.rest.size === 0 && bucket.byValue.size === 0) this.buckets.delete(found.bucket);
+    if (bucket.rest.size === 0 && bucket.byValue.size === 0) {
+      events.delete(found.bucket.event);
+      if (events.size === 0) owners.delete(found.bucket.name);
+    }
     return true;
   }
 
   /** Triggers whose `when` names this event's connector or kind and event key (before filters). */
   private candidates(ev: MatchableEvent, out: Set<CompiledTrigger>): void {
-    const keys = [
-      bucketKey('connector', ev.connector, ev.key), bucketKey('kind', ev.kind, ev.key),
-      bucketKey('connector', ev.connector, '*'), bucketKey('kind', ev.kind, '*'),
-    ];
-    for (const k of keys) {
-      const bucket = this.buckets.get(k);
-      if (!bucket) continue;
-      for (const t of bucket.rest) out.add(t);
-      for (const entry of bucket.byValue.values()) {
-        const actual = getPath(ev.data, entry.segments);
-        if (actual === undefined) continue;
-        const set = entry.values.get(canonicalKey(actual));
-        if (set) for (const t of set) out.add(t);
-      }
+    const byConnector = this.byConnector.get(ev.connector);
+    const byKind = this.byKind.get(ev.kind);
+    if (byConnector) { this.fromBucket(byConnector.get(ev.key), ev, out); this.fromBucket(byConnector.get('*'), ev, out); }
+    if (byKind) { this.fromBucket(byKind.get(ev.key), ev, out); this.fromBucket(byKind.get('*'), ev, out); }
+  }
+
+  private fromBucket(bucket: Bucket | undefined, ev: MatchableEvent, out: Set<CompiledTrigger>): void {
+    if (!bucket) return;
+    for (const t of bucket.rest) out.add(t);
+    for (const entry of bucket.byValue.values()) {
+      const actual = getPath(ev.data, entry.segments);
+      if (actual === undefined) continue;
+      const set = entry.values.get(canonicalKey(actual));
+      if (set) for (const t of set) out.add(t);
     }
   }
 
@@ -130,8 +140,9 @@ export class TriggerIndex {
 
   /** Whether any enabled trigger listens for this connector/kind and event key at all. */
   listensFor(connector: string, kind: string, key: string): boolean {
-    return this.buckets.has(bucketKey('connector', connector, key)) || this.buckets.has(bucketKey('kind', kind, key)) ||
-      this.buckets.has(bucketKey('connector', connector, '*')) || this.buckets.has(bucketKey('kind', kind, '*'));
+    const byConnector = this.byConnector.get(connector);
+    const byKind = this.byKind.get(kind);
+    return !!byConnector?.has(key) || !!byKind?.has(key) || !!byConnector?.has('*') || !!byKind?.has('*');
   }
 
   all(): TriggerSpec[] {
