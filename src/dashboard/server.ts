@@ -20,7 +20,7 @@ import { listServices } from '../hub/service-list.js';
 import { Api, crossSiteProblem, errorResult, type ApiResult } from './api.js';
 import type { DashboardConfig } from './config.js';
 import type { DashboardData } from './data.js';
-import type { HubLink, Sniffed } from './hub-link.js';
+import type { HubLink, Sniffed, Watch } from './hub-link.js';
 
 // The UI is plain files kept in the sources; the compiled tree (dist/dashboard) points back at them.
 const UI_DIR = [fileURLToPath(new URL('./ui/', import.meta.url)), fileURLToPath(new URL('../../src/dashboard/ui/', import.meta.url))]
@@ -110,11 +110,14 @@ export async function startDashboardServer(opts: { config: DashboardConfig; link
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   });
   const servicesFrame = () => JSON.stringify({ type: 'services', server: link.hub.serverName, services: listServices(link.hub.serverName, link.hub.services, link.hub.remote()) });
+  const watches = new WeakMap<WebSocket, Watch>();
   wss.on('connection', (ws: WebSocket) => {
     ws.send(servicesFrame());
-    // Rates and mesh changes (hub-link.ts); traffic is sniffed only while someone watches.
-    const unwatch = link.watch((frame) => { if (ws.readyState === ws.OPEN) ws.send(frame); });
-    ws.on('close', unwatch);
+    // Rates and mesh changes (hub-link.ts); traffic is sniffed only while a client wants it ({"type":"subscribe","traffic":false} opts out).
+    const watch = link.watch((frame) => { if (ws.readyState === ws.OPEN) ws.send(frame); });
+    watches.set(ws, watch);
+    ws.on('message', (data: Buffer) => watch.onClientFrame(data.toString()));
+    ws.on('close', () => watch.stop());
     ws.on('error', () => ws.terminate());
   });
   let pending: NodeJS.Timeout | undefined;
@@ -128,7 +131,7 @@ export async function startDashboardServer(opts: { config: DashboardConfig; link
   const onSniffed = (event: Sniffed) => {
     if (wss.clients.size === 0) return;
     const frame = JSON.stringify({ type: 'sniffed', event });
-    for (const ws of wss.clients) if (ws.bufferedAmount < MAX_BUFFERED) ws.send(frame);
+    for (const ws of wss.clients) if (ws.bufferedAmount < MAX_BUFFERED && watches.get(ws)?.wantsTraffic !== false) ws.send(frame);
   };
   link.on('sniffed', onSniffed);
   // Sync progress of runs started from the UI.
