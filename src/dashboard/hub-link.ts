@@ -7,6 +7,7 @@
  * in-process connection asks the hub questions (MESH_STATUS).
  */
 import { EventEmitter } from 'node:events';
+import { z } from 'zod';
 import { decodeLine, encodeText } from '../core/codec/index.js';
 import type { Channel } from '../core/channel.js';
 import { createMessage, type JsonValue, type Message } from '../core/message.js';
@@ -34,11 +35,24 @@ export interface ClusterView {
   mesh: unknown;
 }
 
+/** What a live client may send: `{"type":"subscribe","traffic":false}` stops its traffic stream (default on). */
+const ClientFrame = z.object({ type: z.literal('subscribe'), traffic: z.boolean() }).strict();
+
+/** One live client (see `HubLink.watch`). */
+export interface Watch {
+  /** False once the client said it does not want traffic. */
+  readonly wantsTraffic: boolean;
+  /** A text frame from the client: a subscription change, or an error frame back when it is not one. */
+  onClientFrame(text: string): void;
+  stop(): void;
+}
+
 /** A frame for /api/live watchers (besides `services` and `sniffed`, which the server sends). */
 export type LiveFrame =
   | { type: 'rates'; at: number; seconds: number; rates: Record<string, { in: number; out: number }>; counts: Record<string, MessageCounts> }
   | { type: 'cluster'; cluster: ClusterView }
-  | { type: 'services'; server: string; services: ServiceInfo[] };
+  | { type: 'services'; server: string; services: ServiceInfo[] }
+  | { type: 'error'; error: { code: 'INVALID_ARGUMENT'; message: string } };
 
 /** How often watchers get message rates. */
 export const RATES_EVERY_MS = 2000;
@@ -52,7 +66,7 @@ export class HubLink extends EventEmitter<{ sniffed: [Sniffed] }> {
   private waiting: { want: Set<string>; resolve: (m: Message | undefined) => void }[] = [];
   /** Frames of instances that left, per service, so counts survive reconnects. */
   private readonly retired = new Map<string, MessageCounts>();
-  private readonly watchers = new Set<(frame: string) => void>();
+  private readonly watchers = new Map<(frame: string) => void, { traffic: boolean }>();
   private ratesTimer: NodeJS.Timeout | undefined;
   private lastCounts: { at: number; counts: Map<string, MessageCounts> } | undefined;
   private clusterTimer: NodeJS.Timeout | undefined;
@@ -101,32 +115,58 @@ export class HubLink extends EventEmitter<{ sniffed: [Sniffed] }> {
 
   /**
    * A live client: gets `rates` frames every RATES_EVERY_MS and a `cluster` frame on every mesh
-   * change (and one at once when the hub has a mesh); while anyone watches, traffic is sniffed.
-   * Returns the function that stops watching.
+   * change (and one at once when the hub has a mesh). While any client wants traffic (the default),
+   * the hub's traffic is sniffed for the server to pass on.
    */
-  watch(send: (frame: string) => void): () => void {
-    this.watchers.add(send);
+  watch(send: (frame: string) => void): Watch {
+    const state = { traffic: true };
+    this.watchers.set(send, state);
     if (this.watchers.size === 1) this.startWatching();
+    this.updateSniffing();
     if (this.hub.remote()) void this.clusterView().then((cluster) => { if (this.watchers.has(send)) send(JSON.stringify({ type: 'cluster', cluster } satisfies LiveFrame)); });
-    return () => {
-      if (!this.watchers.delete(send) || this.watchers.size > 0) return;
-      this.stopWatching();
+    return {
+      get wantsTraffic() { return state.traffic; },
+      onClientFrame: (text) => {
+        let parsed: z.ZodSafeParseResult<z.infer<typeof ClientFrame>>;
+        try { parsed = ClientFrame.safeParse(JSON.parse(text)); } catch { parsed = ClientFrame.safeParse(undefined); }
+        if (!parsed.success) {
+          send(JSON.stringify({ type: 'error', error: { code: 'INVALID_ARGUMENT', message: 'a live client may send {"type":"subscribe","traffic":true|false}' } } satisfies LiveFrame));
+          return;
+        }
+        state.traffic = parsed.data.traffic;
+        this.updateSniffing();
+      },
+      stop: () => {
+        if (!this.watchers.delete(send)) return;
+        if (this.watchers.size === 0) this.stopWatching();
+        else this.updateSniffing();
+      },
     };
   }
 
   private broadcast(frame: LiveFrame): void {
     const text = JSON.stringify(frame);
-    for (const send of this.watchers) send(text);
+    for (const send of this.watchers.keys()) send(text);
   }
 
   private startWatching(): void {
     if (this.closed) return;
-    this.tap = this.hub.connectInProcess('dashboard-sniff');
-    this.tap.on('frame', (frame) => this.onSniffFrame(frame));
-    this.tap.send(encodeText(createMessage('SNIFF', { format: 'json' })));
     this.lastCounts = { at: Date.now(), counts: this.counts };
     this.ratesTimer = setInterval(() => this.sendRates(), RATES_EVERY_MS);
     this.ratesTimer.unref();
+  }
+
+  /** The JSON sniffer costs the hub most of its throughput: on only while a client wants traffic. */
+  private updateSniffing(): void {
+    const wanted = !this.closed && [...this.watchers.values()].some((w) => w.traffic);
+    if (wanted && !this.tap) {
+      this.tap = this.hub.connectInProcess('dashboard-sniff');
+      this.tap.on('frame', (frame) => this.onSniffFrame(frame));
+      this.tap.send(encodeText(createMessage('SNIFF', { format: 'json' })));
+    } else if (!wanted && this.tap) {
+      this.tap.close();
+      this.tap = undefined;
+    }
   }
 
   private stopWatching(): void {

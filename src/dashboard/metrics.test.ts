@@ -106,6 +106,15 @@ void test('a live client turns the traffic stream on and gets message rates; the
   assert.ok(rates.rates.r_pinger!.out > 0, JSON.stringify(rates.rates.r_pinger));
   assert.ok(rates.counts.r_target!.received > 0);
   assert.ok(frames.some((f) => f.type === 'sniffed'), 'traffic streamed to the live client');
+  // A client that does not show traffic says so, and the hub stops being sniffed for it.
+  ws.send(JSON.stringify({ type: 'subscribe', traffic: false }));
+  await waitFor(() => running.hub.tap.count === 0, { what: 'the sniffer gone for a client that opted out' });
+  ws.send('{"type":"subscribe"}');
+  const error = await waitFor(() => frames.find((f) => f.type === 'error') as { error: { code: string; message: string } } | undefined, { what: 'an error frame for a bad client frame' });
+  assert.equal(error.error.code, 'INVALID_ARGUMENT');
+  assert.match(error.error.message, /"traffic":true\|false/);
+  ws.send(JSON.stringify({ type: 'subscribe', traffic: true }));
+  await waitFor(() => running.hub.tap.count === 1, { what: 'sniffing again' });
   ws.close();
   await waitFor(() => running.hub.tap.count === 0, { what: 'the sniffer gone with the last live client' });
 });
