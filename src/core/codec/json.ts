@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import { InvalidMessageError, errorMessage } from '../errors.js';
 import type { JsonValue, Message } from '../message.js';
-import { badName, isCommandName, isParamName, isServerName, isServiceName } from './names.js';
+import { badName, knownCommands, knownParams, knownServers, knownServices } from './names.js';
 import { assertValidMessage } from './validate.js';
 
 export const envelope = z.object({
@@ -82,15 +82,16 @@ export function decodeJson(line: string): Message {
     command: m.command,
     params: {},
   };
-  if (!isCommandName(message.command)) throw new InvalidMessageError(badName('command', message.command));
-  if (!isServerName(message.to.server)) throw new InvalidMessageError(badName('server', message.to.server));
-  if (!isServiceName(message.to.service)) throw new InvalidMessageError(badName('service', message.to.service));
-  if (!isServerName(message.sentFrom.server)) throw new InvalidMessageError(`sender ${badName('server', message.sentFrom.server)}`);
-  if (!isServiceName(message.sentFrom.service)) throw new InvalidMessageError(`sender ${badName('service', message.sentFrom.service)}`);
+  // Through the name caches: a name seen before is compared, not re-checked character by character.
+  if (!knownCommands.check(message.command)) throw new InvalidMessageError(badName('command', message.command));
+  if (!knownServers.check(message.to.server)) throw new InvalidMessageError(badName('server', message.to.server));
+  if (!knownServices.check(message.to.service)) throw new InvalidMessageError(badName('service', message.to.service));
+  if (!knownServers.check(message.sentFrom.server)) throw new InvalidMessageError(`sender ${badName('server', message.sentFrom.server)}`);
+  if (!knownServices.check(message.sentFrom.service)) throw new InvalidMessageError(`sender ${badName('service', message.sentFrom.service)}`);
   if (m.parameters !== undefined && m.parameters !== null) {
     if (!isPlainObject(m.parameters)) throw new InvalidMessageError('invalid JSON message: "parameters" must be an object of name -> value');
     for (const name of Object.keys(m.parameters)) {
-      if (!isParamName(name)) throw new InvalidMessageError(badName('parameter', name));
+      if (!knownParams.check(name)) throw new InvalidMessageError(badName('parameter', name));
       if (exceedsDepth(m.parameters[name]!, MAX_PARAM_DEPTH)) throw new InvalidMessageError(`parameter ${name} nests arrays/objects deeper than ${MAX_PARAM_DEPTH} levels`);
     }
     message.params = m.parameters;

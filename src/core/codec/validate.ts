@@ -4,7 +4,7 @@
  */
 import { InvalidMessageError } from '../errors.js';
 import type { Message } from '../message.js';
-import { badName, isParamName, knownCommands, knownServers, knownServices } from './names.js';
+import { badName, knownCommands, knownParams, knownServers, knownServices } from './names.js';
 
 /** Command, destination and sender names (parameter names are checked by the caller's own loop). */
 export function assertValidEndpoints(msg: Message): void {
@@ -18,7 +18,7 @@ export function assertValidEndpoints(msg: Message): void {
 export function assertValidMessage(msg: Message): void {
   assertValidEndpoints(msg);
   for (const name in msg.params) {
-    if (!isParamName(name)) throw new InvalidMessageError(badName('parameter', name));
+    if (!knownParams.check(name)) throw new InvalidMessageError(badName('parameter', name));
   }
 }
 
