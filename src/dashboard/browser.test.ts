@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { connect, type SwitchboardClient } from '../client/index.js';
-import { CHROMIUM, CHROMIUM_ARGS, needChromium, tempDir } from '../core/testing.js';
+import { CHROMIUM, CHROMIUM_ARGS, needChromium, tempDir, waitFor } from '../core/testing.js';
 import type { SyncApi } from '../sync/open.js';
 import { seedData, startWithDashboard, type Running } from './test/harness.js';
 
@@ -99,8 +99,10 @@ void test('the Traffic page shows sniffed messages; Services lists commands', as
   await caller.request({ to: { service: 'echo' }, command: 'PING', params: {} });
   await page.locator('tr.sniffed', { hasText: 'PING' }).first().waitFor({ timeout: 10_000 });
   await page.screenshot({ path: `${SHOTS}/dashboard-traffic.png`, fullPage: true });
+  assert.equal(running!.hub.tap.sniffing, true, 'the Traffic page has the hub sniff');
   await page.goto(`${running!.url}/#services`);
   await page.locator('tr[data-service="echo"]', { hasText: 'PING' }).waitFor({ timeout: 10_000 });
+  await waitFor(() => !running!.hub.tap.sniffing, { what: 'the hub to stop sniffing once no page shows traffic' });
   await page.screenshot({ path: `${SHOTS}/dashboard-services.png`, fullPage: true });
   await page.close();
   assert.deepEqual(pageErrors, []);

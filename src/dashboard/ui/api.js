@@ -68,6 +68,18 @@ export const send = (method, path, body) => api(path, { method, ...(body === und
 const listeners = new Set();
 let socket;
 let reconnect = () => {};
+/** Whether a page shows the traffic stream: the hub sniffs only while some client wants it. */
+let trafficWanted = false;
+
+function sendSubscription() {
+  if (socket?.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: 'subscribe', traffic: trafficWanted }));
+}
+
+/** The Traffic page asks for the sniff stream while it is shown. */
+export function wantTraffic(on) {
+  trafficWanted = on;
+  sendSubscription();
+}
 
 export function onLive(listener) {
   listeners.add(listener);
@@ -78,7 +90,7 @@ export function connectLive(onState) {
   const token = localStorage.getItem(TOKEN_KEY);
   const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/live${token ? `?token=${encodeURIComponent(token)}` : ''}`;
   socket = new WebSocket(url);
-  socket.onopen = () => onState('live');
+  socket.onopen = () => { sendSubscription(); onState('live'); };
   socket.onmessage = (e) => {
     const frame = JSON.parse(e.data);
     for (const l of listeners) l(frame);

@@ -1,6 +1,6 @@
 // Traffic: the hub's sniff stream, newest first, with a filter (service, command, outcome),
 // pause, and the detail of one message. Keeps the last 500 events.
-import { onLive } from './api.js';
+import { onLive, wantTraffic } from './api.js';
 import { h } from './dom.js';
 
 const KEEP = 500;
@@ -29,10 +29,12 @@ export function trafficPage(root) {
       h('td', {}, `${field(e.message, 'server')}/${field(e.message, 'service')}`), h('td', {}, field(e.message, 'command') || String(e.message)))));
   }
   render();
-  return onLive((frame) => {
+  wantTraffic(true);
+  const stop = onLive((frame) => {
     if (frame.type !== 'sniffed' || paused) return;
     events.unshift(frame.event);
     if (events.length > KEEP) events.length = KEEP;
     render();
   });
+  return () => { stop(); wantTraffic(false); };
 }
