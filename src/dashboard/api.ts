@@ -199,7 +199,7 @@ export class Api {
           return ok({ server: hub.serverName, services: listServices(hub.serverName, hub.services, hub.remote()), counts: Object.fromEntries(this.link.counts), at: Date.now() });
         },
       }),
-      route('cluster', { GET: async ({ query }) => { parse(Empty, query, 'query'); return ok(await this.cluster()); } }),
+      route('cluster', { GET: async ({ query }) => { parse(Empty, query, 'query'); return ok(await this.link.clusterView()); } }),
 
       // Connectors: install / list / update / remove (switchboard connector ...).
       route('connectors', {
@@ -451,16 +451,6 @@ export class Api {
     }
     if (!result.ok) throw new InvalidArgumentError(`connector "${connector.name}" refused these options: ${result.message}`, { data: { field: 'options', check: result } });
     return result;
-  }
-
-  /** This hub, and the mesh's view of the cluster when the hub runs one. */
-  private async cluster(): Promise<unknown> {
-    const hub = this.link.hub;
-    const reply = hub.remote() ? await this.link.request('MESH_STATUS', ['MESH_STATUS_REPLY', 'UNKNOWN']) : undefined;
-    const raw = reply?.command === 'MESH_STATUS_REPLY' ? reply.params.status : undefined;
-    const mesh: unknown = raw === undefined ? null : typeof raw === 'string' ? JSON.parse(raw) : raw;
-    const local = listServices(hub.serverName, hub.services, undefined).filter((s) => s.status === 'up').map((s) => s.name);
-    return { server: hub.serverName, addresses: hub.addresses.map((a) => ({ kind: a.kind, url: a.url })), services: local, mesh };
   }
 }
 
