@@ -4,52 +4,36 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { existsSync } from 'node:fs';
+import type { Page } from 'playwright-core';
 import { connect, type SwitchboardClient } from '../client/index.js';
-import { CHROMIUM, CHROMIUM_ARGS, needChromium, tempDir, waitFor } from '../core/testing.js';
+import { CHROMIUM, needChromium, waitFor } from '../core/testing.js';
 import type { SyncApi } from '../sync/open.js';
-import { seedData, startWithDashboard, type Running } from './test/harness.js';
+import { launchBrowser, seedData, startWithDashboard, type Browser, type Running } from './test/harness.js';
 
 const SHOTS = 'test-results';
 
 let running: Running | undefined;
 let sync: SyncApi | undefined;
-let context: BrowserContext | undefined;
-let cleanupProfile: (() => Promise<void>) | undefined;
+let browser: Browser | undefined;
 const clients: SwitchboardClient[] = [];
-const pageErrors: string[] = [];
-
 
 before(async () => {
   if (!existsSync(CHROMIUM)) return;
-  mkdirSync(SHOTS, { recursive: true });
   running = await startWithDashboard();
   sync = await seedData(running.home, 120);
-  const profile = await tempDir('switchboard-chromium-');
-  cleanupProfile = profile.cleanup;
-  context = await chromium.launchPersistentContext(profile.path, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: CHROMIUM_ARGS,
-  });
+  browser = await launchBrowser(() => running!.url);
 });
 
 after(async () => {
   for (const c of clients) c.dispose();
-  await context?.close();
-  await cleanupProfile?.();
+  await browser?.close();
   await sync?.close();
   await running?.stop();
   delete process.env.SWITCHBOARD_HTTP;
 });
 
-async function open(hash: string): Promise<Page> {
-  const page = await context!.newPage();
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  await page.goto(`${running!.url}/#${hash}`);
-  return page;
-}
+const open = (hash: string): Promise<Page> => browser!.open(hash);
 
 void test('a service registering appears on the Network page, live', async (t) => {
   if (!needChromium(t)) return;
@@ -65,7 +49,7 @@ void test('a service registering appears on the Network page, live', async (t) =
   assert.match(await weather.innerText(), /weather\s+1 instance/);
   await page.screenshot({ path: `${SHOTS}/dashboard-network.png`, fullPage: true });
   await page.close();
-  assert.deepEqual(pageErrors, []);
+  assert.deepEqual(browser!.pageErrors, []);
 });
 
 void test('the Data page pages by 50, searches, and saves a note', async (t) => {
@@ -105,7 +89,7 @@ void test('the Traffic page shows sniffed messages; Services lists commands', as
   await waitFor(() => !running!.hub.tap.sniffing, { what: 'the hub to stop sniffing once no page shows traffic' });
   await page.screenshot({ path: `${SHOTS}/dashboard-services.png`, fullPage: true });
   await page.close();
-  assert.deepEqual(pageErrors, []);
+  assert.deepEqual(browser!.pageErrors, []);
 });
 
 void test('every page renders without errors; the old #runs address opens the Sync page', async (t) => {
@@ -122,5 +106,5 @@ void test('every page renders without errors; the old #runs address opens the Sy
   await page.goto(`${running!.url}/#runs`);
   await page.locator('main[data-page="sync"] td', { hasText: 'no runs yet' }).waitFor({ timeout: 10_000 });
   await page.close();
-  assert.deepEqual(pageErrors, []);
+  assert.deepEqual(browser!.pageErrors, []);
 });

@@ -6,45 +6,35 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { existsSync } from 'node:fs';
+import type { Page } from 'playwright-core';
 import { connect, type SwitchboardClient } from '../client/index.js';
-import { CHROMIUM, CHROMIUM_ARGS, needChromium, tempDir } from '../core/testing.js';
+import { CHROMIUM, needChromium } from '../core/testing.js';
+import { launchBrowser, type Browser } from './test/harness.js';
 import { startMeshHub, type MeshHub } from './test/mesh-hubs.js';
 
 const SHOTS = 'test-results';
 let a: MeshHub | undefined;
 let b: MeshHub | undefined;
-let context: BrowserContext | undefined;
-let cleanupProfile: (() => Promise<void>) | undefined;
+let browser: Browser | undefined;
 const clients: SwitchboardClient[] = [];
-const pageErrors: string[] = [];
 
 before(async () => {
   if (!existsSync(CHROMIUM)) return;
-  mkdirSync(SHOTS, { recursive: true });
   process.env.SWITCHBOARD_MESH_TIMINGS = 'fast';
   a = await startMeshHub({ name: 'net_a', ip: '127.0.0.1', scope: 'start' });
-  const profile = await tempDir('switchboard-chromium-');
-  cleanupProfile = profile.cleanup;
-  context = await chromium.launchPersistentContext(profile.path, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  browser = await launchBrowser(() => a?.url ?? assert.fail('the hub runs no dashboard'));
 });
 
 after(async () => {
   for (const c of clients) c.dispose();
-  await context?.close();
-  await cleanupProfile?.();
+  await browser?.close();
   await b?.stop();
   await a?.stop();
   delete process.env.SWITCHBOARD_HTTP;
 });
 
-async function open(hash: string): Promise<Page> {
-  const page = await context!.newPage();
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  await page.goto(`${a!.url}/#${hash}`);
-  return page;
-}
+const open = (hash: string): Promise<Page> => browser!.open(hash);
 
 async function service(hub: MeshHub, name: string): Promise<SwitchboardClient> {
   const client = await connect(hub.hub.addresses.find((x) => x.kind === 'local')!.url, { reconnect: false });
@@ -74,7 +64,7 @@ void test('the Network graph gains a hub, its link and its services live, and lo
   await page.locator('svg.graph line.link[data-link="net_a-net_b"]').waitFor({ state: 'detached', timeout: 15_000 });
   await page.locator('section.links li.muted', { hasText: 'no links' }).waitFor({ timeout: 15_000 });
   await page.locator('svg.graph g.node.unreachable[data-hub="net_b"]').waitFor({ timeout: 15_000 });
-  assert.deepEqual(pageErrors, []);
+  assert.deepEqual(browser!.pageErrors, []);
   await page.close();
 });
 
@@ -100,6 +90,6 @@ void test('the Services page shows message rates and totals per service, updated
   await page.getByLabel('filter').fill('rated_t');
   await page.waitForFunction(() => document.querySelectorAll('tbody tr[data-service]').length === 1);
   assert.equal(await page.locator('tbody tr[data-service="rated_target"]').count(), 1);
-  assert.deepEqual(pageErrors, []);
+  assert.deepEqual(browser!.pageErrors, []);
   await page.close();
 });

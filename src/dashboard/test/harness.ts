@@ -70,6 +70,36 @@ export interface BrowserPage {
   close(): Promise<void>;
 }
 
+export interface Browser {
+  /** Uncaught errors of every page's scripts. */
+  pageErrors: string[];
+  /** A new page on the dashboard at `url`, opened at `hash`. */
+  open(hash: string): Promise<Page>;
+  close(): Promise<void>;
+}
+
+/** Headless Chromium (CHROMIUM) on a fresh profile, for tests that open several pages (url may be given later). */
+export async function launchBrowser(url: () => string): Promise<Browser> {
+  const { chromium } = await import('playwright-core');
+  mkdirSync('test-results', { recursive: true });
+  const profile = await tempDir('switchboard-chromium-');
+  const context = await chromium.launchPersistentContext(profile.path, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  const pageErrors: string[] = [];
+  return {
+    pageErrors,
+    async open(hash) {
+      const page = await context.newPage();
+      page.on('pageerror', (e) => pageErrors.push(e.message));
+      await page.goto(`${url()}/#${hash}`);
+      return page;
+    },
+    async close() {
+      await context.close();
+      await profile.cleanup();
+    },
+  };
+}
+
 /** Headless Chromium (CHROMIUM) on a fresh profile, one page open on the dashboard at `url`. */
 export async function openBrowser(url: string, timeout = 30_000): Promise<BrowserPage> {
   const { chromium } = await import('playwright-core');
