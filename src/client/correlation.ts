@@ -148,10 +148,12 @@ export class Correlator {
     });
   }
 
-  private readonly onTimeout = (expired: Pending): void => {
-    const timeoutMs = expired.queue?.timeoutMs ?? 0;
-    const p = this.settle(expired.id);
-    if (p === undefined) { expired.queue?.remove(expired); return; }
+  private readonly onTimeout = (p: Pending): void => {
+    const timeoutMs = p.queue?.timeoutMs ?? 0;
+    // Settle exactly this request (and so take it off its list, which the timer's loop relies on),
+    // even if its id was tracked again since.
+    if (this.pending.get(p.id) === p) this.settle(p.id);
+    else p.cleanup();
     p.reject(new TimeoutError(`no reply to ${describe(p)} within ${timeoutMs} ms`, { data: { command: p.command, service: p.service, timeoutMs } }));
   };
 

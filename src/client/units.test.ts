@@ -85,6 +85,10 @@ void test('correlator timeouts: each request expires on its own deadline, whatev
   assert.equal(c.size, 1, 'only LONG is left');
   c.resolve(createMessage('OK', { [CORRELATION_PARAM]: long.id }));
   await long.p;
+  // An id tracked twice (not what the client does, but the correlator must not spin): both time out.
+  const twice = c.nextId();
+  const dup = [c.track(twice, { command: 'DUP', service: 's' }, { timeoutMs: 10 }), c.track(twice, { command: 'DUP', service: 's' }, { timeoutMs: 10 })];
+  for (const d of dup) await assert.rejects(d, TimeoutError);
   // A list that emptied and fills again arms its timer again.
   await assert.rejects(track('AGAIN', 10).p, TimeoutError);
   assert.deepEqual(settled, ['FIRST ok', 'SHORT timeout', 'SECOND timeout', 'LONG ok', 'AGAIN timeout']);
