@@ -232,13 +232,14 @@ export class Hub implements HubPortLike, CommandContext {
   /**
    * The common case without building a message: a valid text line from a stream connection past
    * its first line, for a live local instance that reads text, with nothing that needs the message
-   * itself (sniffing, a cache rule, a transmission report, the hub stopping). The whole line is
+   * itself (a sniffer, a cache rule, a transmission report, the hub stopping). The whole line is
    * still checked (scanText applies decodeLine's rules; a bad line takes the full path and gets
    * INVALID); the instance gets the line behind the hub's sender block, as the full path would
    * send it. False when the full path must handle it.
    */
   private forwardText(conn: HubConnection, frame: string): boolean {
-    if (conn.kind === 'signal' || this.currentState !== 'running' || this.tap.active || lineFormat(frame) !== 'text') return false;
+    // A sniffer needs the message; the dashboard's tally alone does not (deliverLine counts for it).
+    if (conn.kind === 'signal' || this.currentState !== 'running' || this.tap.sniffing || lineFormat(frame) !== 'text') return false;
     const head = scanText(frame);
     if (head === undefined || head.special) return false;
     const service = head.service;
@@ -248,7 +249,7 @@ export class Hub implements HubPortLike, CommandContext {
     const inst = this.router.pick(service);
     if (inst === undefined) return false;
     if ((inst.connection.format ?? 'text') === 'text') {
-      this.router.deliverLine(inst, restampWith(conn.sender(), frame));
+      this.router.deliverLine(inst, restampWith(conn.sender(), frame), head.command);
       return true;
     }
     // Picked already (round-robin moved on): the same delivery the full path would make, to this instance.

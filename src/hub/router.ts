@@ -119,11 +119,14 @@ export class Router {
 
   /**
    * The fast path's delivery (hub.ts): `line` is already restamped and in the instance's format;
-   * the caller made sure nothing needs the message itself (no sniffing, no cache rule, no report).
+   * the caller made sure nothing needs the message itself (no sniffer, no cache rule, no report).
+   * The tap's tally (dashboard metrics) still counts it, as `publish` would.
    */
-  deliverLine(inst: InstanceEntry, line: string): void {
-    if (inst.connection.writeLine(line)) this.counters.delivered++;
+  deliverLine(inst: InstanceEntry, line: string, command: string): void {
+    const ok = inst.connection.writeLine(line);
+    if (ok) this.counters.delivered++;
     else this.counters.dropped++;
+    if (this.d.tap.counting) this.d.tap.countOne(ok ? 'delivered' : 'dropped', command);
   }
 
   private deliverLocal(msg: Message, sourceText?: string): boolean {
