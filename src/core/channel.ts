@@ -5,6 +5,8 @@
  *
  * Back-pressure is explicit: `send` returns false when the frame was dropped because the peer is
  * not reading and the bounded outbound queue is full; `stats` counts bytes, frames and drops.
+ * Byte-stream channels also offer flow control: `pauseInput`/`resumeInput` stop and restart reading
+ * from the peer, and `drain` says the transport took what it had refused (the queue emptied).
  */
 
 export type ChannelState = 'connecting' | 'open' | 'closing' | 'closed';
@@ -25,6 +27,8 @@ export interface ChannelEvents {
   /** A recoverable problem with input (e.g. a line over the limit); the channel may close after it. */
   error: (err: Error) => void;
   close: (reason?: Error) => void;
+  /** The transport's write buffer emptied after it had filled (byte streams only). */
+  drain: () => void;
 }
 
 export interface Channel {
@@ -40,6 +44,9 @@ export interface Channel {
   send(frame: string): boolean;
   /** Graceful close after flushing what is queued. Idempotent. */
   close(reason?: Error): void;
+  /** Stop delivering frames until `resumeInput` (the peer's bytes wait in the OS); byte streams only. */
+  pauseInput?(): void;
+  resumeInput?(): void;
   on<E extends keyof ChannelEvents>(event: E, listener: ChannelEvents[E]): this;
   off<E extends keyof ChannelEvents>(event: E, listener: ChannelEvents[E]): this;
 }

@@ -1,7 +1,13 @@
 /**
  * One connection to the hub: the core Channel plus what the hub knows about it (listener kind,
- * wire format, registration, COMMANDS list, sniff filter) and the slow-consumer guard: a
- * connection whose bounded outbound queue keeps dropping for `slowConsumerTimeoutMs` is closed.
+ * wire format, registration, COMMANDS list, sniff filter), flow control and the slow-consumer
+ * guard.
+ *
+ * Flow control: when a message leaves this connection's queue past the high watermark, the
+ * stream connection that sent it stops being read (its peer's bytes wait in the OS and its writes
+ * block) until this queue drains, so a fast sender slows to the reader's pace instead of losing
+ * messages. A connection that holds senders back, or keeps dropping, for `slowConsumerTimeoutMs`
+ * is closed as a slow consumer, which lets its senders go.
  */
 import type { Channel } from '../core/channel.js';
 import type { WireFormat } from '../core/codec/index.js';
@@ -16,6 +22,8 @@ export type ConnectionKind = 'local' | 'unix' | 'secure' | 'ws' | 'signal' | 'me
 
 export interface ConnectionLimits {
   slowConsumerTimeoutMs: number;
+  /** Queued bytes past which senders to this connection are held back. */
+  highWaterBytes: number;
 }
 
 export class HubConnection {
@@ -30,6 +38,11 @@ export class HubConnection {
   detach: () => void = () => undefined;
   private dropSince = 0;
   private readonly anonymous: Endpoint;
+  /** Senders not read while this connection's queue drains. */
+  private heldBack: Set<HubConnection> | undefined;
+  private slowTimer: NodeJS.Timeout | undefined;
+  /** How many destinations hold this connection back. */
+  private holds = 0;
 
   constructor(
     readonly channel: Channel,
@@ -41,6 +54,35 @@ export class HubConnection {
     private readonly log: Logger,
   ) {
     this.anonymous = { server: serverName, service: '' };
+    channel.on('drain', () => this.releaseSenders());
+    channel.on('close', () => this.releaseSenders());
+  }
+
+  /**
+   * Called after a message from `from` was queued here: past the high watermark, `from` is not read
+   * until this queue drains. Only stream channels on both ends take part (they can pause and drain).
+   */
+  holdBack(from: HubConnection): void {
+    if (from === this || from.channel.pauseInput === undefined || this.channel.pauseInput === undefined) return;
+    if (this.channel.stats.bufferedBytes < this.limits.highWaterBytes || this.heldBack?.has(from)) return;
+    if (this.heldBack === undefined) {
+      this.heldBack = new Set();
+      this.slowTimer = setTimeout(() => {
+        this.log.warn({ connection: this.id, service: this.registration?.id, queued: this.channel.stats.bufferedBytes, heldBack: this.heldBack?.size ?? 0 }, 'closing a slow consumer: its queue stayed full while senders waited');
+        this.channel.close(new Error('slow consumer: the outbound queue stayed full'));
+      }, this.limits.slowConsumerTimeoutMs);
+      this.slowTimer.unref();
+    }
+    this.heldBack.add(from);
+    if (from.holds++ === 0) from.channel.pauseInput();
+  }
+
+  private releaseSenders(): void {
+    const senders = this.heldBack;
+    if (senders === undefined) return;
+    this.heldBack = undefined;
+    clearTimeout(this.slowTimer);
+    for (const s of senders) if (--s.holds === 0) s.channel.resumeInput?.();
   }
 
   get id(): string {

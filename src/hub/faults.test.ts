@@ -134,24 +134,29 @@ void test('a flood of connections past max_connections is refused with a sentenc
   }, { what: 'a new connection to be accepted after the flood' });
 });
 
-void test('a service that never reads: drops are counted, it is closed, others are unaffected', async () => {
+void test('a service that never reads: its sender is held back (nothing dropped), it is closed as a slow consumer, others are unaffected', async () => {
   const sink = await reg('sink');
   sink.socket.pause(); // never reads again
   const sender = await reg('flooder');
+  const other = await reg('other');
   const big = 'z'.repeat(3000); // under max_line_length
+  const droppedBefore = hub.router.counters.dropped;
   let i = 0;
   const pump = setInterval(() => {
     // Keep the sender's own buffer small: the point is the hub's queue for the sink, not ours.
     for (let k = 0; k < 200 && sender.socket.writableLength < 1 << 20; k++) sender.send(`sink/DATA n=${i++};blob=${big}`);
   }, 5);
   try {
-    await waitFor(() => hub.router.counters.dropped > 0, { what: 'the hub to drop messages for the sink', timeoutMs: 20_000 });
-    sender.send('bystander/PROBE tag=while-sink-full');
+    await waitFor(() => sender.socket.writableLength > 0 && i > 100, { what: 'the flooder to be held back (its own writes back up)', timeoutMs: 20_000 });
+    // Held back, not dropped: the flooder's later message waits in line; another service is not slowed.
+    sender.send('bystander/PROBE tag=from-the-held-sender');
+    other.send('bystander/PROBE tag=while-sink-full');
     await bystander.next((m) => m.params.tag === 'while-sink-full');
     await waitFor(() => !hub.services.get('sink')?.up, { what: 'the slow consumer to be closed', timeoutMs: 20_000 });
+    await bystander.next((m) => m.params.tag === 'from-the-held-sender');
   } finally {
     clearInterval(pump);
   }
-  assert.ok(hub.router.counters.dropped > 0);
+  assert.equal(hub.router.counters.dropped, droppedBefore, 'no message was dropped for want of queue space');
   await stillRouting('after-slow-consumer');
 });

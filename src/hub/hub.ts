@@ -168,7 +168,7 @@ export class Hub implements HubPortLike, CommandContext {
       if (this.refusedLog.ready()) this.log.warn({ remote: channel.remoteAddress, max: this.config.maxConnections, alsoRefused: this.refusedLog.take() }, 'too many connections: refused');
       return;
     }
-    const conn = new HubConnection(channel, kind, myAddress, this.serverName, { slowConsumerTimeoutMs: this.config.slowConsumerTimeoutMs }, this.log);
+    const conn = new HubConnection(channel, kind, myAddress, this.serverName, { slowConsumerTimeoutMs: this.config.slowConsumerTimeoutMs, highWaterBytes: Math.floor(this.config.maxQueuedBytes / 4) }, this.log);
     this.connections.add(conn);
     if (stream && kind !== 'memory') this.streamCount++;
     const onFrame = (frame: string) => this.onFrame(conn, frame);
@@ -249,13 +249,13 @@ export class Hub implements HubPortLike, CommandContext {
     const inst = this.router.pick(service);
     if (inst === undefined) return false;
     if ((inst.connection.format ?? 'text') === 'text') {
-      this.router.deliverLine(inst, restampWith(conn.sender(), frame), head.command);
+      this.router.deliverLine(inst, restampWith(conn.sender(), frame), head.command, conn);
       return true;
     }
     // Picked already (round-robin moved on): the same delivery the full path would make, to this instance.
     const msg = decodeLine(frame);
     msg.sentFrom = conn.sender();
-    this.router.deliverTo(inst, msg, frame);
+    this.router.deliverTo(inst, msg, frame, conn);
     return true;
   }
 

@@ -60,7 +60,7 @@ export class Router {
       }
       rule = parsed;
     }
-    if (here && this.deliverLocal(msg, sourceText)) return;
+    if (here && this.deliverLocal(msg, sourceText, from)) return;
     if (server !== '.' && server !== self) {
       const remote = this.d.remote();
       if (remote) {
@@ -92,8 +92,11 @@ export class Router {
     const reached: string[] | undefined = tapping ? [] : undefined;
     for (const inst of this.d.services.liveInstances()) {
       if (inst.connection === from || !inst.understands(msg.command)) continue;
-      if (inst.connection.write(out)) { this.counters.delivered++; reached?.push(inst.id); }
-      else this.counters.dropped++;
+      if (inst.connection.write(out)) {
+        this.counters.delivered++;
+        reached?.push(inst.id);
+        if (from) inst.connection.holdBack(from);
+      } else this.counters.dropped++;
     }
     this.counters.broadcast++;
     if (tapping) this.d.tap.publish('broadcast', msg, reached);
@@ -122,24 +125,27 @@ export class Router {
    * the caller made sure nothing needs the message itself (no sniffer, no cache rule, no report).
    * The tap's tally (dashboard metrics) still counts it, as `publish` would.
    */
-  deliverLine(inst: InstanceEntry, line: string, command: string): void {
+  deliverLine(inst: InstanceEntry, line: string, command: string, from: HubConnection): void {
     const ok = inst.connection.writeLine(line);
-    if (ok) this.counters.delivered++;
-    else this.counters.dropped++;
+    if (ok) {
+      this.counters.delivered++;
+      inst.connection.holdBack(from);
+    } else this.counters.dropped++;
     if (this.d.tap.counting) this.d.tap.countOne(ok ? 'delivered' : 'dropped', command);
   }
 
-  private deliverLocal(msg: Message, sourceText?: string): boolean {
+  private deliverLocal(msg: Message, sourceText?: string, from?: HubConnection): boolean {
     const inst = this.pick(msg.to.service);
     if (!inst) return false;
-    this.deliverTo(inst, msg, sourceText);
+    this.deliverTo(inst, msg, sourceText, from);
     return true;
   }
 
   /** Delivers to an instance already picked (the fast path's fallback for an instance that reads JSON). */
-  deliverTo(inst: InstanceEntry, msg: Message, sourceText?: string): void {
+  deliverTo(inst: InstanceEntry, msg: Message, sourceText?: string, from?: HubConnection): void {
     if (inst.connection.write(new Outgoing(msg, sourceText))) {
       this.counters.delivered++;
+      if (from) inst.connection.holdBack(from);
       if (this.d.tap.active) this.d.tap.publish('delivered', msg, [inst.id]);
     } else {
       this.counters.dropped++;

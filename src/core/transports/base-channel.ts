@@ -119,6 +119,10 @@ export abstract class BaseChannel implements Channel {
     });
   }
 
+  protected emitDrain(): void {
+    this.events.emit('drain');
+  }
+
   protected emitError(err: Error): void {
     if (this.events.listenerCount('error') > 0) this.events.emit('error', err);
     else channelLogger().warn({ channel: this.id, remote: this.remoteAddress, code: (err as { code?: string }).code, err: err.message }, 'channel error');

@@ -42,6 +42,15 @@ export class StreamChannel extends BatchingChannel {
       output.on('finish', () => { if (this.currentState === 'closing') this.finishNow(); });
     }
     (this.duplex ? readable : output).on('close', () => this.finishNow());
+    output.on('drain', () => this.emitDrain());
+  }
+
+  pauseInput(): void {
+    this.readable.pause();
+  }
+
+  resumeInput(): void {
+    if (this.currentState === 'open') this.readable.resume();
   }
 
   protected override checkFrame(frame: string): void {
