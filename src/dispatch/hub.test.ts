@@ -18,6 +18,17 @@ const log = getLogger('dispatch-test');
 const cleanups: (() => Promise<void>)[] = [];
 after(async () => { for (const f of cleanups.reverse()) await f().catch(() => undefined); });
 
+/** `switchboard start ARGS` as a child process, stopped after the tests; resolves once its output shows `ready`. */
+async function startHub(args: string[], env: NodeJS.ProcessEnv, ready: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [bin, 'start', ...args, '--signal', 'off', '--unix-listen', 'off'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
+  child.stderr.on('data', (c: Buffer) => { out += c.toString(); });
+  cleanups.push(async () => { if (child.exitCode === null && child.signalCode === null) { child.kill('SIGTERM'); await new Promise((r) => child.once('exit', r)); } });
+  await waitFor(() => out.includes(ready), { timeoutMs: 30_000, what: `the hub to list the dispatcher (output: ${out})` });
+  return child;
+}
+
 void test('switchboard start runs the dispatcher as a hub service; agents work over the hub', async () => {
   const home = await tempDir('sb-dispatch-hub-');
   cleanups.push(home.cleanup);
@@ -30,12 +41,7 @@ void test('switchboard start runs the dispatcher as a hub service; agents work o
   const port = await freePort();
   const address = `cd://127.0.0.1:${port}`;
   const env: NodeJS.ProcessEnv = { ...process.env, SWITCHBOARD_FROM_SOURCE: '1', SWITCHBOARD_HOME: home.path, SWITCHBOARD_LOG_LEVEL: 'warn', SWITCHBOARD_AMQP_URL: '', SWITCHBOARD_DATABASE_URL: '' };
-  const hub: ChildProcess = spawn(process.execPath, [bin, 'start', '--local-listen', address, '--signal', 'off', '--unix-listen', 'off'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  hub.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
-  hub.stderr!.on('data', (c: Buffer) => { out += c.toString(); });
-  cleanups.push(async () => { if (hub.exitCode === null) { hub.kill('SIGTERM'); await new Promise((r) => hub.once('exit', r)); } });
-  await waitFor(() => out.includes('dispatcher'), { timeoutMs: 30_000, what: `the hub to list the dispatcher (output: ${out})` });
+  await startHub(['--local-listen', address], env, 'dispatcher');
 
   const agents: Agent[] = [];
   cleanups.push(async () => { for (const a of agents) await a.stop(); });
@@ -67,12 +73,7 @@ void test('switchboard start --amqp URL puts the built-in dispatcher on RabbitMQ
   const token = await db.issueToken('upper');
   const port = await freePort();
   const env: NodeJS.ProcessEnv = { ...process.env, SWITCHBOARD_FROM_SOURCE: '1', SWITCHBOARD_HOME: home.path, SWITCHBOARD_LOG_LEVEL: 'warn', SWITCHBOARD_AMQP_PREFIX: prefix, SWITCHBOARD_AMQP_URL: '', SWITCHBOARD_DATABASE_URL: '' };
-  const hub = spawn(process.execPath, [bin, 'start', '--amqp', AMQP_URL, '--local-listen', `cd://127.0.0.1:${port}`, '--signal', 'off', '--unix-listen', 'off'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  hub.stdout.on('data', (c: Buffer) => { out += c.toString(); });
-  hub.stderr.on('data', (c: Buffer) => { out += c.toString(); });
-  cleanups.push(async () => { if (hub.exitCode === null) { hub.kill('SIGTERM'); await new Promise((r) => hub.once('exit', r)); } });
-  await waitFor(() => out.includes('(RabbitMQ)'), { timeoutMs: 30_000, what: 'the hub to list the dispatcher on RabbitMQ' });
+  await startHub(['--amqp', AMQP_URL, '--local-listen', `cd://127.0.0.1:${port}`], env, '(RabbitMQ)');
   const agent = await startAgent({ command: exampleCommand('upper'), kind: 'upper', id: 'upper-amqp', token, amqp: AMQP_URL, prefix, log });
   cleanups.push(() => agent.stop());
   assert.equal((await db.listConnectors())[0]!.id, 'upper-amqp');
@@ -90,18 +91,8 @@ void test('over the hub no accepted event is lost when the hub is killed and res
   const port = await freePort();
   const address = `cd://127.0.0.1:${port}`;
   const env: NodeJS.ProcessEnv = { ...process.env, SWITCHBOARD_FROM_SOURCE: '1', SWITCHBOARD_HOME: home.path, SWITCHBOARD_LOG_LEVEL: 'warn', SWITCHBOARD_AMQP_URL: '', SWITCHBOARD_DATABASE_URL: '' };
-  let hub: ChildProcess | undefined;
-  let out = '';
-  const startHub = async (): Promise<void> => {
-    out = '';
-    const child = spawn(process.execPath, [bin, 'start', '--local-listen', address, '--signal', 'off', '--unix-listen', 'off', '--http', 'off'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
-    child.stderr.on('data', (c: Buffer) => { out += c.toString(); });
-    hub = child;
-    await waitFor(() => out.includes('dispatcher'), { timeoutMs: 30_000, what: `the hub to list the dispatcher (output: ${out})` });
-  };
-  cleanups.push(async () => { const h = hub; if (h && h.exitCode === null) { h.kill('SIGTERM'); await new Promise((r) => h.once('exit', r)); } });
-  await startHub();
+  const args = ['--local-listen', address, '--http', 'off'];
+  const crashed = await startHub(args, env, 'dispatcher');
 
   const counter = await startAgent({ command: [process.execPath, '--import', 'tsx', join(import.meta.dirname, 'test', 'fixtures', 'counter.ts')], kind: 'counter', id: 'counter-restart', token, dispatcher: address, log });
   cleanups.push(() => counter.stop());
@@ -109,11 +100,10 @@ void test('over the hub no accepted event is lost when the hub is killed and res
   counter.connector.sendTask({ id: 'go', key: 'emit', inputs: { n: total, everyMs: 10 } });
   await waitFor(async () => (await db.countEvents()) >= 20, { timeoutMs: 30_000, what: 'the first events stored' });
 
-  const crashed = hub!;
   crashed.kill('SIGKILL');
   await new Promise((r) => crashed.once('exit', r));
   const storedBeforeRestart = await db.countEvents();
-  await startHub();
+  await startHub(args, env, 'dispatcher');
 
   await waitFor(async () => (await db.countEvents()) === total, { timeoutMs: 90_000, what: `all ${total} events stored after the restart (stored before it: ${storedBeforeRestart})` });
   assert.ok(storedBeforeRestart < total, 'the hub went down while events were still coming');

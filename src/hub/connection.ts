@@ -54,8 +54,6 @@ export class HubConnection {
     private readonly log: Logger,
   ) {
     this.anonymous = { server: serverName, service: '' };
-    channel.on('drain', () => this.releaseSenders());
-    channel.on('close', () => this.releaseSenders());
   }
 
   /**
@@ -77,7 +75,8 @@ export class HubConnection {
     if (from.holds++ === 0) from.channel.pauseInput();
   }
 
-  private releaseSenders(): void {
+  /** Lets the held senders go (the hub calls it when this channel drains or closes). */
+  releaseSenders(): void {
     const senders = this.heldBack;
     if (senders === undefined) return;
     this.heldBack = undefined;

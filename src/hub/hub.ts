@@ -174,13 +174,16 @@ export class Hub implements HubPortLike, CommandContext {
     const onFrame = (frame: string) => this.onFrame(conn, frame);
     const onError = (err: Error) => this.onChannelError(conn, err);
     const onClose = () => this.onClose(conn);
+    const onDrain = () => conn.releaseSenders();
     channel.on('frame', onFrame);
     channel.on('error', onError);
     channel.on('close', onClose);
+    channel.on('drain', onDrain);
     conn.detach = () => {
       channel.off('frame', onFrame);
       channel.off('error', onError);
       channel.off('close', onClose);
+      channel.off('drain', onDrain);
     };
     this.log.debug({ connection: channel.id, kind, remote: channel.remoteAddress }, 'connection accepted');
   }
@@ -311,6 +314,7 @@ export class Hub implements HubPortLike, CommandContext {
 
   private onClose(conn: HubConnection): void {
     if (!this.connections.delete(conn)) return;
+    conn.releaseSenders();
     if (conn.isStream && conn.kind !== 'memory') this.streamCount--;
     if (conn.sniff) this.tap.remove(conn);
     if (conn.registration) this.unregister(conn, 'connection closed');
