@@ -50,12 +50,18 @@ function opsPerSecond(candidates: Record<string, () => unknown>): Array<{ system
   return Object.entries(runs).map(([system, xs]) => ({ system, value: median(xs) }));
 }
 
-async function channelFramesPerSecond(makePair: () => Promise<{ client: Channel; server: Channel; done: () => Promise<void> }>): Promise<number> {
+async function channelFramesPerSecond(
+  makePair: () => Promise<{ client: Channel; server: Channel; done: () => Promise<void> }>,
+): Promise<number> {
   const runs: number[] = [];
   for (let r = 0; r < RUNS; r++) {
     const { client, server, done } = await makePair();
     let got = 0;
-    const finished = new Promise<void>((resolve) => server.on('frame', () => { if (++got === FRAMES) resolve(); }));
+    const finished = new Promise<void>((resolve) =>
+      server.on('frame', () => {
+        if (++got === FRAMES) resolve();
+      }),
+    );
     const start = performance.now();
     // Send in slices and wait while 1 MiB is queued, so the bounded queue never drops a frame.
     for (let sent = 0; sent < FRAMES;) {
@@ -75,7 +81,12 @@ async function channelFramesPerSecond(makePair: () => Promise<{ client: Channel;
 async function tcpPair(): Promise<{ client: Channel; server: Channel; done: () => Promise<void> }> {
   let server!: Channel;
   const accepted = new Promise<void>((resolve) => {
-    void listen('cd://127.0.0.1:0', {}, (ch) => { server = ch; resolve(); }).then((l) => { listener = l; });
+    void listen('cd://127.0.0.1:0', {}, (ch) => {
+      server = ch;
+      resolve();
+    }).then((l) => {
+      listener = l;
+    });
   });
   let listener: Awaited<ReturnType<typeof listen>> | undefined;
   while (!listener) await new Promise((r) => setImmediate(r));
@@ -90,12 +101,16 @@ async function rawSocketLinesPerSecond(): Promise<number> {
   for (let r = 0; r < RUNS; r++) {
     let lines = 0;
     let resolveDone!: () => void;
-    const done = new Promise<void>((resolve) => { resolveDone = resolve; });
-    const server = createServer((s) => s.on('data', (d: Buffer) => {
-      let i = -1;
-      while ((i = d.indexOf(10, i + 1)) !== -1) lines++;
-      if (lines >= FRAMES) resolveDone();
-    }));
+    const done = new Promise<void>((resolve) => {
+      resolveDone = resolve;
+    });
+    const server = createServer((s) =>
+      s.on('data', (d: Buffer) => {
+        let i = -1;
+        while ((i = d.indexOf(10, i + 1)) !== -1) lines++;
+        if (lines >= FRAMES) resolveDone();
+      }),
+    );
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const sock = netConnect((server.address() as AddressInfo).port, '127.0.0.1');
     await new Promise((resolve) => sock.once('connect', resolve));
@@ -141,7 +156,17 @@ const ratios = {
   encodeText_vs_encodeJson: ratio('encodeText', 'encodeJson'),
   tcp_channel_vs_raw_socket: ratio('tcp channel (frames/s)', 'raw net socket, pre-joined lines (frames/s)'),
 };
-const out = { name: 'codec', unit: 'operations/s (codecs); frames/s (channels)', date: new Date().toISOString(), node: process.version, message: line, lineBytes: line.length, results, ratios, sink };
+const out = {
+  name: 'codec',
+  unit: 'operations/s (codecs); frames/s (channels)',
+  date: new Date().toISOString(),
+  node: process.version,
+  message: line,
+  lineBytes: line.length,
+  results,
+  ratios,
+  sink,
+};
 mkdirSync('bench/results', { recursive: true });
 writeFileSync('bench/results/codec.json', `${JSON.stringify(out, null, 2)}\n`);
 console.table(results);
@@ -162,10 +187,14 @@ function writeTable(): void {
     '|---|---|',
     ...results.map((r) => `| ${r.system} | ${fmt(r.value)} |`),
     '',
-    `Ratios: ${Object.entries(ratios).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
+    `Ratios: ${Object.entries(ratios)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}.`,
     end,
   ].join('\n');
-  writeFileSync('bench/README.md', text.slice(0, text.indexOf(begin)) + table + text.slice(text.indexOf(end) + end.length));
+  writeFileSync(
+    'bench/README.md',
+    text.slice(0, text.indexOf(begin)) + table + text.slice(text.indexOf(end) + end.length),
+  );
 }
 writeTable();
-

@@ -67,35 +67,92 @@ function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
 }
 const r1 = (x: number) => Math.round(x * 10) / 10;
-const stats = (xs: number[]) => ({ n: xs.length, p50: r1(pct(xs, 50)), p95: r1(pct(xs, 95)), max: r1(Math.max(...xs)) });
+const stats = (xs: number[]) => ({
+  n: xs.length,
+  p50: r1(pct(xs, 50)),
+  p95: r1(pct(xs, 95)),
+  max: r1(Math.max(...xs)),
+});
 
 async function seed(home: string): Promise<void> {
   const sync = await openSync({ home });
   try {
-    await insertConnector(sync.store, { name: 'files', description: 'bench', source: 'Local', uri: '/x', install_command: '', update_command: '', command: 'true' });
-    await insertConnector(sync.store, { name: 'mail', description: 'bench', source: 'Local', uri: '/x', install_command: '', update_command: '', command: 'true' });
+    await insertConnector(sync.store, {
+      name: 'files',
+      description: 'bench',
+      source: 'Local',
+      uri: '/x',
+      install_command: '',
+      update_command: '',
+      command: 'true',
+    });
+    await insertConnector(sync.store, {
+      name: 'mail',
+      description: 'bench',
+      source: 'Local',
+      uri: '/x',
+      install_command: '',
+      update_command: '',
+      command: 'true',
+    });
     const docs = await sync.addAccount({ connector: 'files', name: 'docs', options: '{}' });
     const mail = await sync.addAccount({ connector: 'mail', name: 'inbox', options: '{}' });
     for (let i = 0; i < ROWS; i += 1000) {
-      await upsertPage(sync.store, docs, Array.from({ length: Math.min(1000, ROWS - i) }, (_, k) => ({
-        remoteId: `d${i + k}`, resourceName: `document ${i + k} about ${['invoices', 'travel', 'contracts', 'photos'][(i + k) % 4]}`, uri: `file:///docs/d${i + k}.pdf`,
-      })));
+      await upsertPage(
+        sync.store,
+        docs,
+        Array.from({ length: Math.min(1000, ROWS - i) }, (_, k) => ({
+          remoteId: `d${i + k}`,
+          resourceName: `document ${i + k} about ${['invoices', 'travel', 'contracts', 'photos'][(i + k) % 4]}`,
+          uri: `file:///docs/d${i + k}.pdf`,
+        })),
+      );
     }
     await upsertPage(sync.store, mail, [{ remoteId: 'm1', resourceName: 'hello mail' }]);
     for (let i = 0; i < 200; i++) {
       const account = i % 2 ? docs : mail;
       const run = await startRun(sync.store, account);
-      await finishRun(sync.store, run, i % 10 === 0 ? { success: false, error: 'connector exited with status 1' } : { success: true });
+      await finishRun(
+        sync.store,
+        run,
+        i % 10 === 0 ? { success: false, error: 'connector exited with status 1' } : { success: true },
+      );
     }
   } finally {
     await sync.close();
   }
   const { db, close } = await openDispatchDb({ home });
   try {
-    await db.addTriggers(parseTriggers(Array.from({ length: 50 }, (_, i) => `- name: t_${i}\n  when: { kind: timer, event: tick }\n  then: { kind: upper, task: upper, inputs: { text: hello } }\n`).join(''), 'bench.yml'));
+    await db.addTriggers(
+      parseTriggers(
+        Array.from(
+          { length: 50 },
+          (_, i) =>
+            `- name: t_${i}\n  when: { kind: timer, event: tick }\n  then: { kind: upper, task: upper, inputs: { text: hello } }\n`,
+        ).join(''),
+        'bench.yml',
+      ),
+    );
     const now = new Date().toISOString();
-    const events = Array.from({ length: 1000 }, (_, i) => ({ id: `ev${i}`, connectorId: 'timer-1', kind: 'timer', key: 'tick', data: { n: i }, time: now }));
-    await db.recordEvents(events, (fresh) => fresh.map((e, i) => ({ id: `x${i}`, eventId: e.id, trigger: `t_${i % 50}`, target: 'kind:upper', task: 'upper', inputs: { text: 'hello' }, dispatchedAt: now })));
+    const events = Array.from({ length: 1000 }, (_, i) => ({
+      id: `ev${i}`,
+      connectorId: 'timer-1',
+      kind: 'timer',
+      key: 'tick',
+      data: { n: i },
+      time: now,
+    }));
+    await db.recordEvents(events, (fresh) =>
+      fresh.map((e, i) => ({
+        id: `x${i}`,
+        eventId: e.id,
+        trigger: `t_${i % 50}`,
+        target: 'kind:upper',
+        task: 'upper',
+        inputs: { text: 'hello' },
+        dispatchedAt: now,
+      })),
+    );
   } finally {
     await close();
   }
@@ -107,11 +164,18 @@ async function register(hub: Hub, prefix: string, from: number, count: number): 
   for (let i = from; i < from + count; i++) {
     const name = `${prefix}${String(i).padStart(3, '0')}`;
     const ch = hub.connectInProcess(name);
-    ch.send(encodeText(createMessage('REGISTER', { service: name, endpoints: JSON.stringify([{ port: 7000 + i, protocol: 'http' }]) })));
+    ch.send(
+      encodeText(
+        createMessage('REGISTER', { service: name, endpoints: JSON.stringify([{ port: 7000 + i, protocol: 'http' }]) }),
+      ),
+    );
     ch.send(encodeText(createMessage('COMMANDS', { list: 'PING,STATUS,GET,PUT,QUERY' })));
     channels.push(ch);
   }
-  await waitFor(() => (hub.services.get(`${prefix}${String(from + count - 1).padStart(3, '0')}`)?.up ? true : undefined), { what: `${prefix} services registered` });
+  await waitFor(
+    () => (hub.services.get(`${prefix}${String(from + count - 1).padStart(3, '0')}`)?.up ? true : undefined),
+    { what: `${prefix} services registered` },
+  );
   return channels;
 }
 
@@ -120,13 +184,25 @@ function staticServer(pages: Map<string, string>): Promise<{ server: Server; url
   const css = readFileSync(`${UI_DIR}style.css`);
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
-    if (path === '/style.css') { res.writeHead(200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'no-cache' }); res.end(css); return; }
+    if (path === '/style.css') {
+      res.writeHead(200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'no-cache' });
+      res.end(css);
+      return;
+    }
     const body = pages.get(path.slice(1));
-    if (body === undefined) { res.writeHead(404); res.end(); return; }
+    if (body === undefined) {
+      res.writeHead(404);
+      res.end();
+      return;
+    }
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' });
     res.end(body);
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }),
+    ),
+  );
 }
 
 async function timeLoad(page: Page, url: string, selector: string): Promise<number> {
@@ -145,7 +221,10 @@ async function apiLatency(base: string, paths: () => string): Promise<ReturnType
     const res = await fetch(`${base}${paths()}`);
     const body = await res.arrayBuffer();
     if (!res.ok) throw new Error(`${paths()}: HTTP ${res.status}`);
-    if (i >= 5) { xs.push(performance.now() - t0); bytes = body.byteLength; }
+    if (i >= 5) {
+      xs.push(performance.now() - t0);
+      bytes = body.byteLength;
+    }
   }
   return { ...stats(xs), bytes };
 }
@@ -160,25 +239,43 @@ async function tapCost(): Promise<Record<string, number>> {
   const N = Number(process.env.TAP_MESSAGES ?? 200_000);
   const dir = await tempDir('switchboard-bench-tap-');
   const modes = ['off', 'tally', 'tally+json-sniffer'] as const;
-  const rigs = await Promise.all(modes.map(async (mode) => {
-    const hub = new Hub(loadConfig({ env: {}, flags: { serverName: `tap_${mode.replace(/\W/g, '_')}`, localListen: 'cd://127.0.0.1:0', signal: 'off', dataPath: dir.path } }));
-    await hub.start();
-    if (mode !== 'off') hub.tap.countMessages();
-    let received = 0;
-    const sink = hub.connectInProcess('sink');
-    sink.on('frame', () => { received++; });
-    sink.send(encodeText(createMessage('REGISTER', { service: 'sink' })));
-    const source = hub.connectInProcess('source');
-    source.send(encodeText(createMessage('REGISTER', { service: 'source' })));
-    if (mode === 'tally+json-sniffer') {
-      const sniffer = hub.connectInProcess('sniffer');
-      sniffer.on('frame', (f) => { decodeLine(f); });
-      sniffer.send(encodeText(createMessage('SNIFF', { format: 'json' })));
-    }
-    await waitFor(() => hub.services.get('sink')?.up && hub.services.get('source')?.up, { what: 'tap rig registered' });
-    await new Promise((r) => setTimeout(r, 50));
-    return { mode, hub, source, received: () => received };
-  }));
+  const rigs = await Promise.all(
+    modes.map(async (mode) => {
+      const hub = new Hub(
+        loadConfig({
+          env: {},
+          flags: {
+            serverName: `tap_${mode.replace(/\W/g, '_')}`,
+            localListen: 'cd://127.0.0.1:0',
+            signal: 'off',
+            dataPath: dir.path,
+          },
+        }),
+      );
+      await hub.start();
+      if (mode !== 'off') hub.tap.countMessages();
+      let received = 0;
+      const sink = hub.connectInProcess('sink');
+      sink.on('frame', () => {
+        received++;
+      });
+      sink.send(encodeText(createMessage('REGISTER', { service: 'sink' })));
+      const source = hub.connectInProcess('source');
+      source.send(encodeText(createMessage('REGISTER', { service: 'source' })));
+      if (mode === 'tally+json-sniffer') {
+        const sniffer = hub.connectInProcess('sniffer');
+        sniffer.on('frame', (f) => {
+          decodeLine(f);
+        });
+        sniffer.send(encodeText(createMessage('SNIFF', { format: 'json' })));
+      }
+      await waitFor(() => hub.services.get('sink')?.up && hub.services.get('source')?.up, {
+        what: 'tap rig registered',
+      });
+      await new Promise((r) => setTimeout(r, 50));
+      return { mode, hub, source, received: () => received };
+    }),
+  );
   const line = encodeText(createMessage('DATA', { payload: 'x'.repeat(100) }, { service: 'sink' }));
   const rates: Record<string, number[]> = Object.fromEntries(modes.map((m) => [m, []]));
   const rounds = Number(process.env.TAP_ROUNDS ?? 3);
@@ -212,11 +309,25 @@ async function main(): Promise<void> {
     a = started;
     const dashboard = started.url!;
     await seed(a.home);
-    console.log(`seeded ${ROWS} rows, 200 runs, 50 triggers, 1000 executions in ${Math.round(performance.now() - t)} ms`);
+    console.log(
+      `seeded ${ROWS} rows, 200 runs, 50 triggers, 1000 executions in ${Math.round(performance.now() - t)} ms`,
+    );
     b = await startMeshHub({ name: 'bench_b', ip: '127.0.0.2', scope: 'hub', neighbors: [a.remote] });
     t = performance.now();
-    const channels = [...await register(a.hub, 'svc_', 0, SERVICES - REMOTE_SERVICES), ...await register(b.hub, 'far_', 0, REMOTE_SERVICES)];
-    await waitFor(() => (a!.hub.remote()!.remoteServices().filter((s) => s.name.startsWith('far_')).length === REMOTE_SERVICES ? true : undefined), { timeoutMs: 30_000, what: 'the remote services seen through the mesh' });
+    const channels = [
+      ...(await register(a.hub, 'svc_', 0, SERVICES - REMOTE_SERVICES)),
+      ...(await register(b.hub, 'far_', 0, REMOTE_SERVICES)),
+    ];
+    await waitFor(
+      () =>
+        a!.hub
+          .remote()!
+          .remoteServices()
+          .filter((s) => s.name.startsWith('far_')).length === REMOTE_SERVICES
+          ? true
+          : undefined,
+      { timeoutMs: 30_000, what: 'the remote services seen through the mesh' },
+    );
     console.log(`${SERVICES} services registered in ${Math.round(performance.now() - t)} ms`);
 
     // Background traffic: about 200 PINGs/s round-robin over the local services.
@@ -224,7 +335,16 @@ async function main(): Promise<void> {
     pinger.send(encodeText(createMessage('REGISTER', { service: 'bench_pinger' })));
     let k = 0;
     const traffic = setInterval(() => {
-      for (let j = 0; j < 4; j++) pinger.send(encodeText(createMessage('PING', { n: k }, { service: `svc_${String(k++ % (SERVICES - REMOTE_SERVICES)).padStart(3, '0')}` })));
+      for (let j = 0; j < 4; j++)
+        pinger.send(
+          encodeText(
+            createMessage(
+              'PING',
+              { n: k },
+              { service: `svc_${String(k++ % (SERVICES - REMOTE_SERVICES)).padStart(3, '0')}` },
+            ),
+          ),
+        );
     }, 20);
 
     const context = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
@@ -232,7 +352,9 @@ async function main(): Promise<void> {
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`${dashboard}/`);
-    const pages = await page.locator('nav a[data-page]').evaluateAll((els) => els.map((e) => e.getAttribute('data-page') ?? '').filter(Boolean));
+    const pages = await page
+      .locator('nav a[data-page]')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('data-page') ?? '').filter(Boolean));
     console.log(`pages: ${pages.join(', ')}`);
 
     const results: Record<string, unknown>[] = [];
@@ -254,7 +376,9 @@ async function main(): Promise<void> {
       const domNodes = await page.evaluate(() => document.getElementsByTagName('*').length);
       statics.set(name, html);
       measured.push({ page: name, selector, times, htmlBytes: Buffer.byteLength(html), domNodes });
-      console.log(`${name.padEnd(11)} p50 ${pct(times, 50).toFixed(0)} ms  p95 ${pct(times, 95).toFixed(0)} ms  (${domNodes} elements)`);
+      console.log(
+        `${name.padEnd(11)} p50 ${pct(times, 50).toFixed(0)} ms  p95 ${pct(times, 95).toFixed(0)} ms  (${domNodes} elements)`,
+      );
     }
 
     const { server, url: staticUrl } = await staticServer(statics);
@@ -267,30 +391,62 @@ async function main(): Promise<void> {
       }
       const s = stats(m.times);
       const bs = stats(base);
-      results.push({ system: 'switchboard dashboard', page: m.page, selector: m.selector, ...s, value: s.p95, overBudget: s.p95 > BUDGET_MS, domElements: m.domNodes });
-      results.push({ system: 'baseline: static copy of the rendered page', page: m.page, selector: m.selector, ...bs, value: bs.p95, htmlBytes: m.htmlBytes });
+      results.push({
+        system: 'switchboard dashboard',
+        page: m.page,
+        selector: m.selector,
+        ...s,
+        value: s.p95,
+        overBudget: s.p95 > BUDGET_MS,
+        domElements: m.domNodes,
+      });
+      results.push({
+        system: 'baseline: static copy of the rendered page',
+        page: m.page,
+        selector: m.selector,
+        ...bs,
+        value: bs.p95,
+        htmlBytes: m.htmlBytes,
+      });
       ratios[`${m.page}_p50_vs_static`] = r1(s.p50 / bs.p50);
-      console.log(`${m.page.padEnd(11)} static baseline p50 ${bs.p50} ms p95 ${bs.p95} ms (${Math.round(m.htmlBytes / 1024)} KiB)`);
+      console.log(
+        `${m.page.padEnd(11)} static baseline p50 ${bs.p50} ms p95 ${bs.p95} ms (${Math.round(m.htmlBytes / 1024)} KiB)`,
+      );
     }
     server.close();
     await context.close();
 
     const pagesOfData = Math.ceil((ROWS + 1) / 50);
     const api = {
-      'GET /api/data?page=N (random page of 50)': await apiLatency(dashboard, () => `/api/data?page=${1 + Math.floor(Math.random() * pagesOfData)}`),
-      'GET /api/data?search=... (full-text over the rows)': await apiLatency(dashboard, () => `/api/data?search=${encodeURIComponent(`document ${Math.floor(Math.random() * ROWS)}`)}`),
-      'GET /api/data?order=name&page=N': await apiLatency(dashboard, () => `/api/data?order=name&asc=true&page=${1 + Math.floor(Math.random() * pagesOfData)}`),
-      'GET /api/data?account=files/docs&page=N': await apiLatency(dashboard, () => `/api/data?account=files/docs&page=${1 + Math.floor(Math.random() * pagesOfData)}`),
+      'GET /api/data?page=N (random page of 50)': await apiLatency(
+        dashboard,
+        () => `/api/data?page=${1 + Math.floor(Math.random() * pagesOfData)}`,
+      ),
+      'GET /api/data?search=... (full-text over the rows)': await apiLatency(
+        dashboard,
+        () => `/api/data?search=${encodeURIComponent(`document ${Math.floor(Math.random() * ROWS)}`)}`,
+      ),
+      'GET /api/data?order=name&page=N': await apiLatency(
+        dashboard,
+        () => `/api/data?order=name&asc=true&page=${1 + Math.floor(Math.random() * pagesOfData)}`,
+      ),
+      'GET /api/data?account=files/docs&page=N': await apiLatency(
+        dashboard,
+        () => `/api/data?account=files/docs&page=${1 + Math.floor(Math.random() * pagesOfData)}`,
+      ),
       'GET /api/services (500 services)': await apiLatency(dashboard, () => '/api/services'),
       'GET /api/cluster': await apiLatency(dashboard, () => '/api/cluster'),
       'GET /metrics': await apiLatency(dashboard, () => '/metrics'),
     };
-    for (const [what, s] of Object.entries(api)) console.log(`${what.padEnd(52)} p50 ${s.p50} ms  p95 ${s.p95} ms  (${Math.round(s.bytes / 1024)} KiB)`);
+    for (const [what, s] of Object.entries(api))
+      console.log(`${what.padEnd(52)} p50 ${s.p50} ms  p95 ${s.p95} ms  (${Math.round(s.bytes / 1024)} KiB)`);
     clearInterval(traffic);
     for (const ch of channels) ch.close();
     pinger.close();
     const tap = await tapCost();
-    console.log(`hub messages/s in-process: tap off ${tap.off}, with the tally ${tap.tally}, with a JSON sniffer ${tap['tally+json-sniffer']}`);
+    console.log(
+      `hub messages/s in-process: tap off ${tap.off}, with the tally ${tap.tally}, with a JSON sniffer ${tap['tally+json-sniffer']}`,
+    );
 
     const loadEnd = loadavg();
     const over = results.filter((r) => r.overBudget === true).map((r) => r.page as string);
@@ -302,8 +458,20 @@ async function main(): Promise<void> {
       chromium: CHROMIUM,
       loadAverageAtStart: loadStart.map((x) => r1(x)),
       loadAverageAtEnd: loadEnd.map((x) => r1(x)),
-      setup: { rows: ROWS, services: SERVICES, servicesOnSecondHub: REMOTE_SERVICES, hubs: 2, syncRuns: 200, triggers: 50, executions: 1000, backgroundTrafficPerSecond: 200, loadsPerPage: LOADS, warmupLoads: 2 },
-      baseline: 'no peer exists for a dashboard: each page\'s final DOM saved as static HTML (scripts removed, same stylesheet) and served by a plain node:http server in the same process, timed to the same selector the same way',
+      setup: {
+        rows: ROWS,
+        services: SERVICES,
+        servicesOnSecondHub: REMOTE_SERVICES,
+        hubs: 2,
+        syncRuns: 200,
+        triggers: 50,
+        executions: 1000,
+        backgroundTrafficPerSecond: 200,
+        loadsPerPage: LOADS,
+        warmupLoads: 2,
+      },
+      baseline:
+        "no peer exists for a dashboard: each page's final DOM saved as static HTML (scripts removed, same stylesheet) and served by a plain node:http server in the same process, timed to the same selector the same way",
       budgetMs: BUDGET_MS,
       overBudget: over,
       results,
@@ -338,7 +506,8 @@ interface Written {
   hubCostOfCounting: { messagesPerSecond: Record<string, number> };
 }
 
-const kib = (bytes: number) => (bytes < 10_240 ? `${(bytes / 1024).toFixed(1)} KiB` : `${Math.round(bytes / 1024)} KiB`);
+const kib = (bytes: number) =>
+  bytes < 10_240 ? `${(bytes / 1024).toFixed(1)} KiB` : `${Math.round(bytes / 1024)} KiB`;
 const ms = (x: unknown) => String(Math.round(Number(x)));
 
 /** The table between the dashboard markers of bench/README.md, from the results file's content. */
@@ -350,10 +519,12 @@ function updateReadme(out: Written): void {
   if (!readme.includes(begin)) return;
   const { results, api } = out;
   const tap = out.hubCostOfCounting.messagesPerSecond;
-  const rows = results.filter((r) => r.system === 'switchboard dashboard').map((r) => {
-    const base = results.find((x) => x.page === r.page && x.system !== 'switchboard dashboard')!;
-    return `| ${String(r.page)} | ${ms(r.p50)} / ${ms(r.p95)} | ${ms(base.p50)} / ${ms(base.p95)} | ${kib(Number(base.htmlBytes))}, ${String(r.domElements)} elements | ${r.overBudget ? '**over**' : 'under'} |`;
-  });
+  const rows = results
+    .filter((r) => r.system === 'switchboard dashboard')
+    .map((r) => {
+      const base = results.find((x) => x.page === r.page && x.system !== 'switchboard dashboard')!;
+      return `| ${String(r.page)} | ${ms(r.p50)} / ${ms(r.p95)} | ${ms(base.p50)} / ${ms(base.p95)} | ${kib(Number(base.htmlBytes))}, ${String(r.domElements)} elements | ${r.overBudget ? '**over**' : 'under'} |`;
+    });
   const apiRows = Object.entries(api).map(([what, s]) => `| ${what} | ${s.p50} / ${s.p95} | ${kib(s.bytes)} |`);
   const k = (x: number | undefined) => `${Math.round((x ?? 0) / 1000)}k`;
   const text = [
@@ -375,5 +546,6 @@ function updateReadme(out: Written): void {
 }
 
 if (process.env.ONLY_TAP) console.log(await tapCost());
-else if (process.env.README_ONLY) updateReadme(JSON.parse(readFileSync('bench/results/dashboard.json', 'utf8')) as Written); // the table again from the last results
+else if (process.env.README_ONLY)
+  updateReadme(JSON.parse(readFileSync('bench/results/dashboard.json', 'utf8')) as Written); // the table again from the last results
 else await main();

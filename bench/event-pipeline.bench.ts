@@ -34,13 +34,22 @@ function procCpuMs(pid: number | undefined): number {
     const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const parts = f.slice(f.lastIndexOf(')') + 2).split(' ');
     return (Number(parts[11]) + Number(parts[12])) * 10;
-  } catch { return 0; }
+  } catch {
+    return 0;
+  }
 }
-function selfCpuMs(): number { const u = process.cpuUsage(); return (u.user + u.system) / 1000; }
+function selfCpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
 const brokerPid = (() => {
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
-    try { if (readFileSync(`/proc/${d}/cmdline`, 'utf8').includes('beam.smp')) return Number(d); } catch { /* gone */ }
+    try {
+      if (readFileSync(`/proc/${d}/cmdline`, 'utf8').includes('beam.smp')) return Number(d);
+    } catch {
+      /* gone */
+    }
   }
   return undefined;
 })();
@@ -56,8 +65,18 @@ async function raw(): Promise<{ rate: number; cpuUsPerEvent: number }> {
   await sub.prefetch(1000);
   let got = 0;
   let resolveDone!: () => void;
-  const done = new Promise<void>((r) => { resolveDone = r; });
-  await sub.consume(q, (m) => { if (!m) return; sub.ack(m); if (++got === N) resolveDone(); }, { noAck: false });
+  const done = new Promise<void>((r) => {
+    resolveDone = r;
+  });
+  await sub.consume(
+    q,
+    (m) => {
+      if (!m) return;
+      sub.ack(m);
+      if (++got === N) resolveDone();
+    },
+    { noAck: false },
+  );
   const body = Buffer.from(PAYLOAD);
   const c0 = selfCpuMs() + procCpuMs(brokerPid);
   const t0 = performance.now();
@@ -65,9 +84,17 @@ async function raw(): Promise<{ rate: number; cpuUsPerEvent: number }> {
   let inflight = 0;
   let wake: (() => void) | undefined;
   for (let i = 0; i < N; i++) {
-    while (inflight >= 1000) await new Promise<void>((r) => { wake = r; });
+    while (inflight >= 1000)
+      await new Promise<void>((r) => {
+        wake = r;
+      });
     inflight++;
-    pub.publish('', q, body, { persistent: true }, () => { inflight--; const w = wake; wake = undefined; w?.(); });
+    pub.publish('', q, body, { persistent: true }, () => {
+      inflight--;
+      const w = wake;
+      wake = undefined;
+      w?.();
+    });
   }
   await pub.waitForConfirms();
   await done;
@@ -94,12 +121,38 @@ async function pipeline(triggerCount: number): Promise<{ rate: number; cpuUsPerE
   const { db, close } = await openDispatchDb({ home });
   await db.addTriggers(triggers(triggerCount));
   const token = 'bench-token';
-  const dispatcher = await startDispatcher({ db, amqp: URL, prefix, log, allowTokens: [`emitter:${token}-e`, `sink:${token}-s`] });
+  const dispatcher = await startDispatcher({
+    db,
+    amqp: URL,
+    prefix,
+    log,
+    allowTokens: [`emitter:${token}-e`, `sink:${token}-s`],
+  });
   const tsx = [process.execPath, '--import', 'tsx'];
-  const sink = await startAgent({ command: [...tsx, 'bench/event-pipeline/sink.ts'], kind: 'sink', id: 'sink-1', token: `${token}-s`, amqp: URL, prefix, log });
-  const emitter = await startAgent({ command: [...tsx, 'bench/event-pipeline/emitter.ts'], kind: 'emitter', id: 'emitter-1', token: `${token}-e`, amqp: URL, prefix, log });
+  const sink = await startAgent({
+    command: [...tsx, 'bench/event-pipeline/sink.ts'],
+    kind: 'sink',
+    id: 'sink-1',
+    token: `${token}-s`,
+    amqp: URL,
+    prefix,
+    log,
+  });
+  const emitter = await startAgent({
+    command: [...tsx, 'bench/event-pipeline/emitter.ts'],
+    kind: 'emitter',
+    id: 'emitter-1',
+    token: `${token}-e`,
+    amqp: URL,
+    prefix,
+    log,
+  });
   try {
-    const parts = () => ({ agentsAndDispatcher: selfCpuMs(), broker: procCpuMs(brokerPid), connectors: procCpuMs(emitter.connector.pid) + procCpuMs(sink.connector.pid) });
+    const parts = () => ({
+      agentsAndDispatcher: selfCpuMs(),
+      broker: procCpuMs(brokerPid),
+      connectors: procCpuMs(emitter.connector.pid) + procCpuMs(sink.connector.pid),
+    });
     const cpu = () => Object.values(parts()).reduce((a, b) => a + b, 0);
     const p0 = parts();
     const c0 = cpu();
@@ -119,8 +172,22 @@ async function pipeline(triggerCount: number): Promise<{ rate: number; cpuUsPerE
     const cpuUsPerEvent = ((cpu() - c0) * 1000) / N;
     // Where the CPU went (us per event): this process holds the dispatcher and both agents.
     const p1 = parts();
-    if (process.env.VERBOSE) console.log(triggerCount, 'triggers: CPU us per event', Object.fromEntries(Object.entries(p1).map(([k, v]) => [k, +(((v - p0[k as keyof typeof p0]) * 1000) / N).toFixed(1)])));
-    if (process.env.VERBOSE) console.log(triggerCount, 'triggers: ms at which all events were', Object.fromEntries(Object.entries(marks).map(([k, v]) => [k, Math.round(v)])), 'done', Math.round(performance.now() - t0));
+    if (process.env.VERBOSE)
+      console.log(
+        triggerCount,
+        'triggers: CPU us per event',
+        Object.fromEntries(
+          Object.entries(p1).map(([k, v]) => [k, +(((v - p0[k as keyof typeof p0]) * 1000) / N).toFixed(1)]),
+        ),
+      );
+    if (process.env.VERBOSE)
+      console.log(
+        triggerCount,
+        'triggers: ms at which all events were',
+        Object.fromEntries(Object.entries(marks).map(([k, v]) => [k, Math.round(v)])),
+        'done',
+        Math.round(performance.now() - t0),
+      );
     const { total } = await db.countExecutions();
     return { rate, cpuUsPerEvent, executions: total };
   } finally {
@@ -149,14 +216,30 @@ for (let r = 0; r < RUNS; r++) {
     if (executions !== N) throw new Error(`expected ${N} executions with ${t} triggers, the log has ${executions}`);
     pipeRuns.set(t, [...(pipeRuns.get(t) ?? []), { rate, cpuUsPerEvent }]);
   }
-  console.log(`run ${r + 1}/${RUNS}: raw ${Math.round(rawRuns.at(-1)?.rate ?? 0)}/s, ${[...pipeRuns].map(([t, xs]) => `${t} triggers ${Math.round(xs.at(-1)!.rate)}/s`).join(', ')}`);
+  console.log(
+    `run ${r + 1}/${RUNS}: raw ${Math.round(rawRuns.at(-1)?.rate ?? 0)}/s, ${[...pipeRuns].map(([t, xs]) => `${t} triggers ${Math.round(xs.at(-1)!.rate)}/s`).join(', ')}`,
+  );
 }
-const med = (xs: { rate: number; cpuUsPerEvent: number }[]) => ({ rate: median(xs.map((x) => x.rate)), cpu: median(xs.map((x) => x.cpuUsPerEvent)) });
+const med = (xs: { rate: number; cpuUsPerEvent: number }[]) => ({
+  rate: median(xs.map((x) => x.rate)),
+  cpu: median(xs.map((x) => x.cpuUsPerEvent)),
+});
 const rawM = med(rawRuns);
-results.push({ system: 'raw amqplib publish (confirms) -> consume', value: Math.round(rawM.rate), runs: rawRuns.map((x) => Math.round(x.rate)), cpuUsPerEvent: +rawM.cpu.toFixed(1) });
+results.push({
+  system: 'raw amqplib publish (confirms) -> consume',
+  value: Math.round(rawM.rate),
+  runs: rawRuns.map((x) => Math.round(x.rate)),
+  cpuUsPerEvent: +rawM.cpu.toFixed(1),
+});
 for (const [t, xs] of pipeRuns) {
   const m = med(xs);
-  results.push({ system: `switchboard pipeline, ${t} trigger(s)`, triggers: t, value: Math.round(m.rate), runs: xs.map((x) => Math.round(x.rate)), cpuUsPerEvent: +m.cpu.toFixed(1) });
+  results.push({
+    system: `switchboard pipeline, ${t} trigger(s)`,
+    triggers: t,
+    value: Math.round(m.rate),
+    runs: xs.map((x) => Math.round(x.rate)),
+    cpuUsPerEvent: +m.cpu.toFixed(1),
+  });
 }
 const v = (t: number) => (pipeRuns.has(t) ? med(pipeRuns.get(t)!) : { rate: NaN, cpu: NaN }); // TRIGGERS= may leave some out
 const ratios = {
@@ -169,13 +252,24 @@ const ratios = {
 };
 const load = { before: +load0.toFixed(1), after: +loadavg()[0]!.toFixed(1) };
 const out = {
-  name: 'event-pipeline', unit: 'events/s', events: N, runs: RUNS, date: new Date().toISOString().slice(0, 10), node: process.version, loadavg1: load, results, ratios,
+  name: 'event-pipeline',
+  unit: 'events/s',
+  events: N,
+  runs: RUNS,
+  date: new Date().toISOString().slice(0, 10),
+  node: process.version,
+  loadavg1: load,
+  results,
+  ratios,
   note: 'median of runs; pipeline = connector -> agent -> RabbitMQ -> dispatcher (SQLite log) -> RabbitMQ -> agent -> connector, timed from the start signal to the last task at the second agent; agents batch events and tasks into AMQP messages, raw publishes one message per event; CPU = all processes of the system incl. the broker',
 };
 console.table(results.map((r) => ({ system: r.system, 'events/s': r.value, 'cpu us/event': r.cpuUsPerEvent })));
 console.log(ratios);
 // NO_WRITE=1: a look without touching the results (exploratory runs on a busy machine).
-if (process.env.NO_WRITE === '1') { console.log('NO_WRITE=1: results not written'); process.exit(0); }
+if (process.env.NO_WRITE === '1') {
+  console.log('NO_WRITE=1: results not written');
+  process.exit(0);
+}
 mkdirSync('bench/results', { recursive: true });
 writeFileSync('bench/results/event-pipeline.json', `${JSON.stringify(out, null, 2)}\n`);
 
@@ -194,5 +288,8 @@ const readme = readFileSync('bench/README.md', 'utf8');
 const begin = '<!-- event-pipeline:begin -->';
 const end = '<!-- event-pipeline:end -->';
 if (readme.includes(begin) && readme.includes(end)) {
-  writeFileSync('bench/README.md', `${readme.slice(0, readme.indexOf(begin) + begin.length)}\n${table}\n${readme.slice(readme.indexOf(end))}`);
+  writeFileSync(
+    'bench/README.md',
+    `${readme.slice(0, readme.indexOf(begin) + begin.length)}\n${table}\n${readme.slice(readme.indexOf(end))}`,
+  );
 }

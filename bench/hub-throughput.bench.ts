@@ -42,13 +42,20 @@ class Worker {
   private waiters: ((m: FromWorker) => void)[] = [];
   readonly ready: Promise<FromWorker>;
 
-  constructor(readonly child: ChildProcess, readonly label: string) {
+  constructor(
+    readonly child: ChildProcess,
+    readonly label: string,
+  ) {
     this.ready = this.next();
     child.on('message', (m: FromWorker) => {
-      if (m.type === 'error') { console.error(`[${label}] ${m.message}`); }
+      if (m.type === 'error') {
+        console.error(`[${label}] ${m.message}`);
+      }
       this.waiters.shift()?.(m);
     });
-    child.on('exit', (code) => { if (code) for (const w of this.waiters.splice(0)) w({ type: 'error', message: `${label} exited with ${code}` }); });
+    child.on('exit', (code) => {
+      if (code) for (const w of this.waiters.splice(0)) w({ type: 'error', message: `${label} exited with ${code}` });
+    });
   }
 
   private next(): Promise<FromWorker> {
@@ -71,7 +78,11 @@ class Worker {
 
 function startWorker(role: 'sink' | 'source', system: SystemName, args: string[]): Worker {
   const child = fork(new URL('./hub-throughput/worker.ts', import.meta.url).pathname, [role, system, ...args], {
-    execArgv: ['--import', 'tsx', ...(process.env.WORKER_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.WORKER_CPU_PROF] : [])],
+    execArgv: [
+      '--import',
+      'tsx',
+      ...(process.env.WORKER_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.WORKER_CPU_PROF] : []),
+    ],
     env: { ...process.env, SWITCHBOARD_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -95,7 +106,11 @@ async function startHub(): Promise<{ url: string; child: ChildProcess }> {
   return { url, child };
 }
 
-async function measureOneWay(sink: Worker, source: Worker, pids: number[]): Promise<{ rate: number; loss: number; cpuUs: number }> {
+async function measureOneWay(
+  sink: Worker,
+  source: Worker,
+  pids: number[],
+): Promise<{ rate: number; loss: number; cpuUs: number }> {
   await sink.ask({ type: 'reset' });
   const cpu0 = cpuMs(pids);
   const done = await source.ask({ type: 'oneway', durationMs: ONE_WAY_MS });
@@ -111,15 +126,29 @@ async function measureOneWay(sink: Worker, source: Worker, pids: number[]): Prom
   }
   if (c.type !== 'count' || c.count < 2) return { rate: 0, loss: 1, cpuUs: NaN };
   const cpuUs = ((cpuMs(pids) - cpu0) * 1000) / c.count;
-  return { rate: (c.count - 1) / ((c.lastNs - c.firstNs) / 1e9), loss: sent ? Math.max(0, 1 - c.count / sent) : 0, cpuUs };
+  return {
+    rate: (c.count - 1) / ((c.lastNs - c.firstNs) / 1e9),
+    loss: sent ? Math.max(0, 1 - c.count / sent) : 0,
+    cpuUs,
+  };
 }
 
-async function measureRR(source: Worker, inflight: number, pids: number[]): Promise<{ rate: number; p50: number; p99: number; cpuUs: number; cpuUsByProcess: number[] }> {
+async function measureRR(
+  source: Worker,
+  inflight: number,
+  pids: number[],
+): Promise<{ rate: number; p50: number; p99: number; cpuUs: number; cpuUsByProcess: number[] }> {
   const before = pids.map((pid) => cpuMs([pid]));
   const r = await source.ask({ type: 'rr', durationMs: RR_MS, inflight });
   if (r.type !== 'rr-done') throw new Error('unexpected reply');
   const byProcess = pids.map((pid, i) => ((cpuMs([pid]) - before[i]!) * 1000) / r.count);
-  return { rate: r.count / (r.elapsedMs / 1000), p50: r.p50us, p99: r.p99us, cpuUs: byProcess.reduce((a, b) => a + b, 0), cpuUsByProcess: byProcess };
+  return {
+    rate: r.count / (r.elapsedMs / 1000),
+    p50: r.p50us,
+    p99: r.p99us,
+    cpuUs: byProcess.reduce((a, b) => a + b, 0),
+    cpuUsByProcess: byProcess,
+  };
 }
 
 interface Pair {
@@ -153,7 +182,7 @@ async function setUp(system: SystemName): Promise<Pair> {
   } else if (system === 'nats') {
     sink = startWorker('sink', system, [NATS_URL]);
     const r = await sink.ready;
-    source = startWorker('source', system, [NATS_URL, r.type === 'ready' ? r.address ?? '' : '']);
+    source = startWorker('source', system, [NATS_URL, r.type === 'ready' ? (r.address ?? '') : '']);
   } else if (system === 'moleculer') {
     const [a, b] = [await freePort(), await freePort()];
     sink = startWorker('sink', system, [String(a), String(b)]);
@@ -162,7 +191,7 @@ async function setUp(system: SystemName): Promise<Pair> {
   } else {
     sink = startWorker('sink', system, []);
     const r = await sink.ready;
-    source = startWorker('source', system, [r.type === 'ready' ? r.address ?? '' : '']);
+    source = startWorker('source', system, [r.type === 'ready' ? (r.address ?? '') : '']);
   }
   const [s1, s2] = [await sink.ready, await source.ready];
   for (const r of [s1, s2]) if (r.type === 'error') throw new Error(r.message);
@@ -174,9 +203,16 @@ async function setUp(system: SystemName): Promise<Pair> {
 async function tearDown(pair: Pair): Promise<void> {
   pair.source.stop();
   pair.sink.stop();
-  await Promise.all([pair.source, pair.sink].map((w) => new Promise((r) => (w.child.exitCode !== null ? r(null) : w.child.once('exit', r)))));
+  await Promise.all(
+    [pair.source, pair.sink].map(
+      (w) => new Promise((r) => (w.child.exitCode !== null ? r(null) : w.child.once('exit', r))),
+    ),
+  );
   const hub = pair.hub;
-  if (hub) { hub.kill('SIGTERM'); await new Promise((r) => (hub.exitCode !== null ? r(null) : hub.once('exit', r))); }
+  if (hub) {
+    hub.kill('SIGTERM');
+    await new Promise((r) => (hub.exitCode !== null ? r(null) : hub.once('exit', r)));
+  }
 }
 
 async function measureRun(pair: Pair): Promise<Run> {
@@ -200,7 +236,9 @@ function summarise(system: string, runs: Run[]): Figures {
     rr64p99us: median(runs.map((r) => r.r64.p99)),
     rr64CpuUsPerRoundTrip: median(runs.map((r) => r.r64.cpuUs)),
     // Order: sink, source, then the hub or nats-server when there is one.
-    rr64CpuUsByProcess: runs[0]!.r64.cpuUsByProcess.map((_, i) => Math.round(median(runs.map((r) => r.r64.cpuUsByProcess[i]!)) * 10) / 10),
+    rr64CpuUsByProcess: runs[0]!.r64.cpuUsByProcess.map(
+      (_, i) => Math.round(median(runs.map((r) => r.r64.cpuUsByProcess[i]!)) * 10) / 10,
+    ),
   };
 }
 
@@ -233,7 +271,9 @@ async function main(): Promise<void> {
         try {
           const run = await measureRun(pair);
           runs.get(pair.system)!.push(run);
-          process.stdout.write(`  run ${i + 1} ${pair.system.padEnd(11)} one-way ${fmt(run.ow)}/s (loss ${(run.loss * 100).toFixed(1)}%), rr1 ${fmt(run.r1.rate)}/s, rr64 ${fmt(run.r64.rate)}/s\n`);
+          process.stdout.write(
+            `  run ${i + 1} ${pair.system.padEnd(11)} one-way ${fmt(run.ow)}/s (loss ${(run.loss * 100).toFixed(1)}%), rr1 ${fmt(run.r1.rate)}/s, rr64 ${fmt(run.r64.rate)}/s\n`,
+          );
         } catch (err) {
           console.error(`${pair.system} run ${i + 1} failed: ${err instanceof Error ? err.message : String(err)}`);
         }
@@ -283,7 +323,9 @@ async function main(): Promise<void> {
   updateReadme(figures, ratios, limits.rr1_twiceMoleculer_vs_direct);
   console.log(`\nsystem        one-way/s  rr1/s (p50/p99 us)      rr64/s (p50/p99 us)   CPU us/msg  CPU us/rt64`);
   for (const f of figures) {
-    console.log(`${f.system.padEnd(12)}  ${fmt(f.oneWay).padStart(9)}  ${fmt(f.rr1).padStart(6)} (${f.rr1p50us.toFixed(0)}/${f.rr1p99us.toFixed(0)})  ${fmt(f.rr64).padStart(8)} (${f.rr64p50us.toFixed(0)}/${f.rr64p99us.toFixed(0)})  ${f.oneWayCpuUsPerMsg.toFixed(1).padStart(10)}  ${f.rr64CpuUsPerRoundTrip.toFixed(1).padStart(11)}`);
+    console.log(
+      `${f.system.padEnd(12)}  ${fmt(f.oneWay).padStart(9)}  ${fmt(f.rr1).padStart(6)} (${f.rr1p50us.toFixed(0)}/${f.rr1p99us.toFixed(0)})  ${fmt(f.rr64).padStart(8)} (${f.rr64p50us.toFixed(0)}/${f.rr64p99us.toFixed(0)})  ${f.oneWayCpuUsPerMsg.toFixed(1).padStart(10)}  ${f.rr64CpuUsPerRoundTrip.toFixed(1).padStart(11)}`,
+    );
   }
   console.log(`ratios: ${JSON.stringify(ratios)}`);
   console.log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s; wrote bench/results/hub-throughput.json`);
@@ -295,7 +337,10 @@ function updateReadme(figures: Figures[], ratios: Record<string, number | null>,
   const end = '<!-- hub-throughput:end -->';
   let text = readFileSync('bench/README.md', 'utf8');
   if (!text.includes(begin)) return;
-  const rows = figures.map((f) => `| ${f.system} | ${fmt(f.oneWay)} | ${fmt(f.rr1)} (${f.rr1p50us.toFixed(0)} / ${f.rr1p99us.toFixed(0)} us) | ${fmt(f.rr64)} (${f.rr64p50us.toFixed(0)} / ${f.rr64p99us.toFixed(0)} us) | ${f.oneWayCpuUsPerMsg.toFixed(1)} | ${f.rr64CpuUsPerRoundTrip.toFixed(1)} |`);
+  const rows = figures.map(
+    (f) =>
+      `| ${f.system} | ${fmt(f.oneWay)} | ${fmt(f.rr1)} (${f.rr1p50us.toFixed(0)} / ${f.rr1p99us.toFixed(0)} us) | ${fmt(f.rr64)} (${f.rr64p50us.toFixed(0)} / ${f.rr64p99us.toFixed(0)} us) | ${f.oneWayCpuUsPerMsg.toFixed(1)} | ${f.rr64CpuUsPerRoundTrip.toFixed(1)} |`,
+  );
   const r = (k: string) => (ratios[k] === null || ratios[k] === undefined ? 'n/a' : `${ratios[k]}x`);
   const table = [
     begin,
@@ -310,7 +355,9 @@ function updateReadme(figures: Figures[], ratios: Record<string, number | null>,
       `vs direct (limit): one-way ${r('oneWay_vs_direct')}, rr1 ${r('rr1_vs_direct')}, rr64 ${r('rr64_vs_direct')}. ` +
       `CPU efficiency (peer's CPU per message / Switchboard's): vs NATS ${r('cpuEfficiencyOneWay_vs_nats')} one-way, ${r('cpuEfficiencyRR64_vs_nats')} rr64; ` +
       `vs Moleculer ${r('cpuEfficiencyOneWay_vs_moleculer')}, ${r('cpuEfficiencyRR64_vs_moleculer')}; vs direct ${r('cpuEfficiencyOneWay_vs_direct')}, ${r('cpuEfficiencyRR64_vs_direct')}.` +
-      (rr1Aim === null ? '' : ` Twice Moleculer's rr1 is ${rr1Aim}x the direct limit's in this run (a hub round trip is 4 socket hops, Moleculer's and direct's 2)${rr1Aim > 1 ? ': the 2x aim at rr1 is out of reach of any hub, even a free one' : ''}.`),
+      (rr1Aim === null
+        ? ''
+        : ` Twice Moleculer's rr1 is ${rr1Aim}x the direct limit's in this run (a hub round trip is 4 socket hops, Moleculer's and direct's 2)${rr1Aim > 1 ? ': the 2x aim at rr1 is out of reach of any hub, even a free one' : ''}.`),
     end,
   ].join('\n');
   text = text.slice(0, text.indexOf(begin)) + table + text.slice(text.indexOf(end) + end.length);

@@ -9,7 +9,14 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { median } from './hub-throughput/stats.js';
-import { natsRequester, natsResponder, switchboardRequester, switchboardResponder, type Requester, type RRResult } from './mesh-routing/rr.js';
+import {
+  natsRequester,
+  natsResponder,
+  switchboardRequester,
+  switchboardResponder,
+  type Requester,
+  type RRResult,
+} from './mesh-routing/rr.js';
 import { startNatsCluster } from './mesh-routing/nats-cluster.js';
 import { LineService, startCluster, waitConverged, type HubProcess } from '../src/mesh/test-cluster.js';
 
@@ -40,23 +47,44 @@ async function measure(system: string, path: string, intermediate: number | null
   const runs: { r1: RRResult; r64: RRResult }[] = [];
   for (let i = 0; i < RUNS; i++) runs.push({ r1: await req.run(1, PHASE_MS), r64: await req.run(64, PHASE_MS) });
   const row: Row = {
-    system, path, intermediate,
-    rr1: median(runs.map((r) => r.r1.rate)), rr1p50us: median(runs.map((r) => r.r1.p50us)), rr1p99us: median(runs.map((r) => r.r1.p99us)),
-    rr64: median(runs.map((r) => r.r64.rate)), rr64p50us: median(runs.map((r) => r.r64.p50us)), rr64p99us: median(runs.map((r) => r.r64.p99us)),
+    system,
+    path,
+    intermediate,
+    rr1: median(runs.map((r) => r.r1.rate)),
+    rr1p50us: median(runs.map((r) => r.r1.p50us)),
+    rr1p99us: median(runs.map((r) => r.r1.p99us)),
+    rr64: median(runs.map((r) => r.r64.rate)),
+    rr64p50us: median(runs.map((r) => r.r64.p50us)),
+    rr64p99us: median(runs.map((r) => r.r64.p99us)),
   };
-  console.log(`  ${system.padEnd(11)} ${path.padEnd(34)} rr1 ${fmt(row.rr1)}/s p50 ${row.rr1p50us.toFixed(0)} us p99 ${row.rr1p99us.toFixed(0)} us | rr64 ${fmt(row.rr64)}/s p50 ${row.rr64p50us.toFixed(0)} us p99 ${row.rr64p99us.toFixed(0)} us`);
+  console.log(
+    `  ${system.padEnd(11)} ${path.padEnd(34)} rr1 ${fmt(row.rr1)}/s p50 ${row.rr1p50us.toFixed(0)} us p99 ${row.rr1p99us.toFixed(0)} us | rr64 ${fmt(row.rr64)}/s p50 ${row.rr64p50us.toFixed(0)} us p99 ${row.rr64p99us.toFixed(0)} us`,
+  );
   return row;
 }
 
 async function switchboardRows(): Promise<Row[]> {
   const names = ['A', 'B', 'C', 'D'];
-  const hubs = await startCluster(names.map((n, i) => ({ name: n, ip: `127.0.0.${i + 1}`, neighbors: [names[i - 1], names[i + 1]].filter((x): x is string => x !== undefined) })));
+  const hubs = await startCluster(
+    names.map((n, i) => ({
+      name: n,
+      ip: `127.0.0.${i + 1}`,
+      neighbors: [names[i - 1], names[i + 1]].filter((x): x is string => x !== undefined),
+    })),
+  );
   const stops: (() => void)[] = [];
   try {
     for (const n of names) stops.push(await switchboardResponder(hubs.get(n)!.localUrl, `echo_${n.toLowerCase()}`));
-    await waitConverged(hubs.values(), (s) => names.every((n) => s.hubs.some((h) => h.services.includes(`echo_${n.toLowerCase()}`))));
+    await waitConverged(hubs.values(), (s) =>
+      names.every((n) => s.hubs.some((h) => h.services.includes(`echo_${n.toLowerCase()}`))),
+    );
     const rows: Row[] = [];
-    const paths: [string, string, number | null][] = [['echo_a', 'same hub (A)', null], ['echo_b', 'A -> B (neighbor, 0 between)', 0], ['echo_c', 'A -> B -> C (1 between)', 1], ['echo_d', 'A -> B -> C -> D (2 between)', 2]];
+    const paths: [string, string, number | null][] = [
+      ['echo_a', 'same hub (A)', null],
+      ['echo_b', 'A -> B (neighbor, 0 between)', 0],
+      ['echo_c', 'A -> B -> C (1 between)', 1],
+      ['echo_d', 'A -> B -> C -> D (2 between)', 2],
+    ];
     for (const [target, path, inter] of paths) {
       const req = await switchboardRequester(hubs.get('A')!.localUrl, target);
       try {
@@ -79,7 +107,10 @@ async function natsRows(): Promise<Row[]> {
     closers.push(await natsResponder(cluster.urls[0]!, 'echo.local'));
     closers.push(await natsResponder(cluster.urls[1]!, 'echo.remote'));
     const rows: Row[] = [];
-    for (const [subject, path, inter] of [['echo.local', 'same server', null], ['echo.remote', 'server 1 -> server 2 (route, 0 between)', 0]] as const) {
+    for (const [subject, path, inter] of [
+      ['echo.local', 'same server', null],
+      ['echo.remote', 'server 1 -> server 2 (route, 0 between)', 0],
+    ] as const) {
       const req = await natsRequester(cluster.urls[0]!, subject);
       // Interest travels over the routes; wait until a request is answered.
       for (let i = 0; i < 100; i++) {
@@ -100,13 +131,26 @@ async function natsRows(): Promise<Row[]> {
 }
 
 /** Kill one hub of a ring; time until every other hub's services heard that its service went down. */
-async function convergence(size: number): Promise<{ ring: number; killMs: number[]; restartMs: number[]; rejoinMs: number[] }> {
+async function convergence(
+  size: number,
+): Promise<{ ring: number; killMs: number[]; restartMs: number[]; rejoinMs: number[] }> {
   const names = Array.from({ length: size }, (_, i) => `H${i}`);
-  const hubs = await startCluster(names.map((n, i) => ({ name: n, ip: `127.0.0.${i + 1}`, neighbors: [names[(i + size - 1) % size]!, names[(i + 1) % size]!] })));
+  const hubs = await startCluster(
+    names.map((n, i) => ({
+      name: n,
+      ip: `127.0.0.${i + 1}`,
+      neighbors: [names[(i + size - 1) % size]!, names[(i + 1) % size]!],
+    })),
+  );
   const watchers: LineService[] = [];
   try {
-    for (const n of names) watchers.push(await LineService.register(hubs.get(n)!.localUrl, `w_${n.toLowerCase()}`, ['STATUS']));
-    await waitConverged(hubs.values(), (s) => names.every((n) => s.hubs.some((h) => h.services.includes(`w_${n.toLowerCase()}`))), 60_000);
+    for (const n of names)
+      watchers.push(await LineService.register(hubs.get(n)!.localUrl, `w_${n.toLowerCase()}`, ['STATUS']));
+    await waitConverged(
+      hubs.values(),
+      (s) => names.every((n) => s.hubs.some((h) => h.services.includes(`w_${n.toLowerCase()}`))),
+      60_000,
+    );
     const killMs: number[] = [];
     const restartMs: number[] = [];
     const rejoinMs: number[] = [];
@@ -119,20 +163,34 @@ async function convergence(size: number): Promise<{ ring: number; killMs: number
       const service = `w_${victim.toLowerCase()}`;
       const t0 = performance.now();
       await hub.kill();
-      await Promise.all(others.map((w) => w.next((m) => m.command === 'STATUS' && m.params.service === service && m.params.status === 'down', 20_000)));
+      await Promise.all(
+        others.map((w) =>
+          w.next((m) => m.command === 'STATUS' && m.params.service === service && m.params.status === 'down', 20_000),
+        ),
+      );
       killMs.push(performance.now() - t0);
       // Back: restart the process and register its service again; time until every hub sees it.
       const t1 = performance.now();
       await hub.start();
       const t2 = performance.now();
       watchers[vi] = await LineService.register(hub.localUrl, service, ['STATUS']);
-      await Promise.all(others.map((w) => w.next((m) => m.command === 'STATUS' && m.params.service === service && m.params.status === 'up', 30_000)));
+      await Promise.all(
+        others.map((w) =>
+          w.next((m) => m.command === 'STATUS' && m.params.service === service && m.params.status === 'up', 30_000),
+        ),
+      );
       const t3 = performance.now();
       restartMs.push(t3 - t1);
       rejoinMs.push(t3 - t2);
       // Barrier (not timed): the restarted hub knows everyone's services too before the next kill.
-      await waitConverged(hubs.values(), (s) => names.every((n) => s.hubs.some((h) => h.services.includes(`w_${n.toLowerCase()}`))), 60_000);
-      console.log(`  ring of ${size}: kill ${victim} -> all ${size - 1} hubs rerouted in ${killMs.at(-1)!.toFixed(0)} ms; restart -> converged in ${restartMs.at(-1)!.toFixed(0)} ms (${rejoinMs.at(-1)!.toFixed(0)} ms after the new process listened)`);
+      await waitConverged(
+        hubs.values(),
+        (s) => names.every((n) => s.hubs.some((h) => h.services.includes(`w_${n.toLowerCase()}`))),
+        60_000,
+      );
+      console.log(
+        `  ring of ${size}: kill ${victim} -> all ${size - 1} hubs rerouted in ${killMs.at(-1)!.toFixed(0)} ms; restart -> converged in ${restartMs.at(-1)!.toFixed(0)} ms (${rejoinMs.at(-1)!.toFixed(0)} ms after the new process listened)`,
+      );
     }
     return { ring: size, killMs, restartMs, rejoinMs };
   } finally {
@@ -156,12 +214,22 @@ async function main(): Promise<void> {
 
   const row = (sys: Row[], inter: number | null) => sys.find((r) => r.intermediate === inter);
   // The cost of one more hop, in p50 microseconds of a round trip (rr1).
-  const sbHop = [row(sb, 0), row(sb, 1), row(sb, 2)].every(Boolean) ? ((row(sb, 2)!.rr1p50us - row(sb, 0)!.rr1p50us) / 2) : NaN;
+  const sbHop = [row(sb, 0), row(sb, 1), row(sb, 2)].every(Boolean)
+    ? (row(sb, 2)!.rr1p50us - row(sb, 0)!.rr1p50us) / 2
+    : NaN;
   const natsHop = row(nats, 0) && row(nats, null) ? row(nats, 0)!.rr1p50us - row(nats, null)!.rr1p50us : NaN;
   const sbFirstHop = row(sb, 0) && row(sb, null) ? row(sb, 0)!.rr1p50us - row(sb, null)!.rr1p50us : NaN;
   const results = [
     ...[...sb, ...nats].map((r) => ({ ...r, value: Math.round(r.rr1) })),
-    ...conv.map((c) => ({ system: 'switchboard', path: `convergence after a hub is killed, ring of ${c.ring} (ms)`, value: Math.round(median(c.killMs)), killMs: c.killMs.map(Math.round), restartMs: c.restartMs.map(Math.round), rejoinMs: c.rejoinMs.map(Math.round), medianRejoinMs: Math.round(median(c.rejoinMs)) })),
+    ...conv.map((c) => ({
+      system: 'switchboard',
+      path: `convergence after a hub is killed, ring of ${c.ring} (ms)`,
+      value: Math.round(median(c.killMs)),
+      killMs: c.killMs.map(Math.round),
+      restartMs: c.restartMs.map(Math.round),
+      rejoinMs: c.rejoinMs.map(Math.round),
+      medianRejoinMs: Math.round(median(c.rejoinMs)),
+    })),
   ];
   const result = {
     name: 'mesh-routing',
@@ -185,13 +253,19 @@ async function main(): Promise<void> {
   const table = [
     '| system | path | rr/s (1 in flight) | p50 / p99 us | rr/s (64 in flight) | p50 / p99 us |',
     '|---|---|---|---|---|---|',
-    ...[...sb, ...nats].map((r) => `| ${r.system} | ${r.path} | ${fmt(r.rr1)} | ${r.rr1p50us.toFixed(0)} / ${r.rr1p99us.toFixed(0)} | ${fmt(r.rr64)} | ${r.rr64p50us.toFixed(0)} / ${r.rr64p99us.toFixed(0)} |`),
+    ...[...sb, ...nats].map(
+      (r) =>
+        `| ${r.system} | ${r.path} | ${fmt(r.rr1)} | ${r.rr1p50us.toFixed(0)} / ${r.rr1p99us.toFixed(0)} | ${fmt(r.rr64)} | ${r.rr64p50us.toFixed(0)} / ${r.rr64p99us.toFixed(0)} |`,
+    ),
     '',
     `One more Switchboard hop adds ${sbHop.toFixed(0)} us to a round trip's p50 (a NATS route hop adds ${natsHop.toFixed(0)} us; ratio ${String(ratio(sbHop, natsHop))}).`,
     '',
     '| ring | hub killed -> every other hub rerouted (median, ms) | runs (ms) | restarted hub listening -> every hub has its service (median, ms) | same, from process spawn (ms) |',
     '|---|---|---|---|---|',
-    ...conv.map((c) => `| ${c.ring} hubs | ${median(c.killMs).toFixed(0)} | ${c.killMs.map((x) => x.toFixed(0)).join(', ')} | ${median(c.rejoinMs).toFixed(0)} | ${median(c.restartMs).toFixed(0)} |`),
+    ...conv.map(
+      (c) =>
+        `| ${c.ring} hubs | ${median(c.killMs).toFixed(0)} | ${c.killMs.map((x) => x.toFixed(0)).join(', ')} | ${median(c.rejoinMs).toFixed(0)} | ${median(c.restartMs).toFixed(0)} |`,
+    ),
     '',
     `(${new Date().toISOString().slice(0, 10)}, ${result.seconds} s run, 2-core machine)`,
   ].join('\n');
@@ -199,14 +273,20 @@ async function main(): Promise<void> {
   const begin = '<!-- mesh-routing:begin -->';
   const end = '<!-- mesh-routing:end -->';
   if (readme.includes(begin)) {
-    writeFileSync('bench/README.md', readme.replace(new RegExp(`${begin}[\\s\\S]*?${end}`), `${begin}\n${table}\n${end}`));
+    writeFileSync(
+      'bench/README.md',
+      readme.replace(new RegExp(`${begin}[\\s\\S]*?${end}`), `${begin}\n${table}\n${end}`),
+    );
   } else {
     console.log('(bench/README.md has no mesh-routing markers; table not written)');
   }
   console.log(`\n${table}\nwrote bench/results/mesh-routing.json in ${result.seconds} s`);
 }
 
-main().then(() => process.exit(0), (err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -21,11 +21,22 @@ const INFLIGHT = process.env.INFLIGHT ? process.env.INFLIGHT.split(',').map(Numb
 const PAYLOAD = { text: 'hello plugin', n: 42 };
 const wanted = process.env.SYSTEMS?.split(',');
 
-interface Sample { rps: number; p50: number; p99: number; cpuUs: number }
+interface Sample {
+  rps: number;
+  p50: number;
+  p99: number;
+  cpuUs: number;
+}
 
 // CPU time per call across our process (all its threads) and the system's child processes: a
 // figure the machine's other load does not distort the way wall-clock rates are.
-const CLK_TCK = (() => { try { return Number(execSync('getconf CLK_TCK').toString().trim()) || 100; } catch { return 100; } })();
+const CLK_TCK = (() => {
+  try {
+    return Number(execSync('getconf CLK_TCK').toString().trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
 function cpuMicros(pids: number[]): number {
   const own = process.cpuUsage();
   let total = own.user + own.system;
@@ -34,7 +45,9 @@ function cpuMicros(pids: number[]): number {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       total += ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLK_TCK;
-    } catch { /* process gone */ }
+    } catch {
+      /* process gone */
+    }
   }
   return total;
 }
@@ -86,7 +99,9 @@ async function main(): Promise<void> {
           const s = await drive(run, inflight, MEASURE_MS);
           const key = `${name}@${inflight}`;
           samples.set(key, [...(samples.get(key) ?? []), s]);
-          console.log(`round ${round + 1} ${name.padEnd(26)} ${String(inflight).padStart(2)} in flight: ${Math.round(s.rps).toString().padStart(7)} rt/s  p50 ${s.p50.toFixed(3)} ms  p99 ${s.p99.toFixed(3)} ms  cpu ${s.cpuUs.toFixed(1)} us/call`);
+          console.log(
+            `round ${round + 1} ${name.padEnd(26)} ${String(inflight).padStart(2)} in flight: ${Math.round(s.rps).toString().padStart(7)} rt/s  p50 ${s.p50.toFixed(3)} ms  p99 ${s.p99.toFixed(3)} ms  cpu ${s.cpuUs.toFixed(1)} us/call`,
+          );
         }
       }
     }
@@ -95,11 +110,21 @@ async function main(): Promise<void> {
   }
   const results = [...samples].map(([key, list]) => {
     const [system, inflight] = key.split('@') as [string, string];
-    return { system, inflight: Number(inflight), value: Math.round(median(list.map((s) => s.rps))), p50Ms: round3(median(list.map((s) => s.p50))), p99Ms: round3(median(list.map((s) => s.p99))), cpuUsPerCall: Math.round(median(list.map((s) => s.cpuUs)) * 10) / 10, runs: list.map((s) => Math.round(s.rps)) };
+    return {
+      system,
+      inflight: Number(inflight),
+      value: Math.round(median(list.map((s) => s.rps))),
+      p50Ms: round3(median(list.map((s) => s.p50))),
+      p99Ms: round3(median(list.map((s) => s.p99))),
+      cpuUsPerCall: Math.round(median(list.map((s) => s.cpuUs)) * 10) / 10,
+      runs: list.map((s) => Math.round(s.rps)),
+    };
   });
-  const v = (system: string, inflight: number) => results.find((r) => r.system === system && r.inflight === inflight)?.value;
+  const v = (system: string, inflight: number) =>
+    results.find((r) => r.system === system && r.inflight === inflight)?.value;
   const ratio = (a?: number, b?: number) => (a && b ? Math.round((a / b) * 100) / 100 : null);
-  const cpu = (system: string, inflight: number) => results.find((r) => r.system === system && r.inflight === inflight)?.cpuUsPerCall;
+  const cpu = (system: string, inflight: number) =>
+    results.find((r) => r.system === system && r.inflight === inflight)?.cpuUsPerCall;
   const ratios: Record<string, number | null> = {};
   for (const n of INFLIGHT) {
     ratios[`worker_vs_raw_messageport@${n}`] = ratio(v('switchboard-worker', n), v('raw-worker', n));
@@ -113,11 +138,28 @@ async function main(): Promise<void> {
     ratios[`cpu_child_vs_remix_child@${n}`] = ratio(cpu('remix-child', n), cpu('switchboard-child', n));
   }
   const load = { start: round1(loadStart), end: round1(loadavg()[0]!) };
-  const report = { name: 'plugin-call', unit: 'round trips/s', date: new Date().toISOString().slice(0, 10), rounds: ROUNDS, measureMs: MEASURE_MS, payload: PAYLOAD, node: process.version, loadAverage1m: load, results, ratios, notes: NOTES, seconds: Math.round((performance.now() - t0) / 1000) };
+  const report = {
+    name: 'plugin-call',
+    unit: 'round trips/s',
+    date: new Date().toISOString().slice(0, 10),
+    rounds: ROUNDS,
+    measureMs: MEASURE_MS,
+    payload: PAYLOAD,
+    node: process.version,
+    loadAverage1m: load,
+    results,
+    ratios,
+    notes: NOTES,
+    seconds: Math.round((performance.now() - t0) / 1000),
+  };
   if (!QUICK && !wanted && !process.env.INFLIGHT && !process.env.ROUNDS && !process.env.MEASURE_MS) {
     await mkdir('bench/results', { recursive: true });
     await writeFile('bench/results/plugin-call.json', JSON.stringify(report, null, 2) + '\n');
-    await updateReadme(results, ratios, `Measured ${report.date}, Node ${process.version}, medians of ${ROUNDS} rounds; 1-minute load average ${load.start} at the start, ${load.end} at the end (2 cores).`);
+    await updateReadme(
+      results,
+      ratios,
+      `Measured ${report.date}, Node ${process.version}, medians of ${ROUNDS} rounds; 1-minute load average ${load.start} at the start, ${load.end} at the end (2 cores).`,
+    );
   }
   console.log(JSON.stringify(ratios, null, 2));
   console.log(`took ${report.seconds} s`);
@@ -131,7 +173,18 @@ const NOTES = [
   'The raw limits send one message per call. The engine batches: on worker threads and fork IPC its client agrees at handshake to get and send everything queued in one microtask as one message, so with 64 in flight it can pass the one-message-per-call raw figure.',
 ];
 
-async function updateReadme(results: Array<{ system: string; inflight: number; value: number; p50Ms: number; p99Ms: number; cpuUsPerCall: number }>, ratios: Record<string, number | null>, measured: string): Promise<void> {
+async function updateReadme(
+  results: Array<{
+    system: string;
+    inflight: number;
+    value: number;
+    p50Ms: number;
+    p99Ms: number;
+    cpuUsPerCall: number;
+  }>,
+  ratios: Record<string, number | null>,
+  measured: string,
+): Promise<void> {
   const path = 'bench/README.md';
   const text = await readFile(path, 'utf8');
   const begin = '<!-- plugin-call:begin -->';
@@ -140,7 +193,10 @@ async function updateReadme(results: Array<{ system: string; inflight: number; v
   const row = (system: string) => {
     const one = results.find((r) => r.system === system && r.inflight === 1);
     const many = results.find((r) => r.system === system && r.inflight === 64);
-    const cell = (r?: { value: number; p50Ms: number; p99Ms: number; cpuUsPerCall: number }) => (r ? `${(r.value / 1000).toFixed(1)}k (${r.p50Ms.toFixed(3)} / ${r.p99Ms.toFixed(3)} ms) | ${r.cpuUsPerCall.toFixed(1)}` : 'n/a | n/a');
+    const cell = (r?: { value: number; p50Ms: number; p99Ms: number; cpuUsPerCall: number }) =>
+      r
+        ? `${(r.value / 1000).toFixed(1)}k (${r.p50Ms.toFixed(3)} / ${r.p99Ms.toFixed(3)} ms) | ${r.cpuUsPerCall.toFixed(1)}`
+        : 'n/a | n/a';
     return `| ${system} | ${cell(one)} | ${cell(many)} |`;
   };
   const table = [
@@ -148,15 +204,33 @@ async function updateReadme(results: Array<{ system: string; inflight: number; v
     '',
     '| system | rt/s, 1 in flight (p50 / p99) | CPU us/call | rt/s, 64 in flight (p50 / p99) | CPU us/call |',
     '|---|---|---|---|---|',
-    ...['switchboard-worker', 'switchboard-worker-queue1', 'raw-worker', 'comlink-worker', 'switchboard-child', 'raw-ipc', 'remix-child'].map(row),
+    ...[
+      'switchboard-worker',
+      'switchboard-worker-queue1',
+      'raw-worker',
+      'comlink-worker',
+      'switchboard-child',
+      'raw-ipc',
+      'remix-child',
+    ].map(row),
     '',
     '| ratio (rate: ours / theirs; CPU: their CPU per call / ours) | rate, 1 in flight | rate, 64 in flight | CPU, 1 in flight | CPU, 64 in flight |',
     '|---|---|---|---|---|',
-    ...[['worker_vs_raw_messageport', 'engine -> worker / raw MessagePort (aim ≥ 0.6)'], ['worker_vs_comlink', 'engine -> worker / Comlink (aim ≥ 2; with 64 in flight only, see below)'], ['child_vs_raw_ipc', 'engine -> child / raw fork IPC (aim ≥ 0.6)'], ['child_vs_remix_child', 'engine -> child / Remix engine-node (aim ≥ 5; with 64 in flight only)']]
-      .map(([k, label]) => `| ${label} | ${ratios[`${k}@1`] ?? 'n/a'}x | ${ratios[`${k}@64`] ?? 'n/a'}x | ${ratios[`cpu_${k}@1`] ?? 'n/a'}x | ${ratios[`cpu_${k}@64`] ?? 'n/a'}x |`),
+    ...[
+      ['worker_vs_raw_messageport', 'engine -> worker / raw MessagePort (aim ≥ 0.6)'],
+      ['worker_vs_comlink', 'engine -> worker / Comlink (aim ≥ 2; with 64 in flight only, see below)'],
+      ['child_vs_raw_ipc', 'engine -> child / raw fork IPC (aim ≥ 0.6)'],
+      ['child_vs_remix_child', 'engine -> child / Remix engine-node (aim ≥ 5; with 64 in flight only)'],
+    ].map(
+      ([k, label]) =>
+        `| ${label} | ${ratios[`${k}@1`] ?? 'n/a'}x | ${ratios[`${k}@64`] ?? 'n/a'}x | ${ratios[`cpu_${k}@1`] ?? 'n/a'}x | ${ratios[`cpu_${k}@64`] ?? 'n/a'}x |`,
+    ),
   ].join('\n');
   const latest = await readFile(path, 'utf8');
-  await writeFile(path, latest.slice(0, latest.indexOf(begin) + begin.length) + '\n' + table + '\n' + latest.slice(latest.indexOf(end)));
+  await writeFile(
+    path,
+    latest.slice(0, latest.indexOf(begin) + begin.length) + '\n' + table + '\n' + latest.slice(latest.indexOf(end)),
+  );
 }
 
 main().catch((err: unknown) => {

@@ -43,8 +43,22 @@ const connectorFile = fileURLToPath(new URL('./sync-ingest/connector.ts', import
  * external) and run with plain node, not through tsx. It is written under node_modules/.cache so
  * its packages resolve from the project and the SDK finds src/sync/proto as from the dist tree.
  */
-const bundle = join(fileURLToPath(new URL('..', import.meta.url)), 'node_modules', '.cache', 'switchboard-bench', 'sync-ingest-connector.mjs');
-await esbuild({ entryPoints: [connectorFile], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile: bundle, logLevel: 'warning' });
+const bundle = join(
+  fileURLToPath(new URL('..', import.meta.url)),
+  'node_modules',
+  '.cache',
+  'switchboard-bench',
+  'sync-ingest-connector.mjs',
+);
+await esbuild({
+  entryPoints: [connectorFile],
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  packages: 'external',
+  outfile: bundle,
+  logLevel: 'warning',
+});
 const tsCommand = `"${process.execPath}" ${process.env.CONNECTOR_NODE_ARGS ?? ''} "${bundle}"`; // e.g. CONNECTOR_NODE_ARGS=--cpu-prof
 const options = JSON.stringify({ pages: PAGES, perPage: PER_PAGE });
 
@@ -66,7 +80,10 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-async function openFresh(store: 'sqlite' | 'postgres', label: string): Promise<{ api: SyncApi; database: string; schema?: string }> {
+async function openFresh(
+  store: 'sqlite' | 'postgres',
+  label: string,
+): Promise<{ api: SyncApi; database: string; schema?: string }> {
   if (store === 'sqlite') {
     const database = join(home.path, `${label}-${randomBytes(4).toString('hex')}.db`);
     return { api: await openSync({ home: home.path, database }), database };
@@ -85,7 +102,11 @@ async function dropSchema(schema: string | undefined): Promise<void> {
 }
 
 /** One sync of a fresh account through the runner; returns [wall ms, steady objects/s]. */
-async function viaRunner(store: 'sqlite' | 'postgres', name: string, command: string): Promise<{ ms: number; steady: number; objects: number }> {
+async function viaRunner(
+  store: 'sqlite' | 'postgres',
+  name: string,
+  command: string,
+): Promise<{ ms: number; steady: number; objects: number }> {
   const { api, schema } = await openFresh(store, name);
   try {
     const folder = join(home.path, `src-${name}`);
@@ -102,13 +123,19 @@ async function viaRunner(store: 'sqlite' | 'postgres', name: string, command: st
       onLog: () => {},
       onProgress: (p) => {
         if (p.phase !== 'page') return;
-        if (!first) { first = performance.now(); firstObjects = p.objects; }
+        if (!first) {
+          first = performance.now();
+          firstObjects = p.objects;
+        }
         last = performance.now();
       },
     });
     const ms = performance.now() - t0;
     const run = outcome?.run;
-    if (!run?.success || run.objects !== PAGES * PER_PAGE) throw new Error(`${name} on ${store}: run failed or incomplete: ${JSON.stringify(outcome?.error?.message ?? run)}`);
+    if (!run?.success || run.objects !== PAGES * PER_PAGE)
+      throw new Error(
+        `${name} on ${store}: run failed or incomplete: ${JSON.stringify(outcome?.error?.message ?? run)}`,
+      );
     return { ms, steady: ((run.objects - firstObjects) / (last - first)) * 1000, objects: run.objects };
   } finally {
     await api.close();
@@ -144,7 +171,12 @@ async function viaStore(store: 'sqlite' | 'postgres'): Promise<number> {
     const account = await api.addAccount({ connector: 'store', name: 'bench', options: '{}' });
     const t0 = performance.now();
     for (let p = 0; p < PAGES; p++) {
-      const rows = pageRows({ id: account.id, connector: 'store' }, pageObjects(p, PER_PAGE, 'store'), null, new Date().toISOString());
+      const rows = pageRows(
+        { id: account.id, connector: 'store' },
+        pageObjects(p, PER_PAGE, 'store'),
+        null,
+        new Date().toISOString(),
+      );
       await api.store.transaction((tx) => tx.upsertMany(DATA_UPSERT, rows));
     }
     return performance.now() - t0;
@@ -154,39 +186,68 @@ async function viaStore(store: 'sqlite' | 'postgres'): Promise<number> {
   }
 }
 
-async function measure(system: string, store: Figure['store'], once: () => Promise<{ ms: number; steady?: number; objects: number }>): Promise<void> {
+async function measure(
+  system: string,
+  store: Figure['store'],
+  once: () => Promise<{ ms: number; steady?: number; objects: number }>,
+): Promise<void> {
   const runs = [];
   for (let i = 0; i < RUNS; i++) runs.push(await once());
   const ms = median(runs.map((r) => r.ms));
   const objects = runs[0]!.objects;
   const steadies = runs.flatMap((r) => (r.steady ? [r.steady] : []));
-  const figure: Figure = { system, store, value: Math.round((objects / ms) * 1000), ...(steadies.length ? { steady: Math.round(median(steadies)) } : {}), ms: Math.round(ms), objects };
+  const figure: Figure = {
+    system,
+    store,
+    value: Math.round((objects / ms) * 1000),
+    ...(steadies.length ? { steady: Math.round(median(steadies)) } : {}),
+    ms: Math.round(ms),
+    objects,
+  };
   results.push(figure);
-  console.log(`${system.padEnd(22)} ${store.padEnd(9)} ${String(figure.value).padStart(8)} objects/s${figure.steady ? ` (steady ${figure.steady})` : ''}  ${figure.ms} ms`);
+  console.log(
+    `${system.padEnd(22)} ${store.padEnd(9)} ${String(figure.value).padStart(8)} objects/s${figure.steady ? ` (steady ${figure.steady})` : ''}  ${figure.ms} ms`,
+  );
 }
 
 const goBinary = (await goMissing()) ? undefined : await buildGoProgram('go-interop');
 if (!goBinary) console.log(`go connector skipped: ${await goMissing()}`);
 // STORES=sqlite and SYSTEMS=ts-sdk,limit,... narrow a look (profiling); NO_WRITE=1 keeps the results.
 const wantStores = (process.env.STORES ?? 'sqlite,postgres').split(',');
-const wantSystem = (system: string) => !process.env.SYSTEMS || process.env.SYSTEMS.split(',').some((s) => system.startsWith(s));
+const wantSystem = (system: string) =>
+  !process.env.SYSTEMS || process.env.SYSTEMS.split(',').some((s) => system.startsWith(s));
 const stores: ('sqlite' | 'postgres')[] = wantStores.includes('sqlite') ? ['sqlite'] : [];
-if (!wantStores.includes('postgres')) { /* left out */ } else if (await portOpen(SERVICES.postgres.port)) stores.push('postgres');
+if (!wantStores.includes('postgres')) {
+  /* left out */
+} else if (await portOpen(SERVICES.postgres.port)) stores.push('postgres');
 else console.log('postgres skipped: not reachable on 127.0.0.1:5432');
 
 const loadBefore = loadavg()[0]!;
-console.log(`sync-ingest: ${PAGES} pages x ${PER_PAGE} objects, ${RUNS} run(s) each; load average ${loadBefore.toFixed(1)}`);
-if (wantSystem('ts-sdk, no store')) await measure('ts-sdk, no store', 'none', async () => {
-  let n = 0;
-  const t0 = performance.now();
-  await runConnector({ command: tsCommand, cwd: home.path, options, onPage: async (o) => { n += o.length; }, onLog: () => {} });
-  return { ms: performance.now() - t0, objects: n };
-});
+console.log(
+  `sync-ingest: ${PAGES} pages x ${PER_PAGE} objects, ${RUNS} run(s) each; load average ${loadBefore.toFixed(1)}`,
+);
+if (wantSystem('ts-sdk, no store'))
+  await measure('ts-sdk, no store', 'none', async () => {
+    let n = 0;
+    const t0 = performance.now();
+    await runConnector({
+      command: tsCommand,
+      cwd: home.path,
+      options,
+      onPage: async (o) => {
+        n += o.length;
+      },
+      onLog: () => {},
+    });
+    return { ms: performance.now() - t0, objects: n };
+  });
 for (const store of stores) {
   // Warm-up (JIT, page cache): measured first, the limit was otherwise slower than the store itself.
   await limit(store, 20);
-  if (wantSystem('limit')) await measure('limit (in-process)', store, async () => ({ ms: await limit(store), objects: PAGES * PER_PAGE }));
-  if (wantSystem('store')) await measure('store (in-process)', store, async () => ({ ms: await viaStore(store), objects: PAGES * PER_PAGE }));
+  if (wantSystem('limit'))
+    await measure('limit (in-process)', store, async () => ({ ms: await limit(store), objects: PAGES * PER_PAGE }));
+  if (wantSystem('store'))
+    await measure('store (in-process)', store, async () => ({ ms: await viaStore(store), objects: PAGES * PER_PAGE }));
   if (wantSystem('ts-sdk')) await measure('ts-sdk', store, () => viaRunner(store, 'ts-sdk', tsCommand));
   if (goBinary && wantSystem('go')) await measure('go', store, () => viaRunner(store, 'go', `"${goBinary}"`));
 }
@@ -207,9 +268,16 @@ console.log(ratios);
 // Other work on the machine skews every figure: say how busy it was.
 const load = { before: Number(loadBefore.toFixed(1)), after: Number(loadavg()[0]!.toFixed(1)) };
 
-if (process.env.NO_WRITE === '1') { console.log('NO_WRITE=1: results not written'); await home.cleanup(); process.exit(0); }
+if (process.env.NO_WRITE === '1') {
+  console.log('NO_WRITE=1: results not written');
+  await home.cleanup();
+  process.exit(0);
+}
 mkdirSync('bench/results', { recursive: true });
-writeFileSync('bench/results/sync-ingest.json', `${JSON.stringify({ name: 'sync-ingest', unit: 'objects/s', date: new Date().toISOString(), node: process.version, objects: PAGES * PER_PAGE, perPage: PER_PAGE, runs: RUNS, loadAverage: load, results, ratios }, null, 2)}\n`);
+writeFileSync(
+  'bench/results/sync-ingest.json',
+  `${JSON.stringify({ name: 'sync-ingest', unit: 'objects/s', date: new Date().toISOString(), node: process.version, objects: PAGES * PER_PAGE, perPage: PER_PAGE, runs: RUNS, loadAverage: load, results, ratios }, null, 2)}\n`,
+);
 
 // The table in bench/README.md, between this benchmark's markers.
 const fmt = (n: number | undefined) => (n === undefined ? 'n/a' : n >= 1000 ? `${(n / 1000).toFixed(1)}k` : String(n));
@@ -220,7 +288,10 @@ const lines = [
   '|---|---|---|---|---|---|',
   ...results.map((r) => {
     const lim = r.store === 'none' ? undefined : by('limit (in-process)', r.store);
-    const ratio = lim && r.system !== 'limit (in-process)' ? `${(r.value / lim.value).toFixed(2)}x${r.steady ? ` (${(r.steady / lim.value).toFixed(2)}x)` : ''}` : '';
+    const ratio =
+      lim && r.system !== 'limit (in-process)'
+        ? `${(r.value / lim.value).toFixed(2)}x${r.steady ? ` (${(r.steady / lim.value).toFixed(2)}x)` : ''}`
+        : '';
     return `| ${r.system} | ${r.store} | ${fmt(r.value)} | ${fmt(r.steady)} | ${r.ms} | ${ratio} |`;
   }),
 ];
@@ -228,7 +299,10 @@ const readme = readFileSync('bench/README.md', 'utf8');
 const begin = '<!-- sync-ingest:begin -->';
 const end = '<!-- sync-ingest:end -->';
 if (readme.includes(begin) && readme.includes(end)) {
-  writeFileSync('bench/README.md', readme.replace(new RegExp(`${begin}[\\s\\S]*${end}`), `${begin}\n${lines.join('\n')}\n${end}`));
+  writeFileSync(
+    'bench/README.md',
+    readme.replace(new RegExp(`${begin}[\\s\\S]*${end}`), `${begin}\n${lines.join('\n')}\n${end}`),
+  );
 } else {
   console.log('bench/README.md has no sync-ingest markers; table not written');
 }

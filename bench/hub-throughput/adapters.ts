@@ -49,7 +49,9 @@ async function switchboardSink(address: string): Promise<Sink> {
   const { connect } = await import('../../src/client/index.js');
   const counters: SinkCounters = { count: 0, firstNs: 0, lastNs: 0 };
   const hub = await connect(address, { reconnect: false });
-  hub.on('DATA', () => { counted(counters); });
+  hub.on('DATA', () => {
+    counted(counters);
+  });
   hub.on('ECHO', (m) => ({ command: 'ECHOED', params: { data: m.params.data ?? '' } }));
   await hub.register(SINK, { commands: ['DATA', 'ECHO'] });
   return { counters, close: async () => hub.dispose() };
@@ -60,9 +62,13 @@ async function switchboardSource(address: string): Promise<Source> {
   const hub = await connect(address, { reconnect: false });
   await hub.register(`bench_source_${process.pid}`, { commands: ['ECHOED'] });
   return {
-    send: (payload) => { hub.send({ command: 'DATA', to: SINK, params: { data: payload } }); },
+    send: (payload) => {
+      hub.send({ command: 'DATA', to: SINK, params: { data: payload } });
+    },
     pace: () => paceBuffered(() => hub.bufferedBytes),
-    request: async (payload) => { await hub.request({ command: 'ECHO', to: SINK, params: { data: payload } }, { timeoutMs: 30_000 }); },
+    request: async (payload) => {
+      await hub.request({ command: 'ECHO', to: SINK, params: { data: payload } }, { timeoutMs: 30_000 });
+    },
     close: async () => hub.dispose(),
   };
 }
@@ -78,7 +84,17 @@ async function directSink(): Promise<Sink> {
       const m = decodeLine(frame);
       if (m.command === 'DATA') counted(counters);
       else if (m.command === 'ECHO') {
-        ch.send(encodeLine({ sentFrom: { server: '', service: SINK }, to: m.sentFrom, command: 'ECHOED', params: { data: m.params.data ?? '', correlation_id: m.params.correlation_id ?? '' } }, 'text'));
+        ch.send(
+          encodeLine(
+            {
+              sentFrom: { server: '', service: SINK },
+              to: m.sentFrom,
+              command: 'ECHOED',
+              params: { data: m.params.data ?? '', correlation_id: m.params.correlation_id ?? '' },
+            },
+            'text',
+          ),
+        );
       }
     });
   });
@@ -99,13 +115,31 @@ async function directSource(address: string): Promise<Source> {
   });
   const from = { server: 'bench', service: `bench_source_${process.pid}` };
   return {
-    send: (payload) => { ch.send(encodeLine({ sentFrom: from, to: { server: '', service: SINK }, command: 'DATA', params: { data: payload } }, 'text')); },
+    send: (payload) => {
+      ch.send(
+        encodeLine(
+          { sentFrom: from, to: { server: '', service: SINK }, command: 'DATA', params: { data: payload } },
+          'text',
+        ),
+      );
+    },
     pace: () => paceBuffered(() => ch.stats.bufferedBytes),
-    request: (payload) => new Promise<void>((resolve) => {
-      const id = (++seq).toString(36);
-      pending.set(id, resolve);
-      ch.send(encodeLine({ sentFrom: from, to: { server: '', service: SINK }, command: 'ECHO', params: { data: payload, correlation_id: id } }, 'text'));
-    }),
+    request: (payload) =>
+      new Promise<void>((resolve) => {
+        const id = (++seq).toString(36);
+        pending.set(id, resolve);
+        ch.send(
+          encodeLine(
+            {
+              sentFrom: from,
+              to: { server: '', service: SINK },
+              command: 'ECHO',
+              params: { data: payload, correlation_id: id },
+            },
+            'text',
+          ),
+        );
+      }),
     close: async () => ch.close(),
   };
 }
@@ -118,7 +152,11 @@ async function natsSink(url: string): Promise<Sink> {
   const counters: SinkCounters = { count: 0, firstNs: 0, lastNs: 0 };
   const subject = `bench.${process.pid}`;
   nc.subscribe(`${subject}.data`, { callback: () => counted(counters) });
-  nc.subscribe(`${subject}.echo`, { callback: (_err, m) => { m.respond(m.data); } });
+  nc.subscribe(`${subject}.echo`, {
+    callback: (_err, m) => {
+      m.respond(m.data);
+    },
+  });
   await nc.flush();
   return { counters, address: subject, close: () => nc.close() };
 }
@@ -128,10 +166,17 @@ async function natsSource(url: string, subject: string): Promise<Source> {
   const nc = await connect({ servers: url });
   const enc = new TextEncoder();
   return {
-    send: (payload) => { nc.publish(`${subject}.data`, enc.encode(payload)); },
+    send: (payload) => {
+      nc.publish(`${subject}.data`, enc.encode(payload));
+    },
     // nats.js buffers publishes; a flush (PING/PONG) every few thousand keeps the buffer bounded.
-    pace: async (sent) => { if (sent % 5000 === 0) await nc.flush(); else await tick(); },
-    request: async (payload) => { await nc.request(`${subject}.echo`, enc.encode(payload), { timeout: 30_000 }); },
+    pace: async (sent) => {
+      if (sent % 5000 === 0) await nc.flush();
+      else await tick();
+    },
+    request: async (payload) => {
+      await nc.request(`${subject}.echo`, enc.encode(payload), { timeout: 30_000 });
+    },
     close: () => nc.close(),
   };
 }
@@ -153,7 +198,11 @@ async function moleculerSink(port: number, peerPort: number): Promise<Sink> {
   broker.createService({
     name: 'bench',
     actions: { echo: (ctx: { params: { data: string } }) => ({ data: ctx.params.data }) },
-    events: { 'bench.data': () => { counted(counters); } },
+    events: {
+      'bench.data': () => {
+        counted(counters);
+      },
+    },
   });
   await broker.start();
   return { counters, close: () => broker.stop() };
@@ -164,9 +213,13 @@ async function moleculerSource(port: number, peerPort: number): Promise<Source> 
   await broker.start();
   await broker.waitForServices(['bench'], 30_000);
   return {
-    send: (payload) => { void broker.emit('bench.data', { data: payload }); },
+    send: (payload) => {
+      void broker.emit('bench.data', { data: payload });
+    },
     pace: () => tick().then(() => undefined),
-    request: async (payload) => { await broker.call('bench.echo', { data: payload }, { timeout: 30_000 }); },
+    request: async (payload) => {
+      await broker.call('bench.echo', { data: payload }, { timeout: 30_000 });
+    },
     close: () => broker.stop(),
   };
 }
@@ -174,18 +227,26 @@ async function moleculerSource(port: number, peerPort: number): Promise<Source> 
 /** `args` come from the orchestrator: the hub or NATS URL, the direct address, or Moleculer ports. */
 export async function makeSink(system: SystemName, args: string[]): Promise<Sink> {
   switch (system) {
-    case 'switchboard': return switchboardSink(args[0]!);
-    case 'direct': return directSink();
-    case 'nats': return natsSink(args[0]!);
-    case 'moleculer': return moleculerSink(Number(args[0]), Number(args[1]));
+    case 'switchboard':
+      return switchboardSink(args[0]!);
+    case 'direct':
+      return directSink();
+    case 'nats':
+      return natsSink(args[0]!);
+    case 'moleculer':
+      return moleculerSink(Number(args[0]), Number(args[1]));
   }
 }
 
 export async function makeSource(system: SystemName, args: string[]): Promise<Source> {
   switch (system) {
-    case 'switchboard': return switchboardSource(args[0]!);
-    case 'direct': return directSource(args[0]!);
-    case 'nats': return natsSource(args[0]!, args[1]!);
-    case 'moleculer': return moleculerSource(Number(args[0]), Number(args[1]));
+    case 'switchboard':
+      return switchboardSource(args[0]!);
+    case 'direct':
+      return directSource(args[0]!);
+    case 'nats':
+      return natsSource(args[0]!, args[1]!);
+    case 'moleculer':
+      return moleculerSource(Number(args[0]), Number(args[1]));
   }
 }

@@ -48,14 +48,27 @@ async function main(): Promise<void> {
     void (async () => {
       try {
         switch (raw.type) {
-          case 'reset': if (sink) Object.assign(sink.counters, { count: 0, firstNs: 0, lastNs: 0 }); reply({ type: 'count', count: 0, firstNs: 0, lastNs: 0 }); break;
-          case 'count': { const c = sink!.counters; reply({ type: 'count', count: c.count, firstNs: c.firstNs, lastNs: c.lastNs }); break; }
-          case 'oneway': reply({ type: 'oneway-done', sent: await oneWay(source!, raw.durationMs) }); break;
-          case 'rr': reply(await requestReply(source!, raw.durationMs, raw.inflight)); break;
-          case 'stop': await (sink ?? source)!.close(); process.exit(0);
+          case 'reset':
+            if (sink) Object.assign(sink.counters, { count: 0, firstNs: 0, lastNs: 0 });
+            reply({ type: 'count', count: 0, firstNs: 0, lastNs: 0 });
+            break;
+          case 'count': {
+            const c = sink!.counters;
+            reply({ type: 'count', count: c.count, firstNs: c.firstNs, lastNs: c.lastNs });
+            break;
+          }
+          case 'oneway':
+            reply({ type: 'oneway-done', sent: await oneWay(source!, raw.durationMs) });
+            break;
+          case 'rr':
+            reply(await requestReply(source!, raw.durationMs, raw.inflight));
+            break;
+          case 'stop':
+            await (sink ?? source)!.close();
+            process.exit(0);
         }
       } catch (err) {
-        reply({ type: 'error', message: err instanceof Error ? err.stack ?? err.message : String(err) });
+        reply({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
       }
     })();
   });
@@ -63,6 +76,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  reply({ type: 'error', message: err instanceof Error ? err.stack ?? err.message : String(err) });
+  reply({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
   process.exit(1);
 });

@@ -17,11 +17,33 @@ export interface NatsCluster {
 }
 
 export async function startNatsCluster(size = 3): Promise<NatsCluster> {
-  const ports = await Promise.all(Array.from({ length: size }, async () => ({ client: await freePort(), route: await freePort() })));
+  const ports = await Promise.all(
+    Array.from({ length: size }, async () => ({ client: await freePort(), route: await freePort() })),
+  );
   const dir = mkdtempSync(join(tmpdir(), 'mesh-bench-nats-'));
   const children: ChildProcess[] = ports.map((p, i) => {
-    const routes = ports.filter((_, j) => j !== i).map((q) => `nats://127.0.0.1:${q.route}`).join(',');
-    return spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(p.client), '--cluster_name', 'meshbench', '--cluster', `nats://127.0.0.1:${p.route}`, '--routes', routes, '--pid', join(dir, `n${i}.pid`)], { stdio: 'ignore', cwd: dir });
+    const routes = ports
+      .filter((_, j) => j !== i)
+      .map((q) => `nats://127.0.0.1:${q.route}`)
+      .join(',');
+    return spawn(
+      NATS_SERVER,
+      [
+        '-a',
+        '127.0.0.1',
+        '-p',
+        String(p.client),
+        '--cluster_name',
+        'meshbench',
+        '--cluster',
+        `nats://127.0.0.1:${p.route}`,
+        '--routes',
+        routes,
+        '--pid',
+        join(dir, `n${i}.pid`),
+      ],
+      { stdio: 'ignore', cwd: dir },
+    );
   });
   for (const p of ports) {
     const deadline = Date.now() + 10_000;
@@ -33,7 +55,18 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
   return {
     urls: ports.map((p) => `nats://127.0.0.1:${p.client}`),
     stop: async () => {
-      await Promise.all(children.map((c) => new Promise((r) => { if (c.exitCode !== null) r(null); else { c.once('exit', r); c.kill('SIGKILL'); } })));
+      await Promise.all(
+        children.map(
+          (c) =>
+            new Promise((r) => {
+              if (c.exitCode !== null) r(null);
+              else {
+                c.once('exit', r);
+                c.kill('SIGKILL');
+              }
+            }),
+        ),
+      );
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -24,7 +24,11 @@ async function registered(url: string, service: string): Promise<Channel> {
   await new Promise<void>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`no READY from ${url}`)), 10_000);
     const onFrame = (f: string): void => {
-      if (decodeLine(f).command === 'READY') { clearTimeout(t); ch.off('frame', onFrame); resolve(); }
+      if (decodeLine(f).command === 'READY') {
+        clearTimeout(t);
+        ch.off('frame', onFrame);
+        resolve();
+      }
     };
     ch.on('frame', onFrame);
     ch.send(encodeLine(createMessage('REGISTER', { service, version: '1', format: 'json' }), 'json'));
@@ -37,7 +41,8 @@ export async function switchboardResponder(url: string, service: string): Promis
   const ch = await registered(url, service);
   ch.on('frame', (f) => {
     const m = decodeLine(f);
-    if (m.command === 'PING') ch.send(encodeLine(createMessage('PONG', { id: m.params.id ?? 0, payload: PAYLOAD }, m.sentFrom), 'json'));
+    if (m.command === 'PING')
+      ch.send(encodeLine(createMessage('PONG', { id: m.params.id ?? 0, payload: PAYLOAD }, m.sentFrom), 'json'));
   });
   return () => ch.close();
 }
@@ -82,14 +87,18 @@ export async function switchboardRequester(url: string, target: string): Promise
     if (m.command !== 'PONG') return;
     const id = Number(m.params.id);
     const done = pending.get(id);
-    if (done) { pending.delete(id); done(); }
+    if (done) {
+      pending.delete(id);
+      done();
+    }
   });
   return {
-    run: (inflight, durationMs) => loop(inflight, durationMs, (onDone) => {
-      const id = ++nextId;
-      pending.set(id, onDone);
-      ch.send(encodeLine(createMessage('PING', { id, payload: PAYLOAD }, { service: target }), 'json'));
-    }),
+    run: (inflight, durationMs) =>
+      loop(inflight, durationMs, (onDone) => {
+        const id = ++nextId;
+        pending.set(id, onDone);
+        ch.send(encodeLine(createMessage('PING', { id, payload: PAYLOAD }, { service: target }), 'json'));
+      }),
     close: () => ch.close(),
   };
 }
@@ -97,19 +106,27 @@ export async function switchboardRequester(url: string, target: string): Promise
 export async function natsResponder(url: string, subject: string): Promise<() => Promise<void>> {
   const { connect: natsConnect } = await import('nats');
   const nc = await natsConnect({ servers: url });
-  nc.subscribe(subject, { callback: (_err, msg) => { msg.respond(msg.data); } });
+  nc.subscribe(subject, {
+    callback: (_err, msg) => {
+      msg.respond(msg.data);
+    },
+  });
   await nc.flush();
   return () => nc.close();
 }
 
-export async function natsRequester(url: string, subject: string): Promise<Requester & { closeAsync(): Promise<void> }> {
+export async function natsRequester(
+  url: string,
+  subject: string,
+): Promise<Requester & { closeAsync(): Promise<void> }> {
   const { connect: natsConnect } = await import('nats');
   const nc = await natsConnect({ servers: url });
   const data = new TextEncoder().encode(PAYLOAD);
   return {
-    run: (inflight, durationMs) => loop(inflight, durationMs, (onDone) => {
-      nc.request(subject, data, { timeout: 10_000 }).then(onDone, onDone);
-    }),
+    run: (inflight, durationMs) =>
+      loop(inflight, durationMs, (onDone) => {
+        nc.request(subject, data, { timeout: 10_000 }).then(onDone, onDone);
+      }),
     close: () => void nc.close(),
     closeAsync: () => nc.close(),
   };

@@ -4,7 +4,12 @@
 const { PluginClient, connectClient } = require('@remixproject/plugin');
 
 class Echo extends PluginClient {
-  constructor() { super({ customApi: {} }); this.methods = ['echo']; }
-  echo(x) { return x; }
+  constructor() {
+    super({ customApi: {} });
+    this.methods = ['echo'];
+  }
+  echo(x) {
+    return x;
+  }
 }
 connectClient({ send: (m) => process.send(m), on: (cb) => process.on('message', cb) }, new Echo());

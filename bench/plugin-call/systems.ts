@@ -37,8 +37,20 @@ export async function buildPlugins(): Promise<{ worker: string; child: string }>
   const esbuild = await import('esbuild');
   const dir = await mkdtemp(join(tmpdir(), 'sb-plugin-call-'));
   const out = { worker: join(dir, 'sb-worker.mjs'), child: join(dir, 'sb-child.mjs') };
-  for (const [entry, outfile] of [[here('./sb-worker.ts'), out.worker], [here('./sb-child.ts'), out.child]] as const) {
-    await esbuild.build({ entryPoints: [entry], outfile, bundle: true, platform: 'node', format: 'esm', target: 'node20', logLevel: 'silent', banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } });
+  for (const [entry, outfile] of [
+    [here('./sb-worker.ts'), out.worker],
+    [here('./sb-child.ts'), out.child],
+  ] as const) {
+    await esbuild.build({
+      entryPoints: [entry],
+      outfile,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      logLevel: 'silent',
+      banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+    });
   }
   built = out;
   return out;
@@ -58,20 +70,42 @@ async function switchboard(plugin: WorkerThreadPlugin | ChildProcessPlugin): Pro
 }
 
 /** Correlated ping-pong over a message transport: what any RPC on it must at least pay. */
-function pingPong(send: (m: { id: number; x: unknown }) => void, onMessage: (cb: (m: { id: number; x: unknown }) => void) => void) {
+function pingPong(
+  send: (m: { id: number; x: unknown }) => void,
+  onMessage: (cb: (m: { id: number; x: unknown }) => void) => void,
+) {
   const pending = new Map<number, (v: unknown) => void>();
   let next = 0;
-  onMessage((m) => { const r = pending.get(m.id); pending.delete(m.id); r?.(m.x); });
-  return (x: unknown) => new Promise<unknown>((resolve) => { const id = next++; pending.set(id, resolve); send({ id, x }); });
+  onMessage((m) => {
+    const r = pending.get(m.id);
+    pending.delete(m.id);
+    r?.(m.x);
+  });
+  return (x: unknown) =>
+    new Promise<unknown>((resolve) => {
+      const id = next++;
+      pending.set(id, resolve);
+      send({ id, x });
+    });
 }
 
 function forkReady(script: string, execArgv: string[] = []): Promise<ChildProcess> {
   const child = fork(script, [], { serialization: 'json', execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  return new Promise((resolve, reject) => { child.once('spawn', () => resolve(child)); child.once('error', reject); });
+  return new Promise((resolve, reject) => {
+    child.once('spawn', () => resolve(child));
+    child.once('error', reject);
+  });
 }
 
-interface RemixPlugin { name: string; call(target: string, method: string, ...args: unknown[]): Promise<unknown>; on(emitter: string, event: string, cb: (...a: unknown[]) => void): void }
-interface RemixManager { activatePlugin(names: string[]): Promise<void>; deactivatePlugin(name: string): Promise<void> }
+interface RemixPlugin {
+  name: string;
+  call(target: string, method: string, ...args: unknown[]): Promise<unknown>;
+  on(emitter: string, event: string, cb: (...a: unknown[]) => void): void;
+}
+interface RemixManager {
+  activatePlugin(names: string[]): Promise<void>;
+  deactivatePlugin(name: string): Promise<void>;
+}
 interface RemixModules {
   Engine: new () => { register(plugins: unknown[]): void };
   PluginManager: new () => RemixManager;
@@ -82,7 +116,8 @@ interface RemixModules {
 export const systems: System[] = [
   {
     name: 'switchboard-worker',
-    start: async () => switchboard(new WorkerThreadPlugin({ name: 'echo', url: (await buildPlugins()).worker }, { concurrency: 64 })),
+    start: async () =>
+      switchboard(new WorkerThreadPlugin({ name: 'echo', url: (await buildPlugins()).worker }, { concurrency: 64 })),
   },
   {
     name: 'switchboard-worker-queue1',
@@ -90,25 +125,40 @@ export const systems: System[] = [
   },
   {
     name: 'switchboard-child',
-    start: async () => switchboard(new ChildProcessPlugin({ name: 'echo', url: (await buildPlugins()).child }, { concurrency: 64 })),
+    start: async () =>
+      switchboard(new ChildProcessPlugin({ name: 'echo', url: (await buildPlugins()).child }, { concurrency: 64 })),
   },
   {
     name: 'remix-child',
     async start() {
       const require = createRequire(import.meta.url);
-      const { Engine: RemixEngine, PluginManager: RemixPluginManager, Plugin: RemixPluginClass } = require('@remixproject/engine') as RemixModules;
+      const {
+        Engine: RemixEngine,
+        PluginManager: RemixPluginManager,
+        Plugin: RemixPluginClass,
+      } = require('@remixproject/engine') as RemixModules;
       const { ChildProcessPlugin: RemixChild } = require('@remixproject/engine-node') as RemixModules;
       const engine = new RemixEngine();
       const manager = new RemixPluginManager();
       const host = new RemixPluginClass({ name: 'host' });
-      const child = new RemixChild({ name: 'echo', url: here('./remix-child.cjs'), methods: ['echo'] }) as { process?: ChildProcess };
+      const child = new RemixChild({ name: 'echo', url: here('./remix-child.cjs'), methods: ['echo'] }) as {
+        process?: ChildProcess;
+      };
       engine.register([manager, host, child]);
       await manager.activatePlugin(['host']);
       // Remix does not wait for the plugin's handshake: wait for the profile update it causes.
-      const handshaken = new Promise<void>((resolve) => host.on('manager', 'profileUpdated', (p: unknown) => { if ((p as { name?: string }).name === 'echo') resolve(); }));
+      const handshaken = new Promise<void>((resolve) =>
+        host.on('manager', 'profileUpdated', (p: unknown) => {
+          if ((p as { name?: string }).name === 'echo') resolve();
+        }),
+      );
       await manager.activatePlugin(['echo']);
       await handshaken;
-      return { call: (x) => host.call('echo', 'echo', x), close: () => manager.deactivatePlugin('echo'), pids: () => (child.process?.pid ? [child.process.pid] : []) };
+      return {
+        call: (x) => host.call('echo', 'echo', x),
+        close: () => manager.deactivatePlugin('echo'),
+        pids: () => (child.process?.pid ? [child.process.pid] : []),
+      };
     },
   },
   {
@@ -116,23 +166,48 @@ export const systems: System[] = [
     async start() {
       const worker = new Worker(here('./comlink-worker.mjs'));
       const api = Comlink.wrap<{ echo(x: unknown): unknown }>(nodeEndpoint(worker));
-      return { call: (x) => api.echo(x) as Promise<unknown>, close: async () => { api[Comlink.releaseProxy](); await worker.terminate(); } };
+      return {
+        call: (x) => api.echo(x) as Promise<unknown>,
+        close: async () => {
+          api[Comlink.releaseProxy]();
+          await worker.terminate();
+        },
+      };
     },
   },
   {
     name: 'raw-worker',
     async start() {
       const worker = new Worker(here('./raw-worker.mjs'));
-      const call = pingPong((m) => worker.postMessage(m), (cb) => worker.on('message', cb));
-      return { call, close: async () => { await worker.terminate(); } };
+      const call = pingPong(
+        (m) => worker.postMessage(m),
+        (cb) => worker.on('message', cb),
+      );
+      return {
+        call,
+        close: async () => {
+          await worker.terminate();
+        },
+      };
     },
   },
   {
     name: 'raw-ipc',
     async start() {
       const child = await forkReady(here('./raw-child.mjs'));
-      const call = pingPong((m) => child.send(m), (cb) => child.on('message', cb));
-      return { call, close: async () => { const exited = new Promise((r) => child.once('exit', r)); child.kill(); await exited; }, pids: () => (child.pid ? [child.pid] : []) };
+      const call = pingPong(
+        (m) => child.send(m),
+        (cb) => child.on('message', cb),
+      );
+      return {
+        call,
+        close: async () => {
+          const exited = new Promise((r) => child.once('exit', r));
+          child.kill();
+          await exited;
+        },
+        pids: () => (child.pid ? [child.pid] : []),
+      };
     },
   },
 ];

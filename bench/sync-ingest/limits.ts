@@ -7,11 +7,24 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { pageObjects } from './rows.js';
 
-const COLUMNS = ['account_id', 'remote_id', 'connector', 'resource_name', 'uri', 'metadata', 'last_synced_at', 'last_run_id'];
+const COLUMNS = [
+  'account_id',
+  'remote_id',
+  'connector',
+  'resource_name',
+  'uri',
+  'metadata',
+  'last_synced_at',
+  'last_run_id',
+];
 const UPDATE = ['connector', 'resource_name', 'uri', 'metadata', 'last_synced_at', 'last_run_id'];
 const ON_CONFLICT = `ON CONFLICT (account_id, remote_id) DO UPDATE SET ${UPDATE.map((c) => `${c} = excluded.${c}`).join(', ')}`;
 
-function row(accountId: number, o: { remoteId: string; resourceName: string; uri: string; metadata: string }, now: string): unknown[] {
+function row(
+  accountId: number,
+  o: { remoteId: string; resourceName: string; uri: string; metadata: string },
+  now: string,
+): unknown[] {
   return [accountId, o.remoteId, 'bench', o.resourceName, o.uri, o.metadata, now, null];
 }
 
@@ -20,8 +33,12 @@ export function sqliteLimit(file: string, accountId: number, pages: number, perP
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
-  const stmt = db.prepare(`INSERT INTO data_objects (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')}) ${ON_CONFLICT}`);
-  const writePage = db.transaction((rows: unknown[][]) => { for (const r of rows) stmt.run(r); });
+  const stmt = db.prepare(
+    `INSERT INTO data_objects (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')}) ${ON_CONFLICT}`,
+  );
+  const writePage = db.transaction((rows: unknown[][]) => {
+    for (const r of rows) stmt.run(r);
+  });
   const t0 = performance.now();
   for (let p = 0; p < pages; p++) {
     const now = new Date().toISOString();
@@ -32,7 +49,13 @@ export function sqliteLimit(file: string, accountId: number, pages: number, perP
   return ms;
 }
 
-export async function postgresLimit(url: string, schema: string, accountId: number, pages: number, perPage: number): Promise<number> {
+export async function postgresLimit(
+  url: string,
+  schema: string,
+  accountId: number,
+  pages: number,
+  perPage: number,
+): Promise<number> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   await client.query(`SET search_path TO "${schema}"`);
@@ -47,7 +70,10 @@ export async function postgresLimit(url: string, schema: string, accountId: numb
       params.push(...r);
     }
     await client.query('BEGIN');
-    await client.query(`INSERT INTO data_objects (${COLUMNS.join(', ')}) VALUES ${tuples.join(', ')} ${ON_CONFLICT}`, params);
+    await client.query(
+      `INSERT INTO data_objects (${COLUMNS.join(', ')}) VALUES ${tuples.join(', ')} ${ON_CONFLICT}`,
+      params,
+    );
     await client.query('COMMIT');
   }
   const ms = performance.now() - t0;

@@ -18,21 +18,40 @@ void test('listBenchmarks reads each benchmark and its last result; a broken res
     await mkdir(join(root.path, 'scripts'));
     await writeFile(join(root.path, 'scripts', 'run-bench.mjs'), '');
     for (const n of ['alpha', 'beta', 'gamma']) await writeFile(join(root.path, 'bench', `${n}.bench.ts`), '');
-    await writeFile(join(root.path, 'bench', 'results', 'alpha.json'), JSON.stringify({ name: 'alpha', unit: 'ops/s', date: '2026-11-23', results: [{ system: 'switchboard', value: 1 }], ratios: { a_vs_b: 2 } }));
+    await writeFile(
+      join(root.path, 'bench', 'results', 'alpha.json'),
+      JSON.stringify({
+        name: 'alpha',
+        unit: 'ops/s',
+        date: '2026-11-23',
+        results: [{ system: 'switchboard', value: 1 }],
+        ratios: { a_vs_b: 2 },
+      }),
+    );
     await writeFile(join(root.path, 'bench', 'results', 'beta.json'), '{ not json');
     const list = listBenchmarks(root.path);
-    assert.deepEqual(list.map((b) => b.name), ['alpha', 'beta', 'gamma']);
+    assert.deepEqual(
+      list.map((b) => b.name),
+      ['alpha', 'beta', 'gamma'],
+    );
     assert.deepEqual(list[0], { name: 'alpha', unit: 'ops/s', date: '2026-11-23', ratios: { a_vs_b: 2 } });
     assert.match(list[1]!.problem ?? '', /bench\/results\/beta\.json cannot be read/);
     assert.deepEqual(list[2], { name: 'gamma' });
     assert.throws(() => listBenchmarks(join(root.path, 'bench')), /they come with a source checkout/);
-  } finally { await root.cleanup(); }
+  } finally {
+    await root.cleanup();
+  }
 });
 
 void test('switchboard bench: --list --json lists this checkout; an unknown name is refused with the known ones', async () => {
   const env = { ...process.env, SWITCHBOARD_FROM_SOURCE: '1' };
-  const listed = JSON.parse((await run(process.execPath, [bin, 'bench', '--list', '--json'], { env })).stdout) as { name: string }[];
+  const listed = JSON.parse((await run(process.execPath, [bin, 'bench', '--list', '--json'], { env })).stdout) as {
+    name: string;
+  }[];
   assert.ok(listed.some((b) => b.name === 'hub-throughput'));
-  await assert.rejects(run(process.execPath, [bin, 'bench', 'no-such-bench'], { env }), (err: { code: number; stderr: string }) =>
-    err.code === 1 && /INVALID_ARGUMENT: no benchmark named "no-such-bench"; have: .*hub-throughput/.test(err.stderr));
+  await assert.rejects(
+    run(process.execPath, [bin, 'bench', 'no-such-bench'], { env }),
+    (err: { code: number; stderr: string }) =>
+      err.code === 1 && /INVALID_ARGUMENT: no benchmark named "no-such-bench"; have: .*hub-throughput/.test(err.stderr),
+  );
 });

@@ -21,7 +21,12 @@ try {
     // Help and version exit 0; usage errors already printed their sentence.
     process.exitCode = err.exitCode;
   } else {
-    const text = err instanceof SwitchboardError ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err);
+    const text =
+      err instanceof SwitchboardError
+        ? `${err.code}: ${err.message}`
+        : err instanceof Error
+          ? err.message
+          : String(err);
     process.stderr.write(`switchboard: ${text}\n`);
     process.exitCode = 1;
   }

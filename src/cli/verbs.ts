@@ -10,4 +10,12 @@ import { registerCommands as registerTools } from '../tools/cli.js';
 
 export type RegisterCommands = (program: Command) => void;
 
-export const VERB_MODULES: RegisterCommands[] = [registerHub, registerMesh, registerTools, registerSync, registerDispatch, registerDiscovery, registerBench];
+export const VERB_MODULES: RegisterCommands[] = [
+  registerHub,
+  registerMesh,
+  registerTools,
+  registerSync,
+  registerDispatch,
+  registerDiscovery,
+  registerBench,
+];

@@ -33,7 +33,10 @@ export class MessageBuilder {
   private destination: Destination | undefined;
   private readonly values: Params = {};
 
-  constructor(private readonly client: MessageSender, readonly command: string) {}
+  constructor(
+    private readonly client: MessageSender,
+    readonly command: string,
+  ) {}
 
   /** `'service'`, `'server:service'`, `'service#instance'`; checked now so a typo fails here. */
   to(destination: Destination): this {
@@ -63,7 +66,11 @@ export class MessageBuilder {
   }
 
   build(): OutgoingMessage {
-    return { command: this.command, ...(this.destination !== undefined ? { to: this.destination } : {}), params: { ...this.values } };
+    return {
+      command: this.command,
+      ...(this.destination !== undefined ? { to: this.destination } : {}),
+      params: { ...this.values },
+    };
   }
 
   send(): boolean {

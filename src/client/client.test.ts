@@ -19,7 +19,9 @@ async function client(url = hub.url, options = {}): Promise<SwitchboardClient> {
   return c;
 }
 
-before(async () => { hub = await TestHub.start(); });
+before(async () => {
+  hub = await TestHub.start();
+});
 after(async () => {
   for (const c of clients) c.dispose();
   await hub.dispose();
@@ -28,9 +30,13 @@ after(async () => {
 void test('register, send, request/reply, handler errors, unknown commands and the builder', async () => {
   const clock = await client();
   const received: Message[] = [];
-  clock.on('TICK', (m) => { received.push(m); });
+  clock.on('TICK', (m) => {
+    received.push(m);
+  });
   clock.on('TIME', (m) => ({ command: 'NOW', params: { zone: m.params.zone ?? 'UTC', epoch: 42 } }));
-  clock.on('FAIL', () => { throw new SwitchboardError('CONFLICT', 'the clock is busy'); });
+  clock.on('FAIL', () => {
+    throw new SwitchboardError('CONFLICT', 'the clock is busy');
+  });
   const reg = await clock.register('clock', { commands: ['TICK', 'TIME', 'FAIL'] });
   assert.equal(reg.service, 'clock');
   assert.equal(clock.state.status, 'ready');
@@ -50,12 +56,22 @@ void test('register, send, request/reply, handler errors, unknown commands and t
   const built = await caller.message('TIME').to('clock').param('zone', 'PST').request();
   assert.equal(built.params.zone, 'PST');
 
-  await assert.rejects(caller.request({ command: 'FAIL', to: 'clock' }), (err) => err instanceof SwitchboardError && err.code === 'CONFLICT' && /busy/.test(err.message));
-  await assert.rejects(caller.request({ command: 'NOPE', to: 'clock' }), (err) => err instanceof SwitchboardError && err.code === 'NOT_FOUND');
+  await assert.rejects(
+    caller.request({ command: 'FAIL', to: 'clock' }),
+    (err) => err instanceof SwitchboardError && err.code === 'CONFLICT' && /busy/.test(err.message),
+  );
+  await assert.rejects(
+    caller.request({ command: 'NOPE', to: 'clock' }),
+    (err) => err instanceof SwitchboardError && err.code === 'NOT_FOUND',
+  );
 
   const help = await caller.request({ command: 'HELP', to: 'clock' }, { match: (m) => m.command === 'COMMANDS' });
-  for (const c of ['TICK', 'TIME', 'FAIL', 'ALIVE', 'HELP']) assert.ok(String(help.params.list).split(',').includes(c), `COMMANDS lists ${c}`);
-  const alive = await caller.request({ command: 'ALIVE', to: 'clock', params: { serial: 7 } }, { match: (m) => m.command === 'ABSOLUTELY' });
+  for (const c of ['TICK', 'TIME', 'FAIL', 'ALIVE', 'HELP'])
+    assert.ok(String(help.params.list).split(',').includes(c), `COMMANDS lists ${c}`);
+  const alive = await caller.request(
+    { command: 'ALIVE', to: 'clock', params: { serial: 7 } },
+    { match: (m) => m.command === 'ABSOLUTELY' },
+  );
   assert.equal(alive.params.serial, '7');
 
   const services = await caller.listServices();
@@ -74,7 +90,10 @@ void test('a request nobody answers times out; dispose rejects what is pending',
   await silent.register('silent');
   const caller = await client();
   await caller.register('caller2');
-  await assert.rejects(caller.request({ command: 'SLOW', to: 'silent' }, { timeoutMs: 100 }), (err) => err instanceof TimeoutError && /silent\/SLOW/.test(err.message));
+  await assert.rejects(
+    caller.request({ command: 'SLOW', to: 'silent' }, { timeoutMs: 100 }),
+    (err) => err instanceof TimeoutError && /silent\/SLOW/.test(err.message),
+  );
   const pending = caller.request({ command: 'SLOW', to: 'silent' }, { timeoutMs: 10_000 });
   caller.dispose();
   await assert.rejects(pending, (err) => err instanceof ConnectionError && err.code === 'CONNECTION_CLOSED');
@@ -99,11 +118,16 @@ void test('reconnects after the hub restarts, registers again and delivers what 
   const states: ConnectionState['status'][] = [];
   svc.onState((s) => states.push(s.status));
   const pings: Message[] = [];
-  svc.on('PING', (m) => { pings.push(m); return { command: 'PONG' }; });
+  svc.on('PING', (m) => {
+    pings.push(m);
+    return { command: 'PONG' };
+  });
   await svc.register('survivor');
   const oneShot = await client(hub.url, { reconnect: false });
   await oneShot.register('one_shot');
-  const lost = oneShot.request({ command: 'PING', to: 'nobody_here' }, { timeoutMs: 60_000 }).catch((err: unknown) => err);
+  const lost = oneShot
+    .request({ command: 'PING', to: 'nobody_here' }, { timeoutMs: 60_000 })
+    .catch((err: unknown) => err);
 
   await hub.stop();
   assert.ok((await lost) instanceof ConnectionError, 'without reconnect, what is pending fails when the hub goes');
@@ -115,7 +139,10 @@ void test('reconnects after the hub restarts, registers again and delivers what 
   await hub.restart();
   await waitFor(() => svc.state.status === 'ready', { what: 're-registration', timeoutMs: 15_000 });
   await waitFor(() => pings.length === 3, { what: 'queued PINGs delivered' });
-  assert.deepEqual(pings.map((p) => p.params.i), ['0', '1', '2']);
+  assert.deepEqual(
+    pings.map((p) => p.params.i),
+    ['0', '1', '2'],
+  );
   assert.ok(states.includes('disconnected') && states.includes('connecting'));
   assert.ok(svc.stats.reconnects >= 1);
 
@@ -127,8 +154,14 @@ void test('reconnects after the hub restarts, registers again and delivers what 
 
 void test('the disconnected queue is bounded and counts drops; a dead address fails fast with an actionable error', async () => {
   const port = await freePort();
-  await assert.rejects(connect(`cd://127.0.0.1:${port}`, { reconnect: false }), (err) => err instanceof ConnectionError && /is the hub running/.test(err.message));
-  const c = new Client(`cd://127.0.0.1:${port}`, resolveOptions({ waitOnFirstConnect: true, backoffMs: [60_000], queue: { capacity: 2, policy: 'drop-oldest' } }));
+  await assert.rejects(
+    connect(`cd://127.0.0.1:${port}`, { reconnect: false }),
+    (err) => err instanceof ConnectionError && /is the hub running/.test(err.message),
+  );
+  const c = new Client(
+    `cd://127.0.0.1:${port}`,
+    resolveOptions({ waitOnFirstConnect: true, backoffMs: [60_000], queue: { capacity: 2, policy: 'drop-oldest' } }),
+  );
   const started = c.start().catch((err: unknown) => err);
   await waitFor(() => c.state.status === 'disconnected', { what: 'first dial failure' });
   for (let i = 0; i < 3; i++) c.send({ command: 'X', to: 'nobody' });
@@ -164,20 +197,32 @@ void test('JSON wire format keeps typed values; instances, broadcasts and SERVIC
   const r2 = await second.register('worker', { instance: true });
   assert.ok(r1.instance && r2.instance && r1.instance !== r2.instance, 'each instance gets its own id');
   const dup = await client();
-  await assert.rejects(dup.register('worker'), (err) => err instanceof SwitchboardError && err.code === 'REFUSED' && /instance=true/.test(err.message));
+  await assert.rejects(
+    dup.register('worker'),
+    (err) => err instanceof SwitchboardError && err.code === 'REFUSED' && /instance=true/.test(err.message),
+  );
 
   const heard: string[] = [];
-  first.on('RELOAD', () => { heard.push('first'); });
-  second.on('RELOAD', () => { heard.push('second'); });
-  await waitFor(async () => {
-    const list = await textCaller.request({ command: 'LIST_SERVICES' }, { match: (m) => m.command === 'SERVICES' });
-    return String(list.params.services).split('RELOAD').length > 2;
-  }, { what: 'COMMANDS updates reach the hub' });
+  first.on('RELOAD', () => {
+    heard.push('first');
+  });
+  second.on('RELOAD', () => {
+    heard.push('second');
+  });
+  await waitFor(
+    async () => {
+      const list = await textCaller.request({ command: 'LIST_SERVICES' }, { match: (m) => m.command === 'SERVICES' });
+      return String(list.params.services).split('RELOAD').length > 2;
+    },
+    { what: 'COMMANDS updates reach the hub' },
+  );
   textCaller.broadcast('RELOAD', {}, '.');
   await waitFor(() => heard.length === 2, { what: 'the broadcast at both instances' });
 
-  await assert.rejects(textCaller.message('PING').to('never_registered').cache({ no: true, reply: true }).request({ timeoutMs: 3000 }),
-    (err) => err instanceof SwitchboardError && err.code === 'UNAVAILABLE' && /never_registered/.test(err.message));
+  await assert.rejects(
+    textCaller.message('PING').to('never_registered').cache({ no: true, reply: true }).request({ timeoutMs: 3000 }),
+    (err) => err instanceof SwitchboardError && err.code === 'UNAVAILABLE' && /never_registered/.test(err.message),
+  );
 });
 
 void test('STOP reaches an onStop listener, or disposes a client that has none', async () => {

@@ -18,10 +18,26 @@ import { toEndpoint } from './destination.js';
 import { Listeners, disposable, type Disposable } from './disposable.js';
 import type { ResolvedOptions } from './options.js';
 import { OutboundQueue } from './outbound-queue.js';
-import { BUILTIN_COMMANDS, NEVER_ANSWERED, aliveReply, commandsReply, parseStatus, stringParam, unknownReply } from './system-commands.js';
+import {
+  BUILTIN_COMMANDS,
+  NEVER_ANSWERED,
+  aliveReply,
+  commandsReply,
+  parseStatus,
+  stringParam,
+  unknownReply,
+} from './system-commands.js';
 import type {
-  ClientStats, ConnectionState, Handler, OutgoingMessage, Params, RegisterOptions, Registration, ReplyInit,
-  RequestOptions, ServiceStatus,
+  ClientStats,
+  ConnectionState,
+  Handler,
+  OutgoingMessage,
+  Params,
+  RegisterOptions,
+  Registration,
+  ReplyInit,
+  RequestOptions,
+  ServiceStatus,
 } from './types.js';
 
 /**
@@ -61,16 +77,23 @@ export class SwitchboardClient {
   private counters = { sent: 0, received: 0, dropped: 0, invalid: 0, reconnects: 0 };
   private everConnected = false;
 
-  constructor(readonly address: string, private readonly options: ResolvedOptions) {
+  constructor(
+    readonly address: string,
+    private readonly options: ResolvedOptions,
+  ) {
     this.log = getLogger('client', { address });
     this.queue = new OutboundQueue(options.queueCapacity, options.dropPolicy);
     this.currentState = { status: 'connecting', address, attempt: 0 };
-    this.connection = new Connection(address, { reconnect: options.reconnect, backoffMs: options.backoffMs, channel: options.channel }, {
-      connecting: (attempt) => this.setState({ status: 'connecting', address, attempt }),
-      open: (channel) => this.onOpen(channel),
-      frame: (frame) => this.onFrame(frame),
-      down: (reason, retryInMs, attempt) => this.onDown(reason, retryInMs, attempt),
-    });
+    this.connection = new Connection(
+      address,
+      { reconnect: options.reconnect, backoffMs: options.backoffMs, channel: options.channel },
+      {
+        connecting: (attempt) => this.setState({ status: 'connecting', address, attempt }),
+        open: (channel) => this.onOpen(channel),
+        frame: (frame) => this.onFrame(frame),
+        down: (reason, retryInMs, attempt) => this.onDown(reason, retryInMs, attempt),
+      },
+    );
   }
 
   /** First dial; with `waitOnFirstConnect`, resolves on the first success of the reconnect loop. */
@@ -78,11 +101,20 @@ export class SwitchboardClient {
     try {
       await this.connection.dial();
     } catch (err) {
-      if (!(this.options.waitOnFirstConnect && this.options.reconnect)) { this.dispose(); throw err; }
+      if (!(this.options.waitOnFirstConnect && this.options.reconnect)) {
+        this.dispose();
+        throw err;
+      }
       await new Promise<void>((resolve, reject) => {
         const sub = this.stateListeners.add((s) => {
-          if (s.status === 'connected' || s.status === 'ready') { sub.dispose(); resolve(); }
-          if (s.status === 'closed') { sub.dispose(); reject(new ConnectionError('CONNECTION_CLOSED', 'the client was disposed before it connected')); }
+          if (s.status === 'connected' || s.status === 'ready') {
+            sub.dispose();
+            resolve();
+          }
+          if (s.status === 'closed') {
+            sub.dispose();
+            reject(new ConnectionError('CONNECTION_CLOSED', 'the client was disposed before it connected'));
+          }
         });
       });
     }
@@ -94,7 +126,12 @@ export class SwitchboardClient {
   }
 
   get stats(): ClientStats {
-    return { ...this.counters, dropped: this.counters.dropped + this.queue.dropped, queued: this.queue.length, pendingRequests: this.correlator.size };
+    return {
+      ...this.counters,
+      dropped: this.counters.dropped + this.queue.dropped,
+      queued: this.queue.length,
+      pendingRequests: this.correlator.size,
+    };
   }
 
   /** Bytes written to the connection but not yet flushed: a sender that outpaces the hub can wait on this. */
@@ -111,9 +148,13 @@ export class SwitchboardClient {
 
   /** Registers this connection as `service`; resolves when the hub says READY. Kept across reconnects. */
   register(service: string, options: RegisterOptions = {}): Promise<Registration> {
-    if (this.currentState.status === 'closed') return Promise.reject(new ConnectionError('CONNECTION_CLOSED', 'the client was disposed'));
+    if (this.currentState.status === 'closed')
+      return Promise.reject(new ConnectionError('CONNECTION_CLOSED', 'the client was disposed'));
     toEndpoint({ service });
-    if (service === '' || /[*?#]/.test(service) || service === '.') throw new InvalidArgumentError(`cannot register as "${service}": a service name is letters, digits and _, not starting with a digit (instances: register(name, { instance: true }))`);
+    if (service === '' || /[*?#]/.test(service) || service === '.')
+      throw new InvalidArgumentError(
+        `cannot register as "${service}": a service name is letters, digits and _, not starting with a digit (instances: register(name, { instance: true }))`,
+      );
     for (const c of options.commands ?? []) checkCommand(c);
     this.registration = { ...options, service };
     if (this.pendingRegister) {
@@ -123,7 +164,13 @@ export class SwitchboardClient {
     const promise = new Promise<Registration>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pendingRegister = undefined;
-        reject(new SwitchboardError('TIMEOUT', `the hub did not answer REGISTER service=${service} with READY within ${this.options.requestTimeoutMs} ms`, { retryable: true }));
+        reject(
+          new SwitchboardError(
+            'TIMEOUT',
+            `the hub did not answer REGISTER service=${service} with READY within ${this.options.requestTimeoutMs} ms`,
+            { retryable: true },
+          ),
+        );
       }, this.options.requestTimeoutMs);
       this.pendingRegister = { resolve, reject, timer };
     });
@@ -138,7 +185,8 @@ export class SwitchboardClient {
     this.registration = undefined;
     this.current = undefined;
     this.writeNow({ command: 'UNREGISTER', params: { service: reg.service } });
-    if (this.connection.open) this.setState({ status: 'connected', address: this.address, transport: this.connection.open.transport });
+    if (this.connection.open)
+      this.setState({ status: 'connected', address: this.address, transport: this.connection.open.transport });
   }
 
   // ---- sending --------------------------------------------------------------------------------
@@ -156,26 +204,52 @@ export class SwitchboardClient {
   /** Sends and waits for the reply carrying the same correlation id (or matching `options.match`). */
   request(msg: OutgoingMessage, options: RequestOptions = {}): Promise<Message> {
     let message: Message;
-    try { message = this.toMessage(msg, true); } catch (err) { return Promise.reject(err); }
-    if (this.currentState.status === 'closed') return Promise.reject(new ConnectionError('CONNECTION_CLOSED', 'the client was disposed'));
+    try {
+      message = this.toMessage(msg, true);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (this.currentState.status === 'closed')
+      return Promise.reject(new ConnectionError('CONNECTION_CLOSED', 'the client was disposed'));
     if (!this.registration && message.to.service !== '') {
       // The hub routes a reply by the sender's service name; an unregistered connection has none.
-      return Promise.reject(new SwitchboardError('INVALID_ARGUMENT', `cannot request ${message.to.service}/${message.command} before register(): replies are routed to a service name, so call hub.register('<name>') first`));
+      return Promise.reject(
+        new SwitchboardError(
+          'INVALID_ARGUMENT',
+          `cannot request ${message.to.service}/${message.command} before register(): replies are routed to a service name, so call hub.register('<name>') first`,
+        ),
+      );
     }
     const id = this.correlator.nextId();
     message.params[CORRELATION_PARAM] = id;
-    const reply = this.correlator.track(id, { command: message.command, service: message.to.service }, {
-      timeoutMs: options.timeoutMs ?? this.options.requestTimeoutMs, signal: options.signal, match: options.match,
-    });
+    const reply = this.correlator.track(
+      id,
+      { command: message.command, service: message.to.service },
+      {
+        timeoutMs: options.timeoutMs ?? this.options.requestTimeoutMs,
+        signal: options.signal,
+        match: options.match,
+      },
+    );
     if (!this.write(message)) {
-      this.correlator.reject(id, new SwitchboardError('UNAVAILABLE', `${message.command} was dropped: the outbound queue is full (the hub is not reading fast enough or is unreachable)`, { retryable: true }));
+      this.correlator.reject(
+        id,
+        new SwitchboardError(
+          'UNAVAILABLE',
+          `${message.command} was dropped: the outbound queue is full (the hub is not reading fast enough or is unreachable)`,
+          { retryable: true },
+        ),
+      );
     }
     return reply;
   }
 
   /** Who is registered with the hub (LIST_SERVICES): services, their instances, commands, since when. */
   async listServices(options: Pick<RequestOptions, 'timeoutMs' | 'signal'> = {}): Promise<ServiceEntry[]> {
-    const reply = await this.request({ command: 'LIST_SERVICES' }, { ...options, match: (m) => m.command === 'SERVICES' && m.sentFrom.service === '' });
+    const reply = await this.request(
+      { command: 'LIST_SERVICES' },
+      { ...options, match: (m) => m.command === 'SERVICES' && m.sentFrom.service === '' },
+    );
     return parseServiceList(reply);
   }
 
@@ -191,14 +265,19 @@ export class SwitchboardClient {
   on(command: string, handler: Handler): Disposable {
     checkCommand(command);
     if (this.handlers.add(command, handler)) this.announceCommands();
-    return disposable(() => { if (this.handlers.remove(command, handler)) this.announceCommands(); });
+    return disposable(() => {
+      if (this.handlers.remove(command, handler)) this.announceCommands();
+    });
   }
 
   /** STATUS of every service as it changes (the client lists STATUS in COMMANDS while someone listens). */
   onStatus(listener: (status: ServiceStatus) => void): Disposable {
     const sub = this.statusListeners.add(listener);
     if (this.statusListeners.size === 1) this.announceCommands();
-    return disposable(() => { sub.dispose(); if (this.statusListeners.size === 0) this.announceCommands(); });
+    return disposable(() => {
+      sub.dispose();
+      if (this.statusListeners.size === 0) this.announceCommands();
+    });
   }
 
   onState(listener: (state: ConnectionState) => void): Disposable {
@@ -218,7 +297,10 @@ export class SwitchboardClient {
   use(extension: ClientExtension): Disposable {
     this.extensions.add(extension);
     if (extension.commands?.length) this.announceCommands();
-    return disposable(() => { this.extensions.delete(extension); extension.dispose?.(); });
+    return disposable(() => {
+      this.extensions.delete(extension);
+      extension.dispose?.();
+    });
   }
 
   /** Unregisters, flushes, closes; pending requests reject with CONNECTION_CLOSED. Idempotent. */
@@ -231,7 +313,11 @@ export class SwitchboardClient {
     this.connection.close();
     const err = new ConnectionError('CONNECTION_CLOSED', 'the client was disposed');
     this.correlator.rejectAll(err);
-    if (this.pendingRegister) { clearTimeout(this.pendingRegister.timer); this.pendingRegister.reject(err); this.pendingRegister = undefined; }
+    if (this.pendingRegister) {
+      clearTimeout(this.pendingRegister.timer);
+      this.pendingRegister.reject(err);
+      this.pendingRegister = undefined;
+    }
     this.setState({ status: 'closed', address: this.address });
     for (const ext of this.extensions) ext.dispose?.();
     this.extensions.clear();
@@ -257,7 +343,10 @@ export class SwitchboardClient {
   private write(msg: Message): boolean {
     const frame = encodeLine(msg, this.options.format);
     if (this.gateOpen) {
-      if (this.connection.write(frame)) { this.counters.sent++; return true; }
+      if (this.connection.write(frame)) {
+        this.counters.sent++;
+        return true;
+      }
       this.counters.dropped++;
       return false;
     }
@@ -280,7 +369,10 @@ export class SwitchboardClient {
     if (id !== undefined) params[CORRELATION_PARAM] = id;
     const msg: Message = { sentFrom: NO_SENDER, to: to.sentFrom, command: reply.command, params };
     checkCommand(reply.command);
-    if (immediate) { this.writeNow(msg); return true; }
+    if (immediate) {
+      this.writeNow(msg);
+      return true;
+    }
     return this.write(msg);
   }
 
@@ -302,7 +394,8 @@ export class SwitchboardClient {
     if (!reg) return;
     const params: Params = { service: reg.service, version: 1 };
     if (reg.instance !== undefined) params.instance = reg.instance === true ? 'true' : reg.instance;
-    if (reg.endpoints !== undefined) params.endpoints = this.options.format === 'json' ? reg.endpoints : JSON.stringify(reg.endpoints);
+    if (reg.endpoints !== undefined)
+      params.endpoints = this.options.format === 'json' ? reg.endpoints : JSON.stringify(reg.endpoints);
     params.commands = this.commandList().sort().join(',');
     this.gateOpen = false;
     this.writeNow({ command: 'REGISTER', params });
@@ -346,21 +439,31 @@ export class SwitchboardClient {
       msg = decodeLine(frame);
     } catch (err) {
       this.counters.invalid++;
-      this.log.warn({ err: errorMessage(err), line: frame.slice(0, 200) }, 'ignored a line from the hub that does not parse');
+      this.log.warn(
+        { err: errorMessage(err), line: frame.slice(0, 200) },
+        'ignored a line from the hub that does not parse',
+      );
       return;
     }
     this.counters.received++;
-    if (this.messageListeners.size) this.messageListeners.emit(msg, (err) => this.log.error({ err }, 'a message listener threw'));
+    if (this.messageListeners.size)
+      this.messageListeners.emit(msg, (err) => this.log.error({ err }, 'a message listener threw'));
     for (const ext of this.extensions) if (ext.onMessage?.(msg) === true) return;
     if (msg.params[CORRELATION_PARAM] !== undefined) {
       if (!this.isOwnRequest(msg) && this.correlator.resolve(msg)) return;
-    } else if (this.correlator.size && msg.command !== 'HELP' && msg.command !== 'READY' && this.correlator.resolve(msg)) {
+    } else if (
+      this.correlator.size &&
+      msg.command !== 'HELP' &&
+      msg.command !== 'READY' &&
+      this.correlator.resolve(msg)
+    ) {
       // A reply without the id (the hub's own replies, a peer that does not echo it), claimed by a request's `match`.
       return;
     }
     if (this.handleSystem(msg)) return;
     if (this.handlers.run(msg, this)) return;
-    if (!NEVER_ANSWERED.has(msg.command) && msg.sentFrom.service !== '' && !this.isLateReply(msg)) this.reply(msg, unknownReply(msg));
+    if (!NEVER_ANSWERED.has(msg.command) && msg.sentFrom.service !== '' && !this.isLateReply(msg))
+      this.reply(msg, unknownReply(msg));
   }
 
   /** A request this client sent to its own service arrives carrying an id it is waiting on. */
@@ -369,7 +472,7 @@ export class SwitchboardClient {
     if (own === undefined || !this.handlers.has(msg.command)) return false;
     // `name` or `name#instance` (no split: this runs for every reply with an id).
     const to = msg.to.service;
-    return to.startsWith(own) && (to.length === own.length || to.charCodeAt(own.length) === 35 /* # */);
+    return to.startsWith(own) && (to.length === own.length || to.charCodeAt(own.length) === 35); /* # */
   }
 
   private isLateReply(msg: Message): boolean {
@@ -380,9 +483,15 @@ export class SwitchboardClient {
   /** Hub protocol and the commands every service answers. True when the message was consumed. */
   private handleSystem(msg: Message): boolean {
     switch (msg.command) {
-      case 'HELP': this.reply(msg, commandsReply(this.commandList()), true); return true;
-      case 'ALIVE': this.reply(msg, aliveReply(msg), true); return true;
-      case 'READY': this.onReady(msg); return true;
+      case 'HELP':
+        this.reply(msg, commandsReply(this.commandList()), true);
+        return true;
+      case 'ALIVE':
+        this.reply(msg, aliveReply(msg), true);
+        return true;
+      case 'READY':
+        this.onReady(msg);
+        return true;
       case 'STATUS': {
         const status = parseStatus(msg);
         if (status) this.statusListeners.emit(status, (err) => this.log.error({ err }, 'a status listener threw'));
@@ -390,20 +499,31 @@ export class SwitchboardClient {
       }
       case 'STOP':
         if (this.handlers.has('STOP')) return false;
-        if (this.stopListeners.size) this.stopListeners.emit(msg, (err) => this.log.error({ err }, 'a stop listener threw'));
+        if (this.stopListeners.size)
+          this.stopListeners.emit(msg, (err) => this.log.error({ err }, 'a stop listener threw'));
         else this.dispose();
         return true;
       case 'SERVICE_UNAVAILABLE': {
         const service = stringParam(msg, 'destination_service') ?? '';
         const command = stringParam(msg, 'unsent_command') ?? '';
-        this.correlator.rejectWhere((p) => p.command === command && p.service.split('#')[0] === service.split('#')[0],
-          new SwitchboardError('UNAVAILABLE', `service "${service}" is not registered with the hub, so ${command} was not delivered`, { retryable: true }));
+        this.correlator.rejectWhere(
+          (p) => p.command === command && p.service.split('#')[0] === service.split('#')[0],
+          new SwitchboardError(
+            'UNAVAILABLE',
+            `service "${service}" is not registered with the hub, so ${command} was not delivered`,
+            { retryable: true },
+          ),
+        );
         return !this.handlers.has(msg.command);
       }
       case 'UNKNOWN': {
         const command = stringParam(msg, 'command') ?? '';
-        this.correlator.rejectWhere((p) => p.command === command && (p.service === '' || p.service.split('#')[0] === msg.sentFrom.service.split('#')[0]),
-          new SwitchboardError('NOT_FOUND', `${msg.sentFrom.service || 'the hub'} does not understand ${command}`));
+        this.correlator.rejectWhere(
+          (p) =>
+            p.command === command &&
+            (p.service === '' || p.service.split('#')[0] === msg.sentFrom.service.split('#')[0]),
+          new SwitchboardError('NOT_FOUND', `${msg.sentFrom.service || 'the hub'} does not understand ${command}`),
+        );
         return !this.handlers.has(msg.command);
       }
       case 'INVALID': {
@@ -413,11 +533,19 @@ export class SwitchboardClient {
           return true;
         }
         const about = stringParam(msg, 'command');
-        if (about && this.correlator.rejectWhere((p) => p.command === about, new SwitchboardError('INVALID_MESSAGE', `the hub refused ${about}: ${text}`))) return true;
+        if (
+          about &&
+          this.correlator.rejectWhere(
+            (p) => p.command === about,
+            new SwitchboardError('INVALID_MESSAGE', `the hub refused ${about}: ${text}`),
+          )
+        )
+          return true;
         this.log.warn({ command: about, message: text }, 'the hub reported an invalid message');
         return !this.handlers.has(msg.command);
       }
-      case 'QUITTING': case 'DISCONNECTING':
+      case 'QUITTING':
+      case 'DISCONNECTING':
         this.log.info({ command: msg.command }, 'the hub is going away; will reconnect');
         return !this.handlers.has(msg.command);
       default:
@@ -428,18 +556,30 @@ export class SwitchboardClient {
   private onReady(msg: Message): void {
     const reg = this.registration;
     if (!reg) return;
-    this.current = { service: reg.service, instance: stringParam(msg, 'instance'), hubAddress: stringParam(msg, 'my_address') };
+    this.current = {
+      service: reg.service,
+      instance: stringParam(msg, 'instance'),
+      hubAddress: stringParam(msg, 'my_address'),
+    };
     this.setState({ status: 'ready', address: this.address, registration: this.current });
     this.openGate();
     const pending = this.pendingRegister;
-    if (pending) { clearTimeout(pending.timer); this.pendingRegister = undefined; pending.resolve(this.current); }
+    if (pending) {
+      clearTimeout(pending.timer);
+      this.pendingRegister = undefined;
+      pending.resolve(this.current);
+    }
   }
 
   private failRegister(err: Error): void {
     const pending = this.pendingRegister;
     this.registration = undefined;
     this.openGate();
-    if (pending) { clearTimeout(pending.timer); this.pendingRegister = undefined; pending.reject(err); }
+    if (pending) {
+      clearTimeout(pending.timer);
+      this.pendingRegister = undefined;
+      pending.reject(err);
+    }
   }
 
   /** @internal A handler threw: logged here; the table answers a request with ERROR. */
@@ -452,5 +592,8 @@ export class SwitchboardClient {
 const NO_SENDER = Object.freeze({ server: '', service: '' });
 
 function checkCommand(command: string): void {
-  if (!COMMAND_NAME.test(command)) throw new InvalidArgumentError(`invalid command "${command}": commands are upper case letters, digits and _, not starting with a digit`);
+  if (!COMMAND_NAME.test(command))
+    throw new InvalidArgumentError(
+      `invalid command "${command}": commands are upper case letters, digits and _, not starting with a digit`,
+    );
 }

@@ -29,7 +29,11 @@ export class Connection {
   private attempt = 0;
   private closed = false;
 
-  constructor(readonly address: string, private readonly options: ConnectionOptions, private readonly hooks: ConnectionHooks) {}
+  constructor(
+    readonly address: string,
+    private readonly options: ConnectionOptions,
+    private readonly hooks: ConnectionHooks,
+  ) {}
 
   get open(): Channel | undefined {
     return this.channel?.state === 'open' ? this.channel : undefined;
@@ -43,18 +47,34 @@ export class Connection {
     try {
       channel = await dial(this.address, this.options.channel);
     } catch (err) {
-      const reason = err instanceof ConnectionError ? err : new ConnectionError('CONNECTION_FAILED', `cannot connect to ${this.address}: ${errorMessage(err)} (is the hub running? start one with \`switchboard hub\`)`, { cause: err });
+      const reason =
+        err instanceof ConnectionError
+          ? err
+          : new ConnectionError(
+              'CONNECTION_FAILED',
+              `cannot connect to ${this.address}: ${errorMessage(err)} (is the hub running? start one with \`switchboard hub\`)`,
+              { cause: err },
+            );
       this.scheduleRetry(reason);
       throw reason;
     }
-    if (this.closed) { channel.close(); throw new ConnectionError('CONNECTION_CLOSED', 'the client was disposed'); }
+    if (this.closed) {
+      channel.close();
+      throw new ConnectionError('CONNECTION_CLOSED', 'the client was disposed');
+    }
     this.attempt = 0;
     this.channel = channel;
     channel.on('frame', (frame) => this.hooks.frame(frame));
     channel.on('close', (reason) => {
       if (this.channel !== channel) return;
       this.channel = undefined;
-      this.scheduleRetry(new ConnectionError('CONNECTION_CLOSED', `connection to ${this.address} closed${reason ? `: ${reason.message}` : ''}`, { cause: reason }));
+      this.scheduleRetry(
+        new ConnectionError(
+          'CONNECTION_CLOSED',
+          `connection to ${this.address} closed${reason ? `: ${reason.message}` : ''}`,
+          { cause: reason },
+        ),
+      );
     });
     // Input errors (e.g. an over-long line) are followed by a close, which drives reconnecting.
     channel.on('error', () => undefined);
@@ -89,6 +109,8 @@ export class Connection {
     this.hooks.down(reason, delay, this.attempt);
     this.attempt++;
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => { this.dial().catch(() => undefined); }, delay);
+    this.timer = setTimeout(() => {
+      this.dial().catch(() => undefined);
+    }, delay);
   }
 }

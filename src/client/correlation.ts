@@ -58,7 +58,10 @@ class DeadlineQueue {
   private timer: NodeJS.Timeout | undefined;
   private timerAt = 0;
 
-  constructor(readonly timeoutMs: number, private readonly expire: (p: Pending) => void) {}
+  constructor(
+    readonly timeoutMs: number,
+    private readonly expire: (p: Pending) => void,
+  ) {}
 
   add(p: Pending): void {
     p.deadline = performance.now() + this.timeoutMs;
@@ -69,8 +72,10 @@ class DeadlineQueue {
     else {
       this.head = p;
       if (this.timer === undefined) this.arm(p.deadline);
-      else if (this.timerAt > p.deadline) { clearTimeout(this.timer); this.arm(p.deadline); }
-      else this.timer.ref();
+      else if (this.timerAt > p.deadline) {
+        clearTimeout(this.timer);
+        this.arm(p.deadline);
+      } else this.timer.ref();
     }
     this.tail = p;
   }
@@ -133,7 +138,10 @@ export class Correlator {
   track(id: string, info: PendingInfo, options: TrackOptions): Promise<Message> {
     return new Promise<Message>((resolve, reject) => {
       const { signal } = options;
-      if (signal?.aborted) { reject(cancelled(info, signal)); return; }
+      if (signal?.aborted) {
+        reject(cancelled(info, signal));
+        return;
+      }
       const p = new Pending(id, info.command, info.service, resolve, reject, options.match, signal);
       const timeoutMs = options.timeoutMs;
       let queue = this.queues.get(timeoutMs);
@@ -154,7 +162,11 @@ export class Correlator {
     // even if its id was tracked again since.
     if (this.pending.get(p.id) === p) this.settle(p.id);
     else p.cleanup();
-    p.reject(new TimeoutError(`no reply to ${describe(p)} within ${timeoutMs} ms`, { data: { command: p.command, service: p.service, timeoutMs } }));
+    p.reject(
+      new TimeoutError(`no reply to ${describe(p)} within ${timeoutMs} ms`, {
+        data: { command: p.command, service: p.service, timeoutMs },
+      }),
+    );
   };
 
   /** Settles the request a reply belongs to; false when nobody waits for it (late or foreign). */
@@ -166,7 +178,10 @@ export class Correlator {
     }
     if (id !== undefined || this.matchers === 0) return false;
     for (const [key, p] of this.pending) {
-      if (p.match?.(msg)) { this.settleWith(key, msg); return true; }
+      if (p.match?.(msg)) {
+        this.settleWith(key, msg);
+        return true;
+      }
     }
     return false;
   }
@@ -174,7 +189,10 @@ export class Correlator {
   /** Rejects the first pending request the predicate picks (e.g. SERVICE_UNAVAILABLE for it). */
   rejectWhere(pick: (info: PendingInfo) => boolean, err: Error): boolean {
     for (const [key, p] of this.pending) {
-      if (pick(p)) { this.settle(key)?.reject(err); return true; }
+      if (pick(p)) {
+        this.settle(key)?.reject(err);
+        return true;
+      }
     }
     return false;
   }
@@ -198,7 +216,10 @@ export class Correlator {
     const p = this.settle(id);
     if (!p) return;
     if (msg.command === 'ERROR') p.reject(remoteError(msg, p));
-    else if (msg.command === 'UNKNOWN') p.reject(new SwitchboardError('NOT_FOUND', `${msg.sentFrom.service || 'the hub'} does not understand ${describe(p)}`));
+    else if (msg.command === 'UNKNOWN')
+      p.reject(
+        new SwitchboardError('NOT_FOUND', `${msg.sentFrom.service || 'the hub'} does not understand ${describe(p)}`),
+      );
     else p.resolve(msg);
   }
 
@@ -225,10 +246,30 @@ function remoteError(msg: Message, info: PendingInfo): SwitchboardError {
   const code = typeof msg.params.code === 'string' ? msg.params.code : 'INTERNAL';
   const text = typeof msg.params.message === 'string' ? msg.params.message : `${describe(info)} failed`;
   const known = isErrorCode(code) ? code : 'INTERNAL';
-  return new SwitchboardError(known, text, { retryable: msg.params.retryable === 'true' || msg.params.retryable === true, data: { remote: `${msg.sentFrom.server}:${msg.sentFrom.service}`, remoteCode: code } });
+  return new SwitchboardError(known, text, {
+    retryable: msg.params.retryable === 'true' || msg.params.retryable === true,
+    data: { remote: `${msg.sentFrom.server}:${msg.sentFrom.service}`, remoteCode: code },
+  });
 }
 
-const CODES = new Set(['INVALID_MESSAGE', 'INVALID_ARGUMENT', 'INVALID_CONFIG', 'LINE_TOO_LONG', 'DATAGRAM_TOO_LARGE', 'UNSUPPORTED_ADDRESS', 'CONNECTION_FAILED', 'CONNECTION_CLOSED', 'TIMEOUT', 'CANCELLED', 'NOT_FOUND', 'CONFLICT', 'REFUSED', 'UNAVAILABLE', 'PERMISSION_DENIED', 'INTERNAL']);
+const CODES = new Set([
+  'INVALID_MESSAGE',
+  'INVALID_ARGUMENT',
+  'INVALID_CONFIG',
+  'LINE_TOO_LONG',
+  'DATAGRAM_TOO_LARGE',
+  'UNSUPPORTED_ADDRESS',
+  'CONNECTION_FAILED',
+  'CONNECTION_CLOSED',
+  'TIMEOUT',
+  'CANCELLED',
+  'NOT_FOUND',
+  'CONFLICT',
+  'REFUSED',
+  'UNAVAILABLE',
+  'PERMISSION_DENIED',
+  'INTERNAL',
+]);
 function isErrorCode(code: string): code is SwitchboardError['code'] {
   return CODES.has(code);
 }

@@ -17,7 +17,13 @@ export function toEndpoint(to: Destination | undefined): Endpoint {
     server = to.server ?? '';
     service = to.service ?? '';
   }
-  if (!isServerName(server)) throw new InvalidArgumentError(`invalid server name "${server}": use letters, digits and _ (not starting with a digit), or one of * ? .`);
-  if (!isServiceName(service)) throw new InvalidArgumentError(`invalid service name "${service}": use letters, digits and _ (not starting with a digit), optionally #instance, or one of * ? .`);
+  if (!isServerName(server))
+    throw new InvalidArgumentError(
+      `invalid server name "${server}": use letters, digits and _ (not starting with a digit), or one of * ? .`,
+    );
+  if (!isServiceName(service))
+    throw new InvalidArgumentError(
+      `invalid service name "${service}": use letters, digits and _ (not starting with a digit), optionally #instance, or one of * ? .`,
+    );
   return { server, service };
 }

@@ -5,7 +5,14 @@ export interface Disposable {
 
 export function disposable(fn: () => void): Disposable {
   let done = false;
-  return { dispose: () => { if (!done) { done = true; fn(); } } };
+  return {
+    dispose: () => {
+      if (!done) {
+        done = true;
+        fn();
+      }
+    },
+  };
 }
 
 /** A typed list of listeners; a throwing listener does not stop the others. */
@@ -23,7 +30,11 @@ export class Listeners<T> {
 
   emit(value: T, onError: (err: unknown) => void): void {
     for (const listener of [...this.set]) {
-      try { listener(value); } catch (err) { onError(err); }
+      try {
+        listener(value);
+      } catch (err) {
+        onError(err);
+      }
     }
   }
 

@@ -17,7 +17,10 @@ export interface Replier {
 
 /** Per-message context (a class, not a closure: this runs for every message). */
 class ReplyContext implements HandlerContext {
-  constructor(private readonly replier: Replier, private readonly msg: Message) {}
+  constructor(
+    private readonly replier: Replier,
+    private readonly msg: Message,
+  ) {}
   reply(reply: ReplyInit): boolean {
     return this.replier.reply(this.msg, reply);
   }
@@ -37,7 +40,10 @@ export class HandlerTable {
   /** Adds a handler; returns true when it is the command's first (the COMMANDS list changed). */
   add(command: string, handler: Handler): boolean {
     const list = this.table.get(command);
-    if (list) { list.push(handler); return false; }
+    if (list) {
+      list.push(handler);
+      return false;
+    }
     this.table.set(command, [handler]);
     return true;
   }
@@ -45,7 +51,10 @@ export class HandlerTable {
   /** Removes a handler; returns true when the command has none left. */
   remove(command: string, handler: Handler): boolean {
     const list = this.table.get(command)?.filter((h) => h !== handler) ?? [];
-    if (list.length) { this.table.set(command, list); return false; }
+    if (list.length) {
+      this.table.set(command, list);
+      return false;
+    }
     return this.table.delete(command);
   }
 
@@ -63,7 +72,12 @@ export class HandlerTable {
         continue;
       }
       if (result instanceof Promise) {
-        result.then((r) => { if (r) replier.reply(msg, r); }, (err: unknown) => fail(replier, msg, err));
+        result.then(
+          (r) => {
+            if (r) replier.reply(msg, r);
+          },
+          (err: unknown) => fail(replier, msg, err),
+        );
       } else if (result) {
         replier.reply(msg, result);
       }

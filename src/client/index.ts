@@ -25,14 +25,36 @@ export type { DropPolicy } from './outbound-queue.js';
 export { parseServiceList, type ServiceEntry, type ServiceInstance } from './service-list.js';
 export type { Disposable } from './disposable.js';
 export type {
-  ClientStats, ConnectionState, Destination, Handler, HandlerContext, OutgoingMessage, Params, RegisterOptions, Registration,
-  ReplyInit, RequestOptions, ServiceStatus,
+  ClientStats,
+  ConnectionState,
+  Destination,
+  Handler,
+  HandlerContext,
+  OutgoingMessage,
+  Params,
+  RegisterOptions,
+  Registration,
+  ReplyInit,
+  RequestOptions,
+  ServiceStatus,
 } from './types.js';
 export type { Message, Endpoint, JsonValue } from '../core/message.js';
 export { SwitchboardError, TimeoutError, ConnectionError, InvalidArgumentError } from '../core/errors.js';
 // Discovery (issue #4): the calls on the client above, and the same API as a separate object.
 export { PeersClient } from '../discovery/peers-client.js';
 export {
-  Discovery, attachDiscovery, Target, PeerRequestError, KINDS, OVERRIDE_ENV,
-  type DiscoveryOptions, type PeerRequestOptions, type PeerResponse, type PolicyInput, type RequestPolicy, type Peer, type PeerKind, type PeerMap,
+  Discovery,
+  attachDiscovery,
+  Target,
+  PeerRequestError,
+  KINDS,
+  OVERRIDE_ENV,
+  type DiscoveryOptions,
+  type PeerRequestOptions,
+  type PeerResponse,
+  type PolicyInput,
+  type RequestPolicy,
+  type Peer,
+  type PeerKind,
+  type PeerMap,
 } from '../discovery/index.js';

@@ -39,12 +39,17 @@ export interface ResolvedOptions {
 const schema = z.object({
   format: z.enum(['text', 'json']).default('text'),
   reconnect: z.boolean().default(true),
-  backoffMs: z.array(z.number().int().nonnegative()).min(1).default([...COMMUNICATOR_BACKOFF_MS]),
+  backoffMs: z
+    .array(z.number().int().nonnegative())
+    .min(1)
+    .default([...COMMUNICATOR_BACKOFF_MS]),
   waitOnFirstConnect: z.boolean().default(false),
-  queue: z.object({
-    capacity: z.number().int().nonnegative().default(10_000),
-    policy: z.enum(['drop-oldest', 'drop-newest']).default('drop-oldest'),
-  }).default({ capacity: 10_000, policy: 'drop-oldest' }),
+  queue: z
+    .object({
+      capacity: z.number().int().nonnegative().default(10_000),
+      policy: z.enum(['drop-oldest', 'drop-newest']).default('drop-oldest'),
+    })
+    .default({ capacity: 10_000, policy: 'drop-oldest' }),
   requestTimeoutMs: z.number().int().positive().default(10_000),
 });
 
@@ -53,18 +58,27 @@ export function resolveOptions(options: ClientOptions = {}): ResolvedOptions {
   const parsed = schema.safeParse(rest);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new InvalidArgumentError(`invalid client option ${issue?.path.join('.') || ''}: ${issue?.message ?? 'bad value'}`);
+    throw new InvalidArgumentError(
+      `invalid client option ${issue?.path.join('.') || ''}: ${issue?.message ?? 'bad value'}`,
+    );
   }
   const o = parsed.data;
   return {
-    format: o.format, reconnect: o.reconnect, backoffMs: o.backoffMs, waitOnFirstConnect: o.waitOnFirstConnect,
-    queueCapacity: o.queue.capacity, dropPolicy: o.queue.policy, requestTimeoutMs: o.requestTimeoutMs, channel,
+    format: o.format,
+    reconnect: o.reconnect,
+    backoffMs: o.backoffMs,
+    waitOnFirstConnect: o.waitOnFirstConnect,
+    queueCapacity: o.queue.capacity,
+    dropPolicy: o.queue.policy,
+    requestTimeoutMs: o.requestTimeoutMs,
+    channel,
   };
 }
 
 /** The hub address: the argument, else `SWITCHBOARD_ADDRESS`, else the communicator's local default. */
 export function resolveAddress(url: string | undefined): string {
   const address = url ?? process.env.SWITCHBOARD_ADDRESS ?? DEFAULT_ADDRESS;
-  if (address.trim() === '') throw new InvalidArgumentError('the hub address is empty: give a URL such as cd://127.0.0.1:4040');
+  if (address.trim() === '')
+    throw new InvalidArgumentError('the hub address is empty: give a URL such as cd://127.0.0.1:4040');
   return address.trim();
 }

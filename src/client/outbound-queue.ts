@@ -10,7 +10,10 @@ export class OutboundQueue {
   private head = 0;
   dropped = 0;
 
-  constructor(readonly capacity: number, readonly policy: DropPolicy) {}
+  constructor(
+    readonly capacity: number,
+    readonly policy: DropPolicy,
+  ) {}
 
   get length(): number {
     return this.items.length - this.head;
@@ -18,7 +21,10 @@ export class OutboundQueue {
 
   /** Adds a frame; returns false when the frame itself was dropped (drop-newest on a full queue). */
   push(frame: string): boolean {
-    if (this.capacity <= 0) { this.dropped++; return false; }
+    if (this.capacity <= 0) {
+      this.dropped++;
+      return false;
+    }
     if (this.length >= this.capacity) {
       this.dropped++;
       if (this.policy === 'drop-newest') return false;

@@ -31,12 +31,20 @@ export function parseServiceList(msg: Message): ServiceEntry[] {
   const raw = msg.params.services;
   let value: unknown = raw;
   if (typeof raw === 'string') {
-    try { value = JSON.parse(raw); } catch (err) { throw new InvalidMessageError(`the hub's SERVICES reply does not hold JSON in "services": ${(err as Error).message}`); }
+    try {
+      value = JSON.parse(raw);
+    } catch (err) {
+      throw new InvalidMessageError(
+        `the hub's SERVICES reply does not hold JSON in "services": ${(err as Error).message}`,
+      );
+    }
   }
   const parsed = z.array(serviceSchema).safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new InvalidMessageError(`the hub's SERVICES reply is not a service list (${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'bad value'})`);
+    throw new InvalidMessageError(
+      `the hub's SERVICES reply is not a service list (${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'bad value'})`,
+    );
   }
   return parsed.data;
 }

@@ -10,10 +10,34 @@ import type { ReplyInit, ServiceStatus } from './types.js';
  * Commands the library handles itself; always part of the COMMANDS list. STATUS is added only
  * while someone listens (`onStatus`): the hub sends every registration change to those who list it.
  */
-export const BUILTIN_COMMANDS = ['ABSOLUTELY', 'ALIVE', 'DISCONNECTING', 'HELP', 'INVALID', 'QUITTING', 'READY', 'STOP', 'UNKNOWN'];
+export const BUILTIN_COMMANDS = [
+  'ABSOLUTELY',
+  'ALIVE',
+  'DISCONNECTING',
+  'HELP',
+  'INVALID',
+  'QUITTING',
+  'READY',
+  'STOP',
+  'UNKNOWN',
+];
 
 /** Messages that are answers or notices: never answered with UNKNOWN (that would ping-pong). */
-export const NEVER_ANSWERED = new Set(['ABSOLUTELY', 'COMMANDS', 'DISCONNECTING', 'ERROR', 'HANGUP', 'INVALID', 'QUITTING', 'READY', 'SERVICE_UNAVAILABLE', 'STATUS', 'TRANSMISSION_REPORT', 'UNKNOWN', 'UNREACHABLE']);
+export const NEVER_ANSWERED = new Set([
+  'ABSOLUTELY',
+  'COMMANDS',
+  'DISCONNECTING',
+  'ERROR',
+  'HANGUP',
+  'INVALID',
+  'QUITTING',
+  'READY',
+  'SERVICE_UNAVAILABLE',
+  'STATUS',
+  'TRANSMISSION_REPORT',
+  'UNKNOWN',
+  'UNREACHABLE',
+]);
 
 export function commandsReply(commands: Iterable<string>): ReplyInit {
   return { command: 'COMMANDS', params: { list: [...new Set(commands)].sort().join(',') } };
@@ -41,8 +65,13 @@ export function parseStatus(msg: Message): ServiceStatus | undefined {
   const server = msg.params.server_name ?? msg.params.server ?? msg.sentFrom.server;
   const instances = Number(msg.params.instances);
   return {
-    service, server: typeof server === 'string' ? server : '', status, since: Number.isFinite(seconds) ? new Date(seconds * 1000) : undefined,
-    instance: stringParam(msg, 'instance'), instances: msg.params.instances !== undefined && Number.isFinite(instances) ? instances : undefined, message: msg,
+    service,
+    server: typeof server === 'string' ? server : '',
+    status,
+    since: Number.isFinite(seconds) ? new Date(seconds * 1000) : undefined,
+    instance: stringParam(msg, 'instance'),
+    instances: msg.params.instances !== undefined && Number.isFinite(instances) ? instances : undefined,
+    message: msg,
   };
 }
 

@@ -11,7 +11,10 @@ import { cacheParam } from './builder.js';
 import { parseServiceList } from './service-list.js';
 
 void test('back-off follows the communicator and then stays at 60 s', () => {
-  assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 7, 8].map((i) => backoffDelay(COMMUNICATOR_BACKOFF_MS, i) / 1000), [1, 1, 1, 3, 5, 10, 20, 30, 60]);
+  assert.deepEqual(
+    [0, 1, 2, 3, 4, 5, 6, 7, 8].map((i) => backoffDelay(COMMUNICATOR_BACKOFF_MS, i) / 1000),
+    [1, 1, 1, 3, 5, 10, 20, 30, 60],
+  );
   assert.equal(backoffDelay(COMMUNICATOR_BACKOFF_MS, 50), 60_000);
   assert.equal(backoffDelay([5, 10], 7), 10);
 });
@@ -50,14 +53,31 @@ void test('correlator resolves by id, times out, aborts, rejects all, and rebuil
 
   const eid = c.nextId();
   const e = c.track(eid, { command: 'DO', service: 's' }, { timeoutMs: 5000 });
-  c.resolve(createMessage('ERROR', { [CORRELATION_PARAM]: eid, code: 'CONFLICT', message: 'already done' }, {}, { service: 's' }));
-  await assert.rejects(e, (err) => err instanceof SwitchboardError && err.code === 'CONFLICT' && err.message === 'already done');
+  c.resolve(
+    createMessage(
+      'ERROR',
+      { [CORRELATION_PARAM]: eid, code: 'CONFLICT', message: 'already done' },
+      {},
+      { service: 's' },
+    ),
+  );
+  await assert.rejects(
+    e,
+    (err) => err instanceof SwitchboardError && err.code === 'CONFLICT' && err.message === 'already done',
+  );
 
-  const m = c.track(c.nextId(), { command: 'ALIVE', service: 's' }, { timeoutMs: 5000, match: (msg) => msg.command === 'ABSOLUTELY' });
+  const m = c.track(
+    c.nextId(),
+    { command: 'ALIVE', service: 's' },
+    { timeoutMs: 5000, match: (msg) => msg.command === 'ABSOLUTELY' },
+  );
   assert.equal(c.resolve(createMessage('ABSOLUTELY', {})), true, 'a reply without the id matches by predicate');
   await m;
 
-  const r = [c.track(c.nextId(), { command: 'A', service: 's' }, { timeoutMs: 5000 }), c.track(c.nextId(), { command: 'B', service: 's' }, { timeoutMs: 5000 })];
+  const r = [
+    c.track(c.nextId(), { command: 'A', service: 's' }, { timeoutMs: 5000 }),
+    c.track(c.nextId(), { command: 'B', service: 's' }, { timeoutMs: 5000 }),
+  ];
   c.rejectAll(new Error('gone'));
   for (const x of r) await assert.rejects(x, /gone/);
   assert.equal(c.size, 0);
@@ -69,7 +89,10 @@ void test('correlator timeouts: each request expires on its own deadline, whatev
   const track = (command: string, timeoutMs: number) => {
     const id = c.nextId();
     const p = c.track(id, { command, service: 's' }, { timeoutMs });
-    p.then(() => settled.push(`${command} ok`), (err: unknown) => settled.push(`${command} ${err instanceof TimeoutError ? 'timeout' : 'other'}`));
+    p.then(
+      () => settled.push(`${command} ok`),
+      (err: unknown) => settled.push(`${command} ${err instanceof TimeoutError ? 'timeout' : 'other'}`),
+    );
     return { id, p };
   };
   // Same length: the head is answered, the one behind it still times out (the shared timer re-arms).
@@ -87,7 +110,10 @@ void test('correlator timeouts: each request expires on its own deadline, whatev
   await long.p;
   // An id tracked twice (not what the client does, but the correlator must not spin): both time out.
   const twice = c.nextId();
-  const dup = [c.track(twice, { command: 'DUP', service: 's' }, { timeoutMs: 10 }), c.track(twice, { command: 'DUP', service: 's' }, { timeoutMs: 10 })];
+  const dup = [
+    c.track(twice, { command: 'DUP', service: 's' }, { timeoutMs: 10 }),
+    c.track(twice, { command: 'DUP', service: 's' }, { timeoutMs: 10 }),
+  ];
   for (const d of dup) await assert.rejects(d, TimeoutError);
   // A list that emptied and fills again arms its timer again.
   await assert.rejects(track('AGAIN', 10).p, TimeoutError);
@@ -110,8 +136,17 @@ void test('cache policy renders the communicator parameter', () => {
 });
 
 void test('service lists are validated: JSON text or array in, typed entries out', () => {
-  const entry = { name: 'clock', server: 'vm', status: 'up', since: 1, instances: [{ instance: '1', id: 'clock#1', since: 1, commands: ['TIME'], transport: 'tcp' }] };
-  assert.equal(parseServiceList(createMessage('SERVICES', { services: JSON.stringify([entry]) }))[0]!.instances[0]!.id, 'clock#1');
+  const entry = {
+    name: 'clock',
+    server: 'vm',
+    status: 'up',
+    since: 1,
+    instances: [{ instance: '1', id: 'clock#1', since: 1, commands: ['TIME'], transport: 'tcp' }],
+  };
+  assert.equal(
+    parseServiceList(createMessage('SERVICES', { services: JSON.stringify([entry]) }))[0]!.instances[0]!.id,
+    'clock#1',
+  );
   assert.equal(parseServiceList(createMessage('SERVICES', { services: [entry] }))[0]!.name, 'clock');
   assert.throws(() => parseServiceList(createMessage('SERVICES', { services: '[{' })), /does not hold JSON/);
   assert.throws(() => parseServiceList(createMessage('SERVICES', { services: [{ name: 'x' }] })), /not a service list/);

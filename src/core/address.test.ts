@@ -4,8 +4,22 @@ import { DEFAULT_LOCAL, DEFAULT_SIGNAL, formatAddress, parseAddress } from './ad
 import { InvalidArgumentError } from './errors.js';
 
 void test('address: the communicator schemes and their default ports', () => {
-  assert.deepEqual(parseAddress(DEFAULT_LOCAL), { url: DEFAULT_LOCAL, scheme: 'cd', transport: 'tcp', host: '127.0.0.1', port: 4040, path: '' });
-  assert.deepEqual(parseAddress(DEFAULT_SIGNAL), { url: DEFAULT_SIGNAL, scheme: 'cdu', transport: 'udp', host: '127.0.0.1', port: 4041, path: '' });
+  assert.deepEqual(parseAddress(DEFAULT_LOCAL), {
+    url: DEFAULT_LOCAL,
+    scheme: 'cd',
+    transport: 'tcp',
+    host: '127.0.0.1',
+    port: 4040,
+    path: '',
+  });
+  assert.deepEqual(parseAddress(DEFAULT_SIGNAL), {
+    url: DEFAULT_SIGNAL,
+    scheme: 'cdu',
+    transport: 'udp',
+    host: '127.0.0.1',
+    port: 4041,
+    path: '',
+  });
   assert.equal(parseAddress('cd://10.0.0.1').port, 4040);
   assert.equal(parseAddress('cds://10.0.0.1').port, 4043);
   assert.equal(parseAddress('cdu://10.0.0.1').port, 4041);
@@ -13,7 +27,14 @@ void test('address: the communicator schemes and their default ports', () => {
 });
 
 void test('address: Unix socket, TLS with credentials, IPv6, WebSocket', () => {
-  assert.deepEqual(parseAddress('cd:///run/switch%20board.sock'), { url: 'cd:///run/switch%20board.sock', scheme: 'cd', transport: 'unix', host: '', port: 0, path: '/run/switch board.sock' });
+  assert.deepEqual(parseAddress('cd:///run/switch%20board.sock'), {
+    url: 'cd:///run/switch%20board.sock',
+    scheme: 'cd',
+    transport: 'unix',
+    host: '',
+    port: 0,
+    path: '/run/switch board.sock',
+  });
   const tls = parseAddress('cds://alice:p%40ss@192.168.1.5:4443');
   assert.equal(tls.transport, 'tls');
   assert.equal(tls.username, 'alice');
@@ -26,7 +47,14 @@ void test('address: Unix socket, TLS with credentials, IPv6, WebSocket', () => {
 });
 
 void test('address: formatAddress round-trips', () => {
-  for (const url of ['cd://127.0.0.1:4040', 'cd:///tmp/a%20b.sock', 'cds://alice:p%40ss@10.0.0.1:4043', 'cdu://[::1]:4041', 'ws://h:8080/hub', 'wss://h:443/']) {
+  for (const url of [
+    'cd://127.0.0.1:4040',
+    'cd:///tmp/a%20b.sock',
+    'cds://alice:p%40ss@10.0.0.1:4043',
+    'cdu://[::1]:4041',
+    'ws://h:8080/hub',
+    'wss://h:443/',
+  ]) {
     assert.equal(formatAddress(parseAddress(url)), url);
   }
   assert.equal(formatAddress(parseAddress('cd://host')), 'cd://host:4040');
@@ -44,6 +72,9 @@ const refused: Array<[string, RegExp]> = [
 ];
 for (const [url, why] of refused) {
   void test(`address refused: ${url}`, () => {
-    assert.throws(() => parseAddress(url), (err: unknown) => err instanceof InvalidArgumentError && why.test(err.message));
+    assert.throws(
+      () => parseAddress(url),
+      (err: unknown) => err instanceof InvalidArgumentError && why.test(err.message),
+    );
   });
 }

@@ -33,7 +33,13 @@ export const DEFAULT_SIGNAL_PORT = 4041;
 export const DEFAULT_REMOTE_PORT = 4042;
 export const DEFAULT_SECURE_PORT = 4043;
 
-const DEFAULT_PORTS: Record<AddressScheme, number> = { cd: DEFAULT_LOCAL_PORT, cds: DEFAULT_SECURE_PORT, cdu: DEFAULT_SIGNAL_PORT, ws: 80, wss: 443 };
+const DEFAULT_PORTS: Record<AddressScheme, number> = {
+  cd: DEFAULT_LOCAL_PORT,
+  cds: DEFAULT_SECURE_PORT,
+  cdu: DEFAULT_SIGNAL_PORT,
+  ws: 80,
+  wss: 443,
+};
 const SCHEMES = Object.keys(DEFAULT_PORTS) as AddressScheme[];
 
 function isScheme(s: string): s is AddressScheme {
@@ -55,7 +61,11 @@ function decode(url: string, part: string, what: string): string {
 export function parseAddress(url: string): ChannelAddress {
   const text = url.trim();
   const sep = text.indexOf('://');
-  if (sep <= 0) refuse(url, 'expected a URL such as cd://127.0.0.1:4040, cd:///run/switchboard.sock, cds://host:4043, cdu://host:4041 or ws://host:port/path');
+  if (sep <= 0)
+    refuse(
+      url,
+      'expected a URL such as cd://127.0.0.1:4040, cd:///run/switchboard.sock, cds://host:4043, cdu://host:4041 or ws://host:port/path',
+    );
   const scheme = text.slice(0, sep).toLowerCase();
   if (!isScheme(scheme)) refuse(url, `unknown scheme "${scheme}:" (use cd:, cds:, cdu:, ws: or wss:)`);
   let parsed: URL;
@@ -66,10 +76,14 @@ export function parseAddress(url: string): ChannelAddress {
   }
   const username = parsed.username ? decode(url, parsed.username, 'user name') : undefined;
   const password = parsed.password ? decode(url, parsed.password, 'password') : undefined;
-  const credentials = { ...(username !== undefined ? { username } : {}), ...(password !== undefined ? { password } : {}) };
+  const credentials = {
+    ...(username !== undefined ? { username } : {}),
+    ...(password !== undefined ? { password } : {}),
+  };
 
   if (parsed.hostname === '') {
-    if (scheme === 'cds') refuse(url, 'a Unix socket cannot be secure: use cd:///path.sock, or cds://host:port for TLS');
+    if (scheme === 'cds')
+      refuse(url, 'a Unix socket cannot be secure: use cd:///path.sock, or cds://host:port for TLS');
     if (scheme !== 'cd') refuse(url, `${scheme}: needs a host (a Unix socket path works with cd: only)`);
     const path = decode(url, parsed.pathname, 'socket path');
     if (path === '' || path === '/') refuse(url, 'a Unix socket URL needs a path: cd:///run/switchboard.sock');
@@ -81,9 +95,18 @@ export function parseAddress(url: string): ChannelAddress {
   const port = parsed.port === '' ? DEFAULT_PORTS[scheme] : Number(parsed.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) refuse(url, `port ${parsed.port} is out of range 0..65535`);
   if (scheme === 'ws' || scheme === 'wss') {
-    return { url: text, scheme, transport: 'ws', host, port, path: `${parsed.pathname || '/'}${parsed.search}`, ...credentials };
+    return {
+      url: text,
+      scheme,
+      transport: 'ws',
+      host,
+      port,
+      path: `${parsed.pathname || '/'}${parsed.search}`,
+      ...credentials,
+    };
   }
-  if (parsed.pathname !== '' && parsed.pathname !== '/') refuse(url, `${scheme}: takes no path ("${parsed.pathname}"); a Unix socket is cd:///path.sock`);
+  if (parsed.pathname !== '' && parsed.pathname !== '/')
+    refuse(url, `${scheme}: takes no path ("${parsed.pathname}"); a Unix socket is cd:///path.sock`);
   const transport = scheme === 'cd' ? 'tcp' : scheme === 'cds' ? 'tls' : 'udp';
   return { url: text, scheme, transport, host, port, path: '', ...credentials };
 }
@@ -91,9 +114,10 @@ export function parseAddress(url: string): ChannelAddress {
 /** The URL for an address (always with an explicit port, IPv6 in brackets). */
 export function formatAddress(addr: Omit<ChannelAddress, 'url'> & { url?: string }): string {
   if (addr.transport === 'unix') return `cd://${encodeURI(addr.path)}`;
-  const auth = addr.username !== undefined
-    ? `${encodeURIComponent(addr.username)}${addr.password !== undefined ? `:${encodeURIComponent(addr.password)}` : ''}@`
-    : '';
+  const auth =
+    addr.username !== undefined
+      ? `${encodeURIComponent(addr.username)}${addr.password !== undefined ? `:${encodeURIComponent(addr.password)}` : ''}@`
+      : '';
   const host = addr.host.includes(':') ? `[${addr.host}]` : addr.host;
   const path = addr.transport === 'ws' ? (addr.path.startsWith('/') ? addr.path : `/${addr.path}`) : '';
   return `${addr.scheme}://${auth}${host}:${addr.port}${path}`;

@@ -20,8 +20,16 @@ export const EndpointAd = z.looseObject({
   networkProtocol: z.enum(['tcp', 'udp']).default('tcp'),
   /** Missing = the address the instance connected to the hub from. */
   address: z.string().min(1).optional(),
-  port: z.number({ error: (iss) => (iss.input === undefined ? 'port is missing (a number, 1..65535)' : `port must be a number (1..65535), got ${JSON.stringify(iss.input)}`) })
-    .int('port must be a whole number').min(1, 'port must be 1..65535').max(65535, 'port must be 1..65535'),
+  port: z
+    .number({
+      error: (iss) =>
+        iss.input === undefined
+          ? 'port is missing (a number, 1..65535)'
+          : `port must be a number (1..65535), got ${JSON.stringify(iss.input)}`,
+    })
+    .int('port must be a whole number')
+    .min(1, 'port must be 1..65535')
+    .max(65535, 'port must be 1..65535'),
 });
 export type EndpointAd = z.infer<typeof EndpointAd>;
 
@@ -47,9 +55,16 @@ export const ADVERTISEMENT_EXAMPLE = '[{"name":"default","protocol":"http","addr
 export function parseAdvertisement(value: unknown, what = 'endpoints'): Advertisement {
   let data = value;
   if (typeof value === 'string') {
-    try { data = JSON.parse(value); } catch { throw new InvalidArgumentError(`${what} is not JSON: give an array such as ${ADVERTISEMENT_EXAMPLE}`); }
+    try {
+      data = JSON.parse(value);
+    } catch {
+      throw new InvalidArgumentError(`${what} is not JSON: give an array such as ${ADVERTISEMENT_EXAMPLE}`);
+    }
   }
-  const bad = (why: string) => new InvalidArgumentError(`${what} is not a valid endpoint advertisement: ${why}; expected an array such as ${ADVERTISEMENT_EXAMPLE}`);
+  const bad = (why: string) =>
+    new InvalidArgumentError(
+      `${what} is not a valid endpoint advertisement: ${why}; expected an array such as ${ADVERTISEMENT_EXAMPLE}`,
+    );
   if (!Array.isArray(data)) throw bad(`got ${data === null ? 'null' : typeof data}, not an array`);
   // Item by item, each against its own schema, so the message names the real problem (a union's does not).
   return data.map((item: unknown, i) => {
@@ -83,25 +98,42 @@ export const PolicyLayer = z.strictObject(policyFields).partial();
 
 /** Berlioz's defaults (timeout 5 s, 3 retries, 500 ms doubling to 5 s), plus random balancing and a 5-failure breaker. */
 export const DEFAULT_POLICY: RequestPolicy = {
-  timeoutMs: 5000, retryCount: 3, retryInitialDelayMs: 500, retryDelayMultiplier: 2, retryMaxDelayMs: 5000,
-  noPeerRetry: true, balance: 'random', breakerFailures: 5, breakerCooldownMs: 10_000,
+  timeoutMs: 5000,
+  retryCount: 3,
+  retryInitialDelayMs: 500,
+  retryDelayMultiplier: 2,
+  retryMaxDelayMs: 5000,
+  noPeerRetry: true,
+  balance: 'random',
+  breakerFailures: 5,
+  breakerCooldownMs: 10_000,
 };
 
 /** Merges layers (later wins) over the defaults; throws naming the bad field. */
 export function resolvePolicy(...layers: (PolicyInput | undefined)[]): RequestPolicy {
   const merged = Object.assign({ ...DEFAULT_POLICY }, ...layers.filter(Boolean)) as PolicyInput;
   const parsed = RequestPolicy.safeParse(merged);
-  if (!parsed.success) throw new InvalidArgumentError(`invalid request policy: ${describeZod(parsed.error)} (fields: ${Object.keys(policyFields).join(', ')})`);
+  if (!parsed.success)
+    throw new InvalidArgumentError(
+      `invalid request policy: ${describeZod(parsed.error)} (fields: ${Object.keys(policyFields).join(', ')})`,
+    );
   return parsed.data;
 }
 
 /** `default`, `<kind>/<name>` or `<kind>/<name>/<endpoint>`. */
-const POLICY_KEY = /^(default|(service|cluster|database|queue)\/[A-Za-z_][A-Za-z0-9_.-]*(\/[A-Za-z_][A-Za-z0-9_.-]*)?)$/;
+const POLICY_KEY =
+  /^(default|(service|cluster|database|queue)\/[A-Za-z_][A-Za-z0-9_.-]*(\/[A-Za-z_][A-Za-z0-9_.-]*)?)$/;
 
 /** Policies a hub pushes to its clients: `{ "default": {...}, "service/app": {...}, "service/app/admin": {...} }`. */
 export const PolicyTable = z.record(z.string(), PolicyLayer).superRefine((table, ctx) => {
   for (const key of Object.keys(table)) {
-    if (!POLICY_KEY.test(key)) ctx.addIssue({ code: 'custom', path: [key], message: 'a policy key is "default", "<kind>/<name>" or "<kind>/<name>/<endpoint>" (kinds: service, cluster, database, queue)' });
+    if (!POLICY_KEY.test(key))
+      ctx.addIssue({
+        code: 'custom',
+        path: [key],
+        message:
+          'a policy key is "default", "<kind>/<name>" or "<kind>/<name>/<endpoint>" (kinds: service, cluster, database, queue)',
+      });
   }
 });
 export type PolicyTable = z.infer<typeof PolicyTable>;
@@ -109,13 +141,19 @@ export type PolicyTable = z.infer<typeof PolicyTable>;
 // ---- the hub's discovery configuration -----------------------------------------------------------
 
 const EXPOSED_TEXT = /^([A-Za-z_][A-Za-z0-9_]*)(?:\/([A-Za-z_][A-Za-z0-9_.-]*))?$/;
-const ExposedObject = z.strictObject({ service: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a service name is letters, digits and _'), endpoint: z.string().regex(PEER_NAME, 'an endpoint name is letters, digits, _ . -').default('default') });
+const ExposedObject = z.strictObject({
+  service: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a service name is letters, digits and _'),
+  endpoint: z.string().regex(PEER_NAME, 'an endpoint name is letters, digits, _ . -').default('default'),
+});
 /** What a cluster exposes under one name: a service's endpoint (`"app"`, `"app/admin"` or `{ "service": "app", "endpoint": "admin" }`). */
 const Exposed = z.union([z.string(), ExposedObject]).transform((v, ctx) => {
   if (typeof v !== 'string') return v;
   const m = EXPOSED_TEXT.exec(v);
   if (!m) {
-    ctx.addIssue({ code: 'custom', message: `an exposed endpoint is "<service>" or "<service>/<endpoint>" (got ${JSON.stringify(v)})` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `an exposed endpoint is "<service>" or "<service>/<endpoint>" (got ${JSON.stringify(v)})`,
+    });
     return z.NEVER;
   }
   return { service: m[1]!, endpoint: m[2] ?? 'default' };
@@ -137,7 +175,13 @@ export function parseDiscoveryConfig(value: unknown): DiscoveryConfig {
   let data = value;
   if (typeof value === 'string') {
     if (value.trim() === '') return { expose: {}, policies: {} };
-    try { data = JSON.parse(value); } catch (err) { throw new InvalidArgumentError(`is not JSON (${(err as Error).message}): give {"expose":{"api":"app/default"},"policies":{"default":{"timeoutMs":2000}}}`); }
+    try {
+      data = JSON.parse(value);
+    } catch (err) {
+      throw new InvalidArgumentError(
+        `is not JSON (${(err as Error).message}): give {"expose":{"api":"app/default"},"policies":{"default":{"timeoutMs":2000}}}`,
+      );
+    }
   }
   const parsed = DiscoveryConfig.safeParse(data ?? {});
   if (!parsed.success) throw new InvalidArgumentError(`is not valid: ${describeZod(parsed.error)}`);
@@ -150,6 +194,7 @@ export function describeZod(error: z.ZodError, prefix: PropertyKey[] = []): stri
   if (!issue) return 'bad value';
   const path = [...prefix, ...issue.path].map(String);
   const where = path.length ? `at ${path.join('.')}: ` : '';
-  if (issue.code === 'unrecognized_keys') return `${where}unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
+  if (issue.code === 'unrecognized_keys')
+    return `${where}unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
   return `${where}${issue.message}`;
 }

@@ -43,7 +43,11 @@ export class SwitchboardError extends Error {
   readonly retryable: boolean;
   readonly data: Record<string, unknown> | undefined;
 
-  constructor(code: ErrorCode, message: string, options: { cause?: unknown; retryable?: boolean; data?: Record<string, unknown> } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { cause?: unknown; retryable?: boolean; data?: Record<string, unknown> } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
@@ -52,11 +56,19 @@ export class SwitchboardError extends Error {
   }
 
   toWire(): WireError {
-    return { code: this.code, message: this.message, retryable: this.retryable, ...(this.data ? { data: this.data } : {}) };
+    return {
+      code: this.code,
+      message: this.message,
+      retryable: this.retryable,
+      ...(this.data ? { data: this.data } : {}),
+    };
   }
 
   static fromWire(wire: WireError): SwitchboardError {
-    return new SwitchboardError(wire.code, wire.message, { retryable: wire.retryable ?? false, ...(wire.data ? { data: wire.data } : {}) });
+    return new SwitchboardError(wire.code, wire.message, {
+      retryable: wire.retryable ?? false,
+      ...(wire.data ? { data: wire.data } : {}),
+    });
   }
 }
 
@@ -81,7 +93,11 @@ export class TimeoutError extends SwitchboardError {
 }
 
 export class ConnectionError extends SwitchboardError {
-  constructor(code: 'CONNECTION_FAILED' | 'CONNECTION_CLOSED', message: string, options: { cause?: unknown; data?: Record<string, unknown> } = {}) {
+  constructor(
+    code: 'CONNECTION_FAILED' | 'CONNECTION_CLOSED',
+    message: string,
+    options: { cause?: unknown; data?: Record<string, unknown> } = {},
+  ) {
     super(code, message, { ...options, retryable: true });
   }
 }

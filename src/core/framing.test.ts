@@ -34,16 +34,34 @@ void test('framing: every split point of two chunks gives the same lines', () =>
 });
 
 void test('framing: any chunking of any lines gives the lines back (property)', () => {
-  const lineArb = fc.string({ unit: fc.oneof(fc.constantFrom('a', 'é', '✓', '𝄞', '\r', ' '), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 1 })), maxLength: 30 })
+  const lineArb = fc
+    .string({
+      unit: fc.oneof(
+        fc.constantFrom('a', 'é', '✓', '𝄞', '\r', ' '),
+        fc.string({ unit: 'grapheme', minLength: 1, maxLength: 1 }),
+      ),
+      maxLength: 30,
+    })
     .filter((s) => !s.includes('\n') && !s.endsWith('\r'));
-  fc.assert(fc.property(fc.array(lineArb, { maxLength: 8 }), fc.array(fc.nat(), { maxLength: 10 }), fc.boolean(), (input, cuts, crlf) => {
-    const bytes = Buffer.from(input.map((l) => l + (crlf ? '\r\n' : '\n')).join(''));
-    const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-    const { framer, lines } = collect(1_000_000);
-    let prev = 0;
-    for (const p of [...points, bytes.length]) { framer.push(bytes.subarray(prev, p)); prev = p; }
-    assert.deepEqual(lines, input);
-  }), { numRuns: 500 });
+  fc.assert(
+    fc.property(
+      fc.array(lineArb, { maxLength: 8 }),
+      fc.array(fc.nat(), { maxLength: 10 }),
+      fc.boolean(),
+      (input, cuts, crlf) => {
+        const bytes = Buffer.from(input.map((l) => l + (crlf ? '\r\n' : '\n')).join(''));
+        const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+        const { framer, lines } = collect(1_000_000);
+        let prev = 0;
+        for (const p of [...points, bytes.length]) {
+          framer.push(bytes.subarray(prev, p));
+          prev = p;
+        }
+        assert.deepEqual(lines, input);
+      },
+    ),
+    { numRuns: 500 },
+  );
 });
 
 void test('framing: a line over the limit is an error, then input is ignored', () => {
@@ -86,17 +104,26 @@ void test('framing: end() reports a discarded partial line', () => {
 
 void test('framing: stop() inside a sink callback stops the rest of the chunk', () => {
   const lines: string[] = [];
-  const framer: LineFramer = new LineFramer({ line: (l) => { lines.push(l); framer.stop(); }, error: () => undefined });
+  const framer: LineFramer = new LineFramer({
+    line: (l) => {
+      lines.push(l);
+      framer.stop();
+    },
+    error: () => undefined,
+  });
   framer.push('a\nb\nc\n');
   assert.deepEqual(lines, ['a']);
 });
 
 void test('framing: arbitrary bytes (invalid UTF-8 included) never throw; lines never exceed the limit', () => {
-  fc.assert(fc.property(fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 20 }), (chunks) => {
-    const { framer, lines, errors } = collect(48);
-    for (const c of chunks) framer.push(Buffer.from(c));
-    framer.end();
-    for (const l of lines) assert.ok(Buffer.byteLength(l) <= 48);
-    assert.ok(errors.length <= 1);
-  }), { numRuns: 500 });
+  fc.assert(
+    fc.property(fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 20 }), (chunks) => {
+      const { framer, lines, errors } = collect(48);
+      for (const c of chunks) framer.push(Buffer.from(c));
+      framer.end();
+      for (const l of lines) assert.ok(Buffer.byteLength(l) <= 48);
+      assert.ok(errors.length <= 1);
+    }),
+    { numRuns: 500 },
+  );
 });

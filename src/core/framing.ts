@@ -97,9 +97,11 @@ export class LineFramer {
     this.stopped = true;
     this.pending = '';
     const size = Buffer.byteLength(line);
-    this.sink.error(new LineTooLongError(
-      `a line of more than ${this.maxLineLength} bytes was received (${size} bytes so far, no newline yet or too long): lines must be shorter; the connection is closed`,
-      { data: { maxLineLength: this.maxLineLength, received: size } },
-    ));
+    this.sink.error(
+      new LineTooLongError(
+        `a line of more than ${this.maxLineLength} bytes was received (${size} bytes so far, no newline yet or too long): lines must be shorter; the connection is closed`,
+        { data: { maxLineLength: this.maxLineLength, received: size } },
+      ),
+    );
   }
 }

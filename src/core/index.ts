@@ -2,12 +2,41 @@
 export * from './message.js';
 export * from './errors.js';
 export type { Channel, ChannelEvents, ChannelState, ChannelStats } from './channel.js';
-export { decodeLine, encodeLine, decodeText, encodeText, decodeJson, encodeJson, lineFormat, isCommandName, isParamName, isServerName, isServiceName, type WireFormat } from './codec/index.js';
+export {
+  decodeLine,
+  encodeLine,
+  decodeText,
+  encodeText,
+  decodeJson,
+  encodeJson,
+  lineFormat,
+  isCommandName,
+  isParamName,
+  isServerName,
+  isServiceName,
+  type WireFormat,
+} from './codec/index.js';
 export * from './address.js';
 export { LineFramer, DEFAULT_MAX_LINE_LENGTH, type LineSink } from './framing.js';
 export {
-  connect, listen, streamChannel, StreamChannel, memoryChannelPair, MemoryChannel, BaseChannel,
-  DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_QUEUED_BYTES, MAX_DATAGRAM_BYTES,
-  type ChannelOptions, type ConnectOptions, type Listener, type ListenerStats, type ListenOptions, type OnChannel, type TlsOptions, type StreamChannelInfo,
+  connect,
+  listen,
+  streamChannel,
+  StreamChannel,
+  memoryChannelPair,
+  MemoryChannel,
+  BaseChannel,
+  DEFAULT_CLOSE_TIMEOUT_MS,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_MAX_QUEUED_BYTES,
+  MAX_DATAGRAM_BYTES,
+  type ChannelOptions,
+  type ConnectOptions,
+  type Listener,
+  type ListenerStats,
+  type ListenOptions,
+  type OnChannel,
+  type TlsOptions,
+  type StreamChannelInfo,
 } from './transports/index.js';
 export { getLogger, type Logger } from './log.js';

@@ -11,9 +11,19 @@ let root: Logger | undefined;
 function createRoot(): Logger {
   const level = process.env.SWITCHBOARD_LOG_LEVEL ?? 'info';
   if (process.stderr.isTTY && !process.env.SWITCHBOARD_LOG_JSON) {
-    return pino({ level, base: undefined, transport: { target: 'pino-pretty', options: { destination: 2, colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } });
+    return pino({
+      level,
+      base: undefined,
+      transport: {
+        target: 'pino-pretty',
+        options: { destination: 2, colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' },
+      },
+    });
   }
-  return pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: 2, sync: false }));
+  return pino(
+    { level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime },
+    pino.destination({ dest: 2, sync: false }),
+  );
 }
 
 /** A child logger for one component (`hub`, `sync`, `engine`, ...). */

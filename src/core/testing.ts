@@ -25,7 +25,10 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
 export function portOpen(port: number, host = '127.0.0.1', timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = netConnect({ port, host });
-    const done = (ok: boolean) => { sock.destroy(); resolve(ok); };
+    const done = (ok: boolean) => {
+      sock.destroy();
+      resolve(ok);
+    };
     sock.setTimeout(timeoutMs, () => done(false));
     sock.once('connect', () => done(true));
     sock.once('error', () => done(false));
@@ -59,7 +62,10 @@ export async function tempDir(prefix = 'switchboard-test-'): Promise<{ path: str
 }
 
 /** Polls `check` until it returns a truthy value or the deadline passes. */
-export async function waitFor<T>(check: () => T | Promise<T>, { timeoutMs = 10_000, intervalMs = 20, what = 'condition' } = {}): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  check: () => T | Promise<T>,
+  { timeoutMs = 10_000, intervalMs = 20, what = 'condition' } = {},
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -72,7 +78,16 @@ export async function waitFor<T>(check: () => T | Promise<T>, { timeoutMs = 10_0
 /** Debian's Chromium, driven by playwright-core in the browser tests. */
 export const CHROMIUM = '/usr/bin/chromium';
 /** Flags for a headless Chromium on a machine without outside network (no background fetches). */
-export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 /** Like `needService`, for Chromium: skips outside CI when it is not installed, fails under CI=true. */
 export function needChromium(t: TestContext): boolean {

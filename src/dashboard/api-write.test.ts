@@ -33,11 +33,19 @@ after(async () => {
 });
 
 type Json = Record<string, unknown>;
-interface ErrorBody { error: { code: string; message: string; data?: Json } }
+interface ErrorBody {
+  error: { code: string; message: string; data?: Json };
+}
 
 async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }> {
   const res = await fetch(`${running.url}${path}`, {
-    method, ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+    method,
+    ...(body === undefined
+      ? {}
+      : {
+          body: typeof body === 'string' ? body : JSON.stringify(body),
+          headers: { 'content-type': 'application/json' },
+        }),
   });
   assert.match(res.headers.get('content-type') ?? '', /application\/json/);
   return { status: res.status, body: (await res.json()) as Json };
@@ -49,7 +57,10 @@ function error(r: { body: Json }): ErrorBody['error'] {
 
 void test('connectors: install an example (name override), refuse duplicates and bad manifests, update, remove only without accounts', async () => {
   const examples = await call('GET', '/api/examples');
-  assert.deepEqual((examples.body.examples as { name: string }[]).map((e) => e.name).sort(), ['directory', 'http-json']);
+  assert.deepEqual((examples.body.examples as { name: string }[]).map((e) => e.name).sort(), [
+    'directory',
+    'http-json',
+  ]);
 
   // With a progress id the install's output is pushed live as it comes.
   const ws = new WebSocket(`${running.url.replace('http', 'ws')}/api/live`);
@@ -70,7 +81,9 @@ void test('connectors: install an example (name override), refuse duplicates and
   assert.equal(again.status, 409);
   assert.match(error(again).message, /installed already/);
 
-  const badManifest = await call('POST', '/api/connectors', { manifest: { name: 'x', source: 'FTP', uri: '/tmp', command: 'true' } });
+  const badManifest = await call('POST', '/api/connectors', {
+    manifest: { name: 'x', source: 'FTP', uri: '/tmp', command: 'true' },
+  });
   assert.equal(badManifest.status, 400);
   assert.match(error(badManifest).message, /field "source" must be one of HTTP, VCS or Local/);
   const badText = await call('POST', '/api/connectors', { manifest: '{"name": "x",' });
@@ -116,7 +129,11 @@ void test('connectors: install an example (name override), refuse duplicates and
 });
 
 void test('accounts: created with options the connector checks; bad JSON says where; edit and remove', async () => {
-  const created = await call('POST', '/api/accounts', { connector: 'disk', name: 'tree', options: { root: root, pageSize: 2 } });
+  const created = await call('POST', '/api/accounts', {
+    connector: 'disk',
+    name: 'tree',
+    options: { root: root, pageSize: 2 },
+  });
   assert.equal(created.status, 201, JSON.stringify(created.body));
   assert.deepEqual(created.body.check, { supported: true, ok: true, message: '' });
   assert.equal((created.body.account as { options: string }).options, JSON.stringify({ root: root, pageSize: 2 }));
@@ -125,11 +142,19 @@ void test('accounts: created with options the connector checks; bad JSON says wh
   assert.equal(refused.status, 400);
   assert.match(error(refused).message, /refused these options: .*root: .*pageSize/);
   assert.equal(error(refused).data?.field, 'options');
-  const missingRoot = await call('POST', '/api/accounts', { connector: 'disk', name: 'bad', options: { root: join(root, 'nope') } });
+  const missingRoot = await call('POST', '/api/accounts', {
+    connector: 'disk',
+    name: 'bad',
+    options: { root: join(root, 'nope') },
+  });
   assert.equal(missingRoot.status, 400);
   assert.match(error(missingRoot).message, /is not a readable directory/);
 
-  const notJson = await call('POST', '/api/accounts', { connector: 'disk', name: 'bad', options: '{\n  "root": "/tmp",\n  pageSize: 2\n}' });
+  const notJson = await call('POST', '/api/accounts', {
+    connector: 'disk',
+    name: 'bad',
+    options: '{\n  "root": "/tmp",\n  pageSize: 2\n}',
+  });
   assert.equal(notJson.status, 400);
   assert.match(error(notJson).message, /options are not valid JSON \(line 3, column \d+\)/);
   assert.equal(error(notJson).data?.line, 3);
@@ -142,7 +167,9 @@ void test('accounts: created with options the connector checks; bad JSON says wh
   assert.equal((await call('GET', '/api/accounts')).body.accounts instanceof Array, true);
   assert.equal(((await call('GET', '/api/accounts?connector=disk')).body.accounts as unknown[]).length, 1);
 
-  const edited = await call('PUT', '/api/accounts/disk%2Ftree', { options: `{"root": ${JSON.stringify(root)}, "pageSize": 3}` });
+  const edited = await call('PUT', '/api/accounts/disk%2Ftree', {
+    options: `{"root": ${JSON.stringify(root)}, "pageSize": 3}`,
+  });
   assert.equal(edited.status, 200, JSON.stringify(edited.body));
   assert.equal((edited.body.account as { options: string }).options, JSON.stringify({ root: root, pageSize: 3 }));
   const badEdit = await call('PUT', '/api/accounts/tree', { options: { pageSize: 'many' } });
@@ -154,7 +181,12 @@ void test('accounts: created with options the connector checks; bad JSON says wh
   assert.match(error(nothing).message, /nothing to change/);
   assert.equal((await call('PUT', '/api/accounts/nobody', { name: 'x' })).status, 404);
 
-  const temp = await call('POST', '/api/accounts', { connector: 'disk', name: 'temp', options: { root: root }, check: false });
+  const temp = await call('POST', '/api/accounts', {
+    connector: 'disk',
+    name: 'temp',
+    options: { root: root },
+    check: false,
+  });
   assert.equal(temp.status, 201);
   assert.equal(temp.body.check, null);
   const removed = await call('DELETE', `/api/accounts/${(temp.body.account as { id: number }).id}`);
@@ -171,22 +203,38 @@ void test('sync: a run started over the API pushes progress on /api/live, then i
   const started = await call('POST', '/api/sync', { accounts: ['disk/tree'] });
   assert.equal(started.status, 202, JSON.stringify(started.body));
   const job = started.body.job as { id: number; accounts: { name: string }[] };
-  assert.deepEqual(job.accounts.map((a) => a.name), ['tree']);
-  const done = await waitFor(() => frames.find((f) => f.type === 'sync-job' && (f.job as { finishedAt: string | null }).finishedAt), { what: 'the job finished', timeoutMs: 60_000 });
+  assert.deepEqual(
+    job.accounts.map((a) => a.name),
+    ['tree'],
+  );
+  const done = await waitFor(
+    () => frames.find((f) => f.type === 'sync-job' && (f.job as { finishedAt: string | null }).finishedAt),
+    { what: 'the job finished', timeoutMs: 60_000 },
+  );
   const progress = frames.filter((f) => f.type === 'sync-progress').map((f) => f.progress!);
   assert.equal(progress[0]!.phase, 'started');
   assert.equal(progress.at(-1)!.phase, 'finished');
   assert.equal(progress.at(-1)!.objects, 7);
   assert.equal(progress[0]!.account, 'disk/tree');
-  const outcomes = (done.job as { outcomes: { run: { success: boolean; objects: number } | null; error: unknown }[] }).outcomes;
+  const outcomes = (done.job as { outcomes: { run: { success: boolean; objects: number } | null; error: unknown }[] })
+    .outcomes;
   assert.equal(outcomes[0]!.run!.success, true);
   assert.equal(outcomes[0]!.run!.objects, 7);
   ws.close();
 
   const data = await call('GET', '/api/data?account=disk/tree&order=remote-id&asc=true');
-  assert.deepEqual((data.body.items as { remoteId: string }[]).map((o) => o.remoteId), ['file0.txt', 'file2.txt', 'file4.txt', 'file6.txt', 'sub/file1.txt', 'sub/file3.txt', 'sub/file5.txt']);
-  const listed = (await call('GET', '/api/accounts?connector=disk')).body.accounts as { name: string; lastRun: { success: boolean; objects: number } | null }[];
-  assert.deepEqual(listed.map((a) => [a.name, a.lastRun?.success, a.lastRun?.objects]), [['tree', true, 7]]);
+  assert.deepEqual(
+    (data.body.items as { remoteId: string }[]).map((o) => o.remoteId),
+    ['file0.txt', 'file2.txt', 'file4.txt', 'file6.txt', 'sub/file1.txt', 'sub/file3.txt', 'sub/file5.txt'],
+  );
+  const listed = (await call('GET', '/api/accounts?connector=disk')).body.accounts as {
+    name: string;
+    lastRun: { success: boolean; objects: number } | null;
+  }[];
+  assert.deepEqual(
+    listed.map((a) => [a.name, a.lastRun?.success, a.lastRun?.objects]),
+    [['tree', true, 7]],
+  );
   const runs = await call('GET', '/api/runs?account=tree');
   assert.equal((runs.body.runs as { success: boolean }[])[0]!.success, true);
   const jobs = await call('GET', '/api/sync');
@@ -198,23 +246,45 @@ void test('sync: a run started over the API pushes progress on /api/live, then i
   // A failing run is recorded with its error.
   await call('PUT', '/api/accounts/tree', { options: { root: join(root, 'gone') }, check: false });
   const failing = await call('POST', '/api/sync', { accounts: ['tree'] });
-  const failedJob = await waitFor(async () => {
-    const j = (await call('GET', `/api/sync/${(failing.body.job as { id: number }).id}`)).body.job as { finishedAt: string | null; outcomes: { run: { success: boolean; error: string } }[] };
-    return j.finishedAt ? j : undefined;
-  }, { what: 'the failing job', timeoutMs: 60_000 });
+  const failedJob = await waitFor(
+    async () => {
+      const j = (await call('GET', `/api/sync/${(failing.body.job as { id: number }).id}`)).body.job as {
+        finishedAt: string | null;
+        outcomes: { run: { success: boolean; error: string } }[];
+      };
+      return j.finishedAt ? j : undefined;
+    },
+    { what: 'the failing job', timeoutMs: 60_000 },
+  );
   assert.equal(failedJob.outcomes[0]!.run.success, false);
   assert.match(failedJob.outcomes[0]!.run.error, /not a readable directory/);
   await call('PUT', '/api/accounts/tree', { options: { root: root }, check: false });
 
   // Many accounts at once: no list means every account; one outcome each.
-  assert.equal((await call('POST', '/api/accounts', { connector: 'disk', name: 'sub', options: { root: join(root, 'sub') } })).status, 201);
+  assert.equal(
+    (await call('POST', '/api/accounts', { connector: 'disk', name: 'sub', options: { root: join(root, 'sub') } }))
+      .status,
+    201,
+  );
   const all = await call('POST', '/api/sync', { concurrency: 2 });
-  assert.deepEqual(((all.body.job as { accounts: { name: string }[] }).accounts).map((a) => a.name).sort(), ['sub', 'tree']);
-  const allDone = await waitFor(async () => {
-    const j = (await call('GET', `/api/sync/${(all.body.job as { id: number }).id}`)).body.job as { finishedAt: string | null; outcomes: { account: string; run: { success: boolean; objects: number } }[] };
-    return j.finishedAt ? j : undefined;
-  }, { what: 'the job of every account', timeoutMs: 60_000 });
-  assert.deepEqual(allDone.outcomes.map((o) => [o.account, o.run.success, o.run.objects]).sort(), [['disk/sub', true, 3], ['disk/tree', true, 7]]);
+  assert.deepEqual((all.body.job as { accounts: { name: string }[] }).accounts.map((a) => a.name).sort(), [
+    'sub',
+    'tree',
+  ]);
+  const allDone = await waitFor(
+    async () => {
+      const j = (await call('GET', `/api/sync/${(all.body.job as { id: number }).id}`)).body.job as {
+        finishedAt: string | null;
+        outcomes: { account: string; run: { success: boolean; objects: number } }[];
+      };
+      return j.finishedAt ? j : undefined;
+    },
+    { what: 'the job of every account', timeoutMs: 60_000 },
+  );
+  assert.deepEqual(allDone.outcomes.map((o) => [o.account, o.run.success, o.run.objects]).sort(), [
+    ['disk/sub', true, 3],
+    ['disk/tree', true, 7],
+  ]);
   assert.equal((await call('DELETE', '/api/accounts/sub')).status, 200);
 
   assert.equal((await call('POST', '/api/sync', { accounts: ['nobody'] })).status, 404);
@@ -231,7 +301,10 @@ void test('sync: a running job is cancelled (its run is recorded as failed)', as
   const hanging: ServerResponse[] = [];
   const server = createServer((req, res) => {
     const page = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('page') ?? 1);
-    if (page > 1) { hanging.push(res); return; }
+    if (page > 1) {
+      hanging.push(res);
+      return;
+    }
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify({ items: Array.from({ length: 5 }, (_, i) => ({ id: i, name: `item ${i}` })) }));
   });
@@ -239,17 +312,33 @@ void test('sync: a running job is cancelled (its run is recorded as failed)', as
   try {
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/items`;
     assert.equal((await call('POST', '/api/connectors', { example: 'http-json' })).status, 201);
-    assert.equal((await call('POST', '/api/accounts', { connector: 'http-json', name: 'api', options: { url, pageSize: 5, pageSizeParam: 'per_page' }, check: false })).status, 201);
+    assert.equal(
+      (
+        await call('POST', '/api/accounts', {
+          connector: 'http-json',
+          name: 'api',
+          options: { url, pageSize: 5, pageSizeParam: 'per_page' },
+          check: false,
+        })
+      ).status,
+      201,
+    );
     const started = await call('POST', '/api/sync', { accounts: ['http-json/api'] });
     const id = (started.body.job as { id: number }).id;
     await waitFor(() => hanging.length > 0, { what: 'the connector waiting on page 2', timeoutMs: 60_000 });
     const cancelled = await call('DELETE', `/api/sync/${id}`);
     assert.equal(cancelled.status, 200);
     assert.equal((cancelled.body.job as { cancelled: boolean }).cancelled, true);
-    const job = await waitFor(async () => {
-      const j = (await call('GET', `/api/sync/${id}`)).body.job as { finishedAt: string | null; outcomes: { run: { success: boolean; objects: number; error: string } }[] };
-      return j.finishedAt ? j : undefined;
-    }, { what: 'the cancelled job', timeoutMs: 30_000 });
+    const job = await waitFor(
+      async () => {
+        const j = (await call('GET', `/api/sync/${id}`)).body.job as {
+          finishedAt: string | null;
+          outcomes: { run: { success: boolean; objects: number; error: string } }[];
+        };
+        return j.finishedAt ? j : undefined;
+      },
+      { what: 'the cancelled job', timeoutMs: 30_000 },
+    );
     assert.equal(job.outcomes[0]!.run.success, false);
     assert.match(job.outcomes[0]!.run.error, /cancel/);
   } finally {
@@ -276,11 +365,19 @@ void test('triggers: created from YAML, malformed text answered with its problem
   assert.equal(again.status, 409);
   assert.equal((await call('POST', '/api/triggers', { text: TRIGGER, replace: true })).status, 201);
 
-  const malformed = await call('POST', '/api/triggers', { text: 'name: broken\nwhen: { kind: webhook }\nfilters:\n  - { path: body.amount, op: bigger, value: 1 }\nthen: { task: request }\n' });
+  const malformed = await call('POST', '/api/triggers', {
+    text: 'name: broken\nwhen: { kind: webhook }\nfilters:\n  - { path: body.amount, op: bigger, value: 1 }\nthen: { task: request }\n',
+  });
   assert.equal(malformed.status, 400);
   const problems = error(malformed).data!.problems as { line: number; field: string; message: string }[];
-  assert.ok(problems.some((p) => p.line === 4 && p.field === 'filters[0].op' && /op must be one of/.test(p.message)), JSON.stringify(problems));
-  assert.ok(problems.some((p) => p.line === 2 && p.field === 'when.event'), JSON.stringify(problems));
+  assert.ok(
+    problems.some((p) => p.line === 4 && p.field === 'filters[0].op' && /op must be one of/.test(p.message)),
+    JSON.stringify(problems),
+  );
+  assert.ok(
+    problems.some((p) => p.line === 2 && p.field === 'when.event'),
+    JSON.stringify(problems),
+  );
   const yamlError = await call('POST', '/api/triggers', { text: 'name: x\nwhen: { kind: webhook\n' });
   assert.equal(yamlError.status, 400);
   assert.ok((error(yamlError).data!.problems as { line: number }[]).length >= 1);
@@ -291,19 +388,26 @@ void test('triggers: created from YAML, malformed text answered with its problem
   const disabled = await call('PUT', '/api/triggers/big-order/enabled', { enabled: false });
   assert.equal((disabled.body.trigger as { enabled: boolean }).enabled, false);
   // An edit without an `enabled` line keeps the trigger disabled.
-  const edited = await call('PUT', '/api/triggers/big-order', { text: TRIGGER.replace('name: big-order', 'name: big-order\ndescription: orders of 100 or more') });
+  const edited = await call('PUT', '/api/triggers/big-order', {
+    text: TRIGGER.replace('name: big-order', 'name: big-order\ndescription: orders of 100 or more'),
+  });
   assert.equal(edited.status, 200, JSON.stringify(edited.body));
   assert.equal((edited.body.trigger as { enabled: boolean }).enabled, false);
   assert.equal((edited.body.trigger as { spec: { description: string } }).spec.description, 'orders of 100 or more');
   const badEdit = await call('PUT', '/api/triggers/big-order', { text: TRIGGER.replace('op: gte', 'op: gteq') });
   assert.equal(badEdit.status, 400);
   assert.equal((error(badEdit).data!.problems as { line: number }[])[0]!.line, 4);
-  const two = await call('PUT', '/api/triggers/big-order', { text: `- ${TRIGGER.replace(/\n(?=.)/g, '\n  ')}- ${TRIGGER.replace('big-order', 'other').replace(/\n(?=.)/g, '\n  ')}` });
+  const two = await call('PUT', '/api/triggers/big-order', {
+    text: `- ${TRIGGER.replace(/\n(?=.)/g, '\n  ')}- ${TRIGGER.replace('big-order', 'other').replace(/\n(?=.)/g, '\n  ')}`,
+  });
   assert.equal(two.status, 400);
   assert.match(error(two).message, /takes one trigger, not 2/);
   const renamed = await call('PUT', '/api/triggers/big-order', { text: TRIGGER.replace('big-order', 'large-order') });
   assert.equal(renamed.status, 200);
-  assert.deepEqual(((await call('GET', '/api/triggers')).body.triggers as { name: string }[]).map((t) => t.name), ['large-order']);
+  assert.deepEqual(
+    ((await call('GET', '/api/triggers')).body.triggers as { name: string }[]).map((t) => t.name),
+    ['large-order'],
+  );
   assert.equal((await call('PUT', '/api/triggers/large-order/enabled', { enabled: 'yes' })).status, 400);
   assert.equal((await call('PUT', '/api/triggers/nothing/enabled', { enabled: true })).status, 404);
   assert.equal((await call('DELETE', '/api/triggers/large-order')).status, 200);
@@ -312,7 +416,9 @@ void test('triggers: created from YAML, malformed text answered with its problem
 });
 
 void test('executions filter by trigger, status and event; bad filters are refused', async () => {
-  assert.deepEqual((await call('GET', '/api/executions?status=failed&trigger=x&event=e1&limit=5')).body, { executions: [] });
+  assert.deepEqual((await call('GET', '/api/executions?status=failed&trigger=x&event=e1&limit=5')).body, {
+    executions: [],
+  });
   const bad = await call('GET', '/api/executions?status=lost');
   assert.equal(bad.status, 400);
   assert.match(error(bad).message, /status/);
@@ -321,7 +427,10 @@ void test('executions filter by trigger, status and event; bad filters are refus
 function rawRequest(headers: Record<string, string>, method = 'GET', path = '/api/connectors'): Promise<number> {
   const url = new URL(running.url);
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: url.hostname, port: url.port, path, method, headers }, (res) => { res.resume(); resolve(res.statusCode ?? 0); });
+    const req = httpRequest({ host: url.hostname, port: url.port, path, method, headers }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
     req.on('error', reject);
     req.end(method === 'GET' ? undefined : '{"example":"directory","name":"evil"}');
   });
@@ -334,8 +443,13 @@ void test('requests from another site, or under a non-loopback Host name (DNS re
   assert.equal(await rawRequest({ host, origin: 'http://evil.example' }, 'POST'), 403);
   assert.equal(await rawRequest({ host: 'evil.example:4080' }), 403);
   assert.equal(await rawRequest({ host: `localhost:${new URL(running.url).port}` }), 200);
-  assert.ok(!((await call('GET', '/api/connectors')).body.connectors as { name: string }[]).some((c) => c.name === 'evil'));
+  assert.ok(
+    !((await call('GET', '/api/connectors')).body.connectors as { name: string }[]).some((c) => c.name === 'evil'),
+  );
   const ws = new WebSocket(`${running.url.replace('http', 'ws')}/api/live`, { origin: 'http://evil.example' });
-  const refused = await new Promise<boolean>((resolve) => { ws.once('open', () => resolve(false)); ws.once('error', () => resolve(true)); });
+  const refused = await new Promise<boolean>((resolve) => {
+    ws.once('open', () => resolve(false));
+    ws.once('error', () => resolve(true));
+  });
   assert.ok(refused, 'a WebSocket from another site is refused');
 });

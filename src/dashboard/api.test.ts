@@ -48,11 +48,16 @@ void test('services: the built-in ones, then a new one as soon as it registers; 
   assert.ok(!names.includes('weather'));
 
   const ws = new WebSocket(`${running.url.replace('http', 'ws')}/api/live`);
-  const frames: { type: string; services?: { name: string; status: string; instances: { commands: string[] }[] }[] }[] = [];
+  const frames: { type: string; services?: { name: string; status: string; instances: { commands: string[] }[] }[] }[] =
+    [];
   ws.on('message', (data: Buffer) => frames.push(JSON.parse(data.toString()) as (typeof frames)[number]));
   await waitFor(() => frames.some((f) => f.type === 'services'), { what: 'the first services frame' });
   await service('weather');
-  const pushed = await waitFor(() => frames.find((f) => f.type === 'services' && f.services!.some((s) => s.name === 'weather' && s.status === 'up')), { what: 'weather pushed' });
+  const pushed = await waitFor(
+    () =>
+      frames.find((f) => f.type === 'services' && f.services!.some((s) => s.name === 'weather' && s.status === 'up')),
+    { what: 'weather pushed' },
+  );
   const weather = pushed.services!.find((s) => s.name === 'weather')!;
   assert.deepEqual(weather.instances.length, 1);
   const now = await getJson('/api/services');
@@ -72,7 +77,9 @@ void test('traffic: sniffed messages reach /api/live and are counted in /metrics
   const caller = await service('pinger');
   const reply = await caller.request({ to: { service: 'pinger_target' }, command: 'PING', params: {} });
   assert.equal(reply.command, 'PONG');
-  await waitFor(() => sniffed.find((e) => e.message.command === 'PING' && e.outcome === 'delivered'), { what: 'PING sniffed' });
+  await waitFor(() => sniffed.find((e) => e.message.command === 'PING' && e.outcome === 'delivered'), {
+    what: 'PING sniffed',
+  });
   ws.close();
   const res = await fetch(`${running.url}/metrics`);
   assert.equal(res.status, 200);
@@ -94,11 +101,30 @@ void test('data: pages of 50, filter by account and connector, search, order; no
   assert.deepEqual([p3.body.total, (p3.body.items as unknown[]).length], [120, 20]);
   const mail = await getJson('/api/data?connector=mail');
   const items = mail.body.items as { id: number; remoteId: string; notes: string }[];
-  assert.deepEqual(items.map((o) => o.remoteId), ['m1']);
+  assert.deepEqual(
+    items.map((o) => o.remoteId),
+    ['m1'],
+  );
   const search = await getJson('/api/data?search=doc%2011');
-  assert.deepEqual((search.body.items as { remoteId: string }[]).map((o) => o.remoteId).sort(), ['d11', 'd110', 'd111', 'd112', 'd113', 'd114', 'd115', 'd116', 'd117', 'd118', 'd119']);
+  assert.deepEqual((search.body.items as { remoteId: string }[]).map((o) => o.remoteId).sort(), [
+    'd11',
+    'd110',
+    'd111',
+    'd112',
+    'd113',
+    'd114',
+    'd115',
+    'd116',
+    'd117',
+    'd118',
+    'd119',
+  ]);
 
-  const put = await getJson(`/api/data/${items[0]!.id}/note`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ notes: 'call back' }) });
+  const put = await getJson(`/api/data/${items[0]!.id}/note`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ notes: 'call back' }),
+  });
   assert.equal(put.status, 200);
   assert.equal((put.body.object as { notes: string }).notes, 'call back');
   assert.equal(((await getJson('/api/data?search=call%20back')).body.items as unknown[]).length, 1);
@@ -128,11 +154,14 @@ void test('bad input gets a JSON error with a sentence, and the right status', a
   assert.equal(wrongMethod.status, 405);
 });
 
-void test('connectors, accounts, runs, triggers, executions and the cluster answer with the stores\' contents', async () => {
+void test("connectors, accounts, runs, triggers, executions and the cluster answer with the stores' contents", async () => {
   const connectors = await getJson('/api/connectors');
   assert.deepEqual((connectors.body.connectors as { name: string }[]).map((c) => c.name).sort(), ['files', 'mail']);
   const accounts = await getJson('/api/accounts?connector=mail');
-  assert.deepEqual((accounts.body.accounts as { name: string }[]).map((a) => a.name), ['inbox']);
+  assert.deepEqual(
+    (accounts.body.accounts as { name: string }[]).map((a) => a.name),
+    ['inbox'],
+  );
   assert.deepEqual((await getJson('/api/runs')).body, { runs: [] });
   assert.deepEqual((await getJson('/api/triggers')).body, { triggers: [] });
   assert.deepEqual((await getJson('/api/executions?limit=5')).body, { executions: [] });
@@ -154,9 +183,19 @@ void test('the UI is served at /', async () => {
 
 void test('binding beyond loopback needs a token; the address is checked', () => {
   assert.throws(() => dashboardConfig({ SWITCHBOARD_HTTP: '0.0.0.0:4080' }), /--http-token/);
-  assert.deepEqual(dashboardConfig({ SWITCHBOARD_HTTP: '0.0.0.0:4080', SWITCHBOARD_HTTP_TOKEN: 's3cret' }), { host: '0.0.0.0', port: 4080, token: 's3cret', explicit: true });
+  assert.deepEqual(dashboardConfig({ SWITCHBOARD_HTTP: '0.0.0.0:4080', SWITCHBOARD_HTTP_TOKEN: 's3cret' }), {
+    host: '0.0.0.0',
+    port: 4080,
+    token: 's3cret',
+    explicit: true,
+  });
   assert.deepEqual(dashboardConfig({}), { host: '127.0.0.1', port: 4080, token: undefined, explicit: false });
-  assert.deepEqual(dashboardConfig({ SWITCHBOARD_HTTP: ':9000' }), { host: '127.0.0.1', port: 9000, token: undefined, explicit: true });
+  assert.deepEqual(dashboardConfig({ SWITCHBOARD_HTTP: ':9000' }), {
+    host: '127.0.0.1',
+    port: 9000,
+    token: undefined,
+    explicit: true,
+  });
   assert.equal(dashboardConfig({ SWITCHBOARD_HTTP: 'off' }), undefined);
   assert.throws(() => dashboardConfig({ SWITCHBOARD_HTTP: 'http://127.0.0.1:99999' }), /above 65535/);
   assert.throws(() => dashboardConfig({ SWITCHBOARD_HTTP: 'not an address!' }), /expected HOST:PORT/);

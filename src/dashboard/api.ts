@@ -22,73 +22,100 @@ export interface ApiResult {
 export const PAGE_SIZE = 50;
 
 const id = z.coerce.number().int().min(1);
-const DataQuery = z.object({
-  account: z.string().min(1).optional(),
-  connector: z.string().min(1).optional(),
-  search: z.string().min(1).optional(),
-  page: id.optional(),
-  order: z.enum(['synced', 'name', 'remote-id', 'id', 'connector']).optional(),
-  asc: z.enum(['true', 'false', '1', '0']).optional(),
-}).strict();
+const DataQuery = z
+  .object({
+    account: z.string().min(1).optional(),
+    connector: z.string().min(1).optional(),
+    search: z.string().min(1).optional(),
+    page: id.optional(),
+    order: z.enum(['synced', 'name', 'remote-id', 'id', 'connector']).optional(),
+    asc: z.enum(['true', 'false', '1', '0']).optional(),
+  })
+  .strict();
 const RunsQuery = z.object({ account: z.string().min(1).optional(), limit: id.max(1000).optional() }).strict();
-const ExecutionsQuery = z.object({
-  trigger: z.string().min(1).optional(),
-  status: z.enum(['dispatched', 'done', 'failed']).optional(),
-  event: z.string().min(1).optional(),
-  limit: id.max(1000).optional(),
-}).strict();
+const ExecutionsQuery = z
+  .object({
+    trigger: z.string().min(1).optional(),
+    status: z.enum(['dispatched', 'done', 'failed']).optional(),
+    event: z.string().min(1).optional(),
+    limit: id.max(1000).optional(),
+  })
+  .strict();
 const AccountsQuery = z.object({ connector: z.string().min(1).optional() }).strict();
 const ForceQuery = z.object({ force: z.enum(['true', 'false', '1', '0']).optional() }).strict();
 const NoteBody = z.object({ notes: z.string().max(100_000) }).strict();
 const Empty = z.object({}).strict();
 
 const jsonObject = z.record(z.string(), z.unknown());
-const InstallBody = z.object({
-  /** Raw manifest JSON, an http(s) URL or a path (what `switchboard connector install` takes), or the manifest as an object. */
-  manifest: z.union([z.string().trim().min(1, 'must not be empty'), jsonObject]).optional(),
-  /** A bundled example connector instead (`connector install --example`). */
-  example: z.string().min(1).optional(),
-  name: z.string().min(1).max(64).optional(),
-  progress: z.string().min(1).max(64).optional(),
-}).strict().refine((b) => (b.manifest === undefined) !== (b.example === undefined), { message: 'give either "manifest" (JSON, URL or path) or "example"' });
+const InstallBody = z
+  .object({
+    /** Raw manifest JSON, an http(s) URL or a path (what `switchboard connector install` takes), or the manifest as an object. */
+    manifest: z.union([z.string().trim().min(1, 'must not be empty'), jsonObject]).optional(),
+    /** A bundled example connector instead (`connector install --example`). */
+    example: z.string().min(1).optional(),
+    name: z.string().min(1).max(64).optional(),
+    progress: z.string().min(1).max(64).optional(),
+  })
+  .strict()
+  .refine((b) => (b.manifest === undefined) !== (b.example === undefined), {
+    message: 'give either "manifest" (JSON, URL or path) or "example"',
+  });
 /** Options as JSON text (checked here, errors say where) or as a JSON object. */
 const options = z.union([z.string().max(1_000_000), jsonObject]);
-const AccountBody = z.object({
-  connector: z.string().min(1),
-  name: z.string().min(1).max(200),
-  options: options.optional(),
-  /** Ask the connector (its Check) whether the options are usable before saving; default true. */
-  check: z.boolean().optional(),
-}).strict();
-const AccountChange = z.object({ name: z.string().min(1).max(200).optional(), options: options.optional(), check: z.boolean().optional() }).strict()
-  .refine((b) => b.name !== undefined || b.options !== undefined, { message: 'nothing to change: give "options" and/or "name"' });
-const SyncBody = z.object({
-  /** Ids, names or connector/name; empty or absent: every account. */
-  accounts: z.array(z.string().min(1)).max(1000).optional(),
-  concurrency: z.number().int().min(1).max(32).optional(),
-}).strict();
-const TriggerText = z.object({
-  /** A trigger file's text: YAML or JSON, one trigger, a list, or { triggers: [...] }. */
-  text: z.string().min(1, 'must not be empty').max(1_000_000),
-  /** Replace triggers with the same names (like `trigger add --replace`). */
-  replace: z.boolean().optional(),
-  /** Validate only (like `trigger add --check`). */
-  check: z.boolean().optional(),
-}).strict();
+const AccountBody = z
+  .object({
+    connector: z.string().min(1),
+    name: z.string().min(1).max(200),
+    options: options.optional(),
+    /** Ask the connector (its Check) whether the options are usable before saving; default true. */
+    check: z.boolean().optional(),
+  })
+  .strict();
+const AccountChange = z
+  .object({ name: z.string().min(1).max(200).optional(), options: options.optional(), check: z.boolean().optional() })
+  .strict()
+  .refine((b) => b.name !== undefined || b.options !== undefined, {
+    message: 'nothing to change: give "options" and/or "name"',
+  });
+const SyncBody = z
+  .object({
+    /** Ids, names or connector/name; empty or absent: every account. */
+    accounts: z.array(z.string().min(1)).max(1000).optional(),
+    concurrency: z.number().int().min(1).max(32).optional(),
+  })
+  .strict();
+const TriggerText = z
+  .object({
+    /** A trigger file's text: YAML or JSON, one trigger, a list, or { triggers: [...] }. */
+    text: z.string().min(1, 'must not be empty').max(1_000_000),
+    /** Replace triggers with the same names (like `trigger add --replace`). */
+    replace: z.boolean().optional(),
+    /** Validate only (like `trigger add --check`). */
+    check: z.boolean().optional(),
+  })
+  .strict();
 const TriggerEdit = z.object({ text: z.string().min(1, 'must not be empty').max(1_000_000) }).strict();
 const EnabledBody = z.object({ enabled: z.boolean() }).strict();
 /** `progress`: an id of the caller's choosing; the output is pushed as `connector-output` frames carrying it. */
 const UpdateBody = z.object({ progress: z.string().min(1).max(64).optional() }).strict();
 
 /** A frame of install/update output for the caller that asked with `progress: id`. */
-export interface OutputFrame { type: 'connector-output'; progress: string; text: string }
+export interface OutputFrame {
+  type: 'connector-output';
+  progress: string;
+  text: string;
+}
 export type LiveFrame = JobFrame | OutputFrame;
 
 function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const r = schema.safeParse(value);
   if (r.success) return r.data;
-  const problems = r.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
-  throw new InvalidArgumentError(`${what}: ${problems}`, { data: { fields: r.error.issues.map((i) => i.path.join('.')) } });
+  const problems = r.error.issues
+    .map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message))
+    .join('; ');
+  throw new InvalidArgumentError(`${what}: ${problems}`, {
+    data: { fields: r.error.issues.map((i) => i.path.join('.')) },
+  });
 }
 
 const MAX_BODY = 1 << 20;
@@ -127,15 +154,28 @@ function optionsText(value: string | Record<string, unknown> | undefined): strin
       line = before.split('\n').length;
       where = ` (line ${line}, column ${before.length - before.lastIndexOf('\n')})`;
     }
-    throw new InvalidArgumentError(`options are not valid JSON${where}: ${message}`, { data: { field: 'options', ...(line ? { line } : {}) } });
+    throw new InvalidArgumentError(`options are not valid JSON${where}: ${message}`, {
+      data: { field: 'options', ...(line ? { line } : {}) },
+    });
   }
 }
 
-const STATUS: Partial<Record<string, number>> = { INVALID_ARGUMENT: 400, INVALID_CONFIG: 400, NOT_FOUND: 404, CONFLICT: 409, PERMISSION_DENIED: 403, UNAVAILABLE: 503, TIMEOUT: 504 };
+const STATUS: Partial<Record<string, number>> = {
+  INVALID_ARGUMENT: 400,
+  INVALID_CONFIG: 400,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  PERMISSION_DENIED: 403,
+  UNAVAILABLE: 503,
+  TIMEOUT: 504,
+};
 
 export function errorResult(err: unknown): ApiResult {
   if (err instanceof SwitchboardError) {
-    return { status: STATUS[err.code] ?? 500, body: { error: { code: err.code, message: err.message, ...(err.data ? { data: err.data } : {}) } } };
+    return {
+      status: STATUS[err.code] ?? 500,
+      body: { error: { code: err.code, message: err.message, ...(err.data ? { data: err.data } : {}) } },
+    };
   }
   const message = err instanceof Error ? err.message : String(err);
   return { status: 500, body: { error: { code: 'INTERNAL', message } } };
@@ -151,24 +191,43 @@ const LOOPBACK_HOST = /^(localhost|[^:]+\.localhost|127(\.\d{1,3}){3}|\[::1\])(:
  */
 export function crossSiteProblem(req: IncomingMessage, hasToken: boolean): string | undefined {
   const host = req.headers.host ?? '';
-  if (!hasToken && !LOOPBACK_HOST.test(host)) return `the dashboard without a token answers loopback names only (Host: ${JSON.stringify(host)}); open it as http://127.0.0.1:PORT or start it with --http-token`;
+  if (!hasToken && !LOOPBACK_HOST.test(host))
+    return `the dashboard without a token answers loopback names only (Host: ${JSON.stringify(host)}); open it as http://127.0.0.1:PORT or start it with --http-token`;
   const origin = req.headers.origin;
   if (origin !== undefined && origin !== 'null') {
     let originHost: string;
-    try { originHost = new URL(origin).host; } catch { return `a bad Origin header ${JSON.stringify(origin)}`; }
+    try {
+      originHost = new URL(origin).host;
+    } catch {
+      return `a bad Origin header ${JSON.stringify(origin)}`;
+    }
     if (originHost.toLowerCase() !== host.toLowerCase()) return `a request from another site (${origin}) is refused`;
   } else if (origin === 'null') return 'a request from an opaque origin is refused';
   return undefined;
 }
 
 type Params = Record<string, string>;
-interface Ctx { params: Params; query: Record<string, string>; req: IncomingMessage }
+interface Ctx {
+  params: Params;
+  query: Record<string, string>;
+  req: IncomingMessage;
+}
 type Handler = (ctx: Ctx) => Promise<ApiResult>;
-interface Route { pattern: string; regex: RegExp; keys: string[]; methods: Partial<Record<string, Handler>> }
+interface Route {
+  pattern: string;
+  regex: RegExp;
+  keys: string[];
+  methods: Partial<Record<string, Handler>>;
+}
 
 function route(pattern: string, methods: Partial<Record<string, Handler>>): Route {
   const keys: string[] = [];
-  const regex = new RegExp(`^${pattern.replace(/:([a-z]+)/g, (_, k: string) => { keys.push(k); return '([^/]+)'; })}$`);
+  const regex = new RegExp(
+    `^${pattern.replace(/:([a-z]+)/g, (_, k: string) => {
+      keys.push(k);
+      return '([^/]+)';
+    })}$`,
+  );
   return { pattern, regex, keys, methods };
 }
 
@@ -178,7 +237,17 @@ const truthy = (v: string | undefined) => v === 'true' || v === '1';
 /** A trigger as the text the edit form starts from (YAML, `enabled` included). */
 function triggerText(t: { name: string; enabled: boolean; spec: TriggerSpec }): string {
   const { name, description, when, filters, then } = t.spec;
-  return toYaml({ name, ...(description ? { description } : {}), enabled: t.enabled, when, ...(filters?.length ? { filters } : {}), then }, { lineWidth: 0 });
+  return toYaml(
+    {
+      name,
+      ...(description ? { description } : {}),
+      enabled: t.enabled,
+      when,
+      ...(filters?.length ? { filters } : {}),
+      then,
+    },
+    { lineWidth: 0 },
+  );
 }
 
 export class Api {
@@ -186,7 +255,10 @@ export class Api {
   private readonly routes: Route[];
   private readonly listeners = new Set<(frame: LiveFrame) => void>();
 
-  constructor(private readonly link: HubLink, private readonly data: DashboardData) {
+  constructor(
+    private readonly link: HubLink,
+    private readonly data: DashboardData,
+  ) {
     this.jobs = new SyncJobs(data.sync);
     this.jobs.onFrame((frame) => this.emit(frame));
     const sync = data.sync;
@@ -196,14 +268,27 @@ export class Api {
       route('services', {
         GET: async ({ query }) => {
           parse(Empty, query, 'query');
-          return ok({ server: hub.serverName, services: listServices(hub.serverName, hub.services, hub.remote()), counts: Object.fromEntries(this.link.counts), at: Date.now() });
+          return ok({
+            server: hub.serverName,
+            services: listServices(hub.serverName, hub.services, hub.remote()),
+            counts: Object.fromEntries(this.link.counts),
+            at: Date.now(),
+          });
         },
       }),
-      route('cluster', { GET: async ({ query }) => { parse(Empty, query, 'query'); return ok(await this.link.clusterView()); } }),
+      route('cluster', {
+        GET: async ({ query }) => {
+          parse(Empty, query, 'query');
+          return ok(await this.link.clusterView());
+        },
+      }),
 
       // Connectors: install / list / update / remove (switchboard connector ...).
       route('connectors', {
-        GET: async ({ query }) => { parse(Empty, query, 'query'); return ok({ connectors: await sync.listConnectors() }); },
+        GET: async ({ query }) => {
+          parse(Empty, query, 'query');
+          return ok({ connectors: await sync.listConnectors() });
+        },
         POST: async ({ query, req }) => {
           parse(Empty, query, 'query');
           const body = parse(InstallBody, await readJson(req), 'install');
@@ -213,16 +298,25 @@ export class Api {
             input = JSON.stringify(exampleManifest(body.example));
           } else input = typeof body.manifest === 'string' ? body.manifest : JSON.stringify(body.manifest);
           const output = this.output(body.progress);
-          const connector = await sync.installConnector(input, { onOutput: output.push, ...(body.name ? { name: body.name } : {}) });
+          const connector = await sync.installConnector(input, {
+            onOutput: output.push,
+            ...(body.name ? { name: body.name } : {}),
+          });
           return ok({ connector, output: output.text() }, 201);
         },
       }),
       route('connectors/:name', {
-        GET: async ({ params, query }) => { parse(Empty, query, 'query'); return ok({ connector: await sync.getConnector(params.name!) }); },
+        GET: async ({ params, query }) => {
+          parse(Empty, query, 'query');
+          return ok({ connector: await sync.getConnector(params.name!) });
+        },
         DELETE: async ({ params, query }) => {
           const q = parse(ForceQuery, query, 'query');
           const output = outputBuffer();
-          const r = await sync.removeConnector(params.name!, { onOutput: output.push, ...(truthy(q.force) ? { force: true } : {}) });
+          const r = await sync.removeConnector(params.name!, {
+            onOutput: output.push,
+            ...(truthy(q.force) ? { force: true } : {}),
+          });
           return ok({ removed: params.name, accountsRemoved: r.accountsRemoved, output: output.text() });
         },
       }),
@@ -239,7 +333,9 @@ export class Api {
         GET: async ({ query }) => {
           parse(Empty, query, 'query');
           const { EXAMPLE_CONNECTORS } = await import('../sync/connectors/examples.js');
-          return ok({ examples: Object.entries(EXAMPLE_CONNECTORS).map(([name, description]) => ({ name, description })) });
+          return ok({
+            examples: Object.entries(EXAMPLE_CONNECTORS).map(([name, description]) => ({ name, description })),
+          });
         },
       }),
 
@@ -249,15 +345,28 @@ export class Api {
           const p = parse(AccountsQuery, query, 'query');
           const accounts = await sync.listAccounts(p.connector ? { connector: p.connector } : {});
           // Each with its last run, like `account list --json`.
-          return ok({ accounts: await Promise.all(accounts.map(async (a) => ({ ...a, lastRun: (await sync.listRuns({ account: String(a.id), limit: 1 }))[0] ?? null }))) });
+          return ok({
+            accounts: await Promise.all(
+              accounts.map(async (a) => ({
+                ...a,
+                lastRun: (await sync.listRuns({ account: String(a.id), limit: 1 }))[0] ?? null,
+              })),
+            ),
+          });
         },
         POST: async ({ query, req }) => {
           parse(Empty, query, 'query');
           const body = parse(AccountBody, await readJson(req), 'account');
           const text = optionsText(body.options);
-          const taken = (await sync.listAccounts({ connector: (await sync.getConnector(body.connector)).name })).find((a) => a.name === body.name);
+          const taken = (await sync.listAccounts({ connector: (await sync.getConnector(body.connector)).name })).find(
+            (a) => a.name === body.name,
+          );
           // Before the check, which starts the connector: a taken name is known at once.
-          if (taken) throw new SwitchboardError('CONFLICT', `connector "${body.connector}" has an account named "${body.name}" already (id ${taken.id})`);
+          if (taken)
+            throw new SwitchboardError(
+              'CONFLICT',
+              `connector "${body.connector}" has an account named "${body.name}" already (id ${taken.id})`,
+            );
           const check = body.check === false ? null : await this.checkOptions(body.connector, text);
           const account = await sync.addAccount({ connector: body.connector, name: body.name, options: text });
           return ok({ account, check }, 201);
@@ -274,8 +383,12 @@ export class Api {
           const body = parse(AccountChange, await readJson(req), 'account change');
           const current = await sync.resolveAccount(params.ref!);
           const text = body.options === undefined ? undefined : optionsText(body.options);
-          const check = text === undefined || body.check === false ? null : await this.checkOptions(current.connector, text);
-          const account = await sync.updateAccount(String(current.id), { ...(body.name !== undefined ? { name: body.name } : {}), ...(text !== undefined ? { options: text } : {}) });
+          const check =
+            text === undefined || body.check === false ? null : await this.checkOptions(current.connector, text);
+          const account = await sync.updateAccount(String(current.id), {
+            ...(body.name !== undefined ? { name: body.name } : {}),
+            ...(text !== undefined ? { options: text } : {}),
+          });
           return ok({ account, check });
         },
         DELETE: async ({ params, query }) => {
@@ -286,7 +399,10 @@ export class Api {
 
       // Sync: run accounts in the background (progress over /api/live), jobs, history.
       route('sync', {
-        GET: async ({ query }) => { parse(Empty, query, 'query'); return ok({ jobs: this.jobs.list() }); },
+        GET: async ({ query }) => {
+          parse(Empty, query, 'query');
+          return ok({ jobs: this.jobs.list() });
+        },
         POST: async ({ query, req }) => {
           parse(Empty, query, 'query');
           const body = parse(SyncBody, await readJson(req), 'sync');
@@ -294,23 +410,38 @@ export class Api {
         },
       }),
       route('sync/:job', {
-        GET: async ({ params, query }) => { parse(Empty, query, 'query'); return ok({ job: this.jobs.get(parse(id, params.job, 'sync job id')) }); },
-        DELETE: async ({ params, query }) => { parse(Empty, query, 'query'); return ok({ job: this.jobs.cancel(parse(id, params.job, 'sync job id')) }); },
+        GET: async ({ params, query }) => {
+          parse(Empty, query, 'query');
+          return ok({ job: this.jobs.get(parse(id, params.job, 'sync job id')) });
+        },
+        DELETE: async ({ params, query }) => {
+          parse(Empty, query, 'query');
+          return ok({ job: this.jobs.cancel(parse(id, params.job, 'sync job id')) });
+        },
       }),
       route('runs', {
         GET: async ({ query }) => {
           const p = parse(RunsQuery, query, 'query');
-          return ok({ runs: await sync.listRuns({ ...(p.account ? { account: p.account } : {}), limit: p.limit ?? 100 }) });
+          return ok({
+            runs: await sync.listRuns({ ...(p.account ? { account: p.account } : {}), limit: p.limit ?? 100 }),
+          });
         },
       }),
 
       route('data', {
         GET: async ({ query }) => {
           const p = parse(DataQuery, query, 'query');
-          return ok(await sync.listData({
-            ...(p.account ? { accounts: [p.account] } : {}), ...(p.connector ? { connector: p.connector } : {}), ...(p.search ? { search: p.search } : {}),
-            page: p.page ?? 1, pageSize: PAGE_SIZE, ...(p.order ? { order: p.order } : {}), ...(truthy(p.asc) ? { ascending: true } : {}),
-          }));
+          return ok(
+            await sync.listData({
+              ...(p.account ? { accounts: [p.account] } : {}),
+              ...(p.connector ? { connector: p.connector } : {}),
+              ...(p.search ? { search: p.search } : {}),
+              page: p.page ?? 1,
+              pageSize: PAGE_SIZE,
+              ...(p.order ? { order: p.order } : {}),
+              ...(truthy(p.asc) ? { ascending: true } : {}),
+            }),
+          );
         },
       }),
       route('data/:id/note', {
@@ -323,7 +454,10 @@ export class Api {
 
       // Triggers: create / edit from YAML or JSON text, enable / disable, remove (switchboard trigger ...).
       route('triggers', {
-        GET: async ({ query }) => { parse(Empty, query, 'query'); return ok({ triggers: await dispatch.listTriggers() }); },
+        GET: async ({ query }) => {
+          parse(Empty, query, 'query');
+          return ok({ triggers: await dispatch.listTriggers() });
+        },
         POST: async ({ query, req }) => {
           parse(Empty, query, 'query');
           const body = parse(TriggerText, await readJson(req), 'triggers');
@@ -345,7 +479,10 @@ export class Api {
           const current = await this.trigger(params.name!);
           const { parseTriggers, TriggerFileError } = await import('../dispatch/trigger/parse.js');
           const specs = parseTriggers(body.text, 'text');
-          if (specs.length !== 1) throw new TriggerFileError('text', [{ line: 1, field: '', message: `editing "${current.name}" takes one trigger, not ${specs.length}` }]);
+          if (specs.length !== 1)
+            throw new TriggerFileError('text', [
+              { line: 1, field: '', message: `editing "${current.name}" takes one trigger, not ${specs.length}` },
+            ]);
           // Without an `enabled` line the trigger keeps its current state.
           const spec = { ...specs[0]!, enabled: specs[0]!.enabled ?? current.enabled };
           if (spec.name === current.name) await dispatch.addTriggers([spec], true);
@@ -373,7 +510,14 @@ export class Api {
       route('executions', {
         GET: async ({ query }) => {
           const p = parse(ExecutionsQuery, query, 'query');
-          return ok({ executions: await dispatch.listExecutions({ ...(p.trigger ? { trigger: p.trigger } : {}), ...(p.status ? { status: p.status } : {}), ...(p.event ? { eventId: p.event } : {}), limit: p.limit ?? 100 }) });
+          return ok({
+            executions: await dispatch.listExecutions({
+              ...(p.trigger ? { trigger: p.trigger } : {}),
+              ...(p.status ? { status: p.status } : {}),
+              ...(p.event ? { eventId: p.event } : {}),
+              limit: p.limit ?? 100,
+            }),
+          });
         },
       }),
     ];
@@ -387,7 +531,11 @@ export class Api {
 
   private emit(frame: LiveFrame): void {
     for (const l of this.listeners) {
-      try { l(frame); } catch { /* a socket going away is not the caller's problem */ }
+      try {
+        l(frame);
+      } catch {
+        /* a socket going away is not the caller's problem */
+      }
     }
   }
 
@@ -395,7 +543,13 @@ export class Api {
   private output(progress: string | undefined): { push: (text: string) => void; text: () => string } {
     const buffer = outputBuffer();
     if (progress === undefined) return buffer;
-    return { push: (text) => { buffer.push(text); this.emit({ type: 'connector-output', progress, text }); }, text: buffer.text };
+    return {
+      push: (text) => {
+        buffer.push(text);
+        this.emit({ type: 'connector-output', progress, text });
+      },
+      text: buffer.text,
+    };
   }
 
   /** Stops running syncs and waits for them. */
@@ -404,7 +558,12 @@ export class Api {
   }
 
   /** Undefined when the path is not under /api/. */
-  async handle(method: string, path: string, query: URLSearchParams, req: IncomingMessage): Promise<ApiResult | undefined> {
+  async handle(
+    method: string,
+    path: string,
+    query: URLSearchParams,
+    req: IncomingMessage,
+  ): Promise<ApiResult | undefined> {
     if (!path.startsWith('/api/')) return undefined;
     const rest = path.slice('/api/'.length);
     const verb = method === 'HEAD' ? 'GET' : method;
@@ -414,16 +573,33 @@ export class Api {
       const handler = r.methods[verb];
       if (!handler) {
         const allowed = Object.keys(r.methods).join(', ');
-        return { status: 405, body: { error: { code: 'INVALID_ARGUMENT', message: `${method} ${path}: ${allowed === 'GET' ? 'only GET is served here' : `use ${allowed}`}` } } };
+        return {
+          status: 405,
+          body: {
+            error: {
+              code: 'INVALID_ARGUMENT',
+              message: `${method} ${path}: ${allowed === 'GET' ? 'only GET is served here' : `use ${allowed}`}`,
+            },
+          },
+        };
       }
       const params: Params = {};
       r.keys.forEach((k, i) => {
-        try { params[k] = decodeURIComponent(m[i + 1]!); } catch { throw new InvalidArgumentError(`${path}: a badly escaped path segment`); }
+        try {
+          params[k] = decodeURIComponent(m[i + 1]!);
+        } catch {
+          throw new InvalidArgumentError(`${path}: a badly escaped path segment`);
+        }
       });
       return handler({ params, query: Object.fromEntries(query), req });
     }
     const top = [...new Set(this.routes.map((r) => r.pattern.split('/')[0]))];
-    return { status: 404, body: { error: { code: 'NOT_FOUND', message: `no API at ${path}; try ${top.map((k) => `/api/${k}`).join(', ')}` } } };
+    return {
+      status: 404,
+      body: {
+        error: { code: 'NOT_FOUND', message: `no API at ${path}; try ${top.map((k) => `/api/${k}`).join(', ')}` },
+      },
+    };
   }
 
   private async trigger(name: string) {
@@ -437,7 +613,10 @@ export class Api {
    * against their options schema). Refused options throw INVALID_ARGUMENT with the connector's
    * sentence; a connector without Check, or without its folder, is reported, not refused.
    */
-  private async checkOptions(connectorName: string, options: string): Promise<{ supported: boolean; ok: boolean; message: string }> {
+  private async checkOptions(
+    connectorName: string,
+    options: string,
+  ): Promise<{ supported: boolean; ok: boolean; message: string }> {
     const sync = this.data.sync;
     const connector = await sync.getConnector(connectorName);
     const { connectorDir } = await import('../sync/install.js');
@@ -445,11 +624,24 @@ export class Api {
     const cwd = connectorDir(sync.home, connector.name);
     let result;
     try {
-      result = await checkConnector({ command: connector.command, cwd, options, env: { SWITCHBOARD_HOME: sync.home, SWITCHBOARD_CONNECTOR: connector.name }, onLog: () => {} });
+      result = await checkConnector({
+        command: connector.command,
+        cwd,
+        options,
+        env: { SWITCHBOARD_HOME: sync.home, SWITCHBOARD_CONNECTOR: connector.name },
+        onLog: () => {},
+      });
     } catch (err) {
-      throw new SwitchboardError('UNAVAILABLE', `could not ask connector "${connector.name}" to check the options: ${errorMessage(err)} (save with the check off to skip it)`, { cause: err, data: { field: 'options' } });
+      throw new SwitchboardError(
+        'UNAVAILABLE',
+        `could not ask connector "${connector.name}" to check the options: ${errorMessage(err)} (save with the check off to skip it)`,
+        { cause: err, data: { field: 'options' } },
+      );
     }
-    if (!result.ok) throw new InvalidArgumentError(`connector "${connector.name}" refused these options: ${result.message}`, { data: { field: 'options', check: result } });
+    if (!result.ok)
+      throw new InvalidArgumentError(`connector "${connector.name}" refused these options: ${result.message}`, {
+        data: { field: 'options', check: result },
+      });
     return result;
   }
 }
@@ -458,7 +650,10 @@ export class Api {
 function outputBuffer(max = 16_384): { push: (text: string) => void; text: () => string } {
   let text = '';
   return {
-    push: (chunk: string) => { text += chunk; if (text.length > 2 * max) text = text.slice(-max); },
+    push: (chunk: string) => {
+      text += chunk;
+      if (text.length > 2 * max) text = text.slice(-max);
+    },
     text: () => (text.length > max ? `…${text.slice(-max)}` : text),
   };
 }

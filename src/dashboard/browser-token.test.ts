@@ -17,7 +17,11 @@ before(async () => {
   running = await startWithDashboard({ token: 's3cret' });
   const profile = await tempDir('switchboard-chromium-');
   cleanupProfile = profile.cleanup;
-  context = await chromium.launchPersistentContext(profile.path, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  context = await chromium.launchPersistentContext(profile.path, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+  });
 });
 
 after(async () => {

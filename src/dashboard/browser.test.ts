@@ -64,7 +64,10 @@ void test('the Data page pages by 50, searches, and saves a note', async (t) => 
   await note.press('Enter');
   await page.getByText('saved').waitFor({ timeout: 10_000 });
   const stored = await sync!.listData({ search: 'ask Ana' });
-  assert.deepEqual(stored.items.map((o) => o.remoteId), ['d42']);
+  assert.deepEqual(
+    stored.items.map((o) => o.remoteId),
+    ['d42'],
+  );
   await page.screenshot({ path: `${SHOTS}/dashboard-data.png`, fullPage: true });
   await page.close();
 });

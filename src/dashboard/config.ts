@@ -19,14 +19,23 @@ export interface DashboardConfig {
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
-const Address = z.string().trim().regex(/^(?:http:\/\/)?(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)?:?(\d{1,5})?\/?$/, 'expected HOST:PORT, :PORT or http://HOST:PORT');
+const Address = z
+  .string()
+  .trim()
+  .regex(
+    /^(?:http:\/\/)?(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)?:?(\d{1,5})?\/?$/,
+    'expected HOST:PORT, :PORT or http://HOST:PORT',
+  );
 
 /** Undefined when the dashboard is off. */
 export function dashboardConfig(env: NodeJS.ProcessEnv = process.env): DashboardConfig | undefined {
   const raw = env.SWITCHBOARD_HTTP?.trim() || DEFAULT_HTTP;
   if (['off', 'none', 'no', 'false'].includes(raw.toLowerCase())) return undefined;
   const parsed = Address.safeParse(/^\d+$/.test(raw) ? `:${raw}` : raw);
-  if (!parsed.success) throw new InvalidArgumentError(`--http ${JSON.stringify(raw)}: expected HOST:PORT (e.g. 127.0.0.1:4080), :PORT, or "off"`);
+  if (!parsed.success)
+    throw new InvalidArgumentError(
+      `--http ${JSON.stringify(raw)}: expected HOST:PORT (e.g. 127.0.0.1:4080), :PORT, or "off"`,
+    );
   const m = /^(?:http:\/\/)?(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)?:?(\d{1,5})?\/?$/.exec(parsed.data)!;
   const host = (m[1] ?? '127.0.0.1').replace(/^\[|\]$/g, '');
   const port = m[2] === undefined ? 4080 : Number(m[2]);
@@ -34,10 +43,14 @@ export function dashboardConfig(env: NodeJS.ProcessEnv = process.env): Dashboard
   const token = env.SWITCHBOARD_HTTP_TOKEN?.trim() || undefined;
   // It travels in an Authorization header and in ?token= (the WebSocket): printable ASCII, no spaces.
   if (token !== undefined && !/^[\x21-\x7e]{1,512}$/.test(token)) {
-    throw new InvalidArgumentError(`--http-token must be printable ASCII without spaces, at most 512 characters (it is sent as "Authorization: Bearer <token>"); e.g. --http-token "$(openssl rand -hex 16)"`);
+    throw new InvalidArgumentError(
+      `--http-token must be printable ASCII without spaces, at most 512 characters (it is sent as "Authorization: Bearer <token>"); e.g. --http-token "$(openssl rand -hex 16)"`,
+    );
   }
   if (!LOOPBACK.has(host) && !token) {
-    throw new InvalidArgumentError(`--http ${raw} listens beyond this machine: give --http-token <secret> (or SWITCHBOARD_HTTP_TOKEN) so the dashboard asks for it, or bind 127.0.0.1`);
+    throw new InvalidArgumentError(
+      `--http ${raw} listens beyond this machine: give --http-token <secret> (or SWITCHBOARD_HTTP_TOKEN) so the dashboard asks for it, or bind 127.0.0.1`,
+    );
   }
   return { host, port, token, explicit: Boolean(env.SWITCHBOARD_HTTP?.trim()) };
 }
@@ -59,7 +72,11 @@ export async function checkDashboardFlags(env: NodeJS.ProcessEnv = process.env):
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'EADDRNOTAVAIL' ? `${errorMessage(err)} (no such address on this machine)` : errorMessage(err);
-    throw new SwitchboardError('UNAVAILABLE', `the dashboard could not listen on ${config.host}:${config.port}: ${why} (choose another with --http ADDR, or --http off)`, { cause: err });
+    throw new SwitchboardError(
+      'UNAVAILABLE',
+      `the dashboard could not listen on ${config.host}:${config.port}: ${why} (choose another with --http ADDR, or --http off)`,
+      { cause: err },
+    );
   } finally {
     await new Promise<void>((resolve) => probe.close(() => resolve()));
   }

@@ -14,7 +14,14 @@ export async function openDashboardData(home: string): Promise<DashboardData> {
   const sync = await openSync({ home });
   try {
     const { db, close } = await openDispatchDb({ home });
-    return { sync, dispatch: db, close: async () => { await close(); await sync.close(); } };
+    return {
+      sync,
+      dispatch: db,
+      close: async () => {
+        await close();
+        await sync.close();
+      },
+    };
   } catch (err) {
     await sync.close();
     throw err;

@@ -66,18 +66,31 @@ void test('a malformed trigger shows its problems inline, with lines; a good one
   await shot('triggers-error');
   // Clicking a problem selects its line in the editor.
   await op.getByRole('link').click();
-  assert.equal(await editor.evaluate((el: HTMLTextAreaElement) => el.value.slice(el.selectionStart, el.selectionEnd)), '  - { path: body.amount, op: bigger, value: 1 }');
+  assert.equal(
+    await editor.evaluate((el: HTMLTextAreaElement) => el.value.slice(el.selectionStart, el.selectionEnd)),
+    '  - { path: body.amount, op: bigger, value: 1 }',
+  );
   assert.deepEqual(await db.listTriggers(), []);
 
-  await editor.fill(MALFORMED.replace('{ kind: webhook }', '{ kind: webhook, event: request }').replace('op: bigger', 'op: gte').replace('name: broken', 'name: big-order'));
+  await editor.fill(
+    MALFORMED.replace('{ kind: webhook }', '{ kind: webhook, event: request }')
+      .replace('op: bigger', 'op: gte')
+      .replace('name: broken', 'name: big-order'),
+  );
   await browser!.page.getByRole('button', { name: 'Create' }).click();
   await browser!.page.getByText('added big-order').waitFor(T);
   const enabled = browser!.page.getByRole('checkbox', { name: 'big-order enabled' });
   assert.equal(await enabled.isChecked(), true);
-  assert.equal(await browser!.page.locator('tr[data-trigger="big-order"] [data-role="enabled"]').textContent(), ' enabled');
+  assert.equal(
+    await browser!.page.locator('tr[data-trigger="big-order"] [data-role="enabled"]').textContent(),
+    ' enabled',
+  );
   await enabled.uncheck();
   await browser!.page.locator('tr[data-trigger="big-order"] [data-role="enabled"]', { hasText: 'disabled' }).waitFor(T);
-  assert.deepEqual((await db.listTriggers()).map((x) => [x.name, x.enabled]), [['big-order', false]]);
+  assert.deepEqual(
+    (await db.listTriggers()).map((x) => [x.name, x.enabled]),
+    [['big-order', false]],
+  );
   await browser!.page.locator('[data-form]').getByRole('button', { name: 'Close' }).click();
   await shot('triggers');
   assert.equal(pageErrors().length, 0, pageErrors().join('\n'));
@@ -106,27 +119,41 @@ void test('triggers created in the UI fire on a real agent; the Executions page 
   const token = await db.issueToken('counter');
   const fixture = join(import.meta.dirname, '..', 'dispatch', 'test', 'fixtures', 'counter.ts');
   const local = running!.hub.addresses.find((a) => a.kind === 'local')!.url;
-  agent = await startAgent({ command: [process.execPath, '--import', 'tsx', fixture], kind: 'counter', id: 'counter-e2e', token, dispatcher: local, log: getLogger('e2e') });
+  agent = await startAgent({
+    command: [process.execPath, '--import', 'tsx', fixture],
+    kind: 'counter',
+    id: 'counter-e2e',
+    token,
+    dispatcher: local,
+    log: getLogger('e2e'),
+  });
   const started = agent;
   await waitFor(() => started.triggers === 2, { what: 'the agent holding both triggers', timeoutMs: 30_000 });
   started.connector.sendTask({ id: 'go', key: 'emit', inputs: { n: 3, everyMs: 1 } });
-  await waitFor(async () => (await db.countExecutions()).total === 3 && (await db.countExecutions()).byStatus.dispatched === undefined, { what: 'three executions settled', timeoutMs: 30_000 });
+  await waitFor(
+    async () =>
+      (await db.countExecutions()).total === 3 && (await db.countExecutions()).byStatus.dispatched === undefined,
+    { what: 'three executions settled', timeoutMs: 30_000 },
+  );
 
   await go('executions');
   await browser!.page.locator('tr[data-execution]').nth(2).waitFor(T);
   assert.equal(await browser!.page.locator('tr[data-execution]', { hasText: 'done' }).count(), 2);
   await browser!.page.getByRole('combobox', { name: 'status' }).selectOption('failed');
   await browser!.page.locator('tr[data-execution]', { hasText: 'ghost' }).waitFor(T);
-  await waitFor(async () => (await browser!.page.locator('tr[data-execution]').count()) === 1, { what: 'only the failed one' });
+  await waitFor(async () => (await browser!.page.locator('tr[data-execution]').count()) === 1, {
+    what: 'only the failed one',
+  });
   await browser!.page.locator('tr[data-execution]').click();
   assert.match(await browser!.page.locator('pre.detail').innerText(), /"error": ".+"/);
   await browser!.page.getByRole('combobox', { name: 'status' }).selectOption('');
   await browser!.page.getByRole('combobox', { name: 'trigger' }).selectOption('echo');
-  await waitFor(async () => (await browser!.page.locator('tr[data-execution]').count()) === 2, { what: 'the two of echo' });
+  await waitFor(async () => (await browser!.page.locator('tr[data-execution]').count()) === 2, {
+    what: 'the two of echo',
+  });
   await browser!.page.getByRole('combobox', { name: 'trigger' }).selectOption('');
   await browser!.page.locator('tr[data-execution]').nth(2).waitFor(T);
   await browser!.page.locator('tr[data-execution]', { hasText: 'ghost' }).click();
   await shot('executions');
   assert.equal(pageErrors().length, 0, pageErrors().join('\n'));
 });
-

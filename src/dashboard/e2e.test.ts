@@ -68,11 +68,16 @@ async function runSync(account: string): Promise<string[]> {
     browser!.page.getByRole('button', { name: 'Run selected' }).click(),
   ]);
   const job = ((await response.json()) as { job: { id: number } }).job.id;
-  const row = browser!.page.locator(`section[data-role="live"] tr[data-job="${job}"][data-account="${account}"][data-phase="finished"]`);
+  const row = browser!.page.locator(
+    `section[data-role="live"] tr[data-job="${job}"][data-account="${account}"][data-phase="finished"]`,
+  );
   await row.waitFor(T);
   assert.match(await row.innerText(), new RegExp(`ok\\s+${FILES}\\s+${FILES / 10}`));
   const states = (await browser!.page.evaluate('window.seen')) as string[];
-  return states.filter((s) => s.startsWith(`${job}:`)).map((s) => s.slice(`${job}:`.length)).filter((s, i, all) => s !== all[i - 1]);
+  return states
+    .filter((s) => s.startsWith(`${job}:`))
+    .map((s) => s.slice(`${job}:`.length))
+    .filter((s, i, all) => s !== all[i - 1]);
 }
 
 void test('install the directory example, create an account, run a sync from the UI: progress, then rows on the Data page', async (t) => {
@@ -95,7 +100,9 @@ void test('install the directory example, create an account, run a sync from the
   await form.getByRole('textbox', { name: 'options' }).fill(`{ "root": ${JSON.stringify(root)}, pageSize: 10 }`);
   await form.locator('[data-role="json-state"].invalid').waitFor(T);
   // JSON, but the connector's Check refuses it: shown under the options.
-  await form.getByRole('textbox', { name: 'options' }).fill(`{ "root": ${JSON.stringify(join(root, 'missing'))}, "pageSize": 10 }`);
+  await form
+    .getByRole('textbox', { name: 'options' })
+    .fill(`{ "root": ${JSON.stringify(join(root, 'missing'))}, "pageSize": 10 }`);
   await form.getByRole('button', { name: 'Create' }).click();
   await form.locator('[data-role="options-error"]', { hasText: 'is not a readable directory' }).waitFor(T);
   await form.getByRole('textbox', { name: 'options' }).fill(`{ "root": ${JSON.stringify(root)}, "pageSize": 10 }`);
@@ -105,9 +112,15 @@ void test('install the directory example, create an account, run a sync from the
   await shot('accounts');
 
   const phases = await runSync('disk/tree');
-  assert.ok(phases.some((p) => p.startsWith('started:')), `the run showed as started: ${phases.join(' ')}`);
+  assert.ok(
+    phases.some((p) => p.startsWith('started:')),
+    `the run showed as started: ${phases.join(' ')}`,
+  );
   const counts = phases.filter((p) => p.startsWith('page:')).map((p) => Number(p.split(':')[1]));
-  assert.ok(counts.length >= 1 && counts.every((n) => n > 0 && n <= FILES), `page progress was shown: ${phases.join(' ')}`);
+  assert.ok(
+    counts.length >= 1 && counts.every((n) => n > 0 && n <= FILES),
+    `page progress was shown: ${phases.join(' ')}`,
+  );
   assert.equal(phases.at(-1), `finished:${FILES}`);
   await browser!.page.locator('section[data-role="history"] tr[data-run]', { hasText: 'ok' }).first().waitFor(T);
   await shot('sync');
@@ -177,8 +190,15 @@ void test('account options are edited with the same checks inline; a connector w
   await go('sync');
   await browser!.page.getByRole('checkbox', { name: 'sync disk/tree' }).check(T);
   await browser!.page.getByRole('button', { name: 'Run selected' }).click();
-  await browser!.page.locator('section[data-role="live"] tr[data-account="disk/tree"][data-phase="finished"]', { hasText: 'not a readable directory' }).first().waitFor(T);
-  await browser!.page.locator('section[data-role="history"] tr.failed', { hasText: 'not a readable directory' }).waitFor(T);
+  await browser!.page
+    .locator('section[data-role="live"] tr[data-account="disk/tree"][data-phase="finished"]', {
+      hasText: 'not a readable directory',
+    })
+    .first()
+    .waitFor(T);
+  await browser!.page
+    .locator('section[data-role="history"] tr.failed', { hasText: 'not a readable directory' })
+    .waitFor(T);
   await shot('sync-failed');
 
   await go('connectors');

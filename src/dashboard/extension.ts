@@ -39,10 +39,17 @@ export const dashboardService: BuiltinService = {
       link.close();
       await data.close();
       if (!config.explicit && (err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-        log.warn({ address: `${config.host}:${config.port}` }, 'the default dashboard port is taken (another switchboard?): running without a dashboard; choose one with --http ADDR');
+        log.warn(
+          { address: `${config.host}:${config.port}` },
+          'the default dashboard port is taken (another switchboard?): running without a dashboard; choose one with --http ADDR',
+        );
         return undefined;
       }
-      throw new SwitchboardError('UNAVAILABLE', `the dashboard could not listen on ${config.host}:${config.port}: ${errorMessage(err)} (choose another with --http ADDR, or --http off)`, { cause: err });
+      throw new SwitchboardError(
+        'UNAVAILABLE',
+        `the dashboard could not listen on ${config.host}:${config.port}: ${errorMessage(err)} (choose another with --http ADDR, or --http off)`,
+        { cause: err },
+      );
     }
   },
 };

@@ -24,7 +24,10 @@ export interface Sniffed {
 }
 
 /** From the service's side: `received` = messages the hub wrote to it, `sent` = messages it sent the hub. */
-export interface MessageCounts { received: number; sent: number }
+export interface MessageCounts {
+  received: number;
+  sent: number;
+}
 
 export interface ClusterView {
   server: string;
@@ -49,7 +52,13 @@ export interface Watch {
 
 /** A frame for /api/live watchers (besides `services` and `sniffed`, which the server sends). */
 export type LiveFrame =
-  | { type: 'rates'; at: number; seconds: number; rates: Record<string, { in: number; out: number }>; counts: Record<string, MessageCounts> }
+  | {
+      type: 'rates';
+      at: number;
+      seconds: number;
+      rates: Record<string, { in: number; out: number }>;
+      counts: Record<string, MessageCounts>;
+    }
   | { type: 'cluster'; cluster: ClusterView }
   | { type: 'services'; server: string; services: ServiceInfo[] }
   | { type: 'error'; error: { code: 'INVALID_ARGUMENT'; message: string } };
@@ -78,14 +87,16 @@ export class HubLink extends EventEmitter<{ sniffed: [Sniffed] }> {
     this.tally = hub.tap.countMessages();
     this.ask = hub.connectInProcess('dashboard-ask');
     this.ask.on('frame', (frame) => this.onAskFrame(frame));
-    this.offs.push(hub.services.onChange((change) => {
-      if (change.type !== 'down') return;
-      const stats = change.instance.connection.channel.stats;
-      const r = this.retired.get(change.service.name) ?? { received: 0, sent: 0 };
-      r.received += stats.framesOut;
-      r.sent += stats.framesIn;
-      this.retired.set(change.service.name, r);
-    }));
+    this.offs.push(
+      hub.services.onChange((change) => {
+        if (change.type !== 'down') return;
+        const stats = change.instance.connection.channel.stats;
+        const r = this.retired.get(change.service.name) ?? { received: 0, sent: 0 };
+        r.received += stats.framesOut;
+        r.sent += stats.framesIn;
+        this.retired.set(change.service.name, r);
+      }),
+    );
     const offMesh = hub.remote()?.onChange?.(() => this.meshChanged());
     if (offMesh) this.offs.push(offMesh);
   }
@@ -109,7 +120,8 @@ export class HubLink extends EventEmitter<{ sniffed: [Sniffed] }> {
   /** Queued outbound bytes of every open connection (for the queue-depth metrics). */
   queueDepths(): { service: string | undefined; bytes: number }[] {
     const out: { service: string | undefined; bytes: number }[] = [];
-    for (const conn of this.hub.openConnections()) out.push({ service: conn.registration?.name, bytes: conn.channel.stats.bufferedBytes });
+    for (const conn of this.hub.openConnections())
+      out.push({ service: conn.registration?.name, bytes: conn.channel.stats.bufferedBytes });
     return out;
   }
 
@@ -123,14 +135,31 @@ export class HubLink extends EventEmitter<{ sniffed: [Sniffed] }> {
     this.watchers.set(send, state);
     if (this.watchers.size === 1) this.startWatching();
     this.updateSniffing();
-    if (this.hub.remote()) void this.clusterView().then((cluster) => { if (this.watchers.has(send)) send(JSON.stringify({ type: 'cluster', cluster } satisfies LiveFrame)); });
+    if (this.hub.remote())
+      void this.clusterView().then((cluster) => {
+        if (this.watchers.has(send)) send(JSON.stringify({ type: 'cluster', cluster } satisfies LiveFrame));
+      });
     return {
-      get wantsTraffic() { return state.traffic; },
+      get wantsTraffic() {
+        return state.traffic;
+      },
       onClientFrame: (text) => {
         let parsed: z.ZodSafeParseResult<z.infer<typeof ClientFrame>>;
-        try { parsed = ClientFrame.safeParse(JSON.parse(text)); } catch { parsed = ClientFrame.safeParse(undefined); }
+        try {
+          parsed = ClientFrame.safeParse(JSON.parse(text));
+        } catch {
+          parsed = ClientFrame.safeParse(undefined);
+        }
         if (!parsed.success) {
-          send(JSON.stringify({ type: 'error', error: { code: 'INVALID_ARGUMENT', message: 'a live client may send {"type":"subscribe","traffic":true|false}' } } satisfies LiveFrame));
+          send(
+            JSON.stringify({
+              type: 'error',
+              error: {
+                code: 'INVALID_ARGUMENT',
+                message: 'a live client may send {"type":"subscribe","traffic":true|false}',
+              },
+            } satisfies LiveFrame),
+          );
           return;
         }
         state.traffic = parsed.data.traffic;
@@ -198,7 +227,11 @@ export class HubLink extends EventEmitter<{ sniffed: [Sniffed] }> {
     this.clusterTimer = setTimeout(() => {
       this.clusterTimer = undefined;
       // Services on other hubs came or went too: the same frame the server sends on local changes.
-      this.broadcast({ type: 'services', server: this.hub.serverName, services: listServices(this.hub.serverName, this.hub.services, this.hub.remote()) });
+      this.broadcast({
+        type: 'services',
+        server: this.hub.serverName,
+        services: listServices(this.hub.serverName, this.hub.services, this.hub.remote()),
+      });
       void this.clusterView().then((cluster) => this.broadcast({ type: 'cluster', cluster }));
     }, CLUSTER_DEBOUNCE_MS);
   }
@@ -209,17 +242,38 @@ export class HubLink extends EventEmitter<{ sniffed: [Sniffed] }> {
     const reply = hub.remote() ? await this.request('MESH_STATUS', ['MESH_STATUS_REPLY', 'UNKNOWN']) : undefined;
     const raw = reply?.command === 'MESH_STATUS_REPLY' ? reply.params.status : undefined;
     let mesh: unknown = null;
-    if (typeof raw === 'string') { try { mesh = JSON.parse(raw) as unknown; } catch { mesh = null; } } else if (raw !== undefined) mesh = raw;
-    const local = listServices(hub.serverName, hub.services, undefined).filter((s) => s.status === 'up').map((s) => s.name);
-    return { server: hub.serverName, addresses: hub.addresses.map((a) => ({ kind: a.kind, url: a.url })), services: local, mesh };
+    if (typeof raw === 'string') {
+      try {
+        mesh = JSON.parse(raw) as unknown;
+      } catch {
+        mesh = null;
+      }
+    } else if (raw !== undefined) mesh = raw;
+    const local = listServices(hub.serverName, hub.services, undefined)
+      .filter((s) => s.status === 'up')
+      .map((s) => s.name);
+    return {
+      server: hub.serverName,
+      addresses: hub.addresses.map((a) => ({ kind: a.kind, url: a.url })),
+      services: local,
+      mesh,
+    };
   }
 
   private onSniffFrame(frame: string): void {
     let msg: Message;
-    try { msg = decodeLine(frame); } catch { return; }
+    try {
+      msg = decodeLine(frame);
+    } catch {
+      return;
+    }
     if (msg.command !== 'SNIFFED') return;
     const p = msg.params;
-    const event: Sniffed = { outcome: String(p.outcome ?? ''), at: Number(p.at ?? Date.now()), message: p.message ?? null };
+    const event: Sniffed = {
+      outcome: String(p.outcome ?? ''),
+      at: Number(p.at ?? Date.now()),
+      message: p.message ?? null,
+    };
     if (p.delivered_to !== undefined) event.deliveredTo = String(p.delivered_to);
     if (p.reason !== undefined) event.reason = String(p.reason);
     this.emit('sniffed', event);
@@ -227,7 +281,11 @@ export class HubLink extends EventEmitter<{ sniffed: [Sniffed] }> {
 
   private onAskFrame(frame: string): void {
     let msg: Message;
-    try { msg = decodeLine(frame); } catch { return; }
+    try {
+      msg = decodeLine(frame);
+    } catch {
+      return;
+    }
     const i = this.waiting.findIndex((w) => w.want.has(msg.command));
     if (i === -1) return;
     const [w] = this.waiting.splice(i, 1);
@@ -237,8 +295,17 @@ export class HubLink extends EventEmitter<{ sniffed: [Sniffed] }> {
   /** Sends a hub command and resolves with the first reply among `replies` (undefined after `timeoutMs`). */
   request(command: string, replies: readonly string[], timeoutMs = 3000): Promise<Message | undefined> {
     return new Promise((resolve) => {
-      const entry = { want: new Set(replies), resolve: (m: Message | undefined) => { clearTimeout(timer); resolve(m); } };
-      const timer = setTimeout(() => { this.waiting = this.waiting.filter((w) => w !== entry); resolve(undefined); }, timeoutMs);
+      const entry = {
+        want: new Set(replies),
+        resolve: (m: Message | undefined) => {
+          clearTimeout(timer);
+          resolve(m);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.waiting = this.waiting.filter((w) => w !== entry);
+        resolve(undefined);
+      }, timeoutMs);
       this.waiting.push(entry);
       this.ask.send(encodeText(createMessage(command)));
     });

@@ -38,14 +38,17 @@ export interface JobView {
 }
 
 export type JobFrame =
-  | { type: 'sync-job'; job: JobView }
-  | { type: 'sync-progress'; job: number; progress: ProgressView };
+  { type: 'sync-job'; job: JobView } | { type: 'sync-progress'; job: number; progress: ProgressView };
 
 const PAGE_FRAME_MS = 100;
 /** Finished jobs kept for GET /api/sync. */
 const KEEP_FINISHED = 20;
 
-interface Job { view: JobView; abort: AbortController; done: Promise<void> }
+interface Job {
+  view: JobView;
+  abort: AbortController;
+  done: Promise<void>;
+}
 
 const label = (a: Pick<Account, 'connector' | 'name'>) => `${a.connector}/${a.name}`;
 
@@ -65,7 +68,11 @@ export class SyncJobs {
   private emit(frame: JobFrame): void {
     // A failing listener (a socket going away) must not break the job's bookkeeping.
     for (const l of this.listeners) {
-      try { l(frame); } catch { /* the listener's own problem */ }
+      try {
+        l(frame);
+      } catch {
+        /* the listener's own problem */
+      }
     }
   }
 
@@ -75,18 +82,35 @@ export class SyncJobs {
    */
   async start(refs: readonly string[], concurrency: number): Promise<JobView> {
     if (this.closed) throw new SwitchboardError('UNAVAILABLE', 'the dashboard is stopping');
-    const resolved = refs.length ? await Promise.all(refs.map((r) => this.sync.resolveAccount(r))) : await this.sync.listAccounts();
+    const resolved = refs.length
+      ? await Promise.all(refs.map((r) => this.sync.resolveAccount(r)))
+      : await this.sync.listAccounts();
     const accounts = [...new Map(resolved.map((a) => [a.id, a])).values()];
-    if (!accounts.length) throw new SwitchboardError('NOT_FOUND', 'there are no accounts to sync; create one on the Accounts page first');
+    if (!accounts.length)
+      throw new SwitchboardError('NOT_FOUND', 'there are no accounts to sync; create one on the Accounts page first');
     const id = this.nextId++;
     const view: JobView = {
-      id, accounts: accounts.map((a) => ({ id: a.id, connector: a.connector, name: a.name })),
-      startedAt: new Date().toISOString(), finishedAt: null, cancelled: false, progress: {}, outcomes: null,
+      id,
+      accounts: accounts.map((a) => ({ id: a.id, connector: a.connector, name: a.name })),
+      startedAt: new Date().toISOString(),
+      finishedAt: null,
+      cancelled: false,
+      progress: {},
+      outcomes: null,
     };
     const abort = new AbortController();
     const lastFrame = new Map<number, number>();
     const onProgress = (p: SyncProgress) => {
-      const progress: ProgressView = { accountId: p.account.id, account: label(p.account), runId: p.runId, phase: p.phase, pages: p.pages, objects: p.objects, elapsedMs: p.elapsedMs, ...(p.run ? { run: p.run } : {}) };
+      const progress: ProgressView = {
+        accountId: p.account.id,
+        account: label(p.account),
+        runId: p.runId,
+        phase: p.phase,
+        pages: p.pages,
+        objects: p.objects,
+        elapsedMs: p.elapsedMs,
+        ...(p.run ? { run: p.run } : {}),
+      };
       view.progress[String(p.account.id)] = progress;
       if (p.phase === 'page') {
         const now = Date.now();
@@ -97,10 +121,27 @@ export class SyncJobs {
     };
     // The job's frame goes out before any of its progress frames.
     this.emit({ type: 'sync-job', job: view });
-    const done = this.sync.sync(accounts.map((a) => String(a.id)), { concurrency, signal: abort.signal, onProgress, onLog: () => {} })
-      .then((outcomes) => outcomes.map((o): OutcomeView => ({
-        accountId: o.account.id, account: label(o.account), run: o.run ?? null, error: o.error ? { code: o.error.code, message: o.error.message } : null,
-      })), (err: unknown) => accounts.map((a): OutcomeView => ({ accountId: a.id, account: label(a), run: null, error: { code: 'INTERNAL', message: errorMessage(err) } })))
+    const done = this.sync
+      .sync(
+        accounts.map((a) => String(a.id)),
+        { concurrency, signal: abort.signal, onProgress, onLog: () => {} },
+      )
+      .then(
+        (outcomes) =>
+          outcomes.map((o): OutcomeView => ({
+            accountId: o.account.id,
+            account: label(o.account),
+            run: o.run ?? null,
+            error: o.error ? { code: o.error.code, message: o.error.message } : null,
+          })),
+        (err: unknown) =>
+          accounts.map((a): OutcomeView => ({
+            accountId: a.id,
+            account: label(a),
+            run: null,
+            error: { code: 'INTERNAL', message: errorMessage(err) },
+          })),
+      )
       .then((outcomes) => {
         view.outcomes = outcomes;
         view.finishedAt = new Date().toISOString();
@@ -118,7 +159,11 @@ export class SyncJobs {
 
   get(id: number): JobView {
     const job = this.jobs.get(id);
-    if (!job) throw new SwitchboardError('NOT_FOUND', `no sync job ${id} (the dashboard keeps the last ${KEEP_FINISHED} finished ones)`);
+    if (!job)
+      throw new SwitchboardError(
+        'NOT_FOUND',
+        `no sync job ${id} (the dashboard keeps the last ${KEEP_FINISHED} finished ones)`,
+      );
     return job.view;
   }
 

@@ -30,22 +30,49 @@ export interface DashboardMetrics {
 export function createMetrics(hub: Hub, link: HubLink, data: DashboardData): DashboardMetrics {
   const registry = new Registry();
   new Counter({
-    name: 'switchboard_messages_total', help: 'Messages routed by the hub, by command and outcome', labelNames: ['command', 'outcome'] as const, registers: [registry],
+    name: 'switchboard_messages_total',
+    help: 'Messages routed by the hub, by command and outcome',
+    labelNames: ['command', 'outcome'] as const,
+    registers: [registry],
     collect() {
       this.reset();
-      for (const [command, outcomes] of link.tally) for (const [outcome, n] of Object.entries(outcomes)) this.inc({ command, outcome }, n);
+      for (const [command, outcomes] of link.tally)
+        for (const [outcome, n] of Object.entries(outcomes)) this.inc({ command, outcome }, n);
     },
   });
-  const perService = (which: 'received' | 'sent') => function (this: Counter<'service'>) {
-    this.reset();
-    for (const [service, c] of link.counts) this.inc({ service }, c[which]);
-  };
-  new Counter({ name: 'switchboard_service_messages_received_total', help: 'Messages the hub wrote to each local service', labelNames: ['service'] as const, registers: [registry], collect: perService('received') });
-  new Counter({ name: 'switchboard_service_messages_sent_total', help: 'Messages each local service sent to the hub', labelNames: ['service'] as const, registers: [registry], collect: perService('sent') });
+  const perService = (which: 'received' | 'sent') =>
+    function (this: Counter<'service'>) {
+      this.reset();
+      for (const [service, c] of link.counts) this.inc({ service }, c[which]);
+    };
+  new Counter({
+    name: 'switchboard_service_messages_received_total',
+    help: 'Messages the hub wrote to each local service',
+    labelNames: ['service'] as const,
+    registers: [registry],
+    collect: perService('received'),
+  });
+  new Counter({
+    name: 'switchboard_service_messages_sent_total',
+    help: 'Messages each local service sent to the hub',
+    labelNames: ['service'] as const,
+    registers: [registry],
+    collect: perService('sent'),
+  });
 
-  new Gauge({ name: 'switchboard_connections', help: 'Open connections on the hub', registers: [registry], collect() { this.set(hub.connectionCount); } });
   new Gauge({
-    name: 'switchboard_services', help: 'Services known to this hub by status', labelNames: ['status'] as const, registers: [registry],
+    name: 'switchboard_connections',
+    help: 'Open connections on the hub',
+    registers: [registry],
+    collect() {
+      this.set(hub.connectionCount);
+    },
+  });
+  new Gauge({
+    name: 'switchboard_services',
+    help: 'Services known to this hub by status',
+    labelNames: ['status'] as const,
+    registers: [registry],
     collect() {
       const list = listServices(hub.serverName, hub.services, hub.remote());
       this.set({ status: 'up' }, list.filter((s) => s.status === 'up').length);
@@ -53,34 +80,71 @@ export function createMetrics(hub: Hub, link: HubLink, data: DashboardData): Das
     },
   });
   const instances = () => listServices(hub.serverName, hub.services, undefined).flatMap((s) => s.instances);
-  new Gauge({ name: 'switchboard_queue_bytes', help: 'Bytes queued towards all connections', registers: [registry], collect() { this.set(link.queueDepths().reduce((n, q) => n + q.bytes, 0)); } });
   new Gauge({
-    name: 'switchboard_connection_queue_bytes', help: 'Outbound queue per connection: quantiles over the open connections (1 = the deepest)', labelNames: ['quantile'] as const, registers: [registry],
+    name: 'switchboard_queue_bytes',
+    help: 'Bytes queued towards all connections',
+    registers: [registry],
     collect() {
-      const sorted = link.queueDepths().map((q) => q.bytes).sort((a, b) => a - b);
+      this.set(link.queueDepths().reduce((n, q) => n + q.bytes, 0));
+    },
+  });
+  new Gauge({
+    name: 'switchboard_connection_queue_bytes',
+    help: 'Outbound queue per connection: quantiles over the open connections (1 = the deepest)',
+    labelNames: ['quantile'] as const,
+    registers: [registry],
+    collect() {
+      const sorted = link
+        .queueDepths()
+        .map((q) => q.bytes)
+        .sort((a, b) => a - b);
       for (const q of [0.5, 0.9, 0.99, 1]) this.set({ quantile: String(q) }, quantile(sorted, q));
     },
   });
   new Gauge({
-    name: 'switchboard_service_queue_bytes', help: `Outbound queue of the services with the ${TOP_QUEUES} deepest non-empty queues (summed over instances)`, labelNames: ['service'] as const, registers: [registry],
+    name: 'switchboard_service_queue_bytes',
+    help: `Outbound queue of the services with the ${TOP_QUEUES} deepest non-empty queues (summed over instances)`,
+    labelNames: ['service'] as const,
+    registers: [registry],
     collect() {
       this.reset();
       const by = new Map<string, number>();
-      for (const q of link.queueDepths()) if (q.service && q.bytes > 0) by.set(q.service, (by.get(q.service) ?? 0) + q.bytes);
-      for (const [service, bytes] of [...by].sort((a, b) => b[1] - a[1]).slice(0, TOP_QUEUES)) this.set({ service }, bytes);
+      for (const q of link.queueDepths())
+        if (q.service && q.bytes > 0) by.set(q.service, (by.get(q.service) ?? 0) + q.bytes);
+      for (const [service, bytes] of [...by].sort((a, b) => b[1] - a[1]).slice(0, TOP_QUEUES))
+        this.set({ service }, bytes);
     },
   });
-  new Gauge({ name: 'switchboard_queue_drops', help: 'Messages dropped for registered services (full outbound queue), since they connected', registers: [registry], collect() { this.set(instances().reduce((n, i) => n + i.dropped, 0)); } });
   new Gauge({
-    name: 'switchboard_hub_faults', help: 'Refused connections and signals, invalid lines', labelNames: ['kind'] as const, registers: [registry],
-    collect() { for (const [kind, n] of Object.entries(hub.faults)) this.set({ kind }, n); },
+    name: 'switchboard_queue_drops',
+    help: 'Messages dropped for registered services (full outbound queue), since they connected',
+    registers: [registry],
+    collect() {
+      this.set(instances().reduce((n, i) => n + i.dropped, 0));
+    },
   });
   new Gauge({
-    name: 'switchboard_sync_objects', help: 'Data objects in the sync store', registers: [registry],
-    async collect() { this.set((await data.sync.listData({ pageSize: 1 })).total); },
+    name: 'switchboard_hub_faults',
+    help: 'Refused connections and signals, invalid lines',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+    collect() {
+      for (const [kind, n] of Object.entries(hub.faults)) this.set({ kind }, n);
+    },
   });
   new Gauge({
-    name: 'switchboard_sync_runs', help: 'Recent sync runs (last 1000) by result', labelNames: ['result'] as const, registers: [registry],
+    name: 'switchboard_sync_objects',
+    help: 'Data objects in the sync store',
+    registers: [registry],
+    async collect() {
+      this.set((await data.sync.listData({ pageSize: 1 })).total);
+    },
+  });
+  new Gauge({
+    name: 'switchboard_sync_runs',
+    help: 'Recent sync runs (last 1000) by result',
+    labelNames: ['result'] as const,
+    registers: [registry],
     async collect() {
       const runs = await data.sync.listRuns({ limit: 1000 });
       this.set({ result: 'success' }, runs.filter((r) => r.success).length);
@@ -88,16 +152,40 @@ export function createMetrics(hub: Hub, link: HubLink, data: DashboardData): Das
       this.set({ result: 'running' }, runs.filter((r) => r.success === null).length);
     },
   });
-  new Gauge({ name: 'switchboard_events', help: 'Events recorded by the dispatcher', registers: [registry], async collect() { this.set(await data.dispatch.countEvents()); } });
   new Gauge({
-    name: 'switchboard_executions', help: 'Action executions in the store by status', labelNames: ['status'] as const, registers: [registry],
-    async collect() { for (const [status, n] of Object.entries((await data.dispatch.countExecutions()).byStatus)) this.set({ status }, n); },
+    name: 'switchboard_events',
+    help: 'Events recorded by the dispatcher',
+    registers: [registry],
+    async collect() {
+      this.set(await data.dispatch.countEvents());
+    },
+  });
+  new Gauge({
+    name: 'switchboard_executions',
+    help: 'Action executions in the store by status',
+    labelNames: ['status'] as const,
+    registers: [registry],
+    async collect() {
+      for (const [status, n] of Object.entries((await data.dispatch.countExecutions()).byStatus))
+        this.set({ status }, n);
+    },
   });
 
   // Actions as they finish in this process (the dispatcher of `switchboard start`).
-  const actions = new Counter({ name: 'switchboard_actions_total', help: 'Actions finished since the dashboard started, by status (done, failed, expired: no result in time, unsent: no such connector)', labelNames: ['status'] as const, registers: [registry] });
+  const actions = new Counter({
+    name: 'switchboard_actions_total',
+    help: 'Actions finished since the dashboard started, by status (done, failed, expired: no result in time, unsent: no such connector)',
+    labelNames: ['status'] as const,
+    registers: [registry],
+  });
   for (const status of ['done', 'failed', 'expired', 'unsent']) actions.inc({ status }, 0);
-  const latency = new Histogram({ name: 'switchboard_action_latency_seconds', help: 'From the trigger match (task dispatched) to its result, by result status', labelNames: ['status'] as const, buckets: LATENCY_BUCKETS, registers: [registry] });
+  const latency = new Histogram({
+    name: 'switchboard_action_latency_seconds',
+    help: 'From the trigger match (task dispatched) to its result, by result status',
+    labelNames: ['status'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
   const offActions = observeActions((o) => {
     actions.inc({ status: o.status });
     if (o.latencyMs !== undefined) latency.observe({ status: o.status }, o.latencyMs / 1000);

@@ -53,10 +53,17 @@ void test('the Network graph gains a hub, its link and its services live, and lo
   b = await startMeshHub({ name: 'net_b', ip: '127.0.0.2', scope: 'hub', neighbors: [a!.remote] });
   await page.locator('svg.graph g.node[data-hub="net_b"]:not(.unreachable)').waitFor({ timeout: 15_000 });
   // A vertical line has an empty box: Playwright calls it hidden, so wait for it in the DOM.
-  await page.locator('svg.graph line.link[data-link="net_a-net_b"]:not(.one-sided)').waitFor({ state: 'attached', timeout: 15_000 });
+  await page
+    .locator('svg.graph line.link[data-link="net_a-net_b"]:not(.one-sided)')
+    .waitFor({ state: 'attached', timeout: 15_000 });
   await service(b, 'far_weather');
-  await page.locator('section.hub[data-hub="net_b"] li.service[data-service="far_weather"][data-status="up"]').waitFor({ timeout: 15_000 });
-  assert.match(await page.locator('svg.graph g.node[data-hub="net_b"] text.count').textContent() ?? '', /[1-9]\d* services? up/);
+  await page
+    .locator('section.hub[data-hub="net_b"] li.service[data-service="far_weather"][data-status="up"]')
+    .waitFor({ timeout: 15_000 });
+  assert.match(
+    (await page.locator('svg.graph g.node[data-hub="net_b"] text.count').textContent()) ?? '',
+    /[1-9]\d* services? up/,
+  );
   await page.screenshot({ path: `${SHOTS}/dashboard-network-mesh.png`, fullPage: true });
 
   await b.stop();
@@ -74,13 +81,19 @@ void test('the Services page shows message rates and totals per service, updated
   const caller = await service(a!, 'rated_caller');
   const page = await open('services');
   await page.locator('tr[data-service="rated_target"]', { hasText: 'PING' }).waitFor({ timeout: 10_000 });
-  const timer = setInterval(() => { void caller.request({ to: { service: 'rated_target' }, command: 'PING', params: {} }).catch(() => undefined); }, 25);
+  const timer = setInterval(() => {
+    void caller.request({ to: { service: 'rated_target' }, command: 'PING', params: {} }).catch(() => undefined);
+  }, 25);
   try {
     // Column 8 is msg/s in: a positive rate once two rate samples saw the traffic.
-    await page.waitForFunction(() => {
-      const cell = document.querySelector('tr[data-service="rated_target"] td:nth-child(8)');
-      return cell !== null && Number(cell.textContent) > 0;
-    }, undefined, { timeout: 15_000 });
+    await page.waitForFunction(
+      () => {
+        const cell = document.querySelector('tr[data-service="rated_target"] td:nth-child(8)');
+        return cell !== null && Number(cell.textContent) > 0;
+      },
+      undefined,
+      { timeout: 15_000 },
+    );
   } finally {
     clearInterval(timer);
   }

@@ -23,9 +23,17 @@ import type { DashboardData } from './data.js';
 import type { HubLink, Sniffed, Watch } from './hub-link.js';
 
 // The UI is plain files kept in the sources; the compiled tree (dist/dashboard) points back at them.
-const UI_DIR = [fileURLToPath(new URL('./ui/', import.meta.url)), fileURLToPath(new URL('../../src/dashboard/ui/', import.meta.url))]
-  .find((dir) => existsSync(join(dir, 'index.html'))) ?? fileURLToPath(new URL('./ui/', import.meta.url));
-const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml' };
+const UI_DIR =
+  [
+    fileURLToPath(new URL('./ui/', import.meta.url)),
+    fileURLToPath(new URL('../../src/dashboard/ui/', import.meta.url)),
+  ].find((dir) => existsSync(join(dir, 'index.html'))) ?? fileURLToPath(new URL('./ui/', import.meta.url));
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+};
 /** A live client further behind than this misses traffic events (registry updates still go). */
 const MAX_BUFFERED = 1 << 20;
 
@@ -42,7 +50,13 @@ function send(res: ServerResponse, result: ApiResult): void {
   res.end(body);
 }
 
-export async function startDashboardServer(opts: { config: DashboardConfig; link: HubLink; data: DashboardData; metrics: Registry; log: Logger }): Promise<DashboardServer> {
+export async function startDashboardServer(opts: {
+  config: DashboardConfig;
+  link: HubLink;
+  data: DashboardData;
+  metrics: Registry;
+  log: Logger;
+}): Promise<DashboardServer> {
   const { config, link, metrics, log } = opts;
   const api = new Api(link, opts.data);
   const wanted = config.token ? digest(config.token) : undefined;
@@ -55,10 +69,14 @@ export async function startDashboardServer(opts: { config: DashboardConfig; link
 
   async function serveStatic(path: string, res: ServerResponse): Promise<void> {
     const rel = path === '/' || !extname(path) ? 'index.html' : normalize(path).replace(/^[/\\]+/, '');
-    if (rel.split(/[/\\]/).includes('..')) return send(res, { status: 404, body: { error: { code: 'NOT_FOUND', message: 'no such file' } } });
+    if (rel.split(/[/\\]/).includes('..'))
+      return send(res, { status: 404, body: { error: { code: 'NOT_FOUND', message: 'no such file' } } });
     try {
       const body = await readFile(join(UI_DIR, rel));
-      res.writeHead(200, { 'content-type': TYPES[extname(rel)] ?? 'application/octet-stream', 'cache-control': 'no-cache' });
+      res.writeHead(200, {
+        'content-type': TYPES[extname(rel)] ?? 'application/octet-stream',
+        'cache-control': 'no-cache',
+      });
       res.end(body);
     } catch {
       send(res, { status: 404, body: { error: { code: 'NOT_FOUND', message: `no file ${path}` } } });
@@ -74,7 +92,15 @@ export async function startDashboardServer(opts: { config: DashboardConfig; link
     if (foreign) return send(res, { status: 403, body: { error: { code: 'PERMISSION_DENIED', message: foreign } } });
     if (isData && !authorised(req, url)) {
       res.setHeader('www-authenticate', 'Bearer');
-      return send(res, { status: 401, body: { error: { code: 'PERMISSION_DENIED', message: 'this dashboard needs its token: send Authorization: Bearer <token>' } } });
+      return send(res, {
+        status: 401,
+        body: {
+          error: {
+            code: 'PERMISSION_DENIED',
+            message: 'this dashboard needs its token: send Authorization: Bearer <token>',
+          },
+        },
+      });
     }
     if (path === '/metrics') {
       const text = await metrics.metrics();
@@ -109,12 +135,19 @@ export async function startDashboardServer(opts: { config: DashboardConfig; link
     }
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   });
-  const servicesFrame = () => JSON.stringify({ type: 'services', server: link.hub.serverName, services: listServices(link.hub.serverName, link.hub.services, link.hub.remote()) });
+  const servicesFrame = () =>
+    JSON.stringify({
+      type: 'services',
+      server: link.hub.serverName,
+      services: listServices(link.hub.serverName, link.hub.services, link.hub.remote()),
+    });
   const watches = new WeakMap<WebSocket, Watch>();
   wss.on('connection', (ws: WebSocket) => {
     ws.send(servicesFrame());
     // Rates and mesh changes (hub-link.ts); traffic is sniffed only while a client wants it ({"type":"subscribe","traffic":false} opts out).
-    const watch = link.watch((frame) => { if (ws.readyState === ws.OPEN) ws.send(frame); });
+    const watch = link.watch((frame) => {
+      if (ws.readyState === ws.OPEN) ws.send(frame);
+    });
     watches.set(ws, watch);
     ws.on('message', (data: Buffer) => watch.onClientFrame(data.toString()));
     ws.on('close', () => watch.stop());
@@ -131,7 +164,8 @@ export async function startDashboardServer(opts: { config: DashboardConfig; link
   const onSniffed = (event: Sniffed) => {
     if (wss.clients.size === 0) return;
     const frame = JSON.stringify({ type: 'sniffed', event });
-    for (const ws of wss.clients) if (ws.bufferedAmount < MAX_BUFFERED && watches.get(ws)?.wantsTraffic !== false) ws.send(frame);
+    for (const ws of wss.clients)
+      if (ws.bufferedAmount < MAX_BUFFERED && watches.get(ws)?.wantsTraffic !== false) ws.send(frame);
   };
   link.on('sniffed', onSniffed);
   // Sync progress of runs started from the UI.
@@ -142,7 +176,10 @@ export async function startDashboardServer(opts: { config: DashboardConfig; link
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(config.port, config.host, () => { server.off('error', reject); resolve(); });
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;

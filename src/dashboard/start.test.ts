@@ -17,9 +17,22 @@ async function refused(args: string[]): Promise<{ code: number | null; stderr: s
   const home = join(dir.path, 'home');
   try {
     const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      execFile(process.execPath, [BIN, 'start', '--local-listen', 'cd://127.0.0.1:0', '--unix-listen', 'off', '--signal', 'off', ...args], {
-        env: { ...process.env, SWITCHBOARD_FROM_SOURCE: '1', SWITCHBOARD_HOME: home, SWITCHBOARD_LOG_LEVEL: 'error', SWITCHBOARD_HTTP: '', SWITCHBOARD_HTTP_TOKEN: '' }, timeout: 60_000,
-      }, (err, _stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stderr }));
+      execFile(
+        process.execPath,
+        [BIN, 'start', '--local-listen', 'cd://127.0.0.1:0', '--unix-listen', 'off', '--signal', 'off', ...args],
+        {
+          env: {
+            ...process.env,
+            SWITCHBOARD_FROM_SOURCE: '1',
+            SWITCHBOARD_HOME: home,
+            SWITCHBOARD_LOG_LEVEL: 'error',
+            SWITCHBOARD_HTTP: '',
+            SWITCHBOARD_HTTP_TOKEN: '',
+          },
+          timeout: 60_000,
+        },
+        (err, _stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stderr }),
+      );
     });
     return { code, stderr, homeCreated: existsSync(home) };
   } finally {
@@ -51,7 +64,10 @@ void test('start fails before starting anything when an explicit --http port is 
   try {
     const taken = await refused(['--http', `127.0.0.1:${port}`]);
     assert.equal(taken.code, 1);
-    assert.match(taken.stderr, new RegExp(`the dashboard could not listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE.*--http off`));
+    assert.match(
+      taken.stderr,
+      new RegExp(`the dashboard could not listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE.*--http off`),
+    );
     assert.equal(taken.homeCreated, false);
   } finally {
     busy.close();
@@ -73,9 +89,15 @@ void test('checkDashboardFlags: the probe leaves the port free; the default addr
   const again = await checkDashboardFlags({ SWITCHBOARD_HTTP: `127.0.0.1:${port}` });
   assert.equal(again?.port, port);
   const reuse = createServer();
-  await new Promise<void>((resolve, reject) => { reuse.once('error', reject); reuse.listen(port, '127.0.0.1', resolve); });
+  await new Promise<void>((resolve, reject) => {
+    reuse.once('error', reject);
+    reuse.listen(port, '127.0.0.1', resolve);
+  });
   reuse.close();
   // 192.0.2.0/24 is TEST-NET-1: never an address of this machine.
-  await assert.rejects(checkDashboardFlags({ SWITCHBOARD_HTTP: '192.0.2.1:4080', SWITCHBOARD_HTTP_TOKEN: 'tok-12345' }), /no such address on this machine/);
+  await assert.rejects(
+    checkDashboardFlags({ SWITCHBOARD_HTTP: '192.0.2.1:4080', SWITCHBOARD_HTTP_TOKEN: 'tok-12345' }),
+    /no such address on this machine/,
+  );
   assert.equal(await checkDashboardFlags({ SWITCHBOARD_HTTP: 'off' }), undefined);
 });

@@ -37,13 +37,20 @@ export class DiscoveryAgent {
   private readonly offChange: () => void;
   private readonly offCommand: () => void;
 
-  constructor(private readonly hub: Hub, private readonly url: string) {
+  constructor(
+    private readonly hub: Hub,
+    private readonly url: string,
+  ) {
     this.gen = hub.startedAt;
     this.offChange = hub.services.onChange(({ instance }) => this.onLocalChange(instance));
     this.offCommand = hub.addCommand('DISCOVERY_SYNC', (conn) => {
       this.wake().then(
         () => this.hub.tell(conn, 'DISCOVERY_SNAPSHOT', this.syncReply()),
-        (err: unknown) => this.hub.tell(conn, 'INVALID', { command: 'DISCOVERY_SYNC', message: `discovery is unavailable on this hub: ${errorMessage(err)}` }),
+        (err: unknown) =>
+          this.hub.tell(conn, 'INVALID', {
+            command: 'DISCOVERY_SYNC',
+            message: `discovery is unavailable on this hub: ${errorMessage(err)}`,
+          }),
       );
     });
   }
@@ -53,7 +60,11 @@ export class DiscoveryAgent {
    * of its configuration (`discovery.policies`), which the client layers under its own.
    */
   private syncReply(): Record<string, JsonValue> {
-    const reply: Record<string, JsonValue> = { server_name: this.hub.serverName, snapshots: JSON.stringify(this.table.list()), policies: JSON.stringify(this.hub.config.discovery.policies) };
+    const reply: Record<string, JsonValue> = {
+      server_name: this.hub.serverName,
+      snapshots: JSON.stringify(this.table.list()),
+      policies: JSON.stringify(this.hub.config.discovery.policies),
+    };
     if (this.hub.config.clusterName) reply.cluster = this.hub.config.clusterName;
     return reply;
   }
@@ -62,7 +73,8 @@ export class DiscoveryAgent {
   private exposesOf(service: string): Record<string, string> | undefined {
     if (!this.hub.config.clusterName) return undefined;
     let out: Record<string, string> | undefined;
-    for (const [name, e] of Object.entries(this.hub.config.discovery.expose)) if (e.service === service) (out ??= {})[name] = e.endpoint;
+    for (const [name, e] of Object.entries(this.hub.config.discovery.expose))
+      if (e.service === service) (out ??= {})[name] = e.endpoint;
     return out;
   }
 
@@ -73,9 +85,16 @@ export class DiscoveryAgent {
     for (const inst of entry?.instances ?? []) {
       if (inst.endpoints === undefined) continue;
       try {
-        instances.push({ instance: inst.instance, host: hostOf(inst.connection.channel.remoteAddress), endpoints: parseAdvertisement(inst.endpoints, `endpoints of ${inst.id}`) });
+        instances.push({
+          instance: inst.instance,
+          host: hostOf(inst.connection.channel.remoteAddress),
+          endpoints: parseAdvertisement(inst.endpoints, `endpoints of ${inst.id}`),
+        });
       } catch (err) {
-        this.log.warn({ service: inst.id, err: errorMessage(err) }, 'ignored an endpoint advertisement that does not validate');
+        this.log.warn(
+          { service: inst.id, err: errorMessage(err) },
+          'ignored an endpoint advertisement that does not validate',
+        );
       }
     }
     const snap: Snapshot = { server: this.hub.serverName, service, gen: this.gen, seq: ++this.seq, instances };
@@ -98,7 +117,8 @@ export class DiscoveryAgent {
   private onLocalChange(inst: InstanceEntry): void {
     if (this.stopped || inst.name === AGENT_SERVICE) return;
     if (!this.client) {
-      if (inst.endpoints !== undefined) this.wake().catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'discovery agent did not start'));
+      if (inst.endpoints !== undefined)
+        this.wake().catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'discovery agent did not start'));
       return;
     }
     this.publish(this.localSnapshot(inst.name));
@@ -119,8 +139,13 @@ export class DiscoveryAgent {
     const client = await connect(this.url, { format: 'json' });
     const replied = new Set<string>();
     let onReply: () => void = () => {};
-    client.on('PEERS', (msg) => { this.take(msg.params.snapshot, false); });
-    client.on('PEERS_SYNC', () => ({ command: 'PEERS_SNAPSHOT', params: { server_name: this.hub.serverName, snapshots: JSON.stringify(this.localSnapshots()) } }));
+    client.on('PEERS', (msg) => {
+      this.take(msg.params.snapshot, false);
+    });
+    client.on('PEERS_SYNC', () => ({
+      command: 'PEERS_SNAPSHOT',
+      params: { server_name: this.hub.serverName, snapshots: JSON.stringify(this.localSnapshots()) },
+    }));
     client.on('PEERS_SNAPSHOT', (msg) => {
       this.take(msg.params.snapshots, true);
       replied.add(String(msg.params.server_name ?? msg.sentFrom.server));
@@ -128,18 +153,29 @@ export class DiscoveryAgent {
     });
     client.onStatus((st) => {
       // A hub the mesh lost takes its services with it.
-      if (st.status === 'down' && st.server !== '' && st.server !== this.hub.serverName) this.table.drop(st.server, st.service);
+      if (st.status === 'down' && st.server !== '' && st.server !== this.hub.serverName)
+        this.table.drop(st.server, st.service);
     });
     await client.register(AGENT_SERVICE, { commands: ['PEERS', 'PEERS_SYNC', 'PEERS_SNAPSHOT', 'STATUS'] });
-    if (this.stopped) { client.dispose(); return; }
+    if (this.stopped) {
+      client.dispose();
+      return;
+    }
     this.client = client;
     for (const snap of this.localSnapshots()) this.publish(snap);
     client.broadcast('PEERS_SYNC', {}, '*');
-    const others = (this.hub.remote()?.remoteServices() ?? []).filter((s) => s.name === AGENT_SERVICE).map((s) => s.hub);
+    const others = (this.hub.remote()?.remoteServices() ?? [])
+      .filter((s) => s.name === AGENT_SERVICE)
+      .map((s) => s.hub);
     if (others.length === 0) return;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, SYNC_WAIT_MS);
-      onReply = () => { if (others.every((h) => replied.has(h))) { clearTimeout(timer); resolve(); } };
+      onReply = () => {
+        if (others.every((h) => replied.has(h))) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
       onReply();
     });
   }
@@ -177,6 +213,11 @@ export const discoveryAgent: HubExtension = {
     const local = hub.addresses.find((a) => a.kind === 'unix') ?? hub.addresses.find((a) => a.kind === 'local');
     if (!local) return Promise.resolve(undefined);
     const agent = new DiscoveryAgent(hub, local.url);
-    return Promise.resolve({ stop: () => { agent.stop(); return Promise.resolve(); } });
+    return Promise.resolve({
+      stop: () => {
+        agent.stop();
+        return Promise.resolve();
+      },
+    });
   },
 };

@@ -11,8 +11,10 @@ export class Balancer {
   pick(candidates: readonly string[], mode: BalanceMode = this.mode): string | undefined {
     if (candidates.length === 0) return undefined;
     switch (mode) {
-      case 'random': return candidates[Math.floor(Math.random() * candidates.length)];
-      case 'round-robin': return candidates[this.cursor++ % candidates.length];
+      case 'random':
+        return candidates[Math.floor(Math.random() * candidates.length)];
+      case 'round-robin':
+        return candidates[this.cursor++ % candidates.length];
       case 'least-pending': {
         let best = candidates[0]!;
         for (const c of candidates) if ((this.pending.get(c) ?? 0) < (this.pending.get(best) ?? 0)) best = c;

@@ -22,7 +22,10 @@ interface Entry {
 export class Breakers {
   private readonly entries = new Map<string, Entry>();
 
-  constructor(private readonly options: BreakerOptions, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly options: BreakerOptions,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   state(peer: string): BreakerState {
     const e = this.entries.get(peer);
@@ -42,7 +45,10 @@ export class Breakers {
   /** Call when a request is sent to `peer` (marks the half-open trial). */
   begin(peer: string): void {
     const e = this.entries.get(peer);
-    if (e && this.state(peer) === 'half-open') { e.state = 'half-open'; e.trialInFlight = true; }
+    if (e && this.state(peer) === 'half-open') {
+      e.state = 'half-open';
+      e.trialInFlight = true;
+    }
   }
 
   success(peer: string): void {
@@ -51,10 +57,20 @@ export class Breakers {
 
   /** `options`: the failing request's policy (defaults to the constructor's). */
   failure(peer: string, options: BreakerOptions = this.options): void {
-    const e = this.entries.get(peer) ?? { state: 'closed' as BreakerState, failures: 0, openedAt: 0, cooldownMs: options.cooldownMs, trialInFlight: false };
+    const e = this.entries.get(peer) ?? {
+      state: 'closed' as BreakerState,
+      failures: 0,
+      openedAt: 0,
+      cooldownMs: options.cooldownMs,
+      trialInFlight: false,
+    };
     e.failures++;
     e.trialInFlight = false;
-    if (e.state === 'half-open' || this.state(peer) === 'half-open' || e.failures >= options.failureThreshold) { e.state = 'open'; e.openedAt = this.now(); e.cooldownMs = options.cooldownMs; }
+    if (e.state === 'half-open' || this.state(peer) === 'half-open' || e.failures >= options.failureThreshold) {
+      e.state = 'open';
+      e.openedAt = this.now();
+      e.cooldownMs = options.cooldownMs;
+    }
     this.entries.set(peer, e);
   }
 }

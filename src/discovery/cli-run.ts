@@ -30,10 +30,16 @@ export async function runPeers(kind: string, name: string, endpoint: string, opt
 }
 
 function print(map: PeerMap, json: boolean, watching = false): void {
-  if (json) { process.stdout.write(`${JSON.stringify(map, null, watching ? undefined : 2)}\n`); return; }
+  if (json) {
+    process.stdout.write(`${JSON.stringify(map, null, watching ? undefined : 2)}\n`);
+    return;
+  }
   const ids = Object.keys(map).sort();
   if (watching) process.stdout.write(`-- ${new Date().toISOString()}: ${ids.length} peer(s)\n`);
-  if (ids.length === 0 && !watching) { process.stdout.write(`no peers (kinds: ${KINDS.join(', ')})\n`); return; }
+  if (ids.length === 0 && !watching) {
+    process.stdout.write(`no peers (kinds: ${KINDS.join(', ')})\n`);
+    return;
+  }
   for (const id of ids) {
     const p = map[id]!;
     const where = p.port ? `${p.protocol}://${p.address}:${p.port}` : JSON.stringify(p);

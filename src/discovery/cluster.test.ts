@@ -21,7 +21,10 @@ let hubs: Map<string, HubProcess>;
 const clients: SwitchboardClient[] = [];
 
 before(async () => {
-  hubs = await startCluster([{ name: 'ha', ip: '127.0.0.1', neighbors: [] }, { name: 'hb', ip: '127.0.0.2', neighbors: ['ha'] }]);
+  hubs = await startCluster([
+    { name: 'ha', ip: '127.0.0.1', neighbors: [] },
+    { name: 'hb', ip: '127.0.0.2', neighbors: ['ha'] },
+  ]);
   await waitConverged(hubs.values());
 });
 after(async () => {
@@ -32,7 +35,10 @@ after(async () => {
 async function instance(hub: string, id: string, port: number): Promise<SwitchboardClient> {
   const c = await connect(hubs.get(hub)!.localUrl, { reconnect: false });
   clients.push(c);
-  await c.register('app', { instance: id, endpoints: [{ name: 'default', protocol: 'http', address: '127.0.0.1', port }] });
+  await c.register('app', {
+    instance: id,
+    endpoints: [{ name: 'default', protocol: 'http', address: '127.0.0.1', port }],
+  });
   return c;
 }
 
@@ -45,7 +51,8 @@ void test('a monitor on hub B sees every change of app on both hubs, in order, w
   d.monitorPeers('service', 'app', 'default', (m: PeerMap) => calls.push(Object.keys(m).sort()));
   const otherCalls: PeerMap[] = [];
   d.monitorPeers('service', 'other', 'default', (m) => otherCalls.push(m));
-  const step = async (n: number, what: string) => waitFor(() => calls.length >= n, { timeoutMs: 10_000, intervalMs: 5, what });
+  const step = async (n: number, what: string) =>
+    waitFor(() => calls.length >= n, { timeoutMs: 10_000, intervalMs: 5, what });
 
   const a1 = await instance('ha', 'a1', 8001);
   await step(2, 'a1 on hub A');
@@ -53,7 +60,15 @@ void test('a monitor on hub B sees every change of app on both hubs, in order, w
   await step(3, 'b1 on hub B');
   const a2 = await instance('ha', 'a2', 8003);
   await step(4, 'a2 on hub A');
-  assert.deepEqual(d.getPeers('service', 'app')['ha/app#a2'], { protocol: 'http', networkProtocol: 'tcp', address: '127.0.0.1', port: 8003, server: 'ha', service: 'app', instance: 'a2' });
+  assert.deepEqual(d.getPeers('service', 'app')['ha/app#a2'], {
+    protocol: 'http',
+    networkProtocol: 'tcp',
+    address: '127.0.0.1',
+    port: 8003,
+    server: 'ha',
+    service: 'app',
+    instance: 'a2',
+  });
   a1.dispose();
   await step(5, 'a1 leaves');
   b1.dispose();
@@ -84,12 +99,22 @@ void test('peers --json lists the cluster-wide view; an unknown kind is a clear 
   const b = await instance('hb', 'x2', 8102);
   try {
     const env = { ...process.env, SWITCHBOARD_FROM_SOURCE: '1', SWITCHBOARD_PEERS_OVERRIDE: '' };
-    await waitFor(async () => {
-      const { stdout } = await run(process.execPath, [BIN, 'peers', 'service', 'app', '--json', '--address', hubs.get('ha')!.localUrl], { env });
-      const map = JSON.parse(stdout) as PeerMap;
-      return map['hb/app#x2']?.port === 8102 && map['ha/app#x1']?.port === 8101;
-    }, { timeoutMs: 15_000, intervalMs: 100, what: 'peers --json showing both instances' });
-    const bad = await run(process.execPath, [BIN, 'peers', 'servic', 'app'], { env }).then(() => undefined, (e: { stderr: string; code: number }) => e);
+    await waitFor(
+      async () => {
+        const { stdout } = await run(
+          process.execPath,
+          [BIN, 'peers', 'service', 'app', '--json', '--address', hubs.get('ha')!.localUrl],
+          { env },
+        );
+        const map = JSON.parse(stdout) as PeerMap;
+        return map['hb/app#x2']?.port === 8102 && map['ha/app#x1']?.port === 8101;
+      },
+      { timeoutMs: 15_000, intervalMs: 100, what: 'peers --json showing both instances' },
+    );
+    const bad = await run(process.execPath, [BIN, 'peers', 'servic', 'app'], { env }).then(
+      () => undefined,
+      (e: { stderr: string; code: number }) => e,
+    );
     assert.equal(bad?.code, 1);
     assert.match(bad.stderr, /unknown peer kind "servic"/);
   } finally {

@@ -17,12 +17,28 @@ let hubs: Map<string, HubProcess>;
 const closers: (() => unknown)[] = [];
 
 const EAST = { expose: { api: 'app/web', site: { service: 'www' } } };
-const WEST = { policies: { default: { timeoutMs: 4321 }, 'cluster/east': { retryCount: 1, retryInitialDelayMs: 1 }, 'cluster/east/api': { balance: 'round-robin' } } };
+const WEST = {
+  policies: {
+    default: { timeoutMs: 4321 },
+    'cluster/east': { retryCount: 1, retryInitialDelayMs: 1 },
+    'cluster/east/api': { balance: 'round-robin' },
+  },
+};
 
 before(async () => {
   hubs = await startCluster([
-    { name: 'ea', ip: '127.0.0.1', neighbors: [], extraArgs: ['--cluster-name', 'east', '--discovery', JSON.stringify(EAST)] },
-    { name: 'wb', ip: '127.0.0.2', neighbors: ['ea'], extraArgs: ['--cluster-name', 'west', '--discovery', JSON.stringify(WEST)] },
+    {
+      name: 'ea',
+      ip: '127.0.0.1',
+      neighbors: [],
+      extraArgs: ['--cluster-name', 'east', '--discovery', JSON.stringify(EAST)],
+    },
+    {
+      name: 'wb',
+      ip: '127.0.0.2',
+      neighbors: ['ea'],
+      extraArgs: ['--cluster-name', 'west', '--discovery', JSON.stringify(WEST)],
+    },
   ]);
   await waitConverged(hubs.values());
 });
@@ -31,7 +47,11 @@ after(async () => {
   for (const h of hubs?.values() ?? []) await h.dispose();
 });
 
-async function client(hub: string, service: string, options: Parameters<PeersClient['register']>[1] = {}): Promise<PeersClient> {
+async function client(
+  hub: string,
+  service: string,
+  options: Parameters<PeersClient['register']>[1] = {},
+): Promise<PeersClient> {
   const c = await connect(hubs.get(hub)!.localUrl, { reconnect: false });
   closers.push(() => c.dispose());
   await c.register(service, options);
@@ -40,27 +60,65 @@ async function client(hub: string, service: string, options: Parameters<PeersCli
 
 async function failingBackend(): Promise<{ port: number; hits: () => number }> {
   let hits = 0;
-  const server: Server = createServer((_req, res) => { hits++; res.statusCode = 503; res.end('down'); });
+  const server: Server = createServer((_req, res) => {
+    hits++;
+    res.statusCode = 503;
+    res.end('down');
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   closers.push(() => new Promise((r) => server.close(r)));
   return { port: (server.address() as AddressInfo).port, hits: () => hits };
 }
 
-void test('a cluster\'s exposed endpoints are kind cluster everywhere; kind service stays inside each cluster', async () => {
+void test("a cluster's exposed endpoints are kind cluster everywhere; kind service stays inside each cluster", async () => {
   const westReader = await client('wb', 'reader');
   const eastReader = await client('ea', 'reader');
   const calls: string[][] = [];
   westReader.cluster('east', 'api').monitorAll((m: PeerMap) => calls.push(Object.keys(m).sort()));
 
-  const e1 = await client('ea', 'app', { instance: 'e1', endpoints: [{ name: 'web', port: 8001 }, { name: 'admin', port: 9001 }] });
+  const e1 = await client('ea', 'app', {
+    instance: 'e1',
+    endpoints: [
+      { name: 'web', port: 8001 },
+      { name: 'admin', port: 9001 },
+    ],
+  });
   const w1 = await client('wb', 'app', { instance: 'w1', endpoints: [{ name: 'web', port: 8101 }] });
   await waitFor(() => calls.length >= 2, { timeoutMs: 15_000, intervalMs: 10, what: 'east api seen from west' });
-  await waitFor(() => Object.keys(westReader.getPeers('service', 'app', 'web')).length === 1 && Object.keys(eastReader.getPeers('service', 'app', 'web')).length === 1, { timeoutMs: 15_000, what: 'each cluster sees its own app' });
+  await waitFor(
+    () =>
+      Object.keys(westReader.getPeers('service', 'app', 'web')).length === 1 &&
+      Object.keys(eastReader.getPeers('service', 'app', 'web')).length === 1,
+    { timeoutMs: 15_000, what: 'each cluster sees its own app' },
+  );
 
-  assert.deepEqual(westReader.cluster('east', 'api').all(), { 'ea/app#e1': { protocol: 'http', networkProtocol: 'tcp', address: '127.0.0.1', port: 8001, server: 'ea', service: 'app', instance: 'e1', cluster: 'east' } });
-  assert.deepEqual(Object.keys(westReader.getPeers('service', 'app', 'web')), ['wb/app#w1'], 'west\'s service app is west\'s instance only');
-  assert.deepEqual(Object.keys(eastReader.getPeers('service', 'app', 'web')), ['ea/app#e1'], 'east\'s service app is east\'s instance only');
-  assert.deepEqual(westReader.getPeers('cluster', 'east', 'admin'), {}, 'an endpoint east does not expose is not found');
+  assert.deepEqual(westReader.cluster('east', 'api').all(), {
+    'ea/app#e1': {
+      protocol: 'http',
+      networkProtocol: 'tcp',
+      address: '127.0.0.1',
+      port: 8001,
+      server: 'ea',
+      service: 'app',
+      instance: 'e1',
+      cluster: 'east',
+    },
+  });
+  assert.deepEqual(
+    Object.keys(westReader.getPeers('service', 'app', 'web')),
+    ['wb/app#w1'],
+    "west's service app is west's instance only",
+  );
+  assert.deepEqual(
+    Object.keys(eastReader.getPeers('service', 'app', 'web')),
+    ['ea/app#e1'],
+    "east's service app is east's instance only",
+  );
+  assert.deepEqual(
+    westReader.getPeers('cluster', 'east', 'admin'),
+    {},
+    'an endpoint east does not expose is not found',
+  );
   assert.deepEqual(eastReader.getPeers('cluster', 'west', 'api'), {}, 'west exposes nothing');
   assert.equal(westReader.discovery.clusterName, 'west');
 
@@ -83,23 +141,49 @@ void test('request policies come from the hub configuration and layer under code
   assert.equal(reader.discovery.policyFor('service', 'x').timeoutMs, 999, 'code-wide over the hub default');
   assert.equal(reader.discovery.policyFor('service', 'x').retryCount, 4);
   const api = reader.discovery.policyFor('cluster', 'east', 'api');
-  assert.deepEqual([api.timeoutMs, api.retryCount, api.retryInitialDelayMs, api.balance, api.retryMaxDelayMs], [999, 1, 1, 'round-robin', 5000]);
+  assert.deepEqual(
+    [api.timeoutMs, api.retryCount, api.retryInitialDelayMs, api.balance, api.retryMaxDelayMs],
+    [999, 1, 1, 'round-robin', 5000],
+  );
   reader.setPeerPolicy('cluster', 'east', 'api', { retryCount: 0 });
   assert.equal(reader.discovery.policyFor('cluster', 'east', 'api').retryCount, 0, 'code per target over the hub');
-  assert.equal(reader.discovery.policyFor('cluster', 'east', 'api', { retryCount: 2 }).retryCount, 2, 'the request over everything');
-  assert.throws(() => reader.setPeerPolicy('cluster', 'east', 'api', { retryCount: -1 }), /invalid request policy: at retryCount/);
+  assert.equal(
+    reader.discovery.policyFor('cluster', 'east', 'api', { retryCount: 2 }).retryCount,
+    2,
+    'the request over everything',
+  );
+  assert.throws(
+    () => reader.setPeerPolicy('cluster', 'east', 'api', { retryCount: -1 }),
+    /invalid request policy: at retryCount/,
+  );
 
   const eastOnly = await client('ea', 'caller');
   await eastOnly.peersReady();
-  assert.equal(eastOnly.discovery.policyFor('cluster', 'east', 'api').timeoutMs, 5000, 'east pushes no policies: Berlioz defaults');
+  assert.equal(
+    eastOnly.discovery.policyFor('cluster', 'east', 'api').timeoutMs,
+    5000,
+    'east pushes no policies: Berlioz defaults',
+  );
 
   // The pushed policy is the one requests run with: one retry (hub), then none (code).
   const backend = await failingBackend();
   const svc = await client('ea', 'www', { endpoints: [{ port: backend.port }] });
   const fresh = await client('wb', 'caller2');
-  await waitFor(() => Object.keys(fresh.cluster('east', 'site').all()).length === 1, { timeoutMs: 15_000, what: 'east site seen from west' });
+  await waitFor(() => Object.keys(fresh.cluster('east', 'site').all()).length === 1, {
+    timeoutMs: 15_000,
+    what: 'east site seen from west',
+  });
   assert.equal(fresh.discovery.policyFor('service', 'x').timeoutMs, 4321, 'the hub default when the code sets none');
-  const failure = async () => { const e = await fresh.cluster('east', 'site').request({ path: '/' }).then(() => undefined, (err: unknown) => err); assert.match(String(e), /answered 503/); };
+  const failure = async () => {
+    const e = await fresh
+      .cluster('east', 'site')
+      .request({ path: '/' })
+      .then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+    assert.match(String(e), /answered 503/);
+  };
   await failure();
   assert.equal(backend.hits(), 2, 'cluster/east from the hub: retryCount 1');
   fresh.setPeerPolicy('cluster', 'east', 'site', { retryCount: 0 });

@@ -10,14 +10,30 @@
  *   const res = await peers.service('app').request({ path: '/health' });
  */
 import { errorMessage, SwitchboardError } from '../core/errors.js';
-import { describeZod, resolvePolicy, type PolicyInput, type PolicyTable, type RequestPolicy } from '../core/discovery-schema.js';
+import {
+  describeZod,
+  resolvePolicy,
+  type PolicyInput,
+  type PolicyTable,
+  type RequestPolicy,
+} from '../core/discovery-schema.js';
 import { getLogger } from '../core/log.js';
 import type { Message } from '../core/message.js';
 import type { ClientExtension, SwitchboardClient } from '../client/client.js';
 import type { ConnectionState } from '../client/types.js';
 import { PeerRequester, type PeerRequestOptions, type PeerResponse } from './http-request.js';
 import { PeerTable, type MonitorCallback } from './peer-table.js';
-import { OVERRIDE_ENV, Snapshot, SyncReply, checkKind, parseOverride, type Override, type Peer, type PeerKind, type PeerMap } from './schema.js';
+import {
+  OVERRIDE_ENV,
+  Snapshot,
+  SyncReply,
+  checkKind,
+  parseOverride,
+  type Override,
+  type Peer,
+  type PeerKind,
+  type PeerMap,
+} from './schema.js';
 import { Target } from './target.js';
 
 export interface DiscoveryOptions {
@@ -43,7 +59,11 @@ export class Discovery implements ClientExtension {
   /** Settles with the first sync (a lazily attached discovery answers before it). */
   private first: Promise<void> = Promise.resolve();
 
-  constructor(private readonly client: SwitchboardClient | undefined, private readonly options: DiscoveryOptions = {}, override?: Override) {
+  constructor(
+    private readonly client: SwitchboardClient | undefined,
+    private readonly options: DiscoveryOptions = {},
+    override?: Override,
+  ) {
     resolvePolicy(options.policy);
     this.table = new PeerTable(override, (err) => this.log.error({ err: errorMessage(err) }, 'a peer monitor threw'));
   }
@@ -74,9 +94,17 @@ export class Discovery implements ClientExtension {
     if (!client) return;
     let reply: Message;
     try {
-      reply = await client.request({ command: 'DISCOVERY_SYNC' }, { timeoutMs: this.options.syncTimeoutMs ?? 10_000, match: (m) => m.command === 'DISCOVERY_SNAPSHOT' });
+      reply = await client.request(
+        { command: 'DISCOVERY_SYNC' },
+        { timeoutMs: this.options.syncTimeoutMs ?? 10_000, match: (m) => m.command === 'DISCOVERY_SNAPSHOT' },
+      );
     } catch (err) {
-      if (err instanceof SwitchboardError && err.code === 'NOT_FOUND') throw new SwitchboardError('UNAVAILABLE', `the hub at ${client.address} has no discovery agent (DISCOVERY_SYNC is unknown there): run a Switchboard hub of this version`, { cause: err });
+      if (err instanceof SwitchboardError && err.code === 'NOT_FOUND')
+        throw new SwitchboardError(
+          'UNAVAILABLE',
+          `the hub at ${client.address} has no discovery agent (DISCOVERY_SYNC is unknown there): run a Switchboard hub of this version`,
+          { cause: err },
+        );
       throw err;
     }
     const p = reply.params;
@@ -84,9 +112,16 @@ export class Discovery implements ClientExtension {
     try {
       parsed = SyncReply.safeParse({ ...p, snapshots: jsonParam(p.snapshots), policies: jsonParam(p.policies) });
     } catch (err) {
-      throw new SwitchboardError('INVALID_MESSAGE', `the hub's DISCOVERY_SNAPSHOT does not parse: ${errorMessage(err)}`);
+      throw new SwitchboardError(
+        'INVALID_MESSAGE',
+        `the hub's DISCOVERY_SNAPSHOT does not parse: ${errorMessage(err)}`,
+      );
     }
-    if (!parsed.success) throw new SwitchboardError('INVALID_MESSAGE', `the hub's DISCOVERY_SNAPSHOT is not valid: ${describeZod(parsed.error)}`);
+    if (!parsed.success)
+      throw new SwitchboardError(
+        'INVALID_MESSAGE',
+        `the hub's DISCOVERY_SNAPSHOT is not valid: ${describeZod(parsed.error)}`,
+      );
     const r = parsed.data;
     this.server = r.server_name ?? reply.sentFrom.server;
     this.hubCluster = r.cluster;
@@ -112,14 +147,23 @@ export class Discovery implements ClientExtension {
     if (msg.command === 'STATUS' && msg.params.status === 'down') {
       const server = msg.params.server_name;
       const service = msg.params.service;
-      if (typeof server === 'string' && typeof service === 'string' && this.server !== undefined && server !== this.server) this.table.drop(server, service);
+      if (
+        typeof server === 'string' &&
+        typeof service === 'string' &&
+        this.server !== undefined &&
+        server !== this.server
+      )
+        this.table.drop(server, service);
     }
     return false;
   }
 
   onState(state: ConnectionState): void {
     // After a reconnect (or the register() that makes pushes reach us), ask again: changes in between were not pushed here.
-    if (state.status === 'ready' && this.client) this.first.then(() => this.sync()).catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'discovery re-sync failed'));
+    if (state.status === 'ready' && this.client)
+      this.first
+        .then(() => this.sync())
+        .catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'discovery re-sync failed'));
   }
 
   // ---- Berlioz's API -------------------------------------------------------------------------
@@ -156,14 +200,32 @@ export class Discovery implements ClientExtension {
   policyFor(kind: string, name: string, endpoint = 'default', request?: PolicyInput): RequestPolicy {
     const k = checkKind(kind);
     const h = this.hubPolicies;
-    return resolvePolicy(h.default, this.options.policy, h[`${k}/${name}`], h[`${k}/${name}/${endpoint}`], this.policies.get(`${k}/${name}/${endpoint}`), request);
+    return resolvePolicy(
+      h.default,
+      this.options.policy,
+      h[`${k}/${name}`],
+      h[`${k}/${name}/${endpoint}`],
+      this.policies.get(`${k}/${name}/${endpoint}`),
+      request,
+    );
   }
 
-  async requestPeers(kind: string, name: string, endpoint: string, options: PeerRequestOptions = {}): Promise<PeerResponse> {
+  async requestPeers(
+    kind: string,
+    name: string,
+    endpoint: string,
+    options: PeerRequestOptions = {},
+  ): Promise<PeerResponse> {
     const k = checkKind(kind);
     await this.first;
     const policy = this.policyFor(k, name, endpoint, options.policy);
-    return this.requester.request(`${k}/${name}/${endpoint}`, `${k} "${name}" endpoint "${endpoint}"`, () => this.table.get(k, name, endpoint), policy, options);
+    return this.requester.request(
+      `${k}/${name}/${endpoint}`,
+      `${k} "${name}" endpoint "${endpoint}"`,
+      () => this.table.get(k, name, endpoint),
+      policy,
+      options,
+    );
   }
 
   breakerState(identity: string): 'closed' | 'open' | 'half-open' {
@@ -194,7 +256,10 @@ export class Discovery implements ClientExtension {
 }
 
 /** Discovery on `client` (or on the override when `SWITCHBOARD_PEERS_OVERRIDE` / `options.override` is set). */
-export async function attachDiscovery(client: SwitchboardClient | undefined, options: DiscoveryOptions = {}): Promise<Discovery> {
+export async function attachDiscovery(
+  client: SwitchboardClient | undefined,
+  options: DiscoveryOptions = {},
+): Promise<Discovery> {
   const d = createDiscovery(client, options);
   if (!d.overridden) await d.sync();
   return d;
@@ -203,8 +268,10 @@ export async function attachDiscovery(client: SwitchboardClient | undefined, opt
 /** Discovery on `client` without waiting for the hub's view (`ready()` says when it is in). */
 export function createDiscovery(client: SwitchboardClient | undefined, options: DiscoveryOptions = {}): Discovery {
   const overrideText = options.override ?? process.env[OVERRIDE_ENV];
-  if (overrideText !== undefined && overrideText !== '') return new Discovery(undefined, options, parseOverride(overrideText));
-  if (!client) throw new SwitchboardError('INVALID_ARGUMENT', `discovery needs a hub client, or peers in ${OVERRIDE_ENV}`);
+  if (overrideText !== undefined && overrideText !== '')
+    return new Discovery(undefined, options, parseOverride(overrideText));
+  if (!client)
+    throw new SwitchboardError('INVALID_ARGUMENT', `discovery needs a hub client, or peers in ${OVERRIDE_ENV}`);
   const d = new Discovery(client, options);
   client.use(d);
   return d;

@@ -40,8 +40,18 @@ export interface PeerResponse {
 
 /** A failed request: which peer and URL, and why. */
 export class PeerRequestError extends SwitchboardError {
-  constructor(message: string, readonly url: string | undefined, readonly identity: string | undefined, readonly peer: Peer | undefined, options: { cause?: unknown; code?: 'UNAVAILABLE' | 'TIMEOUT' } = {}) {
-    super(options.code ?? 'UNAVAILABLE', message, { cause: options.cause, retryable: true, data: { url, peer: identity } });
+  constructor(
+    message: string,
+    readonly url: string | undefined,
+    readonly identity: string | undefined,
+    readonly peer: Peer | undefined,
+    options: { cause?: unknown; code?: 'UNAVAILABLE' | 'TIMEOUT' } = {},
+  ) {
+    super(options.code ?? 'UNAVAILABLE', message, {
+      cause: options.cause,
+      retryable: true,
+      data: { url, peer: identity },
+    });
   }
 }
 
@@ -58,9 +68,18 @@ export class PeerRequester {
   }
 
   /** `key` names the target (its balancer); `what` describes it in errors. */
-  async request(key: string, what: string, peers: () => PeerMap, policy: RequestPolicy, options: PeerRequestOptions = {}): Promise<PeerResponse> {
+  async request(
+    key: string,
+    what: string,
+    peers: () => PeerMap,
+    policy: RequestPolicy,
+    options: PeerRequestOptions = {},
+  ): Promise<PeerResponse> {
     let balancer = this.balancers.get(key);
-    if (!balancer) { balancer = new Balancer(policy.balance); this.balancers.set(key, balancer); }
+    if (!balancer) {
+      balancer = new Balancer(policy.balance);
+      this.balancers.set(key, balancer);
+    }
     const tried = new Set<string>();
     let last: PeerRequestError | undefined;
     let delay = policy.retryInitialDelayMs;
@@ -75,7 +94,14 @@ export class PeerRequester {
       const identity = balancer.pick(fresh.length ? fresh : allowed, policy.balance);
       if (identity === undefined) {
         const open = Object.keys(map).length;
-        last = new PeerRequestError(open ? `no peer of ${what} can take the request: all ${open} have an open circuit` : `No peer found for ${what}.`, undefined, undefined, undefined);
+        last = new PeerRequestError(
+          open
+            ? `no peer of ${what} can take the request: all ${open} have an open circuit`
+            : `No peer found for ${what}.`,
+          undefined,
+          undefined,
+          undefined,
+        );
         if (!policy.noPeerRetry) break;
         continue;
       }
@@ -93,7 +119,13 @@ export class PeerRequester {
     throw last ?? new PeerRequestError(`No peer found for ${what}.`, undefined, undefined, undefined);
   }
 
-  private async attempt(balancer: Balancer, identity: string, peer: Peer, policy: RequestPolicy, options: PeerRequestOptions): Promise<PeerResponse> {
+  private async attempt(
+    balancer: Balancer,
+    identity: string,
+    peer: Peer,
+    policy: RequestPolicy,
+    options: PeerRequestOptions,
+  ): Promise<PeerResponse> {
     const breaker = { failureThreshold: policy.breakerFailures, cooldownMs: policy.breakerCooldownMs };
     const url = peerUrl(peer, options.path ?? '/');
     const traceparent = childTraceparent(options.traceparent);
@@ -103,23 +135,52 @@ export class PeerRequester {
       body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
       if (typeof options.body !== 'string') headers['content-type'] ??= 'application/json';
     }
-    const signal = options.signal ? AbortSignal.any([options.signal, AbortSignal.timeout(policy.timeoutMs)]) : AbortSignal.timeout(policy.timeoutMs);
+    const signal = options.signal
+      ? AbortSignal.any([options.signal, AbortSignal.timeout(policy.timeoutMs)])
+      : AbortSignal.timeout(policy.timeoutMs);
     this.breakers.begin(identity);
     balancer.started(identity);
     try {
-      const res = await fetch(url, { method: options.method ?? (body === undefined ? 'GET' : 'POST'), headers, body, signal });
+      const res = await fetch(url, {
+        method: options.method ?? (body === undefined ? 'GET' : 'POST'),
+        headers,
+        body,
+        signal,
+      });
       const text = await res.text();
       if (res.status >= 500) {
         this.breakers.failure(identity, breaker);
-        throw new PeerRequestError(`${options.method ?? 'GET'} ${url} (peer ${identity}) answered ${res.status}`, url, identity, peer);
+        throw new PeerRequestError(
+          `${options.method ?? 'GET'} ${url} (peer ${identity}) answered ${res.status}`,
+          url,
+          identity,
+          peer,
+        );
       }
       this.breakers.success(identity);
-      return { url, identity, peer, status: res.status, headers: Object.fromEntries(res.headers), body: text, traceparent, attempts: 1 };
+      return {
+        url,
+        identity,
+        peer,
+        status: res.status,
+        headers: Object.fromEntries(res.headers),
+        body: text,
+        traceparent,
+        attempts: 1,
+      };
     } catch (err) {
       if (err instanceof PeerRequestError) throw err;
       this.breakers.failure(identity, breaker);
       const timedOut = (err as Error).name === 'TimeoutError';
-      throw new PeerRequestError(timedOut ? `${url} (peer ${identity}) did not answer within ${policy.timeoutMs} ms` : `${url} (peer ${identity}) failed: ${errorMessage((err as Error).cause ?? err)}`, url, identity, peer, { cause: err, code: timedOut ? 'TIMEOUT' : 'UNAVAILABLE' });
+      throw new PeerRequestError(
+        timedOut
+          ? `${url} (peer ${identity}) did not answer within ${policy.timeoutMs} ms`
+          : `${url} (peer ${identity}) failed: ${errorMessage((err as Error).cause ?? err)}`,
+        url,
+        identity,
+        peer,
+        { cause: err, code: timedOut ? 'TIMEOUT' : 'UNAVAILABLE' },
+      );
     } finally {
       balancer.finished(identity);
     }
@@ -134,8 +195,18 @@ export function peerUrl(peer: Peer, path: string): string {
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal?.aborted) { reject(new SwitchboardError('CANCELLED', 'the request was aborted')); return; }
+    if (signal?.aborted) {
+      reject(new SwitchboardError('CANCELLED', 'the request was aborted'));
+      return;
+    }
     const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => { clearTimeout(t); reject(new SwitchboardError('CANCELLED', 'the request was aborted')); }, { once: true });
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        reject(new SwitchboardError('CANCELLED', 'the request was aborted'));
+      },
+      { once: true },
+    );
   });
 }

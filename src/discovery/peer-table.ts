@@ -23,7 +23,10 @@ export class PeerTable {
   /** The reader's cluster (its hub's `cluster_name`): kinds service, database and queue stay inside it. */
   private localCluster: string | undefined;
 
-  constructor(private readonly override?: Override, private readonly onError: (err: unknown) => void = () => {}) {}
+  constructor(
+    private readonly override?: Override,
+    private readonly onError: (err: unknown) => void = () => {},
+  ) {}
 
   /** Applies a snapshot unless an equal-or-newer one from the same hub is already here. True when applied. */
   apply(s: Snapshot): boolean {
@@ -65,14 +68,20 @@ export class PeerTable {
   get(kind: PeerKind, name: string, endpoint: string): PeerMap {
     const key = `${kind}\u0000${name}\u0000${endpoint}`;
     let map = this.maps.get(key);
-    if (!map) { map = Object.freeze(this.compute(kind, name, endpoint)) as PeerMap; this.maps.set(key, map); }
+    if (!map) {
+      map = Object.freeze(this.compute(kind, name, endpoint)) as PeerMap;
+      this.maps.set(key, map);
+    }
     return map;
   }
 
   monitor(kind: PeerKind, name: string, endpoint: string, cb: MonitorCallback): () => void {
     const key = `${kind}\u0000${name}\u0000${endpoint}`;
     let m = this.monitors.get(key);
-    if (!m) { m = { kind, name, endpoint, last: this.get(kind, name, endpoint), callbacks: new Set() }; this.monitors.set(key, m); }
+    if (!m) {
+      m = { kind, name, endpoint, last: this.get(kind, name, endpoint), callbacks: new Set() };
+      this.monitors.set(key, m);
+    }
     const mon = m;
     const wrapped: MonitorCallback = (p) => cb(p);
     mon.callbacks.add(wrapped);
@@ -94,7 +103,11 @@ export class PeerTable {
   }
 
   private call(cb: MonitorCallback, map: PeerMap): void {
-    try { cb(map); } catch (err) { this.onError(err); }
+    try {
+      cb(map);
+    } catch (err) {
+      this.onError(err);
+    }
   }
 
   private compute(kind: PeerKind, name: string, endpoint: string): PeerMap {
@@ -104,20 +117,38 @@ export class PeerTable {
     const snaps = [...this.snapshots.values()].sort((a, b) => (a.server + a.service < b.server + b.service ? -1 : 1));
     for (const s of snaps) {
       // Kind cluster reads what other clusters expose; every other kind stays inside the reader's cluster.
-      if (kind === 'cluster' ? s.cluster !== name || s.exposes === undefined : s.cluster !== this.localCluster) continue;
+      if (kind === 'cluster' ? s.cluster !== name || s.exposes === undefined : s.cluster !== this.localCluster)
+        continue;
       const wanted = kind === 'cluster' ? s.exposes?.[endpoint] : endpoint;
       if (wanted === undefined) continue;
       for (const inst of s.instances) {
         const identity = `${s.server}/${s.service}#${inst.instance}`;
         for (const item of inst.endpoints) {
           if (isResource(item)) {
-            if (item.kind === kind && item.name === name) out[identity] = { ...item.info, kind: item.kind, server: s.server, service: s.service, instance: inst.instance } as unknown as Peer;
+            if (item.kind === kind && item.name === name)
+              out[identity] = {
+                ...item.info,
+                kind: item.kind,
+                server: s.server,
+                service: s.service,
+                instance: inst.instance,
+              } as unknown as Peer;
             continue;
           }
-          const matches = kind === 'service' ? s.service === name && item.name === wanted : kind === 'cluster' && item.name === wanted;
+          const matches =
+            kind === 'service'
+              ? s.service === name && item.name === wanted
+              : kind === 'cluster' && item.name === wanted;
           if (!matches) continue;
           const { name: _n, address, ...rest } = item;
-          out[identity] = { ...rest, address: address ?? inst.host, server: s.server, service: s.service, instance: inst.instance, ...(kind === 'cluster' ? { cluster: s.cluster } : {}) } as Peer;
+          out[identity] = {
+            ...rest,
+            address: address ?? inst.host,
+            server: s.server,
+            service: s.service,
+            instance: inst.instance,
+            ...(kind === 'cluster' ? { cluster: s.cluster } : {}),
+          } as Peer;
         }
       }
     }

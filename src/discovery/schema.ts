@@ -6,11 +6,24 @@
  */
 import { z } from 'zod';
 import { InvalidArgumentError } from '../core/errors.js';
-import { Advertisement, PEER_KINDS, PEER_NAME, PolicyTable, describeZod, type PeerKind } from '../core/discovery-schema.js';
+import {
+  Advertisement,
+  PEER_KINDS,
+  PEER_NAME,
+  PolicyTable,
+  describeZod,
+  type PeerKind,
+} from '../core/discovery-schema.js';
 
 // The advertisement and policy schemas are the hub's too (it refuses a bad REGISTER): they live in core.
 export {
-  Advertisement, EndpointAd, ResourceAd, isResource, parseAdvertisement, PolicyTable, type PeerKind,
+  Advertisement,
+  EndpointAd,
+  ResourceAd,
+  isResource,
+  parseAdvertisement,
+  PolicyTable,
+  type PeerKind,
 } from '../core/discovery-schema.js';
 
 export const KINDS = PEER_KINDS;
@@ -53,22 +66,34 @@ export type PeerMap = Record<string, Peer>;
 export type ResourceMap = Record<string, Record<string, unknown>>;
 
 const PeerEntry = z.looseObject({
-  address: z.string().min(1), port: z.number().int().min(1).max(65535),
-  protocol: z.string().default('http'), networkProtocol: z.enum(['tcp', 'udp']).default('tcp'),
+  address: z.string().min(1),
+  port: z.number().int().min(1).max(65535),
+  protocol: z.string().default('http'),
+  networkProtocol: z.enum(['tcp', 'udp']).default('tcp'),
 });
 /** `{ "service": { "app": { "default": { "<identity>": { address, port, ... } } } } }` */
-export const Override = z.partialRecord(z.enum(KINDS), z.record(z.string(), z.record(z.string(), z.record(z.string(), PeerEntry))));
+export const Override = z.partialRecord(
+  z.enum(KINDS),
+  z.record(z.string(), z.record(z.string(), z.record(z.string(), PeerEntry))),
+);
 export type Override = z.infer<typeof Override>;
 
 export const OVERRIDE_ENV = 'SWITCHBOARD_PEERS_OVERRIDE';
 
 export function parseOverride(text: string): Override {
   let data: unknown;
-  try { data = JSON.parse(text); } catch (err) {
-    throw new InvalidArgumentError(`${OVERRIDE_ENV} does not parse as JSON (${(err as Error).message}): give {"service":{"<name>":{"default":{"<id>":{"address":"127.0.0.1","port":8080}}}}}`);
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new InvalidArgumentError(
+      `${OVERRIDE_ENV} does not parse as JSON (${(err as Error).message}): give {"service":{"<name>":{"default":{"<id>":{"address":"127.0.0.1","port":8080}}}}}`,
+    );
   }
   const parsed = Override.safeParse(data);
-  if (!parsed.success) throw new InvalidArgumentError(`${OVERRIDE_ENV} is not a valid peer override: ${describeZod(parsed.error)}; shape {"service":{"<name>":{"<endpoint>":{"<id>":{"address":"...","port":N}}}}}, kinds ${KINDS.join(', ')}`);
+  if (!parsed.success)
+    throw new InvalidArgumentError(
+      `${OVERRIDE_ENV} is not a valid peer override: ${describeZod(parsed.error)}; shape {"service":{"<name>":{"<endpoint>":{"<id>":{"address":"...","port":N}}}}}, kinds ${KINDS.join(', ')}`,
+    );
   return parsed.data;
 }
 

@@ -5,7 +5,12 @@ import type { PeerRequestOptions, PeerResponse } from './http-request.js';
 import type { Peer, PeerKind, PeerMap } from './schema.js';
 
 export class Target {
-  constructor(private readonly d: Discovery, readonly kind: PeerKind, readonly name: string, readonly endpoint: string) {}
+  constructor(
+    private readonly d: Discovery,
+    readonly kind: PeerKind,
+    readonly name: string,
+    readonly endpoint: string,
+  ) {}
 
   all(): PeerMap {
     return this.d.getPeers(this.kind, this.name, this.endpoint);

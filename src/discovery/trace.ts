@@ -16,7 +16,10 @@ export function traceIdOf(traceparent: string): string | undefined {
 }
 
 /** Message parameters with a `traceparent` (a child of `parent`): trace context on hub messages. */
-export function withTraceparent<P extends Record<string, unknown>>(params: P, parent?: string): P & { traceparent: string } {
+export function withTraceparent<P extends Record<string, unknown>>(
+  params: P,
+  parent?: string,
+): P & { traceparent: string } {
   const incoming = parent ?? (typeof params.traceparent === 'string' ? params.traceparent : undefined);
   return { ...params, traceparent: childTraceparent(incoming) };
 }

@@ -9,31 +9,60 @@ import { checkKind, parseAdvertisement, parseOverride, type PeerMap, type Snapsh
 import { childTraceparent, traceIdOf, withTraceparent } from './trace.js';
 import { hostOf } from './agent.js';
 
-const invalid = (re: RegExp) => (e: unknown) => e instanceof SwitchboardError && e.code === 'INVALID_ARGUMENT' && re.test(e.message);
+const invalid = (re: RegExp) => (e: unknown) =>
+  e instanceof SwitchboardError && e.code === 'INVALID_ARGUMENT' && re.test(e.message);
 
 void test('bad input: unknown kind, malformed advertisement, override that does not parse', async () => {
-  assert.throws(() => checkKind('services'), invalid(/unknown peer kind "services": use one of service, cluster, database, queue/));
+  assert.throws(
+    () => checkKind('services'),
+    invalid(/unknown peer kind "services": use one of service, cluster, database, queue/),
+  );
   assert.throws(() => parseAdvertisement('[{"name":"default"'), invalid(/endpoints is not JSON/));
-  assert.throws(() => parseAdvertisement([{ name: 'default', protocol: 'http' }]), invalid(/not a valid endpoint advertisement: at 0/));
+  assert.throws(
+    () => parseAdvertisement([{ name: 'default', protocol: 'http' }]),
+    invalid(/not a valid endpoint advertisement: at 0/),
+  );
   assert.throws(() => parseAdvertisement([{ name: 'default', port: 70000 }]), invalid(/at 0/));
   assert.throws(() => parseAdvertisement({ name: 'x', port: 1 }), invalid(/expected an array/));
   assert.throws(() => parseOverride('{"service":'), invalid(/SWITCHBOARD_PEERS_OVERRIDE does not parse as JSON/));
   assert.throws(() => parseOverride('{"svc":{}}'), invalid(/not a valid peer override/));
   await assert.rejects(attachDiscovery(undefined, { override: 'nope' }), invalid(/does not parse as JSON/));
-  const d = await attachDiscovery(undefined, { override: '{"service":{"app":{"default":{"a":{"address":"127.0.0.1","port":81}}}}}' });
+  const d = await attachDiscovery(undefined, {
+    override: '{"service":{"app":{"default":{"a":{"address":"127.0.0.1","port":81}}}}}',
+  });
   assert.throws(() => d.getPeers('servise', 'app'), invalid(/unknown peer kind/));
-  assert.deepEqual(d.getPeers('service', 'app'), { a: { address: '127.0.0.1', port: 81, protocol: 'http', networkProtocol: 'tcp' } });
+  assert.deepEqual(d.getPeers('service', 'app'), {
+    a: { address: '127.0.0.1', port: 81, protocol: 'http', networkProtocol: 'tcp' },
+  });
   assert.deepEqual(d.getPeers('service', 'nope'), {});
   assert.equal(d.service('app').first()?.port, 81);
 });
 
 void test('an advertisement takes defaults and keeps resources and extra fields', () => {
-  const ad = parseAdvertisement('[{"port":8080,"weight":3},{"kind":"database","name":"users","info":{"tableName":"u"}}]');
-  assert.deepEqual(ad, [{ name: 'default', protocol: 'http', networkProtocol: 'tcp', port: 8080, weight: 3 }, { kind: 'database', name: 'users', info: { tableName: 'u' } }]);
+  const ad = parseAdvertisement(
+    '[{"port":8080,"weight":3},{"kind":"database","name":"users","info":{"tableName":"u"}}]',
+  );
+  assert.deepEqual(ad, [
+    { name: 'default', protocol: 'http', networkProtocol: 'tcp', port: 8080, weight: 3 },
+    { kind: 'database', name: 'users', info: { tableName: 'u' } },
+  ]);
 });
 
 function snap(server: string, seq: number, instances: [string, number][], service = 'app'): Snapshot {
-  return { server, service, gen: 1, seq, instances: instances.map(([instance, port]) => ({ instance, host: '10.0.0.1', endpoints: [{ name: 'default', protocol: 'http', networkProtocol: 'tcp' as const, port }, { kind: 'queue' as const, name: 'jobs', info: { streamName: `s${port}` } }] })) };
+  return {
+    server,
+    service,
+    gen: 1,
+    seq,
+    instances: instances.map(([instance, port]) => ({
+      instance,
+      host: '10.0.0.1',
+      endpoints: [
+        { name: 'default', protocol: 'http', networkProtocol: 'tcp' as const, port },
+        { kind: 'queue' as const, name: 'jobs', info: { streamName: `s${port}` } },
+      ],
+    })),
+  };
 }
 
 void test('peer table: monitors hear real changes only, in order; stale snapshots are ignored', () => {
@@ -48,8 +77,24 @@ void test('peer table: monitors hear real changes only, in order; stale snapshot
   t.apply(snap('hb', 2, [['2', 82]]));
   assert.equal(calls.length, 3);
   assert.deepEqual(Object.keys(calls[2]!).sort(), ['ha/app#1', 'hb/app#2']);
-  assert.deepEqual(calls[1], { 'ha/app#1': { address: '10.0.0.1', port: 80, protocol: 'http', networkProtocol: 'tcp', server: 'ha', service: 'app', instance: '1' } });
-  assert.deepEqual(t.get('queue', 'jobs', 'default')['hb/other#1'], { streamName: 's81', kind: 'queue', server: 'hb', service: 'other', instance: '1' });
+  assert.deepEqual(calls[1], {
+    'ha/app#1': {
+      address: '10.0.0.1',
+      port: 80,
+      protocol: 'http',
+      networkProtocol: 'tcp',
+      server: 'ha',
+      service: 'app',
+      instance: '1',
+    },
+  });
+  assert.deepEqual(t.get('queue', 'jobs', 'default')['hb/other#1'], {
+    streamName: 's81',
+    kind: 'queue',
+    server: 'hb',
+    service: 'other',
+    instance: '1',
+  });
   assert.equal(t.get('service', 'app', 'default'), t.get('service', 'app', 'default'), 'served from the cache');
   t.drop('hb', 'app');
   assert.deepEqual(Object.keys(calls[3]!), ['ha/app#1']);
@@ -93,7 +138,7 @@ void test('traceparent: a child keeps the trace id; garbage starts a new trace',
   assert.equal(hostOf('memory'), '127.0.0.1');
 });
 
-void test('peer table: kind service stays in the reader\'s cluster; kind cluster reads what a cluster exposes', () => {
+void test("peer table: kind service stays in the reader's cluster; kind cluster reads what a cluster exposes", () => {
   const t = new PeerTable();
   const east = { ...snap('ea', 1, [['1', 80]]), cluster: 'east', exposes: { api: 'default' } };
   const west = { ...snap('wb', 1, [['2', 81]]), cluster: 'west' };
@@ -103,7 +148,18 @@ void test('peer table: kind service stays in the reader\'s cluster; kind cluster
   t.setLocalCluster('west');
   assert.deepEqual(Object.keys(t.get('service', 'app', 'default')), ['wb/app#2']);
   assert.deepEqual(Object.keys(t.get('queue', 'jobs', 'default')), ['wb/app#2'], 'resources stay in the cluster too');
-  assert.deepEqual(t.get('cluster', 'east', 'api'), { 'ea/app#1': { address: '10.0.0.1', port: 80, protocol: 'http', networkProtocol: 'tcp', server: 'ea', service: 'app', instance: '1', cluster: 'east' } });
+  assert.deepEqual(t.get('cluster', 'east', 'api'), {
+    'ea/app#1': {
+      address: '10.0.0.1',
+      port: 80,
+      protocol: 'http',
+      networkProtocol: 'tcp',
+      server: 'ea',
+      service: 'app',
+      instance: '1',
+      cluster: 'east',
+    },
+  });
   assert.deepEqual(t.get('cluster', 'east', 'default'), {}, 'only exposed names');
   assert.deepEqual(t.get('cluster', 'west', 'api'), {}, 'west exposes nothing');
 });

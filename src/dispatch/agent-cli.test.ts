@@ -20,11 +20,26 @@ after(async () => {
   for (const f of cleanups.reverse()) await f().catch(() => undefined);
 });
 
-function sb(args: string[], env: Record<string, string> = {}): { child: ChildProcess; stderr: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, SWITCHBOARD_FROM_SOURCE: '1', SWITCHBOARD_LOG_LEVEL: 'info', SWITCHBOARD_LOG_JSON: '1', SWITCHBOARD_DATABASE_URL: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+function sb(
+  args: string[],
+  env: Record<string, string> = {},
+): { child: ChildProcess; stderr: () => string; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [bin, ...args], {
+    env: {
+      ...process.env,
+      SWITCHBOARD_FROM_SOURCE: '1',
+      SWITCHBOARD_LOG_LEVEL: 'info',
+      SWITCHBOARD_LOG_JSON: '1',
+      SWITCHBOARD_DATABASE_URL: '',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   let err = '';
-  child.stderr!.on('data', (c: Buffer) => { err += c.toString(); });
+  child.stderr!.on('data', (c: Buffer) => {
+    err += c.toString();
+  });
   child.stdout!.resume();
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   return { child, stderr: () => err, exited };
@@ -39,18 +54,49 @@ void test('dispatcher and agent processes: crash restart, garbage lines, dead le
   const { db, close } = await openDispatchDb({ home: home.path });
   cleanups.push(close);
   const token = await db.issueToken('flaky');
-  await db.addTriggers(parseTriggers('name: answer-boot\nwhen: { connector: flaky-1, event: boot }\nthen: { connector: flaky-1, task: ping, inputs: { echo: { $ref: data.pid } } }\n', 't.yml'));
+  await db.addTriggers(
+    parseTriggers(
+      'name: answer-boot\nwhen: { connector: flaky-1, event: boot }\nthen: { connector: flaky-1, task: ping, inputs: { echo: { $ref: data.pid } } }\n',
+      't.yml',
+    ),
+  );
 
   const d = sb(['dispatcher', '--amqp', AMQP_URL, '--prefix', prefix, '--home', home.path]);
-  await waitFor(() => d.stderr().includes('dispatcher running'), { timeoutMs: 30_000, what: 'the dispatcher to start' });
+  await waitFor(() => d.stderr().includes('dispatcher running'), {
+    timeoutMs: 30_000,
+    what: 'the dispatcher to start',
+  });
 
   const fixture = join(import.meta.dirname, 'test', 'fixtures', 'flaky.ts');
-  const a = sb(['agent', '--amqp', AMQP_URL, '--prefix', prefix, '--kind', 'flaky', '--id', 'flaky-1', '--', process.execPath, '--import', 'tsx', fixture],
-    { SWITCHBOARD_TOKEN: token, FLAKY_MARKER: join(home.path, 'crashed') });
-  const [x] = await waitFor(async () => {
-    const xs = await db.listExecutions({ trigger: 'answer-boot' });
-    return xs[0]?.status === 'done' ? xs : undefined;
-  }, { timeoutMs: 60_000, what: 'the restarted connector to answer' }).catch((err: unknown) => { t.diagnostic(`agent log:\n${a.stderr()}\ndispatcher log:\n${d.stderr()}`); throw err; });
+  const a = sb(
+    [
+      'agent',
+      '--amqp',
+      AMQP_URL,
+      '--prefix',
+      prefix,
+      '--kind',
+      'flaky',
+      '--id',
+      'flaky-1',
+      '--',
+      process.execPath,
+      '--import',
+      'tsx',
+      fixture,
+    ],
+    { SWITCHBOARD_TOKEN: token, FLAKY_MARKER: join(home.path, 'crashed') },
+  );
+  const [x] = await waitFor(
+    async () => {
+      const xs = await db.listExecutions({ trigger: 'answer-boot' });
+      return xs[0]?.status === 'done' ? xs : undefined;
+    },
+    { timeoutMs: 60_000, what: 'the restarted connector to answer' },
+  ).catch((err: unknown) => {
+    t.diagnostic(`agent log:\n${a.stderr()}\ndispatcher log:\n${d.stderr()}`);
+    throw err;
+  });
   assert.equal(x!.outputs!.pong, true);
   assert.equal(x!.outputs!.echo, (x!.eventData as { pid: number }).pid, 'the input reference carried the event field');
   const logs = a.stderr();
@@ -58,25 +104,45 @@ void test('dispatcher and agent processes: crash restart, garbage lines, dead le
   assert.match(logs, /ignored a connector stdout line: unknown type \\"bogus\\"/);
   assert.match(logs, /ignored a connector stdout line: bad event line: key/);
   assert.match(logs, /connector exited; restarting/);
-  assert.match(logs, /flaky: crashing on purpose/, 'the connector\'s stderr is its log');
+  assert.match(logs, /flaky: crashing on purpose/, "the connector's stderr is its log");
   assert.equal((await db.listConnectors())[0]!.status, 'online');
 
   // An event the dispatcher cannot process (never declared by the connector) is dead-lettered.
   const n = names(prefix);
   const conn = await amqp.connect(AMQP_URL);
   const ch = await conn.createConfirmChannel();
-  ch.sendToQueue(n.dispatcher, Buffer.from(JSON.stringify({ type: 'events', token, connectorId: 'flaky-1', events: [{ id: 'bad-1', key: 'undeclared', data: {}, time: new Date().toISOString() }] })));
+  ch.sendToQueue(
+    n.dispatcher,
+    Buffer.from(
+      JSON.stringify({
+        type: 'events',
+        token,
+        connectorId: 'flaky-1',
+        events: [{ id: 'bad-1', key: 'undeclared', data: {}, time: new Date().toISOString() }],
+      }),
+    ),
+  );
   await ch.waitForConfirms();
   await conn.close();
-  const dead = await waitFor(async () => { const m = await drainQueue(n.dead); return m.length ? m : undefined; }, { what: 'a dead letter' });
+  const dead = await waitFor(
+    async () => {
+      const m = await drainQueue(n.dead);
+      return m.length ? m : undefined;
+    },
+    { what: 'a dead letter' },
+  );
   assert.match(String(dead[0]!.headers['x-switchboard-error']), /never declared event "undeclared"/);
   assert.match(dead[0]!.body, /bad-1/);
-  await waitFor(() => d.stderr().includes('dead-lettering a message'), { what: 'the dispatcher to log the dead letter' });
+  await waitFor(() => d.stderr().includes('dead-lettering a message'), {
+    what: 'the dispatcher to log the dead letter',
+  });
 
   // SIGTERM: the agent unregisters, stops its connector, exits 0.
   a.child.kill('SIGTERM');
   assert.equal(await a.exited, 0);
-  await waitFor(async () => (await db.listConnectors())[0]!.status === 'offline', { what: 'the connector to be unregistered' });
+  await waitFor(async () => (await db.listConnectors())[0]!.status === 'offline', {
+    what: 'the connector to be unregistered',
+  });
   d.child.kill('SIGTERM');
   assert.equal(await d.exited, 0);
 });

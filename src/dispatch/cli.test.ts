@@ -13,7 +13,9 @@ let home: { path: string; cleanup: () => Promise<void> };
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const r = await run(process.execPath, [bin, ...args, '--home', home.path], { env: { ...process.env, SWITCHBOARD_FROM_SOURCE: '1', SWITCHBOARD_DATABASE_URL: '' } });
+    const r = await run(process.execPath, [bin, ...args, '--home', home.path], {
+      env: { ...process.env, SWITCHBOARD_FROM_SOURCE: '1', SWITCHBOARD_DATABASE_URL: '' },
+    });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -21,14 +23,24 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
   }
 }
 
-before(async () => { home = await tempDir('sb-dispatch-cli-'); });
-after(async () => { await home.cleanup(); });
+before(async () => {
+  home = await tempDir('sb-dispatch-cli-');
+});
+after(async () => {
+  await home.cleanup();
+});
 
 void test('trigger add|list|disable|enable|remove and connector token', async () => {
   const good = join(home.path, 'good.yml');
-  await writeFile(good, 'name: ping\nwhen: { kind: timer, event: tick }\nthen:\n  kind: http-request\n  task: request\n  inputs: { url: "http://127.0.0.1:9/", n: { $ref: data.n } }\n');
+  await writeFile(
+    good,
+    'name: ping\nwhen: { kind: timer, event: tick }\nthen:\n  kind: http-request\n  task: request\n  inputs: { url: "http://127.0.0.1:9/", n: { $ref: data.n } }\n',
+  );
   const bad = join(home.path, 'bad.yml');
-  await writeFile(bad, 'name: pong\nwhen: { kind: timer, event: tick }\nfilters:\n  - { path: n, op: bigger, value: 3 }\nthen: { kind: x, task: y }\n');
+  await writeFile(
+    bad,
+    'name: pong\nwhen: { kind: timer, event: tick }\nfilters:\n  - { path: n, op: bigger, value: 3 }\nthen: { kind: x, task: y }\n',
+  );
 
   const b = await cli('trigger', 'add', bad);
   assert.equal(b.code, 1);
@@ -42,21 +54,33 @@ void test('trigger add|list|disable|enable|remove and connector token', async ()
 
   assert.equal((await cli('trigger', 'disable', 'ping')).code, 0);
   let list = JSON.parse((await cli('trigger', 'list', '--json')).stdout) as { name: string; enabled: boolean }[];
-  assert.deepEqual(list.map((t) => [t.name, t.enabled]), [['ping', false]]);
+  assert.deepEqual(
+    list.map((t) => [t.name, t.enabled]),
+    [['ping', false]],
+  );
   await cli('trigger', 'enable', 'ping');
-  assert.match((await cli('trigger', 'list')).stdout, /ping\s+yes\s+kind:timer\s+tick\s+0\s+kind:http-request\s+request/);
+  assert.match(
+    (await cli('trigger', 'list')).stdout,
+    /ping\s+yes\s+kind:timer\s+tick\s+0\s+kind:http-request\s+request/,
+  );
   assert.equal((await cli('trigger', 'remove', 'ping')).code, 0);
   const missing = await cli('trigger', 'remove', 'ping');
   assert.match(missing.stderr, /NOT_FOUND: no trigger named "ping"/);
   list = JSON.parse((await cli('trigger', 'list', '--json')).stdout) as { name: string; enabled: boolean }[];
   assert.deepEqual(list, []);
 
-  const tok = JSON.parse((await cli('connector', 'token', '--kind', 'timer', '--json')).stdout) as { kind: string; token: string };
+  const tok = JSON.parse((await cli('connector', 'token', '--kind', 'timer', '--json')).stdout) as {
+    kind: string;
+    token: string;
+  };
   assert.equal(tok.kind, 'timer');
   assert.match(tok.token, /^sbt_[A-Za-z0-9_-]{40,}$/);
   assert.match((await cli('trigger', 'log')).stdout, /no executions yet/);
 
   const retain = await cli('dispatcher', '--retain-days', 'a week');
   assert.equal(retain.code, 1);
-  assert.match(retain.stderr, /INVALID_ARGUMENT: --retain-days takes a number of days \(0 keeps everything\), got "a week"/);
+  assert.match(
+    retain.stderr,
+    /INVALID_ARGUMENT: --retain-days takes a number of days \(0 keeps everything\), got "a week"/,
+  );
 });

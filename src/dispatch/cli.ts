@@ -9,16 +9,28 @@ import { printTable } from '../cli/table.js';
 import type { JsonValue } from '../core/message.js';
 import type { DispatchDb } from './dispatcher/db.js';
 
-const dbOptions = (cmd: Command): Command => cmd
-  .option('--database <url>', 'PostgreSQL URL or SQLite path (default: SQLite under $SWITCHBOARD_HOME)', process.env.SWITCHBOARD_DATABASE_URL)
-  .option('--home <dir>', 'data directory (default $SWITCHBOARD_HOME or ~/.switchboard)');
+const dbOptions = (cmd: Command): Command =>
+  cmd
+    .option(
+      '--database <url>',
+      'PostgreSQL URL or SQLite path (default: SQLite under $SWITCHBOARD_HOME)',
+      process.env.SWITCHBOARD_DATABASE_URL,
+    )
+    .option('--home <dir>', 'data directory (default $SWITCHBOARD_HOME or ~/.switchboard)');
 
-interface DbOpts { database?: string; home?: string }
+interface DbOpts {
+  database?: string;
+  home?: string;
+}
 
 async function withDb<T>(opts: DbOpts, fn: (db: DispatchDb) => Promise<T>): Promise<T> {
   const { openDispatchDb } = await import('./open.js');
   const { db, close } = await openDispatchDb(opts);
-  try { return await fn(db); } finally { await close(); }
+  try {
+    return await fn(db);
+  } finally {
+    await close();
+  }
 }
 
 /** Waits for SIGINT/SIGTERM, then runs `stop` once. */
@@ -29,7 +41,12 @@ function untilSignal(stop: () => Promise<void>): Promise<void> {
       if (stopping) return;
       stopping = true;
       process.stderr.write(`switchboard: ${sig}: stopping\n`);
-      void stop().catch((err: unknown) => { process.stderr.write(`switchboard: stopping failed: ${err instanceof Error ? err.message : String(err)}\n`); process.exitCode = 1; }).finally(() => resolve());
+      void stop()
+        .catch((err: unknown) => {
+          process.stderr.write(`switchboard: stopping failed: ${err instanceof Error ? err.message : String(err)}\n`);
+          process.exitCode = 1;
+        })
+        .finally(() => resolve());
     };
     process.once('SIGINT', on);
     process.once('SIGTERM', on);
@@ -41,143 +58,332 @@ function describeTarget(t: { kind?: string; connector?: string }): string {
 }
 
 function registerTrigger(program: Command): void {
-  const trigger = program.command('trigger').description('event triggers: when a connector emits an event, run a task on another')
-    .addHelpText('after', `
+  const trigger = program
+    .command('trigger')
+    .description('event triggers: when a connector emits an event, run a task on another')
+    .addHelpText(
+      'after',
+      `
 A trigger file (YAML or JSON; one trigger, a list, or { triggers: [...] }):
   name: big-order
   when: { kind: webhook, event: request }          # or connector: ID; event may be "*"
   filters: [ { path: body.amount, op: gte, value: 100 } ]   # eq ne gt gte lt lte in include exists regex
-  then: { kind: http-request, task: request, inputs: { url: "http://x/", body: { $ref: data.body } } }`);
+  then: { kind: http-request, task: request, inputs: { url: "http://x/", body: { $ref: data.body } } }`,
+    );
 
-  dbOptions(trigger.command('add').argument('<file>', 'YAML or JSON file with one trigger, a list, or { triggers: [...] }')
-    .description('validate a trigger file and store its triggers (errors name the line and field)')
-    .option('--replace', 'replace triggers with the same name')
-    .option('--check', 'only validate the file'))
-    .action(async (file: string, opts: DbOpts & { replace?: boolean; check?: boolean }) => {
-      const { readFile } = await import('node:fs/promises');
-      const { parseTriggers } = await import('./trigger/parse.js');
-      const { InvalidArgumentError } = await import('../core/errors.js');
-      const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => { throw new InvalidArgumentError(`cannot read ${file}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`); });
-      const specs = parseTriggers(text, file);
-      if (opts.check) { process.stdout.write(`${file}: ${specs.length} valid trigger(s): ${specs.map((s) => s.name).join(', ')}\n`); return; }
-      const r = await withDb(opts, (db) => db.addTriggers(specs, opts.replace));
-      for (const n of r.added) process.stdout.write(`added trigger ${n}\n`);
-      for (const n of r.replaced) process.stdout.write(`replaced trigger ${n}\n`);
+  dbOptions(
+    trigger
+      .command('add')
+      .argument('<file>', 'YAML or JSON file with one trigger, a list, or { triggers: [...] }')
+      .description('validate a trigger file and store its triggers (errors name the line and field)')
+      .option('--replace', 'replace triggers with the same name')
+      .option('--check', 'only validate the file'),
+  ).action(async (file: string, opts: DbOpts & { replace?: boolean; check?: boolean }) => {
+    const { readFile } = await import('node:fs/promises');
+    const { parseTriggers } = await import('./trigger/parse.js');
+    const { InvalidArgumentError } = await import('../core/errors.js');
+    const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+      throw new InvalidArgumentError(`cannot read ${file}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
     });
+    const specs = parseTriggers(text, file);
+    if (opts.check) {
+      process.stdout.write(`${file}: ${specs.length} valid trigger(s): ${specs.map((s) => s.name).join(', ')}\n`);
+      return;
+    }
+    const r = await withDb(opts, (db) => db.addTriggers(specs, opts.replace));
+    for (const n of r.added) process.stdout.write(`added trigger ${n}\n`);
+    for (const n of r.replaced) process.stdout.write(`replaced trigger ${n}\n`);
+  });
 
-  dbOptions(trigger.command('list').description('list triggers').option('--json', 'print JSON'))
-    .action(async (opts: DbOpts & { json?: boolean }) => {
+  dbOptions(trigger.command('list').description('list triggers').option('--json', 'print JSON')).action(
+    async (opts: DbOpts & { json?: boolean }) => {
       const list = await withDb(opts, (db) => db.listTriggers());
-      if (opts.json) { process.stdout.write(`${JSON.stringify(list.map((t) => ({ ...t.spec, enabled: t.enabled, createdAt: t.createdAt, updatedAt: t.updatedAt })), null, 2)}\n`); return; }
-      if (!list.length) { process.stdout.write('no triggers (add one with `switchboard trigger add FILE`)\n'); return; }
-      printTable(['NAME', 'ENABLED', 'WHEN', 'EVENT', 'FILTERS', 'THEN', 'TASK'], list.map((t) => [
-        t.name, t.enabled ? 'yes' : 'no', describeTarget(t.spec.when), t.spec.when.event, String(t.spec.filters.length), describeTarget(t.spec.then), t.spec.then.task]), 80);
-    });
+      if (opts.json) {
+        process.stdout.write(
+          `${JSON.stringify(
+            list.map((t) => ({ ...t.spec, enabled: t.enabled, createdAt: t.createdAt, updatedAt: t.updatedAt })),
+            null,
+            2,
+          )}\n`,
+        );
+        return;
+      }
+      if (!list.length) {
+        process.stdout.write('no triggers (add one with `switchboard trigger add FILE`)\n');
+        return;
+      }
+      printTable(
+        ['NAME', 'ENABLED', 'WHEN', 'EVENT', 'FILTERS', 'THEN', 'TASK'],
+        list.map((t) => [
+          t.name,
+          t.enabled ? 'yes' : 'no',
+          describeTarget(t.spec.when),
+          t.spec.when.event,
+          String(t.spec.filters.length),
+          describeTarget(t.spec.then),
+          t.spec.then.task,
+        ]),
+        80,
+      );
+    },
+  );
 
-  for (const [verb, what] of [['remove', 'delete'], ['enable', 'enable'], ['disable', 'disable']] as const) {
-    dbOptions(trigger.command(verb).argument('<name>', 'trigger name').description(`${what} a trigger`))
-      .action(async (name: string, opts: DbOpts) => {
-        await withDb(opts, (db) => (verb === 'remove' ? db.removeTrigger(name) : db.setTriggerEnabled(name, verb === 'enable')));
+  for (const [verb, what] of [
+    ['remove', 'delete'],
+    ['enable', 'enable'],
+    ['disable', 'disable'],
+  ] as const) {
+    dbOptions(trigger.command(verb).argument('<name>', 'trigger name').description(`${what} a trigger`)).action(
+      async (name: string, opts: DbOpts) => {
+        await withDb(opts, (db) =>
+          verb === 'remove' ? db.removeTrigger(name) : db.setTriggerEnabled(name, verb === 'enable'),
+        );
         process.stdout.write(`${verb === 'remove' ? 'removed' : `${verb}d`} trigger ${name}\n`);
-      });
+      },
+    );
   }
 
-  dbOptions(trigger.command('log').description('the execution log: event, trigger, task, inputs, outputs or error, timings')
-    .option('--json', 'print JSON').option('--limit <n>', 'how many, newest first', '20').option('--trigger <name>', 'only this trigger'))
-    .action(async (opts: DbOpts & { json?: boolean; limit: string; trigger?: string }) => {
-      const rows = await withDb(opts, (db) => db.listExecutions({ limit: Math.max(1, Number(opts.limit) || 20), trigger: opts.trigger }));
-      if (opts.json) { process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`); return; }
-      if (!rows.length) { process.stdout.write('no executions yet\n'); return; }
-      printTable(['TIME', 'TRIGGER', 'EVENT', 'TARGET', 'TASK', 'STATUS', 'MS', 'OUTPUT/ERROR'], rows.map((x) => [
-        x.dispatchedAt, x.trigger, `${x.eventConnector}/${x.eventKey}`, x.target, x.task, x.status, x.durationMs === null ? '' : String(x.durationMs),
-        x.error ?? (x.outputs ? JSON.stringify(x.outputs) : '')]), 80);
-    });
+  dbOptions(
+    trigger
+      .command('log')
+      .description('the execution log: event, trigger, task, inputs, outputs or error, timings')
+      .option('--json', 'print JSON')
+      .option('--limit <n>', 'how many, newest first', '20')
+      .option('--trigger <name>', 'only this trigger'),
+  ).action(async (opts: DbOpts & { json?: boolean; limit: string; trigger?: string }) => {
+    const rows = await withDb(opts, (db) =>
+      db.listExecutions({ limit: Math.max(1, Number(opts.limit) || 20), trigger: opts.trigger }),
+    );
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+      return;
+    }
+    if (!rows.length) {
+      process.stdout.write('no executions yet\n');
+      return;
+    }
+    printTable(
+      ['TIME', 'TRIGGER', 'EVENT', 'TARGET', 'TASK', 'STATUS', 'MS', 'OUTPUT/ERROR'],
+      rows.map((x) => [
+        x.dispatchedAt,
+        x.trigger,
+        `${x.eventConnector}/${x.eventKey}`,
+        x.target,
+        x.task,
+        x.status,
+        x.durationMs === null ? '' : String(x.durationMs),
+        x.error ?? (x.outputs ? JSON.stringify(x.outputs) : ''),
+      ]),
+      80,
+    );
+  });
 }
 
 function registerDispatcher(program: Command): void {
-  dbOptions(program.command('dispatcher').description('run the event dispatcher (on RabbitMQ with --amqp, otherwise as a hub service)')
-    .addOption(new Option('--amqp <url>', 'RabbitMQ URL, e.g. amqp://guest:guest@127.0.0.1:5672').env('SWITCHBOARD_AMQP_URL'))
-    .addOption(new Option('--hub <url>', 'hub address when not on RabbitMQ').env('SWITCHBOARD_ADDRESS'))
-    .addOption(new Option('--prefix <prefix>', 'RabbitMQ queue/exchange name prefix').default('switchboard').env('SWITCHBOARD_AMQP_PREFIX'))
-    .option('--allow-token <kind:token...>', 'accept this token for a kind (also SWITCHBOARD_CONNECTOR_TOKENS="kind:token,...")')
-    .addOption(new Option('--retain-days <days>', 'delete events and finished executions older than this (0 keeps everything)').default('7').env('SWITCHBOARD_RETAIN_DAYS'))
-    .addHelpText('after', `
+  dbOptions(
+    program
+      .command('dispatcher')
+      .description('run the event dispatcher (on RabbitMQ with --amqp, otherwise as a hub service)')
+      .addOption(
+        new Option('--amqp <url>', 'RabbitMQ URL, e.g. amqp://guest:guest@127.0.0.1:5672').env('SWITCHBOARD_AMQP_URL'),
+      )
+      .addOption(new Option('--hub <url>', 'hub address when not on RabbitMQ').env('SWITCHBOARD_ADDRESS'))
+      .addOption(
+        new Option('--prefix <prefix>', 'RabbitMQ queue/exchange name prefix')
+          .default('switchboard')
+          .env('SWITCHBOARD_AMQP_PREFIX'),
+      )
+      .option(
+        '--allow-token <kind:token...>',
+        'accept this token for a kind (also SWITCHBOARD_CONNECTOR_TOKENS="kind:token,...")',
+      )
+      .addOption(
+        new Option('--retain-days <days>', 'delete events and finished executions older than this (0 keeps everything)')
+          .default('7')
+          .env('SWITCHBOARD_RETAIN_DAYS'),
+      )
+      .addHelpText(
+        'after',
+        `
 Examples:
   switchboard dispatcher --amqp amqp://guest:guest@127.0.0.1:5672
   switchboard dispatcher --amqp $AMQP --database postgres://user:pw@db:5432/switchboard
-  switchboard dispatcher                      # as the hub service "dispatcher" (switchboard start runs it built in)`))
-    .action(async (opts: DbOpts & { amqp?: string; hub?: string; prefix: string; allowToken?: string[]; retainDays: string }) => {
+  switchboard dispatcher                      # as the hub service "dispatcher" (switchboard start runs it built in)`,
+      ),
+  ).action(
+    async (
+      opts: DbOpts & { amqp?: string; hub?: string; prefix: string; allowToken?: string[]; retainDays: string },
+    ) => {
       const retainDays = Number(opts.retainDays);
-      if (!Number.isFinite(retainDays) || retainDays < 0) throw new InvalidArgumentError(`--retain-days takes a number of days (0 keeps everything), got "${opts.retainDays}"`);
+      if (!Number.isFinite(retainDays) || retainDays < 0)
+        throw new InvalidArgumentError(
+          `--retain-days takes a number of days (0 keeps everything), got "${opts.retainDays}"`,
+        );
       const { openDispatchDb } = await import('./open.js');
       const { startDispatcher } = await import('./run.js');
       const { db, close } = await openDispatchDb(opts);
-      const fromEnv = (process.env.SWITCHBOARD_CONNECTOR_TOKENS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-      const dispatcher = await startDispatcher({ db, amqp: opts.amqp, hub: opts.hub, prefix: opts.prefix, allowTokens: [...fromEnv, ...(opts.allowToken ?? [])], retainMs: retainDays * 86_400_000 })
-        .catch(async (err: unknown) => { await close(); throw err; });
-      process.stderr.write(`switchboard: dispatcher running on ${opts.amqp ? 'RabbitMQ' : 'the hub'} with ${dispatcher.triggerCount} trigger(s); Ctrl-C stops it\n`);
-      await untilSignal(async () => { await dispatcher.stop(); await close(); });
-    });
+      const fromEnv = (process.env.SWITCHBOARD_CONNECTOR_TOKENS ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      const dispatcher = await startDispatcher({
+        db,
+        amqp: opts.amqp,
+        hub: opts.hub,
+        prefix: opts.prefix,
+        allowTokens: [...fromEnv, ...(opts.allowToken ?? [])],
+        retainMs: retainDays * 86_400_000,
+      }).catch(async (err: unknown) => {
+        await close();
+        throw err;
+      });
+      process.stderr.write(
+        `switchboard: dispatcher running on ${opts.amqp ? 'RabbitMQ' : 'the hub'} with ${dispatcher.triggerCount} trigger(s); Ctrl-C stops it\n`,
+      );
+      await untilSignal(async () => {
+        await dispatcher.stop();
+        await close();
+      });
+    },
+  );
 
-  dbOptions(program.command('agents').description('connectors registered with the dispatcher (id, kind, status, last seen, events, tasks)').option('--json', 'print JSON'))
-    .action(async (opts: DbOpts & { json?: boolean }) => {
-      // An agent checks in every 30 s; one silent for 2 minutes is shown as stale.
-      const list = (await withDb(opts, (db) => db.listConnectors())).map((c) => ({ ...c, status: c.status === 'online' && Date.now() - Date.parse(c.lastSeen) > 120_000 ? 'stale' : c.status }));
-      if (opts.json) { process.stdout.write(`${JSON.stringify(list, null, 2)}\n`); return; }
-      if (!list.length) { process.stdout.write('no connectors have registered yet\n'); return; }
-      printTable(['ID', 'KIND', 'STATUS', 'LAST SEEN', 'EVENTS', 'TASKS', 'HOST'], list.map((c) => [
-        c.id, c.kind, c.status, c.lastSeen, c.events.join(','), c.tasks.join(','), String(c.meta.host ?? '')]), 80);
-    });
+  dbOptions(
+    program
+      .command('agents')
+      .description('connectors registered with the dispatcher (id, kind, status, last seen, events, tasks)')
+      .option('--json', 'print JSON'),
+  ).action(async (opts: DbOpts & { json?: boolean }) => {
+    // An agent checks in every 30 s; one silent for 2 minutes is shown as stale.
+    const list = (await withDb(opts, (db) => db.listConnectors())).map((c) => ({
+      ...c,
+      status: c.status === 'online' && Date.now() - Date.parse(c.lastSeen) > 120_000 ? 'stale' : c.status,
+    }));
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
+      return;
+    }
+    if (!list.length) {
+      process.stdout.write('no connectors have registered yet\n');
+      return;
+    }
+    printTable(
+      ['ID', 'KIND', 'STATUS', 'LAST SEEN', 'EVENTS', 'TASKS', 'HOST'],
+      list.map((c) => [
+        c.id,
+        c.kind,
+        c.status,
+        c.lastSeen,
+        c.events.join(','),
+        c.tasks.join(','),
+        String(c.meta.host ?? ''),
+      ]),
+      80,
+    );
+  });
 }
 
 function registerAgent(program: Command): void {
-  program.command('agent').description('run a connector beside an agent that registers it, filters its events by triggers, sends them to the dispatcher and carries actions back')
+  program
+    .command('agent')
+    .description(
+      'run a connector beside an agent that registers it, filters its events by triggers, sends them to the dispatcher and carries actions back',
+    )
     .argument('[command...]', 'the connector command, after --')
     .requiredOption('--kind <kind>', 'kind of connector (what triggers name in when/then)')
     .option('--id <id>', 'connector id (default <kind>-<hostname>)')
-    .addOption(new Option('--token <token>', 'token from `switchboard connector token --kind K`').env('SWITCHBOARD_TOKEN'))
+    .addOption(
+      new Option('--token <token>', 'token from `switchboard connector token --kind K`').env('SWITCHBOARD_TOKEN'),
+    )
     .addOption(new Option('--amqp <url>', 'reach the dispatcher on RabbitMQ').env('SWITCHBOARD_AMQP_URL'))
-    .addOption(new Option('--dispatcher <url>', 'hub address the dispatcher is on (when not on RabbitMQ)').env('SWITCHBOARD_ADDRESS'))
-    .addOption(new Option('--prefix <prefix>', 'RabbitMQ queue/exchange name prefix').default('switchboard').env('SWITCHBOARD_AMQP_PREFIX'))
+    .addOption(
+      new Option('--dispatcher <url>', 'hub address the dispatcher is on (when not on RabbitMQ)').env(
+        'SWITCHBOARD_ADDRESS',
+      ),
+    )
+    .addOption(
+      new Option('--prefix <prefix>', 'RabbitMQ queue/exchange name prefix')
+        .default('switchboard')
+        .env('SWITCHBOARD_AMQP_PREFIX'),
+    )
     .option('--example <name>', 'run a bundled example connector: webhook, timer, http-request, upper')
-    .option('--connect <url>', 'connect to a connector serving the protocol on TCP (its own container), e.g. cd://webhook:7001')
+    .option(
+      '--connect <url>',
+      'connect to a connector serving the protocol on TCP (its own container), e.g. cd://webhook:7001',
+    )
     .option('--meta <key=value...>', 'extra meta information sent at registration')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   switchboard agent --amqp amqp://guest:guest@127.0.0.1:5672 --kind webhook --token $T --example webhook
   switchboard agent --kind upper --token $T -- python3 src/dispatch/connectors/upper.py      # over the hub
-  switchboard agent --amqp $AMQP --kind webhook --token $T --connect cd://webhook:7001        # connector in its own container`)
-    .action(async (command: string[], opts: { kind: string; id?: string; token?: string; amqp?: string; dispatcher?: string; prefix: string; example?: string; connect?: string; meta?: string[] }) => {
-      const { InvalidArgumentError } = await import('../core/errors.js');
-      const { exampleCommand } = await import('./examples.js');
-      const { startAgent } = await import('./run.js');
-      if ([opts.example !== undefined, command.length > 0, opts.connect !== undefined].filter(Boolean).length > 1) throw new InvalidArgumentError('give one of --example NAME, --connect URL or a command after --');
-      const cmd = opts.example ? exampleCommand(opts.example) : command;
-      if (!cmd.length && !opts.connect) throw new InvalidArgumentError('give the connector command after -- (e.g. switchboard agent --kind timer -- node timer.js), --example NAME or --connect URL');
-      const meta: Record<string, JsonValue> = {};
-      for (const kv of opts.meta ?? []) {
-        const i = kv.indexOf('=');
-        if (i <= 0) throw new InvalidArgumentError(`--meta takes key=value, got "${kv}"`);
-        meta[kv.slice(0, i)] = kv.slice(i + 1);
-      }
-      const agent = await startAgent({ command: cmd, connect: opts.connect, kind: opts.kind, id: opts.id, token: opts.token ?? '', amqp: opts.amqp, dispatcher: opts.dispatcher, prefix: opts.prefix, meta });
-      process.stderr.write(`switchboard: agent ${agent.id} running (${opts.amqp ? 'RabbitMQ' : 'hub'}); Ctrl-C or SIGTERM unregisters and stops\n`);
-      await untilSignal(() => agent.stop());
-    });
+  switchboard agent --amqp $AMQP --kind webhook --token $T --connect cd://webhook:7001        # connector in its own container`,
+    )
+    .action(
+      async (
+        command: string[],
+        opts: {
+          kind: string;
+          id?: string;
+          token?: string;
+          amqp?: string;
+          dispatcher?: string;
+          prefix: string;
+          example?: string;
+          connect?: string;
+          meta?: string[];
+        },
+      ) => {
+        const { InvalidArgumentError } = await import('../core/errors.js');
+        const { exampleCommand } = await import('./examples.js');
+        const { startAgent } = await import('./run.js');
+        if ([opts.example !== undefined, command.length > 0, opts.connect !== undefined].filter(Boolean).length > 1)
+          throw new InvalidArgumentError('give one of --example NAME, --connect URL or a command after --');
+        const cmd = opts.example ? exampleCommand(opts.example) : command;
+        if (!cmd.length && !opts.connect)
+          throw new InvalidArgumentError(
+            'give the connector command after -- (e.g. switchboard agent --kind timer -- node timer.js), --example NAME or --connect URL',
+          );
+        const meta: Record<string, JsonValue> = {};
+        for (const kv of opts.meta ?? []) {
+          const i = kv.indexOf('=');
+          if (i <= 0) throw new InvalidArgumentError(`--meta takes key=value, got "${kv}"`);
+          meta[kv.slice(0, i)] = kv.slice(i + 1);
+        }
+        const agent = await startAgent({
+          command: cmd,
+          connect: opts.connect,
+          kind: opts.kind,
+          id: opts.id,
+          token: opts.token ?? '',
+          amqp: opts.amqp,
+          dispatcher: opts.dispatcher,
+          prefix: opts.prefix,
+          meta,
+        });
+        process.stderr.write(
+          `switchboard: agent ${agent.id} running (${opts.amqp ? 'RabbitMQ' : 'hub'}); Ctrl-C or SIGTERM unregisters and stops\n`,
+        );
+        await untilSignal(() => agent.stop());
+      },
+    );
 }
 
 /** `connector token --kind K`, added to the sync capability's `connector` group (created if absent). */
 function registerToken(program: Command): void {
   let group = program.commands.find((c) => c.name() === 'connector');
   group ??= program.command('connector').description('connectors');
-  dbOptions(group.command('token').description('issue a token an agent of this kind registers with (shown once, stored hashed)')
-    .requiredOption('--kind <kind>', 'the kind of connector the token is for')
-    .option('--json', 'print JSON'))
-    .action(async (opts: DbOpts & { kind: string; json?: boolean }) => {
-      const token = await withDb(opts, (db) => db.issueToken(opts.kind));
-      if (opts.json) process.stdout.write(`${JSON.stringify({ kind: opts.kind, token })}\n`);
-      else process.stdout.write(`${token}\n`);
-    });
+  dbOptions(
+    group
+      .command('token')
+      .description('issue a token an agent of this kind registers with (shown once, stored hashed)')
+      .requiredOption('--kind <kind>', 'the kind of connector the token is for')
+      .option('--json', 'print JSON'),
+  ).action(async (opts: DbOpts & { kind: string; json?: boolean }) => {
+    const token = await withDb(opts, (db) => db.issueToken(opts.kind));
+    if (opts.json) process.stdout.write(`${JSON.stringify({ kind: opts.kind, token })}\n`);
+    else process.stdout.write(`${token}\n`);
+  });
 }
 
 export function registerCommands(program: Command): void {

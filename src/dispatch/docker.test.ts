@@ -13,7 +13,17 @@ import { EXAMPLES } from './examples.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const compose = parse(readFileSync(join(root, 'docker', 'compose.yml'), 'utf8')) as {
-  services: Record<string, { image?: string; entrypoint?: string[]; build?: { context: string; dockerfile: string }; command?: string[]; environment?: Record<string, string>; depends_on?: Record<string, unknown> }>;
+  services: Record<
+    string,
+    {
+      image?: string;
+      entrypoint?: string[];
+      build?: { context: string; dockerfile: string };
+      command?: string[];
+      environment?: Record<string, string>;
+      depends_on?: Record<string, unknown>;
+    }
+  >;
 };
 const dockerfile = readFileSync(join(root, 'docker', 'Dockerfile'), 'utf8');
 
@@ -25,12 +35,18 @@ function parseWithCli(argv: string[]): { path: string; opts: Record<string, unkn
   const visit = (cmd: Command, path: string) => {
     cmd.exitOverride();
     cmd.configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
-    if (cmd !== program) cmd.action(function (this: Command) { found = { path, opts: this.opts() }; });
+    if (cmd !== program)
+      cmd.action(function (this: Command) {
+        found = { path, opts: this.opts() };
+      });
     for (const c of cmd.commands) visit(c, path ? `${path} ${c.name()}` : c.name());
   };
   visit(program, '');
-  try { program.parse(argv, { from: 'user' }); } catch (err) {
-    if (err instanceof CommanderError) assert.fail(`compose command "${argv.join(' ')}" does not parse: ${err.message}`);
+  try {
+    program.parse(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError)
+      assert.fail(`compose command "${argv.join(' ')}" does not parse: ${err.message}`);
     throw err;
   }
   assert.ok(found, `compose command "${argv.join(' ')}" ran no switchboard verb`);
@@ -41,8 +57,16 @@ function parseWithCli(argv: string[]): { path: string; opts: Record<string, unkn
 function cliEnvVars(): Set<string> {
   const program = new Command('switchboard');
   registerCommands(program);
-  const vars = new Set<string>(['SWITCHBOARD_LOG_LEVEL', 'SWITCHBOARD_HOME', 'SWITCHBOARD_CONNECTOR_TOKENS', 'SWITCHBOARD_DATABASE_URL']);
-  const visit = (cmd: Command) => { for (const o of cmd.options) if (o.envVar) vars.add(o.envVar); cmd.commands.forEach(visit); };
+  const vars = new Set<string>([
+    'SWITCHBOARD_LOG_LEVEL',
+    'SWITCHBOARD_HOME',
+    'SWITCHBOARD_CONNECTOR_TOKENS',
+    'SWITCHBOARD_DATABASE_URL',
+  ]);
+  const visit = (cmd: Command) => {
+    for (const o of cmd.options) if (o.envVar) vars.add(o.envVar);
+    cmd.commands.forEach(visit);
+  };
   visit(program);
   return vars;
 }
@@ -69,13 +93,21 @@ void test('compose: RabbitMQ, PostgreSQL, the dispatcher and an agent as a paral
       // A connector's own container: runs a compiled example connector serving the protocol on TCP.
       const file = svc.command![0]!;
       const m = /^\/app\/dist\/dispatch\/connectors\/([a-z-]+)\.js$/.exec(file);
-      assert.ok(m && existsSync(join(root, 'src', 'dispatch', 'connectors', `${m[1]}.ts`)), `${name}: ${file} is a connector the image builds`);
-      assert.match(String(svc.environment?.SWITCHBOARD_CONNECTOR_LISTEN), /^0\.0\.0\.0:\d+$/, `${name} listens for its agent`);
+      assert.ok(
+        m && existsSync(join(root, 'src', 'dispatch', 'connectors', `${m[1]}.ts`)),
+        `${name}: ${file} is a connector the image builds`,
+      );
+      assert.match(
+        String(svc.environment?.SWITCHBOARD_CONNECTOR_LISTEN),
+        /^0\.0\.0\.0:\d+$/,
+        `${name} listens for its agent`,
+      );
       continue;
     }
     assert.ok(svc.command, `${name} has a command`);
     const { path, opts } = parseWithCli(svc.command);
-    for (const k of Object.keys(svc.environment ?? {})) if (k.startsWith('SWITCHBOARD_')) assert.ok(env.has(k), `${name}: ${k} is not read by the CLI`);
+    for (const k of Object.keys(svc.environment ?? {}))
+      if (k.startsWith('SWITCHBOARD_')) assert.ok(env.has(k), `${name}: ${k} is not read by the CLI`);
     const amqpUrl = new URL(String(opts.amqp));
     assert.ok(s[amqpUrl.hostname], `${name}: --amqp points at ${amqpUrl.hostname}, a service in the file`);
     assert.ok(svc.depends_on, `${name} waits for what it needs`);
@@ -85,8 +117,14 @@ void test('compose: RabbitMQ, PostgreSQL, the dispatcher and an agent as a paral
       assert.equal(db.username, pg.POSTGRES_USER);
       assert.equal(db.password, pg.POSTGRES_PASSWORD);
       assert.equal(db.pathname.slice(1), pg.POSTGRES_DB);
-      assert.equal(svc.environment?.SWITCHBOARD_DATABASE_URL, String(opts.database), 'CLI commands run in the container use the same database');
-      const tokens = String(svc.environment?.SWITCHBOARD_CONNECTOR_TOKENS ?? '').split(',').map((p) => p.split(':'));
+      assert.equal(
+        svc.environment?.SWITCHBOARD_DATABASE_URL,
+        String(opts.database),
+        'CLI commands run in the container use the same database',
+      );
+      const tokens = String(svc.environment?.SWITCHBOARD_CONNECTOR_TOKENS ?? '')
+        .split(',')
+        .map((p) => p.split(':'));
       assert.ok(tokens.length >= 1 && tokens.every((p) => p.length === 2));
     } else {
       assert.equal(path, 'agent');
@@ -99,10 +137,17 @@ void test('compose: RabbitMQ, PostgreSQL, the dispatcher and an agent as a paral
         assert.equal(String(conn.environment?.SWITCHBOARD_CONNECTOR_LISTEN), `0.0.0.0:${target.port}`);
         assert.ok(svc.depends_on![target.hostname], `${name} starts after its connector`);
         parallel.push(name);
-      } else assert.ok((EXAMPLES as readonly string[]).includes(String(opts.example)), `${name}: --example ${String(opts.example)} exists`);
+      } else
+        assert.ok(
+          (EXAMPLES as readonly string[]).includes(String(opts.example)),
+          `${name}: --example ${String(opts.example)} exists`,
+        );
       // The agent's token must be one the dispatcher accepts for its kind.
       const accepted = String(s.dispatcher!.environment!.SWITCHBOARD_CONNECTOR_TOKENS).split(',');
-      assert.ok(accepted.includes(`${String(opts.kind)}:${svc.environment!.SWITCHBOARD_TOKEN}`), `${name}: its token is accepted for kind ${String(opts.kind)}`);
+      assert.ok(
+        accepted.includes(`${String(opts.kind)}:${svc.environment!.SWITCHBOARD_TOKEN}`),
+        `${name}: its token is accepted for kind ${String(opts.kind)}`,
+      );
     }
   }
   assert.ok(agents.includes('webhook'), 'a webhook connector with its agent');

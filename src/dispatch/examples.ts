@@ -11,11 +11,14 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 /** The command line that runs an example connector (from the compiled tree, or the sources through tsx). */
 export function exampleCommand(name: string): string[] {
-  if (!(EXAMPLES as readonly string[]).includes(name)) throw new InvalidArgumentError(`no example connector "${name}"; there are: ${EXAMPLES.join(', ')}`);
+  if (!(EXAMPLES as readonly string[]).includes(name))
+    throw new InvalidArgumentError(`no example connector "${name}"; there are: ${EXAMPLES.join(', ')}`);
   const dir = join(here, 'connectors');
   if (name === 'upper') {
     // The .py file lives in the sources; the compiled tree points back at it.
-    const py = [join(dir, 'upper.py'), join(here, '..', '..', 'src', 'dispatch', 'connectors', 'upper.py')].find((p) => existsSync(p));
+    const py = [join(dir, 'upper.py'), join(here, '..', '..', 'src', 'dispatch', 'connectors', 'upper.py')].find((p) =>
+      existsSync(p),
+    );
     return [process.env.PYTHON ?? 'python3', py ?? join(dir, 'upper.py')];
   }
   const js = join(dir, `${name}.js`);

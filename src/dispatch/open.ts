@@ -9,7 +9,10 @@ export interface OpenOptions {
 }
 
 export async function openDispatchDb(opts: OpenOptions = {}): Promise<{ db: DispatchDb; close: () => Promise<void> }> {
-  const store = await openStore({ ...(opts.database ? { url: opts.database } : {}), ...(opts.home ? { home: opts.home } : {}) });
+  const store = await openStore({
+    ...(opts.database ? { url: opts.database } : {}),
+    ...(opts.home ? { home: opts.home } : {}),
+  });
   const db = new DispatchDb(store);
   await db.migrate();
   return { db, close: () => store.close() };

@@ -32,13 +32,20 @@ export async function startDispatcher(opts: DispatcherRunOptions): Promise<Dispa
   const log = opts.log ?? getLogger('dispatcher');
   for (const pair of opts.allowTokens ?? []) {
     const i = pair.indexOf(':');
-    if (i <= 0 || i === pair.length - 1) throw new InvalidArgumentError(`--allow-token takes KIND:TOKEN, got "${pair}"`);
+    if (i <= 0 || i === pair.length - 1)
+      throw new InvalidArgumentError(`--allow-token takes KIND:TOKEN, got "${pair}"`);
     await opts.db.issueToken(pair.slice(0, i), pair.slice(i + 1));
   }
   const transport: DispatcherTransport = opts.amqp
     ? new AmqpDispatcherTransport({ url: opts.amqp, prefix: opts.prefix, log })
     : new HubDispatcherTransport({ address: opts.hub, log, connectors: () => opts.db.listConnectors() });
-  const dispatcher = new Dispatcher({ db: opts.db, transport, log, taskTimeoutMs: opts.taskTimeoutMs, retainMs: opts.retainMs });
+  const dispatcher = new Dispatcher({
+    db: opts.db,
+    transport,
+    log,
+    taskTimeoutMs: opts.taskTimeoutMs,
+    retainMs: opts.retainMs,
+  });
   await dispatcher.start();
   return dispatcher;
 }
@@ -63,11 +70,26 @@ export interface AgentRunOptions {
 
 export async function startAgent(opts: AgentRunOptions): Promise<Agent> {
   const log = opts.log ?? getLogger('agent', { kind: opts.kind });
-  if (opts.command.length === 0 && !opts.connect) throw new InvalidArgumentError('give the connector command after --, e.g. switchboard agent --kind timer -- node timer.js (or --connect cd://host:port)');
+  if (opts.command.length === 0 && !opts.connect)
+    throw new InvalidArgumentError(
+      'give the connector command after --, e.g. switchboard agent --kind timer -- node timer.js (or --connect cd://host:port)',
+    );
   const transport: AgentTransport = opts.amqp
     ? new AmqpAgentTransport({ url: opts.amqp, prefix: opts.prefix, log })
     : new HubAgentTransport({ address: opts.dispatcher, log });
-  const agent = new Agent({ transport, command: opts.command, connect: opts.connect, kind: opts.kind, id: opts.id, token: opts.token, meta: opts.meta, env: opts.env, log, minRestartMs: opts.minRestartMs, helloTimeoutMs: opts.helloTimeoutMs });
+  const agent = new Agent({
+    transport,
+    command: opts.command,
+    connect: opts.connect,
+    kind: opts.kind,
+    id: opts.id,
+    token: opts.token,
+    meta: opts.meta,
+    env: opts.env,
+    log,
+    minRestartMs: opts.minRestartMs,
+    helloTimeoutMs: opts.helloTimeoutMs,
+  });
   try {
     await agent.start();
   } catch (err) {

@@ -27,11 +27,26 @@ export const dispatcherService: BuiltinService = {
     const { db, close } = await openDispatchDb({ home: hub.config.dataPath });
     let dispatcher: Dispatcher | undefined;
     let stopped = false;
-    const starting = startDispatcher({ db, amqp, hub: local?.url, prefix: process.env.SWITCHBOARD_AMQP_PREFIX || undefined, log })
-      .then((d) => { dispatcher = d; if (stopped) return d.stop(); return undefined; },
-        (err: unknown) => { log.error({ err: errorMessage(err) }, 'the dispatcher did not start'); });
+    const starting = startDispatcher({
+      db,
+      amqp,
+      hub: local?.url,
+      prefix: process.env.SWITCHBOARD_AMQP_PREFIX || undefined,
+      log,
+    }).then(
+      (d) => {
+        dispatcher = d;
+        if (stopped) return d.stop();
+        return undefined;
+      },
+      (err: unknown) => {
+        log.error({ err: errorMessage(err) }, 'the dispatcher did not start');
+      },
+    );
     return {
-      addresses: [{ name: 'dispatcher', url: amqp ? `${redact(amqp)} (RabbitMQ)` : `service "dispatcher" on ${local!.url}` }],
+      addresses: [
+        { name: 'dispatcher', url: amqp ? `${redact(amqp)} (RabbitMQ)` : `service "dispatcher" on ${local!.url}` },
+      ],
       async stop() {
         stopped = true;
         await dispatcher?.stop();

@@ -18,16 +18,24 @@ let context: BrowserContext | undefined;
 let cleanupProfile: (() => Promise<void>) | undefined;
 const consoleLines: string[] = [];
 
-
 before(async () => {
   if (!existsSync(CHROMIUM)) return;
   const assets = await demoAssets();
-  const remix = await bundleForBrowser({ '/fixtures/remix-iframe.js': fixture('remix-iframe-plugin.ts'), '/fixtures/remix-worker.js': fixture('remix-worker-plugin.ts') });
+  const remix = await bundleForBrowser({
+    '/fixtures/remix-iframe.js': fixture('remix-iframe-plugin.ts'),
+    '/fixtures/remix-worker.js': fixture('remix-worker-plugin.ts'),
+  });
   for (const [path, body] of remix) assets.set(path, { type: JS, body });
-  assets.set('/fixtures/remix-iframe.html', { type: HTML, body: '<!doctype html><meta charset="utf-8"><body>remix iframe plugin<script src="/fixtures/remix-iframe.js" type="module"></script>' });
+  assets.set('/fixtures/remix-iframe.html', {
+    type: HTML,
+    body: '<!doctype html><meta charset="utf-8"><body>remix iframe plugin<script src="/fixtures/remix-iframe.js" type="module"></script>',
+  });
   assets.set('/fixtures/scenarios.js', { type: JS, body: await readFile(fixture('scenarios.js'), 'utf8') });
   assets.set('/fixtures/evil.html', { type: HTML, body: await readFile(fixture('evil.html'), 'utf8') });
-  assets.set('/test.html', { type: HTML, body: '<!doctype html><meta charset="utf-8"><body><script type="module" src="/fixtures/scenarios.js"></script>' });
+  assets.set('/test.html', {
+    type: HTML,
+    body: '<!doctype html><meta charset="utf-8"><body><script type="module" src="/fixtures/scenarios.js"></script>',
+  });
   server = await serveAssets(assets);
   const profile = await tempDir('switchboard-chromium-');
   cleanupProfile = profile.cleanup;
@@ -57,7 +65,7 @@ void test('real Remix clients in Chromium: @remixproject/plugin-iframe in an Ifr
   if (!needChromium(t)) return;
   const page = await openTestPage();
   try {
-    const r = await page.evaluate('window.scenarios.remixClients()') as Record<string, unknown>;
+    const r = (await page.evaluate('window.scenarios.remixClients()')) as Record<string, unknown>;
     assert.deepEqual(r.frameMethods, ['hello', 'relay']);
     assert.deepEqual(r.workerMethods, ['square', 'relay']);
     assert.equal(r.frameHello, 'hello engine from a Remix iframe client');
@@ -78,7 +86,7 @@ void test('our browser clients: an iframe plugin and a worker plugin call each o
   if (!needChromium(t)) return;
   const page = await openTestPage();
   try {
-    const r = await page.evaluate('window.scenarios.ourClients()') as Record<string, unknown>;
+    const r = (await page.evaluate('window.scenarios.ourClients()')) as Record<string, unknown>;
     assert.equal(r.frameToWorker, 55);
     assert.equal(r.workerToFrame, 'Hello worker, from the iframe plugin');
   } finally {
@@ -91,7 +99,12 @@ void test('messages from another origin are dropped: a stranger frame, and the p
   const page = await openTestPage();
   try {
     const foreign = `http://localhost:${server!.port}/fixtures/evil.html`;
-    const r = await page.evaluate(`window.scenarios.foreignOrigin(${JSON.stringify(foreign)})`) as { forged: unknown[]; rejectedBefore: number; rejectedAfter: number; strangerIgnored: boolean };
+    const r = (await page.evaluate(`window.scenarios.foreignOrigin(${JSON.stringify(foreign)})`)) as {
+      forged: unknown[];
+      rejectedBefore: number;
+      rejectedAfter: number;
+      strangerIgnored: boolean;
+    };
     assert.deepEqual(r.forged, [], 'no forged event reached a listener');
     assert.equal(r.strangerIgnored, true);
     assert.ok(r.rejectedAfter > r.rejectedBefore);

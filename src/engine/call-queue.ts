@@ -49,7 +49,10 @@ class Entry implements DeferredContext {
   resolve!: (v: unknown) => void;
   reject!: (e: unknown) => void;
 
-  constructor(readonly queue: CallQueue, readonly call: QueuedCall) {}
+  constructor(
+    readonly queue: CallQueue,
+    readonly call: QueuedCall,
+  ) {}
 
   complete(value: unknown, failed: boolean): void {
     this.queue.finish(this, value, failed);
@@ -93,12 +96,16 @@ export class CallQueue {
   enqueue(call: QueuedCall): Promise<unknown> {
     if (call.signal?.aborted) return Promise.reject(callCancelled(call.label, call.signal.reason));
     const entry = new Entry(this, call);
-    const promise = new Promise((resolve, reject) => { entry.resolve = resolve; entry.reject = reject; });
+    const promise = new Promise((resolve, reject) => {
+      entry.resolve = resolve;
+      entry.reject = reject;
+    });
     if (call.signal) {
       entry.onAbort = () => this.fail(entry, callCancelled(call.label, call.signal?.reason));
       call.signal.addEventListener('abort', entry.onAbort, { once: true });
     }
-    if (call.timeoutMs > 0 && Number.isFinite(call.timeoutMs)) entry.deadline = this.deadlines.add(call.timeoutMs, entry);
+    if (call.timeoutMs > 0 && Number.isFinite(call.timeoutMs))
+      entry.deadline = this.deadlines.add(call.timeoutMs, entry);
     if (this.active.size < this.concurrency) this.start(entry);
     else this.waiting.push(entry);
     return promise;
@@ -108,7 +115,10 @@ export class CallQueue {
   cancelWhere(pick: (call: QueuedCall) => boolean, reason: string): number {
     let n = 0;
     for (const entry of [...this.active, ...this.waiting.slice(this.head)]) {
-      if (!entry.settled && pick(entry.call)) { this.fail(entry, callCancelled(entry.call.label, reason)); n++; }
+      if (!entry.settled && pick(entry.call)) {
+        this.fail(entry, callCancelled(entry.call.label, reason));
+        n++;
+      }
     }
     return n;
   }

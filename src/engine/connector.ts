@@ -17,7 +17,16 @@ import { engineLog } from './log.js';
 import { Plugin, type PluginOptions } from './plugin.js';
 import type { Profile } from './profile.js';
 import { Outbox } from './outbox.js';
-import { batchItems, DEFAULT_MAX_MESSAGE_BYTES, HANDSHAKE_KEY, isBatch, isHandshake, parseMessage, type ParsedMessage, type RemixMessage } from './protocol.js';
+import {
+  batchItems,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  HANDSHAKE_KEY,
+  isBatch,
+  isHandshake,
+  parseMessage,
+  type ParsedMessage,
+  type RemixMessage,
+} from './protocol.js';
 
 export interface ConnectorOptions extends PluginOptions {
   /** Activation fails when the plugin has not completed the handshake within this many ms. Default 10 000. */
@@ -46,12 +55,22 @@ interface PendingRequest {
 }
 
 const settler = (resolve: (v: unknown) => void, reject: (e: unknown) => void): PendingRequest => ({
-  complete: (value, failed) => { if (failed) reject(value); else resolve(value); },
+  complete: (value, failed) => {
+    if (failed) reject(value);
+    else resolve(value);
+  },
 });
 
 export abstract class PluginConnector extends Plugin {
   declare options: ConnectorOptions;
-  readonly stats: ConnectorStats = { received: 0, sent: 0, rejected: 0, unmatched: 0, batchesSent: 0, batchesReceived: 0 };
+  readonly stats: ConnectorStats = {
+    received: 0,
+    sent: 0,
+    rejected: 0,
+    unmatched: 0,
+    batchesSent: 0,
+    batchesReceived: 0,
+  };
   private nextId = 0;
   private readonly pending = new Map<number, PendingRequest>();
   /** Calls the plugin made to others that it may cancel by id. */
@@ -62,7 +81,13 @@ export abstract class PluginConnector extends Plugin {
   private waitHandshake: { resolve: () => void; reject: (err: Error) => void } | undefined;
   private closing = false;
   /** The plugin agreed to batches at handshake: messages to it go out once per microtask. */
-  private readonly outbox = new Outbox((m) => this.send(m), (m) => this.sendOne(m), () => { this.stats.batchesSent++; });
+  private readonly outbox = new Outbox(
+    (m) => this.send(m),
+    (m) => this.sendOne(m),
+    () => {
+      this.stats.batchesSent++;
+    },
+  );
 
   constructor(profile: Profile, options: ConnectorOptions = {}) {
     super(profile, options);
@@ -95,18 +120,32 @@ export abstract class PluginConnector extends Plugin {
     this.stopBatching();
     const url = this.options.transformUrl ? this.options.transformUrl(this.profile) : (this.profile.url ?? '');
     const timeoutMs = this.options.connectTimeoutMs ?? 10_000;
-    const handshake = new Promise<void>((resolve, reject) => { this.waitHandshake = { resolve, reject }; });
+    const handshake = new Promise<void>((resolve, reject) => {
+      this.waitHandshake = { resolve, reject };
+    });
     handshake.catch(() => undefined);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new TimeoutError(`plugin "${this.name}" did not complete the handshake within ${timeoutMs} ms of connecting to ${url || 'its transport'}; is it a plugin client that calls createClient()?`)), timeoutMs);
+      timer = setTimeout(
+        () =>
+          reject(
+            new TimeoutError(
+              `plugin "${this.name}" did not complete the handshake within ${timeoutMs} ms of connecting to ${url || 'its transport'}; is it a plugin client that calls createClient()?`,
+            ),
+          ),
+        timeoutMs,
+      );
     });
     try {
       await Promise.race([Promise.resolve(this.connect(url)), timeout]);
       await Promise.race([handshake, timeout]);
     } catch (err) {
       this.closing = true;
-      try { await this.disconnect(); } catch { /* already failing */ }
+      try {
+        await this.disconnect();
+      } catch {
+        /* already failing */
+      }
       throw err;
     } finally {
       clearTimeout(timer);
@@ -135,7 +174,8 @@ export abstract class PluginConnector extends Plugin {
   /** @internal The queue's path: the call's context waits for the response itself (no promise). */
   override startCall(method: string, args: unknown[], ctx: DeferredContext): unknown {
     // A subclass that wraps callPluginMethod keeps its wrapper.
-    if (this.callPluginMethod !== PluginConnector.prototype.callPluginMethod) return this.callPluginMethod(method, args, ctx);
+    if (this.callPluginMethod !== PluginConnector.prototype.callPluginMethod)
+      return this.callPluginMethod(method, args, ctx);
     this.request(method, args, ctx, ctx);
     return DEFERRED;
   }
@@ -160,7 +200,10 @@ export abstract class PluginConnector extends Plugin {
   protected getMessage(raw: unknown): void {
     if (isBatch(raw) && this.supportsBatch()) {
       const items = batchItems(raw);
-      if (typeof items === 'string') { this.messageRejected(items); return; }
+      if (typeof items === 'string') {
+        this.messageRejected(items);
+        return;
+      }
       this.stats.batchesReceived++;
       for (const item of items) this.getOne(item);
       return;
@@ -178,7 +221,11 @@ export abstract class PluginConnector extends Plugin {
     try {
       this.dispatch(parsed.message);
     } catch (err) {
-      this.host?.reportError(err, { plugin: this.name, source: 'connector', detail: `handling "${parsed.message.action}"` });
+      this.host?.reportError(err, {
+        plugin: this.name,
+        source: 'connector',
+        detail: `handling "${parsed.message.action}"`,
+      });
     }
   }
 
@@ -198,12 +245,17 @@ export abstract class PluginConnector extends Plugin {
     this.handshaking = undefined;
     this.stopBatching();
     this.failPending(err);
-    if (this.waitHandshake) { this.waitHandshake.reject(err); return; }
+    if (this.waitHandshake) {
+      this.waitHandshake.reject(err);
+      return;
+    }
     if (!willReconnect) {
       this.closing = true;
       this.host?.pluginFailed(this.name, err);
       // Release whatever is left of the transport (a hub connection outlives its service).
-      Promise.resolve().then(() => this.disconnect()).catch(() => undefined);
+      Promise.resolve()
+        .then(() => this.disconnect())
+        .catch(() => undefined);
     }
   }
 
@@ -233,19 +285,28 @@ export abstract class PluginConnector extends Plugin {
   private sendFailed(m: RemixMessage, err: unknown): void {
     if (m.action === 'request' && m.id !== undefined) {
       const p = this.pending.get(m.id);
-      if (p) { this.pending.delete(m.id); p.complete(err, true); }
+      if (p) {
+        this.pending.delete(m.id);
+        p.complete(err, true);
+      }
       return;
     }
     if (m.action === 'response' && m.error === undefined && m.id !== undefined) {
       // The result could not be sent: the plugin gets an error now instead of waiting for its deadline.
-      const reason = new SwitchboardError('INTERNAL', `the result of "${m.name ?? '?'}.${m.key ?? '?'}" could not be sent to plugin "${this.name}": ${err instanceof Error ? err.message : String(err)}`);
+      const reason = new SwitchboardError(
+        'INTERNAL',
+        `the result of "${m.name ?? '?'}.${m.key ?? '?'}" could not be sent to plugin "${this.name}": ${err instanceof Error ? err.message : String(err)}`,
+      );
       try {
         this.send({ action: 'response', id: m.id, name: m.name, key: m.key, ...errorToWire(reason) });
         return;
-      } catch { /* the transport itself is gone */ }
+      } catch {
+        /* the transport itself is gone */
+      }
     }
     // Gone transports are reported by their close handler.
-    if (this.handshaken && !this.closing) this.host?.reportError(err, { plugin: this.name, source: 'connector', detail: `sending "${m.action}"` });
+    if (this.handshaken && !this.closing)
+      this.host?.reportError(err, { plugin: this.name, source: 'connector', detail: `sending "${m.action}"` });
   }
 
   private stopBatching(): void {
@@ -264,12 +325,18 @@ export abstract class PluginConnector extends Plugin {
     switch (msg.action) {
       case 'request':
       case 'call':
-        if (isHandshake(msg)) { this.startHandshake(); return; }
+        if (isHandshake(msg)) {
+          this.startHandshake();
+          return;
+        }
         this.serveCall(msg);
         return;
       case 'response': {
         const p = this.pending.get(msg.id);
-        if (!p) { this.stats.unmatched++; return; }
+        if (!p) {
+          this.stats.unmatched++;
+          return;
+        }
         this.pending.delete(msg.id);
         if (msg.id === this.handshakeId) this.outbox.batching = msg.batch === true && this.supportsBatch();
         if (msg.error) p.complete(errorFromWire(msg.error, msg.errorCode), true);
@@ -285,16 +352,25 @@ export abstract class PluginConnector extends Plugin {
       case 'listen':
       case 'once': {
         const { name, key } = msg;
-        this.requireHost().addListener(this.name, name, key, (...payload: unknown[]) => {
-          if (this.handshaken) this.transmit({ action: 'notification', name, key, payload });
-        }, msg.action === 'once');
+        this.requireHost().addListener(
+          this.name,
+          name,
+          key,
+          (...payload: unknown[]) => {
+            if (this.handshaken) this.transmit({ action: 'notification', name, key, payload });
+          },
+          msg.action === 'once',
+        );
         return;
       }
       case 'off':
         this.requireHost().removeListener(this.name, msg.name, msg.key);
         return;
       case 'cancel':
-        if (msg.id !== undefined && this.inbound.has(msg.id)) this.inbound.get(msg.id)!.abort(new SwitchboardError('CANCELLED', `plugin "${this.name}" cancelled its call`));
+        if (msg.id !== undefined && this.inbound.has(msg.id))
+          this.inbound
+            .get(msg.id)!
+            .abort(new SwitchboardError('CANCELLED', `plugin "${this.name}" cancelled its call`));
         else if (msg.name) this.requireHost().cancelMethod(this.name, msg.name, msg.key);
         return;
     }
@@ -305,18 +381,38 @@ export abstract class PluginConnector extends Plugin {
     const target = msg.name ?? '';
     const id = msg.id;
     let controller: AbortController | undefined;
-    if (id !== undefined) { controller = new AbortController(); this.inbound.set(id, controller); }
+    if (id !== undefined) {
+      controller = new AbortController();
+      this.inbound.set(id, controller);
+    }
     const timeoutMs = msg.requestInfo?.timeoutMs;
     const reply = (payload: unknown, err?: unknown) => {
       if (id !== undefined) this.inbound.delete(id);
       if (!this.handshaken) return;
-      const response: RemixMessage = { action: 'response', id, name: msg.name, key: msg.key, requestInfo: msg.requestInfo ?? undefined };
+      const response: RemixMessage = {
+        action: 'response',
+        id,
+        name: msg.name,
+        key: msg.key,
+        requestInfo: msg.requestInfo ?? undefined,
+      };
       if (err === undefined) response.payload = payload;
-      else { const wire = errorToWire(err); response.error = wire.error; response.errorCode = wire.errorCode; }
+      else {
+        const wire = errorToWire(err);
+        response.error = wire.error;
+        response.errorCode = wire.errorCode;
+      }
       this.transmit(response);
     };
-    host.callMethod(this.name, target, msg.key, msg.payload ?? [], { ...(controller ? { signal: controller.signal } : {}), ...(timeoutMs !== undefined ? { timeoutMs } : {}) })
-      .then((v) => reply(v), (e: unknown) => reply(undefined, e ?? new Error('call failed')));
+    host
+      .callMethod(this.name, target, msg.key, msg.payload ?? [], {
+        ...(controller ? { signal: controller.signal } : {}),
+        ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+      })
+      .then(
+        (v) => reply(v),
+        (e: unknown) => reply(undefined, e ?? new Error('call failed')),
+      );
   }
 
   /**
@@ -333,30 +429,49 @@ export abstract class PluginConnector extends Plugin {
     const id = this.nextId++;
     this.handshakeId = id;
     const done = new Promise<unknown>((resolve, reject) => this.pending.set(id, settler(resolve, reject)));
-    this.handshaking = done.then((methods) => {
-      this.handshaking = undefined;
-      if (methods !== undefined && methods !== null) {
-        if (!Array.isArray(methods) || !methods.every((m) => typeof m === 'string')) {
-          throw new SwitchboardError('INVALID_MESSAGE', `plugin "${this.name}" answered the handshake with ${JSON.stringify(methods).slice(0, 100)} instead of a list of method names`);
-        }
-        this.profile.methods = methods as string[];
-        this.host?.updateProfileFromPlugin({ name: this.name, methods: methods as string[] });
-      }
-      this.handshaken = true;
-      this.waitHandshake?.resolve();
-    }, (err: unknown) => {
-      this.handshaking = undefined;
-      throw err;
-    }).catch((err: unknown) => {
-      const e = err instanceof Error ? err : new Error(String(err));
-      if (this.waitHandshake) this.waitHandshake.reject(e);
-      else this.host?.reportError(e, { plugin: this.name, source: 'connector', detail: 'handshake' });
+    this.handshaking = done
+      .then(
+        (methods) => {
+          this.handshaking = undefined;
+          if (methods !== undefined && methods !== null) {
+            if (!Array.isArray(methods) || !methods.every((m) => typeof m === 'string')) {
+              throw new SwitchboardError(
+                'INVALID_MESSAGE',
+                `plugin "${this.name}" answered the handshake with ${JSON.stringify(methods).slice(0, 100)} instead of a list of method names`,
+              );
+            }
+            this.profile.methods = methods as string[];
+            this.host?.updateProfileFromPlugin({ name: this.name, methods: methods as string[] });
+          }
+          this.handshaken = true;
+          this.waitHandshake?.resolve();
+        },
+        (err: unknown) => {
+          this.handshaking = undefined;
+          throw err;
+        },
+      )
+      .catch((err: unknown) => {
+        const e = err instanceof Error ? err : new Error(String(err));
+        if (this.waitHandshake) this.waitHandshake.reject(e);
+        else this.host?.reportError(e, { plugin: this.name, source: 'connector', detail: 'handshake' });
+      });
+    this.transmit({
+      id,
+      action: 'request',
+      key: HANDSHAKE_KEY,
+      payload: [this.name, this.host?.engineName ?? 'switchboard'],
+      name: this.name,
+      ...(this.supportsBatch() ? { batch: true } : {}),
     });
-    this.transmit({ id, action: 'request', key: HANDSHAKE_KEY, payload: [this.name, this.host?.engineName ?? 'switchboard'], name: this.name, ...(this.supportsBatch() ? { batch: true } : {}) });
   }
 
   private requireHost() {
-    if (!this.host) throw new SwitchboardError('UNAVAILABLE', `plugin "${this.name}" sent a message but is not registered in an engine`);
+    if (!this.host)
+      throw new SwitchboardError(
+        'UNAVAILABLE',
+        `plugin "${this.name}" sent a message but is not registered in an engine`,
+      );
     return this.host;
   }
 }

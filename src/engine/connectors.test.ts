@@ -2,7 +2,16 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from '../core/testing.js';
-import { ChildProcessPlugin, Engine, Plugin, PluginManager, WorkerThreadPlugin, type CallContext, type EngineErrorContext, type PluginConnector } from './index.js';
+import {
+  ChildProcessPlugin,
+  Engine,
+  Plugin,
+  PluginManager,
+  WorkerThreadPlugin,
+  type CallContext,
+  type EngineErrorContext,
+  type PluginConnector,
+} from './index.js';
 
 process.env.SWITCHBOARD_LOG_LEVEL ??= 'silent';
 
@@ -27,7 +36,8 @@ function setup(...plugins: Plugin[]) {
 }
 
 const worker = (opts = {}) => new WorkerThreadPlugin({ name: 'worker', url: fixture('worker-plugin.ts') }, opts);
-const child = (opts = {}) => new ChildProcessPlugin({ name: 'child', url: fixture('ipc-plugin.ts') }, { execArgv: tsx, ...opts });
+const child = (opts = {}) =>
+  new ChildProcessPlugin({ name: 'child', url: fixture('ipc-plugin.ts') }, { execArgv: tsx, ...opts });
 
 void test('worker thread plugin: handshake gives its methods; calls, errors, events both ways', async () => {
   const w = worker();
@@ -37,14 +47,21 @@ void test('worker thread plugin: handshake gives its methods; calls, errors, eve
   assert.ok(profile?.methods?.includes('add') && profile.methods.includes('waitForCancel'));
   assert.equal(await host.call('worker', 'add', 2, 40), 42);
   assert.deepEqual(await host.call('worker', 'echo', { a: [1, 'x', null] }), { a: [1, 'x', null] });
-  await assert.rejects(host.call('worker', 'fail', 'bad input'), (err: Error & { code?: string }) => err.code === 'PLUGIN_ERROR' && err.message === 'bad input');
+  await assert.rejects(
+    host.call('worker', 'fail', 'bad input'),
+    (err: Error & { code?: string }) => err.code === 'PLUGIN_ERROR' && err.message === 'bad input',
+  );
   const ticks: unknown[] = [];
   host.on('worker', 'tick', (n) => ticks.push(n));
   await host.call('worker', 'emitTick', 7);
   await waitFor(() => ticks.length === 1, { what: 'tick event' });
   assert.deepEqual(ticks, [7]);
   // The worker calls back into the host through the engine.
-  const echo = new (class extends Plugin { shout(s: string) { return s.toUpperCase(); } })({ name: 'echo', methods: ['shout'] });
+  const echo = new (class extends Plugin {
+    shout(s: string) {
+      return s.toUpperCase();
+    }
+  })({ name: 'echo', methods: ['shout'] });
   engine.register(echo);
   assert.equal(await host.call('worker', 'callOther', 'echo', 'shout', 'hi'), 'HI');
 });
@@ -64,12 +81,17 @@ void test('worker thread plugin: a call that never answers times out, the plugin
   assert.equal(await host.call('worker', 'add', 1, 1), 2);
 });
 
-void test('plugin-side deadline: the plugin\'s call times out and the engine-side target sees the cancellation', async () => {
+void test("plugin-side deadline: the plugin's call times out and the engine-side target sees the cancellation", async () => {
   const w = worker();
   const aborted: string[] = [];
   const waiter = new (class extends Plugin {
     override callPluginMethod(_m: string, _a: unknown[], ctx: CallContext) {
-      return new Promise((resolve) => ctx.signal.addEventListener('abort', () => { aborted.push((ctx.signal.reason as Error).message); resolve('late'); }));
+      return new Promise((resolve) =>
+        ctx.signal.addEventListener('abort', () => {
+          aborted.push((ctx.signal.reason as Error).message);
+          resolve('late');
+        }),
+      );
     }
   })({ name: 'waiter', methods: ['wait'] });
   const { manager, host } = setup(w, waiter);
@@ -87,7 +109,11 @@ void test('worker thread plugin crash mid-call: clear rejection, inactive, can b
   await manager.activatePlugin(['host', 'worker']);
   const deactivated: string[] = [];
   host.on('manager', 'pluginDeactivated', (p) => deactivated.push((p as { name: string }).name));
-  await assert.rejects(host.call('worker', 'crash'), (err: Error & { code?: string }) => err.code === 'CONNECTION_CLOSED' && /plugin "worker" \(worker thread .*\) exited with code 3/.test(err.message));
+  await assert.rejects(
+    host.call('worker', 'crash'),
+    (err: Error & { code?: string }) =>
+      err.code === 'CONNECTION_CLOSED' && /plugin "worker" \(worker thread .*\) exited with code 3/.test(err.message),
+  );
   assert.equal(await manager.isActive('worker'), false);
   assert.deepEqual(deactivated, ['worker']);
   await manager.activatePlugin('worker');
@@ -119,7 +145,8 @@ void test('child process plugin: malformed, oversized and non-object messages ar
   await manager.activatePlugin(['host', 'child', 'worker']);
   const big: unknown[] = [];
   host.on('child', 'big', (v) => big.push(v));
-  for (const kind of ['malformed', 'oversized', 'not-object']) assert.equal(await host.call('child', 'garbage', kind), 'sent');
+  for (const kind of ['malformed', 'oversized', 'not-object'])
+    assert.equal(await host.call('child', 'garbage', kind), 'sent');
   await waitFor(() => (c as PluginConnector).stats.rejected === 3, { what: 'three rejected messages' });
   assert.deepEqual(big, []);
   assert.equal(await host.call('child', 'echo', 'still here'), 'still here');
@@ -127,7 +154,10 @@ void test('child process plugin: malformed, oversized and non-object messages ar
 });
 
 void test('stdio JSON-lines plugin (any language): handshake, calls; junk lines dropped', async () => {
-  const s = new ChildProcessPlugin({ name: 'stdio', url: process.execPath }, { mode: 'stdio', args: [fixture('stdio-plugin.mjs')], maxMessageBytes: 64 * 1024 });
+  const s = new ChildProcessPlugin(
+    { name: 'stdio', url: process.execPath },
+    { mode: 'stdio', args: [fixture('stdio-plugin.mjs')], maxMessageBytes: 64 * 1024 },
+  );
   const { manager, host } = setup(s);
   await manager.activatePlugin(['host', 'stdio']);
   assert.equal(await host.call('stdio', 'upper', 'any language'), 'ANY LANGUAGE');
@@ -137,9 +167,16 @@ void test('stdio JSON-lines plugin (any language): handshake, calls; junk lines 
 });
 
 void test('connection timeout: a program that never handshakes fails activation and is stopped', async () => {
-  const lazy = new ChildProcessPlugin({ name: 'lazy', url: process.execPath }, { mode: 'stdio', args: ['-e', 'setInterval(() => {}, 1000)'], connectTimeoutMs: 300 });
+  const lazy = new ChildProcessPlugin(
+    { name: 'lazy', url: process.execPath },
+    { mode: 'stdio', args: ['-e', 'setInterval(() => {}, 1000)'], connectTimeoutMs: 300 },
+  );
   const { manager } = setup(lazy);
-  await assert.rejects(manager.activatePlugin('lazy'), (err: Error & { code?: string }) => err.code === 'TIMEOUT' && /did not complete the handshake within 300 ms/.test(err.message));
+  await assert.rejects(
+    manager.activatePlugin('lazy'),
+    (err: Error & { code?: string }) =>
+      err.code === 'TIMEOUT' && /did not complete the handshake within 300 ms/.test(err.message),
+  );
   assert.equal(lazy.pid, undefined, 'the process was stopped');
   assert.equal(await manager.isActive('lazy'), false);
 });
@@ -147,7 +184,10 @@ void test('connection timeout: a program that never handshakes fails activation 
 void test('a program that cannot be started fails activation with a clear error', async () => {
   const missing = new ChildProcessPlugin({ name: 'missing', url: '/nonexistent/plugin-binary' }, { mode: 'stdio' });
   const { manager } = setup(missing);
-  await assert.rejects(manager.activatePlugin('missing'), /cannot start plugin "missing" \(\/nonexistent\/plugin-binary\): spawn .*ENOENT/);
+  await assert.rejects(
+    manager.activatePlugin('missing'),
+    /cannot start plugin "missing" \(\/nonexistent\/plugin-binary\): spawn .*ENOENT/,
+  );
 });
 
 void test('batches: with many calls in flight, worker and child plugins get and send them in batches; every message in a batch is still checked', async () => {
@@ -157,26 +197,38 @@ void test('batches: with many calls in flight, worker and child plugins get and 
   await manager.activatePlugin(['host', 'worker', 'child']);
   for (const p of [w, c]) {
     const sums = await Promise.all(Array.from({ length: 200 }, (_, i) => host.call<number>(p.name, 'add', i, 1)));
-    assert.deepEqual(sums, Array.from({ length: 200 }, (_, i) => i + 1));
+    assert.deepEqual(
+      sums,
+      Array.from({ length: 200 }, (_, i) => i + 1),
+    );
     assert.ok(p.stats.batchesSent > 0 && p.stats.batchesReceived > 0, `${p.name}: ${JSON.stringify(p.stats)}`);
     assert.ok(p.stats.sent >= 200 && p.stats.received >= 200, 'messages in batches count one by one');
   }
   const batched: unknown[] = [];
   host.on('child', 'batched', (v) => batched.push(v));
-  for (const kind of ['batch-not-list', 'batch-too-long', 'batch-mixed']) assert.equal(await host.call('child', 'garbage', kind), 'sent');
+  for (const kind of ['batch-not-list', 'batch-too-long', 'batch-mixed'])
+    assert.equal(await host.call('child', 'garbage', kind), 'sent');
   // The list that is not one and the over-long batch are dropped whole; in the mixed one only the bad message.
-  await waitFor(() => c.stats.rejected === 3 && batched.length === 1, { what: 'three rejections and the one good batched event' });
+  await waitFor(() => c.stats.rejected === 3 && batched.length === 1, {
+    what: 'three rejections and the one good batched event',
+  });
   assert.deepEqual(batched, ['kept']);
   assert.equal(await host.call('child', 'echo', 'still here'), 'still here');
 });
 
 void test('batches: a Remix client on a batch-capable transport (fork IPC) ignores the offer and is never sent a batch', async () => {
-  const remix = new ChildProcessPlugin({ name: 'remix', url: fixture('remix-ipc-plugin.cjs'), methods: ['later'] }, { concurrency: 32 });
+  const remix = new ChildProcessPlugin(
+    { name: 'remix', url: fixture('remix-ipc-plugin.cjs'), methods: ['later'] },
+    { concurrency: 32 },
+  );
   const { engine, manager, host } = setup(remix);
   try {
     await manager.activatePlugin(['host', 'remix']);
     const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => host.call<number>('remix', 'later', i)));
-    assert.deepEqual(answers, Array.from({ length: 50 }, (_, i) => i));
+    assert.deepEqual(
+      answers,
+      Array.from({ length: 50 }, (_, i) => i),
+    );
     assert.equal(remix.stats.batchesSent, 0);
     assert.equal(remix.stats.batchesReceived, 0);
   } finally {
@@ -189,11 +241,25 @@ void test('a value that cannot cross the transport fails only its own call, in a
   const { manager, host } = setup(w);
   await manager.activatePlugin(['host', 'worker']);
   // An argument that cannot be cloned, sent in the same microtask as good calls (one batch).
-  const calls = [host.call('worker', 'add', 1, 2), host.call('worker', 'echo', () => 'no'), host.call('worker', 'add', 3, 4)];
+  const calls = [
+    host.call('worker', 'add', 1, 2),
+    host.call('worker', 'echo', () => 'no'),
+    host.call('worker', 'add', 3, 4),
+  ];
   const [a, bad, b] = await Promise.allSettled(calls);
-  assert.deepEqual([a, b].map((r) => (r?.status === 'fulfilled' ? r.value : r?.reason)), [3, 7]);
-  assert.ok(bad?.status === 'rejected' && /could not be cloned/.test(String((bad.reason as Error).message)), String(bad?.status === 'rejected' ? bad.reason : 'fulfilled'));
+  assert.deepEqual(
+    [a, b].map((r) => (r?.status === 'fulfilled' ? r.value : r?.reason)),
+    [3, 7],
+  );
+  assert.ok(
+    bad?.status === 'rejected' && /could not be cloned/.test(String((bad.reason as Error).message)),
+    String(bad?.status === 'rejected' ? bad.reason : 'fulfilled'),
+  );
   // A result that cannot be cloned: the engine gets an error answer at once, not a timeout.
-  await assert.rejects(host.call('worker', 'unclonable'), (err: Error & { code?: string }) => err.code === 'INTERNAL' && /the result of "unclonable" could not be sent by plugin "worker"/.test(err.message));
+  await assert.rejects(
+    host.call('worker', 'unclonable'),
+    (err: Error & { code?: string }) =>
+      err.code === 'INTERNAL' && /the result of "unclonable" could not be sent by plugin "worker"/.test(err.message),
+  );
   assert.equal(await host.call('worker', 'add', 5, 5), 10);
 });

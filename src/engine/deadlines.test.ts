@@ -26,8 +26,14 @@ void test('cancelling every deadline releases the timer (nothing keeps the proce
   const timer = (d as unknown as { timer: NodeJS.Timeout | undefined }).timer;
   assert.equal(timer === undefined || !timer.hasRef(), true, 'an idle timer must not keep the process alive');
   let fired = false;
-  const late = d.add(5, () => { fired = true; });
-  assert.equal((d as unknown as { timer: NodeJS.Timeout | undefined }).timer?.hasRef(), true, 'a pending deadline keeps its timer');
+  const late = d.add(5, () => {
+    fired = true;
+  });
+  assert.equal(
+    (d as unknown as { timer: NodeJS.Timeout | undefined }).timer?.hasRef(),
+    true,
+    'a pending deadline keeps its timer',
+  );
   await waitFor(() => fired, { what: 'a short deadline added while the idle timer waits for a long one' });
   late.cancel();
 });

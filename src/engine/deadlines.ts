@@ -17,7 +17,11 @@ export type DeadlineTarget = (() => void) | { onDeadline(): void };
 
 class Entry implements Deadline {
   done = false;
-  constructor(private readonly owner: Deadlines, readonly at: number, private readonly target: DeadlineTarget) {}
+  constructor(
+    private readonly owner: Deadlines,
+    readonly at: number,
+    private readonly target: DeadlineTarget,
+  ) {}
 
   cancel(): void {
     if (this.done) return;
@@ -42,14 +46,23 @@ export class Deadlines {
     const at = performance.now() + ms;
     const tail = this.fifo.length > this.head ? this.fifo[this.fifo.length - 1]! : undefined;
     if (tail && at < tail.at) {
-      const t = setTimeout(() => { if (typeof target === 'function') target(); else target.onDeadline(); }, ms);
+      const t = setTimeout(() => {
+        if (typeof target === 'function') target();
+        else target.onDeadline();
+      }, ms);
       return { cancel: () => clearTimeout(t) };
     }
     const entry = new Entry(this, at, target);
     this.fifo.push(entry);
     if (this.timer === undefined) this.arm(at);
-    else if (at < this.timerAt) { clearTimeout(this.timer); this.arm(at); } // an idle timer armed for a later deadline
-    else if (!this.timerRefed) { this.timerRefed = true; (this.timer as { ref?: () => void }).ref?.(); }
+    else if (at < this.timerAt) {
+      clearTimeout(this.timer);
+      this.arm(at);
+    } // an idle timer armed for a later deadline
+    else if (!this.timerRefed) {
+      this.timerRefed = true;
+      (this.timer as { ref?: () => void }).ref?.();
+    }
     return entry;
   }
 
@@ -67,7 +80,10 @@ export class Deadlines {
       const e = this.fifo[this.head]!;
       if (!e.done && e.at > now) break;
       this.head++;
-      if (!e.done) { e.done = true; e.fire(); }
+      if (!e.done) {
+        e.done = true;
+        e.fire();
+      }
     }
     this.compact();
     const next = this.fifo[this.head];
@@ -93,7 +109,12 @@ export class Deadlines {
   }
 
   private compact(): void {
-    if (this.head === this.fifo.length) { this.fifo.length = 0; this.head = 0; }
-    else if (this.head > 1024 && this.head * 2 > this.fifo.length) { this.fifo.splice(0, this.head); this.head = 0; }
+    if (this.head === this.fifo.length) {
+      this.fifo.length = 0;
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.fifo.length) {
+      this.fifo.splice(0, this.head);
+      this.head = 0;
+    }
   }
 }

@@ -8,18 +8,40 @@ class Calc extends Plugin {
   activations = 0;
   deactivations = 0;
   constructor(profile: Partial<Profile> = {}, options = {}) {
-    super({ name: 'calc', methods: ['add', 'slow', 'wait', 'selfAdd', 'boom'], events: ['computed'], ...profile }, options);
+    super(
+      { name: 'calc', methods: ['add', 'slow', 'wait', 'selfAdd', 'boom'], events: ['computed'], ...profile },
+      options,
+    );
   }
-  override onActivation() { this.activations++; }
-  override onDeactivation() { this.deactivations++; }
-  add(a: number, b: number) { this.emit('computed', a + b); return a + b; }
-  async slow(ms: number) { await new Promise((r) => setTimeout(r, ms)); return ms; }
-  boom() { throw new Error('kaboom'); }
-  selfAdd(a: number) { return this.call('calc', 'add', a, a); }
+  override onActivation() {
+    this.activations++;
+  }
+  override onDeactivation() {
+    this.deactivations++;
+  }
+  add(a: number, b: number) {
+    this.emit('computed', a + b);
+    return a + b;
+  }
+  async slow(ms: number) {
+    await new Promise((r) => setTimeout(r, ms));
+    return ms;
+  }
+  boom() {
+    throw new Error('kaboom');
+  }
+  selfAdd(a: number) {
+    return this.call('calc', 'add', a, a);
+  }
   // Sees the engine's cancellation through the call context.
   override callPluginMethod(method: string, args: unknown[], ctx: CallContext): unknown {
     if (method === 'wait') {
-      return new Promise((resolve) => ctx.signal.addEventListener('abort', () => { this.emit('aborted', (ctx.signal.reason as Error).message); resolve('late'); }));
+      return new Promise((resolve) =>
+        ctx.signal.addEventListener('abort', () => {
+          this.emit('aborted', (ctx.signal.reason as Error).message);
+          resolve('late');
+        }),
+      );
     }
     return super.callPluginMethod(method, args, ctx);
   }
@@ -64,7 +86,14 @@ void test('manager emits pluginActivated, pluginDeactivated, profileAdded, profi
   await manager.updateProfile({ name: 'late', description: 'x' });
   await manager.deactivatePlugin('calc');
   // 'added:app' is the replay of the last profileAdded; app sees its own activation (its subscriptions apply first).
-  assert.deepEqual(seen, ['added:app', 'activated:app', 'activated:calc', 'added:late', 'updated:late', 'deactivated:calc']);
+  assert.deepEqual(seen, [
+    'added:app',
+    'activated:app',
+    'activated:calc',
+    'added:late',
+    'updated:late',
+    'deactivated:calc',
+  ]);
   assert.equal((await manager.getProfile('late'))?.description, 'x');
 });
 
@@ -80,7 +109,9 @@ void test('a method not in the profile is refused, naming the exposed methods', 
 
 void test('permission: a profile with permission:true asks the manager canCall; denied calls reject', async () => {
   class Strict extends PluginManager {
-    override canCall(from: Profile, _to: Profile, method: string) { return from.name === 'app' && method === 'add'; }
+    override canCall(from: Profile, _to: Profile, method: string) {
+      return from.name === 'app' && method === 'add';
+    }
   }
   const { engine, manager, app } = setup({ manager: new Strict(), calc: new Calc({ permission: true }) });
   const other = new Plugin({ name: 'other' });
@@ -91,7 +122,9 @@ void test('permission: a profile with permission:true asks the manager canCall; 
   await assert.rejects(app.call('calc', 'slow', 1), { code: 'PERMISSION_DENIED' });
   // Remix's askUserPermission asks the same canCall for the current caller.
   const gate = new (class extends Plugin {
-    async guarded(method: string) { return this.askUserPermission(method); }
+    async guarded(method: string) {
+      return this.askUserPermission(method);
+    }
   })({ name: 'gate', methods: ['guarded', 'add'] });
   engine.register(gate);
   assert.equal(await app.call('gate', 'guarded', 'add'), true);
@@ -101,11 +134,20 @@ void test('permission: a profile with permission:true asks the manager canCall; 
 
 void test('auto-activation on call, and refusal by the manager or the plugin', async () => {
   class NoAuto extends PluginManager {
-    override canActivatePlugin(from: Profile) { return from.name !== 'other'; }
+    override canActivatePlugin(from: Profile) {
+      return from.name !== 'other';
+    }
   }
   const { engine, manager, calc, app } = setup({ manager: new NoAuto() });
   const other = new Plugin({ name: 'other' });
-  const shy = new (class extends Plugin { override canActivate() { return false; } add() { return 0; } })({ name: 'shy', methods: ['add'] });
+  const shy = new (class extends Plugin {
+    override canActivate() {
+      return false;
+    }
+    add() {
+      return 0;
+    }
+  })({ name: 'shy', methods: ['add'] });
   engine.register([other, shy]);
   await manager.activatePlugin(['app', 'other']);
   await assert.rejects(other.call('calc', 'add', 1, 1), { code: 'PERMISSION_DENIED' });
@@ -156,14 +198,21 @@ void test('subscriptions made before activation are kept and applied on activati
 void test('per-call timeout (default from the plugin, override per call) and AbortSignal cancellation', async () => {
   const { manager, app } = setup({ calc: new Calc({}, { callTimeoutMs: 50, concurrency: 4 }) });
   await manager.activatePlugin(['app', 'calc']);
-  await assert.rejects(app.call('calc', 'slow', 500), (err: Error & { code?: string }) => err.code === 'TIMEOUT' && /\[TIMEOUT\].*"calc.slow" from "app".*50 ms/.test(err.message));
+  await assert.rejects(
+    app.call('calc', 'slow', 500),
+    (err: Error & { code?: string }) =>
+      err.code === 'TIMEOUT' && /\[TIMEOUT\].*"calc.slow" from "app".*50 ms/.test(err.message),
+  );
   assert.equal(await app.callWith({ timeoutMs: 1000 }, 'calc', 'slow', 80), 80);
   const aborted: string[] = [];
   app.on('calc', 'aborted', (m) => aborted.push(String(m)));
   const controller = new AbortController();
   const p = app.callWith({ signal: controller.signal, timeoutMs: 0 }, 'calc', 'wait');
   setTimeout(() => controller.abort(new Error('user closed the dialog')), 10);
-  await assert.rejects(p, (err: Error & { code?: string }) => err.code === 'CANCELLED' && /user closed the dialog/.test(err.message));
+  await assert.rejects(
+    p,
+    (err: Error & { code?: string }) => err.code === 'CANCELLED' && /user closed the dialog/.test(err.message),
+  );
   assert.equal(aborted.length, 1, 'the method saw its signal abort');
   const pre = new AbortController();
   pre.abort();
@@ -171,11 +220,20 @@ void test('per-call timeout (default from the plugin, override per call) and Abo
 });
 
 void test('concurrency: one call at a time by default; configurable', async () => {
-  for (const [concurrency, expectMax] of [[1, 1], [3, 3]] as const) {
+  for (const [concurrency, expectMax] of [
+    [1, 1],
+    [3, 3],
+  ] as const) {
     let running = 0;
     let max = 0;
     const p = new (class extends Plugin {
-      async work() { running++; max = Math.max(max, running); await new Promise((r) => setTimeout(r, 5)); running--; return true; }
+      async work() {
+        running++;
+        max = Math.max(max, running);
+        await new Promise((r) => setTimeout(r, 5));
+        running--;
+        return true;
+      }
     })({ name: 'worker', methods: ['work'] }, { concurrency });
     const engine = new Engine();
     const manager = new PluginManager();
@@ -187,7 +245,7 @@ void test('concurrency: one call at a time by default; configurable', async () =
   }
 });
 
-void test('cancel(): Remix-style cancel of a caller\'s queued calls', async () => {
+void test("cancel(): Remix-style cancel of a caller's queued calls", async () => {
   const { manager, app } = setup();
   await manager.activatePlugin(['app', 'calc']);
   const first = app.call('calc', 'slow', 30);
@@ -206,25 +264,43 @@ void test('a plugin calling its own method does not deadlock behind its running 
 void test('errors in hooks and listeners reach the error handler; activation errors reject and are reported', async () => {
   const errors: Array<[unknown, EngineErrorContext]> = [];
   class Bad extends Plugin {
-    override onRegistration() { throw new Error('reg failed'); }
-    override onActivation() { throw new Error('act failed'); }
+    override onRegistration() {
+      throw new Error('reg failed');
+    }
+    override onActivation() {
+      throw new Error('act failed');
+    }
   }
   const { engine, manager, app } = setup({ errors });
   engine.register(new Bad({ name: 'bad' }));
   await assert.rejects(manager.activatePlugin('bad'), /act failed/);
   assert.equal(await manager.isActive('bad'), false);
-  class BadOff extends Plugin { override async onDeactivation() { throw new Error('deact failed'); } }
+  class BadOff extends Plugin {
+    override async onDeactivation() {
+      throw new Error('deact failed');
+    }
+  }
   engine.register(new BadOff({ name: 'badoff' }));
   await manager.activatePlugin(['badoff', 'app', 'calc']);
   await manager.deactivatePlugin('badoff');
   assert.equal(await manager.isActive('badoff'), false, 'deactivation still happens');
-  app.on('calc', 'computed', () => { throw new Error('listener failed'); });
+  app.on('calc', 'computed', () => {
+    throw new Error('listener failed');
+  });
   assert.equal(await app.call('calc', 'add', 1, 2), 3, 'a throwing listener does not break the emitter');
-  manager.onPluginActivated = () => { throw new Error('hook failed'); };
+  manager.onPluginActivated = () => {
+    throw new Error('hook failed');
+  };
   engine.register(new Plugin({ name: 'z' }));
   await manager.activatePlugin('z');
   const sources = errors.map(([e, c]) => `${c.source}:${(e as Error).message}`);
-  assert.deepEqual(sources, ['onRegistration:reg failed', 'onActivation:act failed', 'onDeactivation:deact failed', 'event-listener:listener failed', 'manager-hook:hook failed']);
+  assert.deepEqual(sources, [
+    'onRegistration:reg failed',
+    'onActivation:act failed',
+    'onDeactivation:deact failed',
+    'event-listener:listener failed',
+    'manager-hook:hook failed',
+  ]);
 });
 
 void test('deactivation permissions: a plugin may deactivate itself, not others; plugins may refuse', async () => {
@@ -236,8 +312,13 @@ void test('deactivation permissions: a plugin may deactivate itself, not others;
   await other.call('manager', 'deactivatePlugin', 'other');
   assert.equal(await manager.isActive('other'), false);
   // updateProfile from a plugin: only its own profile
-  await assert.rejects(app.call('manager', 'updateProfile', { name: 'calc', description: 'hacked' }), { code: 'PERMISSION_DENIED' });
-  await assert.rejects(app.call('manager', 'updateProfile', { name: 'app', methods: 'not a list' }), (err: Error & { code?: string }) => err.code === 'INVALID_ARGUMENT' && /"methods"/.test(err.message));
+  await assert.rejects(app.call('manager', 'updateProfile', { name: 'calc', description: 'hacked' }), {
+    code: 'PERMISSION_DENIED',
+  });
+  await assert.rejects(
+    app.call('manager', 'updateProfile', { name: 'app', methods: 'not a list' }),
+    (err: Error & { code?: string }) => err.code === 'INVALID_ARGUMENT' && /"methods"/.test(err.message),
+  );
   await app.call('manager', 'updateProfile', { name: 'app', description: 'mine' });
   assert.equal((await manager.getProfile('app'))?.description, 'mine');
 });

@@ -29,12 +29,24 @@ export class Engine implements PluginHost, ManagerHost {
 
   constructor(options: EngineOptions = {}) {
     this.engineName = options.name ?? 'switchboard';
-    this.errorHandler = options.onError ?? ((err, ctx) => engineLog().error({ err, ...ctx }, `error in ${ctx.source} of plugin "${ctx.plugin}": ${err instanceof Error ? err.message : String(err)}`));
-    this.bus = new EventBus((listener, key, err) => this.reportError(err, { plugin: listener, source: 'event-listener', detail: key }));
+    this.errorHandler =
+      options.onError ??
+      ((err, ctx) =>
+        engineLog().error(
+          { err, ...ctx },
+          `error in ${ctx.source} of plugin "${ctx.plugin}": ${err instanceof Error ? err.message : String(err)}`,
+        ));
+    this.bus = new EventBus((listener, key, err) =>
+      this.reportError(err, { plugin: listener, source: 'event-listener', detail: key }),
+    );
   }
 
   get manager(): PluginManager {
-    if (!this.managerPlugin) throw new SwitchboardError('UNAVAILABLE', 'no plugin manager is registered; call engine.register(new PluginManager()) first');
+    if (!this.managerPlugin)
+      throw new SwitchboardError(
+        'UNAVAILABLE',
+        'no plugin manager is registered; call engine.register(new PluginManager()) first',
+      );
     return this.managerPlugin;
   }
 
@@ -51,7 +63,8 @@ export class Engine implements PluginHost, ManagerHost {
     for (const name of names) {
       if (this.plugins.has(name)) throw new SwitchboardError('CONFLICT', `plugin "${name}" is already registered`);
     }
-    if (new Set(names).size !== names.length) throw new SwitchboardError('CONFLICT', `the same plugin name appears twice in: ${names.join(', ')}`);
+    if (new Set(names).size !== names.length)
+      throw new SwitchboardError('CONFLICT', `the same plugin name appears twice in: ${names.join(', ')}`);
     // The manager first, so it knows every profile.
     const ordered = [...list].sort((a, b) => Number(b instanceof PluginManager) - Number(a instanceof PluginManager));
     for (const plugin of ordered) {
@@ -105,23 +118,46 @@ export class Engine implements PluginHost, ManagerHost {
    * manager and the target agree), method exposed, manager's `canCall` when the target's profile
    * has `permission: true`. Then the call waits its turn in the target's queue.
    */
-  callMethod(caller: string, path: string, method: string, args: unknown[], options: CallOptions = {}): Promise<unknown> {
+  callMethod(
+    caller: string,
+    path: string,
+    method: string,
+    args: unknown[],
+    options: CallOptions = {},
+  ): Promise<unknown> {
     const dot = path.indexOf('.');
     const target = dot < 0 ? path : path.slice(0, dot);
     const plugin = this.plugins.get(target);
     if (!plugin) return Promise.reject(notRegistered(target, caller));
     const manager = this.managerPlugin;
-    if (!manager) return Promise.reject(new SwitchboardError('UNAVAILABLE', 'no plugin manager is registered; call engine.register(new PluginManager()) first'));
+    if (!manager)
+      return Promise.reject(
+        new SwitchboardError(
+          'UNAVAILABLE',
+          'no plugin manager is registered; call engine.register(new PluginManager()) first',
+        ),
+      );
     const callerPlugin = this.plugins.get(caller);
     if (callerPlugin && callerPlugin.state === 'inactive' && callerPlugin !== manager) {
-      return Promise.reject(new SwitchboardError('UNAVAILABLE', `plugin "${caller}" is not active, so it cannot call "${target}.${method}"; activate it first`));
+      return Promise.reject(
+        new SwitchboardError(
+          'UNAVAILABLE',
+          `plugin "${caller}" is not active, so it cannot call "${target}.${method}"; activate it first`,
+        ),
+      );
     }
     const to = manager.profileOf(target);
     if (!to) return Promise.reject(notRegistered(target, caller));
     if (manager.isActiveNow(target) && !to.permission) {
       const refused = this.refuseUnexposed(caller, target, to, method);
       if (refused) return Promise.reject(refused);
-      return plugin.addRequest(dot < 0 ? { from: caller } : { from: caller, path }, method, args, options, caller === target);
+      return plugin.addRequest(
+        dot < 0 ? { from: caller } : { from: caller, path },
+        method,
+        args,
+        options,
+        caller === target,
+      );
     }
     return this.slowCall(caller, path, target, plugin, method, args, options);
   }
@@ -217,7 +253,15 @@ export class Engine implements PluginHost, ManagerHost {
 
   // ---- internals ----
 
-  private async slowCall(caller: string, path: string, target: string, plugin: Plugin, method: string, args: unknown[], options: CallOptions): Promise<unknown> {
+  private async slowCall(
+    caller: string,
+    path: string,
+    target: string,
+    plugin: Plugin,
+    method: string,
+    args: unknown[],
+    options: CallOptions,
+  ): Promise<unknown> {
     const manager = this.manager;
     const from = manager.profileOf(caller) ?? { name: caller };
     if (!manager.isActiveNow(target)) await manager.activateForCall(from, manager.profileOf(target)!, method);
@@ -225,7 +269,9 @@ export class Engine implements PluginHost, ManagerHost {
     const refused = this.refuseUnexposed(caller, target, to, method);
     if (refused) throw refused;
     if (to.permission && caller !== target && caller !== manager.name && !(await manager.canCall(from, to, method))) {
-      throw permissionDenied(`plugin "${caller}" is not allowed to call "${target}.${method}" (the manager's canCall refused)`);
+      throw permissionDenied(
+        `plugin "${caller}" is not allowed to call "${target}.${method}" (the manager's canCall refused)`,
+      );
     }
     const request: RequestInfo = path === target ? { from: caller } : { from: caller, path };
     return plugin.addRequest(request, method, args, options, caller === target);
@@ -238,7 +284,10 @@ export class Engine implements PluginHost, ManagerHost {
     if (!set) this.methodSets.set(methods, (set = new Set(methods)));
     if (set.has(method)) return undefined;
     const list = methods.length ? methods.map((m) => `"${m}"`).join(', ') : 'none';
-    return new SwitchboardError('NOT_FOUND', `cannot call "${method}" of "${target}" from "${caller}": "${method}" is not in its profile's methods (exposed: ${list})`);
+    return new SwitchboardError(
+      'NOT_FOUND',
+      `cannot call "${method}" of "${target}" from "${caller}": "${method}" is not in its profile's methods (exposed: ${list})`,
+    );
   }
 
   private forget(name: string): void {

@@ -14,7 +14,10 @@ export function callCancelled(label: string, reason?: unknown): SwitchboardError
 }
 
 export function notRegistered(name: string, caller: string): SwitchboardError {
-  return new SwitchboardError('NOT_FOUND', `plugin "${name}" is not registered, so "${caller}" cannot use it; register it with engine.register() first`);
+  return new SwitchboardError(
+    'NOT_FOUND',
+    `plugin "${name}" is not registered, so "${caller}" cannot use it; register it with engine.register() first`,
+  );
 }
 
 export function permissionDenied(message: string): SwitchboardError {
@@ -27,9 +30,24 @@ export function connectionLost(message: string, cause?: unknown): ConnectionErro
 
 /** Rebuild an error that crossed the wire as `error` (+ our `errorCode` extension). */
 export function errorFromWire(message: string, code?: string): SwitchboardError {
-  const known: ErrorCode[] = ['TIMEOUT', 'CANCELLED', 'NOT_FOUND', 'PERMISSION_DENIED', 'UNAVAILABLE', 'CONNECTION_CLOSED', 'INVALID_ARGUMENT', 'INVALID_MESSAGE', 'REFUSED', 'CONFLICT', 'INTERNAL', 'PLUGIN_ERROR'];
+  const known: ErrorCode[] = [
+    'TIMEOUT',
+    'CANCELLED',
+    'NOT_FOUND',
+    'PERMISSION_DENIED',
+    'UNAVAILABLE',
+    'CONNECTION_CLOSED',
+    'INVALID_ARGUMENT',
+    'INVALID_MESSAGE',
+    'REFUSED',
+    'CONFLICT',
+    'INTERNAL',
+    'PLUGIN_ERROR',
+  ];
   const c = known.find((k) => k === code) ?? 'PLUGIN_ERROR';
-  return new SwitchboardError(c, message, { retryable: c === 'TIMEOUT' || c === 'UNAVAILABLE' || c === 'CONNECTION_CLOSED' });
+  return new SwitchboardError(c, message, {
+    retryable: c === 'TIMEOUT' || c === 'UNAVAILABLE' || c === 'CONNECTION_CLOSED',
+  });
 }
 
 /** Message + code of any thrown value, for the wire. */

@@ -7,7 +7,10 @@ import { promisify } from 'node:util';
 
 void test('src/engine/examples/hello.ts runs and prints what the README says', async () => {
   const file = fileURLToPath(new URL('./examples/hello.ts', import.meta.url));
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', file], { timeout: 60_000, env: { ...process.env, SWITCHBOARD_LOG_LEVEL: 'warn' } });
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', file], {
+    timeout: 60_000,
+    env: { ...process.env, SWITCHBOARD_LOG_LEVEL: 'warn' },
+  });
   assert.match(stdout, /2 \+ 3 = 5/);
   assert.match(stdout, /math saw theme dark/);
   assert.match(stdout, /the host says: hello worker/);

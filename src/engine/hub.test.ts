@@ -11,7 +11,9 @@ let hub: TestHub;
 const services: HubPluginService[] = [];
 const engines: Engine[] = [];
 
-before(async () => { hub = await TestHub.start(); });
+before(async () => {
+  hub = await TestHub.start();
+});
 after(async () => {
   for (const e of engines) if (e.isRegistered('calc')) await e.remove('calc');
   for (const s of services) s.close();
@@ -23,7 +25,11 @@ function setup() {
   engines.push(engine);
   const manager = new PluginManager();
   const host = new Plugin({ name: 'host' });
-  const echo = new (class extends Plugin { shout(s: string) { return `${s.toUpperCase()}!`; } })({ name: 'echo', methods: ['shout'] });
+  const echo = new (class extends Plugin {
+    shout(s: string) {
+      return `${s.toUpperCase()}!`;
+    }
+  })({ name: 'echo', methods: ['shout'] });
   const calc = new HubPlugin({ name: 'calc', url: hub.url }, { connectTimeoutMs: 5000, callTimeoutMs: 3000 });
   engine.register([manager, host, echo, calc]);
   return { engine, manager, host, calc };
@@ -34,8 +40,19 @@ void test('HubPlugin: a hub service as a plugin — handshake, calls both ways, 
   const svc = await serveHubPlugin(hub.url, 'calc', {
     add: (a: number, b: number) => a + b,
     relay: (text: string) => svc.client.call('echo', 'shout', text),
-    hang: withContext((ctx) => new Promise((resolve) => ctx.signal.addEventListener('abort', () => { cancelled.push('hang'); resolve(null); }))),
-    tick: (n: number) => { svc.client.emit('ticked', n); return n; },
+    hang: withContext(
+      (ctx) =>
+        new Promise((resolve) =>
+          ctx.signal.addEventListener('abort', () => {
+            cancelled.push('hang');
+            resolve(null);
+          }),
+        ),
+    ),
+    tick: (n: number) => {
+      svc.client.emit('ticked', n);
+      return n;
+    },
   });
   services.push(svc);
   const { manager, host } = setup();

@@ -17,7 +17,14 @@ setEngineLogger({
 
 export { Engine, type EngineOptions } from './engine.js';
 export { PluginManager } from './manager.js';
-export { Plugin, type CallOptions, type PluginOptions, type PluginState, type EngineErrorContext, type ErrorSource } from './plugin.js';
+export {
+  Plugin,
+  type CallOptions,
+  type PluginOptions,
+  type PluginState,
+  type EngineErrorContext,
+  type ErrorSource,
+} from './plugin.js';
 export { PluginConnector, type ConnectorOptions, type ConnectorStats } from './connector.js';
 export { ChildProcessPlugin, type ChildProcessPluginOptions } from './connectors/child-process.js';
 export { WorkerThreadPlugin, type WorkerThreadPluginOptions } from './connectors/worker-thread.js';

@@ -97,9 +97,11 @@ export class PluginManager extends Plugin {
   }
 
   canUpdateProfile(from: Profile, to: Partial<Profile> & { name: string }): boolean | Promise<boolean> {
-    if (from.name !== this.name && to.name !== from.name) throw permissionDenied(`plugin "${from.name}" cannot change the profile of "${to.name}"`);
+    if (from.name !== this.name && to.name !== from.name)
+      throw permissionDenied(`plugin "${from.name}" cannot change the profile of "${to.name}"`);
     const current = this.profiles.get(to.name);
-    if (to.url !== undefined && current && to.url !== current.url) throw permissionDenied(`the url of plugin "${to.name}" cannot be updated`);
+    if (to.url !== undefined && current && to.url !== current.url)
+      throw permissionDenied(`the url of plugin "${to.name}" cannot be updated`);
     return true;
   }
 
@@ -108,7 +110,8 @@ export class PluginManager extends Plugin {
   /** @internal */
   addProfile(profiles: Profile | Profile[]): void {
     for (const profile of Array.isArray(profiles) ? profiles : [profiles]) {
-      if (this.profiles.has(profile.name)) throw new SwitchboardError('CONFLICT', `a plugin named "${profile.name}" already exists`);
+      if (this.profiles.has(profile.name))
+        throw new SwitchboardError('CONFLICT', `a plugin named "${profile.name}" already exists`);
       this.profiles.set(profile.name, profile);
       this.emitSafely('profileAdded', profile);
       this.hook('onProfileAdded', () => this.onProfileAdded?.(profile));
@@ -150,27 +153,38 @@ export class PluginManager extends Plugin {
   /** @internal Auto-activation on call: checks the manager and the plugin, then starts it. */
   async activateForCall(from: Profile, to: Profile, method: string): Promise<void> {
     if (this.actives.has(to.name)) return;
-    const ok = (await this.canActivatePlugin(from, to, method)) && (await this.host_().pluginCanActivate(to.name, from, method));
-    if (!ok) throw permissionDenied(`"${from.name}" cannot call "${method}" of "${to.name}": "${to.name}" is not active and may not be activated by "${from.name}"`);
+    const ok =
+      (await this.canActivatePlugin(from, to, method)) && (await this.host_().pluginCanActivate(to.name, from, method));
+    if (!ok)
+      throw permissionDenied(
+        `"${from.name}" cannot call "${method}" of "${to.name}": "${to.name}" is not active and may not be activated by "${from.name}"`,
+      );
     await this.start(to.name);
   }
 
   override callPluginMethod(method: string, args: unknown[], ctx: CallContext): unknown {
     const from = ctx.request.from;
     switch (method) {
-      case 'getProfile': return this.getProfile(String(args[0]));
-      case 'isActive': return this.isActive(String(args[0]));
+      case 'getProfile':
+        return this.getProfile(String(args[0]));
+      case 'isActive':
+        return this.isActive(String(args[0]));
       case 'updateProfile': {
         // The argument came from a plugin (maybe over the wire): check it.
         const parsed = profileUpdateSchema.safeParse(args[0]);
         if (!parsed.success) {
           const issue = parsed.error.issues[0];
-          throw new SwitchboardError('INVALID_ARGUMENT', `updateProfile from "${from}" needs a profile object with a name${issue ? `; "${issue.path.join('.')}": ${issue.message}` : ''}`);
+          throw new SwitchboardError(
+            'INVALID_ARGUMENT',
+            `updateProfile from "${from}" needs a profile object with a name${issue ? `; "${issue.path.join('.')}": ${issue.message}` : ''}`,
+          );
         }
         return this.updateProfileAs(from, parsed.data as Partial<Profile> & { name: string });
       }
-      case 'activatePlugin': return this.activateAs(from, args[0] as string | string[]);
-      case 'deactivatePlugin': return this.deactivateAs(from, args[0] as string | string[]);
+      case 'activatePlugin':
+        return this.activateAs(from, args[0] as string | string[]);
+      case 'deactivatePlugin':
+        return this.deactivateAs(from, args[0] as string | string[]);
       case 'canCall': {
         const [f, t, m, msg] = args;
         const fromProfile = typeof f === 'string' ? this.profiles.get(f) : (f as Profile | undefined);
@@ -178,41 +192,55 @@ export class PluginManager extends Plugin {
         if (!fromProfile || !toProfile) return false;
         return this.canCall(fromProfile, toProfile, String(m), typeof msg === 'string' ? msg : undefined);
       }
-      default: return super.callPluginMethod(method, args, ctx);
+      default:
+        return super.callPluginMethod(method, args, ctx);
     }
   }
 
   private async updateProfileAs(fromName: string, to: Partial<Profile> & { name: string }): Promise<void> {
-    if (!to || typeof to.name !== 'string') throw new SwitchboardError('INVALID_ARGUMENT', 'updateProfile needs a profile with a name');
-    if (!this.profiles.has(to.name)) throw new SwitchboardError('NOT_FOUND', `plugin "${to.name}" is not registered, so its profile cannot be updated`);
+    if (!to || typeof to.name !== 'string')
+      throw new SwitchboardError('INVALID_ARGUMENT', 'updateProfile needs a profile with a name');
+    if (!this.profiles.has(to.name))
+      throw new SwitchboardError(
+        'NOT_FOUND',
+        `plugin "${to.name}" is not registered, so its profile cannot be updated`,
+      );
     const from = this.requireProfile(fromName);
-    if (!(await this.canUpdateProfile(from, to))) throw permissionDenied(`plugin "${fromName}" may not update the profile of "${to.name}"`);
+    if (!(await this.canUpdateProfile(from, to)))
+      throw permissionDenied(`plugin "${fromName}" may not update the profile of "${to.name}"`);
     this.applyProfileUpdate(to);
   }
 
   private async activateAs(fromName: string, names: string | string[]): Promise<void> {
     const from = this.requireProfile(fromName);
     const list = Array.isArray(names) ? names : [names];
-    await Promise.all(list.map(async (name) => {
-      if (this.actives.has(name)) return;
-      const to = this.requireProfile(name);
-      if (!(await this.canActivatePlugin(from, to))) throw permissionDenied(`plugin "${fromName}" has no right to activate plugin "${name}"`);
-      await this.start(name);
-    }));
+    await Promise.all(
+      list.map(async (name) => {
+        if (this.actives.has(name)) return;
+        const to = this.requireProfile(name);
+        if (!(await this.canActivatePlugin(from, to)))
+          throw permissionDenied(`plugin "${fromName}" has no right to activate plugin "${name}"`);
+        await this.start(name);
+      }),
+    );
   }
 
   private async deactivateAs(fromName: string, names: string | string[]): Promise<void> {
     const from = this.requireProfile(fromName);
     const list = Array.isArray(names) ? names : [names];
-    await Promise.all(list.map(async (name) => {
-      if (!this.actives.has(name)) return;
-      const to = this.requireProfile(name);
-      if (from.name !== this.name) {
-        if (!(await this.canDeactivatePlugin(from, to))) throw permissionDenied(`plugin "${fromName}" has no right to deactivate plugin "${name}"`);
-        if (from.name !== to.name && !(await this.host_().pluginCanDeactivate(name, from))) throw permissionDenied(`plugin "${name}" refused to be deactivated by "${fromName}"`);
-      }
-      await this.stop(name);
-    }));
+    await Promise.all(
+      list.map(async (name) => {
+        if (!this.actives.has(name)) return;
+        const to = this.requireProfile(name);
+        if (from.name !== this.name) {
+          if (!(await this.canDeactivatePlugin(from, to)))
+            throw permissionDenied(`plugin "${fromName}" has no right to deactivate plugin "${name}"`);
+          if (from.name !== to.name && !(await this.host_().pluginCanDeactivate(name, from)))
+            throw permissionDenied(`plugin "${name}" refused to be deactivated by "${fromName}"`);
+        }
+        await this.stop(name);
+      }),
+    );
   }
 
   private start(name: string): Promise<void> {
@@ -239,7 +267,9 @@ export class PluginManager extends Plugin {
     const prev = this.transitions.get(name) ?? Promise.resolve();
     const next = prev.catch(() => undefined).then(run);
     this.transitions.set(name, next);
-    const clear = () => { if (this.transitions.get(name) === next) this.transitions.delete(name); };
+    const clear = () => {
+      if (this.transitions.get(name) === next) this.transitions.delete(name);
+    };
     next.then(clear, clear);
     return next;
   }
@@ -257,7 +287,10 @@ export class PluginManager extends Plugin {
   private hook(name: string, run: () => unknown): void {
     try {
       const result = run();
-      if (result instanceof Promise) result.catch((err: unknown) => this.managerHost?.reportError(err, { plugin: this.name, source: 'manager-hook', detail: name }));
+      if (result instanceof Promise)
+        result.catch((err: unknown) =>
+          this.managerHost?.reportError(err, { plugin: this.name, source: 'manager-hook', detail: name }),
+        );
     } catch (err) {
       this.managerHost?.reportError(err, { plugin: this.name, source: 'manager-hook', detail: name });
     }
@@ -270,7 +303,11 @@ export class PluginManager extends Plugin {
   }
 
   private host_(): ManagerHost {
-    if (!this.managerHost) throw new SwitchboardError('UNAVAILABLE', 'the plugin manager is not registered in an engine; call engine.register(manager) first');
+    if (!this.managerHost)
+      throw new SwitchboardError(
+        'UNAVAILABLE',
+        'the plugin manager is not registered in an engine; call engine.register(manager) first',
+      );
     return this.managerHost;
   }
 }

@@ -22,10 +22,16 @@ export class Outbox {
   ) {}
 
   push(message: RemixMessage): void {
-    if (!this.batching) { this.sendOne(message); return; }
+    if (!this.batching) {
+      this.sendOne(message);
+      return;
+    }
     this.queue.push(message);
     if (this.queue.length >= MAX_BATCH) this.flush();
-    else if (!this.flushQueued) { this.flushQueued = true; queueMicrotask(this.flushLater); }
+    else if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(this.flushLater);
+    }
   }
 
   /** Sends what is queued now: one message as itself, more as one batch. */

@@ -24,7 +24,8 @@ export interface PluginOptions {
   [option: string]: unknown;
 }
 
-export type ErrorSource = 'onActivation' | 'onDeactivation' | 'onRegistration' | 'event-listener' | 'manager-hook' | 'connector';
+export type ErrorSource =
+  'onActivation' | 'onDeactivation' | 'onRegistration' | 'event-listener' | 'manager-hook' | 'connector';
 
 export interface EngineErrorContext {
   plugin: string;
@@ -95,7 +96,10 @@ export class Plugin {
   onActivation?(): void | Promise<void>;
   onDeactivation?(): void | Promise<void>;
 
-  constructor(public profile: Profile, options: PluginOptions = {}) {
+  constructor(
+    public profile: Profile,
+    options: PluginOptions = {},
+  ) {
     this.setOptions(options);
   }
 
@@ -122,7 +126,11 @@ export class Plugin {
   setOptions(options: Partial<PluginOptions> = {}): void {
     this.options = { ...this.options, ...options };
     const concurrency = this.options.concurrency ?? 1;
-    if (!(concurrency >= 1)) throw new SwitchboardError('INVALID_ARGUMENT', `concurrency of plugin "${this.name}" must be 1 or more, got ${concurrency}`);
+    if (!(concurrency >= 1))
+      throw new SwitchboardError(
+        'INVALID_ARGUMENT',
+        `concurrency of plugin "${this.name}" must be 1 or more, got ${concurrency}`,
+      );
     this.queue.concurrency = concurrency;
   }
 
@@ -196,7 +204,13 @@ export class Plugin {
   // ---- engine internals ----
 
   /** @internal Queue a call to one of this plugin's methods. */
-  addRequest(request: RequestInfo, method: string, args: unknown[], options: CallOptions, selfCall = false): Promise<unknown> {
+  addRequest(
+    request: RequestInfo,
+    method: string,
+    args: unknown[],
+    options: CallOptions,
+    selfCall = false,
+  ): Promise<unknown> {
     const timeoutMs = options.timeoutMs ?? this.options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
     const call = new PluginCall(this, method, args, request, timeoutMs, options.signal);
     // A plugin calling itself must not wait behind its own running call (Remix bypassed the queue
@@ -206,7 +220,10 @@ export class Plugin {
 
   /** @internal Cancel queued/running calls from `from` (to `method`, or all). */
   cancelRequests(from: string, method: string | undefined, reason: string): number {
-    return this.queue.cancelWhere((c) => c.request.from === from && (method === undefined || c.method === method), reason);
+    return this.queue.cancelWhere(
+      (c) => c.request.from === from && (method === undefined || c.method === method),
+      reason,
+    );
   }
 
   /** @internal Reject every call (the plugin is gone). */
@@ -219,7 +236,8 @@ export class Plugin {
   callPluginMethod(method: string, args: unknown[], ctx: CallContext): unknown {
     const path = methodPath(method, ctx.request.path);
     const fn = (this as unknown as Record<string, unknown>)[path];
-    if (typeof fn !== 'function') throw new SwitchboardError('NOT_FOUND', `method "${path}" is not implemented by plugin "${this.name}"`);
+    if (typeof fn !== 'function')
+      throw new SwitchboardError('NOT_FOUND', `method "${path}" is not implemented by plugin "${this.name}"`);
     this.currentRequest = ctx.request;
     return (fn as (...a: unknown[]) => unknown).apply(this, args);
   }
@@ -259,7 +277,9 @@ export class Plugin {
   }
 
   private notReady(what: string): SwitchboardError {
-    const why = this.host ? 'it is not active; activate it first' : 'it is not registered in an engine; call engine.register() first';
+    const why = this.host
+      ? 'it is not active; activate it first'
+      : 'it is not registered in an engine; call engine.register() first';
     return new SwitchboardError('UNAVAILABLE', `plugin "${this.name}" cannot ${what}: ${why}`);
   }
 }

@@ -65,7 +65,11 @@ void test('methodPath follows Remix (root plugin stripped)', () => {
 void test('LineReader splits lines across chunks and skips over-long lines without losing the next', () => {
   const lines: string[] = [];
   const over: number[] = [];
-  const r = new LineReader(10, (l) => lines.push(l), (n) => over.push(n));
+  const r = new LineReader(
+    10,
+    (l) => lines.push(l),
+    (n) => over.push(n),
+  );
   r.push('ab');
   r.push('c\r\nxyz\n\n');
   r.push('0123456789ABCDEF');
@@ -85,7 +89,14 @@ void test('browser bundles stay small (no zod locales, no Node modules)', async 
 });
 
 void test('calls and responses take a hand-written check: it refuses exactly what the schema refuses', () => {
-  const request = { id: 1, action: 'request', key: 'add', payload: [1], requestInfo: { from: 'a', timeoutMs: 10 }, name: 'b' };
+  const request = {
+    id: 1,
+    action: 'request',
+    key: 'add',
+    payload: [1],
+    requestInfo: { from: 'a', timeoutMs: 10 },
+    name: 'b',
+  };
   const response = { id: 1, action: 'response', key: 'add', payload: 3, name: 'b' };
   const bad: Array<[Record<string, unknown>, RegExp]> = [
     [{ ...request, id: 1.5 }, /"id"/],
@@ -111,7 +122,13 @@ void test('calls and responses take a hand-written check: it refuses exactly wha
     assert.equal(r.ok, false, JSON.stringify(m));
     if (!r.ok) assert.match(r.reason, reason);
   }
-  for (const m of [request, response, { ...request, requestInfo: null }, { ...response, error: 'boom', errorCode: 'TIMEOUT' }, { ...request, batch: true }]) {
+  for (const m of [
+    request,
+    response,
+    { ...request, requestInfo: null },
+    { ...response, error: 'boom', errorCode: 'TIMEOUT' },
+    { ...request, batch: true },
+  ]) {
     assert.equal(parseMessage(m).ok, true, JSON.stringify(m));
   }
 });

@@ -13,7 +13,8 @@
  */
 import * as z from 'zod';
 
-export type Action = 'on' | 'off' | 'once' | 'call' | 'response' | 'emit' | 'cancel' | 'notification' | 'request' | 'listen' | 'batch';
+export type Action =
+  'on' | 'off' | 'once' | 'call' | 'response' | 'emit' | 'cancel' | 'notification' | 'request' | 'listen' | 'batch';
 
 export interface RequestInfo {
   from: string;
@@ -78,18 +79,54 @@ const args = z.array(z.unknown());
 const errorField = z.union([z.string(), z.object({ message: z.string() }).transform((e) => e.message)]).nullish();
 
 const batchFlag = z.boolean().optional();
-const requestSchema = z.object({ action: z.enum(['request', 'call']), id, name: optName, key: name, payload: args.optional(), requestInfo: requestInfo.nullish(), batch: batchFlag });
-const responseSchema = z.object({ action: z.literal('response'), id: z.number().int(), name: optName, key: optName, payload: z.unknown().optional(), error: errorField, errorCode: z.string().max(64).optional(), requestInfo: requestInfo.nullish(), batch: batchFlag });
-const emitSchema = z.object({ action: z.enum(['emit', 'notification']), name: optName, key: name, payload: args.optional(), id });
+const requestSchema = z.object({
+  action: z.enum(['request', 'call']),
+  id,
+  name: optName,
+  key: name,
+  payload: args.optional(),
+  requestInfo: requestInfo.nullish(),
+  batch: batchFlag,
+});
+const responseSchema = z.object({
+  action: z.literal('response'),
+  id: z.number().int(),
+  name: optName,
+  key: optName,
+  payload: z.unknown().optional(),
+  error: errorField,
+  errorCode: z.string().max(64).optional(),
+  requestInfo: requestInfo.nullish(),
+  batch: batchFlag,
+});
+const emitSchema = z.object({
+  action: z.enum(['emit', 'notification']),
+  name: optName,
+  key: name,
+  payload: args.optional(),
+  id,
+});
 const listenSchema = z.object({ action: z.enum(['on', 'listen', 'once', 'off']), name, key: name, id });
 const cancelSchema = z.object({ action: z.literal('cancel'), name: optName, key: optName, id });
-const messageSchema = z.discriminatedUnion('action', [requestSchema, responseSchema, emitSchema, listenSchema, cancelSchema]);
+const messageSchema = z.discriminatedUnion('action', [
+  requestSchema,
+  responseSchema,
+  emitSchema,
+  listenSchema,
+  cancelSchema,
+]);
 
 /** Picking the schema by action first is cheaper than the union's own dispatch on the hot path. */
 const schemaByAction: Record<string, z.ZodType> = {
-  request: requestSchema, call: requestSchema, response: responseSchema,
-  emit: emitSchema, notification: emitSchema,
-  on: listenSchema, listen: listenSchema, once: listenSchema, off: listenSchema,
+  request: requestSchema,
+  call: requestSchema,
+  response: responseSchema,
+  emit: emitSchema,
+  notification: emitSchema,
+  on: listenSchema,
+  listen: listenSchema,
+  once: listenSchema,
+  off: listenSchema,
   cancel: cancelSchema,
 };
 
@@ -125,11 +162,15 @@ function sizeWithin(value: unknown, budget: number, depth: number): number {
 }
 
 /** Validate one incoming message; never throws. `raw` is either a JSON string or an already-decoded object. */
-export function parseMessage(raw: unknown, limits: MessageLimits = { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES }): ParseResult {
+export function parseMessage(
+  raw: unknown,
+  limits: MessageLimits = { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES },
+): ParseResult {
   let value = raw;
   if (typeof raw === 'string' || raw instanceof Uint8Array) {
     const text = typeof raw === 'string' ? raw : new TextDecoder().decode(raw);
-    if (text.length > limits.maxMessageBytes) return { ok: false, reason: `message of ${text.length} bytes is over the ${limits.maxMessageBytes}-byte limit` };
+    if (text.length > limits.maxMessageBytes)
+      return { ok: false, reason: `message of ${text.length} bytes is over the ${limits.maxMessageBytes}-byte limit` };
     try {
       value = JSON.parse(text);
     } catch (err) {
@@ -142,13 +183,21 @@ export function parseMessage(raw: unknown, limits: MessageLimits = { maxMessageB
   // Calls and responses are nearly all the traffic: a hand-written check of their plain shape
   // (accepting only what the schema accepts) costs a fraction of zod's; anything else, and
   // anything this check doubts, goes through the schema, which also words the error.
-  if (action === 'response' ? isPlainResponse(value as Record<string, unknown>) : (action === 'request' || action === 'call') && isPlainRequest(value as Record<string, unknown>)) {
+  if (
+    action === 'response'
+      ? isPlainResponse(value as Record<string, unknown>)
+      : (action === 'request' || action === 'call') && isPlainRequest(value as Record<string, unknown>)
+  ) {
     return { ok: true, message: value as ParsedMessage };
   }
-  const schema = typeof action === 'string' && Object.hasOwn(schemaByAction, action) ? schemaByAction[action]! : messageSchema;
+  const schema =
+    typeof action === 'string' && Object.hasOwn(schemaByAction, action) ? schemaByAction[action]! : messageSchema;
   const result = schema.safeParse(value) as ReturnType<typeof messageSchema.safeParse>;
   if (!result.success) {
-    return { ok: false, reason: `message does not follow the Remix plugin protocol: ${describeIssue(result.error.issues[0], value)}` };
+    return {
+      ok: false,
+      reason: `message does not follow the Remix plugin protocol: ${describeIssue(result.error.issues[0], value)}`,
+    };
   }
   return { ok: true, message: result.data };
 }
@@ -162,43 +211,66 @@ function isPlainRequestInfo(v: unknown): boolean {
   if (typeof v !== 'object' || Array.isArray(v)) return false;
   const r = v as Record<string, unknown>;
   const { path, timeoutMs } = r;
-  return typeof r.from === 'string' && r.from.length <= 256
-    && (path === undefined || (typeof path === 'string' && path.length <= 1024))
-    && isOptBool(r.isFromNative)
-    && (timeoutMs === undefined || (typeof timeoutMs === 'number' && Number.isFinite(timeoutMs) && timeoutMs >= 0));
+  return (
+    typeof r.from === 'string' &&
+    r.from.length <= 256 &&
+    (path === undefined || (typeof path === 'string' && path.length <= 1024)) &&
+    isOptBool(r.isFromNative) &&
+    (timeoutMs === undefined || (typeof timeoutMs === 'number' && Number.isFinite(timeoutMs) && timeoutMs >= 0))
+  );
 }
 
 /** The request schema's rules, by hand (the message is already known to be a non-null object). */
 function isPlainRequest(m: Record<string, unknown>): boolean {
   if (Array.isArray(m)) return false;
   const { key, payload } = m;
-  return typeof key === 'string' && key.length >= 1 && key.length <= 256
-    && isOptId(m.id) && isOptName(m.name)
-    && (payload === undefined || Array.isArray(payload))
-    && isPlainRequestInfo(m.requestInfo) && isOptBool(m.batch);
+  return (
+    typeof key === 'string' &&
+    key.length >= 1 &&
+    key.length <= 256 &&
+    isOptId(m.id) &&
+    isOptName(m.name) &&
+    (payload === undefined || Array.isArray(payload)) &&
+    isPlainRequestInfo(m.requestInfo) &&
+    isOptBool(m.batch)
+  );
 }
 
 /** The response schema's rules, by hand; an `error` other than a string takes the schema's path. */
 function isPlainResponse(m: Record<string, unknown>): boolean {
   if (Array.isArray(m)) return false;
   const { error, errorCode } = m;
-  return Number.isSafeInteger(m.id) && isOptName(m.name) && isOptName(m.key)
-    && (error === undefined || typeof error === 'string')
-    && (errorCode === undefined || (typeof errorCode === 'string' && errorCode.length <= 64))
-    && isPlainRequestInfo(m.requestInfo) && isOptBool(m.batch);
+  return (
+    Number.isSafeInteger(m.id) &&
+    isOptName(m.name) &&
+    isOptName(m.key) &&
+    (error === undefined || typeof error === 'string') &&
+    (errorCode === undefined || (typeof errorCode === 'string' && errorCode.length <= 64)) &&
+    isPlainRequestInfo(m.requestInfo) &&
+    isOptBool(m.batch)
+  );
 }
 
 function describeIssue(issue: z.core.$ZodIssue | undefined, value: unknown): string {
   if (!issue) return 'invalid';
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return `expected an object, got ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}`;
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return `expected an object, got ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}`;
   const where = issue.path.length > 0 ? `"${issue.path.join('.')}" ` : '';
   switch (issue.code) {
-    case 'invalid_type': return `${where}should be ${issue.expected}`;
-    case 'invalid_union': return issue.path.length === 0 || issue.path[0] === 'action' ? `unknown action ${JSON.stringify((value as { action?: unknown }).action)}` : `${where}has the wrong type`;
-    case 'invalid_value': return `${where}should be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
-    case 'too_big': return `${where}is too long (max ${String(issue.maximum)})`;
-    case 'too_small': return `${where}is too short (min ${String(issue.minimum)})`;
-    default: return `${where}is invalid (${issue.code})`;
+    case 'invalid_type':
+      return `${where}should be ${issue.expected}`;
+    case 'invalid_union':
+      return issue.path.length === 0 || issue.path[0] === 'action'
+        ? `unknown action ${JSON.stringify((value as { action?: unknown }).action)}`
+        : `${where}has the wrong type`;
+    case 'invalid_value':
+      return `${where}should be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'too_big':
+      return `${where}is too long (max ${String(issue.maximum)})`;
+    case 'too_small':
+      return `${where}is too short (min ${String(issue.minimum)})`;
+    default:
+      return `${where}is invalid (${issue.code})`;
   }
 }
 

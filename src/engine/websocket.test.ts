@@ -11,16 +11,29 @@ import { serveWebsocketPlugin, withContext, type PluginClient } from './client/i
 
 process.env.SWITCHBOARD_LOG_LEVEL ??= 'silent';
 const cleanups: Array<() => Promise<void> | void> = [];
-after(async () => { for (const c of cleanups.reverse()) await c(); });
+after(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
 
 class RemixPlugin extends RemixPluginClient {
   constructor() {
     super({ customApi: {} } as never);
     (this as unknown as { methods: string[] }).methods = ['hello', 'relay', 'ping'];
   }
-  hello(name: string) { return `hello ${name}`; }
-  relay(text: string) { return (this as unknown as { call(p: string, m: string, ...a: unknown[]): Promise<unknown> }).call('echo', 'shout', text); }
-  ping(n: number) { (this as unknown as { emit(k: string, ...p: unknown[]): void }).emit('pong', n); return n; }
+  hello(name: string) {
+    return `hello ${name}`;
+  }
+  relay(text: string) {
+    return (this as unknown as { call(p: string, m: string, ...a: unknown[]): Promise<unknown> }).call(
+      'echo',
+      'shout',
+      text,
+    );
+  }
+  ping(n: number) {
+    (this as unknown as { emit(k: string, ...p: unknown[]): void }).emit('pong', n);
+    return n;
+  }
 }
 
 async function remixServer() {
@@ -30,11 +43,20 @@ async function remixServer() {
   const heard: unknown[] = [];
   wss.on('connection', (ws) => {
     sockets.push(ws);
-    const client = createRemixWsClient(ws as never, new RemixPlugin() as never) as unknown as RemixPlugin & { onload(cb: () => void): void; on(p: string, e: string, cb: (...a: unknown[]) => void): void };
+    const client = createRemixWsClient(ws as never, new RemixPlugin() as never) as unknown as RemixPlugin & {
+      onload(cb: () => void): void;
+      on(p: string, e: string, cb: (...a: unknown[]) => void): void;
+    };
     void client.onload(() => client.on('host', 'greeting', (t) => heard.push(t)));
   });
   const port = (wss.address() as { port: number }).port;
-  cleanups.push(() => new Promise<void>((r) => { for (const s of wss.clients) s.terminate(); wss.close(() => r()); }));
+  cleanups.push(
+    () =>
+      new Promise<void>((r) => {
+        for (const s of wss.clients) s.terminate();
+        wss.close(() => r());
+      }),
+  );
   return { port, sockets, heard };
 }
 
@@ -42,7 +64,11 @@ function setup(plugin: Plugin) {
   const engine = new Engine();
   const manager = new PluginManager();
   const host = new Plugin({ name: 'host' });
-  const echo = new (class extends Plugin { shout(s: string) { return `${s.toUpperCase()}!`; } })({ name: 'echo', methods: ['shout'] });
+  const echo = new (class extends Plugin {
+    shout(s: string) {
+      return `${s.toUpperCase()}!`;
+    }
+  })({ name: 'echo', methods: ['shout'] });
   engine.register([manager, host, echo, plugin]);
   cleanups.push(() => engine.remove(plugin.name));
   return { engine, manager, host };
@@ -61,7 +87,9 @@ void test('the real @remixproject/plugin-ws client, hosted through WebsocketPlug
   assert.equal(await host.call('remix', 'ping', 9), 9);
   await waitFor(() => pongs.length === 1, { what: 'pong' });
   // The Remix client subscribes after its handshake; wait until the engine has its listener.
-  await waitFor(() => engine.listenersOf('host', 'greeting').includes('remix'), { what: 'the Remix client to subscribe' });
+  await waitFor(() => engine.listenersOf('host', 'greeting').includes('remix'), {
+    what: 'the Remix client to subscribe',
+  });
   host.emit('greeting', 'hi remix');
   await waitFor(() => heard.length === 1, { what: 'the Remix client to hear the greeting' });
   assert.deepEqual(heard, ['hi remix']);
@@ -84,16 +112,28 @@ void test('our client over WebSocket: subscriptions and calls made before the ha
   let client: PluginClient | undefined;
   const heard: unknown[] = [];
   const early: Array<Promise<unknown>> = [];
-  const server = await serveWebsocketPlugin({ port: 0 }, {
-    add: (a: number, b: number) => a + b,
-    hang: withContext((ctx) => new Promise((resolve) => ctx.signal.addEventListener('abort', () => { cancelled.push('hang'); resolve(null); }))),
-  }, {
-    onClient: (c) => {
-      client = c;
-      c.on('host', 'greeting', (t) => heard.push(t)); // before the handshake
-      early.push(c.call('echo', 'shout', 'early')); // before the handshake
+  const server = await serveWebsocketPlugin(
+    { port: 0 },
+    {
+      add: (a: number, b: number) => a + b,
+      hang: withContext(
+        (ctx) =>
+          new Promise((resolve) =>
+            ctx.signal.addEventListener('abort', () => {
+              cancelled.push('hang');
+              resolve(null);
+            }),
+          ),
+      ),
     },
-  });
+    {
+      onClient: (c) => {
+        client = c;
+        c.on('host', 'greeting', (t) => heard.push(t)); // before the handshake
+        early.push(c.call('echo', 'shout', 'early')); // before the handshake
+      },
+    },
+  );
   cleanups.push(() => server.close());
   const remote = new WebsocketPlugin({ name: 'ours', url: `ws://127.0.0.1:${server.port}` });
   const { engine, manager, host } = setup(remote);
@@ -106,8 +146,15 @@ void test('our client over WebSocket: subscriptions and calls made before the ha
   await assert.rejects(p, { code: 'TIMEOUT' });
   await waitFor(() => cancelled.length === 1, { what: 'the plugin to see the cancellation' });
   // Client-side timeout on a call into the engine.
-  const slow = new (class extends Plugin { wait() { return new Promise(() => undefined); } })({ name: 'slow', methods: ['wait'] }, { callTimeoutMs: 0 });
+  const slow = new (class extends Plugin {
+    wait() {
+      return new Promise(() => undefined);
+    }
+  })({ name: 'slow', methods: ['wait'] }, { callTimeoutMs: 0 });
   engine.register(slow);
-  await assert.rejects(client!.callWith({ timeoutMs: 80 }, 'slow', 'wait'), (err: Error & { code?: string }) => err.code === 'TIMEOUT' && /"slow.wait"/.test(err.message));
+  await assert.rejects(
+    client!.callWith({ timeoutMs: 80 }, 'slow', 'wait'),
+    (err: Error & { code?: string }) => err.code === 'TIMEOUT' && /"slow.wait"/.test(err.message),
+  );
   await assert.rejects(client!.call('slow', 'missing'), /not in its profile's methods/);
 });

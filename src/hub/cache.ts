@@ -50,7 +50,10 @@ export class MessageCache {
     const out: Message[] = [];
     const keep: Held[] = [];
     for (const h of list) {
-      if (h.expires <= now) { this.evicted++; continue; }
+      if (h.expires <= now) {
+        this.evicted++;
+        continue;
+      }
       if (h.instance === undefined || h.instance === instance) out.push(h.msg);
       else keep.push(h);
     }
@@ -86,7 +89,10 @@ export class MessageCache {
     let oldest = Infinity;
     for (const [k, list] of this.byService) {
       const head = list[0];
-      if (head && head.expires < oldest) { oldest = head.expires; oldestKey = k; }
+      if (head && head.expires < oldest) {
+        oldest = head.expires;
+        oldestKey = k;
+      }
     }
     if (oldestKey === undefined) return;
     const list = this.byService.get(oldestKey)!;

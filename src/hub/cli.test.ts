@@ -12,15 +12,26 @@ import { LineClient } from './test-support.js';
 const BIN = fileURLToPath(new URL('../../bin/switchboard.js', import.meta.url));
 const children: ChildProcess[] = [];
 
-interface Run { child: ChildProcess; stdout: () => string; stderr: () => string; exit: Promise<number | null> }
+interface Run {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exit: Promise<number | null>;
+}
 
 function run(args: string[], env: Record<string, string> = {}): Run {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, SWITCHBOARD_FROM_SOURCE: '1', SWITCHBOARD_LOG_LEVEL: 'warn', ...env } });
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { ...process.env, SWITCHBOARD_FROM_SOURCE: '1', SWITCHBOARD_LOG_LEVEL: 'warn', ...env },
+  });
   children.push(child);
   let out = '';
   let err = '';
-  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
   const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   return { child, stdout: () => out, stderr: () => err, exit };
 }
@@ -32,13 +43,26 @@ after(() => {
 void test('hub --help lists the flags; bad flags and values exit 1 with a sentence', async () => {
   const help = run(['hub', '--help']);
   assert.equal(await help.exit, 0);
-  for (const flag of ['--server-name', '--local-listen', '--unix-listen', '--secure-listen', '--signal-secret', '--max-connections', '--config', 'SWITCHBOARD_']) assert.ok(help.stdout().includes(flag), flag);
+  for (const flag of [
+    '--server-name',
+    '--local-listen',
+    '--unix-listen',
+    '--secure-listen',
+    '--signal-secret',
+    '--max-connections',
+    '--config',
+    'SWITCHBOARD_',
+  ])
+    assert.ok(help.stdout().includes(flag), flag);
   const unknown = run(['hub', '--no-such-flag']);
   assert.equal(await unknown.exit, 1);
   assert.match(unknown.stderr(), /unknown option '--no-such-flag'/);
   const bad = run(['hub', '--max-connections', '2']);
   assert.equal(await bad.exit, 1);
-  assert.match(bad.stderr(), /switchboard: INVALID_CONFIG: max_connections must be at least 5: got "2" \(from --max-connections\)/);
+  assert.match(
+    bad.stderr(),
+    /switchboard: INVALID_CONFIG: max_connections must be at least 5: got "2" \(from --max-connections\)/,
+  );
   const env = run(['hub'], { SWITCHBOARD_LOCAL_LISTEN: 'cd://8.8.8.8:4040' });
   assert.equal(await env.exit, 1);
   assert.match(env.stderr(), /local_listen must be a loopback address .*SWITCHBOARD_LOCAL_LISTEN/);
@@ -47,8 +71,13 @@ void test('hub --help lists the flags; bad flags and values exit 1 with a senten
 void test('start prints its addresses under SWITCHBOARD_HOME, serves TCP and the Unix socket, lists services, and STOP ends it', async () => {
   const home = await tempDir();
   try {
-    const hub = run(['start', '--local-listen', 'cd://127.0.0.1:0', '--signal', 'off', '--server-name', 'clitest'], { SWITCHBOARD_HOME: home.path });
-    await waitFor(() => /is running/.test(hub.stdout()) || hub.child.exitCode !== null, { what: `start to print its addresses (${hub.stderr()})`, timeoutMs: 30_000 });
+    const hub = run(['start', '--local-listen', 'cd://127.0.0.1:0', '--signal', 'off', '--server-name', 'clitest'], {
+      SWITCHBOARD_HOME: home.path,
+    });
+    await waitFor(() => /is running/.test(hub.stdout()) || hub.child.exitCode !== null, {
+      what: `start to print its addresses (${hub.stderr()})`,
+      timeoutMs: 30_000,
+    });
     const out = hub.stdout();
     const local = /local\s+(cd:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1];
     const unix = /unix\s+(cd:\/\/\S+)/.exec(out)?.[1];
@@ -88,9 +117,15 @@ void test('start prints its addresses under SWITCHBOARD_HOME, serves TCP and the
 
 void test('hub stops cleanly on SIGTERM', async () => {
   const hub = run(['hub', '--local-listen', 'cd://127.0.0.1:0', '--signal', 'cdu://127.0.0.1:0', '--json']);
-  await waitFor(() => /^\{.*\}\n/m.test(hub.stdout()) || hub.child.exitCode !== null, { what: `the hub to start (${hub.stderr()})`, timeoutMs: 30_000 });
+  await waitFor(() => /^\{.*\}\n/m.test(hub.stdout()) || hub.child.exitCode !== null, {
+    what: `the hub to start (${hub.stderr()})`,
+    timeoutMs: 30_000,
+  });
   const info = JSON.parse(hub.stdout().split('\n')[0]!) as { addresses: { name: string; url: string }[] };
-  assert.deepEqual(info.addresses.map((a) => a.name), ['local', 'signal']);
+  assert.deepEqual(
+    info.addresses.map((a) => a.name),
+    ['local', 'signal'],
+  );
   hub.child.kill('SIGTERM');
   assert.equal(await hub.exit, 0);
   assert.match(hub.stdout(), /stopped \(SIGTERM\)/);

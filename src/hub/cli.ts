@@ -15,7 +15,10 @@ function hubFlags(cmd: Command): Command {
     .option('--secure-listen <url>', 'TLS listener, e.g. cds://0.0.0.0:4043 (needs --certificate and --private-key)')
     .option('--certificate <file>', 'PEM certificate for --secure-listen')
     .option('--private-key <file>', 'PEM private key for --secure-listen')
-    .option('--client-ca <file>', 'PEM CA: --secure-listen accepts only clients with a certificate it signed (mutual TLS)')
+    .option(
+      '--client-ca <file>',
+      'PEM CA: --secure-listen accepts only clients with a certificate it signed (mutual TLS)',
+    )
     .option('--signal <url>', 'UDP signals, or "off" (default cdu://127.0.0.1:4041)')
     .option('--signal-secret <secret>', 'datagrams must carry secret_code=<secret>')
     .option('--ws-listen <url>', 'WebSocket listener, e.g. ws://127.0.0.1:4044/')
@@ -27,8 +30,14 @@ function hubFlags(cmd: Command): Command {
     .option('--max-queued-bytes <n>', 'outbound queue per connection before messages are dropped (default 8 MiB)')
     .option('--max-line-length <n>', 'longest accepted line in bytes (default 1 MiB)')
     .option('--slow-consumer-timeout <ms>', 'close a connection whose queue stays full this long (default 10000)')
-    .option('--cluster-name <name>', 'the cluster this hub belongs to (discovery: kind service stays inside it, exposed endpoints are kind cluster)')
-    .option('--discovery <json>', 'discovery section: {"expose":{"api":"app/default"},"policies":{"default":{"timeoutMs":2000}}}')
+    .option(
+      '--cluster-name <name>',
+      'the cluster this hub belongs to (discovery: kind service stays inside it, exposed endpoints are kind cluster)',
+    )
+    .option(
+      '--discovery <json>',
+      'discovery section: {"expose":{"api":"app/default"},"policies":{"default":{"timeoutMs":2000}}}',
+    )
     .option('--config <file>', 'the same keys in a file: JSON, or key=value lines like communicatord.conf')
     .option('--json', 'print the addresses as one JSON line');
 }
@@ -40,13 +49,16 @@ Listeners accept port 0 (a free port; the real address is printed).`;
 
 export function registerCommands(program: Command): void {
   hubFlags(program.command('hub').description('run a hub: services register with it and it routes their messages'))
-    .addHelpText('after', `${ENV_HELP}
+    .addHelpText(
+      'after',
+      `${ENV_HELP}
 
 Examples:
   switchboard hub
   switchboard hub --local-listen cd://127.0.0.1:0 --signal off
   switchboard hub --unix-listen cd:///tmp/sb.sock --signal-secret s3cret
-  switchboard hub --config /etc/switchboard/hub.conf`)
+  switchboard hub --config /etc/switchboard/hub.conf`,
+    )
     .action(async (opts: Record<string, unknown>) => {
       const { loadConfig } = await import('./config.js');
       const { runHub } = await import('./run.js');
@@ -55,17 +67,27 @@ Examples:
       exitSoon();
     });
 
-  hubFlags(program.command('start').description('run the hub with every built-in service, keeping its files under $SWITCHBOARD_HOME'))
+  hubFlags(
+    program
+      .command('start')
+      .description('run the hub with every built-in service, keeping its files under $SWITCHBOARD_HOME'),
+  )
     .option('--amqp <url>', 'put the event dispatcher on RabbitMQ (also SWITCHBOARD_AMQP_URL)')
     .option('--http <addr>', 'dashboard and API address, or "off" (default 127.0.0.1:4080; also SWITCHBOARD_HTTP)')
-    .option('--http-token <secret>', 'Bearer token the dashboard asks for; required to bind beyond loopback (also SWITCHBOARD_HTTP_TOKEN)')
-    .addHelpText('after', `${ENV_HELP}
+    .option(
+      '--http-token <secret>',
+      'Bearer token the dashboard asks for; required to bind beyond loopback (also SWITCHBOARD_HTTP_TOKEN)',
+    )
+    .addHelpText(
+      'after',
+      `${ENV_HELP}
 Defaults for start: data under $SWITCHBOARD_HOME (default ~/.switchboard) and the Unix socket
 $SWITCHBOARD_HOME/hub.sock next to cd://127.0.0.1:4040.
 
 Examples:
   switchboard start
-  SWITCHBOARD_HOME=/tmp/sb switchboard start --local-listen cd://127.0.0.1:0`)
+  SWITCHBOARD_HOME=/tmp/sb switchboard start --local-listen cd://127.0.0.1:0`,
+    )
     .action(async (opts: Record<string, unknown>) => {
       const { loadConfig, switchboardHome } = await import('./config.js');
       const { runHub } = await import('./run.js');
@@ -77,20 +99,27 @@ Examples:
       const { checkDashboardFlags } = await import('../dashboard/config.js');
       await checkDashboardFlags();
       const home = switchboardHome();
-      const config = loadConfig({ flags, defaults: { data_path: home, unix_listen: `cd://${join(home, 'hub.sock')}` } });
+      const config = loadConfig({
+        flags,
+        defaults: { data_path: home, unix_listen: `cd://${join(home, 'hub.sock')}` },
+      });
       await runHub(config, { scope: 'start', json: json === true });
       exitSoon();
     });
 
-  program.command('services')
+  program
+    .command('services')
     .description('list the services registered with a hub: instances, commands, status, since when')
     .option('--address <url>', 'the hub (default $SWITCHBOARD_ADDRESS or cd://127.0.0.1:4040)')
     .option('--timeout <ms>', 'how long to wait for the hub (default 5000)')
     .option('--json', 'print the list as JSON')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   switchboard services
-  switchboard services --json --address cd:///tmp/sb.sock`)
+  switchboard services --json --address cd:///tmp/sb.sock`,
+    )
     .action(async (opts: { address?: string; json?: boolean; timeout?: string }) => {
       const { runServices } = await import('./services-cmd.js');
       await runServices(opts);

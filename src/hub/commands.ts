@@ -40,13 +40,56 @@ export interface CommandContext {
 export type HubCommandHandler = (conn: HubConnection, msg: Message) => void;
 
 /** Commands the hub answers itself (its COMMANDS list for HELP). */
-export const HUB_COMMANDS = ['ALIVE', 'COMMANDS', 'HELP', 'LIST_SERVICES', 'REGISTER', 'SERVICE_STATUS', 'SHUTDOWN', 'SNIFF', 'STOP', 'UNREGISTER', 'UNSNIFF'];
+export const HUB_COMMANDS = [
+  'ALIVE',
+  'COMMANDS',
+  'HELP',
+  'LIST_SERVICES',
+  'REGISTER',
+  'SERVICE_STATUS',
+  'SHUTDOWN',
+  'SNIFF',
+  'STOP',
+  'UNREGISTER',
+  'UNSNIFF',
+];
 
 /** Replies and notices: a hub that answered them could ping-pong with a service forever. */
-export const NOTICES = new Set(['ABSOLUTELY', 'DISCONNECTING', 'ERROR', 'INVALID', 'QUITTING', 'READY', 'SERVICE_UNAVAILABLE', 'SNIFFED', 'SNIFFING', 'SERVICES', 'STATUS', 'TRANSMISSION_REPORT', 'UNKNOWN', 'HANGUP', 'UNREACHABLE', 'DISCONNECTED', 'NEW_REMOTE_CONNECTION']);
+export const NOTICES = new Set([
+  'ABSOLUTELY',
+  'DISCONNECTING',
+  'ERROR',
+  'INVALID',
+  'QUITTING',
+  'READY',
+  'SERVICE_UNAVAILABLE',
+  'SNIFFED',
+  'SNIFFING',
+  'SERVICES',
+  'STATUS',
+  'TRANSMISSION_REPORT',
+  'UNKNOWN',
+  'HANGUP',
+  'UNREACHABLE',
+  'DISCONNECTED',
+  'NEW_REMOTE_CONNECTION',
+]);
 
 /** Refused over UDP (the communicator's list, plus the tap and the service list, whose replies outgrow a datagram). */
-export const UDP_REFUSED = new Set(['ACCEPT', 'CLUSTER_STATUS', 'COMMANDS', 'CONNECT', 'DISCONNECT', 'GOSSIP', 'REFUSE', 'REGISTER', 'UNREGISTER', 'SNIFF', 'UNSNIFF', 'LIST_SERVICES']);
+export const UDP_REFUSED = new Set([
+  'ACCEPT',
+  'CLUSTER_STATUS',
+  'COMMANDS',
+  'CONNECT',
+  'DISCONNECT',
+  'GOSSIP',
+  'REFUSE',
+  'REGISTER',
+  'UNREGISTER',
+  'SNIFF',
+  'UNSNIFF',
+  'LIST_SERVICES',
+]);
 
 /** REGISTER parameters the hub interprets; the rest are kept in the registry entry. */
 const REGISTER_KEYS = new Set(['service', 'version', 'instance', 'endpoints', 'commands', 'format']);
@@ -69,7 +112,8 @@ function parseCommandList(v: JsonValue | undefined): Set<string> | string {
   for (const raw of list) {
     const c = raw.trim();
     if (c === '') continue;
-    if (!isCommandName(c)) return `list must be commands separated by "," (upper case A-Z, 0-9, _); ${JSON.stringify(c)} is not one`;
+    if (!isCommandName(c))
+      return `list must be commands separated by "," (upper case A-Z, 0-9, _); ${JSON.stringify(c)} is not one`;
     out.add(c);
   }
   return out;
@@ -93,10 +137,14 @@ export class HubCommands {
   handle(conn: HubConnection, msg: Message): void {
     const c = this.c;
     switch (msg.command) {
-      case 'REGISTER': return this.register(conn, msg);
-      case 'UNREGISTER': return this.unregister(conn, msg);
-      case 'COMMANDS': return this.commands(conn, msg);
-      case 'HELP': return c.tell(conn, 'COMMANDS', { list: [...HUB_COMMANDS, ...c.extraCommandNames()].sort().join(',') });
+      case 'REGISTER':
+        return this.register(conn, msg);
+      case 'UNREGISTER':
+        return this.unregister(conn, msg);
+      case 'COMMANDS':
+        return this.commands(conn, msg);
+      case 'HELP':
+        return c.tell(conn, 'COMMANDS', { list: [...HUB_COMMANDS, ...c.extraCommandNames()].sort().join(',') });
       case 'ALIVE': {
         const params: Record<string, JsonValue> = { reply_timestamp: (Date.now() / 1000).toFixed(6) };
         if (msg.params.serial !== undefined) params.serial = msg.params.serial;
@@ -110,17 +158,28 @@ export class HubCommands {
       }
       case 'LIST_SERVICES': {
         const list = listServices(c.serverName, c.services, c.remote());
-        return c.tell(conn, 'SERVICES', { server_name: c.serverName, count: list.length, services: conn.format === 'json' ? (list as unknown as JsonValue) : JSON.stringify(list) });
+        return c.tell(conn, 'SERVICES', {
+          server_name: c.serverName,
+          count: list.length,
+          services: conn.format === 'json' ? (list as unknown as JsonValue) : JSON.stringify(list),
+        });
       }
       case 'STOP':
-        if (!['local', 'unix', 'signal', 'memory'].includes(conn.kind)) return this.invalid(conn, msg, 'STOP is accepted only from local connections (local TCP, Unix socket, signal UDP)');
+        if (!['local', 'unix', 'signal', 'memory'].includes(conn.kind))
+          return this.invalid(
+            conn,
+            msg,
+            'STOP is accepted only from local connections (local TCP, Unix socket, signal UDP)',
+          );
         c.log.info({ from: conn.channel.remoteAddress, via: conn.kind }, 'STOP received');
         return c.requestStop(`STOP from ${conn.channel.remoteAddress} (${conn.kind})`);
       case 'SHUTDOWN':
-        if (!['local', 'unix', 'signal', 'memory'].includes(conn.kind)) return this.invalid(conn, msg, 'SHUTDOWN is accepted only from local connections');
+        if (!['local', 'unix', 'signal', 'memory'].includes(conn.kind))
+          return this.invalid(conn, msg, 'SHUTDOWN is accepted only from local connections');
         if (c.remote()?.handleCommand(msg)) return;
         return c.requestStop(`SHUTDOWN from ${conn.channel.remoteAddress} (${conn.kind})`);
-      case 'SNIFF': return this.sniff(conn, msg);
+      case 'SNIFF':
+        return this.sniff(conn, msg);
       case 'UNSNIFF':
         c.tap.remove(conn);
         return;
@@ -133,7 +192,11 @@ export class HubCommands {
   private other(conn: HubConnection, msg: Message): void {
     const c = this.c;
     if (NOTICES.has(msg.command)) {
-      if (msg.command === 'UNKNOWN' || msg.command === 'INVALID') c.log.info({ from: msg.sentFrom.service || conn.channel.remoteAddress, command: msg.command, params: msg.params }, 'a connection reported a problem to the hub');
+      if (msg.command === 'UNKNOWN' || msg.command === 'INVALID')
+        c.log.info(
+          { from: msg.sentFrom.service || conn.channel.remoteAddress, command: msg.command, params: msg.params },
+          'a connection reported a problem to the hub',
+        );
       return;
     }
     const extra = c.extraCommand(msg.command);
@@ -150,23 +213,43 @@ export class HubCommands {
     const p = msg.params;
     const name = str(p.service);
     if (!name) return this.invalid(conn, msg, 'REGISTER needs service=NAME (e.g. REGISTER service=clock;version=1)');
-    if (!SERVICE_NAME.test(name)) return this.invalid(conn, msg, `service ${JSON.stringify(name.slice(0, 64))} cannot be registered: a service name is letters, digits and _, not starting with a digit (no "#", "*", "?", "." or "-")`);
+    if (!SERVICE_NAME.test(name))
+      return this.invalid(
+        conn,
+        msg,
+        `service ${JSON.stringify(name.slice(0, 64))} cannot be registered: a service name is letters, digits and _, not starting with a digit (no "#", "*", "?", "." or "-")`,
+      );
     const version = str(p.version);
-    if (version !== undefined && version !== '1') return this.invalid(conn, msg, `version ${version} is not supported: this hub speaks message version 1`);
+    if (version !== undefined && version !== '1')
+      return this.invalid(conn, msg, `version ${version} is not supported: this hub speaks message version 1`);
     if (conn.registration) {
-      return this.invalid(conn, msg, `this connection is already registered as ${conn.registration.id}; send UNREGISTER service=${conn.registration.name} first or open another connection`);
+      return this.invalid(
+        conn,
+        msg,
+        `this connection is already registered as ${conn.registration.id}; send UNREGISTER service=${conn.registration.name} first or open another connection`,
+      );
     }
     const { format, error: formatError } = parseFormat(p.format);
     if (formatError) return this.invalid(conn, msg, formatError);
     const commands = p.commands === undefined ? undefined : parseCommandList(p.commands);
     if (typeof commands === 'string') return this.invalid(conn, msg, `commands ${commands.slice(5)}`);
     const { value: endpoints, error: endpointsError } = parseEndpoints(p.endpoints);
-    if (endpointsError) return this.invalid(conn, msg, `${endpointsError}; the connection is not registered, send REGISTER again with a fixed endpoints parameter`);
+    if (endpointsError)
+      return this.invalid(
+        conn,
+        msg,
+        `${endpointsError}; the connection is not registered, send REGISTER again with a fixed endpoints parameter`,
+      );
     const extra: Record<string, JsonValue> = {};
     for (const key of Object.keys(p)) if (!REGISTER_KEYS.has(key)) extra[key] = p[key]!;
     let inst: InstanceEntry;
     try {
-      inst = this.c.services.register(conn, { service: name, instance: parseInstanceParam(p.instance), endpoints, params: extra });
+      inst = this.c.services.register(conn, {
+        service: name,
+        instance: parseInstanceParam(p.instance),
+        endpoints,
+        params: extra,
+      });
     } catch (err) {
       if (err instanceof RegisterRefused) {
         this.c.log.info({ service: name, from: conn.channel.remoteAddress, why: err.message }, 'registration refused');
@@ -184,7 +267,8 @@ export class HubCommands {
     const reg = conn.registration;
     const name = str(msg.params.service);
     if (!reg) return this.invalid(conn, msg, 'this connection is not registered');
-    if (name !== undefined && name !== reg.name && name !== reg.id) return this.invalid(conn, msg, `this connection is registered as ${reg.id}, not ${name}`);
+    if (name !== undefined && name !== reg.name && name !== reg.id)
+      return this.invalid(conn, msg, `this connection is registered as ${reg.id}, not ${name}`);
     this.c.unregister(conn, 'UNREGISTER');
   }
 
@@ -200,8 +284,14 @@ export class HubCommands {
     }
     const service = str(msg.params.service) || undefined;
     const command = str(msg.params.command) || undefined;
-    if (command !== undefined && !isCommandName(command)) return this.invalid(conn, msg, `command filter ${JSON.stringify(command)} is not a command (upper case A-Z, 0-9, _)`);
-    if (service !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*(#[A-Za-z0-9_]+)?$/.test(service)) return this.invalid(conn, msg, `service filter ${JSON.stringify(service)} is not a service name`);
+    if (command !== undefined && !isCommandName(command))
+      return this.invalid(
+        conn,
+        msg,
+        `command filter ${JSON.stringify(command)} is not a command (upper case A-Z, 0-9, _)`,
+      );
+    if (service !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*(#[A-Za-z0-9_]+)?$/.test(service))
+      return this.invalid(conn, msg, `service filter ${JSON.stringify(service)} is not a service name`);
     const { format, error: formatError } = parseFormat(msg.params.format);
     if (formatError) return this.invalid(conn, msg, formatError);
     if (format) conn.format = format;

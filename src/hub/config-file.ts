@@ -21,9 +21,17 @@ export function parseConfText(text: string, file: string): RawConfig {
     if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
     if (line.startsWith('[') && line.endsWith(']')) continue; // sections carry no meaning for the hub
     const eq = line.indexOf('=');
-    if (eq <= 0) throw new SwitchboardError('INVALID_CONFIG', `${file}:${i + 1}: expected "key=value", got ${JSON.stringify(line.slice(0, 80))}`);
+    if (eq <= 0)
+      throw new SwitchboardError(
+        'INVALID_CONFIG',
+        `${file}:${i + 1}: expected "key=value", got ${JSON.stringify(line.slice(0, 80))}`,
+      );
     let value = line.slice(eq + 1).trim();
-    if (value.length >= 2 && ((value.startsWith('"') && value.endsWith('"')) || (value.startsWith("'") && value.endsWith("'")))) value = value.slice(1, -1);
+    if (
+      value.length >= 2 &&
+      ((value.startsWith('"') && value.endsWith('"')) || (value.startsWith("'") && value.endsWith("'")))
+    )
+      value = value.slice(1, -1);
     out[normaliseKey(line.slice(0, eq))] = value;
   }
   return out;
@@ -38,7 +46,10 @@ export function parseConfigText(text: string, file: string): RawConfig {
       throw new SwitchboardError('INVALID_CONFIG', `${file}: not valid JSON: ${errorMessage(err)}`);
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-      throw new SwitchboardError('INVALID_CONFIG', `${file}: a JSON configuration must be an object of keys such as "local_listen"`);
+      throw new SwitchboardError(
+        'INVALID_CONFIG',
+        `${file}: a JSON configuration must be an object of keys such as "local_listen"`,
+      );
     }
     const out: RawConfig = {};
     for (const [k, v] of Object.entries(parsed)) out[normaliseKey(k)] = v;

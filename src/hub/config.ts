@@ -15,9 +15,26 @@ import { PEER_NAME, parseDiscoveryConfig, type DiscoveryConfig } from '../core/d
 
 /** Every key the hub understands, in `--help` order. */
 export const CONFIG_KEYS = [
-  'server_name', 'local_listen', 'unix_listen', 'secure_listen', 'certificate', 'private_key', 'client_ca', 'signal',
-  'signal_secret', 'ws_listen', 'remote_listen', 'neighbors', 'max_connections', 'data_path', 'services',
-  'max_queued_bytes', 'max_line_length', 'slow_consumer_timeout', 'cluster_name', 'discovery',
+  'server_name',
+  'local_listen',
+  'unix_listen',
+  'secure_listen',
+  'certificate',
+  'private_key',
+  'client_ca',
+  'signal',
+  'signal_secret',
+  'ws_listen',
+  'remote_listen',
+  'neighbors',
+  'max_connections',
+  'data_path',
+  'services',
+  'max_queued_bytes',
+  'max_line_length',
+  'slow_consumer_timeout',
+  'cluster_name',
+  'discovery',
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
@@ -62,13 +79,16 @@ export function redactPassword(url: string): string {
 const OFF = new Set(['', 'off', 'none', 'no', 'false']);
 
 function defaultServerName(): string {
-  let name = hostname().split('.')[0]!.replace(/[^A-Za-z0-9_]/g, '_');
+  let name = hostname()
+    .split('.')[0]!
+    .replace(/[^A-Za-z0-9_]/g, '_');
   if (name === '' || /^[0-9]/.test(name)) name = `_${name}`;
   return name;
 }
 
-const listOf = z.union([z.string(), z.array(z.string())]).transform((v) =>
-  (Array.isArray(v) ? v : v.split(/[,\s]+/)).map((s) => s.trim()).filter((s) => s !== ''));
+const listOf = z
+  .union([z.string(), z.array(z.string())])
+  .transform((v) => (Array.isArray(v) ? v : v.split(/[,\s]+/)).map((s) => s.trim()).filter((s) => s !== ''));
 
 function optionalUrl(check?: (a: ChannelAddress) => string | undefined) {
   return z.string().transform((raw, ctx) => {
@@ -79,7 +99,12 @@ function optionalUrl(check?: (a: ChannelAddress) => string | undefined) {
       const problem = check?.(addr);
       if (problem) ctx.addIssue({ code: 'custom', message: problem });
     } catch (err) {
-      ctx.addIssue({ code: 'custom', message: redactPassword(errorMessage(err).replace(/^address "([^"]*)"/, (_m, u: string) => `address "${redactPassword(u)}"`)) });
+      ctx.addIssue({
+        code: 'custom',
+        message: redactPassword(
+          errorMessage(err).replace(/^address "([^"]*)"/, (_m, u: string) => `address "${redactPassword(u)}"`),
+        ),
+      });
     }
     return v;
   });
@@ -95,43 +120,79 @@ export const SERVICE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** The communicator's form: a directory whose `NAME.service` files name the known services. */
 function servicesDirectory(dir: string, ctx: { addIssue(issue: { code: 'custom'; message: string }): void }): string[] {
   try {
-    return readdirSync(dir).filter((f) => f.endsWith('.service')).map((f) => f.slice(0, -'.service'.length)).filter((n) => SERVICE_NAME.test(n));
+    return readdirSync(dir)
+      .filter((f) => f.endsWith('.service'))
+      .map((f) => f.slice(0, -'.service'.length))
+      .filter((n) => SERVICE_NAME.test(n));
   } catch (err) {
     ctx.addIssue({ code: 'custom', message: `directory ${dir} cannot be read: ${errorMessage(err)}` });
     return [];
   }
 }
 
-const intIn = (min: number, max: number) => z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(min, `must be at least ${min}`).max(max, `must be at most ${max}`);
+const intIn = (min: number, max: number) =>
+  z.coerce
+    .number({ message: 'must be a number' })
+    .int('must be a whole number')
+    .min(min, `must be at least ${min}`)
+    .max(max, `must be at most ${max}`);
 
 const schema = z.object({
-  server_name: z.string().trim().refine((s) => s !== '' && isServerName(s) && !['*', '?', '.'].includes(s), 'must be letters, digits and _, not starting with a digit (e.g. "web1")'),
-  local_listen: optionalUrl((a) => a.transport !== 'tcp' ? 'must be a cd://host:port TCP address (use --unix-listen for a socket)' : !isLoopback(a.host) ? `must be a loopback address such as 127.0.0.1 (got ${a.host}); other hosts use --remote-listen or --secure-listen` : undefined),
-  unix_listen: optionalUrl((a) => a.transport !== 'unix' ? 'must be a Unix socket URL such as cd:///run/switchboard.sock' : undefined),
-  secure_listen: optionalUrl((a) => a.transport !== 'tls' ? 'must be a cds://host:port TLS address' : undefined),
+  server_name: z
+    .string()
+    .trim()
+    .refine(
+      (s) => s !== '' && isServerName(s) && !['*', '?', '.'].includes(s),
+      'must be letters, digits and _, not starting with a digit (e.g. "web1")',
+    ),
+  local_listen: optionalUrl((a) =>
+    a.transport !== 'tcp'
+      ? 'must be a cd://host:port TCP address (use --unix-listen for a socket)'
+      : !isLoopback(a.host)
+        ? `must be a loopback address such as 127.0.0.1 (got ${a.host}); other hosts use --remote-listen or --secure-listen`
+        : undefined,
+  ),
+  unix_listen: optionalUrl((a) =>
+    a.transport !== 'unix' ? 'must be a Unix socket URL such as cd:///run/switchboard.sock' : undefined,
+  ),
+  secure_listen: optionalUrl((a) => (a.transport !== 'tls' ? 'must be a cds://host:port TLS address' : undefined)),
   certificate: z.string().nullable(),
   private_key: z.string().nullable(),
   client_ca: z.string().nullable(),
-  signal: optionalUrl((a) => a.transport !== 'udp' ? 'must be a cdu://host:port UDP address' : undefined),
+  signal: optionalUrl((a) => (a.transport !== 'udp' ? 'must be a cdu://host:port UDP address' : undefined)),
   signal_secret: z.string().nullable(),
-  ws_listen: optionalUrl((a) => a.transport !== 'ws' ? 'must be a ws://host:port/path address' : undefined),
-  remote_listen: optionalUrl((a) => a.transport !== 'tcp' && a.transport !== 'tls' ? 'must be a cd://ip:port (or cds://) address' : undefined),
+  ws_listen: optionalUrl((a) => (a.transport !== 'ws' ? 'must be a ws://host:port/path address' : undefined)),
+  remote_listen: optionalUrl((a) =>
+    a.transport !== 'tcp' && a.transport !== 'tls' ? 'must be a cd://ip:port (or cds://) address' : undefined,
+  ),
   neighbors: listOf,
   max_connections: intIn(5, 10000),
-  data_path: z.string().trim().min(1, 'must be a directory path').refine((p) => isAbsolute(p), 'must be an absolute directory path'),
+  data_path: z
+    .string()
+    .trim()
+    .min(1, 'must be a directory path')
+    .refine((p) => isAbsolute(p), 'must be an absolute directory path'),
   services: listOf.transform((names, ctx) => {
     const out: string[] = [];
     for (const n of names) {
       if (n.startsWith('/')) out.push(...servicesDirectory(n, ctx));
       else if (SERVICE_NAME.test(n)) out.push(n);
-      else ctx.addIssue({ code: 'custom', message: `must be service names (letters, digits, _), comma separated, or the communicator's directory of NAME.service files; ${JSON.stringify(n)} is neither` });
+      else
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be service names (letters, digits, _), comma separated, or the communicator's directory of NAME.service files; ${JSON.stringify(n)} is neither`,
+        });
     }
     return out;
   }),
   max_queued_bytes: intIn(1024, 1 << 30),
   max_line_length: intIn(1024, 64 << 20),
   slow_consumer_timeout: intIn(0, 3_600_000),
-  cluster_name: z.string().trim().nullable().transform((v) => (v === null || OFF.has(v.toLowerCase()) ? null : v))
+  cluster_name: z
+    .string()
+    .trim()
+    .nullable()
+    .transform((v) => (v === null || OFF.has(v.toLowerCase()) ? null : v))
     .refine((v) => v === null || PEER_NAME.test(v), 'must be letters, digits, _ . - (e.g. "east")'),
   discovery: z.unknown().transform((v, ctx) => {
     try {
@@ -198,7 +259,11 @@ export function loadConfig(sources: ConfigSources = {}): HubConfig {
       if (value === undefined) continue;
       const key = camelToSnake(rawKey);
       if (!isKey(key)) {
-        if (strict) throw new SwitchboardError('INVALID_CONFIG', `${from(rawKey)}: unknown key "${rawKey}" (known keys: ${CONFIG_KEYS.join(', ')})`);
+        if (strict)
+          throw new SwitchboardError(
+            'INVALID_CONFIG',
+            `${from(rawKey)}: unknown key "${rawKey}" (known keys: ${CONFIG_KEYS.join(', ')})`,
+          );
         continue;
       }
       values[key] = value;
@@ -226,21 +291,38 @@ export function loadConfig(sources: ConfigSources = {}): HubConfig {
     const key = String(issue.path[0] ?? '');
     const where = origin[key] ? ` (from ${origin[key]})` : '';
     const raw = values[key];
-    const shown = raw === undefined ? '' : key.endsWith('secret') || key === 'discovery' ? '' : `: got ${JSON.stringify(typeof raw === 'string' ? redactPassword(raw) : raw)}`;
+    const shown =
+      raw === undefined
+        ? ''
+        : key.endsWith('secret') || key === 'discovery'
+          ? ''
+          : `: got ${JSON.stringify(typeof raw === 'string' ? redactPassword(raw) : raw)}`;
     throw new SwitchboardError('INVALID_CONFIG', `${key} ${issue.message}${shown}${where}`);
   }
   const c = r.data;
   if (c.secure_listen && (!c.certificate || !c.private_key)) {
-    throw new SwitchboardError('INVALID_CONFIG', `secure_listen ${c.secure_listen} needs certificate and private_key (PEM files): add --certificate FILE --private-key FILE`);
+    throw new SwitchboardError(
+      'INVALID_CONFIG',
+      `secure_listen ${c.secure_listen} needs certificate and private_key (PEM files): add --certificate FILE --private-key FILE`,
+    );
   }
   if (c.client_ca && !c.secure_listen) {
-    throw new SwitchboardError('INVALID_CONFIG', `client_ca ${c.client_ca} applies to the TLS listener: add --secure-listen cds://HOST:PORT (with --certificate and --private-key)`);
+    throw new SwitchboardError(
+      'INVALID_CONFIG',
+      `client_ca ${c.client_ca} applies to the TLS listener: add --secure-listen cds://HOST:PORT (with --certificate and --private-key)`,
+    );
   }
   if (Object.keys(c.discovery.expose).length > 0 && !c.cluster_name) {
-    throw new SwitchboardError('INVALID_CONFIG', `discovery.expose (${Object.keys(c.discovery.expose).join(', ')}) is published under the hub's cluster name: set cluster_name (--cluster-name east)`);
+    throw new SwitchboardError(
+      'INVALID_CONFIG',
+      `discovery.expose (${Object.keys(c.discovery.expose).join(', ')}) is published under the hub's cluster name: set cluster_name (--cluster-name east)`,
+    );
   }
   if (!c.local_listen && !c.unix_listen && !c.secure_listen && !c.ws_listen) {
-    throw new SwitchboardError('INVALID_CONFIG', 'every stream listener is off: set at least one of local_listen, unix_listen, secure_listen, ws_listen');
+    throw new SwitchboardError(
+      'INVALID_CONFIG',
+      'every stream listener is off: set at least one of local_listen, unix_listen, secure_listen, ws_listen',
+    );
   }
   return {
     serverName: c.server_name,

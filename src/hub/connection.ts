@@ -66,7 +66,15 @@ export class HubConnection {
     if (this.heldBack === undefined) {
       this.heldBack = new Set();
       this.slowTimer = setTimeout(() => {
-        this.log.warn({ connection: this.id, service: this.registration?.id, queued: this.channel.stats.bufferedBytes, heldBack: this.heldBack?.size ?? 0 }, 'closing a slow consumer: its queue stayed full while senders waited');
+        this.log.warn(
+          {
+            connection: this.id,
+            service: this.registration?.id,
+            queued: this.channel.stats.bufferedBytes,
+            heldBack: this.heldBack?.size ?? 0,
+          },
+          'closing a slow consumer: its queue stayed full while senders waited',
+        );
         this.channel.close(new Error('slow consumer: the outbound queue stayed full'));
       }, this.limits.slowConsumerTimeoutMs);
       this.slowTimer.unref();
@@ -118,9 +126,20 @@ export class HubConnection {
     const now = Date.now();
     if (this.dropSince === 0) {
       this.dropSince = now;
-      this.log.warn({ connection: this.id, service: this.registration?.id, queued: this.channel.stats.bufferedBytes }, 'slow consumer: outbound queue full, dropping messages for it');
+      this.log.warn(
+        { connection: this.id, service: this.registration?.id, queued: this.channel.stats.bufferedBytes },
+        'slow consumer: outbound queue full, dropping messages for it',
+      );
     } else if (now - this.dropSince >= this.limits.slowConsumerTimeoutMs) {
-      this.log.warn({ connection: this.id, service: this.registration?.id, dropped: this.dropped, seconds: (now - this.dropSince) / 1000 }, 'closing a slow consumer that stopped reading');
+      this.log.warn(
+        {
+          connection: this.id,
+          service: this.registration?.id,
+          dropped: this.dropped,
+          seconds: (now - this.dropSince) / 1000,
+        },
+        'closing a slow consumer that stopped reading',
+      );
       this.channel.close(new Error('slow consumer: the outbound queue stayed full'));
     }
     return false;

@@ -21,10 +21,17 @@ const clock: BuiltinService = {
     ch.on('frame', (frame) => {
       const m = decodeLine(frame);
       if (m.command === 'HELP') ch.send('COMMANDS list=TIME');
-      if (m.command === 'TIME') ch.send(encodeText(createMessage('TIME_IS', { zone: String(m.params.zone ?? 'UTC') }, m.sentFrom)));
+      if (m.command === 'TIME')
+        ch.send(encodeText(createMessage('TIME_IS', { zone: String(m.params.zone ?? 'UTC') }, m.sentFrom)));
     });
     ch.send('REGISTER service=clock;version=1');
-    return { addresses: [{ name: 'clock', url: 'in-process' }], stop: async () => { stopped.push('clock'); ch.close(); } };
+    return {
+      addresses: [{ name: 'clock', url: 'in-process' }],
+      stop: async () => {
+        stopped.push('clock');
+        ch.close();
+      },
+    };
   },
 };
 
@@ -32,9 +39,16 @@ const everywhere: HubExtension = {
   name: 'everywhere',
   scope: 'hub',
   async start(hub) {
-    const remove = hub.addCommand('WHO_AM_I', (conn) => hub.tell(conn, 'YOU_ARE', { service: conn.sender().service, via: conn.kind }));
+    const remove = hub.addCommand('WHO_AM_I', (conn) =>
+      hub.tell(conn, 'YOU_ARE', { service: conn.sender().service, via: conn.kind }),
+    );
     assert.throws(() => hub.addCommand('REGISTER', () => undefined), /already handles REGISTER/);
-    return { stop: async () => { remove(); stopped.push('everywhere'); } };
+    return {
+      stop: async () => {
+        remove();
+        stopped.push('everywhere');
+      },
+    };
   },
 };
 
@@ -47,12 +61,19 @@ after(async () => {
 });
 
 async function running(scope: 'hub' | 'start'): Promise<{ hub: Hub; done: Promise<string>; out: () => string }> {
-  const config = loadConfig({ env: {}, flags: { serverName: 'ext', localListen: 'cd://127.0.0.1:0', signal: 'off', dataPath: home.path } });
+  const config = loadConfig({
+    env: {},
+    flags: { serverName: 'ext', localListen: 'cd://127.0.0.1:0', signal: 'off', dataPath: home.path },
+  });
   const sink = new PassThrough();
   let text = '';
-  sink.on('data', (d: Buffer) => { text += d.toString(); });
+  sink.on('data', (d: Buffer) => {
+    text += d.toString();
+  });
   let resolveHub!: (hub: Hub) => void;
-  const started = new Promise<Hub>((r) => { resolveHub = r; });
+  const started = new Promise<Hub>((r) => {
+    resolveHub = r;
+  });
   const done = runHub(config, { scope, out: sink, onStarted: resolveHub });
   return { hub: await started, done, out: () => text };
 }
@@ -71,7 +92,10 @@ void test('start runs built-in services in-process; they answer by name and stop
   c.send('HELP');
   assert.match(String((await c.next('COMMANDS')).params.list), /WHO_AM_I/);
   c.send('LIST_SERVICES');
-  const list = JSON.parse(String((await c.next('SERVICES')).params.services)) as { name: string; instances: { kind: string; commands: string[] }[] }[];
+  const list = JSON.parse(String((await c.next('SERVICES')).params.services)) as {
+    name: string;
+    instances: { kind: string; commands: string[] }[];
+  }[];
   const inst = list.find((s) => s.name === 'clock')?.instances[0];
   assert.equal(inst?.kind, 'memory');
   assert.deepEqual(inst?.commands, ['TIME']);

@@ -34,4 +34,10 @@ export interface HubExtension {
 /** A built-in service is an extension that only `switchboard start` runs. */
 export type BuiltinService = HubExtension & { readonly scope: 'start' };
 
-export const HUB_EXTENSIONS: HubExtension[] = [meshExtension, discoveryAgent, dispatcherService, syncService, dashboardService];
+export const HUB_EXTENSIONS: HubExtension[] = [
+  meshExtension,
+  discoveryAgent,
+  dispatcherService,
+  syncService,
+  dashboardService,
+];

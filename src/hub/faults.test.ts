@@ -34,7 +34,13 @@ async function stillRouting(tag: string): Promise<void> {
 }
 
 before(async () => {
-  hub = await startTestHub({ maxConnections: 20, maxLineLength: 4096, maxQueuedBytes: 64 * 1024, slowConsumerTimeout: 300, signalSecret: 'sesame' });
+  hub = await startTestHub({
+    maxConnections: 20,
+    maxLineLength: 4096,
+    maxQueuedBytes: 64 * 1024,
+    slowConsumerTimeout: 300,
+    signalSecret: 'sesame',
+  });
   port = hubPort(hub);
   udp = hubPort(hub, 'signal');
   bystander = await reg('bystander', ';commands=PROBE');
@@ -86,7 +92,9 @@ void test('a client that disconnects mid-message: the partial line is discarded,
   const c = await reg('mid_leaver');
   c.write('bystander/PROBE tag=never-finished;data=abc');
   c.close();
-  const down = await watcher.next((m) => m.command === 'STATUS' && m.params.service === 'mid_leaver' && m.params.status === 'down');
+  const down = await watcher.next(
+    (m) => m.command === 'STATUS' && m.params.service === 'mid_leaver' && m.params.status === 'down',
+  );
   assert.equal(down.params.status, 'down');
   assert.ok(!bystander.received.some((m) => m.params.tag === 'never-finished'));
   await stillRouting('after-mid-message');
@@ -94,7 +102,10 @@ void test('a client that disconnects mid-message: the partial line is discarded,
 
 void test('UDP: oversized datagrams and wrong secrets are dropped, REGISTER is refused, a good signal is routed', async () => {
   const before = hub.faults.refusedSignals;
-  assert.equal(await sendDatagram(udp, `bystander/PROBE secret_code=sesame;tag=big;data=${'y'.repeat(1100)}`, 150), undefined);
+  assert.equal(
+    await sendDatagram(udp, `bystander/PROBE secret_code=sesame;tag=big;data=${'y'.repeat(1100)}`, 150),
+    undefined,
+  );
   assert.equal(await sendDatagram(udp, 'bystander/PROBE secret_code=wrong;tag=wrong', 150), undefined);
   assert.equal(await sendDatagram(udp, 'bystander/PROBE tag=nosecret', 150), undefined);
   const refused = await sendDatagram(udp, 'REGISTER service=udp_svc;secret_code=sesame', 2000);
@@ -116,8 +127,12 @@ void test('a flood of connections past max_connections is refused with a sentenc
       sockets.push(s);
       let data = '';
       s.setEncoding('utf8');
-      s.on('data', (d: string) => { data += d; });
-      s.on('close', () => { if (data) refusals.push(data); });
+      s.on('data', (d: string) => {
+        data += d;
+      });
+      s.on('close', () => {
+        if (data) refusals.push(data);
+      });
       s.on('error', () => undefined);
     }
     // At most 20 connections are kept, so at least 20 of the 40 are refused.
@@ -129,9 +144,17 @@ void test('a flood of connections past max_connections is refused with a sentenc
   } finally {
     for (const s of sockets) s.destroy();
   }
-  await waitFor(async () => {
-    try { await stillRouting(`after-flood-${Date.now()}`); return true; } catch { return false; }
-  }, { what: 'a new connection to be accepted after the flood' });
+  await waitFor(
+    async () => {
+      try {
+        await stillRouting(`after-flood-${Date.now()}`);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { what: 'a new connection to be accepted after the flood' },
+  );
 });
 
 void test('a service that never reads: its sender is held back (nothing dropped), it is closed as a slow consumer, others are unaffected', async () => {
@@ -144,10 +167,14 @@ void test('a service that never reads: its sender is held back (nothing dropped)
   let i = 0;
   const pump = setInterval(() => {
     // Keep the sender's own buffer small: the point is the hub's queue for the sink, not ours.
-    for (let k = 0; k < 200 && sender.socket.writableLength < 1 << 20; k++) sender.send(`sink/DATA n=${i++};blob=${big}`);
+    for (let k = 0; k < 200 && sender.socket.writableLength < 1 << 20; k++)
+      sender.send(`sink/DATA n=${i++};blob=${big}`);
   }, 5);
   try {
-    await waitFor(() => sender.socket.writableLength > 0 && i > 100, { what: 'the flooder to be held back (its own writes back up)', timeoutMs: 20_000 });
+    await waitFor(() => sender.socket.writableLength > 0 && i > 100, {
+      what: 'the flooder to be held back (its own writes back up)',
+      timeoutMs: 20_000,
+    });
     // Held back, not dropped: the flooder's later message waits in line; another service is not slowed.
     sender.send('bystander/PROBE tag=from-the-held-sender');
     other.send('bystander/PROBE tag=while-sink-full');

@@ -73,11 +73,18 @@ void test('the hub stamps the sender: no spoofing, replies find their way back',
   const anon = await raw();
   anon.send('<x:y stamp_echo/PING n=2');
   const fromAnon = await echo.next('PING');
-  assert.deepEqual(fromAnon.sentFrom, { server: 'testhub', service: '' }, 'an unregistered connection is stamped with no service');
+  assert.deepEqual(
+    fromAnon.sentFrom,
+    { server: 'testhub', service: '' },
+    'an unregistered connection is stamped with no service',
+  );
 });
 
 void test('hub commands: HELP, ALIVE, SERVICE_STATUS, LIST_SERVICES (text and JSON), UNKNOWN', async () => {
-  const c = await reg('cmds', ';commands=ALIVE,HELP;endpoints=[{"name":"default","protocol":"http","port":8080}];zone=eu');
+  const c = await reg(
+    'cmds',
+    ';commands=ALIVE,HELP;endpoints=[{"name":"default","protocol":"http","port":8080}];zone=eu',
+  );
   c.send('HELP');
   assert.match(String((await c.next('COMMANDS')).params.list), /REGISTER.*SERVICE_STATUS/);
   c.send('ALIVE serial=42;timestamp=100');
@@ -92,13 +99,19 @@ void test('hub commands: HELP, ALIVE, SERVICE_STATUS, LIST_SERVICES (text and JS
   c.send('SERVICE_STATUS service=never_seen');
   assert.equal((await c.next('STATUS')).params.status, 'down');
   c.send('LIST_SERVICES');
-  const list = JSON.parse(String((await c.next('SERVICES')).params.services)) as { name: string; instances: { id: string; commands: string[]; params: Record<string, unknown>; endpoints?: unknown }[] }[];
+  const list = JSON.parse(String((await c.next('SERVICES')).params.services)) as {
+    name: string;
+    instances: { id: string; commands: string[]; params: Record<string, unknown>; endpoints?: unknown }[];
+  }[];
   const me = list.find((s) => s.name === 'cmds')!;
   assert.equal(me.instances[0]!.id, 'cmds#1');
   assert.deepEqual(me.instances[0]!.commands, ['ALIVE', 'HELP']);
   assert.deepEqual(me.instances[0]!.params, { zone: 'eu' }, 'unknown REGISTER parameters are kept');
   assert.deepEqual(me.instances[0]!.endpoints, [{ name: 'default', protocol: 'http', port: 8080 }]);
-  assert.ok(list.some((s) => s.name === 'preknown'), 'configured services are listed (down)');
+  assert.ok(
+    list.some((s) => s.name === 'preknown'),
+    'configured services are listed (down)',
+  );
   const j = await raw();
   j.send('{"command":"LIST_SERVICES"}');
   const typed = await j.next('SERVICES');
@@ -112,7 +125,11 @@ void test('hub commands: HELP, ALIVE, SERVICE_STATUS, LIST_SERVICES (text and JS
   const ep = await raw();
   ep.send('{"command":"REGISTER","parameters":{"service":"ep_svc","endpoints":[{"name":"default","port":9}]}}');
   const st2 = await watcher.next((m) => m.command === 'STATUS' && m.params.service === 'ep_svc');
-  assert.deepEqual(JSON.parse(String(st2.params.endpoints)), [{ name: 'default', port: 9 }], 'STATUS carries the advertisement');
+  assert.deepEqual(
+    JSON.parse(String(st2.params.endpoints)),
+    [{ name: 'default', port: 9 }],
+    'STATUS carries the advertisement',
+  );
   const bad = await raw();
   bad.send('REGISTER service=ep;endpoints=notjson');
   assert.match(String((await bad.next('INVALID')).params.message), /endpoints is not JSON: give an array/);
@@ -124,7 +141,10 @@ void test('instances: an unmarked second registration is refused; round-robin; n
   refused.send('REGISTER service=worker;version=1');
   const inv = await refused.next('INVALID');
   assert.equal(inv.params.command, 'REGISTER');
-  assert.match(String(inv.params.message), /service "worker" is already registered \(instance 1 from .*\); add instance=true/);
+  assert.match(
+    String(inv.params.message),
+    /service "worker" is already registered \(instance 1 from .*\); add instance=true/,
+  );
   const w2 = await reg('worker', ';instance=true;commands=JOB');
   assert.equal(w2.received.find((m) => m.command === 'READY')!.params.instance, '2');
   const w3 = await reg('worker', ';instance=blue;commands=JOB');
@@ -133,7 +153,9 @@ void test('instances: an unmarked second registration is refused; round-robin; n
   assert.match(String((await dup.next('INVALID')).params.message), /worker#blue" is already registered/);
   const boss = await reg('boss');
   for (let i = 0; i < 6; i++) boss.send(`worker/JOB n=${i}`);
-  const got = await Promise.all([w1, w2, w3].map(async (w) => [(await w.next('JOB')).params.n, (await w.next('JOB')).params.n]));
+  const got = await Promise.all(
+    [w1, w2, w3].map(async (w) => [(await w.next('JOB')).params.n, (await w.next('JOB')).params.n]),
+  );
   assert.deepEqual(got.flat().map(Number).sort(), [0, 1, 2, 3, 4, 5], 'six jobs, two per instance');
   boss.send('worker#blue/JOB n=exact');
   assert.equal((await w3.next('JOB')).params.n, 'exact');
@@ -223,14 +245,23 @@ void test('sniff: a local connection sees routed messages with their outcome, fi
   assert.equal(seen.params.message, '<testhub:sn_src sn_dst/NOTE text=tap');
   await dst.next('NOTE');
   src.send('sn_dst#9/NOTE text=lost');
-  assert.equal((await sn.next((m) => m.command === 'SNIFFED' && String(m.params.message).includes('lost'))).params.outcome, 'cached');
+  assert.equal(
+    (await sn.next((m) => m.command === 'SNIFFED' && String(m.params.message).includes('lost'))).params.outcome,
+    'cached',
+  );
   assert.ok(!sn.received.some((m) => String(m.params.message ?? '').includes('OTHER')), 'filtered out');
   const js = await raw();
   js.send('{"command":"SNIFF","parameters":{"command":"NOTE"}}');
   await js.next('SNIFFING');
   src.send('sn_dst/NOTE text=json');
   const j = await js.next('SNIFFED');
-  assert.deepEqual(j.params.message, { 'sent-from-server': 'testhub', 'sent-from-service': 'sn_src', service: 'sn_dst', command: 'NOTE', parameters: { text: 'json' } });
+  assert.deepEqual(j.params.message, {
+    'sent-from-server': 'testhub',
+    'sent-from-service': 'sn_src',
+    service: 'sn_dst',
+    command: 'NOTE',
+    parameters: { text: 'json' },
+  });
   assert.deepEqual(j.params.delivered_to, ['sn_dst#1']);
   js.send('UNSNIFF');
   js.send('ALIVE serial=js');
@@ -252,11 +283,19 @@ void test('text lines for local services: passed on as written behind the sender
   assert.match(String(invalid.params.message), /parameter "bad-name" is not valid/);
   const first = await text.next('JOB');
   assert.deepEqual(first.params, { a: 'x;y', b: '2', c: '\n' });
-  assert.deepEqual(first.sentFrom, { server: 'testhub', service: 'fp_sender' }, 'the hub stamps the sender, whatever the line claimed');
+  assert.deepEqual(
+    first.sentFrom,
+    { server: 'testhub', service: 'fp_sender' },
+    'the hub stamps the sender, whatever the line claimed',
+  );
   assert.equal(text.raw.at(-1), '<testhub:fp_sender fp_worker/JOB b=2;a="x;y";c=\\n');
   const second = await json.next('JOB');
   assert.deepEqual(second.params, { n: '2' });
   assert.ok(json.raw.at(-1)!.startsWith('{'), 'an instance that asked for JSON gets JSON');
-  assert.deepEqual((await text.next('JOB')).params, { n: '3' }, 'the bad line reached nobody; the third good one is the text instance\'s turn again');
+  assert.deepEqual(
+    (await text.next('JOB')).params,
+    { n: '3' },
+    "the bad line reached nobody; the third good one is the text instance's turn again",
+  );
   assert.equal(text.received.filter((m) => m.command === 'JOB').length, 2);
 });

@@ -12,7 +12,14 @@ import { getLogger, type Logger } from '../core/log.js';
 import { createMessage, type JsonValue, type Message } from '../core/message.js';
 import { memoryChannelPair } from '../core/transports/index.js';
 import { MessageCache } from './cache.js';
-import { HUB_COMMANDS, HubCommands, NOTICES, UDP_REFUSED, type CommandContext, type HubCommandHandler } from './commands.js';
+import {
+  HUB_COMMANDS,
+  HubCommands,
+  NOTICES,
+  UDP_REFUSED,
+  type CommandContext,
+  type HubCommandHandler,
+} from './commands.js';
 import { redactPassword, type HubConfig } from './config.js';
 import { HubConnection, type ConnectionKind } from './connection.js';
 import { bindListeners, type BoundListener } from './listeners.js';
@@ -43,7 +50,10 @@ class Throttle {
   constructor(private readonly everyMs: number) {}
   ready(): boolean {
     const now = Date.now();
-    if (now - this.last < this.everyMs) { this.suppressed++; return false; }
+    if (now - this.last < this.everyMs) {
+      this.suppressed++;
+      return false;
+    }
     this.last = now;
     return true;
   }
@@ -77,14 +87,26 @@ export class Hub implements HubPortLike, CommandContext {
   /** Connections refused at max_connections; datagrams refused (secret, size, UDP rules). */
   readonly faults = { refusedConnections: 0, refusedSignals: 0, invalidLines: 0 };
 
-  constructor(readonly config: HubConfig, options: { log?: Logger } = {}) {
+  constructor(
+    readonly config: HubConfig,
+    options: { log?: Logger } = {},
+  ) {
     this.serverName = config.serverName;
     this.log = options.log ?? getLogger('hub', { server: config.serverName });
     this.services = new ServiceCatalog(config.serverName, config.services);
     this.tap = new SniffTap(config.serverName);
-    this.router = new Router({ serverName: this.serverName, services: this.services, cache: this.cache, tap: this.tap, log: this.log, remote: () => this.remoteHooks });
+    this.router = new Router({
+      serverName: this.serverName,
+      services: this.services,
+      cache: this.cache,
+      tap: this.tap,
+      log: this.log,
+      remote: () => this.remoteHooks,
+    });
     this.commands = new HubCommands(this);
-    this.stopped = new Promise((resolve) => { this.resolveStopped = resolve; });
+    this.stopped = new Promise((resolve) => {
+      this.resolveStopped = resolve;
+    });
   }
 
   get state(): HubState {
@@ -107,7 +129,8 @@ export class Hub implements HubPortLike, CommandContext {
   }
 
   async start(): Promise<this> {
-    if (this.currentState !== 'new') throw new SwitchboardError('CONFLICT', `the hub is ${this.currentState}; a hub starts once`);
+    if (this.currentState !== 'new')
+      throw new SwitchboardError('CONFLICT', `the hub is ${this.currentState}; a hub starts once`);
     this.currentState = 'running';
     try {
       this.bound = await bindListeners(this.config, (ch, kind, myAddress) => this.accept(ch, kind, myAddress));
@@ -138,7 +161,9 @@ export class Hub implements HubPortLike, CommandContext {
       throw new SwitchboardError('CONFLICT', `the hub already handles ${command}`);
     }
     this.extraCommands.set(command, handler);
-    return () => { this.extraCommands.delete(command); };
+    return () => {
+      this.extraCommands.delete(command);
+    };
   }
 
   extraCommand(command: string): HubCommandHandler | undefined {
@@ -151,24 +176,45 @@ export class Hub implements HubPortLike, CommandContext {
 
   /** A connection for an in-process service: the returned channel is the service's end. */
   connectInProcess(name = 'in-process'): Channel {
-    const [hubSide, serviceSide] = memoryChannelPair({ maxQueuedBytes: this.config.maxQueuedBytes, maxLineLength: this.config.maxLineLength, names: [`${name}-hub`, name] });
+    const [hubSide, serviceSide] = memoryChannelPair({
+      maxQueuedBytes: this.config.maxQueuedBytes,
+      maxLineLength: this.config.maxLineLength,
+      names: [`${name}-hub`, name],
+    });
     this.accept(hubSide, 'memory', this.bound.find((b) => b.kind !== 'signal')?.myAddress ?? '');
     return serviceSide;
   }
 
   /** Takes a new channel from a listener (or an in-process pair). */
   accept(channel: Channel, kind: ConnectionKind, myAddress: string): void {
-    if (this.currentState !== 'running') { channel.close(); return; }
+    if (this.currentState !== 'running') {
+      channel.close();
+      return;
+    }
     const stream = kind !== 'signal';
     if (stream && kind !== 'memory' && this.streamCount >= this.config.maxConnections) {
       this.faults.refusedConnections++;
       const message = `the hub is at max_connections (${this.config.maxConnections}): connection refused`;
       channel.send(encodeText(createMessage('INVALID', { message }, {}, { server: this.serverName })));
       channel.close();
-      if (this.refusedLog.ready()) this.log.warn({ remote: channel.remoteAddress, max: this.config.maxConnections, alsoRefused: this.refusedLog.take() }, 'too many connections: refused');
+      if (this.refusedLog.ready())
+        this.log.warn(
+          { remote: channel.remoteAddress, max: this.config.maxConnections, alsoRefused: this.refusedLog.take() },
+          'too many connections: refused',
+        );
       return;
     }
-    const conn = new HubConnection(channel, kind, myAddress, this.serverName, { slowConsumerTimeoutMs: this.config.slowConsumerTimeoutMs, highWaterBytes: Math.floor(this.config.maxQueuedBytes / 4) }, this.log);
+    const conn = new HubConnection(
+      channel,
+      kind,
+      myAddress,
+      this.serverName,
+      {
+        slowConsumerTimeoutMs: this.config.slowConsumerTimeoutMs,
+        highWaterBytes: Math.floor(this.config.maxQueuedBytes / 4),
+      },
+      this.log,
+    );
     this.connections.add(conn);
     if (stream && kind !== 'memory') this.streamCount++;
     const onFrame = (frame: string) => this.onFrame(conn, frame);
@@ -227,8 +273,20 @@ export class Hub implements HubPortLike, CommandContext {
       // Text from a stream is passed on as it came, behind the hub's sender block (UDP lines lose secret_code).
       this.router.route(msg, conn, conn.kind !== 'signal' && lineFormat(frame) === 'text' ? frame : undefined);
     } catch (err) {
-      this.log.error({ connection: conn.id, command: msg.command, err: errorMessage(err), stack: err instanceof Error ? err.stack : undefined }, 'internal error while handling a message');
-      if (conn.isStream) this.tell(conn, 'INVALID', { command: msg.command, message: `internal error in the hub: ${errorMessage(err)}` });
+      this.log.error(
+        {
+          connection: conn.id,
+          command: msg.command,
+          err: errorMessage(err),
+          stack: err instanceof Error ? err.stack : undefined,
+        },
+        'internal error while handling a message',
+      );
+      if (conn.isStream)
+        this.tell(conn, 'INVALID', {
+          command: msg.command,
+          message: `internal error in the hub: ${errorMessage(err)}`,
+        });
     }
   }
 
@@ -242,11 +300,13 @@ export class Hub implements HubPortLike, CommandContext {
    */
   private forwardText(conn: HubConnection, frame: string): boolean {
     // A sniffer needs the message; the dashboard's tally alone does not (deliverLine counts for it).
-    if (conn.kind === 'signal' || this.currentState !== 'running' || this.tap.sniffing || lineFormat(frame) !== 'text') return false;
+    if (conn.kind === 'signal' || this.currentState !== 'running' || this.tap.sniffing || lineFormat(frame) !== 'text')
+      return false;
     const head = scanText(frame);
     if (head === undefined || head.special) return false;
     const service = head.service;
-    if (service.length === 0 || (service.length === 1 && (service === '*' || service === '?' || service === '.'))) return false;
+    if (service.length === 0 || (service.length === 1 && (service === '*' || service === '?' || service === '.')))
+      return false;
     const server = head.server;
     if (server !== '' && server !== '*' && server !== '.' && server !== this.serverName) return false;
     const inst = this.router.pick(service);
@@ -265,7 +325,8 @@ export class Hub implements HubPortLike, CommandContext {
   /** A hub link on the TLS listener (first line CONNECT or GOSSIP): the mesh takes the channel over. */
   private handOverLink(conn: HubConnection, msg: Message): boolean {
     const remote = this.remoteHooks;
-    if (!remote?.acceptLink || msg.to.service !== '' || (msg.command !== 'CONNECT' && msg.command !== 'GOSSIP')) return false;
+    if (!remote?.acceptLink || msg.to.service !== '' || (msg.command !== 'CONNECT' && msg.command !== 'GOSSIP'))
+      return false;
     // The channel leaves the hub's books: its later frames and its close are the mesh's.
     conn.detach();
     this.connections.delete(conn);
@@ -281,7 +342,16 @@ export class Hub implements HubPortLike, CommandContext {
       const given = msg.params.secret_code;
       if (given !== secret) {
         this.faults.refusedSignals++;
-        if (this.signalLog.ready()) this.log.warn({ remote: conn.channel.remoteAddress, command: msg.command, alsoRefused: this.signalLog.take(), why: given === undefined ? 'no secret_code' : 'wrong secret_code' }, 'signal dropped: secret_code does not match signal_secret');
+        if (this.signalLog.ready())
+          this.log.warn(
+            {
+              remote: conn.channel.remoteAddress,
+              command: msg.command,
+              alsoRefused: this.signalLog.take(),
+              why: given === undefined ? 'no secret_code' : 'wrong secret_code',
+            },
+            'signal dropped: secret_code does not match signal_secret',
+          );
         if (this.tap.active) this.tap.publish('refused', msg, undefined, 'wrong or missing secret_code');
         return false;
       }
@@ -302,11 +372,18 @@ export class Hub implements HubPortLike, CommandContext {
     const code = err instanceof SwitchboardError ? err.code : (err as { code?: string }).code;
     if (code === 'LINE_TOO_LONG') {
       this.faults.invalidLines++;
-      this.log.warn({ connection: conn.id, remote: conn.channel.remoteAddress, service: conn.registration?.id, err: err.message }, 'line too long: closing the connection');
+      this.log.warn(
+        { connection: conn.id, remote: conn.channel.remoteAddress, service: conn.registration?.id, err: err.message },
+        'line too long: closing the connection',
+      );
       this.tell(conn, 'INVALID', { message: `${err.message}; the connection is closed` });
     } else if (code === 'DATAGRAM_TOO_LARGE') {
       this.faults.refusedSignals++;
-      if (this.signalLog.ready()) this.log.warn({ remote: conn.channel.remoteAddress, err: err.message, alsoRefused: this.signalLog.take() }, 'oversized datagram dropped');
+      if (this.signalLog.ready())
+        this.log.warn(
+          { remote: conn.channel.remoteAddress, err: err.message, alsoRefused: this.signalLog.take() },
+          'oversized datagram dropped',
+        );
     } else {
       this.log.debug({ connection: conn.id, err: err.message }, 'connection error');
     }
@@ -332,7 +409,12 @@ export class Hub implements HubPortLike, CommandContext {
   registered(conn: HubConnection, inst: InstanceEntry): void {
     this.log.info({ service: inst.id, via: conn.kind, remote: conn.channel.remoteAddress }, 'service registered');
     this.tell(conn, 'HELP');
-    this.tell(conn, 'READY', { my_address: conn.localAddress, server_name: this.serverName, service: inst.name, instance: inst.instance });
+    this.tell(conn, 'READY', {
+      my_address: conn.localAddress,
+      server_name: this.serverName,
+      service: inst.name,
+      instance: inst.instance,
+    });
     this.notifyStatus(inst);
     this.remoteHooks?.servicesChanged();
     this.router.flushCache(inst);
@@ -349,7 +431,12 @@ export class Hub implements HubPortLike, CommandContext {
   }
 
   private notifyStatus(inst: InstanceEntry): void {
-    const msg = createMessage('STATUS', statusParams(this.serverName, inst.service, inst), { service: '*' }, { server: this.serverName });
+    const msg = createMessage(
+      'STATUS',
+      statusParams(this.serverName, inst.service, inst),
+      { service: '*' },
+      { server: this.serverName },
+    );
     this.router.broadcastLocal(msg, undefined);
   }
 
@@ -402,4 +489,3 @@ export class Hub implements HubPortLike, CommandContext {
     return this.stopping;
   }
 }
-

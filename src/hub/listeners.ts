@@ -42,7 +42,10 @@ export function myAddressOf(url: string): string {
 function socketAnswers(path: string): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = netConnect({ path });
-    const done = (ok: boolean) => { sock.destroy(); resolve(ok); };
+    const done = (ok: boolean) => {
+      sock.destroy();
+      resolve(ok);
+    };
     sock.setTimeout(500, () => done(true));
     sock.once('connect', () => done(true));
     sock.once('error', () => done(false));
@@ -61,14 +64,20 @@ async function prepareUnixSocket(path: string): Promise<void> {
   if (isSocket && !(await socketAnswers(path))) rmSync(path, { force: true });
 }
 
-export async function bindListeners(config: HubConfig, onChannel: (channel: Channel, kind: ConnectionKind, myAddress: string) => void): Promise<BoundListener[]> {
+export async function bindListeners(
+  config: HubConfig,
+  onChannel: (channel: Channel, kind: ConnectionKind, myAddress: string) => void,
+): Promise<BoundListener[]> {
   const bound: BoundListener[] = [];
   const options: ListenOptions = { maxLineLength: config.maxLineLength, maxQueuedBytes: config.maxQueuedBytes };
   try {
     for (const spec of listenerSpecs(config)) {
       const extra: ListenOptions = {};
       if (spec.kind === 'secure') {
-        Object.assign(extra, { certificate: config.certificate ?? undefined, privateKey: config.privateKey ?? undefined });
+        Object.assign(extra, {
+          certificate: config.certificate ?? undefined,
+          privateKey: config.privateKey ?? undefined,
+        });
         if (config.clientCa) Object.assign(extra, { ca: config.clientCa, requireClientCertificate: true });
       }
       if (spec.kind === 'unix') {

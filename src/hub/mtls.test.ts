@@ -18,7 +18,12 @@ let foreign: TestPki;
 before(async () => {
   pki = makeTestPki();
   foreign = makeTestPki();
-  hub = await startTestHub({ secureListen: 'cds://127.0.0.1:0', certificate: pki.certificate, privateKey: pki.privateKey, clientCa: pki.ca });
+  hub = await startTestHub({
+    secureListen: 'cds://127.0.0.1:0',
+    certificate: pki.certificate,
+    privateKey: pki.privateKey,
+    clientCa: pki.ca,
+  });
 });
 
 after(async () => {
@@ -40,14 +45,20 @@ async function tryRegister(options: ConnectOptions): Promise<string> {
     return `refused: ${(err as Error).message}`;
   }
   return new Promise((resolve) => {
-    const timer = setTimeout(() => { ch.close(); resolve('no answer'); }, 5000);
+    const timer = setTimeout(() => {
+      ch.close();
+      resolve('no answer');
+    }, 5000);
     ch.on('frame', (f) => {
       if (decodeLine(f).command !== 'READY') return; // the hub's HELP greeting comes first
       clearTimeout(timer);
       resolve('READY');
       ch.close();
     });
-    ch.on('close', () => { clearTimeout(timer); resolve('closed'); });
+    ch.on('close', () => {
+      clearTimeout(timer);
+      resolve('closed');
+    });
     ch.send('REGISTER service=mtls_probe');
   });
 }
@@ -58,14 +69,24 @@ void test('a client with a certificate the client CA signed registers', async ()
 
 void test('a client without a certificate, or with one from another CA, is cut off before it can say anything', async () => {
   assert.notEqual(await tryRegister({ ca: pki.ca }), 'READY');
-  assert.notEqual(await tryRegister({ ca: pki.ca, certificate: foreign.certificate, privateKey: foreign.privateKey }), 'READY');
+  assert.notEqual(
+    await tryRegister({ ca: pki.ca, certificate: foreign.certificate, privateKey: foreign.privateKey }),
+    'READY',
+  );
   const stats = hub.addresses.find((a) => a.kind === 'secure');
   assert.ok(stats, 'the TLS listener is still up');
-  assert.equal(await tryRegister({ ca: pki.ca, certificate: pki.certificate, privateKey: pki.privateKey }), 'READY', 'and still serves good clients');
+  assert.equal(
+    await tryRegister({ ca: pki.ca, certificate: pki.certificate, privateKey: pki.privateKey }),
+    'READY',
+    'and still serves good clients',
+  );
 });
 
 void test('the client library passes its certificate through `channel`', async () => {
-  const client = await connectClient(secureUrl(), { reconnect: false, channel: { ca: pki.ca, certificate: pki.certificate, privateKey: pki.privateKey } });
+  const client = await connectClient(secureUrl(), {
+    reconnect: false,
+    channel: { ca: pki.ca, certificate: pki.certificate, privateKey: pki.privateKey },
+  });
   try {
     await client.register('mtls_client');
     const reply = await client.listServices();
@@ -76,5 +97,8 @@ void test('the client library passes its certificate through `channel`', async (
 });
 
 void test('client_ca without secure_listen is a configuration error that says what to add', () => {
-  assert.throws(() => loadConfig({ env: {}, flags: { clientCa: pki.ca, localListen: 'cd://127.0.0.1:0' } }), /client_ca .* applies to the TLS listener: add --secure-listen/);
+  assert.throws(
+    () => loadConfig({ env: {}, flags: { clientCa: pki.ca, localListen: 'cd://127.0.0.1:0' } }),
+    /client_ca .* applies to the TLS listener: add --secure-listen/,
+  );
 });

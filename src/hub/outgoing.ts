@@ -33,7 +33,10 @@ export class Outgoing {
   private json: string | undefined;
 
   /** `sourceText`: the text line `msg` was decoded from, unchanged since (saves re-encoding it). */
-  constructor(readonly msg: Message, private readonly sourceText?: string) {}
+  constructor(
+    readonly msg: Message,
+    private readonly sourceText?: string,
+  ) {}
 
   line(format: WireFormat): string {
     if (format === 'json') return (this.json ??= encodeJson(this.msg));

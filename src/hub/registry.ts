@@ -105,7 +105,11 @@ export class ServiceCatalog {
    * `maxRemembered` bounds the names kept after their last instance left (clients registering
    * random names must not grow the hub forever); the longest-down unconfigured one is forgotten.
    */
-  constructor(private readonly serverName: string, preKnown: Iterable<string> = [], private readonly maxRemembered = 10_000) {
+  constructor(
+    private readonly serverName: string,
+    preKnown: Iterable<string> = [],
+    private readonly maxRemembered = 10_000,
+  ) {
     this.configured = new Set(preKnown);
     for (const name of this.configured) this.services.set(name, new ServiceEntry(name));
   }
@@ -137,17 +141,30 @@ export class ServiceCatalog {
     let entry = this.services.get(req.service);
     if (entry && entry.instances.length > 0 && req.instance === undefined) {
       const first = entry.instances[0]!;
-      throw new RegisterRefused(`service "${req.service}" is already registered (instance ${first.instance} from ${first.connection.channel.remoteAddress}); add instance=true to register another instance`);
+      throw new RegisterRefused(
+        `service "${req.service}" is already registered (instance ${first.instance} from ${first.connection.channel.remoteAddress}); add instance=true to register another instance`,
+      );
     }
     if (entry && typeof req.instance === 'string' && entry.find(req.instance)) {
-      throw new RegisterRefused(`instance "${req.service}#${req.instance}" is already registered; pick another instance id or use instance=true`);
+      throw new RegisterRefused(
+        `instance "${req.service}#${req.instance}" is already registered; pick another instance id or use instance=true`,
+      );
     }
     if (!entry) {
       entry = new ServiceEntry(req.service);
       this.services.set(req.service, entry);
     }
     const id = typeof req.instance === 'string' ? req.instance : entry.newInstanceId();
-    const inst = new InstanceEntry(entry, id, req.instance !== undefined, connection, now, req.endpoints, req.params, this.serverName);
+    const inst = new InstanceEntry(
+      entry,
+      id,
+      req.instance !== undefined,
+      connection,
+      now,
+      req.endpoints,
+      req.params,
+      this.serverName,
+    );
     if (entry.instances.length === 0) entry.upSince = now;
     entry.instances.push(inst);
     this.emit({ type: 'up', instance: inst, service: entry });
@@ -186,5 +203,7 @@ export function parseInstanceParam(value: JsonValue | undefined): string | true 
   if (value === true || value === 'true') return true;
   const text = typeof value === 'number' ? String(value) : value;
   if (typeof text === 'string' && /^[A-Za-z0-9_]{1,64}$/.test(text)) return text;
-  throw new RegisterRefused('instance must be true or an id of letters, digits and _ (at most 64), e.g. instance=worker_2');
+  throw new RegisterRefused(
+    'instance must be true or an id of letters, digits and _ (at most 64), e.g. instance=worker_2',
+  );
 }

@@ -18,19 +18,40 @@ export function hubAddress(given: string | undefined): string {
  * Sends `command` to the hub at `address` and resolves with the replies once `done(replies)` is
  * true (or rejects after `timeoutMs`). `done` may throw to reject with its error.
  */
-export async function askHub(address: string, command: Message, done: (replies: Message[]) => boolean, timeoutMs = 5000): Promise<Message[]> {
+export async function askHub(
+  address: string,
+  command: Message,
+  done: (replies: Message[]) => boolean,
+  timeoutMs = 5000,
+): Promise<Message[]> {
   let channel;
   try {
     channel = await connect(address, { connectTimeoutMs: timeoutMs });
   } catch (err) {
-    throw new ConnectionError('CONNECTION_FAILED', `cannot connect to ${address}: ${errorMessage(err)} (is the hub running? start one with \`switchboard hub\`, or give its address with --address)`, { cause: err });
+    throw new ConnectionError(
+      'CONNECTION_FAILED',
+      `cannot connect to ${address}: ${errorMessage(err)} (is the hub running? start one with \`switchboard hub\`, or give its address with --address)`,
+      { cause: err },
+    );
   }
   const ch = channel;
   const replies: Message[] = [];
   try {
     return await new Promise<Message[]>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new TimeoutError(`the hub at ${address} did not answer ${command.command} within ${timeoutMs} ms`)), timeoutMs);
-      ch.on('close', () => { clearTimeout(timer); reject(new ConnectionError('CONNECTION_CLOSED', `the hub at ${address} closed the connection before answering ${command.command}`)); });
+      const timer = setTimeout(
+        () =>
+          reject(new TimeoutError(`the hub at ${address} did not answer ${command.command} within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      ch.on('close', () => {
+        clearTimeout(timer);
+        reject(
+          new ConnectionError(
+            'CONNECTION_CLOSED',
+            `the hub at ${address} closed the connection before answering ${command.command}`,
+          ),
+        );
+      });
       ch.on('frame', (frame) => {
         let msg: Message;
         try {
@@ -40,7 +61,10 @@ export async function askHub(address: string, command: Message, done: (replies: 
         }
         replies.push(msg);
         try {
-          if (done(replies)) { clearTimeout(timer); resolve(replies); }
+          if (done(replies)) {
+            clearTimeout(timer);
+            resolve(replies);
+          }
         } catch (err) {
           clearTimeout(timer);
           reject(err instanceof Error ? err : new Error(String(err)));
@@ -54,14 +78,31 @@ export async function askHub(address: string, command: Message, done: (replies: 
 }
 
 /** One command, one expected reply command; the hub's INVALID/UNKNOWN for it rejects as REFUSED. */
-export async function hubRequest(address: string, command: string, params: Record<string, JsonValue>, replyCommand: string, timeoutMs = 5000): Promise<Message> {
-  const replies = await askHub(address, createMessage(command, params), (r) => {
-    const msg = r[r.length - 1]!;
-    if (msg.command === replyCommand) return true;
-    if ((msg.command === 'INVALID' || msg.command === 'UNKNOWN') && (msg.params.command === command || msg.params.command === undefined)) {
-      throw new SwitchboardError('REFUSED', `the hub answered ${command} with ${msg.command}: ${String(msg.params.message ?? msg.params.command ?? '')}`);
-    }
-    return false;
-  }, timeoutMs);
+export async function hubRequest(
+  address: string,
+  command: string,
+  params: Record<string, JsonValue>,
+  replyCommand: string,
+  timeoutMs = 5000,
+): Promise<Message> {
+  const replies = await askHub(
+    address,
+    createMessage(command, params),
+    (r) => {
+      const msg = r[r.length - 1]!;
+      if (msg.command === replyCommand) return true;
+      if (
+        (msg.command === 'INVALID' || msg.command === 'UNKNOWN') &&
+        (msg.params.command === command || msg.params.command === undefined)
+      ) {
+        throw new SwitchboardError(
+          'REFUSED',
+          `the hub answered ${command} with ${msg.command}: ${String(msg.params.message ?? msg.params.command ?? '')}`,
+        );
+      }
+      return false;
+    },
+    timeoutMs,
+  );
   return replies[replies.length - 1]!;
 }

@@ -43,7 +43,8 @@ export class Router {
     if (isBroadcast(service)) {
       const server = msg.to.server;
       // `?:*/X` is for remote hubs only and `C:*/X` for hub C only: not for this hub's services.
-      if (server === '' || server === '*' || server === '.' || server === this.d.serverName) this.broadcastLocal(msg, from);
+      if (server === '' || server === '*' || server === '.' || server === this.d.serverName)
+        this.broadcastLocal(msg, from);
       if (service !== '.' && server !== '.' && server !== this.d.serverName) this.d.remote()?.broadcast(msg);
       return;
     }
@@ -70,8 +71,14 @@ export class Router {
           if (this.d.tap.active) this.d.tap.publish('forwarded', msg);
           return;
         }
-        if (outcome === 'cached') { this.cached(msg, from); return; }
-        if (outcome === 'failed') { this.failed(msg, from, rule, 'no route to the destination hub'); return; }
+        if (outcome === 'cached') {
+          this.cached(msg, from);
+          return;
+        }
+        if (outcome === 'failed') {
+          this.failed(msg, from, rule, 'no route to the destination hub');
+          return;
+        }
       }
     }
     this.absent(msg, from, rule, here);
@@ -79,7 +86,10 @@ export class Router {
 
   /** A unicast for this hub coming from the mesh: local instance or local cache rules, never back out. */
   routeFromRemote(msg: Message): void {
-    if (isBroadcast(msg.to.service)) { this.broadcastLocal(msg, undefined); return; }
+    if (isBroadcast(msg.to.service)) {
+      this.broadcastLocal(msg, undefined);
+      return;
+    }
     const parsed = parseCacheRule(msg.params.cache);
     const rule = typeof parsed === 'string' ? DEFAULT_RULE : parsed;
     if (!this.deliverLocal(msg)) this.absent(msg, undefined, rule, true);
@@ -149,7 +159,8 @@ export class Router {
       if (this.d.tap.active) this.d.tap.publish('delivered', msg, [inst.id]);
     } else {
       this.counters.dropped++;
-      if (this.d.tap.active) this.d.tap.publish('dropped', msg, [inst.id], 'the destination is not reading: its queue is full');
+      if (this.d.tap.active)
+        this.d.tap.publish('dropped', msg, [inst.id], 'the destination is not reading: its queue is full');
     }
   }
 
@@ -162,14 +173,22 @@ export class Router {
       this.cached(msg, from);
       return;
     }
-    const why = !here ? `no hub named "${msg.to.server}" is reachable` : rule.noCache && this.d.services.isKnown(name) ? `service "${service}" is not connected and the message asked not to be cached` : `service "${service}" is not registered on this hub`;
+    const why = !here
+      ? `no hub named "${msg.to.server}" is reachable`
+      : rule.noCache && this.d.services.isKnown(name)
+        ? `service "${service}" is not connected and the message asked not to be cached`
+        : `service "${service}" is not registered on this hub`;
     this.failed(msg, from, rule, why);
   }
 
   private cached(msg: Message, from: HubConnection | undefined): void {
     this.counters.cached++;
     if (parseReportLevel(msg.params.transmission_report) === 'all') {
-      this.answer(msg, from, 'TRANSMISSION_REPORT', { command: msg.command, status: 'cached', destination_service: msg.to.service });
+      this.answer(msg, from, 'TRANSMISSION_REPORT', {
+        command: msg.command,
+        status: 'cached',
+        destination_service: msg.to.service,
+      });
     }
     if (this.d.tap.active) this.d.tap.publish('cached', msg);
   }
@@ -182,7 +201,12 @@ export class Router {
       this.answer(msg, from, 'SERVICE_UNAVAILABLE', params);
     }
     if (parseReportLevel(msg.params.transmission_report) !== 'none') {
-      this.answer(msg, from, 'TRANSMISSION_REPORT', { command: msg.command, status: 'failed', destination_service: msg.to.service, reason: why });
+      this.answer(msg, from, 'TRANSMISSION_REPORT', {
+        command: msg.command,
+        status: 'failed',
+        destination_service: msg.to.service,
+        reason: why,
+      });
     }
     this.d.log.debug({ command: msg.command, to: msg.to, from: msg.sentFrom, why }, 'message not delivered');
     if (this.d.tap.active) this.d.tap.publish('failed', msg, undefined, why);
@@ -192,7 +216,10 @@ export class Router {
   answer(msg: Message, from: HubConnection | undefined, command: string, params: Record<string, JsonValue>): void {
     const reply = createMessage(command, params, from ? from.sender() : msg.sentFrom, { server: this.d.serverName });
     if (this.d.tap.active) this.d.tap.publish('sent', reply);
-    if (from) { from.send(reply); return; }
+    if (from) {
+      from.send(reply);
+      return;
+    }
     if (msg.sentFrom.service === '' || isBroadcast(msg.sentFrom.service)) return;
     this.route(reply, undefined);
   }

@@ -48,16 +48,28 @@ export function instanceInfo(inst: InstanceEntry): InstanceInfo {
 }
 
 export function serviceInfo(serverName: string, s: ServiceEntry): ServiceInfo {
-  return { name: s.name, server: serverName, status: s.up ? 'up' : 'down', since: seconds(s.up ? s.upSince : s.downSince), instances: s.instances.map(instanceInfo) };
+  return {
+    name: s.name,
+    server: serverName,
+    status: s.up ? 'up' : 'down',
+    since: seconds(s.up ? s.upSince : s.downSince),
+    instances: s.instances.map(instanceInfo),
+  };
 }
 
 /** Local services (live or known) then remote ones, sorted by name. */
-export function listServices(serverName: string, services: ServiceCatalog, remote: RemoteHooks | undefined): ServiceInfo[] {
+export function listServices(
+  serverName: string,
+  services: ServiceCatalog,
+  remote: RemoteHooks | undefined,
+): ServiceInfo[] {
   const out: ServiceInfo[] = [];
   for (const s of services.all()) out.push(serviceInfo(serverName, s));
   out.sort((a, b) => a.name.localeCompare(b.name));
   if (remote) {
-    const far = remote.remoteServices().map((r): ServiceInfo => ({ name: r.name, server: r.hub, status: 'up', since: r.since, instances: [] }));
+    const far = remote
+      .remoteServices()
+      .map((r): ServiceInfo => ({ name: r.name, server: r.hub, status: 'up', since: r.since, instances: [] }));
     far.sort((a, b) => a.name.localeCompare(b.name) || a.server.localeCompare(b.server));
     out.push(...far);
   }
@@ -65,7 +77,12 @@ export function listServices(serverName: string, services: ServiceCatalog, remot
 }
 
 /** STATUS parameters for a service by name (SERVICE_STATUS reply). */
-export function serviceStatusParams(serverName: string, services: ServiceCatalog, remote: RemoteHooks | undefined, name: string): Record<string, JsonValue> {
+export function serviceStatusParams(
+  serverName: string,
+  services: ServiceCatalog,
+  remote: RemoteHooks | undefined,
+  name: string,
+): Record<string, JsonValue> {
   const s = services.get(name);
   if (s?.up) return statusParams(serverName, s, undefined);
   const far = remote?.remoteServices().find((r) => r.name === name);
@@ -75,8 +92,17 @@ export function serviceStatusParams(serverName: string, services: ServiceCatalog
 }
 
 /** The STATUS a change produces (and SERVICE_STATUS replies with). */
-export function statusParams(serverName: string, s: ServiceEntry, inst: InstanceEntry | undefined): Record<string, JsonValue> {
-  const params: Record<string, JsonValue> = { service: s.name, server_name: serverName, status: s.up ? 'up' : 'down', instances: String(s.instances.length) };
+export function statusParams(
+  serverName: string,
+  s: ServiceEntry,
+  inst: InstanceEntry | undefined,
+): Record<string, JsonValue> {
+  const params: Record<string, JsonValue> = {
+    service: s.name,
+    server_name: serverName,
+    status: s.up ? 'up' : 'down',
+    instances: String(s.instances.length),
+  };
   if (s.up) params.up_since = String(seconds(s.upSince));
   else if (s.downSince) params.down_since = String(seconds(s.downSince));
   if (inst) {

@@ -39,7 +39,10 @@ export async function fetchServices(address: string, timeoutMs = 5000): Promise<
   let raw: unknown = reply.params.services;
   if (typeof raw === 'string') raw = JSON.parse(raw);
   const parsed = z.array(serviceSchema).safeParse(raw);
-  if (!parsed.success) throw new InvalidMessageError(`the hub's SERVICES reply is not a service list: ${parsed.error.issues[0]?.message ?? 'bad shape'}`);
+  if (!parsed.success)
+    throw new InvalidMessageError(
+      `the hub's SERVICES reply is not a service list: ${parsed.error.issues[0]?.message ?? 'bad shape'}`,
+    );
   return parsed.data;
 }
 
@@ -53,7 +56,16 @@ export function servicesTable(services: ListedService[]): string {
   const rows: string[][] = [['SERVICE', 'HUB', 'STATUS', 'INSTANCE', 'SINCE (UTC)', 'VIA', 'COMMANDS']];
   for (const s of services) {
     if (s.instances.length === 0) rows.push([s.name, s.server, s.status, '-', when(s.since), '-', '-']);
-    for (const i of s.instances) rows.push([s.name, s.server, s.status, i.id, when(i.since), `${i.kind} ${i.remote_address}`, i.commands.join(',') || '-']);
+    for (const i of s.instances)
+      rows.push([
+        s.name,
+        s.server,
+        s.status,
+        i.id,
+        when(i.since),
+        `${i.kind} ${i.remote_address}`,
+        i.commands.join(',') || '-',
+      ]);
   }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   return `${rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ')).join('\n')}\n`;

@@ -10,7 +10,8 @@ import { createMessage, type JsonValue, type Message } from '../core/message.js'
 import type { HubConnection } from './connection.js';
 import { Outgoing } from './outgoing.js';
 
-export type SniffOutcome = 'delivered' | 'broadcast' | 'forwarded' | 'cached' | 'failed' | 'dropped' | 'hub' | 'sent' | 'refused' | 'invalid';
+export type SniffOutcome =
+  'delivered' | 'broadcast' | 'forwarded' | 'cached' | 'failed' | 'dropped' | 'hub' | 'sent' | 'refused' | 'invalid';
 
 export interface SniffFilter {
   service: string | undefined;
@@ -23,12 +24,20 @@ function baseName(service: string): string {
 }
 
 function matchesService(want: string, service: string): boolean {
-  return service === want || (service.length > want.length && service.charCodeAt(want.length) === 35 /* # */ && baseName(service) === want);
+  return (
+    service === want ||
+    (service.length > want.length && service.charCodeAt(want.length) === 35 /* # */ && baseName(service) === want)
+  );
 }
 
 export function matches(filter: SniffFilter, msg: Message): boolean {
   if (filter.command !== undefined && msg.command !== filter.command) return false;
-  if (filter.service !== undefined && !matchesService(filter.service, msg.to.service) && !matchesService(filter.service, msg.sentFrom.service)) return false;
+  if (
+    filter.service !== undefined &&
+    !matchesService(filter.service, msg.to.service) &&
+    !matchesService(filter.service, msg.sentFrom.service)
+  )
+    return false;
   return true;
 }
 
@@ -123,12 +132,25 @@ export class SniffTap {
     let out: Outgoing | undefined;
     for (const conn of this.sniffers) {
       if (conn.sniff?.service !== undefined || conn.sniff?.command !== undefined) continue;
-      out ??= new Outgoing(createMessage('SNIFFED', { outcome: 'invalid', at: Date.now(), message: shown, reason }, {}, { server: this.serverName }));
+      out ??= new Outgoing(
+        createMessage(
+          'SNIFFED',
+          { outcome: 'invalid', at: Date.now(), message: shown, reason },
+          {},
+          { server: this.serverName },
+        ),
+      );
       conn.write(out);
     }
   }
 
-  private notice(outcome: SniffOutcome, message: JsonValue, deliveredTo: readonly string[] | undefined, reason: string | undefined, typed: boolean): Outgoing {
+  private notice(
+    outcome: SniffOutcome,
+    message: JsonValue,
+    deliveredTo: readonly string[] | undefined,
+    reason: string | undefined,
+    typed: boolean,
+  ): Outgoing {
     const params: Record<string, JsonValue> = { outcome, at: Date.now(), message };
     if (deliveredTo && deliveredTo.length > 0) params.delivered_to = typed ? [...deliveredTo] : deliveredTo.join(',');
     if (reason !== undefined) params.reason = reason;

@@ -17,7 +17,10 @@ export class HubChild {
   output = '';
   readonly home: string;
 
-  constructor(private readonly label: string, homePrefix: string) {
+  constructor(
+    private readonly label: string,
+    homePrefix: string,
+  ) {
     this.home = mkdtempSync(join(tmpdir(), homePrefix));
   }
 
@@ -26,20 +29,36 @@ export class HubChild {
   }
 
   /** (Re)starts the hub with `args`; resolves when `port` on 127.0.0.1 accepts connections. */
-  protected async spawnHub(args: string[], port: number, env: Record<string, string> = {}, timeoutMs = 60_000): Promise<void> {
+  protected async spawnHub(
+    args: string[],
+    port: number,
+    env: Record<string, string> = {},
+    timeoutMs = 60_000,
+  ): Promise<void> {
     await this.kill();
     this.output = '';
     const child = spawn(process.execPath, [BIN, 'hub', ...args], {
-      env: { ...process.env, SWITCHBOARD_FROM_SOURCE: '1', SWITCHBOARD_LOG_LEVEL: process.env.SWITCHBOARD_LOG_LEVEL ?? 'warn', SWITCHBOARD_HOME: this.home, ...env },
+      env: {
+        ...process.env,
+        SWITCHBOARD_FROM_SOURCE: '1',
+        SWITCHBOARD_LOG_LEVEL: process.env.SWITCHBOARD_LOG_LEVEL ?? 'warn',
+        SWITCHBOARD_HOME: this.home,
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    child.stdout?.on('data', (d: Buffer) => { this.output += d.toString(); });
-    child.stderr?.on('data', (d: Buffer) => { this.output += d.toString(); });
+    child.stdout?.on('data', (d: Buffer) => {
+      this.output += d.toString();
+    });
+    child.stderr?.on('data', (d: Buffer) => {
+      this.output += d.toString();
+    });
     this.child = child;
     const deadline = Date.now() + timeoutMs;
     while (!(await portOpen(port, '127.0.0.1', 200))) {
       if (child.exitCode !== null) throw new Error(`${this.label} exited with ${child.exitCode}:\n${this.output}`);
-      if (Date.now() > deadline) throw new Error(`${this.label} did not listen on port ${port} within ${timeoutMs / 1000} s:\n${this.output}`);
+      if (Date.now() > deadline)
+        throw new Error(`${this.label} did not listen on port ${port} within ${timeoutMs / 1000} s:\n${this.output}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }
@@ -49,8 +68,14 @@ export class HubChild {
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child?.exitCode ?? null);
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`${this.label} still running after ${timeoutMs} ms:\n${this.output}`)), timeoutMs);
-      child.once('exit', (code) => { clearTimeout(t); resolve(code); });
+      const t = setTimeout(
+        () => reject(new Error(`${this.label} still running after ${timeoutMs} ms:\n${this.output}`)),
+        timeoutMs,
+      );
+      child.once('exit', (code) => {
+        clearTimeout(t);
+        resolve(code);
+      });
     });
   }
 

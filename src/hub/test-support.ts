@@ -16,7 +16,13 @@ import { Hub } from './hub.js';
 export async function startTestHub(flags: Record<string, unknown> = {}): Promise<Hub> {
   const config: HubConfig = loadConfig({
     env: {},
-    flags: { serverName: 'testhub', localListen: 'cd://127.0.0.1:0', signal: 'cdu://127.0.0.1:0', dataPath: mkdtempSync(join(tmpdir(), 'sb-hub-test-')), ...flags },
+    flags: {
+      serverName: 'testhub',
+      localListen: 'cd://127.0.0.1:0',
+      signal: 'cdu://127.0.0.1:0',
+      dataPath: mkdtempSync(join(tmpdir(), 'sb-hub-test-')),
+      ...flags,
+    },
   });
   return new Hub(config).start();
 }
@@ -90,15 +96,26 @@ export class LineClient {
     const test = typeof match === 'string' ? (m: Message) => m.command === match : match;
     for (let i = this.cursor; i < this.received.length; i++) {
       const m = this.received[i]!;
-      if (test(m)) { this.cursor = i + 1; return Promise.resolve(m); }
+      if (test(m)) {
+        this.cursor = i + 1;
+        return Promise.resolve(m);
+      }
     }
     this.cursor = this.received.length;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w.resolve !== done);
-        reject(new Error(`no ${typeof match === 'string' ? match : 'matching message'} within ${timeoutMs} ms; got: ${this.raw.slice(-5).join(' | ')}`));
+        reject(
+          new Error(
+            `no ${typeof match === 'string' ? match : 'matching message'} within ${timeoutMs} ms; got: ${this.raw.slice(-5).join(' | ')}`,
+          ),
+        );
       }, timeoutMs);
-      const done = (m: Message) => { clearTimeout(timer); this.cursor = this.received.length; resolve(m); };
+      const done = (m: Message) => {
+        clearTimeout(timer);
+        this.cursor = this.received.length;
+        resolve(m);
+      };
       this.waiters.push({ test, resolve: done });
     });
   }
@@ -122,8 +139,15 @@ export class LineClient {
 export function sendDatagram(port: number, payload: string | Buffer, waitMs = 300): Promise<string | undefined> {
   return new Promise((resolve) => {
     const sock = createSocket('udp4');
-    const timer = setTimeout(() => { sock.close(); resolve(undefined); }, waitMs);
-    sock.on('message', (msg) => { clearTimeout(timer); sock.close(); resolve(msg.toString('utf8')); });
+    const timer = setTimeout(() => {
+      sock.close();
+      resolve(undefined);
+    }, waitMs);
+    sock.on('message', (msg) => {
+      clearTimeout(timer);
+      sock.close();
+      resolve(msg.toString('utf8'));
+    });
     sock.send(payload, port, '127.0.0.1');
   });
 }

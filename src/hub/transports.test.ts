@@ -29,8 +29,17 @@ function inbox(ch: Channel): (command: string, timeoutMs?: number) => Promise<Me
     const i = got.findIndex((m) => m.command === command);
     if (i !== -1) return Promise.resolve(got.splice(i, 1)[0]!);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no ${command} on ${ch.transport} within ${timeoutMs} ms`)), timeoutMs);
-      waiters.push({ command, resolve: (m) => { clearTimeout(timer); resolve(m); } });
+      const timer = setTimeout(
+        () => reject(new Error(`no ${command} on ${ch.transport} within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      waiters.push({
+        command,
+        resolve: (m) => {
+          clearTimeout(timer);
+          resolve(m);
+        },
+      });
     });
   };
 }
@@ -96,7 +105,10 @@ void test('SNIFF and STOP are refused on TLS and WebSocket connections', async (
   channels.push(tls);
   const next = inbox(tls);
   tls.send('SNIFF');
-  assert.match(String((await next('INVALID')).params.message), /SNIFF is served only on the local TCP listener and the Unix socket/);
+  assert.match(
+    String((await next('INVALID')).params.message),
+    /SNIFF is served only on the local TCP listener and the Unix socket/,
+  );
   const ws = await connect(url('ws'));
   channels.push(ws);
   const wsNext = inbox(ws);

@@ -35,13 +35,23 @@ void test('message cache: ttl expiry, per-instance messages, bounds drop the old
   const m = (n: number) => createMessage('CMD', { n: String(n) }, { service: 'svc' });
   cache.add('svc', undefined, m(1), 10, 0);
   cache.add('svc', '7', m(2), 60, 0);
-  assert.deepEqual(cache.take('svc', '1', 5_000).map((x) => x.params.n), ['1']);
+  assert.deepEqual(
+    cache.take('svc', '1', 5_000).map((x) => x.params.n),
+    ['1'],
+  );
   assert.equal(cache.pending('svc'), 1, 'the message for svc#7 waits for that instance');
-  assert.deepEqual(cache.take('svc', '7', 5_000).map((x) => x.params.n), ['2']);
+  assert.deepEqual(
+    cache.take('svc', '7', 5_000).map((x) => x.params.n),
+    ['2'],
+  );
   cache.add('svc', undefined, m(3), 10, 0);
   assert.deepEqual(cache.take('svc', '1', 20_000), [], 'expired after its ttl');
   for (let i = 0; i < 3; i++) cache.add('svc', undefined, m(10 + i), 60, 0);
-  assert.deepEqual(cache.take('svc', '1', 1).map((x) => x.params.n), ['11', '12'], 'per-service bound drops the oldest');
+  assert.deepEqual(
+    cache.take('svc', '1', 1).map((x) => x.params.n),
+    ['11', '12'],
+    'per-service bound drops the oldest',
+  );
   cache.add('a', undefined, m(1), 60, 0);
   cache.add('b', undefined, m(2), 60, 1);
   cache.add('c', undefined, m(3), 60, 2);
@@ -52,19 +62,37 @@ void test('message cache: ttl expiry, per-instance messages, bounds drop the old
 
 void test('registry: instance ids, round-robin, refusal of an unmarked second registration, stamping', () => {
   const cat = new ServiceCatalog('hub1');
-  const conn = (n: number) => ({ channel: { remoteAddress: `peer${n}` }, commands: new Set<string>() }) as unknown as HubConnection;
+  const conn = (n: number) =>
+    ({ channel: { remoteAddress: `peer${n}` }, commands: new Set<string>() }) as unknown as HubConnection;
   const a = cat.register(conn(1), { service: 'calc', instance: undefined, endpoints: undefined, params: {} });
   assert.equal(a.id, 'calc#1');
-  assert.deepEqual(a.stamp(), { server: 'hub1', service: 'calc' }, 'a lone unmarked instance is stamped with the plain name');
-  assert.throws(() => cat.register(conn(2), { service: 'calc', instance: undefined, endpoints: undefined, params: {} }), (e) => e instanceof RegisterRefused && /already registered .*instance=true/.test(e.message));
+  assert.deepEqual(
+    a.stamp(),
+    { server: 'hub1', service: 'calc' },
+    'a lone unmarked instance is stamped with the plain name',
+  );
+  assert.throws(
+    () => cat.register(conn(2), { service: 'calc', instance: undefined, endpoints: undefined, params: {} }),
+    (e) => e instanceof RegisterRefused && /already registered .*instance=true/.test(e.message),
+  );
   const b = cat.register(conn(3), { service: 'calc', instance: true, endpoints: undefined, params: {} });
   const c = cat.register(conn(4), { service: 'calc', instance: 'w_9', endpoints: undefined, params: {} });
   assert.equal(b.id, 'calc#2');
   assert.equal(c.id, 'calc#w_9');
-  assert.throws(() => cat.register(conn(5), { service: 'calc', instance: 'w_9', endpoints: undefined, params: {} }), RegisterRefused);
-  assert.deepEqual(a.stamp(), { server: 'hub1', service: 'calc#1' }, 'with several instances the stamp names the instance');
+  assert.throws(
+    () => cat.register(conn(5), { service: 'calc', instance: 'w_9', endpoints: undefined, params: {} }),
+    RegisterRefused,
+  );
+  assert.deepEqual(
+    a.stamp(),
+    { server: 'hub1', service: 'calc#1' },
+    'with several instances the stamp names the instance',
+  );
   const entry = cat.get('calc')!;
-  assert.deepEqual([entry.pick(), entry.pick(), entry.pick(), entry.pick()].map((i) => i!.instance), ['1', '2', 'w_9', '1']);
+  assert.deepEqual(
+    [entry.pick(), entry.pick(), entry.pick(), entry.pick()].map((i) => i!.instance),
+    ['1', '2', 'w_9', '1'],
+  );
   cat.unregister(b);
   cat.unregister(c);
   assert.deepEqual(a.stamp(), { server: 'hub1', service: 'calc' });
@@ -72,8 +100,16 @@ void test('registry: instance ids, round-robin, refusal of an unmarked second re
   assert.equal(entry.up, false);
   assert.ok(cat.isKnown('calc'));
   const small = new ServiceCatalog('h', ['kept'], 2);
-  for (const [i, name] of ['a', 'b', 'c'].entries()) small.unregister(small.register(conn(10 + i), { service: name, instance: undefined, endpoints: undefined, params: {} }, i), 100 + i);
-  assert.deepEqual([...small.all()].map((s) => s.name).sort(), ['c', 'kept'], 'the longest-down names are forgotten; configured ones stay');
+  for (const [i, name] of ['a', 'b', 'c'].entries())
+    small.unregister(
+      small.register(conn(10 + i), { service: name, instance: undefined, endpoints: undefined, params: {} }, i),
+      100 + i,
+    );
+  assert.deepEqual(
+    [...small.all()].map((s) => s.name).sort(),
+    ['c', 'kept'],
+    'the longest-down names are forgotten; configured ones stay',
+  );
   assert.equal(parseInstanceParam('true'), true);
   assert.equal(parseInstanceParam(undefined), undefined);
   assert.throws(() => parseInstanceParam('bad id!'), RegisterRefused);
@@ -96,9 +132,15 @@ void test('config: defaults, file < env < flags, conf and JSON files, errors nam
     assert.equal(c.maxConnections, 100);
     assert.equal(c.dataPath, `${dir.path}/.switchboard`);
     const conf = join(dir.path, 'hub.conf');
-    writeFileSync(conf, '# communicatord.conf\nserver_name=alpha\nmax_connections = 50\nsignal_secret="s;x"\nneighbors=10.0.0.1:4042, 10.0.0.2\n');
+    writeFileSync(
+      conf,
+      '# communicatord.conf\nserver_name=alpha\nmax_connections = 50\nsignal_secret="s;x"\nneighbors=10.0.0.1:4042, 10.0.0.2\n',
+    );
     assert.deepEqual(parseConfText('a=1\n\n[x]\nb = "two"', 'f'), { a: '1', b: 'two' });
-    const fromFile = loadConfig({ env: { SWITCHBOARD_MAX_CONNECTIONS: '60' }, flags: { config: conf, serverName: 'beta' } });
+    const fromFile = loadConfig({
+      env: { SWITCHBOARD_MAX_CONNECTIONS: '60' },
+      flags: { config: conf, serverName: 'beta' },
+    });
     assert.equal(fromFile.serverName, 'beta', 'flags beat the file');
     assert.equal(fromFile.maxConnections, 60, 'the environment beats the file');
     assert.equal(fromFile.signalSecret, 's;x');
@@ -108,7 +150,11 @@ void test('config: defaults, file < env < flags, conf and JSON files, errors nam
     const j = loadConfig({ env: {}, flags: { config: json } });
     assert.equal(j.localListen, 'cd://127.0.0.1:0');
     assert.equal(j.signal, null);
-    const bad = (flags: Record<string, unknown>, re: RegExp) => assert.throws(() => loadConfig({ env: {}, flags }), (e) => e instanceof SwitchboardError && e.code === 'INVALID_CONFIG' && re.test(e.message));
+    const bad = (flags: Record<string, unknown>, re: RegExp) =>
+      assert.throws(
+        () => loadConfig({ env: {}, flags }),
+        (e) => e instanceof SwitchboardError && e.code === 'INVALID_CONFIG' && re.test(e.message),
+      );
     bad({ maxConnections: '3' }, /^max_connections must be at least 5: got "3" \(from --max-connections\)/);
     bad({ localListen: 'cd://10.1.2.3:4040' }, /local_listen must be a loopback address/);
     bad({ localListen: 'http://x' }, /local_listen .*unknown scheme/);
@@ -125,19 +171,28 @@ void test('config: defaults, file < env < flags, conf and JSON files, errors nam
     writeFileSync(join(dirOfServices, 'notes.txt'), '');
     assert.deepEqual(loadConfig({ env: {}, flags: { services: `mail,${dirOfServices}` } }).services, ['mail', 'lockd']);
     bad({ services: 'a-b' }, /services must be service names/);
-    assert.throws(() => loadConfig({ env: { SWITCHBOARD_MAX_CONNECTIONS: 'lots' } }), /max_connections must be a number.*SWITCHBOARD_MAX_CONNECTIONS/);
+    assert.throws(
+      () => loadConfig({ env: { SWITCHBOARD_MAX_CONNECTIONS: 'lots' } }),
+      /max_connections must be a number.*SWITCHBOARD_MAX_CONNECTIONS/,
+    );
   } finally {
     await dir.cleanup();
   }
 });
 
-void test('restamp: the pass-through text line decodes to the message with the hub\'s sender block', () => {
-  fc.assert(fc.property(textMessage, fc.boolean(), fc.constantFrom('', ' ', '\t '), (msg, hadSender, pad) => {
-    const source = pad + encodeText(hadSender ? msg : { ...msg, sentFrom: { server: '', service: '' } }) + pad;
-    const stamped = { ...decodeText(source), sentFrom: { server: 'hub1', service: 'svc#2' } };
-    const line = restamp(stamped, source);
-    assert.deepEqual(decodeText(line), stamped);
-  }), { numRuns: 300 });
+void test("restamp: the pass-through text line decodes to the message with the hub's sender block", () => {
+  fc.assert(
+    fc.property(textMessage, fc.boolean(), fc.constantFrom('', ' ', '\t '), (msg, hadSender, pad) => {
+      const source = pad + encodeText(hadSender ? msg : { ...msg, sentFrom: { server: '', service: '' } }) + pad;
+      const stamped = { ...decodeText(source), sentFrom: { server: 'hub1', service: 'svc#2' } };
+      const line = restamp(stamped, source);
+      assert.deepEqual(decodeText(line), stamped);
+    }),
+    { numRuns: 300 },
+  );
   const msg = decodeText('<spoof:er x/CMD b=2;a=1');
-  assert.equal(restamp({ ...msg, sentFrom: { server: 'h', service: '' } }, '<spoof:er x/CMD b=2;a=1  '), '<h: x/CMD b=2;a=1');
+  assert.equal(
+    restamp({ ...msg, sentFrom: { server: 'h', service: '' } }, '<spoof:er x/CMD b=2;a=1  '),
+    '<h: x/CMD b=2;a=1',
+  );
 });

@@ -1,6 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertPlainListenHost, compareHubAddresses, isPrivateOrLoopback, linkRole, parseHubAddress, formatHubAddress } from './address-order.js';
+import {
+  assertPlainListenHost,
+  compareHubAddresses,
+  isPrivateOrLoopback,
+  linkRole,
+  parseHubAddress,
+  formatHubAddress,
+} from './address-order.js';
 
 void test('parses addresses with and without port, v4 and v6, and URLs', () => {
   assert.deepEqual(parseHubAddress('10.0.0.2'), { host: '10.0.0.2', port: 4042 });
@@ -17,13 +24,17 @@ void test('larger address connects, smaller only gossips; IP before port', () =>
   const b = parseHubAddress('127.0.0.2:1000');
   assert.equal(linkRole(b, a), 'connect');
   assert.equal(linkRole(a, b), 'gossip');
-  assert.ok(compareHubAddresses(parseHubAddress('10.0.0.10:1'), parseHubAddress('10.0.0.9:2')) > 0, 'numeric, not textual');
+  assert.ok(
+    compareHubAddresses(parseHubAddress('10.0.0.10:1'), parseHubAddress('10.0.0.9:2')) > 0,
+    'numeric, not textual',
+  );
   assert.ok(compareHubAddresses(parseHubAddress('10.0.0.1:2'), parseHubAddress('10.0.0.1:1')) > 0);
   assert.throws(() => linkRole(a, a), /own address/);
 });
 
 void test('plain listening is limited to private and loopback addresses', () => {
-  for (const ok of ['127.0.0.2', '10.1.2.3', '172.16.0.1', '192.168.1.1', '::1', 'fd12::3', 'fe80::1']) assert.ok(isPrivateOrLoopback(ok), ok);
+  for (const ok of ['127.0.0.2', '10.1.2.3', '172.16.0.1', '192.168.1.1', '::1', 'fd12::3', 'fe80::1'])
+    assert.ok(isPrivateOrLoopback(ok), ok);
   for (const bad of ['8.8.8.8', '172.32.0.1', '2001:db8::1']) assert.ok(!isPrivateOrLoopback(bad), bad);
   assert.throws(() => assertPlainListenHost('0.0.0.0'), /refused/);
   assert.throws(() => assertPlainListenHost('1.2.3.4'), /public/);

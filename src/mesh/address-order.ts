@@ -20,7 +20,10 @@ export const DEFAULT_REMOTE_PORT = 4042;
  * (a free port, for listening) only with `allowZero`.
  */
 export function parseHubAddress(text: string, defaultPort = DEFAULT_REMOTE_PORT, allowZero = false): HubAddress {
-  const s = text.trim().replace(/^cds?:\/\/([^@/]*@)?/, '').replace(/\/$/, '');
+  const s = text
+    .trim()
+    .replace(/^cds?:\/\/([^@/]*@)?/, '')
+    .replace(/\/$/, '');
   let host: string;
   let portText: string | undefined;
   const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(s);
@@ -34,9 +37,15 @@ export function parseHubAddress(text: string, defaultPort = DEFAULT_REMOTE_PORT,
     host = i >= 0 ? s.slice(0, i) : s;
     portText = i >= 0 ? s.slice(i + 1) : undefined;
   }
-  if (!isIP(host)) throw new InvalidArgumentError(`"${text}" is not a hub address: expected an IP address with an optional port, like 10.0.0.2:4042`);
+  if (!isIP(host))
+    throw new InvalidArgumentError(
+      `"${text}" is not a hub address: expected an IP address with an optional port, like 10.0.0.2:4042`,
+    );
   const port = portText === undefined || portText === '' ? defaultPort : Number(portText);
-  if (!Number.isInteger(port) || port < (allowZero ? 0 : 1) || port > 65535) throw new InvalidArgumentError(`"${text}" has a bad port: use 1..65535${allowZero ? ' (or 0 for a free one)' : ''}`);
+  if (!Number.isInteger(port) || port < (allowZero ? 0 : 1) || port > 65535)
+    throw new InvalidArgumentError(
+      `"${text}" has a bad port: use 1..65535${allowZero ? ' (or 0 for a free one)' : ''}`,
+    );
   return { host, port };
 }
 
@@ -52,7 +61,10 @@ function ipBytes(host: string): number[] {
     if (!part) return [];
     const out: number[] = [];
     for (const g of part.split(':')) {
-      if (g.includes('.')) { const b = g.split('.').map(Number); out.push(((b[0] ?? 0) << 8) | (b[1] ?? 0), ((b[2] ?? 0) << 8) | (b[3] ?? 0)); } else out.push(parseInt(g, 16));
+      if (g.includes('.')) {
+        const b = g.split('.').map(Number);
+        out.push(((b[0] ?? 0) << 8) | (b[1] ?? 0), ((b[2] ?? 0) << 8) | (b[3] ?? 0));
+      } else out.push(parseInt(g, 16));
     }
     return out;
   };
@@ -78,7 +90,10 @@ export type LinkRole = 'connect' | 'gossip';
 /** What a hub at `mine` does toward `theirs`: connect (mine is larger) or only gossip. */
 export function linkRole(mine: HubAddress, theirs: HubAddress): LinkRole {
   const c = compareHubAddresses(mine, theirs);
-  if (c === 0) throw new InvalidArgumentError(`${formatHubAddress(theirs)} is this hub's own address; a hub cannot be its own neighbor`);
+  if (c === 0)
+    throw new InvalidArgumentError(
+      `${formatHubAddress(theirs)} is this hub's own address; a hub cannot be its own neighbor`,
+    );
   return c > 0 ? 'connect' : 'gossip';
 }
 
@@ -86,12 +101,15 @@ export function linkRole(mine: HubAddress, theirs: HubAddress): LinkRole {
 export function isPrivateOrLoopback(host: string): boolean {
   if (isIP(host) === 4) {
     const [a = 0, b = 0] = host.split('.').map(Number);
-    return a === 127 || a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 169 && b === 254);
+    return (
+      a === 127 || a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 169 && b === 254)
+    );
   }
   if (isIP(host) === 6) {
     const bytes = ipBytes(host);
     if (bytes.every((v, i) => (i === 15 ? v === 1 : v === 0))) return true; // ::1
-    if (bytes.slice(0, 10).every((v) => v === 0) && bytes[10] === 0xff && bytes[11] === 0xff) return isPrivateOrLoopback(bytes.slice(12).join('.'));
+    if (bytes.slice(0, 10).every((v) => v === 0) && bytes[10] === 0xff && bytes[11] === 0xff)
+      return isPrivateOrLoopback(bytes.slice(12).join('.'));
     const first = bytes[0] ?? 0;
     return (first & 0xfe) === 0xfc || (first === 0xfe && ((bytes[1] ?? 0) & 0xc0) === 0x80);
   }
@@ -101,9 +119,13 @@ export function isPrivateOrLoopback(host: string): boolean {
 /** Throws unless `host` is a concrete private or loopback address (never 0.0.0.0, ::, or public). */
 export function assertPlainListenHost(host: string): void {
   if (host === '0.0.0.0' || host === '::' || host === '') {
-    throw new InvalidArgumentError(`--remote-listen on ${host || 'all interfaces'} is refused: plain hub links carry no encryption, so give one private or loopback address (e.g. cd://10.0.0.2:4042), or use --secure-listen`);
+    throw new InvalidArgumentError(
+      `--remote-listen on ${host || 'all interfaces'} is refused: plain hub links carry no encryption, so give one private or loopback address (e.g. cd://10.0.0.2:4042), or use --secure-listen`,
+    );
   }
   if (!isPrivateOrLoopback(host)) {
-    throw new InvalidArgumentError(`--remote-listen on public address ${host} is refused: plain hub links carry no encryption; use a private/loopback address or --secure-listen (cds://)`);
+    throw new InvalidArgumentError(
+      `--remote-listen on public address ${host} is refused: plain hub links carry no encryption; use a private/loopback address or --secure-listen (cds://)`,
+    );
   }
 }

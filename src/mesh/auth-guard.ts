@@ -17,7 +17,10 @@ export class AuthGuard {
   private failures = new Map<string, number[]>();
   private blocked = new Map<string, BlockedAddress>();
 
-  constructor(private readonly clock: Clock, private readonly timings: Pick<MeshTimings, 'authFailureWindowMs' | 'authMaxFailures' | 'authBlockMs'>) {}
+  constructor(
+    private readonly clock: Clock,
+    private readonly timings: Pick<MeshTimings, 'authFailureWindowMs' | 'authMaxFailures' | 'authBlockMs'>,
+  ) {}
 
   isBlocked(address: string): boolean {
     const b = this.blocked.get(address);

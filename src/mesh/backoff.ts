@@ -11,10 +11,13 @@ export type RetryReason = 'initial' | 'lost' | 'failed' | 'disconnect';
 
 export function reconnectDelay(timings: MeshTimings, reason: RetryReason): number {
   switch (reason) {
-    case 'initial': return 0;
-    case 'disconnect': return timings.reconnectAfterDisconnectMs;
+    case 'initial':
+      return 0;
+    case 'disconnect':
+      return timings.reconnectAfterDisconnectMs;
     case 'lost':
-    case 'failed': return timings.reconnectMs;
+    case 'failed':
+      return timings.reconnectMs;
   }
 }
 

@@ -18,7 +18,13 @@ export interface BroadcastInfo {
   informed: string[];
 }
 
-export const BROADCAST_PARAMS = ['broadcast_msgid', 'broadcast_hops', 'broadcast_originator', 'broadcast_timeout', 'broadcast_informed_neighbors'] as const;
+export const BROADCAST_PARAMS = [
+  'broadcast_msgid',
+  'broadcast_hops',
+  'broadcast_originator',
+  'broadcast_timeout',
+  'broadcast_informed_neighbors',
+] as const;
 
 function str(v: JsonValue | undefined): string {
   return v === undefined || v === null ? '' : typeof v === 'string' ? v : String(v);
@@ -28,7 +34,10 @@ function str(v: JsonValue | undefined): string {
 export function readBroadcast(params: Record<string, JsonValue>): BroadcastInfo | undefined {
   const msgid = str(params.broadcast_msgid);
   if (!msgid) return undefined;
-  const informed = str(params.broadcast_informed_neighbors).split(',').map((s) => s.trim()).filter(Boolean);
+  const informed = str(params.broadcast_informed_neighbors)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   return {
     msgid,
     hops: Number(str(params.broadcast_hops)) || 0,
@@ -61,11 +70,21 @@ export class BroadcastTracker {
   /** msgid -> expiry (ms). */
   private seen = new Map<string, number>();
 
-  constructor(private readonly server: string, private readonly clock: Clock, private readonly timeoutMs: number) {}
+  constructor(
+    private readonly server: string,
+    private readonly clock: Clock,
+    private readonly timeoutMs: number,
+  ) {}
 
   /** A new broadcast from this hub (also marked seen, so echoes are dropped). */
   originate(): BroadcastInfo {
-    const info: BroadcastInfo = { msgid: `${this.server}-${++this.seq}`, hops: 0, originator: this.server, timeout: Math.floor((this.clock.now() + this.timeoutMs) / 1000) + 1, informed: [] };
+    const info: BroadcastInfo = {
+      msgid: `${this.server}-${++this.seq}`,
+      hops: 0,
+      originator: this.server,
+      timeout: Math.floor((this.clock.now() + this.timeoutMs) / 1000) + 1,
+      informed: [],
+    };
     this.seen.set(info.msgid, this.clock.now() + this.timeoutMs);
     return info;
   }

@@ -4,14 +4,19 @@ import type { Command } from 'commander';
 export function registerCommands(program: Command): void {
   program
     .command('cluster-status')
-    .description('show the hub mesh as one hub sees it: CLUSTER_UP/DOWN, COMPLETE/INCOMPLETE, hubs, routes, links, blocked addresses')
+    .description(
+      'show the hub mesh as one hub sees it: CLUSTER_UP/DOWN, COMPLETE/INCOMPLETE, hubs, routes, links, blocked addresses',
+    )
     .option('-a, --address <url>', 'hub address (default $SWITCHBOARD_ADDRESS or cd://127.0.0.1:4040)')
     .option('--json', 'print the full status as JSON')
     .option('-t, --timeout <ms>', 'how long to wait for the hub, in milliseconds', '5000')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   switchboard cluster-status
-  switchboard cluster-status --address cd://127.0.0.1:4040 --json`)
+  switchboard cluster-status --address cd://127.0.0.1:4040 --json`,
+    )
     .action(async (opts: { address?: string; json?: boolean; timeout: string }) => {
       const { runClusterStatus } = await import('./cluster-status.js');
       await runClusterStatus(opts);

@@ -5,10 +5,19 @@ import { InvalidArgumentError, SwitchboardError } from '../core/errors.js';
 import { askHub, hubAddress } from '../hub/request.js';
 import type { MeshStatus } from './mesh.js';
 
-const Opts = z.object({ address: z.string().optional(), json: z.boolean().optional(), timeout: z.coerce.number().int().positive() });
+const Opts = z.object({
+  address: z.string().optional(),
+  json: z.boolean().optional(),
+  timeout: z.coerce.number().int().positive(),
+});
 
 export async function fetchMeshStatus(address: string, timeoutMs = 5000): Promise<MeshStatus | undefined> {
-  const replies = await askHub(address, createMessage('MESH_STATUS'), (r) => r.some((m) => m.command === 'MESH_STATUS_REPLY' || m.command === 'UNKNOWN'), timeoutMs);
+  const replies = await askHub(
+    address,
+    createMessage('MESH_STATUS'),
+    (r) => r.some((m) => m.command === 'MESH_STATUS_REPLY' || m.command === 'UNKNOWN'),
+    timeoutMs,
+  );
   const reply = replies.find((m) => m.command === 'MESH_STATUS_REPLY');
   if (!reply) return undefined;
   const status = reply.params.status;
@@ -24,12 +33,28 @@ export function formatMeshStatus(s: MeshStatus): string {
   ];
   for (const h of s.hubs) {
     const via = h.name === s.server ? '-' : (h.nextHop ?? '-');
-    lines.push(h.name.padEnd(14) + (h.name === s.server ? 'self' : h.reachable ? 'yes' : 'NO').padEnd(11) + String(h.distance ?? '-').padEnd(6) + via.padEnd(14) + h.address.padEnd(24) + (h.services.join(', ') || '-'));
+    lines.push(
+      h.name.padEnd(14) +
+        (h.name === s.server ? 'self' : h.reachable ? 'yes' : 'NO').padEnd(11) +
+        String(h.distance ?? '-').padEnd(6) +
+        via.padEnd(14) +
+        h.address.padEnd(24) +
+        (h.services.join(', ') || '-'),
+    );
   }
-  lines.push('', `links: ${s.links.map((l) => `${l.server} (${l.address}, ${l.outgoing ? 'out' : 'in'}${l.secure ? ', tls' : ''})`).join(', ') || 'none'}`);
+  lines.push(
+    '',
+    `links: ${s.links.map((l) => `${l.server} (${l.address}, ${l.outgoing ? 'out' : 'in'}${l.secure ? ', tls' : ''})`).join(', ') || 'none'}`,
+  );
   const waiting = s.neighbors.filter((n) => n.state !== 'linked');
-  if (waiting.length) lines.push(`neighbors not linked: ${waiting.map((n) => `${n.address} (${n.state}${n.lastError ? `: ${n.lastError}` : ''})`).join('; ')}`);
-  if (s.blocked.length) lines.push(`blocked: ${s.blocked.map((b) => `${b.address} until ${new Date(b.until).toISOString()} (${b.failures} failed logins)`).join('; ')}`);
+  if (waiting.length)
+    lines.push(
+      `neighbors not linked: ${waiting.map((n) => `${n.address} (${n.state}${n.lastError ? `: ${n.lastError}` : ''})`).join('; ')}`,
+    );
+  if (s.blocked.length)
+    lines.push(
+      `blocked: ${s.blocked.map((b) => `${b.address} until ${new Date(b.until).toISOString()} (${b.failures} failed logins)`).join('; ')}`,
+    );
   if (s.cachedForRemote) lines.push(`messages waiting for unreachable hubs: ${s.cachedForRemote}`);
   return lines.join('\n');
 }
@@ -39,6 +64,10 @@ export async function runClusterStatus(raw: Record<string, unknown>): Promise<vo
   if (!r.success) throw new InvalidArgumentError(`--timeout must be a positive number of milliseconds`);
   const address = hubAddress(r.data.address);
   const status = await fetchMeshStatus(address, r.data.timeout);
-  if (!status) throw new SwitchboardError('UNAVAILABLE', `the hub at ${address} runs without a mesh (start it with --remote-listen or --secure-listen to join a cluster)`);
+  if (!status)
+    throw new SwitchboardError(
+      'UNAVAILABLE',
+      `the hub at ${address} runs without a mesh (start it with --remote-listen or --secure-listen to join a cluster)`,
+    );
   process.stdout.write(r.data.json ? `${JSON.stringify(status, null, 2)}\n` : `${formatMeshStatus(status)}\n`);
 }

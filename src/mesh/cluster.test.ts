@@ -21,11 +21,17 @@ after(async () => {
 });
 
 function keep<T extends { dispose?: () => Promise<void>; close?: () => void }>(x: T): T {
-  cleanups.push(async () => { x.close?.(); await x.dispose?.(); });
+  cleanups.push(async () => {
+    x.close?.();
+    await x.dispose?.();
+  });
   return x;
 }
 
-async function cluster(specs: Parameters<typeof startCluster>[0], options?: Parameters<typeof startCluster>[1]): Promise<Map<string, HubProcess>> {
+async function cluster(
+  specs: Parameters<typeof startCluster>[0],
+  options?: Parameters<typeof startCluster>[1],
+): Promise<Map<string, HubProcess>> {
   const hubs = await startCluster(specs, options);
   for (const h of hubs.values()) keep(h);
   return hubs;
@@ -61,14 +67,20 @@ void describe('a line of three hubs A-B-C (A and C are not neighbors)', () => {
     assert.deepEqual(pong.sentFrom, { server: 'C', service: 'echo' });
 
     // The neighbors given on the command line are kept in the data path.
-    assert.match(readFileSync(join(hub('A').home, 'neighbors.txt'), 'utf8'), new RegExp(hub('B').remoteAddress.replace(/\./g, '\\.')));
+    assert.match(
+      readFileSync(join(hub('A').home, 'neighbors.txt'), 'utf8'),
+      new RegExp(hub('B').remoteAddress.replace(/\./g, '\\.')),
+    );
   });
 
   void test('the client library: a request from A is answered by a handler on C', async () => {
     const { connect } = await import('../client/index.js');
     const onC = await connect(hub('C').localUrl, { reconnect: false });
     const onA = await connect(hub('A').localUrl, { reconnect: false });
-    cleanups.push(() => { onA.dispose(); onC.dispose(); });
+    cleanups.push(() => {
+      onA.dispose();
+      onC.dispose();
+    });
     await onC.register('clock', { commands: ['TIME'] });
     onC.on('TIME', () => ({ command: 'NOW', params: { hub: 'C' } }));
     await onA.register('asker');
@@ -80,10 +92,18 @@ void describe('a line of three hubs A-B-C (A and C are not neighbors)', () => {
   });
 
   void test('switchboard services lists the services of the whole cluster with their hub', async () => {
-    const { stdout } = await run(process.execPath, [BIN, 'services', '--json', '--address', hub('A').localUrl], { env: { ...process.env, SWITCHBOARD_FROM_SOURCE: '1' } });
+    const { stdout } = await run(process.execPath, [BIN, 'services', '--json', '--address', hub('A').localUrl], {
+      env: { ...process.env, SWITCHBOARD_FROM_SOURCE: '1' },
+    });
     const list = JSON.parse(stdout) as { name: string; server: string }[];
-    assert.ok(list.some((s) => s.name === 'echo' && s.server === 'C'), stdout);
-    assert.ok(list.some((s) => s.name === 'client' && s.server === 'A'), stdout);
+    assert.ok(
+      list.some((s) => s.name === 'echo' && s.server === 'C'),
+      stdout,
+    );
+    assert.ok(
+      list.some((s) => s.name === 'client' && s.server === 'A'),
+      stdout,
+    );
   });
 
   void test('a service on C is down; A sends with cache=ttl=30; it registers again and receives the message once', async () => {
@@ -102,11 +122,17 @@ void describe('a line of three hubs A-B-C (A and C are not neighbors)', () => {
     // A round trip through the same path after it: had a copy been on its way, it came first.
     sender.to('store', 'SAVE', { key: 'k2' });
     await again.next((m) => m.command === 'SAVE' && m.params.key === 'k2');
-    assert.equal(again.count((m) => m.command === 'SAVE'), 0, 'k1 was delivered once');
+    assert.equal(
+      again.count((m) => m.command === 'SAVE'),
+      0,
+      'k1 was delivered once',
+    );
   });
 
   void test('cluster-status prints CLUSTER_UP and CLUSTER_COMPLETE', async () => {
-    const { stdout } = await run(process.execPath, [BIN, 'cluster-status', '--address', hub('B').localUrl], { env: { ...process.env, SWITCHBOARD_FROM_SOURCE: '1' } });
+    const { stdout } = await run(process.execPath, [BIN, 'cluster-status', '--address', hub('B').localUrl], {
+      env: { ...process.env, SWITCHBOARD_FROM_SOURCE: '1' },
+    });
     assert.match(stdout, /CLUSTER_UP, CLUSTER_COMPLETE \(3 of 3 hubs reachable, quorum 2\)/);
   });
 
@@ -115,7 +141,9 @@ void describe('a line of three hubs A-B-C (A and C are not neighbors)', () => {
     const from = keep(await LineService.register(hub('A').localUrl, 'from'));
     await waitConverged(hubs.values(), (s) => s.hubs.some((h) => h.services.includes('box')));
     await hub('B').kill();
-    await waitFor(async () => (await hub('A').status())?.hubs.find((h) => h.name === 'C')?.reachable === false, { what: 'C unreachable from A' });
+    await waitFor(async () => (await hub('A').status())?.hubs.find((h) => h.name === 'C')?.reachable === false, {
+      what: 'C unreachable from A',
+    });
     from.to('box', 'KEEP', { cache: 'ttl=30', transmission_report: 'all' }, 'C');
     assert.equal((await from.next((m) => m.command === 'TRANSMISSION_REPORT')).params.status, 'cached');
     from.to('box', 'DROP', { cache: 'no;reply' }, 'C');
@@ -125,7 +153,10 @@ void describe('a line of three hubs A-B-C (A and C are not neighbors)', () => {
     await hub('B').start();
     const kept = await box.next((m) => m.command === 'KEEP', 20_000);
     assert.deepEqual(kept.sentFrom, { server: 'A', service: 'from' });
-    assert.equal(box.count((m) => m.command === 'DROP'), 0);
+    assert.equal(
+      box.count((m) => m.command === 'DROP'),
+      0,
+    );
   });
 });
 
@@ -139,7 +170,16 @@ void test('a ring of four: a stopped hub makes traffic take the long way; back, 
     ]);
     const hub = (n: string): HubProcess => hubs.get(n)!;
     const svc = keep(await LineService.register(hub('C').localUrl, 'svc'));
-    const client = keep(await LineService.register(hub('A').localUrl, 'client', ['STATUS', 'HANGUP', 'CLUSTER_UP', 'CLUSTER_DOWN', 'CLUSTER_COMPLETE', 'CLUSTER_INCOMPLETE']));
+    const client = keep(
+      await LineService.register(hub('A').localUrl, 'client', [
+        'STATUS',
+        'HANGUP',
+        'CLUSTER_UP',
+        'CLUSTER_DOWN',
+        'CLUSTER_COMPLETE',
+        'CLUSTER_INCOMPLETE',
+      ]),
+    );
     let bsvc = await LineService.register(hub('B').localUrl, 'bsvc');
     await waitConverged(hubs.values(), (s) => ['svc', 'bsvc'].every((n) => s.hubs.some((h) => h.services.includes(n))));
     assert.equal((await hub('A').status())!.hubs.find((h) => h.name === 'C')!.nextHop, 'B', 'ties go by name: via B');
@@ -151,7 +191,11 @@ void test('a ring of four: a stopped hub makes traffic take the long way; back, 
     await client.next((m) => m.command === 'STATUS' && m.params.service === 'bsvc' && m.params.status === 'down');
     await client.next((m) => m.command === 'CLUSTER_INCOMPLETE');
     const down = performance.now() - killedAt;
-    assert.equal((await client.next((m) => m.command === 'HANGUP')).params.server_name, 'B', 'a link lost without DISCONNECT is a HANGUP');
+    assert.equal(
+      (await client.next((m) => m.command === 'HANGUP')).params.server_name,
+      'B',
+      'a link lost without DISCONNECT is a HANGUP',
+    );
     const a = (await hub('A').status())!;
     assert.equal(a.hubs.find((h) => h.name === 'C')!.nextHop, 'D', 'rerouted the long way');
     assert.equal(a.cluster.up, true, '3 of 4 is a quorum');
@@ -161,26 +205,43 @@ void test('a ring of four: a stopped hub makes traffic take the long way; back, 
     const restartedAt = performance.now();
     await hub('B').start();
     bsvc = keep(await LineService.register(hub('B').localUrl, 'bsvc'));
-    await waitConverged(hubs.values(), (s) => s.cluster.complete && s.hubs.every((h) => h.reachable) && s.hubs.some((h) => h.name === 'B' && h.services.includes('bsvc')));
+    await waitConverged(
+      hubs.values(),
+      (s) =>
+        s.cluster.complete &&
+        s.hubs.every((h) => h.reachable) &&
+        s.hubs.some((h) => h.name === 'B' && h.services.includes('bsvc')),
+    );
     const up = performance.now() - restartedAt;
     await client.next((m) => m.command === 'CLUSTER_COMPLETE');
     assert.equal((await hub('A').status())!.hubs.find((h) => h.name === 'C')!.nextHop, 'B', 'back on the short route');
-    const { stdout } = await run(process.execPath, [BIN, 'cluster-status', '--json', '--address', hub('D').localUrl], { env: { ...process.env, SWITCHBOARD_FROM_SOURCE: '1' } });
+    const { stdout } = await run(process.execPath, [BIN, 'cluster-status', '--json', '--address', hub('D').localUrl], {
+      env: { ...process.env, SWITCHBOARD_FROM_SOURCE: '1' },
+    });
     const st = JSON.parse(stdout) as { cluster: { up: boolean; complete: boolean; live: number } };
     assert.deepEqual([st.cluster.up, st.cluster.complete, st.cluster.live], [true, true, 4]);
     client.to('svc', 'PING', { n: 'short-way' });
     assert.equal((await svc.next(isPing)).params.n, 'short-way');
-    t.diagnostic(`convergence: hub killed -> every hub rerouted and told its services in ${down.toFixed(0)} ms; restarted (process start included) -> all tables complete in ${up.toFixed(0)} ms`);
+    t.diagnostic(
+      `convergence: hub killed -> every hub rerouted and told its services in ${down.toFixed(0)} ms; restarted (process start included) -> all tables complete in ${up.toFixed(0)} ms`,
+    );
   }
 });
 
 void test('a broadcast in a full mesh of four reaches each interested service exactly once', async () => {
   const names = ['A', 'B', 'C', 'D'];
-  const hubs = await cluster(names.map((n, i) => ({ name: n, ip: `127.0.0.${i + 1}`, neighbors: names.filter((m) => m !== n) })));
-  const listeners = await Promise.all(names.map(async (n) => keep(await LineService.register(hubs.get(n)!.localUrl, `l_${n.toLowerCase()}`, ['HELLO']))));
+  const hubs = await cluster(
+    names.map((n, i) => ({ name: n, ip: `127.0.0.${i + 1}`, neighbors: names.filter((m) => m !== n) })),
+  );
+  const listeners = await Promise.all(
+    names.map(async (n) => keep(await LineService.register(hubs.get(n)!.localUrl, `l_${n.toLowerCase()}`, ['HELLO']))),
+  );
   const deaf = keep(await LineService.register(hubs.get('C')!.localUrl, 'deaf', ['OTHER']));
   const speaker = keep(await LineService.register(hubs.get('A')!.localUrl, 'speaker'));
-  await waitConverged(hubs.values(), (s) => s.links.length === 3 && names.every((n) => s.hubs.some((h) => h.services.includes(`l_${n.toLowerCase()}`))));
+  await waitConverged(
+    hubs.values(),
+    (s) => s.links.length === 3 && names.every((n) => s.hubs.some((h) => h.services.includes(`l_${n.toLowerCase()}`))),
+  );
   speaker.to('*', 'HELLO', { round: '1' });
   for (const l of listeners) {
     const hello = await l.next((m) => m.command === 'HELLO');
@@ -192,13 +253,23 @@ void test('a broadcast in a full mesh of four reaches each interested service ex
   speaker.to('*', 'HELLO', { round: '2' });
   for (const l of listeners) assert.equal((await l.next((m) => m.command === 'HELLO')).params.round, '2');
   await new Promise((r) => setTimeout(r, 200));
-  for (const l of listeners) assert.equal(l.count((m) => m.command === 'HELLO'), 0, `${l.name} got a duplicate`);
-  assert.equal(deaf.count((m) => m.command === 'HELLO'), 0, 'a service without HELLO in COMMANDS gets nothing');
+  for (const l of listeners)
+    assert.equal(
+      l.count((m) => m.command === 'HELLO'),
+      0,
+      `${l.name} got a duplicate`,
+    );
+  assert.equal(
+    deaf.count((m) => m.command === 'HELLO'),
+    0,
+    'a service without HELLO in COMMANDS gets nothing',
+  );
   // `C:*/HELLO` is for the services of hub C only.
   speaker.to('*', 'HELLO', { round: '3' }, 'C');
   assert.equal((await listeners[2]!.next((m) => m.command === 'HELLO')).params.round, '3');
   speaker.to('*', 'HELLO', { round: '4' });
-  for (const l of listeners) assert.equal((await l.next((m) => m.command === 'HELLO')).params.round, '4', `${l.name} got only round 4`);
+  for (const l of listeners)
+    assert.equal((await l.next((m) => m.command === 'HELLO')).params.round, '4', `${l.name} got only round 4`);
 });
 
 // The mesh's own TLS listener (--remote-listen cds://, with mutual TLS) is covered in-process by
@@ -210,14 +281,46 @@ for (const mode of ['shared'] as const) {
     cleanups.push(() => pki.cleanup());
     const tlsArgs = ['--certificate', pki.certificate, '--private-key', pki.privateKey];
     const opts = { secureCredentials: 'admin:s3cret' };
-    const a = (await cluster([{ name: 'A', ip: '127.0.0.1', neighbors: [], secure: mode, extraArgs: tlsArgs }], opts)).get('A')!;
-    const b = (await cluster([{ name: 'B', ip: '127.0.0.2', neighbors: [], secure: mode, extraArgs: [...tlsArgs, '--neighbors', `cds://admin:wrong@${a.remoteAddress}`] }], opts)).get('B')!;
-    const st = await waitFor(async () => (await a.status())?.blocked.find((x) => x.address === '127.0.0.2'), { what: 'B blocked on A' });
+    const a = (
+      await cluster([{ name: 'A', ip: '127.0.0.1', neighbors: [], secure: mode, extraArgs: tlsArgs }], opts)
+    ).get('A')!;
+    const b = (
+      await cluster(
+        [
+          {
+            name: 'B',
+            ip: '127.0.0.2',
+            neighbors: [],
+            secure: mode,
+            extraArgs: [...tlsArgs, '--neighbors', `cds://admin:wrong@${a.remoteAddress}`],
+          },
+        ],
+        opts,
+      )
+    ).get('B')!;
+    const st = await waitFor(async () => (await a.status())?.blocked.find((x) => x.address === '127.0.0.2'), {
+      what: 'B blocked on A',
+    });
     assert.equal(st.failures, 3);
-    const { stdout } = await run(process.execPath, [BIN, 'cluster-status', '--address', a.localUrl], { env: { ...process.env, SWITCHBOARD_FROM_SOURCE: '1' } });
+    const { stdout } = await run(process.execPath, [BIN, 'cluster-status', '--address', a.localUrl], {
+      env: { ...process.env, SWITCHBOARD_FROM_SOURCE: '1' },
+    });
     assert.match(stdout, /blocked: 127\.0\.0\.2 until/);
-    await cluster([{ name: 'C', ip: '127.0.0.3', neighbors: [], secure: mode, extraArgs: [...tlsArgs, '--neighbors', `cds://admin:s3cret@${a.remoteAddress}`] }], opts);
-    await waitFor(async () => (await a.status())?.links.some((l) => l.server === 'C' && l.secure), { what: 'C linked to A over TLS' });
+    await cluster(
+      [
+        {
+          name: 'C',
+          ip: '127.0.0.3',
+          neighbors: [],
+          secure: mode,
+          extraArgs: [...tlsArgs, '--neighbors', `cds://admin:s3cret@${a.remoteAddress}`],
+        },
+      ],
+      opts,
+    );
+    await waitFor(async () => (await a.status())?.links.some((l) => l.server === 'C' && l.secure), {
+      what: 'C linked to A over TLS',
+    });
     assert.ok(!(await a.status())!.links.some((l) => l.server === 'B'), 'B stays blocked');
     assert.ok((await b.status())!.neighbors[0]!.state !== 'linked');
   });
@@ -230,22 +333,41 @@ void test('lifecycle: GOSSIP makes the larger address dial, FORGET drops a dead 
     { name: 'C', ip: '127.0.0.3', neighbors: ['B'] },
   ]);
   const [a, b, c] = ['A', 'B', 'C'].map((n) => hubs.get(n)!) as [HubProcess, HubProcess, HubProcess];
-  const notices = ['NEW_REMOTE_CONNECTION', 'DISCONNECTED', 'HANGUP', 'CLUSTER_UP', 'CLUSTER_DOWN', 'CLUSTER_COMPLETE', 'CLUSTER_INCOMPLETE'];
+  const notices = [
+    'NEW_REMOTE_CONNECTION',
+    'DISCONNECTED',
+    'HANGUP',
+    'CLUSTER_UP',
+    'CLUSTER_DOWN',
+    'CLUSTER_COMPLETE',
+    'CLUSTER_INCOMPLETE',
+  ];
   const watcher = keep(await LineService.register(a.localUrl, 'watcher', notices));
   await waitConverged(hubs.values());
   const ab = (await a.status())!.links.find((l) => l.server === 'B')!;
   assert.equal(ab.outgoing, false, 'B (the larger address) dialed A after its GOSSIP');
-  assert.match(readFileSync(join(b.home, 'neighbors.txt'), 'utf8'), new RegExp(a.remoteAddress.replace(/\./g, '\\.')), 'B learned A from the GOSSIP');
+  assert.match(
+    readFileSync(join(b.home, 'neighbors.txt'), 'utf8'),
+    new RegExp(a.remoteAddress.replace(/\./g, '\\.')),
+    'B learned A from the GOSSIP',
+  );
 
   // C dies for good: the cluster is incomplete until C is forgotten everywhere.
   watcher.inbox.length = 0;
   await c.kill();
   await watcher.next((m) => m.command === 'CLUSTER_INCOMPLETE');
   watcher.inbox.length = 0;
-  watcher.send({ sentFrom: { server: '', service: '' }, to: { server: '', service: '' }, command: 'FORGET', params: { ip: '127.0.0.3' } });
+  watcher.send({
+    sentFrom: { server: '', service: '' },
+    to: { server: '', service: '' },
+    command: 'FORGET',
+    params: { ip: '127.0.0.3' },
+  });
   const complete = await watcher.next((m) => m.command === 'CLUSTER_COMPLETE');
   assert.equal(complete.params.neighbors_count, '2');
-  await waitFor(() => !readFileSync(join(b.home, 'neighbors.txt'), 'utf8').includes('127.0.0.3'), { what: 'B forgot C in neighbors.txt' });
+  await waitFor(() => !readFileSync(join(b.home, 'neighbors.txt'), 'utf8').includes('127.0.0.3'), {
+    what: 'B forgot C in neighbors.txt',
+  });
 
   // STOP on B: its services hear DISCONNECTING, A's hear DISCONNECTED (not HANGUP).
   const onB = await LineService.register(b.localUrl, 'onb');
@@ -255,7 +377,10 @@ void test('lifecycle: GOSSIP makes the larger address dial, FORGET drops a dead 
   assert.equal(await b.waitExit(), 0);
   const gone = await watcher.next((m) => m.command === 'DISCONNECTED');
   assert.equal(gone.params.server_name, 'B');
-  assert.equal(watcher.count((m) => m.command === 'HANGUP'), 0);
+  assert.equal(
+    watcher.count((m) => m.command === 'HANGUP'),
+    0,
+  );
   onB.close();
 
   // B comes back with no --neighbors: it finds A through neighbors.txt (B dials: larger address).
@@ -264,16 +389,33 @@ void test('lifecycle: GOSSIP makes the larger address dial, FORGET drops a dead 
   assert.equal(again.params.server_name, 'B');
 
   // SHUTDOWN from a service on A: every hub of the cluster stops.
-  watcher.send({ sentFrom: { server: '', service: '' }, to: { server: '', service: '' }, command: 'SHUTDOWN', params: {} });
+  watcher.send({
+    sentFrom: { server: '', service: '' },
+    to: { server: '', service: '' },
+    command: 'SHUTDOWN',
+    params: {},
+  });
   assert.deepEqual(await Promise.all([a.waitExit(), b.waitExit()]), [0, 0]);
 });
 
 void test('refused configurations: plain links on 0.0.0.0 or a public address, a neighbor that is not an IP', async () => {
-  const env = { ...process.env, SWITCHBOARD_FROM_SOURCE: '1', SWITCHBOARD_LOG_LEVEL: 'error', SWITCHBOARD_DATA_PATH: '/tmp/switchboard-mesh-refused' };
-  const attempt = (args: string[]) => run(process.execPath, [BIN, 'hub', '--server-name', 'X', '--local-listen', 'cd://127.0.0.1:0', '--signal', 'off', ...args], { env, timeout: 60_000 }).then(
-    () => { throw new Error(`the hub started with ${args.join(' ')}`); },
-    (err: { code?: number; stderr?: string }) => err,
-  );
+  const env = {
+    ...process.env,
+    SWITCHBOARD_FROM_SOURCE: '1',
+    SWITCHBOARD_LOG_LEVEL: 'error',
+    SWITCHBOARD_DATA_PATH: '/tmp/switchboard-mesh-refused',
+  };
+  const attempt = (args: string[]) =>
+    run(
+      process.execPath,
+      [BIN, 'hub', '--server-name', 'X', '--local-listen', 'cd://127.0.0.1:0', '--signal', 'off', ...args],
+      { env, timeout: 60_000 },
+    ).then(
+      () => {
+        throw new Error(`the hub started with ${args.join(' ')}`);
+      },
+      (err: { code?: number; stderr?: string }) => err,
+    );
   const [any, pub, name] = await Promise.all([
     attempt(['--remote-listen', 'cd://0.0.0.0:0']),
     attempt(['--remote-listen', 'cd://8.8.8.8:0']),
@@ -285,7 +427,7 @@ void test('refused configurations: plain links on 0.0.0.0 or a public address, a
   assert.match(name.stderr ?? '', /neighbors: "hub\.example\.com:4042" is not a hub address/);
 });
 
-void test('a second hub with a taken name cannot join through a hub that is not its namesake\'s neighbor', async () => {
+void test("a second hub with a taken name cannot join through a hub that is not its namesake's neighbor", async () => {
   const hubs = await cluster([
     { name: 'X', ip: '127.0.0.2', neighbors: ['A'] },
     { name: 'A', ip: '127.0.0.3', neighbors: ['X', 'D'] },
@@ -295,14 +437,23 @@ void test('a second hub with a taken name cannot join through a hub that is not 
   const d = hubs.get('D')!;
   const original = hubs.get('X')!.remoteAddress;
   // A misconfigured copy of X whose only neighbor is D (which has no direct link to the real X).
-  const copy = await cluster([{ name: 'X', ip: '127.0.0.5', neighbors: [], extraArgs: ['--neighbors', d.remoteAddress] }]);
+  const copy = await cluster([
+    { name: 'X', ip: '127.0.0.5', neighbors: [], extraArgs: ['--neighbors', d.remoteAddress] },
+  ]);
   const impostor = copy.get('X')!;
-  await waitFor(async () => {
-    const s = await impostor.status();
-    return s?.neighbors.some((n) => /name conflict/.test(n.lastError ?? '')) ? s : undefined;
-  }, { timeoutMs: 15_000, what: 'the copy of X to be told its name is taken' });
+  await waitFor(
+    async () => {
+      const s = await impostor.status();
+      return s?.neighbors.some((n) => /name conflict/.test(n.lastError ?? '')) ? s : undefined;
+    },
+    { timeoutMs: 15_000, what: 'the copy of X to be told its name is taken' },
+  );
   const seen = (await d.status())!;
   assert.ok(!seen.links.some((l) => l.address === impostor.remoteAddress), 'D did not link the copy');
-  assert.equal(seen.hubs.find((h) => h.name === 'X')?.address, original, 'the cluster still knows X at its first address');
+  assert.equal(
+    seen.hubs.find((h) => h.name === 'X')?.address,
+    original,
+    'the cluster still knows X at its first address',
+  );
   assert.equal((await impostor.status())!.links.length, 0);
 });

@@ -17,7 +17,10 @@ function hasCredentials(url: string | null): url is string {
   return url !== null && /^cds:\/\/[^@/]+@/.test(url);
 }
 
-export async function meshConfigFromHub(hub: Hub, env: NodeJS.ProcessEnv = process.env): Promise<MeshConfig | undefined> {
+export async function meshConfigFromHub(
+  hub: Hub,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<MeshConfig | undefined> {
   const c = hub.config;
   const secure = hasCredentials(c.secureListen) ? c.secureListen : undefined;
   if (!c.remoteListen && !secure) return undefined;
@@ -57,8 +60,12 @@ export const meshExtension: HubExtension = {
     hub.attachRemote(mesh);
     // Answered on the asking connection itself, so tools need not register (and show up cluster-wide).
     const removers = [
-      hub.addCommand('CLUSTER_STATUS', (conn) => { for (const [command, params] of mesh.clusterStatusReplies()) hub.tell(conn, command, params); }),
-      hub.addCommand('MESH_STATUS', (conn) => hub.tell(conn, 'MESH_STATUS_REPLY', { status: JSON.stringify(mesh.status()) })),
+      hub.addCommand('CLUSTER_STATUS', (conn) => {
+        for (const [command, params] of mesh.clusterStatusReplies()) hub.tell(conn, command, params);
+      }),
+      hub.addCommand('MESH_STATUS', (conn) =>
+        hub.tell(conn, 'MESH_STATUS_REPLY', { status: JSON.stringify(mesh.status()) }),
+      ),
     ];
     await mesh.start();
     return {

@@ -15,13 +15,23 @@ function build(self: string, edges: [string, string][], services: Record<string,
     adj.set(b, [...(adj.get(b) ?? []), a]);
   }
   const g = new ClusterGraph(self, 1);
-  g.setLocal(adj.get(self) ?? [], (services[self] ?? []).map((name) => ({ name, since: 1 })));
+  g.setLocal(
+    adj.get(self) ?? [],
+    (services[self] ?? []).map((name) => ({ name, since: 1 })),
+  );
   for (const [hub, links] of adj) if (hub !== self) g.apply(state(hub, links, services[hub] ?? []));
   return g;
 }
 
 void test('a line A-B-C routes A->C through B; services are found on their hub', () => {
-  const g = build('A', [['A', 'B'], ['B', 'C']], { C: ['echo'] });
+  const g = build(
+    'A',
+    [
+      ['A', 'B'],
+      ['B', 'C'],
+    ],
+    { C: ['echo'] },
+  );
   assert.equal(g.nextHop('C'), 'B');
   assert.equal(g.distance('C'), 2);
   assert.deepEqual(g.hubsWithService('echo'), ['C']);
@@ -29,7 +39,16 @@ void test('a line A-B-C routes A->C through B; services are found on their hub',
 });
 
 void test('a ring of four reroutes the long way when a hub goes, and back when it returns', () => {
-  const g = build('A', [['A', 'B'], ['B', 'C'], ['C', 'D'], ['D', 'A']], { C: ['svc'] });
+  const g = build(
+    'A',
+    [
+      ['A', 'B'],
+      ['B', 'C'],
+      ['C', 'D'],
+      ['D', 'A'],
+    ],
+    { C: ['svc'] },
+  );
   assert.equal(g.distance('C'), 2);
   // B stops: A and C flood states without B.
   let change = g.setLocal(['D'], []).change;
@@ -60,21 +79,32 @@ void test('one-sided links are ignored; stale states are not accepted', () => {
 });
 
 void test('property: next hops follow shortest paths on random connected graphs', () => {
-  fc.assert(fc.property(fc.integer({ min: 2, max: 9 }), fc.array(fc.tuple(fc.nat(8), fc.nat(8)), { maxLength: 20 }), (n, extra) => {
-    const names = Array.from({ length: n }, (_, i) => `h${i}`);
-    const edges: [string, string][] = [];
-    for (let i = 1; i < n; i++) edges.push([names[i - 1]!, names[i]!]); // connected backbone
-    for (const [a, b] of extra) if (a < n && b < n && a !== b) edges.push([names[a]!, names[b]!]);
-    const g = build('h0', edges);
-    // Reference distances by Floyd-style relaxation.
-    const d = new Map<string, number>(names.map((x) => [x, x === 'h0' ? 0 : Infinity]));
-    for (let k = 0; k < n; k++) for (const [a, b] of edges) { d.set(b, Math.min(d.get(b)!, d.get(a)! + 1)); d.set(a, Math.min(d.get(a)!, d.get(b)! + 1)); }
-    for (const x of names.slice(1)) {
-      assert.equal(g.distance(x), d.get(x));
-      const hop = g.nextHop(x)!;
-      assert.equal(d.get(hop), 1, 'next hop is a neighbor');
-      const fromHop = build(hop, edges);
-      assert.equal(fromHop.distance(x), d.get(x)! - 1, 'next hop is on a shortest path');
-    }
-  }), { numRuns: 60 });
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 2, max: 9 }),
+      fc.array(fc.tuple(fc.nat(8), fc.nat(8)), { maxLength: 20 }),
+      (n, extra) => {
+        const names = Array.from({ length: n }, (_, i) => `h${i}`);
+        const edges: [string, string][] = [];
+        for (let i = 1; i < n; i++) edges.push([names[i - 1]!, names[i]!]); // connected backbone
+        for (const [a, b] of extra) if (a < n && b < n && a !== b) edges.push([names[a]!, names[b]!]);
+        const g = build('h0', edges);
+        // Reference distances by Floyd-style relaxation.
+        const d = new Map<string, number>(names.map((x) => [x, x === 'h0' ? 0 : Infinity]));
+        for (let k = 0; k < n; k++)
+          for (const [a, b] of edges) {
+            d.set(b, Math.min(d.get(b)!, d.get(a)! + 1));
+            d.set(a, Math.min(d.get(a)!, d.get(b)! + 1));
+          }
+        for (const x of names.slice(1)) {
+          assert.equal(g.distance(x), d.get(x));
+          const hop = g.nextHop(x)!;
+          assert.equal(d.get(hop), 1, 'next hop is a neighbor');
+          const fromHop = build(hop, edges);
+          assert.equal(fromHop.distance(x), d.get(x)! - 1, 'next hop is on a shortest path');
+        }
+      },
+    ),
+    { numRuns: 60 },
+  );
 });

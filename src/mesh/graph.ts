@@ -45,12 +45,27 @@ export class ClusterGraph {
   private visibleServices = new Map<string, Map<string, ServiceEntry>>();
   private seq = 0;
 
-  constructor(readonly self: string, readonly epoch: number, private address = '') {}
+  constructor(
+    readonly self: string,
+    readonly epoch: number,
+    private address = '',
+  ) {}
 
   /** Replaces this hub's own state; returns it (to flood) and what changed. */
-  setLocal(links: readonly string[], services: readonly ServiceEntry[], address = this.address): { state: LinkState; change: RouteChange } {
+  setLocal(
+    links: readonly string[],
+    services: readonly ServiceEntry[],
+    address = this.address,
+  ): { state: LinkState; change: RouteChange } {
     this.address = address;
-    const state: LinkState = { origin: this.self, epoch: this.epoch, seq: ++this.seq, address, links: [...new Set(links)].sort(), services: [...services] };
+    const state: LinkState = {
+      origin: this.self,
+      epoch: this.epoch,
+      seq: ++this.seq,
+      address,
+      links: [...new Set(links)].sort(),
+      services: [...services],
+    };
     this.states.set(this.self, state);
     return { state, change: this.recompute() };
   }
@@ -115,18 +130,24 @@ export class ClusterGraph {
   /** Services on reachable remote hubs. */
   remoteServices(): { hub: string; service: ServiceEntry }[] {
     const out: { hub: string; service: ServiceEntry }[] = [];
-    for (const [hub, services] of this.visibleServices) for (const service of services.values()) out.push({ hub, service });
+    for (const [hub, services] of this.visibleServices)
+      for (const service of services.values()) out.push({ hub, service });
     return out;
   }
 
   /** Breadth-first search over two-way links; neighbors explored in name order so every hub agrees. */
   private recompute(): RouteChange {
-    const hasLink = (a: string, b: string): boolean => (this.states.get(a)?.links.includes(b) ?? false) && (this.states.get(b)?.links.includes(a) ?? false);
+    const hasLink = (a: string, b: string): boolean =>
+      (this.states.get(a)?.links.includes(b) ?? false) && (this.states.get(b)?.links.includes(a) ?? false);
     const hops = new Map<string, string>();
     const dist = new Map<string, number>();
     const queue: string[] = [];
     for (const n of [...(this.states.get(this.self)?.links ?? [])].sort()) {
-      if (hasLink(this.self, n)) { hops.set(n, n); dist.set(n, 1); queue.push(n); }
+      if (hasLink(this.self, n)) {
+        hops.set(n, n);
+        dist.set(n, 1);
+        queue.push(n);
+      }
     }
     for (let i = 0; i < queue.length; i++) {
       const at = queue[i] as string;
@@ -142,7 +163,8 @@ export class ClusterGraph {
     for (const hub of hops.keys()) if (!this.nextHops.has(hub)) change.up.push(hub);
     change.routesChanged = hops.size !== this.nextHops.size || [...hops].some(([k, v]) => this.nextHops.get(k) !== v);
     const services = new Map<string, Map<string, ServiceEntry>>();
-    for (const hub of hops.keys()) services.set(hub, new Map((this.states.get(hub)?.services ?? []).map((s) => [s.name, s])));
+    for (const hub of hops.keys())
+      services.set(hub, new Map((this.states.get(hub)?.services ?? []).map((s) => [s.name, s])));
     for (const [hub, before] of this.visibleServices) {
       const after = services.get(hub);
       for (const name of before.keys()) if (!after?.has(name)) change.servicesDown.push({ hub, service: name });
@@ -163,5 +185,11 @@ export function emptyChange(): RouteChange {
 }
 
 export function isEmptyChange(c: RouteChange): boolean {
-  return !c.routesChanged && c.up.length === 0 && c.down.length === 0 && c.servicesUp.length === 0 && c.servicesDown.length === 0;
+  return (
+    !c.routesChanged &&
+    c.up.length === 0 &&
+    c.down.length === 0 &&
+    c.servicesUp.length === 0 &&
+    c.servicesDown.length === 0
+  );
 }

@@ -16,7 +16,13 @@ export interface FirstMessage {
   takeRest(): string[];
 }
 
-function awaitFirst(channel: Channel, clock: Clock, timeoutMs: number, what: string, closedWhy: () => string): Promise<FirstMessage> {
+function awaitFirst(
+  channel: Channel,
+  clock: Clock,
+  timeoutMs: number,
+  what: string,
+  closedWhy: () => string,
+): Promise<FirstMessage> {
   return new Promise((resolve, reject) => {
     const rest: string[] = [];
     let first: Message | undefined;
@@ -34,7 +40,13 @@ function awaitFirst(channel: Channel, clock: Clock, timeoutMs: number, what: str
       }
       timer.cancel();
       channel.off('close', onClose);
-      resolve({ msg: first, takeRest: () => { channel.off('frame', onFrame); return rest; } });
+      resolve({
+        msg: first,
+        takeRest: () => {
+          channel.off('frame', onFrame);
+          return rest;
+        },
+      });
     };
     const onClose = (): void => fail(new ConnectionError('CONNECTION_CLOSED', closedWhy()));
     function fail(err: Error): void {
@@ -49,8 +61,19 @@ function awaitFirst(channel: Channel, clock: Clock, timeoutMs: number, what: str
 }
 
 /** Sends `first` and resolves with the peer's first message (the channel stays open). */
-export function exchangeFirst(channel: Channel, first: Message, clock: Clock, timeoutMs: number): Promise<FirstMessage> {
-  const answer = awaitFirst(channel, clock, timeoutMs, `answer to ${first.command}`, () => `the hub closed the link before answering ${first.command}`);
+export function exchangeFirst(
+  channel: Channel,
+  first: Message,
+  clock: Clock,
+  timeoutMs: number,
+): Promise<FirstMessage> {
+  const answer = awaitFirst(
+    channel,
+    clock,
+    timeoutMs,
+    `answer to ${first.command}`,
+    () => `the hub closed the link before answering ${first.command}`,
+  );
   if (!channel.send(encodeLine(first, 'json'))) channel.close();
   return answer;
 }

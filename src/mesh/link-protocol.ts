@@ -13,8 +13,19 @@ import type { LinkState } from './graph.js';
 export const PROTOCOL_VERSION = 1;
 
 export const CONTROL_COMMANDS = new Set([
-  'CONNECT', 'ACCEPT', 'REFUSE', 'GOSSIP', 'RECEIVED', 'DISCONNECT', 'HANGUP', 'UNREACHABLE', 'FORGET', 'SHUTDOWN',
-  'LINK_STATE', 'ALIVE', 'ABSOLUTELY',
+  'CONNECT',
+  'ACCEPT',
+  'REFUSE',
+  'GOSSIP',
+  'RECEIVED',
+  'DISCONNECT',
+  'HANGUP',
+  'UNREACHABLE',
+  'FORGET',
+  'SHUTDOWN',
+  'LINK_STATE',
+  'ALIVE',
+  'ABSOLUTELY',
 ]);
 
 export function isControl(msg: Message): boolean {
@@ -22,8 +33,22 @@ export function isControl(msg: Message): boolean {
 }
 
 const text = z.union([z.string(), z.number()]).transform(String);
-const list = z.union([z.string(), z.array(z.string())]).optional().transform((v) => (Array.isArray(v) ? v : (v ?? '').split(',').map((s) => s.trim()).filter(Boolean)));
-const name = z.string().min(1).max(255).regex(/^[A-Za-z0-9_.-]+$/, 'server names are letters, digits, _ . -');
+const list = z
+  .union([z.string(), z.array(z.string())])
+  .optional()
+  .transform((v) =>
+    Array.isArray(v)
+      ? v
+      : (v ?? '')
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+  );
+const name = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[A-Za-z0-9_.-]+$/, 'server names are letters, digits, _ . -');
 
 export const ConnectParams = z.object({
   version: text.optional(),
@@ -66,11 +91,17 @@ export const LinkStateParams = z.object({
 });
 
 /** Parses `params` with `schema`, throwing an InvalidMessageError that names the command and field. */
-export function readParams<S extends z.ZodType>(command: string, schema: S, params: Record<string, JsonValue>): z.output<S> {
+export function readParams<S extends z.ZodType>(
+  command: string,
+  schema: S,
+  params: Record<string, JsonValue>,
+): z.output<S> {
   const r = schema.safeParse(params);
   if (!r.success) {
     const issue = r.error.issues[0];
-    throw new InvalidMessageError(`${command} from a hub has a bad parameter ${issue?.path.join('.') || ''}: ${issue?.message ?? 'invalid'}`);
+    throw new InvalidMessageError(
+      `${command} from a hub has a bad parameter ${issue?.path.join('.') || ''}: ${issue?.message ?? 'invalid'}`,
+    );
   }
   return r.data as z.output<S>;
 }
@@ -80,7 +111,14 @@ export function controlMessage(command: string, params: Record<string, JsonValue
 }
 
 export function linkStateMessage(s: LinkState): Message {
-  return controlMessage('LINK_STATE', { origin: s.origin, epoch: s.epoch, seq: s.seq, address: s.address, links: s.links, services: s.services.map((x) => ({ name: x.name, since: x.since })) });
+  return controlMessage('LINK_STATE', {
+    origin: s.origin,
+    epoch: s.epoch,
+    seq: s.seq,
+    address: s.address,
+    links: s.links,
+    services: s.services.map((x) => ({ name: x.name, since: x.since })),
+  });
 }
 
 export function readLinkState(msg: Message): LinkState {
@@ -111,7 +149,10 @@ export interface CacheRule {
 
 export function readCacheRule(params: Record<string, JsonValue>): CacheRule {
   const raw = typeof params.cache === 'string' ? params.cache : '';
-  const parts = raw.split(';').map((s) => s.trim()).filter(Boolean);
+  const parts = raw
+    .split(';')
+    .map((s) => s.trim())
+    .filter(Boolean);
   let ttl = 60;
   for (const p of parts) {
     const m = /^ttl=(\d+)$/.exec(p);

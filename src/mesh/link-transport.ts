@@ -12,7 +12,10 @@ import { formatHubAddress, parseHubAddress } from './address-order.js';
 import { streamChannel } from '../core/transports/index.js';
 
 function socketChannel(socket: Socket, transport: string): Channel {
-  return streamChannel(socket, socket, { transport, remoteAddress: `${socket.remoteAddress ?? ''}:${socket.remotePort ?? 0}` });
+  return streamChannel(socket, socket, {
+    transport,
+    remoteAddress: `${socket.remoteAddress ?? ''}:${socket.remotePort ?? 0}`,
+  });
 }
 
 export interface TlsFiles {
@@ -53,14 +56,23 @@ function readTls(files: TlsFiles | undefined): TlsMaterial {
 }
 
 /** Opens a link socket to `url` (cd:// or cds://) from `localHost`; resolves once connected (TLS: after the handshake). */
-export function dialLink(url: string, options: { localHost?: string; tls?: TlsFiles | undefined; timeoutMs: number }): Promise<Channel> {
+export function dialLink(
+  url: string,
+  options: { localHost?: string; tls?: TlsFiles | undefined; timeoutMs: number },
+): Promise<Channel> {
   const secure = url.startsWith('cds://');
   const { host, port } = parseHubAddress(url, secure ? 4043 : 4042);
   return new Promise((resolve, reject) => {
     let socket: Socket | TLSSocket;
     const fail = (err: Error): void => {
       socket.destroy();
-      reject(new ConnectionError('CONNECTION_FAILED', `cannot reach hub ${formatHubAddress({ host, port })}: ${err.message}`, { cause: err }));
+      reject(
+        new ConnectionError(
+          'CONNECTION_FAILED',
+          `cannot reach hub ${formatHubAddress({ host, port })}: ${err.message}`,
+          { cause: err },
+        ),
+      );
     };
     const ready = (): void => {
       socket.setTimeout(0);
@@ -70,7 +82,10 @@ export function dialLink(url: string, options: { localHost?: string; tls?: TlsFi
     const base = { host, port, ...(options.localHost ? { localAddress: options.localHost } : {}) };
     if (secure) {
       const m = readTls(options.tls);
-      socket = tlsConnect({ ...base, ...m, rejectUnauthorized: m.ca !== undefined, checkServerIdentity: () => undefined }, ready);
+      socket = tlsConnect(
+        { ...base, ...m, rejectUnauthorized: m.ca !== undefined, checkServerIdentity: () => undefined },
+        ready,
+      );
     } else {
       socket = tcpConnect(base, ready);
     }
@@ -84,7 +99,12 @@ export function dialLink(url: string, options: { localHost?: string; tls?: TlsFi
  * Listens on `url`; `onLink(channel, sourceIp)` for each connection. `isBlocked(ip)` is asked
  * before anything is read (a blocked address gets no TLS handshake, no reply).
  */
-export function listenLinks(url: string, tls: TlsFiles | undefined, isBlocked: (ip: string) => boolean, onLink: (channel: Channel, sourceIp: string) => void): Promise<LinkListener> {
+export function listenLinks(
+  url: string,
+  tls: TlsFiles | undefined,
+  isBlocked: (ip: string) => boolean,
+  onLink: (channel: Channel, sourceIp: string) => void,
+): Promise<LinkListener> {
   const secure = url.startsWith('cds://');
   const { host, port } = parseHubAddress(url, secure ? 4043 : 4042, true);
   let server: Server;
@@ -105,13 +125,17 @@ export function listenLinks(url: string, tls: TlsFiles | undefined, isBlocked: (
     else s.setNoDelay(true);
   });
   return new Promise((resolve, reject) => {
-    server.once('error', (err) => reject(new ConnectionError('CONNECTION_FAILED', `cannot listen on ${url}: ${err.message}`, { cause: err })));
+    server.once('error', (err) =>
+      reject(new ConnectionError('CONNECTION_FAILED', `cannot listen on ${url}: ${err.message}`, { cause: err })),
+    );
     server.listen(port, host, () => {
       const a = server.address();
       const actual = typeof a === 'object' && a ? a.port : port;
       resolve({
         address: `${secure ? 'cds' : 'cd'}://${formatHubAddress({ host, port: actual })}`,
-        close: async () => { server.close(); },
+        close: async () => {
+          server.close();
+        },
       });
     });
   });

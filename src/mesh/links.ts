@@ -12,7 +12,16 @@ import { AuthGuard, type BlockedAddress } from './auth-guard.js';
 import { reconnectDelay, type RetryReason } from './backoff.js';
 import type { Clock } from './clock.js';
 import { exchangeFirst, readFirst, sendMessage } from './handshake.js';
-import { AcceptParams, ConnectParams, GossipParams, PROTOCOL_VERSION, controlMessage, readParams, readRefuse, refuseMessage } from './link-protocol.js';
+import {
+  AcceptParams,
+  ConnectParams,
+  GossipParams,
+  PROTOCOL_VERSION,
+  controlMessage,
+  readParams,
+  readRefuse,
+  refuseMessage,
+} from './link-protocol.js';
 import { dialLink, listenLinks, type LinkListener, type TlsFiles } from './link-transport.js';
 import { NeighborBook, redactUrl, type Neighbor } from './neighbors.js';
 import { RemoteLink } from './remote-link.js';
@@ -69,18 +78,32 @@ export class Links {
   private readonly secureCredentials: Credentials | undefined;
   private stopping = false;
 
-  constructor(private readonly config: LinksConfig, private readonly clock: Clock, private readonly log: Logger, private readonly events: LinksEvents) {
+  constructor(
+    private readonly config: LinksConfig,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly events: LinksEvents,
+  ) {
     const own = config.remoteListen ?? config.secureListen;
-    if (!own) throw new InvalidArgumentError('the mesh needs --remote-listen (cd://<private ip>:port) or --secure-listen (cds://user:pass@ip:port)');
+    if (!own)
+      throw new InvalidArgumentError(
+        'the mesh needs --remote-listen (cd://<private ip>:port) or --secure-listen (cds://user:pass@ip:port)',
+      );
     // Port 0 on --remote-listen: the listener picks one, and `mine` takes it in start().
     this.mine = parseHubAddress(own, own.startsWith('cds://') ? 4043 : 4042, own === config.remoteListen);
-    const tlsUrls = [config.remoteListen, config.secureListen].filter((u): u is string => u !== undefined && u.startsWith('cds://'));
+    const tlsUrls = [config.remoteListen, config.secureListen].filter(
+      (u): u is string => u !== undefined && u.startsWith('cds://'),
+    );
     if (config.remoteListen && !config.remoteListen.startsWith('cds://')) assertPlainListenHost(this.mine.host);
     for (const url of tlsUrls) {
       const creds = credentialsOf(url);
-      if (!creds) throw new InvalidArgumentError(`TLS hub links need credentials that peers must present: cds://user:password@${formatHubAddress(parseHubAddress(url, 4043))}`);
+      if (!creds)
+        throw new InvalidArgumentError(
+          `TLS hub links need credentials that peers must present: cds://user:password@${formatHubAddress(parseHubAddress(url, 4043))}`,
+        );
       this.secureCredentials ??= creds;
-      if (!config.tls?.certificate || !config.tls.privateKey) throw new InvalidArgumentError(`${redactUrl(url)} needs --certificate and --private-key (PEM files)`);
+      if (!config.tls?.certificate || !config.tls.privateKey)
+        throw new InvalidArgumentError(`${redactUrl(url)} needs --certificate and --private-key (PEM files)`);
     }
     this.guard = new AuthGuard(clock, config.timings);
     this.neighbors = new NeighborBook(this.mine, clock, config.timings);
@@ -111,18 +134,30 @@ export class Links {
   }
 
   async start(): Promise<string> {
-    const own = [this.config.remoteListen, this.config.secureListenShared ? undefined : this.config.secureListen].filter((u): u is string => u !== undefined);
+    const own = [
+      this.config.remoteListen,
+      this.config.secureListenShared ? undefined : this.config.secureListen,
+    ].filter((u): u is string => u !== undefined);
     for (const given of own) {
       const secure = given.startsWith('cds://');
       const url = `${secure ? 'cds' : 'cd'}://${formatHubAddress(parseHubAddress(given, secure ? 4043 : 4042, given === this.config.remoteListen))}`;
-      const listener = await listenLinks(url, secure ? this.config.tls : undefined, (ip) => this.guard.isBlocked(ip), (ch, ip) => this.onIncoming(ch, ip, secure));
+      const listener = await listenLinks(
+        url,
+        secure ? this.config.tls : undefined,
+        (ip) => this.guard.isBlocked(ip),
+        (ch, ip) => this.onIncoming(ch, ip, secure),
+      );
       this.listeners.push(listener);
-      if (given === this.config.remoteListen && this.mine.port === 0) this.mine.port = parseHubAddress(listener.address).port;
+      if (given === this.config.remoteListen && this.mine.port === 0)
+        this.mine.port = parseHubAddress(listener.address).port;
     }
     for (const spec of this.config.neighbors) this.addNeighbor(spec, false);
     this.events.neighborsChanged();
     for (const n of this.neighbors.all()) this.schedule(n, 'initial');
-    this.log.info({ address: this.myAddress, neighbors: this.neighbors.all().map((n) => redactUrl(n.url)) }, 'mesh listening');
+    this.log.info(
+      { address: this.myAddress, neighbors: this.neighbors.all().map((n) => redactUrl(n.url)) },
+      'mesh listening',
+    );
     return this.myAddress;
   }
 
@@ -165,7 +200,12 @@ export class Links {
     if (n.role === 'connect') {
       n.retry.schedule(reconnectDelay(this.config.timings, reason), () => void this.dial(n));
     } else {
-      const delay = reason === 'initial' ? 0 : reason === 'disconnect' ? this.config.timings.reconnectAfterDisconnectMs : n.gossip.next();
+      const delay =
+        reason === 'initial'
+          ? 0
+          : reason === 'disconnect'
+            ? this.config.timings.reconnectAfterDisconnectMs
+            : n.gossip.next();
       n.retry.schedule(delay, () => void this.gossip(n));
     }
   }
@@ -175,7 +215,10 @@ export class Links {
       version: String(PROTOCOL_VERSION),
       my_address: this.myAddress,
       server_name: this.config.serverName,
-      neighbors: this.neighbors.all().map((x) => x.key).join(','),
+      neighbors: this.neighbors
+        .all()
+        .map((x) => x.key)
+        .join(','),
       services: this.events.localServices().join(','),
       heard_of: this.events.heardOf().join(','),
       epoch: String(this.events.epoch()),
@@ -189,15 +232,32 @@ export class Links {
     n.state = 'connecting';
     let channel: Channel | undefined;
     try {
-      channel = await dialLink(n.url, { localHost: this.mine.host, tls: n.secure ? this.config.tls : undefined, timeoutMs: this.config.timings.handshakeTimeoutMs });
+      channel = await dialLink(n.url, {
+        localHost: this.mine.host,
+        tls: n.secure ? this.config.tls : undefined,
+        timeoutMs: this.config.timings.handshakeTimeoutMs,
+      });
       const creds = credentialsOf(n.url);
-      const { msg: answer, takeRest } = await exchangeFirst(channel, controlMessage('CONNECT', { ...this.hello(), ...(creds ? { username: creds.username, password: creds.password } : {}) }), this.clock, this.config.timings.handshakeTimeoutMs);
+      const { msg: answer, takeRest } = await exchangeFirst(
+        channel,
+        controlMessage('CONNECT', {
+          ...this.hello(),
+          ...(creds ? { username: creds.username, password: creds.password } : {}),
+        }),
+        this.clock,
+        this.config.timings.handshakeTimeoutMs,
+      );
       if (this.stopping) throw new Error('stopping');
       if (answer.command === 'REFUSE') {
         const r = readRefuse(answer);
         channel.close();
         n.state = 'idle';
-        n.lastError = r.kind === 'conflict' ? `refused: name conflict (${r.name})` : r.kind === 'shutdown' ? 'refused: the hub is shutting down' : 'refused: too many connections';
+        n.lastError =
+          r.kind === 'conflict'
+            ? `refused: name conflict (${r.name})`
+            : r.kind === 'shutdown'
+              ? 'refused: the hub is shutting down'
+              : 'refused: too many connections';
         this.log.warn({ neighbor: n.key, reason: n.lastError }, 'hub refused our CONNECT');
         this.schedule(n, r.kind === 'too-many' ? 'failed' : 'disconnect');
         return;
@@ -216,7 +276,10 @@ export class Links {
         channel.close();
         n.state = 'idle';
         n.lastError = `name conflict: ${accept.server_name} is already the hub at ${other}`;
-        this.log.error({ neighbor: n.key, server: accept.server_name, other }, 'a neighbor uses the name of another hub in the cluster; not linking');
+        this.log.error(
+          { neighbor: n.key, server: accept.server_name, other },
+          'a neighbor uses the name of another hub in the cluster; not linking',
+        );
         this.schedule(n, 'disconnect');
         return;
       }
@@ -226,7 +289,11 @@ export class Links {
       n.state = 'idle';
       n.lastError = errorMessage(err);
       if (this.stopping) return;
-      (n.toldUnreachable ? this.log.debug : this.log.info).call(this.log, { neighbor: n.key, err: n.lastError }, 'could not link to hub');
+      (n.toldUnreachable ? this.log.debug : this.log.info).call(
+        this.log,
+        { neighbor: n.key, err: n.lastError },
+        'could not link to hub',
+      );
       if (!n.toldUnreachable) {
         n.toldUnreachable = true;
         this.events.unreachable(n.key, n.lastError);
@@ -239,9 +306,21 @@ export class Links {
     if (this.stopping || n.state !== 'idle') return;
     let channel: Channel | undefined;
     try {
-      channel = await dialLink(n.url, { localHost: this.mine.host, tls: n.secure ? this.config.tls : undefined, timeoutMs: this.config.timings.handshakeTimeoutMs });
+      channel = await dialLink(n.url, {
+        localHost: this.mine.host,
+        tls: n.secure ? this.config.tls : undefined,
+        timeoutMs: this.config.timings.handshakeTimeoutMs,
+      });
       const creds = credentialsOf(n.url);
-      await exchangeFirst(channel, controlMessage('GOSSIP', { my_address: this.myAddress, ...(creds ? { username: creds.username, password: creds.password } : {}) }), this.clock, this.config.timings.handshakeTimeoutMs);
+      await exchangeFirst(
+        channel,
+        controlMessage('GOSSIP', {
+          my_address: this.myAddress,
+          ...(creds ? { username: creds.username, password: creds.password } : {}),
+        }),
+        this.clock,
+        this.config.timings.handshakeTimeoutMs,
+      );
     } catch (err) {
       n.lastError = errorMessage(err);
     } finally {
@@ -286,25 +365,48 @@ export class Links {
       return true;
     }
     const block = this.guard.recordFailure(sourceIp);
-    this.log.warn({ from: sourceIp, user: typeof params.username === 'string' ? params.username : undefined }, 'hub link with wrong credentials (no reply)');
-    if (block) this.log.error({ from: sourceIp, until: new Date(block.until).toISOString(), failures: block.failures }, 'address blocked after repeated wrong credentials');
+    this.log.warn(
+      { from: sourceIp, user: typeof params.username === 'string' ? params.username : undefined },
+      'hub link with wrong credentials (no reply)',
+    );
+    if (block)
+      this.log.error(
+        { from: sourceIp, until: new Date(block.until).toISOString(), failures: block.failures },
+        'address blocked after repeated wrong credentials',
+      );
     return false;
   }
 
-  private onFirstMessage(channel: Channel, sourceIp: string, secure: boolean, command: string, params: Record<string, JsonValue>, takeRest: () => string[]): void {
+  private onFirstMessage(
+    channel: Channel,
+    sourceIp: string,
+    secure: boolean,
+    command: string,
+    params: Record<string, JsonValue>,
+    takeRest: () => string[],
+  ): void {
     try {
       if (command === 'GOSSIP') {
         const g = readParams('GOSSIP', GossipParams, params);
-        if (secure && !this.checkCredentials(sourceIp, g)) { channel.close(); return; }
+        if (secure && !this.checkCredentials(sourceIp, g)) {
+          channel.close();
+          return;
+        }
         sendMessage(channel, controlMessage('RECEIVED'));
         channel.close();
         const n = this.addNeighbor(secure ? `cds://${g.my_address}` : g.my_address, true);
-        if (n && n.role === 'connect' && n.state === 'idle') { n.retry.cancel(); void this.dial(n); }
+        if (n && n.role === 'connect' && n.state === 'idle') {
+          n.retry.cancel();
+          void this.dial(n);
+        }
         return;
       }
       if (command !== 'CONNECT') throw new Error(`expected CONNECT or GOSSIP, got ${command}`);
       const c: ConnectParams = readParams('CONNECT', ConnectParams, params);
-      if (secure && !this.checkCredentials(sourceIp, c)) { channel.close(); return; }
+      if (secure && !this.checkCredentials(sourceIp, c)) {
+        channel.close();
+        return;
+      }
       const refuse = this.refusal(c);
       if (refuse) {
         sendMessage(channel, refuseMessage(refuse));
@@ -313,7 +415,10 @@ export class Links {
       }
       sendMessage(channel, controlMessage('ACCEPT', { ...this.hello(), version: String(PROTOCOL_VERSION) }));
       const n = this.addNeighbor(secure ? `cds://${c.my_address}` : c.my_address, true);
-      if (n) { n.retry.cancel(); n.state = 'idle'; }
+      if (n) {
+        n.retry.cancel();
+        n.state = 'idle';
+      }
       this.adopt(n, channel, takeRest, c.server_name, Number(c.epoch ?? 0) || 0, false, c.my_address, secure);
     } catch (err) {
       this.log.warn({ from: sourceIp, err: errorMessage(err) }, 'bad hub handshake');
@@ -332,7 +437,10 @@ export class Links {
     } else if (this.nameTakenElsewhere(c.server_name, c.my_address)) {
       // Not our neighbor, but a hub of that name is reachable through the mesh at another address:
       // linking would give the cluster two states for one name.
-      this.log.error({ server: c.server_name, from: c.my_address, other: this.events.reachableAt(c.server_name) }, 'a hub asked to link with the name of another hub in the cluster; refused');
+      this.log.error(
+        { server: c.server_name, from: c.my_address, other: this.events.reachableAt(c.server_name) },
+        'a hub asked to link with the name of another hub in the cluster; refused',
+      );
       return { kind: 'conflict', name: c.server_name };
     }
     if (this.links.size >= this.config.maxConnections) return { kind: 'too-many' };
@@ -346,13 +454,30 @@ export class Links {
   }
 
   /** A handshake succeeded: the channel becomes a RemoteLink. */
-  private adopt(n: Neighbor | undefined, channel: Channel, takeRest: () => string[], server: string, epoch: number, outgoing: boolean, address = n?.key ?? '', secure = n?.secure ?? false): void {
+  private adopt(
+    n: Neighbor | undefined,
+    channel: Channel,
+    takeRest: () => string[],
+    server: string,
+    epoch: number,
+    outgoing: boolean,
+    address = n?.key ?? '',
+    secure = n?.secure ?? false,
+  ): void {
     const early = takeRest();
     if (channel.state !== 'open') {
-      if (n) { n.state = 'idle'; this.schedule(n, 'lost'); }
+      if (n) {
+        n.state = 'idle';
+        this.schedule(n, 'lost');
+      }
       return;
     }
-    const link = new RemoteLink({ server, address, outgoing, secure, epoch }, channel, this.clock, this.config.timings.keepAliveMs);
+    const link = new RemoteLink(
+      { server, address, outgoing, secure, epoch },
+      channel,
+      this.clock,
+      this.config.timings.keepAliveMs,
+    );
     this.links.set(server, link);
     if (n) {
       n.state = 'linked';

@@ -27,7 +27,8 @@ class RecordingHub implements HubPort {
   }
   notifyLocal(msg: Message): void {
     this.notices.push(msg);
-    for (const box of this.services.values()) if (msg.to.service === '*' && msg.params.broadcast !== undefined) box.push(msg);
+    for (const box of this.services.values())
+      if (msg.to.service === '*' && msg.params.broadcast !== undefined) box.push(msg);
   }
   requestStop(reason: string): void {
     this.stopped = reason;
@@ -58,7 +59,9 @@ after(async () => {
   await Promise.all(dirs.map((d) => d.cleanup()));
 });
 
-async function cluster(spec: Record<string, { ip: string; neighbors: string[] }>): Promise<Record<string, RecordingHub>> {
+async function cluster(
+  spec: Record<string, { ip: string; neighbors: string[] }>,
+): Promise<Record<string, RecordingHub>> {
   const ports: Record<string, number> = {};
   for (const [name, s] of Object.entries(spec)) ports[name] = await freePort(s.ip);
   const hubs: Record<string, RecordingHub> = {};
@@ -81,7 +84,11 @@ async function cluster(spec: Record<string, { ip: string; neighbors: string[] }>
 }
 
 void test('a line A-B-C: A reaches a service on C through B, and the reply comes back', async () => {
-  const { A, C } = await cluster({ A: { ip: '127.0.0.1', neighbors: ['B'] }, B: { ip: '127.0.0.2', neighbors: ['A', 'C'] }, C: { ip: '127.0.0.3', neighbors: ['B'] } });
+  const { A, C } = await cluster({
+    A: { ip: '127.0.0.1', neighbors: ['B'] },
+    B: { ip: '127.0.0.2', neighbors: ['A', 'C'] },
+    C: { ip: '127.0.0.3', neighbors: ['B'] },
+  });
   C!.register('echo');
   A!.register('client');
   await waitFor(() => A!.mesh.graph.hubsWithService('echo').length > 0, { what: 'echo known on A' });
@@ -89,10 +96,16 @@ void test('a line A-B-C: A reaches a service on C through B, and the reply comes
   assert.equal(A!.send(createMessage('PING', { n: '1' }, { service: 'echo' }, { service: 'client' })), 'forwarded');
   const got = await waitFor(() => C!.services.get('echo')![0], { what: 'PING on C' });
   assert.deepEqual(got.sentFrom, { server: 'A', service: 'client' });
-  assert.equal(C!.send(createMessage('PONG', {}, got.sentFrom, { service: 'echo' })), 'forwarded', JSON.stringify(C!.mesh.status()));
+  assert.equal(
+    C!.send(createMessage('PONG', {}, got.sentFrom, { service: 'echo' })),
+    'forwarded',
+    JSON.stringify(C!.mesh.status()),
+  );
   const reply = await waitFor(() => A!.services.get('client')![0], { what: 'PONG on A' });
   assert.equal(reply.command, 'PONG');
-  assert.ok(A!.notices.some((n) => n.command === 'STATUS' && n.params.service === 'echo' && n.params.server_name === 'C'));
+  assert.ok(
+    A!.notices.some((n) => n.command === 'STATUS' && n.params.service === 'echo' && n.params.server_name === 'C'),
+  );
   const st = A!.mesh.status();
   assert.equal(st.cluster.up, true);
   assert.equal(st.cluster.total, 3);
@@ -106,20 +119,36 @@ void test('TLS links: wrong credentials three times block the address (no reply)
     dirs.push(dir);
     const tls = { certificate: pki.certificate, privateKey: pki.privateKey, ca: pki.ca };
     const A = new RecordingHub('A');
-    A.mesh = new Mesh(A, { dataPath: dir.path, remoteListen: `cds://admin:s3cret@127.0.0.1:${portA}`, tls, neighbors: [], maxConnections: 100, timings: { ...FAST_TIMINGS, authBlockMs: 60_000 } });
+    A.mesh = new Mesh(A, {
+      dataPath: dir.path,
+      remoteListen: `cds://admin:s3cret@127.0.0.1:${portA}`,
+      tls,
+      neighbors: [],
+      maxConnections: 100,
+      timings: { ...FAST_TIMINGS, authBlockMs: 60_000 },
+    });
     meshes.push(A.mesh);
     await A.mesh.start();
     const peer = async (name: string, ip: string, password: string): Promise<RecordingHub> => {
       const d = await tempDir();
       dirs.push(d);
       const h = new RecordingHub(name);
-      h.mesh = new Mesh(h, { dataPath: d.path, remoteListen: `cds://admin:s3cret@${ip}:${await freePort(ip)}`, tls, neighbors: [`cds://admin:${password}@127.0.0.1:${portA}`], maxConnections: 100, timings: FAST_TIMINGS });
+      h.mesh = new Mesh(h, {
+        dataPath: d.path,
+        remoteListen: `cds://admin:s3cret@${ip}:${await freePort(ip)}`,
+        tls,
+        neighbors: [`cds://admin:${password}@127.0.0.1:${portA}`],
+        maxConnections: 100,
+        timings: FAST_TIMINGS,
+      });
       meshes.push(h.mesh);
       await h.mesh.start();
       return h;
     };
     const B = await peer('B', '127.0.0.2', 'wrong');
-    const blocked = await waitFor(() => A.mesh.status().blocked.find((b) => b.address === '127.0.0.2'), { what: '127.0.0.2 blocked' });
+    const blocked = await waitFor(() => A.mesh.status().blocked.find((b) => b.address === '127.0.0.2'), {
+      what: '127.0.0.2 blocked',
+    });
     assert.equal(blocked.failures, 3);
     assert.equal(A.mesh.status().links.length, 0);
     assert.ok(B.mesh.status().neighbors[0]!.lastError, JSON.stringify(B.mesh.status().neighbors));
@@ -133,11 +162,23 @@ void test('TLS links: wrong credentials three times block the address (no reply)
 });
 
 void test('REFUSE: a hub over its link limit refuses without a reason; a second hub with a taken name is refused as a conflict', async () => {
-  const mk = async (name: string, ip: string, port: number, neighbors: string[], maxConnections = 100): Promise<RecordingHub> => {
+  const mk = async (
+    name: string,
+    ip: string,
+    port: number,
+    neighbors: string[],
+    maxConnections = 100,
+  ): Promise<RecordingHub> => {
     const d = await tempDir();
     dirs.push(d);
     const h = new RecordingHub(name);
-    h.mesh = new Mesh(h, { dataPath: d.path, remoteListen: `cd://${ip}:${port}`, neighbors, maxConnections, timings: FAST_TIMINGS });
+    h.mesh = new Mesh(h, {
+      dataPath: d.path,
+      remoteListen: `cd://${ip}:${port}`,
+      neighbors,
+      maxConnections,
+      timings: FAST_TIMINGS,
+    });
     meshes.push(h.mesh);
     await h.mesh.start();
     return h;
@@ -147,13 +188,20 @@ void test('REFUSE: a hub over its link limit refuses without a reason; a second 
   const B = await mk('B', '127.0.0.2', await freePort('127.0.0.2'), [`127.0.0.1:${pa}`]);
   await waitFor(() => A.mesh.status().links.length === 1, { what: 'B linked' });
   const C = await mk('C', '127.0.0.3', await freePort('127.0.0.3'), [`127.0.0.1:${pa}`]);
-  await waitFor(() => C.mesh.status().neighbors[0]!.lastError === 'refused: too many connections', { what: 'C refused' });
+  await waitFor(() => C.mesh.status().neighbors[0]!.lastError === 'refused: too many connections', {
+    what: 'C refused',
+  });
   const pd = await freePort('127.0.0.4');
   const D = await mk('D', '127.0.0.4', pd, []);
-  await mk('B', '127.0.0.5', await freePort('127.0.0.5'), [`127.0.0.4:${pd}`, `127.0.0.2:${B.mesh.address.split(':')[1]}`]);
+  await mk('B', '127.0.0.5', await freePort('127.0.0.5'), [
+    `127.0.0.4:${pd}`,
+    `127.0.0.2:${B.mesh.address.split(':')[1]}`,
+  ]);
   await waitFor(() => D.mesh.status().links.some((l) => l.server === 'B'), { what: 'the second B linked to D' });
   const second = meshes.at(-1)!;
-  await waitFor(() => second.status().neighbors.some((n) => n.lastError === 'refused: name conflict (B)'), { what: 'the first B refused a second B' });
+  await waitFor(() => second.status().neighbors.some((n) => n.lastError === 'refused: name conflict (B)'), {
+    what: 'the first B refused a second B',
+  });
   assert.equal(B.mesh.status().links.length, 1, 'B keeps its link to A only');
 });
 
@@ -162,12 +210,23 @@ void test('a neighbor that does not answer: local services hear UNREACHABLE once
   const d = await tempDir();
   dirs.push(d);
   const h = new RecordingHub('A');
-  h.mesh = new Mesh(h, { dataPath: d.path, remoteListen: `cd://127.0.0.3:${await freePort('127.0.0.3')}`, neighbors: [`127.0.0.2:${closed}`], maxConnections: 100, timings: { ...FAST_TIMINGS, reconnectMs: 50 } });
+  h.mesh = new Mesh(h, {
+    dataPath: d.path,
+    remoteListen: `cd://127.0.0.3:${await freePort('127.0.0.3')}`,
+    neighbors: [`127.0.0.2:${closed}`],
+    maxConnections: 100,
+    timings: { ...FAST_TIMINGS, reconnectMs: 50 },
+  });
   meshes.push(h.mesh);
   await h.mesh.start();
   const notice = await waitFor(() => h.notices.find((m) => m.command === 'UNREACHABLE'), { what: 'UNREACHABLE' });
   assert.equal(notice.params.who, `127.0.0.2:${closed}`);
-  await waitFor(() => (h.mesh.status().neighbors[0]?.lastError ?? '').includes('ECONNREFUSED') && h.mesh.status().neighbors[0]!.nextAttempt, { what: 'a retry scheduled' });
+  await waitFor(
+    () =>
+      (h.mesh.status().neighbors[0]?.lastError ?? '').includes('ECONNREFUSED') &&
+      h.mesh.status().neighbors[0]!.nextAttempt,
+    { what: 'a retry scheduled' },
+  );
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(h.notices.filter((m) => m.command === 'UNREACHABLE').length, 1, 'told once, not at every retry');
 });

@@ -31,9 +31,25 @@ export interface MeshStatus {
   address: string;
   cluster: ClusterStatus;
   links: { server: string; address: string; outgoing: boolean; secure: boolean; since: number }[];
-  neighbors: { address: string; url: string; role: string; state: string; server?: string; lastError?: string; nextAttempt?: number }[];
+  neighbors: {
+    address: string;
+    url: string;
+    role: string;
+    state: string;
+    server?: string;
+    lastError?: string;
+    nextAttempt?: number;
+  }[];
   /** `links`: the hubs each one reports links with (a link is live when both ends report it). */
-  hubs: { name: string; reachable: boolean; distance?: number; nextHop?: string; address: string; services: string[]; links: string[] }[];
+  hubs: {
+    name: string;
+    reachable: boolean;
+    distance?: number;
+    nextHop?: string;
+    address: string;
+    services: string[];
+    links: string[];
+  }[];
   blocked: { address: string; until: number; failures: number }[];
   cachedForRemote: number;
 }
@@ -63,7 +79,11 @@ export class Mesh implements MeshHooks {
   /** Told when links or the cluster graph change (the dashboard pushes the new picture). */
   private readonly changeListeners = new Set<() => void>();
 
-  constructor(private readonly hub: HubPort, private readonly config: MeshConfig, private readonly clock: Clock = systemClock) {
+  constructor(
+    private readonly hub: HubPort,
+    private readonly config: MeshConfig,
+    private readonly clock: Clock = systemClock,
+  ) {
     this.log = getLogger('mesh', { server: hub.serverName });
     this.graph = new ClusterGraph(hub.serverName, clock.now());
     this.broadcasts = new BroadcastTracker(hub.serverName, clock, config.timings.broadcastTimeoutMs);
@@ -71,13 +91,21 @@ export class Mesh implements MeshHooks {
     this.links = new Links({ ...config, serverName: hub.serverName }, clock, this.log, {
       linkUp: (link) => this.onLinkUp(link),
       linkDown: (link, disconnected, reason) => this.onLinkDown(link, disconnected, reason),
-      unreachable: (who, reason) => this.hub.notifyLocal(createMessage('UNREACHABLE', { who, reason }, { service: '*' }, { server: this.hub.serverName })),
+      unreachable: (who, reason) =>
+        this.hub.notifyLocal(
+          createMessage('UNREACHABLE', { who, reason }, { service: '*' }, { server: this.hub.serverName }),
+        ),
       neighborsChanged: () => this.persistNeighbors(),
       localServices: () => this.hub.localServices().map((s) => s.name),
-      heardOf: () => this.graph.all().map((s) => s.address).filter(Boolean),
+      heardOf: () =>
+        this.graph
+          .all()
+          .map((s) => s.address)
+          .filter(Boolean),
       shuttingDown: () => this.shuttingDown,
       epoch: () => this.graph.epoch,
-      reachableAt: (name) => (this.graph.distance(name) === undefined ? undefined : this.graph.all().find((s) => s.origin === name)?.address),
+      reachableAt: (name) =>
+        this.graph.distance(name) === undefined ? undefined : this.graph.all().find((s) => s.origin === name)?.address,
     });
   }
 
@@ -169,17 +197,28 @@ export class Mesh implements MeshHooks {
   /** Calls `listener` after a link comes or goes or the cluster graph changes; returns the remover. */
   onChange(listener: () => void): () => void {
     this.changeListeners.add(listener);
-    return () => { this.changeListeners.delete(listener); };
+    return () => {
+      this.changeListeners.delete(listener);
+    };
   }
 
   private changed(): void {
     for (const l of this.changeListeners) {
-      try { l(); } catch (err) { this.log.warn({ err: errorMessage(err) }, 'a mesh change listener failed'); }
+      try {
+        l();
+      } catch (err) {
+        this.log.warn({ err: errorMessage(err) }, 'a mesh change listener failed');
+      }
     }
   }
 
   remoteServices(): RemoteServiceInfo[] {
-    return this.graph.remoteServices().map(({ hub, service }) => ({ hub, name: service.name, since: service.since, distance: this.graph.distance(hub) ?? 0 }));
+    return this.graph.remoteServices().map(({ hub, service }) => ({
+      hub,
+      name: service.name,
+      since: service.since,
+      distance: this.graph.distance(hub) ?? 0,
+    }));
   }
 
   async stop(): Promise<void> {
@@ -198,16 +237,34 @@ export class Mesh implements MeshHooks {
       server: this.hub.serverName,
       address: this.links.myAddress,
       cluster: this.currentStatus(),
-      links: this.links.all().map((l) => ({ server: l.info.server, address: l.info.address, outgoing: l.info.outgoing, secure: l.info.secure, since: l.since })),
-      neighbors: this.links.neighbors.all().map((n) => ({
-        address: n.key, url: redactUrl(n.url), role: n.role, state: n.state,
-        ...(n.server ? { server: n.server } : {}), ...(n.lastError ? { lastError: n.lastError } : {}), ...(n.retry.due ? { nextAttempt: n.retry.due } : {}),
+      links: this.links.all().map((l) => ({
+        server: l.info.server,
+        address: l.info.address,
+        outgoing: l.info.outgoing,
+        secure: l.info.secure,
+        since: l.since,
       })),
-      hubs: this.graph.all().map((s) => ({
-        name: s.origin, reachable: reach.has(s.origin), address: s.address, services: s.services.map((x) => x.name), links: [...s.links],
-        ...(this.graph.distance(s.origin) !== undefined ? { distance: this.graph.distance(s.origin) } : {}),
-        ...(this.graph.nextHop(s.origin) ? { nextHop: this.graph.nextHop(s.origin) } : {}),
-      })).sort((a, b) => a.name.localeCompare(b.name)),
+      neighbors: this.links.neighbors.all().map((n) => ({
+        address: n.key,
+        url: redactUrl(n.url),
+        role: n.role,
+        state: n.state,
+        ...(n.server ? { server: n.server } : {}),
+        ...(n.lastError ? { lastError: n.lastError } : {}),
+        ...(n.retry.due ? { nextAttempt: n.retry.due } : {}),
+      })),
+      hubs: this.graph
+        .all()
+        .map((s) => ({
+          name: s.origin,
+          reachable: reach.has(s.origin),
+          address: s.address,
+          services: s.services.map((x) => x.name),
+          links: [...s.links],
+          ...(this.graph.distance(s.origin) !== undefined ? { distance: this.graph.distance(s.origin) } : {}),
+          ...(this.graph.nextHop(s.origin) ? { nextHop: this.graph.nextHop(s.origin) } : {}),
+        }))
+        .sort((a, b) => a.name.localeCompare(b.name)),
       blocked: this.links.blocked(),
       cachedForRemote: this.cache.size,
     };
@@ -228,15 +285,32 @@ export class Mesh implements MeshHooks {
     // The newcomer gets everything we know; our own state (with the new link) goes to everyone.
     for (const s of this.graph.all()) if (s.origin !== this.hub.serverName) link.send(linkStateMessage(s));
     this.publishLocalState();
-    this.hub.notifyLocal(createMessage('NEW_REMOTE_CONNECTION', { server_name: link.info.server }, { service: '*' }, { server: this.hub.serverName }));
+    this.hub.notifyLocal(
+      createMessage(
+        'NEW_REMOTE_CONNECTION',
+        { server_name: link.info.server },
+        { service: '*' },
+        { server: this.hub.serverName },
+      ),
+    );
     this.changed();
   }
 
   private onLinkDown(link: RemoteLink, disconnected: boolean, reason: string): void {
     this.log.info({ peer: link.info.server, disconnected, reason }, 'hub link closed');
     if (this.stopped) return;
-    this.hub.notifyLocal(createMessage('DISCONNECTED', { server_name: link.info.server }, { service: '*' }, { server: this.hub.serverName }));
-    if (!disconnected) this.hub.notifyLocal(createMessage('HANGUP', { server_name: link.info.server }, { service: '*' }, { server: this.hub.serverName }));
+    this.hub.notifyLocal(
+      createMessage(
+        'DISCONNECTED',
+        { server_name: link.info.server },
+        { service: '*' },
+        { server: this.hub.serverName },
+      ),
+    );
+    if (!disconnected)
+      this.hub.notifyLocal(
+        createMessage('HANGUP', { server_name: link.info.server }, { service: '*' }, { server: this.hub.serverName }),
+      );
     this.publishLocalState();
     this.changed();
   }
@@ -262,10 +336,17 @@ export class Mesh implements MeshHooks {
   /** A message passing through this hub: onward, or here, or the cache rules (reported by us). */
   private routeTransit(msg: Message, frame: string, from: RemoteLink): void {
     const outcome = this.resolveAndForward(msg, frame, from);
-    if (outcome === 'not-remote') this.hub.deliverLocal({ ...msg, to: { server: this.hub.serverName, service: msg.to.service } });
+    if (outcome === 'not-remote')
+      this.hub.deliverLocal({ ...msg, to: { server: this.hub.serverName, service: msg.to.service } });
     else if (outcome === 'cached') this.report(msg, 'cached');
     else if (outcome === 'failed') {
-      if (readCacheRule(msg.params).reply) this.reply(msg, 'SERVICE_UNAVAILABLE', { destination_service: msg.to.service, destination_server: msg.to.server, unsent_command: msg.command }, true);
+      if (readCacheRule(msg.params).reply)
+        this.reply(
+          msg,
+          'SERVICE_UNAVAILABLE',
+          { destination_service: msg.to.service, destination_server: msg.to.server, unsent_command: msg.command },
+          true,
+        );
       this.report(msg, 'failed');
     }
   }
@@ -343,13 +424,27 @@ export class Mesh implements MeshHooks {
 
   /** Sends a hub reply to the sender of `msg`, wherever it is; `nocache` keeps reports from piling up. */
   private reply(msg: Message, command: string, params: Record<string, JsonValue>, nocache = false): void {
-    const out = createMessage(command, nocache ? { ...params, cache: 'no' } : params, msg.sentFrom, { server: this.hub.serverName, service: '.' });
-    if (msg.sentFrom.server === '' || msg.sentFrom.server === this.hub.serverName) this.hub.deliverLocal({ ...out, to: { server: this.hub.serverName, service: msg.sentFrom.service } });
+    const out = createMessage(command, nocache ? { ...params, cache: 'no' } : params, msg.sentFrom, {
+      server: this.hub.serverName,
+      service: '.',
+    });
+    if (msg.sentFrom.server === '' || msg.sentFrom.server === this.hub.serverName)
+      this.hub.deliverLocal({ ...out, to: { server: this.hub.serverName, service: msg.sentFrom.service } });
     else if (this.resolveAndForward(out) === 'not-remote') this.log.debug({ to: msg.sentFrom }, 'reply has no route');
   }
 
-  private floodBroadcast(msg: Message, info: ReturnType<BroadcastTracker['originate']>, from: RemoteLink | undefined): void {
-    const { targets, info: next } = this.broadcasts.forward(info, this.links.all().map((l) => l.info.server).filter((s) => s !== from?.info.server));
+  private floodBroadcast(
+    msg: Message,
+    info: ReturnType<BroadcastTracker['originate']>,
+    from: RemoteLink | undefined,
+  ): void {
+    const { targets, info: next } = this.broadcasts.forward(
+      info,
+      this.links
+        .all()
+        .map((l) => l.info.server)
+        .filter((s) => s !== from?.info.server),
+    );
     const out = { ...msg, params: writeBroadcast(stripBroadcast(msg.params), next) };
     for (const t of targets) this.links.get(t)?.send(out);
   }
@@ -379,17 +474,34 @@ export class Mesh implements MeshHooks {
       this.checkClusterStatus();
       return;
     }
-    if (change.routesChanged) this.log.debug({ routes: Object.fromEntries(this.graph.routeTable()) }, 'routes recomputed');
+    if (change.routesChanged)
+      this.log.debug({ routes: Object.fromEntries(this.graph.routeTable()) }, 'routes recomputed');
     const now = Math.floor(this.clock.now() / 1000);
     for (const { hub, service } of change.servicesUp) {
       this.lastSeen.set(service.name, hub);
-      this.hub.notifyLocal(createMessage('STATUS', { service: service.name, server_name: hub, status: 'up', up_since: String(service.since) }, { service: '*' }, { server: this.hub.serverName }));
+      this.hub.notifyLocal(
+        createMessage(
+          'STATUS',
+          { service: service.name, server_name: hub, status: 'up', up_since: String(service.since) },
+          { service: '*' },
+          { server: this.hub.serverName },
+        ),
+      );
     }
     for (const { hub, service } of change.servicesDown) {
       this.lastSeen.set(service, hub);
-      this.hub.notifyLocal(createMessage('STATUS', { service, server_name: hub, status: 'down', down_since: String(now) }, { service: '*' }, { server: this.hub.serverName }));
+      this.hub.notifyLocal(
+        createMessage(
+          'STATUS',
+          { service, server_name: hub, status: 'down', down_since: String(now) },
+          { service: '*' },
+          { server: this.hub.serverName },
+        ),
+      );
     }
-    if (change.routesChanged) for (const hub of this.cache.hubs()) if (this.graph.nextHop(hub) !== undefined) for (const m of this.cache.take(hub)) this.forward(hub, m);
+    if (change.routesChanged)
+      for (const hub of this.cache.hubs())
+        if (this.graph.nextHop(hub) !== undefined) for (const m of this.cache.take(hub)) this.forward(hub, m);
     this.checkClusterStatus();
     this.changed();
   }
@@ -400,15 +512,28 @@ export class Mesh implements MeshHooks {
     this.lastStatus = s;
     if (before && before.up === s.up && before.complete === s.complete && before.total === s.total) return;
     const [upDown, complete] = statusCommands(s);
-    if (!before || before.up !== s.up) this.hub.notifyLocal(createMessage(upDown, { neighbors_count: String(s.total) }, { service: '*' }, { server: this.hub.serverName }));
-    if (!before || before.complete !== s.complete) this.hub.notifyLocal(createMessage(complete, { neighbors_count: String(s.total) }, { service: '*' }, { server: this.hub.serverName }));
+    if (!before || before.up !== s.up)
+      this.hub.notifyLocal(
+        createMessage(upDown, { neighbors_count: String(s.total) }, { service: '*' }, { server: this.hub.serverName }),
+      );
+    if (!before || before.complete !== s.complete)
+      this.hub.notifyLocal(
+        createMessage(
+          complete,
+          { neighbors_count: String(s.total) },
+          { service: '*' },
+          { server: this.hub.serverName },
+        ),
+      );
   }
 
   // ---- cluster-wide commands ---------------------------------------------------------------
 
   private forget(ip: string, from: RemoteLink | undefined): void {
     const removed = this.links.forget(ip);
-    for (const s of this.graph.all()) if (s.address && (s.address === ip || s.address.startsWith(`${ip}:`)) && s.origin !== this.hub.serverName) this.afterChange(this.graph.forget(s.origin));
+    for (const s of this.graph.all())
+      if (s.address && (s.address === ip || s.address.startsWith(`${ip}:`)) && s.origin !== this.hub.serverName)
+        this.afterChange(this.graph.forget(s.origin));
     if (!removed && from) return; // already forgotten here: the flood stops
     for (const l of this.links.all()) if (l !== from) l.send(controlMessage('FORGET', { ip }));
   }
@@ -425,6 +550,8 @@ export class Mesh implements MeshHooks {
   private persistNeighbors(): void {
     if (this.stopped) return;
     const lines = this.links.neighbors.persistable();
-    this.saving = this.saving.then(() => saveNeighbors(this.config.dataPath, lines)).catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'could not save neighbors.txt'));
+    this.saving = this.saving
+      .then(() => saveNeighbors(this.config.dataPath, lines))
+      .catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'could not save neighbors.txt'));
   }
 }

@@ -18,5 +18,8 @@ void test('neighbors persist in neighbors.txt and reload; missing file is empty'
 });
 
 void test('comments and blank lines are ignored', () => {
-  assert.deepEqual(parseNeighborsText('# x\n 10.0.0.1:4042 # a\n\n10.0.0.1:4042\r\ncds://u:p@10.0.0.2\n'), ['10.0.0.1:4042', 'cds://u:p@10.0.0.2']);
+  assert.deepEqual(parseNeighborsText('# x\n 10.0.0.1:4042 # a\n\n10.0.0.1:4042\r\ncds://u:p@10.0.0.2\n'), [
+    '10.0.0.1:4042',
+    'cds://u:p@10.0.0.2',
+  ]);
 });

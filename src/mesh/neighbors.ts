@@ -29,14 +29,18 @@ export interface Neighbor {
 }
 
 /** `10.0.0.2`, `10.0.0.2:4042`, `cd://10.0.0.2:4042`, `cds://u:p@10.0.0.2:4043` -> url + address. */
-export function parseNeighbor(spec: string, secureCredentials?: { username: string; password: string }): { url: string; address: HubAddress; secure: boolean } {
+export function parseNeighbor(
+  spec: string,
+  secureCredentials?: { username: string; password: string },
+): { url: string; address: HubAddress; secure: boolean } {
   const s = spec.trim();
   const secure = s.startsWith('cds://');
   const address = parseHubAddress(s, secure ? 4043 : 4042);
   let url = `${secure ? 'cds' : 'cd'}://${formatHubAddress(address)}`;
   const creds = /^cds:\/\/([^@/]*)@/.exec(s)?.[1];
   if (secure && creds) url = `cds://${creds}@${formatHubAddress(address)}`;
-  else if (secure && secureCredentials) url = `cds://${encodeURIComponent(secureCredentials.username)}:${encodeURIComponent(secureCredentials.password)}@${formatHubAddress(address)}`;
+  else if (secure && secureCredentials)
+    url = `cds://${encodeURIComponent(secureCredentials.username)}:${encodeURIComponent(secureCredentials.password)}@${formatHubAddress(address)}`;
   return { url, address, secure };
 }
 
@@ -48,7 +52,11 @@ export function redactUrl(url: string): string {
 export class NeighborBook {
   private entries = new Map<string, Neighbor>();
 
-  constructor(private readonly mine: HubAddress, private readonly clock: Clock, private readonly timings: MeshTimings) {}
+  constructor(
+    private readonly mine: HubAddress,
+    private readonly clock: Clock,
+    private readonly timings: MeshTimings,
+  ) {}
 
   /** Adds (or returns) the neighbor; undefined for this hub's own address. */
   add(spec: string, secureCredentials?: { username: string; password: string }): Neighbor | undefined {
@@ -61,7 +69,17 @@ export class NeighborBook {
       return have;
     }
     if (key === formatHubAddress(this.mine)) return undefined;
-    const n: Neighbor = { key, address, url, secure, role: linkRole(this.mine, address), state: 'idle', toldUnreachable: false, retry: new RetryTimer(this.clock), gossip: new GossipBackoff(this.timings) };
+    const n: Neighbor = {
+      key,
+      address,
+      url,
+      secure,
+      role: linkRole(this.mine, address),
+      state: 'idle',
+      toldUnreachable: false,
+      retry: new RetryTimer(this.clock),
+      gossip: new GossipBackoff(this.timings),
+    };
     this.entries.set(key, n);
     return n;
   }

@@ -14,7 +14,10 @@ void test('messages wait per hub in order, expire by their own ttl, and are hand
   assert.ok(cache.add('D', createMessage('B1'), 10));
   assert.deepEqual(cache.hubs().sort(), ['C', 'D']);
   clock.advance(20_000);
-  assert.deepEqual(cache.take('C').map((m) => m.command), ['A1', 'A3']);
+  assert.deepEqual(
+    cache.take('C').map((m) => m.command),
+    ['A1', 'A3'],
+  );
   assert.deepEqual(cache.take('C'), []);
   assert.deepEqual(cache.take('D'), [], 'expired');
   assert.equal(cache.size, 0);

@@ -13,7 +13,10 @@ interface Waiting {
 export class RemoteCache {
   private byHub = new Map<string, Waiting[]>();
 
-  constructor(private readonly clock: Clock, private readonly maxPerHub = 10_000) {}
+  constructor(
+    private readonly clock: Clock,
+    private readonly maxPerHub = 10_000,
+  ) {}
 
   /** False when the hub's queue is full. */
   add(hub: string, msg: Message, ttlSeconds: number): boolean {

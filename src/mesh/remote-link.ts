@@ -38,7 +38,12 @@ export class RemoteLink extends EventEmitter<RemoteLinkEvents> {
   peerDisconnected = false;
   readonly since: number;
 
-  constructor(readonly info: RemoteLinkInfo, private readonly channel: Channel, private readonly clock: Clock, private readonly keepAliveMs: number) {
+  constructor(
+    readonly info: RemoteLinkInfo,
+    private readonly channel: Channel,
+    private readonly clock: Clock,
+    private readonly keepAliveMs: number,
+  ) {
     super();
     this.lastHeard = clock.now();
     this.since = clock.now();

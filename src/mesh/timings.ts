@@ -61,13 +61,21 @@ const KEYS = Object.keys(DEFAULT_TIMINGS) as (keyof MeshTimings)[];
 export function parseTimings(spec: string | undefined): MeshTimings {
   const out: MeshTimings = { ...DEFAULT_TIMINGS };
   if (!spec) return out;
-  for (const part of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     if (part === 'default') continue;
-    if (part === 'fast') { Object.assign(out, FAST_TIMINGS); continue; }
+    if (part === 'fast') {
+      Object.assign(out, FAST_TIMINGS);
+      continue;
+    }
     const m = /^([A-Za-z]+)=(\d+)$/.exec(part);
     const key = m?.[1] as keyof MeshTimings | undefined;
     if (!m || !key || !KEYS.includes(key)) {
-      throw new InvalidArgumentError(`mesh timing "${part}" is not understood; use "fast" or name=milliseconds with a name among ${KEYS.join(', ')}`);
+      throw new InvalidArgumentError(
+        `mesh timing "${part}" is not understood; use "fast" or name=milliseconds with a name among ${KEYS.join(', ')}`,
+      );
     }
     out[key] = Number(m[2]);
   }

@@ -16,11 +16,22 @@ const CREATE = `CREATE TABLE IF NOT EXISTS schema_migrations (
  * Runs inside a transaction that the backend has already made exclusive (`lock`), so two
  * processes migrating at once apply each migration exactly once.
  */
-export async function applyMigrations(tx: Db, lock: (tx: Db) => Promise<void>, namespace: string, migrations: readonly Migration[]): Promise<number> {
-  if (!NAMESPACE.test(namespace)) throw new SwitchboardError('INVALID_ARGUMENT', `migration namespace ${JSON.stringify(namespace)} must be lower-case letters, digits, - or _`);
+export async function applyMigrations(
+  tx: Db,
+  lock: (tx: Db) => Promise<void>,
+  namespace: string,
+  migrations: readonly Migration[],
+): Promise<number> {
+  if (!NAMESPACE.test(namespace))
+    throw new SwitchboardError(
+      'INVALID_ARGUMENT',
+      `migration namespace ${JSON.stringify(namespace)} must be lower-case letters, digits, - or _`,
+    );
   await lock(tx);
   await tx.exec(CREATE);
-  const rows = await tx.query<{ version: number }>('SELECT version FROM schema_migrations WHERE namespace = ?', [namespace]);
+  const rows = await tx.query<{ version: number }>('SELECT version FROM schema_migrations WHERE namespace = ?', [
+    namespace,
+  ]);
   const applied = new Set(rows.map((r) => Number(r.version)));
   let count = 0;
   for (const [i, m] of migrations.entries()) {
@@ -30,9 +41,18 @@ export async function applyMigrations(tx: Db, lock: (tx: Db) => Promise<void>, n
       if (typeof m.up === 'string') await tx.script(m.up);
       else await m.up(tx);
     } catch (err) {
-      throw new SwitchboardError('INTERNAL', `migration ${namespace} #${version} (${m.name}) failed: ${errorMessage(err)}`, { cause: err });
+      throw new SwitchboardError(
+        'INTERNAL',
+        `migration ${namespace} #${version} (${m.name}) failed: ${errorMessage(err)}`,
+        { cause: err },
+      );
     }
-    await tx.exec('INSERT INTO schema_migrations (namespace, version, name, applied_at) VALUES (?, ?, ?, ?)', [namespace, version, m.name, new Date().toISOString()]);
+    await tx.exec('INSERT INTO schema_migrations (namespace, version, name, applied_at) VALUES (?, ?, ?, ?)', [
+      namespace,
+      version,
+      m.name,
+      new Date().toISOString(),
+    ]);
     count++;
   }
   return count;

@@ -30,7 +30,10 @@ export async function openStore(opts: OpenStoreOptions = {}): Promise<Store> {
     try {
       return await PostgresStore.open(url, opts.schema ? { schema: opts.schema } : {});
     } catch (err) {
-      throw new SwitchboardError('UNAVAILABLE', `cannot open the PostgreSQL store: ${errorMessage(err)}`, { cause: err, retryable: true });
+      throw new SwitchboardError('UNAVAILABLE', `cannot open the PostgreSQL store: ${errorMessage(err)}`, {
+        cause: err,
+        retryable: true,
+      });
     }
   }
   let file: string;
@@ -41,6 +44,8 @@ export async function openStore(opts: OpenStoreOptions = {}): Promise<Store> {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     return openSqlite(file);
   } catch (err) {
-    throw new SwitchboardError('UNAVAILABLE', `cannot open the SQLite store at ${file}: ${errorMessage(err)}`, { cause: err });
+    throw new SwitchboardError('UNAVAILABLE', `cannot open the SQLite store at ${file}: ${errorMessage(err)}`, {
+      cause: err,
+    });
   }
 }

@@ -5,7 +5,17 @@
  */
 import pg from 'pg';
 import { getLogger } from '../core/log.js';
-import { bindAll, bindValue, checkSpec, lastPerKey, POSTGRES, rowPlaceholders, toNumberedPlaceholders, upsertSql, upsertUnnestSql } from './dialect.js';
+import {
+  bindAll,
+  bindValue,
+  checkSpec,
+  lastPerKey,
+  POSTGRES,
+  rowPlaceholders,
+  toNumberedPlaceholders,
+  upsertSql,
+  upsertUnnestSql,
+} from './dialect.js';
 import { applyMigrations } from './migrate.js';
 import type { Db, Migration, Row, Store, UpsertSpec } from './types.js';
 
@@ -22,7 +32,11 @@ const types: pg.CustomTypesConfig = {
 type Client = pg.Pool | pg.PoolClient;
 
 /** Splits `?schema=` off a URL (pg would pass unknown parameters to the server). */
-export function parsePostgresUrl(url: string): { connectionString: string; schema: string | undefined; display: string } {
+export function parsePostgresUrl(url: string): {
+  connectionString: string;
+  schema: string | undefined;
+  display: string;
+} {
   const u = new URL(url);
   const schema = u.searchParams.get('schema') ?? undefined;
   u.searchParams.delete('schema');
@@ -33,7 +47,11 @@ export function parsePostgresUrl(url: string): { connectionString: string; schem
 
 const SCHEMA = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-async function queryOn<T>(client: Client, sql: string, params?: readonly unknown[]): Promise<pg.QueryResult<T & pg.QueryResultRow>> {
+async function queryOn<T>(
+  client: Client,
+  sql: string,
+  params?: readonly unknown[],
+): Promise<pg.QueryResult<T & pg.QueryResultRow>> {
   return client.query<T & pg.QueryResultRow>(toNumberedPlaceholders(sql), bindAll(params));
 }
 
@@ -63,12 +81,16 @@ async function upsertOn(client: Client, spec: UpsertSpec, rows: readonly (readon
 function view(client: pg.PoolClient, depth: number): Db {
   const tx: Db = {
     dialect: POSTGRES,
-    query: async <T extends Row = Row>(sql: string, params?: readonly unknown[]) => (await queryOn<T>(client, sql, params)).rows,
+    query: async <T extends Row = Row>(sql: string, params?: readonly unknown[]) =>
+      (await queryOn<T>(client, sql, params)).rows,
     exec: async (sql, params) => (await queryOn(client, sql, params)).rowCount ?? 0,
-    script: async (sql) => { await client.query(sql); },
+    script: async (sql) => {
+      await client.query(sql);
+    },
     upsertMany: (spec, rows) => upsertOn(client, spec, rows),
     transaction: <T>(fn: (tx: Db) => Promise<T>) => savepoint(client, depth + 1, fn),
-    migrate: (namespace: string, migrations: readonly Migration[]) => savepoint(client, depth + 1, (inner) => applyMigrations(inner, migrationLock, namespace, migrations)),
+    migrate: (namespace: string, migrations: readonly Migration[]) =>
+      savepoint(client, depth + 1, (inner) => applyMigrations(inner, migrationLock, namespace, migrations)),
   };
   return tx;
 }
@@ -106,12 +128,17 @@ export class PostgresStore implements Store {
   static async open(url: string, opts: { schema?: string; max?: number } = {}): Promise<PostgresStore> {
     const parsed = parsePostgresUrl(url);
     const schema = opts.schema ?? parsed.schema;
-    if (schema !== undefined && !SCHEMA.test(schema)) throw new Error(`schema name ${JSON.stringify(schema)} must be letters, digits and _`);
+    if (schema !== undefined && !SCHEMA.test(schema))
+      throw new Error(`schema name ${JSON.stringify(schema)} must be letters, digits and _`);
     if (schema) {
       // Create it before the pool pins it on every connection's search path.
       const admin = new pg.Client({ connectionString: parsed.connectionString });
       await admin.connect();
-      try { await admin.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`); } finally { await admin.end(); }
+      try {
+        await admin.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+      } finally {
+        await admin.end();
+      }
     }
     const pool = new pg.Pool({
       connectionString: parsed.connectionString,
@@ -151,7 +178,9 @@ export class PostgresStore implements Store {
         await client.query('COMMIT');
         return result;
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => { broken = true; });
+        await client.query('ROLLBACK').catch(() => {
+          broken = true;
+        });
         throw err;
       }
     } finally {

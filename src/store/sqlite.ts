@@ -44,7 +44,10 @@ export class SqliteStore implements Store {
   // --- the in-process lock: statements outside a transaction wait while one is open ---
   private async acquire(): Promise<void> {
     if (this.closed) throw new Error('the store is closed');
-    if (!this.held) { this.held = true; return; }
+    if (!this.held) {
+      this.held = true;
+      return;
+    }
     await new Promise<void>((resolve) => this.waiters.push(resolve));
   }
 
@@ -60,7 +63,11 @@ export class SqliteStore implements Store {
       return fn();
     }
     await this.acquire();
-    try { return fn(); } finally { this.release(); }
+    try {
+      return fn();
+    } finally {
+      this.release();
+    }
   }
 
   // --- statements, run directly (callers decide about the lock) ---
@@ -84,7 +91,7 @@ export class SqliteStore implements Store {
     const stmt = this.prepare(upsertSql(spec, rowPlaceholders(spec.columns.length)));
     let changed = 0;
     // An array argument binds positionally without spreading; most rows need no conversion.
-    for (const row of rows) changed += stmt.run(needsBinding(row) ? bindAll(row) : row as unknown[]).changes;
+    for (const row of rows) changed += stmt.run(needsBinding(row) ? bindAll(row) : (row as unknown[])).changes;
     return changed;
   }
 
@@ -93,10 +100,13 @@ export class SqliteStore implements Store {
       dialect: SQLITE,
       query: async <T extends Row = Row>(sql: string, params?: readonly unknown[]) => this.queryNow<T>(sql, params),
       exec: async (sql, params) => this.execNow(sql, params),
-      script: async (sql) => { this.db.exec(sql); },
+      script: async (sql) => {
+        this.db.exec(sql);
+      },
       upsertMany: async (spec, rows) => this.upsertNow(spec, rows),
       transaction: async <T>(fn: (tx: Db) => Promise<T>) => this.savepoint(depth + 1, fn),
-      migrate: async (namespace: string, migrations: readonly Migration[]) => this.savepoint(depth + 1, (inner) => applyMigrations(inner, async () => {}, namespace, migrations)),
+      migrate: async (namespace: string, migrations: readonly Migration[]) =>
+        this.savepoint(depth + 1, (inner) => applyMigrations(inner, async () => {}, namespace, migrations)),
     };
     return tx;
   }
@@ -124,11 +134,17 @@ export class SqliteStore implements Store {
   }
 
   script(sql: string): Promise<void> {
-    return this.outside(() => { this.db.exec(sql); });
+    return this.outside(() => {
+      this.db.exec(sql);
+    });
   }
 
   upsertMany(spec: UpsertSpec, rows: readonly (readonly unknown[])[]): Promise<number> {
-    try { checkSpec(spec); } catch (err) { return Promise.reject(err as Error); }
+    try {
+      checkSpec(spec);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
     return this.outside(() => this.db.transaction(() => this.upsertNow(spec, rows)).immediate());
   }
 

@@ -6,7 +6,10 @@ import { BACKENDS, testStore, type TestStore } from './testing.js';
 import type { Db, Migration } from './types.js';
 
 void test('placeholders: ? becomes $n outside strings, identifiers and comments', () => {
-  assert.equal(toNumberedPlaceholders(`SELECT ?, '?', "a?" -- ?\n, ? /* ? */ , ?`), `SELECT $1, '?', "a?" -- ?\n, $2 /* ? */ , $3`);
+  assert.equal(
+    toNumberedPlaceholders(`SELECT ?, '?', "a?" -- ?\n, ? /* ? */ , ?`),
+    `SELECT $1, '?', "a?" -- ?\n, $2 /* ? */ , $3`,
+  );
   assert.equal(toNumberedPlaceholders(`SELECT 'it''s ?' , ?`), `SELECT 'it''s ?' , $1`);
 });
 
@@ -19,12 +22,19 @@ const items = (db: Db): Migration[] => [
   },
 ];
 
-const ITEM = { table: 't_item', columns: ['parent_id', 'key', 'value'], conflict: ['parent_id', 'key'], update: ['value'] } as const;
+const ITEM = {
+  table: 't_item',
+  columns: ['parent_id', 'key', 'value'],
+  conflict: ['parent_id', 'key'],
+  update: ['value'],
+} as const;
 
 for (const backend of BACKENDS) {
   void describe(`store on ${backend}`, () => {
     const opened: TestStore[] = [];
-    after(async () => { for (const s of opened) await s.cleanup(); });
+    after(async () => {
+      for (const s of opened) await s.cleanup();
+    });
 
     async function fresh(t: Parameters<typeof testStore>[0]): Promise<TestStore | undefined> {
       const s = await testStore(t, backend);
@@ -40,20 +50,53 @@ for (const backend of BACKENDS) {
       assert.equal(await store.migrate('alpha', items(store)), 0);
       // A second namespace is independent; appending a migration applies only the new one.
       assert.equal(await store.migrate('beta', [{ name: 'b1', up: 'CREATE TABLE t_beta (x INTEGER)' }]), 1);
-      assert.equal(await store.migrate('beta', [{ name: 'b1', up: 'CREATE TABLE t_beta (x INTEGER)' }, { name: 'b2', up: async (db) => { await db.exec('ALTER TABLE t_beta ADD COLUMN y TEXT'); } }]), 1);
-      const rows = await store.query<{ namespace: string; version: number; name: string }>('SELECT namespace, version, name FROM schema_migrations ORDER BY namespace, version');
-      assert.deepEqual(rows.map((r) => [r.namespace, r.version, r.name]), [['alpha', 1, 'items'], ['beta', 1, 'b1'], ['beta', 2, 'b2']]);
+      assert.equal(
+        await store.migrate('beta', [
+          { name: 'b1', up: 'CREATE TABLE t_beta (x INTEGER)' },
+          {
+            name: 'b2',
+            up: async (db) => {
+              await db.exec('ALTER TABLE t_beta ADD COLUMN y TEXT');
+            },
+          },
+        ]),
+        1,
+      );
+      const rows = await store.query<{ namespace: string; version: number; name: string }>(
+        'SELECT namespace, version, name FROM schema_migrations ORDER BY namespace, version',
+      );
+      assert.deepEqual(
+        rows.map((r) => [r.namespace, r.version, r.name]),
+        [
+          ['alpha', 1, 'items'],
+          ['beta', 1, 'b1'],
+          ['beta', 2, 'b2'],
+        ],
+      );
       // Reopening the same data (another process) sees the migrations as applied.
       const again = await openStore({ url: s.url });
-      try { assert.equal(await again.migrate('alpha', items(again)), 0); } finally { await again.close(); }
+      try {
+        assert.equal(await again.migrate('alpha', items(again)), 0);
+      } finally {
+        await again.close();
+      }
     });
 
     void test('a failing migration rolls back entirely and names itself', async (t) => {
       const s = await fresh(t);
       if (!s) return;
       await s.store.migrate('alpha', items(s.store));
-      await assert.rejects(s.store.migrate('gamma', [{ name: 'ok', up: 'CREATE TABLE t_ok (x INTEGER)' }, { name: 'broken', up: 'CREATE TABLE t_bad (' }]), /gamma #2 \(broken\) failed/);
-      assert.equal((await s.store.query('SELECT version FROM schema_migrations WHERE namespace = ?', ['gamma'])).length, 0);
+      await assert.rejects(
+        s.store.migrate('gamma', [
+          { name: 'ok', up: 'CREATE TABLE t_ok (x INTEGER)' },
+          { name: 'broken', up: 'CREATE TABLE t_bad (' },
+        ]),
+        /gamma #2 \(broken\) failed/,
+      );
+      assert.equal(
+        (await s.store.query('SELECT version FROM schema_migrations WHERE namespace = ?', ['gamma'])).length,
+        0,
+      );
       assert.equal(await s.store.migrate('gamma', [{ name: 'ok', up: 'CREATE TABLE t_ok (x INTEGER)' }]), 1);
     });
 
@@ -62,9 +105,14 @@ for (const backend of BACKENDS) {
       if (!s) return;
       const other = await openStore({ url: s.url });
       try {
-        const counts = await Promise.all([s.store.migrate('race', items(s.store)), other.migrate('race', items(other))]);
+        const counts = await Promise.all([
+          s.store.migrate('race', items(s.store)),
+          other.migrate('race', items(other)),
+        ]);
         assert.deepEqual(counts.sort(), [0, 1]);
-      } finally { await other.close(); }
+      } finally {
+        await other.close();
+      }
     });
 
     void test('query, exec, RETURNING ids, integers as numbers, JSON values', async (t) => {
@@ -74,10 +122,19 @@ for (const backend of BACKENDS) {
       await store.migrate('alpha', items(store));
       const [p] = await store.query<{ id: number }>('INSERT INTO t_parent (name) VALUES (?) RETURNING id', ['p']);
       assert.equal(typeof p!.id, 'number');
-      assert.equal(await store.exec('INSERT INTO t_item (parent_id, key, value) VALUES (?, ?, ?)', [p!.id, 'k', { a: 1 }]), 1);
-      assert.equal(await store.exec('INSERT INTO t_item (parent_id, key, value) VALUES (?, ?, ?)', [p!.id, 'b', null]), 1);
+      assert.equal(
+        await store.exec('INSERT INTO t_item (parent_id, key, value) VALUES (?, ?, ?)', [p!.id, 'k', { a: 1 }]),
+        1,
+      );
+      assert.equal(
+        await store.exec('INSERT INTO t_item (parent_id, key, value) VALUES (?, ?, ?)', [p!.id, 'b', null]),
+        1,
+      );
       const rows = await store.query<{ key: string; value: string }>('SELECT key, value FROM t_item ORDER BY key');
-      assert.deepEqual(rows, [{ key: 'b', value: null }, { key: 'k', value: '{"a":1}' }]);
+      assert.deepEqual(rows, [
+        { key: 'b', value: null },
+        { key: 'k', value: '{"a":1}' },
+      ]);
       const [c] = await store.query<{ n: number }>('SELECT COUNT(*) AS n FROM t_item WHERE parent_id = ?', [p!.id]);
       assert.equal(c!.n, 2);
       assert.equal(await store.exec('UPDATE t_item SET note = ? WHERE parent_id = ?', ['x', p!.id]), 2);
@@ -92,9 +149,20 @@ for (const backend of BACKENDS) {
       const rows = Array.from({ length: 2500 }, (_, i) => [p!.id, `k${i}`, `v${i}`]);
       await store.upsertMany(ITEM, rows);
       await store.exec('UPDATE t_item SET note = ? WHERE key = ?', ['keep me', 'k7']);
-      await store.upsertMany(ITEM, [[p!.id, 'k7', 'new'], [p!.id, 'k8', 'first'], [p!.id, 'k8', 'last']]);
-      const got = await store.query<{ key: string; value: string; note: string | null }>('SELECT key, value, note FROM t_item WHERE key IN (?, ?, ?) ORDER BY key', ['k7', 'k8', 'k9']);
-      assert.deepEqual(got, [{ key: 'k7', value: 'new', note: 'keep me' }, { key: 'k8', value: 'last', note: null }, { key: 'k9', value: 'v9', note: null }]);
+      await store.upsertMany(ITEM, [
+        [p!.id, 'k7', 'new'],
+        [p!.id, 'k8', 'first'],
+        [p!.id, 'k8', 'last'],
+      ]);
+      const got = await store.query<{ key: string; value: string; note: string | null }>(
+        'SELECT key, value, note FROM t_item WHERE key IN (?, ?, ?) ORDER BY key',
+        ['k7', 'k8', 'k9'],
+      );
+      assert.deepEqual(got, [
+        { key: 'k7', value: 'new', note: 'keep me' },
+        { key: 'k8', value: 'last', note: null },
+        { key: 'k9', value: 'v9', note: null },
+      ]);
       const [c] = await store.query<{ n: number }>('SELECT COUNT(*) AS n FROM t_item');
       assert.equal(c!.n, 2500);
     });
@@ -106,17 +174,35 @@ for (const backend of BACKENDS) {
       await store.migrate('alpha', items(store));
       const [p] = await store.query<{ id: number }>('INSERT INTO t_parent (name) VALUES (?) RETURNING id', ['p']);
       const typed = { ...ITEM, pgTypes: ['bigint', 'text', 'text'] };
-      await store.upsertMany(typed, [[p!.id, 'a', 'x'], [p!.id, 'b', null], [p!.id, "it's", '{"q":"\\"}']]);
+      await store.upsertMany(typed, [
+        [p!.id, 'a', 'x'],
+        [p!.id, 'b', null],
+        [p!.id, "it's", '{"q":"\\"}'],
+      ]);
       await store.exec('UPDATE t_item SET note = ? WHERE key = ?', ['kept', 'a']);
-      await store.upsertMany(typed, [[p!.id, 'a', 'y'], [p!.id, 'a', 'z'], [p!.id, 'c', 'new']]);
+      await store.upsertMany(typed, [
+        [p!.id, 'a', 'y'],
+        [p!.id, 'a', 'z'],
+        [p!.id, 'c', 'new'],
+      ]);
       await store.upsertMany(typed, []);
-      const got = await store.query<{ key: string; value: string | null; note: string | null }>('SELECT key, value, note FROM t_item ORDER BY key');
+      const got = await store.query<{ key: string; value: string | null; note: string | null }>(
+        'SELECT key, value, note FROM t_item ORDER BY key',
+      );
       assert.deepEqual(got, [
-        { key: 'a', value: 'z', note: 'kept' }, { key: 'b', value: null, note: null }, { key: 'c', value: 'new', note: null },
+        { key: 'a', value: 'z', note: 'kept' },
+        { key: 'b', value: null, note: null },
+        { key: 'c', value: 'new', note: null },
         { key: "it's", value: '{"q":"\\"}', note: null },
       ]);
-      await assert.rejects(store.upsertMany({ ...ITEM, pgTypes: ['bigint; drop', 'text', 'text'] }, [[p!.id, 'a', 'x']]), /pgTypes/);
-      await assert.rejects(store.transaction((tx) => tx.upsertMany({ ...ITEM, conflict: ['nope'] }, [[p!.id, 'a', 'x']])), /conflict columns/);
+      await assert.rejects(
+        store.upsertMany({ ...ITEM, pgTypes: ['bigint; drop', 'text', 'text'] }, [[p!.id, 'a', 'x']]),
+        /pgTypes/,
+      );
+      await assert.rejects(
+        store.transaction((tx) => tx.upsertMany({ ...ITEM, conflict: ['nope'] }, [[p!.id, 'a', 'x']])),
+        /conflict columns/,
+      );
     });
 
     void test('a failed upsertMany changes nothing', async (t) => {
@@ -125,7 +211,12 @@ for (const backend of BACKENDS) {
       const { store } = s;
       await store.migrate('alpha', items(store));
       const [p] = await store.query<{ id: number }>('INSERT INTO t_parent (name) VALUES (?) RETURNING id', ['p']);
-      await assert.rejects(store.upsertMany(ITEM, [[p!.id, 'a', 'x'], [p!.id, null, 'y']]));
+      await assert.rejects(
+        store.upsertMany(ITEM, [
+          [p!.id, 'a', 'x'],
+          [p!.id, null, 'y'],
+        ]),
+      );
       assert.equal((await store.query('SELECT key FROM t_item')).length, 0);
     });
 
@@ -134,21 +225,32 @@ for (const backend of BACKENDS) {
       if (!s) return;
       const { store } = s;
       await store.migrate('alpha', items(store));
-      await assert.rejects(store.transaction(async (tx) => {
-        await tx.exec('INSERT INTO t_parent (name) VALUES (?)', ['gone']);
-        throw new Error('boom');
-      }), /boom/);
+      await assert.rejects(
+        store.transaction(async (tx) => {
+          await tx.exec('INSERT INTO t_parent (name) VALUES (?)', ['gone']);
+          throw new Error('boom');
+        }),
+        /boom/,
+      );
       assert.equal((await store.query('SELECT id FROM t_parent')).length, 0);
       const id = await store.transaction(async (tx) => {
         const [p] = await tx.query<{ id: number }>('INSERT INTO t_parent (name) VALUES (?) RETURNING id', ['kept']);
-        await assert.rejects(tx.transaction(async (inner) => {
-          await inner.exec('INSERT INTO t_item (parent_id, key) VALUES (?, ?)', [p!.id, 'inner']);
-          throw new Error('inner');
-        }));
-        await tx.upsertMany(ITEM, [[p!.id, 'a', '1'], [p!.id, 'b', '2']]);
+        await assert.rejects(
+          tx.transaction(async (inner) => {
+            await inner.exec('INSERT INTO t_item (parent_id, key) VALUES (?, ?)', [p!.id, 'inner']);
+            throw new Error('inner');
+          }),
+        );
+        await tx.upsertMany(ITEM, [
+          [p!.id, 'a', '1'],
+          [p!.id, 'b', '2'],
+        ]);
         return p!.id;
       });
-      assert.deepEqual((await store.query<{ key: string }>('SELECT key FROM t_item ORDER BY key')).map((r) => r.key), ['a', 'b']);
+      assert.deepEqual(
+        (await store.query<{ key: string }>('SELECT key FROM t_item ORDER BY key')).map((r) => r.key),
+        ['a', 'b'],
+      );
       await store.exec('DELETE FROM t_parent WHERE id = ?', [id]);
       assert.equal((await store.query('SELECT key FROM t_item')).length, 0);
     });
@@ -159,7 +261,9 @@ for (const backend of BACKENDS) {
       const { store } = s;
       await store.migrate('alpha', items(store));
       let release!: () => void;
-      const gate = new Promise<void>((r) => { release = r; });
+      const gate = new Promise<void>((r) => {
+        release = r;
+      });
       const tx = store.transaction(async (db) => {
         await db.exec('INSERT INTO t_parent (name) VALUES (?)', ['in-tx']);
         await gate;

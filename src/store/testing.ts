@@ -24,19 +24,36 @@ export async function testStore(t: TestContext, backend: DialectName): Promise<T
   if (backend === 'sqlite') {
     const url = `${home.path}/switchboard.db`;
     const store = await openStore({ url });
-    return { store, url, home: home.path, cleanup: async () => { await store.close(); await home.cleanup(); } };
+    return {
+      store,
+      url,
+      home: home.path,
+      cleanup: async () => {
+        await store.close();
+        await home.cleanup();
+      },
+    };
   }
-  if (!(await needService(t, 'postgres'))) { await home.cleanup(); return undefined; }
+  if (!(await needService(t, 'postgres'))) {
+    await home.cleanup();
+    return undefined;
+  }
   const schema = `sb_test_${randomBytes(6).toString('hex')}`;
   const url = `${SERVICES.postgres.url}?schema=${schema}`;
   const store = await openStore({ url });
   return {
-    store, url, home: home.path,
+    store,
+    url,
+    home: home.path,
     cleanup: async () => {
       await store.close();
       const admin = new pg.Client({ connectionString: SERVICES.postgres.url });
       await admin.connect();
-      try { await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`); } finally { await admin.end(); }
+      try {
+        await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      } finally {
+        await admin.end();
+      }
       await home.cleanup();
     },
   };

@@ -9,7 +9,13 @@ import type { Account } from './types.js';
 
 type AccountRow = { id: number; connector: string; name: string; options: string; created_at: string };
 
-const fromRow = (r: AccountRow): Account => ({ id: Number(r.id), connector: r.connector, name: r.name, options: r.options, createdAt: r.created_at });
+const fromRow = (r: AccountRow): Account => ({
+  id: Number(r.id),
+  connector: r.connector,
+  name: r.name,
+  options: r.options,
+  createdAt: r.created_at,
+});
 
 const ACCOUNT_NAME = /^[^\s/][^/]{0,127}$/;
 
@@ -18,27 +24,49 @@ export function normaliseOptions(text: string): string {
   try {
     return JSON.stringify(JSON.parse(text));
   } catch (err) {
-    throw new InvalidArgumentError(`account options must be valid JSON, e.g. '{"path": "/data"}': ${errorMessage(err)}`);
+    throw new InvalidArgumentError(
+      `account options must be valid JSON, e.g. '{"path": "/data"}': ${errorMessage(err)}`,
+    );
   }
 }
 
-export async function addAccount(db: Db, input: { connector: string; name: string; options?: string }): Promise<Account> {
-  if (!ACCOUNT_NAME.test(input.name)) throw new InvalidArgumentError(`account name ${JSON.stringify(input.name)} must be 1-128 characters, without "/" and not starting with a space`);
+export async function addAccount(
+  db: Db,
+  input: { connector: string; name: string; options?: string },
+): Promise<Account> {
+  if (!ACCOUNT_NAME.test(input.name))
+    throw new InvalidArgumentError(
+      `account name ${JSON.stringify(input.name)} must be 1-128 characters, without "/" and not starting with a space`,
+    );
   const options = normaliseOptions(input.options ?? '{}');
   await getConnector(db, input.connector);
   return db.transaction(async (tx) => {
-    const [dup] = await tx.query<{ id: number }>('SELECT id FROM accounts WHERE connector = ? AND name = ?', [input.connector, input.name]);
-    if (dup) throw new SwitchboardError('CONFLICT', `connector "${input.connector}" has an account named "${input.name}" already (id ${dup.id})`);
-    const [row] = await tx.query<AccountRow>('INSERT INTO accounts (connector, name, options, created_at) VALUES (?, ?, ?, ?) RETURNING id, connector, name, options, created_at',
-      [input.connector, input.name, options, new Date().toISOString()]);
+    const [dup] = await tx.query<{ id: number }>('SELECT id FROM accounts WHERE connector = ? AND name = ?', [
+      input.connector,
+      input.name,
+    ]);
+    if (dup)
+      throw new SwitchboardError(
+        'CONFLICT',
+        `connector "${input.connector}" has an account named "${input.name}" already (id ${dup.id})`,
+      );
+    const [row] = await tx.query<AccountRow>(
+      'INSERT INTO accounts (connector, name, options, created_at) VALUES (?, ?, ?, ?) RETURNING id, connector, name, options, created_at',
+      [input.connector, input.name, options, new Date().toISOString()],
+    );
     return fromRow(row!);
   });
 }
 
 export async function listAccounts(db: Db, filter: { connector?: string } = {}): Promise<Account[]> {
   const rows = filter.connector
-    ? await db.query<AccountRow>('SELECT id, connector, name, options, created_at FROM accounts WHERE connector = ? ORDER BY connector, name', [filter.connector])
-    : await db.query<AccountRow>('SELECT id, connector, name, options, created_at FROM accounts ORDER BY connector, name');
+    ? await db.query<AccountRow>(
+        'SELECT id, connector, name, options, created_at FROM accounts WHERE connector = ? ORDER BY connector, name',
+        [filter.connector],
+      )
+    : await db.query<AccountRow>(
+        'SELECT id, connector, name, options, created_at FROM accounts ORDER BY connector, name',
+      );
   return rows.map(fromRow);
 }
 
@@ -46,32 +74,70 @@ export async function listAccounts(db: Db, filter: { connector?: string } = {}):
 export async function resolveAccount(db: Db, ref: string): Promise<Account> {
   let rows: AccountRow[];
   if (/^\d+$/.test(ref)) {
-    rows = await db.query<AccountRow>('SELECT id, connector, name, options, created_at FROM accounts WHERE id = ?', [Number(ref)]);
-    if (!rows.length) rows = await db.query<AccountRow>('SELECT id, connector, name, options, created_at FROM accounts WHERE name = ?', [ref]);
+    rows = await db.query<AccountRow>('SELECT id, connector, name, options, created_at FROM accounts WHERE id = ?', [
+      Number(ref),
+    ]);
+    if (!rows.length)
+      rows = await db.query<AccountRow>(
+        'SELECT id, connector, name, options, created_at FROM accounts WHERE name = ?',
+        [ref],
+      );
   } else if (ref.includes('/')) {
     const at = ref.indexOf('/');
-    rows = await db.query<AccountRow>('SELECT id, connector, name, options, created_at FROM accounts WHERE connector = ? AND name = ?', [ref.slice(0, at), ref.slice(at + 1)]);
+    rows = await db.query<AccountRow>(
+      'SELECT id, connector, name, options, created_at FROM accounts WHERE connector = ? AND name = ?',
+      [ref.slice(0, at), ref.slice(at + 1)],
+    );
   } else {
-    rows = await db.query<AccountRow>('SELECT id, connector, name, options, created_at FROM accounts WHERE name = ? ORDER BY connector', [ref]);
+    rows = await db.query<AccountRow>(
+      'SELECT id, connector, name, options, created_at FROM accounts WHERE name = ? ORDER BY connector',
+      [ref],
+    );
   }
   if (rows.length === 1) return fromRow(rows[0]!);
-  if (rows.length > 1) throw new SwitchboardError('CONFLICT', `"${ref}" names accounts of several connectors (${rows.map((r) => `${r.connector}/${r.name} = id ${r.id}`).join(', ')}); use the id or connector/name`);
+  if (rows.length > 1)
+    throw new SwitchboardError(
+      'CONFLICT',
+      `"${ref}" names accounts of several connectors (${rows.map((r) => `${r.connector}/${r.name} = id ${r.id}`).join(', ')}); use the id or connector/name`,
+    );
   throw new SwitchboardError('NOT_FOUND', `no account "${ref}" (see \`switchboard account list\`)`);
 }
 
 /** Changes an account's options and/or name (the next sync uses them). */
-export async function updateAccount(db: Db, ref: string, change: { name?: string; options?: string }): Promise<Account> {
-  if (change.name === undefined && change.options === undefined) throw new InvalidArgumentError('nothing to change: give new options and/or a new name');
-  if (change.name !== undefined && !ACCOUNT_NAME.test(change.name)) throw new InvalidArgumentError(`account name ${JSON.stringify(change.name)} must be 1-128 characters, without "/" and not starting with a space`);
+export async function updateAccount(
+  db: Db,
+  ref: string,
+  change: { name?: string; options?: string },
+): Promise<Account> {
+  if (change.name === undefined && change.options === undefined)
+    throw new InvalidArgumentError('nothing to change: give new options and/or a new name');
+  if (change.name !== undefined && !ACCOUNT_NAME.test(change.name))
+    throw new InvalidArgumentError(
+      `account name ${JSON.stringify(change.name)} must be 1-128 characters, without "/" and not starting with a space`,
+    );
   const options = change.options === undefined ? undefined : normaliseOptions(change.options);
   const account = await resolveAccount(db, ref);
   return db.transaction(async (tx) => {
     if (change.name !== undefined && change.name !== account.name) {
-      const [dup] = await tx.query<{ id: number }>('SELECT id FROM accounts WHERE connector = ? AND name = ?', [account.connector, change.name]);
-      if (dup) throw new SwitchboardError('CONFLICT', `connector "${account.connector}" has an account named "${change.name}" already (id ${dup.id})`);
+      const [dup] = await tx.query<{ id: number }>('SELECT id FROM accounts WHERE connector = ? AND name = ?', [
+        account.connector,
+        change.name,
+      ]);
+      if (dup)
+        throw new SwitchboardError(
+          'CONFLICT',
+          `connector "${account.connector}" has an account named "${change.name}" already (id ${dup.id})`,
+        );
     }
-    await tx.exec('UPDATE accounts SET name = ?, options = ? WHERE id = ?', [change.name ?? account.name, options ?? account.options, account.id]);
-    const [row] = await tx.query<AccountRow>('SELECT id, connector, name, options, created_at FROM accounts WHERE id = ?', [account.id]);
+    await tx.exec('UPDATE accounts SET name = ?, options = ? WHERE id = ?', [
+      change.name ?? account.name,
+      options ?? account.options,
+      account.id,
+    ]);
+    const [row] = await tx.query<AccountRow>(
+      'SELECT id, connector, name, options, created_at FROM accounts WHERE id = ?',
+      [account.id],
+    );
     return fromRow(row!);
   });
 }

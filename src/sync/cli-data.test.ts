@@ -24,7 +24,9 @@ before(async () => {
   await sync.sync(['a', 'broken'], { onLog: () => {} });
   await sync.close();
 });
-after(async () => { await work.cleanup(); });
+after(async () => {
+  await work.cleanup();
+});
 
 void test('data list and note; notes survive a re-sync', async () => {
   const listed = await ok('account', 'list');
@@ -35,15 +37,23 @@ void test('data list and note; notes survive a re-sync', async () => {
   assert.match(runsTable, /pg1\/broken\s+\S+\s+\S+\s+FAILED\s+10\s+1\s+SYNC_FAILED: .*503 on page 2/);
   const allRuns = JSON.parse(await ok('account', 'runs', '--json', '--limit', '2')) as { id: number }[];
   assert.equal(allRuns.length, 2);
-  const page = JSON.parse(await ok('data', 'list', '--account', 'a', '--json')) as { total: number; items: { id: number; remoteId: string }[] };
+  const page = JSON.parse(await ok('data', 'list', '--account', 'a', '--json')) as {
+    total: number;
+    items: { id: number; remoteId: string }[];
+  };
   assert.equal(page.total, 15);
   const target = page.items.find((o) => o.remoteId === 'obj-2-4')!;
   assert.match(await ok('data', 'note', String(target.id), 'call back'), /noted data object/);
   await ok('sync', 'pg1/a');
-  const noted = JSON.parse(await ok('data', 'list', '--search', 'CALL BACK', '--json')) as { total: number; items: { remoteId: string; notes: string }[] };
-  assert.deepEqual(noted.items.map((o) => [o.remoteId, o.notes]), [['obj-2-4', 'call back']]);
+  const noted = JSON.parse(await ok('data', 'list', '--search', 'CALL BACK', '--json')) as {
+    total: number;
+    items: { remoteId: string; notes: string }[];
+  };
+  assert.deepEqual(
+    noted.items.map((o) => [o.remoteId, o.notes]),
+    [['obj-2-4', 'call back']],
+  );
   const table = await ok('data', 'list', '--connector', 'pg1', '--page-size', '10', '--page', '2');
   assert.match(table, /page 2 of 3 \(25 objects\)/);
   assert.match((await sb('data', 'note', '99999', 'x')).stderr, /NOT_FOUND: no data object with id 99999/);
-
 });

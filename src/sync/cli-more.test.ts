@@ -26,16 +26,33 @@ before(async () => {
   await sync.addAccount({ connector: 'pg1', name: 'broken', options: '{"pages": 2, "failBefore": 1}' });
   await sync.close();
 });
-after(async () => { await work.cleanup(); });
+after(async () => {
+  await work.cleanup();
+});
 
 void test('two processes syncing one account at once: one is refused', async () => {
   // Two processes syncing one account at once: one runs, the other is refused (the lease is in the database).
-  await ok('account', 'add', '--connector', 'pg1', '--name', 'slow', '--options', '{"pages": 4, "perPage": 2, "delayMs": 1000}');
+  await ok(
+    'account',
+    'add',
+    '--connector',
+    'pg1',
+    '--name',
+    'slow',
+    '--options',
+    '{"pages": 4, "perPage": 2, "delayMs": 1000}',
+  );
   const both = await Promise.all([sb('sync', 'slow'), sb('sync', 'slow')]);
   assert.deepEqual(both.map((r) => r.code).sort(), [0, 1], both.map((r) => r.stderr).join('\n'));
-  assert.match(both.find((r) => r.code === 1)!.stderr, /pg1\/slow: not started: CONFLICT: account "slow" \(pg1\) is being synced already/);
+  assert.match(
+    both.find((r) => r.code === 1)!.stderr,
+    /pg1\/slow: not started: CONFLICT: account "slow" \(pg1\) is being synced already/,
+  );
   assert.equal(JSON.parse(await ok('data', 'list', '--account', 'slow', '--json')).total, 8);
-  assert.match(await ok('account', 'update', 'slow', '--options', '{"pages": 1}'), /updated account \d+ \(pg1\/slow\): options \{"pages":1\}/);
+  assert.match(
+    await ok('account', 'update', 'slow', '--options', '{"pages": 1}'),
+    /updated account \d+ \(pg1\/slow\): options \{"pages":1\}/,
+  );
   await ok('account', 'remove', 'slow');
 });
 
@@ -49,5 +66,8 @@ void test('account remove, connector update and remove', async () => {
   assert.equal(existsSync(join(home, 'connectors', 'pg1')), false);
   assert.equal(JSON.parse(await ok('data', 'list', '--json')).total, 0);
   assert.match((await sb('sync')).stderr, /NOT_FOUND: there are no accounts to sync/);
-  assert.match((await sb('connector', 'install', '{"name":"x","source":"FTP","uri":"u","command":"c"}')).stderr, /field "source" must be one of HTTP, VCS or Local \(got "FTP"\)/);
+  assert.match(
+    (await sb('connector', 'install', '{"name":"x","source":"FTP","uri":"u","command":"c"}')).stderr,
+    /field "source" must be one of HTTP, VCS or Local \(got "FTP"\)/,
+  );
 });

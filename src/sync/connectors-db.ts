@@ -5,22 +5,43 @@ import type { Manifest } from './manifest.js';
 import type { ConnectorRecord, SourceKind } from './types.js';
 
 type ConnectorRow = {
-  name: string; description: string; source: string; uri: string; install_command: string;
-  update_command: string; command: string; installed_at: string; updated_at: string;
+  name: string;
+  description: string;
+  source: string;
+  uri: string;
+  install_command: string;
+  update_command: string;
+  command: string;
+  installed_at: string;
+  updated_at: string;
 };
 
 const COLUMNS = 'name, description, source, uri, install_command, update_command, command, installed_at, updated_at';
 
 function fromRow(r: ConnectorRow): ConnectorRecord {
   return {
-    name: r.name, description: r.description, source: r.source as SourceKind, uri: r.uri,
-    installCommand: r.install_command, updateCommand: r.update_command, command: r.command,
-    installedAt: r.installed_at, updatedAt: r.updated_at,
+    name: r.name,
+    description: r.description,
+    source: r.source as SourceKind,
+    uri: r.uri,
+    installCommand: r.install_command,
+    updateCommand: r.update_command,
+    command: r.command,
+    installedAt: r.installed_at,
+    updatedAt: r.updated_at,
   };
 }
 
 export function toManifest(c: ConnectorRecord): Manifest {
-  return { name: c.name, description: c.description, source: c.source, uri: c.uri, install_command: c.installCommand, update_command: c.updateCommand, command: c.command };
+  return {
+    name: c.name,
+    description: c.description,
+    source: c.source,
+    uri: c.uri,
+    install_command: c.installCommand,
+    update_command: c.updateCommand,
+    command: c.command,
+  };
 }
 
 export async function listConnectors(db: Db): Promise<ConnectorRecord[]> {
@@ -36,11 +57,24 @@ export async function getConnector(db: Db, name: string): Promise<ConnectorRecor
   const found = await findConnector(db, name);
   if (found) return found;
   const names = (await listConnectors(db)).map((c) => c.name);
-  throw new SwitchboardError('NOT_FOUND', `no connector named "${name}" is installed (${names.length ? `installed: ${names.join(', ')}` : 'none are; see `switchboard connector install --help`'})`);
+  throw new SwitchboardError(
+    'NOT_FOUND',
+    `no connector named "${name}" is installed (${names.length ? `installed: ${names.join(', ')}` : 'none are; see `switchboard connector install --help`'})`,
+  );
 }
 
 export async function insertConnector(db: Db, m: Manifest, now = new Date().toISOString()): Promise<ConnectorRecord> {
-  await db.exec(`INSERT INTO connectors (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, [m.name, m.description, m.source, m.uri, m.install_command, m.update_command, m.command, now, now]);
+  await db.exec(`INSERT INTO connectors (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
+    m.name,
+    m.description,
+    m.source,
+    m.uri,
+    m.install_command,
+    m.update_command,
+    m.command,
+    now,
+    now,
+  ]);
   return getConnector(db, m.name);
 }
 

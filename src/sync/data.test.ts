@@ -7,12 +7,22 @@ import { cleanAccount, listData, setNote, upsertPage } from './data.js';
 import { countPage, finishRun, getRun, startRun, STALE_MS } from './runs.js';
 import { migrateSync } from './schema.js';
 
-const manifest = (name: string) => ({ name, description: '', source: 'Local' as const, uri: '/x', install_command: '', update_command: '', command: 'true' });
+const manifest = (name: string) => ({
+  name,
+  description: '',
+  source: 'Local' as const,
+  uri: '/x',
+  install_command: '',
+  update_command: '',
+  command: 'true',
+});
 
 for (const backend of BACKENDS) {
   void describe(`sync tables on ${backend}`, () => {
     const opened: TestStore[] = [];
-    after(async () => { for (const s of opened) await s.cleanup(); });
+    after(async () => {
+      for (const s of opened) await s.cleanup();
+    });
 
     async function fresh(t: Parameters<typeof testStore>[0]) {
       const s = await testStore(t, backend);
@@ -28,11 +38,20 @@ for (const backend of BACKENDS) {
     void test('accounts: options must be JSON; names unique per connector; resolved by id, name or connector/name', async (t) => {
       const db = await fresh(t);
       if (!db) return;
-      await assert.rejects(addAccount(db, { connector: 'files', name: 'a', options: '{path: 1}' }), /account options must be valid JSON/);
-      await assert.rejects(addAccount(db, { connector: 'nope', name: 'a', options: '{}' }), /no connector named "nope" is installed \(installed: files, mail\)/);
+      await assert.rejects(
+        addAccount(db, { connector: 'files', name: 'a', options: '{path: 1}' }),
+        /account options must be valid JSON/,
+      );
+      await assert.rejects(
+        addAccount(db, { connector: 'nope', name: 'a', options: '{}' }),
+        /no connector named "nope" is installed \(installed: files, mail\)/,
+      );
       const a = await addAccount(db, { connector: 'files', name: 'work', options: ' { "path" : "/tmp" } ' });
       assert.equal(a.options, '{"path":"/tmp"}');
-      await assert.rejects(addAccount(db, { connector: 'files', name: 'work', options: '{}' }), /has an account named "work" already/);
+      await assert.rejects(
+        addAccount(db, { connector: 'files', name: 'work', options: '{}' }),
+        /has an account named "work" already/,
+      );
       const b = await addAccount(db, { connector: 'mail', name: 'work', options: '{}' });
       assert.equal((await resolveAccount(db, String(b.id))).id, b.id);
       assert.equal((await resolveAccount(db, 'files/work')).id, a.id);
@@ -50,20 +69,43 @@ for (const backend of BACKENDS) {
       const db = await fresh(t);
       if (!db) return;
       const a = await addAccount(db, { connector: 'files', name: 'a', options: '{}' });
-      const page = Array.from({ length: 120 }, (_, i) => ({ remoteId: `r${i}`, resourceName: `file ${i}`, uri: `file:///f${i}`, metadata: JSON.stringify({ size: i }) }));
+      const page = Array.from({ length: 120 }, (_, i) => ({
+        remoteId: `r${i}`,
+        resourceName: `file ${i}`,
+        uri: `file:///f${i}`,
+        metadata: JSON.stringify({ size: i }),
+      }));
       assert.equal(await upsertPage(db, a, page), 120);
       const first = await listData(db, { search: 'FILE 7', pageSize: 100 });
-      assert.deepEqual(first.items.map((o) => o.remoteId).sort(), ['r7', 'r70', 'r71', 'r72', 'r73', 'r74', 'r75', 'r76', 'r77', 'r78', 'r79']);
+      assert.deepEqual(first.items.map((o) => o.remoteId).sort(), [
+        'r7',
+        'r70',
+        'r71',
+        'r72',
+        'r73',
+        'r74',
+        'r75',
+        'r76',
+        'r77',
+        'r78',
+        'r79',
+      ]);
       const r7 = first.items.find((o) => o.remoteId === 'r7')!;
       await setNote(db, r7.id, 'important');
-      await upsertPage(db, a, [{ remoteId: 'r7', resourceName: 'renamed', uri: 'u', metadata: '{}' }, { remoteId: 'r7', resourceName: 'renamed twice', uri: 'u', metadata: '{}' }]);
+      await upsertPage(db, a, [
+        { remoteId: 'r7', resourceName: 'renamed', uri: 'u', metadata: '{}' },
+        { remoteId: 'r7', resourceName: 'renamed twice', uri: 'u', metadata: '{}' },
+      ]);
       const after7 = await listData(db, { search: 'important' });
       assert.equal(after7.total, 1);
       assert.equal(after7.items[0]!.id, r7.id);
       assert.equal(after7.items[0]!.resourceName, 'renamed twice');
       assert.equal(after7.items[0]!.notes, 'important');
       assert.equal((await listData(db, { accountIds: [a.id] })).total, 120);
-      await assert.rejects(upsertPage(db, a, [{ remoteId: 'ok' }, { remoteId: '' }]), /object 2 of the page has no remote id/);
+      await assert.rejects(
+        upsertPage(db, a, [{ remoteId: 'ok' }, { remoteId: '' }]),
+        /object 2 of the page has no remote id/,
+      );
       assert.equal((await listData(db, { search: 'ok' })).total, 0);
       await assert.rejects(setNote(db, 999999, 'x'), /no data object with id 999999/);
       await removeAccount(db, String(a.id));
@@ -75,7 +117,11 @@ for (const backend of BACKENDS) {
       if (!db) return;
       const a = await addAccount(db, { connector: 'files', name: 'a', options: '{}' });
       const m = await addAccount(db, { connector: 'mail', name: 'm', options: '{}' });
-      await upsertPage(db, a, Array.from({ length: 75 }, (_, i) => ({ remoteId: `a${i}`, resourceName: i === 3 ? '100%_done' : `doc ${i}` })));
+      await upsertPage(
+        db,
+        a,
+        Array.from({ length: 75 }, (_, i) => ({ remoteId: `a${i}`, resourceName: i === 3 ? '100%_done' : `doc ${i}` })),
+      );
       await upsertPage(db, m, [{ remoteId: 'm1', resourceName: 'hello', metadata: '{"from":"x"}' }]);
       const p1 = await listData(db, { connector: 'files' });
       assert.equal(p1.total, 75);
@@ -87,7 +133,10 @@ for (const backend of BACKENDS) {
       assert.equal((await listData(db, { search: '"from"' })).total, 1);
       await assert.rejects(listData(db, { page: 0 }), /page must be a whole number/);
       const byName = await listData(db, { connector: 'files', order: 'remote-id', ascending: true, pageSize: 3 });
-      assert.deepEqual(byName.items.map((o) => o.remoteId), ['a0', 'a1', 'a10']);
+      assert.deepEqual(
+        byName.items.map((o) => o.remoteId),
+        ['a0', 'a1', 'a10'],
+      );
       assert.equal((await listData(db, { order: 'remote-id', pageSize: 1 })).items[0]!.remoteId, 'm1');
       await assert.rejects(listData(db, { order: 'x; DROP TABLE data_objects' as never }), /order must be one of/);
     });
@@ -119,12 +168,18 @@ for (const backend of BACKENDS) {
 
       // A run whose process died: its lease goes stale and the next start takes it over.
       const dead = await startRun(db, a);
-      await db.exec('UPDATE sync_locks SET heartbeat_at = ? WHERE account_id = ?', [new Date(Date.now() - STALE_MS - 1000).toISOString(), a.id]);
+      await db.exec('UPDATE sync_locks SET heartbeat_at = ? WHERE account_id = ?', [
+        new Date(Date.now() - STALE_MS - 1000).toISOString(),
+        a.id,
+      ]);
       const next = await startRun(db, a);
       const abandoned = await getRun(db, dead.id);
       assert.equal(abandoned.success, false);
       assert.match(abandoned.error ?? '', /abandoned/);
-      await assert.rejects(db.transaction((tx) => countPage(tx, a.id, dead.id, 1)), /lost its lease/);
+      await assert.rejects(
+        db.transaction((tx) => countPage(tx, a.id, dead.id, 1)),
+        /lost its lease/,
+      );
       await finishRun(db, next, { success: false, error: 'x' });
     });
   });

@@ -8,27 +8,58 @@ import type { DataObject, DataObjectInput } from './types.js';
 
 export const DATA_UPSERT: UpsertSpec = {
   table: 'data_objects',
-  columns: ['account_id', 'remote_id', 'connector', 'resource_name', 'uri', 'metadata', 'last_synced_at', 'last_run_id'],
+  columns: [
+    'account_id',
+    'remote_id',
+    'connector',
+    'resource_name',
+    'uri',
+    'metadata',
+    'last_synced_at',
+    'last_run_id',
+  ],
   conflict: ['account_id', 'remote_id'],
   update: ['connector', 'resource_name', 'uri', 'metadata', 'last_synced_at', 'last_run_id'],
   pgTypes: ['bigint', 'text', 'text', 'text', 'text', 'text', 'text', 'bigint'],
 };
 
 /** Checks a page before it is written: every object needs a non-empty string `remoteId`. */
-export function pageRows(account: { id: number; connector: string }, objects: readonly DataObjectInput[], runId: number | null, now: string): unknown[][] {
+export function pageRows(
+  account: { id: number; connector: string },
+  objects: readonly DataObjectInput[],
+  runId: number | null,
+  now: string,
+): unknown[][] {
   const rows = new Array<unknown[]>(objects.length);
   for (let i = 0; i < objects.length; i++) {
     const o = objects[i]!;
     if (typeof o.remoteId !== 'string' || o.remoteId === '') {
-      throw new SwitchboardError('PAGE_REJECTED', `object ${i + 1} of the page has no remote id; every data object needs a non-empty remoteId (the page was not stored)`);
+      throw new SwitchboardError(
+        'PAGE_REJECTED',
+        `object ${i + 1} of the page has no remote id; every data object needs a non-empty remoteId (the page was not stored)`,
+      );
     }
-    rows[i] = [account.id, o.remoteId, account.connector, o.resourceName ?? '', o.uri ?? '', o.metadata ?? '', now, runId];
+    rows[i] = [
+      account.id,
+      o.remoteId,
+      account.connector,
+      o.resourceName ?? '',
+      o.uri ?? '',
+      o.metadata ?? '',
+      now,
+      runId,
+    ];
   }
   return rows;
 }
 
 /** Upserts one page in the caller's transaction (or its own). Returns the number of objects. */
-export async function upsertPage(db: Db, account: { id: number; connector: string }, objects: readonly DataObjectInput[], runId: number | null = null): Promise<number> {
+export async function upsertPage(
+  db: Db,
+  account: { id: number; connector: string },
+  objects: readonly DataObjectInput[],
+  runId: number | null = null,
+): Promise<number> {
   const rows = pageRows(account, objects, runId, new Date().toISOString());
   if (rows.length) await db.upsertMany(DATA_UPSERT, rows);
   return rows.length;
@@ -36,7 +67,10 @@ export async function upsertPage(db: Db, account: { id: number; connector: strin
 
 /** c1-core's `Clean`: forgets the account's objects this run has not (yet) upserted. */
 export async function cleanAccount(db: Db, accountId: number, runId: number): Promise<number> {
-  return db.exec('DELETE FROM data_objects WHERE account_id = ? AND (last_run_id IS NULL OR last_run_id <> ?)', [accountId, runId]);
+  return db.exec('DELETE FROM data_objects WHERE account_id = ? AND (last_run_id IS NULL OR last_run_id <> ?)', [
+    accountId,
+    runId,
+  ]);
 }
 
 export interface DataQuery {
@@ -52,7 +86,13 @@ export interface DataQuery {
   ascending?: boolean;
 }
 
-export const DATA_ORDERS = { synced: 'last_synced_at', name: 'resource_name', 'remote-id': 'remote_id', id: 'id', connector: 'connector' } as const;
+export const DATA_ORDERS = {
+  synced: 'last_synced_at',
+  name: 'resource_name',
+  'remote-id': 'remote_id',
+  id: 'id',
+  connector: 'connector',
+} as const;
 export type DataOrder = keyof typeof DATA_ORDERS;
 
 export interface DataPage {
@@ -64,13 +104,27 @@ export interface DataPage {
 }
 
 type DataRow = {
-  id: number; account_id: number; remote_id: string; connector: string; resource_name: string;
-  uri: string; metadata: string; notes: string; last_synced_at: string;
+  id: number;
+  account_id: number;
+  remote_id: string;
+  connector: string;
+  resource_name: string;
+  uri: string;
+  metadata: string;
+  notes: string;
+  last_synced_at: string;
 };
 
 const fromRow = (r: DataRow): DataObject => ({
-  id: Number(r.id), accountId: Number(r.account_id), remoteId: r.remote_id, connector: r.connector, resourceName: r.resource_name,
-  uri: r.uri, metadata: r.metadata, notes: r.notes, lastSyncedAt: r.last_synced_at,
+  id: Number(r.id),
+  accountId: Number(r.account_id),
+  remoteId: r.remote_id,
+  connector: r.connector,
+  resourceName: r.resource_name,
+  uri: r.uri,
+  metadata: r.metadata,
+  notes: r.notes,
+  lastSyncedAt: r.last_synced_at,
 });
 
 /** LIKE pattern for a literal substring (escapes `%`, `_` and the escape itself). */
@@ -82,12 +136,20 @@ function likeSubstring(text: string): string {
 export async function listData(db: Db, q: DataQuery = {}): Promise<DataPage> {
   const pageSize = q.pageSize ?? 50;
   const page = q.page ?? 1;
-  if (!Number.isInteger(page) || page < 1) throw new InvalidArgumentError(`page must be a whole number from 1 (got ${page})`);
-  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 10_000) throw new InvalidArgumentError(`page size must be 1-10000 (got ${pageSize})`);
+  if (!Number.isInteger(page) || page < 1)
+    throw new InvalidArgumentError(`page must be a whole number from 1 (got ${page})`);
+  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 10_000)
+    throw new InvalidArgumentError(`page size must be 1-10000 (got ${pageSize})`);
   const where: string[] = [];
   const params: unknown[] = [];
-  if (q.accountIds?.length) { where.push(`account_id IN (${q.accountIds.map(() => '?').join(', ')})`); params.push(...q.accountIds); }
-  if (q.connector) { where.push('connector = ?'); params.push(q.connector); }
+  if (q.accountIds?.length) {
+    where.push(`account_id IN (${q.accountIds.map(() => '?').join(', ')})`);
+    params.push(...q.accountIds);
+  }
+  if (q.connector) {
+    where.push('connector = ?');
+    params.push(q.connector);
+  }
   if (q.search) {
     const cols = ['remote_id', 'resource_name', 'uri', 'metadata', 'notes'];
     where.push(`(${cols.map((c) => `LOWER(${c}) LIKE ? ESCAPE '\\'`).join(' OR ')})`);
@@ -96,7 +158,10 @@ export async function listData(db: Db, q: DataQuery = {}): Promise<DataPage> {
   }
   const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
   const order = q.order ?? 'synced';
-  if (!(order in DATA_ORDERS)) throw new InvalidArgumentError(`order must be one of ${Object.keys(DATA_ORDERS).join(', ')} (got ${JSON.stringify(order)})`);
+  if (!(order in DATA_ORDERS))
+    throw new InvalidArgumentError(
+      `order must be one of ${Object.keys(DATA_ORDERS).join(', ')} (got ${JSON.stringify(order)})`,
+    );
   const column = DATA_ORDERS[order];
   const direction = q.ascending ? 'ASC' : 'DESC';
   const [count] = await db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM data_objects ${clause}`, params);
@@ -110,7 +175,10 @@ export async function listData(db: Db, q: DataQuery = {}): Promise<DataPage> {
 }
 
 export async function getDataObject(db: Db, id: number): Promise<DataObject> {
-  const [row] = await db.query<DataRow>('SELECT id, account_id, remote_id, connector, resource_name, uri, metadata, notes, last_synced_at FROM data_objects WHERE id = ?', [id]);
+  const [row] = await db.query<DataRow>(
+    'SELECT id, account_id, remote_id, connector, resource_name, uri, metadata, notes, last_synced_at FROM data_objects WHERE id = ?',
+    [id],
+  );
   if (!row) throw new SwitchboardError('NOT_FOUND', `no data object with id ${id} (see \`switchboard data list\`)`);
   return fromRow(row);
 }

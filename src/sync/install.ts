@@ -12,7 +12,14 @@ import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { pipeline } from 'node:stream/promises';
 import { SwitchboardError, errorMessage } from '../core/errors.js';
 import type { Db } from '../store/index.js';
-import { deleteConnector, findConnector, getConnector, insertConnector, toManifest, touchConnector } from './connectors-db.js';
+import {
+  deleteConnector,
+  findConnector,
+  getConnector,
+  insertConnector,
+  toManifest,
+  touchConnector,
+} from './connectors-db.js';
 import { readManifestInput, validateManifest, type Manifest } from './manifest.js';
 import { runShell, runStep, type OutputSink } from './shell.js';
 import type { ConnectorRecord } from './types.js';
@@ -49,9 +56,14 @@ async function download(ctx: InstallContext, uri: string, dir: string): Promise<
   try {
     res = await fetch(url, { ...(ctx.signal ? { signal: ctx.signal } : {}) });
   } catch (err) {
-    throw new SwitchboardError('UNAVAILABLE', `cannot download ${uri}: ${errorMessage(err instanceof Error && err.cause ? err.cause : err)}`, { cause: err, retryable: true });
+    throw new SwitchboardError(
+      'UNAVAILABLE',
+      `cannot download ${uri}: ${errorMessage(err instanceof Error && err.cause ? err.cause : err)}`,
+      { cause: err, retryable: true },
+    );
   }
-  if (!res.ok || !res.body) throw new SwitchboardError('NOT_FOUND', `downloading ${uri} answered HTTP ${res.status} ${res.statusText}`);
+  if (!res.ok || !res.body)
+    throw new SwitchboardError('NOT_FOUND', `downloading ${uri} answered HTTP ${res.status} ${res.statusText}`);
   await pipeline(Readable.fromWeb(res.body as NodeReadableStream<Uint8Array>), createWriteStream(join(dir, file)));
   const size = (await stat(join(dir, file))).size;
   ctx.onOutput?.(`downloaded ${size} bytes\n`);
@@ -59,7 +71,12 @@ async function download(ctx: InstallContext, uri: string, dir: string): Promise<
 
 /** Brings the connector's files into `dir` (empty) from its source. */
 async function fetchSource(ctx: InstallContext, m: Manifest, dir: string): Promise<void> {
-  const step = { cwd: dir, env: stepEnv(ctx, m, dir), ...(ctx.onOutput ? { onOutput: ctx.onOutput } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) };
+  const step = {
+    cwd: dir,
+    env: stepEnv(ctx, m, dir),
+    ...(ctx.onOutput ? { onOutput: ctx.onOutput } : {}),
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+  };
   switch (m.source) {
     case 'VCS':
       ctx.onOutput?.(`$ git clone ${m.uri} .\n`);
@@ -79,11 +96,19 @@ async function fetchSource(ctx: InstallContext, m: Manifest, dir: string): Promi
   }
 }
 
-async function runInstallCommand(ctx: InstallContext, m: Manifest, dir: string, which: 'install_command' | 'update_command'): Promise<void> {
+async function runInstallCommand(
+  ctx: InstallContext,
+  m: Manifest,
+  dir: string,
+  which: 'install_command' | 'update_command',
+): Promise<void> {
   const command = m[which];
   if (!command) return;
   await runShell(`${which.replace('_', ' ')} of ${m.name}`, command, {
-    cwd: dir, env: stepEnv(ctx, m, dir), ...(ctx.onOutput ? { onOutput: ctx.onOutput } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}),
+    cwd: dir,
+    env: stepEnv(ctx, m, dir),
+    ...(ctx.onOutput ? { onOutput: ctx.onOutput } : {}),
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
   });
 }
 
@@ -121,15 +146,26 @@ async function reinstallKeepingOld(ctx: InstallContext, m: Manifest, dir: string
 }
 
 /** Installs from raw JSON, a URL or a path (`arg`), with an optional name override. */
-export async function installConnector(ctx: InstallContext, arg: string, opts: { name?: string } = {}): Promise<ConnectorRecord> {
+export async function installConnector(
+  ctx: InstallContext,
+  arg: string,
+  opts: { name?: string } = {},
+): Promise<ConnectorRecord> {
   const input = await readManifestInput(arg);
-  const manifest = validateManifest(input.value, { origin: input.origin, ...(opts.name ? { nameOverride: opts.name } : {}), ...(input.baseDir ? { baseDir: input.baseDir } : {}) });
+  const manifest = validateManifest(input.value, {
+    origin: input.origin,
+    ...(opts.name ? { nameOverride: opts.name } : {}),
+    ...(input.baseDir ? { baseDir: input.baseDir } : {}),
+  });
   return installManifest(ctx, manifest);
 }
 
 export async function installManifest(ctx: InstallContext, m: Manifest): Promise<ConnectorRecord> {
   if (await findConnector(ctx.db, m.name)) {
-    throw new SwitchboardError('CONFLICT', `a connector named "${m.name}" is installed already (update it with \`switchboard connector update ${m.name}\`, remove it first, or install under another --name)`);
+    throw new SwitchboardError(
+      'CONFLICT',
+      `a connector named "${m.name}" is installed already (update it with \`switchboard connector update ${m.name}\`, remove it first, or install under another --name)`,
+    );
   }
   const dir = connectorDir(ctx.home, m.name);
   if (await exists(dir)) ctx.onOutput?.(`removing a leftover folder ${dir}\n`);
@@ -141,7 +177,10 @@ export async function installManifest(ctx: InstallContext, m: Manifest): Promise
     return record;
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
-    if (await findConnector(ctx.db, m.name)) throw new SwitchboardError('CONFLICT', `a connector named "${m.name}" was installed by someone else meanwhile`, { cause: err });
+    if (await findConnector(ctx.db, m.name))
+      throw new SwitchboardError('CONFLICT', `a connector named "${m.name}" was installed by someone else meanwhile`, {
+        cause: err,
+      });
     throw err;
   }
 }
@@ -151,7 +190,12 @@ export async function updateConnector(ctx: InstallContext, name: string): Promis
   const record = await getConnector(ctx.db, name);
   const m = toManifest(record);
   const dir = connectorDir(ctx.home, name);
-  const step = { cwd: dir, env: stepEnv(ctx, m, dir), ...(ctx.onOutput ? { onOutput: ctx.onOutput } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) };
+  const step = {
+    cwd: dir,
+    env: stepEnv(ctx, m, dir),
+    ...(ctx.onOutput ? { onOutput: ctx.onOutput } : {}),
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+  };
   if (!(await exists(dir))) {
     ctx.onOutput?.(`the folder ${dir} is missing: reinstalling ${name}\n`);
     await materialise(ctx, m, dir);
@@ -174,12 +218,21 @@ export async function updateConnector(ctx: InstallContext, name: string): Promis
  * Deletes the row and the folder. Accounts of the connector keep it from being removed unless
  * `force`, which removes them (and, by cascade, their data objects) too.
  */
-export async function removeConnector(ctx: InstallContext, name: string, opts: { force?: boolean } = {}): Promise<{ accountsRemoved: number }> {
+export async function removeConnector(
+  ctx: InstallContext,
+  name: string,
+  opts: { force?: boolean } = {},
+): Promise<{ accountsRemoved: number }> {
   await getConnector(ctx.db, name);
   const accountsRemoved = await ctx.db.transaction(async (tx) => {
-    const accounts = await tx.query<{ name: string }>('SELECT name FROM accounts WHERE connector = ? ORDER BY name', [name]);
+    const accounts = await tx.query<{ name: string }>('SELECT name FROM accounts WHERE connector = ? ORDER BY name', [
+      name,
+    ]);
     if (accounts.length && !opts.force) {
-      throw new SwitchboardError('CONFLICT', `connector "${name}" still has ${accounts.length} account(s): ${accounts.map((a) => a.name).join(', ')}; remove them first or pass --force to remove them and their data`);
+      throw new SwitchboardError(
+        'CONFLICT',
+        `connector "${name}" still has ${accounts.length} account(s): ${accounts.map((a) => a.name).join(', ')}; remove them first or pass --force to remove them and their data`,
+      );
     }
     const n = accounts.length ? await tx.exec('DELETE FROM accounts WHERE connector = ?', [name]) : 0;
     await deleteConnector(tx, name);

@@ -24,9 +24,15 @@ export interface OpenSyncOptions {
 export interface SyncApi {
   readonly home: string;
   readonly store: Store;
-  installConnector(input: string, opts?: { name?: string; onOutput?: OutputSink; signal?: AbortSignal }): Promise<ConnectorRecord>;
+  installConnector(
+    input: string,
+    opts?: { name?: string; onOutput?: OutputSink; signal?: AbortSignal },
+  ): Promise<ConnectorRecord>;
   updateConnector(name: string, opts?: { onOutput?: OutputSink; signal?: AbortSignal }): Promise<ConnectorRecord>;
-  removeConnector(name: string, opts?: { force?: boolean; onOutput?: OutputSink }): Promise<{ accountsRemoved: number }>;
+  removeConnector(
+    name: string,
+    opts?: { force?: boolean; onOutput?: OutputSink },
+  ): Promise<{ accountsRemoved: number }>;
   listConnectors(): Promise<ConnectorRecord[]>;
   getConnector(name: string): Promise<ConnectorRecord>;
   addAccount(input: { connector: string; name: string; options?: string }): Promise<Account>;
@@ -57,9 +63,23 @@ export async function openSync(opts: OpenSyncOptions = {}): Promise<SyncApi> {
   return {
     home,
     store,
-    installConnector: (input, o = {}) => installConnector({ ...ctx, ...(o.onOutput ? { onOutput: o.onOutput } : {}), ...(o.signal ? { signal: o.signal } : {}) }, input, o.name ? { name: o.name } : {}),
-    updateConnector: (name, o = {}) => updateConnector({ ...ctx, ...(o.onOutput ? { onOutput: o.onOutput } : {}), ...(o.signal ? { signal: o.signal } : {}) }, name),
-    removeConnector: (name, o = {}) => removeConnector({ ...ctx, ...(o.onOutput ? { onOutput: o.onOutput } : {}) }, name, o.force ? { force: true } : {}),
+    installConnector: (input, o = {}) =>
+      installConnector(
+        { ...ctx, ...(o.onOutput ? { onOutput: o.onOutput } : {}), ...(o.signal ? { signal: o.signal } : {}) },
+        input,
+        o.name ? { name: o.name } : {},
+      ),
+    updateConnector: (name, o = {}) =>
+      updateConnector(
+        { ...ctx, ...(o.onOutput ? { onOutput: o.onOutput } : {}), ...(o.signal ? { signal: o.signal } : {}) },
+        name,
+      ),
+    removeConnector: (name, o = {}) =>
+      removeConnector(
+        { ...ctx, ...(o.onOutput ? { onOutput: o.onOutput } : {}) },
+        name,
+        o.force ? { force: true } : {},
+      ),
     listConnectors: () => listConnectors(db),
     getConnector: (name) => getConnector(db, name),
     addAccount: (input) => addAccount(db, input),
@@ -74,14 +94,21 @@ export async function openSync(opts: OpenSyncOptions = {}): Promise<SyncApi> {
     },
     async listData(q = {}) {
       const { accounts, ...rest } = q;
-      const accountIds = accounts?.length ? (await Promise.all(accounts.map((r) => resolveAccount(db, r)))).map((a) => a.id) : undefined;
+      const accountIds = accounts?.length
+        ? (await Promise.all(accounts.map((r) => resolveAccount(db, r)))).map((a) => a.id)
+        : undefined;
       return listData(db, { ...rest, ...(accountIds ? { accountIds } : {}) });
     },
     setNote: (id, notes) => setNote(db, id, notes),
     async listRuns(filter = {}) {
       const accountId = filter.account ? (await resolveAccount(db, filter.account)).id : undefined;
-      return listRuns(db, { ...(accountId !== undefined ? { accountId } : {}), ...(filter.limit ? { limit: filter.limit } : {}) });
+      return listRuns(db, {
+        ...(accountId !== undefined ? { accountId } : {}),
+        ...(filter.limit ? { limit: filter.limit } : {}),
+      });
     },
-    close: async () => { if (!opts.store) await store.close(); },
+    close: async () => {
+      if (!opts.store) await store.close();
+    },
   };
 }

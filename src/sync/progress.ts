@@ -18,7 +18,8 @@ function label(p: SyncProgress): string {
 export function finishLine(p: SyncProgress): string {
   const run = p.run!;
   const secs = (p.elapsedMs / 1000).toFixed(1);
-  if (run.success) return `${label(p)}: ok, run ${run.id}: ${run.objects.toLocaleString('en-US')} objects in ${run.pages} pages, ${secs} s (${rate(run.objects, p.elapsedMs)})`;
+  if (run.success)
+    return `${label(p)}: ok, run ${run.id}: ${run.objects.toLocaleString('en-US')} objects in ${run.pages} pages, ${secs} s (${rate(run.objects, p.elapsedMs)})`;
   return `${label(p)}: FAILED, run ${run.id} after ${run.objects.toLocaleString('en-US')} objects in ${run.pages} pages, ${secs} s: ${run.error ?? 'unknown error'}`;
 }
 
@@ -32,19 +33,30 @@ export function plainProgress(write: (line: string) => void): ProgressView {
   const last = new Map<number, number>();
   return {
     update(p) {
-      if (p.phase === 'started') { write(`${label(p)}: started run ${p.runId}`); return; }
-      if (p.phase === 'finished') { write(finishLine(p)); return; }
+      if (p.phase === 'started') {
+        write(`${label(p)}: started run ${p.runId}`);
+        return;
+      }
+      if (p.phase === 'finished') {
+        write(finishLine(p));
+        return;
+      }
       const now = Date.now();
       if (now - (last.get(p.runId) ?? 0) < 1000) return;
       last.set(p.runId, now);
-      write(`${label(p)}: ${p.objects.toLocaleString('en-US')} objects, ${p.pages} pages, ${rate(p.objects, p.elapsedMs)}`);
+      write(
+        `${label(p)}: ${p.objects.toLocaleString('en-US')} objects, ${p.pages} pages, ${rate(p.objects, p.elapsedMs)}`,
+      );
     },
     close() {},
   };
 }
 
 /** Redraws a block of lines on `stream` (a TTY) at most every 100 ms. */
-export function ttyProgress(stream: NodeJS.WriteStream, expected: (accountId: number) => number | undefined): ProgressView {
+export function ttyProgress(
+  stream: NodeJS.WriteStream,
+  expected: (accountId: number) => number | undefined,
+): ProgressView {
   const rows = new Map<number, SyncProgress>();
   let drawn = 0;
   let timer: NodeJS.Timeout | undefined;

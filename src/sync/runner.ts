@@ -51,8 +51,15 @@ export class WriteBehind {
     if (this.failure !== undefined) throw this.failure;
     // A macrotask first, so the caller's answer (the Upsert reply) reaches the socket before a
     // synchronous driver (better-sqlite3) holds the event loop for the write.
-    const start = this.window > 0 ? this.chain.then(() => new Promise<void>((resolve) => setImmediate(resolve))) : this.chain;
-    const settled = start.then(async () => { if (this.failure === undefined) await job(); }).catch((err: unknown) => { this.failure ??= err; });
+    const start =
+      this.window > 0 ? this.chain.then(() => new Promise<void>((resolve) => setImmediate(resolve))) : this.chain;
+    const settled = start
+      .then(async () => {
+        if (this.failure === undefined) await job();
+      })
+      .catch((err: unknown) => {
+        this.failure ??= err;
+      });
     this.chain = settled;
     this.inFlight.push(settled);
     while (this.inFlight.length > this.window) await this.inFlight.shift();
@@ -98,7 +105,9 @@ export async function syncAccount(ctx: SyncContext, account: Account, opts: Sync
   };
   progress('started');
   const beat = setInterval(() => {
-    heartbeat(ctx.db, account.id, run.id).catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'sync lease heartbeat failed'));
+    heartbeat(ctx.db, account.id, run.id).catch((err: unknown) =>
+      log.warn({ err: errorMessage(err) }, 'sync lease heartbeat failed'),
+    );
   }, HEARTBEAT_MS);
   beat.unref();
 
@@ -106,7 +115,10 @@ export async function syncAccount(ctx: SyncContext, account: Account, opts: Sync
   let outcome: { success: boolean; error?: string; metadata?: string };
   try {
     if (!(await stat(cwd).catch(() => undefined))?.isDirectory()) {
-      throw new SwitchboardError('NOT_FOUND', `the folder of connector "${connector.name}" (${cwd}) is missing; run \`switchboard connector update ${connector.name}\``);
+      throw new SwitchboardError(
+        'NOT_FOUND',
+        `the folder of connector "${connector.name}" (${cwd}) is missing; run \`switchboard connector update ${connector.name}\``,
+      );
     }
     const { runConnector } = await import('./goplugin/index.js');
     const result = await runConnector({
@@ -132,7 +144,13 @@ export async function syncAccount(ctx: SyncContext, account: Account, opts: Sync
         const removed = await cleanAccount(ctx.db, account.id, run.id);
         log.info({ removed }, 'connector asked to clean: removed objects not synced in this run');
       },
-      onLog: opts.onLog ? (entry: PluginLogEntry) => opts.onLog!(account, entry) : (entry: PluginLogEntry) => log[entry.level === 'trace' ? 'debug' : entry.level]({ ...entry.fields, stream: entry.stream }, entry.message),
+      onLog: opts.onLog
+        ? (entry: PluginLogEntry) => opts.onLog!(account, entry)
+        : (entry: PluginLogEntry) =>
+            log[entry.level === 'trace' ? 'debug' : entry.level](
+              { ...entry.fields, stream: entry.stream },
+              entry.message,
+            ),
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.handshakeTimeoutMs ? { handshakeTimeoutMs: opts.handshakeTimeoutMs } : {}),
     });
@@ -159,7 +177,11 @@ export interface SyncOutcome {
 }
 
 /** Syncs accounts in parallel, at most `concurrency` at a time (default 4). Never throws for one account's failure. */
-export async function syncAccounts(ctx: SyncContext, accounts: readonly Account[], opts: SyncOptions & { concurrency?: number } = {}): Promise<SyncOutcome[]> {
+export async function syncAccounts(
+  ctx: SyncContext,
+  accounts: readonly Account[],
+  opts: SyncOptions & { concurrency?: number } = {},
+): Promise<SyncOutcome[]> {
   const concurrency = Math.max(1, opts.concurrency ?? 4);
   const outcomes = new Array<SyncOutcome>(accounts.length);
   let next = 0;
@@ -170,7 +192,11 @@ export async function syncAccounts(ctx: SyncContext, accounts: readonly Account[
       try {
         outcomes[i] = { account, run: await syncAccount(ctx, account, opts) };
       } catch (err) {
-        outcomes[i] = { account, error: err instanceof SwitchboardError ? err : new SwitchboardError('INTERNAL', errorMessage(err), { cause: err }) };
+        outcomes[i] = {
+          account,
+          error:
+            err instanceof SwitchboardError ? err : new SwitchboardError('INTERNAL', errorMessage(err), { cause: err }),
+        };
       }
     }
   };

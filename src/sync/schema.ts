@@ -8,7 +8,8 @@ import type { Db, Migration } from '../store/index.js';
 export const SYNC_MIGRATIONS: readonly Migration[] = [
   {
     name: 'connectors, accounts, data objects, sync runs, sync locks',
-    up: (db: Db) => db.script(`
+    up: (db: Db) =>
+      db.script(`
 CREATE TABLE connectors (
   name TEXT PRIMARY KEY,
   description TEXT NOT NULL DEFAULT '',

@@ -40,15 +40,22 @@ after(async () => {
   await hub.stop();
 });
 
-const ask = (command: string, params: Record<string, string | number | string[]> = {}) => client.message(command).to('sync').params(params).request();
+const ask = (command: string, params: Record<string, string | number | string[]> = {}) =>
+  client.message(command).to('sync').params(params).request();
 
 void test('the sync service lists, syncs, pages data and sets notes over the hub', async () => {
   assert.ok(handle);
   const connectors = await ask('LIST_CONNECTORS');
   assert.equal(connectors.command, 'CONNECTORS');
-  assert.deepEqual((connectors.params.connectors as { name: string }[]).map((c) => c.name), ['pages']);
+  assert.deepEqual(
+    (connectors.params.connectors as { name: string }[]).map((c) => c.name),
+    ['pages'],
+  );
   const accounts = await ask('LIST_ACCOUNTS', { connector: 'pages' });
-  assert.deepEqual((accounts.params.accounts as { name: string }[]).map((a) => a.name), ['a']);
+  assert.deepEqual(
+    (accounts.params.accounts as { name: string }[]).map((a) => a.name),
+    ['a'],
+  );
 
   const synced = await ask('SYNC', { accounts: 'a' });
   assert.equal(synced.command, 'SYNCED');
@@ -58,7 +65,10 @@ void test('the sync service lists, syncs, pages data and sets notes over the hub
   const data = await ask('LIST_DATA', { account: 'a', page_size: 5, page: 2 });
   assert.deepEqual([data.params.total, data.params.pages, (data.params.items as unknown[]).length], [8, 2, 3]);
   const ordered = await ask('LIST_DATA', { order: 'remote-id', asc: 'true', page_size: 2 });
-  assert.deepEqual((ordered.params.items as { remoteId: string }[]).map((o) => o.remoteId), ['obj-0-0', 'obj-0-1']);
+  assert.deepEqual(
+    (ordered.params.items as { remoteId: string }[]).map((o) => o.remoteId),
+    ['obj-0-0', 'obj-0-1'],
+  );
   const id = (data.params.items as { id: number }[])[0]!.id;
   const noted = await ask('NOTE', { id, notes: 'seen' });
   assert.equal((noted.params.object as { notes: string }).notes, 'seen');

@@ -25,16 +25,28 @@ export const SYNC_SERVICE = 'sync';
 const text = z.string().min(1);
 const count = z.coerce.number().int().min(1);
 /** `"a,b"` (text form) or `["a","b"]` (JSON form). */
-const list = z.union([z.array(text), z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))]);
+const list = z.union([
+  z.array(text),
+  z.string().transform((s) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
+  ),
+]);
 
 const Schemas = {
   LIST_CONNECTORS: z.object({}),
   LIST_ACCOUNTS: z.object({ connector: text.optional() }),
   LIST_RUNS: z.object({ account: z.coerce.string().min(1).optional(), limit: count.max(1000).optional() }),
   LIST_DATA: z.object({
-    account: z.coerce.string().min(1).optional(), connector: text.optional(), search: text.optional(),
-    page: count.optional(), page_size: count.max(1000).optional(),
-    order: z.enum(['synced', 'name', 'remote-id', 'id', 'connector']).optional(), asc: z.union([z.boolean(), z.enum(['true', 'false'])]).optional(),
+    account: z.coerce.string().min(1).optional(),
+    connector: text.optional(),
+    search: text.optional(),
+    page: count.optional(),
+    page_size: count.max(1000).optional(),
+    order: z.enum(['synced', 'name', 'remote-id', 'id', 'connector']).optional(),
+    asc: z.union([z.boolean(), z.enum(['true', 'false'])]).optional(),
   }),
   NOTE: z.object({ id: count, notes: z.string() }),
   SYNC: z.object({ accounts: list.optional() }),
@@ -60,18 +72,32 @@ export function serveSyncCommands(client: SwitchboardClient, sync: SyncApi): voi
   });
   client.on('LIST_ACCOUNTS', async (msg) => {
     const p = params('LIST_ACCOUNTS', msg);
-    return { command: 'ACCOUNTS', params: { accounts: json(await sync.listAccounts(p.connector ? { connector: p.connector } : {})) } };
+    return {
+      command: 'ACCOUNTS',
+      params: { accounts: json(await sync.listAccounts(p.connector ? { connector: p.connector } : {})) },
+    };
   });
   client.on('LIST_RUNS', async (msg) => {
     const p = params('LIST_RUNS', msg);
-    return { command: 'RUNS', params: { runs: json(await sync.listRuns({ ...(p.account ? { account: p.account } : {}), ...(p.limit ? { limit: p.limit } : {}) })) } };
+    return {
+      command: 'RUNS',
+      params: {
+        runs: json(
+          await sync.listRuns({ ...(p.account ? { account: p.account } : {}), ...(p.limit ? { limit: p.limit } : {}) }),
+        ),
+      },
+    };
   });
   client.on('LIST_DATA', async (msg) => {
     const p = params('LIST_DATA', msg);
     const page = await sync.listData({
-      ...(p.account ? { accounts: [p.account] } : {}), ...(p.connector ? { connector: p.connector } : {}), ...(p.search ? { search: p.search } : {}),
-      ...(p.page ? { page: p.page } : {}), ...(p.page_size ? { pageSize: p.page_size } : {}),
-      ...(p.order ? { order: p.order } : {}), ...(p.asc === true || p.asc === 'true' ? { ascending: true } : {}),
+      ...(p.account ? { accounts: [p.account] } : {}),
+      ...(p.connector ? { connector: p.connector } : {}),
+      ...(p.search ? { search: p.search } : {}),
+      ...(p.page ? { page: p.page } : {}),
+      ...(p.page_size ? { pageSize: p.page_size } : {}),
+      ...(p.order ? { order: p.order } : {}),
+      ...(p.asc === true || p.asc === 'true' ? { ascending: true } : {}),
     });
     return { command: 'DATA', params: json(page) as Record<string, JsonValue> };
   });
@@ -82,7 +108,11 @@ export function serveSyncCommands(client: SwitchboardClient, sync: SyncApi): voi
   client.on('SYNC', async (msg) => {
     const p = params('SYNC', msg);
     const outcomes = await sync.sync(p.accounts ?? []);
-    const runs = outcomes.map((o) => ({ account: `${o.account.connector}/${o.account.name}`, run: o.run ?? null, error: o.error ? o.error.toWire() : null }));
+    const runs = outcomes.map((o) => ({
+      account: `${o.account.connector}/${o.account.name}`,
+      run: o.run ?? null,
+      error: o.error ? o.error.toWire() : null,
+    }));
     return { command: 'SYNCED', params: { runs: json(runs), failed: outcomes.filter((o) => !o.run?.success).length } };
   });
 }
@@ -107,7 +137,11 @@ export const syncService: BuiltinService = {
       await client.register(SYNC_SERVICE);
     } catch (err) {
       await sync.close();
-      throw new SwitchboardError('UNAVAILABLE', `the sync service could not register on ${local.url}: ${errorMessage(err)}`, { cause: err });
+      throw new SwitchboardError(
+        'UNAVAILABLE',
+        `the sync service could not register on ${local.url}: ${errorMessage(err)}`,
+        { cause: err },
+      );
     }
     return {
       addresses: [{ name: 'sync', url: `service "sync" on ${local.url} (${sync.store.location})` }],

@@ -19,7 +19,12 @@ export interface StepOptions {
 /** Runs `file args` and resolves when it exits 0; otherwise rejects naming the step and its output tail. */
 export function runStep(what: string, file: string, args: readonly string[], opts: StepOptions): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(file, args, {
+      cwd: opts.cwd,
+      env: opts.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     let tail = '';
     const take = (chunk: Buffer) => {
       const text = chunk.toString('utf8');
@@ -28,7 +33,13 @@ export function runStep(what: string, file: string, args: readonly string[], opt
     };
     child.stdout.on('data', take);
     child.stderr.on('data', take);
-    const onAbort = () => { try { process.kill(-child.pid!, 'SIGTERM'); } catch { /* already gone */ } };
+    const onAbort = () => {
+      try {
+        process.kill(-child.pid!, 'SIGTERM');
+      } catch {
+        /* already gone */
+      }
+    };
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     child.once('error', (err) => {
       opts.signal?.removeEventListener('abort', onAbort);
@@ -36,10 +47,17 @@ export function runStep(what: string, file: string, args: readonly string[], opt
     });
     child.once('close', (code, signal) => {
       opts.signal?.removeEventListener('abort', onAbort);
-      if (code === 0) { resolve(); return; }
+      if (code === 0) {
+        resolve();
+        return;
+      }
       const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
       const out = tail.trim();
-      reject(new SwitchboardError('INTERNAL', `${what} ${how}${out ? `; its output ended with:\n${out}` : ' (no output)'}`, { data: { exitCode: code, signal, outputTail: out } }));
+      reject(
+        new SwitchboardError('INTERNAL', `${what} ${how}${out ? `; its output ended with:\n${out}` : ' (no output)'}`, {
+          data: { exitCode: code, signal, outputTail: out },
+        }),
+      );
     });
   });
 }

@@ -13,7 +13,12 @@ const command = `"${process.execPath}" --import "${import.meta.resolve('tsx')}" 
 for (const backend of BACKENDS) {
   void describe(`sync runs on ${backend}`, () => {
     const opened: { s: TestStore; sync: SyncApi }[] = [];
-    after(async () => { for (const { s, sync } of opened) { await sync.close(); await s.cleanup(); } });
+    after(async () => {
+      for (const { s, sync } of opened) {
+        await sync.close();
+        await s.cleanup();
+      }
+    });
 
     async function setup(t: Parameters<typeof testStore>[0]): Promise<SyncApi | undefined> {
       const s = await testStore(t, backend);
@@ -31,9 +36,16 @@ for (const backend of BACKENDS) {
     void test('a sync stores every page, records the run, and a re-run adds no duplicates and keeps notes', async (t) => {
       const sync = await setup(t);
       if (!sync) return;
-      const a = await sync.addAccount({ connector: 'pages', name: 'a', options: JSON.stringify({ pages: 3, perPage: 10 }) });
+      const a = await sync.addAccount({
+        connector: 'pages',
+        name: 'a',
+        options: JSON.stringify({ pages: 3, perPage: 10 }),
+      });
       const seen: string[] = [];
-      const [first] = await sync.sync(['a'], { ...quiet, onProgress: (p) => seen.push(`${p.phase}:${p.pages}:${p.objects}`) });
+      const [first] = await sync.sync(['a'], {
+        ...quiet,
+        onProgress: (p) => seen.push(`${p.phase}:${p.pages}:${p.objects}`),
+      });
       assert.equal(first!.run!.success, true, first!.run!.error ?? '');
       assert.deepEqual([first!.run!.objects, first!.run!.pages, first!.run!.metadata], [30, 3, 'cursor:obj:3']);
       assert.deepEqual(seen, ['started:0:0', 'page:1:10', 'page:2:20', 'page:3:30', 'finished:3:30']);
@@ -45,7 +57,10 @@ for (const backend of BACKENDS) {
       assert.equal((await sync.listData({ accounts: ['a'] })).total, 30);
       const again = await sync.listData({ search: 'look at this' });
       assert.equal(again.items[0]!.remoteId, 'obj-1-7');
-      assert.deepEqual((await sync.listRuns({ account: 'a' })).map((r) => r.success), [true, true]);
+      assert.deepEqual(
+        (await sync.listRuns({ account: 'a' })).map((r) => r.success),
+        [true, true],
+      );
     });
 
     void test('a connector that exits mid-sync: the run fails with its stderr tail, committed pages stay', async (t) => {
@@ -66,8 +81,16 @@ for (const backend of BACKENDS) {
     void sqliteOnly('a Sync error and a page without remote id are recorded as failed runs', async (t) => {
       const sync = await setup(t);
       if (!sync) return;
-      await sync.addAccount({ connector: 'pages', name: 'fails', options: JSON.stringify({ pages: 3, failBefore: 1 }) });
-      await sync.addAccount({ connector: 'pages', name: 'bad', options: JSON.stringify({ pages: 2, missingRemoteId: true }) });
+      await sync.addAccount({
+        connector: 'pages',
+        name: 'fails',
+        options: JSON.stringify({ pages: 3, failBefore: 1 }),
+      });
+      await sync.addAccount({
+        connector: 'pages',
+        name: 'bad',
+        options: JSON.stringify({ pages: 2, missingRemoteId: true }),
+      });
       const outcomes = await sync.sync(['fails', 'bad'], quiet);
       const [fails, bad] = outcomes.map((o) => o.run!);
       assert.equal(fails!.success, false);
@@ -83,7 +106,10 @@ for (const backend of BACKENDS) {
       if (!sync) return;
       await sync.addAccount({ connector: 'pages', name: 'slow', options: JSON.stringify({ pages: 3, delayMs: 150 }) });
       await sync.addAccount({ connector: 'pages', name: 'other', options: JSON.stringify({ pages: 2, prefix: 'o' }) });
-      const [x, y] = await Promise.all([sync.sync(['slow', 'other'], { ...quiet, concurrency: 2 }), sync.sync(['slow'], quiet)]);
+      const [x, y] = await Promise.all([
+        sync.sync(['slow', 'other'], { ...quiet, concurrency: 2 }),
+        sync.sync(['slow'], quiet),
+      ]);
       const slowOutcomes = [x![0]!, y![0]!];
       assert.equal(slowOutcomes.filter((o) => o.run?.success).length, 1);
       const refused = slowOutcomes.find((o) => o.error)!;
@@ -94,31 +120,57 @@ for (const backend of BACKENDS) {
       assert.equal((await sync.listRuns({ account: 'slow' })).length, 1);
     });
 
-    void sqliteOnly('a cancelled sync is recorded as such, keeps its committed pages and frees the account', async (t) => {
-      const sync = await setup(t);
-      if (!sync) return;
-      await sync.addAccount({ connector: 'pages', name: 'cancel', options: JSON.stringify({ pages: 50, perPage: 2, delayMs: 100 }) });
-      const abort = new AbortController();
-      const [o] = await sync.sync(['cancel'], { ...quiet, signal: abort.signal, onProgress: (p) => { if (p.phase === 'page' && p.pages === 2) abort.abort(); } });
-      assert.equal(o!.run!.success, false);
-      assert.match(o!.run!.error ?? '', /CANCELLED/);
-      assert.ok(o!.run!.pages >= 2 && o!.run!.pages < 50);
-      assert.equal((await sync.listData({ accounts: ['cancel'] })).total, o!.run!.objects);
-      await sync.store.exec('UPDATE accounts SET options = ? WHERE name = ?', [JSON.stringify({ pages: 1 }), 'cancel']);
-      const [again] = await sync.sync(['cancel'], quiet);
-      assert.equal(again!.run!.success, true);
-    });
+    void sqliteOnly(
+      'a cancelled sync is recorded as such, keeps its committed pages and frees the account',
+      async (t) => {
+        const sync = await setup(t);
+        if (!sync) return;
+        await sync.addAccount({
+          connector: 'pages',
+          name: 'cancel',
+          options: JSON.stringify({ pages: 50, perPage: 2, delayMs: 100 }),
+        });
+        const abort = new AbortController();
+        const [o] = await sync.sync(['cancel'], {
+          ...quiet,
+          signal: abort.signal,
+          onProgress: (p) => {
+            if (p.phase === 'page' && p.pages === 2) abort.abort();
+          },
+        });
+        assert.equal(o!.run!.success, false);
+        assert.match(o!.run!.error ?? '', /CANCELLED/);
+        assert.ok(o!.run!.pages >= 2 && o!.run!.pages < 50);
+        assert.equal((await sync.listData({ accounts: ['cancel'] })).total, o!.run!.objects);
+        await sync.store.exec('UPDATE accounts SET options = ? WHERE name = ?', [
+          JSON.stringify({ pages: 1 }),
+          'cancel',
+        ]);
+        const [again] = await sync.sync(['cancel'], quiet);
+        assert.equal(again!.run!.success, true);
+      },
+    );
 
     void sqliteOnly('Clean forgets what the run did not send', async (t) => {
       const sync = await setup(t);
       if (!sync) return;
-      const a = await sync.addAccount({ connector: 'pages', name: 'c', options: JSON.stringify({ pages: 3, perPage: 2 }) });
+      const a = await sync.addAccount({
+        connector: 'pages',
+        name: 'c',
+        options: JSON.stringify({ pages: 3, perPage: 2 }),
+      });
       await sync.sync(['c'], quiet);
       assert.equal((await sync.listData({ accounts: ['c'] })).total, 6);
-      await sync.store.exec('UPDATE accounts SET options = ? WHERE id = ?', [JSON.stringify({ pages: 1, perPage: 2, clean: true }), a.id]);
+      await sync.store.exec('UPDATE accounts SET options = ? WHERE id = ?', [
+        JSON.stringify({ pages: 1, perPage: 2, clean: true }),
+        a.id,
+      ]);
       const [o] = await sync.sync(['c'], quiet);
       assert.equal(o!.run!.success, true);
-      assert.deepEqual((await sync.listData({ accounts: ['c'] })).items.map((d) => d.remoteId).sort(), ['obj-0-0', 'obj-0-1']);
+      assert.deepEqual((await sync.listData({ accounts: ['c'] })).items.map((d) => d.remoteId).sort(), [
+        'obj-0-0',
+        'obj-0-1',
+      ]);
     });
   });
 }

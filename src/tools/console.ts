@@ -14,8 +14,17 @@ const HELP = `Type a message and press Enter, e.g.  clock/TIME zone=UTC   or a J
   /help            this text
   /quit            leave (Ctrl-D works too)`;
 
-export async function runConsole(options: SendOptions, input: NodeJS.ReadableStream = process.stdin, out: NodeJS.WritableStream = process.stdout): Promise<void> {
-  const rl = createInterface({ input, output: out, terminal: (input as { isTTY?: boolean }).isTTY === true, prompt: 'switchboard> ' });
+export async function runConsole(
+  options: SendOptions,
+  input: NodeJS.ReadableStream = process.stdin,
+  out: NodeJS.WritableStream = process.stdout,
+): Promise<void> {
+  const rl = createInterface({
+    input,
+    output: out,
+    terminal: (input as { isTTY?: boolean }).isTTY === true,
+    prompt: 'switchboard> ',
+  });
   // Take the iterator now: lines typed (or piped) while the first connection opens must not be lost.
   const lines = rl[Symbol.asyncIterator]();
   const print = (text: string) => out.write(`${text}\n`);
@@ -26,8 +35,12 @@ export async function runConsole(options: SendOptions, input: NodeJS.ReadableStr
     hub?.dispose();
     hub = undefined;
     const client = await connect(url, { reconnect: false });
-    client.onMessage((m) => { if (m.command !== 'HELP' && m.command !== 'READY') print(`< ${formatMessage(m, options.json, false)}`); });
-    client.onState((s) => { if (s.status === 'disconnected') print(`! disconnected: ${s.reason.message}`); });
+    client.onMessage((m) => {
+      if (m.command !== 'HELP' && m.command !== 'READY') print(`< ${formatMessage(m, options.json, false)}`);
+    });
+    client.onState((s) => {
+      if (s.status === 'disconnected') print(`! disconnected: ${s.reason.message}`);
+    });
     await client.register(name);
     hub = client;
     print(`connected to ${url} as ${name}`);
@@ -39,23 +52,42 @@ export async function runConsole(options: SendOptions, input: NodeJS.ReadableStr
     if (text.startsWith('/')) {
       const [verb, arg] = text.split(/\s+/, 2);
       switch (verb) {
-        case '/quit': case '/exit': return false;
-        case '/help': print(HELP); return true;
-        case '/disconnect':
-          if (hub) { hub.dispose(); hub = undefined; print('disconnected'); } else print('not connected');
+        case '/quit':
+        case '/exit':
+          return false;
+        case '/help':
+          print(HELP);
           return true;
-        case '/connect': await open(checkedAddress(arg ?? options.address)); return true;
-        default: print(`unknown console command ${verb}; try /help`); return true;
+        case '/disconnect':
+          if (hub) {
+            hub.dispose();
+            hub = undefined;
+            print('disconnected');
+          } else print('not connected');
+          return true;
+        case '/connect':
+          await open(checkedAddress(arg ?? options.address));
+          return true;
+        default:
+          print(`unknown console command ${verb}; try /help`);
+          return true;
       }
     }
-    if (!hub || hub.state.status === 'closed' || hub.state.status === 'disconnected') { print('not connected: use /connect URL'); return true; }
+    if (!hub || hub.state.status === 'closed' || hub.state.status === 'disconnected') {
+      print('not connected: use /connect URL');
+      return true;
+    }
     const sent = hub.send(parseTypedMessage(text));
     print(sent ? '> sent' : '! dropped (outbound queue full)');
     return true;
   };
 
   print('Switchboard console; /help for commands.');
-  try { await open(options.address); } catch (err) { print(`! ${errorMessage(err)}`); }
+  try {
+    await open(options.address);
+  } catch (err) {
+    print(`! ${errorMessage(err)}`);
+  }
   rl.prompt();
   try {
     for (;;) {
@@ -63,7 +95,11 @@ export async function runConsole(options: SendOptions, input: NodeJS.ReadableStr
       if (next.done) break;
       const line: string = next.value;
       let keep = true;
-      try { keep = await handle(line); } catch (err) { print(`! ${errorMessage(err)}`); }
+      try {
+        keep = await handle(line);
+      } catch (err) {
+        print(`! ${errorMessage(err)}`);
+      }
       if (!keep) break;
       rl.prompt();
     }

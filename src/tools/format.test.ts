@@ -7,7 +7,11 @@ import { parseSendOptions, parseSniffOptions } from './options.js';
 import { formatSniffed, readSniffed } from './sniff.js';
 
 void test('typed messages: text and JSON lines; mistakes get a hint', () => {
-  assert.deepEqual(parseTypedMessage('clock/TIME zone=UTC;n=1'), { command: 'TIME', to: { server: '', service: 'clock' }, params: { zone: 'UTC', n: '1' } });
+  assert.deepEqual(parseTypedMessage('clock/TIME zone=UTC;n=1'), {
+    command: 'TIME',
+    to: { server: '', service: 'clock' },
+    params: { zone: 'UTC', n: '1' },
+  });
   assert.deepEqual(parseTypedMessage('{"service":"clock","command":"TIME","parameters":{"n":1}}').params, { n: 1 });
   assert.throws(() => parseTypedMessage('   '), /the message is empty/);
   assert.throws(() => parseTypedMessage('clock/time'), /service\/COMMAND name=value/);
@@ -19,18 +23,47 @@ void test('flags: timeout, service and command names, addresses', () => {
   assert.throws(() => parseSendOptions({ timeout: '0' }), /--timeout must be between 1 and 3600000 ms/);
   assert.throws(() => parseSendOptions({ timeout: '5000', as: '9lives' }), /--as a service name/);
   assert.throws(() => parseSendOptions({ timeout: '5000', address: 'http://x' }), /http/);
-  assert.throws(() => parseSendOptions({ timeout: '5000', wait: true, address: 'cdu://127.0.0.1:4041' }), /--wait needs a stream connection/);
-  assert.deepEqual(parseSniffOptions({ service: 'clock', command: 'TIME', json: true, address: 'cd://127.0.0.1:4040' }),
-    { address: 'cd://127.0.0.1:4040', service: 'clock', command: 'TIME', json: true });
+  assert.throws(
+    () => parseSendOptions({ timeout: '5000', wait: true, address: 'cdu://127.0.0.1:4041' }),
+    /--wait needs a stream connection/,
+  );
+  assert.deepEqual(
+    parseSniffOptions({ service: 'clock', command: 'TIME', json: true, address: 'cd://127.0.0.1:4040' }),
+    { address: 'cd://127.0.0.1:4040', service: 'clock', command: 'TIME', json: true },
+  );
   assert.throws(() => parseSniffOptions({ command: 'time' }), /--command a command is upper case/);
 });
 
 void test('SNIFFED notices read in both formats and print on one line', () => {
-  const text = readSniffed(createMessage('SNIFFED', { at: '1700000000123', outcome: 'delivered', delivered_to: 'clock#1,clock#2', message: '<vm:caller clock/TIME zone=UTC' }));
-  assert.deepEqual(text, { at: 1700000000123, outcome: 'delivered', delivered_to: ['clock#1', 'clock#2'], message: '<vm:caller clock/TIME zone=UTC' });
+  const text = readSniffed(
+    createMessage('SNIFFED', {
+      at: '1700000000123',
+      outcome: 'delivered',
+      delivered_to: 'clock#1,clock#2',
+      message: '<vm:caller clock/TIME zone=UTC',
+    }),
+  );
+  assert.deepEqual(text, {
+    at: 1700000000123,
+    outcome: 'delivered',
+    delivered_to: ['clock#1', 'clock#2'],
+    message: '<vm:caller clock/TIME zone=UTC',
+  });
   assert.equal(formatSniffed(text), '22:13:20.123 delivered <vm:caller clock/TIME zone=UTC  -> clock#1,clock#2');
-  const json = readSniffed(createMessage('SNIFFED', { at: 1700000000123, outcome: 'failed', reason: 'no such service',
-    message: { 'sent-from-server': 'vm', 'sent-from-service': 'caller', service: 'nobody', command: 'PING', parameters: { n: 1 } } }));
+  const json = readSniffed(
+    createMessage('SNIFFED', {
+      at: 1700000000123,
+      outcome: 'failed',
+      reason: 'no such service',
+      message: {
+        'sent-from-server': 'vm',
+        'sent-from-service': 'caller',
+        service: 'nobody',
+        command: 'PING',
+        parameters: { n: 1 },
+      },
+    }),
+  );
   assert.equal(json.reason, 'no such service');
   assert.equal(formatSniffed(json), '22:13:20.123 failed    <vm:caller nobody/PING n=1  (no such service)');
 });

@@ -10,7 +10,8 @@ import type { OutgoingMessage } from '../client/types.js';
 /** `service/COMMAND k=v;k2=v2`, `server:service/COMMAND`, or a JSON object line. */
 export function parseTypedMessage(line: string): OutgoingMessage {
   const text = line.trim();
-  if (text === '') throw new InvalidArgumentError("the message is empty: write it as 'service/COMMAND name=value;name2=value2'");
+  if (text === '')
+    throw new InvalidArgumentError("the message is empty: write it as 'service/COMMAND name=value;name2=value2'");
   let msg: Message;
   try {
     msg = decodeLine(text);
@@ -18,7 +19,9 @@ export function parseTypedMessage(line: string): OutgoingMessage {
     const hint = text.startsWith('{')
       ? 'a JSON message is an object with "service", "command" and "parameters"'
       : "write it as 'service/COMMAND name=value;name2=value2' (commands are upper case)";
-    throw new InvalidArgumentError(`cannot read the message "${text.slice(0, 120)}": ${errorMessage(err)}; ${hint}`, { cause: err });
+    throw new InvalidArgumentError(`cannot read the message "${text.slice(0, 120)}": ${errorMessage(err)}; ${hint}`, {
+      cause: err,
+    });
   }
   return { command: msg.command, to: msg.to, params: msg.params };
 }

@@ -9,18 +9,37 @@ import type { SendOptions } from './options.js';
  * What is never the reply a person waits for: protocol notices and requests to us. UNKNOWN,
  * INVALID and SERVICE_UNAVAILABLE are left to the client, which turns them into errors.
  */
-const NOT_A_REPLY = new Set(['HELP', 'READY', 'ALIVE', 'STOP', 'DISCONNECTING', 'QUITTING', 'UNKNOWN', 'INVALID', 'SERVICE_UNAVAILABLE']);
+const NOT_A_REPLY = new Set([
+  'HELP',
+  'READY',
+  'ALIVE',
+  'STOP',
+  'DISCONNECTING',
+  'QUITTING',
+  'UNKNOWN',
+  'INVALID',
+  'SERVICE_UNAVAILABLE',
+]);
 
-export async function runSend(line: string, options: SendOptions, out: NodeJS.WritableStream = process.stdout): Promise<void> {
+export async function runSend(
+  line: string,
+  options: SendOptions,
+  out: NodeJS.WritableStream = process.stdout,
+): Promise<void> {
   const outgoing = parseTypedMessage(line);
-  const hub = await connect(options.address, { reconnect: false, requestTimeoutMs: options.timeoutMs, format: options.json ? 'json' : 'text' });
+  const hub = await connect(options.address, {
+    reconnect: false,
+    requestTimeoutMs: options.timeoutMs,
+    format: options.json ? 'json' : 'text',
+  });
   try {
     if (!options.wait) {
-      if (!hub.send(outgoing)) throw new SwitchboardError('UNAVAILABLE', `the message could not be sent to ${options.address}`);
+      if (!hub.send(outgoing))
+        throw new SwitchboardError('UNAVAILABLE', `the message could not be sent to ${options.address}`);
       return;
     }
     await hub.register(options.as ?? `send_${process.pid}`);
-    const target = typeof outgoing.to === 'object' ? outgoing.to.service ?? '' : '';
+    const target = typeof outgoing.to === 'object' ? (outgoing.to.service ?? '') : '';
     let reply: Message;
     try {
       reply = await hub.request(outgoing, {
@@ -30,7 +49,11 @@ export async function runSend(line: string, options: SendOptions, out: NodeJS.Wr
       });
     } catch (err) {
       if (err instanceof SwitchboardError && err.code === 'TIMEOUT') {
-        throw new SwitchboardError('TIMEOUT', `no reply from ${target || 'the hub'} to ${outgoing.command} within ${options.timeoutMs} ms; check the service is registered (switchboard services) or raise --timeout`, { cause: err });
+        throw new SwitchboardError(
+          'TIMEOUT',
+          `no reply from ${target || 'the hub'} to ${outgoing.command} within ${options.timeoutMs} ms; check the service is registered (switchboard services) or raise --timeout`,
+          { cause: err },
+        );
       }
       throw err;
     }

@@ -35,14 +35,22 @@ export function formatSniffed(s: SniffedLine): string {
   let text: string;
   if (typeof s.message === 'string') text = s.message;
   else {
-    try { text = formatMessage(decodeLine(JSON.stringify(s.message)), false, false); } catch { text = JSON.stringify(s.message); }
+    try {
+      text = formatMessage(decodeLine(JSON.stringify(s.message)), false, false);
+    } catch {
+      text = JSON.stringify(s.message);
+    }
   }
   const to = s.delivered_to?.length ? `  -> ${s.delivered_to.join(',')}` : '';
   const why = s.reason ? `  (${s.reason})` : '';
   return `${time} ${s.outcome.padEnd(9)} ${text}${to}${why}`;
 }
 
-export async function runSniff(options: SniffOptions, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<void> {
+export async function runSniff(
+  options: SniffOptions,
+  out: NodeJS.WritableStream = process.stdout,
+  err: NodeJS.WritableStream = process.stderr,
+): Promise<void> {
   const hub = await connect(options.address, { format: options.json ? 'json' : 'text', waitOnFirstConnect: false });
   const ask = () => {
     const params: Record<string, string> = { format: options.json ? 'json' : 'text' };
@@ -51,20 +59,35 @@ export async function runSniff(options: SniffOptions, out: NodeJS.WritableStream
     hub.send({ command: 'SNIFF', params });
   };
   const finished = new Promise<void>((resolve, reject) => {
-    hub.on('SNIFFING', () => { err.write(`sniffing on ${options.address}${options.service ? ` service=${options.service}` : ''}${options.command ? ` command=${options.command}` : ''} (Ctrl-C to stop)\n`); });
+    hub.on('SNIFFING', () => {
+      err.write(
+        `sniffing on ${options.address}${options.service ? ` service=${options.service}` : ''}${options.command ? ` command=${options.command}` : ''} (Ctrl-C to stop)\n`,
+      );
+    });
     hub.on('SNIFFED', (m) => {
       const s = readSniffed(m);
       out.write(`${options.json ? JSON.stringify(s) : formatSniffed(s)}\n`);
     });
     hub.on('INVALID', (m) => {
-      if (m.params.command === 'SNIFF') { hub.dispose(); reject(new SwitchboardError('REFUSED', `the hub refused to sniff: ${String(m.params.message ?? '')}`)); }
+      if (m.params.command === 'SNIFF') {
+        hub.dispose();
+        reject(new SwitchboardError('REFUSED', `the hub refused to sniff: ${String(m.params.message ?? '')}`));
+      }
     });
     hub.onState((s) => {
-      if (s.status === 'connected') { err.write(`reconnected to ${options.address}\n`); ask(); }
-      if (s.status === 'disconnected') err.write(`! ${s.reason.message}; retrying${s.retryInMs !== undefined ? ` in ${Math.round(s.retryInMs / 1000)} s` : ''}\n`);
+      if (s.status === 'connected') {
+        err.write(`reconnected to ${options.address}\n`);
+        ask();
+      }
+      if (s.status === 'disconnected')
+        err.write(
+          `! ${s.reason.message}; retrying${s.retryInMs !== undefined ? ` in ${Math.round(s.retryInMs / 1000)} s` : ''}\n`,
+        );
       if (s.status === 'closed') resolve();
     });
-    const stop = () => { hub.dispose(); };
+    const stop = () => {
+      hub.dispose();
+    };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });

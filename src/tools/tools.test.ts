@@ -17,12 +17,23 @@ const children: ChildProcess[] = [];
 
 function cli(args: string[], stdin?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, SWITCHBOARD_FROM_SOURCE: '1', SWITCHBOARD_LOG_LEVEL: 'warn', SWITCHBOARD_ADDRESS: hub.url } });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: {
+        ...process.env,
+        SWITCHBOARD_FROM_SOURCE: '1',
+        SWITCHBOARD_LOG_LEVEL: 'warn',
+        SWITCHBOARD_ADDRESS: hub.url,
+      },
+    });
     children.push(child);
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     if (stdin !== undefined) child.stdin.end(stdin);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
@@ -32,7 +43,9 @@ before(async () => {
   hub = await TestHub.start();
   echo = await connect(hub.url, { reconnect: false });
   echo.on('ECHO', (m) => ({ command: 'ECHOED', params: { text: m.params.text ?? '' } }));
-  echo.on('NOTE', (m) => { got.push(m); });
+  echo.on('NOTE', (m) => {
+    got.push(m);
+  });
   await echo.register('echo', { commands: ['ECHO', 'NOTE'] });
 });
 
@@ -91,12 +104,16 @@ void test('the interactive console sends typed lines and answers /help and /quit
 });
 
 void test('sniff prints every routed message live, filtered, as JSON lines', async () => {
-  const child = spawn(process.execPath, [BIN, 'sniff', '--service', 'echo', '--json'], { env: { ...process.env, SWITCHBOARD_FROM_SOURCE: '1', SWITCHBOARD_LOG_LEVEL: 'warn', SWITCHBOARD_ADDRESS: hub.url } });
+  const child = spawn(process.execPath, [BIN, 'sniff', '--service', 'echo', '--json'], {
+    env: { ...process.env, SWITCHBOARD_FROM_SOURCE: '1', SWITCHBOARD_LOG_LEVEL: 'warn', SWITCHBOARD_ADDRESS: hub.url },
+  });
   children.push(child);
   const lines: string[] = [];
   createInterface({ input: child.stdout }).on('line', (l) => lines.push(l));
   let stderr = '';
-  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
   await waitFor(() => /sniffing/.test(stderr), { what: `sniff to start (stderr: ${stderr})`, timeoutMs: 20_000 });
   const sender = await connect(hub.url, { reconnect: false });
   try {
@@ -104,7 +121,12 @@ void test('sniff prints every routed message live, filtered, as JSON lines', asy
     sender.send({ command: 'NOTE', to: 'echo', params: { text: 'tap' } });
     sender.send({ command: 'OTHER', to: 'sniffed_sender' });
     await waitFor(() => lines.some((l) => l.includes('"tap"')), { what: 'the NOTE in the sniff output' });
-    type Sniffed = { outcome: string; at: number; delivered_to?: string[]; message: { command: string; service: string; 'sent-from-service': string; parameters: Record<string, unknown> } };
+    type Sniffed = {
+      outcome: string;
+      at: number;
+      delivered_to?: string[];
+      message: { command: string; service: string; 'sent-from-service': string; parameters: Record<string, unknown> };
+    };
     const seen = lines.map((l) => JSON.parse(l) as Sniffed);
     const note = seen.find((s) => s.message.command === 'NOTE')!;
     assert.equal(note.outcome, 'delivered');

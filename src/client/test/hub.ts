@@ -6,7 +6,10 @@ import { freePort } from '../../core/testing.js';
 import { HubChild } from '../../hub/test-process.js';
 
 export class TestHub extends HubChild {
-  private constructor(readonly port: number, readonly signalPort: number) {
+  private constructor(
+    readonly port: number,
+    readonly signalPort: number,
+  ) {
     super('the hub', 'switchboard-client-test-');
   }
 
@@ -22,7 +25,12 @@ export class TestHub extends HubChild {
 
   /** Starts (again) on the same port; resolves when it accepts connections. */
   restart(): Promise<void> {
-    return this.spawnHub(['--local-listen', this.url, '--signal', `cdu://127.0.0.1:${this.signalPort}`], this.port, {}, 30_000);
+    return this.spawnHub(
+      ['--local-listen', this.url, '--signal', `cdu://127.0.0.1:${this.signalPort}`],
+      this.port,
+      {},
+      30_000,
+    );
   }
 
   /** Kills the hub process (abruptly, like a crash) and waits for it to exit. */

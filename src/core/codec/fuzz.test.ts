@@ -12,7 +12,8 @@ function decodesOrRefuses(line: string): void {
   try {
     decodeLine(line);
   } catch (err) {
-    if (!(err instanceof InvalidMessageError)) throw new Error(`decodeLine(${JSON.stringify(line)}) threw ${String(err)}`);
+    if (!(err instanceof InvalidMessageError))
+      throw new Error(`decodeLine(${JSON.stringify(line)}) threw ${String(err)}`);
     assert.ok(err.message.length > 10);
   }
 }
@@ -43,16 +44,34 @@ void test('fuzz: random strings never crash the decoder', () => {
 });
 
 void test('fuzz: mutated valid text lines never crash the decoder', () => {
-  fc.assert(fc.property(textMessage, fc.array(mutation, { minLength: 1, maxLength: 4 }), (m, ms) => decodesOrRefuses(mutate(encodeText(m), ms))), { numRuns: 1500 });
+  fc.assert(
+    fc.property(textMessage, fc.array(mutation, { minLength: 1, maxLength: 4 }), (m, ms) =>
+      decodesOrRefuses(mutate(encodeText(m), ms)),
+    ),
+    { numRuns: 1500 },
+  );
 });
 
 void test('fuzz: mutated valid JSON lines never crash the decoder', () => {
-  fc.assert(fc.property(jsonMessage, fc.array(mutation, { minLength: 1, maxLength: 4 }), (m, ms) => decodesOrRefuses(mutate(encodeJson(m), ms))), { numRuns: 1000 });
+  fc.assert(
+    fc.property(jsonMessage, fc.array(mutation, { minLength: 1, maxLength: 4 }), (m, ms) =>
+      decodesOrRefuses(mutate(encodeJson(m), ms)),
+    ),
+    { numRuns: 1000 },
+  );
 });
 
 void test('fuzz: JSON of any shape never crashes the decoder', () => {
-  fc.assert(fc.property(fc.jsonValue({ maxDepth: 3 }), (v) => decodesOrRefuses(`{"command":"X","parameters":${JSON.stringify(v)}}`)), { numRuns: 700 });
-  fc.assert(fc.property(fc.object({ maxDepth: 2 }), (v) => decodesOrRefuses(JSON.stringify(v))), { numRuns: 700 });
+  fc.assert(
+    fc.property(fc.jsonValue({ maxDepth: 3 }), (v) =>
+      decodesOrRefuses(`{"command":"X","parameters":${JSON.stringify(v)}}`),
+    ),
+    { numRuns: 700 },
+  );
+  fc.assert(
+    fc.property(fc.object({ maxDepth: 2 }), (v) => decodesOrRefuses(JSON.stringify(v))),
+    { numRuns: 700 },
+  );
 });
 
 /** scanText (the hub's no-copy check) accepts exactly the lines decodeText accepts, with the same head. */
@@ -64,15 +83,45 @@ function scanAgrees(line: string): void {
     decoded = undefined;
   }
   const head = scanText(line);
-  if (decoded === undefined) { assert.equal(head, undefined, `scanText accepted ${JSON.stringify(line)}`); return; }
+  if (decoded === undefined) {
+    assert.equal(head, undefined, `scanText accepted ${JSON.stringify(line)}`);
+    return;
+  }
   assert.ok(head, `scanText refused ${JSON.stringify(line)}`);
-  assert.deepEqual({ server: head.server, service: head.service, command: head.command, fromServer: head.fromServer, fromService: head.fromService },
-    { server: decoded.to.server, service: decoded.to.service, command: decoded.command, fromServer: decoded.sentFrom.server, fromService: decoded.sentFrom.service });
+  assert.deepEqual(
+    {
+      server: head.server,
+      service: head.service,
+      command: head.command,
+      fromServer: head.fromServer,
+      fromService: head.fromService,
+    },
+    {
+      server: decoded.to.server,
+      service: decoded.to.service,
+      command: decoded.command,
+      fromServer: decoded.sentFrom.server,
+      fromService: decoded.sentFrom.service,
+    },
+  );
   assert.equal(head.special, 'cache' in decoded.params || 'transmission_report' in decoded.params);
 }
 
 void test('fuzz: scanText refuses and accepts the same text lines as decodeText', () => {
-  fc.assert(fc.property(textMessage, fc.array(mutation, { minLength: 0, maxLength: 4 }), (m, ms) => scanAgrees(mutate(encodeText(m), ms))), { numRuns: 2000 });
+  fc.assert(
+    fc.property(textMessage, fc.array(mutation, { minLength: 0, maxLength: 4 }), (m, ms) =>
+      scanAgrees(mutate(encodeText(m), ms)),
+    ),
+    { numRuns: 2000 },
+  );
   fc.assert(fc.property(trickyString, scanAgrees), { numRuns: 1000 });
-  for (const line of ['svc/RUN cache=no', 'svc/RUN a="x;y";transmission_report=all', 'svc/RUN a="open', 'svc/RUN a="x"b=1', 'svc/RUN a\\=1', '<s:c svc/RUN x=\\n']) scanAgrees(line);
+  for (const line of [
+    'svc/RUN cache=no',
+    'svc/RUN a="x;y";transmission_report=all',
+    'svc/RUN a="open',
+    'svc/RUN a="x"b=1',
+    'svc/RUN a\\=1',
+    '<s:c svc/RUN x=\\n',
+  ])
+    scanAgrees(line);
 });

@@ -7,10 +7,18 @@ import { createMessage } from '../message.js';
 import { InvalidMessageError } from '../errors.js';
 
 void test('json: the reference keys, typed values', () => {
-  const line = '{"sent-from-server":"srv1","sent-from-service":"cluck","server":"srv2","service":"cluckd","command":"LOCK","parameters":{"key":"abc","timeout":5,"ok":true,"none":null,"list":[1,"a"],"obj":{"x":{"y":1.5}}}}';
+  const line =
+    '{"sent-from-server":"srv1","sent-from-service":"cluck","server":"srv2","service":"cluckd","command":"LOCK","parameters":{"key":"abc","timeout":5,"ok":true,"none":null,"list":[1,"a"],"obj":{"x":{"y":1.5}}}}';
   const msg = decodeJson(line);
-  assert.deepEqual(msg, createMessage('LOCK', { key: 'abc', timeout: 5, ok: true, none: null, list: [1, 'a'], obj: { x: { y: 1.5 } } },
-    { server: 'srv2', service: 'cluckd' }, { server: 'srv1', service: 'cluck' }));
+  assert.deepEqual(
+    msg,
+    createMessage(
+      'LOCK',
+      { key: 'abc', timeout: 5, ok: true, none: null, list: [1, 'a'], obj: { x: { y: 1.5 } } },
+      { server: 'srv2', service: 'cluckd' },
+      { server: 'srv1', service: 'cluck' },
+    ),
+  );
   assert.equal(encodeJson(msg), line);
 });
 
@@ -45,7 +53,10 @@ const rejected: Array<[string, RegExp]> = [
 ];
 for (const [line, why] of rejected) {
   void test(`json reject: ${line}`, () => {
-    assert.throws(() => decodeJson(line), (err: unknown) => err instanceof InvalidMessageError && why.test(err.message));
+    assert.throws(
+      () => decodeJson(line),
+      (err: unknown) => err instanceof InvalidMessageError && why.test(err.message),
+    );
   });
 }
 
@@ -77,10 +88,22 @@ void test('encoders turn an unencodable value into InvalidMessageError', () => {
 
 void test('json: the hand-written envelope check agrees with the zod schema', () => {
   const field = fc.oneof(fc.constant(undefined), fc.string(), fc.jsonValue({ maxDepth: 1 }));
-  const shape = fc.record({
-    command: field, server: field, service: field, 'sent-from-server': field, 'sent-from-service': field, parameters: field, other: field,
-  }, { requiredKeys: [] });
-  fc.assert(fc.property(fc.oneof(shape, fc.jsonValue({ maxDepth: 2 })), (raw) => {
-    assert.equal(isWellFormed(raw), envelope.safeParse(raw).success);
-  }), { numRuns: 1000 });
+  const shape = fc.record(
+    {
+      command: field,
+      server: field,
+      service: field,
+      'sent-from-server': field,
+      'sent-from-service': field,
+      parameters: field,
+      other: field,
+    },
+    { requiredKeys: [] },
+  );
+  fc.assert(
+    fc.property(fc.oneof(shape, fc.jsonValue({ maxDepth: 2 })), (raw) => {
+      assert.equal(isWellFormed(raw), envelope.safeParse(raw).success);
+    }),
+    { numRuns: 1000 },
+  );
 });

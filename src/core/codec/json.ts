@@ -62,7 +62,9 @@ export function decodeJson(line: string): Message {
   try {
     raw = JSON.parse(line);
   } catch (err) {
-    throw new InvalidMessageError(`a line starting with "{" must be a JSON message: ${errorMessage(err)}`, { cause: err });
+    throw new InvalidMessageError(`a line starting with "{" must be a JSON message: ${errorMessage(err)}`, {
+      cause: err,
+    });
   }
   let m: Envelope;
   if (isWellFormed(raw)) {
@@ -86,13 +88,17 @@ export function decodeJson(line: string): Message {
   if (!knownCommands.check(message.command)) throw new InvalidMessageError(badName('command', message.command));
   if (!knownServers.check(message.to.server)) throw new InvalidMessageError(badName('server', message.to.server));
   if (!knownServices.check(message.to.service)) throw new InvalidMessageError(badName('service', message.to.service));
-  if (!knownServers.check(message.sentFrom.server)) throw new InvalidMessageError(`sender ${badName('server', message.sentFrom.server)}`);
-  if (!knownServices.check(message.sentFrom.service)) throw new InvalidMessageError(`sender ${badName('service', message.sentFrom.service)}`);
+  if (!knownServers.check(message.sentFrom.server))
+    throw new InvalidMessageError(`sender ${badName('server', message.sentFrom.server)}`);
+  if (!knownServices.check(message.sentFrom.service))
+    throw new InvalidMessageError(`sender ${badName('service', message.sentFrom.service)}`);
   if (m.parameters !== undefined && m.parameters !== null) {
-    if (!isPlainObject(m.parameters)) throw new InvalidMessageError('invalid JSON message: "parameters" must be an object of name -> value');
+    if (!isPlainObject(m.parameters))
+      throw new InvalidMessageError('invalid JSON message: "parameters" must be an object of name -> value');
     for (const name of Object.keys(m.parameters)) {
       if (!knownParams.check(name)) throw new InvalidMessageError(badName('parameter', name));
-      if (exceedsDepth(m.parameters[name]!, MAX_PARAM_DEPTH)) throw new InvalidMessageError(`parameter ${name} nests arrays/objects deeper than ${MAX_PARAM_DEPTH} levels`);
+      if (exceedsDepth(m.parameters[name]!, MAX_PARAM_DEPTH))
+        throw new InvalidMessageError(`parameter ${name} nests arrays/objects deeper than ${MAX_PARAM_DEPTH} levels`);
     }
     message.params = m.parameters;
   }
@@ -111,6 +117,8 @@ export function encodeJson(msg: Message): string {
   try {
     return JSON.stringify(out);
   } catch (err) {
-    throw new InvalidMessageError(`cannot encode the parameters of ${msg.command} as JSON: ${errorMessage(err)}`, { cause: err });
+    throw new InvalidMessageError(`cannot encode the parameters of ${msg.command} as JSON: ${errorMessage(err)}`, {
+      cause: err,
+    });
   }
 }

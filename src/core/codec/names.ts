@@ -96,7 +96,8 @@ const RULES = {
   command: 'a command is upper case A-Z, 0-9 and _, not starting with a digit (e.g. REGISTER)',
   parameter: 'a parameter name is A-Z, a-z, 0-9 and _, not starting with a digit (e.g. service)',
   server: 'a server name is A-Z, a-z, 0-9 and _, not starting with a digit, or one of "*", "?", "."',
-  service: 'a service name is A-Z, a-z, 0-9 and _, not starting with a digit, optionally followed by #instance, or one of "*", "?", "."',
+  service:
+    'a service name is A-Z, a-z, 0-9 and _, not starting with a digit, optionally followed by #instance, or one of "*", "?", "."',
 } as const;
 
 /** The sentence for a name that broke its rule. */

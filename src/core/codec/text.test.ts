@@ -7,12 +7,24 @@ import { InvalidMessageError } from '../errors.js';
 /** [line as written by the encoder, message] — decode(line) = message and encode(message) = line. */
 const canonical: Array<[string, Message, string]> = [
   ['HELP', createMessage('HELP'), 'command only'],
-  ['<srv1:cluck srv2:cluckd/LOCK key=abc;timeout=5',
-    createMessage('LOCK', { key: 'abc', timeout: '5' }, { server: 'srv2', service: 'cluckd' }, { server: 'srv1', service: 'cluck' }), 'the reference example'],
+  [
+    '<srv1:cluck srv2:cluckd/LOCK key=abc;timeout=5',
+    createMessage(
+      'LOCK',
+      { key: 'abc', timeout: '5' },
+      { server: 'srv2', service: 'cluckd' },
+      { server: 'srv1', service: 'cluck' },
+    ),
+    'the reference example',
+  ],
   ['cluckd/LOCK', createMessage('LOCK', {}, { service: 'cluckd' }), 'service without server'],
   ['<srv1: STOP', createMessage('STOP', {}, {}, { server: 'srv1' }), 'sender block with only a server'],
   ['<:cluck STOP', createMessage('STOP', {}, {}, { service: 'cluck' }), 'sender block with only a service'],
-  ['REGISTER service=lock;version=1', createMessage('REGISTER', { version: String(MESSAGE_VERSION), service: 'lock' }), 'parameters sorted by name'],
+  [
+    'REGISTER service=lock;version=1',
+    createMessage('REGISTER', { version: String(MESSAGE_VERSION), service: 'lock' }),
+    'parameters sorted by name',
+  ],
   ['*/STATUS', createMessage('STATUS', {}, { service: '*' }), 'broadcast service *'],
   ['?/STATUS', createMessage('STATUS', {}, { service: '?' }), 'broadcast service ?'],
   ['./STATUS', createMessage('STATUS', {}, { service: '.' }), 'broadcast service .'],
@@ -22,15 +34,27 @@ const canonical: Array<[string, Message, string]> = [
   ['<*:? X', createMessage('X', {}, {}, { server: '*', service: '?' }), 'broadcast names in the sender block'],
   ['lock#2/LOCK', createMessage('LOCK', {}, { service: 'lock#2' }), 'service instance suffix'],
   ['CMD a=1;b=', createMessage('CMD', { a: '1', b: '' }), 'empty value'],
-  ['CMD msg=hello big world;x=1', createMessage('CMD', { msg: 'hello big world', x: '1' }), 'spaces inside a value need no quoting'],
+  [
+    'CMD msg=hello big world;x=1',
+    createMessage('CMD', { msg: 'hello big world', x: '1' }),
+    'spaces inside a value need no quoting',
+  ],
   ['CMD path=C:\\\\dir\\\\', createMessage('CMD', { path: 'C:\\dir\\' }), 'backslash doubled'],
   ['CMD text=line1\\nline2\\r', createMessage('CMD', { text: 'line1\nline2\r' }), 'LF and CR escaped'],
   ['CMD cache="no;reply"', createMessage('CMD', { cache: 'no;reply' }), 'value with ; is quoted'],
-  ['CMD q="\\"hi\\" there"', createMessage('CMD', { q: '"hi" there' }), 'value starting with " is quoted, inner " escaped'],
+  [
+    'CMD q="\\"hi\\" there"',
+    createMessage('CMD', { q: '"hi" there' }),
+    'value starting with " is quoted, inner " escaped',
+  ],
   ['CMD q=say "hi"', createMessage('CMD', { q: 'say "hi"' }), 'inner " not at the start stays as is'],
   ['CMD q="a;\\"b\\\\"', createMessage('CMD', { q: 'a;"b\\' }), 'quoted value ending in a backslash'],
   ['CMD q="x "', createMessage('CMD', { q: 'x ' }), 'value ending in a space is quoted so trimming keeps it'],
-  ['CMD _x=1;a9=2;aB=3', createMessage('CMD', { aB: '3', _x: '1', a9: '2' }), 'names with _ and digits, sorted by code unit'],
+  [
+    'CMD _x=1;a9=2;aB=3',
+    createMessage('CMD', { aB: '3', _x: '1', a9: '2' }),
+    'names with _ and digits, sorted by code unit',
+  ],
   ['CMD u=héllo ✓ 𝄞', createMessage('CMD', { u: 'héllo ✓ 𝄞' }), 'unicode values pass through'],
   ['_PRIVATE_1', createMessage('_PRIVATE_1'), 'command with _ and digits'],
 ];
@@ -52,7 +76,19 @@ const accepted: Array<[string, Message, string]> = [
   ['CMD a=x\\ty', createMessage('CMD', { a: 'x\\ty' }), 'unknown escape kept as is'],
   ['CMD a="x\\ny";b=2', createMessage('CMD', { a: 'x\ny', b: '2' }), 'escapes inside quotes'],
   ['<: CMD', createMessage('CMD'), 'empty sender block'],
-  ['CMD __proto__=x', { ...createMessage('CMD'), params: Object.defineProperty({}, '__proto__', { value: 'x', enumerable: true, writable: true, configurable: true }) }, '__proto__ is an ordinary parameter'],
+  [
+    'CMD __proto__=x',
+    {
+      ...createMessage('CMD'),
+      params: Object.defineProperty({}, '__proto__', {
+        value: 'x',
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      }),
+    },
+    '__proto__ is an ordinary parameter',
+  ],
 ];
 
 for (const [line, msg, rule] of accepted) {
@@ -68,7 +104,10 @@ void test('text encode: server only written with a service', () => {
 });
 
 void test('text encode: non-string parameters written as text', () => {
-  assert.equal(encodeText(createMessage('CMD', { n: 5, t: true, z: null, o: { a: [1] } })), 'CMD n=5;o={"a":[1]};t=true;z=');
+  assert.equal(
+    encodeText(createMessage('CMD', { n: 5, t: true, z: null, o: { a: [1] } })),
+    'CMD n=5;o={"a":[1]};t=true;z=',
+  );
 });
 
 const rejected: Array<[string, RegExp]> = [
@@ -99,7 +138,10 @@ const rejected: Array<[string, RegExp]> = [
 
 for (const [line, why] of rejected) {
   void test(`text reject: ${JSON.stringify(line)}`, () => {
-    assert.throws(() => decodeText(line), (err: unknown) => err instanceof InvalidMessageError && err.code === 'INVALID_MESSAGE' && why.test(err.message));
+    assert.throws(
+      () => decodeText(line),
+      (err: unknown) => err instanceof InvalidMessageError && err.code === 'INVALID_MESSAGE' && why.test(err.message),
+    );
   });
 }
 

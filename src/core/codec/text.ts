@@ -36,7 +36,13 @@ function fail(reason: string, line: string): never {
 }
 
 /** Undoes `\\`, `\n`, `\r` (and `\"` inside quotes); any other `\x` stays as it is, like the original. */
-function unescape(raw: string, from: number, to: number, quoted: boolean, line: string): { value: string; end: number } {
+function unescape(
+  raw: string,
+  from: number,
+  to: number,
+  quoted: boolean,
+  line: string,
+): { value: string; end: number } {
   let out = '';
   let run = from;
   let i = from;
@@ -97,11 +103,23 @@ function parse(input: string, params: Record<string, string> | undefined): TextH
   let fromService = '';
   if (line.charCodeAt(0) === 60 /* < */) {
     const space = line.indexOf(' ', 1);
-    if (space === -1) fail('a message cannot be only a sender block: "<server:service" must be followed by a space and a command', line);
+    if (space === -1)
+      fail(
+        'a message cannot be only a sender block: "<server:service" must be followed by a space and a command',
+        line,
+      );
     const colon = line.indexOf(':', 1);
-    if (colon === -1 || colon > space) fail('the sender block must be "<server:service " with a colon before the first space', line);
-    fromServer = colon === 1 ? '' : serverNames.read(line, 1, colon) ?? fail(`sender ${badName('server', line.slice(1, colon))}`, line);
-    fromService = colon + 1 === space ? '' : serviceNames.read(line, colon + 1, space) ?? fail(`sender ${badName('service', line.slice(colon + 1, space))}`, line);
+    if (colon === -1 || colon > space)
+      fail('the sender block must be "<server:service " with a colon before the first space', line);
+    fromServer =
+      colon === 1
+        ? ''
+        : (serverNames.read(line, 1, colon) ?? fail(`sender ${badName('server', line.slice(1, colon))}`, line));
+    fromService =
+      colon + 1 === space
+        ? ''
+        : (serviceNames.read(line, colon + 1, space) ??
+          fail(`sender ${badName('service', line.slice(colon + 1, space))}`, line));
     pos = space + 1;
   }
 
@@ -115,7 +133,10 @@ function parse(input: string, params: Record<string, string> | undefined): TextH
   let colon = -1;
   for (let i = pos; i < headEnd; i++) {
     const c = line.charCodeAt(i);
-    if (c === 47 /* / */) { slash = i; break; }
+    if (c === 47 /* / */) {
+      slash = i;
+      break;
+    }
     if (c === 58 /* : */ && colon === -1) colon = i;
   }
   if (slash !== -1) {
@@ -125,13 +146,16 @@ function parse(input: string, params: Record<string, string> | undefined): TextH
     }
     const serviceStart = colon !== -1 ? colon + 1 : pos;
     if (serviceStart === slash) fail('a service name is required before "/" (write service/COMMAND)', line);
-    service = serviceNames.read(line, serviceStart, slash) ?? fail(badName('service', line.slice(serviceStart, slash)), line);
+    service =
+      serviceNames.read(line, serviceStart, slash) ?? fail(badName('service', line.slice(serviceStart, slash)), line);
     commandStart = slash + 1;
   }
   if (commandStart === headEnd) fail('a command is required (e.g. "service/COMMAND")', line);
-  const command = commandNames.read(line, commandStart, headEnd) ?? (slash === -1 && colon > pos
-    ? fail('a server name is only allowed together with a service: write server:service/COMMAND', line)
-    : fail(badName('command', line.slice(commandStart, headEnd)), line));
+  const command =
+    commandNames.read(line, commandStart, headEnd) ??
+    (slash === -1 && colon > pos
+      ? fail('a server name is only allowed together with a service: write server:service/COMMAND', line)
+      : fail(badName('command', line.slice(commandStart, headEnd)), line));
 
   let special = false;
   pos = headEnd + 1;
@@ -140,7 +164,8 @@ function parse(input: string, params: Record<string, string> | undefined): TextH
   if (backslash === -1) backslash = len;
   while (pos < len) {
     const eq = line.indexOf('=', pos);
-    if (eq === -1) fail(`parameter ${JSON.stringify(line.slice(pos, pos + 64))} must be followed by "=" and a value`, line);
+    if (eq === -1)
+      fail(`parameter ${JSON.stringify(line.slice(pos, pos + 64))} must be followed by "=" and a value`, line);
     const name = paramNames.read(line, pos, eq) ?? fail(badName('parameter', line.slice(pos, eq)), line);
     if (name === 'cache' || name === 'transmission_report') special = true;
     const v = eq + 1;
@@ -149,7 +174,8 @@ function parse(input: string, params: Record<string, string> | undefined): TextH
       if (params !== undefined) setParam(params, name, value);
       pos = close + 1;
       if (pos < len) {
-        if (line.charCodeAt(pos) !== 59 /* ; */) fail(`after the quoted value of ${name}, expected ";" before the next parameter`, line);
+        if (line.charCodeAt(pos) !== 59 /* ; */)
+          fail(`after the quoted value of ${name}, expected ";" before the next parameter`, line);
         pos++;
       }
     } else {
@@ -178,7 +204,12 @@ function parse(input: string, params: Record<string, string> | undefined): TextH
 export function decodeText(input: string): Message {
   const params: Record<string, string> = {};
   const h = parse(input, params);
-  return { sentFrom: { server: h.fromServer, service: h.fromService }, to: { server: h.server, service: h.service }, command: h.command, params };
+  return {
+    sentFrom: { server: h.fromServer, service: h.fromService },
+    to: { server: h.server, service: h.service },
+    command: h.command,
+    params,
+  };
 }
 
 /**

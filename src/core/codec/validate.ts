@@ -12,7 +12,8 @@ export function assertValidEndpoints(msg: Message): void {
   if (!knownServers.check(msg.to.server)) throw new InvalidMessageError(badName('server', msg.to.server));
   if (!knownServices.check(msg.to.service)) throw new InvalidMessageError(badName('service', msg.to.service));
   if (!knownServers.check(msg.sentFrom.server)) throw new InvalidMessageError(badName('server', msg.sentFrom.server));
-  if (!knownServices.check(msg.sentFrom.service)) throw new InvalidMessageError(badName('service', msg.sentFrom.service));
+  if (!knownServices.check(msg.sentFrom.service))
+    throw new InvalidMessageError(badName('service', msg.sentFrom.service));
 }
 
 export function assertValidMessage(msg: Message): void {
@@ -24,6 +25,7 @@ export function assertValidMessage(msg: Message): void {
 
 /** Sets a decoded parameter; `__proto__` is a legal name and must stay an own property. */
 export function setParam<T>(params: Record<string, T>, name: string, value: T): void {
-  if (name === '__proto__') Object.defineProperty(params, name, { value, enumerable: true, writable: true, configurable: true });
+  if (name === '__proto__')
+    Object.defineProperty(params, name, { value, enumerable: true, writable: true, configurable: true });
   else params[name] = value;
 }

@@ -46,7 +46,10 @@ export abstract class BaseChannel implements Channel {
   private earlyChars = 0;
   private earlyScheduled = false;
 
-  constructor(readonly transport: string, readonly remoteAddress: string) {
+  constructor(
+    readonly transport: string,
+    readonly remoteAddress: string,
+  ) {
     this.id = `${transport}-${nextId++}`;
     this.stats = new Stats(() => this.bufferedBytes());
     this.events.setMaxListeners(0);
@@ -125,7 +128,11 @@ export abstract class BaseChannel implements Channel {
 
   protected emitError(err: Error): void {
     if (this.events.listenerCount('error') > 0) this.events.emit('error', err);
-    else channelLogger().warn({ channel: this.id, remote: this.remoteAddress, code: (err as { code?: string }).code, err: err.message }, 'channel error');
+    else
+      channelLogger().warn(
+        { channel: this.id, remote: this.remoteAddress, code: (err as { code?: string }).code, err: err.message },
+        'channel error',
+      );
   }
 
   /** Marks the channel closed and emits `close` once. */

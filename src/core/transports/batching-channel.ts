@@ -13,7 +13,12 @@ export abstract class BatchingChannel extends BaseChannel {
   private pendingChars = 0;
   private flushScheduled = false;
 
-  constructor(transport: string, remoteAddress: string, options: ChannelOptions | undefined, private readonly separatorChars: number) {
+  constructor(
+    transport: string,
+    remoteAddress: string,
+    options: ChannelOptions | undefined,
+    private readonly separatorChars: number,
+  ) {
     super(transport, remoteAddress);
     this.options = resolveChannelOptions(options);
   }

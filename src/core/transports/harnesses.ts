@@ -66,7 +66,10 @@ class Accepted {
 /** Waits for (and consumes) the next frame, e.g. the datagram that introduced a UDP peer. */
 function firstFrame(ch: Channel): Promise<string> {
   return new Promise((resolve) => {
-    const take = (f: string): void => { ch.off('frame', take); resolve(f); };
+    const take = (f: string): void => {
+      ch.off('frame', take);
+      resolve(f);
+    };
     ch.on('frame', take);
   });
 }
@@ -74,13 +77,27 @@ function firstFrame(ch: Channel): Promise<string> {
 function socketPeer(socket: Socket): RawPeer {
   let data = '';
   socket.setEncoding('utf8');
-  socket.on('data', (d: string) => { data += d; });
+  socket.on('data', (d: string) => {
+    data += d;
+  });
   socket.on('error', () => undefined);
   const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
   return { write: (d) => socket.write(d), received: () => data, ended, destroy: () => socket.destroy() };
 }
 
-function listenerHarness(name: string, urlOf: () => Promise<string>, opts: { listen?: ListenOptions; connect?: Record<string, unknown>; rawSocket?: (l: Listener) => Promise<Socket>; wsRaw?: boolean | { ca: () => string }; udp?: boolean; before?: () => Promise<void>; after?: () => Promise<void> }): Harness {
+function listenerHarness(
+  name: string,
+  urlOf: () => Promise<string>,
+  opts: {
+    listen?: ListenOptions;
+    connect?: Record<string, unknown>;
+    rawSocket?: (l: Listener) => Promise<Socket>;
+    wsRaw?: boolean | { ca: () => string };
+    udp?: boolean;
+    before?: () => Promise<void>;
+    after?: () => Promise<void>;
+  },
+): Harness {
   const accepted = new Accepted();
   const h: Harness = {
     name,
@@ -130,10 +147,15 @@ function listenerHarness(name: string, urlOf: () => Promise<string>, opts: { lis
     h.raw = async () => {
       const ws = await open();
       let data = '';
-      ws.on('message', (d: Buffer) => { data += `${d.toString()}\n`; });
+      ws.on('message', (d: Buffer) => {
+        data += `${d.toString()}\n`;
+      });
       ws.on('error', () => undefined);
       const ended = new Promise<void>((resolve) => ws.once('close', () => resolve()));
-      return { peer: { write: (d) => ws.send(d), received: () => data, ended, destroy: () => ws.terminate() }, server: await accepted.next() };
+      return {
+        peer: { write: (d) => ws.send(d), received: () => data, ended, destroy: () => ws.terminate() },
+        server: await accepted.next(),
+      };
     };
   }
   if (opts.udp) {
@@ -142,11 +164,21 @@ function listenerHarness(name: string, urlOf: () => Promise<string>, opts: { lis
       const socket = createSocket('udp4');
       await new Promise<void>((resolve) => socket.connect(addr.port, addr.host, () => resolve()));
       let data = '';
-      socket.on('message', (m) => { data += `${m.toString()}\n`; });
+      socket.on('message', (m) => {
+        data += `${m.toString()}\n`;
+      });
       socket.send('HELLO');
       const server = await accepted.next();
       await firstFrame(server);
-      return { peer: { write: (d) => socket.send(d), received: () => data, ended: new Promise<void>(() => undefined), destroy: () => socket.close() }, server };
+      return {
+        peer: {
+          write: (d) => socket.send(d),
+          received: () => data,
+          ended: new Promise<void>(() => undefined),
+          destroy: () => socket.close(),
+        },
+        server,
+      };
     };
   }
   return h;
@@ -158,24 +190,75 @@ export function harnesses(): Harness[] {
   const tls = (): TestCertificate => (cert ??= makeSelfSignedCertificate());
   return [
     listenerHarness('tcp', async () => 'cd://127.0.0.1:0', {
-      rawSocket: async (l) => { const a = parseAddress(l.address); const s = netConnect({ host: a.host, port: a.port }); await once(s, 'connect'); return s; },
+      rawSocket: async (l) => {
+        const a = parseAddress(l.address);
+        const s = netConnect({ host: a.host, port: a.port });
+        await once(s, 'connect');
+        return s;
+      },
     }),
-    listenerHarness('unix', async () => { sockDir = await tempDir('sb-unix-'); return `cd://${join(sockDir.path, 'hub.sock')}`; }, {
-      rawSocket: async (l) => { const s = netConnect({ path: parseAddress(l.address).path }); await once(s, 'connect'); return s; },
-      after: async () => { await sockDir?.cleanup(); },
-    }),
+    listenerHarness(
+      'unix',
+      async () => {
+        sockDir = await tempDir('sb-unix-');
+        return `cd://${join(sockDir.path, 'hub.sock')}`;
+      },
+      {
+        rawSocket: async (l) => {
+          const s = netConnect({ path: parseAddress(l.address).path });
+          await once(s, 'connect');
+          return s;
+        },
+        after: async () => {
+          await sockDir?.cleanup();
+        },
+      },
+    ),
     listenerHarness('tls', async () => 'cds://127.0.0.1:0', {
-      listen: { get certificate() { return tls().certificate; }, get privateKey() { return tls().privateKey; } },
-      connect: { get ca() { return tls().certificatePath; } },
-      rawSocket: async (l) => { const a = parseAddress(l.address); const s = tlsConnect({ host: a.host, port: a.port, ca: tls().certificate }); await once(s, 'secureConnect'); return s; },
-      after: async () => { cert?.cleanup(); cert = undefined; },
+      listen: {
+        get certificate() {
+          return tls().certificate;
+        },
+        get privateKey() {
+          return tls().privateKey;
+        },
+      },
+      connect: {
+        get ca() {
+          return tls().certificatePath;
+        },
+      },
+      rawSocket: async (l) => {
+        const a = parseAddress(l.address);
+        const s = tlsConnect({ host: a.host, port: a.port, ca: tls().certificate });
+        await once(s, 'secureConnect');
+        return s;
+      },
+      after: async () => {
+        cert?.cleanup();
+        cert = undefined;
+      },
     }),
     listenerHarness('ws', async () => 'ws://127.0.0.1:0/switchboard', { wsRaw: true }),
     listenerHarness('wss', async () => 'wss://127.0.0.1:0/switchboard', {
-      listen: { get certificate() { return tls().certificate; }, get privateKey() { return tls().privateKey; } },
-      connect: { get ca() { return tls().certificatePath; } },
+      listen: {
+        get certificate() {
+          return tls().certificate;
+        },
+        get privateKey() {
+          return tls().privateKey;
+        },
+      },
+      connect: {
+        get ca() {
+          return tls().certificatePath;
+        },
+      },
       wsRaw: { ca: () => tls().certificate },
-      after: async () => { cert?.cleanup(); cert = undefined; },
+      after: async () => {
+        cert?.cleanup();
+        cert = undefined;
+      },
     }),
     listenerHarness('udp', async () => 'cdu://127.0.0.1:0', { udp: true }),
     memoryHarness(),
@@ -227,7 +310,13 @@ function streamHarness(): Harness {
       const down = new PassThrough();
       const up = new PassThrough();
       const server = streamChannel(up, down, { transport: 'stream', remoteAddress: 'client' }, LIMITS);
-      return { server, release: () => { down.destroy(); up.destroy(); } };
+      return {
+        server,
+        release: () => {
+          down.destroy();
+          up.destroy();
+        },
+      };
     },
     async raw() {
       const up = new PassThrough();
@@ -235,9 +324,21 @@ function streamHarness(): Harness {
       const server = streamChannel(up, down, { transport: 'stream', remoteAddress: 'client' }, LIMITS);
       let data = '';
       down.setEncoding('utf8');
-      down.on('data', (d: string) => { data += d; });
+      down.on('data', (d: string) => {
+        data += d;
+      });
       const ended = new Promise<void>((resolve) => down.once('end', () => resolve()));
-      return { peer: { write: (d) => up.write(d), received: () => data, ended, destroy: () => { up.end(); } }, server };
+      return {
+        peer: {
+          write: (d) => up.write(d),
+          received: () => data,
+          ended,
+          destroy: () => {
+            up.end();
+          },
+        },
+        server,
+      };
     },
   };
 }

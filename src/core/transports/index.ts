@@ -10,8 +10,22 @@ import { connectUdp, listenUdp } from './udp.js';
 import { connectWs, listenWs } from './ws.js';
 import type { ConnectOptions, Listener, ListenOptions, OnChannel } from './options.js';
 
-export type { ChannelOptions, ConnectOptions, Listener, ListenerStats, ListenOptions, OnChannel, TlsOptions } from './options.js';
-export { DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_LINE_LENGTH, DEFAULT_MAX_QUEUED_BYTES, MAX_DATAGRAM_BYTES } from './options.js';
+export type {
+  ChannelOptions,
+  ConnectOptions,
+  Listener,
+  ListenerStats,
+  ListenOptions,
+  OnChannel,
+  TlsOptions,
+} from './options.js';
+export {
+  DEFAULT_CLOSE_TIMEOUT_MS,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_MAX_LINE_LENGTH,
+  DEFAULT_MAX_QUEUED_BYTES,
+  MAX_DATAGRAM_BYTES,
+} from './options.js';
 export { streamChannel, StreamChannel, type StreamChannelInfo } from './stream-channel.js';
 export { memoryChannelPair, MemoryChannel } from './memory.js';
 /** For message transports outside core (worker ports, IPC): extend it, implement send/close/bufferedBytes. */
@@ -32,7 +46,11 @@ export async function connect(url: string | ChannelAddress, options?: ConnectOpt
   }
 }
 
-export async function listen(url: string | ChannelAddress, options: ListenOptions, onChannel: OnChannel): Promise<Listener> {
+export async function listen(
+  url: string | ChannelAddress,
+  options: ListenOptions,
+  onChannel: OnChannel,
+): Promise<Listener> {
   const addr = typeof url === 'string' ? parseAddress(url) : url;
   switch (addr.transport) {
     case 'tcp':

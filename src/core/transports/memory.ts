@@ -82,7 +82,9 @@ export class MemoryChannel extends BaseChannel {
       this.inboxChars -= frame.length;
       this.stats.bytesIn += frame.length;
       if (frame.length > this.options.maxLineLength) {
-        const err = new LineTooLongError(`a frame of more than ${this.options.maxLineLength} bytes was received: frames must be shorter; the channel is closed`);
+        const err = new LineTooLongError(
+          `a frame of more than ${this.options.maxLineLength} bytes was received: frames must be shorter; the channel is closed`,
+        );
         this.emitError(err);
         this.close(err);
         return;
@@ -101,7 +103,9 @@ export class MemoryChannel extends BaseChannel {
 }
 
 /** Two connected in-memory channels. */
-export function memoryChannelPair(options?: ChannelOptions & { names?: [string, string] }): [MemoryChannel, MemoryChannel] {
+export function memoryChannelPair(
+  options?: ChannelOptions & { names?: [string, string] },
+): [MemoryChannel, MemoryChannel] {
   const [nameA, nameB] = options?.names ?? ['memory-a', 'memory-b'];
   // Each side's remoteAddress names the other side.
   const a = new MemoryChannel(nameB, options);

@@ -1,7 +1,10 @@
 /** Whether something accepts connections at a socket path or port (used for stale Unix sockets). */
 import { connect } from 'node:net';
 
-export function portOpen(target: { path: string } | { host: string; port: number }, timeoutMs = 1000): Promise<boolean> {
+export function portOpen(
+  target: { path: string } | { host: string; port: number },
+  timeoutMs = 1000,
+): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = connect(target);
     const done = (ok: boolean): void => {

@@ -15,16 +15,28 @@ export const KEEPALIVE_MS = 30_000;
 
 export function describeSocket(socket: Socket): string {
   if (socket.remoteAddress === undefined) return 'local';
-  return socket.remoteFamily === 'IPv6' ? `[${socket.remoteAddress}]:${socket.remotePort}` : `${socket.remoteAddress}:${socket.remotePort}`;
+  return socket.remoteFamily === 'IPv6'
+    ? `[${socket.remoteAddress}]:${socket.remotePort}`
+    : `${socket.remoteAddress}:${socket.remotePort}`;
 }
 
-export function serveSockets(server: Server, transport: string, options: ChannelOptions, onChannel: OnChannel): { channels: Set<Channel>; stats: ListenerStats; accept: (socket: Socket) => void } {
+export function serveSockets(
+  server: Server,
+  transport: string,
+  options: ChannelOptions,
+  onChannel: OnChannel,
+): { channels: Set<Channel>; stats: ListenerStats; accept: (socket: Socket) => void } {
   const channels = new Set<Channel>();
   const stats: ListenerStats = { accepted: 0, rejected: 0 };
   const accept = (socket: Socket): void => {
     socket.setNoDelay(true);
     socket.setKeepAlive(true, KEEPALIVE_MS);
-    const channel = new StreamChannel(socket, socket, { transport, remoteAddress: transport === 'unix' ? 'unix' : describeSocket(socket) }, options);
+    const channel = new StreamChannel(
+      socket,
+      socket,
+      { transport, remoteAddress: transport === 'unix' ? 'unix' : describeSocket(socket) },
+      options,
+    );
     channels.add(channel);
     channel.on('close', () => channels.delete(channel));
     stats.accepted++;
@@ -39,11 +51,24 @@ export function serveSockets(server: Server, transport: string, options: Channel
   return { channels, stats, accept };
 }
 
-export function startListening(server: Server, url: string, target: { host: string; port: number } | { path: string }): Promise<void> {
+export function startListening(
+  server: Server,
+  url: string,
+  target: { host: string; port: number } | { path: string },
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
-      const hint = err.code === 'EADDRINUSE' ? ' (is another hub already listening there?)' : err.code === 'EACCES' ? ' (permission denied: ports under 1024 need privileges)' : '';
-      reject(new ConnectionError('CONNECTION_FAILED', `cannot listen on ${url}: ${err.code ?? err.message}${hint}`, { cause: err }));
+      const hint =
+        err.code === 'EADDRINUSE'
+          ? ' (is another hub already listening there?)'
+          : err.code === 'EACCES'
+            ? ' (permission denied: ports under 1024 need privileges)'
+            : '';
+      reject(
+        new ConnectionError('CONNECTION_FAILED', `cannot listen on ${url}: ${err.code ?? err.message}${hint}`, {
+          cause: err,
+        }),
+      );
     };
     server.once('error', onError);
     server.listen(target, () => {
@@ -53,7 +78,14 @@ export function startListening(server: Server, url: string, target: { host: stri
   });
 }
 
-export function socketListener(server: Server, address: string, transport: string, channels: Set<Channel>, stats: ListenerStats, cleanup?: () => Promise<void>): Listener {
+export function socketListener(
+  server: Server,
+  address: string,
+  transport: string,
+  channels: Set<Channel>,
+  stats: ListenerStats,
+  cleanup?: () => Promise<void>,
+): Listener {
   let closing: Promise<void> | undefined;
   return {
     address,

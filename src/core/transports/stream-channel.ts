@@ -25,10 +25,18 @@ export class StreamChannel extends BatchingChannel {
   private closeReason: Error | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly readable: Readable, private readonly output: Writable, info: StreamChannelInfo, options?: ChannelOptions) {
+  constructor(
+    private readonly readable: Readable,
+    private readonly output: Writable,
+    info: StreamChannelInfo,
+    options?: ChannelOptions,
+  ) {
     super(info.transport, info.remoteAddress, options, 1);
     this.duplex = (readable as unknown) === (output as unknown);
-    this.framer = new LineFramer({ line: (l) => this.emitFrame(l), error: (e) => this.onLineTooLong(e) }, this.options.maxLineLength);
+    this.framer = new LineFramer(
+      { line: (l) => this.emitFrame(l), error: (e) => this.onLineTooLong(e) },
+      this.options.maxLineLength,
+    );
 
     readable.on('data', (chunk: Buffer | string) => {
       this.stats.bytesIn += chunk.length;
@@ -39,7 +47,9 @@ export class StreamChannel extends BatchingChannel {
     if (!this.duplex) {
       output.on('error', (err) => this.onStreamError(err));
       output.on('close', () => this.finishNow());
-      output.on('finish', () => { if (this.currentState === 'closing') this.finishNow(); });
+      output.on('finish', () => {
+        if (this.currentState === 'closing') this.finishNow();
+      });
     }
     (this.duplex ? readable : output).on('close', () => this.finishNow());
     output.on('drain', () => this.emitDrain());
@@ -54,7 +64,8 @@ export class StreamChannel extends BatchingChannel {
   }
 
   protected override checkFrame(frame: string): void {
-    if (frame.indexOf('\n') !== -1) throw new InvalidArgumentError('a frame cannot contain a newline: encode the message with encodeLine() first');
+    if (frame.indexOf('\n') !== -1)
+      throw new InvalidArgumentError('a frame cannot contain a newline: encode the message with encodeLine() first');
   }
 
   close(reason?: Error): void {
@@ -95,7 +106,11 @@ export class StreamChannel extends BatchingChannel {
 
   private onEnd(): void {
     const partial = this.framer.end();
-    if (partial > 0) channelLogger().info({ channel: this.id, remote: this.remoteAddress, bytes: partial }, 'peer closed in the middle of a line; the partial line is discarded');
+    if (partial > 0)
+      channelLogger().info(
+        { channel: this.id, remote: this.remoteAddress, bytes: partial },
+        'peer closed in the middle of a line; the partial line is discarded',
+      );
     if (this.currentState === 'open') {
       if (this.duplex) {
         // A socket with allowHalfOpen=false ends our side too; 'close' follows.
@@ -108,7 +123,11 @@ export class StreamChannel extends BatchingChannel {
   }
 
   private onStreamError(err: Error): void {
-    this.closeReason ??= new ConnectionError('CONNECTION_CLOSED', `connection to ${this.remoteAddress} failed: ${err.message}`, { cause: err });
+    this.closeReason ??= new ConnectionError(
+      'CONNECTION_CLOSED',
+      `connection to ${this.remoteAddress} failed: ${err.message}`,
+      { cause: err },
+    );
     this.framer.stop();
     if (this.duplex) return; // 'close' follows on a socket
     (this.readable as Destroyable).destroy();
@@ -125,6 +144,11 @@ export class StreamChannel extends BatchingChannel {
 }
 
 /** A line channel over any readable/writable pair (e.g. a child process's stdout and stdin). */
-export function streamChannel(readable: Readable, writable: Writable, info: StreamChannelInfo, options?: ChannelOptions): StreamChannel {
+export function streamChannel(
+  readable: Readable,
+  writable: Writable,
+  info: StreamChannelInfo,
+  options?: ChannelOptions,
+): StreamChannel {
   return new StreamChannel(readable, writable, info, options);
 }

@@ -11,9 +11,23 @@ import type { ConnectOptions, Listener, ListenOptions, OnChannel } from './optio
 import { portOpen } from './probe.js';
 
 export async function connectTcp(addr: ChannelAddress, options?: ConnectOptions): Promise<Channel> {
-  const socket = addr.transport === 'unix' ? netConnect({ path: addr.path }) : netConnect({ host: addr.host, port: addr.port, noDelay: true, keepAlive: true, keepAliveInitialDelay: KEEPALIVE_MS });
+  const socket =
+    addr.transport === 'unix'
+      ? netConnect({ path: addr.path })
+      : netConnect({
+          host: addr.host,
+          port: addr.port,
+          noDelay: true,
+          keepAlive: true,
+          keepAliveInitialDelay: KEEPALIVE_MS,
+        });
   await awaitConnected(socket, addr.url, 'connect', options);
-  return new StreamChannel(socket, socket, { transport: addr.transport, remoteAddress: addr.transport === 'unix' ? addr.path : describeSocket(socket) }, options);
+  return new StreamChannel(
+    socket,
+    socket,
+    { transport: addr.transport, remoteAddress: addr.transport === 'unix' ? addr.path : describeSocket(socket) },
+    options,
+  );
 }
 
 export async function listenTcp(addr: ChannelAddress, options: ListenOptions, onChannel: OnChannel): Promise<Listener> {
@@ -24,7 +38,9 @@ export async function listenTcp(addr: ChannelAddress, options: ListenOptions, on
     await removeStaleSocket(addr.path, addr.url);
     await startListening(server, addr.url, { path: addr.path });
     if (options.socketMode !== undefined) await chmod(addr.path, options.socketMode);
-    return socketListener(server, formatAddress(addr), 'unix', channels, stats, () => unlink(addr.path).catch(() => undefined));
+    return socketListener(server, formatAddress(addr), 'unix', channels, stats, () =>
+      unlink(addr.path).catch(() => undefined),
+    );
   }
   await startListening(server, addr.url, { host: addr.host, port: addr.port });
   const port = (server.address() as AddressInfo).port;
@@ -35,7 +51,9 @@ export async function listenTcp(addr: ChannelAddress, options: ListenOptions, on
 async function removeStaleSocket(path: string, url: string): Promise<void> {
   const info = await lstat(path).catch(() => undefined);
   if (!info) return;
-  if (!info.isSocket()) throw new ConnectionError('CONNECTION_FAILED', `cannot listen on ${url}: ${path} exists and is not a socket`);
-  if (await portOpen({ path })) throw new ConnectionError('CONNECTION_FAILED', `cannot listen on ${url}: another process is listening on ${path}`);
+  if (!info.isSocket())
+    throw new ConnectionError('CONNECTION_FAILED', `cannot listen on ${url}: ${path} exists and is not a socket`);
+  if (await portOpen({ path }))
+    throw new ConnectionError('CONNECTION_FAILED', `cannot listen on ${url}: another process is listening on ${path}`);
   await unlink(path);
 }

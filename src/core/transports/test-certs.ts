@@ -19,11 +19,29 @@ export function makeSelfSignedCertificate(): TestCertificate {
   const dir = mkdtempSync(join(tmpdir(), 'switchboard-cert-'));
   const certificatePath = join(dir, 'cert.pem');
   const privateKeyPath = join(dir, 'key.pem');
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', privateKeyPath, '-out', certificatePath, '-days', '1', '-subj', '/CN=localhost',
-    '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
-  ], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      privateKeyPath,
+      '-out',
+      certificatePath,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    ],
+    { stdio: 'ignore' },
+  );
   return {
     certificate: readFileSync(certificatePath, 'utf8'),
     privateKey: readFileSync(privateKeyPath, 'utf8'),

@@ -17,7 +17,9 @@ export function readPem(value: string, what: string): string {
   try {
     return readFileSync(value, 'utf8');
   } catch (err) {
-    throw new InvalidArgumentError(`cannot read the ${what} file ${JSON.stringify(value)}: ${errorMessage(err)}`, { cause: err });
+    throw new InvalidArgumentError(`cannot read the ${what} file ${JSON.stringify(value)}: ${errorMessage(err)}`, {
+      cause: err,
+    });
   }
 }
 
@@ -45,11 +47,15 @@ export async function connectTls(addr: ChannelAddress, options?: ConnectOptions)
 
 export async function listenTls(addr: ChannelAddress, options: ListenOptions, onChannel: OnChannel): Promise<Listener> {
   if (!options.certificate || !options.privateKey) {
-    throw new InvalidArgumentError(`listening on ${addr.url} needs a certificate and a private key (--certificate, --private-key)`);
+    throw new InvalidArgumentError(
+      `listening on ${addr.url} needs a certificate and a private key (--certificate, --private-key)`,
+    );
   }
   const ca = readCa(options.ca);
   if (options.requireClientCertificate && !ca) {
-    throw new InvalidArgumentError(`listening on ${addr.url} with client certificates required needs the CA that signs them (--client-ca FILE)`);
+    throw new InvalidArgumentError(
+      `listening on ${addr.url} with client certificates required needs the CA that signs them (--client-ca FILE)`,
+    );
   }
   const server = createServer({
     cert: readPem(options.certificate, 'certificate'),
@@ -61,7 +67,10 @@ export async function listenTls(addr: ChannelAddress, options: ListenOptions, on
   server.on('secureConnection', accept);
   server.on('tlsClientError', (err, socket) => {
     stats.rejected++;
-    channelLogger().warn({ transport: 'tls', remote: describeSocket(socket), err: err.message }, 'TLS handshake failed');
+    channelLogger().warn(
+      { transport: 'tls', remote: describeSocket(socket), err: err.message },
+      'TLS handshake failed',
+    );
   });
   await startListening(server, addr.url, { host: addr.host, port: addr.port });
   const port = (server.address() as AddressInfo).port;

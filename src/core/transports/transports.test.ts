@@ -16,8 +16,14 @@ process.env.SWITCHBOARD_LOG_LEVEL ??= 'silent';
 
 void test('connect to a closed port fails with CONNECTION_FAILED and a hint', async () => {
   const port = await freePort();
-  await assert.rejects(connect(`cd://127.0.0.1:${port}`), (err: unknown) =>
-    err instanceof ConnectionError && err.code === 'CONNECTION_FAILED' && err.retryable && /ECONNREFUSED.*is the hub running/.test(err.message));
+  await assert.rejects(
+    connect(`cd://127.0.0.1:${port}`),
+    (err: unknown) =>
+      err instanceof ConnectionError &&
+      err.code === 'CONNECTION_FAILED' &&
+      err.retryable &&
+      /ECONNREFUSED.*is the hub running/.test(err.message),
+  );
   await assert.rejects(connect(`ws://127.0.0.1:${port}/`), ConnectionError);
 });
 
@@ -35,8 +41,10 @@ void test('connect can be cancelled with an AbortSignal', async () => {
 
 void test('listening on a port in use fails with a sentence', async () => {
   const first = await listen('cd://127.0.0.1:0', {}, () => undefined);
-  await assert.rejects(listen(first.address, {}, () => undefined), (err: unknown) =>
-    err instanceof ConnectionError && /EADDRINUSE.*another hub/.test(err.message));
+  await assert.rejects(
+    listen(first.address, {}, () => undefined),
+    (err: unknown) => err instanceof ConnectionError && /EADDRINUSE.*another hub/.test(err.message),
+  );
   await first.close();
   await first.close(); // idempotent
 });
@@ -44,10 +52,27 @@ void test('listening on a port in use fails with a sentence', async () => {
 void test('TLS: an untrusted certificate is refused, a trusted one accepted, and a listener needs cert + key', async () => {
   const cert = makeSelfSignedCertificate();
   try {
-    await assert.rejects(listen('cds://127.0.0.1:0', {}, () => undefined), InvalidArgumentError);
-    await assert.rejects(listen('cds://127.0.0.1:0', { certificate: '/nonexistent/cert.pem', privateKey: cert.privateKeyPath }, () => undefined), /cannot read the certificate file/);
-    const l = await listen('cds://127.0.0.1:0', { certificate: cert.certificatePath, privateKey: cert.privateKeyPath }, (ch) => ch.on('frame', (f) => ch.send(`ECHO ${f}`)));
-    await assert.rejects(connect(l.address), (err: unknown) => err instanceof ConnectionError && /self-signed|SELF_SIGNED/i.test(err.message));
+    await assert.rejects(
+      listen('cds://127.0.0.1:0', {}, () => undefined),
+      InvalidArgumentError,
+    );
+    await assert.rejects(
+      listen(
+        'cds://127.0.0.1:0',
+        { certificate: '/nonexistent/cert.pem', privateKey: cert.privateKeyPath },
+        () => undefined,
+      ),
+      /cannot read the certificate file/,
+    );
+    const l = await listen(
+      'cds://127.0.0.1:0',
+      { certificate: cert.certificatePath, privateKey: cert.privateKeyPath },
+      (ch) => ch.on('frame', (f) => ch.send(`ECHO ${f}`)),
+    );
+    await assert.rejects(
+      connect(l.address),
+      (err: unknown) => err instanceof ConnectionError && /self-signed|SELF_SIGNED/i.test(err.message),
+    );
     await waitFor(() => l.stats.rejected === 1, { what: 'the refused handshake counted' });
     const ch = await connect(l.address.replace('127.0.0.1', 'localhost'), { ca: cert.certificate });
     const got = new Promise<string>((resolve) => ch.on('frame', resolve));
@@ -65,17 +90,27 @@ void test('Unix socket: a stale socket file is replaced, a live one is refused, 
   try {
     const path = join(dir.path, 'hub.sock');
     // A stale socket: a server that died without unlinking (simulated by a child killed hard).
-    const child = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(path)}, () => console.log('up'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      ['-e', `require('net').createServer().listen(${JSON.stringify(path)}, () => console.log('up'))`],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     await once(child.stdout!, 'data');
     child.kill('SIGKILL');
     await once(child, 'exit');
     assert.ok(existsSync(path));
     const l = await listen(`cd://${path}`, { socketMode: 0o600 }, () => undefined);
-    await assert.rejects(listen(`cd://${path}`, {}, () => undefined), /another process is listening/);
+    await assert.rejects(
+      listen(`cd://${path}`, {}, () => undefined),
+      /another process is listening/,
+    );
     await l.close();
     assert.equal(existsSync(path), false);
     writeFileSync(path, 'not a socket');
-    await assert.rejects(listen(`cd://${path}`, {}, () => undefined), /is not a socket/);
+    await assert.rejects(
+      listen(`cd://${path}`, {}, () => undefined),
+      /is not a socket/,
+    );
   } finally {
     await dir.cleanup();
   }
@@ -99,14 +134,27 @@ void test('UDP: one channel per remote address, replies go back to the sender, i
   assert.deepEqual(replies.sort(), ['a:ECHO ONE', 'a:ECHO THREE', 'b:ECHO TWO']);
   assert.equal(seen.length, 2);
   assert.equal(l.stats.accepted, 2);
-  await waitFor(() => { a.send('AGAIN'); return seen.length === 3; }, { timeoutMs: 5000, intervalMs: 300, what: 'a new channel after the idle timeout' });
+  await waitFor(
+    () => {
+      a.send('AGAIN');
+      return seen.length === 3;
+    },
+    { timeoutMs: 5000, intervalMs: 300, what: 'a new channel after the idle timeout' },
+  );
   a.close();
   b.close();
   await l.close();
 });
 
 void test('streamChannel over a child process: lines both ways, close when the child exits', async () => {
-  const child = spawn(process.execPath, ['-e', `process.stdin.setEncoding('utf8'); let buf = ''; process.stdin.on('data', (d) => { buf += d; let i; while ((i = buf.indexOf('\\n')) >= 0) { const l = buf.slice(0, i); buf = buf.slice(i + 1); if (l === 'QUIT') process.exit(0); process.stdout.write('GOT ' + l + '\\n'); } });`], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [
+      '-e',
+      `process.stdin.setEncoding('utf8'); let buf = ''; process.stdin.on('data', (d) => { buf += d; let i; while ((i = buf.indexOf('\\n')) >= 0) { const l = buf.slice(0, i); buf = buf.slice(i + 1); if (l === 'QUIT') process.exit(0); process.stdout.write('GOT ' + l + '\\n'); } });`,
+    ],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
   const ch = streamChannel(child.stdout!, child.stdin!, { transport: 'stdio', remoteAddress: `pid ${child.pid}` });
   const frames: string[] = [];
   ch.on('frame', (f) => frames.push(f));
@@ -135,7 +183,10 @@ void test('no error listener: an oversized line is logged, not thrown; a throwin
   await waitFor(() => accepted.length === 1, { what: 'the first connection' });
   const serverA = accepted[0]!;
   const seen: string[] = [];
-  serverA.on('frame', (f) => { seen.push(f); throw new Error('listener bug'); });
+  serverA.on('frame', (f) => {
+    seen.push(f);
+    throw new Error('listener bug');
+  });
   a.send('ONE');
   a.send('TWO');
   await waitFor(() => seen.length === 2, { what: 'both frames despite the throwing listener' });
@@ -162,7 +213,10 @@ void test('frames that arrive before the caller listens are held and delivered i
     ch.on('frame', (f) => frames.push(f));
     ch.on('frame', () => undefined);
     await waitFor(() => frames.length === 5, { what: `the greeting on ${url}` });
-    assert.deepEqual(frames, [0, 1, 2, 3, 4].map((i) => `HELLO n=${i}`));
+    assert.deepEqual(
+      frames,
+      [0, 1, 2, 3, 4].map((i) => `HELLO n=${i}`),
+    );
     assert.equal(ch.stats.framesIn, 5);
     ch.close();
     await l.close();

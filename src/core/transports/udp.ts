@@ -12,7 +12,16 @@ import type { Channel } from '../channel.js';
 import { formatAddress, type ChannelAddress } from '../address.js';
 import { ConnectionError, DatagramTooLargeError, InvalidArgumentError } from '../errors.js';
 import { BaseChannel, channelLogger } from './base-channel.js';
-import { MAX_DATAGRAM_BYTES, resolveChannelOptions, type ChannelOptions, type ConnectOptions, type Listener, type ListenerStats, type ListenOptions, type OnChannel } from './options.js';
+import {
+  MAX_DATAGRAM_BYTES,
+  resolveChannelOptions,
+  type ChannelOptions,
+  type ConnectOptions,
+  type Listener,
+  type ListenerStats,
+  type ListenOptions,
+  type OnChannel,
+} from './options.js';
 
 const DEFAULT_UDP_IDLE_TIMEOUT_MS = 5 * 60_000;
 const DEFAULT_MAX_UDP_PEERS = 10_000;
@@ -49,7 +58,12 @@ export class UdpChannel extends BaseChannel {
     const data = Buffer.from(frame);
     if (data.length > MAX_DATAGRAM_BYTES) {
       this.stats.dropped++;
-      this.emitError(new DatagramTooLargeError(`a UDP message is limited to ${MAX_DATAGRAM_BYTES} bytes; this one has ${data.length}: send it over a stream (cd://) instead`, { data: { size: data.length } }));
+      this.emitError(
+        new DatagramTooLargeError(
+          `a UDP message is limited to ${MAX_DATAGRAM_BYTES} bytes; this one has ${data.length}: send it over a stream (cd://) instead`,
+          { data: { size: data.length } },
+        ),
+      );
       return false;
     }
     if (this.socket.getSendQueueSize() + data.length > this.maxQueuedBytes) {
@@ -77,7 +91,12 @@ export class UdpChannel extends BaseChannel {
     this.stats.bytesIn += msg.length;
     if (msg.length > MAX_DATAGRAM_BYTES) {
       this.stats.dropped++;
-      this.emitError(new DatagramTooLargeError(`a UDP datagram of ${msg.length} bytes from ${this.remoteAddress} was dropped: the limit is ${MAX_DATAGRAM_BYTES} bytes`, { data: { size: msg.length } }));
+      this.emitError(
+        new DatagramTooLargeError(
+          `a UDP datagram of ${msg.length} bytes from ${this.remoteAddress} was dropped: the limit is ${MAX_DATAGRAM_BYTES} bytes`,
+          { data: { size: msg.length } },
+        ),
+      );
       return;
     }
     this.emitFrame(datagramText(msg));
@@ -95,7 +114,13 @@ export class UdpChannel extends BaseChannel {
 export async function connectUdp(addr: ChannelAddress, options?: ConnectOptions): Promise<Channel> {
   const socket = createSocket(family(addr.host));
   await new Promise<void>((resolve, reject) => {
-    socket.once('error', (err: NodeJS.ErrnoException) => reject(new ConnectionError('CONNECTION_FAILED', `cannot reach ${addr.url}: ${err.code ?? err.message}`, { cause: err })));
+    socket.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        new ConnectionError('CONNECTION_FAILED', `cannot reach ${addr.url}: ${err.code ?? err.message}`, {
+          cause: err,
+        }),
+      ),
+    );
     socket.connect(addr.port, addr.host, () => resolve());
   });
   const remote = socket.remoteAddress();
@@ -124,7 +149,9 @@ export async function listenUdp(addr: ChannelAddress, options: ListenOptions, on
         log.warn({ transport: 'udp', remote: key, peers: peers.size }, 'too many UDP peers; datagram dropped');
         return;
       }
-      channel = new UdpChannel(socket, key, { port: rinfo.port, host: rinfo.address }, options, (ch) => peers.delete(ch.remoteAddress));
+      channel = new UdpChannel(socket, key, { port: rinfo.port, host: rinfo.address }, options, (ch) =>
+        peers.delete(ch.remoteAddress),
+      );
       peers.set(key, channel);
       stats.accepted++;
       onChannel(channel);
@@ -135,7 +162,12 @@ export async function listenUdp(addr: ChannelAddress, options: ListenOptions, on
   socket.on('error', (err) => log.error({ transport: 'udp', err: err.message }, 'UDP listener error'));
 
   await new Promise<void>((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException): void => reject(new ConnectionError('CONNECTION_FAILED', `cannot listen on ${addr.url}: ${err.code ?? err.message}`, { cause: err }));
+    const onError = (err: NodeJS.ErrnoException): void =>
+      reject(
+        new ConnectionError('CONNECTION_FAILED', `cannot listen on ${addr.url}: ${err.code ?? err.message}`, {
+          cause: err,
+        }),
+      );
     socket.once('error', onError);
     socket.bind(addr.port, addr.host, () => {
       socket.off('error', onError);
@@ -143,10 +175,13 @@ export async function listenUdp(addr: ChannelAddress, options: ListenOptions, on
     });
   });
 
-  const sweep = setInterval(() => {
-    const cutoff = Date.now() - idleMs;
-    for (const ch of [...peers.values()]) if (ch.lastActivity < cutoff) ch.close();
-  }, Math.max(1000, Math.min(idleMs, 60_000)));
+  const sweep = setInterval(
+    () => {
+      const cutoff = Date.now() - idleMs;
+      for (const ch of [...peers.values()]) if (ch.lastActivity < cutoff) ch.close();
+    },
+    Math.max(1000, Math.min(idleMs, 60_000)),
+  );
   sweep.unref();
 
   let closing: Promise<void> | undefined;

@@ -15,7 +15,16 @@ import { channelLogger } from './base-channel.js';
 import { BatchingChannel } from './batching-channel.js';
 import { startListening } from './socket-server.js';
 import { readPem } from './tls.js';
-import { DEFAULT_CONNECT_TIMEOUT_MS, resolveChannelOptions, type ChannelOptions, type ConnectOptions, type Listener, type ListenerStats, type ListenOptions, type OnChannel } from './options.js';
+import {
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  resolveChannelOptions,
+  type ChannelOptions,
+  type ConnectOptions,
+  type Listener,
+  type ListenerStats,
+  type ListenOptions,
+  type OnChannel,
+} from './options.js';
 
 function rawToString(data: RawData): string {
   if (Buffer.isBuffer(data)) return data.toString('utf8');
@@ -32,7 +41,11 @@ export class WsChannel extends BatchingChannel {
   private closeReason: Error | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly ws: WebSocket, remoteAddress: string, options?: ChannelOptions) {
+  constructor(
+    private readonly ws: WebSocket,
+    remoteAddress: string,
+    options?: ChannelOptions,
+  ) {
     super('ws', remoteAddress, options, 0);
     ws.on('message', (data) => {
       if (this.currentState !== 'open') return;
@@ -41,12 +54,19 @@ export class WsChannel extends BatchingChannel {
     });
     ws.on('error', (err: Error & { code?: string }) => {
       if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
-        const tooLong = new LineTooLongError(`a WebSocket message of more than ${this.options.maxLineLength} bytes was received: messages must be shorter; the connection is closed`, { cause: err, data: { maxLineLength: this.options.maxLineLength } });
+        const tooLong = new LineTooLongError(
+          `a WebSocket message of more than ${this.options.maxLineLength} bytes was received: messages must be shorter; the connection is closed`,
+          { cause: err, data: { maxLineLength: this.options.maxLineLength } },
+        );
         this.emitError(tooLong);
         this.closeReason ??= tooLong;
         return;
       }
-      this.closeReason ??= new ConnectionError('CONNECTION_CLOSED', `WebSocket connection to ${remoteAddress} failed: ${err.message}`, { cause: err });
+      this.closeReason ??= new ConnectionError(
+        'CONNECTION_CLOSED',
+        `WebSocket connection to ${remoteAddress} failed: ${err.message}`,
+        { cause: err },
+      );
     });
     ws.on('close', () => {
       if (this.closeTimer) clearTimeout(this.closeTimer);
@@ -90,7 +110,10 @@ export class WsChannel extends BatchingChannel {
 
 export async function connectWs(addr: ChannelAddress, options?: ConnectOptions): Promise<Channel> {
   const o = resolveChannelOptions(options);
-  const ca = options?.ca === undefined ? undefined : (Array.isArray(options.ca) ? options.ca : [options.ca]).map((c) => readPem(c, 'CA certificate'));
+  const ca =
+    options?.ca === undefined
+      ? undefined
+      : (Array.isArray(options.ca) ? options.ca : [options.ca]).map((c) => readPem(c, 'CA certificate'));
   const ws = new WebSocket(addr.url, {
     maxPayload: o.maxLineLength,
     handshakeTimeout: options?.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
@@ -99,7 +122,10 @@ export async function connectWs(addr: ChannelAddress, options?: ConnectOptions):
   });
   // The channel is built inside 'open': a message can follow in the same tick, before any await resumes.
   return new Promise<Channel>((resolve, reject) => {
-    const onAbort = (): void => { ws.terminate(); reject(new ConnectionError('CONNECTION_FAILED', `connecting to ${addr.url} was cancelled`)); };
+    const onAbort = (): void => {
+      ws.terminate();
+      reject(new ConnectionError('CONNECTION_FAILED', `connecting to ${addr.url} was cancelled`));
+    };
     options?.signal?.addEventListener('abort', onAbort, { once: true });
     ws.once('open', () => {
       options?.signal?.removeEventListener('abort', onAbort);
@@ -107,7 +133,11 @@ export async function connectWs(addr: ChannelAddress, options?: ConnectOptions):
     });
     ws.once('error', (err: Error & { code?: string }) => {
       options?.signal?.removeEventListener('abort', onAbort);
-      reject(new ConnectionError('CONNECTION_FAILED', `cannot connect to ${addr.url}: ${err.code ?? err.message}`, { cause: err }));
+      reject(
+        new ConnectionError('CONNECTION_FAILED', `cannot connect to ${addr.url}: ${err.code ?? err.message}`, {
+          cause: err,
+        }),
+      );
     });
   });
 }
@@ -122,8 +152,12 @@ export async function listenWs(addr: ChannelAddress, options: ListenOptions, onC
   const path = options.wsPath ?? addr.path.split('?')[0] ?? '/';
   let http;
   if (addr.scheme === 'wss') {
-    if (!options.certificate || !options.privateKey) throw new InvalidArgumentError(`listening on ${addr.url} needs a certificate and a private key`);
-    http = createHttpsServer({ cert: readPem(options.certificate, 'certificate'), key: readPem(options.privateKey, 'private key') });
+    if (!options.certificate || !options.privateKey)
+      throw new InvalidArgumentError(`listening on ${addr.url} needs a certificate and a private key`);
+    http = createHttpsServer({
+      cert: readPem(options.certificate, 'certificate'),
+      key: readPem(options.privateKey, 'private key'),
+    });
   } else {
     http = createServer();
   }

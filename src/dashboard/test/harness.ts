@@ -22,20 +22,34 @@ export async function startWithDashboard(env: { http?: string; token?: string } 
   process.env.SWITCHBOARD_HTTP = env.http ?? '127.0.0.1:0';
   if (env.token) process.env.SWITCHBOARD_HTTP_TOKEN = env.token;
   else delete process.env.SWITCHBOARD_HTTP_TOKEN;
-  const config = loadConfig({ env: {}, flags: { serverName: 'dash', localListen: 'cd://127.0.0.1:0', signal: 'off', dataPath: home.path } });
+  const config = loadConfig({
+    env: {},
+    flags: { serverName: 'dash', localListen: 'cd://127.0.0.1:0', signal: 'off', dataPath: home.path },
+  });
   const sink = new PassThrough();
   let text = '';
-  sink.on('data', (d: Buffer) => { text += d.toString(); });
+  sink.on('data', (d: Buffer) => {
+    text += d.toString();
+  });
   let resolveHub!: (hub: Hub) => void;
-  const started = new Promise<Hub>((r) => { resolveHub = r; });
+  const started = new Promise<Hub>((r) => {
+    resolveHub = r;
+  });
   const done = runHub(config, { scope: 'start', json: true, out: sink, onStarted: resolveHub });
-  const hub = await Promise.race([started, done.then((reason) => { throw new Error(`the hub stopped at once: ${reason}`); })]);
+  const hub = await Promise.race([
+    started,
+    done.then((reason) => {
+      throw new Error(`the hub stopped at once: ${reason}`);
+    }),
+  ]);
   const line = await waitFor(() => text.split('\n').find((l) => l.startsWith('{')), { what: 'the address line' });
   const addresses = (JSON.parse(line) as { addresses: { name: string; url: string }[] }).addresses;
   const url = addresses.find((a) => a.name === 'dashboard')?.url;
   if (!url) throw new Error(`no dashboard address in ${line}`);
   return {
-    hub, url, home: home.path,
+    hub,
+    url,
+    home: home.path,
     async stop() {
       hub.requestStop('test over');
       await done;
@@ -44,7 +58,15 @@ export async function startWithDashboard(env: { http?: string; token?: string } 
   };
 }
 
-const manifest = (name: string) => ({ name, description: '', source: 'Local' as const, uri: '/x', install_command: '', update_command: '', command: 'true' });
+const manifest = (name: string) => ({
+  name,
+  description: '',
+  source: 'Local' as const,
+  uri: '/x',
+  install_command: '',
+  update_command: '',
+  command: 'true',
+});
 
 /** Seeds the sync store of a running home: connectors `files` and `mail`, `count` objects in files/docs. */
 export async function seedData(home: string, count: number): Promise<SyncApi> {
@@ -53,7 +75,11 @@ export async function seedData(home: string, count: number): Promise<SyncApi> {
   await insertConnector(sync.store, manifest('mail'));
   const docs = await sync.addAccount({ connector: 'files', name: 'docs', options: '{}' });
   const mail = await sync.addAccount({ connector: 'mail', name: 'inbox', options: '{}' });
-  await upsertPage(sync.store, docs, Array.from({ length: count }, (_, i) => ({ remoteId: `d${i}`, resourceName: `doc ${i}`, uri: `file:///d${i}` })));
+  await upsertPage(
+    sync.store,
+    docs,
+    Array.from({ length: count }, (_, i) => ({ remoteId: `d${i}`, resourceName: `doc ${i}`, uri: `file:///d${i}` })),
+  );
   await upsertPage(sync.store, mail, [{ remoteId: 'm1', resourceName: 'hello mail' }]);
   return sync;
 }
@@ -83,7 +109,11 @@ export async function launchBrowser(url: () => string): Promise<Browser> {
   const { chromium } = await import('playwright-core');
   mkdirSync('test-results', { recursive: true });
   const profile = await tempDir('switchboard-chromium-');
-  const context = await chromium.launchPersistentContext(profile.path, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  const context = await chromium.launchPersistentContext(profile.path, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+  });
   const pageErrors: string[] = [];
   return {
     pageErrors,
@@ -105,17 +135,26 @@ export async function openBrowser(url: string, timeout = 30_000): Promise<Browse
   const { chromium } = await import('playwright-core');
   mkdirSync('test-results', { recursive: true });
   const profile = await tempDir('switchboard-chromium-');
-  const context = await chromium.launchPersistentContext(profile.path, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 800 } });
+  const context = await chromium.launchPersistentContext(profile.path, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1280, height: 800 },
+  });
   const page = await context.newPage();
   const pageErrors: string[] = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
   return {
-    context, page, pageErrors,
+    context,
+    page,
+    pageErrors,
     async go(hash) {
       await page.goto(`${url}/#${hash}`);
       await page.locator(`main[data-page="${hash}"] h2`).waitFor({ timeout });
     },
-    async shot(name) { await page.screenshot({ path: `test-results/dashboard-${name}.png`, fullPage: true }); },
+    async shot(name) {
+      await page.screenshot({ path: `test-results/dashboard-${name}.png`, fullPage: true });
+    },
     async close() {
       await context.close();
       await profile.cleanup();

@@ -20,29 +20,51 @@ export interface MeshHub {
   stop(): Promise<void>;
 }
 
-export async function startMeshHub(opts: { name: string; ip: string; scope: 'start' | 'hub'; neighbors?: string[]; maxConnections?: number }): Promise<MeshHub> {
+export async function startMeshHub(opts: {
+  name: string;
+  ip: string;
+  scope: 'start' | 'hub';
+  neighbors?: string[];
+  maxConnections?: number;
+}): Promise<MeshHub> {
   const home = await tempDir(`switchboard-dash-${opts.name}-`);
   const port = await freePort(opts.ip);
   if (opts.scope === 'start') process.env.SWITCHBOARD_HTTP = '127.0.0.1:0';
   const config = loadConfig({
     env: {},
     flags: {
-      serverName: opts.name, localListen: 'cd://127.0.0.1:0', signal: 'off', dataPath: home.path, remoteListen: `cd://${opts.ip}:${port}`,
+      serverName: opts.name,
+      localListen: 'cd://127.0.0.1:0',
+      signal: 'off',
+      dataPath: home.path,
+      remoteListen: `cd://${opts.ip}:${port}`,
       ...(opts.neighbors?.length ? { neighbors: opts.neighbors.join(',') } : {}),
       ...(opts.maxConnections ? { maxConnections: String(opts.maxConnections) } : {}),
     },
   });
   const sink = new PassThrough();
   let text = '';
-  sink.on('data', (d: Buffer) => { text += d.toString(); });
+  sink.on('data', (d: Buffer) => {
+    text += d.toString();
+  });
   let resolveHub!: (hub: Hub) => void;
-  const started = new Promise<Hub>((r) => { resolveHub = r; });
+  const started = new Promise<Hub>((r) => {
+    resolveHub = r;
+  });
   const done = runHub(config, { scope: opts.scope, json: true, out: sink, onStarted: resolveHub });
-  const hub = await Promise.race([started, done.then((reason) => { throw new Error(`hub ${opts.name} stopped at once: ${reason}`); })]);
+  const hub = await Promise.race([
+    started,
+    done.then((reason) => {
+      throw new Error(`hub ${opts.name} stopped at once: ${reason}`);
+    }),
+  ]);
   const line = await waitFor(() => text.split('\n').find((l) => l.startsWith('{')), { what: 'the address line' });
   const addresses = (JSON.parse(line) as { addresses: { name: string; url: string }[] }).addresses;
   return {
-    hub, name: opts.name, home: home.path, remote: `${opts.ip}:${port}`,
+    hub,
+    name: opts.name,
+    home: home.path,
+    remote: `${opts.ip}:${port}`,
     url: addresses.find((a) => a.name === 'dashboard')?.url,
     async stop() {
       hub.requestStop('test over');

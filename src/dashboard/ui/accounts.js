@@ -23,11 +23,21 @@ function jsonHint(textarea) {
   return hint;
 }
 
-const pretty = (text) => { try { return JSON.stringify(JSON.parse(text), null, 2); } catch { return text; } };
+const pretty = (text) => {
+  try {
+    return JSON.stringify(JSON.parse(text), null, 2);
+  } catch {
+    return text;
+  }
+};
 
 /** The options form shared by create and edit; `save(values)` throws ApiErrors that land inline. */
 function accountForm({ title, connectors, account, submit, cancel }) {
-  const connector = h('select', { 'aria-label': 'connector', disabled: Boolean(account) }, connectors.map((c) => h('option', { value: c.name }, c.name)));
+  const connector = h(
+    'select',
+    { 'aria-label': 'connector', disabled: Boolean(account) },
+    connectors.map((c) => h('option', { value: c.name }, c.name)),
+  );
   if (account) connector.value = account.connector;
   const name = h('input', { type: 'text', 'aria-label': 'account name', value: account?.name ?? '' });
   const options = h('textarea.code', { rows: 6, 'aria-label': 'options', spellcheck: 'false' });
@@ -37,25 +47,48 @@ function accountForm({ title, connectors, account, submit, cancel }) {
   const optionsError = h('div.inline-error', { 'data-role': 'options-error' });
   const formError = h('div');
   const result = h('p.muted');
-  const save = action(account ? 'Save' : 'Create', async () => {
-    optionsError.replaceChildren();
-    formError.replaceChildren();
-    result.textContent = check.checked ? 'checking the options with the connector…' : '';
-    try {
-      const r = await submit({ connector: connector.value, name: name.value.trim(), options: options.value, check: check.checked });
-      result.textContent = r.check ? (r.check.supported ? 'saved; the connector accepted the options' : `saved; ${r.check.message}`) : 'saved (options not checked)';
-    } catch (err) {
-      result.textContent = '';
-      (err.data?.field === 'options' ? optionsError : formError).replaceChildren(errorBox(err));
-    }
-  }, { class: 'primary' });
-  return h('section.panel', { 'data-form': account ? 'edit' : 'create' }, h('h3', {}, title),
-    h('div.form', {},
-      field('Connector', connector), field('Name', name),
-      field('Options', options, hint), optionsError,
+  const save = action(
+    account ? 'Save' : 'Create',
+    async () => {
+      optionsError.replaceChildren();
+      formError.replaceChildren();
+      result.textContent = check.checked ? 'checking the options with the connector…' : '';
+      try {
+        const r = await submit({
+          connector: connector.value,
+          name: name.value.trim(),
+          options: options.value,
+          check: check.checked,
+        });
+        result.textContent = r.check
+          ? r.check.supported
+            ? 'saved; the connector accepted the options'
+            : `saved; ${r.check.message}`
+          : 'saved (options not checked)';
+      } catch (err) {
+        result.textContent = '';
+        (err.data?.field === 'options' ? optionsError : formError).replaceChildren(errorBox(err));
+      }
+    },
+    { class: 'primary' },
+  );
+  return h(
+    'section.panel',
+    { 'data-form': account ? 'edit' : 'create' },
+    h('h3', {}, title),
+    h(
+      'div.form',
+      {},
+      field('Connector', connector),
+      field('Name', name),
+      field('Options', options, hint),
+      optionsError,
       h('label.check', {}, check, ' check them with the connector before saving'),
-      h('div.buttons', {}, save, cancel ? h('button', { type: 'button', onclick: cancel }, 'Cancel') : '')),
-    formError, result);
+      h('div.buttons', {}, save, cancel ? h('button', { type: 'button', onclick: cancel }, 'Cancel') : ''),
+    ),
+    formError,
+    result,
+  );
 }
 
 export function accountsPage(root) {
@@ -68,30 +101,49 @@ export function accountsPage(root) {
   root.append(h('h2', {}, 'Accounts'), problems, list, editor, creator);
 
   function showCreate() {
-    if (!connectors.length) { creator.replaceChildren(h('p.muted', {}, 'Install a connector first (Connectors page).')); return; }
-    creator.replaceChildren(accountForm({
-      title: 'New account', connectors,
-      submit: async (v) => { const r = await send('POST', '/api/accounts', v); await load(); return r; },
-    }));
+    if (!connectors.length) {
+      creator.replaceChildren(h('p.muted', {}, 'Install a connector first (Connectors page).'));
+      return;
+    }
+    creator.replaceChildren(
+      accountForm({
+        title: 'New account',
+        connectors,
+        submit: async (v) => {
+          const r = await send('POST', '/api/accounts', v);
+          await load();
+          return r;
+        },
+      }),
+    );
   }
 
   function edit(a) {
-    editor.replaceChildren(accountForm({
-      title: `Edit ${a.connector}/${a.name}`, connectors, account: a,
-      submit: async (v) => {
-        const r = await send('PUT', `/api/accounts/${a.id}`, { name: v.name, options: v.options, check: v.check });
-        await load();
-        return r;
-      },
-      cancel: () => editor.replaceChildren(),
-    }));
+    editor.replaceChildren(
+      accountForm({
+        title: `Edit ${a.connector}/${a.name}`,
+        connectors,
+        account: a,
+        submit: async (v) => {
+          const r = await send('PUT', `/api/accounts/${a.id}`, { name: v.name, options: v.options, check: v.check });
+          await load();
+          return r;
+        },
+        cancel: () => editor.replaceChildren(),
+      }),
+    );
     editor.scrollIntoView({ block: 'nearest' });
   }
 
   function lastRun(r) {
     if (!r) return h('span.muted', {}, 'never');
     if (r.success === null) return h('span.badge', {}, 'running');
-    return h('span', {}, h(`span.badge.${r.success ? 'up' : 'down'}`, {}, r.success ? 'ok' : 'failed'), ` ${when(r.finishedAt)} · ${r.objects} objects`);
+    return h(
+      'span',
+      {},
+      h(`span.badge.${r.success ? 'up' : 'down'}`, {}, r.success ? 'ok' : 'failed'),
+      ` ${when(r.finishedAt)} · ${r.objects} objects`,
+    );
   }
 
   function row(a, run) {
@@ -100,14 +152,37 @@ export function accountsPage(root) {
       try {
         await send('POST', '/api/sync', { accounts: [String(a.id)] });
         location.hash = '#sync';
-      } catch (err) { status.replaceChildren(errorBox(err)); }
+      } catch (err) {
+        status.replaceChildren(errorBox(err));
+      }
     });
     const remove = confirmAction('Remove', 'Really remove (and its data)?', async () => {
-      try { await send('DELETE', `/api/accounts/${a.id}`); await load(); } catch (err) { status.replaceChildren(errorBox(err)); }
+      try {
+        await send('DELETE', `/api/accounts/${a.id}`);
+        await load();
+      } catch (err) {
+        status.replaceChildren(errorBox(err));
+      }
     });
-    return h('tr', { 'data-account': `${a.connector}/${a.name}` },
-      h('td', {}, a.id), h('td', {}, a.connector), h('td', {}, h('strong', {}, a.name)), h('td', {}, h('code.options', {}, a.options)), h('td', {}, lastRun(run)),
-      h('td.actions', {}, h('button', { type: 'button', onclick: () => edit(a) }, 'Edit'), ' ', sync, ' ', remove, status));
+    return h(
+      'tr',
+      { 'data-account': `${a.connector}/${a.name}` },
+      h('td', {}, a.id),
+      h('td', {}, a.connector),
+      h('td', {}, h('strong', {}, a.name)),
+      h('td', {}, h('code.options', {}, a.options)),
+      h('td', {}, lastRun(run)),
+      h(
+        'td.actions',
+        {},
+        h('button', { type: 'button', onclick: () => edit(a) }, 'Edit'),
+        ' ',
+        sync,
+        ' ',
+        remove,
+        status,
+      ),
+    );
   }
 
   async function load() {
@@ -116,7 +191,11 @@ export function accountsPage(root) {
       const fresh = connectors.length !== c.connectors.length;
       connectors = c.connectors;
       problems.replaceChildren();
-      body.replaceChildren(...(accounts.length ? accounts.map((a) => row(a, a.lastRun)) : [emptyRow(columns.length, 'no accounts yet: create one below')]));
+      body.replaceChildren(
+        ...(accounts.length
+          ? accounts.map((a) => row(a, a.lastRun))
+          : [emptyRow(columns.length, 'no accounts yet: create one below')]),
+      );
       if (fresh || !creator.firstChild) showCreate();
     } catch (err) {
       problems.replaceChildren(errorBox(err));

@@ -28,7 +28,9 @@ function askToken(refused) {
     const title = document.createElement('h2');
     title.textContent = 'Sign in';
     const text = document.createElement('p');
-    text.textContent = refused ? 'That token was refused; try again.' : 'This dashboard needs its token (switchboard start --http-token).';
+    text.textContent = refused
+      ? 'That token was refused; try again.'
+      : 'This dashboard needs its token (switchboard start --http-token).';
     const input = document.createElement('input');
     Object.assign(input, { type: 'password', required: true, autocomplete: 'current-password' });
     input.setAttribute('aria-label', 'dashboard token');
@@ -63,7 +65,8 @@ export class ApiError extends Error {
 }
 
 /** JSON bodies for the write calls. */
-export const send = (method, path, body) => api(path, { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+export const send = (method, path, body) =>
+  api(path, { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
 
 const listeners = new Set();
 let socket;
@@ -90,13 +93,21 @@ export function connectLive(onState) {
   const token = localStorage.getItem(TOKEN_KEY);
   const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/live${token ? `?token=${encodeURIComponent(token)}` : ''}`;
   socket = new WebSocket(url);
-  socket.onopen = () => { sendSubscription(); onState('live'); };
+  socket.onopen = () => {
+    sendSubscription();
+    onState('live');
+  };
   socket.onmessage = (e) => {
     const frame = JSON.parse(e.data);
     for (const l of listeners) l(frame);
   };
   let retried = false;
-  const retry = (ms) => { if (!retried) { retried = true; setTimeout(() => connectLive(onState), ms); } };
+  const retry = (ms) => {
+    if (!retried) {
+      retried = true;
+      setTimeout(() => connectLive(onState), ms);
+    }
+  };
   socket.onclose = () => {
     onState('disconnected, retrying…');
     retry(2000);

@@ -13,8 +13,15 @@ import { triggersPage } from './triggers.js';
 import { executionsPage } from './executions.js';
 
 const PAGES = {
-  network: networkPage, services: servicesPage, traffic: trafficPage, connectors: connectorsPage, accounts: accountsPage,
-  sync: syncPage, data: dataPage, triggers: triggersPage, executions: executionsPage,
+  network: networkPage,
+  services: servicesPage,
+  traffic: trafficPage,
+  connectors: connectorsPage,
+  accounts: accountsPage,
+  sync: syncPage,
+  data: dataPage,
+  triggers: triggersPage,
+  executions: executionsPage,
 };
 /** Old names kept working. */
 const ALIASES = { runs: 'sync' };
@@ -33,5 +40,7 @@ function show() {
 }
 
 window.addEventListener('hashchange', show);
-connectLive((state) => { document.getElementById('live-state').textContent = state; });
+connectLive((state) => {
+  document.getElementById('live-state').textContent = state;
+});
 show();

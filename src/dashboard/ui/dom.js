@@ -9,7 +9,8 @@ export function h(spec, attrs = {}, ...children) {
     else if (k === 'value') el.value = v;
     else el.setAttribute(k, v === true ? '' : String(v));
   }
-  for (const c of children.flat()) if (c !== undefined && c !== null && c !== false) el.append(c instanceof Node ? c : String(c));
+  for (const c of children.flat())
+    if (c !== undefined && c !== null && c !== false) el.append(c instanceof Node ? c : String(c));
   return el;
 }
 
@@ -27,7 +28,11 @@ export function action(label, handler, attrs = {}) {
   const b = h('button', { type: 'button', ...attrs }, label);
   b.addEventListener('click', async () => {
     b.disabled = true;
-    try { await handler(b); } finally { b.disabled = false; }
+    try {
+      await handler(b);
+    } finally {
+      b.disabled = false;
+    }
   });
   return b;
 }
@@ -43,7 +48,11 @@ export function confirmAction(label, question, handler, attrs = {}) {
     if (!armed) {
       b.textContent = question;
       b.classList.add('danger');
-      armed = setTimeout(() => { armed = undefined; b.textContent = label; b.classList.remove('danger'); }, 4000);
+      armed = setTimeout(() => {
+        armed = undefined;
+        b.textContent = label;
+        b.classList.remove('danger');
+      }, 4000);
       return;
     }
     clearTimeout(armed);
@@ -51,7 +60,11 @@ export function confirmAction(label, question, handler, attrs = {}) {
     b.textContent = label;
     b.classList.remove('danger');
     b.disabled = true;
-    try { await handler(b); } finally { b.disabled = false; }
+    try {
+      await handler(b);
+    } finally {
+      b.disabled = false;
+    }
   });
   return b;
 }
@@ -75,7 +88,23 @@ export function when(iso) {
 /** A table with a header row; returns [table, tbody]. */
 export function table(columns) {
   const body = h('tbody');
-  return [h('table', {}, h('thead', {}, h('tr', {}, columns.map((c) => h('th', {}, c)))), body), body];
+  return [
+    h(
+      'table',
+      {},
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          columns.map((c) => h('th', {}, c)),
+        ),
+      ),
+      body,
+    ),
+    body,
+  ];
 }
 
 /** A row spanning the table, e.g. "none yet". */

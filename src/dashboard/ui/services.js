@@ -7,7 +7,19 @@ import { api, onLive } from './api.js';
 import { h, since, errorBox } from './dom.js';
 
 const PAGE = 100;
-const COLUMNS = ['Service', 'Hub', 'Status', 'Since', 'Instances', 'Commands', 'Endpoints', 'msg/s in', 'msg/s out', 'Messages in / out', 'Dropped'];
+const COLUMNS = [
+  'Service',
+  'Hub',
+  'Status',
+  'Since',
+  'Instances',
+  'Commands',
+  'Endpoints',
+  'msg/s in',
+  'msg/s out',
+  'Messages in / out',
+  'Dropped',
+];
 
 function rate(x) {
   if (x === undefined) return '-';
@@ -22,11 +34,41 @@ export function servicesPage(root) {
   const next = h('button', { type: 'button' }, 'Next ›');
   let page = 1;
   let timer;
-  filter.addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(() => { page = 1; later(true); }, 150); });
-  prev.addEventListener('click', () => { if (page > 1) { page--; later(true); } });
-  next.addEventListener('click', () => { page++; later(true); });
-  root.append(h('h2', {}, 'Services'), h('div.toolbar', {}, filter, prev, note, next),
-    h('table.services-table', {}, h('thead', {}, h('tr', {}, COLUMNS.map((t) => h('th', {}, t)))), body));
+  filter.addEventListener('input', () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      page = 1;
+      later(true);
+    }, 150);
+  });
+  prev.addEventListener('click', () => {
+    if (page > 1) {
+      page--;
+      later(true);
+    }
+  });
+  next.addEventListener('click', () => {
+    page++;
+    later(true);
+  });
+  root.append(
+    h('h2', {}, 'Services'),
+    h('div.toolbar', {}, filter, prev, note, next),
+    h(
+      'table.services-table',
+      {},
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          COLUMNS.map((t) => h('th', {}, t)),
+        ),
+      ),
+      body,
+    ),
+  );
   /** Rate cells of local services by name: updated in place. */
   let cells = new Map();
   let rates = {};
@@ -46,13 +88,26 @@ export function servicesPage(root) {
   }
 
   /** What a row shows, so an identical frame (every live connect sends one) is not rendered twice. */
-  const signature = (services) => services.map((x) => `${x.server}/${x.name}/${x.status}/${x.since}/${x.instances.map((i) => `${i.instance}:${i.dropped}:${i.commands.length}`).join(',')}`).join('|');
+  const signature = (services) =>
+    services
+      .map(
+        (x) =>
+          `${x.server}/${x.name}/${x.status}/${x.since}/${x.instances.map((i) => `${i.instance}:${i.dropped}:${i.commands.length}`).join(',')}`,
+      )
+      .join('|');
 
   function render(force) {
     scheduled = false;
     const services = latest;
     const needle = filter.value.trim().toLowerCase();
-    const matching = needle ? services.filter((x) => x.name.toLowerCase().includes(needle) || x.server.toLowerCase().includes(needle) || x.instances.some((i) => i.commands.some((c) => c.toLowerCase().includes(needle)))) : services;
+    const matching = needle
+      ? services.filter(
+          (x) =>
+            x.name.toLowerCase().includes(needle) ||
+            x.server.toLowerCase().includes(needle) ||
+            x.instances.some((i) => i.commands.some((c) => c.toLowerCase().includes(needle))),
+        )
+      : services;
     const pages = Math.max(1, Math.ceil(matching.length / PAGE));
     page = Math.min(page, pages);
     const rows = matching.slice((page - 1) * PAGE, page * PAGE);
@@ -64,18 +119,35 @@ export function servicesPage(root) {
     if (!force && sig === shown) return;
     shown = sig;
     cells = new Map();
-    body.replaceChildren(...rows.map((x) => {
-      const localRow = x.instances.length > 0 || counts[x.name] !== undefined;
-      const c = { in: h('td.num'), out: h('td.num'), total: h('td.num') };
-      if (localRow) cells.set(x.name, c);
-      return h('tr', { 'data-service': x.name, 'data-server': x.server },
-        h('td', {}, x.name), h('td', {}, x.server), h('td', {}, h(`span.badge.${x.status}`, {}, x.status)), h('td', {}, since(x.since)),
-        h('td', {}, x.instances.map((i) => i.instance).join(', ') || '-'),
-        h('td', {}, [...new Set(x.instances.flatMap((i) => i.commands))].join(' ') || '-'),
-        h('td', {}, x.instances.filter((i) => i.endpoints !== undefined).map((i) => JSON.stringify(i.endpoints)).join('; ') || '-'),
-        c.in, c.out, c.total,
-        h('td.num', {}, String(x.instances.reduce((n, i) => n + i.dropped, 0))));
-    }));
+    body.replaceChildren(
+      ...rows.map((x) => {
+        const localRow = x.instances.length > 0 || counts[x.name] !== undefined;
+        const c = { in: h('td.num'), out: h('td.num'), total: h('td.num') };
+        if (localRow) cells.set(x.name, c);
+        return h(
+          'tr',
+          { 'data-service': x.name, 'data-server': x.server },
+          h('td', {}, x.name),
+          h('td', {}, x.server),
+          h('td', {}, h(`span.badge.${x.status}`, {}, x.status)),
+          h('td', {}, since(x.since)),
+          h('td', {}, x.instances.map((i) => i.instance).join(', ') || '-'),
+          h('td', {}, [...new Set(x.instances.flatMap((i) => i.commands))].join(' ') || '-'),
+          h(
+            'td',
+            {},
+            x.instances
+              .filter((i) => i.endpoints !== undefined)
+              .map((i) => JSON.stringify(i.endpoints))
+              .join('; ') || '-',
+          ),
+          c.in,
+          c.out,
+          c.total,
+          h('td.num', {}, String(x.instances.reduce((n, i) => n + i.dropped, 0))),
+        );
+      }),
+    );
     for (const name of cells.keys()) fillRates(name);
   }
   let forced = false;
@@ -83,15 +155,25 @@ export function servicesPage(root) {
     forced ||= force;
     if (!latest || scheduled) return;
     scheduled = true;
-    requestAnimationFrame(() => { const f = forced; forced = false; render(f); });
+    requestAnimationFrame(() => {
+      const f = forced;
+      forced = false;
+      render(f);
+    });
   }
-  const show = (services) => { latest = services; later(); };
+  const show = (services) => {
+    latest = services;
+    later();
+  };
 
-  api('/api/services').then((r) => {
-    counts = r.counts ?? {};
-    if (!latest) show(r.services);
-    else for (const name of cells.keys()) fillRates(name);
-  }, (err) => root.append(errorBox(err)));
+  api('/api/services').then(
+    (r) => {
+      counts = r.counts ?? {};
+      if (!latest) show(r.services);
+      else for (const name of cells.keys()) fillRates(name);
+    },
+    (err) => root.append(errorBox(err)),
+  );
   const off = onLive((frame) => {
     if (frame.type === 'services') show(frame.services);
     else if (frame.type === 'rates') {
@@ -100,5 +182,8 @@ export function servicesPage(root) {
       for (const name of cells.keys()) fillRates(name);
     }
   });
-  return () => { off(); clearTimeout(timer); };
+  return () => {
+    off();
+    clearTimeout(timer);
+  };
 }

@@ -14,13 +14,22 @@ export function syncPage(root) {
     runError.replaceChildren();
     try {
       await send('POST', '/api/sync', { accounts: refs, concurrency: Number(concurrency.value) || 4 });
-    } catch (err) { runError.replaceChildren(errorBox(err)); }
+    } catch (err) {
+      runError.replaceChildren(errorBox(err));
+    }
   };
-  const runSelected = action('Run selected', async () => {
-    const refs = selected();
-    if (!refs.length) { runError.replaceChildren(errorBox(new Error('select one or more accounts first'))); return; }
-    await start(refs);
-  }, { class: 'primary' });
+  const runSelected = action(
+    'Run selected',
+    async () => {
+      const refs = selected();
+      if (!refs.length) {
+        runError.replaceChildren(errorBox(new Error('select one or more accounts first')));
+        return;
+      }
+      await start(refs);
+    },
+    { class: 'primary' },
+  );
   const runAll = action('Run all', () => start([]));
 
   const liveColumns = ['Account', 'Run', 'State', 'Objects', 'Pages', 'Elapsed', 'Rate', ''];
@@ -30,11 +39,31 @@ export function syncPage(root) {
   const historyFilter = h('select', { 'aria-label': 'history of' }, h('option', { value: '' }, 'all accounts'));
   historyFilter.addEventListener('change', () => void loadHistory());
 
-  root.append(h('h2', {}, 'Sync'), problems,
-    h('section.panel', {}, h('h3', {}, 'Run'), picks,
-      h('div.toolbar', {}, runSelected, runAll, h('label', {}, 'at once ', concurrency)), runError),
+  root.append(
+    h('h2', {}, 'Sync'),
+    problems,
+    h(
+      'section.panel',
+      {},
+      h('h3', {}, 'Run'),
+      picks,
+      h('div.toolbar', {}, runSelected, runAll, h('label', {}, 'at once ', concurrency)),
+      runError,
+    ),
     h('section', { 'data-role': 'live' }, h('h3', {}, 'Progress'), liveTable),
-    h('section', { 'data-role': 'history' }, h('h3', {}, 'History'), h('div.toolbar', {}, historyFilter, h('button', { type: 'button', onclick: () => void loadHistory() }, 'Refresh')), historyTable));
+    h(
+      'section',
+      { 'data-role': 'history' },
+      h('h3', {}, 'History'),
+      h(
+        'div.toolbar',
+        {},
+        historyFilter,
+        h('button', { type: 'button', onclick: () => void loadHistory() }, 'Refresh'),
+      ),
+      historyTable,
+    ),
+  );
 
   // Live progress: jobs by id, the latest progress of each account's run.
   const jobs = new Map();
@@ -44,7 +73,9 @@ export function syncPage(root) {
     const rows = [];
     // Running jobs and the last five finished ones (the history below has the rest).
     const sorted = [...jobs.values()].sort((a, b) => b.id - a.id);
-    const shown = [...sorted.filter((j) => !j.finishedAt), ...sorted.filter((j) => j.finishedAt).slice(0, 5)].sort((a, b) => b.id - a.id);
+    const shown = [...sorted.filter((j) => !j.finishedAt), ...sorted.filter((j) => j.finishedAt).slice(0, 5)].sort(
+      (a, b) => b.id - a.id,
+    );
     for (const job of shown) {
       for (const a of job.accounts) {
         const p = job.progress[String(a.id)];
@@ -53,41 +84,91 @@ export function syncPage(root) {
         if (outcome?.error) state = h('span.badge.down', {}, `not started: ${outcome.error.message}`);
         else if (p?.phase === 'finished' || outcome?.run) {
           const run = p?.run ?? outcome.run;
-          state = run.success ? h('span.badge.up', {}, 'ok') : h('span', {}, h('span.badge.down', {}, 'failed'), ' ', h('span.error-text', {}, (run.error ?? '').split('\n')[0]));
+          state = run.success
+            ? h('span.badge.up', {}, 'ok')
+            : h(
+                'span',
+                {},
+                h('span.badge.down', {}, 'failed'),
+                ' ',
+                h('span.error-text', {}, (run.error ?? '').split('\n')[0]),
+              );
         } else if (p) {
           // Against the account's last good run when there is one (like the CLI's bar); else indeterminate.
           const total = expected.get(a.id);
-          state = h('span', {}, h('span.badge.running', {}, p.phase === 'started' ? 'starting' : 'running'), ' ',
-            h('progress', { ...(total ? { max: total, value: Math.min(p.objects, total) } : {}), 'aria-label': `progress of ${a.connector}/${a.name}` }));
-        }
-        else state = h('span.badge', {}, job.finishedAt ? 'not run' : 'waiting');
+          state = h(
+            'span',
+            {},
+            h('span.badge.running', {}, p.phase === 'started' ? 'starting' : 'running'),
+            ' ',
+            h('progress', {
+              ...(total ? { max: total, value: Math.min(p.objects, total) } : {}),
+              'aria-label': `progress of ${a.connector}/${a.name}`,
+            }),
+          );
+        } else state = h('span.badge', {}, job.finishedAt ? 'not run' : 'waiting');
         const objects = p?.run?.objects ?? p?.objects ?? 0;
-        const cancel = !job.finishedAt && a === job.accounts[0]
-          ? action('Cancel', async () => { try { await send('DELETE', `/api/sync/${job.id}`); } catch (err) { runError.replaceChildren(errorBox(err)); } }) : '';
-        rows.push(h('tr', { 'data-job': job.id, 'data-account': `${a.connector}/${a.name}`, 'data-phase': p?.phase ?? 'waiting' },
-          h('td', {}, `${a.connector}/${a.name}`), h('td', {}, p?.runId ?? ''), h('td', {}, state), h('td.num', { 'data-role': 'objects' }, objects),
-          h('td.num', {}, p?.run?.pages ?? p?.pages ?? 0), h('td', {}, duration(p?.elapsedMs)),
-          h('td', {}, p?.elapsedMs ? `${Math.round(objects / Math.max(p.elapsedMs / 1000, 0.001))} /s` : ''), h('td', {}, cancel)));
+        const cancel =
+          !job.finishedAt && a === job.accounts[0]
+            ? action('Cancel', async () => {
+                try {
+                  await send('DELETE', `/api/sync/${job.id}`);
+                } catch (err) {
+                  runError.replaceChildren(errorBox(err));
+                }
+              })
+            : '';
+        rows.push(
+          h(
+            'tr',
+            { 'data-job': job.id, 'data-account': `${a.connector}/${a.name}`, 'data-phase': p?.phase ?? 'waiting' },
+            h('td', {}, `${a.connector}/${a.name}`),
+            h('td', {}, p?.runId ?? ''),
+            h('td', {}, state),
+            h('td.num', { 'data-role': 'objects' }, objects),
+            h('td.num', {}, p?.run?.pages ?? p?.pages ?? 0),
+            h('td', {}, duration(p?.elapsedMs)),
+            h('td', {}, p?.elapsedMs ? `${Math.round(objects / Math.max(p.elapsedMs / 1000, 0.001))} /s` : ''),
+            h('td', {}, cancel),
+          ),
+        );
       }
     }
-    liveBody.replaceChildren(...(rows.length ? rows : [emptyRow(liveColumns.length, 'nothing running: pick accounts above and press Run')]));
+    liveBody.replaceChildren(
+      ...(rows.length ? rows : [emptyRow(liveColumns.length, 'nothing running: pick accounts above and press Run')]),
+    );
   }
 
   function historyRow(r) {
     const detail = r.error ?? r.metadata ?? '';
     const first = detail.split('\n')[0];
-    return h(`tr${r.success === false ? '.failed' : ''}`, { 'data-run': r.id },
-      h('td', {}, r.id), h('td', {}, `${r.connector}/${r.accountName}`), h('td', {}, when(r.startedAt)), h('td', {}, when(r.finishedAt)),
-      h('td', {}, r.success === null ? h('span.badge.running', {}, 'running') : h(`span.badge.${r.success ? 'up' : 'down'}`, {}, r.success ? 'ok' : 'failed')),
-      h('td.num', {}, r.objects), h('td.num', {}, r.pages),
-      h('td.wrap', {}, detail.includes('\n') ? h('details', {}, h('summary', {}, first), h('pre', {}, detail)) : first));
+    return h(
+      `tr${r.success === false ? '.failed' : ''}`,
+      { 'data-run': r.id },
+      h('td', {}, r.id),
+      h('td', {}, `${r.connector}/${r.accountName}`),
+      h('td', {}, when(r.startedAt)),
+      h('td', {}, when(r.finishedAt)),
+      h(
+        'td',
+        {},
+        r.success === null
+          ? h('span.badge.running', {}, 'running')
+          : h(`span.badge.${r.success ? 'up' : 'down'}`, {}, r.success ? 'ok' : 'failed'),
+      ),
+      h('td.num', {}, r.objects),
+      h('td.num', {}, r.pages),
+      h('td.wrap', {}, detail.includes('\n') ? h('details', {}, h('summary', {}, first), h('pre', {}, detail)) : first),
+    );
   }
 
   async function loadHistory() {
     try {
       const q = new URLSearchParams({ limit: '100', ...(historyFilter.value ? { account: historyFilter.value } : {}) });
       const { runs } = await api(`/api/runs?${q}`);
-      historyBody.replaceChildren(...(runs.length ? runs.map(historyRow) : [emptyRow(historyColumns.length, 'no runs yet')]));
+      historyBody.replaceChildren(
+        ...(runs.length ? runs.map(historyRow) : [emptyRow(historyColumns.length, 'no runs yet')]),
+      );
     } catch (err) {
       historyBody.replaceChildren(h('tr', {}, h('td', { colspan: historyColumns.length }, errorBox(err))));
     }
@@ -99,10 +180,22 @@ export function syncPage(root) {
       // The bar's 100 %: the last run's objects when it succeeded.
       for (const x of a.accounts) if (x.lastRun?.success) expected.set(x.id, x.lastRun.objects);
       accounts = a.accounts;
-      picks.replaceChildren(...(accounts.length
-        ? accounts.map((x) => h('label.pick', {}, h('input', { type: 'checkbox', value: String(x.id), 'aria-label': `sync ${x.connector}/${x.name}` }), ` ${x.connector}/${x.name}`))
-        : [h('p.muted', {}, 'no accounts yet (Accounts page)')]));
-      historyFilter.replaceChildren(h('option', { value: '' }, 'all accounts'), ...accounts.map((x) => h('option', { value: String(x.id) }, `${x.connector}/${x.name}`)));
+      picks.replaceChildren(
+        ...(accounts.length
+          ? accounts.map((x) =>
+              h(
+                'label.pick',
+                {},
+                h('input', { type: 'checkbox', value: String(x.id), 'aria-label': `sync ${x.connector}/${x.name}` }),
+                ` ${x.connector}/${x.name}`,
+              ),
+            )
+          : [h('p.muted', {}, 'no accounts yet (Accounts page)')]),
+      );
+      historyFilter.replaceChildren(
+        h('option', { value: '' }, 'all accounts'),
+        ...accounts.map((x) => h('option', { value: String(x.id) }, `${x.connector}/${x.name}`)),
+      );
       for (const job of s.jobs) jobs.set(job.id, job);
       renderLive();
     } catch (err) {

@@ -28,7 +28,11 @@ export function triggersPage(root) {
 
   /** The editor: `name` undefined for a new trigger. */
   function openEditor(name, text = TEMPLATE) {
-    const editor = h('textarea.code', { rows: Math.max(12, text.split('\n').length + 2), 'aria-label': 'trigger text', spellcheck: 'false' });
+    const editor = h('textarea.code', {
+      rows: Math.max(12, text.split('\n').length + 2),
+      'aria-label': 'trigger text',
+      spellcheck: 'false',
+    });
     editor.value = text;
     const replace = h('input', { type: 'checkbox', 'aria-label': 'replace triggers with the same name' });
     const list = h('ul.problems', { 'data-role': 'problems' });
@@ -43,9 +47,30 @@ export function triggersPage(root) {
       const found = err.data?.problems;
       state.textContent = '';
       if (Array.isArray(found)) {
-        list.replaceChildren(...found.map((p) => h('li', { 'data-line': p.line },
-          h('a', { href: '#triggers', onclick: (e) => { e.preventDefault(); selectLine(p.line); } }, `line ${p.line}`), p.field ? ` ${p.field}: ` : ' ', p.message)));
-        state.replaceChildren(h('span.invalid', {}, `${found.length} problem${found.length === 1 ? '' : 's'}: nothing was saved`));
+        list.replaceChildren(
+          ...found.map((p) =>
+            h(
+              'li',
+              { 'data-line': p.line },
+              h(
+                'a',
+                {
+                  href: '#triggers',
+                  onclick: (e) => {
+                    e.preventDefault();
+                    selectLine(p.line);
+                  },
+                },
+                `line ${p.line}`,
+              ),
+              p.field ? ` ${p.field}: ` : ' ',
+              p.message,
+            ),
+          ),
+        );
+        state.replaceChildren(
+          h('span.invalid', {}, `${found.length} problem${found.length === 1 ? '' : 's'}: nothing was saved`),
+        );
       } else list.replaceChildren(h('li', {}, errorBox(err)));
     };
     const submit = async (check) => {
@@ -62,21 +87,43 @@ export function triggersPage(root) {
           if (r.trigger.name !== name) openEditor(r.trigger.name, r.text);
         } else {
           const r = await send('POST', '/api/triggers', { text: editor.value, replace: replace.checked });
-          state.textContent = [r.added.length ? `added ${r.added.join(', ')}` : '', r.replaced.length ? `replaced ${r.replaced.join(', ')}` : ''].filter(Boolean).join('; ');
+          state.textContent = [
+            r.added.length ? `added ${r.added.join(', ')}` : '',
+            r.replaced.length ? `replaced ${r.replaced.join(', ')}` : '',
+          ]
+            .filter(Boolean)
+            .join('; ');
           await load();
         }
       } catch (err) {
         showError(err);
       }
     };
-    editorSlot.replaceChildren(h('section.panel', { 'data-form': name ? 'edit' : 'create' },
-      h('h3', {}, name ? `Edit ${name}` : 'New trigger'),
-      h('p.muted', {}, name ? 'YAML or JSON; without an enabled line the trigger keeps its state; a new name renames it.' : 'YAML or JSON: one trigger, a list, or { triggers: [...] }.'),
-      editor, list,
-      h('div.buttons', {}, action('Validate', () => submit(true)), action(name ? 'Save' : 'Create', () => submit(false), { class: 'primary' }),
-        name ? '' : h('label.check', {}, replace, ' replace same names'),
-        h('button', { type: 'button', onclick: () => editorSlot.replaceChildren() }, 'Close')),
-      state));
+    editorSlot.replaceChildren(
+      h(
+        'section.panel',
+        { 'data-form': name ? 'edit' : 'create' },
+        h('h3', {}, name ? `Edit ${name}` : 'New trigger'),
+        h(
+          'p.muted',
+          {},
+          name
+            ? 'YAML or JSON; without an enabled line the trigger keeps its state; a new name renames it.'
+            : 'YAML or JSON: one trigger, a list, or { triggers: [...] }.',
+        ),
+        editor,
+        list,
+        h(
+          'div.buttons',
+          {},
+          action('Validate', () => submit(true)),
+          action(name ? 'Save' : 'Create', () => submit(false), { class: 'primary' }),
+          name ? '' : h('label.check', {}, replace, ' replace same names'),
+          h('button', { type: 'button', onclick: () => editorSlot.replaceChildren() }, 'Close'),
+        ),
+        state,
+      ),
+    );
     editor.focus();
   }
 
@@ -88,26 +135,50 @@ export function triggersPage(root) {
       enabled.disabled = true;
       status.replaceChildren();
       try {
-        const r = await send('PUT', `/api/triggers/${encodeURIComponent(t.name)}/enabled`, { enabled: enabled.checked });
+        const r = await send('PUT', `/api/triggers/${encodeURIComponent(t.name)}/enabled`, {
+          enabled: enabled.checked,
+        });
         state.textContent = r.trigger.enabled ? ' enabled' : ' disabled';
-      } catch (err) { enabled.checked = !enabled.checked; status.replaceChildren(errorBox(err)); }
+      } catch (err) {
+        enabled.checked = !enabled.checked;
+        status.replaceChildren(errorBox(err));
+      }
       enabled.disabled = false;
     });
     const edit = action('Edit', async () => {
-      try { const r = await api(`/api/triggers/${encodeURIComponent(t.name)}`); openEditor(t.name, r.text); } catch (err) { status.replaceChildren(errorBox(err)); }
+      try {
+        const r = await api(`/api/triggers/${encodeURIComponent(t.name)}`);
+        openEditor(t.name, r.text);
+      } catch (err) {
+        status.replaceChildren(errorBox(err));
+      }
     });
     const remove = confirmAction('Remove', 'Really remove?', async () => {
-      try { await send('DELETE', `/api/triggers/${encodeURIComponent(t.name)}`); await load(); } catch (err) { status.replaceChildren(errorBox(err)); }
+      try {
+        await send('DELETE', `/api/triggers/${encodeURIComponent(t.name)}`);
+        await load();
+      } catch (err) {
+        status.replaceChildren(errorBox(err));
+      }
     });
     const s = t.spec;
-    return h('tr', { 'data-trigger': t.name },
+    return h(
+      'tr',
+      { 'data-trigger': t.name },
       h('td', {}, h('strong', {}, t.name), s.description ? h('div.muted', {}, s.description) : ''),
       h('td', {}, h('label', {}, enabled, state), status),
       h('td', {}, `${target(s.when)} · ${s.when?.event ?? ''}`),
-      h('td', {}, (s.filters ?? []).map((f) => h('div', {}, h('code', {}, `${f.path} ${f.op}${f.value === undefined ? '' : ` ${JSON.stringify(f.value)}`}`)))),
+      h(
+        'td',
+        {},
+        (s.filters ?? []).map((f) =>
+          h('div', {}, h('code', {}, `${f.path} ${f.op}${f.value === undefined ? '' : ` ${JSON.stringify(f.value)}`}`)),
+        ),
+      ),
       h('td', {}, `${target(s.then)} · ${s.then?.task ?? ''}`),
       h('td', {}, when(t.updatedAt)),
-      h('td.actions', {}, edit, ' ', remove));
+      h('td.actions', {}, edit, ' ', remove),
+    );
   }
 
   async function load() {

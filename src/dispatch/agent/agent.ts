@@ -74,10 +74,16 @@ export class Agent {
     } else throw new InvalidArgumentError('the agent needs a connector command or a connector address to connect to');
   }
 
-  get triggers(): number { return this.index.size; }
+  get triggers(): number {
+    return this.index.size;
+  }
   /** What the connector declared in its hello, once it said hello. */
-  get declared(): HelloLine | undefined { return this.hello; }
-  get triggerVersion(): number { return this.version; }
+  get declared(): HelloLine | undefined {
+    return this.hello;
+  }
+  get triggerVersion(): number {
+    return this.version;
+  }
 
   async start(): Promise<void> {
     const { transport, log } = this.opts;
@@ -90,19 +96,24 @@ export class Agent {
     this.connector.on('hello', (h) => {
       this.hello = h;
       // A hello after registration (slow start, or a restart): tell the dispatcher what it declares now.
-      if (this.registered && !this.stopped) void this.register().catch((err: unknown) => log.error({ err: errorMessage(err) }, 're-registration failed'));
+      if (this.registered && !this.stopped)
+        void this.register().catch((err: unknown) => log.error({ err: errorMessage(err) }, 're-registration failed'));
     });
     this.connector.on('event', (e) => this.onEvent(e));
     this.connector.on('result', (r) => this.onResult(r));
     this.connector.start();
     await transport.start({ id: this.id, kind: this.opts.kind }, (m) => this.onInbound(m));
-    transport.onReconnect(() => { void this.register().catch((err: unknown) => log.error({ err: errorMessage(err) }, 're-registration failed')); });
+    transport.onReconnect(() => {
+      void this.register().catch((err: unknown) => log.error({ err: errorMessage(err) }, 're-registration failed'));
+    });
     await helloSeen;
     // 2. register (answer carries the triggers that concern us: step 4's cache)
     await this.register();
     // A heartbeat that doubles as a check of the trigger cache (in case an invalidation was missed).
     this.heartbeat = setInterval(() => {
-      void this.refreshTriggers().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'heartbeat to the dispatcher failed'));
+      void this.refreshTriggers().catch((err: unknown) =>
+        log.warn({ err: errorMessage(err) }, 'heartbeat to the dispatcher failed'),
+      );
     }, this.opts.heartbeatMs ?? 30_000);
     this.heartbeat.unref();
     const early = this.early;
@@ -111,21 +122,44 @@ export class Agent {
   }
 
   private meta(): Record<string, JsonValue> {
-    return { host: hostname(), pid: process.pid, connectorPid: this.connector.pid ?? null, ...(this.opts.connect ? { connectorAddress: this.opts.connect } : { command: (this.opts.command ?? []).join(' ') }), transport: this.opts.transport.kind, ...this.hello?.meta, ...this.opts.meta };
+    return {
+      host: hostname(),
+      pid: process.pid,
+      connectorPid: this.connector.pid ?? null,
+      ...(this.opts.connect
+        ? { connectorAddress: this.opts.connect }
+        : { command: (this.opts.command ?? []).join(' ') }),
+      transport: this.opts.transport.kind,
+      ...this.hello?.meta,
+      ...this.opts.meta,
+    };
   }
 
   private async register(): Promise<void> {
-    const reply = await this.opts.transport.request({
-      type: 'register', token: this.opts.token,
-      connector: { id: this.id, kind: this.opts.kind, meta: this.meta(), events: this.hello?.events ?? [], tasks: this.hello?.tasks ?? [] },
-    }, 15_000);
+    const reply = await this.opts.transport.request(
+      {
+        type: 'register',
+        token: this.opts.token,
+        connector: {
+          id: this.id,
+          kind: this.opts.kind,
+          meta: this.meta(),
+          events: this.hello?.events ?? [],
+          tasks: this.hello?.tasks ?? [],
+        },
+      },
+      15_000,
+    );
     if (!reply.ok) {
       this.opts.log.error({ connector: this.id }, `the dispatcher refused this connector: ${reply.message}`);
       throw new SwitchboardError('PERMISSION_DENIED', `the dispatcher refused connector ${this.id}: ${reply.message}`);
     }
     this.useSnapshot(reply.snapshot);
     this.registered = true;
-    this.opts.log.info({ connector: this.id, kind: this.opts.kind, triggers: this.index.size }, 'registered with the dispatcher');
+    this.opts.log.info(
+      { connector: this.id, kind: this.opts.kind, triggers: this.index.size },
+      'registered with the dispatcher',
+    );
   }
 
   private useSnapshot(s: TriggerSnapshot): void {
@@ -154,7 +188,11 @@ export class Agent {
   private onEvent(e: EventLine): void {
     if (!this.registered) {
       if (this.early.length >= MAX_EARLY) {
-        if (this.counters.invalid++ === 0) this.opts.log.warn({ kept: MAX_EARLY }, 'more events before registration than the buffer holds; dropping the oldest');
+        if (this.counters.invalid++ === 0)
+          this.opts.log.warn(
+            { kept: MAX_EARLY },
+            'more events before registration than the buffer holds; dropping the oldest',
+          );
         this.early.shift();
       }
       this.early.push(e);
@@ -164,7 +202,10 @@ export class Agent {
     const declared = this.hello?.events;
     if (declared && declared.length && !declared.includes(e.key)) {
       this.counters.invalid++;
-      this.opts.log.warn({ key: e.key, declared }, 'connector emitted an event it did not declare in its hello; dropped');
+      this.opts.log.warn(
+        { key: e.key, declared },
+        'connector emitted an event it did not declare in its hello; dropped',
+      );
       return;
     }
     if (this.index.match({ connector: this.id, kind: this.opts.kind, key: e.key, data: e.data }).length === 0) {
@@ -180,7 +221,11 @@ export class Agent {
     this.counters.tasks++;
     this.taskStarted.set(t.executionId, new Date().toISOString());
     if (!this.connector.sendTask({ id: t.executionId, key: t.key, inputs: t.inputs })) {
-      this.onResult({ type: 'result', id: t.executionId, error: 'the connector is not running (it is being restarted)' });
+      this.onResult({
+        type: 'result',
+        id: t.executionId,
+        error: 'the connector is not running (it is being restarted)',
+      });
     }
   }
 
@@ -196,7 +241,10 @@ export class Agent {
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    setImmediate(() => { this.flushScheduled = false; this.flush(); });
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
   }
 
   private flush(): void {
@@ -205,16 +253,21 @@ export class Agent {
       const events = this.events.splice(0, max);
       this.counters.sent += events.length;
       this.opts.transport.send({ type: 'events', token: this.opts.token, connectorId: this.id, events }).then(
-        () => { this.counters.confirmed += events.length; },
-        (err: unknown) => this.opts.log.error({ err: errorMessage(err), events: events.length }, 'events were not confirmed'),
+        () => {
+          this.counters.confirmed += events.length;
+        },
+        (err: unknown) =>
+          this.opts.log.error({ err: errorMessage(err), events: events.length }, 'events were not confirmed'),
       );
     }
     while (this.results.length) {
       const results = this.results.splice(0, max);
       this.counters.results += results.length;
-      this.opts.transport.send({ type: 'results', token: this.opts.token, connectorId: this.id, results }).catch(
-        (err: unknown) => this.opts.log.error({ err: errorMessage(err), results: results.length }, 'results were not confirmed'),
-      );
+      this.opts.transport
+        .send({ type: 'results', token: this.opts.token, connectorId: this.id, results })
+        .catch((err: unknown) =>
+          this.opts.log.error({ err: errorMessage(err), results: results.length }, 'results were not confirmed'),
+        );
     }
   }
 
@@ -226,9 +279,11 @@ export class Agent {
     await this.connector.stop();
     this.flush();
     if (this.registered) {
-      await this.opts.transport.send({ type: 'unregister', token: this.opts.token, connectorId: this.id }).catch((err: unknown) => {
-        this.opts.log.warn({ err: errorMessage(err) }, 'could not unregister');
-      });
+      await this.opts.transport
+        .send({ type: 'unregister', token: this.opts.token, connectorId: this.id })
+        .catch((err: unknown) => {
+          this.opts.log.warn({ err: errorMessage(err) }, 'could not unregister');
+        });
     }
     await this.opts.transport.close();
     this.opts.log.info({ connector: this.id, ...this.counters }, 'agent stopped');

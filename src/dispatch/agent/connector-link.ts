@@ -7,7 +7,14 @@
 import { EventEmitter } from 'node:events';
 import type { Channel } from '../../core/channel.js';
 import type { Logger } from '../../core/log.js';
-import { encodeTask, parseConnectorLine, type EventLine, type HelloLine, type ResultLine, type TaskLine } from '../protocol/connector.js';
+import {
+  encodeTask,
+  parseConnectorLine,
+  type EventLine,
+  type HelloLine,
+  type ResultLine,
+  type TaskLine,
+} from '../protocol/connector.js';
 
 export interface LinkEvents {
   hello: [HelloLine];
@@ -22,25 +29,33 @@ export abstract class ConnectorLink extends EventEmitter<LinkEvents> {
   private readonly outstanding = new Set<string>();
   readonly counters = { starts: 0, restarts: 0, garbage: 0, events: 0 };
 
-  constructor(protected readonly log: Logger) { super(); }
+  constructor(protected readonly log: Logger) {
+    super();
+  }
 
   abstract start(): void;
   abstract stop(graceMs?: number): Promise<void>;
   abstract get running(): boolean;
   /** The connector's process id when the agent runs it. */
-  get pid(): number | undefined { return undefined; }
+  get pid(): number | undefined {
+    return undefined;
+  }
 
   /** Wires a freshly opened channel to the connector. */
   protected attach(channel: Channel): void {
     this.channel = channel;
     channel.on('frame', (text) => this.onLine(text));
-    channel.on('error', (err) => { this.counters.garbage++; this.log.warn({ err: err.message }, 'connector output problem (the link closes and is opened again)'); });
+    channel.on('error', (err) => {
+      this.counters.garbage++;
+      this.log.warn({ err: err.message }, 'connector output problem (the link closes and is opened again)');
+    });
   }
 
   /** The link is gone: unanswered tasks fail. */
   protected detach(why: string): void {
     this.channel = undefined;
-    for (const id of this.outstanding) this.emit('result', { type: 'result', id, error: `the connector ${why} before answering` });
+    for (const id of this.outstanding)
+      this.emit('result', { type: 'result', id, error: `the connector ${why} before answering` });
     this.outstanding.clear();
   }
 
@@ -49,14 +64,22 @@ export abstract class ConnectorLink extends EventEmitter<LinkEvents> {
     const parsed = parseConnectorLine(text);
     if (!parsed.ok) {
       this.counters.garbage++;
-      this.log.warn({ line: text.length > 200 ? `${text.slice(0, 200)}...` : text }, `ignored a connector stdout line: ${parsed.problem}`);
+      this.log.warn(
+        { line: text.length > 200 ? `${text.slice(0, 200)}...` : text },
+        `ignored a connector stdout line: ${parsed.problem}`,
+      );
       return;
     }
     const line = parsed.line;
     if (line.type === 'hello') this.emit('hello', line);
-    else if (line.type === 'event') { this.counters.events++; this.emit('event', line); }
-    else {
-      if (!this.outstanding.delete(line.id)) { this.log.warn({ id: line.id }, 'connector answered a task it was not given (or answered twice); ignored'); return; }
+    else if (line.type === 'event') {
+      this.counters.events++;
+      this.emit('event', line);
+    } else {
+      if (!this.outstanding.delete(line.id)) {
+        this.log.warn({ id: line.id }, 'connector answered a task it was not given (or answered twice); ignored');
+        return;
+      }
       this.emit('result', line);
     }
   }
@@ -65,7 +88,10 @@ export abstract class ConnectorLink extends EventEmitter<LinkEvents> {
   sendTask(task: Omit<TaskLine, 'type'>): boolean {
     if (!this.channel || !this.running) return false;
     this.outstanding.add(task.id);
-    if (!this.channel.send(encodeTask(task))) { this.outstanding.delete(task.id); return false; }
+    if (!this.channel.send(encodeTask(task))) {
+      this.outstanding.delete(task.id);
+      return false;
+    }
     return true;
   }
 }

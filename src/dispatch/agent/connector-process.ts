@@ -28,10 +28,16 @@ export class ConnectorProcess extends ConnectorLink {
   /** The connector's last stderr lines, shown when it exits (its log may be below the log level). */
   private lastLog: string[] = [];
 
-  constructor(private readonly opts: ConnectorProcessOptions) { super(opts.log); }
+  constructor(private readonly opts: ConnectorProcessOptions) {
+    super(opts.log);
+  }
 
-  get running(): boolean { return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null; }
-  override get pid(): number | undefined { return this.child?.pid; }
+  get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+  override get pid(): number | undefined {
+    return this.child?.pid;
+  }
 
   start(): void {
     this.stopping = false;
@@ -41,7 +47,11 @@ export class ConnectorProcess extends ConnectorLink {
   private spawnOnce(): void {
     const [cmd, ...args] = this.opts.command;
     const log = this.log;
-    const child = spawn(cmd!, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...this.opts.env }, cwd: this.opts.cwd });
+    const child = spawn(cmd!, args, {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, ...this.opts.env },
+      cwd: this.opts.cwd,
+    });
     this.child = child;
     this.startedAt = Date.now();
     this.counters.starts++;
@@ -53,8 +63,13 @@ export class ConnectorProcess extends ConnectorLink {
       this.lastLog.push(text.length > 300 ? `${text.slice(0, 300)}...` : text);
       if (this.lastLog.length > 5) this.lastLog.shift();
     });
-    child.once('spawn', () => { log.info({ pid: child.pid, command: this.opts.command.join(' ') }, 'connector started'); this.emit('started', child.pid ?? 0); });
-    child.once('error', (err) => log.error({ err: err.message, command: this.opts.command.join(' ') }, 'cannot start the connector'));
+    child.once('spawn', () => {
+      log.info({ pid: child.pid, command: this.opts.command.join(' ') }, 'connector started');
+      this.emit('started', child.pid ?? 0);
+    });
+    child.once('error', (err) =>
+      log.error({ err: err.message, command: this.opts.command.join(' ') }, 'cannot start the connector'),
+    );
     child.once('close', (code, signal) => this.onExit(child, code, signal));
   }
 
@@ -68,9 +83,14 @@ export class ConnectorProcess extends ConnectorLink {
     const delay = Math.min(this.opts.maxRestartMs ?? 10_000, (this.opts.minRestartMs ?? 200) * 2 ** this.failures);
     this.failures++;
     this.counters.restarts++;
-    this.log.warn({ code, signal, restartInMs: delay, failures: this.failures, lastStderr: this.lastLog }, 'connector exited; restarting');
+    this.log.warn(
+      { code, signal, restartInMs: delay, failures: this.failures, lastStderr: this.lastLog },
+      'connector exited; restarting',
+    );
     this.lastLog = [];
-    this.restartTimer = setTimeout(() => { if (!this.stopping) this.spawnOnce(); }, delay);
+    this.restartTimer = setTimeout(() => {
+      if (!this.stopping) this.spawnOnce();
+    }, delay);
   }
 
   /** SIGTERM, then SIGKILL after `graceMs`. Resolves when the process is gone. */

@@ -13,9 +13,17 @@ export class ConnectorSocket extends ConnectorLink {
   private timer: NodeJS.Timeout | undefined;
   private failures = 0;
 
-  constructor(private readonly url: string, log: Logger, private readonly maxDelayMs = 10_000) { super(log); }
+  constructor(
+    private readonly url: string,
+    log: Logger,
+    private readonly maxDelayMs = 10_000,
+  ) {
+    super(log);
+  }
 
-  get running(): boolean { return this.channel !== undefined && this.channel.state === 'open'; }
+  get running(): boolean {
+    return this.channel !== undefined && this.channel.state === 'open';
+  }
 
   start(): void {
     this.stopping = false;
@@ -26,7 +34,10 @@ export class ConnectorSocket extends ConnectorLink {
     if (this.stopping) return;
     try {
       const ch = await connect(this.url);
-      if (this.stopping) { ch.close(); return; }
+      if (this.stopping) {
+        ch.close();
+        return;
+      }
       this.failures = 0;
       this.counters.starts++;
       this.attach(ch);
@@ -41,7 +52,8 @@ export class ConnectorSocket extends ConnectorLink {
         this.retry();
       });
     } catch (err) {
-      if (this.failures === 0 || this.failures % 10 === 0) this.log.warn({ url: this.url, err: errorMessage(err) }, 'cannot reach the connector; retrying');
+      if (this.failures === 0 || this.failures % 10 === 0)
+        this.log.warn({ url: this.url, err: errorMessage(err) }, 'cannot reach the connector; retrying');
       this.retry();
     }
   }
@@ -49,7 +61,9 @@ export class ConnectorSocket extends ConnectorLink {
   private retry(): void {
     const delay = Math.min(this.maxDelayMs, 200 * 2 ** this.failures);
     this.failures++;
-    this.timer = setTimeout(() => { void this.dial(); }, delay);
+    this.timer = setTimeout(() => {
+      void this.dial();
+    }, delay);
   }
 
   async stop(): Promise<void> {

@@ -15,11 +15,18 @@ export interface ConnectorStdio {
 
 export function openStdio(child: ChildProcess): ConnectorStdio {
   const pid = String(child.pid ?? '?');
-  const channel = streamChannel(child.stdout!, child.stdin!, { transport: 'stdio', remoteAddress: `connector pid ${pid}` });
+  const channel = streamChannel(child.stdout!, child.stdin!, {
+    transport: 'stdio',
+    remoteAddress: `connector pid ${pid}`,
+  });
   const listeners: ((line: string) => void)[] = [];
   const framer = new LineFramer({
-    line: (l) => { for (const f of listeners) f(l); },
-    error: () => { for (const f of listeners) f('(a stderr line over the length limit was cut)'); },
+    line: (l) => {
+      for (const f of listeners) f(l);
+    },
+    error: () => {
+      for (const f of listeners) f('(a stderr line over the length limit was cut)');
+    },
   });
   child.stderr!.on('data', (chunk: Buffer) => framer.push(chunk));
   return { channel, onLog: (f) => listeners.push(f) };

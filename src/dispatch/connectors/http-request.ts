@@ -21,12 +21,21 @@ listenTask({
     let body: string | undefined;
     if (inputs.body !== undefined && inputs.body !== null && method !== 'GET' && method !== 'HEAD') {
       if (typeof inputs.body === 'string') body = inputs.body;
-      else { body = JSON.stringify(inputs.body); headers['content-type'] ??= 'application/json'; }
+      else {
+        body = JSON.stringify(inputs.body);
+        headers['content-type'] ??= 'application/json';
+      }
     }
     const res = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(TIMEOUT_MS) });
     const text = await res.text();
     let parsed: JsonValue = text;
-    if ((res.headers.get('content-type') ?? '').includes('json')) { try { parsed = JSON.parse(text) as JsonValue; } catch { /* keep the text */ } }
+    if ((res.headers.get('content-type') ?? '').includes('json')) {
+      try {
+        parsed = JSON.parse(text) as JsonValue;
+      } catch {
+        /* keep the text */
+      }
+    }
     return { status: res.status, headers: Object.fromEntries(res.headers), body: parsed };
   },
 });

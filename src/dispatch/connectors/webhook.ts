@@ -12,22 +12,40 @@ const host = process.env.WEBHOOK_HOST ?? '127.0.0.1';
 const port = Number(process.env.WEBHOOK_PORT ?? 8090);
 
 const server = createServer((req, res) => {
-  if (req.method !== 'POST') { res.writeHead(405, { allow: 'POST' }).end('POST only\n'); return; }
+  if (req.method !== 'POST') {
+    res.writeHead(405, { allow: 'POST' }).end('POST only\n');
+    return;
+  }
   const chunks: Buffer[] = [];
   let size = 0;
   req.on('data', (c: Buffer) => {
     size += c.length;
-    if (size > MAX_BODY) { res.writeHead(413).end('body too large\n'); req.destroy(); return; }
+    if (size > MAX_BODY) {
+      res.writeHead(413).end('body too large\n');
+      req.destroy();
+      return;
+    }
     chunks.push(c);
   });
   req.on('end', () => {
     const text = Buffer.concat(chunks).toString('utf8');
     let body: JsonValue = text;
     if ((req.headers['content-type'] ?? '').includes('json') && text) {
-      try { body = JSON.parse(text) as JsonValue; } catch { res.writeHead(400).end('body is not valid JSON\n'); return; }
+      try {
+        body = JSON.parse(text) as JsonValue;
+      } catch {
+        res.writeHead(400).end('body is not valid JSON\n');
+        return;
+      }
     }
     const url = new URL(req.url ?? '/', 'http://x');
-    emitEvent('request', { method: req.method ?? 'POST', path: url.pathname, query: Object.fromEntries(url.searchParams), headers: { 'content-type': req.headers['content-type'] ?? '' }, body });
+    emitEvent('request', {
+      method: req.method ?? 'POST',
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      headers: { 'content-type': req.headers['content-type'] ?? '' },
+      body,
+    });
     res.writeHead(202, { 'content-type': 'application/json' }).end('{"accepted":true}\n');
   });
 });

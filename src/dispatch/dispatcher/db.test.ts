@@ -7,7 +7,12 @@ import { DispatchDb } from './db.js';
 import { hashToken } from './tokens.js';
 import type { TriggerSpec } from '../trigger/schema.js';
 
-const spec = (name: string): TriggerSpec => ({ name, when: { kind: 'w', event: 'e' }, filters: [], then: { kind: 'o', task: 't', inputs: { a: { $ref: 'data.x' } } } });
+const spec = (name: string): TriggerSpec => ({
+  name,
+  when: { kind: 'w', event: 'e' },
+  filters: [],
+  then: { kind: 'o', task: 't', inputs: { a: { $ref: 'data.x' } } },
+});
 
 for (const backend of BACKENDS) {
   void test(`dispatch tables on ${backend}`, async (t) => {
@@ -26,7 +31,10 @@ for (const backend of BACKENDS) {
       await db.removeTrigger('a');
       await assert.rejects(db.removeTrigger('zz'), /no trigger named "zz"/);
       const list = await db.listTriggers();
-      assert.deepEqual(list.map((x) => [x.name, x.enabled]), [['b', true]]);
+      assert.deepEqual(
+        list.map((x) => [x.name, x.enabled]),
+        [['b', true]],
+      );
       assert.deepEqual(list[0]!.spec.then.inputs, { a: { $ref: 'data.x' } });
       assert.equal(await db.triggerVersion(), v0 + 4);
 
@@ -43,12 +51,33 @@ for (const backend of BACKENDS) {
       assert.equal(c!.status, 'offline');
 
       const ev = (id: string) => ({ id, connectorId: 'c1', kind: 'w', key: 'e', data: { x: id }, time: now });
-      const plan = (fresh: { id: string }[]) => fresh.map((f) => ({ id: `x-${f.id}`, eventId: f.id, trigger: 'b', target: 'kind:o', task: 't', inputs: { a: f.id }, dispatchedAt: now }));
+      const plan = (fresh: { id: string }[]) =>
+        fresh.map((f) => ({
+          id: `x-${f.id}`,
+          eventId: f.id,
+          trigger: 'b',
+          target: 'kind:o',
+          task: 't',
+          inputs: { a: f.id },
+          dispatchedAt: now,
+        }));
       const first = await db.recordEvents([ev('1'), ev('2')], plan);
       assert.equal(first.fresh.length, 2);
       const again = await db.recordEvents([ev('2'), ev('3'), ev('3')], plan);
-      assert.deepEqual(again.fresh.map((e) => e.id), ['3'], 'seen ids and repeats are not fresh');
-      await db.completeExecutions([{ executionId: 'x-1', outputs: { ok: 1 }, startedAt: now, finishedAt: new Date(Date.parse(now) + 5).toISOString() }, { executionId: 'x-2', error: 'boom', finishedAt: now }]);
+      assert.deepEqual(
+        again.fresh.map((e) => e.id),
+        ['3'],
+        'seen ids and repeats are not fresh',
+      );
+      await db.completeExecutions([
+        {
+          executionId: 'x-1',
+          outputs: { ok: 1 },
+          startedAt: now,
+          finishedAt: new Date(Date.parse(now) + 5).toISOString(),
+        },
+        { executionId: 'x-2', error: 'boom', finishedAt: now },
+      ]);
       await db.completeExecutions([{ executionId: 'x-1', error: 'late duplicate', finishedAt: now }]); // ignored: already done
       const xs = await db.listExecutions({ limit: 10 });
       const byId = Object.fromEntries(xs.map((x) => [x.id, x]));
@@ -60,9 +89,15 @@ for (const backend of BACKENDS) {
       assert.equal(byId['x-3']!.status, 'dispatched');
       assert.deepEqual((await db.countExecutions()).byStatus, { done: 1, failed: 1, dispatched: 1 });
       assert.equal(await db.expireExecutions(now, 'too old'), 0, 'not older than now');
-      assert.equal(await db.expireExecutions(new Date(Date.parse(now) + 1).toISOString(), 'no result'), 1, 'only the one still waiting');
+      assert.equal(
+        await db.expireExecutions(new Date(Date.parse(now) + 1).toISOString(), 'no result'),
+        1,
+        'only the one still waiting',
+      );
       assert.equal((await db.listExecutions()).find((x) => x.id === 'x-3')!.error, 'no result');
-    } finally { await ts.cleanup(); }
+    } finally {
+      await ts.cleanup();
+    }
   });
 }
 
@@ -75,7 +110,18 @@ for (const backend of BACKENDS) {
       await db.migrate();
       const now = new Date().toISOString();
       const ev = (id: string) => ({ id, connectorId: 'c1', kind: 'w', key: 'e', data: { x: id }, time: now });
-      const plan = (fresh: { id: string }[]) => fresh.filter((f) => f.id !== 'lonely').map((f) => ({ id: `x-${f.id}`, eventId: f.id, trigger: 'b', target: 'kind:o', task: 't', inputs: {}, dispatchedAt: now }));
+      const plan = (fresh: { id: string }[]) =>
+        fresh
+          .filter((f) => f.id !== 'lonely')
+          .map((f) => ({
+            id: `x-${f.id}`,
+            eventId: f.id,
+            trigger: 'b',
+            target: 'kind:o',
+            task: 't',
+            inputs: {},
+            dispatchedAt: now,
+          }));
       await db.recordEvents([ev('done'), ev('waiting'), ev('lonely')], plan);
       await db.completeExecutions([{ executionId: 'x-done', outputs: {}, finishedAt: now }]);
 
@@ -83,11 +129,24 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await db.pruneHistory(past), { executions: 0, events: 0 }, 'nothing is older than a minute ago');
 
       const future = new Date(Date.parse(now) + 60_000).toISOString();
-      assert.deepEqual(await db.pruneHistory(future), { executions: 1, events: 2 }, 'the done execution, its event and the event without executions');
-      assert.deepEqual((await db.listExecutions()).map((x) => x.id), ['x-waiting']);
+      assert.deepEqual(
+        await db.pruneHistory(future),
+        { executions: 1, events: 2 },
+        'the done execution, its event and the event without executions',
+      );
+      assert.deepEqual(
+        (await db.listExecutions()).map((x) => x.id),
+        ['x-waiting'],
+      );
       assert.equal(await db.countEvents(), 1);
       const again = await db.recordEvents([ev('waiting'), ev('done')], () => []);
-      assert.deepEqual(again.fresh.map((e) => e.id), ['done'], 'a pruned event id is new again; a kept one is still a duplicate');
-    } finally { await ts.cleanup(); }
+      assert.deepEqual(
+        again.fresh.map((e) => e.id),
+        ['done'],
+        'a pruned event id is new again; a kept one is still a duplicate',
+      );
+    } finally {
+      await ts.cleanup();
+    }
   });
 }

@@ -7,7 +7,15 @@ import type { JsonValue } from '../../core/message.js';
 import type { ConnectorInfo } from '../protocol/wire.js';
 import type { TriggerSpec } from '../trigger/schema.js';
 import { hashToken, newToken } from './tokens.js';
-import type { ConnectorRecord, ConnectorStatus, ExecutionRecord, NewEvent, NewExecution, ResultUpdate, TriggerRecord } from './types.js';
+import type {
+  ConnectorRecord,
+  ConnectorStatus,
+  ExecutionRecord,
+  NewEvent,
+  NewExecution,
+  ResultUpdate,
+  TriggerRecord,
+} from './types.js';
 import { type Sql, sqlOf } from './sql.js';
 
 export const MIGRATIONS = [
@@ -54,18 +62,35 @@ type Row = Record<string, unknown>;
 
 function connectorFrom(r: Row): ConnectorRecord {
   return {
-    id: String(r.id), kind: String(r.kind), meta: parse(r.meta, {}), events: parse(r.events, []), tasks: parse(r.tasks, []),
-    status: String(r.status) as ConnectorStatus, registeredAt: String(r.registered_at), lastSeen: String(r.last_seen),
+    id: String(r.id),
+    kind: String(r.kind),
+    meta: parse(r.meta, {}),
+    events: parse(r.events, []),
+    tasks: parse(r.tasks, []),
+    status: String(r.status) as ConnectorStatus,
+    registeredAt: String(r.registered_at),
+    lastSeen: String(r.last_seen),
   };
 }
 
 function executionFrom(r: Row): ExecutionRecord {
   return {
-    id: String(r.id), eventId: String(r.event_id), eventKey: String(r.key ?? ''), eventConnector: String(r.connector_id ?? ''),
-    eventData: parse<JsonValue>(r.data, null), trigger: String(r.trigger_name), target: String(r.target), task: String(r.task),
-    inputs: parse(r.inputs, {}), outputs: parse(r.outputs, null), error: (r.error as string | null) ?? null,
-    status: String(r.status) as ExecutionRecord['status'], eventTime: String(r.time ?? ''), dispatchedAt: String(r.dispatched_at),
-    startedAt: (r.started_at as string | null) ?? null, finishedAt: (r.finished_at as string | null) ?? null,
+    id: String(r.id),
+    eventId: String(r.event_id),
+    eventKey: String(r.key ?? ''),
+    eventConnector: String(r.connector_id ?? ''),
+    eventData: parse<JsonValue>(r.data, null),
+    trigger: String(r.trigger_name),
+    target: String(r.target),
+    task: String(r.task),
+    inputs: parse(r.inputs, {}),
+    outputs: parse(r.outputs, null),
+    error: (r.error as string | null) ?? null,
+    status: String(r.status) as ExecutionRecord['status'],
+    eventTime: String(r.time ?? ''),
+    dispatchedAt: String(r.dispatched_at),
+    startedAt: (r.started_at as string | null) ?? null,
+    finishedAt: (r.finished_at as string | null) ?? null,
     durationMs: r.duration_ms === null || r.duration_ms === undefined ? null : Number(r.duration_ms),
   };
 }
@@ -92,8 +117,16 @@ export class DispatchDb {
   }
 
   async listTriggers(): Promise<TriggerRecord[]> {
-    const rows = await this.sql.query('SELECT name, enabled, spec, created_at, updated_at FROM dispatch_triggers ORDER BY name');
-    return rows.map((r) => ({ name: String(r.name), enabled: Number(r.enabled) === 1, spec: parse<TriggerSpec>(r.spec, {} as TriggerSpec), createdAt: String(r.created_at), updatedAt: String(r.updated_at) }));
+    const rows = await this.sql.query(
+      'SELECT name, enabled, spec, created_at, updated_at FROM dispatch_triggers ORDER BY name',
+    );
+    return rows.map((r) => ({
+      name: String(r.name),
+      enabled: Number(r.enabled) === 1,
+      spec: parse<TriggerSpec>(r.spec, {} as TriggerSpec),
+      createdAt: String(r.created_at),
+      updatedAt: String(r.updated_at),
+    }));
   }
 
   /** Adds triggers; with `replace` an existing name is updated, otherwise it is a conflict. */
@@ -107,11 +140,23 @@ export class DispatchDb {
         const enabled = spec.enabled === false ? 0 : 1;
         const body = JSON.stringify({ ...spec, enabled: undefined });
         if (existing.length) {
-          if (!replace) throw new SwitchboardError('CONFLICT', `a trigger named "${spec.name}" exists already (remove it first, or add with --replace)`);
-          await tx.exec('UPDATE dispatch_triggers SET enabled = ?, spec = ?, updated_at = ? WHERE name = ?', [enabled, body, now, spec.name]);
+          if (!replace)
+            throw new SwitchboardError(
+              'CONFLICT',
+              `a trigger named "${spec.name}" exists already (remove it first, or add with --replace)`,
+            );
+          await tx.exec('UPDATE dispatch_triggers SET enabled = ?, spec = ?, updated_at = ? WHERE name = ?', [
+            enabled,
+            body,
+            now,
+            spec.name,
+          ]);
           replaced.push(spec.name);
         } else {
-          await tx.exec('INSERT INTO dispatch_triggers (name, enabled, spec, created_at, updated_at) VALUES (?, ?, ?, ?, ?)', [spec.name, enabled, body, now, now]);
+          await tx.exec(
+            'INSERT INTO dispatch_triggers (name, enabled, spec, created_at, updated_at) VALUES (?, ?, ?, ?, ?)',
+            [spec.name, enabled, body, now, now],
+          );
           added.push(spec.name);
         }
       }
@@ -123,22 +168,31 @@ export class DispatchDb {
   async removeTrigger(name: string): Promise<void> {
     await this.sql.transaction(async (tx) => {
       const n = await tx.exec('DELETE FROM dispatch_triggers WHERE name = ?', [name]);
-      if (n === 0) throw new SwitchboardError('NOT_FOUND', `no trigger named "${name}" (see \`switchboard trigger list\`)`);
+      if (n === 0)
+        throw new SwitchboardError('NOT_FOUND', `no trigger named "${name}" (see \`switchboard trigger list\`)`);
       await this.bump(tx);
     });
   }
 
   async setTriggerEnabled(name: string, enabled: boolean): Promise<void> {
     await this.sql.transaction(async (tx) => {
-      const n = await tx.exec('UPDATE dispatch_triggers SET enabled = ?, updated_at = ? WHERE name = ?', [enabled ? 1 : 0, new Date().toISOString(), name]);
-      if (n === 0) throw new SwitchboardError('NOT_FOUND', `no trigger named "${name}" (see \`switchboard trigger list\`)`);
+      const n = await tx.exec('UPDATE dispatch_triggers SET enabled = ?, updated_at = ? WHERE name = ?', [
+        enabled ? 1 : 0,
+        new Date().toISOString(),
+        name,
+      ]);
+      if (n === 0)
+        throw new SwitchboardError('NOT_FOUND', `no trigger named "${name}" (see \`switchboard trigger list\`)`);
       await this.bump(tx);
     });
   }
 
   // --- tokens ---
   async issueToken(kind: string, token = newToken()): Promise<string> {
-    await this.sql.exec('INSERT INTO dispatch_tokens (hash, kind, created_at) VALUES (?, ?, ?) ON CONFLICT (hash) DO NOTHING', [hashToken(token), kind, new Date().toISOString()]);
+    await this.sql.exec(
+      'INSERT INTO dispatch_tokens (hash, kind, created_at) VALUES (?, ?, ?) ON CONFLICT (hash) DO NOTHING',
+      [hashToken(token), kind, new Date().toISOString()],
+    );
     return token;
   }
 
@@ -153,8 +207,18 @@ export class DispatchDb {
       `INSERT INTO dispatch_connectors (id, kind, meta, events, tasks, status, registered_at, last_seen) VALUES (?, ?, ?, ?, ?, 'online', ?, ?)
        ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, meta = excluded.meta, events = excluded.events, tasks = excluded.tasks,
          status = 'online', registered_at = excluded.registered_at, last_seen = excluded.last_seen`,
-      [c.id, c.kind, JSON.stringify(c.meta), JSON.stringify(c.events), JSON.stringify(c.tasks), now, now]);
-    return { id: c.id, kind: c.kind, meta: c.meta, events: c.events, tasks: c.tasks, status: 'online', registeredAt: now, lastSeen: now };
+      [c.id, c.kind, JSON.stringify(c.meta), JSON.stringify(c.events), JSON.stringify(c.tasks), now, now],
+    );
+    return {
+      id: c.id,
+      kind: c.kind,
+      meta: c.meta,
+      events: c.events,
+      tasks: c.tasks,
+      status: 'online',
+      registeredAt: now,
+      lastSeen: now,
+    };
   }
 
   async setConnectorStatus(id: string, status: ConnectorStatus, now: string): Promise<void> {
@@ -163,7 +227,10 @@ export class DispatchDb {
 
   async touchConnectors(ids: string[], now: string): Promise<void> {
     for (const part of chunks(ids)) {
-      await this.sql.exec(`UPDATE dispatch_connectors SET last_seen = ? WHERE id IN (${part.map(() => '?').join(', ')})`, [now, ...part]);
+      await this.sql.exec(
+        `UPDATE dispatch_connectors SET last_seen = ? WHERE id IN (${part.map(() => '?').join(', ')})`,
+        [now, ...part],
+      );
     }
   }
 
@@ -181,7 +248,10 @@ export class DispatchDb {
    * In one transaction: records the events not seen before (by id) and the executions `plan`
    * derives from those fresh events. Returns both.
    */
-  async recordEvents(events: NewEvent[], plan: (fresh: NewEvent[]) => NewExecution[]): Promise<{ fresh: NewEvent[]; executions: NewExecution[] }> {
+  async recordEvents(
+    events: NewEvent[],
+    plan: (fresh: NewEvent[]) => NewExecution[],
+  ): Promise<{ fresh: NewEvent[]; executions: NewExecution[] }> {
     const receivedAt = new Date().toISOString();
     return this.sql.transaction(async (tx) => {
       const freshIds = new Set<string>();
@@ -189,7 +259,8 @@ export class DispatchDb {
         const rows = await tx.query(
           `INSERT INTO dispatch_events (id, connector_id, kind, key, data, time, received_at) VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}
            ON CONFLICT (id) DO NOTHING RETURNING id`,
-          part.flatMap((e) => [e.id, e.connectorId, e.kind, e.key, JSON.stringify(e.data), e.time, receivedAt]));
+          part.flatMap((e) => [e.id, e.connectorId, e.kind, e.key, JSON.stringify(e.data), e.time, receivedAt]),
+        );
         for (const r of rows) freshIds.add(String(r.id));
       }
       const fresh = events.filter((e) => freshIds.delete(e.id)); // delete: a repeated id within one batch counts once
@@ -197,7 +268,18 @@ export class DispatchDb {
       for (const part of chunks(executions)) {
         await tx.exec(
           `INSERT INTO dispatch_executions (id, event_id, trigger_name, target, task, inputs, error, status, dispatched_at) VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
-          part.flatMap((x) => [x.id, x.eventId, x.trigger, x.target, x.task, JSON.stringify(x.inputs), x.error ?? null, x.error ? 'failed' : 'dispatched', x.dispatchedAt]));
+          part.flatMap((x) => [
+            x.id,
+            x.eventId,
+            x.trigger,
+            x.target,
+            x.task,
+            JSON.stringify(x.inputs),
+            x.error ?? null,
+            x.error ? 'failed' : 'dispatched',
+            x.dispatchedAt,
+          ]),
+        );
       }
       return { fresh, executions };
     });
@@ -208,7 +290,15 @@ export class DispatchDb {
     const rows = results.map((r) => {
       const started = r.startedAt ?? null;
       const duration = started ? Math.max(0, Date.parse(r.finishedAt) - Date.parse(started)) : null;
-      return [r.executionId, r.outputs ? JSON.stringify(r.outputs) : null, r.error ?? null, r.error !== undefined ? 'failed' : 'done', started, r.finishedAt, duration];
+      return [
+        r.executionId,
+        r.outputs ? JSON.stringify(r.outputs) : null,
+        r.error ?? null,
+        r.error !== undefined ? 'failed' : 'done',
+        started,
+        r.finishedAt,
+        duration,
+      ];
     });
     await this.sql.transaction(async (tx) => {
       for (const part of chunks(rows)) {
@@ -218,14 +308,18 @@ export class DispatchDb {
              finished_at = v.column6, duration_ms = CAST(v.column7 AS BIGINT)
            FROM (VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}) AS v
            WHERE dispatch_executions.id = v.column1 AND dispatch_executions.status = 'dispatched'`,
-          part.flat());
+          part.flat(),
+        );
       }
     });
   }
 
   /** Executions still waiting for a result dispatched before `before` fail with `reason`. Returns how many. */
   async expireExecutions(before: string, reason: string): Promise<number> {
-    return this.sql.exec(`UPDATE dispatch_executions SET status = 'failed', error = ? WHERE status = 'dispatched' AND dispatched_at < ?`, [reason, before]);
+    return this.sql.exec(
+      `UPDATE dispatch_executions SET status = 'failed', error = ? WHERE status = 'dispatched' AND dispatched_at < ?`,
+      [reason, before],
+    );
   }
 
   /**
@@ -235,23 +329,41 @@ export class DispatchDb {
    */
   async pruneHistory(before: string): Promise<{ executions: number; events: number }> {
     return this.sql.transaction(async (tx) => {
-      const executions = await tx.exec(`DELETE FROM dispatch_executions WHERE status <> 'dispatched' AND dispatched_at < ?`, [before]);
+      const executions = await tx.exec(
+        `DELETE FROM dispatch_executions WHERE status <> 'dispatched' AND dispatched_at < ?`,
+        [before],
+      );
       const events = await tx.exec(
-        `DELETE FROM dispatch_events WHERE received_at < ? AND NOT EXISTS (SELECT 1 FROM dispatch_executions x WHERE x.event_id = dispatch_events.id)`, [before]);
+        `DELETE FROM dispatch_events WHERE received_at < ? AND NOT EXISTS (SELECT 1 FROM dispatch_executions x WHERE x.event_id = dispatch_events.id)`,
+        [before],
+      );
       return { executions, events };
     });
   }
 
-  async listExecutions(opts: { limit?: number; trigger?: string; eventId?: string; status?: ExecutionRecord['status'] } = {}): Promise<ExecutionRecord[]> {
+  async listExecutions(
+    opts: { limit?: number; trigger?: string; eventId?: string; status?: ExecutionRecord['status'] } = {},
+  ): Promise<ExecutionRecord[]> {
     const where: string[] = [];
     const params: unknown[] = [];
-    if (opts.trigger) { where.push('x.trigger_name = ?'); params.push(opts.trigger); }
-    if (opts.status) { where.push('x.status = ?'); params.push(opts.status); }
-    if (opts.eventId) { where.push('x.event_id = ?'); params.push(opts.eventId); }
+    if (opts.trigger) {
+      where.push('x.trigger_name = ?');
+      params.push(opts.trigger);
+    }
+    if (opts.status) {
+      where.push('x.status = ?');
+      params.push(opts.status);
+    }
+    if (opts.eventId) {
+      where.push('x.event_id = ?');
+      params.push(opts.eventId);
+    }
     params.push(opts.limit ?? 100);
     const rows = await this.sql.query(
       `SELECT x.*, e.key, e.connector_id, e.data, e.time FROM dispatch_executions x LEFT JOIN dispatch_events e ON e.id = x.event_id
-       ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY x.dispatched_at DESC, x.id LIMIT ?`, params);
+       ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY x.dispatched_at DESC, x.id LIMIT ?`,
+      params,
+    );
     return rows.map(executionFrom);
   }
 
@@ -259,7 +371,10 @@ export class DispatchDb {
     const rows = await this.sql.query('SELECT status, COUNT(*) AS n FROM dispatch_executions GROUP BY status');
     const byStatus: Record<string, number> = {};
     let total = 0;
-    for (const r of rows) { byStatus[String(r.status)] = Number(r.n); total += Number(r.n); }
+    for (const r of rows) {
+      byStatus[String(r.status)] = Number(r.n);
+      total += Number(r.n);
+    }
     return { total, byStatus };
   }
 

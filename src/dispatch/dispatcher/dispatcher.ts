@@ -54,18 +54,30 @@ export class Dispatcher implements DispatcherHandler {
 
   constructor(private readonly opts: DispatcherOptions) {}
 
-  get triggerCount(): number { return this.index.size; }
+  get triggerCount(): number {
+    return this.index.size;
+  }
 
   async start(): Promise<void> {
     for (const c of await this.opts.db.listConnectors()) this.connectors.set(c.id, c);
     await this.reloadTriggers();
     await this.opts.transport.start(this);
-    this.poller = setInterval(() => { void this.checkVersion(); }, this.opts.pollMs ?? 500);
+    this.poller = setInterval(() => {
+      void this.checkVersion();
+    }, this.opts.pollMs ?? 500);
     this.poller.unref();
     const timeout = this.opts.taskTimeoutMs ?? 600_000;
-    this.sweeper = setInterval(() => { void this.expire(timeout); }, Math.min(60_000, Math.max(100, timeout / 4)));
+    this.sweeper = setInterval(
+      () => {
+        void this.expire(timeout);
+      },
+      Math.min(60_000, Math.max(100, timeout / 4)),
+    );
     this.sweeper.unref();
-    this.opts.log.info({ transport: this.opts.transport.kind, triggers: this.index.size, connectors: this.connectors.size }, 'dispatcher running');
+    this.opts.log.info(
+      { transport: this.opts.transport.kind, triggers: this.index.size, connectors: this.connectors.size },
+      'dispatcher running',
+    );
   }
 
   /** Executions whose agent never answered (it died after taking the task) stop waiting. */
@@ -77,7 +89,10 @@ export class Dispatcher implements DispatcherHandler {
       reportAction({ status: 'expired', trigger: p.trigger });
     }
     try {
-      const n = await this.opts.db.expireExecutions(new Date(Date.now() - timeoutMs).toISOString(), `no result within ${Math.round(timeoutMs / 1000)} s (the connector's agent may have stopped)`);
+      const n = await this.opts.db.expireExecutions(
+        new Date(Date.now() - timeoutMs).toISOString(),
+        `no result within ${Math.round(timeoutMs / 1000)} s (the connector's agent may have stopped)`,
+      );
       if (n) this.opts.log.warn({ executions: n }, 'executions timed out without a result');
     } catch (err) {
       this.opts.log.warn({ err: errorMessage(err) }, 'cannot expire old executions');
@@ -92,7 +107,8 @@ export class Dispatcher implements DispatcherHandler {
     if (retainMs <= 0) return { executions: 0, events: 0 };
     try {
       const deleted = await this.opts.db.pruneHistory(new Date(Date.now() - retainMs).toISOString());
-      if (deleted.executions || deleted.events) this.opts.log.info({ ...deleted, retainDays: retainMs / 86_400_000 }, 'old events and executions deleted');
+      if (deleted.executions || deleted.events)
+        this.opts.log.info({ ...deleted, retainDays: retainMs / 86_400_000 }, 'old events and executions deleted');
       return deleted;
     } catch (err) {
       this.opts.log.warn({ err: errorMessage(err) }, 'cannot delete old events and executions');
@@ -128,7 +144,9 @@ export class Dispatcher implements DispatcherHandler {
         this.opts.log.info({ version, triggers: this.index.size }, 'triggers changed; telling agents');
         await this.opts.transport.broadcastInvalidate(version);
       }
-    })().finally(() => { this.reloading = undefined; });
+    })().finally(() => {
+      this.reloading = undefined;
+    });
     return this.reloading;
   }
 
@@ -154,14 +172,18 @@ export class Dispatcher implements DispatcherHandler {
   /** Refusal reason, or undefined when the token may speak for this connector. */
   private async refuse(m: AgentMessage): Promise<string | undefined> {
     const kind = await this.kindOfToken(m.token);
-    if (kind === undefined) return m.token ? 'the token is not one this dispatcher issued (issue one with `switchboard connector token --kind K`)' : 'no token (pass --token, issued by `switchboard connector token --kind K`)';
+    if (kind === undefined)
+      return m.token
+        ? 'the token is not one this dispatcher issued (issue one with `switchboard connector token --kind K`)'
+        : 'no token (pass --token, issued by `switchboard connector token --kind K`)';
     if (m.type !== 'register' && !this.connectors.has(m.connectorId)) {
       // Registered through another dispatcher on the same store (several may share a queue).
       const rec = await this.opts.db.getConnector(m.connectorId);
       if (rec) this.connectors.set(rec.id, rec);
     }
     const connectorKind = m.type === 'register' ? m.connector.kind : this.connectors.get(m.connectorId)?.kind;
-    if (connectorKind === undefined) return `connector ${m.type === 'register' ? m.connector.id : m.connectorId} is not registered`;
+    if (connectorKind === undefined)
+      return `connector ${m.type === 'register' ? m.connector.id : m.connectorId} is not registered`;
     if (connectorKind !== kind) return `the token is for kind ${kind}, not ${connectorKind}`;
     return undefined;
   }
@@ -208,7 +230,13 @@ export class Dispatcher implements DispatcherHandler {
         case 'events': {
           const c = this.connectors.get(m.connectorId)!;
           const undeclared = c.events.length ? m.events.find((e) => !c.events.includes(e.key)) : undefined;
-          if (undeclared) { outcomes[i] = new SwitchboardError('INVALID_MESSAGE', `connector ${c.id} never declared event "${undeclared.key}" (it declared ${c.events.join(', ')})`); break; }
+          if (undeclared) {
+            outcomes[i] = new SwitchboardError(
+              'INVALID_MESSAGE',
+              `connector ${c.id} never declared event "${undeclared.key}" (it declared ${c.events.join(', ')})`,
+            );
+            break;
+          }
           eventMsgs.push({ i, m });
           break;
         }
@@ -223,9 +251,14 @@ export class Dispatcher implements DispatcherHandler {
       } catch (err) {
         // Find which message fails on its own; the others go through.
         if (eventMsgs.length === 1) outcomes[eventMsgs[0]!.i] = asError(err);
-        else for (const { i, m } of eventMsgs) {
-          try { sent.push((await this.dispatch([m])).confirmed); } catch (e) { outcomes[i] = asError(e); }
-        }
+        else
+          for (const { i, m } of eventMsgs) {
+            try {
+              sent.push((await this.dispatch([m])).confirmed);
+            } catch (e) {
+              outcomes[i] = asError(e);
+            }
+          }
       }
     }
     if (results.length) {
@@ -265,7 +298,8 @@ export class Dispatcher implements DispatcherHandler {
     const events: NewEvent[] = [];
     for (const m of msgs) {
       const c = this.connectors.get(m.connectorId)!;
-      for (const e of m.events) events.push({ id: e.id, connectorId: c.id, kind: c.kind, key: e.key, data: e.data, time: e.time });
+      for (const e of m.events)
+        events.push({ id: e.id, connectorId: c.id, kind: c.kind, key: e.key, data: e.data, time: e.time });
     }
     const sends = new Map<string, { to: TaskTarget; tasks: WireTask[] }>();
     const { fresh, executions } = await this.opts.db.recordEvents(events, (fresh) => {
@@ -275,14 +309,30 @@ export class Dispatcher implements DispatcherHandler {
         for (const t of this.index.match({ connector: ev.connectorId, kind: ev.kind, key: ev.key, data: ev.data })) {
           const then = t.spec.then;
           const missing: string[] = [];
-          const inputs = resolveInputs(then.inputs, { id: ev.id, key: ev.key, connector: ev.connectorId, kind: ev.kind, time: ev.time, data: ev.data }, missing);
+          const inputs = resolveInputs(
+            then.inputs,
+            { id: ev.id, key: ev.key, connector: ev.connectorId, kind: ev.kind, time: ev.time, data: ev.data },
+            missing,
+          );
           const target = then.connector !== undefined ? `connector:${then.connector}` : `kind:${then.kind!}`;
-          const exec: NewExecution = { id: timeOrderedId(), eventId: ev.id, trigger: t.spec.name, target, task: then.task, inputs, dispatchedAt };
-          if (then.connector !== undefined && !this.connectors.has(then.connector)) exec.error = `connector ${then.connector} is not registered`;
+          const exec: NewExecution = {
+            id: timeOrderedId(),
+            eventId: ev.id,
+            trigger: t.spec.name,
+            target,
+            task: then.task,
+            inputs,
+            dispatchedAt,
+          };
+          if (then.connector !== undefined && !this.connectors.has(then.connector))
+            exec.error = `connector ${then.connector} is not registered`;
           execs.push(exec);
           if (exec.error) continue;
           let s = sends.get(target);
-          if (!s) { s = { to: then.connector !== undefined ? { connector: then.connector } : { kind: then.kind! }, tasks: [] }; sends.set(target, s); }
+          if (!s) {
+            s = { to: then.connector !== undefined ? { connector: then.connector } : { kind: then.kind! }, tasks: [] };
+            sends.set(target, s);
+          }
           s.tasks.push({ executionId: exec.id, key: then.task, inputs });
         }
       }
@@ -294,12 +344,16 @@ export class Dispatcher implements DispatcherHandler {
     if (hasActionObservers()) {
       const at = performance.now();
       for (const x of executions) {
-        if (x.error) { reportAction({ status: 'unsent', trigger: x.trigger }); continue; }
+        if (x.error) {
+          reportAction({ status: 'unsent', trigger: x.trigger });
+          continue;
+        }
         if (this.pending.size >= MAX_PENDING) this.pending.delete(this.pending.keys().next().value!);
         this.pending.set(x.id, { at, trigger: x.trigger });
       }
     }
-    if (events.length !== fresh.length) this.opts.log.debug({ duplicates: events.length - fresh.length }, 'ignored events already dispatched');
+    if (events.length !== fresh.length)
+      this.opts.log.debug({ duplicates: events.length - fresh.length }, 'ignored events already dispatched');
     return { confirmed: Promise.all([...sends.values()].map((s) => this.opts.transport.sendTasks(s.to, s.tasks))) };
   }
 }

@@ -17,7 +17,9 @@ const listeners = new Set<(outcome: ActionOutcome) => void>();
 /** Calls `listener` for every action outcome in this process; returns the remover. */
 export function observeActions(listener: (outcome: ActionOutcome) => void): () => void {
   listeners.add(listener);
-  return () => { listeners.delete(listener); };
+  return () => {
+    listeners.delete(listener);
+  };
 }
 
 export function hasActionObservers(): boolean {
@@ -26,6 +28,10 @@ export function hasActionObservers(): boolean {
 
 export function reportAction(outcome: ActionOutcome): void {
   for (const l of listeners) {
-    try { l(outcome); } catch { /* an observer's bug must not fail a dispatch */ }
+    try {
+      l(outcome);
+    } catch {
+      /* an observer's bug must not fail a dispatch */
+    }
   }
 }

@@ -47,7 +47,11 @@ function describe(issues: readonly z.core.$ZodIssue[]): string {
 /** Parses one line written by a connector. */
 export function parseConnectorLine(text: string): ParsedLine {
   let raw: unknown;
-  try { raw = JSON.parse(text); } catch { return { ok: false, problem: 'not JSON (each stdout line must be one JSON object; write logs to stderr)' }; }
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return { ok: false, problem: 'not JSON (each stdout line must be one JSON object; write logs to stderr)' };
+  }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return { ok: false, problem: 'not a JSON object' };
   const type = (raw as { type?: unknown }).type;
   // Fast path for the line that matters for throughput: a well-formed event.
@@ -59,14 +63,19 @@ export function parseConnectorLine(text: string): ParsedLine {
   }
   const res = raw as { id?: unknown; outputs?: unknown; error?: unknown };
   if (type === 'result' && typeof res.id === 'string' && res.id.length > 0 && Object.keys(raw).length === 3) {
-    if (res.outputs !== null && typeof res.outputs === 'object' && !Array.isArray(res.outputs)) return { ok: true, line: raw as ResultLine };
+    if (res.outputs !== null && typeof res.outputs === 'object' && !Array.isArray(res.outputs))
+      return { ok: true, line: raw as ResultLine };
     if (typeof res.error === 'string') return { ok: true, line: raw as ResultLine };
   }
-  const schema = type === 'hello' ? helloLine : type === 'event' ? eventLine : type === 'result' ? resultLine : undefined;
+  const schema =
+    type === 'hello' ? helloLine : type === 'event' ? eventLine : type === 'result' ? resultLine : undefined;
   if (!schema) return { ok: false, problem: `unknown type ${JSON.stringify(type)} (expected hello, event or result)` };
   const r = schema.safeParse(raw);
   if (!r.success) {
-    const message = type === 'result' ? 'a result needs a string id and either outputs (an object) or error (a string)' : describe(r.error.issues);
+    const message =
+      type === 'result'
+        ? 'a result needs a string id and either outputs (an object) or error (a string)'
+        : describe(r.error.issues);
     return { ok: false, problem: `bad ${String(type)} line: ${message}` };
   }
   return { ok: true, line: r.data };

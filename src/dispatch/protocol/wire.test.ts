@@ -17,7 +17,11 @@ const agentCases: unknown[] = [
   { type: 'events', ...base, events: [{ ...event, time: 5 }] },
   { type: 'events', ...base, extra: true, events: [event] },
   { type: 'events', token: 't', connectorId: '', events: [event] },
-  { type: 'results', ...base, results: [result, { executionId: 'x2', error: 'boom', finishedAt: 'b' }, { executionId: 'x3', finishedAt: 'b' }] },
+  {
+    type: 'results',
+    ...base,
+    results: [result, { executionId: 'x2', error: 'boom', finishedAt: 'b' }, { executionId: 'x3', finishedAt: 'b' }],
+  },
   { type: 'results', ...base, results: [{ ...result, outputs: [1] }] },
   { type: 'results', ...base, results: [{ ...result, outputs: null }] },
   { type: 'results', ...base, results: [{ ...result, error: 3 }] },

@@ -38,8 +38,18 @@ export const agentMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('register'), token: z.string(), connector: connectorInfo }),
   z.object({ type: z.literal('unregister'), token: z.string(), connectorId: id }),
   z.object({ type: z.literal('triggers'), token: z.string(), connectorId: id }),
-  z.object({ type: z.literal('events'), token: z.string(), connectorId: id, events: z.array(wireEvent).min(1).max(10_000) }),
-  z.object({ type: z.literal('results'), token: z.string(), connectorId: id, results: z.array(wireResult).min(1).max(10_000) }),
+  z.object({
+    type: z.literal('events'),
+    token: z.string(),
+    connectorId: id,
+    events: z.array(wireEvent).min(1).max(10_000),
+  }),
+  z.object({
+    type: z.literal('results'),
+    token: z.string(),
+    connectorId: id,
+    results: z.array(wireResult).min(1).max(10_000),
+  }),
 ]);
 export type AgentMessage = z.infer<typeof agentMessage>;
 
@@ -99,7 +109,15 @@ function keysWithin(o: object, allowed: number): boolean {
 function fastEvents(list: unknown): boolean {
   if (!Array.isArray(list) || list.length < 1 || list.length > 10_000) return false;
   for (const e of list as { id?: unknown; key?: unknown; data?: unknown; time?: unknown }[]) {
-    if (!isRecord(e) || !isId(e.id) || !isId(e.key) || e.data === undefined || typeof e.time !== 'string' || !keysWithin(e, 4)) return false;
+    if (
+      !isRecord(e) ||
+      !isId(e.id) ||
+      !isId(e.key) ||
+      e.data === undefined ||
+      typeof e.time !== 'string' ||
+      !keysWithin(e, 4)
+    )
+      return false;
   }
   return true;
 }
@@ -108,8 +126,15 @@ function fastResults(list: unknown): boolean {
   if (!Array.isArray(list) || list.length < 1 || list.length > 10_000) return false;
   for (const r of list as Partial<Record<keyof WireResult, unknown>>[]) {
     if (!isRecord(r) || !isId(r.executionId) || typeof r.finishedAt !== 'string') return false;
-    if (!optional(r.outputs, isRecord) || !optional(r.error, isString) || !optional(r.startedAt, isString)) return false;
-    if (!keysWithin(r, 2 + (r.outputs === undefined ? 0 : 1) + (r.error === undefined ? 0 : 1) + (r.startedAt === undefined ? 0 : 1))) return false;
+    if (!optional(r.outputs, isRecord) || !optional(r.error, isString) || !optional(r.startedAt, isString))
+      return false;
+    if (
+      !keysWithin(
+        r,
+        2 + (r.outputs === undefined ? 0 : 1) + (r.error === undefined ? 0 : 1) + (r.startedAt === undefined ? 0 : 1),
+      )
+    )
+      return false;
   }
   return true;
 }
@@ -123,7 +148,10 @@ function fastTasks(list: unknown): boolean {
 }
 
 function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
-  return issues.slice(0, 3).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+  return issues
+    .slice(0, 3)
+    .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+    .join('; ');
 }
 
 /** Parses an agent message, or says what is wrong with it. */
@@ -141,7 +169,13 @@ export function parseAgentMessage(raw: unknown): AgentMessage | string {
 
 /** Parses a dispatcher message, or says what is wrong with it. */
 export function parseDispatcherMessage(raw: unknown): DispatcherMessage | string {
-  if (isRecord(raw) && (raw as { type?: unknown }).type === 'tasks' && keysWithin(raw as object, 2) && fastTasks((raw as { tasks?: unknown }).tasks)) return raw as DispatcherMessage;
+  if (
+    isRecord(raw) &&
+    (raw as { type?: unknown }).type === 'tasks' &&
+    keysWithin(raw as object, 2) &&
+    fastTasks((raw as { tasks?: unknown }).tasks)
+  )
+    return raw as DispatcherMessage;
   const r = dispatcherMessage.safeParse(raw);
   if (r.success) return r.data as DispatcherMessage;
   return describeIssues(r.error.issues);

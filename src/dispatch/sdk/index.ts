@@ -13,7 +13,9 @@ import { createInterface } from 'node:readline';
 import { PassThrough, Writable, type Readable } from 'node:stream';
 import type { JsonValue } from '../../core/message.js';
 
-export type TaskHandler = (inputs: Record<string, JsonValue>) => Promise<Record<string, JsonValue>> | Record<string, JsonValue>;
+export type TaskHandler = (
+  inputs: Record<string, JsonValue>,
+) => Promise<Record<string, JsonValue>> | Record<string, JsonValue>;
 
 export interface ConnectorIO {
   input: Readable;
@@ -30,7 +32,9 @@ let lastHello: string | undefined;
  */
 function processIO(): ConnectorIO {
   const listenOn = process.env.SWITCHBOARD_CONNECTOR_LISTEN;
-  defaultIO ??= listenOn ? socketIO(listenOn) : { input: process.stdin, output: process.stdout, errors: process.stderr };
+  defaultIO ??= listenOn
+    ? socketIO(listenOn)
+    : { input: process.stdin, output: process.stdout, errors: process.stderr };
   return defaultIO;
 }
 
@@ -40,7 +44,8 @@ function socketIO(listenOn: string): ConnectorIO {
   const i = listenOn.lastIndexOf(':');
   const host = i > 0 ? listenOn.slice(0, i) : '0.0.0.0';
   const port = Number(i >= 0 ? listenOn.slice(i + 1) : listenOn);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`SWITCHBOARD_CONNECTOR_LISTEN must be [host:]port, got "${listenOn}"`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`SWITCHBOARD_CONNECTOR_LISTEN must be [host:]port, got "${listenOn}"`);
   const input = new PassThrough();
   let agent: Socket | undefined;
   // Lines written while no agent is connected wait here (bounded: the oldest go first).
@@ -48,7 +53,10 @@ function socketIO(listenOn: string): ConnectorIO {
   let backlogBytes = 0;
   const output = new Writable({
     write(chunk: Buffer, _enc, done) {
-      if (agent && !agent.destroyed) { agent.write(chunk, () => done()); return; }
+      if (agent && !agent.destroyed) {
+        agent.write(chunk, () => done());
+        return;
+      }
       backlog.push(chunk);
       backlogBytes += chunk.length;
       while (backlogBytes > MAX_BACKLOG_BYTES && backlog.length > 1) backlogBytes -= backlog.shift()!.length;
@@ -56,7 +64,11 @@ function socketIO(listenOn: string): ConnectorIO {
     },
   });
   const server = createServer((sock) => {
-    if (agent && !agent.destroyed) { sock.end(); process.stderr.write('sdk: refused a second agent connection (one at a time)\n'); return; }
+    if (agent && !agent.destroyed) {
+      sock.end();
+      process.stderr.write('sdk: refused a second agent connection (one at a time)\n');
+      return;
+    }
     agent = sock;
     sock.setNoDelay(true);
     if (lastHello) sock.write(lastHello); // a new agent learns what this connector declares
@@ -65,7 +77,9 @@ function socketIO(listenOn: string): ConnectorIO {
     backlogBytes = 0;
     sock.on('data', (d: Buffer) => input.write(d));
     sock.on('error', () => undefined);
-    sock.on('close', () => { if (agent === sock) agent = undefined; });
+    sock.on('close', () => {
+      if (agent === sock) agent = undefined;
+    });
   });
   server.listen(port, host, () => process.stderr.write(`sdk: serving the connector protocol on ${host}:${port}\n`));
   return { input, output, errors: process.stderr };
@@ -89,7 +103,10 @@ function write(io: ConnectorIO, obj: unknown): void {
 }
 
 /** Declares the events this connector emits and the tasks it runs (optional; lets the dispatcher validate). */
-export function hello(decl: { events?: string[]; tasks?: string[]; meta?: Record<string, JsonValue> }, io: ConnectorIO = processIO()): void {
+export function hello(
+  decl: { events?: string[]; tasks?: string[]; meta?: Record<string, JsonValue> },
+  io: ConnectorIO = processIO(),
+): void {
   lastHello = `${JSON.stringify({ type: 'hello', ...decl })}\n`;
   if (io === defaultIO && process.env.SWITCHBOARD_CONNECTOR_LISTEN) return; // sent to each agent as it connects
   write(io, { type: 'hello', ...decl });
@@ -113,15 +130,36 @@ export function listenTask(handlers: Record<string, TaskHandler>, io: ConnectorI
   const rl = createInterface({ input: io.input, crlfDelay: Infinity });
   rl.on('line', (text) => {
     let task: { type?: unknown; id?: unknown; key?: unknown; inputs?: unknown };
-    try { task = JSON.parse(text) as typeof task; } catch { log(`sdk: ignoring a stdin line that is not JSON: ${text.slice(0, 80)}`, io); return; }
-    if (task.type !== 'task' || typeof task.id !== 'string' || typeof task.key !== 'string') { log(`sdk: ignoring a stdin line that is not a task: ${text.slice(0, 80)}`, io); return; }
+    try {
+      task = JSON.parse(text) as typeof task;
+    } catch {
+      log(`sdk: ignoring a stdin line that is not JSON: ${text.slice(0, 80)}`, io);
+      return;
+    }
+    if (task.type !== 'task' || typeof task.id !== 'string' || typeof task.key !== 'string') {
+      log(`sdk: ignoring a stdin line that is not a task: ${text.slice(0, 80)}`, io);
+      return;
+    }
     const id = task.id;
     const handler = handlers[task.key];
-    if (!handler) { write(io, { type: 'result', id, error: `this connector has no task "${task.key}" (it has: ${Object.keys(handlers).join(', ') || 'none'})` }); return; }
-    const inputs = task.inputs && typeof task.inputs === 'object' && !Array.isArray(task.inputs) ? (task.inputs as Record<string, JsonValue>) : {};
+    if (!handler) {
+      write(io, {
+        type: 'result',
+        id,
+        error: `this connector has no task "${task.key}" (it has: ${Object.keys(handlers).join(', ') || 'none'})`,
+      });
+      return;
+    }
+    const inputs =
+      task.inputs && typeof task.inputs === 'object' && !Array.isArray(task.inputs)
+        ? (task.inputs as Record<string, JsonValue>)
+        : {};
     Promise.resolve()
       .then(() => handler(inputs))
-      .then((outputs) => write(io, { type: 'result', id, outputs: outputs ?? {} }), (err: unknown) => write(io, { type: 'result', id, error: err instanceof Error ? err.message : String(err) }));
+      .then(
+        (outputs) => write(io, { type: 'result', id, outputs: outputs ?? {} }),
+        (err: unknown) => write(io, { type: 'result', id, error: err instanceof Error ? err.message : String(err) }),
+      );
   });
   return () => rl.close();
 }

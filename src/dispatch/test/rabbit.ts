@@ -14,12 +14,18 @@ export function testPrefix(): string {
 
 /** Closes the broker connections whose connection_name contains `needle` (only ours). Returns how many. */
 export async function closeConnections(needle: string): Promise<number> {
-  const { stdout } = await run('rabbitmqctl', ['-q', 'list_connections', 'pid', 'client_properties'], { timeout: 30_000 });
+  const { stdout } = await run('rabbitmqctl', ['-q', 'list_connections', 'pid', 'client_properties'], {
+    timeout: 30_000,
+  });
   let n = 0;
   for (const line of stdout.split('\n')) {
     if (!line.includes(needle)) continue;
     const pid = line.split('\t')[0]!.trim();
-    await run('rabbitmqctl', ['-q', 'close_connection', pid, 'switchboard test: closing the connection under the agent'], { timeout: 30_000 });
+    await run(
+      'rabbitmqctl',
+      ['-q', 'close_connection', pid, 'switchboard test: closing the connection under the agent'],
+      { timeout: 30_000 },
+    );
     n++;
   }
   return n;
@@ -27,14 +33,22 @@ export async function closeConnections(needle: string): Promise<number> {
 
 /** Deletes every queue and exchange with the prefix (test cleanup). */
 export async function deleteTopology(prefix: string): Promise<void> {
-  const { stdout } = await run('rabbitmqctl', ['-q', 'list_queues', 'name'], { timeout: 30_000 }).catch(() => ({ stdout: '' }));
+  const { stdout } = await run('rabbitmqctl', ['-q', 'list_queues', 'name'], { timeout: 30_000 }).catch(() => ({
+    stdout: '',
+  }));
   const conn = await amqp.connect(AMQP_URL);
   try {
     const ch = await conn.createChannel();
-    for (const q of stdout.split('\n').map((s) => s.trim()).filter((s) => s.startsWith(`${prefix}.`))) await ch.deleteQueue(q);
+    for (const q of stdout
+      .split('\n')
+      .map((s) => s.trim())
+      .filter((s) => s.startsWith(`${prefix}.`)))
+      await ch.deleteQueue(q);
     for (const x of ['dlx', 'broadcast']) await ch.deleteExchange(`${prefix}.${x}`);
     await ch.close();
-  } finally { await conn.close(); }
+  } finally {
+    await conn.close();
+  }
 }
 
 /** Reads (and acks) everything in a queue. */
@@ -49,6 +63,8 @@ export async function drainQueue(queue: string): Promise<{ body: string; headers
       out.push({ body: m.content.toString('utf8'), headers: (m.properties.headers ?? {}) as Record<string, unknown> });
     }
     await ch.close();
-  } finally { await conn.close(); }
+  } finally {
+    await conn.close();
+  }
   return out;
 }

@@ -56,13 +56,20 @@ export class AmqpAgentTransport implements AgentTransport {
     this.publisher = new ReliablePublisher(this.link);
     let first = true;
     this.link.on('up', () => {
-      if (first) { first = false; return; }
+      if (first) {
+        first = false;
+        return;
+      }
       for (const l of this.reconnectListeners) l();
     });
     await this.link.start();
   }
 
-  private async deliver(ch: Channel, msg: ConsumeMessage, onMessage: (m: AgentInbound) => Promise<void>): Promise<void> {
+  private async deliver(
+    ch: Channel,
+    msg: ConsumeMessage,
+    onMessage: (m: AgentInbound) => Promise<void>,
+  ): Promise<void> {
     let raw: unknown;
     try {
       raw = JSON.parse(msg.content.toString('utf8'));
@@ -73,7 +80,10 @@ export class AmqpAgentTransport implements AgentTransport {
     }
     const body = parseDispatcherMessage(raw);
     if (typeof body === 'string') {
-      this.opts.log.error({ queue: msg.fields.routingKey }, `dropping a message from the dispatcher that is not valid: ${body}`);
+      this.opts.log.error(
+        { queue: msg.fields.routingKey },
+        `dropping a message from the dispatcher that is not valid: ${body}`,
+      );
       safeAck(ch, msg);
       return;
     }
@@ -84,32 +94,56 @@ export class AmqpAgentTransport implements AgentTransport {
       return;
     }
     if (body.type === 'tasks' || body.type === 'invalidate') {
-      try { await onMessage(body); } catch (err) { this.opts.log.error({ err }, 'agent failed to handle a message from the dispatcher'); }
+      try {
+        await onMessage(body);
+      } catch (err) {
+        this.opts.log.error({ err }, 'agent failed to handle a message from the dispatcher');
+      }
     }
     safeAck(ch, msg);
   }
 
-  async request(msg: Extract<AgentMessage, { type: 'register' | 'triggers' }>, timeoutMs = 10_000): Promise<DispatcherReply> {
+  async request(
+    msg: Extract<AgentMessage, { type: 'register' | 'triggers' }>,
+    timeoutMs = 10_000,
+  ): Promise<DispatcherReply> {
     const publisher = this.requirePublisher();
     const correlationId = randomUUID();
     const reply = new Promise<DispatcherReply>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting.delete(correlationId);
-        reject(new TimeoutError(`the dispatcher did not answer ${msg.type} within ${timeoutMs} ms (is \`switchboard dispatcher\` running on this broker?)`));
+        reject(
+          new TimeoutError(
+            `the dispatcher did not answer ${msg.type} within ${timeoutMs} ms (is \`switchboard dispatcher\` running on this broker?)`,
+          ),
+        );
       }, timeoutMs);
-      this.waiting.set(correlationId, (r) => { clearTimeout(timer); this.waiting.delete(correlationId); resolve(r); });
+      this.waiting.set(correlationId, (r) => {
+        clearTimeout(timer);
+        this.waiting.delete(correlationId);
+        resolve(r);
+      });
     });
     await publisher.publish('', this.n.dispatcher, Buffer.from(JSON.stringify(msg)), {
-      contentType: 'application/json', type: msg.type, correlationId, replyTo: this.replyQueue, persistent: false,
+      contentType: 'application/json',
+      type: msg.type,
+      correlationId,
+      replyTo: this.replyQueue,
+      persistent: false,
     });
     return reply;
   }
 
   send(msg: AgentMessage): Promise<void> {
-    return this.requirePublisher().publish('', this.n.dispatcher, Buffer.from(JSON.stringify(msg)), { contentType: 'application/json', type: msg.type });
+    return this.requirePublisher().publish('', this.n.dispatcher, Buffer.from(JSON.stringify(msg)), {
+      contentType: 'application/json',
+      type: msg.type,
+    });
   }
 
-  onReconnect(listener: () => void): void { this.reconnectListeners.push(listener); }
+  onReconnect(listener: () => void): void {
+    this.reconnectListeners.push(listener);
+  }
 
   private requirePublisher(): ReliablePublisher {
     if (!this.publisher) throw new SwitchboardError('UNAVAILABLE', 'the agent transport is not started');
@@ -125,5 +159,9 @@ export class AmqpAgentTransport implements AgentTransport {
 }
 
 export function safeAck(ch: Channel, msg: ConsumeMessage): void {
-  try { ch.ack(msg); } catch { /* channel gone: the broker redelivers */ }
+  try {
+    ch.ack(msg);
+  } catch {
+    /* channel gone: the broker redelivers */
+  }
 }

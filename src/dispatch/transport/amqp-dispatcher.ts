@@ -23,7 +23,10 @@ export interface AmqpDispatcherOptions {
   maxBatch?: number;
 }
 
-interface Delivery { ch: Channel; msg: ConsumeMessage }
+interface Delivery {
+  ch: Channel;
+  msg: ConsumeMessage;
+}
 
 /** Batches processed but not yet confirmed; more wait. */
 const MAX_UNSETTLED = 8;
@@ -45,7 +48,9 @@ export class AmqpDispatcherTransport implements DispatcherTransport {
     this.n = names(opts.prefix ?? DEFAULT_PREFIX);
   }
 
-  get names(): Names { return this.n; }
+  get names(): Names {
+    return this.n;
+  }
 
   async start(handler: DispatcherHandler): Promise<void> {
     this.handler = handler;
@@ -57,12 +62,16 @@ export class AmqpDispatcherTransport implements DispatcherTransport {
         this.declared.clear();
         await declareCore(ch, this.n);
         await ch.prefetch(this.opts.prefetch ?? 500);
-        await ch.consume(this.n.dispatcher, (msg) => {
-          if (!msg) return;
-          this.pending.push({ ch, msg });
-          this.counters.delivered++;
-          void this.drain();
-        }, { noAck: false });
+        await ch.consume(
+          this.n.dispatcher,
+          (msg) => {
+            if (!msg) return;
+            this.pending.push({ ch, msg });
+            this.counters.delivered++;
+            void this.drain();
+          },
+          { noAck: false },
+        );
       },
     });
     this.publisher = new ReliablePublisher(this.link);
@@ -77,7 +86,9 @@ export class AmqpDispatcherTransport implements DispatcherTransport {
         const batch = this.pending.splice(0, this.opts.maxBatch ?? 100);
         await this.process(batch);
       }
-    } finally { this.draining = false; }
+    } finally {
+      this.draining = false;
+    }
   }
 
   private async process(batch: Delivery[]): Promise<void> {
@@ -86,55 +97,97 @@ export class AmqpDispatcherTransport implements DispatcherTransport {
     const dead: Promise<void>[] = [];
     batch.forEach((d, i) => {
       const parsed = this.parse(d.msg);
-      if (typeof parsed === 'string') { dead.push(this.deadLetter(d, parsed)); return; }
+      if (typeof parsed === 'string') {
+        dead.push(this.deadLetter(d, parsed));
+        return;
+      }
       inbound.push(parsed);
       fromIndex.push(i);
     });
     let outcomes: (Error | undefined)[];
     let settled: Promise<unknown>;
     try {
-      ({ outcomes, settled } = inbound.length ? await this.handler!.handle(inbound) : { outcomes: [], settled: Promise.resolve() });
+      ({ outcomes, settled } = inbound.length
+        ? await this.handler!.handle(inbound)
+        : { outcomes: [], settled: Promise.resolve() });
     } catch (err) {
       // The handler as a whole failed (e.g. the store is down): leave the messages unacknowledged on
       // this channel, so they come back after a reconnect, and try again shortly.
-      this.opts.log.error({ err: errorMessage(err), messages: batch.length }, 'dispatcher failed to process a batch; will retry');
+      this.opts.log.error(
+        { err: errorMessage(err), messages: batch.length },
+        'dispatcher failed to process a batch; will retry',
+      );
       await new Promise((r) => setTimeout(r, 500));
-      for (const d of batch) try { d.ch.nack(d.msg, false, true); } catch { /* gone */ }
+      for (const d of batch)
+        try {
+          d.ch.nack(d.msg, false, true);
+        } catch {
+          /* gone */
+        }
       return;
     }
-    outcomes.forEach((o, j) => { if (o) dead.push(this.deadLetter(batch[fromIndex[j]!]!, o.message)); });
+    outcomes.forEach((o, j) => {
+      if (o) dead.push(this.deadLetter(batch[fromIndex[j]!]!, o.message));
+    });
     // Acknowledge once everything this batch caused is confirmed; meanwhile the next batch runs.
     this.unsettled++;
-    void Promise.all([...dead, settled]).then(
-      () => { for (const d of batch) safeAck(d.ch, d.msg); },
-      (err: unknown) => {
-        // Not confirmed (e.g. closing): leave unacknowledged, the broker redelivers, dedup keeps it once.
-        this.opts.log.warn({ err: errorMessage(err) }, 'a batch was not confirmed; it will be redelivered');
-      },
-    ).finally(() => { this.unsettled--; this.wake?.(); });
-    while (this.unsettled >= MAX_UNSETTLED) await new Promise<void>((r) => { this.wake = r; });
+    void Promise.all([...dead, settled])
+      .then(
+        () => {
+          for (const d of batch) safeAck(d.ch, d.msg);
+        },
+        (err: unknown) => {
+          // Not confirmed (e.g. closing): leave unacknowledged, the broker redelivers, dedup keeps it once.
+          this.opts.log.warn({ err: errorMessage(err) }, 'a batch was not confirmed; it will be redelivered');
+        },
+      )
+      .finally(() => {
+        this.unsettled--;
+        this.wake?.();
+      });
+    while (this.unsettled >= MAX_UNSETTLED)
+      await new Promise<void>((r) => {
+        this.wake = r;
+      });
   }
 
   private parse(msg: ConsumeMessage): Inbound | string {
     let raw: unknown;
-    try { raw = JSON.parse(msg.content.toString('utf8')); } catch { return 'the message body is not JSON'; }
+    try {
+      raw = JSON.parse(msg.content.toString('utf8'));
+    } catch {
+      return 'the message body is not JSON';
+    }
     const message = parseAgentMessage(raw);
     if (typeof message === 'string') return `the message is not a valid agent message: ${message}`;
     const inbound: Inbound = { message };
     const { replyTo, correlationId } = msg.properties as { replyTo?: string; correlationId?: string };
     if (replyTo && correlationId && (message.type === 'register' || message.type === 'triggers')) {
-      inbound.reply = (reply: DispatcherReply) => this.publisher!.publish('', replyTo, Buffer.from(JSON.stringify(reply)), { contentType: 'application/json', correlationId, type: reply.type, persistent: false });
+      inbound.reply = (reply: DispatcherReply) =>
+        this.publisher!.publish('', replyTo, Buffer.from(JSON.stringify(reply)), {
+          contentType: 'application/json',
+          correlationId,
+          type: reply.type,
+          persistent: false,
+        });
     }
     return inbound;
   }
 
   private async deadLetter(d: Delivery, reason: string): Promise<void> {
     this.counters.deadLettered++;
-    this.opts.log.warn({ reason, messageId: d.msg.properties.messageId as unknown, type: d.msg.properties.type as unknown }, `dead-lettering a message to ${this.n.dead}: ${reason}`);
+    this.opts.log.warn(
+      { reason, messageId: d.msg.properties.messageId as unknown, type: d.msg.properties.type as unknown },
+      `dead-lettering a message to ${this.n.dead}: ${reason}`,
+    );
     await this.publisher!.publish(this.n.dlx, this.n.dead, d.msg.content, {
       contentType: d.msg.properties.contentType as string | undefined,
       type: d.msg.properties.type as string | undefined,
-      headers: { ...(d.msg.properties.headers ?? {}), 'x-switchboard-error': reason, 'x-original-queue': this.n.dispatcher },
+      headers: {
+        ...(d.msg.properties.headers ?? {}),
+        'x-switchboard-error': reason,
+        'x-original-queue': this.n.dispatcher,
+      },
     });
   }
 
@@ -148,12 +201,21 @@ export class AmqpDispatcherTransport implements DispatcherTransport {
 
   async sendTasks(to: TaskTarget, tasks: WireTask[]): Promise<void> {
     const q = 'connector' in to ? this.n.agent(to.connector) : this.n.kind(to.kind);
-    await this.ensureQueue(q, (ch) => ('connector' in to ? declareAgentQueue(ch, this.n, to.connector) : declareKindQueue(ch, this.n, to.kind)));
-    await this.publisher!.publish('', q, Buffer.from(JSON.stringify({ type: 'tasks', tasks })), { contentType: 'application/json', type: 'tasks' });
+    await this.ensureQueue(q, (ch) =>
+      'connector' in to ? declareAgentQueue(ch, this.n, to.connector) : declareKindQueue(ch, this.n, to.kind),
+    );
+    await this.publisher!.publish('', q, Buffer.from(JSON.stringify({ type: 'tasks', tasks })), {
+      contentType: 'application/json',
+      type: 'tasks',
+    });
   }
 
   async broadcastInvalidate(version: number): Promise<void> {
-    await this.publisher!.publish(this.n.broadcast, '', Buffer.from(JSON.stringify({ type: 'invalidate', version })), { contentType: 'application/json', type: 'invalidate', persistent: false });
+    await this.publisher!.publish(this.n.broadcast, '', Buffer.from(JSON.stringify({ type: 'invalidate', version })), {
+      contentType: 'application/json',
+      type: 'invalidate',
+      persistent: false,
+    });
   }
 
   async close(): Promise<void> {

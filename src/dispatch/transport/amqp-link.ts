@@ -29,9 +29,13 @@ export class AmqpLink extends EventEmitter<{ up: [ConfirmChannel, number]; down:
   generation = 0;
   reconnects = 0;
 
-  constructor(private readonly opts: LinkOptions) { super(); }
+  constructor(private readonly opts: LinkOptions) {
+    super();
+  }
 
-  get channel(): ConfirmChannel | undefined { return this.ch; }
+  get channel(): ConfirmChannel | undefined {
+    return this.ch;
+  }
 
   /** Resolves on the first successful connection; keeps retrying (logging each failure) until then. */
   start(): Promise<void> {
@@ -47,7 +51,10 @@ export class AmqpLink extends EventEmitter<{ up: [ConfirmChannel, number]; down:
     try {
       conn = await amqp.connect(this.opts.url, { clientProperties: { connection_name: this.opts.name } });
       const ch = await conn.createConfirmChannel();
-      if (this.closed) { await conn.close().catch(() => undefined); return; }
+      if (this.closed) {
+        await conn.close().catch(() => undefined);
+        return;
+      }
       const generation = ++this.generation;
       const lost = (err?: Error) => this.lost(conn!, generation, err);
       conn.on('error', () => undefined); // 'close' follows and carries the story
@@ -86,8 +93,14 @@ export class AmqpLink extends EventEmitter<{ up: [ConfirmChannel, number]; down:
     const max = this.opts.maxDelayMs ?? 5000;
     const delay = Math.min(max, min * 2 ** this.attempt) * (0.5 + Math.random() / 2);
     this.attempt++;
-    if (!quiet && (this.attempt === 1 || this.attempt % 10 === 0)) this.opts.log.warn({ err: errorMessage(err), attempt: this.attempt, delayMs: Math.round(delay) }, `cannot reach RabbitMQ at ${redact(this.opts.url)}; retrying`);
-    this.timer = setTimeout(() => { void this.connect(); }, delay);
+    if (!quiet && (this.attempt === 1 || this.attempt % 10 === 0))
+      this.opts.log.warn(
+        { err: errorMessage(err), attempt: this.attempt, delayMs: Math.round(delay) },
+        `cannot reach RabbitMQ at ${redact(this.opts.url)}; retrying`,
+      );
+    this.timer = setTimeout(() => {
+      void this.connect();
+    }, delay);
   }
 
   async close(): Promise<void> {
@@ -109,5 +122,7 @@ export function redact(url: string): string {
     const u = new URL(url);
     if (u.password) u.password = '***';
     return u.toString();
-  } catch { return url; }
+  } catch {
+    return url;
+  }
 }

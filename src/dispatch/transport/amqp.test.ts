@@ -11,7 +11,9 @@ import { AMQP_URL, closeConnections, deleteTopology, drainQueue, testPrefix } fr
 
 const log = getLogger('dispatch-test');
 const cleanups: (() => Promise<void>)[] = [];
-after(async () => { for (const c of cleanups.reverse()) await c().catch(() => undefined); });
+after(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => undefined);
+});
 
 void test('agent <-> dispatcher over RabbitMQ: request/reply, tasks, reconnect without losing a confirmed message, DLQ', async (t) => {
   if (!(await needService(t, 'rabbitmq'))) return;
@@ -21,22 +23,34 @@ void test('agent <-> dispatcher over RabbitMQ: request/reply, tasks, reconnect w
   const dispatcher = new AmqpDispatcherTransport({ url: AMQP_URL, prefix, log });
   cleanups.push(() => dispatcher.close());
   await dispatcher.start({
-    handle: async (batch) => ({ settled: Promise.resolve(), outcomes: batch.map((b) => {
-      const m = b.message;
-      if (m.type === 'register') { void b.reply?.({ type: 'registered', ok: true, snapshot: { version: 1, triggers: [] } }); return undefined; }
-      if (m.type === 'events') {
-        if (m.events.some((e) => e.key === 'poison')) return new Error('poison event');
-        for (const e of m.events) seen.set(e.id, (seen.get(e.id) ?? 0) + 1);
-      }
-      return undefined;
-    }) }),
+    handle: async (batch) => ({
+      settled: Promise.resolve(),
+      outcomes: batch.map((b) => {
+        const m = b.message;
+        if (m.type === 'register') {
+          void b.reply?.({ type: 'registered', ok: true, snapshot: { version: 1, triggers: [] } });
+          return undefined;
+        }
+        if (m.type === 'events') {
+          if (m.events.some((e) => e.key === 'poison')) return new Error('poison event');
+          for (const e of m.events) seen.set(e.id, (seen.get(e.id) ?? 0) + 1);
+        }
+        return undefined;
+      }),
+    }),
   });
 
   const inbound: AgentInbound[] = [];
   const agent = new AmqpAgentTransport({ url: AMQP_URL, prefix, log });
   cleanups.push(() => agent.close());
-  await agent.start({ id: 'c1', kind: 'k' }, async (m) => { inbound.push(m); });
-  const reply = await agent.request({ type: 'register', token: 't', connector: { id: 'c1', kind: 'k', meta: {}, events: [], tasks: [] } });
+  await agent.start({ id: 'c1', kind: 'k' }, async (m) => {
+    inbound.push(m);
+  });
+  const reply = await agent.request({
+    type: 'register',
+    token: 't',
+    connector: { id: 'c1', kind: 'k', meta: {}, events: [], tasks: [] },
+  });
   assert.equal(reply.type, 'registered');
 
   await dispatcher.sendTasks({ connector: 'c1' }, [{ executionId: 'x1', key: 'do', inputs: { a: 1 } }]);
@@ -49,22 +63,41 @@ void test('agent <-> dispatcher over RabbitMQ: request/reply, tasks, reconnect w
   let n = 0;
   const pump = (async () => {
     while (!stop) {
-      const batch = Array.from({ length: 5 }, () => ({ id: `e${n++}`, key: 'k', data: { n }, time: new Date().toISOString() }));
-      void agent.send({ type: 'events', token: 't', connectorId: 'c1', events: batch }).then(() => batch.forEach((e) => confirmed.add(e.id)), () => undefined);
+      const batch = Array.from({ length: 5 }, () => ({
+        id: `e${n++}`,
+        key: 'k',
+        data: { n },
+        time: new Date().toISOString(),
+      }));
+      void agent.send({ type: 'events', token: 't', connectorId: 'c1', events: batch }).then(
+        () => batch.forEach((e) => confirmed.add(e.id)),
+        () => undefined,
+      );
       await new Promise((r) => setTimeout(r, 2));
     }
   })();
   await waitFor(() => confirmed.size > 200, { what: 'confirmed events' });
-  assert.ok(await closeConnections(`switchboard-agent ${prefix} c1`) >= 1, 'closed our agent connection');
-  await waitFor(() => agent.stats.reconnects >= 1 && confirmed.size > 600, { timeoutMs: 20_000, what: 'reconnect and more confirmed events' });
+  assert.ok((await closeConnections(`switchboard-agent ${prefix} c1`)) >= 1, 'closed our agent connection');
+  await waitFor(() => agent.stats.reconnects >= 1 && confirmed.size > 600, {
+    timeoutMs: 20_000,
+    what: 'reconnect and more confirmed events',
+  });
   await closeConnections(`switchboard-agent ${prefix} c1`);
-  await waitFor(() => agent.stats.reconnects >= 2 && confirmed.size > 1000, { timeoutMs: 20_000, what: 'second reconnect' });
+  await waitFor(() => agent.stats.reconnects >= 2 && confirmed.size > 1000, {
+    timeoutMs: 20_000,
+    what: 'second reconnect',
+  });
   stop = true;
   await pump;
   await waitFor(() => agent.stats.pending === 0, { timeoutMs: 20_000, what: 'all published confirmed' });
-  await waitFor(() => [...confirmed].every((id) => seen.has(id)), { timeoutMs: 20_000, what: 'every confirmed event at the dispatcher' });
+  await waitFor(() => [...confirmed].every((id) => seen.has(id)), {
+    timeoutMs: 20_000,
+    what: 'every confirmed event at the dispatcher',
+  });
   for (const id of confirmed) assert.ok(seen.has(id), `confirmed ${id} was delivered`);
-  t.diagnostic(`confirmed ${confirmed.size}, delivered unique ${seen.size}, republished ${agent.stats.republished}, reconnects ${agent.stats.reconnects}`);
+  t.diagnostic(
+    `confirmed ${confirmed.size}, delivered unique ${seen.size}, republished ${agent.stats.republished}, reconnects ${agent.stats.reconnects}`,
+  );
 
   // Dead letters: not JSON, not a valid message, and one the handler fails on.
   const n2 = names(prefix);
@@ -74,10 +107,24 @@ void test('agent <-> dispatcher over RabbitMQ: request/reply, tasks, reconnect w
   ch.sendToQueue(n2.dispatcher, Buffer.from(JSON.stringify({ type: 'events', token: 't' })));
   await ch.waitForConfirms();
   await conn.close();
-  await agent.send({ type: 'events', token: 't', connectorId: 'c1', events: [{ id: 'p1', key: 'poison', data: {}, time: 'now' }] });
+  await agent.send({
+    type: 'events',
+    token: 't',
+    connectorId: 'c1',
+    events: [{ id: 'p1', key: 'poison', data: {}, time: 'now' }],
+  });
   await waitFor(() => dispatcher.counters.deadLettered >= 3, { what: 'three dead letters' });
-  const dead = await waitFor(async () => { const d = await drainQueue(n2.dead); return d.length ? d : undefined; });
+  const dead = await waitFor(async () => {
+    const d = await drainQueue(n2.dead);
+    return d.length ? d : undefined;
+  });
   const reasons = dead.map((d) => String(d.headers['x-switchboard-error']));
-  assert.ok(reasons.some((r) => r.includes('not JSON')), reasons.join(' | '));
-  assert.ok(reasons.some((r) => r.includes('not a valid agent message')), reasons.join(' | '));
+  assert.ok(
+    reasons.some((r) => r.includes('not JSON')),
+    reasons.join(' | '),
+  );
+  assert.ok(
+    reasons.some((r) => r.includes('not a valid agent message')),
+    reasons.join(' | '),
+  );
 });

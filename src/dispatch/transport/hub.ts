@@ -13,8 +13,22 @@ import { SwitchboardError, errorMessage, type ErrorCode } from '../../core/error
 import type { Logger } from '../../core/log.js';
 import type { JsonValue } from '../../core/message.js';
 import type { ConnectorRecord } from '../dispatcher/types.js';
-import { agentMessage, parseDispatcherMessage, type AgentMessage, type DispatcherMessage, type DispatcherReply, type WireTask } from '../protocol/wire.js';
-import type { AgentInbound, AgentTransport, DispatcherHandler, DispatcherTransport, Inbound, TaskTarget } from './types.js';
+import {
+  agentMessage,
+  parseDispatcherMessage,
+  type AgentMessage,
+  type DispatcherMessage,
+  type DispatcherReply,
+  type WireTask,
+} from '../protocol/wire.js';
+import type {
+  AgentInbound,
+  AgentTransport,
+  DispatcherHandler,
+  DispatcherTransport,
+  Inbound,
+  TaskTarget,
+} from './types.js';
 
 export const DISPATCHER_SERVICE = 'dispatcher';
 const CACHE_TTL = 'ttl=60';
@@ -43,7 +57,14 @@ export class HubDispatcherTransport implements DispatcherTransport {
   private chain: Promise<unknown> = Promise.resolve();
   private rr = 0;
 
-  constructor(private readonly opts: { address?: string; log: Logger; connectors: () => Promise<ConnectorRecord[]>; client?: SwitchboardClient }) {}
+  constructor(
+    private readonly opts: {
+      address?: string;
+      log: Logger;
+      connectors: () => Promise<ConnectorRecord[]>;
+      client?: SwitchboardClient;
+    },
+  ) {}
 
   async start(handler: DispatcherHandler): Promise<void> {
     const client = this.opts.client ?? (await connect(this.opts.address, { format: 'json', waitOnFirstConnect: true }));
@@ -51,25 +72,47 @@ export class HubDispatcherTransport implements DispatcherTransport {
     client.on('DISPATCH', (msg) => {
       const r = agentMessage.safeParse(msg.params.message);
       if (!r.success) {
-        this.opts.log.warn({ from: msg.sentFrom }, `dropped a DISPATCH message that is not a valid agent message: ${r.error.issues[0]?.message ?? ''}`);
-        return { command: 'DISPATCH_REPLY', params: { reply: { type: 'refused', ok: false, code: 'INVALID_MESSAGE', message: 'not a valid agent message' } } };
+        this.opts.log.warn(
+          { from: msg.sentFrom },
+          `dropped a DISPATCH message that is not a valid agent message: ${r.error.issues[0]?.message ?? ''}`,
+        );
+        return {
+          command: 'DISPATCH_REPLY',
+          params: {
+            reply: { type: 'refused', ok: false, code: 'INVALID_MESSAGE', message: 'not a valid agent message' },
+          },
+        };
       }
       let reply: DispatcherMessage | undefined;
-      const inbound: Inbound = { message: r.data, ...(r.data.type === 'register' || r.data.type === 'triggers' ? { reply: async (x: DispatcherReply) => { reply = x; } } : {}) };
+      const inbound: Inbound = {
+        message: r.data,
+        ...(r.data.type === 'register' || r.data.type === 'triggers'
+          ? {
+              reply: async (x: DispatcherReply) => {
+                reply = x;
+              },
+            }
+          : {}),
+      };
       const acknowledged = r.data.type === 'events' || r.data.type === 'results';
       // One message at a time, in arrival order, like the RabbitMQ consumer.
       const done = this.chain.then(() => handler.handle([inbound]));
       this.chain = done.catch(() => undefined);
-      return done.then(async ({ outcomes, settled }) => {
-        await settled;
-        const failure = outcomes[0];
-        if (failure) this.opts.log.warn({ type: r.data.type }, `could not process a message: ${failure.message}`);
-        if (acknowledged) reply = failure ? refusal(failure) : { type: 'accepted', ok: true };
-        return reply ? { command: 'DISPATCH_REPLY', params: { reply: reply as unknown as JsonValue } } : undefined;
-      }, (err: unknown) => {
-        this.opts.log.error({ err: errorMessage(err) }, 'dispatcher failed on a hub message');
-        return acknowledged ? { command: 'DISPATCH_REPLY', params: { reply: refusal(err) as unknown as JsonValue } } : undefined;
-      });
+      return done.then(
+        async ({ outcomes, settled }) => {
+          await settled;
+          const failure = outcomes[0];
+          if (failure) this.opts.log.warn({ type: r.data.type }, `could not process a message: ${failure.message}`);
+          if (acknowledged) reply = failure ? refusal(failure) : { type: 'accepted', ok: true };
+          return reply ? { command: 'DISPATCH_REPLY', params: { reply: reply as unknown as JsonValue } } : undefined;
+        },
+        (err: unknown) => {
+          this.opts.log.error({ err: errorMessage(err) }, 'dispatcher failed on a hub message');
+          return acknowledged
+            ? { command: 'DISPATCH_REPLY', params: { reply: refusal(err) as unknown as JsonValue } }
+            : undefined;
+        },
+      );
     });
     await client.register(DISPATCHER_SERVICE, { commands: ['DISPATCH'] });
   }
@@ -83,8 +126,15 @@ export class HubDispatcherTransport implements DispatcherTransport {
       if (!online.length) throw new SwitchboardError('UNAVAILABLE', `no connector of kind ${to.kind} is online`);
       id = online[this.rr++ % online.length]!.id;
     }
-    const ok = this.client!.send({ command: 'DISPATCH_TASKS', to: agentService(id), params: { tasks: tasks as unknown as JsonValue, cache: CACHE_TTL } });
-    if (!ok) throw new SwitchboardError('UNAVAILABLE', 'the hub connection dropped the tasks (outbound queue full)', { retryable: true });
+    const ok = this.client!.send({
+      command: 'DISPATCH_TASKS',
+      to: agentService(id),
+      params: { tasks: tasks as unknown as JsonValue, cache: CACHE_TTL },
+    });
+    if (!ok)
+      throw new SwitchboardError('UNAVAILABLE', 'the hub connection dropped the tasks (outbound queue full)', {
+        retryable: true,
+      });
   }
 
   async broadcastInvalidate(version: number): Promise<void> {
@@ -110,29 +160,52 @@ export class HubAgentTransport implements AgentTransport {
     this.client = client;
     client.on('DISPATCH_TASKS', (msg) => {
       const m = parseDispatcherMessage({ type: 'tasks', tasks: msg.params.tasks });
-      if (typeof m === 'string' || m.type !== 'tasks') { this.opts.log.warn(`ignored an invalid DISPATCH_TASKS: ${String(m)}`); return; }
+      if (typeof m === 'string' || m.type !== 'tasks') {
+        this.opts.log.warn(`ignored an invalid DISPATCH_TASKS: ${String(m)}`);
+        return;
+      }
       void onMessage(m);
     });
     client.on('DISPATCH_INVALIDATE', (msg) => {
       const m = parseDispatcherMessage({ type: 'invalidate', version: msg.params.version });
-      if (typeof m === 'string' || m.type !== 'invalidate') { this.opts.log.warn(`ignored an invalid DISPATCH_INVALIDATE: ${String(m)}`); return; }
+      if (typeof m === 'string' || m.type !== 'invalidate') {
+        this.opts.log.warn(`ignored an invalid DISPATCH_INVALIDATE: ${String(m)}`);
+        return;
+      }
       void onMessage(m);
     });
     let first = true;
     client.onState((s) => {
       if (s.status !== 'ready') return;
-      if (first) { first = false; return; }
+      if (first) {
+        first = false;
+        return;
+      }
       this.stats.reconnects++;
       for (const l of this.listeners) l();
     });
     await client.register(agentService(connector.id), { commands: ['DISPATCH_TASKS', 'DISPATCH_INVALIDATE'] });
   }
 
-  async request(msg: Extract<AgentMessage, { type: 'register' | 'triggers' }>, timeoutMs = 10_000): Promise<DispatcherReply> {
-    const reply = await this.client!.request({ command: 'DISPATCH', to: DISPATCHER_SERVICE, params: { message: msg as unknown as JsonValue } }, { timeoutMs });
-    if (reply.command !== 'DISPATCH_REPLY') throw new SwitchboardError('UNAVAILABLE', `the dispatcher is not on the hub (got ${reply.command}); start it with \`switchboard start\` or \`switchboard dispatcher\``);
+  async request(
+    msg: Extract<AgentMessage, { type: 'register' | 'triggers' }>,
+    timeoutMs = 10_000,
+  ): Promise<DispatcherReply> {
+    const reply = await this.client!.request(
+      { command: 'DISPATCH', to: DISPATCHER_SERVICE, params: { message: msg as unknown as JsonValue } },
+      { timeoutMs },
+    );
+    if (reply.command !== 'DISPATCH_REPLY')
+      throw new SwitchboardError(
+        'UNAVAILABLE',
+        `the dispatcher is not on the hub (got ${reply.command}); start it with \`switchboard start\` or \`switchboard dispatcher\``,
+      );
     const parsed = parseDispatcherMessage(reply.params.reply);
-    if (typeof parsed === 'string' || !('ok' in parsed) || parsed.type === 'accepted') throw new SwitchboardError('INVALID_MESSAGE', `the dispatcher's reply is not valid: ${typeof parsed === 'string' ? parsed : parsed.type}`);
+    if (typeof parsed === 'string' || !('ok' in parsed) || parsed.type === 'accepted')
+      throw new SwitchboardError(
+        'INVALID_MESSAGE',
+        `the dispatcher's reply is not valid: ${typeof parsed === 'string' ? parsed : parsed.type}`,
+      );
     return parsed;
   }
 
@@ -142,8 +215,16 @@ export class HubAgentTransport implements AgentTransport {
       await this.sendUntilAccepted(msg);
       return;
     }
-    if (!this.client!.send({ command: 'DISPATCH', to: DISPATCHER_SERVICE, params: { message: msg as unknown as JsonValue, cache: CACHE_TTL } })) {
-      throw new SwitchboardError('UNAVAILABLE', 'the hub connection dropped the message (outbound queue full)', { retryable: true });
+    if (
+      !this.client!.send({
+        command: 'DISPATCH',
+        to: DISPATCHER_SERVICE,
+        params: { message: msg as unknown as JsonValue, cache: CACHE_TTL },
+      })
+    ) {
+      throw new SwitchboardError('UNAVAILABLE', 'the hub connection dropped the message (outbound queue full)', {
+        retryable: true,
+      });
     }
     this.stats.confirmed++;
   }
@@ -156,20 +237,48 @@ export class HubAgentTransport implements AgentTransport {
       for (;;) {
         let problem: string;
         try {
-          const reply = await this.client!.request({ command: 'DISPATCH', to: DISPATCHER_SERVICE, params: { message: msg as unknown as JsonValue, cache: CACHE_TTL } }, { timeoutMs: ACK_TIMEOUT_MS });
-          const parsed = reply.command === 'DISPATCH_REPLY' ? parseDispatcherMessage(reply.params.reply) : `the hub answered ${reply.command} (is the dispatcher running?)`;
-          if (typeof parsed !== 'string' && parsed.type === 'accepted') { this.stats.confirmed++; return; }
-          if (typeof parsed !== 'string' && parsed.type === 'refused' && !RETRYABLE_REFUSALS.has(parsed.code)) {
-            throw new SwitchboardError('REFUSED', `the dispatcher refused ${msg.type}: ${parsed.code}: ${parsed.message}`);
+          const reply = await this.client!.request(
+            {
+              command: 'DISPATCH',
+              to: DISPATCHER_SERVICE,
+              params: { message: msg as unknown as JsonValue, cache: CACHE_TTL },
+            },
+            { timeoutMs: ACK_TIMEOUT_MS },
+          );
+          const parsed =
+            reply.command === 'DISPATCH_REPLY'
+              ? parseDispatcherMessage(reply.params.reply)
+              : `the hub answered ${reply.command} (is the dispatcher running?)`;
+          if (typeof parsed !== 'string' && parsed.type === 'accepted') {
+            this.stats.confirmed++;
+            return;
           }
-          problem = typeof parsed === 'string' ? parsed : parsed.type === 'refused' ? `${parsed.code}: ${parsed.message}` : `unexpected reply ${parsed.type}`;
+          if (typeof parsed !== 'string' && parsed.type === 'refused' && !RETRYABLE_REFUSALS.has(parsed.code)) {
+            throw new SwitchboardError(
+              'REFUSED',
+              `the dispatcher refused ${msg.type}: ${parsed.code}: ${parsed.message}`,
+            );
+          }
+          problem =
+            typeof parsed === 'string'
+              ? parsed
+              : parsed.type === 'refused'
+                ? `${parsed.code}: ${parsed.message}`
+                : `unexpected reply ${parsed.type}`;
         } catch (err) {
           if (err instanceof SwitchboardError && err.code === 'REFUSED') throw err;
           problem = errorMessage(err);
         }
-        if (this.closed) throw new SwitchboardError('CONNECTION_CLOSED', `the agent stopped before the dispatcher accepted its ${msg.type} (${problem})`);
+        if (this.closed)
+          throw new SwitchboardError(
+            'CONNECTION_CLOSED',
+            `the agent stopped before the dispatcher accepted its ${msg.type} (${problem})`,
+          );
         this.stats.republished++;
-        this.opts.log.warn({ type: msg.type, retryInMs: wait, problem }, 'the dispatcher has not accepted a batch yet; sending it again');
+        this.opts.log.warn(
+          { type: msg.type, retryInMs: wait, problem },
+          'the dispatcher has not accepted a batch yet; sending it again',
+        );
         await new Promise((r) => setTimeout(r, wait));
         wait = Math.min(wait * 2, RETRY_MAX_MS);
       }
@@ -178,7 +287,9 @@ export class HubAgentTransport implements AgentTransport {
     }
   }
 
-  onReconnect(listener: () => void): void { this.listeners.push(listener); }
+  onReconnect(listener: () => void): void {
+    this.listeners.push(listener);
+  }
 
   async close(): Promise<void> {
     this.closed = true;

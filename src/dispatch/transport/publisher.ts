@@ -31,7 +31,10 @@ export class ReliablePublisher {
   private closed = false;
   readonly stats = { published: 0, confirmed: 0, republished: 0 };
 
-  constructor(private readonly link: AmqpLink, private readonly maxQueued = 200_000) {
+  constructor(
+    private readonly link: AmqpLink,
+    private readonly maxQueued = 200_000,
+  ) {
     link.on('down', () => {
       // Whatever the old channel never confirmed is published again, ahead of newer messages.
       const back = [...this.inflight];
@@ -50,7 +53,13 @@ export class ReliablePublisher {
   publish(exchange: string, routingKey: string, body: Buffer, options: Options.Publish = {}): Promise<void> {
     if (this.closed) return Promise.reject(new SwitchboardError('CONNECTION_CLOSED', 'publisher is closed'));
     if (this.queue.length + this.inflight.size >= this.maxQueued) {
-      return Promise.reject(new SwitchboardError('UNAVAILABLE', `more than ${this.maxQueued} messages wait for RabbitMQ; refusing more until it is reachable`, { retryable: true }));
+      return Promise.reject(
+        new SwitchboardError(
+          'UNAVAILABLE',
+          `more than ${this.maxQueued} messages wait for RabbitMQ; refusing more until it is reachable`,
+          { retryable: true },
+        ),
+      );
     }
     return new Promise((resolve, reject) => {
       this.queue.push({ exchange, routingKey, body, options: { persistent: true, ...options }, resolve, reject });
@@ -69,7 +78,9 @@ export class ReliablePublisher {
         this.send(ch, e);
         this.stats.published++;
       }
-    } finally { this.flushing = false; }
+    } finally {
+      this.flushing = false;
+    }
   }
 
   private send(ch: ConfirmChannel, e: Entry): void {

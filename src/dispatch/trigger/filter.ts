@@ -14,7 +14,8 @@ export interface CompiledFilter {
 
 function compare(actual: JsonValue | undefined, expected: JsonValue | undefined): number | undefined {
   if (typeof actual === 'number' && typeof expected === 'number') return actual - expected;
-  if (typeof actual === 'string' && typeof expected === 'string') return actual < expected ? -1 : actual > expected ? 1 : 0;
+  if (typeof actual === 'string' && typeof expected === 'string')
+    return actual < expected ? -1 : actual > expected ? 1 : 0;
   return undefined; // different or unordered types never satisfy gt/gte/lt/lte
 }
 
@@ -23,19 +24,46 @@ export function compileFilter(filter: Filter): CompiledFilter {
   const expected = filter.value;
   let check: (actual: JsonValue | undefined) => boolean;
   switch (filter.op) {
-    case 'eq': check = (a) => jsonEqual(a, expected); break;
-    case 'ne': check = (a) => !jsonEqual(a, expected); break;
-    case 'gt': check = (a) => { const c = compare(a, expected); return c !== undefined && c > 0; }; break;
-    case 'gte': check = (a) => { const c = compare(a, expected); return c !== undefined && c >= 0; }; break;
-    case 'lt': check = (a) => { const c = compare(a, expected); return c !== undefined && c < 0; }; break;
-    case 'lte': check = (a) => { const c = compare(a, expected); return c !== undefined && c <= 0; }; break;
+    case 'eq':
+      check = (a) => jsonEqual(a, expected);
+      break;
+    case 'ne':
+      check = (a) => !jsonEqual(a, expected);
+      break;
+    case 'gt':
+      check = (a) => {
+        const c = compare(a, expected);
+        return c !== undefined && c > 0;
+      };
+      break;
+    case 'gte':
+      check = (a) => {
+        const c = compare(a, expected);
+        return c !== undefined && c >= 0;
+      };
+      break;
+    case 'lt':
+      check = (a) => {
+        const c = compare(a, expected);
+        return c !== undefined && c < 0;
+      };
+      break;
+    case 'lte':
+      check = (a) => {
+        const c = compare(a, expected);
+        return c !== undefined && c <= 0;
+      };
+      break;
     case 'in': {
       const list = Array.isArray(expected) ? expected : [];
       check = (a) => a !== undefined && list.some((v) => jsonEqual(a, v));
       break;
     }
     case 'include':
-      check = (a) => Array.isArray(a) ? a.some((v) => jsonEqual(v, expected)) : typeof a === 'string' && typeof expected === 'string' && a.includes(expected);
+      check = (a) =>
+        Array.isArray(a)
+          ? a.some((v) => jsonEqual(v, expected))
+          : typeof a === 'string' && typeof expected === 'string' && a.includes(expected);
       break;
     case 'exists': {
       const want = expected !== false;
@@ -48,5 +76,11 @@ export function compileFilter(filter: Filter): CompiledFilter {
       break;
     }
   }
-  return { path: filter.path, segments, op: filter.op, value: expected, test: (data) => check(getPath(data, segments)) };
+  return {
+    path: filter.path,
+    segments,
+    op: filter.op,
+    value: expected,
+    test: (data) => check(getPath(data, segments)),
+  };
 }

@@ -17,7 +17,11 @@ export interface EventEnvelope {
  * A reference that points at nothing resolves to null (and is listed in `missing`), so a task
  * always receives every input it was promised.
  */
-export function resolveInputs(inputs: Record<string, JsonValue>, event: EventEnvelope, missing: string[] = []): Record<string, JsonValue> {
+export function resolveInputs(
+  inputs: Record<string, JsonValue>,
+  event: EventEnvelope,
+  missing: string[] = [],
+): Record<string, JsonValue> {
   const out: Record<string, JsonValue> = {};
   for (const [k, v] of Object.entries(inputs)) out[k] = resolveValue(v, event, missing);
   return out;
@@ -35,7 +39,10 @@ function resolveValue(value: JsonValue, event: EventEnvelope, missing: string[])
       const f = rest[0] as keyof EventEnvelope;
       found = f === 'data' ? undefined : event[f];
     }
-    if (found === undefined) { missing.push(value.$ref); return null; }
+    if (found === undefined) {
+      missing.push(value.$ref);
+      return null;
+    }
     return found;
   }
   const out: Record<string, JsonValue> = {};

@@ -30,7 +30,11 @@ interface Bucket {
 }
 
 /** Where a trigger's bucket hangs: by kind or by connector name, then by event key. */
-interface BucketRef { by: 'kind' | 'connector'; name: string; event: string }
+interface BucketRef {
+  by: 'kind' | 'connector';
+  name: string;
+  event: string;
+}
 
 export function compileTrigger(spec: TriggerSpec): CompiledTrigger {
   return { spec, filters: spec.filters.map(compileFilter) };
@@ -46,39 +50,66 @@ export class TriggerIndex {
   // instead of building a composite key per event (which showed in profiles of the agent).
   private readonly byKind = new Map<string, Map<string, Bucket>>();
   private readonly byConnector = new Map<string, Map<string, Bucket>>();
-  private readonly byName = new Map<string, { trigger: CompiledTrigger; bucket: BucketRef; indexPath?: string; indexKeys?: string[] }>();
+  private readonly byName = new Map<
+    string,
+    { trigger: CompiledTrigger; bucket: BucketRef; indexPath?: string; indexKeys?: string[] }
+  >();
 
   constructor(specs: Iterable<TriggerSpec & { enabled?: boolean }> = []) {
     for (const s of specs) this.add(s);
   }
 
-  get size(): number { return this.byName.size; }
+  get size(): number {
+    return this.byName.size;
+  }
 
-  has(name: string): boolean { return this.byName.has(name); }
+  has(name: string): boolean {
+    return this.byName.has(name);
+  }
 
   /** Adds or replaces a trigger (by name). A disabled trigger is only removed. */
   add(spec: TriggerSpec & { enabled?: boolean }): void {
     this.remove(spec.name);
     if (spec.enabled === false) return;
     const trigger = compileTrigger(spec);
-    const bKey: BucketRef = spec.when.kind !== undefined ? { by: 'kind', name: spec.when.kind, event: spec.when.event } : { by: 'connector', name: spec.when.connector!, event: spec.when.event };
+    const bKey: BucketRef =
+      spec.when.kind !== undefined
+        ? { by: 'kind', name: spec.when.kind, event: spec.when.event }
+        : { by: 'connector', name: spec.when.connector!, event: spec.when.event };
     const owners = bKey.by === 'kind' ? this.byKind : this.byConnector;
     let events = owners.get(bKey.name);
-    if (!events) { events = new Map(); owners.set(bKey.name, events); }
+    if (!events) {
+      events = new Map();
+      owners.set(bKey.name, events);
+    }
     let bucket = events.get(bKey.event);
-    if (!bucket) { bucket = { byValue: new Map(), rest: new Set() }; events.set(bKey.event, bucket); }
-    const indexed = trigger.filters.find((f) => f.op === 'eq') ?? trigger.filters.find((f) => f.op === 'in' && Array.isArray(f.value) && f.value.length > 0);
+    if (!bucket) {
+      bucket = { byValue: new Map(), rest: new Set() };
+      events.set(bKey.event, bucket);
+    }
+    const indexed =
+      trigger.filters.find((f) => f.op === 'eq') ??
+      trigger.filters.find((f) => f.op === 'in' && Array.isArray(f.value) && f.value.length > 0);
     if (!indexed) {
       bucket.rest.add(trigger);
       this.byName.set(spec.name, { trigger, bucket: bKey });
       return;
     }
-    const keys = indexed.op === 'eq' ? [canonicalKey(indexed.value)] : [...new Set((indexed.value as JsonValue[]).map(canonicalKey))];
+    const keys =
+      indexed.op === 'eq'
+        ? [canonicalKey(indexed.value)]
+        : [...new Set((indexed.value as JsonValue[]).map(canonicalKey))];
     let entry = bucket.byValue.get(indexed.path);
-    if (!entry) { entry = { segments: indexed.segments, values: new Map() }; bucket.byValue.set(indexed.path, entry); }
+    if (!entry) {
+      entry = { segments: indexed.segments, values: new Map() };
+      bucket.byValue.set(indexed.path, entry);
+    }
     for (const k of keys) {
       let set = entry.values.get(k);
-      if (!set) { set = new Set(); entry.values.set(k, set); }
+      if (!set) {
+        set = new Set();
+        entry.values.set(k, set);
+      }
       set.add(trigger);
     }
     this.byName.set(spec.name, { trigger, bucket: bKey, indexPath: indexed.path, indexKeys: keys });
@@ -113,8 +144,14 @@ export class TriggerIndex {
   private candidates(ev: MatchableEvent, out: Set<CompiledTrigger>): void {
     const byConnector = this.byConnector.get(ev.connector);
     const byKind = this.byKind.get(ev.kind);
-    if (byConnector) { this.fromBucket(byConnector.get(ev.key), ev, out); this.fromBucket(byConnector.get('*'), ev, out); }
-    if (byKind) { this.fromBucket(byKind.get(ev.key), ev, out); this.fromBucket(byKind.get('*'), ev, out); }
+    if (byConnector) {
+      this.fromBucket(byConnector.get(ev.key), ev, out);
+      this.fromBucket(byConnector.get('*'), ev, out);
+    }
+    if (byKind) {
+      this.fromBucket(byKind.get(ev.key), ev, out);
+      this.fromBucket(byKind.get('*'), ev, out);
+    }
   }
 
   private fromBucket(bucket: Bucket | undefined, ev: MatchableEvent, out: Set<CompiledTrigger>): void {

@@ -18,8 +18,11 @@ export interface TriggerProblem {
 export class TriggerFileError extends InvalidArgumentError {
   readonly problems: TriggerProblem[];
   constructor(source: string, problems: TriggerProblem[]) {
-    super(`${source} has ${problems.length === 1 ? 'a problem' : `${problems.length} problems`}:\n` +
-      problems.map((p) => `  ${source}:${p.line}: ${p.field ? `${p.field}: ` : ''}${p.message}`).join('\n'), { data: { problems } });
+    super(
+      `${source} has ${problems.length === 1 ? 'a problem' : `${problems.length} problems`}:\n` +
+        problems.map((p) => `  ${source}:${p.line}: ${p.field ? `${p.field}: ` : ''}${p.message}`).join('\n'),
+      { data: { problems } },
+    );
     this.problems = problems;
   }
 }
@@ -54,15 +57,26 @@ function lineOf(doc: Document, lc: LineCounter, path: readonly Segment[], extraK
   return lc.linePos(offset).line;
 }
 
-function issueProblems(doc: Document, lc: LineCounter, base: Segment[], issues: readonly z.core.$ZodIssue[]): TriggerProblem[] {
+function issueProblems(
+  doc: Document,
+  lc: LineCounter,
+  base: Segment[],
+  issues: readonly z.core.$ZodIssue[],
+): TriggerProblem[] {
   const out: TriggerProblem[] = [];
   for (const issue of issues) {
     const path = [...base, ...(issue.path as Segment[])];
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) out.push({ line: lineOf(doc, lc, path, key), field: fieldName([...issue.path as Segment[], key]), message: `unknown field "${key}"` });
+      for (const key of issue.keys)
+        out.push({
+          line: lineOf(doc, lc, path, key),
+          field: fieldName([...(issue.path as Segment[]), key]),
+          message: `unknown field "${key}"`,
+        });
       continue;
     }
-    const message = issue.code === 'invalid_type' && issue.message.includes('received undefined') ? 'is required' : issue.message;
+    const message =
+      issue.code === 'invalid_type' && issue.message.includes('received undefined') ? 'is required' : issue.message;
     out.push({ line: lineOf(doc, lc, path), field: fieldName(issue.path as Segment[]), message });
   }
   return out;
@@ -73,17 +87,39 @@ export function parseTriggers(text: string, source = 'triggers'): TriggerSpec[] 
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length) {
-    throw new TriggerFileError(source, doc.errors.map((e) => ({ line: lc.linePos(e.pos[0]).line, field: '', message: e.message.split('\n')[0]! })));
+    throw new TriggerFileError(
+      source,
+      doc.errors.map((e) => ({ line: lc.linePos(e.pos[0]).line, field: '', message: e.message.split('\n')[0]! })),
+    );
   }
   const raw: unknown = doc.toJS();
   let items: unknown[];
   let base: Segment[];
-  if (Array.isArray(raw)) { items = raw; base = []; }
-  else if (raw && typeof raw === 'object' && 'triggers' in raw && Array.isArray((raw as { triggers: unknown }).triggers) && Object.keys(raw).length === 1) {
-    items = (raw as { triggers: unknown[] }).triggers; base = ['triggers'];
-  } else if (raw && typeof raw === 'object') { items = [raw]; base = []; }
-  else throw new TriggerFileError(source, [{ line: 1, field: '', message: 'expected a trigger (a mapping with name, when, then), a list of them, or { triggers: [...] }' }]);
-  if (items.length === 0) throw new TriggerFileError(source, [{ line: 1, field: '', message: 'no triggers in the file' }]);
+  if (Array.isArray(raw)) {
+    items = raw;
+    base = [];
+  } else if (
+    raw &&
+    typeof raw === 'object' &&
+    'triggers' in raw &&
+    Array.isArray((raw as { triggers: unknown }).triggers) &&
+    Object.keys(raw).length === 1
+  ) {
+    items = (raw as { triggers: unknown[] }).triggers;
+    base = ['triggers'];
+  } else if (raw && typeof raw === 'object') {
+    items = [raw];
+    base = [];
+  } else
+    throw new TriggerFileError(source, [
+      {
+        line: 1,
+        field: '',
+        message: 'expected a trigger (a mapping with name, when, then), a list of them, or { triggers: [...] }',
+      },
+    ]);
+  if (items.length === 0)
+    throw new TriggerFileError(source, [{ line: 1, field: '', message: 'no triggers in the file' }]);
 
   const out: TriggerSpec[] = [];
   const problems: TriggerProblem[] = [];
@@ -94,17 +130,30 @@ export function parseTriggers(text: string, source = 'triggers'): TriggerSpec[] 
     if (!r.success) {
       const ps = issueProblems(doc, lc, at, r.error.issues);
       const prefix = at.length ? `${fieldName([i])}` : '';
-      problems.push(...ps.map((p) => ({ ...p, field: prefix ? (p.field ? `${prefix}.${p.field}`.replace('.[', '[') : prefix) : p.field })));
+      problems.push(
+        ...ps.map((p) => ({
+          ...p,
+          field: prefix ? (p.field ? `${prefix}.${p.field}`.replace('.[', '[') : prefix) : p.field,
+        })),
+      );
       return;
     }
     const first = seen.get(r.data.name);
     if (first !== undefined) {
-      problems.push({ line: lineOf(doc, lc, [...at, 'name']), field: at.length ? `[${i}].name` : 'name', message: `duplicate trigger name "${r.data.name}" (also at [${first}])` });
+      problems.push({
+        line: lineOf(doc, lc, [...at, 'name']),
+        field: at.length ? `[${i}].name` : 'name',
+        message: `duplicate trigger name "${r.data.name}" (also at [${first}])`,
+      });
       return;
     }
     seen.set(r.data.name, i);
     out.push(r.data);
   });
-  if (problems.length) throw new TriggerFileError(source, problems.sort((a, b) => a.line - b.line));
+  if (problems.length)
+    throw new TriggerFileError(
+      source,
+      problems.sort((a, b) => a.line - b.line),
+    );
   return out;
 }

@@ -24,7 +24,12 @@ export const FILTER_OPS = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'include'
 export type FilterOp = (typeof FILTER_OPS)[number];
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
-const name = (what: string) => z.string().min(1, `${what} must not be empty`).max(200).regex(NAME, `${what} may hold letters, digits and _ . : - only`);
+const name = (what: string) =>
+  z
+    .string()
+    .min(1, `${what} must not be empty`)
+    .max(200)
+    .regex(NAME, `${what} may hold letters, digits and _ . : - only`);
 const PATH = /^[^.\s]+(\.[^.\s]+)*$/;
 
 const jsonValue: z.ZodType<JsonValue> = z.json() as z.ZodType<JsonValue>;
@@ -44,12 +49,22 @@ export const filterSchema = z
       case 'in':
         if (!Array.isArray(f.value)) bad('in takes a list of values');
         break;
-      case 'gt': case 'gte': case 'lt': case 'lte':
+      case 'gt':
+      case 'gte':
+      case 'lt':
+      case 'lte':
         if (typeof f.value !== 'number' && typeof f.value !== 'string') bad(`${f.op} takes a number or a string`);
         break;
       case 'regex':
-        if (typeof f.value !== 'string') { bad('regex takes a pattern string'); break; }
-        try { new RegExp(f.value); } catch (err) { bad(`invalid regular expression: ${(err as Error).message}`); }
+        if (typeof f.value !== 'string') {
+          bad('regex takes a pattern string');
+          break;
+        }
+        try {
+          new RegExp(f.value);
+        } catch (err) {
+          bad(`invalid regular expression: ${(err as Error).message}`);
+        }
         break;
       default:
         if (f.value === undefined) bad(`${f.op} needs a value`);
@@ -62,47 +77,78 @@ const ENVELOPE_FIELDS = ['id', 'key', 'connector', 'kind', 'time'];
 /** Checks every `$ref` in an input value; returns the problems with their path. */
 function checkRefs(value: JsonValue, path: (string | number)[], ctx: z.RefinementCtx): void {
   if (value === null || typeof value !== 'object') return;
-  if (Array.isArray(value)) { value.forEach((v, i) => checkRefs(v, [...path, i], ctx)); return; }
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => checkRefs(v, [...path, i], ctx));
+    return;
+  }
   if ('$const' in value) {
-    if (Object.keys(value).length !== 1) ctx.addIssue({ code: 'custom', path, message: '$const must be the only key of its object' });
+    if (Object.keys(value).length !== 1)
+      ctx.addIssue({ code: 'custom', path, message: '$const must be the only key of its object' });
     return;
   }
   if ('$ref' in value) {
     const ref = value.$ref;
     const where = [...path, '$ref'];
-    if (Object.keys(value).length !== 1) ctx.addIssue({ code: 'custom', path, message: '$ref must be the only key of its object (use $const for a literal)' });
-    if (typeof ref !== 'string') { ctx.addIssue({ code: 'custom', path: where, message: '$ref must be a string like data.body.id or event.id' }); return; }
+    if (Object.keys(value).length !== 1)
+      ctx.addIssue({
+        code: 'custom',
+        path,
+        message: '$ref must be the only key of its object (use $const for a literal)',
+      });
+    if (typeof ref !== 'string') {
+      ctx.addIssue({ code: 'custom', path: where, message: '$ref must be a string like data.body.id or event.id' });
+      return;
+    }
     const [root, ...rest] = ref.split('.');
     if (root === 'data') {
-      if (rest.some((s) => s === '')) ctx.addIssue({ code: 'custom', path: where, message: `$ref "${ref}" has an empty segment` });
+      if (rest.some((s) => s === ''))
+        ctx.addIssue({ code: 'custom', path: where, message: `$ref "${ref}" has an empty segment` });
     } else if (root === 'event') {
-      if (rest.length !== 1 || !ENVELOPE_FIELDS.includes(rest[0]!)) ctx.addIssue({ code: 'custom', path: where, message: `$ref "${ref}": event fields are ${ENVELOPE_FIELDS.map((f) => `event.${f}`).join(', ')}` });
+      if (rest.length !== 1 || !ENVELOPE_FIELDS.includes(rest[0]!))
+        ctx.addIssue({
+          code: 'custom',
+          path: where,
+          message: `$ref "${ref}": event fields are ${ENVELOPE_FIELDS.map((f) => `event.${f}`).join(', ')}`,
+        });
     } else {
-      ctx.addIssue({ code: 'custom', path: where, message: `$ref "${ref}" must start with data (the event data) or event (its id, key, connector, kind, time)` });
+      ctx.addIssue({
+        code: 'custom',
+        path: where,
+        message: `$ref "${ref}" must start with data (the event data) or event (its id, key, connector, kind, time)`,
+      });
     }
     return;
   }
   for (const [k, v] of Object.entries(value)) checkRefs(v, [...path, k], ctx);
 }
 
-const oneTarget = (what: string) => (v: { kind?: string | undefined; connector?: string | undefined }, ctx: z.RefinementCtx) => {
-  if ((v.kind === undefined) === (v.connector === undefined)) ctx.addIssue({ code: 'custom', path: [], message: `${what} needs exactly one of kind or connector` });
-};
+const oneTarget =
+  (what: string) => (v: { kind?: string | undefined; connector?: string | undefined }, ctx: z.RefinementCtx) => {
+    if ((v.kind === undefined) === (v.connector === undefined))
+      ctx.addIssue({ code: 'custom', path: [], message: `${what} needs exactly one of kind or connector` });
+  };
 
-const whenSchema = z.strictObject({
-  kind: name('kind').optional(),
-  connector: name('connector').optional(),
-  event: z.union([name('event'), z.literal('*')]),
-}).superRefine(oneTarget('when'));
+const whenSchema = z
+  .strictObject({
+    kind: name('kind').optional(),
+    connector: name('connector').optional(),
+    event: z.union([name('event'), z.literal('*')]),
+  })
+  .superRefine(oneTarget('when'));
 
-const thenSchema = z.strictObject({
-  kind: name('kind').optional(),
-  connector: name('connector').optional(),
-  task: name('task'),
-  inputs: z.record(z.string(), jsonValue).default({}).superRefine((inputs, ctx) => {
-    for (const [k, v] of Object.entries(inputs)) checkRefs(v, [k], ctx);
-  }),
-}).superRefine(oneTarget('then'));
+const thenSchema = z
+  .strictObject({
+    kind: name('kind').optional(),
+    connector: name('connector').optional(),
+    task: name('task'),
+    inputs: z
+      .record(z.string(), jsonValue)
+      .default({})
+      .superRefine((inputs, ctx) => {
+        for (const [k, v] of Object.entries(inputs)) checkRefs(v, [k], ctx);
+      }),
+  })
+  .superRefine(oneTarget('then'));
 
 export const triggerSpecSchema = z.strictObject({
   name: name('name'),

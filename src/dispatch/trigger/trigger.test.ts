@@ -31,7 +31,11 @@ void test('parses a YAML trigger with defaults', () => {
 });
 
 void test('parses JSON and lists of triggers', () => {
-  const json = JSON.stringify({ triggers: [{ name: 'a', when: { connector: 'c1', event: '*' }, then: { connector: 'c2', task: 't' } }] }, null, 2);
+  const json = JSON.stringify(
+    { triggers: [{ name: 'a', when: { connector: 'c1', event: '*' }, then: { connector: 'c2', task: 't' } }] },
+    null,
+    2,
+  );
   const ts = parseTriggers(json, 't.json');
   assert.equal(ts.length, 1);
   assert.deepEqual(ts[0]!.filters, []);
@@ -40,15 +44,18 @@ void test('parses JSON and lists of triggers', () => {
 
 void test('errors name the line and the field', () => {
   const bad = GOOD.replace('op: gt', 'op: bigger').replace('task: request', 'task: request\n  colour: red');
-  assert.throws(() => parseTriggers(bad, 't.yml'), (err: unknown) => {
-    assert.ok(err instanceof TriggerFileError);
-    const byField = Object.fromEntries(err.problems.map((p) => [p.field, p]));
-    assert.equal(byField['filters[0].op']!.line, 6);
-    assert.match(byField['filters[0].op']!.message, /one of eq, ne/);
-    assert.equal(byField['then.colour']!.line, 10);
-    assert.match(err.message, /t\.yml:6: filters\[0\]\.op:/);
-    return true;
-  });
+  assert.throws(
+    () => parseTriggers(bad, 't.yml'),
+    (err: unknown) => {
+      assert.ok(err instanceof TriggerFileError);
+      const byField = Object.fromEntries(err.problems.map((p) => [p.field, p]));
+      assert.equal(byField['filters[0].op']!.line, 6);
+      assert.match(byField['filters[0].op']!.message, /one of eq, ne/);
+      assert.equal(byField['then.colour']!.line, 10);
+      assert.match(err.message, /t\.yml:6: filters\[0\]\.op:/);
+      return true;
+    },
+  );
 });
 
 void test('errors in a list say which trigger, and catch bad refs, regexes, targets', () => {
@@ -65,14 +72,17 @@ void test('errors in a list say which trigger, and catch bad refs, regexes, targ
     inputs:
       a: { $ref: body.x }
 `;
-  assert.throws(() => parseTriggers(text, 'l.yml'), (err: unknown) => {
-    assert.ok(err instanceof TriggerFileError);
-    const fields = err.problems.map((p) => `${p.line} ${p.field}`);
-    assert.ok(fields.includes('5 [1].when'), fields.join('|'));
-    assert.ok(fields.includes('7 [1].filters[0].value'), fields.join('|'));
-    assert.ok(fields.includes('12 [1].then.inputs.a.$ref'), fields.join('|'));
-    return true;
-  });
+  assert.throws(
+    () => parseTriggers(text, 'l.yml'),
+    (err: unknown) => {
+      assert.ok(err instanceof TriggerFileError);
+      const fields = err.problems.map((p) => `${p.line} ${p.field}`);
+      assert.ok(fields.includes('5 [1].when'), fields.join('|'));
+      assert.ok(fields.includes('7 [1].filters[0].value'), fields.join('|'));
+      assert.ok(fields.includes('12 [1].then.inputs.a.$ref'), fields.join('|'));
+      return true;
+    },
+  );
 });
 
 void test('syntax errors and missing fields name a line', () => {
@@ -104,7 +114,17 @@ void test('filter ops', () => {
 void test('inputs: constants, references, $const, missing refs become null', () => {
   const ev: EventEnvelope = { id: 'e1', key: 'k', connector: 'c', kind: 'w', time: 't', data: { body: { x: [1, 2] } } };
   const missing: string[] = [];
-  const out = resolveInputs({ a: 1, b: { $ref: 'data.body.x.1' }, c: { nested: [{ $ref: 'event.id' }] }, d: { $const: { $ref: 'raw' } }, e: { $ref: 'data.nope' } }, ev, missing);
+  const out = resolveInputs(
+    {
+      a: 1,
+      b: { $ref: 'data.body.x.1' },
+      c: { nested: [{ $ref: 'event.id' }] },
+      d: { $const: { $ref: 'raw' } },
+      e: { $ref: 'data.nope' },
+    },
+    ev,
+    missing,
+  );
   assert.deepEqual(out, { a: 1, b: 2, c: { nested: ['e1'] }, d: { $ref: 'raw' }, e: null });
   assert.deepEqual(missing, ['data.nope']);
 });
@@ -113,49 +133,97 @@ void test('inputs: constants, references, $const, missing refs become null', () 
 const small = fc.constantFrom('a', 'b', 'c');
 const value = fc.oneof(fc.integer({ min: 0, max: 4 }), small, fc.constant(null));
 const filterArb: fc.Arbitrary<Filter> = fc.oneof(
-  fc.record({ path: fc.constantFrom('x', 'y', 'z.w'), op: fc.constantFrom('eq', 'ne', 'gt', 'lte') as fc.Arbitrary<Filter['op']>, value }),
-  fc.record({ path: fc.constantFrom('x', 'y'), op: fc.constant('in' as const), value: fc.array(value, { maxLength: 3 }) }),
+  fc.record({
+    path: fc.constantFrom('x', 'y', 'z.w'),
+    op: fc.constantFrom('eq', 'ne', 'gt', 'lte') as fc.Arbitrary<Filter['op']>,
+    value,
+  }),
+  fc.record({
+    path: fc.constantFrom('x', 'y'),
+    op: fc.constant('in' as const),
+    value: fc.array(value, { maxLength: 3 }),
+  }),
   fc.record({ path: fc.constantFrom('x', 'z'), op: fc.constant('exists' as const), value: fc.boolean() }),
 );
-const specArb = (i: number): fc.Arbitrary<TriggerSpec & { enabled: boolean }> => fc.record({
-  when: fc.oneof(fc.record({ kind: small, event: fc.constantFrom('e1', 'e2', '*') }), fc.record({ connector: small, event: fc.constantFrom('e1', '*') })),
-  filters: fc.array(filterArb, { maxLength: 3 }),
-  enabled: fc.boolean(),
-}).map((r) => ({ name: `t${i}`, ...r, then: { kind: 'out', task: 'do', inputs: {} } }));
+const specArb = (i: number): fc.Arbitrary<TriggerSpec & { enabled: boolean }> =>
+  fc
+    .record({
+      when: fc.oneof(
+        fc.record({ kind: small, event: fc.constantFrom('e1', 'e2', '*') }),
+        fc.record({ connector: small, event: fc.constantFrom('e1', '*') }),
+      ),
+      filters: fc.array(filterArb, { maxLength: 3 }),
+      enabled: fc.boolean(),
+    })
+    .map((r) => ({ name: `t${i}`, ...r, then: { kind: 'out', task: 'do', inputs: {} } }));
 const eventArb: fc.Arbitrary<MatchableEvent> = fc.record({
-  connector: small, kind: small, key: fc.constantFrom('e1', 'e2'),
-  data: fc.record({ x: value, y: value, z: fc.option(fc.record({ w: value }), { nil: undefined }) }, { requiredKeys: [] }) as fc.Arbitrary<JsonValue>,
+  connector: small,
+  kind: small,
+  key: fc.constantFrom('e1', 'e2'),
+  data: fc.record(
+    { x: value, y: value, z: fc.option(fc.record({ w: value }), { nil: undefined }) },
+    { requiredKeys: [] },
+  ) as fc.Arbitrary<JsonValue>,
 });
 
 void test('property: indexed match equals a full scan, also after removals', () => {
-  fc.assert(fc.property(
-    fc.integer({ min: 0, max: 30 }).chain((n) => fc.tuple(...Array.from({ length: n }, (_, i) => specArb(i)))),
-    fc.array(eventArb, { minLength: 1, maxLength: 10 }),
-    fc.array(fc.integer({ min: 0, max: 30 }), { maxLength: 5 }),
-    (specs, events, removals) => {
-      const index = new TriggerIndex(specs);
-      const live = new Map(specs.filter((s) => s.enabled).map((s) => [s.name, s]));
-      for (const r of removals) { index.remove(`t${r}`); live.delete(`t${r}`); }
-      for (const ev of events) {
-        const scan = [...live.values()].filter((s) => {
-          const w = s.when;
-          const who = w.kind !== undefined ? w.kind === ev.kind : w.connector === ev.connector;
-          return who && (w.event === '*' || w.event === ev.key) && triggerMatches(compileTrigger(s), ev.data);
-        }).map((s) => s.name).sort();
-        assert.deepEqual(index.match(ev).map((t) => t.spec.name), scan);
-      }
-    }), { numRuns: 300 });
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: 30 }).chain((n) => fc.tuple(...Array.from({ length: n }, (_, i) => specArb(i)))),
+      fc.array(eventArb, { minLength: 1, maxLength: 10 }),
+      fc.array(fc.integer({ min: 0, max: 30 }), { maxLength: 5 }),
+      (specs, events, removals) => {
+        const index = new TriggerIndex(specs);
+        const live = new Map(specs.filter((s) => s.enabled).map((s) => [s.name, s]));
+        for (const r of removals) {
+          index.remove(`t${r}`);
+          live.delete(`t${r}`);
+        }
+        for (const ev of events) {
+          const scan = [...live.values()]
+            .filter((s) => {
+              const w = s.when;
+              const who = w.kind !== undefined ? w.kind === ev.kind : w.connector === ev.connector;
+              return who && (w.event === '*' || w.event === ev.key) && triggerMatches(compileTrigger(s), ev.data);
+            })
+            .map((s) => s.name)
+            .sort();
+          assert.deepEqual(
+            index.match(ev).map((t) => t.spec.name),
+            scan,
+          );
+        }
+      },
+    ),
+    { numRuns: 300 },
+  );
 });
 
 void test('10,000 triggers: the index looks at few candidates', () => {
-  const specs: TriggerSpec[] = Array.from({ length: 10_000 }, (_, i) => ({ name: `t${i}`, when: { kind: 'w', event: 'e' }, filters: [{ path: 'n', op: 'eq', value: i }], then: { kind: 'o', task: 't', inputs: {} } }));
+  const specs: TriggerSpec[] = Array.from({ length: 10_000 }, (_, i) => ({
+    name: `t${i}`,
+    when: { kind: 'w', event: 'e' },
+    filters: [{ path: 'n', op: 'eq', value: i }],
+    then: { kind: 'o', task: 't', inputs: {} },
+  }));
   const index = new TriggerIndex(specs);
   let tests = 0;
   const spy = index.match({ connector: 'c', kind: 'w', key: 'e', data: { n: 4242 } });
-  assert.deepEqual(spy.map((t) => t.spec.name), ['t4242']);
+  assert.deepEqual(
+    spy.map((t) => t.spec.name),
+    ['t4242'],
+  );
   // Count filter evaluations by wrapping the filters of every trigger.
-  for (const t of (index as unknown as { byName: Map<string, { trigger: { filters: { test: (d: JsonValue) => boolean }[] } }> }).byName.values()) {
-    for (const f of t.trigger.filters) { const orig = f.test; f.test = (d) => { tests++; return orig(d); }; }
+  for (const t of (
+    index as unknown as { byName: Map<string, { trigger: { filters: { test: (d: JsonValue) => boolean }[] } }> }
+  ).byName.values()) {
+    for (const f of t.trigger.filters) {
+      const orig = f.test;
+      f.test = (d) => {
+        tests++;
+        return orig(d);
+      };
+    }
   }
   index.match({ connector: 'c', kind: 'w', key: 'e', data: { n: 7 } });
   assert.equal(tests, 1);

@@ -12,7 +12,10 @@ export const BROWSER_BUNDLES = {
 };
 
 /** Bundle `entries` (output name -> source file) for the browser as ES modules; returns name -> code. */
-export async function bundleForBrowser(entries: Record<string, string>, options: { minify?: boolean; format?: 'esm' | 'iife' } = {}): Promise<Map<string, string>> {
+export async function bundleForBrowser(
+  entries: Record<string, string>,
+  options: { minify?: boolean; format?: 'esm' | 'iife' } = {},
+): Promise<Map<string, string>> {
   const esbuild = await import('esbuild');
   const out = new Map<string, string>();
   for (const [name, entry] of Object.entries(entries)) {

@@ -9,7 +9,8 @@ import { connectionLost } from '../errors.js';
 import type { Profile } from '../profile.js';
 import type { RemixMessage } from '../protocol.js';
 
-export const DEFAULT_SANDBOX = 'allow-popups allow-scripts allow-same-origin allow-forms allow-top-navigation allow-popups-to-escape-sandbox';
+export const DEFAULT_SANDBOX =
+  'allow-popups allow-scripts allow-same-origin allow-forms allow-top-navigation allow-popups-to-escape-sandbox';
 
 export interface IframePluginOptions extends ConnectorOptions {
   /** Where the iframe goes. Default: document.body. */
@@ -54,7 +55,8 @@ export class IframePlugin extends PluginConnector {
       this.getMessage(event.data);
     };
     window.addEventListener('message', this.listener);
-    const target = typeof this.options.target === 'function' ? this.options.target() : this.options.target ?? document.body;
+    const target =
+      typeof this.options.target === 'function' ? this.options.target() : (this.options.target ?? document.body);
     target.appendChild(iframe);
   }
 

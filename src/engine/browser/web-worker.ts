@@ -25,7 +25,12 @@ export class WebWorkerPlugin extends PluginConnector {
     // An uncaught error in a worker does not end it; a script that fails to load does.
     worker.onerror = (event: ErrorEvent) => {
       event.preventDefault();
-      if (!this.connected) this.connectionLost(connectionLost(`plugin "${this.name}" (web worker ${url}) failed: ${event.message || 'the script could not be loaded'}`));
+      if (!this.connected)
+        this.connectionLost(
+          connectionLost(
+            `plugin "${this.name}" (web worker ${url}) failed: ${event.message || 'the script could not be loaded'}`,
+          ),
+        );
     };
   }
 

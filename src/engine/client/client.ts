@@ -12,7 +12,18 @@ import { SwitchboardError, TimeoutError } from '../../core/errors.js';
 import { Deadlines, type Deadline } from '../deadlines.js';
 import { callCancelled, callTimeout, errorFromWire, errorToWire } from '../errors.js';
 import { Outbox } from '../outbox.js';
-import { batchItems, DEFAULT_MAX_MESSAGE_BYTES, eventKey, isBatch, isHandshake, methodPath, parseMessage, type ParsedMessage, type RemixMessage, type RequestInfo } from '../protocol.js';
+import {
+  batchItems,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  eventKey,
+  isBatch,
+  isHandshake,
+  methodPath,
+  parseMessage,
+  type ParsedMessage,
+  type RemixMessage,
+  type RequestInfo,
+} from '../protocol.js';
 
 /** How a client reaches the engine (Remix's ClientConnector). */
 export interface ClientConnector {
@@ -75,9 +86,15 @@ export class PluginClient {
   private loadedValue = false;
   private connector: ClientConnector | undefined;
   /** Agreed with the engine at handshake: messages go out once per microtask, as one batch. */
-  private readonly outbox = new Outbox((m) => this.connector?.send(m), (m) => this.sendOne(m));
+  private readonly outbox = new Outbox(
+    (m) => this.connector?.send(m),
+    (m) => this.sendOne(m),
+  );
 
-  constructor(methods: object = {}, private readonly options: ClientOptions = {}) {
+  constructor(
+    methods: object = {},
+    private readonly options: ClientOptions = {},
+  ) {
     for (const [name, fn] of methodsOf(methods)) this.handlers.set(name, fn);
   }
 
@@ -97,7 +114,10 @@ export class PluginClient {
   /** Resolves once the engine completed the handshake. */
   onload(cb?: () => void): Promise<void> {
     return new Promise((resolve) => {
-      const done = () => { resolve(); cb?.(); };
+      const done = () => {
+        resolve();
+        cb?.();
+      };
       if (this.loadedValue) done();
       else this.waitingLoad.push(done);
     });
@@ -128,13 +148,33 @@ export class PluginClient {
       };
       const onAbort = () => giveUp(callCancelled(label, signal?.reason));
       signal?.addEventListener('abort', onAbort, { once: true });
-      if (timeoutMs > 0) deadline = this.deadlines.add(timeoutMs, () => { expired = true; giveUp(callTimeout(label, timeoutMs)); });
+      if (timeoutMs > 0)
+        deadline = this.deadlines.add(timeoutMs, () => {
+          expired = true;
+          giveUp(callTimeout(label, timeoutMs));
+        });
       const send = () => {
         if (signal?.aborted || expired) return;
         id = ++this.nextId;
-        this.pending.set(id, { resolve: (v) => { cleanup(); resolve(v as T); }, reject: (e) => { cleanup(); reject(e); } });
+        this.pending.set(id, {
+          resolve: (v) => {
+            cleanup();
+            resolve(v as T);
+          },
+          reject: (e) => {
+            cleanup();
+            reject(e);
+          },
+        });
         const requestInfo: RequestInfo | undefined = timeoutMs > 0 ? { from: this.name, timeoutMs } : undefined;
-        this.transmit({ action: 'request', name: target, key: method, payload: args, id, ...(requestInfo ? { requestInfo } : {}) });
+        this.transmit({
+          action: 'request',
+          name: target,
+          key: method,
+          payload: args,
+          id,
+          ...(requestInfo ? { requestInfo } : {}),
+        });
       };
       if (this.loadedValue) send();
       else this.waitingLoad.push(send);
@@ -205,11 +245,22 @@ export class PluginClient {
     try {
       this.connector?.send(m);
     } catch (err) {
-      if (m.action === 'request' && m.id !== undefined && this.pending.has(m.id)) { this.pending.get(m.id)!.reject(err); return; }
+      if (m.action === 'request' && m.id !== undefined && this.pending.has(m.id)) {
+        this.pending.get(m.id)!.reject(err);
+        return;
+      }
       if (m.action === 'response' && m.error === undefined) {
         // The result could not be sent: the engine gets an error now instead of waiting for its deadline.
-        const reason = new SwitchboardError('INTERNAL', `the result of "${m.key ?? '?'}" could not be sent by plugin "${this.name}": ${err instanceof Error ? err.message : String(err)}`);
-        try { this.connector?.send({ action: 'response', id: m.id, name: m.name, key: m.key, ...errorToWire(reason) }); return; } catch { /* the transport itself is gone */ }
+        const reason = new SwitchboardError(
+          'INTERNAL',
+          `the result of "${m.key ?? '?'}" could not be sent by plugin "${this.name}": ${err instanceof Error ? err.message : String(err)}`,
+        );
+        try {
+          this.connector?.send({ action: 'response', id: m.id, name: m.name, key: m.key, ...errorToWire(reason) });
+          return;
+        } catch {
+          /* the transport itself is gone */
+        }
       }
       this.report(err);
     }
@@ -218,7 +269,10 @@ export class PluginClient {
   private receive(raw: unknown): void {
     if (isBatch(raw) && this.connector?.batch) {
       const items = batchItems(raw);
-      if (typeof items === 'string') { this.report(new SwitchboardError('INVALID_MESSAGE', `dropped a message from the engine: ${items}`)); return; }
+      if (typeof items === 'string') {
+        this.report(new SwitchboardError('INVALID_MESSAGE', `dropped a message from the engine: ${items}`));
+        return;
+      }
       for (const item of items) this.receiveOne(item);
       return;
     }
@@ -227,7 +281,10 @@ export class PluginClient {
 
   private receiveOne(raw: unknown): void {
     const parsed = parseMessage(raw, { maxMessageBytes: this.options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES });
-    if (!parsed.ok) { this.report(new SwitchboardError('INVALID_MESSAGE', `dropped a message from the engine: ${parsed.reason}`)); return; }
+    if (!parsed.ok) {
+      this.report(new SwitchboardError('INVALID_MESSAGE', `dropped a message from the engine: ${parsed.reason}`));
+      return;
+    }
     const msg = parsed.message;
     switch (msg.action) {
       case 'request':
@@ -248,12 +305,17 @@ export class PluginClient {
         if (!entry) return;
         if (entry.once) this.listeners.delete(eventKey(msg.name!, msg.key));
         for (const cb of [...entry.cbs]) {
-          try { cb(...(msg.payload ?? [])); } catch (err) { this.report(err); }
+          try {
+            cb(...(msg.payload ?? []));
+          } catch (err) {
+            this.report(err);
+          }
         }
         return;
       }
       case 'cancel':
-        if (msg.id !== undefined) this.running.get(msg.id)?.abort(new SwitchboardError('CANCELLED', 'the engine cancelled this call'));
+        if (msg.id !== undefined)
+          this.running.get(msg.id)?.abort(new SwitchboardError('CANCELLED', 'the engine cancelled this call'));
         return;
       default:
         return;
@@ -267,15 +329,24 @@ export class PluginClient {
     this.flush();
     const batch = msg.batch === true && this.connector?.batch === true;
     this.outbox.batching = false;
-    this.transmit({ action: 'response', name: msg.name, key: msg.key, id: msg.id, payload: this.methods, ...(batch ? { batch } : {}) });
+    this.transmit({
+      action: 'response',
+      name: msg.name,
+      key: msg.key,
+      id: msg.id,
+      payload: this.methods,
+      ...(batch ? { batch } : {}),
+    });
     this.outbox.batching = batch;
     if (this.loadedValue) {
       // A new engine session (reconnect): subscriptions must be made again.
-      for (const l of this.listeners.values()) this.transmit({ action: l.once ? 'once' : 'on', name: l.emitter, key: l.event });
+      for (const l of this.listeners.values())
+        this.transmit({ action: l.once ? 'once' : 'on', name: l.emitter, key: l.event });
       return;
     }
     this.loadedValue = true;
-    for (const l of this.listeners.values()) this.transmit({ action: l.once ? 'once' : 'on', name: l.emitter, key: l.event });
+    for (const l of this.listeners.values())
+      this.transmit({ action: l.once ? 'once' : 'on', name: l.emitter, key: l.event });
     const waiting = this.waitingLoad.splice(0);
     for (const fn of waiting) fn();
   }
@@ -284,14 +355,25 @@ export class PluginClient {
     if (msg.id !== undefined && this.running.size > 0) this.running.delete(msg.id);
     const response: RemixMessage = { action: 'response', name: msg.name, key: msg.key, id: msg.id };
     if (err === undefined) response.payload = payload;
-    else { const wire = errorToWire(err); response.error = wire.error; response.errorCode = wire.errorCode; }
+    else {
+      const wire = errorToWire(err);
+      response.error = wire.error;
+      response.errorCode = wire.errorCode;
+    }
     this.transmit(response);
   }
 
   private serve(msg: Extract<ParsedMessage, { action: 'request' | 'call' }>): void {
     const method = methodPath(msg.key, msg.requestInfo?.path);
     const fn = this.handlers.get(method);
-    if (!fn) { this.reply(msg, undefined, new SwitchboardError('NOT_FOUND', `method "${method}" does not exist on plugin "${this.name}"`)); return; }
+    if (!fn) {
+      this.reply(
+        msg,
+        undefined,
+        new SwitchboardError('NOT_FOUND', `method "${method}" does not exist on plugin "${this.name}"`),
+      );
+      return;
+    }
     let result: unknown;
     try {
       if ((fn as Partial<ContextHandler>)[CONTEXT]) {
@@ -311,7 +393,11 @@ export class PluginClient {
       this.reply(msg, undefined, err);
       return;
     }
-    if (result instanceof Promise) result.then((v) => this.reply(msg, v), (e: unknown) => this.reply(msg, undefined, e ?? new Error('method failed')));
+    if (result instanceof Promise)
+      result.then(
+        (v) => this.reply(msg, v),
+        (e: unknown) => this.reply(msg, undefined, e ?? new Error('method failed')),
+      );
     else this.reply(msg, result);
   }
 
@@ -340,7 +426,11 @@ function methodsOf(obj: object): Array<[string, (...args: unknown[]) => unknown]
 }
 
 /** Create a plugin client on a connector, exposing `methods` (an object of functions or a class instance). */
-export function createClient(connector: ClientConnector, methods: object = {}, options: ClientOptions = {}): PluginClient {
+export function createClient(
+  connector: ClientConnector,
+  methods: object = {},
+  options: ClientOptions = {},
+): PluginClient {
   const client = new PluginClient(methods, options);
   client.connect(connector);
   return client;

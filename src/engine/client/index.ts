@@ -4,7 +4,15 @@
  *   import { createClient, workerThreadConnector } from 'switchboard/engine/client';
  *   const client = createClient(workerThreadConnector(), { add: (a: number, b: number) => a + b });
  */
-export { createClient, PluginClient, withContext, type ClientConnector, type ClientOptions, type ClientCallOptions, type MethodContext } from './client.js';
+export {
+  createClient,
+  PluginClient,
+  withContext,
+  type ClientConnector,
+  type ClientOptions,
+  type ClientCallOptions,
+  type MethodContext,
+} from './client.js';
 export { childProcessConnector, stdioConnector } from './connectors/child-process.js';
 export { workerThreadConnector } from './connectors/worker-thread.js';
 export { websocketConnector, serveWebsocketPlugin, type WebsocketPluginServer } from './connectors/websocket.js';

@@ -41,13 +41,28 @@ export class ChildProcessPlugin extends PluginConnector {
 
   protected connect(url: string): Promise<void> {
     const o = this.options;
-    const child = o.mode === 'stdio'
-      ? spawn(o.command ?? url, o.args ?? [], { cwd: o.cwd, env: o.env ?? process.env, stdio: ['pipe', 'pipe', 'inherit'] })
-      : fork(url, o.args ?? [], { cwd: o.cwd, env: o.env ?? process.env, execArgv: o.execArgv ?? [], serialization: 'json', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child =
+      o.mode === 'stdio'
+        ? spawn(o.command ?? url, o.args ?? [], {
+            cwd: o.cwd,
+            env: o.env ?? process.env,
+            stdio: ['pipe', 'pipe', 'inherit'],
+          })
+        : fork(url, o.args ?? [], {
+            cwd: o.cwd,
+            env: o.env ?? process.env,
+            execArgv: o.execArgv ?? [],
+            serialization: 'json',
+            stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+          });
     this.child = child;
     if (o.mode === 'stdio') {
       const limit = this.options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-      const reader = new LineReader(limit, (line) => this.getMessage(line), (len) => this.messageRejected(`a line of ${len} bytes is over the ${limit}-byte limit`));
+      const reader = new LineReader(
+        limit,
+        (line) => this.getMessage(line),
+        (len) => this.messageRejected(`a line of ${len} bytes is over the ${limit}-byte limit`),
+      );
       child.stdout!.setEncoding('utf8');
       child.stdout!.on('data', (chunk: string) => reader.push(chunk));
       child.stdin!.on('error', () => undefined); // EPIPE after a crash: the exit handler reports it
@@ -57,12 +72,21 @@ export class ChildProcessPlugin extends PluginConnector {
     child.once('exit', (code, signal) => {
       if (this.child !== child) return;
       this.child = undefined;
-      this.connectionLost(connectionLost(`plugin "${this.name}" (process ${child.pid ?? '?'}) exited ${signal ? `on ${signal}` : `with code ${code}`}`));
+      this.connectionLost(
+        connectionLost(
+          `plugin "${this.name}" (process ${child.pid ?? '?'}) exited ${signal ? `on ${signal}` : `with code ${code}`}`,
+        ),
+      );
     });
     return new Promise((resolve, reject) => {
       child.once('spawn', () => resolve());
       child.once('error', (err) => {
-        reject(connectionLost(`cannot start plugin "${this.name}" (${o.mode === 'stdio' ? o.command ?? url : url}): ${err.message}`, err));
+        reject(
+          connectionLost(
+            `cannot start plugin "${this.name}" (${o.mode === 'stdio' ? (o.command ?? url) : url}): ${err.message}`,
+            err,
+          ),
+        );
       });
     });
   }
@@ -75,7 +99,15 @@ export class ChildProcessPlugin extends PluginConnector {
     if (child.connected) child.disconnect();
     child.kill('SIGTERM');
     let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([exited, new Promise<void>((resolve) => { timer = setTimeout(() => { child.kill('SIGKILL'); resolve(); }, this.options.killTimeoutMs ?? 2000); })]);
+    await Promise.race([
+      exited,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          child.kill('SIGKILL');
+          resolve();
+        }, this.options.killTimeoutMs ?? 2000);
+      }),
+    ]);
     clearTimeout(timer);
   }
 

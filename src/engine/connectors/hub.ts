@@ -43,18 +43,25 @@ export class HubPlugin extends PluginConnector {
     this.client = client;
     client.on(PLUGIN_COMMAND, (msg) => {
       if (msg.sentFrom.service !== this.service) {
-        this.messageRejected(`a PLUGIN message came from service "${msg.sentFrom.service}", not from "${this.service}"`);
+        this.messageRejected(
+          `a PLUGIN message came from service "${msg.sentFrom.service}", not from "${this.service}"`,
+        );
         return;
       }
       this.getMessage(msg.params[PLUGIN_PARAM]);
     });
     client.onStatus((status) => {
       if (status.service !== this.service) return;
-      if (status.status === 'down') this.connectionLost(connectionLost(`plugin "${this.name}" (hub service "${this.service}") went down`));
+      if (status.status === 'down')
+        this.connectionLost(connectionLost(`plugin "${this.name}" (hub service "${this.service}") went down`));
       else if (!this.connected) this.startHandshake(true);
     });
     client.onState((state) => {
-      if (state.status === 'disconnected') this.connectionLost(connectionLost(`lost the hub connection to plugin "${this.name}": ${state.reason.message}`), true);
+      if (state.status === 'disconnected')
+        this.connectionLost(
+          connectionLost(`lost the hub connection to plugin "${this.name}": ${state.reason.message}`),
+          true,
+        );
       if (state.status === 'ready' && !this.connected && !this.isClosing) this.startHandshake(true);
     });
     await client.register(this.options.engineService ?? `${this.name}_engine`, { commands: [PLUGIN_COMMAND] });
@@ -68,6 +75,10 @@ export class HubPlugin extends PluginConnector {
 
   protected send(message: RemixMessage): void {
     if (!this.client) throw connectionLost(`plugin "${this.name}" is not connected to a hub`);
-    this.client.send({ command: PLUGIN_COMMAND, to: this.service, params: { [PLUGIN_PARAM]: JSON.stringify(message) } });
+    this.client.send({
+      command: PLUGIN_COMMAND,
+      to: this.service,
+      params: { [PLUGIN_PARAM]: JSON.stringify(message) },
+    });
   }
 }

@@ -44,7 +44,8 @@ export class WebsocketPlugin extends PluginConnector {
 
   protected send(message: RemixMessage): void {
     const socket = this.socket;
-    if (!socket || socket.readyState !== WebSocket.OPEN) throw connectionLost(`plugin "${this.name}" is not connected (${this.url})`);
+    if (!socket || socket.readyState !== WebSocket.OPEN)
+      throw connectionLost(`plugin "${this.name}" is not connected (${this.url})`);
     socket.send(JSON.stringify(message));
   }
 
@@ -53,13 +54,21 @@ export class WebsocketPlugin extends PluginConnector {
       const socket = new WebSocket(this.url, { maxPayload: (this.options.maxMessageBytes ?? 1024 * 1024) * 4 });
       this.socket = socket;
       let opened = false;
-      socket.on('open', () => { opened = true; this.attempts = 0; resolve(); });
+      socket.on('open', () => {
+        opened = true;
+        this.attempts = 0;
+        resolve();
+      });
       socket.on('message', (data, isBinary) => {
-        if (isBinary) { this.messageRejected('binary WebSocket frames are not plugin messages'); return; }
+        if (isBinary) {
+          this.messageRejected('binary WebSocket frames are not plugin messages');
+          return;
+        }
         this.getMessage(String(data));
       });
       socket.on('error', (err) => {
-        if (!opened) reject(connectionLost(`cannot connect to plugin "${this.name}" at ${this.url}: ${err.message}`, err));
+        if (!opened)
+          reject(connectionLost(`cannot connect to plugin "${this.name}" at ${this.url}: ${err.message}`, err));
       });
       socket.on('close', (code, reason) => {
         if (this.socket !== socket || this.isClosing || !opened) return;
@@ -67,7 +76,12 @@ export class WebsocketPlugin extends PluginConnector {
         const abnormal = code !== 1000;
         const max = this.options.maxReconnects ?? 5;
         const willReconnect = abnormal && this.attempts < max;
-        this.connectionLost(connectionLost(`plugin "${this.name}" closed its WebSocket (${code}${reason.length ? ` ${String(reason)}` : ''})`), willReconnect);
+        this.connectionLost(
+          connectionLost(
+            `plugin "${this.name}" closed its WebSocket (${code}${reason.length ? ` ${String(reason)}` : ''})`,
+          ),
+          willReconnect,
+        );
         if (willReconnect) this.scheduleReconnect();
       });
     });
@@ -78,7 +92,10 @@ export class WebsocketPlugin extends PluginConnector {
     this.reconnectTimer = setTimeout(() => {
       if (this.isClosing) return;
       this.open().catch((err: unknown) => {
-        engineLog().warn({ plugin: this.name, err: (err as Error).message }, `reconnect to plugin "${this.name}" failed`);
+        engineLog().warn(
+          { plugin: this.name, err: (err as Error).message },
+          `reconnect to plugin "${this.name}" failed`,
+        );
         if (this.attempts < (this.options.maxReconnects ?? 5)) this.scheduleReconnect();
         else this.connectionLost(err as Error, false);
       });

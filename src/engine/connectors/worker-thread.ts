@@ -25,11 +25,15 @@ export class WorkerThreadPlugin extends PluginConnector {
   }
 
   protected connect(url: string): void {
-    const worker = /\.[mc]?ts$/.test(url) ? this.typescriptWorker(url) : new Worker(url.startsWith('file:') ? new URL(url) : url, this.options.worker ?? {});
+    const worker = /\.[mc]?ts$/.test(url)
+      ? this.typescriptWorker(url)
+      : new Worker(url.startsWith('file:') ? new URL(url) : url, this.options.worker ?? {});
     this.worker = worker;
     let lastError: Error | undefined;
     worker.on('message', (msg: unknown) => this.getMessage(msg));
-    worker.on('error', (err) => { lastError = err; });
+    worker.on('error', (err) => {
+      lastError = err;
+    });
     worker.on('exit', (code) => {
       if (this.worker !== worker) return;
       this.worker = undefined;
@@ -44,7 +48,11 @@ export class WorkerThreadPlugin extends PluginConnector {
     try {
       tsxApi = import.meta.resolve('tsx/esm/api');
     } catch (err) {
-      throw new SwitchboardError('INVALID_CONFIG', `plugin "${this.name}" is a TypeScript file (${url}); install tsx or point the profile at compiled JavaScript`, { cause: err });
+      throw new SwitchboardError(
+        'INVALID_CONFIG',
+        `plugin "${this.name}" is a TypeScript file (${url}); install tsx or point the profile at compiled JavaScript`,
+        { cause: err },
+      );
     }
     const entry = url.startsWith('file:') ? url : pathToFileURL(url).href;
     const code = `import { register } from ${JSON.stringify(tsxApi)}; register(); await import(${JSON.stringify(entry)});`;

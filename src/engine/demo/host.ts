@@ -2,12 +2,22 @@
 import { Engine, IframePlugin, Plugin, PluginManager, WebWorkerPlugin } from '../browser/index.js';
 
 const out = document.getElementById('out')!;
-const log = (text: string) => { const li = document.createElement('li'); li.textContent = text; out.append(li); };
+const log = (text: string) => {
+  const li = document.createElement('li');
+  li.textContent = text;
+  out.append(li);
+};
 
-const engine = new Engine({ name: 'switchboard-demo', onError: (err, ctx) => log(`error in ${ctx.source} of ${ctx.plugin}: ${String(err)}`) });
+const engine = new Engine({
+  name: 'switchboard-demo',
+  onError: (err, ctx) => log(`error in ${ctx.source} of ${ctx.plugin}: ${String(err)}`),
+});
 const manager = new PluginManager();
 const host = new Plugin({ name: 'host' });
-const frame = new IframePlugin({ name: 'frame', url: '/demo/iframe.html', methods: [] }, { target: () => document.getElementById('frames')! });
+const frame = new IframePlugin(
+  { name: 'frame', url: '/demo/iframe.html', methods: [] },
+  { target: () => document.getElementById('frames')! },
+);
 const worker = new WebWorkerPlugin({ name: 'worker', url: '/demo/worker.js' });
 engine.register([manager, host, frame, worker]);
 host.on('manager', 'pluginActivated', (p) => log(`activated ${(p as { name: string }).name}`));

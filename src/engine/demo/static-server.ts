@@ -16,15 +16,25 @@ export async function serveAssets(assets: Map<string, Asset>, port = 0, host = '
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     const asset = assets.get(path === '/' ? '/index.html' : path);
-    if (!asset) { res.writeHead(404, { 'content-type': 'text/plain' }).end(`no ${path}\n`); return; }
+    if (!asset) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end(`no ${path}\n`);
+      return;
+    }
     res.writeHead(200, { 'content-type': asset.type, 'cache-control': 'no-store' }).end(asset.body);
   });
-  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(port, host, () => resolve()); });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
   const address = server.address();
   return {
     port: typeof address === 'object' && address ? address.port : port,
     server,
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 

@@ -7,7 +7,10 @@ const client = createClient(workerThreadConnector(), {
   slowSquare: withContext(async (ctx, n: number) => {
     await new Promise((resolve, reject) => {
       const timer = setTimeout(resolve, 50);
-      ctx.signal.addEventListener('abort', () => { clearTimeout(timer); reject(ctx.signal.reason as Error); });
+      ctx.signal.addEventListener('abort', () => {
+        clearTimeout(timer);
+        reject(ctx.signal.reason as Error);
+      });
     });
     return n * n;
   }),

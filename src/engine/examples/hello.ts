@@ -4,7 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { Engine, Plugin, PluginManager, WorkerThreadPlugin } from '../index.js';
 
 class Host extends Plugin {
-  hello(name: string) { return `hello ${name}`; }
+  hello(name: string) {
+    return `hello ${name}`;
+  }
 }
 
 const engine = new Engine({ onError: (err, ctx) => console.error(`${ctx.source} of ${ctx.plugin} failed:`, err) });
@@ -18,10 +20,10 @@ engine.register([manager, host, math]);
 await manager.activatePlugin('host');
 
 host.on('math', 'themeSeen', (theme) => console.log('math saw theme', theme));
-host.emit('theme', 'dark');                                       // replayed to math when it subscribes
+host.emit('theme', 'dark'); // replayed to math when it subscribes
 
-console.log('2 + 3 =', await host.call('math', 'add', 2, 3));      // activates math on first call
-console.log(await host.call('math', 'greetHost'));                 // plugin -> engine -> host
+console.log('2 + 3 =', await host.call('math', 'add', 2, 3)); // activates math on first call
+console.log(await host.call('math', 'greetHost')); // plugin -> engine -> host
 console.log('methods:', (await manager.getProfile('math'))?.methods);
 try {
   await host.callWith({ timeoutMs: 10 }, 'math', 'slowSquare', 7);
@@ -30,5 +32,7 @@ try {
 }
 const controller = new AbortController();
 setTimeout(() => controller.abort(new Error('user cancelled')), 5);
-await host.callWith({ signal: controller.signal }, 'math', 'slowSquare', 7).catch((err: Error) => console.log('cancelled:', err.message));
+await host
+  .callWith({ signal: controller.signal }, 'math', 'slowSquare', 7)
+  .catch((err: Error) => console.log('cancelled:', err.message));
 await manager.deactivatePlugin('math');

@@ -23,8 +23,12 @@ async function sync(name: 'directory' | 'http-json', options: unknown) {
     command: exampleCommand(name),
     cwd: work.path,
     options: JSON.stringify(options),
-    onPage: async (o) => { pages.push(o); },
-    onClean: async () => { cleaned++; },
+    onPage: async (o) => {
+      pages.push(o);
+    },
+    onClean: async () => {
+      cleaned++;
+    },
     onLog: () => {},
   });
   return { result, pages, cleaned };
@@ -42,13 +46,24 @@ void test('directory: every file with path, size, modified time and SHA-256, pag
   await utimes(join(root, 'a.txt'), when, when);
 
   const { result, pages, cleaned } = await sync('directory', { root, pageSize: 2 });
-  assert.deepEqual(pages.map((p) => p.length), [2, 1]);
+  assert.deepEqual(
+    pages.map((p) => p.length),
+    [2, 1],
+  );
   const objects = pages.flat();
-  assert.deepEqual(objects.map((o) => o.remoteId), ['a.txt', 'docs/b.md', 'docs/deep/c.bin']);
+  assert.deepEqual(
+    objects.map((o) => o.remoteId),
+    ['a.txt', 'docs/b.md', 'docs/deep/c.bin'],
+  );
   const a = objects[0]!;
   assert.equal(a.resourceName, 'a.txt');
   assert.equal(a.uri, `file://${join(root, 'a.txt')}`);
-  assert.deepEqual(JSON.parse(a.metadata), { path: 'a.txt', size: 5, modified: when.toISOString(), sha256: createHash('sha256').update('alpha').digest('hex') });
+  assert.deepEqual(JSON.parse(a.metadata), {
+    path: 'a.txt',
+    size: 5,
+    modified: when.toISOString(),
+    sha256: createHash('sha256').update('alpha').digest('hex'),
+  });
   assert.equal(cleaned, 1);
   assert.deepEqual(JSON.parse(result.metadata), { root, files: 3, bytes: 1012 });
 
@@ -58,20 +73,37 @@ void test('directory: every file with path, size, modified time and SHA-256, pag
 
 void test('directory: a missing root is refused by Check before any sync', async () => {
   const missing = join(work.path, 'nope');
-  await assert.rejects(sync('directory', { root: missing }), (err: unknown) => err instanceof ConnectorSyncError && err.phase === 'check' && /is not a readable directory/.test(err.message));
-  const checked = await checkConnector({ command: exampleCommand('directory'), cwd: work.path, options: '{"pageSize":0}', onLog: () => {} });
+  await assert.rejects(
+    sync('directory', { root: missing }),
+    (err: unknown) =>
+      err instanceof ConnectorSyncError && err.phase === 'check' && /is not a readable directory/.test(err.message),
+  );
+  const checked = await checkConnector({
+    command: exampleCommand('directory'),
+    cwd: work.path,
+    options: '{"pageSize":0}',
+    onLog: () => {},
+  });
   assert.equal(checked.ok, false);
   assert.match(checked.message, /root: .*; pageSize: /);
 });
 
 void test('http-json: page numbers until a short page, and next links', async () => {
-  const items = Array.from({ length: 23 }, (_, i) => ({ id: i + 1, title: `Item ${i + 1}`, link: `https://example.test/items/${i + 1}` }));
+  const items = Array.from({ length: 23 }, (_, i) => ({
+    id: i + 1,
+    title: `Item ${i + 1}`,
+    link: `https://example.test/items/${i + 1}`,
+  }));
   const requests: string[] = [];
   const server = createServer((req, res) => {
     requests.push(req.url ?? '');
     const url = new URL(req.url ?? '/', 'http://x');
     res.setHeader('content-type', 'application/json');
-    if (req.headers.authorization !== 'Bearer t0k3n') { res.statusCode = 401; res.end('{}'); return; }
+    if (req.headers.authorization !== 'Bearer t0k3n') {
+      res.statusCode = 401;
+      res.end('{}');
+      return;
+    }
     if (url.pathname === '/numbered') {
       const page = Number(url.searchParams.get('page'));
       const size = Number(url.searchParams.get('per_page'));
@@ -90,17 +122,42 @@ void test('http-json: page numbers until a short page, and next links', async ()
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const headers = { authorization: 'Bearer t0k3n' };
 
-  const numbered = await sync('http-json', { url: `${base}/numbered`, itemsField: 'data.rows', nameField: 'title', uriField: 'link', pageSizeParam: 'per_page', pageSize: 10, headers });
-  assert.deepEqual(numbered.pages.map((p) => p.length), [10, 10, 3]);
-  assert.deepEqual(numbered.pages[2]![2], { remoteId: '23', resourceName: 'Item 23', uri: 'https://example.test/items/23', metadata: JSON.stringify(items[22]) });
+  const numbered = await sync('http-json', {
+    url: `${base}/numbered`,
+    itemsField: 'data.rows',
+    nameField: 'title',
+    uriField: 'link',
+    pageSizeParam: 'per_page',
+    pageSize: 10,
+    headers,
+  });
+  assert.deepEqual(
+    numbered.pages.map((p) => p.length),
+    [10, 10, 3],
+  );
+  assert.deepEqual(numbered.pages[2]![2], {
+    remoteId: '23',
+    resourceName: 'Item 23',
+    uri: 'https://example.test/items/23',
+    metadata: JSON.stringify(items[22]),
+  });
   assert.deepEqual(JSON.parse(numbered.result.metadata), { pages: 3, objects: 23 });
 
   requests.length = 0;
   const linked = await sync('http-json', { url: `${base}/linked`, nextField: 'next', nameField: 'title', headers });
-  assert.deepEqual(linked.pages.map((p) => p.length), [10, 10, 3]);
-  assert.deepEqual(requests.filter((r) => r.startsWith('/linked')), ['/linked', '/linked', '/linked?cursor=10', '/linked?cursor=20']); // Check, then the sync
+  assert.deepEqual(
+    linked.pages.map((p) => p.length),
+    [10, 10, 3],
+  );
+  assert.deepEqual(
+    requests.filter((r) => r.startsWith('/linked')),
+    ['/linked', '/linked', '/linked?cursor=10', '/linked?cursor=20'],
+  ); // Check, then the sync
 
-  await assert.rejects(sync('http-json', { url: `${base}/numbered`, itemsField: 'data.rows' }), (err: unknown) => err instanceof ConnectorSyncError && /answered 401/.test(err.message));
+  await assert.rejects(
+    sync('http-json', { url: `${base}/numbered`, itemsField: 'data.rows' }),
+    (err: unknown) => err instanceof ConnectorSyncError && /answered 401/.test(err.message),
+  );
 });
 
 void test('example manifests are c1-core manifests with a runnable command', async () => {

@@ -28,10 +28,24 @@ export function exampleCommand(name: ExampleConnector): string {
 }
 
 /** A c1-core manifest for an example connector. */
-export function exampleManifest(name: string): { name: string; description: string; source: 'Local'; uri: string; command: string } {
+export function exampleManifest(name: string): {
+  name: string;
+  description: string;
+  source: 'Local';
+  uri: string;
+  command: string;
+} {
   if (!(name in EXAMPLE_CONNECTORS)) {
-    throw new InvalidArgumentError(`no example connector "${name}"; there are: ${Object.keys(EXAMPLE_CONNECTORS).join(', ')}`);
+    throw new InvalidArgumentError(
+      `no example connector "${name}"; there are: ${Object.keys(EXAMPLE_CONNECTORS).join(', ')}`,
+    );
   }
   const example = name as ExampleConnector;
-  return { name: example, description: EXAMPLE_CONNECTORS[example], source: 'Local', uri: join(here, example), command: exampleCommand(example) };
+  return {
+    name: example,
+    description: EXAMPLE_CONNECTORS[example],
+    source: 'Local',
+    uri: join(here, example),
+    command: exampleCommand(example),
+  };
 }

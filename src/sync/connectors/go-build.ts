@@ -16,11 +16,15 @@ import type { TestContext } from 'node:test';
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
 /** The sources, also from the compiled tree (dist/...), which has no .go files of its own. */
-const sourceRoot = [here, join(here, '..', '..', '..', 'src', 'sync', 'connectors')].find((d) => existsSync(join(d, 'go-interop', 'main.go'))) ?? here;
+const sourceRoot =
+  [here, join(here, '..', '..', '..', 'src', 'sync', 'connectors')].find((d) =>
+    existsSync(join(d, 'go-interop', 'main.go')),
+  ) ?? here;
 const protoFile = join(sourceRoot, '..', 'proto', 'connector.proto');
 
 /** Debian's packages that hold the toolchain and libraries (also in .ci/run). */
-export const GO_PACKAGES = 'golang-go golang-github-hashicorp-go-plugin-dev golang-google-grpc-dev golang-goprotobuf-dev protobuf-compiler';
+export const GO_PACKAGES =
+  'golang-go golang-github-hashicorp-go-plugin-dev golang-google-grpc-dev golang-goprotobuf-dev protobuf-compiler';
 const GOCODE = '/usr/share/gocode';
 
 export type GoProgram = 'go-interop' | 'go-host';
@@ -34,7 +38,8 @@ export async function goMissing(): Promise<string | undefined> {
       return `${tool} is not installed (Debian: apt-get install ${GO_PACKAGES})`;
     }
   }
-  if (!existsSync(join(GOCODE, 'src/github.com/hashicorp/go-plugin'))) return `go-plugin sources are missing from ${GOCODE} (apt-get install ${GO_PACKAGES})`;
+  if (!existsSync(join(GOCODE, 'src/github.com/hashicorp/go-plugin')))
+    return `go-plugin sources are missing from ${GOCODE} (apt-get install ${GO_PACKAGES})`;
   return undefined;
 }
 
@@ -63,7 +68,12 @@ export function buildGoProgram(program: GoProgram): Promise<string> {
 async function build(program: GoProgram): Promise<string> {
   const main = join(sourceRoot, program, 'main.go');
   const { stdout: goVersion } = await run('go', ['version']);
-  const hash = createHash('sha256').update(await readFile(main)).update(await readFile(protoFile)).update(goVersion).digest('hex').slice(0, 16);
+  const hash = createHash('sha256')
+    .update(await readFile(main))
+    .update(await readFile(protoFile))
+    .update(goVersion)
+    .digest('hex')
+    .slice(0, 16);
   const cacheDir = join(tmpdir(), 'switchboard-go');
   const binary = join(cacheDir, `${program}-${hash}`);
   if (existsSync(binary)) return binary;
@@ -80,7 +90,11 @@ async function build(program: GoProgram): Promise<string> {
     const partial = `${binary}.${process.pid}.tmp`;
     const env = { ...process.env, GOPATH: `${gopath}:${GOCODE}`, GO111MODULE: 'off', GOFLAGS: '' };
     try {
-      await run('go', ['build', '-o', partial, `sbinterop/${program}`], { cwd: gopath, env, maxBuffer: 16 * 1024 * 1024 });
+      await run('go', ['build', '-o', partial, `sbinterop/${program}`], {
+        cwd: gopath,
+        env,
+        maxBuffer: 16 * 1024 * 1024,
+      });
     } catch (err) {
       const stderr = (err as { stderr?: string }).stderr ?? '';
       throw new Error(`go build of ${program} failed:\n${stderr}`, { cause: err });

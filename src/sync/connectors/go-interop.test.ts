@@ -17,16 +17,28 @@ after(() => work.cleanup());
 
 let connectorBinary = '';
 let hostBinary = '';
-before(async () => {
-  if (await goMissing()) return;
-  // Both builds share Go's build cache; the second is quick.
-  connectorBinary = await buildGoProgram('go-interop');
-  hostBinary = await buildGoProgram('go-host');
-}, { timeout: 170_000 });
+before(
+  async () => {
+    if (await goMissing()) return;
+    // Both builds share Go's build cache; the second is quick.
+    connectorBinary = await buildGoProgram('go-interop');
+    hostBinary = await buildGoProgram('go-host');
+  },
+  { timeout: 170_000 },
+);
 
 async function runGo(options: Record<string, unknown>, extra: { autoMTLS?: boolean } = {}) {
   const pages: DataObject[][] = [];
-  const result = runConnector({ command: `"${connectorBinary}"`, cwd: work.path, options: JSON.stringify(options), onPage: async (o) => { pages.push(o); }, onLog: () => {}, ...extra });
+  const result = runConnector({
+    command: `"${connectorBinary}"`,
+    cwd: work.path,
+    options: JSON.stringify(options),
+    onPage: async (o) => {
+      pages.push(o);
+    },
+    onLog: () => {},
+    ...extra,
+  });
   return { result, pages };
 }
 
@@ -49,23 +61,38 @@ void test('AutoMTLS with a go-plugin v1.0.1 connector: the main connection works
   // go-plugin v1.0.1's plugin side dials brokered listeners with its server TLS config (no root
   // CA, no server name), so it cannot verify any host's certificate; later versions fixed it.
   const brokered = await runGo({ pages: 1 }, { autoMTLS: true });
-  await assert.rejects(brokered.result, (err: unknown) => err instanceof ConnectorSyncError && /authentication handshake failed/.test(err.message));
+  await assert.rejects(
+    brokered.result,
+    (err: unknown) => err instanceof ConnectorSyncError && /authentication handshake failed/.test(err.message),
+  );
 });
 
 void test('a Go connector whose Sync fails, or that exits mid-sync, gives typed errors', async (t) => {
   if (!(await needGo(t))) return;
   const failing = await runGo({ pages: 5, failAfter: 2 });
-  await assert.rejects(failing.result, (err: unknown) => err instanceof ConnectorSyncError && /503 on page 3/.test(err.message));
+  await assert.rejects(
+    failing.result,
+    (err: unknown) => err instanceof ConnectorSyncError && /503 on page 3/.test(err.message),
+  );
   assert.equal(failing.pages.length, 2);
   const exiting = await runGo({ pages: 5, exitAfter: 3 });
-  await assert.rejects(exiting.result, (err: unknown) => err instanceof PluginExitedError && err.exitCode === 3 && /the source went away/.test(err.stderrTail));
+  await assert.rejects(
+    exiting.result,
+    (err: unknown) =>
+      err instanceof PluginExitedError && err.exitCode === 3 && /the source went away/.test(err.stderrTail),
+  );
   assert.equal(exiting.pages.length, 3);
 });
 
 void test('a Go connector sending an object without remote id: the page is rejected by name', async (t) => {
   if (!(await needGo(t))) return;
   const { result, pages } = await runGo({ pages: 3, perPage: 4, missingRemoteId: true });
-  await assert.rejects(result, (err: unknown) => err instanceof PageRejectedError && /object 2 of page 1 has no remote_id \(resource_name "Go object 0\/1"\)/.test(err.message));
+  await assert.rejects(
+    result,
+    (err: unknown) =>
+      err instanceof PageRejectedError &&
+      /object 2 of page 1 has no remote_id \(resource_name "Go object 0\/1"\)/.test(err.message),
+  );
   assert.equal(pages.length, 0);
 });
 
@@ -75,7 +102,10 @@ const sdkCommand = `"${process.execPath}" --import "${import.meta.resolve('tsx')
 async function goHost(options: Record<string, unknown>, mtls: boolean): Promise<Record<string, unknown>[]> {
   const args = [...(mtls ? ['-mtls'] : []), '-options', JSON.stringify(options), '-command', sdkCommand];
   const { stdout } = await execFileAsync(hostBinary, args, { cwd: work.path, timeout: 60_000 });
-  return stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  return stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 void test('a Go host built with go-plugin launches the TypeScript SDK connector and gets its pages through the broker', async (t) => {
@@ -95,7 +125,7 @@ void test('the Go host with AutoMTLS: the SDK answers with its certificate and d
   assert.deepEqual(lines.at(-1), { metadata: 'done:2', pages: 2, objects: 6 });
 });
 
-void test('the Go host sees the SDK connector\'s Sync error', async (t) => {
+void test("the Go host sees the SDK connector's Sync error", async (t) => {
   if (!(await needGo(t))) return;
   await assert.rejects(goHost({ pages: 3, failAfter: 1 }, false), (err: unknown) => {
     const out = (err as { stdout?: string }).stdout ?? '';

@@ -40,9 +40,15 @@ function widenReceiveWindow(server: Server): void {
     try {
       h.updateSettings({ initialWindowSize: RECEIVE_WINDOW_BYTES });
       h.on('session', (session: ServerHttp2Session) => {
-        try { session.setLocalWindowSize(RECEIVE_WINDOW_BYTES); } catch { /* closing */ }
+        try {
+          session.setLocalWindowSize(RECEIVE_WINDOW_BYTES);
+        } catch {
+          /* closing */
+        }
       });
-    } catch { /* not an http2 server after all */ }
+    } catch {
+      /* not an http2 server after all */
+    }
   }
 }
 
@@ -67,14 +73,21 @@ export class GrpcBroker {
   private nextId = 0;
   private closed = false;
 
-  constructor(private readonly tls: TlsMaterial | undefined, private readonly network: 'unix' | 'tcp' = 'unix') {}
+  constructor(
+    private readonly tls: TlsMaterial | undefined,
+    private readonly network: 'unix' | 'tcp' = 'unix',
+  ) {}
 
   /** Takes the StartStream call (the host opens it; the plugin receives it). */
   attach(stream: ConnInfoStream): void {
     this.stream = stream;
     stream.on('data', (info) => this.onConnInfo(info));
-    stream.on('error', () => { /* the session's end shows up as a closed stream; waiters time out */ });
-    stream.on('end', () => { if (this.stream === stream) this.stream = undefined; });
+    stream.on('error', () => {
+      /* the session's end shows up as a closed stream; waiters time out */
+    });
+    stream.on('end', () => {
+      if (this.stream === stream) this.stream = undefined;
+    });
   }
 
   /** go-plugin's NextId: ids start at 1. */
@@ -101,7 +114,8 @@ export class GrpcBroker {
   async accept(id: number, register: (server: Server) => void): Promise<BrokeredServer> {
     if (this.closed) throw new ConnectionError('CONNECTION_CLOSED', 'the plugin broker is closed');
     const stream = this.stream;
-    if (!stream) throw new ConnectionError('CONNECTION_CLOSED', 'the plugin broker has no stream (StartStream is not open)');
+    if (!stream)
+      throw new ConnectionError('CONNECTION_CLOSED', 'the plugin broker has no stream (StartStream is not open)');
     const server = new Server({ ...GRPC_SIZE_OPTIONS });
     register(server);
     let dir: string | undefined;
@@ -135,7 +149,10 @@ export class GrpcBroker {
   async dial(id: number, waitMs = BROKER_WAIT_MS): Promise<Client> {
     const info = await this.waitFor(id, waitMs);
     if (info.network !== 'unix' && info.network !== 'tcp') {
-      throw new ConnectionError('CONNECTION_FAILED', `the plugin broker announced id ${id} on unknown network ${JSON.stringify(info.network)}`);
+      throw new ConnectionError(
+        'CONNECTION_FAILED',
+        `the plugin broker announced id ${id} on unknown network ${JSON.stringify(info.network)}`,
+      );
     }
     const target = info.network === 'unix' ? `unix:${info.address}` : info.address;
     const { creds, options } = clientCredentials(this.tls);
@@ -143,8 +160,22 @@ export class GrpcBroker {
     const client = new Client(target, creds, channelOptions);
     this.clients.add(client);
     await new Promise<void>((resolve, reject) => {
-      client.waitForReady(Date.now() + waitMs, (err) => (err ? reject(new ConnectionError('CONNECTION_FAILED', `could not connect to brokered service ${id} at ${info.address}: ${err.message}`, { cause: err })) : resolve()));
-    }).catch((err: unknown) => { client.close(); this.clients.delete(client); throw err; });
+      client.waitForReady(Date.now() + waitMs, (err) =>
+        err
+          ? reject(
+              new ConnectionError(
+                'CONNECTION_FAILED',
+                `could not connect to brokered service ${id} at ${info.address}: ${err.message}`,
+                { cause: err },
+              ),
+            )
+          : resolve(),
+      );
+    }).catch((err: unknown) => {
+      client.close();
+      this.clients.delete(client);
+      throw err;
+    });
     return client;
   }
 
@@ -161,7 +192,9 @@ export class GrpcBroker {
         this.waiters.delete(id);
         reject(new TimeoutError(`timeout waiting for connection info for brokered service ${id} (${waitMs} ms)`));
       }, waitMs);
-      this.waiters.get(id)?.reject(new ConnectionError('CONNECTION_FAILED', `another dial of brokered service ${id} took over`));
+      this.waiters
+        .get(id)
+        ?.reject(new ConnectionError('CONNECTION_FAILED', `another dial of brokered service ${id} took over`));
       this.waiters.set(id, { resolve, reject, timer });
     });
   }
@@ -170,10 +203,17 @@ export class GrpcBroker {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    try { this.stream?.end(); } catch { /* already ended */ }
+    try {
+      this.stream?.end();
+    } catch {
+      /* already ended */
+    }
     for (const { timer } of this.unclaimed.values()) clearTimeout(timer);
     this.unclaimed.clear();
-    for (const [, w] of this.waiters) { clearTimeout(w.timer); w.reject(new ConnectionError('CONNECTION_CLOSED', 'the plugin broker closed')); }
+    for (const [, w] of this.waiters) {
+      clearTimeout(w.timer);
+      w.reject(new ConnectionError('CONNECTION_CLOSED', 'the plugin broker closed'));
+    }
     this.waiters.clear();
     for (const c of this.clients) c.close();
     this.clients.clear();

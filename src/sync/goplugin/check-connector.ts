@@ -5,7 +5,10 @@ import { hasStatus, unary } from './rpc.js';
 import { startPlugin } from './session.js';
 import type { RunConnectorOptions } from './types.js';
 
-export type CheckConnectorOptions = Pick<RunConnectorOptions, 'command' | 'cwd' | 'env' | 'options' | 'onLog' | 'signal' | 'handshakeTimeoutMs' | 'autoMTLS'>;
+export type CheckConnectorOptions = Pick<
+  RunConnectorOptions,
+  'command' | 'cwd' | 'env' | 'options' | 'onLog' | 'signal' | 'handshakeTimeoutMs' | 'autoMTLS'
+>;
 
 export interface CheckConnectorResult {
   /** False when the connector has no Check (every c1-core Go connector): nothing was validated. */
@@ -20,7 +23,8 @@ export async function checkConnector(options: CheckConnectorOptions): Promise<Ch
     const res = await unary(session.client, methods.check, { options: options.options }, { signal: options.signal });
     return { supported: true, ok: res.ok, message: res.message };
   } catch (err) {
-    if (hasStatus(err, status.UNIMPLEMENTED)) return { supported: false, ok: true, message: 'the connector has no Check; options were not validated' };
+    if (hasStatus(err, status.UNIMPLEMENTED))
+      return { supported: false, ok: true, message: 'the connector has no Check; options were not validated' };
     throw err;
   } finally {
     await session.close();

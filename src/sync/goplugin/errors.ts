@@ -63,7 +63,10 @@ export class ConnectorSyncError extends SwitchboardError {
   readonly phase: 'check' | 'sync';
   constructor(message: string, options: PluginErrorOptions & { grpcCode: string; phase?: 'check' | 'sync' }) {
     const phase = options.phase ?? 'sync';
-    super('SYNC_FAILED', withTail(message, options.stderrTail), { cause: options.cause, data: { ...dataOf(options), grpcCode: options.grpcCode, phase } });
+    super('SYNC_FAILED', withTail(message, options.stderrTail), {
+      cause: options.cause,
+      data: { ...dataOf(options), grpcCode: options.grpcCode, phase },
+    });
     this.stderrTail = options.stderrTail ?? '';
     this.grpcCode = options.grpcCode;
     this.phase = phase;

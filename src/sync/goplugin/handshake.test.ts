@@ -7,8 +7,22 @@ import { LineSplitter, OutputTail, parsePluginLine } from './plugin-log.js';
 const expect = { appVersions: [1] };
 
 void test('parses the lines go-plugin v1 plugins print', () => {
-  assert.deepEqual(parseHandshake('1|1|unix|/tmp/plugin123|grpc|\n', expect), { core: 1, app: 1, network: 'unix', address: '/tmp/plugin123', protocol: 'grpc', multiplex: false });
-  assert.deepEqual(parseHandshake('1|1|tcp|127.0.0.1:10001|grpc', expect), { core: 1, app: 1, network: 'tcp', address: '127.0.0.1:10001', protocol: 'grpc', multiplex: false });
+  assert.deepEqual(parseHandshake('1|1|unix|/tmp/plugin123|grpc|\n', expect), {
+    core: 1,
+    app: 1,
+    network: 'unix',
+    address: '/tmp/plugin123',
+    protocol: 'grpc',
+    multiplex: false,
+  });
+  assert.deepEqual(parseHandshake('1|1|tcp|127.0.0.1:10001|grpc', expect), {
+    core: 1,
+    app: 1,
+    network: 'tcp',
+    address: '127.0.0.1:10001',
+    protocol: 'grpc',
+    multiplex: false,
+  });
   const der = Buffer.alloc(300, 7);
   const withCert = parseHandshake(`1|1|unix|/tmp/p|grpc|${der.toString('base64').replace(/=+$/, '')}|true`, expect);
   assert.deepEqual(withCert.serverCertDer, der);
@@ -40,17 +54,30 @@ void test('bad lines give a sentence that says what is wrong', () => {
     [`1|1|unix|/tmp/p|grpc|${'!'.repeat(60)}`, /not base64/],
   ];
   for (const [line, message] of cases) {
-    assert.throws(() => parseHandshake(line, expect), (err: unknown) => err instanceof PluginHandshakeError && err.code === 'PLUGIN_HANDSHAKE' && message.test(err.message), line);
+    assert.throws(
+      () => parseHandshake(line, expect),
+      (err: unknown) =>
+        err instanceof PluginHandshakeError && err.code === 'PLUGIN_HANDSHAKE' && message.test(err.message),
+      line,
+    );
   }
   const long = 'z'.repeat(5000);
   assert.throws(() => parseHandshake(long, expect), /\(5000 chars\)/);
 });
 
 void test('hclog JSON lines become entries with their level and fields; other lines stay text', () => {
-  const e = parsePluginLine('{"@level":"warn","@message":"slow page","@timestamp":"2024-01-01T00:00:00Z","@module":"c1","page":3}', 'stderr');
+  const e = parsePluginLine(
+    '{"@level":"warn","@message":"slow page","@timestamp":"2024-01-01T00:00:00Z","@module":"c1","page":3}',
+    'stderr',
+  );
   assert.deepEqual(e, { level: 'warn', message: 'slow page', fields: { page: 3 }, stream: 'stderr', module: 'c1' });
   assert.equal(parsePluginLine('{"@level":"LOUD","@message":"x"}', 'stderr').level, 'info');
-  assert.deepEqual(parsePluginLine('{not json', 'stdout'), { level: 'info', message: '{not json', fields: {}, stream: 'stdout' });
+  assert.deepEqual(parsePluginLine('{not json', 'stdout'), {
+    level: 'info',
+    message: '{not json',
+    fields: {},
+    stream: 'stdout',
+  });
   assert.deepEqual(parsePluginLine('{"a":1}', 'stderr').message, '{"a":1}');
 });
 

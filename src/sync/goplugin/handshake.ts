@@ -40,7 +40,9 @@ const versionField = z.string().regex(/^\d+$/, 'a whole number').transform(Numbe
 export function parseHandshake(rawLine: string, expect: HandshakeExpectations): Handshake {
   const line = rawLine.trim();
   if (line === '') {
-    throw new PluginHandshakeError(`the connector's first stdout line is empty; a go-plugin connector must first print ${EXPECTED}`);
+    throw new PluginHandshakeError(
+      `the connector's first stdout line is empty; a go-plugin connector must first print ${EXPECTED}`,
+    );
   }
   const parts = line.split('|');
   if (parts.length < 4) {
@@ -51,17 +53,29 @@ export function parseHandshake(rawLine: string, expect: HandshakeExpectations): 
   }
   const [coreText = '', appText = '', network = '', address = '', protocolText, certText, multiplexText] = parts;
   const core = versionField.safeParse(coreText);
-  if (!core.success) throw new PluginHandshakeError(`the handshake's core protocol version ${JSON.stringify(coreText)} is not a number (line ${quote(line)})`);
+  if (!core.success)
+    throw new PluginHandshakeError(
+      `the handshake's core protocol version ${JSON.stringify(coreText)} is not a number (line ${quote(line)})`,
+    );
   if (core.data !== CORE_PROTOCOL_VERSION) {
-    throw new PluginHandshakeError(`the connector speaks go-plugin core protocol ${core.data}, this host speaks ${CORE_PROTOCOL_VERSION}; rebuild the connector with go-plugin v1`);
+    throw new PluginHandshakeError(
+      `the connector speaks go-plugin core protocol ${core.data}, this host speaks ${CORE_PROTOCOL_VERSION}; rebuild the connector with go-plugin v1`,
+    );
   }
   const app = versionField.safeParse(appText);
-  if (!app.success) throw new PluginHandshakeError(`the handshake's app protocol version ${JSON.stringify(appText)} is not a number (line ${quote(line)})`);
+  if (!app.success)
+    throw new PluginHandshakeError(
+      `the handshake's app protocol version ${JSON.stringify(appText)} is not a number (line ${quote(line)})`,
+    );
   if (!expect.appVersions.includes(app.data)) {
-    throw new PluginHandshakeError(`the connector speaks app protocol version ${app.data}; this host speaks ${expect.appVersions.join(', ')}`);
+    throw new PluginHandshakeError(
+      `the connector speaks app protocol version ${app.data}; this host speaks ${expect.appVersions.join(', ')}`,
+    );
   }
   if (network !== 'unix' && network !== 'tcp') {
-    throw new PluginHandshakeError(`the handshake names network ${JSON.stringify(network)}; only "unix" and "tcp" are supported (line ${quote(line)})`);
+    throw new PluginHandshakeError(
+      `the handshake names network ${JSON.stringify(network)}; only "unix" and "tcp" are supported (line ${quote(line)})`,
+    );
   }
   if (address === '') throw new PluginHandshakeError(`the handshake has an empty address (line ${quote(line)})`);
   if (network === 'tcp' && !/^[^\s]+:\d{1,5}$/.test(address)) {
@@ -70,21 +84,36 @@ export function parseHandshake(rawLine: string, expect: HandshakeExpectations): 
   // go-plugin defaults to net/rpc when the field is missing.
   const protocol = protocolText ?? 'netrpc';
   if (protocol !== 'grpc') {
-    throw new PluginHandshakeError(`the connector serves the ${JSON.stringify(protocol)} protocol; Switchboard hosts gRPC go-plugin connectors only`);
+    throw new PluginHandshakeError(
+      `the connector serves the ${JSON.stringify(protocol)} protocol; Switchboard hosts gRPC go-plugin connectors only`,
+    );
   }
   let serverCertDer: Buffer | undefined;
   // go-plugin's rule: field 6 is a certificate only when longer than 50 chars (older plugins put other data there).
   if (certText !== undefined && certText.length > 50) {
     if (!/^[A-Za-z0-9+/]+={0,2}$/.test(certText)) {
-      throw new PluginHandshakeError('the handshake\'s server certificate (field 6) is not base64');
+      throw new PluginHandshakeError("the handshake's server certificate (field 6) is not base64");
     }
     serverCertDer = Buffer.from(certText, 'base64');
   }
-  return { core: core.data, app: app.data, network, address, protocol, ...(serverCertDer ? { serverCertDer } : {}), multiplex: multiplexText === 'true' };
+  return {
+    core: core.data,
+    app: app.data,
+    network,
+    address,
+    protocol,
+    ...(serverCertDer ? { serverCertDer } : {}),
+    multiplex: multiplexText === 'true',
+  };
 }
 
 /** The line a plugin prints (the SDK's side). The certificate is base64 without padding, as Go's RawStdEncoding. */
-export function formatHandshake(h: { app: number; network: 'unix' | 'tcp'; address: string; serverCertDer?: Buffer }): string {
+export function formatHandshake(h: {
+  app: number;
+  network: 'unix' | 'tcp';
+  address: string;
+  serverCertDer?: Buffer;
+}): string {
   const cert = h.serverCertDer ? h.serverCertDer.toString('base64').replace(/=+$/, '') : '';
   return `${CORE_PROTOCOL_VERSION}|${h.app}|${h.network}|${h.address}|grpc|${cert}`;
 }

@@ -10,7 +10,14 @@ import { tempDir } from '../../core/testing.js';
 import { checkConnector, runConnector, startPlugin } from './index.js';
 import { methods } from '../proto/index.js';
 import { unary } from './rpc.js';
-import { ConnectorCancelledError, ConnectorSyncError, PageRejectedError, PluginExitedError, PluginHandshakeError, PluginTimeoutError } from './errors.js';
+import {
+  ConnectorCancelledError,
+  ConnectorSyncError,
+  PageRejectedError,
+  PluginExitedError,
+  PluginHandshakeError,
+  PluginTimeoutError,
+} from './errors.js';
 import type { DataObject, PluginLogEntry, RunConnectorOptions } from './types.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/behaving-connector.ts', import.meta.url));
@@ -26,7 +33,9 @@ function run(options: Record<string, unknown>, extra: Partial<RunConnectorOption
     command: connectorCommand,
     cwd: work.path,
     options: JSON.stringify(options),
-    onPage: async (objects) => { pages.push(objects); },
+    onPage: async (objects) => {
+      pages.push(objects);
+    },
     onLog: (e) => logs.push(e),
     ...extra,
   });
@@ -48,18 +57,38 @@ void test('an SDK connector syncs pages in order, with logs and metadata (unix s
   const { result, pages, logs } = run({ pages: 4, perPage: 5, logLines: 2, metadata: 'cursor-42' });
   const r = await result;
   assert.deepEqual(r, { metadata: 'cursor-42', pages: 4, objects: 20 });
-  assert.deepEqual(pages.map((p) => p[0]!.remoteId), ['obj-0-0', 'obj-1-0', 'obj-2-0', 'obj-3-0']);
-  assert.deepEqual(pages[2]![3], { remoteId: 'obj-2-3', resourceName: 'Object 2/3', uri: 'test://2/3', metadata: '{"page":2,"index":3}' });
+  assert.deepEqual(
+    pages.map((p) => p[0]!.remoteId),
+    ['obj-0-0', 'obj-1-0', 'obj-2-0', 'obj-3-0'],
+  );
+  assert.deepEqual(pages[2]![3], {
+    remoteId: 'obj-2-3',
+    resourceName: 'Object 2/3',
+    uri: 'test://2/3',
+    metadata: '{"page":2,"index":3}',
+  });
   const working = logs.filter((l) => l.message === 'working');
-  assert.deepEqual(working.map((l) => [l.level, l.fields.step, l.stream]), [['info', 0, 'stderr'], ['info', 1, 'stderr']]);
+  assert.deepEqual(
+    working.map((l) => [l.level, l.fields.step, l.stream]),
+    [
+      ['info', 0, 'stderr'],
+      ['info', 1, 'stderr'],
+    ],
+  );
 });
 
 void test('pages in flight are stored in the order they were sent, even when a small one overtakes a big one', async () => {
   const sizes = [3_000_000, 10, 2_000_000, 10, 10, 1_000_000, 10];
   const { result, pages } = run({ sizes });
   assert.equal((await result).pages, sizes.length);
-  assert.deepEqual(pages.map((p) => p[0]!.remoteId), sizes.map((_, i) => `sized-${i}`));
-  assert.deepEqual(pages.map((p) => p[0]!.metadata.length), sizes);
+  assert.deepEqual(
+    pages.map((p) => p[0]!.remoteId),
+    sizes.map((_, i) => `sized-${i}`),
+  );
+  assert.deepEqual(
+    pages.map((p) => p[0]!.metadata.length),
+    sizes,
+  );
 });
 
 void test('TCP address and AutoMTLS on the main connection and the brokered callback', async () => {
@@ -69,7 +98,12 @@ void test('TCP address and AutoMTLS on the main connection and the brokered call
 });
 
 void test('startPlugin: the SDK honours PLUGIN_UNIX_SOCKET_DIR, reports health SERVING; close() ends the process', async () => {
-  const session = await startPlugin({ command: connectorCommand, cwd: work.path, env: { PLUGIN_UNIX_SOCKET_DIR: work.path }, onLog: () => {} });
+  const session = await startPlugin({
+    command: connectorCommand,
+    cwd: work.path,
+    env: { PLUGIN_UNIX_SOCKET_DIR: work.path },
+    onLog: () => {},
+  });
   assert.equal(session.handshake.network, 'unix');
   assert.ok(session.handshake.address.startsWith(work.path), session.handshake.address);
   assert.deepEqual(await unary(session.client, methods.healthCheck, { service: 'plugin' }), { status: 'SERVING' });
@@ -93,7 +127,14 @@ void test('a connector that exits mid-sync: typed error with exit code and stder
 
 void test('Sync returning an error is a ConnectorSyncError; the host carries on', async () => {
   const { result, pages } = run({ pages: 5, failAfter: 1 });
-  await assert.rejects(result, (err: unknown) => err instanceof ConnectorSyncError && err.code === 'SYNC_FAILED' && /503 on page 2/.test(err.message) && err.phase === 'sync');
+  await assert.rejects(
+    result,
+    (err: unknown) =>
+      err instanceof ConnectorSyncError &&
+      err.code === 'SYNC_FAILED' &&
+      /503 on page 2/.test(err.message) &&
+      err.phase === 'sync',
+  );
   assert.equal(pages.length, 1);
   // Same host process, next run is fine.
   assert.equal((await run({ pages: 1 }).result).pages, 1);
@@ -102,7 +143,12 @@ void test('Sync returning an error is a ConnectorSyncError; the host carries on'
 void test('a bad handshake line fails at once with the line quoted', async () => {
   const t0 = Date.now();
   await assert.rejects(
-    runConnector({ command: 'echo "Starting my connector..."; sleep 20', cwd: work.path, options: '{}', onPage: async () => {} }),
+    runConnector({
+      command: 'echo "Starting my connector..."; sleep 20',
+      cwd: work.path,
+      options: '{}',
+      onPage: async () => {},
+    }),
     (err: unknown) => err instanceof PluginHandshakeError && /"Starting my connector\.\.\."/.test(err.message),
   );
   assert.ok(Date.now() - t0 < 20_000, 'well before the 60 s handshake timeout');
@@ -111,8 +157,18 @@ void test('a bad handshake line fails at once with the line quoted', async () =>
 void test('no handshake within the timeout: PluginTimeoutError, the process group is killed', async () => {
   const pidFile = join(work.path, 'silent.pid');
   await assert.rejects(
-    runConnector({ command: `echo $$ > "${pidFile}"; echo "waiting for nothing" >&2; sleep 30`, cwd: work.path, options: '{}', onPage: async () => {}, handshakeTimeoutMs: 1500 }),
-    (err: unknown) => err instanceof PluginTimeoutError && err.code === 'TIMEOUT' && /within 1500 ms/.test(err.message) && /waiting for nothing/.test(err.stderrTail),
+    runConnector({
+      command: `echo $$ > "${pidFile}"; echo "waiting for nothing" >&2; sleep 30`,
+      cwd: work.path,
+      options: '{}',
+      onPage: async () => {},
+      handshakeTimeoutMs: 1500,
+    }),
+    (err: unknown) =>
+      err instanceof PluginTimeoutError &&
+      err.code === 'TIMEOUT' &&
+      /within 1500 ms/.test(err.message) &&
+      /waiting for nothing/.test(err.stderrTail),
   );
   const pid = Number(readFileSync(pidFile, 'utf8'));
   assert.ok(processGone(pid));
@@ -120,14 +176,29 @@ void test('no handshake within the timeout: PluginTimeoutError, the process grou
 
 void test('a process that dies before its handshake reports the exit and its stderr', async () => {
   await assert.rejects(
-    runConnector({ command: 'echo "missing library libfoo" >&2; exit 7', cwd: work.path, options: '{}', onPage: async () => {} }),
-    (err: unknown) => err instanceof PluginExitedError && err.exitCode === 7 && /before printing its handshake/.test(err.message) && /libfoo/.test(err.message),
+    runConnector({
+      command: 'echo "missing library libfoo" >&2; exit 7',
+      cwd: work.path,
+      options: '{}',
+      onPage: async () => {},
+    }),
+    (err: unknown) =>
+      err instanceof PluginExitedError &&
+      err.exitCode === 7 &&
+      /before printing its handshake/.test(err.message) &&
+      /libfoo/.test(err.message),
   );
 });
 
 void test('a page over 4 MiB is rejected with a clear error; earlier pages stay', async () => {
   const { result, pages } = run({ pages: 0, bigPageBytes: 5 * 1024 * 1024 });
-  await assert.rejects(result, (err: unknown) => err instanceof PageRejectedError && err.code === 'PAGE_REJECTED' && /page 1 is 5\.00 MiB, over the host's limit of 4\.00 MiB/.test(err.message));
+  await assert.rejects(
+    result,
+    (err: unknown) =>
+      err instanceof PageRejectedError &&
+      err.code === 'PAGE_REJECTED' &&
+      /page 1 is 5\.00 MiB, over the host's limit of 4\.00 MiB/.test(err.message),
+  );
   assert.equal(pages.length, 0);
   // The limit is the host's choice.
   const big = run({ pages: 0, bigPageBytes: 5 * 1024 * 1024 }, { maxPageBytes: 8 * 1024 * 1024 });
@@ -138,7 +209,15 @@ void test('onPage throwing fails the run with that error, after the pages before
   let n = 0;
   const storeDown = new Error('database is locked');
   await assert.rejects(
-    runConnector({ command: connectorCommand, cwd: work.path, options: JSON.stringify({ pages: 5 }), onLog: () => {}, onPage: async () => { if (++n === 3) throw storeDown; } }),
+    runConnector({
+      command: connectorCommand,
+      cwd: work.path,
+      options: JSON.stringify({ pages: 5 }),
+      onLog: () => {},
+      onPage: async () => {
+        if (++n === 3) throw storeDown;
+      },
+    }),
     (err: unknown) => err === storeDown,
   );
   assert.equal(n, 3);
@@ -156,18 +235,37 @@ void test('cancelling kills the whole process group: no orphan left', async () =
   controller.abort();
   await assert.rejects(result, (err: unknown) => err instanceof ConnectorCancelledError && err.code === 'CANCELLED');
   // SIGKILL is delivered at once but the kernel may take a moment to tear a process down.
-  for (let i = 0; i < 100 && !(processGone(pids.plugin) && processGone(pids.grandchild)); i++) await new Promise((r) => setTimeout(r, 20));
+  for (let i = 0; i < 100 && !(processGone(pids.plugin) && processGone(pids.grandchild)); i++)
+    await new Promise((r) => setTimeout(r, 20));
   assert.ok(processGone(pids.plugin), 'connector process gone');
   assert.ok(processGone(pids.grandchild), 'its child gone too');
 });
 
 void test('Check: refused options fail before Sync; checkConnector reports them', async () => {
   const { result, pages } = run({ pages: 3, refuse: 'the token is expired' });
-  await assert.rejects(result, (err: unknown) => err instanceof ConnectorSyncError && err.phase === 'check' && /refused the options: the token is expired/.test(err.message));
+  await assert.rejects(
+    result,
+    (err: unknown) =>
+      err instanceof ConnectorSyncError &&
+      err.phase === 'check' &&
+      /refused the options: the token is expired/.test(err.message),
+  );
   assert.equal(pages.length, 0);
-  const checked = await checkConnector({ command: connectorCommand, cwd: work.path, options: '{"refuse":"no access"}', onLog: () => {} });
+  const checked = await checkConnector({
+    command: connectorCommand,
+    cwd: work.path,
+    options: '{"refuse":"no access"}',
+    onLog: () => {},
+  });
   assert.deepEqual(checked, { supported: true, ok: false, message: 'no access' });
-  assert.deepEqual(await checkConnector({ command: connectorCommand, cwd: work.path, options: 'not json', onLog: () => {} }), { supported: true, ok: false, message: 'the options are not valid JSON: Unexpected token \'o\', "not json" is not valid JSON' });
+  assert.deepEqual(
+    await checkConnector({ command: connectorCommand, cwd: work.path, options: 'not json', onLog: () => {} }),
+    {
+      supported: true,
+      ok: false,
+      message: 'the options are not valid JSON: Unexpected token \'o\', "not json" is not valid JSON',
+    },
+  );
 });
 
 void test('the SDK refuses to run without the magic cookie', () => {

@@ -37,7 +37,9 @@ export async function generateCertificate(): Promise<Certificate> {
   const keys = await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
   const now = Date.now();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: randomBytes(16).toString('hex').replace(/^[89a-f]/, '1'),
+    serialNumber: randomBytes(16)
+      .toString('hex')
+      .replace(/^[89a-f]/, '1'),
     name: 'CN=localhost, O=HashiCorp',
     notBefore: new Date(now - 30_000),
     notAfter: new Date(now + VALIDITY_MS),
@@ -46,7 +48,10 @@ export async function generateCertificate(): Promise<Certificate> {
     extensions: [
       new x509.BasicConstraintsExtension(true, undefined, true),
       new x509.KeyUsagesExtension(
-        x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment | x509.KeyUsageFlags.keyAgreement | x509.KeyUsageFlags.keyCertSign,
+        x509.KeyUsageFlags.digitalSignature |
+          x509.KeyUsageFlags.keyEncipherment |
+          x509.KeyUsageFlags.keyAgreement |
+          x509.KeyUsageFlags.keyCertSign,
         true,
       ),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth, x509.ExtendedKeyUsage.serverAuth]),
@@ -58,7 +63,10 @@ export async function generateCertificate(): Promise<Certificate> {
 }
 
 export function derToPem(der: Buffer, label = 'CERTIFICATE'): string {
-  const body = der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
+  const body = der
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '');
   return `-----BEGIN ${label}-----\n${body}\n-----END ${label}-----\n`;
 }
 
@@ -68,17 +76,31 @@ export function checkCertificate(cert: string | Buffer): NodeX509 {
 }
 
 /** The name both sides verify: go-plugin's certificates are issued for `localhost`. */
-const TLS_NAME_OPTIONS: ChannelOptions = { 'grpc.ssl_target_name_override': 'localhost', 'grpc.default_authority': 'localhost' };
+const TLS_NAME_OPTIONS: ChannelOptions = {
+  'grpc.ssl_target_name_override': 'localhost',
+  'grpc.default_authority': 'localhost',
+};
 
-export function clientCredentials(tls: TlsMaterial | undefined): { creds: ChannelCredentials; options: ChannelOptions } {
+export function clientCredentials(tls: TlsMaterial | undefined): {
+  creds: ChannelCredentials;
+  options: ChannelOptions;
+} {
   if (!tls) return { creds: credentials.createInsecure(), options: {} };
   return {
-    creds: credentials.createSsl(Buffer.from(tls.peerCertPem), Buffer.from(tls.own.keyPem), Buffer.from(tls.own.certPem)),
+    creds: credentials.createSsl(
+      Buffer.from(tls.peerCertPem),
+      Buffer.from(tls.own.keyPem),
+      Buffer.from(tls.own.certPem),
+    ),
     options: TLS_NAME_OPTIONS,
   };
 }
 
 export function serverCredentials(tls: TlsMaterial | undefined): ServerCredentials {
   if (!tls) return ServerCredentials.createInsecure();
-  return ServerCredentials.createSsl(Buffer.from(tls.peerCertPem), [{ cert_chain: Buffer.from(tls.own.certPem), private_key: Buffer.from(tls.own.keyPem) }], true);
+  return ServerCredentials.createSsl(
+    Buffer.from(tls.peerCertPem),
+    [{ cert_chain: Buffer.from(tls.own.certPem), private_key: Buffer.from(tls.own.keyPem) }],
+    true,
+  );
 }

@@ -32,7 +32,10 @@ export class OutputTail {
   private readonly lines: string[] = [];
   private chars = 0;
 
-  constructor(private readonly maxLines = 20, private readonly maxChars = 4096) {}
+  constructor(
+    private readonly maxLines = 20,
+    private readonly maxChars = 4096,
+  ) {}
 
   push(line: string): void {
     const clipped = line.length > this.maxChars ? `${line.slice(0, this.maxChars - 3)}...` : line;
@@ -55,7 +58,10 @@ export class OutputTail {
 export class LineSplitter {
   private pending = '';
 
-  constructor(private readonly onLine: (line: string) => void, private readonly maxLine = 64 * 1024) {}
+  constructor(
+    private readonly onLine: (line: string) => void,
+    private readonly maxLine = 64 * 1024,
+  ) {}
 
   push(chunk: Buffer | string): void {
     this.pending += chunk.toString();

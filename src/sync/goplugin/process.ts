@@ -55,7 +55,13 @@ export class PluginProcess {
     });
     this.child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));
     this.child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk));
-    const closed = new Promise<void>((resolve) => this.child.once('close', () => { stdout.end(); stderr.end(); resolve(); }));
+    const closed = new Promise<void>((resolve) =>
+      this.child.once('close', () => {
+        stdout.end();
+        stderr.end();
+        resolve();
+      }),
+    );
     this.exited = new Promise<ExitInfo>((resolve) => {
       this.child.once('exit', (code, signal) => {
         this.exitInfo = { code, signal };
@@ -87,17 +93,32 @@ export class PluginProcess {
   firstLine(timeoutMs: number, signal: AbortSignal | undefined, abortReason: () => Error): Promise<string> {
     if (this.firstLineSeen !== undefined) return Promise.resolve(this.firstLineSeen);
     return new Promise<string>((resolve, reject) => {
-      const done = (fn: () => void) => { clearTimeout(timer); signal?.removeEventListener('abort', onAbort); this.firstLineWaiter = undefined; fn(); };
-      const timer = setTimeout(() => done(() => reject(new PluginTimeoutError(
-        `the connector printed no go-plugin handshake line within ${timeoutMs} ms; is the command a go-plugin connector (magic cookie BASIC_PLUGIN=hello)?`,
-        { stderrTail: this.tail.toString() },
-      ))), timeoutMs);
+      const done = (fn: () => void) => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        this.firstLineWaiter = undefined;
+        fn();
+      };
+      const timer = setTimeout(
+        () =>
+          done(() =>
+            reject(
+              new PluginTimeoutError(
+                `the connector printed no go-plugin handshake line within ${timeoutMs} ms; is the command a go-plugin connector (magic cookie BASIC_PLUGIN=hello)?`,
+                { stderrTail: this.tail.toString() },
+              ),
+            ),
+          ),
+        timeoutMs,
+      );
       const onAbort = () => done(() => reject(abortReason()));
       signal?.addEventListener('abort', onAbort, { once: true });
       this.firstLineWaiter = (line) => done(() => resolve(line));
-      void this.exited.then(() => this.drained).then(() => {
-        if (this.firstLineWaiter) done(() => reject(this.exitError('before printing its handshake line')));
-      });
+      void this.exited
+        .then(() => this.drained)
+        .then(() => {
+          if (this.firstLineWaiter) done(() => reject(this.exitError('before printing its handshake line')));
+        });
     });
   }
 
@@ -109,7 +130,12 @@ export class PluginProcess {
       : info.signal
         ? `was killed by ${info.signal}`
         : `exited with code ${info.code}`;
-    return new PluginExitedError(`the connector ${how} ${when}`, { stderrTail: this.tail.toString(), exitCode: info.code, exitSignal: info.signal, cause: info.error });
+    return new PluginExitedError(`the connector ${how} ${when}`, {
+      stderrTail: this.tail.toString(),
+      exitCode: info.code,
+      exitSignal: info.signal,
+      cause: info.error,
+    });
   }
 
   /** Waits for the exit and for its last output (bounded), for error reports. */
@@ -123,7 +149,9 @@ export class PluginProcess {
   async waitExit(ms: number): Promise<boolean> {
     if (this.exitInfo) return true;
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), ms); });
+    const timeout = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+    });
     const result = await Promise.race([this.exited.then(() => true as const), timeout]);
     clearTimeout(timer);
     return result;

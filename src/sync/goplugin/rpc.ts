@@ -7,14 +7,27 @@ export interface CallOptions {
   metadata?: Metadata;
 }
 
-export function unary<Req, Res>(client: Client, method: MethodDefinition<Req, Res>, request: Req, options: CallOptions = {}): Promise<Res> {
+export function unary<Req, Res>(
+  client: Client,
+  method: MethodDefinition<Req, Res>,
+  request: Req,
+  options: CallOptions = {},
+): Promise<Res> {
   return new Promise<Res>((resolve, reject) => {
     const callOptions = options.deadlineMs === undefined ? {} : { deadline: Date.now() + options.deadlineMs };
-    const call = client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, request, options.metadata ?? new Metadata(), callOptions, (err, res) => {
-      options.signal?.removeEventListener('abort', onAbort);
-      if (err) reject(err);
-      else resolve(res as Res);
-    });
+    const call = client.makeUnaryRequest(
+      method.path,
+      method.requestSerialize,
+      method.responseDeserialize,
+      request,
+      options.metadata ?? new Metadata(),
+      callOptions,
+      (err, res) => {
+        options.signal?.removeEventListener('abort', onAbort);
+        if (err) reject(err);
+        else resolve(res as Res);
+      },
+    );
     const onAbort = () => call.cancel();
     if (options.signal?.aborted) call.cancel();
     else options.signal?.addEventListener('abort', onAbort, { once: true });

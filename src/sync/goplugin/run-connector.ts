@@ -54,7 +54,11 @@ class CallbackHandler {
   private nextSequence = 1;
   private readonly early = new Map<number, () => void>();
 
-  constructor(private readonly options: RunConnectorOptions, private readonly session: PluginSession, private readonly maxPageBytes: number) {}
+  constructor(
+    private readonly options: RunConnectorOptions,
+    private readonly session: PluginSession,
+    private readonly maxPageBytes: number,
+  ) {}
 
   register(server: Server): void {
     server.addService(callbackService, {
@@ -64,7 +68,10 @@ class CallbackHandler {
         if (Number.isSafeInteger(sequence) && sequence >= this.nextSequence) this.inOrder(sequence, start);
         else start();
       },
-      Clean: (_call: ServerUnaryCall<Empty, Empty>, callback: sendUnaryData<Empty>) => this.enqueue(async () => { await this.options.onClean?.(); }, callback),
+      Clean: (_call: ServerUnaryCall<Empty, Empty>, callback: sendUnaryData<Empty>) =>
+        this.enqueue(async () => {
+          await this.options.onClean?.();
+        }, callback),
     });
   }
 
@@ -86,7 +93,10 @@ class CallbackHandler {
   private enqueue(work: () => Promise<void>, callback: sendUnaryData<Empty>): void {
     this.queue = this.queue.then(async () => {
       if (this.failure) {
-        callback({ code: status.FAILED_PRECONDITION, details: `the host refused an earlier page: ${this.failure.message}` });
+        callback({
+          code: status.FAILED_PRECONDITION,
+          details: `the host refused an earlier page: ${this.failure.message}`,
+        });
         return;
       }
       if (this.options.signal?.aborted) {
@@ -99,7 +109,9 @@ class CallbackHandler {
       } catch (err) {
         this.failure ??= err instanceof Error ? err : new Error(String(err));
         // A page the store refused as bad data is the connector's to fix; anything else is the host's trouble.
-        const badPage = err instanceof SwitchboardError && ['PAGE_REJECTED', 'INVALID_MESSAGE', 'INVALID_ARGUMENT'].includes(err.code);
+        const badPage =
+          err instanceof SwitchboardError &&
+          ['PAGE_REJECTED', 'INVALID_MESSAGE', 'INVALID_ARGUMENT'].includes(err.code);
         const code = badPage ? status.INVALID_ARGUMENT : status.INTERNAL;
         callback({ code, details: this.failure.message });
       }
@@ -111,16 +123,23 @@ class CallbackHandler {
     if (raw.bytes > this.maxPageBytes) {
       throw new PageRejectedError(
         `page ${number} is ${mib(raw.bytes)}, over the host's limit of ${mib(this.maxPageBytes)}; send smaller pages (e.g. fewer objects per Upsert)`,
-        { stderrTail: this.session.process.tail.toString(), data: { page: number, bytes: raw.bytes, maxPageBytes: this.maxPageBytes } },
+        {
+          stderrTail: this.session.process.tail.toString(),
+          data: { page: number, bytes: raw.bytes, maxPageBytes: this.maxPageBytes },
+        },
       );
     }
     let objects: DataObject[];
     try {
       objects = decodePage(raw.buffer).response;
     } catch (err) {
-      throw new PageRejectedError(`page ${number} is not a valid SyncResponse message (${(err as Error).message}); is the connector built against this protocol?`, {
-        stderrTail: this.session.process.tail.toString(), data: { page: number, bytes: raw.bytes },
-      });
+      throw new PageRejectedError(
+        `page ${number} is not a valid SyncResponse message (${(err as Error).message}); is the connector built against this protocol?`,
+        {
+          stderrTail: this.session.process.tail.toString(),
+          data: { page: number, bytes: raw.bytes },
+        },
+      );
     }
     for (let i = 0; i < objects.length; i++) {
       if (!objects[i]!.remoteId) {
@@ -144,14 +163,24 @@ class CallbackHandler {
 export async function runConnector(options: RunConnectorOptions): Promise<RunConnectorResult> {
   if (options.signal?.aborted) throw new ConnectorCancelledError();
   const session = await startPlugin(options);
-  const onAbort = () => { void session.close(); };
+  const onAbort = () => {
+    void session.close();
+  };
   options.signal?.addEventListener('abort', onAbort, { once: true });
   const handler = new CallbackHandler(options, session, options.maxPageBytes ?? DEFAULT_MAX_PAGE_BYTES);
   try {
     const brokerId = session.broker.nextBrokerId();
     await session.broker.accept(brokerId, (server) => handler.register(server));
     if (options.check !== false) await check(session, options.options, options.signal);
-    const end = await raceExit(session, unary(session.client, methods.sync, { options: options.options, callbackHandlerServer: brokerId }, { signal: options.signal }));
+    const end = await raceExit(
+      session,
+      unary(
+        session.client,
+        methods.sync,
+        { options: options.options, callbackHandlerServer: brokerId },
+        { signal: options.signal },
+      ),
+    );
     await handler.drain();
     if (handler.failure) throw handler.failure;
     return { metadata: end.metadata, pages: handler.pages, objects: handler.objects };
@@ -181,7 +210,11 @@ async function check(session: PluginSession, optionsText: string, signal: AbortS
   try {
     const res = await unary(session.client, methods.check, { options: optionsText }, { signal });
     if (!res.ok) {
-      throw new ConnectorSyncError(`the connector refused the options: ${res.message || 'no reason given'}`, { grpcCode: 'OK', phase: 'check', stderrTail: session.process.tail.toString() });
+      throw new ConnectorSyncError(`the connector refused the options: ${res.message || 'no reason given'}`, {
+        grpcCode: 'OK',
+        phase: 'check',
+        stderrTail: session.process.tail.toString(),
+      });
     }
   } catch (err) {
     if (hasStatus(err, status.UNIMPLEMENTED)) return;
@@ -189,7 +222,12 @@ async function check(session: PluginSession, optionsText: string, signal: AbortS
   }
 }
 
-async function explain(err: unknown, session: PluginSession, handler: CallbackHandler, signal: AbortSignal | undefined): Promise<unknown> {
+async function explain(
+  err: unknown,
+  session: PluginSession,
+  handler: CallbackHandler,
+  signal: AbortSignal | undefined,
+): Promise<unknown> {
   if (signal?.aborted) return new ConnectorCancelledError(undefined, { cause: err });
   if (handler.failure) return handler.failure;
   if (!isServiceError(err)) return err;
@@ -199,5 +237,9 @@ async function explain(err: unknown, session: PluginSession, handler: CallbackHa
     await proc.exitedAndDrained();
     return proc.exitError('during Sync');
   }
-  return new ConnectorSyncError(`the connector's Sync failed: ${err.details || err.message}`, { grpcCode: statusName(err), stderrTail: proc.tail.toString(), cause: err });
+  return new ConnectorSyncError(`the connector's Sync failed: ${err.details || err.message}`, {
+    grpcCode: statusName(err),
+    stderrTail: proc.tail.toString(),
+    cause: err,
+  });
 }

@@ -49,7 +49,12 @@ function defaultLog(command: string): (entry: PluginLogEntry) => void {
   return (e) => log[e.level]({ ...e.fields, stream: e.stream, ...(e.module ? { module: e.module } : {}) }, e.message);
 }
 
-export function pluginEnv(options: { env?: Record<string, string>; clientCertPem?: string; minPort?: number; maxPort?: number }): NodeJS.ProcessEnv {
+export function pluginEnv(options: {
+  env?: Record<string, string>;
+  clientCertPem?: string;
+  minPort?: number;
+  maxPort?: number;
+}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
   delete env.PLUGIN_CLIENT_CERT;
   env[HANDSHAKE.cookieKey] = HANDSHAKE.cookieValue;
@@ -73,24 +78,36 @@ export async function startPlugin(options: StartPluginOptions): Promise<PluginSe
   let client: Client | undefined;
   let broker: GrpcBroker | undefined;
   try {
-    const line = await proc.firstLine(options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS, options.signal, () => new ConnectorCancelledError());
+    const line = await proc.firstLine(
+      options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+      options.signal,
+      () => new ConnectorCancelledError(),
+    );
     let handshake: Handshake;
     try {
       handshake = parseHandshake(line, { appVersions: HANDSHAKE.appVersions });
     } catch (err) {
       // Let a crash right after the line show up in the tail.
       await proc.waitExit(100);
-      throw err instanceof PluginHandshakeError ? new PluginHandshakeError(err.message, { stderrTail: proc.tail.toString() }) : err;
+      throw err instanceof PluginHandshakeError
+        ? new PluginHandshakeError(err.message, { stderrTail: proc.tail.toString() })
+        : err;
     }
     let tls: TlsMaterial | undefined;
     if (hostCert) {
       if (!handshake.serverCertDer) {
-        throw new PluginHandshakeError('AutoMTLS was asked for (PLUGIN_CLIENT_CERT) but the connector\'s handshake has no certificate; it may be built with a go-plugin older than v1.0.1', { stderrTail: proc.tail.toString() });
+        throw new PluginHandshakeError(
+          "AutoMTLS was asked for (PLUGIN_CLIENT_CERT) but the connector's handshake has no certificate; it may be built with a go-plugin older than v1.0.1",
+          { stderrTail: proc.tail.toString() },
+        );
       }
       try {
         checkCertificate(handshake.serverCertDer);
       } catch (err) {
-        throw new PluginHandshakeError(`the certificate in the connector's handshake is not an X.509 certificate: ${(err as Error).message}`, { stderrTail: proc.tail.toString() });
+        throw new PluginHandshakeError(
+          `the certificate in the connector's handshake is not an X.509 certificate: ${(err as Error).message}`,
+          { stderrTail: proc.tail.toString() },
+        );
       }
       tls = { own: hostCert, peerCertPem: derToPem(handshake.serverCertDer) };
     }
@@ -100,7 +117,12 @@ export async function startPlugin(options: StartPluginOptions): Promise<PluginSe
     await waitReady(client, proc, handshake, options.signal);
     await checkHealth(client, onLog);
     broker = new GrpcBroker(tls, 'unix');
-    const brokerStream = client.makeBidiStreamRequest<ConnInfo, ConnInfo>(methods.startStream.path, methods.startStream.requestSerialize, methods.startStream.responseDeserialize, new Metadata());
+    const brokerStream = client.makeBidiStreamRequest<ConnInfo, ConnInfo>(
+      methods.startStream.path,
+      methods.startStream.requestSerialize,
+      methods.startStream.responseDeserialize,
+      new Metadata(),
+    );
     broker.attach(brokerStream);
     followStdio(client, onLog);
     return makeSession(proc, handshake, client, broker);
@@ -109,16 +131,24 @@ export async function startPlugin(options: StartPluginOptions): Promise<PluginSe
     client?.close();
     proc.killGroup();
     await proc.waitExit(KILL_GRACE_MS);
-    if (options.signal?.aborted && !(err instanceof ConnectorCancelledError)) throw new ConnectorCancelledError(undefined, { cause: err });
+    if (options.signal?.aborted && !(err instanceof ConnectorCancelledError))
+      throw new ConnectorCancelledError(undefined, { cause: err });
     throw err;
   }
 }
 
-async function waitReady(client: Client, proc: PluginProcess, handshake: Handshake, signal: AbortSignal | undefined): Promise<void> {
+async function waitReady(
+  client: Client,
+  proc: PluginProcess,
+  handshake: Handshake,
+  signal: AbortSignal | undefined,
+): Promise<void> {
   const ready = new Promise<void>((resolve, reject) => {
     client.waitForReady(Date.now() + CONNECT_TIMEOUT_MS, (err) => (err ? reject(err) : resolve()));
   });
-  const exited = proc.exitedAndDrained().then(() => { throw proc.exitError('right after its handshake'); });
+  const exited = proc.exitedAndDrained().then(() => {
+    throw proc.exitError('right after its handshake');
+  });
   const aborted = new Promise<never>((_, reject) => {
     if (signal?.aborted) reject(new ConnectorCancelledError());
     signal?.addEventListener('abort', () => reject(new ConnectorCancelledError()), { once: true });
@@ -142,21 +172,44 @@ async function waitReady(client: Client, proc: PluginProcess, handshake: Handsha
 async function checkHealth(client: Client, onLog: (entry: PluginLogEntry) => void): Promise<void> {
   try {
     const res = await unary(client, methods.healthCheck, { service: 'plugin' }, { deadlineMs: CONNECT_TIMEOUT_MS });
-    if (res.status !== 'SERVING') onLog({ level: 'warn', message: `the connector's health service reports ${res.status} for "plugin"`, fields: {}, stream: 'stderr' });
+    if (res.status !== 'SERVING')
+      onLog({
+        level: 'warn',
+        message: `the connector's health service reports ${res.status} for "plugin"`,
+        fields: {},
+        stream: 'stderr',
+      });
   } catch (err) {
-    if (!hasStatus(err, status.UNIMPLEMENTED)) onLog({ level: 'warn', message: `the connector's health check failed: ${(err as Error).message}`, fields: {}, stream: 'stderr' });
+    if (!hasStatus(err, status.UNIMPLEMENTED))
+      onLog({
+        level: 'warn',
+        message: `the connector's health check failed: ${(err as Error).message}`,
+        fields: {},
+        stream: 'stderr',
+      });
   }
 }
 
 /** Newer go-plugin plugins stream their stdout/stderr over GRPCStdio; v1.0.1 plugins answer UNIMPLEMENTED. */
 export function followStdio(client: Client, onLog: (entry: PluginLogEntry) => void, onEnd?: () => void): void {
-  const call = client.makeServerStreamRequest(methods.streamStdio.path, methods.streamStdio.requestSerialize, methods.streamStdio.responseDeserialize, {}, new Metadata());
+  const call = client.makeServerStreamRequest(
+    methods.streamStdio.path,
+    methods.streamStdio.requestSerialize,
+    methods.streamStdio.responseDeserialize,
+    {},
+    new Metadata(),
+  );
   call.on('data', (chunk: { channel: string; data: Buffer }) => {
     const stream = chunk.channel === 'STDERR' ? 'stderr' : 'stdout';
-    for (const line of chunk.data.toString().split('\n')) if (line.trim()) onLog({ level: 'info', message: line, fields: {}, stream });
+    for (const line of chunk.data.toString().split('\n'))
+      if (line.trim()) onLog({ level: 'info', message: line, fields: {}, stream });
   });
   call.on('error', (err) => {
-    if (!hasStatus(err, status.UNIMPLEMENTED) && !hasStatus(err, status.CANCELLED) && !hasStatus(err, status.UNAVAILABLE)) {
+    if (
+      !hasStatus(err, status.UNIMPLEMENTED) &&
+      !hasStatus(err, status.CANCELLED) &&
+      !hasStatus(err, status.UNAVAILABLE)
+    ) {
       onLog({ level: 'debug', message: `GRPCStdio ended: ${err.message}`, fields: {}, stream: 'stderr' });
     }
     onEnd?.();

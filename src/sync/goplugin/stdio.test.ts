@@ -18,9 +18,17 @@ async function serve(withStdio: boolean): Promise<{ client: Client; close: () =>
       },
     });
   }
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+  );
   const client = new Client(`127.0.0.1:${port}`, credentials.createInsecure());
-  return { client, close: () => { client.close(); server.forceShutdown(); } };
+  return {
+    client,
+    close: () => {
+      client.close();
+      server.forceShutdown();
+    },
+  };
 }
 
 void test('GRPCStdio chunks become log lines with their stream', async () => {
@@ -29,7 +37,14 @@ void test('GRPCStdio chunks become log lines with their stream', async () => {
   const entries: PluginLogEntry[] = [];
   followStdio(client, (e) => entries.push(e));
   for (let i = 0; i < 200 && entries.length < 3; i++) await new Promise((r) => setTimeout(r, 10));
-  assert.deepEqual(entries.map((e) => [e.stream, e.message]), [['stdout', 'hello from stdout'], ['stdout', 'second line'], ['stderr', 'a warning']]);
+  assert.deepEqual(
+    entries.map((e) => [e.stream, e.message]),
+    [
+      ['stdout', 'hello from stdout'],
+      ['stdout', 'second line'],
+      ['stderr', 'a warning'],
+    ],
+  );
 });
 
 void test('a plugin without GRPCStdio (UNIMPLEMENTED) logs nothing', async () => {
@@ -37,7 +52,13 @@ void test('a plugin without GRPCStdio (UNIMPLEMENTED) logs nothing', async () =>
   after(close);
   const entries: PluginLogEntry[] = [];
   let ended = false;
-  followStdio(client, (e) => entries.push(e), () => { ended = true; });
+  followStdio(
+    client,
+    (e) => entries.push(e),
+    () => {
+      ended = true;
+    },
+  );
   for (let i = 0; i < 200 && !ended; i++) await new Promise((r) => setTimeout(r, 10));
   assert.ok(ended);
   assert.deepEqual(entries, []);

@@ -12,28 +12,59 @@ import type { DataObject } from '../goplugin/types.js';
 
 export type { DataObject };
 
-export interface Empty { [key: string]: never }
-export interface SyncRequest { options: string; callbackHandlerServer: number }
-export interface SyncResponse { response: DataObject[] }
-export interface EndSync { metadata: string }
-export interface ConnInfo { serviceId: number; network: string; address: string; knock?: { knock: boolean; ack: boolean; error: string } | null }
-export interface StdioData { channel: 'INVALID' | 'STDOUT' | 'STDERR'; data: Buffer }
-export interface HealthCheckRequest { service: string }
-export interface HealthCheckResponse { status: 'UNKNOWN' | 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN' }
-export interface CheckRequest { options: string }
-export interface CheckResponse { ok: boolean; message: string }
+export interface Empty {
+  [key: string]: never;
+}
+export interface SyncRequest {
+  options: string;
+  callbackHandlerServer: number;
+}
+export interface SyncResponse {
+  response: DataObject[];
+}
+export interface EndSync {
+  metadata: string;
+}
+export interface ConnInfo {
+  serviceId: number;
+  network: string;
+  address: string;
+  knock?: { knock: boolean; ack: boolean; error: string } | null;
+}
+export interface StdioData {
+  channel: 'INVALID' | 'STDOUT' | 'STDERR';
+  data: Buffer;
+}
+export interface HealthCheckRequest {
+  service: string;
+}
+export interface HealthCheckResponse {
+  status: 'UNKNOWN' | 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN';
+}
+export interface CheckRequest {
+  options: string;
+}
+export interface CheckResponse {
+  ok: boolean;
+  message: string;
+}
 
 const here = dirname(fileURLToPath(import.meta.url));
 // From the compiled tree (dist/sync/proto) the .proto files are still in src/sync/proto.
-const protoDir = [here, join(here, '..', '..', '..', 'src', 'sync', 'proto')].find((d) => existsSync(join(d, 'connector.proto'))) ?? here;
+const protoDir =
+  [here, join(here, '..', '..', '..', 'src', 'sync', 'proto')].find((d) => existsSync(join(d, 'connector.proto'))) ??
+  here;
 
-const definitions = loadSync(['connector.proto', 'plugin.proto', 'health.proto', 'check.proto'].map((f) => join(protoDir, f)), {
-  keepCase: false,
-  longs: Number,
-  enums: String,
-  defaults: true,
-  oneofs: true,
-});
+const definitions = loadSync(
+  ['connector.proto', 'plugin.proto', 'health.proto', 'check.proto'].map((f) => join(protoDir, f)),
+  {
+    keepCase: false,
+    longs: Number,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+  },
+);
 
 function service(name: string): ServiceDefinition {
   const def = definitions[name];

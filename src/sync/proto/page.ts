@@ -31,7 +31,9 @@ function writeVarint(buf: Buffer, at: number, n: number): number {
 const TAG = [0x0a, 0x12, 0x1a, 0x22] as const;
 
 // Buffer#utf8Write: write() without its argument juggling (not in the typings; write() stands in).
-const utf8Write = (Buffer.prototype as unknown as { utf8Write?: (text: string, offset: number, length: number) => number }).utf8Write;
+const utf8Write = (
+  Buffer.prototype as unknown as { utf8Write?: (text: string, offset: number, length: number) => number }
+).utf8Write;
 
 /** The protobuf bytes of `{ response: objects }`; empty strings are left out, as proto3 does. */
 export function encodePage(page: SyncResponse): Buffer {
@@ -82,10 +84,16 @@ let at = 0;
 function readVarint(buf: Buffer, end: number): number {
   if (at < end) {
     const b0 = buf[at]!;
-    if (b0 < 0x80) { at++; return b0; }
+    if (b0 < 0x80) {
+      at++;
+      return b0;
+    }
     if (at + 1 < end) {
       const b1 = buf[at + 1]!;
-      if (b1 < 0x80) { at += 2; return (b0 & 0x7f) | (b1 << 7); }
+      if (b1 < 0x80) {
+        at += 2;
+        return (b0 & 0x7f) | (b1 << 7);
+      }
     }
   }
   let result = 0;
@@ -103,11 +111,22 @@ function readVarint(buf: Buffer, end: number): number {
 /** Skips one field's value of `wireType` (unknown fields are kept out, as protobuf readers do). */
 function skip(buf: Buffer, end: number, wireType: number): void {
   switch (wireType) {
-    case 0: readVarint(buf, end); return;
-    case 1: at += 8; break;
-    case 2: { const len = readVarint(buf, end); at += len; break; }
-    case 5: at += 4; break;
-    default: throw new PageDecodeError(`wire type ${wireType} is not supported (groups are not used by this protocol)`);
+    case 0:
+      readVarint(buf, end);
+      return;
+    case 1:
+      at += 8;
+      break;
+    case 2: {
+      const len = readVarint(buf, end);
+      at += len;
+      break;
+    }
+    case 5:
+      at += 4;
+      break;
+    default:
+      throw new PageDecodeError(`wire type ${wireType} is not supported (groups are not used by this protocol)`);
   }
   if (at > end) throw new PageDecodeError('a field runs past the end of its message');
 }
@@ -129,7 +148,8 @@ function decodeObject(buf: Buffer, end: number): DataObject {
     const field = tag >>> 3;
     const wireType = tag & 7;
     if (field >= 1 && field <= 4 && tag < 0x80) {
-      if (wireType !== 2) throw new PageDecodeError(`DataObject field ${field} has wire type ${wireType}, not 2 (a string)`);
+      if (wireType !== 2)
+        throw new PageDecodeError(`DataObject field ${field} has wire type ${wireType}, not 2 (a string)`);
       const len = readVarint(buf, end);
       const stop = at + len;
       if (stop > end) throw new PageDecodeError(`DataObject field ${field} runs past the end of the object`);
@@ -155,7 +175,8 @@ export function decodePage(buf: Buffer): SyncResponse {
     const tag = readVarint(buf, end);
     const wireType = tag & 7;
     if (tag >>> 3 === 1 && tag < 0x80) {
-      if (wireType !== 2) throw new PageDecodeError(`SyncResponse field 1 has wire type ${wireType}, not 2 (a message)`);
+      if (wireType !== 2)
+        throw new PageDecodeError(`SyncResponse field 1 has wire type ${wireType}, not 2 (a message)`);
       const len = readVarint(buf, end);
       const stop = at + len;
       if (stop > end) throw new PageDecodeError(`object ${response.length + 1} runs past the end of the page`);

@@ -12,11 +12,17 @@ export interface ConnectorLog {
   error(message: string, fields?: Record<string, unknown>): void;
 }
 
-export function hclogLine(level: LogLevel, message: string, fields: Record<string, unknown> = {}, now = new Date()): string {
+export function hclogLine(
+  level: LogLevel,
+  message: string,
+  fields: Record<string, unknown> = {},
+  now = new Date(),
+): string {
   return JSON.stringify({ '@level': level, '@message': message, '@timestamp': now.toISOString(), ...fields });
 }
 
 export function createLog(write: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): ConnectorLog {
-  const at = (level: LogLevel) => (message: string, fields?: Record<string, unknown>) => write(hclogLine(level, message, fields));
+  const at = (level: LogLevel) => (message: string, fields?: Record<string, unknown>) =>
+    write(hclogLine(level, message, fields));
   return { trace: at('trace'), debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }

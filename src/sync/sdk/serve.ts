@@ -8,8 +8,29 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Metadata, Server, status, type Client, type sendUnaryData, type ServerDuplexStream, type ServerUnaryCall } from '@grpc/grpc-js';
-import { GRPC_SIZE_OPTIONS, methods, services, type CheckRequest, type CheckResponse, type ConnInfo, type DataObject, type Empty, type EndSync, type HealthCheckRequest, type HealthCheckResponse, type SyncRequest } from '../proto/index.js';
+import {
+  Metadata,
+  Server,
+  status,
+  type Client,
+  type sendUnaryData,
+  type ServerDuplexStream,
+  type ServerUnaryCall,
+} from '@grpc/grpc-js';
+import {
+  GRPC_SIZE_OPTIONS,
+  methods,
+  services,
+  type CheckRequest,
+  type CheckResponse,
+  type ConnInfo,
+  type DataObject,
+  type Empty,
+  type EndSync,
+  type HealthCheckRequest,
+  type HealthCheckResponse,
+  type SyncRequest,
+} from '../proto/index.js';
 import { upsertMethod } from '../proto/page.js';
 import { GrpcBroker } from '../goplugin/broker.js';
 import { formatHandshake } from '../goplugin/handshake.js';
@@ -56,14 +77,18 @@ function describeParseError(err: unknown): string {
   // zod 4 errors carry `issues`; name each path so the person knows which field to fix.
   const issues = (err as { issues?: { path?: PropertyKey[]; message?: string }[] }).issues;
   if (Array.isArray(issues) && issues.length) {
-    return issues.map((i) => `${i.path?.length ? i.path.map(String).join('.') : '(root)'}: ${i.message ?? 'invalid'}`).join('; ');
+    return issues
+      .map((i) => `${i.path?.length ? i.path.map(String).join('.') : '(root)'}: ${i.message ?? 'invalid'}`)
+      .join('; ');
   }
   return err instanceof Error ? err.message : String(err);
 }
 
 function toWire(o: ConnectorObject, index: number): DataObject {
-  if (typeof o?.remoteId !== 'string' || o.remoteId === '') throw new Error(`object ${index + 1} of the page has no remoteId`);
-  const metadata = o.metadata === undefined ? '' : typeof o.metadata === 'string' ? o.metadata : JSON.stringify(o.metadata);
+  if (typeof o?.remoteId !== 'string' || o.remoteId === '')
+    throw new Error(`object ${index + 1} of the page has no remoteId`);
+  const metadata =
+    o.metadata === undefined ? '' : typeof o.metadata === 'string' ? o.metadata : JSON.stringify(o.metadata);
   // The page codec writes strings only (protobufjs used to stringify whatever came).
   const text = (v: unknown) => (typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v));
   return { remoteId: o.remoteId, resourceName: text(o.resourceName), uri: text(o.uri), metadata };
@@ -79,13 +104,23 @@ function chooseVersion(): number {
   if (!offered) return HANDSHAKE.appVersions[0];
   const versions = offered.split(',').map((v) => Number(v.trim()));
   const shared = HANDSHAKE.appVersions.filter((v) => versions.includes(v));
-  if (shared.length === 0) fail(`Incompatible API version with plugin. Plugin version: ${HANDSHAKE.appVersions.join(',')}, Client versions: ${offered}`);
+  if (shared.length === 0)
+    fail(
+      `Incompatible API version with plugin. Plugin version: ${HANDSHAKE.appVersions.join(',')}, Client versions: ${offered}`,
+    );
   return Math.max(...shared);
 }
 
-async function listen(server: Server, tls: TlsMaterial | undefined, network: 'unix' | 'tcp'): Promise<{ address: string; cleanup: () => Promise<void> }> {
+async function listen(
+  server: Server,
+  tls: TlsMaterial | undefined,
+  network: 'unix' | 'tcp',
+): Promise<{ address: string; cleanup: () => Promise<void> }> {
   const creds = serverCredentials(tls);
-  const bind = (target: string) => new Promise<number>((resolve, reject) => server.bindAsync(target, creds, (err, port) => (err ? reject(err) : resolve(port))));
+  const bind = (target: string) =>
+    new Promise<number>((resolve, reject) =>
+      server.bindAsync(target, creds, (err, port) => (err ? reject(err) : resolve(port))),
+    );
   if (network === 'unix') {
     // Newer go-plugin hosts may name the folder for plugin sockets.
     const dir = await mkdtemp(join(process.env.PLUGIN_UNIX_SOCKET_DIR || tmpdir(), 'plugin'));
@@ -107,7 +142,10 @@ async function listen(server: Server, tls: TlsMaterial | undefined, network: 'un
   return fail(`Couldn't bind plugin TCP listener in ${min}..${max}`);
 }
 
-export async function serveConnector<O = unknown>(definition: ConnectorDefinition<O>, serveOptions: ServeOptions = {}): Promise<ServedConnector> {
+export async function serveConnector<O = unknown>(
+  definition: ConnectorDefinition<O>,
+  serveOptions: ServeOptions = {},
+): Promise<ServedConnector> {
   if (process.env[HANDSHAKE.cookieKey] !== HANDSHAKE.cookieValue) fail(NOT_A_PROGRAM);
   const version = chooseVersion();
   const log = createLog();
@@ -144,12 +182,13 @@ export async function serveConnector<O = unknown>(definition: ConnectorDefinitio
 
   let stopping: Promise<void> | undefined;
   let cleanupListener: () => Promise<void> = async () => {};
-  const stop = () => (stopping ??= (async () => {
-    for (const c of running) c.abort(new Error('the plugin is shutting down'));
-    await broker.close();
-    server.forceShutdown();
-    await cleanupListener();
-  })());
+  const stop = () =>
+    (stopping ??= (async () => {
+      for (const c of running) c.abort(new Error('the plugin is shutting down'));
+      await broker.close();
+      server.forceShutdown();
+      await cleanupListener();
+    })());
 
   server.addService(services.controller, {
     Shutdown: (_call: ServerUnaryCall<Empty, Empty>, cb: sendUnaryData<Empty>) => {
@@ -170,7 +209,10 @@ export async function serveConnector<O = unknown>(definition: ConnectorDefinitio
         .then((metadata) => cb(null, { metadata }))
         .catch((err: unknown) => {
           log.error('sync failed', { error: err instanceof Error ? err.message : String(err) });
-          cb({ code: isServiceError(err) ? err.code : status.UNKNOWN, details: err instanceof Error ? (isServiceError(err) ? err.details : err.message) : String(err) });
+          cb({
+            code: isServiceError(err) ? err.code : status.UNKNOWN,
+            details: err instanceof Error ? (isServiceError(err) ? err.details : err.message) : String(err),
+          });
         })
         .finally(() => running.delete(controller));
     },
@@ -193,7 +235,12 @@ export async function serveConnector<O = unknown>(definition: ConnectorDefinitio
   const network = serveOptions.network ?? (process.platform === 'win32' ? 'tcp' : 'unix');
   const { address, cleanup } = await listen(server, tls, network);
   cleanupListener = cleanup;
-  const line = formatHandshake({ app: version, network, address, ...(ownCertDer ? { serverCertDer: ownCertDer } : {}) });
+  const line = formatHandshake({
+    app: version,
+    network,
+    address,
+    ...(ownCertDer ? { serverCertDer: ownCertDer } : {}),
+  });
   (serveOptions.writeHandshake ?? ((l: string) => process.stdout.write(`${l}\n`)))(line);
 
   // go-plugin plugins ignore interrupts: the host stops them with Shutdown (Ctrl-C reaches the whole group).
@@ -213,7 +260,14 @@ function watchParent(stop: () => Promise<void>): void {
   timer.unref();
 }
 
-async function runSync<O>(definition: ConnectorDefinition<O>, request: SyncRequest, broker: GrpcBroker, signal: AbortSignal, log: ReturnType<typeof createLog>, pagesInFlight: number): Promise<string> {
+async function runSync<O>(
+  definition: ConnectorDefinition<O>,
+  request: SyncRequest,
+  broker: GrpcBroker,
+  signal: AbortSignal,
+  log: ReturnType<typeof createLog>,
+  pagesInFlight: number,
+): Promise<string> {
   const options = parseOptions(definition, request.options);
   let client: Client | undefined;
   const callback = async (): Promise<Client> => (client ??= await broker.dial(request.callbackHandlerServer));
@@ -253,8 +307,13 @@ class PagePipeline {
     const metadata = new Metadata();
     metadata.set(PAGE_SEQUENCE_HEADER, String(++this.sequence));
     const sent: Promise<void> = call(metadata).then(
-      () => { this.inFlight.delete(sent); },
-      (err: unknown) => { this.inFlight.delete(sent); this.failure ??= err; },
+      () => {
+        this.inFlight.delete(sent);
+      },
+      (err: unknown) => {
+        this.inFlight.delete(sent);
+        this.failure ??= err;
+      },
     );
     this.inFlight.add(sent);
     while (this.inFlight.size >= this.limit) await Promise.race(this.inFlight);

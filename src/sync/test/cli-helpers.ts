@@ -16,13 +16,26 @@ export interface Cli {
 }
 
 export function cli(cwd: string, home: string): Cli {
-  const sb = (...args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, [join(root, 'bin/switchboard.js'), ...args], {
-      cwd,
-      env: { ...process.env, SWITCHBOARD_FROM_SOURCE: '1', SWITCHBOARD_HOME: home, SWITCHBOARD_LOG_LEVEL: 'silent', SWITCHBOARD_DATABASE_URL: '' },
-      timeout: 60_000,
-    }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
-  });
+  const sb = (...args: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        [join(root, 'bin/switchboard.js'), ...args],
+        {
+          cwd,
+          env: {
+            ...process.env,
+            SWITCHBOARD_FROM_SOURCE: '1',
+            SWITCHBOARD_HOME: home,
+            SWITCHBOARD_LOG_LEVEL: 'silent',
+            SWITCHBOARD_DATABASE_URL: '',
+          },
+          timeout: 60_000,
+        },
+        (err, stdout, stderr) =>
+          resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+      );
+    });
   const ok = async (...args: string[]) => {
     const r = await sb(...args);
     assert.equal(r.code, 0, `switchboard ${args.join(' ')} failed:\n${r.stderr}`);

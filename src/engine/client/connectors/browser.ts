@@ -31,11 +31,18 @@ export function iframeConnector(options: IframeConnectorOptions = {}): ClientCon
       };
       window.addEventListener('message', listener);
     },
-    close: () => { if (listener) window.removeEventListener('message', listener); },
+    close: () => {
+      if (listener) window.removeEventListener('message', listener);
+    },
   };
 }
 
-export function webWorkerConnector(scope: { postMessage(m: unknown): void; addEventListener(t: 'message', l: (e: MessageEvent) => void): void } = globalThis as never): ClientConnector {
+export function webWorkerConnector(
+  scope: {
+    postMessage(m: unknown): void;
+    addEventListener(t: 'message', l: (e: MessageEvent) => void): void;
+  } = globalThis as never,
+): ClientConnector {
   return {
     send: (message: RemixMessage) => scope.postMessage(message),
     on: (cb) => scope.addEventListener('message', (event: MessageEvent) => cb(event.data)),

@@ -13,14 +13,20 @@ export function hubConnector(hub: SwitchboardClient): ClientConnector {
   let engine: Endpoint | undefined;
   return {
     send: (message: RemixMessage) => {
-      if (engine) hub.send({ command: PLUGIN_COMMAND, to: engine, params: { [PLUGIN_PARAM]: JSON.stringify(message) } });
+      if (engine)
+        hub.send({ command: PLUGIN_COMMAND, to: engine, params: { [PLUGIN_PARAM]: JSON.stringify(message) } });
     },
     on: (cb) => {
       hub.on(PLUGIN_COMMAND, (msg) => {
         const raw = msg.params[PLUGIN_PARAM];
         if (typeof raw !== 'string') return;
         let parsed: unknown;
-        try { parsed = JSON.parse(raw); } catch { cb(raw); return; } // the client reports it
+        try {
+          parsed = JSON.parse(raw);
+        } catch {
+          cb(raw);
+          return;
+        } // the client reports it
         // The engine that sends the handshake is the one this plugin answers.
         if (typeof parsed === 'object' && parsed !== null && isHandshake(parsed as RemixMessage)) engine = msg.sentFrom;
         else if (!engine || msg.sentFrom.service !== engine.service) return;
@@ -38,7 +44,12 @@ export interface HubPluginService {
 }
 
 /** Connect to the hub at `url` (default SWITCHBOARD_ADDRESS), register as `service`, serve `methods`. */
-export async function serveHubPlugin(url: string | undefined, service: string, methods: object, options: ClientOptions = {}): Promise<HubPluginService> {
+export async function serveHubPlugin(
+  url: string | undefined,
+  service: string,
+  methods: object,
+  options: ClientOptions = {},
+): Promise<HubPluginService> {
   const { connect } = await import('../../../client/index.js');
   const hub = await connect(url, { format: 'json' });
   const client = createClient(hubConnector(hub), methods, options);

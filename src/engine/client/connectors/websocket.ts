@@ -9,8 +9,14 @@ import { createClient, type ClientConnector, type ClientOptions, type PluginClie
 
 export function websocketConnector(socket: WebSocket): ClientConnector {
   return {
-    send: (message: RemixMessage) => { if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message)); },
-    on: (cb) => { socket.on('message', (data, isBinary) => { if (!isBinary) cb(String(data)); }); },
+    send: (message: RemixMessage) => {
+      if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message));
+    },
+    on: (cb) => {
+      socket.on('message', (data, isBinary) => {
+        if (!isBinary) cb(String(data));
+      });
+    },
     close: () => socket.close(1000),
   };
 }
@@ -30,18 +36,28 @@ export async function serveWebsocketPlugin(
 ): Promise<WebsocketPluginServer> {
   const { WebSocketServer } = await import('ws');
   const server = new WebSocketServer({ port: listen.port ?? 0, host: listen.host ?? '127.0.0.1' });
-  await new Promise<void>((resolve, reject) => { server.once('listening', resolve); server.once('error', reject); });
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
   const clients = new Set<PluginClient>();
   server.on('connection', (socket) => {
     const client = createClient(websocketConnector(socket), methods, options);
     clients.add(client);
-    socket.on('close', () => { clients.delete(client); client.close(); });
+    socket.on('close', () => {
+      clients.delete(client);
+      client.close();
+    });
     options.onClient?.(client);
   });
   const address = server.address();
   return {
     port: typeof address === 'object' && address ? address.port : 0,
     clients,
-    close: () => new Promise<void>((resolve) => { for (const c of server.clients) c.terminate(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const c of server.clients) c.terminate();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -5,12 +5,22 @@ import type { RemixMessage } from '../../protocol.js';
 import type { ClientConnector } from '../client.js';
 
 export function workerThreadConnector(port: MessagePort | null = parentPort): ClientConnector {
-  if (!port) throw new SwitchboardError('UNAVAILABLE', 'not running in a worker thread: start this file with WorkerThreadPlugin');
+  if (!port)
+    throw new SwitchboardError(
+      'UNAVAILABLE',
+      'not running in a worker thread: start this file with WorkerThreadPlugin',
+    );
   let onMessage: ((m: unknown) => void) | undefined;
   return {
     batch: true,
     send: (message: RemixMessage) => port.postMessage(message),
-    on: (cb) => { onMessage = cb; port.on('message', cb); },
-    close: () => { if (onMessage) port.off('message', onMessage); port.close(); },
+    on: (cb) => {
+      onMessage = cb;
+      port.on('message', cb);
+    },
+    close: () => {
+      if (onMessage) port.off('message', onMessage);
+      port.close();
+    },
   };
 }

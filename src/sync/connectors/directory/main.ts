@@ -35,7 +35,10 @@ async function* files(dir: string, hidden: boolean, signal: AbortSignal): AsyncG
 function sha256(path: string): Promise<string> {
   return new Promise((resolveHash, reject) => {
     const hash = createHash('sha256');
-    createReadStream(path).on('data', (chunk) => hash.update(chunk)).on('error', reject).on('end', () => resolveHash(hash.digest('hex')));
+    createReadStream(path)
+      .on('data', (chunk) => hash.update(chunk))
+      .on('error', reject)
+      .on('end', () => resolveHash(hash.digest('hex')));
   });
 }
 

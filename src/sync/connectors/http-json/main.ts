@@ -74,13 +74,21 @@ await serveConnector({
       const items = pick(body, o.itemsField);
       if (!Array.isArray(items)) throw new Error(`page ${pageNumber} (${url.href}) has no list at "${o.itemsField}"`);
       if (items.length === 0) break;
-      await upsert(items.map((item: unknown, i) => {
-        const id = pick(item, o.idField);
-        if (id === undefined || id === null || id === '') throw new Error(`item ${i + 1} of page ${pageNumber} has no "${o.idField}"`);
-        const name = pick(item, o.nameField);
-        const uri = o.uriField ? pick(item, o.uriField) : undefined;
-        return { remoteId: String(id), resourceName: name === undefined ? '' : String(name), uri: typeof uri === 'string' ? uri : url!.href, metadata: JSON.stringify(item) };
-      }));
+      await upsert(
+        items.map((item: unknown, i) => {
+          const id = pick(item, o.idField);
+          if (id === undefined || id === null || id === '')
+            throw new Error(`item ${i + 1} of page ${pageNumber} has no "${o.idField}"`);
+          const name = pick(item, o.nameField);
+          const uri = o.uriField ? pick(item, o.uriField) : undefined;
+          return {
+            remoteId: String(id),
+            resourceName: name === undefined ? '' : String(name),
+            uri: typeof uri === 'string' ? uri : url!.href,
+            metadata: JSON.stringify(item),
+          };
+        }),
+      );
       objects += items.length;
       pages++;
       if (o.nextField) {
