@@ -1,0 +1,53 @@
+"""Hub addresses: ``cd://host:port`` (TCP), ``cd:///path/to.sock`` (Unix socket) and
+``cds://host:port`` (TLS), with the communicator's default ports (4040, 4043)."""
+
+import os
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from .errors import SwitchboardError
+
+DEFAULT_ADDRESS = "cd://127.0.0.1:4040"
+_DEFAULT_PORTS = {"cd": 4040, "cds": 4043}
+
+
+@dataclass(frozen=True)
+class Address:
+    url: str
+    scheme: str
+    transport: str  # "tcp" | "unix" | "tls"
+    host: str = ""
+    port: int = 0
+    path: str = ""
+
+
+def resolve_address(url=None) -> str:
+    """The argument, else ``SWITCHBOARD_ADDRESS``, else ``cd://127.0.0.1:4040``."""
+    address = (url if url is not None else os.environ.get("SWITCHBOARD_ADDRESS") or DEFAULT_ADDRESS).strip()
+    if not address:
+        raise SwitchboardError("INVALID_ARGUMENT", "the hub address is empty: give a URL such as cd://127.0.0.1:4040")
+    return address
+
+
+def parse_address(url: str) -> Address:
+    def refuse(problem: str):
+        return SwitchboardError("UNSUPPORTED_ADDRESS", "address %r: %s" % (url, problem))
+
+    text = url.strip()
+    if "://" not in text:
+        raise refuse("expected a URL such as cd://127.0.0.1:4040, cd:///run/switchboard.sock or cds://host:4043")
+    scheme = text.split("://", 1)[0].lower()
+    if scheme not in _DEFAULT_PORTS:
+        raise refuse('the Python client speaks cd: and cds:, not "%s:"' % scheme)
+    parts = urlsplit(text)
+    if not parts.hostname:
+        if scheme != "cd" or not parts.path:
+            raise refuse("a Unix socket is cd:///path/to.sock; cds: needs a host")
+        return Address(url=text, scheme=scheme, transport="unix", path=parts.path)
+    try:
+        port = parts.port if parts.port is not None else _DEFAULT_PORTS[scheme]
+    except ValueError:
+        raise refuse("the port must be a number from 1 to 65535") from None
+    if not 0 < port < 65536:
+        raise refuse("the port must be a number from 1 to 65535")
+    return Address(url=text, scheme=scheme, transport="tls" if scheme == "cds" else "tcp", host=parts.hostname, port=port)
