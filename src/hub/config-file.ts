@@ -5,11 +5,20 @@
  */
 import { readFileSync } from 'node:fs';
 import { SwitchboardError, errorMessage } from '../core/errors.js';
+import { parseJsonText } from '../core/json-text.js';
 
 export type RawConfig = Record<string, unknown>;
 
 export function normaliseKey(key: string): string {
-  return key.trim().replaceAll('-', '_').toLowerCase();
+  const k = key.trim();
+  // `identity.NAME.field` / `role.NAME.field`: the NAME part is kept as written.
+  const dotted = /^([A-Za-z_-]+)\.([^.]+)\.([A-Za-z_-]+)$/.exec(k);
+  if (dotted) return `${norm(dotted[1]!)}.${dotted[2]}.${norm(dotted[3]!)}`;
+  return norm(k);
+}
+
+function norm(key: string): string {
+  return key.replaceAll('-', '_').toLowerCase();
 }
 
 /** Parses the `key=value` form; throws with the line number of the first bad line. */
@@ -24,7 +33,7 @@ export function parseConfText(text: string, file: string): RawConfig {
     if (eq <= 0)
       throw new SwitchboardError(
         'INVALID_CONFIG',
-        `${file}:${i + 1}: expected "key=value", got ${JSON.stringify(line.slice(0, 80))}`,
+        `${file}:${i + 1}: expected "key=value" (or a # comment); the line is not quoted here, the file may hold secrets`,
       );
     let value = line.slice(eq + 1).trim();
     if (
@@ -41,9 +50,9 @@ export function parseConfigText(text: string, file: string): RawConfig {
   if (text.trimStart().startsWith('{')) {
     let parsed: unknown;
     try {
-      parsed = JSON.parse(text);
+      parsed = parseJsonText(text, file);
     } catch (err) {
-      throw new SwitchboardError('INVALID_CONFIG', `${file}: not valid JSON: ${errorMessage(err)}`);
+      throw new SwitchboardError('INVALID_CONFIG', errorMessage(err));
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
       throw new SwitchboardError(

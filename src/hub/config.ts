@@ -9,9 +9,14 @@ import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { parseAddress, DEFAULT_LOCAL, DEFAULT_SIGNAL, type ChannelAddress } from '../core/address.js';
 import { SwitchboardError, errorMessage } from '../core/errors.js';
+import { getLogger } from '../core/log.js';
 import { isServerName } from '../core/codec/index.js';
 import { normaliseKey, readConfigFile, type RawConfig } from './config-file.js';
 import { PEER_NAME, parseDiscoveryConfig, type DiscoveryConfig } from '../core/discovery-schema.js';
+import { foldDottedKeys, parseTrustConfig } from '../trust/config.js';
+import { switchboardHome } from '../trust/home.js';
+import { readSecretFile } from '../trust/secrets.js';
+import type { TrustSpec } from '../trust/policy.js';
 
 /** Every key the hub understands, in `--help` order. */
 export const CONFIG_KEYS = [
@@ -35,6 +40,17 @@ export const CONFIG_KEYS = [
   'slow_consumer_timeout',
   'cluster_name',
   'discovery',
+  'local_trust',
+  'token_file',
+  'identities',
+  'roles',
+  'local_role',
+  'unix_role',
+  'network_role',
+  'signal_role',
+  'unix_group',
+  'ws_origins',
+  'signal_secret_file',
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
@@ -68,6 +84,14 @@ export interface HubConfig {
   clusterName: string | null;
   /** Discovery's section: exposed endpoints and the request policies pushed to clients. */
   discovery: DiscoveryConfig;
+  /** Identities, roles and how unauthenticated connections are treated (src/trust, SECURITY.md). */
+  trust: TrustSpec;
+  /** The admin token's file (written 0600 at start when absent); null = no admin token. */
+  tokenFile: string | null;
+  /** Group that may use the Unix socket (mode 0660 instead of 0600). */
+  unixGroup: string | null;
+  /** Origins (`https://app.example.com`) whose pages may open the WebSocket listener, beside same-origin loopback pages. */
+  wsOrigins: string[];
 }
 
 /** `cds://user:secret@host:port` -> `cds://user:***@host:port`: addresses are printed and logged. */
@@ -194,6 +218,29 @@ const schema = z.object({
     .nullable()
     .transform((v) => (v === null || OFF.has(v.toLowerCase()) ? null : v))
     .refine((v) => v === null || PEER_NAME.test(v), 'must be letters, digits, _ . - (e.g. "east")'),
+  local_trust: z.unknown(),
+  token_file: z
+    .string()
+    .nullable()
+    .transform((v) => (v === null || OFF.has(v.trim().toLowerCase()) ? null : v.trim()))
+    .refine((v) => v === null || isAbsolute(v), 'must be an absolute file path, or "off"'),
+  identities: z.unknown(),
+  roles: z.unknown(),
+  local_role: z.unknown(),
+  unix_role: z.unknown(),
+  network_role: z.unknown(),
+  signal_role: z.unknown(),
+  unix_group: z
+    .string()
+    .trim()
+    .nullable()
+    .transform((v) => (v === null || OFF.has(v.toLowerCase()) ? null : v))
+    .refine((v) => v === null || /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$/.test(v), 'must be a group name or number'),
+  ws_origins: listOf.refine(
+    (items) => items.every((o) => o === '*' || /^https?:\/\/[^/\s]+$/.test(o)),
+    'must be origins such as https://app.example.com (scheme, host and port; no path)',
+  ),
+  signal_secret_file: z.string().nullable(),
   discovery: z.unknown().transform((v, ctx) => {
     try {
       return parseDiscoveryConfig(v);
@@ -208,13 +255,13 @@ export interface ConfigSources {
   /** Values from command-line flags (keys in snake_case or camelCase). */
   flags?: Record<string, unknown>;
   env?: NodeJS.ProcessEnv;
+  /** Where warnings go (token files others can read); default the hub's logger. */
+  warn?: (message: string) => void;
   /** Defaults to apply before the file (e.g. `start` puts the Unix socket under $SWITCHBOARD_HOME). */
   defaults?: Partial<Record<ConfigKey, unknown>>;
 }
 
-export function switchboardHome(env: NodeJS.ProcessEnv = process.env): string {
-  return env.SWITCHBOARD_HOME ?? `${env.HOME ?? '/tmp'}/.switchboard`;
-}
+export { switchboardHome };
 
 function baseDefaults(env: NodeJS.ProcessEnv): Record<ConfigKey, unknown> {
   return {
@@ -238,6 +285,17 @@ function baseDefaults(env: NodeJS.ProcessEnv): Record<ConfigKey, unknown> {
     slow_consumer_timeout: 10_000,
     cluster_name: null,
     discovery: {},
+    local_trust: 'roles',
+    token_file: null,
+    identities: {},
+    roles: {},
+    local_role: undefined,
+    unix_role: undefined,
+    network_role: undefined,
+    signal_role: undefined,
+    unix_group: null,
+    ws_origins: [],
+    signal_secret_file: null,
   };
 }
 
@@ -275,7 +333,7 @@ export function loadConfig(sources: ConfigSources = {}): HubConfig {
   const flags = { ...(sources.flags ?? {}) };
   const configFile = (flags.config as string | undefined) ?? env.SWITCHBOARD_CONFIG;
   delete flags.config;
-  if (configFile) apply(readConfigFile(configFile), () => configFile, true);
+  if (configFile) apply(withTrustSections(readConfigFile(configFile), configFile), () => configFile, true);
 
   const fromEnv: RawConfig = {};
   for (const key of CONFIG_KEYS) {
@@ -324,6 +382,51 @@ export function loadConfig(sources: ConfigSources = {}): HubConfig {
       'every stream listener is off: set at least one of local_listen, unix_listen, secure_listen, ws_listen',
     );
   }
+  const warn = sources.warn ?? ((message: string) => getLogger('hub').warn(message));
+  let signalSecret = c.signal_secret === null || c.signal_secret.trim() === '' ? null : c.signal_secret.trim();
+  if (c.signal_secret_file) {
+    if (signalSecret !== null)
+      throw new SwitchboardError(
+        'INVALID_CONFIG',
+        `signal_secret and signal_secret_file are both set${origin.signal_secret ? ` (signal_secret from ${origin.signal_secret})` : ''}: keep one`,
+      );
+    signalSecret = readSecretFile(c.signal_secret_file, 'signal_secret_file', warn);
+  }
+  if (c.signal && !signalSecret) {
+    const host = parseAddress(c.signal).host;
+    if (!isLoopback(host))
+      throw new SwitchboardError(
+        'INVALID_CONFIG',
+        `signal ${c.signal} listens beyond this machine without signal_secret: anyone who can reach it could send STOP. ` +
+          `Give signal_secret_file FILE (or SWITCHBOARD_SIGNAL_SECRET), bind it to 127.0.0.1, or turn it off (--signal off)`,
+      );
+  }
+  let trust: TrustSpec;
+  try {
+    trust = parseTrustConfig(
+      {
+        local_trust: c.local_trust,
+        identities: c.identities,
+        roles: c.roles,
+        local_role: c.local_role,
+        unix_role: c.unix_role,
+        network_role: c.network_role,
+        signal_role: c.signal_role,
+        unix_group: c.unix_group ?? undefined,
+      },
+      env,
+      warn,
+    );
+  } catch (err) {
+    const which = /^([a-z_]+)/.exec(errorMessage(err))?.[1] ?? '';
+    const from = origin[which] ? ` (from ${origin[which]})` : '';
+    throw new SwitchboardError('INVALID_CONFIG', `${errorMessage(err)}${from}`, { cause: err });
+  }
+  if (c.unix_group && !c.unix_listen)
+    throw new SwitchboardError(
+      'INVALID_CONFIG',
+      `unix_group ${c.unix_group} applies to the Unix socket: add --unix-listen cd:///path/to/hub.sock`,
+    );
   return {
     serverName: c.server_name,
     localListen: c.local_listen,
@@ -333,7 +436,7 @@ export function loadConfig(sources: ConfigSources = {}): HubConfig {
     privateKey: c.private_key,
     clientCa: c.client_ca,
     signal: c.signal,
-    signalSecret: c.signal_secret === null || c.signal_secret === '' ? null : c.signal_secret,
+    signalSecret,
     wsListen: c.ws_listen,
     remoteListen: c.remote_listen,
     neighbors: c.neighbors,
@@ -345,5 +448,33 @@ export function loadConfig(sources: ConfigSources = {}): HubConfig {
     slowConsumerTimeoutMs: c.slow_consumer_timeout,
     clusterName: c.cluster_name,
     discovery: c.discovery,
+    trust,
+    tokenFile: c.token_file,
+    unixGroup: c.unix_group,
+    wsOrigins: c.ws_origins,
   };
+}
+
+/**
+ * The key=value form writes identities and roles one field a line (`identity.billing.role=local`);
+ * they are folded into `identities` / `roles` objects here.
+ */
+function withTrustSections(raw: RawConfig, file: string): RawConfig {
+  const { identities, roles, taken } = foldDottedKeys(raw);
+  if (taken.length === 0) return raw;
+  const out: RawConfig = { ...raw };
+  for (const k of taken) delete out[k];
+  for (const [key, folded] of [
+    ['identities', identities],
+    ['roles', roles],
+  ] as const) {
+    if (Object.keys(folded).length === 0) continue;
+    if (out[key] !== undefined)
+      throw new SwitchboardError(
+        'INVALID_CONFIG',
+        `${file}: ${key} is given both as one value and as ${key === 'identities' ? 'identity' : 'role'}.NAME.FIELD lines; use one form`,
+      );
+    out[key] = folded;
+  }
+  return out;
 }

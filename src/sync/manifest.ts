@@ -5,6 +5,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
+import { parseJsonText } from '../core/json-text.js';
 import { InvalidArgumentError, SwitchboardError, errorMessage } from '../core/errors.js';
 import type { SourceKind } from './types.js';
 
@@ -95,12 +96,9 @@ export function validateManifest(
   };
 }
 
+/** A manifest that is not JSON is named by where it is wrong, never quoted: the path may be any file the daemon can read. */
 function parseJson(text: string, origin: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (err) {
-    throw new InvalidArgumentError(`the manifest from ${origin} is not valid JSON: ${errorMessage(err)}`);
-  }
+  return parseJsonText(text, `the manifest from ${origin}`);
 }
 
 /** Turns the `install` argument into a parsed manifest: raw JSON, an http(s) URL, or a path. */

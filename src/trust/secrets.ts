@@ -1,0 +1,52 @@
+/**
+ * Secrets come from files or environment variables, never from the command line: every user on
+ * the machine reads other processes' arguments (`ps`, /proc/PID/cmdline) and shells keep them in
+ * their history. A flag that would carry one is refused with the sentence that says what to do.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { InvalidArgumentError, SwitchboardError, errorMessage } from '../core/errors.js';
+
+/**
+ * A secret read from a file: its content, trimmed (one trailing newline is what `echo` writes).
+ * An unreadable or empty file is an INVALID_CONFIG error naming `what` and the path, never the
+ * content. `warn` hears about a file other users can read.
+ */
+export function readSecretFile(path: string, what: string, warn?: (message: string) => void): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new SwitchboardError(
+      'INVALID_CONFIG',
+      `${what}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`,
+      { cause: err },
+    );
+  }
+  const secret = text.trim();
+  if (secret === '' || secret.includes('\n'))
+    throw new SwitchboardError(
+      'INVALID_CONFIG',
+      `${what}: ${path} must hold the secret alone on one line (it is ${secret === '' ? 'empty' : 'several lines'})`,
+    );
+  if (warn) {
+    try {
+      const mode = statSync(path).mode & 0o777;
+      if ((mode & 0o007) !== 0)
+        warn(`${what}: ${path} can be read by every user (mode ${mode.toString(8)}); chmod 600 it`);
+    } catch {
+      // read just now; a vanished file changes nothing about the secret already read
+    }
+  }
+  return secret;
+}
+
+/**
+ * The sentence for a secret given as a command-line flag (`--http-token`, `--signal-secret`):
+ * refused, with the file flag and the environment variable that carry it instead.
+ */
+export function secretFlagRefused(flag: string, fileFlag: string, envVar: string): InvalidArgumentError {
+  return new InvalidArgumentError(
+    `${flag} would show the secret to every user of this machine (ps, /proc) and keep it in your shell history: ` +
+      `put it in a file only you can read and give ${fileFlag} FILE, or set ${envVar}`,
+  );
+}
