@@ -11,9 +11,9 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { connect } from '../src/client/index.js';
-import { portOpen } from '../src/core/testing.js';
+import { portOpen } from '../src/core/test/support.js';
 import { attachDiscovery } from '../src/discovery/index.js';
-import { startCluster, waitConverged } from '../src/mesh/test-cluster.js';
+import { startCluster, waitConverged } from '../src/mesh/test/cluster.js';
 
 const CHANGES = Number(process.env.CHANGES ?? 1000);
 const NATS_CHANGES = Number(process.env.NATS_CHANGES ?? 300);

@@ -10,7 +10,7 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { freePort, portOpen } from '../src/core/testing.js';
+import { freePort, portOpen } from '../src/core/test/support.js';
 import { cpuMs, pidOf } from './hub-throughput/cpu.js';
 import { median } from './hub-throughput/stats.js';
 import type { FromWorker, SystemName, ToWorker } from './hub-throughput/protocol.js';

@@ -18,7 +18,7 @@ import {
   type RRResult,
 } from './mesh-routing/rr.js';
 import { startNatsCluster } from './mesh-routing/nats-cluster.js';
-import { LineService, startCluster, waitConverged, type HubProcess } from '../src/mesh/test-cluster.js';
+import { LineService, startCluster, waitConverged, type HubProcess } from '../src/mesh/test/cluster.js';
 
 const QUICK = process.env.QUICK === '1';
 const RUNS = QUICK ? 1 : 3;

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs every `*.test.ts` under src/ (or the paths given) with Node's test runner through tsx.
+// Runs every `*.test.ts` under src/ and scripts/ (or the paths given) with Node's test runner through tsx.
 // Usage: node scripts/run-tests.mjs [path-or-folder ...]
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -20,7 +20,7 @@ function collect(path, out) {
 const roots = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const passthrough = process.argv.slice(2).filter((a) => a.startsWith('--'));
 const files = [];
-for (const root of roots.length ? roots : ['src']) collect(root, files);
+for (const root of roots.length ? roots : ['src', 'scripts']) collect(root, files);
 files.sort();
 if (files.length === 0) {
   console.error('no test files found');

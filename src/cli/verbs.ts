@@ -1,6 +1,5 @@
 /** The capabilities' verb registrations, in the order `--help` lists them. */
 import type { Command } from 'commander';
-import { registerCommands as registerBench } from './bench.js';
 import { registerCommands as registerDispatch } from '../dispatch/cli.js';
 import { registerCommands as registerDiscovery } from '../discovery/cli.js';
 import { registerCommands as registerHub } from '../hub/cli.js';
@@ -17,5 +16,4 @@ export const VERB_MODULES: RegisterCommands[] = [
   registerSync,
   registerDispatch,
   registerDiscovery,
-  registerBench,
 ];

@@ -2,7 +2,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConnectionError, SwitchboardError, TimeoutError } from '../core/errors.js';
-import { freePort, waitFor } from '../core/testing.js';
+import { freePort, waitFor } from '../core/test/support.js';
 import type { Message } from '../core/message.js';
 import { connect, type ConnectionState, type ServiceStatus, type SwitchboardClient } from './index.js';
 import { SwitchboardClient as Client } from './client.js';

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
-import { tempDir, waitFor } from '../core/testing.js';
+import { tempDir, waitFor } from '../core/test/support.js';
 import { startWithDashboard, type Running } from './test/harness.js';
 
 let running: Running;

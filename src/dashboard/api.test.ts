@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WebSocket } from 'ws';
 import { connect, type SwitchboardClient } from '../client/index.js';
-import { waitFor } from '../core/testing.js';
+import { waitFor } from '../core/test/support.js';
 import { dashboardConfig } from './config.js';
 import { seedData, startWithDashboard, type Running } from './test/harness.js';
 import type { SyncApi } from '../sync/open.js';

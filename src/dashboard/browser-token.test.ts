@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { chromium, type BrowserContext } from 'playwright-core';
-import { CHROMIUM, CHROMIUM_ARGS, needChromium, tempDir } from '../core/testing.js';
+import { CHROMIUM, CHROMIUM_ARGS, needChromium, tempDir } from '../core/test/support.js';
 import { startWithDashboard, type Running } from './test/harness.js';
 
 const T = { timeout: 15_000 };

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { connect, type SwitchboardClient } from '../client/index.js';
-import { CHROMIUM, needChromium, waitFor } from '../core/testing.js';
+import { CHROMIUM, needChromium, waitFor } from '../core/test/support.js';
 import type { SyncApi } from '../sync/open.js';
 import { launchBrowser, seedData, startWithDashboard, type Browser, type Running } from './test/harness.js';
 

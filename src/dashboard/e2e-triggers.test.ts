@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { getLogger } from '../core/log.js';
-import { CHROMIUM, needChromium, waitFor } from '../core/testing.js';
+import { CHROMIUM, needChromium, waitFor } from '../core/test/support.js';
 import type { Agent } from '../dispatch/agent/agent.js';
 import type { DispatchDb } from '../dispatch/dispatcher/db.js';
 import { openDispatchDb } from '../dispatch/open.js';

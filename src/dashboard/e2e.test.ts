@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CHROMIUM, needChromium, tempDir } from '../core/testing.js';
+import { CHROMIUM, needChromium, tempDir } from '../core/test/support.js';
 import { openSync, type SyncApi } from '../sync/open.js';
 import { openBrowser, startWithDashboard, type BrowserPage, type Running } from './test/harness.js';
 

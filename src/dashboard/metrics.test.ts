@@ -13,7 +13,7 @@ import type { MemoryChannel } from '../core/transports/memory.js';
 import { encodeText } from '../core/codec/index.js';
 import { createMessage } from '../core/message.js';
 import { getLogger } from '../core/log.js';
-import { waitFor } from '../core/testing.js';
+import { waitFor } from '../core/test/support.js';
 import type { Agent } from '../dispatch/agent/agent.js';
 import { openDispatchDb } from '../dispatch/open.js';
 import { startAgent } from '../dispatch/run.js';

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { connect, type SwitchboardClient } from '../client/index.js';
-import { CHROMIUM, needChromium } from '../core/testing.js';
+import { CHROMIUM, needChromium } from '../core/test/support.js';
 import { launchBrowser, type Browser } from './test/harness.js';
 import { startMeshHub, type MeshHub } from './test/mesh-hubs.js';
 

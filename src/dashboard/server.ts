@@ -7,7 +7,6 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,12 +21,8 @@ import type { DashboardConfig } from './config.js';
 import type { DashboardData } from './data.js';
 import type { HubLink, Sniffed, Watch } from './hub-link.js';
 
-// The UI is plain files kept in the sources; the compiled tree (dist/dashboard) points back at them.
-const UI_DIR =
-  [
-    fileURLToPath(new URL('./ui/', import.meta.url)),
-    fileURLToPath(new URL('../../src/dashboard/ui/', import.meta.url)),
-  ].find((dir) => existsSync(join(dir, 'index.html'))) ?? fileURLToPath(new URL('./ui/', import.meta.url));
+// The UI is plain files beside this module (the build copies them into dist/dashboard/ui).
+const UI_DIR = fileURLToPath(new URL('./ui/', import.meta.url));
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',

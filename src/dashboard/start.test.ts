@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { tempDir } from '../core/testing.js';
+import { tempDir } from '../core/test/support.js';
 import { checkDashboardFlags, dashboardConfig } from './config.js';
 
 const BIN = fileURLToPath(new URL('../../bin/switchboard.js', import.meta.url));

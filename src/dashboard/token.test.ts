@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
-import { tempDir } from '../core/testing.js';
+import { tempDir } from '../core/test/support.js';
 import { startWithDashboard, type Running } from './test/harness.js';
 
 const BIN = fileURLToPath(new URL('../../bin/switchboard.js', import.meta.url));

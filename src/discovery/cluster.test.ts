@@ -9,8 +9,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { connect, type SwitchboardClient } from '../client/index.js';
-import { waitFor } from '../core/testing.js';
-import { startCluster, waitConverged, type HubProcess } from '../mesh/test-cluster.js';
+import { waitFor } from '../core/test/support.js';
+import { startCluster, waitConverged, type HubProcess } from '../mesh/test/cluster.js';
 import { attachDiscovery } from './discovery.js';
 import type { PeerMap } from './schema.js';
 

@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { connect, type PeersClient } from '../client/index.js';
-import { waitFor } from '../core/testing.js';
-import { startCluster, waitConverged, type HubProcess } from '../mesh/test-cluster.js';
+import { waitFor } from '../core/test/support.js';
+import { startCluster, waitConverged, type HubProcess } from '../mesh/test/cluster.js';
 import type { PeerMap } from './schema.js';
 
 let hubs: Map<string, HubProcess>;

@@ -7,10 +7,10 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type PeersClient } from '../client/index.js';
 import { SwitchboardError } from '../core/errors.js';
-import { waitFor } from '../core/testing.js';
+import { waitFor } from '../core/test/support.js';
 import { loadConfig } from '../hub/config.js';
 import type { Hub } from '../hub/hub.js';
-import { LineClient, hubPort, startTestHub } from '../hub/test-support.js';
+import { LineClient, hubPort, startTestHub } from '../hub/test/support.js';
 import { discoveryAgent } from './agent.js';
 
 const cleanup: (() => unknown)[] = [];

@@ -3,7 +3,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { waitFor } from '../core/testing.js';
+import { waitFor } from '../core/test/support.js';
 import { attachDiscovery } from './discovery.js';
 import { PeerRequestError } from './http-request.js';
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import amqp from 'amqplib';
-import { needService, tempDir, waitFor } from '../core/testing.js';
+import { needService, tempDir, waitFor } from '../core/test/support.js';
 import { openDispatchDb } from './open.js';
 import { AMQP_URL, deleteTopology, drainQueue, testPrefix } from './test/rabbit.js';
 import { names } from './transport/topology.js';

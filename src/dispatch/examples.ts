@@ -14,13 +14,8 @@ export function exampleCommand(name: string): string[] {
   if (!(EXAMPLES as readonly string[]).includes(name))
     throw new InvalidArgumentError(`no example connector "${name}"; there are: ${EXAMPLES.join(', ')}`);
   const dir = join(here, 'connectors');
-  if (name === 'upper') {
-    // The .py file lives in the sources; the compiled tree points back at it.
-    const py = [join(dir, 'upper.py'), join(here, '..', '..', 'src', 'dispatch', 'connectors', 'upper.py')].find((p) =>
-      existsSync(p),
-    );
-    return [process.env.PYTHON ?? 'python3', py ?? join(dir, 'upper.py')];
-  }
+  // The build copies the .py file beside the compiled connectors.
+  if (name === 'upper') return [process.env.PYTHON ?? 'python3', join(dir, 'upper.py')];
   const js = join(dir, `${name}.js`);
   if (existsSync(js)) return [process.execPath, js];
   // Resolved here, so the connector starts whatever the working directory is.

@@ -4,7 +4,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { freePort, needService, tempDir, waitFor } from '../core/testing.js';
+import { freePort, needService, tempDir, waitFor } from '../core/test/support.js';
 import { AMQP_URL, deleteTopology, testPrefix } from './test/rabbit.js';
 import { getLogger } from '../core/log.js';
 import type { Agent } from './agent/agent.js';

@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
-import { freePort, needService, portOpen, SERVICES, tempDir, waitFor } from '../core/testing.js';
+import { freePort, needService, portOpen, SERVICES, tempDir, waitFor } from '../core/test/support.js';
 import { getLogger } from '../core/log.js';
 import type { JsonValue } from '../core/message.js';
 import type { Agent } from './agent/agent.js';

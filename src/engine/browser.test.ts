@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { CHROMIUM, CHROMIUM_ARGS, needChromium, tempDir } from '../core/testing.js';
+import { CHROMIUM, CHROMIUM_ARGS, needChromium, tempDir } from '../core/test/support.js';
 import { bundleForBrowser } from './browser/build.js';
 import { demoAssets } from './demo/assets.js';
 import { HTML, JS, serveAssets, type StaticServer } from './demo/static-server.js';

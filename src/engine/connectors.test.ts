@@ -1,7 +1,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { waitFor } from '../core/testing.js';
+import { waitFor } from '../core/test/support.js';
 import {
   ChildProcessPlugin,
   Engine,

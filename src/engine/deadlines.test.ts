@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { waitFor } from '../core/testing.js';
+import { waitFor } from '../core/test/support.js';
 import { Deadlines } from './deadlines.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

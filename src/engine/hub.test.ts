@@ -2,7 +2,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestHub } from '../client/test/hub.js';
-import { waitFor } from '../core/testing.js';
+import { waitFor } from '../core/test/support.js';
 import { Engine, HubPlugin, Plugin, PluginManager } from './index.js';
 import { serveHubPlugin, withContext, type HubPluginService } from './client/index.js';
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { PluginClient as RemixPluginClient } from '@remixproject/plugin';
 import { createClient as createRemixWsClient } from '@remixproject/plugin-ws';
-import { waitFor } from '../core/testing.js';
+import { waitFor } from '../core/test/support.js';
 import { Engine, Plugin, PluginManager, WebsocketPlugin } from './index.js';
 import { serveWebsocketPlugin, withContext, type PluginClient } from './client/index.js';
 

@@ -5,9 +5,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { tempDir, waitFor } from '../core/testing.js';
+import { tempDir, waitFor } from '../core/test/support.js';
 import { parseAddress } from '../core/address.js';
-import { LineClient } from './test-support.js';
+import { LineClient } from './test/support.js';
 
 const BIN = fileURLToPath(new URL('../../bin/switchboard.js', import.meta.url));
 const children: ChildProcess[] = [];

@@ -4,12 +4,12 @@ import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { decodeLine, encodeText } from '../core/codec/index.js';
 import { createMessage } from '../core/message.js';
-import { tempDir, waitFor } from '../core/testing.js';
+import { tempDir, waitFor } from '../core/test/support.js';
 import { loadConfig } from './config.js';
 import { HUB_EXTENSIONS, type BuiltinService, type HubExtension } from './extensions.js';
 import type { Hub } from './hub.js';
 import { runHub } from './run.js';
-import { LineClient, hubPort } from './test-support.js';
+import { LineClient, hubPort } from './test/support.js';
 
 const stopped: string[] = [];
 

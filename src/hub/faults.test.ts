@@ -5,9 +5,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect as netConnect, type Socket } from 'node:net';
-import { waitFor } from '../core/testing.js';
+import { waitFor } from '../core/test/support.js';
 import type { Hub } from './hub.js';
-import { LineClient, hubPort, sendDatagram, startTestHub } from './test-support.js';
+import { LineClient, hubPort, sendDatagram, startTestHub } from './test/support.js';
 
 let hub: Hub;
 let port: number;

@@ -1,9 +1,9 @@
 /** The hub's commands and routing over real TCP connections to an in-process hub. */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { waitFor } from '../core/testing.js';
+import { waitFor } from '../core/test/support.js';
 import type { Hub } from './hub.js';
-import { LineClient, hubPort, startTestHub } from './test-support.js';
+import { LineClient, hubPort, startTestHub } from './test/support.js';
 
 let hub: Hub;
 let port: number;

@@ -1,7 +1,7 @@
 /** Stopping: STOP and SHUTDOWN (without a mesh) end the hub; services get DISCONNECTING and their connections close. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LineClient, hubPort, sendDatagram, startTestHub } from './test-support.js';
+import { LineClient, hubPort, sendDatagram, startTestHub } from './test/support.js';
 
 void test('STOP: every connection gets DISCONNECTING, connections close, the hub is stopped; a second stop is a no-op', async () => {
   const hub = await startTestHub();

@@ -6,10 +6,10 @@ import { decodeLine } from '../core/codec/index.js';
 import { connect as connectClient } from '../client/index.js';
 import { connect } from '../core/transports/index.js';
 import type { ConnectOptions } from '../core/transports/options.js';
-import { makeTestPki, type TestPki } from '../mesh/test-tls.js';
+import { makeTestPki, type TestPki } from '../core/test/certs.js';
 import { loadConfig } from './config.js';
 import type { Hub } from './hub.js';
-import { startTestHub } from './test-support.js';
+import { startTestHub } from './test/support.js';
 
 let hub: Hub;
 let pki: TestPki;

@@ -5,14 +5,14 @@ import { join } from 'node:path';
 import type { Channel } from '../core/channel.js';
 import { decodeLine } from '../core/codec/index.js';
 import type { Message } from '../core/message.js';
-import { tempDir } from '../core/testing.js';
+import { tempDir } from '../core/test/support.js';
 import { connect } from '../core/transports/index.js';
-import { makeSelfSignedCertificate, type TestCertificate } from '../core/transports/test-certs.js';
+import { makeTestPki, type TestPki } from '../core/test/certs.js';
 import type { Hub } from './hub.js';
-import { sendDatagram, startTestHub, hubPort } from './test-support.js';
+import { sendDatagram, startTestHub, hubPort } from './test/support.js';
 
 let hub: Hub;
-let cert: TestCertificate;
+let cert: TestPki;
 let home: { path: string; cleanup: () => Promise<void> };
 const channels: Channel[] = [];
 
@@ -57,13 +57,13 @@ function url(kind: string): string {
 }
 
 before(async () => {
-  cert = makeSelfSignedCertificate();
+  cert = makeTestPki();
   home = await tempDir();
   hub = await startTestHub({
     unixListen: `cd://${join(home.path, 'hub.sock')}`,
     secureListen: 'cds://hubs:s3cret@127.0.0.1:0',
-    certificate: cert.certificatePath,
-    privateKey: cert.privateKeyPath,
+    certificate: cert.certificate,
+    privateKey: cert.privateKey,
     wsListen: 'ws://127.0.0.1:0/switchboard',
   });
 });
@@ -78,7 +78,7 @@ after(async () => {
 void test('services on TCP, Unix, TLS, WebSocket and in-process reach each other; UDP signals reach them', async () => {
   const tcp = await service(await connect(url('local')), 'on_tcp');
   const unix = await service(await connect(url('unix')), 'on_unix');
-  const tls = await service(await connect(url('secure'), { ca: cert.certificate }), 'on_tls');
+  const tls = await service(await connect(url('secure'), { ca: cert.ca }), 'on_tls');
   const ws = await service(await connect(url('ws')), 'on_ws');
   const mem = await service(hub.connectInProcess('builtin'), 'on_memory');
   const names = ['on_tcp', 'on_unix', 'on_tls', 'on_ws', 'on_memory'];
@@ -101,7 +101,7 @@ void test('a password in a listener URL is never shown', () => {
 });
 
 void test('SNIFF and STOP are refused on TLS and WebSocket connections', async () => {
-  const tls = await connect(url('secure'), { ca: cert.certificate });
+  const tls = await connect(url('secure'), { ca: cert.ca });
   channels.push(tls);
   const next = inbox(tls);
   tls.send('SNIFF');

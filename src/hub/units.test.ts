@@ -8,7 +8,7 @@ import { decodeText, encodeText } from '../core/codec/index.js';
 import { textMessage } from '../core/codec/arbitraries.js';
 import { createMessage } from '../core/message.js';
 import { SwitchboardError } from '../core/errors.js';
-import { tempDir } from '../core/testing.js';
+import { tempDir } from '../core/test/support.js';
 import { parseCacheRule, parseReportLevel } from './cache-rule.js';
 import { MessageCache } from './cache.js';
 import { parseConfText } from './config-file.js';

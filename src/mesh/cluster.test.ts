@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { waitFor } from '../core/testing.js';
-import { LineService, startCluster, waitConverged, type HubProcess } from './test-cluster.js';
-import { makeTestPki } from './test-tls.js';
+import { waitFor } from '../core/test/support.js';
+import { LineService, startCluster, waitConverged, type HubProcess } from './test/cluster.js';
+import { makeTestPki } from '../core/test/certs.js';
 
 const BIN = fileURLToPath(new URL('../../bin/switchboard.js', import.meta.url));
 const run = promisify(execFile);

@@ -5,11 +5,11 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createMessage, type Message } from '../core/message.js';
-import { freePort, tempDir, waitFor } from '../core/testing.js';
+import { freePort, tempDir, waitFor } from '../core/test/support.js';
 import { Mesh } from './mesh.js';
 import { FAST_TIMINGS } from './timings.js';
 import type { HubPort, LocalServiceInfo } from './hub-port.js';
-import { makeTestPki } from './test-tls.js';
+import { makeTestPki } from '../core/test/certs.js';
 
 class RecordingHub implements HubPort {
   mesh!: Mesh;

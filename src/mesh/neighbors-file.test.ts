@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, stat } from 'node:fs/promises';
-import { tempDir } from '../core/testing.js';
+import { tempDir } from '../core/test/support.js';
 import { loadNeighbors, neighborsPath, parseNeighborsText, saveNeighbors } from './neighbors-file.js';
 
 void test('neighbors persist in neighbors.txt and reload; missing file is empty', async () => {

@@ -2,7 +2,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { toNumberedPlaceholders } from './dialect.js';
 import { openStore } from './open.js';
-import { BACKENDS, testStore, type TestStore } from './testing.js';
+import { BACKENDS, testStore, type TestStore } from './test/test-store.js';
 import type { Db, Migration } from './types.js';
 
 void test('placeholders: ? becomes $n outside strings, identifiers and comments', () => {

@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { tempDir } from '../core/testing.js';
+import { tempDir } from '../core/test/support.js';
 import { openSync } from './open.js';
 import { cli, pagesCommand as command, type Cli } from './test/cli-helpers.js';
 

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
-import { needService, SERVICES, tempDir } from '../core/testing.js';
+import { needService, SERVICES, tempDir } from '../core/test/support.js';
 import { cli, pagesCommand as command, type Cli } from './test/cli-helpers.js';
 
 // CLI end to end on PostgreSQL (--database).

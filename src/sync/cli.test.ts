@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { tempDir } from '../core/testing.js';
+import { tempDir } from '../core/test/support.js';
 import { cli, pagesCommand as command, type Cli } from './test/cli-helpers.js';
 
 // CLI end to end, part 1 (each test file has its own time limit, so the story is split in files).

@@ -1,6 +1,6 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BACKENDS, testStore, type TestStore } from '../store/testing.js';
+import { BACKENDS, testStore, type TestStore } from '../store/test/test-store.js';
 import { addAccount, removeAccount, resolveAccount, updateAccount } from './accounts.js';
 import { insertConnector } from './connectors-db.js';
 import { cleanAccount, listData, setNote, upsertPage } from './data.js';

@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { tempDir } from '../core/testing.js';
+import { tempDir } from '../core/test/support.js';
 import { openSync, type SyncApi } from './open.js';
 
 let work: { path: string; cleanup: () => Promise<void> };

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { connect, type SwitchboardClient } from '../client/index.js';
 import type { ExtensionHandle } from '../hub/extensions.js';
 import type { Hub } from '../hub/hub.js';
-import { startTestHub } from '../hub/test-support.js';
+import { startTestHub } from '../hub/test/support.js';
 import { openSync, type SyncApi } from './open.js';
 import { syncService } from './service.js';
 

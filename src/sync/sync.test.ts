@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BACKENDS, testStore, type TestStore } from '../store/testing.js';
+import { BACKENDS, testStore, type TestStore } from '../store/test/test-store.js';
 import { openSync, type SyncApi } from './open.js';
 
 const fixture = fileURLToPath(new URL('./test/fixtures/pages-connector.ts', import.meta.url));

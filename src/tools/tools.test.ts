@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { waitFor } from '../core/testing.js';
+import { waitFor } from '../core/test/support.js';
 import type { Message } from '../core/message.js';
 import { connect, type SwitchboardClient } from '../client/index.js';
 import { TestHub } from '../client/test/hub.js';

@@ -2,8 +2,8 @@
  * A real hub for the client and tool tests: `node bin/switchboard.js hub` as a child process on a
  * free port (restartable on the same port, for reconnect tests). Not part of the public API.
  */
-import { freePort } from '../../core/testing.js';
-import { HubChild } from '../../hub/test-process.js';
+import { freePort } from '../../core/test/support.js';
+import { HubChild } from '../../hub/test/hub-child.js';
 
 export class TestHub extends HubChild {
   private constructor(

@@ -6,8 +6,8 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { setImmediate as tick } from 'node:timers/promises';
 import type { Channel } from '../channel.js';
-import { waitFor } from '../testing.js';
-import { harnesses, LIMITS } from './harnesses.js';
+import { waitFor } from '../test/support.js';
+import { harnesses, LIMITS } from './test/harnesses.js';
 
 process.env.SWITCHBOARD_LOG_LEVEL ??= 'silent';
 

@@ -7,10 +7,10 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import type { Channel } from '../channel.js';
-import { freePort, tempDir, waitFor } from '../testing.js';
+import { freePort, tempDir, waitFor } from '../test/support.js';
 import { ConnectionError, InvalidArgumentError } from '../errors.js';
 import { connect, listen, streamChannel } from './index.js';
-import { makeSelfSignedCertificate } from './test-certs.js';
+import { makeTestPki } from '../test/certs.js';
 
 process.env.SWITCHBOARD_LOG_LEVEL ??= 'silent';
 
@@ -50,7 +50,7 @@ void test('listening on a port in use fails with a sentence', async () => {
 });
 
 void test('TLS: an untrusted certificate is refused, a trusted one accepted, and a listener needs cert + key', async () => {
-  const cert = makeSelfSignedCertificate();
+  const cert = makeTestPki();
   try {
     await assert.rejects(
       listen('cds://127.0.0.1:0', {}, () => undefined),
@@ -59,22 +59,21 @@ void test('TLS: an untrusted certificate is refused, a trusted one accepted, and
     await assert.rejects(
       listen(
         'cds://127.0.0.1:0',
-        { certificate: '/nonexistent/cert.pem', privateKey: cert.privateKeyPath },
+        { certificate: '/nonexistent/cert.pem', privateKey: cert.privateKey },
         () => undefined,
       ),
       /cannot read the certificate file/,
     );
-    const l = await listen(
-      'cds://127.0.0.1:0',
-      { certificate: cert.certificatePath, privateKey: cert.privateKeyPath },
-      (ch) => ch.on('frame', (f) => ch.send(`ECHO ${f}`)),
+    const l = await listen('cds://127.0.0.1:0', { certificate: cert.certificate, privateKey: cert.privateKey }, (ch) =>
+      ch.on('frame', (f) => ch.send(`ECHO ${f}`)),
     );
     await assert.rejects(
       connect(l.address),
-      (err: unknown) => err instanceof ConnectionError && /self-signed|SELF_SIGNED/i.test(err.message),
+      (err: unknown) =>
+        err instanceof ConnectionError && /UNABLE_TO_VERIFY_LEAF_SIGNATURE|unable to verify/i.test(err.message),
     );
     await waitFor(() => l.stats.rejected === 1, { what: 'the refused handshake counted' });
-    const ch = await connect(l.address.replace('127.0.0.1', 'localhost'), { ca: cert.certificate });
+    const ch = await connect(l.address.replace('127.0.0.1', 'localhost'), { ca: cert.caPem });
     const got = new Promise<string>((resolve) => ch.on('frame', resolve));
     ch.send('HI');
     assert.equal(await got, 'ECHO HI');

@@ -2,7 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import type { BrowserContext, Page } from 'playwright-core';
-import { CHROMIUM, CHROMIUM_ARGS, tempDir, waitFor } from '../../core/testing.js';
+import { CHROMIUM, CHROMIUM_ARGS, tempDir, waitFor } from '../../core/test/support.js';
 import { loadConfig } from '../../hub/config.js';
 import type { Hub } from '../../hub/hub.js';
 import { runHub } from '../../hub/run.js';

@@ -4,7 +4,7 @@
  * address and optional neighbors. Set SWITCHBOARD_MESH_TIMINGS=fast before starting them.
  */
 import { PassThrough } from 'node:stream';
-import { freePort, tempDir, waitFor } from '../../core/testing.js';
+import { freePort, tempDir, waitFor } from '../../core/test/support.js';
 import { loadConfig } from '../../hub/config.js';
 import type { Hub } from '../../hub/hub.js';
 import { runHub } from '../../hub/run.js';

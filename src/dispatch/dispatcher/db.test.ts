@@ -2,7 +2,7 @@
 // dedup of events by id, executions and their results.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BACKENDS, testStore } from '../../store/testing.js';
+import { BACKENDS, testStore } from '../../store/test/test-store.js';
 import { DispatchDb } from './db.js';
 import { hashToken } from './tokens.js';
 import type { TriggerSpec } from '../trigger/schema.js';

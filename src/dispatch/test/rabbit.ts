@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import amqp from 'amqplib';
-import { SERVICES } from '../../core/testing.js';
+import { SERVICES } from '../../core/test/support.js';
 
 const run = promisify(execFile);
 export const AMQP_URL = process.env.SWITCHBOARD_TEST_AMQP_URL ?? SERVICES.rabbitmq.url;

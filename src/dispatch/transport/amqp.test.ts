@@ -1,7 +1,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import amqp from 'amqplib';
-import { needService, waitFor } from '../../core/testing.js';
+import { needService, waitFor } from '../../core/test/support.js';
 import { getLogger } from '../../core/log.js';
 import { AmqpAgentTransport } from './amqp-agent.js';
 import { AmqpDispatcherTransport } from './amqp-dispatcher.js';

@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import { mkdir, rm, utimes, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { tempDir } from '../../core/testing.js';
+import { tempDir } from '../../core/test/support.js';
 import { checkConnector, runConnector } from '../goplugin/index.js';
 import { ConnectorSyncError } from '../goplugin/errors.js';
 import type { DataObject } from '../goplugin/types.js';

@@ -5,11 +5,11 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { tempDir } from '../../core/testing.js';
+import { tempDir } from '../../core/test/support.js';
 import { runConnector } from '../goplugin/index.js';
 import { ConnectorSyncError, PageRejectedError, PluginExitedError } from '../goplugin/errors.js';
 import type { DataObject } from '../goplugin/types.js';
-import { buildGoProgram, goMissing, needGo } from './go-build.js';
+import { buildGoProgram, goMissing, needGo } from '../test/go-build.js';
 
 const execFileAsync = promisify(execFile);
 const work = await tempDir('sb-go-interop-');

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
-import { tempDir } from '../../core/testing.js';
+import { tempDir } from '../../core/test/support.js';
 import { checkConnector, runConnector, startPlugin } from './index.js';
 import { methods } from '../proto/index.js';
 import { unary } from './rpc.js';

@@ -3,7 +3,6 @@
  * both sides: the go-plugin host (`../goplugin`) and the connector SDK (`../sdk`).
  * Field names are camel-cased (`remote_id` -> `remoteId`); enums are their names.
  */
-import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadSync } from '@grpc/proto-loader';
@@ -49,11 +48,8 @@ export interface CheckResponse {
   message: string;
 }
 
-const here = dirname(fileURLToPath(import.meta.url));
-// From the compiled tree (dist/sync/proto) the .proto files are still in src/sync/proto.
-const protoDir =
-  [here, join(here, '..', '..', '..', 'src', 'sync', 'proto')].find((d) => existsSync(join(d, 'connector.proto'))) ??
-  here;
+// The .proto files sit beside this module (the build copies them into dist/sync/proto).
+const protoDir = dirname(fileURLToPath(import.meta.url));
 
 const definitions = loadSync(
   ['connector.proto', 'plugin.proto', 'health.proto', 'check.proto'].map((f) => join(protoDir, f)),

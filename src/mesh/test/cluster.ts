@@ -3,14 +3,14 @@
  * (127.0.0.1, .2, .3, ... all work on Linux without setup), and a raw line client that registers
  * a service and collects what it receives.
  */
-import type { Channel } from '../core/channel.js';
-import { decodeLine, encodeLine } from '../core/codec/index.js';
-import { createMessage, type JsonValue, type Message } from '../core/message.js';
-import { freePort, waitFor } from '../core/testing.js';
-import { HubChild } from '../hub/test-process.js';
-import { connect } from '../core/transports/index.js';
-import { fetchMeshStatus } from './cluster-status.js';
-import type { MeshStatus } from './mesh.js';
+import type { Channel } from '../../core/channel.js';
+import { decodeLine, encodeLine } from '../../core/codec/index.js';
+import { createMessage, type JsonValue, type Message } from '../../core/message.js';
+import { freePort, waitFor } from '../../core/test/support.js';
+import { HubChild } from '../../hub/test/hub-child.js';
+import { connect } from '../../core/transports/index.js';
+import { fetchMeshStatus } from '../cluster-status.js';
+import type { MeshStatus } from '../mesh.js';
 
 export interface HubSpec {
   name: string;

@@ -8,9 +8,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { portOpen } from '../core/testing.js';
+import { portOpen } from '../../core/test/support.js';
 
-const BIN = fileURLToPath(new URL('../../bin/switchboard.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../../../bin/switchboard.js', import.meta.url));
 
 export class HubChild {
   private child: ChildProcess | undefined;

@@ -5,9 +5,9 @@
 import { randomBytes } from 'node:crypto';
 import type { TestContext } from 'node:test';
 import pg from 'pg';
-import { needService, SERVICES, tempDir } from '../core/testing.js';
-import { openStore } from './open.js';
-import type { DialectName, Store } from './types.js';
+import { needService, SERVICES, tempDir } from '../../core/test/support.js';
+import { openStore } from '../open.js';
+import type { DialectName, Store } from '../types.js';
 
 export const BACKENDS: readonly DialectName[] = ['sqlite', 'postgres'];
 

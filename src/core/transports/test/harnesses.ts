@@ -9,12 +9,12 @@ import { PassThrough } from 'node:stream';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
-import type { Channel } from '../channel.js';
-import { parseAddress } from '../address.js';
-import { tempDir } from '../testing.js';
-import { connect, listen, memoryChannelPair, streamChannel, type ListenOptions, type Listener } from './index.js';
-import type { MemoryChannel } from './memory.js';
-import { makeSelfSignedCertificate, type TestCertificate } from './test-certs.js';
+import type { Channel } from '../../channel.js';
+import { parseAddress } from '../../address.js';
+import { tempDir } from '../../test/support.js';
+import { connect, listen, memoryChannelPair, streamChannel, type ListenOptions, type Listener } from '../index.js';
+import type { MemoryChannel } from '../memory.js';
+import { makeTestPki, type TestPki } from '../../test/certs.js';
 
 export const LIMITS = { maxLineLength: 4096, maxQueuedBytes: 256 * 1024, closeTimeoutMs: 500 } as const;
 
@@ -185,9 +185,9 @@ function listenerHarness(
 }
 
 export function harnesses(): Harness[] {
-  let cert: TestCertificate | undefined;
+  let cert: TestPki | undefined;
   let sockDir: { path: string; cleanup: () => Promise<void> } | undefined;
-  const tls = (): TestCertificate => (cert ??= makeSelfSignedCertificate());
+  const tls = (): TestPki => (cert ??= makeTestPki());
   return [
     listenerHarness('tcp', async () => 'cd://127.0.0.1:0', {
       rawSocket: async (l) => {
@@ -217,20 +217,20 @@ export function harnesses(): Harness[] {
     listenerHarness('tls', async () => 'cds://127.0.0.1:0', {
       listen: {
         get certificate() {
-          return tls().certificate;
+          return tls().certificatePem;
         },
         get privateKey() {
-          return tls().privateKey;
+          return tls().privateKeyPem;
         },
       },
       connect: {
         get ca() {
-          return tls().certificatePath;
+          return tls().ca;
         },
       },
       rawSocket: async (l) => {
         const a = parseAddress(l.address);
-        const s = tlsConnect({ host: a.host, port: a.port, ca: tls().certificate });
+        const s = tlsConnect({ host: a.host, port: a.port, ca: tls().caPem });
         await once(s, 'secureConnect');
         return s;
       },
@@ -243,18 +243,18 @@ export function harnesses(): Harness[] {
     listenerHarness('wss', async () => 'wss://127.0.0.1:0/switchboard', {
       listen: {
         get certificate() {
-          return tls().certificate;
+          return tls().certificatePem;
         },
         get privateKey() {
-          return tls().privateKey;
+          return tls().privateKeyPem;
         },
       },
       connect: {
         get ca() {
-          return tls().certificatePath;
+          return tls().ca;
         },
       },
-      wsRaw: { ca: () => tls().certificate },
+      wsRaw: { ca: () => tls().caPem },
       after: async () => {
         cert?.cleanup();
         cert = undefined;

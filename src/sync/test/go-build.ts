@@ -1,5 +1,5 @@
 /**
- * Builds the Go interop programs (`go-interop/`: a connector, `go-host/`: a host) with the real
+ * Builds the Go interop programs (`../connectors/go-interop/`: a connector, `../connectors/go-host/`: a host) with the real
  * go-plugin library from Debian's packages, in GOPATH mode, into os.tmpdir(), cached by a hash of
  * their sources and the toolchain. For tests and the benchmark; nothing built is committed.
  */
@@ -15,11 +15,8 @@ import type { TestContext } from 'node:test';
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
-/** The sources, also from the compiled tree (dist/...), which has no .go files of its own. */
-const sourceRoot =
-  [here, join(here, '..', '..', '..', 'src', 'sync', 'connectors')].find((d) =>
-    existsSync(join(d, 'go-interop', 'main.go')),
-  ) ?? here;
+/** The Go sources beside the example connectors (tests and benchmarks run from the source tree). */
+const sourceRoot = join(here, '..', 'connectors');
 const protoFile = join(sourceRoot, '..', 'proto', 'connector.proto');
 
 /** Debian's packages that hold the toolchain and libraries (also in .ci/run). */

@@ -7,11 +7,11 @@ import { createSocket } from 'node:dgram';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeLine } from '../core/codec/index.js';
-import type { Message } from '../core/message.js';
-import { parseAddress } from '../core/address.js';
-import { loadConfig, type HubConfig } from './config.js';
-import { Hub } from './hub.js';
+import { decodeLine } from '../../core/codec/index.js';
+import type { Message } from '../../core/message.js';
+import { parseAddress } from '../../core/address.js';
+import { loadConfig, type HubConfig } from '../config.js';
+import { Hub } from '../hub.js';
 
 export async function startTestHub(flags: Record<string, unknown> = {}): Promise<Hub> {
   const config: HubConfig = loadConfig({
