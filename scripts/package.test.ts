@@ -1,7 +1,7 @@
 /**
- * What `npm pack` would publish: no test, no test helper, no fixture, no source tree; and all the
- * installed package needs: the bin and its target, every `exports` target, the files the compiled
- * code reads at run time, and every relative import of a shipped module.
+ * What `npm pack` would publish: no test, no test helper, no fixture, no TypeScript source; and
+ * all the installed package needs: the bin and its target, every `exports` target, the files the
+ * compiled code reads at run time, the Python client, and every relative import of a shipped module.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,10 +21,11 @@ interface PackageJson {
 /** Paths a published package must not hold, each with why. */
 const FORBIDDEN: [RegExp, string][] = [
   [/\.test\.(ts|js|d\.ts)$/, 'a test file'],
-  [/(^|\/)test\//, 'a test helper (test/ folders hold them)'],
+  [/(^|\/)tests?\//, 'a test helper (test/ folders hold them)'],
   [/(^|\/)fixtures\//, 'a test fixture'],
   [/(^|\/)(test-[a-z-]+|testing|harnesses)\.(ts|js|d\.ts)$/, 'a test helper by its name'],
-  [/^(src|bench|scripts)\//, 'a source, benchmark or script file (the package ships dist/)'],
+  [/^(bench|scripts)\//, 'a benchmark or script file'],
+  [/^src\/.*\.(ts|js|mjs)$/, 'a TypeScript or JavaScript source (the package ships dist/)'],
 ];
 
 /** Files the compiled code reads next to itself (scripts/build.mjs copies them). */
@@ -34,6 +35,7 @@ const RUNTIME_FILES = [
   'dist/sync/proto/connector.proto',
   'dist/dispatch/connectors/upper.py',
   'dist/browser/switchboard-engine.js',
+  'src/client/python/switchboard/client.py',
 ];
 
 void test('npm pack: no test file or test helper, and everything the installed package loads', async (t) => {

@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeText, encodeJson, encodeText } from '../core/codec/index.js';
 import type { Message } from '../core/message.js';
-import { tempDir } from '../core/testing.js';
+import { tempDir } from '../core/test/support.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const BIN = join(here, '..', '..', 'bin', 'switchboard.js');
