@@ -9,6 +9,7 @@ import { decodeLine, encodeLine } from '../core/codec/index.js';
 import { ConnectionError, InvalidArgumentError, SwitchboardError, errorMessage } from '../core/errors.js';
 import { getLogger, type Logger } from '../core/log.js';
 import { COMMAND_NAME, type Message } from '../core/message.js';
+import { isServiceOrInstance, sameService } from '../core/protocol/index.js';
 import { MessageBuilder, type BroadcastScope } from './builder.js';
 import { Connection } from './connection.js';
 import { CORRELATION_PARAM, Correlator } from './correlation.js';
@@ -471,8 +472,7 @@ export class SwitchboardClient {
     const own = this.current?.service;
     if (own === undefined || !this.handlers.has(msg.command)) return false;
     // `name` or `name#instance` (no split: this runs for every reply with an id).
-    const to = msg.to.service;
-    return to.startsWith(own) && (to.length === own.length || to.charCodeAt(own.length) === 35); /* # */
+    return isServiceOrInstance(own, msg.to.service);
   }
 
   private isLateReply(msg: Message): boolean {
@@ -507,7 +507,7 @@ export class SwitchboardClient {
         const service = stringParam(msg, 'destination_service') ?? '';
         const command = stringParam(msg, 'unsent_command') ?? '';
         this.correlator.rejectWhere(
-          (p) => p.command === command && p.service.split('#')[0] === service.split('#')[0],
+          (p) => p.command === command && sameService(p.service, service),
           new SwitchboardError(
             'UNAVAILABLE',
             `service "${service}" is not registered with the hub, so ${command} was not delivered`,
@@ -519,9 +519,7 @@ export class SwitchboardClient {
       case 'UNKNOWN': {
         const command = stringParam(msg, 'command') ?? '';
         this.correlator.rejectWhere(
-          (p) =>
-            p.command === command &&
-            (p.service === '' || p.service.split('#')[0] === msg.sentFrom.service.split('#')[0]),
+          (p) => p.command === command && (p.service === '' || sameService(p.service, msg.sentFrom.service)),
           new SwitchboardError('NOT_FOUND', `${msg.sentFrom.service || 'the hub'} does not understand ${command}`),
         );
         return !this.handlers.has(msg.command);

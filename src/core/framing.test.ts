@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { LineFramer } from './framing.js';
+import { LineFramer, readLines } from './framing.js';
 import type { LineTooLongError } from './errors.js';
 
 function collect(max = 1024) {
@@ -126,4 +126,49 @@ void test('framing: arbitrary bytes (invalid UTF-8 included) never throw; lines 
     }),
     { numRuns: 500 },
   );
+});
+
+void test('framing, skip: over-long lines are skipped up to their newline and reported; the next lines arrive', () => {
+  const lines: string[] = [];
+  const over: number[] = [];
+  const framer = new LineFramer(
+    { line: (l) => (l.trim() ? lines.push(l) : 0), error: (e) => over.push(e.data?.received as number) },
+    { maxLineLength: 10, overLong: 'skip' },
+  );
+  framer.push('ab');
+  framer.push('c\r\nxyz\n\n');
+  framer.push('0123456789ABCDEF');
+  framer.push('GHI\nok\n');
+  framer.push('0123456789AB\nlast');
+  framer.push('\n');
+  assert.deepEqual(lines, ['abc', 'xyz', 'ok', 'last']);
+  assert.deepEqual(over, [19, 12]);
+  framer.push('0123456789ABCDEF');
+  assert.equal(framer.end(), 0);
+  assert.deepEqual(over, [19, 12, 16], 'a line still being skipped at the end is reported');
+});
+
+void test('framing, cut: CRLF, split chunks and endless lines delivered in pieces; the last line kept at the end', () => {
+  const lines: string[] = [];
+  const framer = new LineFramer(
+    { line: (l) => lines.push(l), error: () => assert.fail('cut reports no error') },
+    { maxLineLength: 8, overLong: 'cut', keepPartial: true },
+  );
+  framer.push('ab');
+  framer.push('c\r\nde');
+  framer.push('f\n0123456789');
+  framer.end();
+  assert.deepEqual(lines, ['abc', 'def', '01234567', '89']);
+});
+
+void test('readLines: lines of a stream, the unterminated last one kept when asked', async () => {
+  const { Readable } = await import('node:stream');
+  const lines: string[] = [];
+  await new Promise<void>((resolve) =>
+    readLines(Readable.from([Buffer.from('one\ntw'), Buffer.from('o\r\nthree')]), (l) => lines.push(l), {
+      keepPartial: true,
+      onEnd: resolve,
+    }),
+  );
+  assert.deepEqual(lines, ['one', 'two', 'three']);
 });

@@ -17,7 +17,14 @@ export {
   type WireFormat,
 } from './codec/index.js';
 export * from './address.js';
-export { LineFramer, DEFAULT_MAX_LINE_LENGTH, type LineSink } from './framing.js';
+export {
+  LineFramer,
+  readLines,
+  DEFAULT_MAX_LINE_LENGTH,
+  type LineSink,
+  type LineFramerOptions,
+  type OverLongPolicy,
+} from './framing.js';
 export {
   connect,
   listen,

@@ -10,18 +10,13 @@ import { EventEmitter } from 'node:events';
 import { z } from 'zod';
 import { decodeLine, encodeText } from '../core/codec/index.js';
 import type { Channel } from '../core/channel.js';
-import { createMessage, type JsonValue, type Message } from '../core/message.js';
+import { createMessage, type Message } from '../core/message.js';
+import { readMeshStatus, readSniffed, type MeshStatus, type Sniffed } from '../core/protocol/index.js';
 import type { Hub } from '../hub/hub.js';
 import { listServices, type ServiceInfo } from '../hub/service-list.js';
 import type { MessageTally } from '../hub/sniff.js';
 
-export interface Sniffed {
-  outcome: string;
-  at: number;
-  message: JsonValue;
-  deliveredTo?: string;
-  reason?: string;
-}
+export type { Sniffed };
 
 /** From the service's side: `received` = messages the hub wrote to it, `sent` = messages it sent the hub. */
 export interface MessageCounts {
@@ -34,8 +29,8 @@ export interface ClusterView {
   addresses: { kind: string; url: string }[];
   /** Services up on this hub. */
   services: string[];
-  /** `cluster-status --json` (MeshStatus), or null without a mesh. */
-  mesh: unknown;
+  /** `cluster-status --json`, or null without a mesh. */
+  mesh: MeshStatus | null;
 }
 
 /** What a live client may send: `{"type":"subscribe","traffic":false}` stops its traffic stream (default on). */
@@ -240,15 +235,8 @@ export class HubLink extends EventEmitter<{ sniffed: [Sniffed] }> {
   async clusterView(): Promise<ClusterView> {
     const hub = this.hub;
     const reply = hub.remote() ? await this.request('MESH_STATUS', ['MESH_STATUS_REPLY', 'UNKNOWN']) : undefined;
-    const raw = reply?.command === 'MESH_STATUS_REPLY' ? reply.params.status : undefined;
-    let mesh: unknown = null;
-    if (typeof raw === 'string') {
-      try {
-        mesh = JSON.parse(raw) as unknown;
-      } catch {
-        mesh = null;
-      }
-    } else if (raw !== undefined) mesh = raw;
+    const status = reply?.command === 'MESH_STATUS_REPLY' ? readMeshStatus(reply) : undefined;
+    const mesh = status?.ok ? status.value : null;
     const local = listServices(hub.serverName, hub.services, undefined)
       .filter((s) => s.status === 'up')
       .map((s) => s.name);
@@ -268,15 +256,7 @@ export class HubLink extends EventEmitter<{ sniffed: [Sniffed] }> {
       return;
     }
     if (msg.command !== 'SNIFFED') return;
-    const p = msg.params;
-    const event: Sniffed = {
-      outcome: String(p.outcome ?? ''),
-      at: Number(p.at ?? Date.now()),
-      message: p.message ?? null,
-    };
-    if (p.delivered_to !== undefined) event.deliveredTo = String(p.delivered_to);
-    if (p.reason !== undefined) event.reason = String(p.reason);
-    this.emit('sniffed', event);
+    this.emit('sniffed', readSniffed(msg));
   }
 
   private onAskFrame(frame: string): void {

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { batchItems, isBatch, jsonSizeExceeds, MAX_BATCH, methodPath, parseMessage } from './protocol.js';
-import { LineReader } from './connectors/line-reader.js';
 import { BROWSER_BUNDLES, bundleForBrowser } from './browser/build.js';
 
 void test('parseMessage accepts the Remix message shapes (objects, JSON text, bytes)', () => {
@@ -60,24 +59,6 @@ void test('methodPath follows Remix (root plugin stripped)', () => {
   assert.equal(methodPath('m'), 'm');
   assert.equal(methodPath('m', 'plugin'), 'm');
   assert.equal(methodPath('m', 'plugin.sub'), 'sub.m');
-});
-
-void test('LineReader splits lines across chunks and skips over-long lines without losing the next', () => {
-  const lines: string[] = [];
-  const over: number[] = [];
-  const r = new LineReader(
-    10,
-    (l) => lines.push(l),
-    (n) => over.push(n),
-  );
-  r.push('ab');
-  r.push('c\r\nxyz\n\n');
-  r.push('0123456789ABCDEF');
-  r.push('GHI\nok\n');
-  r.push('0123456789AB\nlast');
-  r.push('\n');
-  assert.deepEqual(lines, ['abc', 'xyz', 'ok', 'last']);
-  assert.deepEqual(over, [19, 12]);
 });
 
 void test('browser bundles stay small (no zod locales, no Node modules)', async () => {

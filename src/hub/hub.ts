@@ -10,6 +10,7 @@ import type { Channel } from '../core/channel.js';
 import { errorMessage, SwitchboardError } from '../core/errors.js';
 import { getLogger, type Logger } from '../core/log.js';
 import { createMessage, type JsonValue, type Message } from '../core/message.js';
+import { isBroadcast, isThisHub } from '../core/protocol/index.js';
 import { memoryChannelPair } from '../core/transports/index.js';
 import { MessageCache } from './cache.js';
 import {
@@ -264,7 +265,7 @@ export class Hub implements HubPortLike, CommandContext {
     try {
       if (msg.to.service === '') {
         const server = msg.to.server;
-        if (server === '' || server === '.' || server === '*' || server === this.serverName || !this.remoteHooks) {
+        if (isThisHub(server, this.serverName) || !this.remoteHooks) {
           if (this.tap.active) this.tap.publish('hub', msg);
           this.commands.handle(conn, msg);
           return;
@@ -305,10 +306,7 @@ export class Hub implements HubPortLike, CommandContext {
     const head = scanText(frame);
     if (head === undefined || head.special) return false;
     const service = head.service;
-    if (service.length === 0 || (service.length === 1 && (service === '*' || service === '?' || service === '.')))
-      return false;
-    const server = head.server;
-    if (server !== '' && server !== '*' && server !== '.' && server !== this.serverName) return false;
+    if (service.length === 0 || isBroadcast(service) || !isThisHub(head.server, this.serverName)) return false;
     const inst = this.router.pick(service);
     if (inst === undefined) return false;
     if ((inst.connection.format ?? 'text') === 'text') {

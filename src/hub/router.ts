@@ -7,7 +7,17 @@
  */
 import { createMessage, type JsonValue, type Message } from '../core/message.js';
 import type { Logger } from '../core/log.js';
-import { parseCacheRule, parseReportLevel, DEFAULT_RULE, type CacheRule } from './cache-rule.js';
+import {
+  DEFAULT_RULE,
+  baseName,
+  cacheRuleOf,
+  instanceOf,
+  isBroadcast,
+  isThisHub,
+  parseCacheRule,
+  parseReportLevel,
+  type CacheRule,
+} from '../core/protocol/index.js';
 import type { MessageCache } from './cache.js';
 import type { HubConnection } from './connection.js';
 import { Outgoing } from './outgoing.js';
@@ -22,10 +32,6 @@ export interface RouterDeps {
   tap: SniffTap;
   log: Logger;
   remote(): RemoteHooks | undefined;
-}
-
-function isBroadcast(service: string): boolean {
-  return service.length === 1 && (service === '*' || service === '?' || service === '.');
 }
 
 export class Router {
@@ -43,23 +49,22 @@ export class Router {
     if (isBroadcast(service)) {
       const server = msg.to.server;
       // `?:*/X` is for remote hubs only and `C:*/X` for hub C only: not for this hub's services.
-      if (server === '' || server === '*' || server === '.' || server === this.d.serverName)
-        this.broadcastLocal(msg, from);
+      if (isThisHub(server, this.d.serverName)) this.broadcastLocal(msg, from);
       if (service !== '.' && server !== '.' && server !== this.d.serverName) this.d.remote()?.broadcast(msg);
       return;
     }
     const server = msg.to.server;
     const self = this.d.serverName;
-    const here = server === '' || server === '*' || server === '.' || server === self;
+    const here = isThisHub(server, self);
     let rule: CacheRule = DEFAULT_RULE;
     if (msg.params.cache !== undefined) {
       const parsed = parseCacheRule(msg.params.cache);
-      if (typeof parsed === 'string') {
-        this.answer(msg, from, 'INVALID', { command: msg.command, message: parsed });
-        if (this.d.tap.active) this.d.tap.publish('refused', msg, undefined, parsed);
+      if (!parsed.ok) {
+        this.answer(msg, from, 'INVALID', { command: msg.command, message: parsed.error });
+        if (this.d.tap.active) this.d.tap.publish('refused', msg, undefined, parsed.error);
         return;
       }
-      rule = parsed;
+      rule = parsed.value;
     }
     if (here && this.deliverLocal(msg, sourceText, from)) return;
     if (server !== '.' && server !== self) {
@@ -90,9 +95,7 @@ export class Router {
       this.broadcastLocal(msg, undefined);
       return;
     }
-    const parsed = parseCacheRule(msg.params.cache);
-    const rule = typeof parsed === 'string' ? DEFAULT_RULE : parsed;
-    if (!this.deliverLocal(msg)) this.absent(msg, undefined, rule, true);
+    if (!this.deliverLocal(msg)) this.absent(msg, undefined, cacheRuleOf(msg.params), true);
   }
 
   /** To every local instance that understands the command (but the sender's own connection). */
@@ -125,9 +128,9 @@ export class Router {
 
   /** The live local instance for `name` or `name#id`. */
   pick(service: string): InstanceEntry | undefined {
-    const hash = service.indexOf('#');
-    if (hash === -1) return this.d.services.get(service)?.pick();
-    return this.d.services.get(service.slice(0, hash))?.find(service.slice(hash + 1));
+    const instance = instanceOf(service);
+    if (instance === undefined) return this.d.services.get(service)?.pick();
+    return this.d.services.get(baseName(service))?.find(instance);
   }
 
   /**
@@ -166,10 +169,9 @@ export class Router {
 
   private absent(msg: Message, from: HubConnection | undefined, rule: CacheRule, here: boolean): void {
     const service = msg.to.service;
-    const hash = service.indexOf('#');
-    const name = hash === -1 ? service : service.slice(0, hash);
+    const name = baseName(service);
     if (here && !rule.noCache && this.d.services.isKnown(name)) {
-      this.d.cache.add(name, hash === -1 ? undefined : service.slice(hash + 1), msg, rule.ttlSeconds);
+      this.d.cache.add(name, instanceOf(service), msg, rule.ttlSeconds);
       this.cached(msg, from);
       return;
     }

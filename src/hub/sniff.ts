@@ -7,35 +7,23 @@
  */
 import { encodeJson, encodeText } from '../core/codec/index.js';
 import { createMessage, type JsonValue, type Message } from '../core/message.js';
+import { isServiceOrInstance, sniffedParams, type SniffOutcome, type Sniffed } from '../core/protocol/index.js';
 import type { HubConnection } from './connection.js';
 import { Outgoing } from './outgoing.js';
 
-export type SniffOutcome =
-  'delivered' | 'broadcast' | 'forwarded' | 'cached' | 'failed' | 'dropped' | 'hub' | 'sent' | 'refused' | 'invalid';
+export type { SniffOutcome } from '../core/protocol/index.js';
 
 export interface SniffFilter {
   service: string | undefined;
   command: string | undefined;
 }
 
-function baseName(service: string): string {
-  const hash = service.indexOf('#');
-  return hash === -1 ? service : service.slice(0, hash);
-}
-
-function matchesService(want: string, service: string): boolean {
-  return (
-    service === want ||
-    (service.length > want.length && service.charCodeAt(want.length) === 35 /* # */ && baseName(service) === want)
-  );
-}
-
 export function matches(filter: SniffFilter, msg: Message): boolean {
   if (filter.command !== undefined && msg.command !== filter.command) return false;
   if (
     filter.service !== undefined &&
-    !matchesService(filter.service, msg.to.service) &&
-    !matchesService(filter.service, msg.sentFrom.service)
+    !isServiceOrInstance(filter.service, msg.to.service) &&
+    !isServiceOrInstance(filter.service, msg.sentFrom.service)
   )
     return false;
   return true;
@@ -135,7 +123,7 @@ export class SniffTap {
       out ??= new Outgoing(
         createMessage(
           'SNIFFED',
-          { outcome: 'invalid', at: Date.now(), message: shown, reason },
+          sniffedParams({ outcome: 'invalid', at: Date.now(), message: shown, reason }, false),
           {},
           { server: this.serverName },
         ),
@@ -151,9 +139,9 @@ export class SniffTap {
     reason: string | undefined,
     typed: boolean,
   ): Outgoing {
-    const params: Record<string, JsonValue> = { outcome, at: Date.now(), message };
-    if (deliveredTo && deliveredTo.length > 0) params.delivered_to = typed ? [...deliveredTo] : deliveredTo.join(',');
-    if (reason !== undefined) params.reason = reason;
-    return new Outgoing(createMessage('SNIFFED', params, {}, { server: this.serverName }));
+    const event: Sniffed = { outcome, at: Date.now(), message };
+    if (deliveredTo !== undefined) event.deliveredTo = deliveredTo as string[];
+    if (reason !== undefined) event.reason = reason;
+    return new Outgoing(createMessage('SNIFFED', sniffedParams(event, typed), {}, { server: this.serverName }));
   }
 }

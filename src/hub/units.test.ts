@@ -1,4 +1,4 @@
-/** The hub's pure parts: cache rules, the message cache, the registry catalog, sniff filters, config. */
+/** The hub's pure parts: the message cache, the registry catalog, sniff filters, config. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -9,7 +9,6 @@ import { textMessage } from '../core/codec/arbitraries.js';
 import { createMessage } from '../core/message.js';
 import { SwitchboardError } from '../core/errors.js';
 import { tempDir } from '../core/test/support.js';
-import { parseCacheRule, parseReportLevel } from './cache-rule.js';
 import { MessageCache } from './cache.js';
 import { parseConfText } from './config-file.js';
 import { loadConfig } from './config.js';
@@ -17,18 +16,6 @@ import { RegisterRefused, ServiceCatalog, parseInstanceParam } from './registry.
 import { matches } from './sniff.js';
 import { restamp } from './outgoing.js';
 import type { HubConnection } from './connection.js';
-
-void test('cache rules: no, reply, ttl bounds, and sentences for bad values', () => {
-  assert.deepEqual(parseCacheRule(undefined), { noCache: false, reply: false, ttlSeconds: 60 });
-  assert.deepEqual(parseCacheRule('no;reply'), { noCache: true, reply: true, ttlSeconds: 60 });
-  assert.deepEqual(parseCacheRule('ttl=300;'), { noCache: false, reply: false, ttlSeconds: 300 });
-  assert.match(parseCacheRule('ttl=5') as string, /from 10 to 86400/);
-  assert.match(parseCacheRule('ttl=abc') as string, /whole number/);
-  assert.match(parseCacheRule('maybe') as string, /accepts "no", "reply"/);
-  assert.equal(parseReportLevel('failure'), 'failure');
-  assert.equal(parseReportLevel('all'), 'all');
-  assert.equal(parseReportLevel(undefined), 'none');
-});
 
 void test('message cache: ttl expiry, per-instance messages, bounds drop the oldest', () => {
   const cache = new MessageCache({ perService: 2, total: 3 });

@@ -1,9 +1,9 @@
 /** The `cluster-status` verb: asks the hub for MESH_STATUS and prints it. */
 import { z } from 'zod';
 import { createMessage } from '../core/message.js';
-import { InvalidArgumentError, SwitchboardError } from '../core/errors.js';
+import { InvalidArgumentError, InvalidMessageError, SwitchboardError } from '../core/errors.js';
 import { askHub, hubAddress } from '../hub/request.js';
-import type { MeshStatus } from './mesh.js';
+import { readMeshStatus, type MeshStatus } from '../core/protocol/index.js';
 
 const Opts = z.object({
   address: z.string().optional(),
@@ -20,8 +20,9 @@ export async function fetchMeshStatus(address: string, timeoutMs = 5000): Promis
   );
   const reply = replies.find((m) => m.command === 'MESH_STATUS_REPLY');
   if (!reply) return undefined;
-  const status = reply.params.status;
-  return JSON.parse(typeof status === 'string' ? status : JSON.stringify(status)) as MeshStatus;
+  const status = readMeshStatus(reply);
+  if (!status.ok) throw new InvalidMessageError(`the hub at ${address} answered MESH_STATUS badly: ${status.error}`);
+  return status.value;
 }
 
 export function formatMeshStatus(s: MeshStatus): string {

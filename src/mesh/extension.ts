@@ -6,6 +6,7 @@
  * mutual TLS on hub links).
  */
 import type { HubExtension } from '../hub/extensions.js';
+import { meshStatusParams } from '../core/protocol/index.js';
 import type { Hub } from '../hub/hub.js';
 import { errorMessage, InvalidArgumentError } from '../core/errors.js';
 import { loadNeighbors } from './neighbors-file.js';
@@ -63,9 +64,7 @@ export const meshExtension: HubExtension = {
       hub.addCommand('CLUSTER_STATUS', (conn) => {
         for (const [command, params] of mesh.clusterStatusReplies()) hub.tell(conn, command, params);
       }),
-      hub.addCommand('MESH_STATUS', (conn) =>
-        hub.tell(conn, 'MESH_STATUS_REPLY', { status: JSON.stringify(mesh.status()) }),
-      ),
+      hub.addCommand('MESH_STATUS', (conn) => hub.tell(conn, 'MESH_STATUS_REPLY', meshStatusParams(mesh.status()))),
     ];
     await mesh.start();
     return {

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { cacheRuleOf } from '../core/protocol/index.js';
 import { createMessage } from '../core/message.js';
 import {
   ConnectParams,
   isControl,
   linkStateMessage,
-  readCacheRule,
   readLinkState,
   readParams,
   readRefuse,
@@ -51,11 +51,12 @@ void test('REFUSE reasons round-trip; LINK_STATE round-trips and is validated', 
   );
 });
 
-void test('cache rule: no, reply, ttl clamped to 10..86400, default 60', () => {
-  assert.deepEqual(readCacheRule({}), { cache: true, reply: false, ttlSeconds: 60 });
-  assert.deepEqual(readCacheRule({ cache: 'no;reply' }), { cache: false, reply: true, ttlSeconds: 60 });
-  assert.equal(readCacheRule({ cache: 'ttl=5' }).ttlSeconds, 10);
-  assert.equal(readCacheRule({ cache: 'ttl=999999' }).ttlSeconds, 86_400);
+void test("cache rule: the mesh reads the hub's rule; a bad value from a peer falls back to the default", () => {
+  assert.deepEqual(cacheRuleOf({}), { noCache: false, reply: false, ttlSeconds: 60 });
+  assert.deepEqual(cacheRuleOf({ cache: 'no;reply' }), { noCache: true, reply: true, ttlSeconds: 60 });
+  assert.equal(cacheRuleOf({ cache: 'ttl=300' }).ttlSeconds, 300);
+  assert.equal(cacheRuleOf({ cache: 'ttl=5' }).ttlSeconds, 60);
+  assert.equal(cacheRuleOf({ cache: 'ttl=999999' }).ttlSeconds, 60);
 });
 
 void test('source addresses and neighbor URLs', () => {

@@ -14,7 +14,8 @@ import { ClusterGraph, isEmptyChange, type RouteChange } from './graph.js';
 import { BroadcastTracker, MAX_BROADCAST_HOPS, readBroadcast, stripBroadcast, writeBroadcast } from './broadcast.js';
 import { clusterStatus, statusCommands, type ClusterStatus } from './quorum.js';
 import { RemoteCache } from './remote-cache.js';
-import { isControl, linkStateMessage, readCacheRule, readLinkState, controlMessage } from './link-protocol.js';
+import { isControl, linkStateMessage, readLinkState, controlMessage } from './link-protocol.js';
+import { cacheRuleOf, meshStatusParams, parseReportLevel, type MeshStatus } from '../core/protocol/index.js';
 import { Links, type LinksConfig } from './links.js';
 import type { RemoteLink } from './remote-link.js';
 import type { HubPort, MeshHooks, RemoteServiceInfo, RouteOutcome } from './hub-port.js';
@@ -26,33 +27,7 @@ export interface MeshConfig extends Omit<LinksConfig, 'serverName'> {
   timings: MeshTimings;
 }
 
-export interface MeshStatus {
-  server: string;
-  address: string;
-  cluster: ClusterStatus;
-  links: { server: string; address: string; outgoing: boolean; secure: boolean; since: number }[];
-  neighbors: {
-    address: string;
-    url: string;
-    role: string;
-    state: string;
-    server?: string;
-    lastError?: string;
-    nextAttempt?: number;
-  }[];
-  /** `links`: the hubs each one reports links with (a link is live when both ends report it). */
-  hubs: {
-    name: string;
-    reachable: boolean;
-    distance?: number;
-    nextHop?: string;
-    address: string;
-    services: string[];
-    links: string[];
-  }[];
-  blocked: { address: string; until: number; failures: number }[];
-  cachedForRemote: number;
-}
+export type { MeshStatus };
 
 const BROADCAST_SERVICES = new Set(['*', '?']);
 
@@ -163,7 +138,7 @@ export class Mesh implements MeshHooks {
         for (const [command, params] of this.clusterStatusReplies()) this.reply(msg, command, params);
         return true;
       case 'MESH_STATUS':
-        this.reply(msg, 'MESH_STATUS_REPLY', { status: JSON.stringify(this.status()) });
+        this.reply(msg, 'MESH_STATUS_REPLY', meshStatusParams(this.status()));
         return true;
       case 'FORGET': {
         const ip = typeof msg.params.ip === 'string' ? msg.params.ip : '';
@@ -340,7 +315,7 @@ export class Mesh implements MeshHooks {
       this.hub.deliverLocal({ ...msg, to: { server: this.hub.serverName, service: msg.to.service } });
     else if (outcome === 'cached') this.report(msg, 'cached');
     else if (outcome === 'failed') {
-      if (readCacheRule(msg.params).reply)
+      if (cacheRuleOf(msg.params).reply)
         this.reply(
           msg,
           'SERVICE_UNAVAILABLE',
@@ -410,15 +385,13 @@ export class Mesh implements MeshHooks {
     const link = hop === undefined ? undefined : this.links.get(hop);
     if (link && link !== from && (frame === undefined ? link.send(msg) : link.sendRaw(frame))) return 'forwarded';
     // The route is gone: keep it for when the hub is reachable again, unless told not to.
-    const rule = readCacheRule(msg.params);
-    return rule.cache && this.cache.add(target, msg, rule.ttlSeconds) ? 'cached' : 'failed';
+    const rule = cacheRuleOf(msg.params);
+    return !rule.noCache && this.cache.add(target, msg, rule.ttlSeconds) ? 'cached' : 'failed';
   }
 
   private report(msg: Message, status: 'cached' | 'failed'): void {
-    // Same levels as the hub: `failure` reports failures, anything else set (`all`) reports both.
-    const wanted = msg.params.transmission_report;
-    if (wanted === undefined || wanted === null || wanted === '' || wanted === 'none' || wanted === false) return;
-    if (status === 'cached' && (wanted === 'failure' || wanted === 'failed')) return;
+    const level = parseReportLevel(msg.params.transmission_report);
+    if (level === 'none' || (status === 'cached' && level === 'failure')) return;
     this.reply(msg, 'TRANSMISSION_REPORT', { command: msg.command, status, destination_service: msg.to.service }, true);
   }
 

@@ -4,14 +4,9 @@
  * live >= quorum and COMPLETE when every known hub is live.
  */
 
-export interface ClusterStatus {
-  up: boolean;
-  complete: boolean;
-  /** Known hubs (the communicator's `neighbors_count`). */
-  total: number;
-  live: number;
-  quorum: number;
-}
+import type { ClusterStatus } from '../core/protocol/index.js';
+
+export type { ClusterStatus };
 
 export function clusterStatus(knownHubs: number, liveHubs: number): ClusterStatus {
   const total = Math.max(1, knownHubs);

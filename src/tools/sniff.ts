@@ -3,9 +3,10 @@
  * `SNIFF [service=S][;command=C][;format=json]` and prints each `SNIFFED` as it arrives; after a
  * hub restart it reconnects and asks again.
  */
-import { decodeLine } from '../core/codec/index.js';
+import { decodeJson } from '../core/codec/index.js';
 import { SwitchboardError, errorMessage } from '../core/errors.js';
 import type { JsonValue, Message } from '../core/message.js';
+import { readSniffed as readNotice } from '../core/protocol/index.js';
 import { connect } from '../client/index.js';
 import { formatMessage } from './message-line.js';
 import type { SniffOptions } from './options.js';
@@ -20,12 +21,10 @@ export interface SniffedLine {
 }
 
 export function readSniffed(msg: Message): SniffedLine {
-  const at = Number(msg.params.at);
-  const outcome = String(msg.params.outcome ?? '');
-  const out: SniffedLine = { at: Number.isFinite(at) ? at : Date.now(), outcome, message: msg.params.message ?? '' };
-  const to = msg.params.delivered_to;
-  if (to !== undefined && to !== '') out.delivered_to = Array.isArray(to) ? to.map(String) : String(to).split(',');
-  if (msg.params.reason !== undefined) out.reason = String(msg.params.reason);
+  const s = readNotice(msg);
+  const out: SniffedLine = { at: s.at, outcome: s.outcome, message: s.message };
+  if (s.deliveredTo !== undefined) out.delivered_to = s.deliveredTo;
+  if (s.reason !== undefined) out.reason = s.reason;
   return out;
 }
 
@@ -36,7 +35,7 @@ export function formatSniffed(s: SniffedLine): string {
   if (typeof s.message === 'string') text = s.message;
   else {
     try {
-      text = formatMessage(decodeLine(JSON.stringify(s.message)), false, false);
+      text = formatMessage(decodeJson(JSON.stringify(s.message)), false, false);
     } catch {
       text = JSON.stringify(s.message);
     }

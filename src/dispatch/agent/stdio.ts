@@ -20,14 +20,18 @@ export function openStdio(child: ChildProcess): ConnectorStdio {
     remoteAddress: `connector pid ${pid}`,
   });
   const listeners: ((line: string) => void)[] = [];
-  const framer = new LineFramer({
-    line: (l) => {
-      for (const f of listeners) f(l);
+  // An over-long log line is skipped (and said so); the lines after it still arrive.
+  const framer = new LineFramer(
+    {
+      line: (l) => {
+        for (const f of listeners) f(l);
+      },
+      error: () => {
+        for (const f of listeners) f('(a stderr line over the length limit was cut)');
+      },
     },
-    error: () => {
-      for (const f of listeners) f('(a stderr line over the length limit was cut)');
-    },
-  });
+    { overLong: 'skip' },
+  );
   child.stderr!.on('data', (chunk: Buffer) => framer.push(chunk));
   return { channel, onLog: (f) => listeners.push(f) };
 }

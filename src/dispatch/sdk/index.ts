@@ -9,8 +9,8 @@
  * Logs go to stderr (`log()`), never stdout, which carries only protocol lines.
  */
 import { createServer, type Socket } from 'node:net';
-import { createInterface } from 'node:readline';
 import { PassThrough, Writable, type Readable } from 'node:stream';
+import { readLines } from '../../core/framing.js';
 import type { JsonValue } from '../../core/message.js';
 
 export type TaskHandler = (
@@ -39,6 +39,8 @@ function processIO(): ConnectorIO {
 }
 
 const MAX_BACKLOG_BYTES = 16 * 1024 * 1024;
+/** A task line from the agent over this is skipped (and logged): the agent's own queue bound. */
+const MAX_TASK_LINE_BYTES = 16 * 1024 * 1024;
 
 function socketIO(listenOn: string): ConnectorIO {
   const i = listenOn.lastIndexOf(':');
@@ -127,39 +129,50 @@ export function log(message: string, io: ConnectorIO = processIO()): void {
  * reported as the task's error. Unknown task keys are answered with an error. Returns a stop function.
  */
 export function listenTask(handlers: Record<string, TaskHandler>, io: ConnectorIO = processIO()): () => void {
-  const rl = createInterface({ input: io.input, crlfDelay: Infinity });
-  rl.on('line', (text) => {
-    let task: { type?: unknown; id?: unknown; key?: unknown; inputs?: unknown };
-    try {
-      task = JSON.parse(text) as typeof task;
-    } catch {
-      log(`sdk: ignoring a stdin line that is not JSON: ${text.slice(0, 80)}`, io);
-      return;
-    }
-    if (task.type !== 'task' || typeof task.id !== 'string' || typeof task.key !== 'string') {
-      log(`sdk: ignoring a stdin line that is not a task: ${text.slice(0, 80)}`, io);
-      return;
-    }
-    const id = task.id;
-    const handler = handlers[task.key];
-    if (!handler) {
-      write(io, {
-        type: 'result',
-        id,
-        error: `this connector has no task "${task.key}" (it has: ${Object.keys(handlers).join(', ') || 'none'})`,
-      });
-      return;
-    }
-    const inputs =
-      task.inputs && typeof task.inputs === 'object' && !Array.isArray(task.inputs)
-        ? (task.inputs as Record<string, JsonValue>)
-        : {};
-    Promise.resolve()
-      .then(() => handler(inputs))
-      .then(
-        (outputs) => write(io, { type: 'result', id, outputs: outputs ?? {} }),
-        (err: unknown) => write(io, { type: 'result', id, error: err instanceof Error ? err.message : String(err) }),
-      );
-  });
-  return () => rl.close();
+  const stop = readLines(
+    io.input,
+    (text) => {
+      let task: { type?: unknown; id?: unknown; key?: unknown; inputs?: unknown };
+      try {
+        task = JSON.parse(text) as typeof task;
+      } catch {
+        log(`sdk: ignoring a stdin line that is not JSON: ${text.slice(0, 80)}`, io);
+        return;
+      }
+      if (task.type !== 'task' || typeof task.id !== 'string' || typeof task.key !== 'string') {
+        log(`sdk: ignoring a stdin line that is not a task: ${text.slice(0, 80)}`, io);
+        return;
+      }
+      const id = task.id;
+      const handler = handlers[task.key];
+      if (!handler) {
+        write(io, {
+          type: 'result',
+          id,
+          error: `this connector has no task "${task.key}" (it has: ${Object.keys(handlers).join(', ') || 'none'})`,
+        });
+        return;
+      }
+      const inputs =
+        task.inputs && typeof task.inputs === 'object' && !Array.isArray(task.inputs)
+          ? (task.inputs as Record<string, JsonValue>)
+          : {};
+      Promise.resolve()
+        .then(() => handler(inputs))
+        .then(
+          (outputs) => write(io, { type: 'result', id, outputs: outputs ?? {} }),
+          (err: unknown) => write(io, { type: 'result', id, error: err instanceof Error ? err.message : String(err) }),
+        );
+    },
+    {
+      maxLineLength: MAX_TASK_LINE_BYTES,
+      overLong: 'skip',
+      keepPartial: true,
+      onOverLong: (err) => log(`sdk: ignoring a stdin line: ${err.message}`, io),
+    },
+  );
+  return () => {
+    stop();
+    io.input.pause();
+  };
 }

@@ -12,7 +12,7 @@ import { PluginConnector, type ConnectorOptions } from '../connector.js';
 import { connectionLost } from '../errors.js';
 import type { Profile } from '../profile.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, type RemixMessage } from '../protocol.js';
-import { LineReader } from './line-reader.js';
+import { readLines } from '../../core/framing.js';
 
 export interface ChildProcessPluginOptions extends ConnectorOptions {
   mode?: 'ipc' | 'stdio';
@@ -58,13 +58,19 @@ export class ChildProcessPlugin extends PluginConnector {
     this.child = child;
     if (o.mode === 'stdio') {
       const limit = this.options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-      const reader = new LineReader(
-        limit,
-        (line) => this.getMessage(line),
-        (len) => this.messageRejected(`a line of ${len} bytes is over the ${limit}-byte limit`),
+      // A plugin's over-long line is skipped up to its newline and reported; the plugin keeps being served.
+      readLines(
+        child.stdout!,
+        (line) => {
+          if (line.trim().length > 0) this.getMessage(line);
+        },
+        {
+          maxLineLength: limit,
+          overLong: 'skip',
+          onOverLong: (err) =>
+            this.messageRejected(`a line of ${String(err.data?.received)} bytes is over the ${limit}-byte limit`),
+        },
       );
-      child.stdout!.setEncoding('utf8');
-      child.stdout!.on('data', (chunk: string) => reader.push(chunk));
       child.stdin!.on('error', () => undefined); // EPIPE after a crash: the exit handler reports it
     } else {
       child.on('message', (msg: unknown) => this.getMessage(msg));

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatHandshake, parseHandshake } from './handshake.js';
 import { PluginHandshakeError } from './errors.js';
-import { LineSplitter, OutputTail, parsePluginLine } from './plugin-log.js';
+import { OutputTail, parsePluginLine } from './plugin-log.js';
 
 const expect = { appVersions: [1] };
 
@@ -88,14 +88,4 @@ void test('the stderr tail keeps the last lines within its bounds', () => {
   tail.push('y'.repeat(500));
   assert.ok(tail.toString().length <= 100);
   assert.ok(tail.toString().endsWith('...'));
-});
-
-void test('the line splitter handles CRLF, split chunks and endless lines', () => {
-  const lines: string[] = [];
-  const s = new LineSplitter((l) => lines.push(l), 8);
-  s.push('ab');
-  s.push('c\r\nde');
-  s.push('f\n0123456789');
-  s.end();
-  assert.deepEqual(lines, ['abc', 'def', '01234567', '89']);
 });

@@ -2,6 +2,7 @@
  * A plugin's output lines: hclog JSON (`@level`, `@message`, `@timestamp`, `@module`, extra
  * fields) or plain text, turned into log entries; and a bounded tail of stderr for error reports.
  */
+import { LineFramer } from '../../core/framing.js';
 import type { PluginLogEntry } from './types.js';
 
 const LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error']);
@@ -51,35 +52,13 @@ export class OutputTail {
   }
 }
 
-/**
- * Splits a byte stream into lines (LF or CRLF). A line longer than `maxLine` is cut into pieces of
- * that size so a plugin writing without newlines cannot grow the buffer without bound.
- */
-export class LineSplitter {
-  private pending = '';
+/** A plugin writing without newlines cannot grow a log line past this: it is cut into pieces. */
+export const MAX_LOG_LINE = 64 * 1024;
 
-  constructor(
-    private readonly onLine: (line: string) => void,
-    private readonly maxLine = 64 * 1024,
-  ) {}
-
-  push(chunk: Buffer | string): void {
-    this.pending += chunk.toString();
-    let nl: number;
-    while ((nl = this.pending.indexOf('\n')) >= 0) {
-      const line = this.pending.slice(0, nl);
-      this.pending = this.pending.slice(nl + 1);
-      this.onLine(line.endsWith('\r') ? line.slice(0, -1) : line);
-    }
-    while (this.pending.length > this.maxLine) {
-      this.onLine(this.pending.slice(0, this.maxLine));
-      this.pending = this.pending.slice(this.maxLine);
-    }
-  }
-
-  /** Emits what is left without a trailing newline (at end of stream). */
-  end(): void {
-    if (this.pending !== '') this.onLine(this.pending);
-    this.pending = '';
-  }
+/** The framer for a plugin's output: lines over MAX_LOG_LINE are cut, an unterminated last line is kept. */
+export function logLineFramer(onLine: (line: string) => void): LineFramer {
+  return new LineFramer(
+    { line: onLine, error: () => undefined },
+    { maxLineLength: MAX_LOG_LINE, overLong: 'cut', keepPartial: true },
+  );
 }

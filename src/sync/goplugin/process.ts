@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { PluginExitedError, PluginTimeoutError } from './errors.js';
-import { LineSplitter, OutputTail, parsePluginLine } from './plugin-log.js';
+import { OutputTail, logLineFramer, parsePluginLine } from './plugin-log.js';
 import type { PluginLogEntry } from './types.js';
 
 export interface ExitInfo {
@@ -40,7 +40,7 @@ export class PluginProcess {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const stdout = new LineSplitter((line) => {
+    const stdout = logLineFramer((line) => {
       if (this.firstLineSeen === undefined) {
         this.firstLineSeen = line;
         this.firstLineWaiter?.(line);
@@ -48,7 +48,7 @@ export class PluginProcess {
       }
       if (line.trim() !== '') options.onLog(parsePluginLine(line, 'stdout'));
     });
-    const stderr = new LineSplitter((line) => {
+    const stderr = logLineFramer((line) => {
       if (line.trim() === '') return;
       this.tail.push(line);
       options.onLog(parsePluginLine(line, 'stderr'));

@@ -14,6 +14,7 @@ import { parseHandshake, type Handshake } from './handshake.js';
 import { checkCertificate, clientCredentials, derToPem, generateCertificate, type TlsMaterial } from './mtls.js';
 import { PluginProcess, type ExitInfo } from './process.js';
 import { unary, hasStatus } from './rpc.js';
+import { logLineFramer } from './plugin-log.js';
 import type { PluginLogEntry } from './types.js';
 
 export { HANDSHAKE };
@@ -199,12 +200,22 @@ export function followStdio(client: Client, onLog: (entry: PluginLogEntry) => vo
     {},
     new Metadata(),
   );
-  call.on('data', (chunk: { channel: string; data: Buffer }) => {
-    const stream = chunk.channel === 'STDERR' ? 'stderr' : 'stdout';
-    for (const line of chunk.data.toString().split('\n'))
+  // Output arrives in chunks that need not end at a newline: one framer per stream joins the lines.
+  const framer = (stream: 'stdout' | 'stderr') =>
+    logLineFramer((line) => {
       if (line.trim()) onLog({ level: 'info', message: line, fields: {}, stream });
+    });
+  const stdoutLines = framer('stdout');
+  const stderrLines = framer('stderr');
+  const flush = (): void => {
+    stdoutLines.end();
+    stderrLines.end();
+  };
+  call.on('data', (chunk: { channel: string; data: Buffer }) => {
+    (chunk.channel === 'STDERR' ? stderrLines : stdoutLines).push(chunk.data);
   });
   call.on('error', (err) => {
+    flush();
     if (
       !hasStatus(err, status.UNIMPLEMENTED) &&
       !hasStatus(err, status.CANCELLED) &&
@@ -214,7 +225,10 @@ export function followStdio(client: Client, onLog: (entry: PluginLogEntry) => vo
     }
     onEnd?.();
   });
-  call.on('end', () => onEnd?.());
+  call.on('end', () => {
+    flush();
+    onEnd?.();
+  });
 }
 
 function makeSession(proc: PluginProcess, handshake: Handshake, client: Client, broker: GrpcBroker): PluginSession {

@@ -4,10 +4,10 @@
  * - `stdioConnector()`: one JSON message per line on stdin/stdout (for `mode: 'stdio'`). Write
  *   logs to stderr: stdout belongs to the protocol.
  */
-import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { SwitchboardError } from '../../../core/errors.js';
-import type { RemixMessage } from '../../protocol.js';
+import { readLines } from '../../../core/framing.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, type RemixMessage } from '../../protocol.js';
 import type { ClientConnector } from '../client.js';
 
 export function childProcessConnector(proc: NodeJS.Process = process): ClientConnector {
@@ -33,17 +33,40 @@ export function childProcessConnector(proc: NodeJS.Process = process): ClientCon
   };
 }
 
-export function stdioConnector(input: Readable = process.stdin, output: Writable = process.stdout): ClientConnector {
-  const lines = createInterface({ input, crlfDelay: Infinity });
+/**
+ * `maxLineLength`: a line from the engine over it (bytes) is skipped and reported on stderr (the
+ * engine refuses messages over its own limit, 1 MiB by default, anyway).
+ */
+export function stdioConnector(
+  input: Readable = process.stdin,
+  output: Writable = process.stdout,
+  {
+    maxLineLength = DEFAULT_MAX_MESSAGE_BYTES,
+    errors = process.stderr,
+  }: { maxLineLength?: number; errors?: Writable } = {},
+): ClientConnector {
+  let stop: (() => void) | undefined;
   return {
     send: (message: RemixMessage) => {
       output.write(JSON.stringify(message) + '\n');
     },
     on: (cb) => {
-      lines.on('line', (line) => {
-        if (line.trim()) cb(line);
-      });
+      stop = readLines(
+        input,
+        (line) => {
+          if (line.trim()) cb(line);
+        },
+        {
+          maxLineLength,
+          overLong: 'skip',
+          keepPartial: true,
+          onOverLong: (err) => errors.write(`plugin client: ${err.message}\n`),
+        },
+      );
     },
-    close: () => lines.close(),
+    close: () => {
+      stop?.();
+      input.pause();
+    },
   };
 }
