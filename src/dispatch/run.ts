@@ -24,6 +24,8 @@ export interface DispatcherRunOptions {
   allowTokens?: string[];
   /** An execution without a result after this long is marked failed (default 10 minutes). */
   taskTimeoutMs?: number;
+  /** How often to look for trigger changes made by other processes (ms, default 500). */
+  pollMs?: number;
   /** History kept (ms, default 7 days; 0 keeps everything). */
   retainMs?: number;
 }
@@ -44,6 +46,7 @@ export async function startDispatcher(opts: DispatcherRunOptions): Promise<Dispa
     transport,
     log,
     taskTimeoutMs: opts.taskTimeoutMs,
+    pollMs: opts.pollMs,
     retainMs: opts.retainMs,
   });
   await dispatcher.start();

@@ -51,6 +51,8 @@ export class Agent {
   private index = new TriggerIndex();
   private version = -1;
   private registered = false;
+  /** The newest trigger version an invalidation announced (it may arrive before registration is done). */
+  private announced = -1;
   private stopped = false;
   private early: EventLine[] = [];
   private events: WireEvent[] = [];
@@ -160,6 +162,7 @@ export class Agent {
       { connector: this.id, kind: this.opts.kind, triggers: this.index.size },
       'registered with the dispatcher',
     );
+    if (this.announced > this.version) await this.refreshTriggers();
   }
 
   private useSnapshot(s: TriggerSnapshot): void {
@@ -170,7 +173,11 @@ export class Agent {
 
   private async refreshTriggers(): Promise<void> {
     const reply = await this.opts.transport.request({ type: 'triggers', token: this.opts.token, connectorId: this.id });
-    if (reply.ok && reply.type === 'snapshot' && reply.snapshot.version !== this.version) {
+    if (!reply.ok) {
+      this.opts.log.warn({ connector: this.id }, `the dispatcher did not send triggers: ${reply.message}`);
+      return;
+    }
+    if (reply.type === 'snapshot' && reply.snapshot.version !== this.version) {
       this.useSnapshot(reply.snapshot);
       this.opts.log.info({ version: this.version, triggers: this.index.size }, 'trigger cache refreshed');
     }
@@ -178,7 +185,10 @@ export class Agent {
 
   private async onInbound(m: AgentInbound): Promise<void> {
     if (m.type === 'invalidate') {
-      if (m.version !== this.version) await this.refreshTriggers();
+      this.announced = Math.max(this.announced, m.version);
+      // Before registration the dispatcher does not know this connector yet: the registration's
+      // answer carries the triggers, and `register` checks what was announced meanwhile.
+      if (this.registered && m.version !== this.version) await this.refreshTriggers();
       return;
     }
     for (const t of m.tasks) this.runTask(t);

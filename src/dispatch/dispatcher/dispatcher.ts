@@ -188,7 +188,18 @@ export class Dispatcher implements DispatcherHandler {
     return undefined;
   }
 
+  /**
+   * Registrations and trigger requests are answered from the store's current triggers, not from a
+   * cache that the poll may not have refreshed yet (another process may have just added a trigger).
+   */
+  private async freshTriggers(batch: Inbound[]): Promise<void> {
+    if (!batch.some((b) => b.message.type === 'register' || b.message.type === 'triggers')) return;
+    // A reload already under way may have read the store before the change: check again after it.
+    for (let i = 0; i < 3 && (await this.opts.db.triggerVersion()) !== this.version; i++) await this.reloadTriggers();
+  }
+
   async handle(batch: Inbound[]): Promise<HandleResult> {
+    await this.freshTriggers(batch);
     const outcomes: (Error | undefined)[] = new Array(batch.length).fill(undefined);
     const sent: Promise<unknown>[] = [];
     const eventMsgs: { i: number; m: EventsMessage }[] = [];

@@ -1,0 +1,64 @@
+// Registration and trigger changes made by another process (the CLI, the dashboard, another
+// dispatcher) at the same moment: the agent must start with the triggers the store holds when it
+// registers, whatever the dispatcher's poll has seen. Both transports.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { needService, tempDir } from '../core/testing.js';
+import { getLogger } from '../core/log.js';
+import { hubPort, startTestHub } from '../hub/test-support.js';
+import { openDispatchDb } from './open.js';
+import { startAgent, startDispatcher } from './run.js';
+import { AMQP_URL, deleteTopology, testPrefix } from './test/rabbit.js';
+import { parseTriggers } from './trigger/parse.js';
+
+const log = getLogger('dispatch-test');
+const counter = [process.execPath, '--import', 'tsx', join(import.meta.dirname, 'test', 'fixtures', 'counter.ts')];
+const cleanups: (() => Promise<void>)[] = [];
+after(async () => {
+  for (const f of cleanups.reverse()) await f().catch(() => undefined);
+});
+
+const trigger = (name: string) =>
+  parseTriggers(`name: ${name}\nwhen: { kind: counter, event: tick }\nthen: { kind: upper, task: upper }\n`, 't.yml');
+
+for (const transport of ['amqp', 'hub'] as const) {
+  void test(`${transport}: a trigger stored just before registration is in the registration's answer, even before the dispatcher's poll`, async (t) => {
+    if (transport === 'amqp' && !(await needService(t, 'rabbitmq'))) return;
+    const home = await tempDir('sb-dispatch-reg-');
+    cleanups.push(home.cleanup);
+    const { db, close } = await openDispatchDb({ home: home.path });
+    cleanups.push(close);
+    const token = await db.issueToken('counter');
+    const prefix = testPrefix();
+    let hubAddress: string | undefined;
+    if (transport === 'amqp') cleanups.push(() => deleteTopology(prefix));
+    else {
+      const hub = await startTestHub();
+      cleanups.push(() => hub.stop());
+      hubAddress = `cd://127.0.0.1:${hubPort(hub)}`;
+    }
+    // The dispatcher polls the store for trigger changes once an hour here: only the registration
+    // path can bring the new trigger.
+    const dispatcher = await startDispatcher({
+      db,
+      ...(transport === 'amqp' ? { amqp: AMQP_URL, prefix } : { hub: hubAddress }),
+      log,
+      pollMs: 3_600_000,
+    });
+    cleanups.push(() => dispatcher.stop());
+    await db.addTriggers(trigger('first'));
+    const agent = await startAgent({
+      command: counter,
+      kind: 'counter',
+      id: `counter-${transport}`,
+      token,
+      ...(transport === 'amqp' ? { amqp: AMQP_URL, prefix } : { dispatcher: hubAddress }),
+      log,
+      helloTimeoutMs: 5000,
+    });
+    cleanups.push(() => agent.stop());
+    assert.equal(agent.triggers, 1, 'the agent got the trigger that concerns it at registration');
+    assert.equal(agent.triggerVersion, await db.triggerVersion());
+  });
+}
