@@ -41,7 +41,13 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
 
 function send(res: ServerResponse, result: ApiResult): void {
   const body = JSON.stringify(result.body);
-  res.writeHead(result.status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  res.writeHead(result.status, {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    // A body refused before it was read to the end (over the size limit) leaves the connection
+    // unusable for another request: say so, or the client reuses it and fails.
+    ...(res.req.complete ? {} : { connection: 'close' }),
+  });
   res.end(body);
 }
 

@@ -77,6 +77,24 @@ void test('trigger add|list|disable|enable|remove and connector token', async ()
   assert.match(tok.token, /^sbt_[A-Za-z0-9_-]{40,}$/);
   assert.match((await cli('trigger', 'log')).stdout, /no executions yet/);
 
+  // Limits: a file over 1 MiB is refused before it is read, an alias bomb with a sentence.
+  const huge = join(home.path, 'huge.yml');
+  await writeFile(huge, `name: x\n# ${'y'.repeat(10 * 1024 * 1024)}\n`);
+  const h = await cli('trigger', 'add', huge);
+  assert.equal(h.code, 1);
+  assert.match(h.stderr, /huge\.yml is 10485\d+ bytes; trigger files are limited to 1048576 bytes \(1 MiB\): split it/);
+  const bomb = join(home.path, 'bomb.yml');
+  await writeFile(
+    bomb,
+    ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+      .concat('bcdefghi'.split('').map((x, i) => `${x}: &${x} [${Array(9).fill(`*${'abcdefghi'[i]}`).join(',')}]`))
+      .join('\n'),
+  );
+  const bm = await cli('trigger', 'add', bomb);
+  assert.equal(bm.code, 1);
+  assert.match(bm.stderr, /bomb\.yml:1: the document expands more than 100 aliases/);
+  assert.doesNotMatch(bm.stderr, /at .*\.ts:\d+/, 'a sentence, not a stack trace');
+
   const retain = await cli('dispatcher', '--retain-days', 'a week');
   assert.equal(retain.code, 1);
   assert.match(

@@ -79,13 +79,8 @@ A trigger file (YAML or JSON; one trigger, a list, or { triggers: [...] }):
       .option('--replace', 'replace triggers with the same name')
       .option('--check', 'only validate the file'),
   ).action(async (file: string, opts: DbOpts & { replace?: boolean; check?: boolean }) => {
-    const { readFile } = await import('node:fs/promises');
-    const { parseTriggers } = await import('./trigger/parse.js');
-    const { InvalidArgumentError } = await import('../core/errors.js');
-    const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
-      throw new InvalidArgumentError(`cannot read ${file}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
-    });
-    const specs = parseTriggers(text, file);
+    const { readTriggerFile } = await import('./trigger/file.js');
+    const specs = await readTriggerFile(file);
     if (opts.check) {
       process.stdout.write(`${file}: ${specs.length} valid trigger(s): ${specs.map((s) => s.name).join(', ')}\n`);
       return;

@@ -107,8 +107,8 @@ void test('an agent connects to a connector in its own container (TCP) and recon
     ),
   );
 
-  // An event the dispatcher fails on (its id holds a NUL character, which PostgreSQL refuses in text) is dead-lettered
-  // and the dispatcher carries on with the rest.
+  // An event id holding a NUL character (which PostgreSQL would refuse in text, and SQLite store) is refused
+  // by the message check on either store, dead-lettered with the reason, and the dispatcher carries on.
   const n = names(prefix);
   const conn = await amqp.connect(AMQP_URL);
   const ch = await conn.createConfirmChannel();
@@ -133,7 +133,7 @@ void test('an agent connects to a connector in its own container (TCP) and recon
     { what: 'the dead letter' },
   );
   assert.match(dead[0]!.body, /nul\\u0000-1/);
-  assert.match(String(dead[0]!.headers['x-switchboard-error']), /0x00|\\u0000|null character|NUL/i);
+  assert.match(String(dead[0]!.headers['x-switchboard-error']), /events\.0\.id: must not contain control characters/);
 
   // The connector's container restarts: the agent reconnects and carries on.
   counterProc.kill('SIGKILL');

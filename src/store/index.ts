@@ -2,3 +2,4 @@
 export { openStore, resolveHome, type OpenStoreOptions } from './open.js';
 export type { Db, Dialect, DialectName, Migration, Row, Store, UpsertSpec } from './types.js';
 export { POSTGRES, SQLITE } from './dialect.js';
+export { isTransientStoreError } from './errors.js';

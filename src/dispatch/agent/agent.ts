@@ -21,8 +21,11 @@ import type { ConnectorLink } from './connector-link.js';
 import { ConnectorProcess } from './connector-process.js';
 import { ConnectorSocket } from './connector-socket.js';
 
-/** Events kept while the agent is not registered yet (the dispatcher may still be starting). */
+/** Events kept while the agent is not registered yet (the dispatcher may still be starting): count and bytes. */
 const MAX_EARLY = 10_000;
+const MAX_EARLY_BYTES = 16 * 1024 * 1024;
+/** What an event or result adds to a message besides its line (id, time, field names). */
+const ENVELOPE_BYTES = 120;
 
 export interface AgentOptions {
   transport: AgentTransport;
@@ -54,13 +57,26 @@ export class Agent {
   /** The newest trigger version an invalidation announced (it may arrive before registration is done). */
   private announced = -1;
   private stopped = false;
-  private early: EventLine[] = [];
+  private early: { e: EventLine; bytes: number }[] = [];
+  private earlyBytes = 0;
   private events: WireEvent[] = [];
+  /** Size of each entry of `events` (its connector line), to cut batches below the transport's limit. */
+  private eventBytes: number[] = [];
   private results: WireResult[] = [];
+  private resultBytes: number[] = [];
   private flushScheduled = false;
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly taskStarted = new Map<string, string>();
-  readonly counters = { events: 0, filteredOut: 0, invalid: 0, sent: 0, confirmed: 0, tasks: 0, results: 0 };
+  readonly counters = {
+    events: 0,
+    filteredOut: 0,
+    invalid: 0,
+    tooLarge: 0,
+    sent: 0,
+    confirmed: 0,
+    tasks: 0,
+    results: 0,
+  };
 
   constructor(private readonly opts: AgentOptions) {
     this.id = opts.id ?? `${opts.kind}-${hostname()}`;
@@ -101,8 +117,8 @@ export class Agent {
       if (this.registered && !this.stopped)
         void this.register().catch((err: unknown) => log.error({ err: errorMessage(err) }, 're-registration failed'));
     });
-    this.connector.on('event', (e) => this.onEvent(e));
-    this.connector.on('result', (r) => this.onResult(r));
+    this.connector.on('event', (e, bytes) => this.onEvent(e, bytes));
+    this.connector.on('result', (r, bytes) => this.onResult(r, bytes));
     this.connector.start();
     await transport.start({ id: this.id, kind: this.opts.kind }, (m) => this.onInbound(m));
     transport.onReconnect(() => {
@@ -120,7 +136,8 @@ export class Agent {
     this.heartbeat.unref();
     const early = this.early;
     this.early = [];
-    for (const e of early) this.onEvent(e);
+    this.earlyBytes = 0;
+    for (const { e, bytes } of early) this.onEvent(e, bytes);
   }
 
   private meta(): Record<string, JsonValue> {
@@ -195,17 +212,18 @@ export class Agent {
   }
 
   // 3.-6. events: validate, filter with the cached triggers, send the valid ones in batches.
-  private onEvent(e: EventLine): void {
+  private onEvent(e: EventLine, bytes: number): void {
     if (!this.registered) {
-      if (this.early.length >= MAX_EARLY) {
+      while (this.early.length && (this.early.length >= MAX_EARLY || this.earlyBytes + bytes > MAX_EARLY_BYTES)) {
         if (this.counters.invalid++ === 0)
           this.opts.log.warn(
-            { kept: MAX_EARLY },
+            { kept: MAX_EARLY, keptBytes: MAX_EARLY_BYTES },
             'more events before registration than the buffer holds; dropping the oldest',
           );
-        this.early.shift();
+        this.earlyBytes -= this.early.shift()!.bytes;
       }
-      this.early.push(e);
+      this.early.push({ e, bytes });
+      this.earlyBytes += bytes;
       return;
     }
     this.counters.events++;
@@ -222,7 +240,18 @@ export class Agent {
       this.counters.filteredOut++;
       return;
     }
+    const size = bytes + ENVELOPE_BYTES;
+    if (size > this.opts.transport.maxMessageBytes) {
+      // Refused here, with the reason in this agent's log, rather than by the dispatcher out of sight.
+      this.counters.tooLarge++;
+      this.opts.log.error(
+        { key: e.key, bytes, limit: this.opts.transport.maxMessageBytes },
+        `the connector emitted a ${e.key} event of ${bytes} bytes; over ${this.opts.transport.kind === 'hub' ? 'the hub' : 'RabbitMQ'} this agent sends events of at most ${this.opts.transport.maxMessageBytes - ENVELOPE_BYTES} bytes: not sent`,
+      );
+      return;
+    }
     this.events.push({ id: timeOrderedId(), key: e.key, data: e.data, time: new Date().toISOString() });
+    this.eventBytes.push(size);
     this.scheduleFlush();
   }
 
@@ -240,11 +269,24 @@ export class Agent {
   }
 
   // 8. results back
-  private onResult(r: ResultLine): void {
+  private onResult(r: ResultLine, lineBytes?: number): void {
     const startedAt = this.taskStarted.get(r.id);
     this.taskStarted.delete(r.id);
     const base = { executionId: r.id, finishedAt: new Date().toISOString(), ...(startedAt ? { startedAt } : {}) };
-    this.results.push('error' in r ? { ...base, error: r.error } : { ...base, outputs: r.outputs });
+    let result: WireResult = 'error' in r ? { ...base, error: r.error } : { ...base, outputs: r.outputs };
+    // The connector's line is about the result's size; results made up here are small.
+    let size = lineBytes ?? ('error' in r ? r.error.length : 0);
+    if (size > this.opts.transport.maxMessageBytes - ENVELOPE_BYTES) {
+      size = JSON.stringify(result).length;
+      // The dispatcher could not take it: the execution fails with the reason instead of never finishing.
+      result = {
+        ...base,
+        error: `the connector's result was ${size} bytes; results are limited to ${this.opts.transport.maxMessageBytes - ENVELOPE_BYTES} bytes`,
+      };
+      size = 300;
+    }
+    this.results.push(result);
+    this.resultBytes.push(size + ENVELOPE_BYTES);
     this.scheduleFlush();
   }
 
@@ -257,10 +299,21 @@ export class Agent {
     });
   }
 
+  /** How many of the first entries fit one message: at most `max`, under the transport's byte limit. */
+  private fit(sizes: number[], max: number): number {
+    const limit = this.opts.transport.maxMessageBytes;
+    let total = 0;
+    let n = 0;
+    while (n < sizes.length && n < max && (n === 0 || total + sizes[n]! <= limit)) total += sizes[n++]!;
+    return n;
+  }
+
   private flush(): void {
     const max = this.opts.maxBatch ?? 500;
     while (this.events.length) {
-      const events = this.events.splice(0, max);
+      const n = this.fit(this.eventBytes, max);
+      const events = this.events.splice(0, n);
+      this.eventBytes.splice(0, n);
       this.counters.sent += events.length;
       this.opts.transport.send({ type: 'events', token: this.opts.token, connectorId: this.id, events }).then(
         () => {
@@ -271,7 +324,9 @@ export class Agent {
       );
     }
     while (this.results.length) {
-      const results = this.results.splice(0, max);
+      const n = this.fit(this.resultBytes, max);
+      const results = this.results.splice(0, n);
+      this.resultBytes.splice(0, n);
       this.counters.results += results.length;
       this.opts.transport
         .send({ type: 'results', token: this.opts.token, connectorId: this.id, results })

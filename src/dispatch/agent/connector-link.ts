@@ -18,8 +18,10 @@ import {
 
 export interface LinkEvents {
   hello: [HelloLine];
-  event: [EventLine];
-  result: [ResultLine];
+  /** The event and the length of its line (the agent batches by size). */
+  event: [EventLine, number];
+  /** The result and the length of its line (absent for results the link makes up when a connector goes away). */
+  result: [ResultLine, number?];
   started: [number];
   exited: [number | null, NodeJS.Signals | null];
 }
@@ -74,13 +76,13 @@ export abstract class ConnectorLink extends EventEmitter<LinkEvents> {
     if (line.type === 'hello') this.emit('hello', line);
     else if (line.type === 'event') {
       this.counters.events++;
-      this.emit('event', line);
+      this.emit('event', line, text.length);
     } else {
       if (!this.outstanding.delete(line.id)) {
         this.log.warn({ id: line.id }, 'connector answered a task it was not given (or answered twice); ignored');
         return;
       }
-      this.emit('result', line);
+      this.emit('result', line, text.length);
     }
   }
 

@@ -60,6 +60,17 @@ const parse = <T>(text: unknown, fallback: T): T => (typeof text === 'string' ? 
 
 type Row = Record<string, unknown>;
 
+/** Longest error text kept for an execution (a connector's stack trace says enough in that much). */
+export const MAX_ERROR_CHARS = 16 * 1024;
+
+/** An error text as stored: NUL (which PostgreSQL refuses in text) replaced, cut to MAX_ERROR_CHARS. */
+export function errorText(text: string): string {
+  const clean = text.includes('\u0000') ? text.replaceAll('\u0000', '\ufffd') : text;
+  return clean.length > MAX_ERROR_CHARS
+    ? `${clean.slice(0, MAX_ERROR_CHARS)}... (cut at ${MAX_ERROR_CHARS} characters)`
+    : clean;
+}
+
 function connectorFrom(r: Row): ConnectorRecord {
   return {
     id: String(r.id),
@@ -104,6 +115,23 @@ export class DispatchDb {
 
   async migrate(): Promise<void> {
     await this.sql.migrate('dispatch', MIGRATIONS);
+  }
+
+  /** True when the store answers a trivial query (tells "the store is down" from "this input is bad"). */
+  async ping(timeoutMs = 5000): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        this.sql.query('SELECT 1 AS one').then(() => true),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(false), timeoutMs);
+        }),
+      ]);
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   // --- triggers ---
@@ -259,7 +287,15 @@ export class DispatchDb {
         const rows = await tx.query(
           `INSERT INTO dispatch_events (id, connector_id, kind, key, data, time, received_at) VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}
            ON CONFLICT (id) DO NOTHING RETURNING id`,
-          part.flatMap((e) => [e.id, e.connectorId, e.kind, e.key, JSON.stringify(e.data), e.time, receivedAt]),
+          part.flatMap((e) => [
+            e.id,
+            e.connectorId,
+            e.kind,
+            e.key,
+            e.dataText ?? JSON.stringify(e.data),
+            e.time,
+            receivedAt,
+          ]),
         );
         for (const r of rows) freshIds.add(String(r.id));
       }
@@ -293,7 +329,7 @@ export class DispatchDb {
       return [
         r.executionId,
         r.outputs ? JSON.stringify(r.outputs) : null,
-        r.error ?? null,
+        r.error === undefined ? null : errorText(r.error),
         r.error !== undefined ? 'failed' : 'done',
         started,
         r.finishedAt,

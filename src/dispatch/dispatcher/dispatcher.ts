@@ -7,6 +7,7 @@
  */
 import { SwitchboardError, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
+import { isTransientStoreError } from '../../store/errors.js';
 import { timeOrderedId } from '../protocol/ids.js';
 import type { AgentMessage, TriggerSnapshot, WireTask } from '../protocol/wire.js';
 import { resolveInputs } from '../trigger/inputs.js';
@@ -27,7 +28,14 @@ export interface DispatcherOptions {
   taskTimeoutMs?: number;
   /** Events and finished executions older than this are deleted (ms, default 7 days; 0 keeps everything). */
   retainMs?: number;
+  /** A message whose processing fails this many times (the store answering) is set aside with its reason. */
+  poisonAfter?: number;
+  /** Largest event data accepted, serialised as JSON (bytes). */
+  maxEventBytes?: number;
 }
+
+export const DEFAULT_POISON_AFTER = 3;
+export const DEFAULT_MAX_EVENT_BYTES = 1024 * 1024;
 
 export const DEFAULT_RETAIN_MS = 7 * 24 * 3600_000;
 /** History is pruned at most this often (the sweep runs every minute or faster). */
@@ -35,8 +43,6 @@ const PRUNE_EVERY_MS = 10 * 60_000;
 
 /** Most executions waiting for a result that the latency metric tracks (the oldest are let go). */
 const MAX_PENDING = 100_000;
-
-type EventsMessage = Extract<AgentMessage, { type: 'events' }>;
 
 export class Dispatcher implements DispatcherHandler {
   private index = new TriggerIndex();
@@ -48,7 +54,7 @@ export class Dispatcher implements DispatcherHandler {
   private sweeper: NodeJS.Timeout | undefined;
   private reloading: Promise<void> | undefined;
   private lastPrune = 0;
-  readonly counters = { events: 0, duplicates: 0, executions: 0, results: 0, refused: 0 };
+  readonly counters = { events: 0, duplicates: 0, executions: 0, results: 0, refused: 0, poisoned: 0 };
   /** Executions sent and waiting for their result: when (performance.now()) and by which trigger, for the latency metric. */
   private readonly pending = new Map<string, { at: number; trigger: string }>();
 
@@ -198,14 +204,63 @@ export class Dispatcher implements DispatcherHandler {
     for (let i = 0; i < 3 && (await this.opts.db.triggerVersion()) !== this.version; i++) await this.reloadTriggers();
   }
 
+  /**
+   * Processes a batch. When it fails as a whole, the store decides what happens: unreachable or busy
+   * (a transient error) and the batch is retried later by the transport, nothing set aside;
+   * otherwise each message is processed on its own, so one poison message neither holds the batch
+   * back nor loops forever: it is tried `poisonAfter` times and then refused with the reason (the
+   * transport dead-letters it), while the others go through.
+   */
   async handle(batch: Inbound[]): Promise<HandleResult> {
     await this.freshTriggers(batch);
-    const outcomes: (Error | undefined)[] = new Array(batch.length).fill(undefined);
     const sent: Promise<unknown>[] = [];
-    const eventMsgs: { i: number; m: EventsMessage }[] = [];
+    try {
+      const outcomes = await this.process(batch, sent);
+      return { outcomes, settled: Promise.all(sent) };
+    } catch (err) {
+      await this.unlessStoreTrouble(err);
+      this.opts.log.warn(
+        { err: errorMessage(err), messages: batch.length },
+        'a batch failed; processing its messages one by one',
+      );
+    }
+    const outcomes: (Error | undefined)[] = [];
+    for (const inbound of batch) outcomes.push(await this.processAlone(inbound, sent));
+    return { outcomes, settled: Promise.all(sent) };
+  }
+
+  /** Throws `err` again when it is the store's trouble rather than the message's. */
+  private async unlessStoreTrouble(err: unknown): Promise<void> {
+    if (isTransientStoreError(err) || !(await this.opts.db.ping())) throw err;
+  }
+
+  private async processAlone(inbound: Inbound, sent: Promise<unknown>[]): Promise<Error | undefined> {
+    const tries = this.opts.poisonAfter ?? DEFAULT_POISON_AFTER;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return (await this.process([inbound], sent))[0];
+      } catch (err) {
+        await this.unlessStoreTrouble(err);
+        if (attempt >= tries) {
+          this.counters.poisoned++;
+          return new SwitchboardError(
+            'INVALID_MESSAGE',
+            `processing failed ${attempt} times (${errorMessage(err)}); set aside`,
+          );
+        }
+        await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+      }
+    }
+  }
+
+  /** One pass over messages in order. What it sends is pushed to `sent` (awaited before the batch is acknowledged). */
+  private async process(batch: Inbound[], sent: Promise<unknown>[]): Promise<(Error | undefined)[]> {
+    const outcomes: (Error | undefined)[] = new Array(batch.length).fill(undefined);
+    const events: NewEvent[] = [];
     const results: ResultUpdate[] = [];
     const now = new Date().toISOString();
     const touched = new Set<string>();
+    const maxEventBytes = this.opts.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
     for (let i = 0; i < batch.length; i++) {
       const { message: m, reply } = batch[i]!;
       const refusal = await this.refuse(m);
@@ -248,7 +303,20 @@ export class Dispatcher implements DispatcherHandler {
             );
             break;
           }
-          eventMsgs.push({ i, m });
+          // Serialised once here: for the size limit and for the store.
+          const mine: NewEvent[] = [];
+          for (const e of m.events) {
+            const dataText = JSON.stringify(e.data);
+            if (dataText.length > maxEventBytes && Buffer.byteLength(dataText) > maxEventBytes) {
+              outcomes[i] = new SwitchboardError(
+                'INVALID_MESSAGE',
+                `event ${e.id} (${e.key}) carries ${Buffer.byteLength(dataText)} bytes of data; events are limited to ${maxEventBytes} bytes`,
+              );
+              break;
+            }
+            mine.push({ id: e.id, connectorId: c.id, kind: c.kind, key: e.key, data: e.data, dataText, time: e.time });
+          }
+          if (!outcomes[i]) events.push(...mine);
           break;
         }
         case 'results':
@@ -256,29 +324,14 @@ export class Dispatcher implements DispatcherHandler {
           break;
       }
     }
-    if (eventMsgs.length) {
-      try {
-        sent.push((await this.dispatch(eventMsgs.map((e) => e.m))).confirmed);
-      } catch (err) {
-        // Find which message fails on its own; the others go through.
-        if (eventMsgs.length === 1) outcomes[eventMsgs[0]!.i] = asError(err);
-        else
-          for (const { i, m } of eventMsgs) {
-            try {
-              sent.push((await this.dispatch([m])).confirmed);
-            } catch (e) {
-              outcomes[i] = asError(e);
-            }
-          }
-      }
-    }
+    if (events.length) sent.push((await this.dispatch(events)).confirmed);
     if (results.length) {
       await this.opts.db.completeExecutions(results);
       this.counters.results += results.length;
       this.observeResults(results);
     }
     await this.touch(touched, now);
-    return { outcomes, settled: Promise.all(sent) };
+    return outcomes;
   }
 
   /** Only results of executions this process dispatched count (a redelivered duplicate finds nothing). */
@@ -305,13 +358,7 @@ export class Dispatcher implements DispatcherHandler {
   }
 
   /** Records new events and their executions in one transaction, then sends the tasks; resolves to their confirmation. */
-  private async dispatch(msgs: EventsMessage[]): Promise<{ confirmed: Promise<unknown> }> {
-    const events: NewEvent[] = [];
-    for (const m of msgs) {
-      const c = this.connectors.get(m.connectorId)!;
-      for (const e of m.events)
-        events.push({ id: e.id, connectorId: c.id, kind: c.kind, key: e.key, data: e.data, time: e.time });
-    }
+  private async dispatch(events: NewEvent[]): Promise<{ confirmed: Promise<unknown> }> {
     const sends = new Map<string, { to: TaskTarget; tasks: WireTask[] }>();
     const { fresh, executions } = await this.opts.db.recordEvents(events, (fresh) => {
       const execs: NewExecution[] = [];
@@ -367,8 +414,4 @@ export class Dispatcher implements DispatcherHandler {
       this.opts.log.debug({ duplicates: events.length - fresh.length }, 'ignored events already dispatched');
     return { confirmed: Promise.all([...sends.values()].map((s) => this.opts.transport.sendTasks(s.to, s.tasks))) };
   }
-}
-
-function asError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
 }

@@ -52,6 +52,8 @@ export interface NewEvent {
   kind: string;
   key: string;
   data: JsonValue;
+  /** `data` as JSON (serialised once, for the size limit and the store). */
+  dataText?: string;
   time: string;
 }
 

@@ -4,7 +4,9 @@ import assert from 'node:assert/strict';
 import { agentMessage, dispatcherMessage, parseAgentMessage, parseDispatcherMessage } from './wire.js';
 
 const event = { id: 'e1', key: 'tick', data: { n: 1 }, time: '2026-01-01T00:00:00.000Z' };
-const result = { executionId: 'x1', outputs: { n: 1 }, startedAt: 'a', finishedAt: 'b' };
+const T0 = '2026-01-01T00:00:00.000Z';
+const T1 = '2026-01-01T00:00:01.250+02:00';
+const result = { executionId: 'x1', outputs: { n: 1 }, startedAt: T0, finishedAt: T1 };
 const base = { token: 't', connectorId: 'c1' };
 
 const agentCases: unknown[] = [
@@ -20,8 +22,19 @@ const agentCases: unknown[] = [
   {
     type: 'results',
     ...base,
-    results: [result, { executionId: 'x2', error: 'boom', finishedAt: 'b' }, { executionId: 'x3', finishedAt: 'b' }],
+    results: [result, { executionId: 'x2', error: 'boom', finishedAt: T1 }, { executionId: 'x3', finishedAt: T0 }],
   },
+  // Times must be ISO-8601 with a zone; ids printable; connector ids from the names' alphabet.
+  { type: 'results', ...base, results: [{ ...result, startedAt: 'bad' }] },
+  { type: 'results', ...base, results: [{ ...result, finishedAt: '2026-13-45T99:00:00Z' }] },
+  { type: 'results', ...base, results: [{ ...result, finishedAt: '2026-01-01 00:00:00' }] },
+  { type: 'results', ...base, results: [{ ...result, executionId: 'x\u0000' }] },
+  { type: 'events', ...base, events: [{ ...event, time: 'now' }] },
+  { type: 'events', ...base, events: [{ ...event, id: 'nul\u0000-1' }] },
+  { type: 'events', ...base, events: [{ ...event, key: 'tab\there' }] },
+  { type: 'events', token: 't', connectorId: 'a/b', events: [event] },
+  { type: 'events', token: 't', connectorId: 'c'.repeat(129), events: [event] },
+  { type: 'register', token: 't', connector: { id: 'c', kind: 'k/../x' } },
   { type: 'results', ...base, results: [{ ...result, outputs: [1] }] },
   { type: 'results', ...base, results: [{ ...result, outputs: null }] },
   { type: 'results', ...base, results: [{ ...result, error: 3 }] },
@@ -64,4 +77,12 @@ void test('parseDispatcherMessage agrees with the zod schema on tasks', () => {
 
 void test('a refused message says which field is wrong', () => {
   assert.match(String(parseAgentMessage({ type: 'events', ...base, events: [{ ...event, id: '' }] })), /events\.0\.id/);
+  assert.match(
+    String(parseAgentMessage({ type: 'results', ...base, results: [{ ...result, startedAt: 'bad' }] })),
+    /results\.0\.startedAt: must be an ISO-8601 time/,
+  );
+  assert.match(
+    String(parseAgentMessage({ type: 'events', ...base, events: [{ ...event, id: 'nul\u0000-1' }] })),
+    /events\.0\.id: must not contain control characters/,
+  );
 });

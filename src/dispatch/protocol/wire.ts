@@ -6,48 +6,74 @@ import { z } from 'zod';
 import type { JsonValue } from '../../core/message.js';
 import { triggerSpecSchema, type TriggerSpec } from '../trigger/schema.js';
 
-const id = z.string().min(1).max(200);
+/**
+ * Ids and keys: printable text (no control characters: PostgreSQL refuses NUL in text where SQLite
+ * stores it, and both stores must take or refuse the same messages).
+ */
+// eslint-disable-next-line no-control-regex -- control characters are what this refuses
+const PRINTABLE = /^[^\u0000-\u001f\u007f]+$/;
+const id = z.string().min(1).max(200).regex(PRINTABLE, 'must not contain control characters');
+/** Connector ids and kinds also name RabbitMQ queues and hub services: the trigger names' alphabet. */
+export const CONNECTOR_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
+export const MAX_KIND_LENGTH = 64;
+export const MAX_CONNECTOR_ID_LENGTH = 128;
+const kindName = z
+  .string()
+  .min(1)
+  .max(MAX_KIND_LENGTH)
+  .regex(CONNECTOR_NAME, 'a kind may hold letters, digits and _ . : - only (and start with a letter or digit)');
+const connectorId = z
+  .string()
+  .min(1)
+  .max(MAX_CONNECTOR_ID_LENGTH)
+  .regex(CONNECTOR_NAME, 'a connector id may hold letters, digits and _ . : - only (and start with a letter or digit)');
+/** An ISO-8601 time with a zone, as `new Date().toISOString()` writes it (a duration is computed from two). */
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+export function isIsoTime(v: unknown): v is string {
+  return typeof v === 'string' && v.length <= 40 && ISO_TIME.test(v) && Number.isFinite(Date.parse(v));
+}
+const time = z.string().refine(isIsoTime, 'must be an ISO-8601 time such as 2026-01-31T12:00:00.000Z');
 // Bodies arrive through JSON.parse, so any value in them is JSON already: checking it again value
 // by value would only cost time (measured: the largest share of the dispatcher's parsing).
 const json = z.custom<JsonValue>((v) => v !== undefined);
 const record = z.record(z.string(), json);
 
 export const connectorInfo = z.object({
-  id,
-  kind: id,
+  id: connectorId,
+  kind: kindName,
   meta: record.default({}),
   events: z.array(z.string()).default([]),
   tasks: z.array(z.string()).default([]),
 });
 export type ConnectorInfo = z.infer<typeof connectorInfo>;
 
-export const wireEvent = z.object({ id, key: id, data: json, time: z.string() });
+export const wireEvent = z.object({ id, key: id, data: json, time });
 export type WireEvent = z.infer<typeof wireEvent>;
 
 export const wireResult = z.object({
   executionId: id,
   outputs: record.optional(),
   error: z.string().optional(),
-  startedAt: z.string().optional(),
-  finishedAt: z.string(),
+  startedAt: time.optional(),
+  finishedAt: time,
 });
 export type WireResult = z.infer<typeof wireResult>;
 
 /** Agent -> dispatcher. `register` and `triggers` expect a reply. */
 export const agentMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('register'), token: z.string(), connector: connectorInfo }),
-  z.object({ type: z.literal('unregister'), token: z.string(), connectorId: id }),
-  z.object({ type: z.literal('triggers'), token: z.string(), connectorId: id }),
+  z.object({ type: z.literal('unregister'), token: z.string(), connectorId }),
+  z.object({ type: z.literal('triggers'), token: z.string(), connectorId }),
   z.object({
     type: z.literal('events'),
     token: z.string(),
-    connectorId: id,
+    connectorId,
     events: z.array(wireEvent).min(1).max(10_000),
   }),
   z.object({
     type: z.literal('results'),
     token: z.string(),
-    connectorId: id,
+    connectorId,
     results: z.array(wireResult).min(1).max(10_000),
   }),
 ]);
@@ -95,7 +121,10 @@ export const dispatcherMessage = z.discriminatedUnion('type', [
 // over the items instead of zod's per-item object parse (the largest parsing cost per event in a
 // profile of the dispatcher and agents). They accept only what the schemas accept, with exactly the
 // schemas' keys; anything they doubt goes through zod, which also words the problem.
-const isId = (v: unknown): v is string => typeof v === 'string' && v.length >= 1 && v.length <= 200;
+const isId = (v: unknown): v is string =>
+  typeof v === 'string' && v.length >= 1 && v.length <= 200 && PRINTABLE.test(v);
+const isConnectorId = (v: unknown): v is string =>
+  typeof v === 'string' && v.length >= 1 && v.length <= MAX_CONNECTOR_ID_LENGTH && CONNECTOR_NAME.test(v);
 const isRecord = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v);
 const optional = (v: unknown, check: (x: unknown) => boolean) => v === undefined || check(v);
 const isString = (v: unknown) => typeof v === 'string';
@@ -109,14 +138,7 @@ function keysWithin(o: object, allowed: number): boolean {
 function fastEvents(list: unknown): boolean {
   if (!Array.isArray(list) || list.length < 1 || list.length > 10_000) return false;
   for (const e of list as { id?: unknown; key?: unknown; data?: unknown; time?: unknown }[]) {
-    if (
-      !isRecord(e) ||
-      !isId(e.id) ||
-      !isId(e.key) ||
-      e.data === undefined ||
-      typeof e.time !== 'string' ||
-      !keysWithin(e, 4)
-    )
+    if (!isRecord(e) || !isId(e.id) || !isId(e.key) || e.data === undefined || !isIsoTime(e.time) || !keysWithin(e, 4))
       return false;
   }
   return true;
@@ -125,8 +147,8 @@ function fastEvents(list: unknown): boolean {
 function fastResults(list: unknown): boolean {
   if (!Array.isArray(list) || list.length < 1 || list.length > 10_000) return false;
   for (const r of list as Partial<Record<keyof WireResult, unknown>>[]) {
-    if (!isRecord(r) || !isId(r.executionId) || typeof r.finishedAt !== 'string') return false;
-    if (!optional(r.outputs, isRecord) || !optional(r.error, isString) || !optional(r.startedAt, isString))
+    if (!isRecord(r) || !isId(r.executionId) || !isIsoTime(r.finishedAt)) return false;
+    if (!optional(r.outputs, isRecord) || !optional(r.error, isString) || !optional(r.startedAt, isIsoTime))
       return false;
     if (
       !keysWithin(
@@ -158,7 +180,7 @@ function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
 export function parseAgentMessage(raw: unknown): AgentMessage | string {
   if (isRecord(raw)) {
     const m = raw as { type?: unknown; token?: unknown; connectorId?: unknown; events?: unknown; results?: unknown };
-    if (typeof m.token === 'string' && isId(m.connectorId) && keysWithin(m, 4)) {
+    if (typeof m.token === 'string' && isConnectorId(m.connectorId) && keysWithin(m, 4)) {
       if (m.type === 'events' && fastEvents(m.events)) return raw as AgentMessage;
       if (m.type === 'results' && fastResults(m.results)) return raw as AgentMessage;
     }

@@ -18,6 +18,8 @@ export interface AmqpAgentOptions {
 
 export class AmqpAgentTransport implements AgentTransport {
   readonly kind = 'amqp';
+  /** Half the dispatcher's default limit (8 MiB): room for the envelope, and batches stay quick to parse. */
+  readonly maxMessageBytes = 4 * 1024 * 1024;
   private link: AmqpLink | undefined;
   private publisher: ReliablePublisher | undefined;
   private readonly n;

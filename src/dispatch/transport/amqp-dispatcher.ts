@@ -21,7 +21,13 @@ export interface AmqpDispatcherOptions {
   log: Logger;
   prefetch?: number;
   maxBatch?: number;
+  /** Largest message body processed; a larger one is dead-lettered unread (bytes). */
+  maxMessageBytes?: number;
 }
+
+export const DEFAULT_MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
+/** What a dead letter keeps of a body over the size limit (enough to see what it was). */
+const KEPT_OF_OVERSIZE = 4096;
 
 interface Delivery {
   ch: Channel;
@@ -152,6 +158,9 @@ export class AmqpDispatcherTransport implements DispatcherTransport {
   }
 
   private parse(msg: ConsumeMessage): Inbound | string {
+    const max = this.opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    if (msg.content.length > max)
+      return `the message is ${msg.content.length} bytes; the dispatcher takes messages of at most ${max} bytes`;
     let raw: unknown;
     try {
       raw = JSON.parse(msg.content.toString('utf8'));
@@ -174,21 +183,47 @@ export class AmqpDispatcherTransport implements DispatcherTransport {
     return inbound;
   }
 
+  /**
+   * Sets a message aside in the dead-letter queue with the reason, and tells its sender when it
+   * waits for a reply. A body over the size limit keeps only its first bytes there.
+   */
   private async deadLetter(d: Delivery, reason: string): Promise<void> {
     this.counters.deadLettered++;
+    const props = d.msg.properties as { messageId?: unknown; type?: unknown; replyTo?: string; correlationId?: string };
     this.opts.log.warn(
-      { reason, messageId: d.msg.properties.messageId as unknown, type: d.msg.properties.type as unknown },
+      { reason, messageId: props.messageId, type: props.type, bytes: d.msg.content.length },
       `dead-lettering a message to ${this.n.dead}: ${reason}`,
     );
-    await this.publisher!.publish(this.n.dlx, this.n.dead, d.msg.content, {
-      contentType: d.msg.properties.contentType as string | undefined,
-      type: d.msg.properties.type as string | undefined,
-      headers: {
-        ...(d.msg.properties.headers ?? {}),
-        'x-switchboard-error': reason,
-        'x-original-queue': this.n.dispatcher,
-      },
-    });
+    const max = this.opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    const oversize = d.msg.content.length > max;
+    const sends: Promise<void>[] = [
+      this.publisher!.publish(
+        this.n.dlx,
+        this.n.dead,
+        oversize ? d.msg.content.subarray(0, KEPT_OF_OVERSIZE) : d.msg.content,
+        {
+          contentType: d.msg.properties.contentType as string | undefined,
+          type: d.msg.properties.type as string | undefined,
+          headers: {
+            ...(d.msg.properties.headers ?? {}),
+            'x-switchboard-error': reason,
+            'x-original-queue': d.msg.fields.routingKey,
+            'x-dead-lettered-at': new Date().toISOString(),
+            ...(oversize ? { 'x-original-bytes': d.msg.content.length, 'x-truncated': true } : {}),
+          },
+        },
+      ),
+    ];
+    if (props.replyTo && props.correlationId)
+      sends.push(
+        this.publisher!.publish(
+          '',
+          props.replyTo,
+          Buffer.from(JSON.stringify({ type: 'refused', ok: false, code: 'INVALID_MESSAGE', message: reason })),
+          { contentType: 'application/json', correlationId: props.correlationId, type: 'refused', persistent: false },
+        ),
+      );
+    await Promise.all(sends);
   }
 
   private async ensureQueue(q: string, declare: (ch: Channel) => Promise<string>): Promise<void> {

@@ -148,6 +148,8 @@ export class HubDispatcherTransport implements DispatcherTransport {
 
 export class HubAgentTransport implements AgentTransport {
   readonly kind = 'hub';
+  /** Below the hub's default line limit (1 MiB), with room for the message's envelope. */
+  readonly maxMessageBytes = 768 * 1024;
   private client: SwitchboardClient | undefined;
   private readonly listeners: (() => void)[] = [];
   private closed = false;

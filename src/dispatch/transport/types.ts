@@ -37,6 +37,8 @@ export type AgentInbound = { type: 'tasks'; tasks: WireTask[] } | { type: 'inval
 
 export interface AgentTransport {
   readonly kind: 'amqp' | 'hub';
+  /** Largest message the agent sends on this transport (bytes): batches are cut below it. */
+  readonly maxMessageBytes: number;
   start(connector: { id: string; kind: string }, onMessage: (m: AgentInbound) => Promise<void>): Promise<void>;
   request(msg: Extract<AgentMessage, { type: 'register' | 'triggers' }>, timeoutMs?: number): Promise<DispatcherReply>;
   /** Resolves when the dispatcher side has the message safely (broker confirm). */

@@ -9,6 +9,14 @@ import type { z } from 'zod';
 import { InvalidArgumentError } from '../../core/errors.js';
 import { triggerSpecSchema, type TriggerSpec } from './schema.js';
 
+/** Largest trigger file (or dashboard text) read, in bytes. */
+export const MAX_TRIGGER_FILE_BYTES = 1024 * 1024;
+/** Most triggers one file may hold. */
+export const MAX_TRIGGERS_PER_FILE = 10_000;
+/** YAML aliases (`*name`) one file may expand: a few alias nodes can otherwise build a huge value ("billion laughs"). */
+const MAX_ALIASES = 100;
+const MAX_PROBLEMS_SHOWN = 20;
+
 export interface TriggerProblem {
   line: number;
   field: string;
@@ -17,11 +25,15 @@ export interface TriggerProblem {
 
 export class TriggerFileError extends InvalidArgumentError {
   readonly problems: TriggerProblem[];
-  constructor(source: string, problems: TriggerProblem[]) {
+  constructor(source: string, all: TriggerProblem[]) {
+    // A broken file can have thousands of problems: the first ones say enough.
+    const problems = all.slice(0, MAX_PROBLEMS_SHOWN);
+    const more = all.length - problems.length;
     super(
-      `${source} has ${problems.length === 1 ? 'a problem' : `${problems.length} problems`}:\n` +
-        problems.map((p) => `  ${source}:${p.line}: ${p.field ? `${p.field}: ` : ''}${p.message}`).join('\n'),
-      { data: { problems } },
+      `${source} has ${all.length === 1 ? 'a problem' : `${all.length} problems`}:\n` +
+        problems.map((p) => `  ${source}:${p.line}: ${p.field ? `${p.field}: ` : ''}${p.message}`).join('\n') +
+        (more > 0 ? `\n  ... and ${more} more` : ''),
+      { data: { problems, ...(more > 0 ? { more } : {}) } },
     );
     this.problems = problems;
   }
@@ -84,15 +96,38 @@ function issueProblems(
 
 /** Parses and validates a trigger file's text. Throws TriggerFileError naming each problem's line and field. */
 export function parseTriggers(text: string, source = 'triggers'): TriggerSpec[] {
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > MAX_TRIGGER_FILE_BYTES)
+    throw new TriggerFileError(source, [
+      {
+        line: 1,
+        field: '',
+        message: `the file is ${bytes} bytes; trigger files are limited to ${MAX_TRIGGER_FILE_BYTES} bytes (split it)`,
+      },
+    ]);
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length) {
-    throw new TriggerFileError(
-      source,
-      doc.errors.map((e) => ({ line: lc.linePos(e.pos[0]).line, field: '', message: e.message.split('\n')[0]! })),
-    );
+  let doc: Document;
+  let raw: unknown;
+  try {
+    doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+    if (doc.errors.length) {
+      throw new TriggerFileError(
+        source,
+        doc.errors.map((e) => ({ line: lc.linePos(e.pos[0]).line, field: '', message: e.message.split('\n')[0]! })),
+      );
+    }
+    raw = doc.toJS({ maxAliasCount: MAX_ALIASES });
+  } catch (err) {
+    if (err instanceof TriggerFileError) throw err;
+    // The parser's own refusals (an alias bomb, nesting deeper than the stack) are the file's problem.
+    const why =
+      err instanceof RangeError
+        ? 'the document is nested too deeply'
+        : /alias/i.test(String((err as Error).message))
+          ? `the document expands more than ${MAX_ALIASES} aliases (a YAML alias bomb?)`
+          : `the document cannot be read: ${(err as Error).message}`;
+    throw new TriggerFileError(source, [{ line: 1, field: '', message: why }]);
   }
-  const raw: unknown = doc.toJS();
   let items: unknown[];
   let base: Segment[];
   if (Array.isArray(raw)) {
@@ -120,6 +155,14 @@ export function parseTriggers(text: string, source = 'triggers'): TriggerSpec[] 
     ]);
   if (items.length === 0)
     throw new TriggerFileError(source, [{ line: 1, field: '', message: 'no triggers in the file' }]);
+  if (items.length > MAX_TRIGGERS_PER_FILE)
+    throw new TriggerFileError(source, [
+      {
+        line: 1,
+        field: '',
+        message: `the file holds ${items.length} triggers; at most ${MAX_TRIGGERS_PER_FILE} per file`,
+      },
+    ]);
 
   const out: TriggerSpec[] = [];
   const problems: TriggerProblem[] = [];
