@@ -4,9 +4,9 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { needService, tempDir } from '../core/testing.js';
+import { needService, tempDir } from '../core/test/support.js';
 import { getLogger } from '../core/log.js';
-import { hubPort, startTestHub } from '../hub/test-support.js';
+import { hubPort, startTestHub } from '../hub/test/support.js';
 import { openDispatchDb } from './open.js';
 import { startAgent, startDispatcher } from './run.js';
 import { AMQP_URL, deleteTopology, testPrefix } from './test/rabbit.js';
