@@ -213,12 +213,15 @@ async function timeLoad(page: Page, url: string, selector: string): Promise<numb
   return performance.now() - t0;
 }
 
+/** The hub's admin token: every API call carries it, as the UI's do. */
+let apiHeaders: Record<string, string> = {};
+
 async function apiLatency(base: string, paths: () => string): Promise<ReturnType<typeof stats> & { bytes: number }> {
   const xs: number[] = [];
   let bytes = 0;
   for (let i = 0; i < API_CALLS + 5; i++) {
     const t0 = performance.now();
-    const res = await fetch(`${base}${paths()}`);
+    const res = await fetch(`${base}${paths()}`, { headers: apiHeaders });
     const body = await res.arrayBuffer();
     if (!res.ok) throw new Error(`${paths()}: HTTP ${res.status}`);
     if (i >= 5) {
@@ -308,6 +311,7 @@ async function main(): Promise<void> {
     const started = await startMeshHub({ name: 'bench', ip: '127.0.0.1', scope: 'start' });
     a = started;
     const dashboard = started.url!;
+    apiHeaders = started.headers;
     await seed(a.home);
     console.log(
       `seeded ${ROWS} rows, 200 runs, 50 triggers, 1000 executions in ${Math.round(performance.now() - t)} ms`,
@@ -351,7 +355,7 @@ async function main(): Promise<void> {
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${dashboard}/`);
+    await page.goto(started.signInUrl!); // the UI keeps the token for the page loads below
     const pages = await page
       .locator('nav a[data-page]')
       .evaluateAll((els) => els.map((e) => e.getAttribute('data-page') ?? '').filter(Boolean));

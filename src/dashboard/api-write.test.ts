@@ -40,12 +40,8 @@ interface ErrorBody {
 async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }> {
   const res = await fetch(`${running.url}${path}`, {
     method,
-    ...(body === undefined
-      ? {}
-      : {
-          body: typeof body === 'string' ? body : JSON.stringify(body),
-          headers: { 'content-type': 'application/json' },
-        }),
+    headers: { ...running.headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
   assert.match(res.headers.get('content-type') ?? '', /application\/json/);
   return { status: res.status, body: (await res.json()) as Json };
@@ -63,7 +59,7 @@ void test('connectors: install an example (name override), refuse duplicates and
   ]);
 
   // With a progress id the install's output is pushed live as it comes.
-  const ws = new WebSocket(`${running.url.replace('http', 'ws')}/api/live`);
+  const ws = new WebSocket(`${running.url.replace('http', 'ws')}/api/live?token=${running.token}`);
   const output: string[] = [];
   ws.on('message', (data: Buffer) => {
     const f = JSON.parse(data.toString()) as { type: string; progress?: string; text?: string };
@@ -88,6 +84,13 @@ void test('connectors: install an example (name override), refuse duplicates and
   assert.match(error(badManifest).message, /field "source" must be one of HTTP, VCS or Local/);
   const badText = await call('POST', '/api/connectors', { manifest: '{"name": "x",' });
   assert.equal(badText.status, 400, JSON.stringify(badText.body));
+  // A file that is not JSON is named, never quoted (it could be /etc/shadow).
+  const secretFile = join(tree.path, 'not-a-manifest.txt');
+  await writeFile(secretFile, 'root:$y$j9T$secret-hash:19000:0:99999:7:::\n');
+  const notJson = await call('POST', '/api/connectors', { manifest: secretFile });
+  assert.equal(notJson.status, 400);
+  assert.match(error(notJson).message, /not-a-manifest\.txt is not valid JSON \(line 1, column 1: /);
+  assert.doesNotMatch(JSON.stringify(notJson.body), /root|secret-hash|99999/);
   const missingPath = await call('POST', '/api/connectors', { manifest: join(tree.path, 'no-such-manifest.json') });
   assert.ok(missingPath.status === 400 || missingPath.status === 404, JSON.stringify(missingPath.body));
   const both = await call('POST', '/api/connectors', { example: 'directory', manifest: '{}' });
@@ -195,7 +198,7 @@ void test('accounts: created with options the connector checks; bad JSON says wh
 });
 
 void test('sync: a run started over the API pushes progress on /api/live, then its run and its rows are there', async () => {
-  const ws = new WebSocket(`${running.url.replace('http', 'ws')}/api/live`);
+  const ws = new WebSocket(`${running.url.replace('http', 'ws')}/api/live?token=${running.token}`);
   const frames: { type: string; job?: unknown; progress?: { phase: string; objects: number; account: string } }[] = [];
   ws.on('message', (data: Buffer) => frames.push(JSON.parse(data.toString()) as (typeof frames)[number]));
   await new Promise((r) => ws.once('open', r));
@@ -455,17 +458,22 @@ function rawRequest(headers: Record<string, string>, method = 'GET', path = '/ap
   });
 }
 
-void test('requests from another site, or under a non-loopback Host name (DNS rebinding), are refused', async () => {
+void test('requests without the token, from another site, or under a rebound Host name are refused', async () => {
   const host = new URL(running.url).host;
-  assert.equal(await rawRequest({ host }), 200);
-  assert.equal(await rawRequest({ host, origin: running.url }), 200);
-  assert.equal(await rawRequest({ host, origin: 'http://evil.example' }, 'POST'), 403);
-  assert.equal(await rawRequest({ host: 'evil.example:4080' }), 403);
-  assert.equal(await rawRequest({ host: `localhost:${new URL(running.url).port}` }), 200);
+  const auth = running.headers;
+  assert.equal(await rawRequest({ host }), 401, 'no token, even on loopback');
+  assert.equal(await rawRequest({ host, ...auth }), 200);
+  assert.equal(await rawRequest({ host, origin: running.url, ...auth }), 200);
+  assert.equal(await rawRequest({ host, origin: 'http://evil.example', ...auth }, 'POST'), 403);
+  // A DNS-rebound page talks under its own name and has no token: it gets nothing.
+  assert.equal(await rawRequest({ host: 'evil.example:4080', origin: 'http://evil.example:4080' }, 'POST'), 401);
+  assert.equal(await rawRequest({ host: `localhost:${new URL(running.url).port}`, ...auth }), 200);
   assert.ok(
     !((await call('GET', '/api/connectors')).body.connectors as { name: string }[]).some((c) => c.name === 'evil'),
   );
-  const ws = new WebSocket(`${running.url.replace('http', 'ws')}/api/live`, { origin: 'http://evil.example' });
+  const ws = new WebSocket(`${running.url.replace('http', 'ws')}/api/live?token=${running.token}`, {
+    origin: 'http://evil.example',
+  });
   const refused = await new Promise<boolean>((resolve) => {
     ws.once('open', () => resolve(false));
     ws.once('error', () => resolve(true));

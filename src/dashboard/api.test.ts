@@ -25,7 +25,7 @@ after(async () => {
 });
 
 async function getJson(path: string, init?: RequestInit): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await fetch(`${running.url}${path}`, init);
+  const res = await fetch(`${running.url}${path}`, { ...init, headers: { ...running.headers, ...init?.headers } });
   assert.match(res.headers.get('content-type') ?? '', /application\/json/);
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
@@ -47,7 +47,7 @@ void test('services: the built-in ones, then a new one as soon as it registers; 
   assert.ok(names.includes('sync'), `sync is listed: ${names.join(', ')}`);
   assert.ok(!names.includes('weather'));
 
-  const ws = new WebSocket(`${running.url.replace('http', 'ws')}/api/live`);
+  const ws = new WebSocket(`${running.url.replace('http', 'ws')}/api/live?token=${running.token}`);
   const frames: { type: string; services?: { name: string; status: string; instances: { commands: string[] }[] }[] }[] =
     [];
   ws.on('message', (data: Buffer) => frames.push(JSON.parse(data.toString()) as (typeof frames)[number]));
@@ -66,7 +66,7 @@ void test('services: the built-in ones, then a new one as soon as it registers; 
 });
 
 void test('traffic: sniffed messages reach /api/live and are counted in /metrics by command and outcome', async () => {
-  const ws = new WebSocket(`${running.url.replace('http', 'ws')}/api/live`);
+  const ws = new WebSocket(`${running.url.replace('http', 'ws')}/api/live?token=${running.token}`);
   const sniffed: { outcome: string; message: { command?: string } }[] = [];
   ws.on('message', (data: Buffer) => {
     const f = JSON.parse(data.toString()) as { type: string; event?: (typeof sniffed)[number] };
@@ -81,7 +81,7 @@ void test('traffic: sniffed messages reach /api/live and are counted in /metrics
     what: 'PING sniffed',
   });
   ws.close();
-  const res = await fetch(`${running.url}/metrics`);
+  const res = await fetch(`${running.url}/metrics`, { headers: running.headers });
   assert.equal(res.status, 200);
   const text = await res.text();
   assert.match(text, /switchboard_messages_total\{command="PING",outcome="delivered"\} [1-9]/);
@@ -181,14 +181,28 @@ void test('the UI is served at /', async () => {
   assert.match(module.headers.get('content-type') ?? '', /text\/javascript/);
 });
 
-void test('binding beyond loopback needs a token; the address is checked', () => {
-  assert.throws(() => dashboardConfig({ SWITCHBOARD_HTTP: '0.0.0.0:4080' }), /--http-token/);
-  assert.deepEqual(dashboardConfig({ SWITCHBOARD_HTTP: '0.0.0.0:4080', SWITCHBOARD_HTTP_TOKEN: 's3cret' }), {
+void test('the address is checked; an extra token comes from the environment or a file, never the command line', () => {
+  // Beyond loopback is allowed: every data request needs a token anyway.
+  assert.deepEqual(dashboardConfig({ SWITCHBOARD_HTTP: '0.0.0.0:4080' }), {
     host: '0.0.0.0',
     port: 4080,
-    token: 's3cret',
+    token: undefined,
     explicit: true,
   });
+  assert.deepEqual(
+    dashboardConfig({ SWITCHBOARD_HTTP: '0.0.0.0:4080', SWITCHBOARD_HTTP_TOKEN: 's3cret-s3cret-s3cret' }),
+    {
+      host: '0.0.0.0',
+      port: 4080,
+      token: 's3cret-s3cret-s3cret',
+      explicit: true,
+    },
+  );
+  assert.throws(() => dashboardConfig({ SWITCHBOARD_HTTP_TOKEN: 'short' }), /must be 16 to 512 printable ASCII/);
+  assert.throws(
+    () => dashboardConfig({ SWITCHBOARD_HTTP_TOKEN_FILE: '/nonexistent/token' }),
+    /--http-token-file: cannot read \/nonexistent\/token: ENOENT/,
+  );
   assert.deepEqual(dashboardConfig({}), { host: '127.0.0.1', port: 4080, token: undefined, explicit: false });
   assert.deepEqual(dashboardConfig({ SWITCHBOARD_HTTP: ':9000' }), {
     host: '127.0.0.1',

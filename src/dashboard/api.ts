@@ -9,6 +9,7 @@ import { stringify as toYaml } from 'yaml';
 import { z } from 'zod';
 import { InvalidArgumentError, SwitchboardError, errorMessage } from '../core/errors.js';
 import { listServices } from '../hub/service-list.js';
+import { originProblem } from '../trust/origin.js';
 import type { TriggerSpec } from '../dispatch/trigger/schema.js';
 import type { DashboardData } from './data.js';
 import type { HubLink } from './hub-link.js';
@@ -181,29 +182,13 @@ export function errorResult(err: unknown): ApiResult {
   return { status: 500, body: { error: { code: 'INTERNAL', message } } };
 }
 
-const LOOPBACK_HOST = /^(localhost|[^:]+\.localhost|127(\.\d{1,3}){3}|\[::1\])(:\d+)?$/i;
-
 /**
  * Why a browser request must be refused, if it must: another site's page (its Origin differs from
- * the Host it talks to), or — without a token — a Host that is not a loopback name, which is what
- * a DNS-rebound page sends. Without this any web page could drive a loopback dashboard, and
- * installing a connector runs commands.
+ * the Host it talks to). Without this any web page could drive the dashboard of a signed-in
+ * browser, and installing a connector runs commands. Every data request also needs a token.
  */
-export function crossSiteProblem(req: IncomingMessage, hasToken: boolean): string | undefined {
-  const host = req.headers.host ?? '';
-  if (!hasToken && !LOOPBACK_HOST.test(host))
-    return `the dashboard without a token answers loopback names only (Host: ${JSON.stringify(host)}); open it as http://127.0.0.1:PORT or start it with --http-token`;
-  const origin = req.headers.origin;
-  if (origin !== undefined && origin !== 'null') {
-    let originHost: string;
-    try {
-      originHost = new URL(origin).host;
-    } catch {
-      return `a bad Origin header ${JSON.stringify(origin)}`;
-    }
-    if (originHost.toLowerCase() !== host.toLowerCase()) return `a request from another site (${origin}) is refused`;
-  } else if (origin === 'null') return 'a request from an opaque origin is refused';
-  return undefined;
+export function crossSiteProblem(req: IncomingMessage): string | undefined {
+  return originProblem(req.headers.origin, req.headers.host);
 }
 
 type Params = Record<string, string>;

@@ -1,4 +1,8 @@
-/** The UI of a dashboard with a token, in headless Chromium: a sign-in dialog, then the pages and the live socket work. */
+/**
+ * The dashboard's token in headless Chromium: the address `start` prints carries it (the page keeps
+ * it and takes it out of the address bar); without it a sign-in dialog asks, refuses a wrong one,
+ * then the pages and the live socket work.
+ */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -14,7 +18,7 @@ let cleanupProfile: (() => Promise<void>) | undefined;
 before(async () => {
   if (!existsSync(CHROMIUM)) return;
   mkdirSync('test-results', { recursive: true });
-  running = await startWithDashboard({ token: 's3cret' });
+  running = await startWithDashboard();
   const profile = await tempDir('switchboard-chromium-');
   cleanupProfile = profile.cleanup;
   context = await chromium.launchPersistentContext(profile.path, {
@@ -32,7 +36,27 @@ after(async () => {
   delete process.env.SWITCHBOARD_HTTP_TOKEN;
 });
 
-void test('a wrong token is refused and asked again; the right one opens the pages and the live socket', async (t) => {
+void test('the printed address signs the browser in; the token leaves the address bar and stays for the next visit', async (t) => {
+  if (!needChromium(t)) return;
+  const page = await context!.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${running!.signInUrl}#accounts`);
+  await page.getByText('no accounts yet').waitFor(T);
+  await page.locator('#live-state', { hasText: /^live$/ }).waitFor(T);
+  assert.equal(await page.locator('dialog').count(), 0);
+  assert.equal(page.url(), `${running!.url}/#accounts`, 'the token is gone from the address');
+  assert.doesNotMatch(await page.evaluate(() => JSON.stringify(history.state) + document.location.href), /token/);
+  await page.goto(`${running!.url}/#accounts`);
+  await page.getByText('no accounts yet').waitFor(T);
+  assert.equal(await page.locator('dialog').count(), 0);
+  assert.equal(await page.evaluate(() => localStorage.getItem('switchboard-token')), running!.token);
+  await page.evaluate(() => localStorage.clear());
+  await page.close();
+  assert.deepEqual(errors, []);
+});
+
+void test('without the token a sign-in dialog asks; a wrong one is refused and asked again', async (t) => {
   if (!needChromium(t)) return;
   const page = await context!.newPage();
   const errors: string[] = [];
@@ -44,7 +68,7 @@ void test('a wrong token is refused and asked again; the right one opens the pag
   await token.fill('wrong');
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByText('That token was refused').waitFor(T);
-  await page.getByRole('textbox', { name: 'dashboard token' }).fill('s3cret');
+  await page.getByRole('textbox', { name: 'dashboard token' }).fill(running!.token);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByText('no accounts yet').waitFor(T);
   await page.locator('#live-state', { hasText: /^live$/ }).waitFor(T);

@@ -22,7 +22,7 @@ before(async () => {
   if (!existsSync(CHROMIUM)) return;
   running = await startWithDashboard();
   sync = await seedData(running.home, 120);
-  browser = await launchBrowser(() => running!.url);
+  browser = await launchBrowser(() => running!.signInUrl);
 });
 
 after(async () => {

@@ -1,23 +1,25 @@
 /**
  * Where the dashboard listens: `--http ADDR` (SWITCHBOARD_HTTP), default 127.0.0.1:4080, `off`
- * to disable. Anything but loopback needs `--http-token` (SWITCHBOARD_HTTP_TOKEN): the API then
- * asks for `Authorization: Bearer <token>`.
+ * to disable. It always wants a token, even on loopback: the hub's admin token
+ * ($SWITCHBOARD_HOME/hub.token, carried by the URL `start` prints), a configured identity's token,
+ * or an extra one from `--http-token-file` (SWITCHBOARD_HTTP_TOKEN_FILE) or SWITCHBOARD_HTTP_TOKEN.
  */
 import { createServer } from 'node:net';
 import { z } from 'zod';
 import { InvalidArgumentError, SwitchboardError, errorMessage } from '../core/errors.js';
+import { readSecretFile } from '../trust/secrets.js';
+import { isUsableToken } from '../trust/token-file.js';
 
 export const DEFAULT_HTTP = '127.0.0.1:4080';
 
 export interface DashboardConfig {
   host: string;
   port: number;
+  /** An extra token the dashboard accepts as the admin's (besides the hub's identities). */
   token: string | undefined;
   /** False for the default address: a busy default port only costs the dashboard, not the hub. */
   explicit: boolean;
 }
-
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
 const Address = z
   .string()
@@ -26,6 +28,9 @@ const Address = z
     /^(?:http:\/\/)?(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)?:?(\d{1,5})?\/?$/,
     'expected HOST:PORT, :PORT or http://HOST:PORT',
   );
+
+const TOKEN_RULE =
+  'must be 16 to 512 printable ASCII characters without spaces, quotes, ; or \\ (it is sent as "Authorization: Bearer <token>"); e.g. openssl rand -hex 24 > FILE';
 
 /** Undefined when the dashboard is off. */
 export function dashboardConfig(env: NodeJS.ProcessEnv = process.env): DashboardConfig | undefined {
@@ -40,18 +45,24 @@ export function dashboardConfig(env: NodeJS.ProcessEnv = process.env): Dashboard
   const host = (m[1] ?? '127.0.0.1').replace(/^\[|\]$/g, '');
   const port = m[2] === undefined ? 4080 : Number(m[2]);
   if (port > 65535) throw new InvalidArgumentError(`--http ${JSON.stringify(raw)}: port ${port} is above 65535`);
-  const token = env.SWITCHBOARD_HTTP_TOKEN?.trim() || undefined;
-  // It travels in an Authorization header and in ?token= (the WebSocket): printable ASCII, no spaces.
-  if (token !== undefined && !/^[\x21-\x7e]{1,512}$/.test(token)) {
+  const fromEnv = env.SWITCHBOARD_HTTP_TOKEN?.trim() || undefined;
+  const file = env.SWITCHBOARD_HTTP_TOKEN_FILE?.trim() || undefined;
+  if (fromEnv && file)
     throw new InvalidArgumentError(
-      `--http-token must be printable ASCII without spaces, at most 512 characters (it is sent as "Authorization: Bearer <token>"); e.g. --http-token "$(openssl rand -hex 16)"`,
+      'SWITCHBOARD_HTTP_TOKEN and --http-token-file (SWITCHBOARD_HTTP_TOKEN_FILE) are both set: keep one',
     );
+  let token = fromEnv;
+  if (file) {
+    try {
+      token = readSecretFile(file, '--http-token-file');
+    } catch (err) {
+      throw new InvalidArgumentError(errorMessage(err), { cause: err });
+    }
   }
-  if (!LOOPBACK.has(host) && !token) {
+  if (token !== undefined && !isUsableToken(token))
     throw new InvalidArgumentError(
-      `--http ${raw} listens beyond this machine: give --http-token <secret> (or SWITCHBOARD_HTTP_TOKEN) so the dashboard asks for it, or bind 127.0.0.1`,
+      `the dashboard token (${file ? '--http-token-file' : 'SWITCHBOARD_HTTP_TOKEN'}) ${TOKEN_RULE}`,
     );
-  }
   return { host, port, token, explicit: Boolean(env.SWITCHBOARD_HTTP?.trim()) };
 }
 

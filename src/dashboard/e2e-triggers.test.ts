@@ -27,7 +27,7 @@ before(async () => {
   if (!existsSync(CHROMIUM)) return;
   running = await startWithDashboard();
   ({ db, close: closeDb } = await openDispatchDb({ home: running.home }));
-  browser = await openBrowser(running.url);
+  browser = await openBrowser(running.signInUrl);
 });
 
 after(async () => {

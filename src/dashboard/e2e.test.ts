@@ -31,7 +31,7 @@ before(async () => {
   root = join(tree.path, 'files');
   await mkdir(root);
   for (let i = 0; i < FILES; i++) await writeFile(join(root, `f${String(i).padStart(3, '0')}.txt`), `file ${i}\n`);
-  browser = await openBrowser(running.url);
+  browser = await openBrowser(running.signInUrl);
 });
 
 after(async () => {

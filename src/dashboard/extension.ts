@@ -1,13 +1,14 @@
 /**
  * The dashboard as a built-in service of `switchboard start`: an HTTP server (default
- * http://127.0.0.1:4080; `--http ADDR` / SWITCHBOARD_HTTP, `off` to disable; `--http-token`
- * / SWITCHBOARD_HTTP_TOKEN required beyond loopback) over the hub's registry, its traffic and
- * the sync and dispatcher stores in the hub's home.
+ * http://127.0.0.1:4080; `--http ADDR` / SWITCHBOARD_HTTP, `off` to disable) over the hub's
+ * registry, its traffic and the sync and dispatcher stores in the hub's home. It always wants a
+ * token; the address it prints carries one.
  */
 import { SwitchboardError, errorMessage } from '../core/errors.js';
 import { getLogger } from '../core/log.js';
 import type { BuiltinService } from '../hub/extensions.js';
 import { dashboardConfig } from './config.js';
+import { newToken } from '../trust/token-file.js';
 
 export const dashboardService: BuiltinService = {
   name: 'dashboard',
@@ -23,10 +24,17 @@ export const dashboardService: BuiltinService = {
     const data = await openDashboardData(hub.config.dataPath);
     const link = new HubLink(hub);
     const metrics = createMetrics(hub, link, data);
+    // Always a token, even on loopback: the hub's admin token, else the extra one, else one for this run.
+    if (config.token) hub.trust.addAdminToken(config.token);
+    let signInToken = hub.adminToken ?? config.token;
+    if (signInToken === undefined) {
+      signInToken = newToken('sbd_');
+      hub.trust.addAdminToken(signInToken);
+    }
     try {
-      const server = await startDashboardServer({ config, link, data, metrics: metrics.registry, log });
+      const server = await startDashboardServer({ config, link, data, metrics: metrics.registry, log, signInToken });
       return {
-        addresses: [{ name: 'dashboard', url: server.url }],
+        addresses: [{ name: 'dashboard', url: server.signInUrl }],
         async stop() {
           await server.close();
           metrics.close();

@@ -56,7 +56,7 @@ export type LiveFrame =
     }
   | { type: 'cluster'; cluster: ClusterView }
   | { type: 'services'; server: string; services: ServiceInfo[] }
-  | { type: 'error'; error: { code: 'INVALID_ARGUMENT'; message: string } };
+  | { type: 'error'; error: { code: 'INVALID_ARGUMENT' | 'PERMISSION_DENIED'; message: string } };
 
 /** How often watchers get message rates. */
 export const RATES_EVERY_MS = 2000;
@@ -125,8 +125,10 @@ export class HubLink extends EventEmitter<{ sniffed: [Sniffed] }> {
    * change (and one at once when the hub has a mesh). While any client wants traffic (the default),
    * the hub's traffic is sniffed for the server to pass on.
    */
-  watch(send: (frame: string) => void): Watch {
-    const state = { traffic: true };
+  watch(send: (frame: string) => void, options: { traffic: boolean } = { traffic: true }): Watch {
+    // A client that may not see traffic (no SNIFF) never gets it, whatever it subscribes to.
+    const allowed = options.traffic;
+    const state = { traffic: allowed };
     this.watchers.set(send, state);
     if (this.watchers.size === 1) this.startWatching();
     this.updateSniffing();
@@ -153,6 +155,15 @@ export class HubLink extends EventEmitter<{ sniffed: [Sniffed] }> {
                 code: 'INVALID_ARGUMENT',
                 message: 'a live client may send {"type":"subscribe","traffic":true|false}',
               },
+            } satisfies LiveFrame),
+          );
+          return;
+        }
+        if (parsed.data.traffic && !allowed) {
+          send(
+            JSON.stringify({
+              type: 'error',
+              error: { code: 'PERMISSION_DENIED', message: 'this identity may not see the traffic (it needs SNIFF)' },
             } satisfies LiveFrame),
           );
           return;

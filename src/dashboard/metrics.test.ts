@@ -46,8 +46,8 @@ async function service(name: string, format: 'json' | 'text' = 'json'): Promise<
   return client;
 }
 
-async function metrics(url = running.url): Promise<string> {
-  const res = await fetch(`${url}/metrics`);
+async function metrics(url = running.url, headers = running.headers): Promise<string> {
+  const res = await fetch(`${url}/metrics`, { headers });
   assert.equal(res.status, 200);
   return res.text();
 }
@@ -58,8 +58,8 @@ function sample(text: string, series: string): number | undefined {
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
-function live(url = running.url): { ws: WebSocket; frames: Record<string, unknown>[] } {
-  const ws = new WebSocket(`${url.replace('http', 'ws')}/api/live`);
+function live(url = running.url, token = running.token): { ws: WebSocket; frames: Record<string, unknown>[] } {
+  const ws = new WebSocket(`${url.replace('http', 'ws')}/api/live?token=${token}`);
   const frames: Record<string, unknown>[] = [];
   ws.on('message', (data: Buffer) => frames.push(JSON.parse(data.toString()) as Record<string, unknown>));
   cleanups.push(() => ws.close());
@@ -89,7 +89,7 @@ void test('messages by command and outcome and per service come from hub counter
   assert.ok(sent >= 25 && sent < 40, `m_target sent ${sent}`);
   assert.ok(sample(text, 'switchboard_service_messages_sent_total{service="m_caller"}')! >= 26);
   const counts = (
-    (await (await fetch(`${running.url}/api/services`)).json()) as {
+    (await (await fetch(`${running.url}/api/services`, { headers: running.headers })).json()) as {
       counts: Record<string, { received: number; sent: number }>;
     }
   ).counts;
@@ -229,7 +229,7 @@ void test('mesh changes are pushed to live clients as cluster frames (hubs and l
     type: 'cluster';
     cluster: { server: string; mesh: { hubs: { name: string; reachable: boolean }[]; links: { server: string }[] } };
   };
-  const { ws, frames } = live(a.url);
+  const { ws, frames } = live(a.url, a.hub.adminToken);
   await new Promise((r) => ws.once('open', r));
   const clusters = () => frames.filter((f) => f.type === 'cluster') as Cluster[];
   const first = await waitFor(() => clusters()[0], { what: 'the cluster frame sent on connect' });
@@ -277,7 +277,7 @@ void test('mesh changes are pushed to live clients as cluster frames (hubs and l
     { what: 'a cluster frame without the link to dash_b' },
   );
   // The metrics of the meshed hub count remote services too.
-  assert.match(await metrics(a.url), /switchboard_services\{status="up"\} \d+/);
+  assert.match(await metrics(a.url, a.headers), /switchboard_services\{status="up"\} \d+/);
 });
 
 void test('the hub tally keeps label cardinality bounded: commands past 500 distinct ones count as other', () => {

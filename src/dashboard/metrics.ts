@@ -132,6 +132,16 @@ export function createMetrics(hub: Hub, link: HubLink, data: DashboardData): Das
       for (const [kind, n] of Object.entries(hub.faults)) this.set({ kind }, n);
     },
   });
+  new Counter({
+    name: 'switchboard_refusals_total',
+    help: 'Requests refused by the trust rules, by reason (commands, register, reserved, instances, send, broadcast, auth, http, origin, signal, dashboard)',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [reason, n] of hub.refusals.totals()) this.inc({ reason }, n);
+    },
+  });
   new Gauge({
     name: 'switchboard_sync_objects',
     help: 'Data objects in the sync store',

@@ -23,7 +23,7 @@ before(async () => {
   if (!existsSync(CHROMIUM)) return;
   process.env.SWITCHBOARD_MESH_TIMINGS = 'fast';
   a = await startMeshHub({ name: 'net_a', ip: '127.0.0.1', scope: 'start' });
-  browser = await launchBrowser(() => a?.url ?? assert.fail('the hub runs no dashboard'));
+  browser = await launchBrowser(() => a?.signInUrl ?? assert.fail('the hub runs no dashboard'));
 });
 
 after(async () => {

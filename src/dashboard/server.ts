@@ -1,16 +1,16 @@
 /**
  * The dashboard's HTTP server (node:http): the JSON API (/api), live updates over a WebSocket
  * (/api/live: registry changes and sniffed traffic), Prometheus metrics (/metrics) and the
- * single-page UI (static files from ./ui). With a token every request needs
- * `Authorization: Bearer <token>` (the WebSocket may pass `?token=` since browsers cannot set
- * headers on it).
+ * single-page UI (static files from ./ui). Every data request needs a token (`Authorization:
+ * Bearer <token>`; the WebSocket may pass `?token=` since browsers cannot set headers on it) that
+ * names one of the hub's identities, and what that identity may do decides what it gets
+ * (access.ts). The UI itself is served to anyone: it holds nothing and asks for the token.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { timingSafeEqual, createHash } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Registry } from 'prom-client';
 import { errorMessage } from '../core/errors.js';
@@ -20,6 +20,8 @@ import { Api, crossSiteProblem, errorResult, type ApiResult } from './api.js';
 import type { DashboardConfig } from './config.js';
 import type { DashboardData } from './data.js';
 import type { HubLink, Sniffed, Watch } from './hub-link.js';
+import type { Grant } from '../trust/policy.js';
+import { NEEDS, needOf, requestToken } from './access.js';
 
 // The UI is plain files beside this module (the build copies them into dist/dashboard/ui).
 const UI_DIR = fileURLToPath(new URL('./ui/', import.meta.url));
@@ -34,10 +36,10 @@ const MAX_BUFFERED = 1 << 20;
 
 export interface DashboardServer {
   readonly url: string;
+  /** The URL with the token, as `start` prints it (the UI keeps the token and drops it from the address bar). */
+  readonly signInUrl: string;
   close(): Promise<void>;
 }
-
-const digest = (s: string) => createHash('sha256').update(s).digest();
 
 function send(res: ServerResponse, result: ApiResult): void {
   const body = JSON.stringify(result.body);
@@ -57,16 +59,17 @@ export async function startDashboardServer(opts: {
   data: DashboardData;
   metrics: Registry;
   log: Logger;
+  /** The token the printed URL carries (the hub's admin token, else the extra one, else one made for this run). */
+  signInToken: string;
 }): Promise<DashboardServer> {
   const { config, link, metrics, log } = opts;
+  const { trust, refusals } = link.hub;
   const api = new Api(link, opts.data);
-  const wanted = config.token ? digest(config.token) : undefined;
-  const authorised = (req: IncomingMessage, url: URL): boolean => {
-    if (!wanted) return true;
-    const header = req.headers.authorization;
-    const given = header?.startsWith('Bearer ') ? header.slice(7) : url.searchParams.get('token');
-    return given !== null && given !== undefined && timingSafeEqual(digest(given), wanted);
+  const grantOf = (req: IncomingMessage, url: URL, queryAllowed: boolean): Grant | undefined => {
+    const token = requestToken(req.headers.authorization, url, queryAllowed);
+    return token === undefined ? undefined : trust.byToken(token);
   };
+  const remoteOf = (req: IncomingMessage) => `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}`;
 
   async function serveStatic(path: string, res: ServerResponse): Promise<void> {
     const rel = path === '/' || !extname(path) ? 'index.html' : normalize(path).replace(/^[/\\]+/, '');
@@ -89,19 +92,41 @@ export async function startDashboardServer(opts: {
     const path = url.pathname;
     const isApi = path === '/api' || path.startsWith('/api/');
     const isData = isApi || path === '/metrics';
-    const foreign = isData ? crossSiteProblem(req, wanted !== undefined) : undefined;
-    if (foreign) return send(res, { status: 403, body: { error: { code: 'PERMISSION_DENIED', message: foreign } } });
-    if (isData && !authorised(req, url)) {
-      res.setHeader('www-authenticate', 'Bearer');
-      return send(res, {
-        status: 401,
-        body: {
-          error: {
-            code: 'PERMISSION_DENIED',
-            message: 'this dashboard needs its token: send Authorization: Bearer <token>',
+    const foreign = isData ? crossSiteProblem(req) : undefined;
+    if (foreign) {
+      refusals.record('origin', { remote: remoteOf(req), what: path }, `dashboard: ${foreign}`);
+      return send(res, { status: 403, body: { error: { code: 'PERMISSION_DENIED', message: foreign } } });
+    }
+    if (isData) {
+      const grant = grantOf(req, url, false);
+      if (!grant) {
+        const given = req.headers.authorization !== undefined;
+        refusals.record(
+          'dashboard',
+          { remote: remoteOf(req), what: path, rule: given ? 'token' : 'no token' },
+          given
+            ? 'dashboard: a token that names no identity was refused'
+            : 'dashboard: a request without a token was refused',
+        );
+        res.setHeader('www-authenticate', 'Bearer');
+        return send(res, {
+          status: 401,
+          body: {
+            error: {
+              code: 'PERMISSION_DENIED',
+              message: given
+                ? 'this token names no identity of this hub'
+                : 'this dashboard needs a token: send Authorization: Bearer <token> (the hub admin token is in $SWITCHBOARD_HOME/hub.token; the URL switchboard start prints carries it)',
+            },
           },
-        },
-      });
+        });
+      }
+      const need = needOf(path);
+      if (!need.granted(grant)) {
+        const message = `${grant.who} may not ${need.what}, which ${path} needs`;
+        refusals.record('dashboard', { who: grant.identity, rule: need.what, what: path }, `dashboard: ${message}`);
+        return send(res, { status: 403, body: { error: { code: 'PERMISSION_DENIED', message } } });
+      }
     }
     if (path === '/metrics') {
       const text = await metrics.metrics();
@@ -130,12 +155,28 @@ export async function startDashboardServer(opts: {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://dashboard');
-    if (url.pathname !== '/api/live' || crossSiteProblem(req, wanted !== undefined) || !authorised(req, url)) {
-      socket.end('HTTP/1.1 401 Unauthorized\r\n\r\n');
+    const foreign = url.pathname === '/api/live' ? crossSiteProblem(req) : 'no WebSocket here';
+    const grant = foreign ? undefined : grantOf(req, url, true);
+    if (!grant) {
+      refusals.record(
+        foreign && url.pathname === '/api/live' ? 'origin' : 'dashboard',
+        { remote: remoteOf(req), what: url.pathname },
+        `dashboard: live connection refused (${foreign ?? 'no valid token'})`,
+      );
+      socket.end(`HTTP/1.1 ${foreign ? '403 Forbidden' : '401 Unauthorized'}\r\n\r\n`);
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      grants.set(ws, grant);
+      wss.emit('connection', ws, req);
+    });
   });
+  /** What each live client may see, decided at its handshake. */
+  const grants = new WeakMap<WebSocket, Grant>();
+  const sees = (ws: WebSocket, need: (typeof NEEDS)[keyof typeof NEEDS]) => {
+    const g = grants.get(ws);
+    return g !== undefined && need.granted(g);
+  };
   const servicesFrame = () =>
     JSON.stringify({
       type: 'services',
@@ -144,11 +185,16 @@ export async function startDashboardServer(opts: {
     });
   const watches = new WeakMap<WebSocket, Watch>();
   wss.on('connection', (ws: WebSocket) => {
-    ws.send(servicesFrame());
+    // Registry, rates and mesh frames need LIST_SERVICES; the traffic stream needs SNIFF.
+    const seesHub = sees(ws, NEEDS.hub);
+    if (seesHub) ws.send(servicesFrame());
     // Rates and mesh changes (hub-link.ts); traffic is sniffed only while a client wants it ({"type":"subscribe","traffic":false} opts out).
-    const watch = link.watch((frame) => {
-      if (ws.readyState === ws.OPEN) ws.send(frame);
-    });
+    const watch = link.watch(
+      (frame) => {
+        if (ws.readyState === ws.OPEN && seesHub) ws.send(frame);
+      },
+      { traffic: sees(ws, NEEDS.traffic) },
+    );
     watches.set(ws, watch);
     ws.on('message', (data: Buffer) => watch.onClientFrame(data.toString()));
     ws.on('close', () => watch.stop());
@@ -159,20 +205,20 @@ export async function startDashboardServer(opts: {
     pending ??= setTimeout(() => {
       pending = undefined;
       const frame = servicesFrame();
-      for (const ws of wss.clients) ws.send(frame);
+      for (const ws of wss.clients) if (sees(ws, NEEDS.hub)) ws.send(frame);
     }, 50);
   });
   const onSniffed = (event: Sniffed) => {
     if (wss.clients.size === 0) return;
     const frame = JSON.stringify({ type: 'sniffed', event });
     for (const ws of wss.clients)
-      if (ws.bufferedAmount < MAX_BUFFERED && watches.get(ws)?.wantsTraffic !== false) ws.send(frame);
+      if (ws.bufferedAmount < MAX_BUFFERED && watches.get(ws)?.wantsTraffic === true) ws.send(frame);
   };
   link.on('sniffed', onSniffed);
   // Sync progress of runs started from the UI.
   const offApi = api.onFrame((frame) => {
     const text = JSON.stringify(frame);
-    for (const ws of wss.clients) ws.send(text);
+    for (const ws of wss.clients) if (sees(ws, NEEDS.sync)) ws.send(text);
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -184,8 +230,10 @@ export async function startDashboardServer(opts: {
   });
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const base = `http://${host}:${port}`;
   return {
-    url: `http://${host}:${port}`,
+    url: base,
+    signInUrl: `${base}/?token=${encodeURIComponent(opts.signInToken)}`,
     async close() {
       offRegistry();
       if (pending) clearTimeout(pending);

@@ -1,8 +1,8 @@
-/** `switchboard start` checks --http and --http-token before it starts anything (no hub, no home directory). */
+/** `switchboard start` checks --http and the dashboard token before it starts anything (no hub, no home directory). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,21 +40,32 @@ async function refused(args: string[]): Promise<{ code: number | null; stderr: s
   }
 }
 
-void test('start fails before starting anything on a malformed --http, a public --http without a token, or a bad token', async () => {
+void test('start fails before starting anything on a malformed --http, a token on the command line, or a bad token file', async () => {
   const malformed = await refused(['--http', 'localhost:80:80']);
   assert.equal(malformed.code, 1);
   assert.match(malformed.stderr, /--http "localhost:80:80": expected HOST:PORT/);
   assert.equal(malformed.homeCreated, false, 'nothing started');
 
-  const open = await refused(['--http', '0.0.0.0:4080']);
-  assert.equal(open.code, 1);
-  assert.match(open.stderr, /listens beyond this machine: give --http-token/);
-  assert.equal(open.homeCreated, false);
+  const onCommandLine = await refused(['--http', '0.0.0.0:4080', '--http-token', 'a-token-0123456789']);
+  assert.equal(onCommandLine.code, 1);
+  assert.match(onCommandLine.stderr, /--http-token would show the secret to every user/);
+  assert.equal(onCommandLine.homeCreated, false);
 
-  const spaced = await refused(['--http', '0.0.0.0:4080', '--http-token', 'two words']);
-  assert.equal(spaced.code, 1);
-  assert.match(spaced.stderr, /--http-token must be printable ASCII without spaces/);
-  assert.equal(spaced.homeCreated, false);
+  const dir = await tempDir();
+  try {
+    const file = join(dir.path, 'token');
+    writeFileSync(file, 'two words\n', { mode: 0o600 });
+    const spaced = await refused(['--http', '0.0.0.0:4080', '--http-token-file', file]);
+    assert.equal(spaced.code, 1);
+    assert.match(
+      spaced.stderr,
+      /the dashboard token \(--http-token-file\) must be 16 to 512 printable ASCII characters without spaces/,
+    );
+    assert.doesNotMatch(spaced.stderr, /two words/);
+    assert.equal(spaced.homeCreated, false);
+  } finally {
+    await dir.cleanup();
+  }
 });
 
 void test('start fails before starting anything when an explicit --http port is taken', async () => {
@@ -96,7 +107,7 @@ void test('checkDashboardFlags: the probe leaves the port free; the default addr
   reuse.close();
   // 192.0.2.0/24 is TEST-NET-1: never an address of this machine.
   await assert.rejects(
-    checkDashboardFlags({ SWITCHBOARD_HTTP: '192.0.2.1:4080', SWITCHBOARD_HTTP_TOKEN: 'tok-12345' }),
+    checkDashboardFlags({ SWITCHBOARD_HTTP: '192.0.2.1:4080', SWITCHBOARD_HTTP_TOKEN: 'tok-0123456789abcdef' }),
     /no such address on this machine/,
   );
   assert.equal(await checkDashboardFlags({ SWITCHBOARD_HTTP: 'off' }), undefined);

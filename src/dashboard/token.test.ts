@@ -1,4 +1,8 @@
-/** With --http-token the API, /metrics and /api/live ask for the token; the CLI refuses a public address without one. */
+/**
+ * The dashboard always wants a token, even on loopback: the hub's admin token (the one the printed
+ * URL carries), an extra one from SWITCHBOARD_HTTP_TOKEN / --http-token-file, or a configured
+ * identity's; never from the command line.
+ */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -9,10 +13,11 @@ import { tempDir } from '../core/test/support.js';
 import { startWithDashboard, type Running } from './test/harness.js';
 
 const BIN = fileURLToPath(new URL('../../bin/switchboard.js', import.meta.url));
+const EXTRA = 'an-extra-dashboard-token';
 let running: Running;
 
 before(async () => {
-  running = await startWithDashboard({ token: 's3cret' });
+  running = await startWithDashboard({ token: EXTRA });
 });
 after(async () => {
   await running?.stop();
@@ -20,21 +25,24 @@ after(async () => {
   delete process.env.SWITCHBOARD_HTTP_TOKEN;
 });
 
-void test('the API and /metrics need the Bearer token; the UI itself loads so it can ask for it', async () => {
+const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
+
+void test('the API and /metrics need a token that names an identity; the UI itself loads so it can ask for it', async () => {
   const denied = await fetch(`${running.url}/api/services`);
   assert.equal(denied.status, 401);
-  assert.match(((await denied.json()) as { error: { message: string } }).error.message, /Bearer/);
+  assert.match(((await denied.json()) as { error: { message: string } }).error.message, /hub\.token/);
   assert.equal((await fetch(`${running.url}/metrics`)).status, 401);
-  assert.equal(
-    (await fetch(`${running.url}/api/services`, { headers: { authorization: 'Bearer wrong' } })).status,
-    401,
-  );
-  assert.equal(
-    (await fetch(`${running.url}/api/services`, { headers: { authorization: 'Bearer s3cret' } })).status,
-    200,
-  );
-  assert.equal((await fetch(`${running.url}/metrics`, { headers: { authorization: 'Bearer s3cret' } })).status, 200);
+  assert.equal((await fetch(`${running.url}/api/services`, bearer('wrong-token-0123456789'))).status, 401);
+  // ?token= is for the WebSocket only: an API call must send the header.
+  assert.equal((await fetch(`${running.url}/api/services?token=${running.token}`)).status, 401);
+  assert.equal((await fetch(`${running.url}/api/services`, bearer(running.token))).status, 200);
+  assert.equal((await fetch(`${running.url}/api/services`, bearer(EXTRA))).status, 200);
+  assert.equal((await fetch(`${running.url}/metrics`, bearer(running.token))).status, 200);
   assert.equal((await fetch(`${running.url}/`)).status, 200);
+  // The printed address carries the hub's admin token, the one in $SWITCHBOARD_HOME/hub.token.
+  assert.equal(new URL(running.signInUrl).searchParams.get('token'), running.hub.adminToken);
+  const metrics = await (await fetch(`${running.url}/metrics`, bearer(running.token))).text();
+  assert.match(metrics, /switchboard_refusals_total\{reason="dashboard"\} [3-9]/);
 });
 
 void test('/api/live takes the token as ?token= (browsers cannot set headers on a WebSocket)', async () => {
@@ -44,7 +52,7 @@ void test('/api/live takes the token as ?token= (browsers cannot set headers on 
     refused.on('error', () => resolve());
     refused.on('unexpected-response', () => resolve());
   });
-  const ok = new WebSocket(`${base}?token=s3cret`);
+  const ok = new WebSocket(`${base}?token=${running.token}`);
   const first = await new Promise<string>((resolve, reject) => {
     ok.once('message', (d: Buffer) => resolve(d.toString()));
     ok.once('error', reject);
@@ -74,12 +82,21 @@ function runStart(args: string[], home: string): Promise<{ code: number | null; 
   });
 }
 
-void test('switchboard start refuses a non-loopback --http without --http-token, and a busy --http port, with a sentence', async () => {
+void test('switchboard start refuses a token or a secret on the command line, and a busy --http port, with a sentence', async () => {
   const home = await tempDir();
   try {
-    const open = await runStart(['--http', '0.0.0.0:0'], home.path);
-    assert.equal(open.code, 1);
-    assert.match(open.stderr, /--http 0\.0\.0\.0:0 listens beyond this machine: give --http-token/);
+    const token = await runStart(['--http-token', 'a-token-on-the-command-line'], home.path);
+    assert.equal(token.code, 1);
+    assert.match(
+      token.stderr,
+      /--http-token would show the secret to every user of this machine \(ps, \/proc\).*--http-token-file FILE, or set SWITCHBOARD_HTTP_TOKEN/,
+    );
+    const secret = await runStart(['--signal-secret', 'a-secret-on-the-command-line'], home.path);
+    assert.equal(secret.code, 1);
+    assert.match(
+      secret.stderr,
+      /--signal-secret would show the secret.*--signal-secret-file FILE, or set SWITCHBOARD_SIGNAL_SECRET/,
+    );
     const busy = createServer();
     await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
     const port = (busy.address() as { port: number }).port;

@@ -1,6 +1,7 @@
 /** `switchboard hub`, `switchboard start` and `switchboard services`. */
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { secretFlagRefused } from '../trust/secrets.js';
 
 /** Whatever still holds the event loop (a stuck client socket) must not keep a stopped hub alive. */
 function exitSoon(): void {
@@ -20,7 +21,26 @@ function hubFlags(cmd: Command): Command {
       'PEM CA: --secure-listen accepts only clients with a certificate it signed (mutual TLS)',
     )
     .option('--signal <url>', 'UDP signals, or "off" (default cdu://127.0.0.1:4041)')
-    .option('--signal-secret <secret>', 'datagrams must carry secret_code=<secret>')
+    .option(
+      '--signal-secret-file <file>',
+      'datagrams must carry secret_code=<the secret in this file> (or SWITCHBOARD_SIGNAL_SECRET)',
+    )
+    .option(
+      '--signal-secret <secret>',
+      'refused: a secret on the command line is visible to every user; use --signal-secret-file',
+    )
+    .option(
+      '--local-trust <mode>',
+      '"roles" (default: identities and roles decide) or "full" (every local connection may do anything)',
+    )
+    .option(
+      '--token-file <file>',
+      'the admin token file, written 0600 when absent (default $SWITCHBOARD_HOME/hub.token), or "off"',
+    )
+    .option(
+      '--unix-group <group>',
+      'let this group use the Unix socket (mode 0660); its connections get the local role',
+    )
     .option('--ws-listen <url>', 'WebSocket listener, e.g. ws://127.0.0.1:4044/')
     .option('--remote-listen <url>', 'hub-to-hub listener on a private address, e.g. cd://10.0.0.5:4042 (mesh)')
     .option('--neighbors <list>', 'other hubs to link with, ip:port, comma separated (mesh)')
@@ -45,7 +65,16 @@ function hubFlags(cmd: Command): Command {
 const ENV_HELP = `
 Every key can also come from the environment as SWITCHBOARD_<KEY> (SWITCHBOARD_LOCAL_LISTEN,
 SWITCHBOARD_MAX_CONNECTIONS, ...). Precedence: flags > environment > --config file > defaults.
-Listeners accept port 0 (a free port; the real address is printed).`;
+Listeners accept port 0 (a free port; the real address is printed).
+Secrets come from files or the environment, never from the command line (every user sees it).
+Unauthenticated loopback connections get the "local" role: they register ordinary names and send
+messages, but may not STOP, SHUTDOWN, FORGET or SNIFF (the admin token may; see SECURITY.md).`;
+
+/** `--signal-secret S` would show S in `ps`: refused with what to do instead. */
+function refuseSecretFlags(flags: Record<string, unknown>): void {
+  if (flags.signalSecret !== undefined)
+    throw secretFlagRefused('--signal-secret', '--signal-secret-file', 'SWITCHBOARD_SIGNAL_SECRET');
+}
 
 export function registerCommands(program: Command): void {
   hubFlags(program.command('hub').description('run a hub: services register with it and it routes their messages'))
@@ -56,14 +85,19 @@ export function registerCommands(program: Command): void {
 Examples:
   switchboard hub
   switchboard hub --local-listen cd://127.0.0.1:0 --signal off
-  switchboard hub --unix-listen cd:///tmp/sb.sock --signal-secret s3cret
+  switchboard hub --unix-listen cd:///tmp/sb.sock --signal-secret-file /etc/switchboard/signal.secret
   switchboard hub --config /etc/switchboard/hub.conf`,
     )
     .action(async (opts: Record<string, unknown>) => {
       const { loadConfig } = await import('./config.js');
       const { runHub } = await import('./run.js');
       const { json, ...flags } = opts;
-      await runHub(loadConfig({ flags }), { scope: 'hub', json: json === true });
+      refuseSecretFlags(flags);
+      const { defaultTokenFile } = await import('../trust/home.js');
+      await runHub(loadConfig({ flags, defaults: { token_file: defaultTokenFile() } }), {
+        scope: 'hub',
+        json: json === true,
+      });
       exitSoon();
     });
 
@@ -75,14 +109,20 @@ Examples:
     .option('--amqp <url>', 'put the event dispatcher on RabbitMQ (also SWITCHBOARD_AMQP_URL)')
     .option('--http <addr>', 'dashboard and API address, or "off" (default 127.0.0.1:4080; also SWITCHBOARD_HTTP)')
     .option(
+      '--http-token-file <file>',
+      'another token the dashboard accepts (as admin), from a file; also SWITCHBOARD_HTTP_TOKEN / SWITCHBOARD_HTTP_TOKEN_FILE',
+    )
+    .option(
       '--http-token <secret>',
-      'Bearer token the dashboard asks for; required to bind beyond loopback (also SWITCHBOARD_HTTP_TOKEN)',
+      'refused: a secret on the command line is visible to every user; use --http-token-file',
     )
     .addHelpText(
       'after',
       `${ENV_HELP}
-Defaults for start: data under $SWITCHBOARD_HOME (default ~/.switchboard) and the Unix socket
-$SWITCHBOARD_HOME/hub.sock next to cd://127.0.0.1:4040.
+Defaults for start: data under $SWITCHBOARD_HOME (default ~/.switchboard), the Unix socket
+$SWITCHBOARD_HOME/hub.sock next to cd://127.0.0.1:4040, and the admin token in
+$SWITCHBOARD_HOME/hub.token (mode 0600; the CLI and the client library use it by themselves; the
+dashboard's URL carries it). Who may do what: SECURITY.md.
 
 Examples:
   switchboard start
@@ -91,17 +131,26 @@ Examples:
     .action(async (opts: Record<string, unknown>) => {
       const { loadConfig, switchboardHome } = await import('./config.js');
       const { runHub } = await import('./run.js');
-      const { json, amqp, http, httpToken, ...flags } = opts;
+      const { json, amqp, http, httpToken, httpTokenFile, ...flags } = opts;
+      refuseSecretFlags(flags);
+      if (httpToken !== undefined) {
+        const { secretFlagRefused } = await import('../trust/secrets.js');
+        throw secretFlagRefused('--http-token', '--http-token-file', 'SWITCHBOARD_HTTP_TOKEN');
+      }
+      if (typeof httpTokenFile === 'string') process.env.SWITCHBOARD_HTTP_TOKEN_FILE = httpTokenFile;
       if (typeof amqp === 'string') process.env.SWITCHBOARD_AMQP_URL = amqp; // read by the dispatcher service
       if (typeof http === 'string') process.env.SWITCHBOARD_HTTP = http; // read by the dashboard service
-      if (typeof httpToken === 'string') process.env.SWITCHBOARD_HTTP_TOKEN = httpToken;
-      // Before anything starts: a wrong --http / --http-token, or a busy --http port, fails at once.
+      // Before anything starts: a wrong --http / --http-token-file, or a busy --http port, fails at once.
       const { checkDashboardFlags } = await import('../dashboard/config.js');
       await checkDashboardFlags();
       const home = switchboardHome();
       const config = loadConfig({
         flags,
-        defaults: { data_path: home, unix_listen: `cd://${join(home, 'hub.sock')}` },
+        defaults: {
+          data_path: home,
+          unix_listen: `cd://${join(home, 'hub.sock')}`,
+          token_file: join(home, 'hub.token'),
+        },
       });
       await runHub(config, { scope: 'start', json: json === true });
       exitSoon();

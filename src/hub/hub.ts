@@ -30,6 +30,9 @@ import type { HubPortLike, LocalServiceSummary, RemoteHooks } from './remote.js'
 import { Router } from './router.js';
 import { statusParams } from './service-list.js';
 import { SniffTap } from './sniff.js';
+import { RESERVED_SERVICES, TrustPolicy } from '../trust/policy.js';
+import { RefusalLog } from '../trust/refusals.js';
+import { ensureTokenFile } from '../trust/token-file.js';
 
 export type HubState = 'new' | 'running' | 'stopping' | 'stopped';
 
@@ -74,6 +77,12 @@ export class Hub implements HubPortLike, CommandContext {
   readonly log: Logger;
   readonly startedAt = Date.now();
   readonly stopped: Promise<string>;
+  /** Who may do what (identities, roles, the admin token); see src/trust. */
+  readonly trust: TrustPolicy;
+  /** Refusals counted by reason and logged once (throttled). */
+  readonly refusals: RefusalLog;
+  /** The admin token from `token_file`, once started (the dashboard prints it in its URL). */
+  adminToken: string | undefined;
   private readonly commands: HubCommands;
   private readonly connections = new Set<HubConnection>();
   private readonly extraCommands = new Map<string, HubCommandHandler>();
@@ -96,6 +105,8 @@ export class Hub implements HubPortLike, CommandContext {
     this.log = options.log ?? getLogger('hub', { server: config.serverName });
     this.services = new ServiceCatalog(config.serverName, config.services);
     this.tap = new SniffTap(config.serverName);
+    this.trust = new TrustPolicy(config.trust, new Set(RESERVED_SERVICES));
+    this.refusals = new RefusalLog(this.log);
     this.router = new Router({
       serverName: this.serverName,
       services: this.services,
@@ -134,6 +145,16 @@ export class Hub implements HubPortLike, CommandContext {
       throw new SwitchboardError('CONFLICT', `the hub is ${this.currentState}; a hub starts once`);
     this.currentState = 'running';
     try {
+      if (this.config.tokenFile) {
+        const admin = ensureTokenFile(this.config.tokenFile);
+        if (admin.replaced)
+          this.log.warn(
+            { file: admin.path, why: admin.replaced },
+            'the admin token file was not private: wrote a new token',
+          );
+        this.adminToken = admin.token;
+        this.trust.addAdminToken(admin.token);
+      }
       this.bound = await bindListeners(this.config, (ch, kind, myAddress) => this.accept(ch, kind, myAddress));
     } catch (err) {
       this.currentState = 'stopped';

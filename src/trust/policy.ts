@@ -90,6 +90,13 @@ export const BUILTIN_ROLES: Readonly<Record<string, RoleSpec>> = {
   none: {},
 };
 
+/**
+ * The hub's built-in services' names. Only the hub's in-process services, the admin and identities
+ * whose `register` list names one exactly may register them, so no local process can become
+ * `sync#2` and take half of its requests.
+ */
+export const RESERVED_SERVICES: readonly string[] = ['sync', 'dispatcher', 'discovery', 'dashboard'];
+
 export const DEFAULT_ANONYMOUS: AnonymousRoles = { local: 'local', unix: 'admin', network: 'local', signal: 'admin' };
 
 export function defaultTrustSpec(): TrustSpec {
@@ -344,8 +351,7 @@ export class TrustPolicy {
   ) {
     this.mode = spec.mode;
     this.roles = { ...BUILTIN_ROLES, ...spec.roles, admin: BUILTIN_ROLES.admin! };
-    const admin: KnownIdentity = { name: 'admin', grant: (proof) => this.grantFor('admin', 'admin', proof, {}) };
-    for (const d of adminDigests) this.byDigest.set(d, admin);
+    for (const d of adminDigests) this.byDigest.set(d, this.adminIdentity);
     for (const [name, id] of Object.entries(spec.identities)) {
       const role = id.role ?? 'none';
       const own: PermissionSpec = {
@@ -359,6 +365,16 @@ export class TrustPolicy {
       for (const d of id.tokenDigests) this.byDigest.set(d, known);
       this.bySubject.set(normaliseSubject(id.subject ?? `CN=${name}`), known);
     }
+  }
+
+  private readonly adminIdentity: KnownIdentity = {
+    name: 'admin',
+    grant: (proof) => this.grantFor('admin', 'admin', proof, {}),
+  };
+
+  /** Accepts `token` as the admin's from now on (the hub's token file, the dashboard's --http-token). */
+  addAdminToken(token: string): void {
+    this.byDigest.set(tokenDigest(token), this.adminIdentity);
   }
 
   /** Whether a role of that name exists (built-in or configured). */

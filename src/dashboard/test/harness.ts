@@ -1,5 +1,6 @@
 /** A real `switchboard start` hub in-process on a temp SWITCHBOARD_HOME, with its dashboard on a random port. */
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { BrowserContext, Page } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_ARGS, tempDir, waitFor } from '../../core/test/support.js';
@@ -12,9 +13,24 @@ import { upsertPage } from '../../sync/data.js';
 
 export interface Running {
   hub: Hub;
+  /** The dashboard's base URL, without the token. */
   url: string;
+  /** The URL `start` printed, carrying the token (what a person opens). */
+  signInUrl: string;
+  /** The hub's admin token (the one the printed URL carries). */
+  token: string;
+  /** `{ authorization: 'Bearer <token>' }` for API calls. */
+  headers: Record<string, string>;
   home: string;
   stop(): Promise<void>;
+}
+
+/** The printed dashboard address split into the base URL and the token it carries. */
+export function dashboardUrls(printed: string): { url: string; signInUrl: string; token: string } {
+  const u = new URL(printed);
+  const token = u.searchParams.get('token');
+  if (!token) throw new Error(`the printed dashboard address carries no token: ${printed}`);
+  return { url: u.origin, signInUrl: printed, token };
 }
 
 export async function startWithDashboard(env: { http?: string; token?: string } = {}): Promise<Running> {
@@ -24,7 +40,13 @@ export async function startWithDashboard(env: { http?: string; token?: string } 
   else delete process.env.SWITCHBOARD_HTTP_TOKEN;
   const config = loadConfig({
     env: {},
-    flags: { serverName: 'dash', localListen: 'cd://127.0.0.1:0', signal: 'off', dataPath: home.path },
+    flags: {
+      serverName: 'dash',
+      localListen: 'cd://127.0.0.1:0',
+      signal: 'off',
+      dataPath: home.path,
+      tokenFile: join(home.path, 'hub.token'),
+    },
   });
   const sink = new PassThrough();
   let text = '';
@@ -44,11 +66,13 @@ export async function startWithDashboard(env: { http?: string; token?: string } 
   ]);
   const line = await waitFor(() => text.split('\n').find((l) => l.startsWith('{')), { what: 'the address line' });
   const addresses = (JSON.parse(line) as { addresses: { name: string; url: string }[] }).addresses;
-  const url = addresses.find((a) => a.name === 'dashboard')?.url;
-  if (!url) throw new Error(`no dashboard address in ${line}`);
+  const printed = addresses.find((a) => a.name === 'dashboard')?.url;
+  if (!printed) throw new Error(`no dashboard address in ${line}`);
+  const urls = dashboardUrls(printed);
   return {
     hub,
-    url,
+    ...urls,
+    headers: { authorization: `Bearer ${urls.token}` },
     home: home.path,
     async stop() {
       hub.requestStop('test over');
@@ -104,8 +128,16 @@ export interface Browser {
   close(): Promise<void>;
 }
 
-/** Headless Chromium (CHROMIUM) on a fresh profile, for tests that open several pages (url may be given later). */
-export async function launchBrowser(url: () => string): Promise<Browser> {
+/** `http://h:p/?token=T` + `accounts` -> `http://h:p/?token=T#accounts`: the UI keeps the token and drops it from the address. */
+function pageUrl(signInUrl: string, hash: string): string {
+  return `${signInUrl.replace(/#.*$/, '')}#${hash}`;
+}
+
+/**
+ * Headless Chromium (CHROMIUM) on a fresh profile, for tests that open several pages; `signInUrl`
+ * (the address `start` printed, with its token; may be given later) opens each page.
+ */
+export async function launchBrowser(signInUrl: () => string): Promise<Browser> {
   const { chromium } = await import('playwright-core');
   mkdirSync('test-results', { recursive: true });
   const profile = await tempDir('switchboard-chromium-');
@@ -120,7 +152,7 @@ export async function launchBrowser(url: () => string): Promise<Browser> {
     async open(hash) {
       const page = await context.newPage();
       page.on('pageerror', (e) => pageErrors.push(e.message));
-      await page.goto(`${url()}/#${hash}`);
+      await page.goto(pageUrl(signInUrl(), hash));
       return page;
     },
     async close() {
@@ -130,8 +162,8 @@ export async function launchBrowser(url: () => string): Promise<Browser> {
   };
 }
 
-/** Headless Chromium (CHROMIUM) on a fresh profile, one page open on the dashboard at `url`. */
-export async function openBrowser(url: string, timeout = 30_000): Promise<BrowserPage> {
+/** Headless Chromium (CHROMIUM) on a fresh profile, one page open on the dashboard `start` printed (`signInUrl`, with its token). */
+export async function openBrowser(signInUrl: string, timeout = 30_000): Promise<BrowserPage> {
   const { chromium } = await import('playwright-core');
   mkdirSync('test-results', { recursive: true });
   const profile = await tempDir('switchboard-chromium-');
@@ -149,7 +181,7 @@ export async function openBrowser(url: string, timeout = 30_000): Promise<Browse
     page,
     pageErrors,
     async go(hash) {
-      await page.goto(`${url}/#${hash}`);
+      await page.goto(pageUrl(signInUrl, hash));
       await page.locator(`main[data-page="${hash}"] h2`).waitFor({ timeout });
     },
     async shot(name) {

@@ -3,11 +3,13 @@
  * random port) or plain `hub`, each with its own temp home, a hub-link listener on a loopback
  * address and optional neighbors. Set SWITCHBOARD_MESH_TIMINGS=fast before starting them.
  */
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { freePort, tempDir, waitFor } from '../../core/test/support.js';
 import { loadConfig } from '../../hub/config.js';
 import type { Hub } from '../../hub/hub.js';
 import { runHub } from '../../hub/run.js';
+import { dashboardUrls } from './harness.js';
 
 export interface MeshHub {
   hub: Hub;
@@ -15,8 +17,12 @@ export interface MeshHub {
   home: string;
   /** `ip:port` of its hub-link listener. */
   remote: string;
-  /** The dashboard URL (scope `start` only). */
+  /** The dashboard URL (scope `start` only), without the token. */
   url: string | undefined;
+  /** The printed dashboard URL with its token (scope `start` only). */
+  signInUrl: string | undefined;
+  /** `{ authorization: 'Bearer <admin token>' }` for the dashboard's API. */
+  headers: Record<string, string>;
   stop(): Promise<void>;
 }
 
@@ -37,6 +43,7 @@ export async function startMeshHub(opts: {
       localListen: 'cd://127.0.0.1:0',
       signal: 'off',
       dataPath: home.path,
+      tokenFile: join(home.path, 'hub.token'),
       remoteListen: `cd://${opts.ip}:${port}`,
       ...(opts.neighbors?.length ? { neighbors: opts.neighbors.join(',') } : {}),
       ...(opts.maxConnections ? { maxConnections: String(opts.maxConnections) } : {}),
@@ -60,12 +67,16 @@ export async function startMeshHub(opts: {
   ]);
   const line = await waitFor(() => text.split('\n').find((l) => l.startsWith('{')), { what: 'the address line' });
   const addresses = (JSON.parse(line) as { addresses: { name: string; url: string }[] }).addresses;
+  const printed = addresses.find((a) => a.name === 'dashboard')?.url;
+  const urls = printed ? dashboardUrls(printed) : undefined;
   return {
     hub,
     name: opts.name,
     home: home.path,
     remote: `${opts.ip}:${port}`,
-    url: addresses.find((a) => a.name === 'dashboard')?.url,
+    url: urls?.url,
+    signInUrl: urls?.signInUrl,
+    headers: { authorization: `Bearer ${hub.adminToken ?? ''}` },
     async stop() {
       hub.requestStop('test over');
       await done;

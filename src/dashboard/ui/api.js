@@ -1,6 +1,19 @@
-// The dashboard's API client: fetch with the token (asked for in a sign-in dialog on 401, kept in
-// localStorage), and the /api/live WebSocket with reconnects. Listeners get parsed frames.
+// The dashboard's API client: fetch with the token (from the address `switchboard start` printed,
+// else asked for in a sign-in dialog on 401; kept in localStorage), and the /api/live WebSocket
+// with reconnects. Listeners get parsed frames.
 const TOKEN_KEY = 'switchboard-token';
+
+// The printed address carries the token (?token=..., as Jupyter's does): keep it, and take it out
+// of the address bar and the history so it is not bookmarked, shared or shown.
+{
+  const here = new URL(location.href);
+  const given = here.searchParams.get('token');
+  if (given) {
+    localStorage.setItem(TOKEN_KEY, given);
+    here.searchParams.delete('token');
+    history.replaceState(history.state, '', `${here.pathname}${here.search}${here.hash}`);
+  }
+}
 
 export async function api(path, init = {}) {
   const token = localStorage.getItem(TOKEN_KEY);
@@ -30,7 +43,7 @@ function askToken(refused) {
     const text = document.createElement('p');
     text.textContent = refused
       ? 'That token was refused; try again.'
-      : 'This dashboard needs its token (switchboard start --http-token).';
+      : 'This dashboard needs a token: open the address switchboard start printed (it carries one), or paste the hub token from $SWITCHBOARD_HOME/hub.token.';
     const input = document.createElement('input');
     Object.assign(input, { type: 'password', required: true, autocomplete: 'current-password' });
     input.setAttribute('aria-label', 'dashboard token');
