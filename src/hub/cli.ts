@@ -58,6 +58,19 @@ function hubFlags(cmd: Command): Command {
       '--discovery <json>',
       'discovery section: {"expose":{"api":"app/default"},"policies":{"default":{"timeoutMs":2000}}}',
     )
+    .option(
+      '--backplane <urls>',
+      'NATS servers, e.g. nats://10.0.0.5:4222,10.0.0.6:4222: hubs on one NATS cluster share their services (instead of the mesh)',
+    )
+    .option('--backplane-namespace <name>', 'subject prefix shared by the hubs of one backplane (default switchboard)')
+    .option(
+      '--backplane-replicas <n>',
+      'JetStream replicas of the backplane message cache, 1..5 or auto (default auto)',
+    )
+    .option(
+      '--backplane-credentials <file>',
+      'NATS credentials for the backplane: a .creds file, or JSON {"user","password"} / {"token"}',
+    )
     .option('--config <file>', 'the same keys in a file: JSON, or key=value lines like communicatord.conf')
     .option('--json', 'print the addresses as one JSON line');
 }
@@ -86,7 +99,8 @@ Examples:
   switchboard hub
   switchboard hub --local-listen cd://127.0.0.1:0 --signal off
   switchboard hub --unix-listen cd:///tmp/sb.sock --signal-secret-file /etc/switchboard/signal.secret
-  switchboard hub --config /etc/switchboard/hub.conf`,
+  switchboard hub --config /etc/switchboard/hub.conf
+  switchboard hub --server-name east1 --backplane nats://10.0.0.5:4222,nats://10.0.0.6:4222`,
     )
     .action(async (opts: Record<string, unknown>) => {
       const { loadConfig } = await import('./config.js');

@@ -51,6 +51,10 @@ export const CONFIG_KEYS = [
   'unix_group',
   'ws_origins',
   'signal_secret_file',
+  'backplane',
+  'backplane_namespace',
+  'backplane_replicas',
+  'backplane_credentials',
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
@@ -92,6 +96,14 @@ export interface HubConfig {
   unixGroup: string | null;
   /** Origins (`https://app.example.com`) whose pages may open the WebSocket listener, beside same-origin loopback pages. */
   wsOrigins: string[];
+  /** NATS servers of the backplane (`nats://host:port`, `tls://...`); empty = no backplane. Used by src/backplane. */
+  backplane: string[];
+  /** Subject prefix and JetStream names of the backplane: hubs share a namespace when they share this. */
+  backplaneNamespace: string;
+  /** Replicas of the backplane's JetStream cache stream; `auto` = as many servers as the NATS cluster has, at most 3. */
+  backplaneReplicas: number | 'auto';
+  /** File with the backplane's NATS credentials (a .creds file, or JSON {"user","password"} / {"token"}). */
+  backplaneCredentials: string | null;
 }
 
 /** `cds://user:secret@host:port` -> `cds://user:***@host:port`: addresses are printed and logged. */
@@ -160,6 +172,34 @@ const intIn = (min: number, max: number) =>
     .int('must be a whole number')
     .min(min, `must be at least ${min}`)
     .max(max, `must be at most ${max}`);
+
+/** `nats://h1:4222,h2:4222`: NATS server URLs, never with credentials in them (they would show in `ps`). */
+const backplaneUrls = listOf.transform((urls, ctx) => {
+  if (urls.length === 1 && OFF.has(urls[0]!.toLowerCase())) return [];
+  for (const raw of urls) {
+    let url: URL | undefined;
+    try {
+      url = new URL(raw);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== 'nats:' && url.protocol !== 'tls:') || url.hostname === '') {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be NATS server URLs such as nats://10.0.0.5:4222 or tls://nats.example:4222, comma separated (${raw.includes('@') ? 'one value' : JSON.stringify(raw)} is not one)`,
+      });
+    } else if (url.username !== '' || url.password !== '') {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'must not carry credentials (anyone on the machine can read a command line): put them in a file named by backplane_credentials, or in SWITCHBOARD_BACKPLANE_USER/_PASSWORD or SWITCHBOARD_BACKPLANE_TOKEN',
+      });
+    } else if (url.pathname !== '' && url.pathname !== '/') {
+      ctx.addIssue({ code: 'custom', message: `takes host:port only, no path (got ${JSON.stringify(url.pathname)})` });
+    }
+  }
+  return urls;
+});
 
 const schema = z.object({
   server_name: z
@@ -249,6 +289,17 @@ const schema = z.object({
       return z.NEVER;
     }
   }),
+  backplane: backplaneUrls,
+  backplane_namespace: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z][A-Za-z0-9_-]{0,31}$/, 'must be a letter then letters, digits, _ or -, at most 32 (e.g. "prod")'),
+  backplane_replicas: z.union([z.literal('auto'), intIn(1, 5)]),
+  backplane_credentials: z
+    .string()
+    .trim()
+    .nullable()
+    .transform((v) => (v === null || v === '' || OFF.has(v.toLowerCase()) ? null : v)),
 });
 
 export interface ConfigSources {
@@ -296,6 +347,10 @@ function baseDefaults(env: NodeJS.ProcessEnv): Record<ConfigKey, unknown> {
     unix_group: null,
     ws_origins: [],
     signal_secret_file: null,
+    backplane: [],
+    backplane_namespace: 'switchboard',
+    backplane_replicas: 'auto',
+    backplane_credentials: null,
   };
 }
 
@@ -352,7 +407,7 @@ export function loadConfig(sources: ConfigSources = {}): HubConfig {
     const shown =
       raw === undefined
         ? ''
-        : key.endsWith('secret') || key === 'discovery'
+        : key.endsWith('secret') || key === 'discovery' || key === 'backplane'
           ? ''
           : `: got ${JSON.stringify(typeof raw === 'string' ? redactPassword(raw) : raw)}`;
     throw new SwitchboardError('INVALID_CONFIG', `${key} ${issue.message}${shown}${where}`);
@@ -374,6 +429,23 @@ export function loadConfig(sources: ConfigSources = {}): HubConfig {
     throw new SwitchboardError(
       'INVALID_CONFIG',
       `discovery.expose (${Object.keys(c.discovery.expose).join(', ')}) is published under the hub's cluster name: set cluster_name (--cluster-name east)`,
+    );
+  }
+  if (c.backplane.length > 0) {
+    const mesh = [
+      c.remote_listen ? 'remote_listen' : '',
+      c.neighbors.length ? 'neighbors' : '',
+      c.secure_listen && /^cds:\/\/[^@/]+@/.test(c.secure_listen) ? 'secure_listen with credentials' : '',
+    ].filter(Boolean);
+    if (mesh.length)
+      throw new SwitchboardError(
+        'INVALID_CONFIG',
+        `backplane and the hub mesh are alternatives, and this configuration asks for both (backplane and ${mesh.join(', ')}): keep backplane and remove ${mesh.join(', ')}, or keep the mesh and remove backplane`,
+      );
+  } else if (c.backplane_credentials) {
+    throw new SwitchboardError(
+      'INVALID_CONFIG',
+      `backplane_credentials ${c.backplane_credentials} is for the NATS backplane: add backplane (--backplane nats://HOST:4222)`,
     );
   }
   if (!c.local_listen && !c.unix_listen && !c.secure_listen && !c.ws_listen) {
@@ -452,6 +524,10 @@ export function loadConfig(sources: ConfigSources = {}): HubConfig {
     tokenFile: c.token_file,
     unixGroup: c.unix_group,
     wsOrigins: c.ws_origins,
+    backplane: c.backplane,
+    backplaneNamespace: c.backplane_namespace,
+    backplaneReplicas: c.backplane_replicas,
+    backplaneCredentials: c.backplane_credentials,
   };
 }
 

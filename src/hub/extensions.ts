@@ -1,5 +1,5 @@
 /**
- * What plugs into a running hub: the mesh (every hub with remote links) and built-in services
+ * What plugs into a running hub: the mesh (every hub with remote links) or the NATS backplane, and built-in services
  * (sync, dispatch, dashboard, registry queries: `switchboard start` only). A capability adds its
  * extension to `HUB_EXTENSIONS` (one import + one entry, like src/cli/verbs.ts); the hub starts
  * them in order after its listeners and stops them in reverse order before closing.
@@ -10,6 +10,7 @@
  */
 import type { Hub } from './hub.js';
 import { meshExtension } from '../mesh/extension.js';
+import { backplaneExtension } from '../backplane/extension.js';
 import { dispatcherService } from '../dispatch/service.js';
 import { syncService } from '../sync/service.js';
 import { dashboardService } from '../dashboard/extension.js';
@@ -36,6 +37,7 @@ export type BuiltinService = HubExtension & { readonly scope: 'start' };
 
 export const HUB_EXTENSIONS: HubExtension[] = [
   meshExtension,
+  backplaneExtension,
   discoveryAgent,
   dispatcherService,
   syncService,

@@ -27,6 +27,12 @@ export interface RemoteHooks {
   /** Local services changed (register/unregister). */
   servicesChanged(): void;
   remoteServices(): RemoteServiceEntry[];
+  /**
+   * Keeps a message for a service that is not connected (the `cache=` rules allow it) somewhere it
+   * outlives this hub (the backplane's JetStream). `knownHere`: this hub knows the service. False:
+   * not taken, the hub applies its own rules (its in-memory cache for a known service).
+   */
+  hold?(msg: Message, ttlSeconds: number, knownHere: boolean): boolean;
   /** STOP: say DISCONNECT to neighbors and close links. */
   stop(): Promise<void>;
   /** A connection on the hub's TLS listener whose first line is CONNECT or GOSSIP: a hub link the mesh takes over. */

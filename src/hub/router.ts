@@ -170,14 +170,19 @@ export class Router {
   private absent(msg: Message, from: HubConnection | undefined, rule: CacheRule, here: boolean): void {
     const service = msg.to.service;
     const name = baseName(service);
-    if (here && !rule.noCache && this.d.services.isKnown(name)) {
+    const known = this.d.services.isKnown(name);
+    if (here && !rule.noCache && (this.d.remote()?.hold?.(msg, rule.ttlSeconds, known) ?? false)) {
+      this.cached(msg, from);
+      return;
+    }
+    if (here && !rule.noCache && known) {
       this.d.cache.add(name, instanceOf(service), msg, rule.ttlSeconds);
       this.cached(msg, from);
       return;
     }
     const why = !here
       ? `no hub named "${msg.to.server}" is reachable`
-      : rule.noCache && this.d.services.isKnown(name)
+      : rule.noCache && known
         ? `service "${service}" is not connected and the message asked not to be cached`
         : `service "${service}" is not registered on this hub`;
     this.failed(msg, from, rule, why);
