@@ -164,6 +164,7 @@ export class Backplane implements RemoteHooks {
   private lastInvalidLog = 0;
   private streamInfo: { messages: number; bytes: number; replicas: number } | undefined;
   private streamAsking = false;
+  private ticks = 0;
   private shuttingDown = false;
   private stopped = false;
 
@@ -804,6 +805,8 @@ export class Backplane implements RemoteHooks {
 
   private tick(): void {
     if (this.stopped) return;
+    // cluster-status shows the stream's figures as of the last few seconds.
+    if (++this.ticks % 5 === 1) this.refreshStreamInfo();
     this.publish(this.subjects.alive(this.self), { hub: this.self, epoch: this.epoch, seq: this.seq });
     const now = Date.now();
     for (const p of this.peers.values())

@@ -25,6 +25,14 @@ export async function fetchMeshStatus(address: string, timeoutMs = 5000): Promis
   return status.value;
 }
 
+/** The part of the backplane's status (src/backplane) this printer shows; read structurally, not imported. */
+interface BackplaneSummary {
+  namespace: string;
+  connectedTo: string;
+  stream: { name: string; replicas: number; messages: number } | null;
+  cache: { pending: number };
+}
+
 export function formatMeshStatus(s: MeshStatus): string {
   const c = s.cluster;
   const lines = [
@@ -42,6 +50,18 @@ export function formatMeshStatus(s: MeshStatus): string {
         h.address.padEnd(24) +
         (h.services.join(', ') || '-'),
     );
+  }
+  const backplane = (s as MeshStatus & { backplane?: BackplaneSummary }).backplane;
+  if (backplane) {
+    const st = backplane.stream;
+    lines.push(
+      '',
+      `backplane: namespace ${backplane.namespace} on ${backplane.connectedTo || 'no NATS server (reconnecting)'}; every live hub is one hop away`,
+      st
+        ? `message cache: JetStream stream ${st.name} (${st.replicas} replica${st.replicas === 1 ? '' : 's'}), ${st.messages} message${st.messages === 1 ? '' : 's'} kept; ${backplane.cache.pending} waiting to be written`
+        : 'message cache: JetStream has not answered yet',
+    );
+    return lines.join('\n');
   }
   lines.push(
     '',
@@ -68,7 +88,7 @@ export async function runClusterStatus(raw: Record<string, unknown>): Promise<vo
   if (!status)
     throw new SwitchboardError(
       'UNAVAILABLE',
-      `the hub at ${address} runs without a mesh (start it with --remote-listen or --secure-listen to join a cluster)`,
+      `the hub at ${address} runs without a mesh or backplane (start it with --remote-listen, --secure-listen or --backplane to join a cluster)`,
     );
   process.stdout.write(r.data.json ? `${JSON.stringify(status, null, 2)}\n` : `${formatMeshStatus(status)}\n`);
 }
