@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../hub/config.js';
-import { tempDir } from '../core/testing.js';
+import { tempDir } from '../core/test/support.js';
 import { backplaneConfigFromHub } from './config.js';
 import { parseTimings } from './timings.js';
 import { HubState, readPayload } from './wire.js';
