@@ -5,8 +5,14 @@
  * (outbound-queue.ts), the answers every service owes the hub (system-commands.ts).
  */
 import type { Channel } from '../core/channel.js';
-import { decodeLine, encodeLine } from '../core/codec/index.js';
-import { ConnectionError, InvalidArgumentError, SwitchboardError, errorMessage } from '../core/errors.js';
+import {
+  ConnectionError,
+  InvalidArgumentError,
+  SwitchboardError,
+  errorMessage,
+  type InvalidMessageError,
+} from '../core/errors.js';
+import { encodeMessage } from '../core/message-connection.js';
 import { getLogger, type Logger } from '../core/log.js';
 import { COMMAND_NAME, type Message } from '../core/message.js';
 import { isServiceOrInstance, sameService } from '../core/protocol/index.js';
@@ -87,11 +93,12 @@ export class SwitchboardClient {
     this.currentState = { status: 'connecting', address, attempt: 0 };
     this.connection = new Connection(
       address,
-      { reconnect: options.reconnect, backoffMs: options.backoffMs, channel: options.channel },
+      { reconnect: options.reconnect, backoffMs: options.backoffMs, channel: options.channel, format: options.format },
       {
         connecting: (attempt) => this.setState({ status: 'connecting', address, attempt }),
         open: (channel) => this.onOpen(channel),
-        frame: (frame) => this.onFrame(frame),
+        message: (received) => this.onMessageIn(received.message),
+        invalid: (raw, error) => this.onInvalid(raw, error),
         down: (reason, retryInMs, attempt) => this.onDown(reason, retryInMs, attempt),
       },
     );
@@ -342,22 +349,22 @@ export class SwitchboardClient {
   }
 
   private write(msg: Message): boolean {
-    const frame = encodeLine(msg, this.options.format);
     if (this.gateOpen) {
-      if (this.connection.write(frame)) {
+      if (this.connection.send(msg)) {
         this.counters.sent++;
         return true;
       }
       this.counters.dropped++;
       return false;
     }
-    return this.queue.push(frame);
+    // Encoded now: a bad name throws at send(), not later when the queue drains.
+    return this.queue.push(encodeMessage(msg, this.options.format));
   }
 
   /** Protocol messages (REGISTER, COMMANDS, replies to the hub) skip the queue. */
   private writeNow(msg: OutgoingMessage | Message): void {
     const m = 'sentFrom' in msg ? msg : this.toMessage(msg);
-    if (this.connection.write(encodeLine(m, this.options.format))) this.counters.sent++;
+    if (this.connection.send(m)) this.counters.sent++;
   }
 
   /**
@@ -434,18 +441,12 @@ export class SwitchboardClient {
     for (const ext of this.extensions) ext.onState?.(state);
   }
 
-  private onFrame(frame: string): void {
-    let msg: Message;
-    try {
-      msg = decodeLine(frame);
-    } catch (err) {
-      this.counters.invalid++;
-      this.log.warn(
-        { err: errorMessage(err), line: frame.slice(0, 200) },
-        'ignored a line from the hub that does not parse',
-      );
-      return;
-    }
+  private onInvalid(raw: string, error: InvalidMessageError): void {
+    this.counters.invalid++;
+    this.log.warn({ err: error.message, line: raw.slice(0, 200) }, 'ignored a line from the hub that does not parse');
+  }
+
+  private onMessageIn(msg: Message): void {
     this.counters.received++;
     if (this.messageListeners.size)
       this.messageListeners.emit(msg, (err) => this.log.error({ err }, 'a message listener threw'));

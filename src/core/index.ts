@@ -47,3 +47,17 @@ export {
   type StreamChannelInfo,
 } from './transports/index.js';
 export { getLogger, type Logger } from './log.js';
+export {
+  MessageConnection,
+  Outgoing,
+  encodeMessage,
+  guessCommand,
+  restamp,
+  type AdmitCheck,
+  type MessageConnectionOptions,
+  type MessageHandler,
+  type Received,
+  type TextShortcut,
+} from './message-connection.js';
+export * from './protocol/index.js';
+export * from './result.js';

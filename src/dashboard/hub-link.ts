@@ -8,8 +8,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { z } from 'zod';
-import { decodeLine, encodeText } from '../core/codec/index.js';
-import type { Channel } from '../core/channel.js';
+import { MessageConnection } from '../core/message-connection.js';
 import { createMessage, type Message } from '../core/message.js';
 import { readMeshStatus, readSniffed, type MeshStatus, type Sniffed } from '../core/protocol/index.js';
 import type { Hub } from '../hub/hub.js';
@@ -65,8 +64,8 @@ const CLUSTER_DEBOUNCE_MS = 100;
 
 export class HubLink extends EventEmitter<{ sniffed: [Sniffed] }> {
   readonly tally: MessageTally;
-  private tap: Channel | undefined;
-  private readonly ask: Channel;
+  private tap: MessageConnection | undefined;
+  private readonly ask: MessageConnection;
   private waiting: { want: Set<string>; resolve: (m: Message | undefined) => void }[] = [];
   /** Frames of instances that left, per service, so counts survive reconnects. */
   private readonly retired = new Map<string, MessageCounts>();
@@ -80,8 +79,9 @@ export class HubLink extends EventEmitter<{ sniffed: [Sniffed] }> {
   constructor(readonly hub: Hub) {
     super();
     this.tally = hub.tap.countMessages();
-    this.ask = hub.connectInProcess('dashboard-ask');
-    this.ask.on('frame', (frame) => this.onAskFrame(frame));
+    this.ask = new MessageConnection(hub.connectInProcess('dashboard-ask'), { format: 'text' }).listen({
+      message: ({ message }) => this.onAnswer(message),
+    });
     this.offs.push(
       hub.services.onChange((change) => {
         if (change.type !== 'down') return;
@@ -195,9 +195,12 @@ export class HubLink extends EventEmitter<{ sniffed: [Sniffed] }> {
   private updateSniffing(): void {
     const wanted = !this.closed && [...this.watchers.values()].some((w) => w.traffic);
     if (wanted && !this.tap) {
-      this.tap = this.hub.connectInProcess('dashboard-sniff');
-      this.tap.on('frame', (frame) => this.onSniffFrame(frame));
-      this.tap.send(encodeText(createMessage('SNIFF', { format: 'json' })));
+      this.tap = new MessageConnection(this.hub.connectInProcess('dashboard-sniff'), { format: 'text' }).listen({
+        message: ({ message }) => {
+          if (message.command === 'SNIFFED') this.emit('sniffed', readSniffed(message));
+        },
+      });
+      this.tap.send(createMessage('SNIFF', { format: 'json' }));
     } else if (!wanted && this.tap) {
       this.tap.close();
       this.tap = undefined;
@@ -259,24 +262,7 @@ export class HubLink extends EventEmitter<{ sniffed: [Sniffed] }> {
     };
   }
 
-  private onSniffFrame(frame: string): void {
-    let msg: Message;
-    try {
-      msg = decodeLine(frame);
-    } catch {
-      return;
-    }
-    if (msg.command !== 'SNIFFED') return;
-    this.emit('sniffed', readSniffed(msg));
-  }
-
-  private onAskFrame(frame: string): void {
-    let msg: Message;
-    try {
-      msg = decodeLine(frame);
-    } catch {
-      return;
-    }
+  private onAnswer(msg: Message): void {
     const i = this.waiting.findIndex((w) => w.want.has(msg.command));
     if (i === -1) return;
     const [w] = this.waiting.splice(i, 1);
@@ -298,7 +284,7 @@ export class HubLink extends EventEmitter<{ sniffed: [Sniffed] }> {
         resolve(undefined);
       }, timeoutMs);
       this.waiting.push(entry);
-      this.ask.send(encodeText(createMessage(command)));
+      this.ask.send(createMessage(command));
     });
   }
 

@@ -1,6 +1,7 @@
 /**
- * One connection to the hub: the core Channel plus what the hub knows about it (listener kind,
- * wire format, registration, COMMANDS list, sniff filter), flow control and the slow-consumer
+ * One connection to the hub: the core Channel behind its message layer (which decodes, follows
+ * the peer's wire format and answers bad lines with INVALID) plus what the hub knows about it
+ * (listener kind, registration, COMMANDS list, sniff filter), flow control and the slow-consumer
  * guard.
  *
  * Flow control: when a message leaves this connection's queue past the high watermark, the
@@ -13,7 +14,7 @@ import type { Channel } from '../core/channel.js';
 import type { WireFormat } from '../core/codec/index.js';
 import type { Endpoint, Message } from '../core/message.js';
 import type { Logger } from '../core/log.js';
-import { Outgoing } from './outgoing.js';
+import { MessageConnection, Outgoing, type TextShortcut } from '../core/message-connection.js';
 import type { InstanceEntry } from './registry.js';
 import type { SniffFilter } from './sniff.js';
 
@@ -27,15 +28,15 @@ export interface ConnectionLimits {
 }
 
 export class HubConnection {
-  /** Wire format of what the hub writes; set by the first line received, or `format=` on REGISTER/SNIFF. */
-  format: WireFormat | undefined;
+  /** Decodes what arrives, encodes what the hub writes; stream connections are answered INVALID for bad lines. */
+  readonly messages: MessageConnection;
+  /** No line has arrived yet (a hub link on the TLS listener says CONNECT or GOSSIP first). */
+  firstLine = true;
   registration: InstanceEntry | undefined;
   commands: ReadonlySet<string> = new Set();
   sniff: SniffFilter | undefined;
   /** Messages the hub could not queue for this connection. */
   dropped = 0;
-  /** Removes the hub's listeners from the channel (set by the hub; used to hand a link to the mesh). */
-  detach: () => void = () => undefined;
   private dropSince = 0;
   private readonly anonymous: Endpoint;
   /** Senders not read while this connection's queue drains. */
@@ -52,8 +53,26 @@ export class HubConnection {
     serverName: string,
     private readonly limits: ConnectionLimits,
     private readonly log: Logger,
+    /** The hub's fast path for text lines (stream connections). */
+    shortcut?: TextShortcut,
   ) {
     this.anonymous = { server: serverName, service: '' };
+    const hub = { server: serverName, service: '' };
+    this.messages = new MessageConnection(channel, {
+      format: 'peer',
+      replies: kind === 'signal' ? undefined : { from: hub, to: () => this.sender() },
+      shortcut,
+      write: (line) => this.writeLine(line),
+    });
+  }
+
+  /** Wire format of what the hub writes; set by the first line received, or `format=` on REGISTER/SNIFF. */
+  get format(): WireFormat | undefined {
+    return this.messages.format;
+  }
+
+  set format(format: WireFormat | undefined) {
+    this.messages.format = format;
   }
 
   /**
@@ -111,7 +130,7 @@ export class HubConnection {
 
   /** Queues one encoded message; false (and counted) when the queue is full or the channel gone. */
   write(out: Outgoing): boolean {
-    return this.writeLine(out.line(this.format ?? 'text'));
+    return this.writeLine(this.messages.encode(out));
   }
 
   /** Queues one line already in this connection's format. */
@@ -147,6 +166,11 @@ export class HubConnection {
 
   send(msg: Message): boolean {
     return this.write(new Outgoing(msg));
+  }
+
+  /** Stops reading through the hub (the channel is handed to the mesh). */
+  detach(): void {
+    this.messages.detach();
   }
 
   close(reason?: Error): void {

@@ -2,14 +2,16 @@
  * The hub daemon, composed of small parts: listeners (listeners.ts), a registry of services
  * (registry.ts), a router (router.ts) with its cache (cache.ts), the hub's own commands
  * (commands.ts), the sniff tap (sniff.ts) and, when attached, the remote side (the mesh, via
- * remote.ts). This class only accepts connections, turns their lines into messages, stamps the
- * sender and hands each message to the right part.
+ * remote.ts). This class only accepts connections (each behind the core's message layer, which
+ * decodes its lines, answers bad ones with INVALID and offers text lines to the fast path),
+ * stamps the sender of each message and hands it to the right part.
  */
-import { decodeLine, encodeText, lineFormat, scanText } from '../core/codec/index.js';
+import { decodeText, type TextHead } from '../core/codec/index.js';
 import type { Channel } from '../core/channel.js';
-import { errorMessage, SwitchboardError } from '../core/errors.js';
+import { errorMessage, SwitchboardError, type InvalidMessageError } from '../core/errors.js';
 import { getLogger, type Logger } from '../core/log.js';
 import { createMessage, type JsonValue, type Message } from '../core/message.js';
+import { MessageConnection, Outgoing, restamp, type Received } from '../core/message-connection.js';
 import { isBroadcast, isThisHub } from '../core/protocol/index.js';
 import { memoryChannelPair } from '../core/transports/index.js';
 import { MessageCache } from './cache.js';
@@ -24,7 +26,6 @@ import {
 import { redactPassword, type HubConfig } from './config.js';
 import { HubConnection, type ConnectionKind } from './connection.js';
 import { bindListeners, type BoundListener } from './listeners.js';
-import { Outgoing, restampWith } from './outgoing.js';
 import { ServiceCatalog, type InstanceEntry } from './registry.js';
 import type { HubPortLike, LocalServiceSummary, RemoteHooks } from './remote.js';
 import { Router } from './router.js';
@@ -39,12 +40,6 @@ export type HubState = 'new' | 'running' | 'stopping' | 'stopped';
 export interface HubAddress {
   kind: ConnectionKind;
   url: string;
-}
-
-/** Reads the command of a line that failed to parse, for `INVALID command=`. */
-function guessCommand(line: string): string | undefined {
-  const m = /^\s*(?:<\S*\s+)?(?:[^\s/]*\/)?([A-Z_][A-Z0-9_]*)(?:\s|$)/.exec(line);
-  return m?.[1];
 }
 
 /** One log line per `everyMs` for a repeating fault (a flood must not flood the log). */
@@ -217,7 +212,9 @@ export class Hub implements HubPortLike, CommandContext {
     if (stream && kind !== 'memory' && this.streamCount >= this.config.maxConnections) {
       this.faults.refusedConnections++;
       const message = `the hub is at max_connections (${this.config.maxConnections}): connection refused`;
-      channel.send(encodeText(createMessage('INVALID', { message }, {}, { server: this.serverName })));
+      new MessageConnection(channel, { format: 'text' }).send(
+        createMessage('INVALID', { message }, {}, { server: this.serverName }),
+      );
       channel.close();
       if (this.refusedLog.ready())
         this.log.warn(
@@ -226,7 +223,7 @@ export class Hub implements HubPortLike, CommandContext {
         );
       return;
     }
-    const conn = new HubConnection(
+    const conn: HubConnection = new HubConnection(
       channel,
       kind,
       myAddress,
@@ -236,46 +233,34 @@ export class Hub implements HubPortLike, CommandContext {
         highWaterBytes: Math.floor(this.config.maxQueuedBytes / 4),
       },
       this.log,
+      stream ? (head, raw) => this.forwardText(conn, head, raw) : undefined,
     );
     this.connections.add(conn);
     if (stream && kind !== 'memory') this.streamCount++;
-    const onFrame = (frame: string) => this.onFrame(conn, frame);
-    const onError = (err: Error) => this.onChannelError(conn, err);
-    const onClose = () => this.onClose(conn);
-    const onDrain = () => conn.releaseSenders();
-    channel.on('frame', onFrame);
-    channel.on('error', onError);
-    channel.on('close', onClose);
-    channel.on('drain', onDrain);
-    conn.detach = () => {
-      channel.off('frame', onFrame);
-      channel.off('error', onError);
-      channel.off('close', onClose);
-      channel.off('drain', onDrain);
-    };
+    conn.messages.listen({
+      message: (received) => this.onMessage(conn, received),
+      invalid: (raw, err, reply) => this.onInvalid(conn, raw, err, reply),
+      error: (err, reply) => this.onChannelError(conn, err, reply),
+      close: () => this.onClose(conn),
+      drain: () => conn.releaseSenders(),
+    });
     this.log.debug({ connection: channel.id, kind, remote: channel.remoteAddress }, 'connection accepted');
   }
 
-  private onFrame(conn: HubConnection, frame: string): void {
-    if (conn.kind === 'secure' && !this.connections.has(conn)) return; // handed over to the mesh
-    if (conn.format === 'text' && this.forwardText(conn, frame)) return;
-    let msg: Message;
-    try {
-      msg = decodeLine(frame);
-    } catch (err) {
-      this.faults.invalidLines++;
-      const message = errorMessage(err);
-      const params: Record<string, JsonValue> = { message };
-      const command = guessCommand(frame);
-      if (command) params.command = command;
-      if (conn.format === undefined) conn.format = lineFormat(frame);
-      if (conn.isStream) this.tell(conn, 'INVALID', params);
-      this.log.debug({ connection: conn.id, err: message }, 'invalid line');
-      if (this.tap.active) this.tap.publishInvalid(frame, message);
-      return;
+  /** A line that did not decode: the message layer answered INVALID (stream connections). */
+  private onInvalid(conn: HubConnection, raw: string, err: InvalidMessageError, reply: Message | undefined): void {
+    conn.firstLine = false;
+    this.faults.invalidLines++;
+    if (reply && this.tap.active) this.tap.publish('sent', reply);
+    this.log.debug({ connection: conn.id, err: err.message }, 'invalid line');
+    if (this.tap.active) this.tap.publishInvalid(raw, err.message);
+  }
+
+  private onMessage(conn: HubConnection, { message: msg, format, raw }: Received): void {
+    if (conn.firstLine) {
+      conn.firstLine = false;
+      if (conn.kind === 'secure' && this.handOverLink(conn, msg)) return;
     }
-    if (conn.kind === 'secure' && conn.format === undefined && this.handOverLink(conn, msg)) return;
-    if (conn.format === undefined) conn.format = lineFormat(frame);
     if (this.currentState === 'stopping' && msg.command !== 'UNREGISTER') {
       this.tell(conn, 'QUITTING', {});
       conn.close();
@@ -293,7 +278,7 @@ export class Hub implements HubPortLike, CommandContext {
         }
       }
       // Text from a stream is passed on as it came, behind the hub's sender block (UDP lines lose secret_code).
-      this.router.route(msg, conn, conn.kind !== 'signal' && lineFormat(frame) === 'text' ? frame : undefined);
+      this.router.route(msg, conn, conn.kind !== 'signal' && format === 'text' ? raw : undefined);
     } catch (err) {
       this.log.error(
         {
@@ -313,31 +298,28 @@ export class Hub implements HubPortLike, CommandContext {
   }
 
   /**
-   * The common case without building a message: a valid text line from a stream connection past
-   * its first line, for a live local instance that reads text, with nothing that needs the message
-   * itself (a sniffer, a cache rule, a transmission report, the hub stopping). The whole line is
-   * still checked (scanText applies decodeLine's rules; a bad line takes the full path and gets
+   * The fast path (the message layer's shortcut, stream connections past their first line): a
+   * valid text line for a live local instance that reads text, with nothing that needs the message
+   * itself (a sniffer, a cache rule, a transmission report, the hub stopping). The layer checked
+   * the whole line (scanText applies the decoder's rules; a bad line takes the full path and gets
    * INVALID); the instance gets the line behind the hub's sender block, as the full path would
    * send it. False when the full path must handle it.
    */
-  private forwardText(conn: HubConnection, frame: string): boolean {
+  private forwardText(conn: HubConnection, head: Readonly<TextHead>, raw: string): boolean {
     // A sniffer needs the message; the dashboard's tally alone does not (deliverLine counts for it).
-    if (conn.kind === 'signal' || this.currentState !== 'running' || this.tap.sniffing || lineFormat(frame) !== 'text')
-      return false;
-    const head = scanText(frame);
-    if (head === undefined || head.special) return false;
+    if (head.special || this.currentState !== 'running' || this.tap.sniffing) return false;
     const service = head.service;
     if (service.length === 0 || isBroadcast(service) || !isThisHub(head.server, this.serverName)) return false;
     const inst = this.router.pick(service);
     if (inst === undefined) return false;
     if ((inst.connection.format ?? 'text') === 'text') {
-      this.router.deliverLine(inst, restampWith(conn.sender(), frame), head.command, conn);
+      this.router.deliverLine(inst, restamp(conn.sender(), raw), head.command, conn);
       return true;
     }
     // Picked already (round-robin moved on): the same delivery the full path would make, to this instance.
-    const msg = decodeLine(frame);
+    const msg = decodeText(raw);
     msg.sentFrom = conn.sender();
-    this.router.deliverTo(inst, msg, frame, conn);
+    this.router.deliverTo(inst, msg, raw, conn);
     return true;
   }
 
@@ -387,7 +369,7 @@ export class Hub implements HubPortLike, CommandContext {
     return true;
   }
 
-  private onChannelError(conn: HubConnection, err: Error): void {
+  private onChannelError(conn: HubConnection, err: Error, reply: Message | undefined): void {
     const code = err instanceof SwitchboardError ? err.code : (err as { code?: string }).code;
     if (code === 'LINE_TOO_LONG') {
       this.faults.invalidLines++;
@@ -395,7 +377,8 @@ export class Hub implements HubPortLike, CommandContext {
         { connection: conn.id, remote: conn.channel.remoteAddress, service: conn.registration?.id, err: err.message },
         'line too long: closing the connection',
       );
-      this.tell(conn, 'INVALID', { message: `${err.message}; the connection is closed` });
+      // The message layer answered INVALID; the channel closes after it.
+      if (reply && this.tap.active) this.tap.publish('sent', reply);
     } else if (code === 'DATAGRAM_TOO_LARGE') {
       this.faults.refusedSignals++;
       if (this.signalLog.ready())

@@ -3,10 +3,10 @@
  * on the asking connection), for the CLI verbs: connect, send one command as a JSON line (so
  * structured replies come back typed), collect replies, close.
  */
-import { decodeLine, encodeJson } from '../core/codec/index.js';
 import { DEFAULT_LOCAL } from '../core/address.js';
 import { ConnectionError, SwitchboardError, TimeoutError, errorMessage } from '../core/errors.js';
 import { createMessage, type JsonValue, type Message } from '../core/message.js';
+import { MessageConnection } from '../core/message-connection.js';
 import { connect } from '../core/transports/index.js';
 
 /** The hub a CLI verb talks to: `--address`, else SWITCHBOARD_ADDRESS, else the local default. */
@@ -34,7 +34,7 @@ export async function askHub(
       { cause: err },
     );
   }
-  const ch = channel;
+  const ch = new MessageConnection(channel, { format: 'json' });
   const replies: Message[] = [];
   try {
     return await new Promise<Message[]>((resolve, reject) => {
@@ -43,34 +43,31 @@ export async function askHub(
           reject(new TimeoutError(`the hub at ${address} did not answer ${command.command} within ${timeoutMs} ms`)),
         timeoutMs,
       );
-      ch.on('close', () => {
-        clearTimeout(timer);
-        reject(
-          new ConnectionError(
-            'CONNECTION_CLOSED',
-            `the hub at ${address} closed the connection before answering ${command.command}`,
-          ),
-        );
-      });
-      ch.on('frame', (frame) => {
-        let msg: Message;
-        try {
-          msg = decodeLine(frame);
-        } catch {
-          return;
-        }
-        replies.push(msg);
-        try {
-          if (done(replies)) {
-            clearTimeout(timer);
-            resolve(replies);
-          }
-        } catch (err) {
+      ch.listen({
+        close: () => {
           clearTimeout(timer);
-          reject(err instanceof Error ? err : new Error(String(err)));
-        }
+          reject(
+            new ConnectionError(
+              'CONNECTION_CLOSED',
+              `the hub at ${address} closed the connection before answering ${command.command}`,
+            ),
+          );
+        },
+        // A line that does not decode is not an answer: skipped.
+        message: ({ message }) => {
+          replies.push(message);
+          try {
+            if (done(replies)) {
+              clearTimeout(timer);
+              resolve(replies);
+            }
+          } catch (err) {
+            clearTimeout(timer);
+            reject(err instanceof SwitchboardError ? err : new SwitchboardError('INTERNAL', errorMessage(err)));
+          }
+        },
       });
-      ch.send(encodeJson(command));
+      ch.send(command);
     });
   } finally {
     ch.close();

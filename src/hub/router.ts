@@ -20,7 +20,7 @@ import {
 } from '../core/protocol/index.js';
 import type { MessageCache } from './cache.js';
 import type { HubConnection } from './connection.js';
-import { Outgoing } from './outgoing.js';
+import { Outgoing } from '../core/message-connection.js';
 import type { InstanceEntry, ServiceCatalog } from './registry.js';
 import type { RemoteHooks } from './remote.js';
 import type { SniffTap } from './sniff.js';

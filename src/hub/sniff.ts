@@ -9,7 +9,7 @@ import { encodeJson, encodeText } from '../core/codec/index.js';
 import { createMessage, type JsonValue, type Message } from '../core/message.js';
 import { isServiceOrInstance, sniffedParams, type SniffOutcome, type Sniffed } from '../core/protocol/index.js';
 import type { HubConnection } from './connection.js';
-import { Outgoing } from './outgoing.js';
+import { Outgoing } from '../core/message-connection.js';
 
 export type { SniffOutcome } from '../core/protocol/index.js';
 

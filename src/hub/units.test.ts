@@ -3,9 +3,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import fc from 'fast-check';
-import { decodeText, encodeText } from '../core/codec/index.js';
-import { textMessage } from '../core/codec/arbitraries.js';
 import { createMessage } from '../core/message.js';
 import { SwitchboardError } from '../core/errors.js';
 import { tempDir } from '../core/test/support.js';
@@ -14,7 +11,6 @@ import { parseConfText } from './config-file.js';
 import { loadConfig } from './config.js';
 import { RegisterRefused, ServiceCatalog, parseInstanceParam } from './registry.js';
 import { matches } from './sniff.js';
-import { restamp } from './outgoing.js';
 import type { HubConnection } from './connection.js';
 
 void test('message cache: ttl expiry, per-instance messages, bounds drop the oldest', () => {
@@ -165,21 +161,4 @@ void test('config: defaults, file < env < flags, conf and JSON files, errors nam
   } finally {
     await dir.cleanup();
   }
-});
-
-void test("restamp: the pass-through text line decodes to the message with the hub's sender block", () => {
-  fc.assert(
-    fc.property(textMessage, fc.boolean(), fc.constantFrom('', ' ', '\t '), (msg, hadSender, pad) => {
-      const source = pad + encodeText(hadSender ? msg : { ...msg, sentFrom: { server: '', service: '' } }) + pad;
-      const stamped = { ...decodeText(source), sentFrom: { server: 'hub1', service: 'svc#2' } };
-      const line = restamp(stamped, source);
-      assert.deepEqual(decodeText(line), stamped);
-    }),
-    { numRuns: 300 },
-  );
-  const msg = decodeText('<spoof:er x/CMD b=2;a=1');
-  assert.equal(
-    restamp({ ...msg, sentFrom: { server: 'h', service: '' } }, '<spoof:er x/CMD b=2;a=1  '),
-    '<h: x/CMD b=2;a=1',
-  );
 });

@@ -4,6 +4,7 @@
  * the CONNECT/ACCEPT/REFUSE handshake, retries, and the block list for bad credentials.
  */
 import type { Channel } from '../core/channel.js';
+import { MessageConnection } from '../core/message-connection.js';
 import type { JsonValue, Message } from '../core/message.js';
 import { errorMessage, InvalidArgumentError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
@@ -11,7 +12,7 @@ import { assertPlainListenHost, formatHubAddress, parseHubAddress, type HubAddre
 import { AuthGuard, type BlockedAddress } from './auth-guard.js';
 import { reconnectDelay, type RetryReason } from './backoff.js';
 import type { Clock } from './clock.js';
-import { exchangeFirst, readFirst, sendMessage } from './handshake.js';
+import { exchangeFirst, readFirst, type Early } from './handshake.js';
 import {
   AcceptParams,
   ConnectParams,
@@ -230,13 +231,15 @@ export class Links {
   private async dial(n: Neighbor): Promise<void> {
     if (this.stopping || n.state !== 'idle') return;
     n.state = 'connecting';
-    let channel: Channel | undefined;
+    let channel: MessageConnection | undefined;
     try {
-      channel = await dialLink(n.url, {
-        localHost: this.mine.host,
-        tls: n.secure ? this.config.tls : undefined,
-        timeoutMs: this.config.timings.handshakeTimeoutMs,
-      });
+      channel = linkMessages(
+        await dialLink(n.url, {
+          localHost: this.mine.host,
+          tls: n.secure ? this.config.tls : undefined,
+          timeoutMs: this.config.timings.handshakeTimeoutMs,
+        }),
+      );
       const creds = credentialsOf(n.url);
       const { msg: answer, takeRest } = await exchangeFirst(
         channel,
@@ -304,13 +307,15 @@ export class Links {
 
   private async gossip(n: Neighbor): Promise<void> {
     if (this.stopping || n.state !== 'idle') return;
-    let channel: Channel | undefined;
+    let channel: MessageConnection | undefined;
     try {
-      channel = await dialLink(n.url, {
-        localHost: this.mine.host,
-        tls: n.secure ? this.config.tls : undefined,
-        timeoutMs: this.config.timings.handshakeTimeoutMs,
-      });
+      channel = linkMessages(
+        await dialLink(n.url, {
+          localHost: this.mine.host,
+          tls: n.secure ? this.config.tls : undefined,
+          timeoutMs: this.config.timings.handshakeTimeoutMs,
+        }),
+      );
       const creds = credentialsOf(n.url);
       await exchangeFirst(
         channel,
@@ -332,11 +337,12 @@ export class Links {
 
   // ---- accepting -------------------------------------------------------------------------
 
-  private onIncoming(channel: Channel, sourceIp: string, secure: boolean): void {
+  private onIncoming(incoming: Channel, sourceIp: string, secure: boolean): void {
     if (this.guard.isBlocked(sourceIp)) {
-      channel.close();
+      incoming.close();
       return;
     }
+    const channel = linkMessages(incoming);
     readFirst(channel, this.clock, this.config.timings.handshakeTimeoutMs).then(
       ({ msg, takeRest }) => this.onFirstMessage(channel, sourceIp, secure, msg.command, msg.params, takeRest),
       (err: unknown) => {
@@ -355,7 +361,7 @@ export class Links {
       channel.close();
       return;
     }
-    this.onFirstMessage(channel, sourceIp, true, first.command, first.params, () => []);
+    this.onFirstMessage(linkMessages(channel), sourceIp, true, first.command, first.params, () => []);
   }
 
   private checkCredentials(sourceIp: string, params: Record<string, unknown>): boolean {
@@ -378,12 +384,12 @@ export class Links {
   }
 
   private onFirstMessage(
-    channel: Channel,
+    channel: MessageConnection,
     sourceIp: string,
     secure: boolean,
     command: string,
     params: Record<string, JsonValue>,
-    takeRest: () => string[],
+    takeRest: () => Early[],
   ): void {
     try {
       if (command === 'GOSSIP') {
@@ -392,7 +398,7 @@ export class Links {
           channel.close();
           return;
         }
-        sendMessage(channel, controlMessage('RECEIVED'));
+        channel.send(controlMessage('RECEIVED'));
         channel.close();
         const n = this.addNeighbor(secure ? `cds://${g.my_address}` : g.my_address, true);
         if (n && n.role === 'connect' && n.state === 'idle') {
@@ -409,11 +415,11 @@ export class Links {
       }
       const refuse = this.refusal(c);
       if (refuse) {
-        sendMessage(channel, refuseMessage(refuse));
+        channel.send(refuseMessage(refuse));
         channel.close();
         return;
       }
-      sendMessage(channel, controlMessage('ACCEPT', { ...this.hello(), version: String(PROTOCOL_VERSION) }));
+      channel.send(controlMessage('ACCEPT', { ...this.hello(), version: String(PROTOCOL_VERSION) }));
       const n = this.addNeighbor(secure ? `cds://${c.my_address}` : c.my_address, true);
       if (n) {
         n.retry.cancel();
@@ -456,8 +462,8 @@ export class Links {
   /** A handshake succeeded: the channel becomes a RemoteLink. */
   private adopt(
     n: Neighbor | undefined,
-    channel: Channel,
-    takeRest: () => string[],
+    channel: MessageConnection,
+    takeRest: () => Early[],
     server: string,
     epoch: number,
     outgoing: boolean,
@@ -465,7 +471,7 @@ export class Links {
     secure = n?.secure ?? false,
   ): void {
     const early = takeRest();
-    if (channel.state !== 'open') {
+    if (!channel.open) {
       if (n) {
         n.state = 'idle';
         this.schedule(n, 'lost');
@@ -499,4 +505,9 @@ export class Links {
     this.events.linkUp(link);
     link.replay(early);
   }
+}
+
+/** A hub link's message layer: JSON lines both ways (lossless). */
+function linkMessages(channel: Channel): MessageConnection {
+  return new MessageConnection(channel, { format: 'json' });
 }

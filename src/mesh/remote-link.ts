@@ -5,9 +5,10 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Channel } from '../core/channel.js';
-import { decodeLine, encodeLine } from '../core/codec/index.js';
 import type { Message } from '../core/message.js';
-import { errorMessage } from '../core/errors.js';
+import { errorMessage, InvalidMessageError } from '../core/errors.js';
+import type { MessageConnection, Received } from '../core/message-connection.js';
+import type { Early } from './handshake.js';
 import type { Clock, TimerHandle } from './clock.js';
 import { controlMessage } from './link-protocol.js';
 
@@ -40,65 +41,71 @@ export class RemoteLink extends EventEmitter<RemoteLinkEvents> {
 
   constructor(
     readonly info: RemoteLinkInfo,
-    private readonly channel: Channel,
+    /** The link's message layer (JSON lines both ways). */
+    private readonly messages: MessageConnection,
     private readonly clock: Clock,
     private readonly keepAliveMs: number,
   ) {
     super();
     this.lastHeard = clock.now();
     this.since = clock.now();
-    channel.on('frame', (frame) => this.onFrame(frame));
-    channel.on('close', (reason) => this.finish(reason ? errorMessage(reason) : 'closed by peer'));
-    channel.on('error', (err) => this.emit('invalid', errorMessage(err)));
+    messages.listen({
+      message: (received) => this.onMessage(received),
+      invalid: (_raw, err) => this.onInvalid(err),
+      close: (reason) => this.finish(reason ? errorMessage(reason) : 'closed by peer'),
+      error: (err) => this.emit('invalid', errorMessage(err)),
+    });
     if (keepAliveMs > 0) this.armKeepAlive();
   }
 
   get remoteAddress(): string {
-    return this.channel.remoteAddress;
+    return this.messages.channel.remoteAddress;
   }
 
   get stats(): Channel['stats'] {
-    return this.channel.stats;
+    return this.messages.channel.stats;
   }
 
   /** False when the frame was dropped (peer not reading, or link closed). */
   send(msg: Message): boolean {
     if (this.closed) return false;
-    return this.channel.send(encodeLine(msg, 'json'));
+    return this.messages.send(msg);
   }
 
   /** Sends a line received from another link unchanged (no re-encoding on the transit path). */
   sendRaw(frame: string): boolean {
     if (this.closed) return false;
-    return this.channel.send(frame);
+    return this.messages.sendLine(frame);
   }
 
   close(reason = 'closed'): void {
     if (this.closed) return;
-    this.channel.close();
+    this.messages.close();
     this.finish(reason);
   }
 
-  /** Frames that arrived during the handshake, after the first message. */
-  replay(frames: readonly string[]): void {
-    for (const f of frames) if (!this.closed) this.onFrame(f);
+  /** What arrived during the handshake, after the first message. */
+  replay(early: readonly Early[]): void {
+    for (const e of early) {
+      if (this.closed) return;
+      if (e instanceof InvalidMessageError) this.onInvalid(e);
+      else this.onMessage(e);
+    }
   }
 
-  private onFrame(frame: string): void {
+  private onInvalid(err: InvalidMessageError): void {
     this.lastHeard = this.clock.now();
-    let msg: Message;
-    try {
-      msg = decodeLine(frame);
-    } catch (err) {
-      this.emit('invalid', errorMessage(err));
-      return;
-    }
+    this.emit('invalid', err.message);
+  }
+
+  private onMessage({ message: msg, raw }: Received): void {
+    this.lastHeard = this.clock.now();
     if (msg.to.service === '' && msg.command === 'ALIVE') {
       this.send(controlMessage('ABSOLUTELY', msg.params));
       return;
     }
     if (msg.to.service === '' && msg.command === 'ABSOLUTELY') return;
-    this.emit('message', msg, frame);
+    this.emit('message', msg, raw);
   }
 
   private armKeepAlive(): void {
