@@ -17,7 +17,7 @@ import {
   type Requester,
   type RRResult,
 } from './mesh-routing/rr.js';
-import { startNatsCluster } from './mesh-routing/nats-cluster.js';
+import { NatsCluster } from '../src/backplane/test/nats-cluster.js';
 import { LineService, startCluster, waitConverged, type HubProcess } from '../src/mesh/test/cluster.js';
 
 const QUICK = process.env.QUICK === '1';
@@ -101,7 +101,7 @@ async function switchboardRows(): Promise<Row[]> {
 }
 
 async function natsRows(): Promise<Row[]> {
-  const cluster = await startNatsCluster(3);
+  const cluster = await NatsCluster.start(3, { jetstream: false });
   const closers: (() => Promise<void>)[] = [];
   try {
     closers.push(await natsResponder(cluster.urls[0]!, 'echo.local'));
@@ -126,7 +126,7 @@ async function natsRows(): Promise<Row[]> {
     return rows;
   } finally {
     for (const c of closers) await c();
-    await cluster.stop();
+    await cluster.dispose();
   }
 }
 

@@ -8,51 +8,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createMessage, type Message } from '../core/message.js';
 import { freePort, waitFor } from '../core/test/support.js';
-import { HubChild } from '../hub/test/hub-child.js';
-import { fetchMeshStatus } from '../mesh/cluster-status.js';
 import { LineService } from '../mesh/test/cluster.js';
 import type { BackplaneStatus } from './backplane.js';
 import { NatsCluster, natsServerMissing } from './test/nats-cluster.js';
-
-class BackplaneHub extends HubChild {
-  constructor(
-    readonly name: string,
-    readonly localPort: number,
-    private readonly servers: () => string[],
-    private readonly namespace: string,
-  ) {
-    super(`hub ${name}`, 'switchboard-backplane-');
-  }
-
-  get localUrl(): string {
-    return `cd://127.0.0.1:${this.localPort}`;
-  }
-
-  start(): Promise<void> {
-    return this.spawnHub(
-      [
-        '--server-name',
-        this.name,
-        '--local-listen',
-        this.localUrl,
-        '--signal',
-        'off',
-        '--backplane',
-        this.servers().join(','),
-        '--backplane-namespace',
-        this.namespace,
-        '--backplane-replicas',
-        '3',
-      ],
-      this.localPort,
-      { SWITCHBOARD_DATA_PATH: this.home, SWITCHBOARD_BACKPLANE_TIMINGS: 'fast' },
-    );
-  }
-
-  async status(): Promise<BackplaneStatus | undefined> {
-    return (await fetchMeshStatus(this.localUrl, 5000)) as BackplaneStatus | undefined;
-  }
-}
+import { BackplaneHub } from './test/backplane-hub.js';
 
 /** Until every running hub sees every other one, and `check` holds for each status. */
 async function converged(hubs: BackplaneHub[], check: (s: BackplaneStatus) => boolean = () => true): Promise<void> {
@@ -82,7 +41,8 @@ void describe('NATS backplane: three hubs on three routed nats-servers', { skip:
 
   before(async () => {
     nats = await NatsCluster.start(3);
-    for (const name of ['A', 'B', 'C']) hubs.push(new BackplaneHub(name, await freePort(), () => nats.urls, namespace));
+    for (const name of ['A', 'B', 'C'])
+      hubs.push(new BackplaneHub(name, await freePort(), () => nats.urls, namespace, { replicas: 3, timings: 'fast' }));
     for (const h of hubs) await h.start();
     // The cache stream is replicated on the three servers once JetStream's cluster has formed.
     await converged(hubs, (s) => s.backplane.stream?.replicas === 3);

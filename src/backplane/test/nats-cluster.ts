@@ -88,12 +88,10 @@ export class NatsCluster {
       String(node.client),
       '--server_name',
       `n${i}`,
-      '--cluster_name',
-      this.name,
-      '--cluster',
-      `nats://127.0.0.1:${node.route}`,
-      '--routes',
-      routes,
+      // One server alone is no cluster (JetStream refuses a cluster without routes).
+      ...(this.nodes.length > 1
+        ? ['--cluster_name', this.name, '--cluster', `nats://127.0.0.1:${node.route}`, '--routes', routes]
+        : []),
       ...(this.jetstream ? ['-js', '-sd', join(this.dir, `n${i}`)] : []),
     ];
     node.output = '';

@@ -24,6 +24,11 @@ export class HubChild {
     this.home = mkdtempSync(join(tmpdir(), homePrefix));
   }
 
+  /** The process id while it runs (benchmarks read its memory and I/O from /proc). */
+  get pid(): number | undefined {
+    return this.running ? this.child?.pid : undefined;
+  }
+
   get running(): boolean {
     return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
   }
