@@ -38,7 +38,7 @@ export function short(n: number): string {
   const a = Math.abs(n);
   if (a >= 1e6) return `${+(n / 1e6).toFixed(a >= 1e7 ? 0 : 1)}M`;
   if (a >= 1e3) return `${+(n / 1e3).toFixed(a >= 1e4 ? 0 : 1)}k`;
-  return a >= 10 || a === 0 ? String(Math.round(n)) : n.toFixed(1);
+  return a >= 10 || Number.isInteger(n) ? String(Math.round(n)) : n.toFixed(1);
 }
 
 function niceMax(v: number): number {
