@@ -79,13 +79,15 @@ void test('dispatcher and agent processes: crash restart, garbage lines, dead le
       'flaky',
       '--id',
       'flaky-1',
+      '--env',
+      'FLAKY_MARKER',
       '--',
       process.execPath,
       '--import',
       'tsx',
       fixture,
     ],
-    { SWITCHBOARD_TOKEN: token, FLAKY_MARKER: join(home.path, 'crashed') },
+    { SWITCHBOARD_AGENT_TOKEN: token, FLAKY_MARKER: join(home.path, 'crashed') },
   );
   const [x] = await waitFor(
     async () => {

@@ -12,8 +12,13 @@ const bin = join(import.meta.dirname, '..', '..', 'bin', 'switchboard.js');
 let home: { path: string; cleanup: () => Promise<void> };
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return raw(...args, '--home', home.path);
+}
+
+/** A verb without --home (agent). */
+async function raw(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const r = await run(process.execPath, [bin, ...args, '--home', home.path], {
+    const r = await run(process.execPath, [bin, ...args], {
       env: { ...process.env, SWITCHBOARD_FROM_SOURCE: '1', SWITCHBOARD_DATABASE_URL: '' },
     });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
@@ -94,6 +99,27 @@ void test('trigger add|list|disable|enable|remove and connector token', async ()
   assert.equal(bm.code, 1);
   assert.match(bm.stderr, /bomb\.yml:1: the document expands more than 100 aliases/);
   assert.doesNotMatch(bm.stderr, /at .*\.ts:\d+/, 'a sentence, not a stack trace');
+
+  // Secrets never on the command line: refused with what to do instead.
+  const flag = await raw('agent', '--kind', 'timer', '--token', 'sbt_visible', '--example', 'timer');
+  assert.equal(flag.code, 1);
+  assert.match(
+    flag.stderr,
+    /--token would show the secret to every user of this machine.*--token-file FILE, or set SWITCHBOARD_AGENT_TOKEN/,
+  );
+  assert.doesNotMatch(flag.stderr, /sbt_visible/);
+  const allow = await cli('dispatcher', '--allow-token', 'timer:secret');
+  assert.equal(allow.code, 1);
+  assert.match(
+    allow.stderr,
+    /--allow-token would show the secret.*--allow-tokens-file FILE, or set SWITCHBOARD_CONNECTOR_TOKENS/,
+  );
+  const noFile = await raw('agent', '--kind', 'timer', '--token-file', join(home.path, 'nope'), '--example', 'timer');
+  assert.equal(noFile.code, 1);
+  assert.match(noFile.stderr, /--token-file: cannot read .*nope: ENOENT/);
+  const badKind = await cli('connector', 'token', '--kind', 'a/b');
+  assert.equal(badKind.code, 1);
+  assert.match(badKind.stderr, /kind "a\/b" may hold letters, digits and _ \. : - only/);
 
   const retain = await cli('dispatcher', '--retain-days', 'a week');
   assert.equal(retain.code, 1);

@@ -8,6 +8,7 @@ import { InvalidArgumentError } from '../core/errors.js';
 import { printTable } from '../cli/table.js';
 import type { JsonValue } from '../core/message.js';
 import type { DispatchDb } from './dispatcher/db.js';
+import type { BrokerUser } from './transport/broker-user.js';
 
 const dbOptions = (cmd: Command): Command =>
   cmd
@@ -51,6 +52,20 @@ function untilSignal(stop: () => Promise<void>): Promise<void> {
     process.once('SIGINT', on);
     process.once('SIGTERM', on);
   });
+}
+
+/** `kind:token` lines (blank lines and # comments skipped), from a file other users should not read. */
+async function readTokenList(file: string): Promise<string[]> {
+  const { readFile, stat } = await import('node:fs/promises');
+  const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    throw new InvalidArgumentError(`--allow-tokens-file: cannot read ${file}: ${err.code ?? err.message}`);
+  });
+  if (((await stat(file)).mode & 0o077) !== 0)
+    process.stderr.write(`switchboard: warning: ${file} can be read by other users; chmod 600 it\n`);
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
 }
 
 function describeTarget(t: { kind?: string; connector?: string }): string {
@@ -188,10 +203,13 @@ function registerDispatcher(program: Command): void {
           .default('switchboard')
           .env('SWITCHBOARD_AMQP_PREFIX'),
       )
-      .option(
-        '--allow-token <kind:token...>',
-        'accept this token for a kind (also SWITCHBOARD_CONNECTOR_TOKENS="kind:token,...")',
+      .addOption(
+        new Option(
+          '--allow-tokens-file <file>',
+          'accept the tokens listed in this file, one kind:token a line (also SWITCHBOARD_CONNECTOR_TOKENS="kind:token,...")',
+        ).env('SWITCHBOARD_CONNECTOR_TOKENS_FILE'),
       )
+      .addOption(new Option('--allow-token <kind:token...>').env('SWITCHBOARD_CONNECTOR_TOKENS').hideHelp())
       .addOption(
         new Option('--retain-days <days>', 'delete events and finished executions older than this (0 keeps everything)')
           .default('7')
@@ -207,8 +225,20 @@ Examples:
       ),
   ).action(
     async (
-      opts: DbOpts & { amqp?: string; hub?: string; prefix: string; allowToken?: string[]; retainDays: string },
+      opts: DbOpts & {
+        amqp?: string;
+        hub?: string;
+        prefix: string;
+        allowToken?: string[];
+        allowTokensFile?: string;
+        retainDays: string;
+      },
+      cmd: Command,
     ) => {
+      const { secretFlagRefused } = await import('../trust/secrets.js');
+      if (cmd.getOptionValueSource('allowToken') === 'cli')
+        throw secretFlagRefused('--allow-token', '--allow-tokens-file', 'SWITCHBOARD_CONNECTOR_TOKENS');
+      warnIfPasswordOnCommandLine(cmd, 'amqp', opts.amqp);
       const retainDays = Number(opts.retainDays);
       if (!Number.isFinite(retainDays) || retainDays < 0)
         throw new InvalidArgumentError(
@@ -219,14 +249,15 @@ Examples:
       const { db, close } = await openDispatchDb(opts);
       const fromEnv = (process.env.SWITCHBOARD_CONNECTOR_TOKENS ?? '')
         .split(',')
-        .map((s) => s.trim())
+        .map((t) => t.trim())
         .filter(Boolean);
+      const fromFile = opts.allowTokensFile ? await readTokenList(opts.allowTokensFile) : [];
       const dispatcher = await startDispatcher({
         db,
         amqp: opts.amqp,
         hub: opts.hub,
         prefix: opts.prefix,
-        allowTokens: [...fromEnv, ...(opts.allowToken ?? [])],
+        allowTokens: [...fromEnv, ...fromFile],
         retainMs: retainDays * 86_400_000,
       }).catch(async (err: unknown) => {
         await close();
@@ -277,6 +308,19 @@ Examples:
   });
 }
 
+/** The password in an AMQP URL given on the command line is visible to every user (ps): say so once. */
+function warnIfPasswordOnCommandLine(cmd: Command, option: string, url: string | undefined): void {
+  if (!url || cmd.getOptionValueSource(option) !== 'cli') return;
+  try {
+    if (new URL(url).password)
+      process.stderr.write(
+        `switchboard: warning: the password in --${option} is visible to every user of this machine (ps, /proc); set SWITCHBOARD_AMQP_URL instead\n`,
+      );
+  } catch {
+    /* not a URL: the transport says so */
+  }
+}
+
 function registerAgent(program: Command): void {
   program
     .command('agent')
@@ -285,10 +329,17 @@ function registerAgent(program: Command): void {
     )
     .argument('[command...]', 'the connector command, after --')
     .requiredOption('--kind <kind>', 'kind of connector (what triggers name in when/then)')
-    .option('--id <id>', 'connector id (default <kind>-<hostname>)')
-    .addOption(
-      new Option('--token <token>', 'token from `switchboard connector token --kind K`').env('SWITCHBOARD_TOKEN'),
+    .option(
+      '--id <id>',
+      'connector id (default <kind>-<hostname>, or the next free <kind>-<hostname>-2, -3, ... when a live agent holds it)',
     )
+    .addOption(
+      new Option('--token-file <file>', 'file holding the token from `switchboard connector token --kind K`').env(
+        'SWITCHBOARD_AGENT_TOKEN_FILE',
+      ),
+    )
+    // The token's variable; as a flag it is refused (`ps` shows it to every user).
+    .addOption(new Option('--token <token>').env('SWITCHBOARD_AGENT_TOKEN').hideHelp())
     .addOption(new Option('--amqp <url>', 'reach the dispatcher on RabbitMQ').env('SWITCHBOARD_AMQP_URL'))
     .addOption(
       new Option('--dispatcher <url>', 'hub address the dispatcher is on (when not on RabbitMQ)').env(
@@ -305,14 +356,23 @@ function registerAgent(program: Command): void {
       '--connect <url>',
       'connect to a connector serving the protocol on TCP (its own container), e.g. cd://webhook:7001',
     )
+    .option(
+      '--env <spec...>',
+      "pass NAME from this environment to the connector, or set NAME=VALUE (beyond PATH, HOME, LANG, TZ and the like, the connector's environment holds only these)",
+    )
     .option('--meta <key=value...>', 'extra meta information sent at registration')
     .addHelpText(
       'after',
       `
+The token comes from SWITCHBOARD_AGENT_TOKEN or a file (--token-file, SWITCHBOARD_AGENT_TOKEN_FILE), never the
+command line, where every user of the machine can read it.
+
 Examples:
-  switchboard agent --amqp amqp://guest:guest@127.0.0.1:5672 --kind webhook --token $T --example webhook
-  switchboard agent --kind upper --token $T -- python3 src/dispatch/connectors/upper.py      # over the hub
-  switchboard agent --amqp $AMQP --kind webhook --token $T --connect cd://webhook:7001        # connector in its own container`,
+  export SWITCHBOARD_AGENT_TOKEN=$(switchboard connector token --kind webhook)
+  switchboard agent --amqp amqp://guest:guest@127.0.0.1:5672 --kind webhook --example webhook
+  switchboard agent --kind upper --token-file ~/.upper.token -- python3 src/dispatch/connectors/upper.py   # over the hub
+  switchboard agent --amqp $AMQP --kind webhook --connect cd://webhook:7001        # connector in its own container
+  switchboard agent --kind timer --env TIMER_INTERVAL_MS=500 --env http_proxy -- node timer.js`,
     )
     .action(
       async (
@@ -321,24 +381,37 @@ Examples:
           kind: string;
           id?: string;
           token?: string;
+          tokenFile?: string;
           amqp?: string;
           dispatcher?: string;
           prefix: string;
           example?: string;
           connect?: string;
+          env?: string[];
           meta?: string[];
         },
+        cmd: Command,
       ) => {
         const { InvalidArgumentError } = await import('../core/errors.js');
-        const { exampleCommand } = await import('./examples.js');
+        const { EXAMPLE_ENV, exampleCommand } = await import('./examples.js');
+        const { parseEnvArgs } = await import('./agent/connector-env.js');
+        const { readSecretFile, secretFlagRefused } = await import('../trust/secrets.js');
         const { startAgent } = await import('./run.js');
+        if (cmd.getOptionValueSource('token') === 'cli')
+          throw secretFlagRefused('--token', '--token-file', 'SWITCHBOARD_AGENT_TOKEN');
+        const token = opts.tokenFile
+          ? readSecretFile(opts.tokenFile, '--token-file', (m) => process.stderr.write(`switchboard: warning: ${m}\n`))
+          : (opts.token ?? '');
+        warnIfPasswordOnCommandLine(cmd, 'amqp', opts.amqp);
         if ([opts.example !== undefined, command.length > 0, opts.connect !== undefined].filter(Boolean).length > 1)
           throw new InvalidArgumentError('give one of --example NAME, --connect URL or a command after --');
-        const cmd = opts.example ? exampleCommand(opts.example) : command;
-        if (!cmd.length && !opts.connect)
+        const cmdLine = opts.example ? exampleCommand(opts.example) : command;
+        if (!cmdLine.length && !opts.connect)
           throw new InvalidArgumentError(
             'give the connector command after -- (e.g. switchboard agent --kind timer -- node timer.js), --example NAME or --connect URL',
           );
+        const env = parseEnvArgs(opts.env ?? []);
+        if (opts.example) env.pass.push(...(EXAMPLE_ENV[opts.example as keyof typeof EXAMPLE_ENV] ?? []));
         const meta: Record<string, JsonValue> = {};
         for (const kv of opts.meta ?? []) {
           const i = kv.indexOf('=');
@@ -346,15 +419,16 @@ Examples:
           meta[kv.slice(0, i)] = kv.slice(i + 1);
         }
         const agent = await startAgent({
-          command: cmd,
+          command: cmdLine,
           connect: opts.connect,
           kind: opts.kind,
           id: opts.id,
-          token: opts.token ?? '',
+          token,
           amqp: opts.amqp,
           dispatcher: opts.dispatcher,
           prefix: opts.prefix,
           meta,
+          env,
         });
         process.stderr.write(
           `switchboard: agent ${agent.id} running (${opts.amqp ? 'RabbitMQ' : 'hub'}); Ctrl-C or SIGTERM unregisters and stops\n`,
@@ -373,12 +447,76 @@ function registerToken(program: Command): void {
       .command('token')
       .description('issue a token an agent of this kind registers with (shown once, stored hashed)')
       .requiredOption('--kind <kind>', 'the kind of connector the token is for')
-      .option('--json', 'print JSON'),
-  ).action(async (opts: DbOpts & { kind: string; json?: boolean }) => {
-    const token = await withDb(opts, (db) => db.issueToken(opts.kind));
-    if (opts.json) process.stdout.write(`${JSON.stringify({ kind: opts.kind, token })}\n`);
-    else process.stdout.write(`${token}\n`);
-  });
+      .option(
+        '--broker-user',
+        "also create a RabbitMQ user limited to this kind's queues (management API); prints SWITCHBOARD_AGENT_TOKEN= and SWITCHBOARD_AMQP_URL= lines",
+      )
+      .addOption(
+        new Option('--amqp <url>', 'with --broker-user: an administrator AMQP URL of the broker').env(
+          'SWITCHBOARD_AMQP_URL',
+        ),
+      )
+      .addOption(
+        new Option(
+          '--management <url>',
+          "with --broker-user: RabbitMQ's management API (default http://<AMQP host>:15672)",
+        ).env('SWITCHBOARD_RABBITMQ_MANAGEMENT_URL'),
+      )
+      .addOption(
+        new Option('--prefix <prefix>', 'RabbitMQ queue/exchange name prefix')
+          .default('switchboard')
+          .env('SWITCHBOARD_AMQP_PREFIX'),
+      )
+      .option('--json', 'print JSON')
+      .addHelpText(
+        'after',
+        `
+Examples:
+  export SWITCHBOARD_AGENT_TOKEN=$(switchboard connector token --kind webhook)
+  switchboard connector token --kind webhook --broker-user > webhook.env && chmod 600 webhook.env
+  (set -a; . ./webhook.env; switchboard agent --kind webhook --example webhook)`,
+      ),
+  ).action(
+    async (
+      opts: DbOpts & {
+        kind: string;
+        json?: boolean;
+        brokerUser?: boolean;
+        amqp?: string;
+        management?: string;
+        prefix: string;
+      },
+    ) => {
+      const { CONNECTOR_NAME } = await import('./protocol/wire.js');
+      if (!CONNECTOR_NAME.test(opts.kind) || opts.kind.length > 64)
+        throw new InvalidArgumentError(
+          `kind "${opts.kind}" may hold letters, digits and _ . : - only, start with a letter or digit, and be at most 64 characters`,
+        );
+      let broker: BrokerUser | undefined;
+      if (opts.brokerUser) {
+        if (!opts.amqp)
+          throw new InvalidArgumentError(
+            '--broker-user needs the broker: --amqp URL (or SWITCHBOARD_AMQP_URL) of an administrator user',
+          );
+        const { createBrokerUser } = await import('./transport/broker-user.js');
+        broker = await createBrokerUser({
+          amqp: opts.amqp,
+          management: opts.management,
+          prefix: opts.prefix,
+          kind: opts.kind,
+        });
+      }
+      const token = await withDb(opts, (db) => db.issueToken(opts.kind));
+      if (opts.json)
+        process.stdout.write(`${JSON.stringify({ kind: opts.kind, token, ...(broker ? { broker } : {}) })}\n`);
+      else if (broker) {
+        process.stderr.write(
+          `switchboard: RabbitMQ user ${broker.user} may use the queues of kind ${opts.kind} only; the lines below carry its password and the token: keep them private\n`,
+        );
+        process.stdout.write(`SWITCHBOARD_AGENT_TOKEN=${token}\nSWITCHBOARD_AMQP_URL=${broker.url}\n`);
+      } else process.stdout.write(`${token}\n`);
+    },
+  );
 }
 
 export function registerCommands(program: Command): void {

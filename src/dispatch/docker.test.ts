@@ -108,7 +108,7 @@ void test('compose: RabbitMQ, PostgreSQL, the dispatcher and an agent as a paral
     const { path, opts } = parseWithCli(svc.command);
     for (const k of Object.keys(svc.environment ?? {}))
       if (k.startsWith('SWITCHBOARD_')) assert.ok(env.has(k), `${name}: ${k} is not read by the CLI`);
-    const amqpUrl = new URL(String(opts.amqp));
+    const amqpUrl = new URL(String(opts.amqp ?? svc.environment?.SWITCHBOARD_AMQP_URL));
     assert.ok(s[amqpUrl.hostname], `${name}: --amqp points at ${amqpUrl.hostname}, a service in the file`);
     assert.ok(svc.depends_on, `${name} waits for what it needs`);
     if (path === 'dispatcher') {
@@ -145,7 +145,7 @@ void test('compose: RabbitMQ, PostgreSQL, the dispatcher and an agent as a paral
       // The agent's token must be one the dispatcher accepts for its kind.
       const accepted = String(s.dispatcher!.environment!.SWITCHBOARD_CONNECTOR_TOKENS).split(',');
       assert.ok(
-        accepted.includes(`${String(opts.kind)}:${svc.environment!.SWITCHBOARD_TOKEN}`),
+        accepted.includes(`${String(opts.kind)}:${svc.environment!.SWITCHBOARD_AGENT_TOKEN}`),
         `${name}: its token is accepted for kind ${String(opts.kind)}`,
       );
     }

@@ -7,6 +7,14 @@ import { InvalidArgumentError } from '../core/errors.js';
 export const EXAMPLES = ['webhook', 'timer', 'http-request', 'upper'] as const;
 export type ExampleName = (typeof EXAMPLES)[number];
 
+/** The settings each example reads from its environment: `--example` passes these through from the agent's. */
+export const EXAMPLE_ENV: Record<ExampleName, string[]> = {
+  webhook: ['WEBHOOK_HOST', 'WEBHOOK_PORT'],
+  timer: ['TIMER_INTERVAL_MS'],
+  'http-request': ['HTTP_REQUEST_TIMEOUT_MS'],
+  upper: [],
+};
+
 const here = dirname(fileURLToPath(import.meta.url));
 
 /** The command line that runs an example connector (from the compiled tree, or the sources through tsx). */

@@ -101,7 +101,7 @@ then:
   const webPort = await freePort();
   const web = await startAgent({
     command: exampleCommand('webhook'),
-    env: { WEBHOOK_PORT: String(webPort) },
+    env: { set: { WEBHOOK_PORT: String(webPort) } },
     kind: 'webhook',
     id: 'webhook-1',
     token: token.webhook,
@@ -238,12 +238,12 @@ then: { kind: upper, task: upper, inputs: { text: { $ref: data.label } } }
     }
   ).opts.transport;
   await waitFor(() => counter.counters.confirmed > 100, { what: 'events flowing' });
-  assert.ok((await closeConnections(`switchboard-agent ${prefix} counter-1`)) >= 1);
+  assert.ok((await closeConnections(`switchboard-agent ${prefix} counter counter-1`)) >= 1);
   await waitFor(() => transport.stats.reconnects >= 1 && counter.counters.confirmed > 400, {
     timeoutMs: 30_000,
     what: 'reconnected, events flowing again',
   });
-  assert.ok((await closeConnections(`switchboard-agent ${prefix} counter-1`)) >= 1);
+  assert.ok((await closeConnections(`switchboard-agent ${prefix} counter counter-1`)) >= 1);
   await waitFor(
     () => counter.counters.events === N && transport.stats.pending === 0 && transport.stats.reconnects >= 2,
     { timeoutMs: 60_000, what: 'all events emitted and confirmed' },

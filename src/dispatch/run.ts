@@ -6,6 +6,7 @@ import { InvalidArgumentError } from '../core/errors.js';
 import { getLogger, type Logger } from '../core/log.js';
 import type { JsonValue } from '../core/message.js';
 import { Agent } from './agent/agent.js';
+import type { EnvRequest } from './agent/connector-env.js';
 import type { DispatchDb } from './dispatcher/db.js';
 import { Dispatcher } from './dispatcher/dispatcher.js';
 import { AmqpAgentTransport } from './transport/amqp-agent.js';
@@ -32,10 +33,12 @@ export interface DispatcherRunOptions {
 
 export async function startDispatcher(opts: DispatcherRunOptions): Promise<Dispatcher> {
   const log = opts.log ?? getLogger('dispatcher');
-  for (const pair of opts.allowTokens ?? []) {
+  for (const [n, pair] of (opts.allowTokens ?? []).entries()) {
     const i = pair.indexOf(':');
     if (i <= 0 || i === pair.length - 1)
-      throw new InvalidArgumentError(`--allow-token takes KIND:TOKEN, got "${pair}"`);
+      throw new InvalidArgumentError(
+        `each allowed token is KIND:TOKEN; entry ${n + 1} is not (its text is not shown: it may be a secret)`,
+      );
     await opts.db.issueToken(pair.slice(0, i), pair.slice(i + 1));
   }
   const transport: DispatcherTransport = opts.amqp
@@ -65,7 +68,8 @@ export interface AgentRunOptions {
   dispatcher?: string;
   prefix?: string;
   meta?: Record<string, JsonValue>;
-  env?: Record<string, string>;
+  /** The connector's environment beyond the allow-list: names passed through, values set (connector-env.ts). */
+  env?: Partial<EnvRequest>;
   log?: Logger;
   minRestartMs?: number;
   helloTimeoutMs?: number;
@@ -78,7 +82,7 @@ export async function startAgent(opts: AgentRunOptions): Promise<Agent> {
       'give the connector command after --, e.g. switchboard agent --kind timer -- node timer.js (or --connect cd://host:port)',
     );
   const transport: AgentTransport = opts.amqp
-    ? new AmqpAgentTransport({ url: opts.amqp, prefix: opts.prefix, log })
+    ? new AmqpAgentTransport({ url: opts.amqp, prefix: opts.prefix, log, id: opts.id })
     : new HubAgentTransport({ address: opts.dispatcher, log });
   const agent = new Agent({
     transport,

@@ -16,7 +16,9 @@ import type { JsonValue } from '../../core/message.js';
 import type { EventLine, HelloLine, ResultLine } from '../protocol/connector.js';
 import type { TriggerSnapshot, WireEvent, WireResult, WireTask } from '../protocol/wire.js';
 import { TriggerIndex } from '../trigger/matcher.js';
-import type { AgentInbound, AgentTransport } from '../transport/types.js';
+import { ConnectorIdHeld, type AgentInbound, type AgentTransport } from '../transport/types.js';
+import { CONNECTOR_NAME, MAX_CONNECTOR_ID_LENGTH } from '../protocol/wire.js';
+import { connectorEnv, type EnvRequest } from './connector-env.js';
 import type { ConnectorLink } from './connector-link.js';
 import { ConnectorProcess } from './connector-process.js';
 import { ConnectorSocket } from './connector-socket.js';
@@ -41,15 +43,30 @@ export interface AgentOptions {
   /** How long to wait for the connector's optional hello before registering (ms). */
   helloTimeoutMs?: number;
   maxBatch?: number;
-  env?: Record<string, string>;
+  /** What the connector's environment holds beyond the allow-list (connector-env.ts). */
+  env?: Partial<EnvRequest>;
   minRestartMs?: number;
   /** How often the agent checks in with the dispatcher (ms, default 30 s). */
   heartbeatMs?: number;
 }
 
+/** Highest slot tried for a default id (`<kind>-<host>-2` ... `-64`). */
+const MAX_SLOTS = 64;
+
+/**
+ * The default connector id: `<kind>-<hostname>`, or the next free `<kind>-<hostname>-N` (N = 2, 3,
+ * ...) when a live agent holds it (the broker or the hub tells), so two agents of one kind on one
+ * host never collide and each keeps its id across restarts as long as they start in the same order.
+ */
+export function defaultIds(kind: string, host = hostname()): string[] {
+  const safeHost = host.replace(/[^A-Za-z0-9_.:-]/g, '-');
+  const base = `${kind}-${safeHost}`.slice(0, MAX_CONNECTOR_ID_LENGTH - 3);
+  return [base, ...Array.from({ length: MAX_SLOTS - 1 }, (_, i) => `${base}-${i + 2}`)];
+}
+
 export class Agent {
-  readonly id: string;
-  readonly connector: ConnectorLink;
+  private currentId: string;
+  private link: ConnectorLink | undefined;
   private hello: HelloLine | undefined;
   private index = new TriggerIndex();
   private version = -1;
@@ -78,18 +95,36 @@ export class Agent {
     results: 0,
   };
 
+  /** Resolves once registered (tasks that arrive before wait for it, unacknowledged). */
+  private ready: Promise<void>;
+  private becomeReady: () => void = () => undefined;
+
   constructor(private readonly opts: AgentOptions) {
-    this.id = opts.id ?? `${opts.kind}-${hostname()}`;
-    const log = opts.log.child({ connector: this.id });
-    if (opts.connect) this.connector = new ConnectorSocket(opts.connect, log);
-    else if (opts.command?.length) {
-      this.connector = new ConnectorProcess({
-        command: opts.command,
-        log,
-        env: { SWITCHBOARD_CONNECTOR_ID: this.id, SWITCHBOARD_CONNECTOR_KIND: opts.kind, ...opts.env },
-        minRestartMs: opts.minRestartMs,
-      });
-    } else throw new InvalidArgumentError('the agent needs a connector command or a connector address to connect to');
+    if (opts.id !== undefined && (!CONNECTOR_NAME.test(opts.id) || opts.id.length > MAX_CONNECTOR_ID_LENGTH))
+      throw new InvalidArgumentError(
+        `connector id "${opts.id}" may hold letters, digits and _ . : - only, start with a letter or digit, and be at most ${MAX_CONNECTOR_ID_LENGTH} characters`,
+      );
+    if (!CONNECTOR_NAME.test(opts.kind) || opts.kind.length > 64)
+      throw new InvalidArgumentError(
+        `kind "${opts.kind}" may hold letters, digits and _ . : - only, start with a letter or digit, and be at most 64 characters`,
+      );
+    if (!opts.connect && !opts.command?.length)
+      throw new InvalidArgumentError('the agent needs a connector command or a connector address to connect to');
+    this.currentId = opts.id ?? defaultIds(opts.kind)[0]!;
+    this.ready = new Promise((resolve) => {
+      this.becomeReady = resolve;
+    });
+  }
+
+  /** The connector id: given, or the default one this agent took (see `defaultIds`). */
+  get id(): string {
+    return this.currentId;
+  }
+
+  /** The link to the connector (there once `start` has run). */
+  get connector(): ConnectorLink {
+    if (!this.link) throw new SwitchboardError('UNAVAILABLE', 'the agent has not started yet');
+    return this.link;
   }
 
   get triggers(): number {
@@ -105,28 +140,44 @@ export class Agent {
 
   async start(): Promise<void> {
     const { transport, log } = this.opts;
+    await transport.start(this.opts.kind, (m) => this.onInbound(m));
+    // The connector id first: it is in the connector's environment.
+    await this.takeId();
+    const clog = log.child({ connector: this.id });
+    this.link = this.opts.connect
+      ? new ConnectorSocket(this.opts.connect, clog)
+      : new ConnectorProcess({
+          command: this.opts.command!,
+          log: clog,
+          env: connectorEnv(process.env, this.opts.env ?? {}, {
+            SWITCHBOARD_CONNECTOR_ID: this.id,
+            SWITCHBOARD_CONNECTOR_KIND: this.opts.kind,
+          }),
+          minRestartMs: this.opts.minRestartMs,
+        });
+    const connector = this.link;
     // 1. the channel to the connector, and the connector
     const helloSeen = new Promise<void>((resolve) => {
-      this.connector.once('hello', () => resolve());
-      this.connector.once('event', () => resolve());
+      connector.once('hello', () => resolve());
+      connector.once('event', () => resolve());
       setTimeout(resolve, this.opts.helloTimeoutMs ?? 1000).unref();
     });
-    this.connector.on('hello', (h) => {
+    connector.on('hello', (h) => {
       this.hello = h;
       // A hello after registration (slow start, or a restart): tell the dispatcher what it declares now.
       if (this.registered && !this.stopped)
         void this.register().catch((err: unknown) => log.error({ err: errorMessage(err) }, 're-registration failed'));
     });
-    this.connector.on('event', (e, bytes) => this.onEvent(e, bytes));
-    this.connector.on('result', (r, bytes) => this.onResult(r, bytes));
-    this.connector.start();
-    await transport.start({ id: this.id, kind: this.opts.kind }, (m) => this.onInbound(m));
+    connector.on('event', (e, bytes) => this.onEvent(e, bytes));
+    connector.on('result', (r, bytes) => this.onResult(r, bytes));
+    connector.start();
     transport.onReconnect(() => {
       void this.register().catch((err: unknown) => log.error({ err: errorMessage(err) }, 're-registration failed'));
     });
     await helloSeen;
     // 2. register (answer carries the triggers that concern us: step 4's cache)
     await this.register();
+    this.becomeReady();
     // A heartbeat that doubles as a check of the trigger cache (in case an invalidation was missed).
     this.heartbeat = setInterval(() => {
       void this.refreshTriggers().catch((err: unknown) =>
@@ -140,11 +191,54 @@ export class Agent {
     for (const { e, bytes } of early) this.onEvent(e, bytes);
   }
 
+  /**
+   * Takes the connector's queue (RabbitMQ) or service name (hub). A given id that a live agent holds
+   * is refused with what the registry knows of that agent; a default id moves to the next slot.
+   */
+  private async takeId(): Promise<void> {
+    const candidates = this.opts.id !== undefined ? [this.opts.id] : defaultIds(this.opts.kind);
+    for (const id of candidates) {
+      try {
+        await this.opts.transport.attach(id);
+        if (id !== candidates[0])
+          this.opts.log.info({ connector: id }, `${candidates[0]} is held by another live agent; this one is ${id}`);
+        this.currentId = id;
+        return;
+      } catch (err) {
+        if (!(err instanceof ConnectorIdHeld)) throw err;
+        if (this.opts.id === undefined) continue;
+        throw new ConnectorIdHeld(
+          id,
+          `${err.message.replace(/^connector id "[^"]*" is already taken by a live agent: /, '')}${await this.describeHolder(id)}; give this agent another --id, or stop that one`,
+        );
+      }
+    }
+    throw new SwitchboardError(
+      'CONFLICT',
+      `the ${candidates.length} default ids ${candidates[0]} ... ${candidates.at(-1)} are all held by live agents: give this one an --id`,
+    );
+  }
+
+  /** What the dispatcher's registry says about the holder of `id` (empty when it cannot say). */
+  private async describeHolder(id: string): Promise<string> {
+    try {
+      const reply = await this.opts.transport.request(
+        { type: 'holder', token: this.opts.token, connectorId: id },
+        5000,
+      );
+      if (reply.type !== 'holder' || !reply.holder) return '';
+      const h = reply.holder;
+      return `; the dispatcher's registry: agent${h.pid !== null ? ` pid ${h.pid}` : ''}${h.host !== null ? ` on host ${h.host}` : ''}, registered ${h.registeredAt}, last seen ${h.lastSeen}`;
+    } catch {
+      return ''; // the broker's (or hub's) word stands on its own
+    }
+  }
+
   private meta(): Record<string, JsonValue> {
     return {
       host: hostname(),
       pid: process.pid,
-      connectorPid: this.connector.pid ?? null,
+      connectorPid: this.link?.pid ?? null,
       ...(this.opts.connect
         ? { connectorAddress: this.opts.connect }
         : { command: (this.opts.command ?? []).join(' ') }),
@@ -173,6 +267,8 @@ export class Agent {
       this.opts.log.error({ connector: this.id }, `the dispatcher refused this connector: ${reply.message}`);
       throw new SwitchboardError('PERMISSION_DENIED', `the dispatcher refused connector ${this.id}: ${reply.message}`);
     }
+    if (reply.type !== 'registered')
+      throw new SwitchboardError('INVALID_MESSAGE', `the dispatcher answered a registration with ${reply.type}`);
     this.useSnapshot(reply.snapshot);
     this.registered = true;
     this.opts.log.info(
@@ -200,7 +296,8 @@ export class Agent {
     }
   }
 
-  private async onInbound(m: AgentInbound): Promise<void> {
+  /** False: leave the message with the broker (this agent is stopping; another one takes it). */
+  private async onInbound(m: AgentInbound): Promise<void | false> {
     if (m.type === 'invalidate') {
       this.announced = Math.max(this.announced, m.version);
       // Before registration the dispatcher does not know this connector yet: the registration's
@@ -208,6 +305,9 @@ export class Agent {
       if (this.registered && m.version !== this.version) await this.refreshTriggers();
       return;
     }
+    // Tasks for this connector may wait in its queue from before: they run once registered.
+    if (!this.registered) await this.ready;
+    if (this.stopped) return false;
     for (const t of m.tasks) this.runTask(t);
   }
 
@@ -259,7 +359,7 @@ export class Agent {
   private runTask(t: WireTask): void {
     this.counters.tasks++;
     this.taskStarted.set(t.executionId, new Date().toISOString());
-    if (!this.connector.sendTask({ id: t.executionId, key: t.key, inputs: t.inputs })) {
+    if (!this.link?.sendTask({ id: t.executionId, key: t.key, inputs: t.inputs })) {
       this.onResult({
         type: 'result',
         id: t.executionId,
@@ -341,7 +441,8 @@ export class Agent {
     if (this.stopped) return;
     this.stopped = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
-    await this.connector.stop();
+    this.becomeReady(); // tasks waiting for registration are answered (the connector is gone)
+    await this.link?.stop();
     this.flush();
     if (this.registered) {
       await this.opts.transport

@@ -10,7 +10,8 @@ import { openStdio } from './stdio.js';
 
 export interface ConnectorProcessOptions {
   command: string[];
-  env?: Record<string, string>;
+  /** The connector's whole environment (see connector-env.ts: an allow-list, never the agent's own). */
+  env: Record<string, string>;
   cwd?: string;
   log: Logger;
   minRestartMs?: number;
@@ -49,7 +50,7 @@ export class ConnectorProcess extends ConnectorLink {
     const log = this.log;
     const child = spawn(cmd!, args, {
       stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, ...this.opts.env },
+      env: this.opts.env,
       cwd: this.opts.cwd,
     });
     this.child = child;

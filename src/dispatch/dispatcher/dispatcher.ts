@@ -50,6 +50,9 @@ export class Dispatcher implements DispatcherHandler {
   private readonly connectors = new Map<string, ConnectorRecord>();
   private readonly tokenKinds = new Map<string, string | null>();
   private readonly lastTouched = new Map<string, number>();
+  private readonly lookedUp = new Map<string, number>();
+  /** Connector ids that enabled triggers send tasks to. */
+  private targetConnectors = new Set<string>();
   private poller: NodeJS.Timeout | undefined;
   private sweeper: NodeJS.Timeout | undefined;
   private reloading: Promise<void> | undefined;
@@ -144,6 +147,9 @@ export class Dispatcher implements DispatcherHandler {
       const version = await this.opts.db.triggerVersion();
       const records = await this.opts.db.listTriggers();
       this.index = new TriggerIndex(records.map((r) => ({ ...r.spec, enabled: r.enabled })));
+      this.targetConnectors = new Set(
+        records.flatMap((r) => (r.enabled && r.spec.then.connector !== undefined ? [r.spec.then.connector] : [])),
+      );
       const changed = this.version !== -1;
       this.version = version;
       if (changed) {
@@ -154,6 +160,20 @@ export class Dispatcher implements DispatcherHandler {
       this.reloading = undefined;
     });
     return this.reloading;
+  }
+
+  /**
+   * Connectors that triggers send tasks to, looked up in the store when this process has not seen
+   * them register (another dispatcher on the same store may have): at most once a second each.
+   */
+  private async knowTargets(): Promise<void> {
+    const now = Date.now();
+    for (const id of this.targetConnectors) {
+      if (this.connectors.has(id) || now - (this.lookedUp.get(id) ?? 0) < 1000) continue;
+      this.lookedUp.set(id, now);
+      const rec = await this.opts.db.getConnector(id);
+      if (rec) this.connectors.set(rec.id, rec);
+    }
   }
 
   snapshotFor(connectorId: string, kind: string): TriggerSnapshot {
@@ -181,15 +201,17 @@ export class Dispatcher implements DispatcherHandler {
     if (kind === undefined)
       return m.token
         ? 'the token is not one this dispatcher issued (issue one with `switchboard connector token --kind K`)'
-        : 'no token (pass --token, issued by `switchboard connector token --kind K`)';
+        : 'no token (set SWITCHBOARD_AGENT_TOKEN or --token-file; issue one with `switchboard connector token --kind K`)';
     if (m.type !== 'register' && !this.connectors.has(m.connectorId)) {
       // Registered through another dispatcher on the same store (several may share a queue).
       const rec = await this.opts.db.getConnector(m.connectorId);
       if (rec) this.connectors.set(rec.id, rec);
     }
     const connectorKind = m.type === 'register' ? m.connector.kind : this.connectors.get(m.connectorId)?.kind;
-    if (connectorKind === undefined)
+    if (connectorKind === undefined) {
+      if (m.type === 'holder') return undefined; // nobody registered it: the answer is "no holder"
       return `connector ${m.type === 'register' ? m.connector.id : m.connectorId} is not registered`;
+    }
     if (connectorKind !== kind) return `the token is for kind ${kind}, not ${connectorKind}`;
     return undefined;
   }
@@ -293,6 +315,22 @@ export class Dispatcher implements DispatcherHandler {
           if (reply) sent.push(reply({ type: 'snapshot', ok: true, snapshot: this.snapshotFor(c.id, c.kind) }));
           break;
         }
+        case 'holder': {
+          const c = await this.opts.db.getConnector(m.connectorId);
+          const holder = c
+            ? {
+                id: c.id,
+                kind: c.kind,
+                status: c.status,
+                registeredAt: c.registeredAt,
+                lastSeen: c.lastSeen,
+                host: typeof c.meta.host === 'string' ? c.meta.host : null,
+                pid: typeof c.meta.pid === 'number' ? c.meta.pid : null,
+              }
+            : null;
+          if (reply) sent.push(reply({ type: 'holder', ok: true, holder }));
+          break;
+        }
         case 'events': {
           const c = this.connectors.get(m.connectorId)!;
           const undeclared = c.events.length ? m.events.find((e) => !c.events.includes(e.key)) : undefined;
@@ -359,6 +397,7 @@ export class Dispatcher implements DispatcherHandler {
 
   /** Records new events and their executions in one transaction, then sends the tasks; resolves to their confirmation. */
   private async dispatch(events: NewEvent[]): Promise<{ confirmed: Promise<unknown> }> {
+    await this.knowTargets();
     const sends = new Map<string, { to: TaskTarget; tasks: WireTask[] }>();
     const { fresh, executions } = await this.opts.db.recordEvents(events, (fresh) => {
       const execs: NewExecution[] = [];
@@ -388,7 +427,13 @@ export class Dispatcher implements DispatcherHandler {
           if (exec.error) continue;
           let s = sends.get(target);
           if (!s) {
-            s = { to: then.connector !== undefined ? { connector: then.connector } : { kind: then.kind! }, tasks: [] };
+            s = {
+              to:
+                then.connector !== undefined
+                  ? { connector: then.connector, kind: this.connectors.get(then.connector)!.kind }
+                  : { kind: then.kind! },
+              tasks: [],
+            };
             sends.set(target, s);
           }
           s.tasks.push({ executionId: exec.id, key: then.task, inputs });

@@ -64,6 +64,8 @@ export const agentMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('register'), token: z.string(), connector: connectorInfo }),
   z.object({ type: z.literal('unregister'), token: z.string(), connectorId }),
   z.object({ type: z.literal('triggers'), token: z.string(), connectorId }),
+  /** Who holds this connector id (asked by an agent the broker refused it to). */
+  z.object({ type: z.literal('holder'), token: z.string(), connectorId }),
   z.object({
     type: z.literal('events'),
     token: z.string(),
@@ -96,13 +98,25 @@ export type DispatcherMessage =
   | { type: 'registered'; ok: true; snapshot: TriggerSnapshot }
   | { type: 'refused'; ok: false; code: string; message: string }
   | { type: 'snapshot'; ok: true; snapshot: TriggerSnapshot }
+  | { type: 'holder'; ok: true; holder: HolderInfo | null }
   /** Over the hub: events or results are stored (the hub does not confirm like a broker does). */
   | { type: 'accepted'; ok: true }
   | { type: 'tasks'; tasks: WireTask[] }
   | { type: 'invalidate'; version: number };
 
-/** Replies to `register` and `triggers`. */
-export type DispatcherReply = Extract<DispatcherMessage, { type: 'registered' | 'refused' | 'snapshot' }>;
+/** What the registry says about the agent holding a connector id. */
+export interface HolderInfo {
+  id: string;
+  kind: string;
+  status: string;
+  registeredAt: string;
+  lastSeen: string;
+  host: string | null;
+  pid: number | null;
+}
+
+/** Replies to `register`, `triggers` and `holder`. */
+export type DispatcherReply = Extract<DispatcherMessage, { type: 'registered' | 'refused' | 'snapshot' | 'holder' }>;
 
 const snapshot = z.object({ version: z.number(), triggers: z.array(triggerSpecSchema) });
 const wireTask = z.object({ executionId: id, key: id, inputs: record });
@@ -112,6 +126,21 @@ export const dispatcherMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('registered'), ok: z.literal(true), snapshot }),
   z.object({ type: z.literal('refused'), ok: z.literal(false), code: z.string(), message: z.string() }),
   z.object({ type: z.literal('snapshot'), ok: z.literal(true), snapshot }),
+  z.object({
+    type: z.literal('holder'),
+    ok: z.literal(true),
+    holder: z
+      .object({
+        id: z.string(),
+        kind: z.string(),
+        status: z.string(),
+        registeredAt: z.string(),
+        lastSeen: z.string(),
+        host: z.string().nullable(),
+        pid: z.number().nullable(),
+      })
+      .nullable(),
+  }),
   z.object({ type: z.literal('accepted'), ok: z.literal(true) }),
   z.object({ type: z.literal('tasks'), tasks: z.array(wireTask) }),
   z.object({ type: z.literal('invalidate'), version: z.number() }),

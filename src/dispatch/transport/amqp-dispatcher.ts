@@ -1,5 +1,7 @@
 /**
- * The dispatcher's side of the RabbitMQ transport. Deliveries are processed in order, in batches
+ * The dispatcher's side of the RabbitMQ transport. It consumes two queues, each in its own lane:
+ * events (with results and unregistrations) and control requests (registrations, trigger requests),
+ * so a backlog of events never delays a registration. In a lane, deliveries are processed in order, in batches
  * (whatever arrived while the previous batch was being processed), and acknowledged only after the
  * handler finished and everything it published was confirmed. A message that is not valid, or that
  * the handler could not process, is republished to the dead-letter queue with the reason in the
@@ -37,21 +39,66 @@ interface Delivery {
 /** Batches processed but not yet confirmed; more wait. */
 const MAX_UNSETTLED = 8;
 
+/** One consumed queue: deliveries in arrival order, one batch at a time, at most MAX_UNSETTLED awaiting confirms. */
+class Lane {
+  private pending: Delivery[] = [];
+  private draining = false;
+  private unsettled = 0;
+  private wake: (() => void) | undefined;
+
+  constructor(
+    readonly queue: string,
+    private readonly maxBatch: number,
+    private readonly run: (batch: Delivery[], lane: Lane) => Promise<void>,
+  ) {}
+
+  push(d: Delivery): void {
+    this.pending.push(d);
+    void this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.pending.length) await this.run(this.pending.splice(0, this.maxBatch), this);
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  settle(done: Promise<void>): void {
+    this.unsettled++;
+    void done.finally(() => {
+      this.unsettled--;
+      this.wake?.();
+    });
+  }
+
+  async roomForMore(): Promise<void> {
+    while (this.unsettled >= MAX_UNSETTLED)
+      await new Promise<void>((r) => {
+        this.wake = r;
+      });
+  }
+}
+
 export class AmqpDispatcherTransport implements DispatcherTransport {
   readonly kind = 'amqp';
   private link: AmqpLink | undefined;
   private publisher: ReliablePublisher | undefined;
   private readonly n: Names;
-  private pending: Delivery[] = [];
-  private draining = false;
-  private unsettled = 0;
-  private wake: (() => void) | undefined;
+  private readonly lanes: Lane[];
   private handler: DispatcherHandler | undefined;
   private declared = new Set<string>();
   readonly counters = { delivered: 0, deadLettered: 0 };
 
   constructor(private readonly opts: AmqpDispatcherOptions) {
     this.n = names(opts.prefix ?? DEFAULT_PREFIX);
+    const maxBatch = opts.maxBatch ?? 100;
+    this.lanes = [this.n.dispatcher, this.n.control].map(
+      (queue) => new Lane(queue, maxBatch, (batch, lane) => this.process(batch, lane)),
+    );
   }
 
   get names(): Names {
@@ -62,42 +109,30 @@ export class AmqpDispatcherTransport implements DispatcherTransport {
     this.handler = handler;
     this.link = new AmqpLink({
       url: this.opts.url,
-      name: `switchboard-dispatcher ${this.opts.prefix ?? DEFAULT_PREFIX}`,
+      name: `switchboard-dispatcher ${this.n.prefix} pid ${process.pid}`,
       log: this.opts.log,
       setup: async (ch) => {
         this.declared.clear();
         await declareCore(ch, this.n);
         await ch.prefetch(this.opts.prefetch ?? 500);
-        await ch.consume(
-          this.n.dispatcher,
-          (msg) => {
-            if (!msg) return;
-            this.pending.push({ ch, msg });
-            this.counters.delivered++;
-            void this.drain();
-          },
-          { noAck: false },
-        );
+        for (const lane of this.lanes)
+          await ch.consume(
+            lane.queue,
+            (msg) => {
+              if (!msg) return;
+              this.counters.delivered++;
+              lane.push({ ch, msg });
+            },
+            { noAck: false },
+          );
       },
     });
     this.publisher = new ReliablePublisher(this.link);
     await this.link.start();
   }
 
-  private async drain(): Promise<void> {
-    if (this.draining) return;
-    this.draining = true;
-    try {
-      while (this.pending.length) {
-        const batch = this.pending.splice(0, this.opts.maxBatch ?? 100);
-        await this.process(batch);
-      }
-    } finally {
-      this.draining = false;
-    }
-  }
-
-  private async process(batch: Delivery[]): Promise<void> {
+  /** One batch of a lane: handled, dead letters sent, acknowledged once all it caused is confirmed. */
+  private async process(batch: Delivery[], lane: Lane): Promise<void> {
     const inbound: Inbound[] = [];
     const fromIndex: number[] = [];
     const dead: Promise<void>[] = [];
@@ -120,7 +155,7 @@ export class AmqpDispatcherTransport implements DispatcherTransport {
       // The handler as a whole failed (e.g. the store is down): leave the messages unacknowledged on
       // this channel, so they come back after a reconnect, and try again shortly.
       this.opts.log.error(
-        { err: errorMessage(err), messages: batch.length },
+        { err: errorMessage(err), messages: batch.length, queue: lane.queue },
         'dispatcher failed to process a batch; will retry',
       );
       await new Promise((r) => setTimeout(r, 500));
@@ -136,9 +171,8 @@ export class AmqpDispatcherTransport implements DispatcherTransport {
       if (o) dead.push(this.deadLetter(batch[fromIndex[j]!]!, o.message));
     });
     // Acknowledge once everything this batch caused is confirmed; meanwhile the next batch runs.
-    this.unsettled++;
-    void Promise.all([...dead, settled])
-      .then(
+    lane.settle(
+      Promise.all([...dead, settled]).then(
         () => {
           for (const d of batch) safeAck(d.ch, d.msg);
         },
@@ -146,15 +180,9 @@ export class AmqpDispatcherTransport implements DispatcherTransport {
           // Not confirmed (e.g. closing): leave unacknowledged, the broker redelivers, dedup keeps it once.
           this.opts.log.warn({ err: errorMessage(err) }, 'a batch was not confirmed; it will be redelivered');
         },
-      )
-      .finally(() => {
-        this.unsettled--;
-        this.wake?.();
-      });
-    while (this.unsettled >= MAX_UNSETTLED)
-      await new Promise<void>((r) => {
-        this.wake = r;
-      });
+      ),
+    );
+    await lane.roomForMore();
   }
 
   private parse(msg: ConsumeMessage): Inbound | string {
@@ -171,7 +199,11 @@ export class AmqpDispatcherTransport implements DispatcherTransport {
     if (typeof message === 'string') return `the message is not a valid agent message: ${message}`;
     const inbound: Inbound = { message };
     const { replyTo, correlationId } = msg.properties as { replyTo?: string; correlationId?: string };
-    if (replyTo && correlationId && (message.type === 'register' || message.type === 'triggers')) {
+    if (
+      replyTo &&
+      correlationId &&
+      (message.type === 'register' || message.type === 'triggers' || message.type === 'holder')
+    ) {
       inbound.reply = (reply: DispatcherReply) =>
         this.publisher!.publish('', replyTo, Buffer.from(JSON.stringify(reply)), {
           contentType: 'application/json',
@@ -235,9 +267,9 @@ export class AmqpDispatcherTransport implements DispatcherTransport {
   }
 
   async sendTasks(to: TaskTarget, tasks: WireTask[]): Promise<void> {
-    const q = 'connector' in to ? this.n.agent(to.connector) : this.n.kind(to.kind);
+    const q = 'connector' in to ? this.n.agent(to.kind, to.connector) : this.n.kind(to.kind);
     await this.ensureQueue(q, (ch) =>
-      'connector' in to ? declareAgentQueue(ch, this.n, to.connector) : declareKindQueue(ch, this.n, to.kind),
+      'connector' in to ? declareAgentQueue(ch, this.n, to.kind, to.connector) : declareKindQueue(ch, this.n, to.kind),
     );
     await this.publisher!.publish('', q, Buffer.from(JSON.stringify({ type: 'tasks', tasks })), {
       contentType: 'application/json',

@@ -11,9 +11,10 @@ import type { Logger } from '../../core/log.js';
 
 export interface LinkOptions {
   url: string;
-  /** Shown in `rabbitmqctl list_connections client_properties` as connection_name. */
-  name: string;
-  setup: (ch: ConfirmChannel, generation: number) => Promise<void>;
+  /** Shown in `rabbitmq-diagnostics list_connections client_properties` as connection_name (asked at each connection). */
+  name: string | (() => string);
+  /** Runs on each new connection; `conn` opens scratch channels (a failed passive check closes its channel). */
+  setup: (ch: ConfirmChannel, generation: number, conn: ChannelModel) => Promise<void>;
   log: Logger;
   minDelayMs?: number;
   maxDelayMs?: number;
@@ -37,6 +38,24 @@ export class AmqpLink extends EventEmitter<{ up: [ConfirmChannel, number]; down:
     return this.ch;
   }
 
+  /** The live channel, other than `not` (one the caller saw fail), waiting for a reconnection when needed. */
+  async liveChannel(not?: ConfirmChannel, timeoutMs = 15_000): Promise<ConfirmChannel> {
+    if (this.ch && this.ch !== not) return this.ch;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.off('up', up);
+        reject(new ConnectionError('CONNECTION_FAILED', `no connection to RabbitMQ within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const up = (ch: ConfirmChannel) => {
+        if (ch === not) return;
+        clearTimeout(timer);
+        this.off('up', up);
+        resolve(ch);
+      };
+      this.on('up', up);
+    });
+  }
+
   /** Resolves on the first successful connection; keeps retrying (logging each failure) until then. */
   start(): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -49,7 +68,8 @@ export class AmqpLink extends EventEmitter<{ up: [ConfirmChannel, number]; down:
     if (this.closed) return;
     let conn: ChannelModel | undefined;
     try {
-      conn = await amqp.connect(this.opts.url, { clientProperties: { connection_name: this.opts.name } });
+      const name = typeof this.opts.name === 'function' ? this.opts.name() : this.opts.name;
+      conn = await amqp.connect(this.opts.url, { clientProperties: { connection_name: name } });
       const ch = await conn.createConfirmChannel();
       if (this.closed) {
         await conn.close().catch(() => undefined);
@@ -61,7 +81,7 @@ export class AmqpLink extends EventEmitter<{ up: [ConfirmChannel, number]; down:
       conn.on('close', (err?: Error) => lost(err));
       ch.on('error', () => undefined);
       ch.on('close', () => lost(new Error('channel closed')));
-      await this.opts.setup(ch, generation);
+      await this.opts.setup(ch, generation, conn);
       this.conn = conn;
       this.ch = ch;
       if (this.attempt > 0 || generation > 1) this.opts.log.info({ generation }, 'connected to RabbitMQ again');

@@ -43,9 +43,10 @@ void test('agent <-> dispatcher over RabbitMQ: request/reply, tasks, reconnect w
   const inbound: AgentInbound[] = [];
   const agent = new AmqpAgentTransport({ url: AMQP_URL, prefix, log });
   cleanups.push(() => agent.close());
-  await agent.start({ id: 'c1', kind: 'k' }, async (m) => {
+  await agent.start('k', async (m) => {
     inbound.push(m);
   });
+  await agent.attach('c1');
   const reply = await agent.request({
     type: 'register',
     token: 't',
@@ -53,7 +54,7 @@ void test('agent <-> dispatcher over RabbitMQ: request/reply, tasks, reconnect w
   });
   assert.equal(reply.type, 'registered');
 
-  await dispatcher.sendTasks({ connector: 'c1' }, [{ executionId: 'x1', key: 'do', inputs: { a: 1 } }]);
+  await dispatcher.sendTasks({ connector: 'c1', kind: 'k' }, [{ executionId: 'x1', key: 'do', inputs: { a: 1 } }]);
   await dispatcher.sendTasks({ kind: 'k' }, [{ executionId: 'x2', key: 'do', inputs: {} }]);
   await waitFor(() => inbound.length >= 2, { what: 'tasks at the agent' });
 
@@ -77,12 +78,12 @@ void test('agent <-> dispatcher over RabbitMQ: request/reply, tasks, reconnect w
     }
   })();
   await waitFor(() => confirmed.size > 200, { what: 'confirmed events' });
-  assert.ok((await closeConnections(`switchboard-agent ${prefix} c1`)) >= 1, 'closed our agent connection');
+  assert.ok((await closeConnections(`switchboard-agent ${prefix} k `)) >= 1, 'closed our agent connection');
   await waitFor(() => agent.stats.reconnects >= 1 && confirmed.size > 600, {
     timeoutMs: 20_000,
     what: 'reconnect and more confirmed events',
   });
-  await closeConnections(`switchboard-agent ${prefix} c1`);
+  await closeConnections(`switchboard-agent ${prefix} k `);
   await waitFor(() => agent.stats.reconnects >= 2 && confirmed.size > 1000, {
     timeoutMs: 20_000,
     what: 'second reconnect',

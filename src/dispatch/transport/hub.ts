@@ -21,13 +21,14 @@ import {
   type DispatcherReply,
   type WireTask,
 } from '../protocol/wire.js';
-import type {
-  AgentInbound,
-  AgentTransport,
-  DispatcherHandler,
-  DispatcherTransport,
-  Inbound,
-  TaskTarget,
+import {
+  ConnectorIdHeld,
+  type AgentInbound,
+  type AgentTransport,
+  type DispatcherHandler,
+  type DispatcherTransport,
+  type Inbound,
+  type TaskTarget,
 } from './types.js';
 
 export const DISPATCHER_SERVICE = 'dispatcher';
@@ -86,7 +87,7 @@ export class HubDispatcherTransport implements DispatcherTransport {
       let reply: DispatcherMessage | undefined;
       const inbound: Inbound = {
         message: r.data,
-        ...(r.data.type === 'register' || r.data.type === 'triggers'
+        ...(r.data.type === 'register' || r.data.type === 'triggers' || r.data.type === 'holder'
           ? {
               reply: async (x: DispatcherReply) => {
                 reply = x;
@@ -157,7 +158,7 @@ export class HubAgentTransport implements AgentTransport {
 
   constructor(private readonly opts: { address?: string; log: Logger }) {}
 
-  async start(connector: { id: string; kind: string }, onMessage: (m: AgentInbound) => Promise<void>): Promise<void> {
+  async start(_kind: string, onMessage: (m: AgentInbound) => Promise<void | false>): Promise<void> {
     const client = await connect(this.opts.address, { format: 'json', waitOnFirstConnect: true });
     this.client = client;
     client.on('DISPATCH_TASKS', (msg) => {
@@ -186,11 +187,24 @@ export class HubAgentTransport implements AgentTransport {
       this.stats.reconnects++;
       for (const l of this.listeners) l();
     });
-    await client.register(agentService(connector.id), { commands: ['DISPATCH_TASKS', 'DISPATCH_INVALIDATE'] });
+  }
+
+  /** Registers the connector's service name: the hub holds one registration per name, and says who holds it. */
+  async attach(connectorId: string): Promise<void> {
+    try {
+      await this.client!.register(agentService(connectorId), { commands: ['DISPATCH_TASKS', 'DISPATCH_INVALIDATE'] });
+    } catch (err) {
+      if (err instanceof SwitchboardError && err.code === 'REFUSED' && /already registered/.test(err.message))
+        throw new ConnectorIdHeld(
+          connectorId,
+          `the hub ${err.message.replace(/^the hub refused REGISTER: /, 'says: ').replace(/; add instance=true.*$/, '')}`,
+        );
+      throw err;
+    }
   }
 
   async request(
-    msg: Extract<AgentMessage, { type: 'register' | 'triggers' }>,
+    msg: Extract<AgentMessage, { type: 'register' | 'triggers' | 'holder' }>,
     timeoutMs = 10_000,
   ): Promise<DispatcherReply> {
     const reply = await this.client!.request(

@@ -1,5 +1,18 @@
 /** What the dispatcher and agents need from a transport (RabbitMQ or the hub). */
+import { SwitchboardError } from '../../core/errors.js';
 import type { AgentMessage, DispatcherReply, WireTask } from '../protocol/wire.js';
+
+/** Another live agent holds this connector id (the broker or the hub enforces one at a time). */
+export class ConnectorIdHeld extends SwitchboardError {
+  constructor(
+    readonly connectorId: string,
+    detail: string,
+  ) {
+    super('CONFLICT', `connector id "${connectorId}" is already taken by a live agent: ${detail}`, {
+      data: { connectorId },
+    });
+  }
+}
 
 export interface Inbound {
   message: AgentMessage;
@@ -22,7 +35,8 @@ export interface DispatcherHandler {
   handle(batch: Inbound[]): Promise<HandleResult>;
 }
 
-export type TaskTarget = { connector: string } | { kind: string };
+/** A connector (its kind names its queue) or any connector of a kind. */
+export type TaskTarget = { connector: string; kind: string } | { kind: string };
 
 export interface DispatcherTransport {
   readonly kind: 'amqp' | 'hub';
@@ -39,8 +53,20 @@ export interface AgentTransport {
   readonly kind: 'amqp' | 'hub';
   /** Largest message the agent sends on this transport (bytes): batches are cut below it. */
   readonly maxMessageBytes: number;
-  start(connector: { id: string; kind: string }, onMessage: (m: AgentInbound) => Promise<void>): Promise<void>;
-  request(msg: Extract<AgentMessage, { type: 'register' | 'triggers' }>, timeoutMs?: number): Promise<DispatcherReply>;
+  /**
+   * Connects (requests and sends work from here on; RabbitMQ replies come to this very channel).
+   * `onMessage` resolving to false leaves the message with the broker (the agent is stopping).
+   */
+  start(kind: string, onMessage: (m: AgentInbound) => Promise<void | false>): Promise<void>;
+  /**
+   * Takes the connector's place (its queue as the exclusive consumer on RabbitMQ, its service name on
+   * the hub) and starts receiving its tasks. Throws ConnectorIdHeld when a live agent holds it.
+   */
+  attach(connectorId: string): Promise<void>;
+  request(
+    msg: Extract<AgentMessage, { type: 'register' | 'triggers' | 'holder' }>,
+    timeoutMs?: number,
+  ): Promise<DispatcherReply>;
   /** Resolves when the dispatcher side has the message safely (broker confirm). */
   send(msg: AgentMessage): Promise<void>;
   /** Called after the link came back, so the agent can refresh what it caches. */
