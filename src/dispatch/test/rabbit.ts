@@ -44,7 +44,7 @@ export async function deleteTopology(prefix: string): Promise<void> {
       .map((s) => s.trim())
       .filter((s) => s.startsWith(`${prefix}.`)))
       await ch.deleteQueue(q);
-    for (const x of ['dlx', 'broadcast']) await ch.deleteExchange(`${prefix}.${x}`);
+    for (const x of ['dlx', 'broadcast', 'inbox']) await ch.deleteExchange(`${prefix}.${x}`);
     await ch.close();
   } finally {
     await conn.close();
