@@ -78,6 +78,29 @@ const AccountChange = z
   .refine((b) => b.name !== undefined || b.options !== undefined, {
     message: 'nothing to change: give "options" and/or "name"',
   });
+const EditBody = z
+  .object({
+    manifest: z.union([
+      z
+        .string()
+        .trim()
+        .min(1, 'must not be empty')
+        .max(256 * 1024),
+      jsonObject,
+    ]),
+    progress: z.string().min(1).max(64).optional(),
+  })
+  .strict();
+const ScheduleBody = z
+  .object({
+    every: z.string().min(1).max(40).optional(),
+    cron: z.string().min(1).max(200).optional(),
+    off: z.literal(true).optional(),
+  })
+  .strict()
+  .refine((b) => [b.every, b.cron, b.off].filter((v) => v !== undefined).length === 1, {
+    message: 'give one of "every" (e.g. "15m"), "cron" (e.g. "0 * * * *") or "off": true',
+  });
 const SyncBody = z
   .object({
     /** Ids, names or connector/name; empty or absent: every account. */
@@ -293,7 +316,19 @@ export class Api {
       route('connectors/:name', {
         GET: async ({ params, query }) => {
           parse(Empty, query, 'query');
-          return ok({ connector: await sync.getConnector(params.name!) });
+          const connector = await sync.getConnector(params.name!);
+          const { manifestJson } = await import('../sync/manifest.js');
+          const { toManifest } = await import('../sync/connectors-db.js');
+          return ok({ connector, manifest: manifestJson(toManifest(connector)) });
+        },
+        /** Edit: a new manifest (JSON or YAML text, or an object) for the same name. */
+        PUT: async ({ params, query, req }) => {
+          parse(Empty, query, 'query');
+          const body = parse(EditBody, await readJson(req), 'edit');
+          const output = this.output(body.progress);
+          const text = typeof body.manifest === 'string' ? body.manifest : JSON.stringify(body.manifest);
+          const connector = await sync.editConnector(params.name!, text, { onOutput: output.push });
+          return ok({ connector, output: output.text() });
         },
         DELETE: async ({ params, query }) => {
           const q = parse(ForceQuery, query, 'query');
@@ -352,7 +387,7 @@ export class Api {
               'CONFLICT',
               `connector "${body.connector}" has an account named "${body.name}" already (id ${taken.id})`,
             );
-          const check = body.check === false ? null : await this.checkOptions(body.connector, text);
+          const check = await this.checkOptions(body.connector, text, body.check !== false);
           const account = await sync.addAccount({ connector: body.connector, name: body.name, options: text });
           return ok({ account, check }, 201);
         },
@@ -369,7 +404,7 @@ export class Api {
           const current = await sync.resolveAccount(params.ref!);
           const text = body.options === undefined ? undefined : optionsText(body.options);
           const check =
-            text === undefined || body.check === false ? null : await this.checkOptions(current.connector, text);
+            text === undefined ? null : await this.checkOptions(current.connector, text, body.check !== false);
           const account = await sync.updateAccount(String(current.id), {
             ...(body.name !== undefined ? { name: body.name } : {}),
             ...(text !== undefined ? { options: text } : {}),
@@ -379,6 +414,24 @@ export class Api {
         DELETE: async ({ params, query }) => {
           parse(Empty, query, 'query');
           return ok({ account: await sync.removeAccount(params.ref!) });
+        },
+      }),
+
+      route('accounts/:ref/schedule', {
+        /** `{ every: "15m" }`, `{ cron: "0 * * * *" }` or `{ off: true }` (switchboard account schedule). */
+        PUT: async ({ params, query, req }) => {
+          parse(Empty, query, 'query');
+          const body = parse(ScheduleBody, await readJson(req), 'schedule');
+          const schedule = body.off
+            ? null
+            : { ...(body.every ? { every: body.every } : {}), ...(body.cron ? { cron: body.cron } : {}) };
+          return ok({ account: await sync.setSchedule(params.ref!, schedule) });
+        },
+      }),
+      route('accounts/:ref/reset-state', {
+        POST: async ({ params, query }) => {
+          parse(Empty, query, 'query');
+          return ok({ account: await sync.resetState(params.ref!) });
         },
       }),
 
@@ -593,41 +646,13 @@ export class Api {
     return t;
   }
 
-  /**
-   * Asks the connector's Check whether `options` are usable (the example connectors validate them
-   * against their options schema). Refused options throw INVALID_ARGUMENT with the connector's
-   * sentence; a connector without Check, or without its folder, is reported, not refused.
-   */
+  /** Schema, then the connector's check (unless `check` is false): the same as the CLI's. */
   private async checkOptions(
     connectorName: string,
     options: string,
-  ): Promise<{ supported: boolean; ok: boolean; message: string }> {
-    const sync = this.data.sync;
-    const connector = await sync.getConnector(connectorName);
-    const { connectorDir } = await import('../sync/install.js');
-    const { checkConnector } = await import('../sync/goplugin/index.js');
-    const cwd = connectorDir(sync.home, connector.name);
-    let result;
-    try {
-      result = await checkConnector({
-        command: connector.command,
-        cwd,
-        options,
-        env: { SWITCHBOARD_HOME: sync.home, SWITCHBOARD_CONNECTOR: connector.name },
-        onLog: () => {},
-      });
-    } catch (err) {
-      throw new SwitchboardError(
-        'UNAVAILABLE',
-        `could not ask connector "${connector.name}" to check the options: ${errorMessage(err)} (save with the check off to skip it)`,
-        { cause: err, data: { field: 'options' } },
-      );
-    }
-    if (!result.ok)
-      throw new InvalidArgumentError(`connector "${connector.name}" refused these options: ${result.message}`, {
-        data: { field: 'options', check: result },
-      });
-    return result;
+    check: boolean,
+  ): Promise<{ supported: boolean; ok: boolean; message: string } | null> {
+    return (await this.data.sync.checkOptions(connectorName, options, { check })).check;
   }
 }
 

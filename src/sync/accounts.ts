@@ -7,15 +7,35 @@ import type { Db } from '../store/index.js';
 import { getConnector } from './connectors-db.js';
 import type { Account } from './types.js';
 
-type AccountRow = { id: number; connector: string; name: string; options: string; created_at: string };
+type AccountRow = {
+  id: number;
+  connector: string;
+  name: string;
+  options: string;
+  created_at: string;
+  state: string | null;
+  state_updated_at: string | null;
+  schedule: string | null;
+  next_run_at: string | null;
+  timeout_ms: number | null;
+};
 
-const fromRow = (r: AccountRow): Account => ({
+export const ACCOUNT_COLUMNS =
+  'id, connector, name, options, created_at, state, state_updated_at, schedule, next_run_at, timeout_ms';
+
+export const accountFromRow = (r: AccountRow): Account => ({
   id: Number(r.id),
   connector: r.connector,
   name: r.name,
   options: r.options,
   createdAt: r.created_at,
+  state: r.state ?? null,
+  stateUpdatedAt: r.state_updated_at ?? null,
+  schedule: r.schedule ?? null,
+  nextRunAt: r.next_run_at ?? null,
+  timeoutMs: r.timeout_ms === null || r.timeout_ms === undefined ? null : Number(r.timeout_ms),
 });
+const fromRow = accountFromRow;
 
 const ACCOUNT_NAME = /^[^\s/][^/]{0,127}$/;
 
@@ -51,7 +71,7 @@ export async function addAccount(
         `connector "${input.connector}" has an account named "${input.name}" already (id ${dup.id})`,
       );
     const [row] = await tx.query<AccountRow>(
-      'INSERT INTO accounts (connector, name, options, created_at) VALUES (?, ?, ?, ?) RETURNING id, connector, name, options, created_at',
+      `INSERT INTO accounts (connector, name, options, created_at) VALUES (?, ?, ?, ?) RETURNING ${ACCOUNT_COLUMNS}`,
       [input.connector, input.name, options, new Date().toISOString()],
     );
     return fromRow(row!);
@@ -61,12 +81,10 @@ export async function addAccount(
 export async function listAccounts(db: Db, filter: { connector?: string } = {}): Promise<Account[]> {
   const rows = filter.connector
     ? await db.query<AccountRow>(
-        'SELECT id, connector, name, options, created_at FROM accounts WHERE connector = ? ORDER BY connector, name',
+        `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE connector = ? ORDER BY connector, name`,
         [filter.connector],
       )
-    : await db.query<AccountRow>(
-        'SELECT id, connector, name, options, created_at FROM accounts ORDER BY connector, name',
-      );
+    : await db.query<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM accounts ORDER BY connector, name`);
   return rows.map(fromRow);
 }
 
@@ -74,25 +92,19 @@ export async function listAccounts(db: Db, filter: { connector?: string } = {}):
 export async function resolveAccount(db: Db, ref: string): Promise<Account> {
   let rows: AccountRow[];
   if (/^\d+$/.test(ref)) {
-    rows = await db.query<AccountRow>('SELECT id, connector, name, options, created_at FROM accounts WHERE id = ?', [
-      Number(ref),
-    ]);
+    rows = await db.query<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = ?`, [Number(ref)]);
     if (!rows.length)
-      rows = await db.query<AccountRow>(
-        'SELECT id, connector, name, options, created_at FROM accounts WHERE name = ?',
-        [ref],
-      );
+      rows = await db.query<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE name = ?`, [ref]);
   } else if (ref.includes('/')) {
     const at = ref.indexOf('/');
-    rows = await db.query<AccountRow>(
-      'SELECT id, connector, name, options, created_at FROM accounts WHERE connector = ? AND name = ?',
-      [ref.slice(0, at), ref.slice(at + 1)],
-    );
+    rows = await db.query<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE connector = ? AND name = ?`, [
+      ref.slice(0, at),
+      ref.slice(at + 1),
+    ]);
   } else {
-    rows = await db.query<AccountRow>(
-      'SELECT id, connector, name, options, created_at FROM accounts WHERE name = ? ORDER BY connector',
-      [ref],
-    );
+    rows = await db.query<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE name = ? ORDER BY connector`, [
+      ref,
+    ]);
   }
   if (rows.length === 1) return fromRow(rows[0]!);
   if (rows.length > 1)
@@ -134,10 +146,7 @@ export async function updateAccount(
       options ?? account.options,
       account.id,
     ]);
-    const [row] = await tx.query<AccountRow>(
-      'SELECT id, connector, name, options, created_at FROM accounts WHERE id = ?',
-      [account.id],
-    );
+    const [row] = await tx.query<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = ?`, [account.id]);
     return fromRow(row!);
   });
 }
@@ -147,4 +156,18 @@ export async function removeAccount(db: Db, ref: string): Promise<Account> {
   const account = await resolveAccount(db, ref);
   await db.exec('DELETE FROM accounts WHERE id = ?', [account.id]);
   return account;
+}
+
+/** Forgets an account's state: its next sync starts from scratch (a full sync). */
+export async function resetState(db: Db, ref: string): Promise<Account> {
+  const account = await resolveAccount(db, ref);
+  await db.exec('UPDATE accounts SET state = NULL, state_updated_at = NULL WHERE id = ?', [account.id]);
+  return { ...account, state: null, stateUpdatedAt: null };
+}
+
+/** Sets (or clears, with null) the longest a sync run of this account may take. */
+export async function setAccountTimeout(db: Db, ref: string, timeoutMs: number | null): Promise<Account> {
+  const account = await resolveAccount(db, ref);
+  await db.exec('UPDATE accounts SET timeout_ms = ? WHERE id = ?', [timeoutMs, account.id]);
+  return { ...account, timeoutMs };
 }

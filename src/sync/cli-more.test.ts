@@ -5,7 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempDir } from '../core/test/support.js';
 import { openSync } from './open.js';
-import { cli, pagesCommand as command, type Cli } from './test/cli-helpers.js';
+import { cli, pagesCommand as command, type Cli, folderOf } from './test/cli-helpers.js';
 
 // CLI end to end, part 2: concurrency across processes, account update/remove, connector update/remove.
 let work: { path: string; cleanup: () => Promise<void> };
@@ -63,7 +63,7 @@ void test('account remove, connector update and remove', async () => {
   assert.match(await ok('account', 'remove', 'broken'), /removed account 2/);
   assert.match(await ok('connector', 'update', 'pg1'), /updated connector pg1/);
   assert.match(await ok('connector', 'remove', 'pg1', '--force'), /removed connector pg1 and 1 account/);
-  assert.equal(existsSync(join(home, 'connectors', 'pg1')), false);
+  assert.equal(existsSync(folderOf(home, 'pg1')), false);
   assert.equal(JSON.parse(await ok('data', 'list', '--json')).total, 0);
   assert.match((await sb('sync')).stderr, /NOT_FOUND: there are no accounts to sync/);
   assert.match(

@@ -1,5 +1,6 @@
 /**
- * Verbs of the sync capability: `connector install|list|update|remove`, `account add|list|remove`,
+ * Verbs of the sync capability: `connector install|list|edit|update|remove`, `account
+ * add|list|show|update|schedule|timeout|reset-state|runs|remove`,
  * `sync [ACCOUNT...]`, `data list|note`. The `connector` group is found-or-created so other
  * capabilities can add subcommands to it (the dispatcher adds `connector token`). Handlers load
  * their modules lazily so `switchboard --help` stays fast.
@@ -74,7 +75,7 @@ function registerConnector(program: Command): void {
       .option('--name <name>', "install under this name instead of the manifest's")
       .option('--example <example>', 'install a bundled example connector instead: directory, http-json')
       .description(
-        'install a connector: fetch its source (HTTP, VCS or Local) into $SWITCHBOARD_HOME/connectors/<name> and run its install_command',
+        "install a connector: fetch its source (HTTP, VCS or Local) into its folder under $SWITCHBOARD_HOME/connectors and run its install_command (an Airbyte source's spec is asked for too)",
       ),
   ).action(async (manifest: string | undefined, opts: StoreOpts & { name?: string; example?: string }) => {
     const { InvalidArgumentError } = await import('../core/errors.js');
@@ -107,8 +108,8 @@ function registerConnector(program: Command): void {
         return;
       }
       printTable(
-        ['NAME', 'SOURCE', 'URI', 'COMMAND', 'UPDATED', 'DESCRIPTION'],
-        list.map((c) => [c.name, c.source, c.uri, c.command, c.updatedAt, c.description]),
+        ['NAME', 'PROTOCOL', 'SOURCE', 'URI', 'COMMAND', 'UPDATED', 'DESCRIPTION'],
+        list.map((c) => [c.name, c.protocol, c.source, c.uri, c.command, c.updatedAt, c.description]),
       );
     });
   });
@@ -124,6 +125,30 @@ function registerConnector(program: Command): void {
     await withSync(opts, async (sync) => {
       await sync.updateConnector(name, { onOutput: err });
       out(`updated connector ${name}`);
+    });
+  });
+
+  storeOptions(
+    connector
+      .command('edit')
+      .argument('<name>', 'installed connector')
+      .argument(
+        '[manifest]',
+        'the new manifest: raw JSON, an http(s) URL, or a path (JSON or YAML); without it, print the current one',
+      )
+      .description(
+        "edit a connector's manifest: print it (`connector edit NAME > m.json`), change it, give it back (`connector edit NAME m.json`); a changed source or install_command reinstalls it",
+      ),
+  ).action(async (name: string, manifest: string | undefined, opts: StoreOpts) => {
+    const { manifestJson } = await import('./manifest.js');
+    const { toManifest } = await import('./connectors-db.js');
+    await withSync(opts, async (sync) => {
+      if (manifest === undefined) {
+        json(manifestJson(toManifest(await sync.getConnector(name))));
+        return;
+      }
+      const c = await sync.editConnector(name, manifest, { onOutput: err });
+      out(`edited connector ${c.name} (${c.protocol}, ${c.source} ${c.uri})`);
     });
   });
 
@@ -150,10 +175,18 @@ function registerAccount(program: Command): void {
       .requiredOption('--connector <name>', 'installed connector')
       .requiredOption('--name <name>', 'account name (unique per connector)')
       .option('--options <json>', 'options passed to the connector, as JSON', '{}')
-      .description('add an account'),
-  ).action(async (opts: StoreOpts & { connector: string; name: string; options: string }) => {
+      .option('--no-check', 'save without asking the connector to check the options (its options schema still applies)')
+      .description(
+        "add an account: the options are checked against the connector's options schema and by the connector",
+      ),
+  ).action(async (opts: StoreOpts & { connector: string; name: string; options: string; check: boolean }) => {
     await withSync(opts, async (sync) => {
-      const a = await sync.addAccount({ connector: opts.connector, name: opts.name, options: opts.options });
+      const a = await sync.addAccount({
+        connector: opts.connector,
+        name: opts.name,
+        options: opts.options,
+        check: opts.check,
+      });
       out(`added account ${a.id} (${a.connector}/${a.name}); sync it with: switchboard sync ${a.name}`);
     });
   });
@@ -186,10 +219,18 @@ function registerAccount(program: Command): void {
           ? 'never synced'
           : r.success === null
             ? `running since ${r.startedAt}`
-            : `${r.success ? 'ok' : 'FAILED'} ${r.finishedAt ?? ''} (${r.objects} objects)`;
+            : `${r.success ? 'ok' : r.status === 'failed' ? 'FAILED' : r.status.toUpperCase()} ${r.finishedAt ?? ''} (${r.objects} objects)`;
       printTable(
-        ['ID', 'CONNECTOR', 'NAME', 'OPTIONS', 'LAST SYNC'],
-        list.map((a) => [String(a.id), a.connector, a.name, a.options, result(a.lastRun)]),
+        ['ID', 'CONNECTOR', 'NAME', 'OPTIONS', 'LAST SYNC', 'SCHEDULE', 'NEXT RUN'],
+        list.map((a) => [
+          String(a.id),
+          a.connector,
+          a.name,
+          a.options,
+          result(a.lastRun),
+          a.schedule ?? '-',
+          a.nextRunAt ?? '-',
+        ]),
         60,
       );
     });
@@ -201,12 +242,14 @@ function registerAccount(program: Command): void {
       .argument('<account>', 'id, name, or connector/name')
       .option('--options <json>', 'new options, as JSON')
       .option('--name <name>', 'new name')
-      .description("change an account's options or name"),
-  ).action(async (ref: string, opts: StoreOpts & { options?: string; name?: string }) => {
+      .option('--no-check', 'save new options without asking the connector to check them')
+      .description("change an account's options or name (new options are checked as on add)"),
+  ).action(async (ref: string, opts: StoreOpts & { options?: string; name?: string; check: boolean }) => {
     await withSync(opts, async (sync) => {
       const a = await sync.updateAccount(ref, {
         ...(opts.options !== undefined ? { options: opts.options } : {}),
         ...(opts.name !== undefined ? { name: opts.name } : {}),
+        check: opts.check,
       });
       out(`updated account ${a.id} (${a.connector}/${a.name}): options ${a.options}`);
     });
@@ -230,7 +273,8 @@ function registerAccount(program: Command): void {
         out('no sync runs yet (see `switchboard sync --help`)');
         return;
       }
-      const status = (r: (typeof runs)[number]) => (r.success === null ? 'running' : r.success ? 'ok' : 'FAILED');
+      const status = (r: (typeof runs)[number]) =>
+        r.success === null ? 'running' : r.success ? 'ok' : r.status === 'failed' ? 'FAILED' : r.status.toUpperCase();
       printTable(
         ['RUN', 'ACCOUNT', 'STARTED', 'FINISHED', 'RESULT', 'OBJECTS', 'PAGES', 'ERROR / METADATA'],
         runs.map((r) => [
@@ -244,6 +288,95 @@ function registerAccount(program: Command): void {
           (r.error ?? r.metadata ?? '').split('\n')[0]!,
         ]),
         100,
+      );
+    });
+  });
+
+  storeOptions(
+    account
+      .command('show')
+      .argument('<account>', 'id, name, or connector/name')
+      .option('--json', 'print JSON')
+      .description('an account: options, schedule, timeout, its state (the last checkpoint) and its last runs'),
+  ).action(async (ref: string, opts: StoreOpts & { json?: boolean }) => {
+    const { formatDuration } = await import('./duration.js');
+    await withSync(opts, async (sync) => {
+      const a = await sync.resolveAccount(ref);
+      const runs = await sync.listRuns({ account: String(a.id), limit: 5 });
+      if (opts.json) {
+        json({ ...a, runs });
+        return;
+      }
+      let state = a.state ?? '(none: the next sync is a full one)';
+      try {
+        if (a.state) state = JSON.stringify(JSON.parse(a.state), null, 2);
+      } catch {
+        /* connector-defined text: shown as it is */
+      }
+      out(`account ${a.id}: ${a.connector}/${a.name}`);
+      out(`options:  ${a.options}`);
+      out(`schedule: ${a.schedule ?? 'none'}${a.nextRunAt ? `, next run ${a.nextRunAt}` : ''}`);
+      out(`timeout:  ${a.timeoutMs ? formatDuration(a.timeoutMs) : "the connector's, else 6h"}`);
+      out(`state:    ${a.stateUpdatedAt ? `(checkpointed ${a.stateUpdatedAt}) ` : ''}${state}`);
+      out(runs.length ? 'last runs:' : 'last runs: none');
+      for (const r of runs)
+        out(
+          `  run ${r.id} ${r.status} ${r.startedAt}${r.finishedAt ? ` - ${r.finishedAt}` : ''}: ${r.objects} objects, ${r.checkpoints} checkpoint(s)${r.error ? `; ${r.error.split('\n')[0]}` : ''}`,
+        );
+    });
+  });
+
+  storeOptions(
+    account
+      .command('reset-state')
+      .argument('<account>', 'id, name, or connector/name')
+      .description("forget an account's state (its last checkpoint): the next sync starts from scratch"),
+  ).action(async (ref: string, opts: StoreOpts) => {
+    await withSync(opts, async (sync) => {
+      const a = await sync.resolveAccount(ref);
+      await sync.resetState(String(a.id));
+      out(`forgot the state of account ${a.id} (${a.connector}/${a.name}); its next sync is a full one`);
+    });
+  });
+
+  storeOptions(
+    account
+      .command('schedule')
+      .argument('<account>', 'id, name, or connector/name')
+      .option('--every <duration>', 'sync every DURATION, e.g. 15m, 2h, 1d')
+      .option('--cron <expression>', "sync on a cron schedule, e.g. '0 * * * *' (a sixth field in front: seconds)")
+      .option('--off', 'stop syncing on a schedule')
+      .description('sync an account on a schedule, run by the sync service of `switchboard start`'),
+  ).action(async (ref: string, opts: StoreOpts & { every?: string; cron?: string; off?: boolean }) => {
+    const { InvalidArgumentError } = await import('../core/errors.js');
+    if ([opts.every, opts.cron, opts.off].filter((v) => v !== undefined).length !== 1)
+      throw new InvalidArgumentError("give one of --every DURATION, --cron 'EXPRESSION' or --off");
+    await withSync(opts, async (sync) => {
+      const a = await sync.setSchedule(
+        ref,
+        opts.off ? null : { ...(opts.every ? { every: opts.every } : {}), ...(opts.cron ? { cron: opts.cron } : {}) },
+      );
+      out(
+        a.schedule
+          ? `account ${a.id} (${a.connector}/${a.name}) syncs ${a.schedule}; next run ${a.nextRunAt} (under \`switchboard start\`)`
+          : `account ${a.id} (${a.connector}/${a.name}) is no longer scheduled`,
+      );
+    });
+  });
+
+  storeOptions(
+    account
+      .command('timeout')
+      .argument('<account>', 'id, name, or connector/name')
+      .argument('<duration>', "longest a sync run may take, e.g. 30m, 2h; 'default' for the connector's (else 6h)")
+      .description('stop a sync run of this account that takes longer (it is recorded as timed_out)'),
+  ).action(async (ref: string, duration: string, opts: StoreOpts) => {
+    const { parseDuration, formatDuration } = await import('./duration.js');
+    const ms = duration === 'default' ? null : parseDuration(duration, 'the timeout');
+    await withSync(opts, async (sync) => {
+      const a = await sync.setTimeout(ref, ms);
+      out(
+        `account ${a.id} (${a.connector}/${a.name}): runs time out after ${ms ? formatDuration(ms) : "the connector's timeout, else 6h"}`,
       );
     });
   });

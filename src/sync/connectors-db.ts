@@ -14,11 +14,38 @@ type ConnectorRow = {
   command: string;
   installed_at: string;
   updated_at: string;
+  manifest: string | null;
 };
 
-const COLUMNS = 'name, description, source, uri, install_command, update_command, command, installed_at, updated_at';
+const COLUMNS =
+  'name, description, source, uri, install_command, update_command, command, installed_at, updated_at, manifest';
+
+/** The fields beyond c1-core's columns, kept as JSON in `connectors.manifest`. */
+interface Extra {
+  protocol?: ConnectorRecord['protocol'];
+  options_schema?: Record<string, unknown> | null;
+  env?: string[];
+  timeout?: number | null;
+  airbyte?: ConnectorRecord['airbyte'];
+}
+
+function extraOf(m: Manifest): Extra {
+  return {
+    protocol: m.protocol ?? 'go-plugin',
+    options_schema: m.options_schema ?? null,
+    env: m.env ?? [],
+    timeout: m.timeout ?? null,
+    airbyte: m.airbyte ?? null,
+  };
+}
 
 function fromRow(r: ConnectorRow): ConnectorRecord {
+  let extra: Extra = {};
+  try {
+    extra = r.manifest ? (JSON.parse(r.manifest) as Extra) : {};
+  } catch {
+    /* a hand-edited row: the c1-core columns still work */
+  }
   return {
     name: r.name,
     description: r.description,
@@ -29,7 +56,29 @@ function fromRow(r: ConnectorRow): ConnectorRecord {
     command: r.command,
     installedAt: r.installed_at,
     updatedAt: r.updated_at,
+    protocol: extra.protocol === 'airbyte' ? 'airbyte' : 'go-plugin',
+    optionsSchema: extra.options_schema ?? null,
+    env: Array.isArray(extra.env) ? extra.env : [],
+    timeoutMs: typeof extra.timeout === 'number' ? extra.timeout : null,
+    airbyte: extra.airbyte ?? null,
   };
+}
+
+/** A manifest as the record it becomes (before it is stored: for spec at install time). */
+export function recordOf(m: Manifest, now = new Date().toISOString()): ConnectorRecord {
+  const e = extraOf(m);
+  return fromRow({
+    name: m.name,
+    description: m.description,
+    source: m.source,
+    uri: m.uri,
+    install_command: m.install_command,
+    update_command: m.update_command,
+    command: m.command,
+    installed_at: now,
+    updated_at: now,
+    manifest: JSON.stringify(e),
+  });
 }
 
 export function toManifest(c: ConnectorRecord): Manifest {
@@ -41,6 +90,11 @@ export function toManifest(c: ConnectorRecord): Manifest {
     install_command: c.installCommand,
     update_command: c.updateCommand,
     command: c.command,
+    protocol: c.protocol,
+    options_schema: c.optionsSchema,
+    env: c.env,
+    timeout: c.timeoutMs,
+    airbyte: c.airbyte,
   };
 }
 
@@ -64,7 +118,7 @@ export async function getConnector(db: Db, name: string): Promise<ConnectorRecor
 }
 
 export async function insertConnector(db: Db, m: Manifest, now = new Date().toISOString()): Promise<ConnectorRecord> {
-  await db.exec(`INSERT INTO connectors (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
+  await db.exec(`INSERT INTO connectors (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
     m.name,
     m.description,
     m.source,
@@ -74,7 +128,28 @@ export async function insertConnector(db: Db, m: Manifest, now = new Date().toIS
     m.command,
     now,
     now,
+    JSON.stringify(extraOf(m)),
   ]);
+  return getConnector(db, m.name);
+}
+
+/** Replaces an installed connector's manifest (same name). */
+export async function replaceConnector(db: Db, m: Manifest): Promise<ConnectorRecord> {
+  const n = await db.exec(
+    'UPDATE connectors SET description = ?, source = ?, uri = ?, install_command = ?, update_command = ?, command = ?, manifest = ?, updated_at = ? WHERE name = ?',
+    [
+      m.description,
+      m.source,
+      m.uri,
+      m.install_command,
+      m.update_command,
+      m.command,
+      JSON.stringify(extraOf(m)),
+      new Date().toISOString(),
+      m.name,
+    ],
+  );
+  if (!n) return getConnector(db, m.name);
   return getConnector(db, m.name);
 }
 

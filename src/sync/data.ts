@@ -65,8 +65,16 @@ export async function upsertPage(
   return rows.length;
 }
 
-/** c1-core's `Clean`: forgets the account's objects this run has not (yet) upserted. */
-export async function cleanAccount(db: Db, accountId: number, runId: number): Promise<number> {
+/**
+ * c1-core's `Clean`: forgets the account's objects this run has not (yet) upserted; with
+ * `resource`, only objects of that resource name (an Airbyte full-refresh stream).
+ */
+export async function cleanAccount(db: Db, accountId: number, runId: number, resource?: string): Promise<number> {
+  if (resource !== undefined)
+    return db.exec(
+      'DELETE FROM data_objects WHERE account_id = ? AND resource_name = ? AND (last_run_id IS NULL OR last_run_id <> ?)',
+      [accountId, resource, runId],
+    );
   return db.exec('DELETE FROM data_objects WHERE account_id = ? AND (last_run_id IS NULL OR last_run_id <> ?)', [
     accountId,
     runId,

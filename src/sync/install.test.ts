@@ -7,6 +7,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempDir } from '../core/test/support.js';
 import { openSync, type SyncApi } from './open.js';
+import { storeId } from './schema.js';
 
 let work: { path: string; cleanup: () => Promise<void> };
 let sync: SyncApi;
@@ -17,6 +18,7 @@ const served = new Map<string, string>();
 before(async () => {
   work = await tempDir('switchboard-install-');
   sync = await openSync({ home: join(work.path, 'home') });
+  storeKey = await storeId(sync.store);
   server = createServer((req, res) => {
     const body = served.get(req.url ?? '');
     if (body === undefined) {
@@ -36,7 +38,9 @@ after(async () => {
   await work.cleanup();
 });
 
-const dirOf = (name: string) => join(sync.home, 'connectors', name);
+let storeKey = '';
+// Folders are keyed by the store (two stores sharing one home never overwrite each other).
+const dirOf = (name: string) => join(sync.home, 'connectors', storeKey, name);
 
 function capture(): { sink: (t: string) => void; text: () => string } {
   let out = '';

@@ -13,6 +13,11 @@ void test('a valid manifest gets defaults; --name overrides or supplies the name
     install_command: '',
     update_command: '',
     command: './run',
+    protocol: 'go-plugin',
+    options_schema: null,
+    env: [],
+    timeout: null,
+    airbyte: null,
   });
   assert.equal(validateManifest(good, { nameOverride: 'other' }).name, 'other');
   const { name: _n, ...nameless } = good;

@@ -5,7 +5,18 @@ import { plainProgress, ttyProgress } from './progress.js';
 import type { SyncProgress } from './runner.js';
 import type { Account, SyncRun } from './types.js';
 
-const account: Account = { id: 1, connector: 'files', name: 'docs', options: '{}', createdAt: '' };
+const account: Account = {
+  id: 1,
+  connector: 'files',
+  name: 'docs',
+  options: '{}',
+  createdAt: '',
+  state: null,
+  stateUpdatedAt: null,
+  schedule: null,
+  nextRunAt: null,
+  timeoutMs: null,
+};
 const run: SyncRun = {
   id: 7,
   accountId: 1,
@@ -18,6 +29,10 @@ const run: SyncRun = {
   pages: 2,
   error: null,
   metadata: '',
+  status: 'succeeded',
+  checkpoints: 0,
+  state: null,
+  startedBy: 'manual',
 };
 const at = (
   phase: SyncProgress['phase'],

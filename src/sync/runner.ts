@@ -1,6 +1,7 @@
 /**
- * Syncing accounts: runs each account's connector under the go-plugin host, upserts every page in
- * one transaction together with the run's counters, and records the run's outcome. Many accounts
+ * Syncing accounts: runs each account's connector (go-plugin or Airbyte protocol, see driver.ts),
+ * upserts every page in one transaction together with the run's counters, commits each checkpoint
+ * with the page before it (or right after it), and records the run's outcome. Many accounts
  * run in parallel, bounded; one account never runs twice at once (see `runs.ts`).
  */
 import { stat } from 'node:fs/promises';
@@ -9,10 +10,12 @@ import { getLogger } from '../core/log.js';
 import type { Db } from '../store/index.js';
 import { getConnector } from './connectors-db.js';
 import { cleanAccount, DATA_UPSERT, pageRows } from './data.js';
+import { driverFor } from './driver.js';
+import { formatDuration } from './duration.js';
 import type { PluginLogEntry } from './goplugin/types.js';
-import { connectorDir } from './install.js';
-import { countPage, finishRun, heartbeat, HEARTBEAT_MS, startRun } from './runs.js';
-import type { Account, DataObjectInput, SyncRun } from './types.js';
+import { connectorFolder } from './install.js';
+import { countPage, finishRun, heartbeat, HEARTBEAT_MS, saveCheckpoint, startRun } from './runs.js';
+import type { Account, DataObjectInput, RunStarter, RunStatus, SyncRun } from './types.js';
 
 export interface SyncProgress {
   account: Account;
@@ -82,15 +85,33 @@ export interface SyncContext {
 /** Longest error text kept on a run (the host appends the connector's stderr tail). */
 const MAX_ERROR = 8192;
 
+/** A run's longest time when neither the account nor the manifest says (`--timeout`, `timeout`). */
+export const DEFAULT_RUN_TIMEOUT_MS = 6 * 3_600_000;
+
+/** A page's rows, and the state of a checkpoint that arrived before the page was written. */
+interface Unit {
+  rows: unknown[][];
+  state?: string;
+  started: boolean;
+}
+
+/** Where a sync comes from, and what it may do: see `syncAccount`. */
+export interface RunOptions extends SyncOptions {
+  startedBy?: RunStarter;
+  /** Called once the run is recorded (its id known), before the connector starts. */
+  onStarted?: (run: SyncRun) => void;
+}
+
 /**
  * Syncs one account and returns its recorded run (failed runs too: the connector's failure is
  * data, not an exception). Throws only when the run cannot start: the account is being synced
  * already (CONFLICT) or its connector is unknown (NOT_FOUND).
  */
-export async function syncAccount(ctx: SyncContext, account: Account, opts: SyncOptions = {}): Promise<SyncRun> {
+export async function syncAccount(ctx: SyncContext, account: Account, opts: RunOptions = {}): Promise<SyncRun> {
   const connector = await getConnector(ctx.db, account.connector);
-  const cwd = connectorDir(ctx.home, connector.name);
-  const run = await startRun(ctx.db, account);
+  const cwd = await connectorFolder(ctx.db, ctx.home, connector.name);
+  const run = await startRun(ctx.db, account, opts.startedBy ?? 'manual');
+  opts.onStarted?.(run);
   const started = Date.now();
   let pages = 0;
   let objects = 0;
@@ -111,8 +132,31 @@ export async function syncAccount(ctx: SyncContext, account: Account, opts: Sync
   }, HEARTBEAT_MS);
   beat.unref();
 
+  // The run's own deadline, and the caller's cancel.
+  const timeoutMs = account.timeoutMs ?? connector.timeoutMs ?? DEFAULT_RUN_TIMEOUT_MS;
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(), timeoutMs);
+  timer.unref();
+  const signal = opts.signal ? AbortSignal.any([opts.signal, deadline.signal]) : deadline.signal;
+
   const writer = new WriteBehind(opts.writeBehind ?? 1);
-  let outcome: { success: boolean; error?: string; metadata?: string };
+  let last: Unit | undefined;
+  const write = async (unit: Unit) => {
+    unit.started = true;
+    await ctx.db.transaction(async (tx) => {
+      if (unit.rows.length) {
+        await tx.upsertMany(DATA_UPSERT, unit.rows);
+        await countPage(tx, account.id, run.id, unit.rows.length);
+      }
+      if (unit.state !== undefined) await saveCheckpoint(tx, account.id, run.id, unit.state);
+    });
+    if (unit.rows.length) {
+      pages++;
+      objects += unit.rows.length;
+      progress('page');
+    }
+  };
+  let outcome: { success: boolean; status?: RunStatus; error?: string; metadata?: string };
   try {
     if (!(await stat(cwd).catch(() => undefined))?.isDirectory()) {
       throw new SwitchboardError(
@@ -120,29 +164,39 @@ export async function syncAccount(ctx: SyncContext, account: Account, opts: Sync
         `the folder of connector "${connector.name}" (${cwd}) is missing; run \`switchboard connector update ${connector.name}\``,
       );
     }
-    const { runConnector } = await import('./goplugin/index.js');
-    const result = await runConnector({
-      command: connector.command,
+    const [fresh] = await ctx.db.query<{ state: string | null }>('SELECT state FROM accounts WHERE id = ?', [
+      account.id,
+    ]);
+    const driver = await driverFor(connector);
+    const result = await driver.run({
+      connector,
       cwd,
       options: account.options,
-      env: { SWITCHBOARD_HOME: ctx.home, SWITCHBOARD_ACCOUNT: account.name, SWITCHBOARD_CONNECTOR: connector.name },
+      ...(fresh?.state ? { state: fresh.state } : {}),
+      env: { SWITCHBOARD_ACCOUNT: account.name, SWITCHBOARD_CONNECTOR: connector.name, SWITCHBOARD_CONNECTOR_DIR: cwd },
       onPage: async (page: readonly DataObjectInput[]) => {
         // Validated now (a bad page is refused on its own Upsert), written behind (see WriteBehind).
-        const rows = pageRows(account, page, run.id, new Date().toISOString());
-        await writer.push(async () => {
-          await ctx.db.transaction(async (tx) => {
-            if (rows.length) await tx.upsertMany(DATA_UPSERT, rows);
-            await countPage(tx, account.id, run.id, rows.length);
-          });
-          pages++;
-          objects += rows.length;
-          progress('page');
-        });
+        const unit: Unit = { rows: pageRows(account, page, run.id, new Date().toISOString()), started: false };
+        last = unit;
+        await writer.push(() => write(unit));
       },
-      onClean: async () => {
+      onCheckpoint: async (state: string) => {
+        // With the page before it when that page is still to be written; else on its own, after it.
+        if (last && !last.started) last.state = state;
+        else {
+          const unit: Unit = { rows: [], state, started: false };
+          last = unit;
+          await writer.push(() => write(unit));
+        }
         await writer.drain();
-        const removed = await cleanAccount(ctx.db, account.id, run.id);
-        log.info({ removed }, 'connector asked to clean: removed objects not synced in this run');
+      },
+      onClean: async (resource?: string) => {
+        await writer.drain();
+        const removed = await cleanAccount(ctx.db, account.id, run.id, resource);
+        log.info(
+          { removed, ...(resource ? { resource } : {}) },
+          'connector asked to clean: removed objects not synced in this run',
+        );
       },
       onLog: opts.onLog
         ? (entry: PluginLogEntry) => opts.onLog!(account, entry)
@@ -151,18 +205,24 @@ export async function syncAccount(ctx: SyncContext, account: Account, opts: Sync
               { ...entry.fields, stream: entry.stream },
               entry.message,
             ),
-      ...(opts.signal ? { signal: opts.signal } : {}),
+      signal,
       ...(opts.handshakeTimeoutMs ? { handshakeTimeoutMs: opts.handshakeTimeoutMs } : {}),
     });
     await writer.drain();
     outcome = { success: true, metadata: result.metadata };
   } catch (err) {
     await writer.drain().catch(() => {}); // pages already accepted still land; the first error is the run's
-    const text = err instanceof SwitchboardError ? `${err.code}: ${err.message}` : errorMessage(err);
-    outcome = { success: false, error: text.length > MAX_ERROR ? `…${text.slice(-MAX_ERROR)}` : text };
-    log.warn({ err: errorMessage(err) }, 'sync failed');
+    let text = err instanceof SwitchboardError ? `${err.code}: ${err.message}` : errorMessage(err);
+    let status: RunStatus = 'failed';
+    if (deadline.signal.aborted) {
+      status = 'timed_out';
+      text = `TIMEOUT: the run took longer than its limit of ${formatDuration(timeoutMs)} and was stopped (set it with \`switchboard account timeout ${account.name} DURATION\` or the manifest's "timeout")`;
+    } else if (opts.signal?.aborted) status = 'cancelled';
+    outcome = { success: false, status, error: text.length > MAX_ERROR ? `…${text.slice(-MAX_ERROR)}` : text };
+    log.warn({ err: text }, 'sync failed');
   } finally {
     clearInterval(beat);
+    clearTimeout(timer);
   }
   const finished = await finishRun(ctx.db, run, outcome);
   progress('finished', { run: finished });
@@ -180,7 +240,7 @@ export interface SyncOutcome {
 export async function syncAccounts(
   ctx: SyncContext,
   accounts: readonly Account[],
-  opts: SyncOptions & { concurrency?: number } = {},
+  opts: RunOptions & { concurrency?: number } = {},
 ): Promise<SyncOutcome[]> {
   const concurrency = Math.max(1, opts.concurrency ?? 4);
   const outcomes = new Array<SyncOutcome>(accounts.length);

@@ -7,7 +7,7 @@
 import { hostname } from 'node:os';
 import { SwitchboardError } from '../core/errors.js';
 import type { Db } from '../store/index.js';
-import type { Account, SyncRun } from './types.js';
+import type { Account, RunStarter, RunStatus, SyncRun } from './types.js';
 
 export const HEARTBEAT_MS = 10_000;
 export const STALE_MS = 60_000;
@@ -26,10 +26,16 @@ type RunRow = {
   pages: number;
   error: string | null;
   metadata: string | null;
+  status: string | null;
+  checkpoints: number;
+  state: string | null;
+  started_by: string | null;
 };
 
 const RUN_COLUMNS =
-  'id, account_id, account_name, connector, started_at, finished_at, success, objects, pages, error, metadata';
+  'id, account_id, account_name, connector, started_at, finished_at, success, objects, pages, error, metadata, status, checkpoints, state, started_by';
+
+const STATUSES: readonly RunStatus[] = ['running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'abandoned'];
 
 const fromRow = (r: RunRow): SyncRun => ({
   id: Number(r.id),
@@ -43,6 +49,16 @@ const fromRow = (r: RunRow): SyncRun => ({
   pages: Number(r.pages),
   error: r.error,
   metadata: r.metadata,
+  status: STATUSES.includes(r.status as RunStatus)
+    ? (r.status as RunStatus)
+    : r.success === null
+      ? 'running'
+      : Number(r.success) === 1
+        ? 'succeeded'
+        : 'failed',
+  checkpoints: Number(r.checkpoints ?? 0),
+  state: r.state,
+  startedBy: (r.started_by as RunStarter | null) ?? null,
 });
 
 function isUniqueViolation(err: unknown): boolean {
@@ -51,7 +67,7 @@ function isUniqueViolation(err: unknown): boolean {
 }
 
 /** Takes the account's lease and opens its run record, atomically; refuses when a live sync holds it. */
-export async function startRun(db: Db, account: Account): Promise<SyncRun> {
+export async function startRun(db: Db, account: Account, startedBy: RunStarter = 'manual'): Promise<SyncRun> {
   const now = new Date();
   try {
     return await db.transaction(async (tx) => {
@@ -60,7 +76,8 @@ export async function startRun(db: Db, account: Account): Promise<SyncRun> {
         [account.id],
       );
       if (held) {
-        if (now.getTime() - Date.parse(held.heartbeat_at) < STALE_MS) {
+        // A fresh lease is someone's live sync, unless its owner was a process of this machine that is gone.
+        if (now.getTime() - Date.parse(held.heartbeat_at) < STALE_MS && ownerAlive(held.owner) !== false) {
           throw new SwitchboardError(
             'CONFLICT',
             `account "${account.name}" (${account.connector}) is being synced already by run ${held.run_id} (${held.owner}); wait for it to finish`,
@@ -68,18 +85,18 @@ export async function startRun(db: Db, account: Account): Promise<SyncRun> {
           );
         }
         await tx.exec(
-          'UPDATE sync_runs SET finished_at = ?, success = 0, error = ? WHERE id = ? AND finished_at IS NULL',
+          "UPDATE sync_runs SET finished_at = ?, success = 0, status = 'abandoned', error = ? WHERE id = ? AND finished_at IS NULL",
           [
             now.toISOString(),
-            `abandoned: its process (${held.owner}) stopped sending heartbeats at ${held.heartbeat_at}`,
+            `abandoned: its process (${held.owner}) stopped (last heartbeat ${held.heartbeat_at})`,
             held.run_id,
           ],
         );
         await tx.exec('DELETE FROM sync_locks WHERE account_id = ? AND run_id = ?', [account.id, held.run_id]);
       }
       const [row] = await tx.query<RunRow>(
-        `INSERT INTO sync_runs (account_id, account_name, connector, started_at) VALUES (?, ?, ?, ?) RETURNING ${RUN_COLUMNS}`,
-        [account.id, account.name, account.connector, now.toISOString()],
+        `INSERT INTO sync_runs (account_id, account_name, connector, started_at, status, started_by) VALUES (?, ?, ?, ?, 'running', ?) RETURNING ${RUN_COLUMNS}`,
+        [account.id, account.name, account.connector, now.toISOString(), startedBy],
       );
       await tx.exec('INSERT INTO sync_locks (account_id, run_id, owner, heartbeat_at) VALUES (?, ?, ?, ?)', [
         account.id,
@@ -123,20 +140,34 @@ export async function countPage(db: Db, accountId: number, runId: number, object
   }
 }
 
+/**
+ * Commits a connector's checkpoint: the account's state and the run's, in the caller's transaction
+ * (the runner's, together with the page before it when that page is still to be written).
+ */
+export async function saveCheckpoint(db: Db, accountId: number, runId: number, state: string): Promise<void> {
+  const now = new Date().toISOString();
+  await db.exec('UPDATE accounts SET state = ?, state_updated_at = ? WHERE id = ?', [state, now, accountId]);
+  await db.exec('UPDATE sync_runs SET state = ?, checkpoints = checkpoints + 1 WHERE id = ?', [state, runId]);
+}
+
 /** Closes the run with its outcome and releases the lease. */
 export async function finishRun(
   db: Db,
   run: SyncRun,
-  outcome: { success: boolean; error?: string; metadata?: string },
+  outcome: { success: boolean; status?: RunStatus; error?: string; metadata?: string },
 ): Promise<SyncRun> {
   return db.transaction(async (tx) => {
-    await tx.exec('UPDATE sync_runs SET finished_at = ?, success = ?, error = ?, metadata = ? WHERE id = ?', [
-      new Date().toISOString(),
-      outcome.success ? 1 : 0,
-      outcome.error ?? null,
-      outcome.metadata ?? null,
-      run.id,
-    ]);
+    await tx.exec(
+      'UPDATE sync_runs SET finished_at = ?, success = ?, status = ?, error = ?, metadata = ? WHERE id = ?',
+      [
+        new Date().toISOString(),
+        outcome.success ? 1 : 0,
+        outcome.status ?? (outcome.success ? 'succeeded' : 'failed'),
+        outcome.error ?? null,
+        outcome.metadata ?? null,
+        run.id,
+      ],
+    );
     if (run.accountId !== null)
       await tx.exec('DELETE FROM sync_locks WHERE account_id = ? AND run_id = ?', [run.accountId, run.id]);
     return getRun(tx, run.id);
@@ -159,4 +190,55 @@ export async function listRuns(db: Db, filter: { accountId?: number; limit?: num
         ])
       : await db.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM sync_runs ORDER BY id DESC LIMIT ?`, [limit]);
   return rows.map(fromRow);
+}
+
+/** Whether a process of this host with this pid is alive (a lease owner is `host:pid`). */
+function ownerAlive(owner: string): boolean | undefined {
+  const at = owner.lastIndexOf(':');
+  if (at < 0 || owner.slice(0, at) !== hostname()) return undefined; // another machine: only its heartbeat tells
+  const pid = Number(owner.slice(at + 1));
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Closes runs a crash left open (`success` null) as `abandoned`, and frees their leases: runs without
+ * a lease, runs whose lease went stale, and runs whose owner was a process of this machine that is
+ * gone (a `kill -9` of `switchboard start` mid-sync). A live owner's run, here or on another
+ * machine with a fresh heartbeat, is left alone. Returns the runs it closed.
+ */
+export async function closeAbandonedRuns(db: Db): Promise<SyncRun[]> {
+  const open = await db.query<RunRow & { owner: string | null; heartbeat_at: string | null; lock_run: number | null }>(
+    `SELECT ${RUN_COLUMNS.split(', ')
+      .map((c) => `r.${c}`)
+      .join(
+        ', ',
+      )}, l.owner, l.heartbeat_at, l.run_id AS lock_run FROM sync_runs r LEFT JOIN sync_locks l ON l.account_id = r.account_id WHERE r.finished_at IS NULL`,
+  );
+  const closed: SyncRun[] = [];
+  const now = Date.now();
+  for (const r of open) {
+    const ours = r.lock_run !== null && Number(r.lock_run) === Number(r.id);
+    let why: string | undefined;
+    if (!ours) why = 'its run had no lease (the process that ran it stopped)';
+    else if (now - Date.parse(r.heartbeat_at!) >= STALE_MS)
+      why = `its process (${r.owner}) stopped sending heartbeats at ${r.heartbeat_at}`;
+    else if (ownerAlive(r.owner!) === false) why = `its process (${r.owner}) is gone`;
+    if (!why) continue;
+    await db.transaction(async (tx) => {
+      const n = await tx.exec(
+        "UPDATE sync_runs SET finished_at = ?, success = 0, status = 'abandoned', error = ? WHERE id = ? AND finished_at IS NULL",
+        [new Date().toISOString(), `abandoned: ${why}`, r.id],
+      );
+      if (ours) await tx.exec('DELETE FROM sync_locks WHERE account_id = ? AND run_id = ?', [r.account_id, r.id]);
+      if (n) closed.push(await getRun(tx, Number(r.id)));
+    });
+  }
+  return closed;
 }

@@ -3,6 +3,7 @@
  * column the code writes exists on both backends, runs carry their account, and user notes
  * survive syncs (the upsert never touches `notes`).
  */
+import { randomBytes } from 'node:crypto';
 import type { Db, Migration } from '../store/index.js';
 
 export const SYNC_MIGRATIONS: readonly Migration[] = [
@@ -66,7 +67,40 @@ CREATE TABLE sync_locks (
 );
 `),
   },
+  {
+    // Issue 16: state and checkpoints, schedules, per-run timeouts, run status, the full manifest
+    // (protocol, options schema, env, ...) and an id that keys this store's connector folders.
+    name: 'account state, schedules, timeouts; run status and checkpoints; connector manifests; store id',
+    up: async (db: Db) => {
+      await db.script(`
+ALTER TABLE accounts ADD COLUMN state TEXT;
+ALTER TABLE accounts ADD COLUMN state_updated_at TEXT;
+ALTER TABLE accounts ADD COLUMN schedule TEXT;
+ALTER TABLE accounts ADD COLUMN next_run_at TEXT;
+ALTER TABLE accounts ADD COLUMN timeout_ms BIGINT;
+ALTER TABLE connectors ADD COLUMN manifest TEXT;
+ALTER TABLE sync_runs ADD COLUMN status TEXT;
+ALTER TABLE sync_runs ADD COLUMN checkpoints INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sync_runs ADD COLUMN state TEXT;
+ALTER TABLE sync_runs ADD COLUMN started_by TEXT;
+CREATE INDEX accounts_next_run ON accounts (next_run_at);
+CREATE INDEX sync_runs_open ON sync_runs (finished_at);
+CREATE TABLE sync_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+`);
+      await db.exec(
+        "UPDATE sync_runs SET status = CASE WHEN success IS NULL THEN 'running' WHEN success = 1 THEN 'succeeded' ELSE 'failed' END",
+      );
+      await db.exec('INSERT INTO sync_meta (key, value) VALUES (?, ?)', ['store_id', randomBytes(6).toString('hex')]);
+    },
+  },
 ];
+
+/** This store's id (made once by the migration): it keys the connector folders under a shared home. */
+export async function storeId(db: Db): Promise<string> {
+  const [row] = await db.query<{ value: string }>('SELECT value FROM sync_meta WHERE key = ?', ['store_id']);
+  if (!row) throw new Error('the sync tables are not migrated (no store id)');
+  return row.value;
+}
 
 /** Opens nothing: applies the sync tables to a store (idempotent). */
 export async function migrateSync(db: Db): Promise<void> {

@@ -11,6 +11,12 @@
  *   LIST_DATA       [account] [connector] [search] [page] [page_size] [order] [asc] -> DATA { total, page, pages, items }
  *   NOTE            id notes                          -> NOTED { object }
  *   SYNC            [accounts: "a,b" or ["a","b"]]    -> SYNCED { runs, failed }   (when every run ended)
+ *   START_SYNC      account [wait=true]              -> SYNC_STARTED { run } at once (the run id, status running),
+ *                                                        or with wait, SYNC_DONE { run } when it ended
+ *   GET_RUN         id                               -> RUN { run }
+ *
+ * At start the service closes runs a crash left open (`abandoned`) and runs the scheduler: due
+ * scheduled syncs, exactly once across every sync service on the store (see scheduler.ts).
  */
 import { z } from 'zod';
 import type { SwitchboardClient } from '../client/index.js';
@@ -19,6 +25,7 @@ import { getLogger } from '../core/log.js';
 import type { JsonValue, Message } from '../core/message.js';
 import type { BuiltinService } from '../hub/extensions.js';
 import type { SyncApi } from './open.js';
+import { Scheduler } from './scheduler.js';
 
 export const SYNC_SERVICE = 'sync';
 
@@ -50,6 +57,11 @@ const Schemas = {
   }),
   NOTE: z.object({ id: count, notes: z.string() }),
   SYNC: z.object({ accounts: list.optional() }),
+  START_SYNC: z.object({
+    account: z.coerce.string().min(1),
+    wait: z.union([z.boolean(), z.enum(['true', 'false'])]).optional(),
+  }),
+  GET_RUN: z.object({ id: count }),
 };
 
 function params<K extends keyof typeof Schemas>(command: K, msg: Message): z.infer<(typeof Schemas)[K]> {
@@ -115,6 +127,17 @@ export function serveSyncCommands(client: SwitchboardClient, sync: SyncApi): voi
     }));
     return { command: 'SYNCED', params: { runs: json(runs), failed: outcomes.filter((o) => !o.run?.success).length } };
   });
+  client.on('START_SYNC', async (msg) => {
+    const p = params('START_SYNC', msg);
+    const { run, done } = await sync.startSync(p.account, { startedBy: 'action' });
+    if (p.wait === true || p.wait === 'true') return { command: 'SYNC_DONE', params: { run: json(await done) } };
+    done.catch(() => {});
+    return { command: 'SYNC_STARTED', params: { run: json(run) } };
+  });
+  client.on('GET_RUN', async (msg) => {
+    const p = params('GET_RUN', msg);
+    return { command: 'RUN', params: { run: json(await sync.getRun(p.id)) } };
+  });
 }
 
 export const syncService: BuiltinService = {
@@ -131,10 +154,16 @@ export const syncService: BuiltinService = {
     const { connect } = await import('../client/index.js');
     const sync = await openSync({ home: hub.config.dataPath });
     let client: SwitchboardClient;
+    let scheduler: Scheduler;
     try {
+      const closed = await sync.closeAbandonedRuns();
+      for (const r of closed)
+        log.warn({ run: r.id, account: r.accountName }, `closed run ${r.id} as abandoned: ${r.error ?? ''}`);
+      scheduler = new Scheduler({ db: sync.store, home: sync.home });
       client = await connect(local.url, { format: 'json', requestTimeoutMs: 60_000 });
       serveSyncCommands(client, sync);
       await client.register(SYNC_SERVICE);
+      scheduler.start();
     } catch (err) {
       await sync.close();
       throw new SwitchboardError(
@@ -146,6 +175,7 @@ export const syncService: BuiltinService = {
     return {
       addresses: [{ name: 'sync', url: `service "sync" on ${local.url} (${sync.store.location})` }],
       async stop() {
+        await scheduler.stop();
         client.dispose();
         await sync.close();
       },

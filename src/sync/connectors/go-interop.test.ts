@@ -45,7 +45,7 @@ async function runGo(options: Record<string, unknown>, extra: { autoMTLS?: boole
 void test('a Go connector built with go-plugin runs under the host: all pages land', async (t) => {
   if (!(await needGo(t))) return;
   const { result, pages } = await runGo({ pages: 25, perPage: 40 });
-  assert.deepEqual(await result, { metadata: '{"pages":25,"perPage":40}', pages: 25, objects: 1000 });
+  assert.deepEqual(await result, { metadata: '{"pages":25,"perPage":40}', pages: 25, objects: 1000, checkpoints: 0 });
   assert.equal(pages.length, 25);
   assert.ok(pages.every((p) => p.length === 40));
   assert.equal(pages[24]![39]!.remoteId, 'go-24-39');
@@ -57,7 +57,7 @@ void test('AutoMTLS with a go-plugin v1.0.1 connector: the main connection works
   if (!(await needGo(t))) return;
   // The handshake certificate, our client certificate and the Sync call over mutual TLS:
   const plain = await runGo({ noCallback: true }, { autoMTLS: true });
-  assert.deepEqual(await plain.result, { metadata: '{"callback":false}', pages: 0, objects: 0 });
+  assert.deepEqual(await plain.result, { metadata: '{"callback":false}', pages: 0, objects: 0, checkpoints: 0 });
   // go-plugin v1.0.1's plugin side dials brokered listeners with its server TLS config (no root
   // CA, no server name), so it cannot verify any host's certificate; later versions fixed it.
   const brokered = await runGo({ pages: 1 }, { autoMTLS: true });

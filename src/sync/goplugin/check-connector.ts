@@ -7,7 +7,7 @@ import type { RunConnectorOptions } from './types.js';
 
 export type CheckConnectorOptions = Pick<
   RunConnectorOptions,
-  'command' | 'cwd' | 'env' | 'options' | 'onLog' | 'signal' | 'handshakeTimeoutMs' | 'autoMTLS'
+  'command' | 'cwd' | 'env' | 'inheritEnv' | 'options' | 'onLog' | 'signal' | 'handshakeTimeoutMs' | 'autoMTLS'
 >;
 
 export interface CheckConnectorResult {

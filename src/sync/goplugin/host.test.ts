@@ -56,7 +56,7 @@ function processGone(pid: number): boolean {
 void test('an SDK connector syncs pages in order, with logs and metadata (unix socket)', async () => {
   const { result, pages, logs } = run({ pages: 4, perPage: 5, logLines: 2, metadata: 'cursor-42' });
   const r = await result;
-  assert.deepEqual(r, { metadata: 'cursor-42', pages: 4, objects: 20 });
+  assert.deepEqual(r, { metadata: 'cursor-42', pages: 4, objects: 20, checkpoints: 0 });
   assert.deepEqual(
     pages.map((p) => p[0]!.remoteId),
     ['obj-0-0', 'obj-1-0', 'obj-2-0', 'obj-3-0'],
@@ -93,7 +93,7 @@ void test('pages in flight are stored in the order they were sent, even when a s
 
 void test('TCP address and AutoMTLS on the main connection and the brokered callback', async () => {
   const { result, pages } = run({ pages: 3, perPage: 2 }, { env: { FIXTURE_NETWORK: 'tcp' }, autoMTLS: true });
-  assert.deepEqual(await result, { metadata: 'done:3', pages: 3, objects: 6 });
+  assert.deepEqual(await result, { metadata: 'done:3', pages: 3, objects: 6, checkpoints: 0 });
   assert.equal(pages.length, 3);
 });
 

@@ -18,7 +18,7 @@
  * Pages whose `onPage` resolved before the failure stay delivered.
  */
 import { status, type Server, type sendUnaryData, type ServerUnaryCall, type ServiceDefinition } from '@grpc/grpc-js';
-import { methods, services, type Empty } from '../proto/index.js';
+import { methods, services, type CheckpointMessage, type Empty } from '../proto/index.js';
 import { decodePage } from '../proto/page.js';
 import { SwitchboardError } from '../../core/errors.js';
 import { PAGE_SEQUENCE_HEADER } from './constants.js';
@@ -28,6 +28,8 @@ import { startPlugin, type PluginSession } from './session.js';
 import type { DataObject, RunConnectorOptions, RunConnectorResult } from './types.js';
 
 export const DEFAULT_MAX_PAGE_BYTES = 4 * 1024 * 1024;
+/** Largest state a connector may checkpoint. */
+export const MAX_STATE_BYTES = 1024 * 1024;
 
 /** Upsert's request, decoded only after its size was checked. */
 interface RawPage {
@@ -48,6 +50,7 @@ function mib(bytes: number): string {
 class CallbackHandler {
   pages = 0;
   objects = 0;
+  checkpoints = 0;
   /** The first page refusal or `onPage` failure; the run fails with it. */
   failure: Error | undefined;
   private queue: Promise<void> = Promise.resolve();
@@ -71,6 +74,18 @@ class CallbackHandler {
       Clean: (_call: ServerUnaryCall<Empty, Empty>, callback: sendUnaryData<Empty>) =>
         this.enqueue(async () => {
           await this.options.onClean?.();
+        }, callback),
+      // Queued behind every Upsert that arrived before it, so its state commits after their pages.
+      Checkpoint: (call: ServerUnaryCall<CheckpointMessage, Empty>, callback: sendUnaryData<Empty>) =>
+        this.enqueue(async () => {
+          const state = typeof call.request.state === 'string' ? call.request.state : '';
+          if (Buffer.byteLength(state) > MAX_STATE_BYTES)
+            throw new PageRejectedError(
+              `checkpoint ${this.checkpoints + 1} is ${mib(Buffer.byteLength(state))}, over the host's limit of ${mib(MAX_STATE_BYTES)} for a state; keep cursors, not data, in it`,
+              { stderrTail: this.session.process.tail.toString() },
+            );
+          await this.options.onCheckpoint?.(state);
+          this.checkpoints++;
         }, callback),
     });
   }
@@ -177,13 +192,13 @@ export async function runConnector(options: RunConnectorOptions): Promise<RunCon
       unary(
         session.client,
         methods.sync,
-        { options: options.options, callbackHandlerServer: brokerId },
+        { options: options.options, callbackHandlerServer: brokerId, state: options.state ?? '' },
         { signal: options.signal },
       ),
     );
     await handler.drain();
     if (handler.failure) throw handler.failure;
-    return { metadata: end.metadata, pages: handler.pages, objects: handler.objects };
+    return { metadata: end.metadata, pages: handler.pages, objects: handler.objects, checkpoints: handler.checkpoints };
   } catch (err) {
     await handler.drain();
     throw await explain(err, session, handler, options.signal);

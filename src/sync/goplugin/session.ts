@@ -16,6 +16,7 @@ import { PluginProcess, type ExitInfo } from './process.js';
 import { unary, hasStatus } from './rpc.js';
 import { logLineFramer } from './plugin-log.js';
 import type { PluginLogEntry } from './types.js';
+import { connectorEnv } from '../env.js';
 
 export { HANDSHAKE };
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 60_000;
@@ -27,6 +28,8 @@ export interface StartPluginOptions {
   command: string;
   cwd: string;
   env?: Record<string, string>;
+  /** Names copied from this process's environment beyond the allow-list (a manifest's `env`). */
+  inheritEnv?: readonly string[];
   onLog?: (entry: PluginLogEntry) => void;
   signal?: AbortSignal;
   handshakeTimeoutMs?: number;
@@ -50,13 +53,15 @@ function defaultLog(command: string): (entry: PluginLogEntry) => void {
   return (e) => log[e.level]({ ...e.fields, stream: e.stream, ...(e.module ? { module: e.module } : {}) }, e.message);
 }
 
+/** The plugin's environment: the allow-list (see ../env.ts), the names asked for, `env`, and go-plugin's. */
 export function pluginEnv(options: {
   env?: Record<string, string>;
+  inheritEnv?: readonly string[];
   clientCertPem?: string;
   minPort?: number;
   maxPort?: number;
 }): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
+  const env: NodeJS.ProcessEnv = connectorEnv(options.inheritEnv ?? [], options.env);
   delete env.PLUGIN_CLIENT_CERT;
   env[HANDSHAKE.cookieKey] = HANDSHAKE.cookieValue;
   env.PLUGIN_MIN_PORT = String(options.minPort ?? 10000);

@@ -27,8 +27,21 @@ export interface RunConnectorOptions {
   command: string;
   /** The connector's folder (e.g. `$SWITCHBOARD_HOME/connectors/<name>`). */
   cwd: string;
-  /** Extra environment for the plugin (added to this process's environment). */
+  /**
+   * Extra environment for the plugin. The plugin never gets this process's whole environment: only
+   * an allow-list (PATH, HOME, locale, temp folder, proxies, CA files), the names in `inheritEnv`,
+   * and this.
+   */
   env?: Record<string, string>;
+  /** Names copied from this process's environment beyond the allow-list (a manifest's `env`). */
+  inheritEnv?: readonly string[];
+  /** The account's last committed state (`SyncRequest.state`); '' or absent: none. */
+  state?: string;
+  /**
+   * Called when the connector calls `CallbackHandler.Checkpoint(state)`, after every `onPage`
+   * before it has resolved, in order. Its Checkpoint call waits for it. Default: ignored.
+   */
+  onCheckpoint?: (state: string) => Promise<void>;
   /** The raw options string given to `Sync` (by convention the account's JSON options). */
   options: string;
   /**
@@ -58,4 +71,5 @@ export interface RunConnectorResult {
   metadata: string;
   pages: number;
   objects: number;
+  checkpoints: number;
 }

@@ -17,6 +17,11 @@ export interface Empty {
 export interface SyncRequest {
   options: string;
   callbackHandlerServer: number;
+  /** The last committed checkpoint; '' when none. */
+  state: string;
+}
+export interface CheckpointMessage {
+  state: string;
 }
 export interface SyncResponse {
   response: DataObject[];
@@ -88,6 +93,7 @@ export const methods = {
   sync: method<SyncRequest, EndSync>(services.connector, 'Sync'),
   upsert: method<SyncResponse, Empty>(services.callbackHandler, 'Upsert'),
   clean: method<Empty, Empty>(services.callbackHandler, 'Clean'),
+  checkpoint: method<CheckpointMessage, Empty>(services.callbackHandler, 'Checkpoint'),
   startStream: method<ConnInfo, ConnInfo>(services.broker, 'StartStream'),
   shutdown: method<Empty, Empty>(services.controller, 'Shutdown'),
   streamStdio: method<Empty, StdioData>(services.stdio, 'StreamStdio'),

@@ -285,6 +285,22 @@ async function runSync<O>(
         await pages.flush();
         await unary(await callback(), methods.clean, {}, { signal });
       },
+      state: request.state ? request.state : null,
+      checkpoint: async (state) => {
+        // Every page before it answered first: the host commits the state after (or with) them.
+        await pages.flush();
+        const text = typeof state === 'string' ? state : JSON.stringify(state);
+        try {
+          await unary(await callback(), methods.checkpoint, { state: text }, { signal });
+        } catch (err) {
+          // c1-core's host has no Checkpoint: the sync goes on as a full one.
+          if (isServiceError(err) && err.code === status.UNIMPLEMENTED) {
+            log.debug('the host does not take checkpoints');
+            return;
+          }
+          throw err;
+        }
+      },
     });
     await pages.flush();
     return metadataText(result);

@@ -19,6 +19,18 @@ export interface SyncContext {
   upsert(objects: readonly ConnectorObject[]): Promise<void>;
   /** Asks the host to forget objects this run has not sent (c1-core's Clean). */
   clean(): Promise<void>;
+  /**
+   * The state of the account's last checkpoint (what `checkpoint` was given, as text), or null for a
+   * first or reset sync: read it to go on from where the last run got to.
+   */
+  state: string | null;
+  /**
+   * Records a point to resume from (a cursor, per-stream positions; an object is sent as JSON). The
+   * host commits it with every page sent before it, so a run that dies resumes from its last
+   * checkpoint and nothing before it is lost. Resolves once committed. Under hosts without
+   * checkpoints (c1-core's) it does nothing.
+   */
+  checkpoint(state: string | Record<string, unknown>): Promise<void>;
   /** Aborted when the host cancels the Sync or shuts the plugin down. */
   signal: AbortSignal;
   /** hclog JSON lines on stderr; the host puts them into its logs. */
@@ -34,8 +46,9 @@ export interface ConnectorDefinition<Options = unknown> {
   /** Validates the account's options (the JSON text parsed first); a zod schema fits. */
   options?: OptionsParser<Options>;
   /**
-   * One sync: call `upsert` once per page, return the run's metadata (e.g. a cursor for the next
-   * run; an object is sent as JSON). A throw fails the run with the error's message.
+   * One sync: call `upsert` once per page and `checkpoint` where the next run may go on from (it
+   * gets that state as `context.state`); return the run's metadata (recorded with the run, e.g.
+   * counts; an object is sent as JSON). A throw fails the run with the error's message.
    */
   sync(options: Options, context: SyncContext): Promise<string | Record<string, unknown> | void>;
   /** Optional: validate options before a sync (reach the source, check credentials). Throw to refuse. */

@@ -1,6 +1,7 @@
 /** Helpers for the CLI tests: run `node bin/switchboard.js` with a home, and the test connector's command. */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -42,4 +43,11 @@ export function cli(cwd: string, home: string): Cli {
     return r.stdout;
   };
   return { sb, ok };
+}
+
+/** A connector's folder under a home: `connectors/<store id>/<name>` (folders are keyed by store). */
+export function folderOf(home: string, name: string): string {
+  const root = join(home, 'connectors');
+  const keys = existsSync(root) ? readdirSync(root) : [];
+  return keys.map((k) => join(root, k, name)).find((p) => existsSync(p)) ?? join(root, '?', name);
 }

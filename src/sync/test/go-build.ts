@@ -17,14 +17,14 @@ const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
 /** The Go sources beside the example connectors (tests and benchmarks run from the source tree). */
 const sourceRoot = join(here, '..', 'connectors');
-const protoFile = join(sourceRoot, '..', 'proto', 'connector.proto');
+const sharedProto = join(sourceRoot, '..', 'proto', 'connector.proto');
 
 /** Debian's packages that hold the toolchain and libraries (also in .ci/run). */
 export const GO_PACKAGES =
   'golang-go golang-github-hashicorp-go-plugin-dev golang-google-grpc-dev golang-goprotobuf-dev protobuf-compiler';
 const GOCODE = '/usr/share/gocode';
 
-export type GoProgram = 'go-interop' | 'go-host';
+export type GoProgram = 'go-interop' | 'go-host' | 'go-state';
 
 /** Why the Go interop programs cannot be built here, or undefined when they can. */
 export async function goMissing(): Promise<string | undefined> {
@@ -64,6 +64,9 @@ export function buildGoProgram(program: GoProgram): Promise<string> {
 
 async function build(program: GoProgram): Promise<string> {
   const main = join(sourceRoot, program, 'main.go');
+  // A program may pin its own copy of the proto (go-interop: c1-core's, without state).
+  const own = join(sourceRoot, program, 'connector.proto');
+  const protoFile = existsSync(own) ? own : sharedProto;
   const { stdout: goVersion } = await run('go', ['version']);
   const hash = createHash('sha256')
     .update(await readFile(main))
