@@ -30,6 +30,7 @@ import {
   PluginExitedError,
 } from '../goplugin/errors.js';
 import { OutputTail, parsePluginLine } from '../goplugin/plugin-log.js';
+import { LineFramer, readLines } from '../../core/framing.js';
 import type { DataObject, PluginLogEntry } from '../goplugin/types.js';
 import type { AirbyteSettings, ConnectorRecord } from '../types.js';
 import {
@@ -87,60 +88,47 @@ async function runSource(
     child.once('error', reject);
     child.once('close', (code, sig) => resolve({ code, signal: sig }));
   });
-  let stderrPending = '';
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderrPending += chunk.toString('utf8');
-    let nl: number;
-    while ((nl = stderrPending.indexOf('\n')) >= 0) {
-      const line = stderrPending.slice(0, nl).replace(/\r$/, '');
-      stderrPending = stderrPending.slice(nl + 1);
-      if (line.trim()) {
-        tail.push(line);
-        onLog(parsePluginLine(line, 'stderr'));
-      }
-    }
-    if (stderrPending.length > 64 * 1024) stderrPending = stderrPending.slice(-64 * 1024);
-  });
+  readLines(
+    child.stderr,
+    (line) => {
+      if (!line.trim()) return;
+      tail.push(line);
+      onLog(parsePluginLine(line, 'stderr'));
+    },
+    { overLong: 'cut', keepPartial: true, maxLineLength: 64 * 1024 },
+  );
   try {
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
-    const line = async (bytes: Buffer) => {
-      const text = bytes.toString('utf8').replace(/\r$/, '');
-      if (!text.trim()) return;
-      let msg: unknown;
-      try {
-        msg = JSON.parse(text);
-      } catch {
-        onLog({ level: 'info', message: text.slice(0, 4096), fields: {}, stream: 'stdout' });
-        return;
+    const lines: string[] = [];
+    let tooLong: Error | undefined;
+    const framer = new LineFramer(
+      { line: (l) => lines.push(l), error: (err) => (tooLong ??= err) },
+      { maxLineLength: MAX_LINE_BYTES, overLong: 'close', keepPartial: true },
+    );
+    const handle = async () => {
+      for (const text of lines.splice(0)) {
+        if (!text.trim()) continue;
+        let msg: unknown;
+        try {
+          msg = JSON.parse(text);
+        } catch {
+          onLog({ level: 'info', message: text.slice(0, 4096), fields: {}, stream: 'stdout' });
+          continue;
+        }
+        if (msg && typeof msg === 'object' && !Array.isArray(msg)) await onMessage(msg as Record<string, unknown>);
       }
-      if (msg && typeof msg === 'object' && !Array.isArray(msg)) await onMessage(msg as Record<string, unknown>);
+      if (tooLong)
+        throw new PageRejectedError(
+          `the source wrote a message line of more than ${MAX_LINE_BYTES / 1024 / 1024} MiB, the host's limit`,
+          { stderrTail: tail.toString() },
+        );
     };
     // Async iteration reads only as fast as the messages are handled: backpressure on the pipe.
     for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
-      let start = 0;
-      let nl: number;
-      while ((nl = chunk.indexOf(10, start)) >= 0) {
-        const piece = chunk.subarray(start, nl);
-        start = nl + 1;
-        const whole = pending.length ? Buffer.concat([...pending, piece]) : piece;
-        pending = [];
-        pendingBytes = 0;
-        await line(whole);
-      }
-      if (start < chunk.length) {
-        pending.push(chunk.subarray(start));
-        pendingBytes += chunk.length - start;
-        if (pendingBytes > MAX_LINE_BYTES) {
-          kill();
-          throw new PageRejectedError(
-            `the source wrote a message line of more than ${MAX_LINE_BYTES / 1024 / 1024} MiB; the host's limit is that`,
-            { stderrTail: tail.toString() },
-          );
-        }
-      }
+      framer.push(chunk);
+      await handle();
     }
-    if (pendingBytes) await line(Buffer.concat(pending));
+    framer.end();
+    await handle();
   } catch (err) {
     kill();
     await exited.catch(() => undefined);
