@@ -10,15 +10,20 @@
  *   (better-sqlite3 prepared statement loop; pg multi-row INSERT ... ON CONFLICT);
  * - `store (in-process)`: the same rows through the store's API in this process (one
  *   `transaction(upsertMany)` per page): what the runner's database work costs without a connector;
- * - `ts-sdk, no store`: the connector into the host with a no-op onPage (the transport alone).
+ * - `ts-sdk, no store`: the connector into the host with a no-op onPage (the transport alone);
+ * - `airbyte`: the same objects as RECORD lines from an Airbyte-protocol source (bench/sync-ingest/
+ *   airbyte-source.ts) through the same runner;
+ * - large (LARGE_OBJECTS, 1M; LARGE=0 leaves it out): one process per store (bench/sync-ingest/
+ *   large.ts) syncs 1M objects, then re-syncs with 1% changed (the connector's state), then runs a
+ *   full refresh of the same 1M; objects/s, times, and the process's peak RSS.
  * On SQLite and on PostgreSQL (127.0.0.1:5432, db `test`, a fresh schema, dropped after).
  *
- *   npm run bench -- sync-ingest          (OBJECTS=50000 QUICK=1 for a quick look; RUNS=3 for medians)
+ *   npm run bench -- sync-ingest          (OBJECTS=50000 QUICK=1 LARGE=0 for a quick look; RUNS=3 for medians)
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { build as esbuild } from 'esbuild';
@@ -60,6 +65,22 @@ await esbuild({
   logLevel: 'warning',
 });
 const tsCommand = `"${process.execPath}" ${process.env.CONNECTOR_NODE_ARGS ?? ''} "${bundle}"`; // e.g. CONNECTOR_NODE_ARGS=--cpu-prof
+// The bundled SDK loads its .proto files from beside itself (as from dist/sync/proto).
+for (const f of readdirSync(fileURLToPath(new URL('../src/sync/proto/', import.meta.url))))
+  if (f.endsWith('.proto'))
+    copyFileSync(fileURLToPath(new URL(`../src/sync/proto/${f}`, import.meta.url)), join(dirname(bundle), f));
+const airbyteBundle = bundle.replace('sync-ingest-connector.mjs', 'sync-ingest-airbyte.mjs');
+await esbuild({
+  entryPoints: [fileURLToPath(new URL('./sync-ingest/airbyte-source.ts', import.meta.url))],
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  packages: 'external',
+  outfile: airbyteBundle,
+  logLevel: 'warning',
+});
+const airbyteCommand = `"${process.execPath}" "${airbyteBundle}"`;
+const LARGE_OBJECTS = process.env.LARGE === '0' ? 0 : Number(process.env.LARGE_OBJECTS ?? 1_000_000);
 const options = JSON.stringify({ pages: PAGES, perPage: PER_PAGE });
 
 interface Figure {
@@ -106,6 +127,7 @@ async function viaRunner(
   store: 'sqlite' | 'postgres',
   name: string,
   command: string,
+  protocol: 'go-plugin' | 'airbyte' = 'go-plugin',
 ): Promise<{ ms: number; steady: number; objects: number }> {
   const { api, schema } = await openFresh(store, name);
   try {
@@ -113,7 +135,7 @@ async function viaRunner(
     mkdirSync(folder, { recursive: true });
     writeFileSync(join(folder, 'README'), 'benchmark connector\n');
     const connector = `${name}-${randomBytes(3).toString('hex')}`;
-    await api.installConnector(JSON.stringify({ name: connector, source: 'Local', uri: folder, command }));
+    await api.installConnector(JSON.stringify({ name: connector, source: 'Local', uri: folder, command, protocol }));
     await api.addAccount({ connector, name: 'bench', options });
     let first = 0;
     let last = 0;
@@ -250,13 +272,46 @@ for (const store of stores) {
     await measure('store (in-process)', store, async () => ({ ms: await viaStore(store), objects: PAGES * PER_PAGE }));
   if (wantSystem('ts-sdk')) await measure('ts-sdk', store, () => viaRunner(store, 'ts-sdk', tsCommand));
   if (goBinary && wantSystem('go')) await measure('go', store, () => viaRunner(store, 'go', `"${goBinary}"`));
+  if (wantSystem('airbyte'))
+    await measure('airbyte', store, () => viaRunner(store, 'airbyte', airbyteCommand, 'airbyte'));
+}
+
+interface Large {
+  store: string;
+  objects: number;
+  first: { ms: number; objects: number };
+  firstRssMb: number;
+  incremental: { ms: number; objects: number };
+  full: { ms: number; objects: number };
+  peakRssMb: number;
+}
+const large: Large[] = [];
+if (LARGE_OBJECTS > 0 && wantSystem('large')) {
+  const { execFile } = await import('node:child_process');
+  for (const store of stores) {
+    const script = fileURLToPath(new URL('./sync-ingest/large.ts', import.meta.url));
+    const stdout = await new Promise<string>((resolve, reject) =>
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', script, store, String(LARGE_OBJECTS), tsCommand, home.path, PG_URL],
+        { maxBuffer: 1 << 20, env: { ...process.env, SWITCHBOARD_LOG_LEVEL: 'silent' } },
+        (err, out, errOut) =>
+          err ? reject(new Error(`large sync on ${store}: ${errOut || err.message}`)) : resolve(out),
+      ),
+    );
+    const r = JSON.parse(stdout.trim().split('\n').at(-1)!) as Large;
+    large.push(r);
+    console.log(
+      `large ${store}: ${r.objects} objects in ${r.first.ms} ms (${Math.round((r.objects / r.first.ms) * 1000)}/s), peak RSS ${r.peakRssMb} MB; 1% re-sync ${r.incremental.ms} ms (${r.incremental.objects} objects) vs full refresh ${r.full.ms} ms: ${(r.full.ms / r.incremental.ms).toFixed(1)}x`,
+    );
+  }
 }
 
 const by = (system: string, store: string) => results.find((r) => r.system === system && r.store === store);
 const ratios: Record<string, number> = {};
 for (const store of stores) {
   const lim = by('limit (in-process)', store);
-  for (const system of ['ts-sdk', 'go', 'store (in-process)']) {
+  for (const system of ['ts-sdk', 'go', 'airbyte', 'store (in-process)']) {
     const r = by(system, store);
     if (lim && r) {
       ratios[`${system} / limit (${store})`] = Number((r.value / lim.value).toFixed(2));
@@ -264,6 +319,13 @@ for (const store of stores) {
     }
   }
 }
+for (const store of stores) {
+  const a = by('airbyte', store);
+  const t = by('ts-sdk', store);
+  if (a && t) ratios[`airbyte / ts-sdk (${store})`] = Number((a.value / t.value).toFixed(2));
+}
+for (const l of large)
+  ratios[`full refresh / 1% re-sync (${l.store})`] = Number((l.full.ms / l.incremental.ms).toFixed(1));
 console.log(ratios);
 // Other work on the machine skews every figure: say how busy it was.
 const load = { before: Number(loadBefore.toFixed(1)), after: Number(loadavg()[0]!.toFixed(1)) };
@@ -276,7 +338,7 @@ if (process.env.NO_WRITE === '1') {
 mkdirSync('bench/results', { recursive: true });
 writeFileSync(
   'bench/results/sync-ingest.json',
-  `${JSON.stringify({ name: 'sync-ingest', unit: 'objects/s', date: new Date().toISOString(), node: process.version, objects: PAGES * PER_PAGE, perPage: PER_PAGE, runs: RUNS, loadAverage: load, results, ratios }, null, 2)}\n`,
+  `${JSON.stringify({ name: 'sync-ingest', unit: 'objects/s', date: new Date().toISOString(), node: process.version, objects: PAGES * PER_PAGE, perPage: PER_PAGE, runs: RUNS, loadAverage: load, results, large, ratios }, null, 2)}\n`,
 );
 
 // The table in bench/README.md, between this benchmark's markers.
@@ -294,6 +356,19 @@ const lines = [
         : '';
     return `| ${r.system} | ${r.store} | ${fmt(r.value)} | ${fmt(r.steady)} | ${r.ms} | ${ratio} |`;
   }),
+  ...(large.length
+    ? [
+        '',
+        `Large syncs (${large[0]!.objects.toLocaleString('en-US')} objects, ts-sdk connector, one process per store; 1-minute load average ${load.before} before, ${load.after} after):`,
+        '',
+        '| store | first sync: objects/s (ms) | peak RSS of the syncing process | 1% changed, incremental: ms (objects) | full refresh: ms | full / incremental |',
+        '|---|---|---|---|---|---|',
+        ...large.map(
+          (l) =>
+            `| ${l.store} | ${fmt(Math.round((l.objects / l.first.ms) * 1000))} (${l.first.ms}) | ${l.peakRssMb} MB | ${l.incremental.ms} (${l.incremental.objects}) | ${l.full.ms} | ${(l.full.ms / l.incremental.ms).toFixed(1)}x |`,
+        ),
+      ]
+    : []),
 ];
 const readme = readFileSync('bench/README.md', 'utf8');
 const begin = '<!-- sync-ingest:begin -->';

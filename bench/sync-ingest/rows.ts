@@ -6,14 +6,17 @@ import type { DataObject } from '../../src/sync/goplugin/types.js';
 
 const PAD = 'abcdefghijklmnopqrstuvwxyz0123456789'.repeat(5).slice(0, 180);
 
-export function pageObjects(page: number, perPage: number, prefix = 'go'): DataObject[] {
+export function pageObjects(page: number, perPage: number, prefix = 'go', version?: number): DataObject[] {
   const objects = new Array<DataObject>(perPage);
   for (let i = 0; i < perPage; i++) {
     objects[i] = {
       remoteId: `${prefix}-${page}-${i}`,
       resourceName: `Go object ${page}/${i}`,
       uri: `go://${page}/${i}`,
-      metadata: `{"page":${page},"index":${i},"pad":"${PAD}"}`,
+      metadata:
+        version === undefined
+          ? `{"page":${page},"index":${i},"pad":"${PAD}"}`
+          : `{"page":${page},"index":${i},"version":${version},"pad":"${PAD}"}`,
     };
   }
   return objects;

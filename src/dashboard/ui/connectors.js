@@ -132,6 +132,35 @@ export function connectorsPage(root) {
         status.append(errorBox(err));
       }
     });
+    // Edit: the manifest as JSON (GET /api/connectors/:name), changed and saved back (PUT).
+    const edit = action('Edit', async () => {
+      const text = h('textarea.code', { rows: 12, 'aria-label': `manifest of ${c.name}`, spellcheck: 'false' });
+      const pre = h('pre.output');
+      const problem = h('div');
+      const save = action(
+        'Save',
+        async () => {
+          problem.replaceChildren();
+          try {
+            const r = await withLiveOutput(pre, (progress) =>
+              send('PUT', `/api/connectors/${encodeURIComponent(c.name)}`, { manifest: text.value, progress }),
+            );
+            pre.textContent = r.output;
+            await load(false);
+          } catch (err) {
+            problem.replaceChildren(errorBox(err));
+          }
+        },
+        { class: 'primary' },
+      );
+      try {
+        const { manifest } = await api(`/api/connectors/${encodeURIComponent(c.name)}`);
+        text.value = JSON.stringify(manifest, null, 2);
+        status.replaceChildren(h('div.form', { 'data-role': 'edit' }, text, h('div.buttons', {}, save)), problem, pre);
+      } catch (err) {
+        status.replaceChildren(errorBox(err));
+      }
+    });
     const remove = (force) => async () => {
       try {
         await send('DELETE', `/api/connectors/${encodeURIComponent(c.name)}${force ? '?force=true' : ''}`);
@@ -148,11 +177,11 @@ export function connectorsPage(root) {
         'tr',
         { 'data-connector': c.name },
         h('td', {}, h('strong', {}, c.name)),
-        h('td', {}, c.source),
+        h('td', {}, c.protocol === 'airbyte' ? `${c.source} (Airbyte)` : c.source),
         h('td.wrap', {}, c.uri),
         h('td', {}, c.description),
         h('td', {}, when(c.updatedAt)),
-        h('td.actions', {}, update, ' ', confirmAction('Remove', 'Really remove?', remove(false))),
+        h('td.actions', {}, edit, ' ', update, ' ', confirmAction('Remove', 'Really remove?', remove(false))),
       ),
       h('tr.status', {}, h('td', { colspan: columns.length }, status)),
     ];

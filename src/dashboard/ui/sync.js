@@ -34,6 +34,8 @@ export function syncPage(root) {
 
   const liveColumns = ['Account', 'Run', 'State', 'Objects', 'Pages', 'Elapsed', 'Rate', ''];
   const [liveTable, liveBody] = table(liveColumns);
+  const scheduleColumns = ['Account', 'Schedule', 'Next run', 'Change'];
+  const [scheduleTable, scheduleBody] = table(scheduleColumns);
   const historyColumns = ['Run', 'Account', 'Started', 'Finished', 'Result', 'Objects', 'Pages', 'Error / metadata'];
   const [historyTable, historyBody] = table(historyColumns);
   const historyFilter = h('select', { 'aria-label': 'history of' }, h('option', { value: '' }, 'all accounts'));
@@ -51,6 +53,17 @@ export function syncPage(root) {
       runError,
     ),
     h('section', { 'data-role': 'live' }, h('h3', {}, 'Progress'), liveTable),
+    h(
+      'section',
+      { 'data-role': 'schedules' },
+      h('h3', {}, 'Schedules'),
+      h(
+        'p.muted',
+        {},
+        'Run by the sync service of switchboard start: "15m", "2h" (every), or a cron line such as "0 * * * *".',
+      ),
+      scheduleTable,
+    ),
     h(
       'section',
       { 'data-role': 'history' },
@@ -154,11 +167,53 @@ export function syncPage(root) {
         {},
         r.success === null
           ? h('span.badge.running', {}, 'running')
-          : h(`span.badge.${r.success ? 'up' : 'down'}`, {}, r.success ? 'ok' : 'failed'),
+          : h(
+              `span.badge.${r.success ? 'up' : 'down'}`,
+              {},
+              r.success ? 'ok' : (r.status ?? 'failed').replace('_', ' '),
+            ),
       ),
       h('td.num', {}, r.objects),
       h('td.num', {}, r.pages),
       h('td.wrap', {}, detail.includes('\n') ? h('details', {}, h('summary', {}, first), h('pre', {}, detail)) : first),
+    );
+  }
+
+  function scheduleRow(x) {
+    const input = h('input', {
+      type: 'text',
+      placeholder: '15m or 0 * * * *',
+      'aria-label': `schedule of ${x.connector}/${x.name}`,
+    });
+    const problem = h('span');
+    const set = async (body) => {
+      problem.replaceChildren();
+      try {
+        await send('PUT', `/api/accounts/${x.id}/schedule`, body);
+        await load();
+      } catch (err) {
+        problem.replaceChildren(errorBox(err));
+      }
+    };
+    return h(
+      'tr',
+      { 'data-account': `${x.connector}/${x.name}` },
+      h('td', {}, `${x.connector}/${x.name}`),
+      h('td', { 'data-role': 'schedule' }, x.schedule ?? 'none'),
+      h('td', { 'data-role': 'next-run' }, x.nextRunAt ? when(x.nextRunAt) : ''),
+      h(
+        'td',
+        {},
+        input,
+        ' ',
+        action('Set', () => {
+          const v = input.value.trim();
+          return set(/\s/.test(v) ? { cron: v } : { every: v });
+        }),
+        ' ',
+        x.schedule ? action('Off', () => set({ off: true })) : '',
+        problem,
+      ),
     );
   }
 
@@ -180,6 +235,9 @@ export function syncPage(root) {
       // The bar's 100 %: the last run's objects when it succeeded.
       for (const x of a.accounts) if (x.lastRun?.success) expected.set(x.id, x.lastRun.objects);
       accounts = a.accounts;
+      scheduleBody.replaceChildren(
+        ...(accounts.length ? accounts.map(scheduleRow) : [emptyRow(scheduleColumns.length, 'no accounts yet')]),
+      );
       picks.replaceChildren(
         ...(accounts.length
           ? accounts.map((x) =>
