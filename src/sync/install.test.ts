@@ -204,3 +204,25 @@ void test('remove deletes the row and the folder; accounts block it unless force
   await assert.rejects(sync.removeConnector('rm1'), /no connector named "rm1"/);
   await assert.rejects(sync.updateConnector('rm1'), /no connector named "rm1"/);
 });
+
+void test('two stores sharing one home keep their own folder for a connector of the same name', async () => {
+  const other = await openSync({ home: sync.home, database: join(work.path, 'other.db') });
+  try {
+    const a = join(work.path, 'a.txt');
+    const b = join(work.path, 'b.txt');
+    await writeFile(a, 'store one');
+    await writeFile(b, 'store two');
+    await sync.installConnector(JSON.stringify({ name: 'same', source: 'Local', uri: a, command: './x' }));
+    await other.installConnector(JSON.stringify({ name: 'same', source: 'Local', uri: b, command: './x' }));
+    const mine = dirOf('same');
+    const theirs = join(sync.home, 'connectors', await storeId(other.store), 'same');
+    assert.notEqual(mine, theirs);
+    assert.equal(readFileSync(join(mine, 'a.txt'), 'utf8'), 'store one');
+    assert.equal(readFileSync(join(theirs, 'b.txt'), 'utf8'), 'store two');
+    await other.removeConnector('same');
+    assert.equal(existsSync(theirs), false);
+    assert.ok(existsSync(join(mine, 'a.txt')), "removing it from one store leaves the other's folder");
+  } finally {
+    await other.close();
+  }
+});

@@ -1,6 +1,6 @@
 /**
  * Installing, updating and removing connectors, with c1-core's semantics: each connector lives in
- * `$SWITCHBOARD_HOME/connectors/<name>`; VCS sources are cloned, HTTP sources downloaded (the file
+ * `$SWITCHBOARD_HOME/connectors/<store id>/<name>`; VCS sources are cloned, HTTP sources downloaded (the file
  * named by the URL's last segment), Local sources copied; then `install_command` runs there.
  * Update runs `update_command`, else `git pull` for VCS, else deletes and reinstalls.
  */

@@ -81,3 +81,36 @@ void test('bad parameters get an ERROR naming them', async () => {
   await assert.rejects(ask('LIST_DATA', { account: 'nobody' }), /no account "nobody"/);
   await assert.rejects(ask('LIST_DATA', { order: 'size' }), /LIST_DATA: order:/);
 });
+
+void test('START_SYNC answers with the run id at once (or with its end, wait=true); GET_RUN reads it', async () => {
+  const started = await ask('START_SYNC', { account: 'a' });
+  assert.equal(started.command, 'SYNC_STARTED');
+  const run = started.params.run as { id: number; status: string; startedBy: string };
+  assert.deepEqual([run.status, run.startedBy], ['running', 'action']);
+  // The run ends on its own; GET_RUN shows it when it did.
+  for (;;) {
+    const got = (await ask('GET_RUN', { id: run.id })).params.run as { status: string; objects: number };
+    if (got.status !== 'running') {
+      assert.deepEqual([got.status, got.objects], ['succeeded', 8]);
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const waited = await ask('START_SYNC', { account: 'a', wait: 'true' });
+  assert.equal(waited.command, 'SYNC_DONE');
+  assert.equal((waited.params.run as { status: string }).status, 'succeeded');
+  await assert.rejects(ask('START_SYNC', { account: 'nobody' }), /no account "nobody"/);
+});
+
+void test('the sync service closes runs a crash left open when it starts', async () => {
+  const [acct] = await sync.listAccounts();
+  const [row] = await sync.store.query<{ id: number }>(
+    "INSERT INTO sync_runs (account_id, account_name, connector, started_at, status) VALUES (?, 'a', 'pages', ?, 'running') RETURNING id",
+    [acct!.id, new Date().toISOString()],
+  );
+  await handle?.stop();
+  handle = await syncService.start(hub);
+  const run = await sync.getRun(Number(row!.id));
+  assert.equal(run.status, 'abandoned');
+  assert.match(run.error ?? '', /^abandoned: /);
+});

@@ -25,7 +25,7 @@ export interface PluginLogEntry {
 export interface RunConnectorOptions {
   /** Shell command that starts the connector; run as `sh -c <command>` in `cwd`. */
   command: string;
-  /** The connector's folder (e.g. `$SWITCHBOARD_HOME/connectors/<name>`). */
+  /** The connector's folder (e.g. `$SWITCHBOARD_HOME/connectors/<store id>/<name>`). */
   cwd: string;
   /**
    * Extra environment for the plugin. The plugin never gets this process's whole environment: only
@@ -67,7 +67,7 @@ export interface RunConnectorOptions {
 }
 
 export interface RunConnectorResult {
-  /** What the connector's `Sync` returned (`EndSync.metadata`), e.g. a cursor for the next run. */
+  /** What the connector's `Sync` returned (`EndSync.metadata`), recorded with the run (state goes through Checkpoint). */
   metadata: string;
   pages: number;
   objects: number;
