@@ -7,7 +7,7 @@
 import { InvalidArgumentError, SwitchboardError, errorMessage } from '../core/errors.js';
 import type { Db } from '../store/index.js';
 import { normaliseOptions } from './accounts.js';
-import type { CheckResult } from './driver.js';
+import type { CheckResult } from './driver-types.js';
 import { driverFor } from './driver.js';
 import { connectorFolder } from './install.js';
 import { validateOptions } from './options-schema.js';

@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ZodType } from 'zod';
 import { SwitchboardError } from '../../core/errors.js';
-import type { CheckResult, Driver, DriverCheckOptions, DriverRunOptions } from '../driver.js';
+import type { CheckResult, Driver, DriverCheckOptions, DriverRunOptions } from '../driver-types.js';
 import { connectorEnv } from '../env.js';
 import {
   ConnectorCancelledError,

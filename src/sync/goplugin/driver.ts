@@ -1,5 +1,5 @@
 /** The go-plugin protocol as a sync driver (see ../driver.ts). */
-import type { Driver } from '../driver.js';
+import type { Driver } from '../driver-types.js';
 import { checkConnector } from './check-connector.js';
 import { runConnector } from './run-connector.js';
 
