@@ -10,7 +10,21 @@
  * Writing a connector: `serveConnector({ async sync(options, { upsert }) { ... } })`.
  */
 export { openSync, type OpenSyncOptions, type SyncApi } from './open.js';
-export type { Account, ConnectorRecord, DataObject, DataObjectInput, SourceKind, SyncRun } from './types.js';
+export type {
+  Account,
+  AirbyteSettings,
+  ConnectorProtocol,
+  ConnectorRecord,
+  DataObject,
+  DataObjectInput,
+  RunStarter,
+  RunStatus,
+  SourceKind,
+  SyncRun,
+} from './types.js';
+export { checkAccountOptions, type CheckResult } from './check.js';
+export { scheduleFrom, setSchedule, claimDue, type Schedule } from './schedule.js';
+export { Scheduler, type SchedulerOptions } from './scheduler.js';
 export {
   ManifestSchema,
   readManifestInput,
@@ -51,6 +65,7 @@ export { listRuns, getRun } from './runs.js';
 export {
   syncAccount,
   syncAccounts,
+  type RunOptions,
   type SyncContext,
   type SyncOptions,
   type SyncOutcome,

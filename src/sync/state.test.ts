@@ -130,7 +130,7 @@ void test('kill -9 of the syncing process mid-run: the next sync closes the run 
       'install',
       JSON.stringify({ name: 'pages', source: 'Local', uri: join(work.path, 'README'), command: pagesCommand }),
     );
-    const options = { pages: 8, perPage: 5, checkpointEvery: 1, delayMs: 250 };
+    const options = { pages: 20, perPage: 5, checkpointEvery: 1, delayMs: 300 };
     await ok(
       'account',
       'add',
@@ -175,10 +175,10 @@ void test('kill -9 of the syncing process mid-run: the next sync closes the run 
       assert.equal(runs[1]!.status, 'abandoned');
       assert.match(runs[1]!.error ?? '', /abandoned: its process .* stopped/);
       // It went on from its checkpoint, not from the start, and every object is there once.
-      assert.equal(o!.run!.objects, (8 - checkpointed) * 5);
+      assert.equal(o!.run!.objects, (20 - checkpointed) * 5);
       const data = await sync.listData({ accounts: ['k'], pageSize: 1000 });
-      assert.equal(data.total, 40);
-      assert.equal(new Set(data.items.map((d) => d.remoteId)).size, 40);
+      assert.equal(data.total, 100);
+      assert.equal(new Set(data.items.map((d) => d.remoteId)).size, 100);
     } finally {
       await sync.close();
     }
