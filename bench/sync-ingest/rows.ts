@@ -6,10 +6,11 @@ import type { DataObject } from '../../src/sync/goplugin/types.js';
 
 const PAD = 'abcdefghijklmnopqrstuvwxyz0123456789'.repeat(5).slice(0, 180);
 
-export function pageObjects(page: number, perPage: number, prefix = 'go', version?: number): DataObject[] {
+export function pageObjects(page: number, perPage: number, prefix = 'go', version?: number, first = 0): DataObject[] {
   const objects = new Array<DataObject>(perPage);
-  for (let i = 0; i < perPage; i++) {
-    objects[i] = {
+  for (let n = 0; n < perPage; n++) {
+    const i = first + n;
+    objects[n] = {
       remoteId: `${prefix}-${page}-${i}`,
       resourceName: `Go object ${page}/${i}`,
       uri: `go://${page}/${i}`,
