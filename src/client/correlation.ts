@@ -10,6 +10,7 @@
  */
 import { SwitchboardError, TimeoutError } from '../core/errors.js';
 import type { Message } from '../core/message.js';
+import { readErrorReply } from '../core/protocol/index.js';
 
 export const CORRELATION_PARAM = 'correlation_id';
 
@@ -215,7 +216,7 @@ export class Correlator {
   private settleWith(id: string, msg: Message): void {
     const p = this.settle(id);
     if (!p) return;
-    if (msg.command === 'ERROR') p.reject(remoteError(msg, p));
+    if (msg.command === 'ERROR') p.reject(readErrorReply(msg, describe(p)));
     else if (msg.command === 'UNKNOWN')
       p.reject(
         new SwitchboardError('NOT_FOUND', `${msg.sentFrom.service || 'the hub'} does not understand ${describe(p)}`),
@@ -239,37 +240,4 @@ function describe(info: PendingInfo): string {
 
 function cancelled(info: PendingInfo, signal: AbortSignal | undefined): SwitchboardError {
   return new SwitchboardError('CANCELLED', `request ${describe(info)} was cancelled`, { cause: signal?.reason });
-}
-
-/** An `ERROR code=..;message=..` reply, rebuilt as the error the handler threw. */
-function remoteError(msg: Message, info: PendingInfo): SwitchboardError {
-  const code = typeof msg.params.code === 'string' ? msg.params.code : 'INTERNAL';
-  const text = typeof msg.params.message === 'string' ? msg.params.message : `${describe(info)} failed`;
-  const known = isErrorCode(code) ? code : 'INTERNAL';
-  return new SwitchboardError(known, text, {
-    retryable: msg.params.retryable === 'true' || msg.params.retryable === true,
-    data: { remote: `${msg.sentFrom.server}:${msg.sentFrom.service}`, remoteCode: code },
-  });
-}
-
-const CODES = new Set([
-  'INVALID_MESSAGE',
-  'INVALID_ARGUMENT',
-  'INVALID_CONFIG',
-  'LINE_TOO_LONG',
-  'DATAGRAM_TOO_LARGE',
-  'UNSUPPORTED_ADDRESS',
-  'CONNECTION_FAILED',
-  'CONNECTION_CLOSED',
-  'TIMEOUT',
-  'CANCELLED',
-  'NOT_FOUND',
-  'CONFLICT',
-  'REFUSED',
-  'UNAVAILABLE',
-  'PERMISSION_DENIED',
-  'INTERNAL',
-]);
-function isErrorCode(code: string): code is SwitchboardError['code'] {
-  return CODES.has(code);
 }

@@ -4,8 +4,8 @@
  * a throw answers a request with `ERROR code=..;message=..;retryable=..` so the caller gets the
  * same typed error.
  */
-import { SwitchboardError, errorMessage } from '../core/errors.js';
 import type { Message } from '../core/message.js';
+import { errorParams } from '../core/protocol/index.js';
 import { CORRELATION_PARAM } from './correlation.js';
 import type { Handler, HandlerContext, ReplyInit } from './types.js';
 
@@ -89,7 +89,5 @@ export class HandlerTable {
 function fail(replier: Replier, msg: Message, err: unknown): void {
   replier.handlerFailed(msg, err);
   if (msg.params[CORRELATION_PARAM] === undefined || msg.sentFrom.service === '') return;
-  const code = err instanceof SwitchboardError ? err.code : 'INTERNAL';
-  const retryable = err instanceof SwitchboardError ? err.retryable : false;
-  replier.reply(msg, { command: 'ERROR', params: { code, message: errorMessage(err), retryable } });
+  replier.reply(msg, { command: 'ERROR', params: errorParams(err) });
 }

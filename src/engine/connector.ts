@@ -200,12 +200,12 @@ export abstract class PluginConnector extends Plugin {
   protected getMessage(raw: unknown): void {
     if (isBatch(raw) && this.supportsBatch()) {
       const items = batchItems(raw);
-      if (typeof items === 'string') {
-        this.messageRejected(items);
+      if (!items.ok) {
+        this.messageRejected(items.error);
         return;
       }
       this.stats.batchesReceived++;
-      for (const item of items) this.getOne(item);
+      for (const item of items.value) this.getOne(item);
       return;
     }
     this.getOne(raw);
@@ -215,16 +215,16 @@ export abstract class PluginConnector extends Plugin {
     this.stats.received++;
     const parsed = parseMessage(raw, { maxMessageBytes: this.options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES });
     if (!parsed.ok) {
-      this.messageRejected(parsed.reason);
+      this.messageRejected(parsed.error);
       return;
     }
     try {
-      this.dispatch(parsed.message);
+      this.dispatch(parsed.value);
     } catch (err) {
       this.host?.reportError(err, {
         plugin: this.name,
         source: 'connector',
-        detail: `handling "${parsed.message.action}"`,
+        detail: `handling "${parsed.value.action}"`,
       });
     }
   }

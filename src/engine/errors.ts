@@ -2,7 +2,14 @@
  * Errors of the plugin engine: all SwitchboardErrors with stable codes. Messages keep Remix's
  * `[TIMEOUT]` / `[CANCEL]` prefixes so code that matched on them keeps working.
  */
-import { SwitchboardError, TimeoutError, ConnectionError, type ErrorCode } from '../core/errors.js';
+import {
+  SwitchboardError,
+  TimeoutError,
+  ConnectionError,
+  fromWire,
+  toWire,
+  type ErrorOptions,
+} from '../core/errors.js';
 
 export function callTimeout(label: string, timeoutMs: number): TimeoutError {
   return new TimeoutError(`[TIMEOUT] call ${label} got no answer within ${timeoutMs} ms`, { data: { timeoutMs } });
@@ -28,31 +35,27 @@ export function connectionLost(message: string, cause?: unknown): ConnectionErro
   return new ConnectionError('CONNECTION_CLOSED', message, cause === undefined ? {} : { cause });
 }
 
-/** Rebuild an error that crossed the wire as `error` (+ our `errorCode` extension). */
-export function errorFromWire(message: string, code?: string): SwitchboardError {
-  const known: ErrorCode[] = [
-    'TIMEOUT',
-    'CANCELLED',
-    'NOT_FOUND',
-    'PERMISSION_DENIED',
-    'UNAVAILABLE',
-    'CONNECTION_CLOSED',
-    'INVALID_ARGUMENT',
-    'INVALID_MESSAGE',
-    'REFUSED',
-    'CONFLICT',
-    'INTERNAL',
-    'PLUGIN_ERROR',
-  ];
-  const c = known.find((k) => k === code) ?? 'PLUGIN_ERROR';
-  return new SwitchboardError(c, message, {
-    retryable: c === 'TIMEOUT' || c === 'UNAVAILABLE' || c === 'CONNECTION_CLOSED',
-  });
+/** The engine's own code: a plugin's method threw. */
+export type EngineErrorCode = 'PLUGIN_ERROR';
+
+/** A plugin's method threw (what the other side sees when the thrown value was not a SwitchboardError). */
+export class PluginError extends SwitchboardError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super('PLUGIN_ERROR' satisfies EngineErrorCode, message, options);
+  }
 }
 
-/** Message + code of any thrown value, for the wire. */
+/**
+ * Rebuild an error that crossed the wire as Remix's `error` (+ our `errorCode` extension): the core's
+ * wire form; a response without a code (a Remix plugin) is a PLUGIN_ERROR.
+ */
+export function errorFromWire(message: string, code?: string): SwitchboardError {
+  const plugin: EngineErrorCode = 'PLUGIN_ERROR';
+  return fromWire({ code: code ?? plugin, message }, { fallbackCode: plugin });
+}
+
+/** The core's wire form of any thrown value, in Remix's fields (a plain throw is a PLUGIN_ERROR). */
 export function errorToWire(err: unknown): { error: string; errorCode: string } {
-  if (err instanceof SwitchboardError) return { error: err.message, errorCode: err.code };
-  if (err instanceof Error) return { error: err.message, errorCode: 'PLUGIN_ERROR' };
-  return { error: String(err), errorCode: 'PLUGIN_ERROR' };
+  const wire = toWire(err, 'PLUGIN_ERROR' satisfies EngineErrorCode);
+  return { error: wire.message, errorCode: wire.code };
 }

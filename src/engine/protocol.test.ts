@@ -21,7 +21,7 @@ void test('parseMessage accepts the Remix message shapes (objects, JSON text, by
   assert.equal(parseMessage(JSON.stringify(ok[1])).ok, true);
   assert.equal(parseMessage(new TextEncoder().encode(JSON.stringify(ok[2]))).ok, true);
   const err = parseMessage({ action: 'response', id: 5, error: { message: 'as object' } });
-  assert.ok(err.ok && err.message.action === 'response' && err.message.error === 'as object');
+  assert.ok(err.ok && err.value.action === 'response' && err.value.error === 'as object');
 });
 
 void test('parseMessage refuses malformed and oversized messages with a reason a person can act on', () => {
@@ -40,7 +40,7 @@ void test('parseMessage refuses malformed and oversized messages with a reason a
   for (const [m, reason] of cases) {
     const r = parseMessage(m, { maxMessageBytes: 100 });
     assert.equal(r.ok, false, JSON.stringify(m));
-    if (!r.ok) assert.match(r.reason, reason);
+    if (!r.ok) assert.match(r.error, reason);
   }
 });
 
@@ -101,7 +101,7 @@ void test('calls and responses take a hand-written check: it refuses exactly wha
   for (const [m, reason] of bad) {
     const r = parseMessage(m);
     assert.equal(r.ok, false, JSON.stringify(m));
-    if (!r.ok) assert.match(r.reason, reason);
+    if (!r.ok) assert.match(r.error, reason);
   }
   for (const m of [
     request,
@@ -117,10 +117,14 @@ void test('calls and responses take a hand-written check: it refuses exactly wha
 void test('batch messages: a list of at most MAX_BATCH messages', () => {
   assert.equal(isBatch({ action: 'batch', payload: [] }), true);
   assert.equal(isBatch({ action: 'emit' }), false);
-  assert.deepEqual(batchItems({ payload: [1, 2] }), [1, 2]);
-  assert.match(String(batchItems({ payload: 'x' })), /should be a list/);
-  assert.match(String(batchItems({ payload: new Array(MAX_BATCH + 1).fill(0) })), /over the limit of 1024/);
+  assert.deepEqual(batchItems({ payload: [1, 2] }), { ok: true, value: [1, 2] });
+  const refused = (payload: unknown) => {
+    const r = batchItems({ payload });
+    return r.ok ? '' : r.error;
+  };
+  assert.match(refused('x'), /should be a list/);
+  assert.match(refused(new Array(MAX_BATCH + 1).fill(0)), /over the limit of 1024/);
   // Outside a connection that agreed to batches, a batch is just an unknown action.
   const r = parseMessage({ action: 'batch', payload: [] });
-  assert.ok(!r.ok && /unknown action "batch"/.test(r.reason));
+  assert.ok(!r.ok && /unknown action "batch"/.test(r.error));
 });

@@ -11,6 +11,7 @@
  * as one `{ action: 'batch', payload: [...] }` (one postMessage / IPC write per microtask instead of
  * one per message). A Remix client ignores the offer, so it is never sent a batch.
  */
+import { fail, ok, type Result } from '../core/result.js';
 import * as z from 'zod';
 
 export type Action =
@@ -47,11 +48,11 @@ export function isBatch(raw: unknown): raw is { action: 'batch'; payload: unknow
 }
 
 /** The messages of a batch, or why it is refused. */
-export function batchItems(batch: { payload: unknown }): unknown[] | string {
+export function batchItems(batch: { payload: unknown }): Result<unknown[]> {
   const items = batch.payload;
-  if (!Array.isArray(items)) return 'a batch\'s "payload" should be a list of messages';
-  if (items.length > MAX_BATCH) return `a batch of ${items.length} messages is over the limit of ${MAX_BATCH}`;
-  return items;
+  if (!Array.isArray(items)) return fail('a batch\'s "payload" should be a list of messages');
+  if (items.length > MAX_BATCH) return fail(`a batch of ${items.length} messages is over the limit of ${MAX_BATCH}`);
+  return ok(items);
 }
 
 export const HANDSHAKE_KEY = 'handshake';
@@ -132,7 +133,7 @@ const schemaByAction: Record<string, z.ZodType> = {
 
 export type ParsedMessage = z.infer<typeof messageSchema>;
 
-export type ParseResult = { ok: true; message: ParsedMessage } | { ok: false; reason: string };
+export type ParseResult = Result<ParsedMessage>;
 
 /**
  * Rough size of a JSON value in bytes, stopping as soon as `limit` is passed so a huge message
@@ -170,14 +171,14 @@ export function parseMessage(
   if (typeof raw === 'string' || raw instanceof Uint8Array) {
     const text = typeof raw === 'string' ? raw : new TextDecoder().decode(raw);
     if (text.length > limits.maxMessageBytes)
-      return { ok: false, reason: `message of ${text.length} bytes is over the ${limits.maxMessageBytes}-byte limit` };
+      return fail(`message of ${text.length} bytes is over the ${limits.maxMessageBytes}-byte limit`);
     try {
       value = JSON.parse(text);
     } catch (err) {
-      return { ok: false, reason: `message is not valid JSON (${(err as Error).message})` };
+      return fail(`message is not valid JSON (${(err as Error).message})`);
     }
   } else if (jsonSizeExceeds(raw, limits.maxMessageBytes)) {
-    return { ok: false, reason: `message is over the ${limits.maxMessageBytes}-byte limit` };
+    return fail(`message is over the ${limits.maxMessageBytes}-byte limit`);
   }
   const action = typeof value === 'object' && value !== null ? (value as { action?: unknown }).action : undefined;
   // Calls and responses are nearly all the traffic: a hand-written check of their plain shape
@@ -188,18 +189,15 @@ export function parseMessage(
       ? isPlainResponse(value as Record<string, unknown>)
       : (action === 'request' || action === 'call') && isPlainRequest(value as Record<string, unknown>)
   ) {
-    return { ok: true, message: value as ParsedMessage };
+    return ok(value as ParsedMessage);
   }
   const schema =
     typeof action === 'string' && Object.hasOwn(schemaByAction, action) ? schemaByAction[action]! : messageSchema;
   const result = schema.safeParse(value) as ReturnType<typeof messageSchema.safeParse>;
   if (!result.success) {
-    return {
-      ok: false,
-      reason: `message does not follow the Remix plugin protocol: ${describeIssue(result.error.issues[0], value)}`,
-    };
+    return fail(`message does not follow the Remix plugin protocol: ${describeIssue(result.error.issues[0], value)}`);
   }
-  return { ok: true, message: result.data };
+  return ok(result.data);
 }
 
 const isOptName = (v: unknown) => v === undefined || (typeof v === 'string' && v.length <= 256);

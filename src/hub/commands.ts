@@ -9,6 +9,7 @@ import { parseAdvertisement } from '../core/discovery-schema.js';
 import { errorMessage } from '../core/errors.js';
 import type { WireFormat } from '../core/codec/index.js';
 import type { JsonValue, Message } from '../core/message.js';
+import { fail, ok, type Result } from '../core/result.js';
 import type { Logger } from '../core/log.js';
 import { SERVICE_NAME } from './config.js';
 import type { HubConnection } from './connection.js';
@@ -99,35 +100,35 @@ function str(v: JsonValue | undefined): string | undefined {
   return typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
 }
 
-/** `format=` on REGISTER/SNIFF: absent, a wire format, or the sentence for a bad value. */
-function parseFormat(v: JsonValue | undefined): { format?: WireFormat; error?: string } {
-  if (v === undefined) return {};
-  if (v === 'text' || v === 'json') return { format: v };
-  return { error: `format must be "text" or "json" (got ${JSON.stringify(v)})` };
+/** `format=` on REGISTER/SNIFF: absent (undefined), a wire format, or the sentence for a bad value. */
+function parseFormat(v: JsonValue | undefined): Result<WireFormat | undefined> {
+  if (v === undefined) return ok(undefined);
+  if (v === 'text' || v === 'json') return ok(v);
+  return fail(`format must be "text" or "json" (got ${JSON.stringify(v)})`);
 }
 
-function parseCommandList(v: JsonValue | undefined): Set<string> | string {
+function parseCommandList(v: JsonValue | undefined): Result<Set<string>> {
   const list = Array.isArray(v) ? v.map((x) => String(x)) : (str(v) ?? '').split(',');
   const out = new Set<string>();
   for (const raw of list) {
     const c = raw.trim();
     if (c === '') continue;
     if (!isCommandName(c))
-      return `list must be commands separated by "," (upper case A-Z, 0-9, _); ${JSON.stringify(c)} is not one`;
+      return fail(`list must be commands separated by "," (upper case A-Z, 0-9, _); ${JSON.stringify(c)} is not one`);
     out.add(c);
   }
-  return out;
+  return ok(out);
 }
 
 /** `endpoints=` on REGISTER: absent, the advertisement (as given, JSON-parsed), or the sentence for a bad one. */
-function parseEndpoints(v: JsonValue | undefined): { value?: JsonValue; error?: string } {
-  if (v === undefined) return {};
+function parseEndpoints(v: JsonValue | undefined): Result<JsonValue | undefined> {
+  if (v === undefined) return ok(undefined);
   try {
     parseAdvertisement(v);
   } catch (err) {
-    return { error: errorMessage(err) };
+    return fail(errorMessage(err));
   }
-  return { value: typeof v === 'string' ? (JSON.parse(v) as JsonValue) : v };
+  return ok(typeof v === 'string' ? (JSON.parse(v) as JsonValue) : v);
 }
 
 export class HubCommands {
@@ -229,17 +230,18 @@ export class HubCommands {
         `this connection is already registered as ${conn.registration.id}; send UNREGISTER service=${conn.registration.name} first or open another connection`,
       );
     }
-    const { format, error: formatError } = parseFormat(p.format);
-    if (formatError) return this.invalid(conn, msg, formatError);
+    const format = parseFormat(p.format);
+    if (!format.ok) return this.invalid(conn, msg, format.error);
     const commands = p.commands === undefined ? undefined : parseCommandList(p.commands);
-    if (typeof commands === 'string') return this.invalid(conn, msg, `commands ${commands.slice(5)}`);
-    const { value: endpoints, error: endpointsError } = parseEndpoints(p.endpoints);
-    if (endpointsError)
+    if (commands && !commands.ok) return this.invalid(conn, msg, `commands ${commands.error.slice(5)}`);
+    const endpointsParsed = parseEndpoints(p.endpoints);
+    if (!endpointsParsed.ok)
       return this.invalid(
         conn,
         msg,
-        `${endpointsError}; the connection is not registered, send REGISTER again with a fixed endpoints parameter`,
+        `${endpointsParsed.error}; the connection is not registered, send REGISTER again with a fixed endpoints parameter`,
       );
+    const endpoints = endpointsParsed.value;
     const extra: Record<string, JsonValue> = {};
     for (const key of Object.keys(p)) if (!REGISTER_KEYS.has(key)) extra[key] = p[key]!;
     let inst: InstanceEntry;
@@ -257,8 +259,8 @@ export class HubCommands {
       }
       throw err;
     }
-    if (format) conn.format = format;
-    if (commands) conn.commands = commands;
+    if (format.value) conn.format = format.value;
+    if (commands) conn.commands = commands.value;
     conn.registration = inst;
     this.c.registered(conn, inst);
   }
@@ -274,8 +276,8 @@ export class HubCommands {
 
   private commands(conn: HubConnection, msg: Message): void {
     const list = parseCommandList(msg.params.list);
-    if (typeof list === 'string') return this.invalid(conn, msg, list);
-    conn.commands = list;
+    if (!list.ok) return this.invalid(conn, msg, list.error);
+    conn.commands = list.value;
   }
 
   private sniff(conn: HubConnection, msg: Message): void {
@@ -292,9 +294,9 @@ export class HubCommands {
       );
     if (service !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*(#[A-Za-z0-9_]+)?$/.test(service))
       return this.invalid(conn, msg, `service filter ${JSON.stringify(service)} is not a service name`);
-    const { format, error: formatError } = parseFormat(msg.params.format);
-    if (formatError) return this.invalid(conn, msg, formatError);
-    if (format) conn.format = format;
+    const format = parseFormat(msg.params.format);
+    if (!format.ok) return this.invalid(conn, msg, format.error);
+    if (format.value) conn.format = format.value;
     this.c.tap.add(conn, { service, command });
     const reply: Record<string, JsonValue> = { format: conn.format ?? 'text' };
     if (service) reply.service = service;

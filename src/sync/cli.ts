@@ -404,6 +404,7 @@ function registerSync(program: Command): void {
       .description('run the connectors of accounts and store what they return; one run is recorded per account'),
   ).action(async (refs: string[], opts: StoreOpts & { concurrency: number; json?: boolean }) => {
     const { SwitchboardError } = await import('../core/errors.js');
+    const { SyncFailedError } = await import('./goplugin/errors.js');
     const { plainProgress, ttyProgress, finishLine } = await import('./progress.js');
     await withSync(opts, async (sync) => {
       const accounts = refs.length ? refs : (await sync.listAccounts()).map((a) => String(a.id));
@@ -455,8 +456,7 @@ function registerSync(program: Command): void {
           );
       }
       if (failed.length) {
-        throw new SwitchboardError(
-          'SYNC_FAILED',
+        throw new SyncFailedError(
           `${failed.length} of ${outcomes.length} account(s) did not sync: ${failed.map((o) => `${o.account.connector}/${o.account.name}`).join(', ')}`,
         );
       }

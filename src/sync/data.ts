@@ -3,6 +3,7 @@
  * overwritten — and the queries behind `data list` and `data note`.
  */
 import { InvalidArgumentError, SwitchboardError } from '../core/errors.js';
+import { PageRejectedError } from './goplugin/errors.js';
 import type { Db, UpsertSpec } from '../store/index.js';
 import type { DataObject, DataObjectInput } from './types.js';
 
@@ -34,8 +35,7 @@ export function pageRows(
   for (let i = 0; i < objects.length; i++) {
     const o = objects[i]!;
     if (typeof o.remoteId !== 'string' || o.remoteId === '') {
-      throw new SwitchboardError(
-        'PAGE_REJECTED',
+      throw new PageRejectedError(
         `object ${i + 1} of the page has no remote id; every data object needs a non-empty remoteId (the page was not stored)`,
       );
     }

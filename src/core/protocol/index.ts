@@ -3,3 +3,4 @@ export * from './addressing.js';
 export * from './delivery.js';
 export * from './sniffed.js';
 export * from './mesh-status.js';
+export * from './error-reply.js';

@@ -51,8 +51,8 @@ void test('parseAgentMessage agrees with the zod schema on every case', () => {
     const raw = structuredClone(c);
     const fast = parseAgentMessage(raw);
     const zod = agentMessage.safeParse(structuredClone(c));
-    if (zod.success) assert.deepEqual(fast, zod.data, JSON.stringify(c));
-    else assert.equal(typeof fast, 'string', `accepted ${JSON.stringify(c)}`);
+    if (zod.success) assert.deepEqual(fast, { ok: true, value: zod.data }, JSON.stringify(c));
+    else assert.equal(fast.ok, false, `accepted ${JSON.stringify(c)}`);
   }
 });
 
@@ -70,19 +70,23 @@ void test('parseDispatcherMessage agrees with the zod schema on tasks', () => {
   for (const c of cases) {
     const fast = parseDispatcherMessage(structuredClone(c));
     const zod = dispatcherMessage.safeParse(structuredClone(c));
-    if (zod.success) assert.deepEqual(fast, zod.data, JSON.stringify(c));
-    else assert.equal(typeof fast, 'string', `accepted ${JSON.stringify(c)}`);
+    if (zod.success) assert.deepEqual(fast, { ok: true, value: zod.data }, JSON.stringify(c));
+    else assert.equal(fast.ok, false, `accepted ${JSON.stringify(c)}`);
   }
 });
 
 void test('a refused message says which field is wrong', () => {
-  assert.match(String(parseAgentMessage({ type: 'events', ...base, events: [{ ...event, id: '' }] })), /events\.0\.id/);
+  const refusal = (raw: unknown) => {
+    const r = parseAgentMessage(raw);
+    return r.ok ? 'accepted' : r.error;
+  };
+  assert.match(refusal({ type: 'events', ...base, events: [{ ...event, id: '' }] }), /events\.0\.id/);
   assert.match(
-    String(parseAgentMessage({ type: 'results', ...base, results: [{ ...result, startedAt: 'bad' }] })),
+    refusal({ type: 'results', ...base, results: [{ ...result, startedAt: 'bad' }] }),
     /results\.0\.startedAt: must be an ISO-8601 time/,
   );
   assert.match(
-    String(parseAgentMessage({ type: 'events', ...base, events: [{ ...event, id: 'nul\u0000-1' }] })),
+    refusal({ type: 'events', ...base, events: [{ ...event, id: 'nul\u0000-1' }] }),
     /events\.0\.id: must not contain control characters/,
   );
 });

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { JsonValue } from '../../core/message.js';
+import { fail, ok, type Result } from '../../core/result.js';
 import { triggerSpecSchema, type TriggerSpec } from '../trigger/schema.js';
 
 /**
@@ -206,28 +207,28 @@ function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
 }
 
 /** Parses an agent message, or says what is wrong with it. */
-export function parseAgentMessage(raw: unknown): AgentMessage | string {
+export function parseAgentMessage(raw: unknown): Result<AgentMessage> {
   if (isRecord(raw)) {
     const m = raw as { type?: unknown; token?: unknown; connectorId?: unknown; events?: unknown; results?: unknown };
     if (typeof m.token === 'string' && isConnectorId(m.connectorId) && keysWithin(m, 4)) {
-      if (m.type === 'events' && fastEvents(m.events)) return raw as AgentMessage;
-      if (m.type === 'results' && fastResults(m.results)) return raw as AgentMessage;
+      if (m.type === 'events' && fastEvents(m.events)) return ok(raw as AgentMessage);
+      if (m.type === 'results' && fastResults(m.results)) return ok(raw as AgentMessage);
     }
   }
   const r = agentMessage.safeParse(raw);
-  return r.success ? r.data : describeIssues(r.error.issues);
+  return r.success ? ok(r.data) : fail(describeIssues(r.error.issues));
 }
 
 /** Parses a dispatcher message, or says what is wrong with it. */
-export function parseDispatcherMessage(raw: unknown): DispatcherMessage | string {
+export function parseDispatcherMessage(raw: unknown): Result<DispatcherMessage> {
   if (
     isRecord(raw) &&
     (raw as { type?: unknown }).type === 'tasks' &&
     keysWithin(raw as object, 2) &&
     fastTasks((raw as { tasks?: unknown }).tasks)
   )
-    return raw as DispatcherMessage;
+    return ok(raw as DispatcherMessage);
   const r = dispatcherMessage.safeParse(raw);
-  if (r.success) return r.data as DispatcherMessage;
-  return describeIssues(r.error.issues);
+  if (r.success) return ok(r.data as DispatcherMessage);
+  return fail(describeIssues(r.error.issues));
 }

@@ -186,12 +186,14 @@ export class AmqpAgentTransport implements AgentTransport {
       this.opts.log.error('dropping a reply from the dispatcher that is not JSON');
       return;
     }
-    const body = parseDispatcherMessage(raw);
-    if (typeof body === 'string' || !('ok' in body) || body.type === 'accepted') {
-      this.opts.log.error(`dropping a reply from the dispatcher that is not valid: ${String(body)}`);
+    const parsed = parseDispatcherMessage(raw);
+    if (!parsed.ok || !('ok' in parsed.value) || parsed.value.type === 'accepted') {
+      this.opts.log.error(
+        `dropping a reply from the dispatcher that is not valid: ${parsed.ok ? parsed.value.type : parsed.error}`,
+      );
       return;
     }
-    waiter(body);
+    waiter(parsed.value);
   }
 
   private async deliver(ch: Channel, msg: ConsumeMessage): Promise<void> {
@@ -203,15 +205,16 @@ export class AmqpAgentTransport implements AgentTransport {
       safeAck(ch, msg);
       return;
     }
-    const body = parseDispatcherMessage(raw);
-    if (typeof body === 'string') {
+    const parsed = parseDispatcherMessage(raw);
+    if (!parsed.ok) {
       this.opts.log.error(
         { queue: msg.fields.routingKey },
-        `dropping a message from the dispatcher that is not valid: ${body}`,
+        `dropping a message from the dispatcher that is not valid: ${parsed.error}`,
       );
       safeAck(ch, msg);
       return;
     }
+    const body = parsed.value;
     if (body.type === 'tasks' || body.type === 'invalidate') {
       try {
         if ((await this.onMessage!(body)) === false) {

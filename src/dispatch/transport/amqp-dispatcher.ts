@@ -11,6 +11,7 @@ import type { Channel, ConsumeMessage } from 'amqplib';
 import { errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import { parseAgentMessage, type DispatcherReply, type WireTask } from '../protocol/wire.js';
+import { fail, ok, type Result } from '../../core/result.js';
 import { AmqpLink } from './amqp-link.js';
 import { safeAck } from './amqp-agent.js';
 import { ReliablePublisher } from './publisher.js';
@@ -138,11 +139,11 @@ export class AmqpDispatcherTransport implements DispatcherTransport {
     const dead: Promise<void>[] = [];
     batch.forEach((d, i) => {
       const parsed = this.parse(d.msg);
-      if (typeof parsed === 'string') {
-        dead.push(this.deadLetter(d, parsed));
+      if (!parsed.ok) {
+        dead.push(this.deadLetter(d, parsed.error));
         return;
       }
-      inbound.push(parsed);
+      inbound.push(parsed.value);
       fromIndex.push(i);
     });
     let outcomes: (Error | undefined)[];
@@ -185,18 +186,19 @@ export class AmqpDispatcherTransport implements DispatcherTransport {
     await lane.roomForMore();
   }
 
-  private parse(msg: ConsumeMessage): Inbound | string {
+  private parse(msg: ConsumeMessage): Result<Inbound> {
     const max = this.opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     if (msg.content.length > max)
-      return `the message is ${msg.content.length} bytes; the dispatcher takes messages of at most ${max} bytes`;
+      return fail(`the message is ${msg.content.length} bytes; the dispatcher takes messages of at most ${max} bytes`);
     let raw: unknown;
     try {
       raw = JSON.parse(msg.content.toString('utf8'));
     } catch {
-      return 'the message body is not JSON';
+      return fail('the message body is not JSON');
     }
-    const message = parseAgentMessage(raw);
-    if (typeof message === 'string') return `the message is not a valid agent message: ${message}`;
+    const parsed = parseAgentMessage(raw);
+    if (!parsed.ok) return fail(`the message is not a valid agent message: ${parsed.error}`);
+    const message = parsed.value;
     const inbound: Inbound = { message };
     const { replyTo, correlationId } = msg.properties as { replyTo?: string; correlationId?: string };
     if (
@@ -212,7 +214,7 @@ export class AmqpDispatcherTransport implements DispatcherTransport {
           persistent: false,
         });
     }
-    return inbound;
+    return ok(inbound);
   }
 
   /**

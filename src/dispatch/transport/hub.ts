@@ -9,7 +9,8 @@
  */
 import { createHash } from 'node:crypto';
 import { connect, type SwitchboardClient } from '../../client/index.js';
-import { SwitchboardError, errorMessage, type ErrorCode } from '../../core/errors.js';
+import { SwitchboardError, errorMessage, toWire } from '../../core/errors.js';
+import { fail } from '../../core/result.js';
 import type { Logger } from '../../core/log.js';
 import type { JsonValue } from '../../core/message.js';
 import type { ConnectorRecord } from '../dispatcher/types.js';
@@ -47,9 +48,10 @@ export function agentService(connectorId: string): string {
   return `dispatch_agent_${safe}_${tag}`;
 }
 
+/** A refusal in the core's error wire form (code and message). */
 function refusal(err: unknown): DispatcherMessage {
-  const code: ErrorCode | 'INTERNAL' = err instanceof SwitchboardError ? err.code : 'INTERNAL';
-  return { type: 'refused', ok: false, code, message: errorMessage(err) };
+  const { code, message } = toWire(err);
+  return { type: 'refused', ok: false, code, message };
 }
 
 export class HubDispatcherTransport implements DispatcherTransport {
@@ -163,19 +165,19 @@ export class HubAgentTransport implements AgentTransport {
     this.client = client;
     client.on('DISPATCH_TASKS', (msg) => {
       const m = parseDispatcherMessage({ type: 'tasks', tasks: msg.params.tasks });
-      if (typeof m === 'string' || m.type !== 'tasks') {
-        this.opts.log.warn(`ignored an invalid DISPATCH_TASKS: ${String(m)}`);
+      if (!m.ok || m.value.type !== 'tasks') {
+        this.opts.log.warn(`ignored an invalid DISPATCH_TASKS: ${m.ok ? m.value.type : m.error}`);
         return;
       }
-      void onMessage(m);
+      void onMessage(m.value);
     });
     client.on('DISPATCH_INVALIDATE', (msg) => {
       const m = parseDispatcherMessage({ type: 'invalidate', version: msg.params.version });
-      if (typeof m === 'string' || m.type !== 'invalidate') {
-        this.opts.log.warn(`ignored an invalid DISPATCH_INVALIDATE: ${String(m)}`);
+      if (!m.ok || m.value.type !== 'invalidate') {
+        this.opts.log.warn(`ignored an invalid DISPATCH_INVALIDATE: ${m.ok ? m.value.type : m.error}`);
         return;
       }
-      void onMessage(m);
+      void onMessage(m.value);
     });
     let first = true;
     client.onState((s) => {
@@ -217,12 +219,12 @@ export class HubAgentTransport implements AgentTransport {
         `the dispatcher is not on the hub (got ${reply.command}); start it with \`switchboard start\` or \`switchboard dispatcher\``,
       );
     const parsed = parseDispatcherMessage(reply.params.reply);
-    if (typeof parsed === 'string' || !('ok' in parsed) || parsed.type === 'accepted')
+    if (!parsed.ok || !('ok' in parsed.value) || parsed.value.type === 'accepted')
       throw new SwitchboardError(
         'INVALID_MESSAGE',
-        `the dispatcher's reply is not valid: ${typeof parsed === 'string' ? parsed : parsed.type}`,
+        `the dispatcher's reply is not valid: ${parsed.ok ? parsed.value.type : parsed.error}`,
       );
-    return parsed;
+    return parsed.value;
   }
 
   async send(msg: AgentMessage): Promise<void> {
@@ -261,26 +263,26 @@ export class HubAgentTransport implements AgentTransport {
             },
             { timeoutMs: ACK_TIMEOUT_MS },
           );
-          const parsed =
+          const result =
             reply.command === 'DISPATCH_REPLY'
               ? parseDispatcherMessage(reply.params.reply)
-              : `the hub answered ${reply.command} (is the dispatcher running?)`;
-          if (typeof parsed !== 'string' && parsed.type === 'accepted') {
+              : fail(`the hub answered ${reply.command} (is the dispatcher running?)`);
+          const parsed = result.ok ? result.value : undefined;
+          if (parsed?.type === 'accepted') {
             this.stats.confirmed++;
             return;
           }
-          if (typeof parsed !== 'string' && parsed.type === 'refused' && !RETRYABLE_REFUSALS.has(parsed.code)) {
+          if (parsed?.type === 'refused' && !RETRYABLE_REFUSALS.has(parsed.code)) {
             throw new SwitchboardError(
               'REFUSED',
               `the dispatcher refused ${msg.type}: ${parsed.code}: ${parsed.message}`,
             );
           }
-          problem =
-            typeof parsed === 'string'
-              ? parsed
-              : parsed.type === 'refused'
-                ? `${parsed.code}: ${parsed.message}`
-                : `unexpected reply ${parsed.type}`;
+          problem = !result.ok
+            ? result.error
+            : parsed?.type === 'refused'
+              ? `${parsed.code}: ${parsed.message}`
+              : `unexpected reply ${parsed?.type}`;
         } catch (err) {
           if (err instanceof SwitchboardError && err.code === 'REFUSED') throw err;
           problem = errorMessage(err);

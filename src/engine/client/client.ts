@@ -269,11 +269,11 @@ export class PluginClient {
   private receive(raw: unknown): void {
     if (isBatch(raw) && this.connector?.batch) {
       const items = batchItems(raw);
-      if (typeof items === 'string') {
-        this.report(new SwitchboardError('INVALID_MESSAGE', `dropped a message from the engine: ${items}`));
+      if (!items.ok) {
+        this.report(new SwitchboardError('INVALID_MESSAGE', `dropped a message from the engine: ${items.error}`));
         return;
       }
-      for (const item of items) this.receiveOne(item);
+      for (const item of items.value) this.receiveOne(item);
       return;
     }
     this.receiveOne(raw);
@@ -282,10 +282,10 @@ export class PluginClient {
   private receiveOne(raw: unknown): void {
     const parsed = parseMessage(raw, { maxMessageBytes: this.options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES });
     if (!parsed.ok) {
-      this.report(new SwitchboardError('INVALID_MESSAGE', `dropped a message from the engine: ${parsed.reason}`));
+      this.report(new SwitchboardError('INVALID_MESSAGE', `dropped a message from the engine: ${parsed.error}`));
       return;
     }
-    const msg = parsed.message;
+    const msg = parsed.value;
     switch (msg.action) {
       case 'request':
       case 'call':

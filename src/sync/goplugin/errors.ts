@@ -5,6 +5,24 @@
  */
 import { SwitchboardError, TimeoutError } from '../../core/errors.js';
 
+/** The sync connectors' own codes (the core's are in core/errors.ts). */
+export type SyncErrorCode =
+  /** A go-plugin subprocess printed a bad handshake line. */
+  | 'PLUGIN_HANDSHAKE'
+  /** A go-plugin subprocess exited while it was needed; `data.stderrTail` says why. */
+  | 'PLUGIN_EXITED'
+  /** A connector's Sync or Check returned an error (or, from the CLI, some accounts did not sync). */
+  | 'SYNC_FAILED'
+  /** A connector sent a page the host refused: too large, or an object without remote id. */
+  | 'PAGE_REJECTED';
+
+/** Some accounts of a `switchboard sync` did not sync (each said why as it finished). */
+export class SyncFailedError extends SwitchboardError {
+  constructor(message: string) {
+    super('SYNC_FAILED' satisfies SyncErrorCode, message);
+  }
+}
+
 interface PluginErrorOptions {
   cause?: unknown;
   stderrTail?: string;
@@ -23,7 +41,10 @@ function dataOf(options: PluginErrorOptions): Record<string, unknown> {
 export class PluginHandshakeError extends SwitchboardError {
   readonly stderrTail: string;
   constructor(message: string, options: PluginErrorOptions = {}) {
-    super('PLUGIN_HANDSHAKE', withTail(message, options.stderrTail), { cause: options.cause, data: dataOf(options) });
+    super('PLUGIN_HANDSHAKE' satisfies SyncErrorCode, withTail(message, options.stderrTail), {
+      cause: options.cause,
+      data: dataOf(options),
+    });
     this.stderrTail = options.stderrTail ?? '';
   }
 }
@@ -43,7 +64,7 @@ export class PluginExitedError extends SwitchboardError {
   readonly exitCode: number | null;
   readonly exitSignal: string | null;
   constructor(message: string, options: PluginErrorOptions & { exitCode: number | null; exitSignal: string | null }) {
-    super('PLUGIN_EXITED', withTail(message, options.stderrTail), {
+    super('PLUGIN_EXITED' satisfies SyncErrorCode, withTail(message, options.stderrTail), {
       cause: options.cause,
       retryable: true,
       data: { ...dataOf(options), exitCode: options.exitCode, exitSignal: options.exitSignal },
@@ -63,7 +84,7 @@ export class ConnectorSyncError extends SwitchboardError {
   readonly phase: 'check' | 'sync';
   constructor(message: string, options: PluginErrorOptions & { grpcCode: string; phase?: 'check' | 'sync' }) {
     const phase = options.phase ?? 'sync';
-    super('SYNC_FAILED', withTail(message, options.stderrTail), {
+    super('SYNC_FAILED' satisfies SyncErrorCode, withTail(message, options.stderrTail), {
       cause: options.cause,
       data: { ...dataOf(options), grpcCode: options.grpcCode, phase },
     });
@@ -80,7 +101,10 @@ export class ConnectorSyncError extends SwitchboardError {
 export class PageRejectedError extends SwitchboardError {
   readonly stderrTail: string;
   constructor(message: string, options: PluginErrorOptions = {}) {
-    super('PAGE_REJECTED', withTail(message, options.stderrTail), { cause: options.cause, data: dataOf(options) });
+    super('PAGE_REJECTED' satisfies SyncErrorCode, withTail(message, options.stderrTail), {
+      cause: options.cause,
+      data: dataOf(options),
+    });
     this.stderrTail = options.stderrTail ?? '';
   }
 }
