@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { registerCommands as registerDispatch } from '../dispatch/cli.js';
 import { registerCommands as registerDiscovery } from '../discovery/cli.js';
 import { registerCommands as registerHub } from '../hub/cli.js';
+import { registerCommands as registerKit } from '../kit/cli.js';
 import { registerCommands as registerMesh } from '../mesh/cli.js';
 import { registerCommands as registerSync } from '../sync/cli.js';
 import { registerCommands as registerTools } from '../tools/cli.js';
@@ -15,5 +16,7 @@ export const VERB_MODULES: RegisterCommands[] = [
   registerTools,
   registerSync,
   registerDispatch,
+  // After sync and dispatch: it adds `new` to their `connector` group and `agent` verb.
+  registerKit,
   registerDiscovery,
 ];

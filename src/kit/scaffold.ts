@@ -1,0 +1,131 @@
+/**
+ * `new`: writes a template into a fresh folder, filling `{{name}}`-style placeholders. Nothing is
+ * overwritten: the target must be missing or empty. The TypeScript templates depend on this very
+ * switchboard package by an absolute `file:` path (or what `--switchboard` names), because
+ * `connector install` copies the folder elsewhere and runs `npm install` there.
+ */
+import { chmod, mkdir, readFile, readdir, realpath, stat, writeFile } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import { InvalidArgumentError, SwitchboardError } from '../core/errors.js';
+import { CONNECTOR_NAME } from '../sync/manifest.js';
+import { PACKAGE_ROOT, TEMPLATES, languages, templatesDir, type TemplateKind } from './templates.js';
+
+export interface ScaffoldOptions {
+  kind: TemplateKind;
+  name: string;
+  lang: string;
+  /** The folder in which `<name>/` is created (default: the current folder). */
+  dir?: string;
+  /** How the TypeScript templates depend on switchboard: a path, a tarball, a git URL or a version. */
+  switchboard?: string;
+}
+
+export interface ScaffoldResult {
+  /** The folder written. */
+  dir: string;
+  /** Paths written, relative to `dir`. */
+  files: string[];
+  /** Commands to try it, run from the folder that holds `dir`. */
+  firstSteps: string[];
+}
+
+const NAME_RULE = 'letters, digits, ".", "_" or "-", starting with a letter or digit, at most 64 characters';
+
+/** Template files whose names npm would drop or act on when the package is packed. */
+const RENAMES: Record<string, string> = { _gitignore: '.gitignore' };
+
+/** `file:<absolute path>` for paths and tarballs; git URLs, URLs and versions as given. */
+export function dependencySpec(spec: string, cwd: string): string {
+  const text = spec.trim();
+  if (text === '')
+    throw new InvalidArgumentError('--switchboard is empty: give a path, a tarball, a git URL or a version');
+  const path = text.startsWith('file:') ? text.slice('file:'.length) : text;
+  const looksLikePath =
+    text.startsWith('file:') || /^(\.{1,2}|~)?\//.test(text) || text === '.' || /\.(tgz|tar\.gz)$/.test(text);
+  if (!looksLikePath) return text;
+  return `file:${isAbsolute(path) ? path : resolve(cwd, path)}`;
+}
+
+async function packageJson(): Promise<{
+  name?: string;
+  dependencies?: Record<string, string>;
+  devDependencies?: Record<string, string>;
+}> {
+  return JSON.parse(await readFile(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as {
+    dependencies?: Record<string, string>;
+    devDependencies?: Record<string, string>;
+  };
+}
+
+async function isEmptyOrMissing(dir: string): Promise<boolean> {
+  const info = await stat(dir).catch(() => undefined);
+  if (!info) return true;
+  if (!info.isDirectory()) return false;
+  return (await readdir(dir)).length === 0;
+}
+
+async function* walk(dir: string): AsyncGenerator<string> {
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) yield* walk(path);
+    else if (entry.isFile()) yield path;
+  }
+}
+
+function render(text: string, vars: Record<string, string>, file: string): string {
+  return text.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
+    const value = vars[key];
+    if (value === undefined)
+      throw new SwitchboardError('INTERNAL', `template file ${file} uses {{${key}}}, which new does not fill`);
+    return value;
+  });
+}
+
+export async function scaffold(opts: ScaffoldOptions, cwd = process.cwd()): Promise<ScaffoldResult> {
+  const template = TEMPLATES[opts.kind][opts.lang];
+  if (!template)
+    throw new InvalidArgumentError(
+      `no ${opts.kind} template for --lang ${JSON.stringify(opts.lang)}; there are: ${languages(opts.kind).join(', ')}`,
+    );
+  if (!CONNECTOR_NAME.test(opts.name))
+    throw new InvalidArgumentError(`${opts.kind} name ${JSON.stringify(opts.name)} must be ${NAME_RULE}`);
+  const parent = resolve(cwd, opts.dir ?? '.');
+  const dir = join(parent, opts.name);
+  if (!(await isEmptyOrMissing(dir)))
+    throw new SwitchboardError(
+      'CONFLICT',
+      `${dir} exists and is not empty: pick another name, --dir, or remove it (new never overwrites)`,
+    );
+
+  const pkg = await packageJson();
+  const vars: Record<string, string> = {
+    name: opts.name,
+    package: opts.name.toLowerCase(),
+    switchboard: opts.switchboard ? dependencySpec(opts.switchboard, cwd) : `file:${await realpath(PACKAGE_ROOT)}`,
+    zodVersion: pkg.dependencies?.zod ?? '^4.0.0',
+    typescriptVersion: pkg.devDependencies?.typescript ?? '~5.9.0',
+    typesNodeVersion: pkg.devDependencies?.['@types/node'] ?? '^20.0.0',
+  };
+
+  const source = join(templatesDir(), template.folder);
+  const files: string[] = [];
+  await mkdir(dir, { recursive: true });
+  const write = async (from: string, to: string, fill: boolean): Promise<void> => {
+    const text = await readFile(from, 'utf8');
+    const target = join(dir, to);
+    await mkdir(join(target, '..'), { recursive: true });
+    await writeFile(target, fill ? render(text, vars, from) : text, { flag: 'wx' });
+    // Scripts stay runnable: keep the template's executable bits.
+    const mode = (await stat(from)).mode & 0o777;
+    if (mode & 0o111) await chmod(target, mode | 0o644);
+    files.push(to);
+  };
+  for await (const path of walk(source)) {
+    const rel = relative(source, path);
+    const parts = rel.split(/[\\/]/);
+    const last = parts.pop()!;
+    await write(path, join(...parts, RENAMES[last] ?? last), true);
+  }
+  for (const [to, from] of Object.entries(template.extras ?? {})) await write(join(PACKAGE_ROOT, from), to, false);
+  return { dir, files: files.sort(), firstSteps: template.firstSteps(opts.name) };
+}
