@@ -16,6 +16,7 @@ export const RUNTIME_ASSETS = [
   ['src/sync/proto/health.proto', 'dist/sync/proto/health.proto'],
   ['src/sync/proto/check.proto', 'dist/sync/proto/check.proto'],
   ['src/dispatch/connectors/upper.py', 'dist/dispatch/connectors/upper.py'],
+  ['src/kit/templates', 'dist/kit/templates'],
 ];
 
 function run(args) {

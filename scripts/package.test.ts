@@ -34,6 +34,7 @@ const RUNTIME_FILES = [
   'dist/dashboard/ui/index.html',
   'dist/sync/proto/connector.proto',
   'dist/dispatch/connectors/upper.py',
+  'dist/kit/templates/connector-ts/manifest.json',
   'dist/browser/switchboard-engine.js',
   'src/client/python/switchboard/client.py',
 ];

@@ -12,8 +12,7 @@ function collect(path, out) {
     return;
   }
   for (const entry of readdirSync(path)) {
-    // templates/ holds the connector kit's templates: their tests run inside the folders they make.
-    if (entry === 'node_modules' || entry === 'fixtures' || entry === 'templates') continue;
+    if (entry === 'node_modules' || entry === 'fixtures') continue;
     collect(join(path, entry), out);
   }
 }

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { needGo } from '../sync/connectors/go-build.js';
+import { needGo } from '../sync/test/go-build.js';
 import { tryTemplate } from './test/template.js';
 
 void test('the Go sync connector template syncs rows as its README says', async (t) => {

@@ -9,7 +9,7 @@ import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { tempDir } from '../core/testing.js';
+import { tempDir } from '../core/test/support.js';
 import { validateManifest } from '../sync/manifest.js';
 import { dependencySpec, scaffold } from './scaffold.js';
 import { TEMPLATES, type TemplateKind } from './templates.js';

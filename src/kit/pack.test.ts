@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { freePort, portOpen, tempDir, waitFor } from '../core/testing.js';
+import { freePort, portOpen, tempDir, waitFor } from '../core/test/support.js';
 
 const exec = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -91,9 +91,10 @@ void test('npm pack installs into an empty project and works there', async (t) =
     'bin/switchboard.js',
     'dist/client/index.js',
     'dist/sync/index.d.ts',
-    'src/sync/proto/connector.proto',
-    'src/kit/templates/connector-ts/manifest.json',
-    'src/kit/templates/connector-go/build.sh',
+    'dist/sync/proto/connector.proto',
+    'dist/kit/templates/connector-ts/manifest.json',
+    'dist/kit/templates/connector-ts/src/main.test.ts.tmpl',
+    'dist/kit/templates/connector-go/build.sh',
     'src/client/python/switchboard/client.py',
   ])
     assert.ok(files.includes(needed), `the tarball holds ${needed}`);

@@ -8,7 +8,7 @@ import { chmod, mkdir, readFile, readdir, realpath, stat, writeFile } from 'node
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { InvalidArgumentError, SwitchboardError } from '../core/errors.js';
 import { CONNECTOR_NAME } from '../sync/manifest.js';
-import { PACKAGE_ROOT, TEMPLATES, languages, templatesDir, type TemplateKind } from './templates.js';
+import { PACKAGE_ROOT, TEMPLATES, languages, packageFile, templatesDir, type TemplateKind } from './templates.js';
 
 export interface ScaffoldOptions {
   kind: TemplateKind;
@@ -31,8 +31,15 @@ export interface ScaffoldResult {
 
 const NAME_RULE = 'letters, digits, ".", "_" or "-", starting with a letter or digit, at most 64 characters';
 
-/** Template files whose names npm would drop or act on when the package is packed. */
-const RENAMES: Record<string, string> = { _gitignore: '.gitignore' };
+/**
+ * Template files are stored under names that tools leave alone: npm drops `.gitignore` from a
+ * package, and test runners and the package's own checks would take `main.test.ts` for one of
+ * the project's tests; `_gitignore` and a `.tmpl` suffix get their real names when written.
+ */
+function targetName(stored: string): string {
+  if (stored === '_gitignore') return '.gitignore';
+  return stored.endsWith('.tmpl') ? stored.slice(0, -'.tmpl'.length) : stored;
+}
 
 /** `file:<absolute path>` for paths and tarballs; git URLs, URLs and versions as given. */
 export function dependencySpec(spec: string, cwd: string): string {
@@ -124,8 +131,8 @@ export async function scaffold(opts: ScaffoldOptions, cwd = process.cwd()): Prom
     const rel = relative(source, path);
     const parts = rel.split(/[\\/]/);
     const last = parts.pop()!;
-    await write(path, join(...parts, RENAMES[last] ?? last), true);
+    await write(path, join(...parts, targetName(last)), true);
   }
-  for (const [to, from] of Object.entries(template.extras ?? {})) await write(join(PACKAGE_ROOT, from), to, false);
+  for (const [to, from] of Object.entries(template.extras ?? {})) await write(packageFile(from), to, false);
   return { dir, files: files.sort(), firstSteps: template.firstSteps(opts.name) };
 }

@@ -16,7 +16,7 @@ export interface Template {
   description: string;
   /** The commands to run in the new folder to try it (the README says more). */
   firstSteps: (name: string) => string[];
-  /** Extra files copied from the package (target path -> path under the package root). */
+  /** Extra files copied from the package (target path -> path relative to this module's folder). */
   extras?: Record<string, string>;
 }
 
@@ -41,7 +41,7 @@ export const TEMPLATES: Record<TemplateKind, Record<string, Template>> = {
         `switchboard account add --connector ${name} --name a --options '{}'`,
         'switchboard sync a',
       ],
-      extras: { 'connector.proto': 'src/sync/proto/connector.proto' },
+      extras: { 'connector.proto': '../sync/proto/connector.proto' },
     },
   },
   agent: {
@@ -76,15 +76,18 @@ export function languages(kind: TemplateKind): string[] {
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/**
- * The package's root: `src/kit` -> two up; the compiled `dist/kit` -> two up too. Templates and
- * other data files are read from the sources (`src/...`), which the package ships.
- */
+/** The package's root (`src/kit` or the compiled `dist/kit`, two up): its package.json. */
 export const PACKAGE_ROOT = join(here, '..', '..');
 
+/** Next to this module: `src/kit/templates`, or its copy in `dist/kit/templates` (scripts/build.mjs). */
 export function templatesDir(): string {
-  const dir = join(PACKAGE_ROOT, 'src', 'kit', 'templates');
+  const dir = join(here, 'templates');
   if (!existsSync(dir))
     throw new Error(`the connector templates are missing from ${dir}: reinstall the switchboard package`);
   return dir;
+}
+
+/** A data file of the package, by its path relative to this module's folder (e.g. the sync proto). */
+export function packageFile(relativePath: string): string {
+  return join(here, relativePath);
 }

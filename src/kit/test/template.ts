@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
-import { freePort, tempDir } from '../../core/testing.js';
+import { freePort, tempDir } from '../../core/test/support.js';
 import { BIN, cliOnPath, runBlocks, runShell } from './readme.js';
 
 const run = promisify(execFile);
