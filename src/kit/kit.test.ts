@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -58,10 +59,19 @@ void test('every template fills every placeholder; connector manifests validate'
       assert.ok(result.firstSteps.some((s) => s.includes(name)));
     }
   }
-  const pkg = JSON.parse(await readFile(join(tmp.path, 'x-connector-ts', 'package.json'), 'utf8')) as {
-    dependencies: Record<string, string>;
-  };
-  assert.match(pkg.dependencies.switchboard!, /^file:\//, 'the default dependency is this package, by absolute path');
+  for (const npm of ['x-connector-ts', 'x-agent-ts']) {
+    const pkg = JSON.parse(await readFile(join(tmp.path, npm, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
+    const spec = pkg.dependencies.switchboard!;
+    assert.match(
+      spec,
+      /^file:vendor\/switchboard-[\d.]+\.tgz$/,
+      'the default dependency is a tarball of this package, inside',
+    );
+    assert.ok(existsSync(join(tmp.path, npm, spec.slice('file:'.length))), `${spec} is there`);
+    assert.match(await readFile(join(tmp.path, npm, '.npmrc'), 'utf8'), /^ignore-scripts=true$/m);
+  }
   const ignore = await readFile(join(tmp.path, 'x-agent-ts', '.gitignore'), 'utf8');
   assert.match(ignore, /node_modules/);
 });

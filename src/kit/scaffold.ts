@@ -1,14 +1,27 @@
 /**
  * `new`: writes a template into a fresh folder, filling `{{name}}`-style placeholders. Nothing is
  * overwritten: the target must be missing or empty. The TypeScript templates depend on this very
- * switchboard package by an absolute `file:` path (or what `--switchboard` names), because
- * `connector install` copies the folder elsewhere and runs `npm install` there.
+ * switchboard package through a tarball of it in the folder's `vendor/` (`file:vendor/...tgz`):
+ * `connector install` copies the folder, links included only when they stay inside it, and
+ * installs it again elsewhere, so the dependency must travel with the folder (or be a URL or an
+ * absolute path, which `--switchboard` gives).
  */
-import { chmod, mkdir, readFile, readdir, realpath, stat, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { InvalidArgumentError, SwitchboardError } from '../core/errors.js';
 import { CONNECTOR_NAME } from '../sync/manifest.js';
-import { PACKAGE_ROOT, TEMPLATES, languages, packageFile, templatesDir, type TemplateKind } from './templates.js';
+import {
+  PACKAGE_ROOT,
+  TEMPLATES,
+  languages,
+  packageFile,
+  templatesDir,
+  type Template,
+  type TemplateKind,
+} from './templates.js';
 
 export interface ScaffoldOptions {
   kind: TemplateKind;
@@ -16,7 +29,7 @@ export interface ScaffoldOptions {
   lang: string;
   /** The folder in which `<name>/` is created (default: the current folder). */
   dir?: string;
-  /** How the TypeScript templates depend on switchboard: a path, a tarball, a git URL or a version. */
+  /** How the TypeScript templates depend on switchboard (default: a tarball of this package in vendor/). */
   switchboard?: string;
 }
 
@@ -38,6 +51,7 @@ const NAME_RULE = 'letters, digits, ".", "_" or "-", starting with a letter or d
  */
 function targetName(stored: string): string {
   if (stored === '_gitignore') return '.gitignore';
+  if (stored === '_npmrc') return '.npmrc';
   return stored.endsWith('.tmpl') ? stored.slice(0, -'.tmpl'.length) : stored;
 }
 
@@ -62,6 +76,34 @@ async function packageJson(): Promise<{
     dependencies?: Record<string, string>;
     devDependencies?: Record<string, string>;
   };
+}
+
+/** `npm pack` of the running switchboard package into `dir`; the tarball's file name. */
+async function packSwitchboard(dir: string): Promise<string> {
+  if (!existsSync(join(PACKAGE_ROOT, 'dist', 'cli', 'main.js')))
+    throw new SwitchboardError(
+      'NOT_FOUND',
+      `${PACKAGE_ROOT} has no dist/: build it first (npm run build), or give --switchboard a tarball, path or git URL`,
+    );
+  await mkdir(dir, { recursive: true });
+  let stdout: string;
+  try {
+    // --ignore-scripts: pack what is built; a checkout's `prepare` would rebuild it.
+    ({ stdout } = await promisify(execFile)(
+      'npm',
+      ['pack', PACKAGE_ROOT, '--ignore-scripts', '--json', '--pack-destination', dir],
+      { maxBuffer: 64 * 1024 * 1024 },
+    ));
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new SwitchboardError(
+      'UNAVAILABLE',
+      `npm pack of ${PACKAGE_ROOT} failed (npm must be on PATH for a TypeScript template): ${e.stderr?.trim() || e.message}`,
+      { cause: err },
+    );
+  }
+  const packed = JSON.parse(stdout) as { filename: string }[];
+  return packed[0]!.filename;
 }
 
 async function isEmptyOrMissing(dir: string): Promise<boolean> {
@@ -104,19 +146,37 @@ export async function scaffold(opts: ScaffoldOptions, cwd = process.cwd()): Prom
       `${dir} exists and is not empty: pick another name, --dir, or remove it (new never overwrites)`,
     );
 
+  const existed = existsSync(dir);
+  await mkdir(dir, { recursive: true });
+  try {
+    const files = await writeTemplate(template, opts, dir, cwd);
+    return { dir, files, firstSteps: template.firstSteps(opts.name) };
+  } catch (err) {
+    // Leave nothing half-written: the folder was missing or empty.
+    await rm(dir, { recursive: true, force: true });
+    if (existed) await mkdir(dir);
+    throw err;
+  }
+}
+
+/** Fills `dir` from the template; the paths written, relative to `dir`. */
+async function writeTemplate(template: Template, opts: ScaffoldOptions, dir: string, cwd: string): Promise<string[]> {
+  const files: string[] = [];
+  let switchboard = opts.switchboard ? dependencySpec(opts.switchboard, cwd) : '';
+  if (template.npm && !switchboard) {
+    const tarball = await packSwitchboard(join(dir, 'vendor'));
+    files.push(join('vendor', tarball));
+    switchboard = `file:vendor/${tarball}`;
+  }
   const pkg = await packageJson();
   const vars: Record<string, string> = {
     name: opts.name,
     package: opts.name.toLowerCase(),
-    switchboard: opts.switchboard ? dependencySpec(opts.switchboard, cwd) : `file:${await realpath(PACKAGE_ROOT)}`,
+    switchboard,
     zodVersion: pkg.dependencies?.zod ?? '^4.0.0',
     typescriptVersion: pkg.devDependencies?.typescript ?? '~5.9.0',
     typesNodeVersion: pkg.devDependencies?.['@types/node'] ?? '^20.0.0',
   };
-
-  const source = join(templatesDir(), template.folder);
-  const files: string[] = [];
-  await mkdir(dir, { recursive: true });
   const write = async (from: string, to: string, fill: boolean): Promise<void> => {
     const text = await readFile(from, 'utf8');
     const target = join(dir, to);
@@ -127,12 +187,12 @@ export async function scaffold(opts: ScaffoldOptions, cwd = process.cwd()): Prom
     if (mode & 0o111) await chmod(target, mode | 0o644);
     files.push(to);
   };
+  const source = join(templatesDir(), template.folder);
   for await (const path of walk(source)) {
-    const rel = relative(source, path);
-    const parts = rel.split(/[\\/]/);
+    const parts = relative(source, path).split(/[\\/]/);
     const last = parts.pop()!;
     await write(path, join(...parts, targetName(last)), true);
   }
   for (const [to, from] of Object.entries(template.extras ?? {})) await write(packageFile(from), to, false);
-  return { dir, files: files.sort(), firstSteps: template.firstSteps(opts.name) };
+  return files.sort();
 }

@@ -18,12 +18,15 @@ export interface Template {
   firstSteps: (name: string) => string[];
   /** Extra files copied from the package (target path -> path relative to this module's folder). */
   extras?: Record<string, string>;
+  /** An npm project that depends on switchboard (`{{switchboard}}`): a tarball of it goes into vendor/. */
+  npm?: boolean;
 }
 
 export const TEMPLATES: Record<TemplateKind, Record<string, Template>> = {
   connector: {
     ts: {
       folder: 'connector-ts',
+      npm: true,
       description: 'TypeScript, on the switchboard/sync SDK (go-plugin gRPC); built with tsc',
       firstSteps: (name) => [
         `cd ${name} && npm install && npm test && cd ..`,
@@ -47,6 +50,7 @@ export const TEMPLATES: Record<TemplateKind, Record<string, Template>> = {
   agent: {
     ts: {
       folder: 'agent-ts',
+      npm: true,
       description: 'TypeScript, on the switchboard/dispatch SDK (JSON lines on stdin/stdout)',
       firstSteps: (name) => [
         `cd ${name} && npm install && npm test && cd ..`,
