@@ -19,9 +19,26 @@ import { freePort, portOpen, tempDir, waitFor } from '../core/test/support.js';
 const exec = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-async function sh(command: string, cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+/** Runs `command` with sh; `signal` (the test's) stops it when the test is cancelled. */
+async function sh(
+  command: string,
+  cwd: string,
+  signal: AbortSignal,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string> {
+  return run('sh', ['-c', command], cwd, signal, env);
+}
+
+async function run(
+  file: string,
+  args: string[],
+  cwd: string,
+  signal: AbortSignal,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string> {
+  const command = [file, ...args].join(' ');
   try {
-    const { stdout } = await exec('sh', ['-c', command], { cwd, env, maxBuffer: 64 * 1024 * 1024 });
+    const { stdout } = await exec(file, args, { cwd, env, signal, maxBuffer: 64 * 1024 * 1024 });
     return stdout;
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; message: string };
@@ -84,7 +101,7 @@ void test('npm pack installs into an empty project and works there', async (t) =
 
   // --ignore-scripts: pack the dist/ this checkout built, without rebuilding it under the other tests' feet.
   const packed = JSON.parse(
-    await sh(`npm pack --ignore-scripts --json --pack-destination ${JSON.stringify(tmp.path)}`, ROOT),
+    await sh(`npm pack --ignore-scripts --json --pack-destination ${JSON.stringify(tmp.path)}`, ROOT, t.signal),
   ) as { filename: string; files: { path: string }[] }[];
   const files = packed[0]!.files.map((f) => f.path);
   for (const needed of [
@@ -104,9 +121,9 @@ void test('npm pack installs into an empty project and works there', async (t) =
   );
 
   const project = join(tmp.path, 'project');
-  await sh(`mkdir project && cd project && npm init -y >/dev/null && npm pkg set type=module`, tmp.path);
+  await sh(`mkdir project && cd project && npm init -y >/dev/null && npm pkg set type=module`, tmp.path, t.signal);
   // JOBS: node-gyp builds better-sqlite3 with every core.
-  await sh(`npm install --no-audit --no-fund ${JSON.stringify(join(tmp.path, packed[0]!.filename))}`, project, {
+  await run('npm', ['install', '--no-audit', '--no-fund', join(tmp.path, packed[0]!.filename)], project, t.signal, {
     ...process.env,
     JOBS: 'max',
   });
@@ -128,7 +145,7 @@ void test('npm pack installs into an empty project and works there', async (t) =
 
   await writeFile(join(project, 'app.mjs'), APP);
   await writeFile(join(project, 'connector.mjs'), CONNECTOR);
-  const result = JSON.parse(await sh('node app.mjs', project, env)) as {
+  const result = JSON.parse(await sh('node app.mjs', project, t.signal, env)) as {
     reply: { epoch: string };
     pages: string[][];
     metadata: string;
@@ -140,17 +157,21 @@ void test('npm pack installs into an empty project and works there', async (t) =
   assert.equal(result.hello, 'function');
 
   // The CLI and a template, from the installed package: the TS connector builds against its types and passes its test.
-  const made = await sh('npx switchboard connector new demo --lang ts', project, env);
+  const made = await sh('npx switchboard connector new demo --lang ts', project, t.signal, env);
   assert.match(made, /created .*demo \(connector, ts\)/);
   const pkg = JSON.parse(await readFile(join(project, 'demo', 'package.json'), 'utf8')) as {
     dependencies: { switchboard: string };
   };
   assert.match(pkg.dependencies.switchboard, /^file:vendor\/switchboard-[\d.]+\.tgz$/);
-  await sh('npm install --no-audit --no-fund && npm test', join(project, 'demo'), env);
+  await sh('npm install --no-audit --no-fund && npm test', join(project, 'demo'), t.signal, env);
 
   // The Python client, from the package's files.
   const python = join(project, 'node_modules', 'switchboard', 'src', 'client', 'python');
   await writeFile(join(project, 'client.py'), PYTHON);
-  const services = await sh('python3 client.py', project, { ...env, PYTHONPATH: python, PYTHONDONTWRITEBYTECODE: '1' });
+  const services = await sh('python3 client.py', project, t.signal, {
+    ...env,
+    PYTHONPATH: python,
+    PYTHONDONTWRITEBYTECODE: '1',
+  });
   assert.equal(services.trim(), 'py_from_package');
 });
