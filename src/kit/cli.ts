@@ -1,5 +1,5 @@
 /**
- * `switchboard connector new NAME [--lang ts|go] [--dir DIR]` and
+ * `switchboard connector new NAME [--lang ts|go|python] [--dir DIR]` and
  * `switchboard agent new NAME [--lang ts|python|shell] [--dir DIR]`: a folder with a manifest
  * (connectors), the code, a README and a test, that works with no edit. Registered after the sync
  * and dispatch verbs, into their `connector` group and under their `agent` command.

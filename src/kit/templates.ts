@@ -46,6 +46,17 @@ export const TEMPLATES: Record<TemplateKind, Record<string, Template>> = {
       ],
       extras: { 'connector.proto': '../sync/proto/connector.proto' },
     },
+    python: {
+      folder: 'connector-python',
+      description:
+        'Python 3, standard library only: an Airbyte source (spec, check, discover, read), read incrementally',
+      firstSteps: (name) => [
+        `python3 -m unittest discover -s ${name}`,
+        `switchboard connector install ./${name}`,
+        `switchboard account add --connector ${name} --name a --options '{}'`,
+        'switchboard sync a',
+      ],
+    },
   },
   agent: {
     ts: {

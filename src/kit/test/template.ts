@@ -3,7 +3,7 @@
  * temporary folder, then its README's run blocks as written, then the test's own check commands
  * in the same session.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -107,4 +107,14 @@ export async function assertGreeted(run: TemplateRun, name: string): Promise<voi
   const agents = JSON.parse(await run.read('agents.json')) as { kind: string; events: string[]; tasks: string[] }[];
   const agent = agents.find((a) => a.kind === name);
   assert.deepEqual([agent?.events, agent?.tasks], [['tick'], ['greet']], JSON.stringify(agents));
+}
+
+/** python3 for a template's commands: outside CI its absence skips the test with a reason; with CI=true it fails. */
+export function needPython(t: TestContext): boolean {
+  const probe = spawnSync('python3', ['--version'], { encoding: 'utf8' });
+  if (!probe.error && probe.status === 0) return true;
+  const reason = 'python3 is not installed (Debian: apt-get install python3)';
+  if (process.env.CI === 'true') throw new Error(`${reason} (CI=true: the Python templates' tests must run)`);
+  t.skip(reason);
+  return false;
 }
