@@ -4,16 +4,9 @@
  * Its ticks must reach the dispatcher and the greetings come back into the execution log.
  */
 import { test } from 'node:test';
-import { AGENT_CHECKS, assertGreeted, hubPorts, needPython, tryTemplate } from './test/template.js';
+import { needPython, tryAgentTemplate } from './test/template.js';
 
 void test('the Python event connector template registers, emits and answers as its README says', async (t) => {
   if (!needPython(t)) return;
-  const run = await tryTemplate(t, {
-    verb: 'agent',
-    name: 'greeter-python',
-    lang: 'python',
-    checks: AGENT_CHECKS,
-    env: await hubPorts(),
-  });
-  await assertGreeted(run, 'greeter-python');
+  await tryAgentTemplate(t, 'python');
 });

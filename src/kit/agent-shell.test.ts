@@ -4,15 +4,8 @@
  * Its ticks must reach the dispatcher and the greetings come back into the execution log.
  */
 import { test } from 'node:test';
-import { AGENT_CHECKS, assertGreeted, hubPorts, tryTemplate } from './test/template.js';
+import { tryAgentTemplate } from './test/template.js';
 
 void test('the shell (POSIX sh) event connector template registers, emits and answers as its README says', async (t) => {
-  const run = await tryTemplate(t, {
-    verb: 'agent',
-    name: 'greeter-shell',
-    lang: 'shell',
-    checks: AGENT_CHECKS,
-    env: await hubPorts(),
-  });
-  await assertGreeted(run, 'greeter-shell');
+  await tryAgentTemplate(t, 'shell');
 });

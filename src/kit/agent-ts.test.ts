@@ -4,15 +4,8 @@
  * Its ticks must reach the dispatcher and the greetings come back into the execution log.
  */
 import { test } from 'node:test';
-import { AGENT_CHECKS, assertGreeted, hubPorts, tryTemplate } from './test/template.js';
+import { tryAgentTemplate } from './test/template.js';
 
 void test('the TypeScript event connector template registers, emits and answers as its README says', async (t) => {
-  const run = await tryTemplate(t, {
-    verb: 'agent',
-    name: 'greeter',
-    lang: 'ts',
-    checks: AGENT_CHECKS,
-    env: await hubPorts(),
-  });
-  await assertGreeted(run, 'greeter');
+  await tryAgentTemplate(t, 'ts');
 });

@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import { freePort, tempDir } from '../../core/test/support.js';
+import type { ExecutionRecord } from '../../dispatch/dispatcher/types.js';
 import { BIN, cliOnPath, runBlocks, runShell } from './readme.js';
 
 const run = promisify(execFile);
@@ -78,23 +79,22 @@ export async function hubPorts(): Promise<NodeJS.ProcessEnv> {
   };
 }
 
-export interface Execution {
-  trigger: string;
-  eventKey: string;
-  target: string;
-  task: string;
-  status: string;
-  inputs: Record<string, unknown>;
-  outputs: Record<string, unknown> | null;
-  error: string | null;
+/** The checks of an agent template: the execution log and the registry, as JSON files. */
+const AGENT_CHECKS = 'switchboard trigger log --json > log.json\nswitchboard agents --json > agents.json';
+
+/**
+ * An event connector template as its README says (`agent new`, its own test, `trigger add`,
+ * `switchboard start` on free ports, a token, the agent): its ticks reach the dispatcher and the
+ * greetings come back into the execution log.
+ */
+export async function tryAgentTemplate(t: TestContext, lang: string): Promise<void> {
+  const name = `greeter-${lang}`;
+  const run = await tryTemplate(t, { verb: 'agent', name, lang, checks: AGENT_CHECKS, env: await hubPorts() });
+  await assertGreeted(run, name);
 }
 
-/** The checks of an agent template: the execution log and the registry, as JSON files. */
-export const AGENT_CHECKS = 'switchboard trigger log --json > log.json\nswitchboard agents --json > agents.json';
-
-/** An agent template ran as its README says: its ticks reached the dispatcher, the greetings came back. */
-export async function assertGreeted(run: TemplateRun, name: string): Promise<void> {
-  const log = JSON.parse(await run.read('log.json')) as Execution[];
+async function assertGreeted(run: TemplateRun, name: string): Promise<void> {
+  const log = JSON.parse(await run.read('log.json')) as ExecutionRecord[];
   const done = log.filter((x) => x.status === 'done');
   assert.ok(done.length >= 1, `an execution is done:\n${JSON.stringify(log, null, 2)}\n${run.output}`);
   for (const x of done) {
