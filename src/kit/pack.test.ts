@@ -88,7 +88,7 @@ import os, sys
 from switchboard import connect
 hub = connect(os.environ["HUB"])
 hub.register("py_from_package")
-services = [s["name"] for s in hub.list_services(timeout=10)]
+services = [s["name"] for s in hub.list_services(timeout=10) if s["status"] == "up"]
 hub.close()
 print(",".join(sorted(services)))
 `;
