@@ -78,3 +78,14 @@ for (const [url, why] of refused) {
     );
   });
 }
+
+void test("address: the communicator's bare forms get a scheme; URLs are kept", async () => {
+  const { withScheme } = await import('./address.js');
+  assert.equal(withScheme('127.0.0.1:4040', 'cd'), 'cd://127.0.0.1:4040');
+  assert.equal(withScheme(' 127.0.0.1:4041 ', 'cdu'), 'cdu://127.0.0.1:4041');
+  assert.equal(withScheme('[::1]:4040', 'cd'), 'cd://[::1]:4040');
+  assert.equal(withScheme('/run/communicator/communicatord.sock', 'cd'), 'cd:///run/communicator/communicatord.sock');
+  assert.equal(withScheme('login:pw@10.0.0.5:4043', 'cds'), 'cds://login:pw@10.0.0.5:4043');
+  assert.equal(withScheme('cds://10.0.0.5', 'cd'), 'cds://10.0.0.5');
+  assert.equal(parseAddress(withScheme('10.0.0.5', 'cd')).port, 4040);
+});

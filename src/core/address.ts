@@ -111,6 +111,18 @@ export function parseAddress(url: string): ChannelAddress {
   return { url: text, scheme, transport, host, port, path: '', ...credentials };
 }
 
+/**
+ * The communicator writes addresses without a scheme: `127.0.0.1:4040`, `[::1]:4040`, `10.0.0.5`
+ * (default port), `user:pass@10.0.0.5:4043`, or a Unix socket path `/run/communicator/x.sock`.
+ * Adds `scheme://` to such a value (a path becomes `cd:///path`); a URL is returned unchanged.
+ */
+export function withScheme(value: string, scheme: AddressScheme): string {
+  const v = value.trim();
+  if (v === '' || v.includes('://')) return v;
+  if (v.startsWith('/')) return `cd://${encodeURI(v)}`;
+  return `${scheme}://${v}`;
+}
+
 /** The URL for an address (always with an explicit port, IPv6 in brackets). */
 export function formatAddress(addr: Omit<ChannelAddress, 'url'> & { url?: string }): string {
   if (addr.transport === 'unix') return `cd://${encodeURI(addr.path)}`;

@@ -130,3 +130,21 @@ void test('hub stops cleanly on SIGTERM', async () => {
   assert.equal(await hub.exit, 0);
   assert.match(hub.stdout(), /stopped \(SIGTERM\)/);
 });
+
+void test('a hub whose stdout reader went away still stops on the first SIGTERM, exit 0', async () => {
+  const hub = run(['hub', '--local-listen', 'cd://127.0.0.1:0', '--signal', 'off', '--json']);
+  await waitFor(() => /^\{.*\}\n/m.test(hub.stdout()) || hub.child.exitCode !== null, {
+    what: `the hub to start (${hub.stderr()})`,
+    timeoutMs: 30_000,
+  });
+  const local = (JSON.parse(hub.stdout().split('\n')[0]!) as { addresses: { url: string }[] }).addresses[0]!.url;
+  // The reader of its stdout goes away (`switchboard hub | head -1`): the next line it prints gets EPIPE.
+  hub.child.stdout!.destroy();
+  const c = await LineClient.connect(parseAddress(local).port);
+  c.send('ALIVE serial=1');
+  await c.next('ABSOLUTELY');
+  hub.child.kill('SIGTERM');
+  assert.equal(await hub.exit, 0, `exit code; stderr: ${hub.stderr()}`);
+  assert.doesNotMatch(hub.stderr(), /EPIPE/);
+  c.close();
+});

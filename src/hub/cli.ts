@@ -10,9 +10,13 @@ function exitSoon(): void {
 
 function hubFlags(cmd: Command): Command {
   return cmd
-    .option('--server-name <name>', 'this hub\'s name (default: the host name, "-" -> "_")')
+    .option(
+      '--server-name <name>',
+      'this hub\'s name, lower case, "-" -> "_", up to the first "." (default: the host name)',
+    )
+    .option('--my-address <ip>', 'the IP other hubs reach this one at (default: the --remote-listen address)')
     .option('--local-listen <url>', 'loopback TCP for local services, or "off" (default cd://127.0.0.1:4040)')
-    .option('--unix-listen <url>', 'Unix socket, e.g. cd:///run/switchboard.sock, or "off"')
+    .option('--unix-listen <url>', 'Unix socket, e.g. cd:///run/switchboard.sock (or the bare path), or "off"')
     .option('--secure-listen <url>', 'TLS listener, e.g. cds://0.0.0.0:4043 (needs --certificate and --private-key)')
     .option('--certificate <file>', 'PEM certificate for --secure-listen')
     .option('--private-key <file>', 'PEM private key for --secure-listen')
@@ -44,12 +48,15 @@ function hubFlags(cmd: Command): Command {
     .option('--ws-listen <url>', 'WebSocket listener, e.g. ws://127.0.0.1:4044/')
     .option('--remote-listen <url>', 'hub-to-hub listener on a private address, e.g. cd://10.0.0.5:4042 (mesh)')
     .option('--neighbors <list>', 'other hubs to link with, ip:port, comma separated (mesh)')
+    .option('--max-gossip-timeout <duration>', 'longest wait between GOSSIP attempts: 3600, 1h, 30m (default 1h)')
     .option('--max-connections <n>', 'most stream connections at once, 5..10000 (default 100)')
+    .option('--max-pending-connections <n>', "listen backlog, clamped to 5..1000 (default: the system's)")
     .option('--data-path <dir>', 'where the hub keeps its files (default $SWITCHBOARD_HOME)')
     .option('--services <list>', 'services known before they register: their messages are cached')
     .option('--max-queued-bytes <n>', 'outbound queue per connection before messages are dropped (default 8 MiB)')
     .option('--max-line-length <n>', 'longest accepted line in bytes (default 1 MiB)')
     .option('--slow-consumer-timeout <ms>', 'close a connection whose queue stays full this long (default 10000)')
+    .option('--debug-all-messages', 'log every message the hub routes (costs what a sniffer costs)')
     .option(
       '--cluster-name <name>',
       'the cluster this hub belongs to (discovery: kind service stays inside it, exposed endpoints are kind cluster)',
@@ -71,13 +78,19 @@ function hubFlags(cmd: Command): Command {
       '--backplane-credentials <file>',
       'NATS credentials for the backplane: a .creds file, or JSON {"user","password"} / {"token"}',
     )
-    .option('--config <file>', 'the same keys in a file: JSON, or key=value lines like communicatord.conf')
+    .option(
+      '--config <file>',
+      'the same keys in a file: JSON, or key=value lines like communicatord.conf; then <name>.d/*.conf overrides',
+    )
     .option('--json', 'print the addresses as one JSON line');
 }
 
 const ENV_HELP = `
 Every key can also come from the environment as SWITCHBOARD_<KEY> (SWITCHBOARD_LOCAL_LISTEN,
 SWITCHBOARD_MAX_CONNECTIONS, ...). Precedence: flags > environment > --config file > defaults.
+The communicator's communicatord.conf runs as is: addresses may be bare (127.0.0.1:4040, a socket
+path), and the files of its override folder (communicator.d/*.conf beside communicatord.conf, or
+<name>.d/*.conf beside any file) are merged in name order.
 Listeners accept port 0 (a free port; the real address is printed).
 Secrets come from files or the environment, never from the command line (every user sees it).
 Unauthenticated loopback connections get the "local" role: they register ordinary names and send
@@ -108,11 +121,14 @@ Examples:
       const { json, ...flags } = opts;
       refuseSecretFlags(flags);
       const { defaultTokenFile } = await import('../trust/home.js');
-      await runHub(loadConfig({ flags, defaults: { token_file: defaultTokenFile() } }), {
-        scope: 'hub',
-        json: json === true,
-      });
-      exitSoon();
+      try {
+        await runHub(loadConfig({ flags, defaults: { token_file: defaultTokenFile() } }), {
+          scope: 'hub',
+          json: json === true,
+        });
+      } finally {
+        exitSoon();
+      }
     });
 
   hubFlags(
@@ -166,8 +182,11 @@ Examples:
           token_file: join(home, 'hub.token'),
         },
       });
-      await runHub(config, { scope: 'start', json: json === true });
-      exitSoon();
+      try {
+        await runHub(config, { scope: 'start', json: json === true });
+      } finally {
+        exitSoon();
+      }
     });
 
   program

@@ -2,8 +2,11 @@
  * Reads a hub configuration file: JSON (`{"local_listen": "..."}`) or the communicator's
  * `communicatord.conf` form (`key=value` lines, `#` comments, optional quotes). Keys may be
  * written `local_listen` or `local-listen`; values stay raw here and are checked by the schema.
+ * Like the communicator, a file is followed by its override folder: `<name>.d/*.conf` beside it
+ * (and `communicator.d/*.conf` beside a `communicatord.conf`), merged in file name order.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { SwitchboardError, errorMessage } from '../core/errors.js';
 import { parseJsonText } from '../core/json-text.js';
 
@@ -67,12 +70,58 @@ export function parseConfigText(text: string, file: string): RawConfig {
   return parseConfText(text, file);
 }
 
+/** Override files are small; a larger one is a mistake (a log, a binary), not a configuration. */
+const MAX_CONFIG_BYTES = 1 << 20;
+
 export function readConfigFile(file: string): RawConfig {
   let text: string;
   try {
+    const size = statSync(file).size;
+    if (size > MAX_CONFIG_BYTES)
+      throw new Error(`it is ${size} bytes, more than a configuration file's ${MAX_CONFIG_BYTES}`);
     text = readFileSync(file, 'utf8');
   } catch (err) {
     throw new SwitchboardError('INVALID_CONFIG', `cannot read the configuration file ${file}: ${errorMessage(err)}`);
   }
   return parseConfigText(text, file);
+}
+
+/** The override folders of `file`, in the order they are read. */
+export function overrideFolders(file: string): string[] {
+  const dir = dirname(file);
+  const name = basename(file);
+  const stem = name.endsWith('.conf') || name.endsWith('.json') ? name.slice(0, -5) : name;
+  const folders = [join(dir, `${stem}.d`)];
+  // The communicator's layout: /etc/communicator/communicatord.conf + /etc/communicator/communicator.d/
+  if (name === 'communicatord.conf') folders.unshift(join(dir, 'communicator.d'));
+  return folders;
+}
+
+function confFilesIn(folder: string): string[] {
+  let entries: string[];
+  try {
+    if (!statSync(folder).isDirectory()) return [];
+    entries = readdirSync(folder);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new SwitchboardError('INVALID_CONFIG', `cannot read the override folder ${folder}: ${errorMessage(err)}`);
+  }
+  // Code-unit order, so `10-a.conf` < `50-b.conf` < `90-c.conf` on every machine.
+  return entries
+    .filter((f) => f.endsWith('.conf') && !f.startsWith('.'))
+    .sort()
+    .map((f) => join(folder, f));
+}
+
+export interface ConfigLayer {
+  file: string;
+  values: RawConfig;
+}
+
+/** The file, then each override file in order; a later layer wins key by key. */
+export function readConfigLayers(file: string): ConfigLayer[] {
+  const layers: ConfigLayer[] = [{ file, values: readConfigFile(file) }];
+  for (const folder of overrideFolders(file))
+    for (const f of confFilesIn(folder)) layers.push({ file: f, values: readConfigFile(f) });
+  return layers;
 }

@@ -1,17 +1,29 @@
 /**
  * The hub's configuration: the communicator's keys (`server_name`, `local_listen`, ...), from
- * defaults < a file (`--config`) < `SWITCHBOARD_*` environment variables < command-line flags.
- * Validated with zod; an error names the key and where the bad value came from.
+ * defaults < a file (`--config`, then its `.d/*.conf` overrides) < `SWITCHBOARD_*` environment
+ * variables < command-line flags. Values are taken in the communicator's forms too (bare
+ * `127.0.0.1:4040`, a socket path, `3600` or `1h`). Validated with zod; an error names the key
+ * and where the bad value came from. Where the hub does a key's job differently from the
+ * communicator, `notes` says so once (the hub logs them at start).
  */
-import { readdirSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { hostname, networkInterfaces } from 'node:os';
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
-import { parseAddress, DEFAULT_LOCAL, DEFAULT_SIGNAL, type ChannelAddress } from '../core/address.js';
+import {
+  parseAddress,
+  withScheme,
+  DEFAULT_LOCAL,
+  DEFAULT_SIGNAL,
+  type AddressScheme,
+  type ChannelAddress,
+} from '../core/address.js';
 import { SwitchboardError, errorMessage } from '../core/errors.js';
 import { getLogger } from '../core/log.js';
 import { isServerName } from '../core/codec/index.js';
-import { normaliseKey, readConfigFile, type RawConfig } from './config-file.js';
+import { normaliseKey, readConfigLayers, type RawConfig } from './config-file.js';
 import { PEER_NAME, parseDiscoveryConfig, type DiscoveryConfig } from '../core/discovery-schema.js';
 import { foldDottedKeys, parseTrustConfig } from '../trust/config.js';
 import { switchboardHome } from '../trust/home.js';
@@ -21,8 +33,10 @@ import type { TrustSpec } from '../trust/policy.js';
 /** Every key the hub understands, in `--help` order. */
 export const CONFIG_KEYS = [
   'server_name',
+  'my_address',
   'local_listen',
   'unix_listen',
+  'unix_group',
   'secure_listen',
   'certificate',
   'private_key',
@@ -32,12 +46,15 @@ export const CONFIG_KEYS = [
   'ws_listen',
   'remote_listen',
   'neighbors',
+  'max_gossip_timeout',
   'max_connections',
+  'max_pending_connections',
   'data_path',
   'services',
   'max_queued_bytes',
   'max_line_length',
   'slow_consumer_timeout',
+  'debug_all_messages',
   'cluster_name',
   'discovery',
   'local_trust',
@@ -59,7 +76,10 @@ export const CONFIG_KEYS = [
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
 export interface HubConfig {
+  /** Lower case, `-` -> `_`, the part before the first `.` (the communicator's rule). */
   serverName: string;
+  /** The IP other hubs reach this one at (announced by the mesh and in LOADAVG); null = the remote listener's. */
+  myAddress: string | null;
   /** Loopback TCP for local services (`null` = off). */
   localListen: string | null;
   unixListen: string | null;
@@ -76,7 +96,11 @@ export interface HubConfig {
   /** Hub-to-hub listener; used by the mesh extension. */
   remoteListen: string | null;
   neighbors: string[];
+  /** Longest wait between two GOSSIP attempts (ms); null = the mesh's default (1 h). */
+  maxGossipTimeoutMs: number | null;
   maxConnections: number;
+  /** Listen backlog of the stream listeners; null = the system's default. */
+  maxPendingConnections: number | null;
   dataPath: string;
   /** Services known to this hub before they ever register (their messages are cached). */
   services: string[];
@@ -84,6 +108,8 @@ export interface HubConfig {
   maxLineLength: number;
   /** A connection whose outbound queue keeps dropping for this long (ms) is closed. */
   slowConsumerTimeoutMs: number;
+  /** Log every message the hub routes (the communicator's `debug_all_messages`). */
+  debugAllMessages: boolean;
   /** The cluster this hub belongs to (discovery: kind `service` stays inside it; `expose` is published as kind `cluster`). */
   clusterName: string | null;
   /** Discovery's section: exposed endpoints and the request policies pushed to clients. */
@@ -94,6 +120,8 @@ export interface HubConfig {
   tokenFile: string | null;
   /** Group that may use the Unix socket (mode 0660 instead of 0600). */
   unixGroup: string | null;
+  /** `unixGroup` as a gid, the socket file's group. */
+  unixGroupId: number | null;
   /** Origins (`https://app.example.com`) whose pages may open the WebSocket listener, beside same-origin loopback pages. */
   wsOrigins: string[];
   /** NATS servers of the backplane (`nats://host:port`, `tls://...`); empty = no backplane. Used by src/backplane. */
@@ -104,20 +132,28 @@ export interface HubConfig {
   backplaneReplicas: number | 'auto';
   /** File with the backplane's NATS credentials (a .creds file, or JSON {"user","password"} / {"token"}). */
   backplaneCredentials: string | null;
+  /** Where a key does something other than in the communicator (logged once at start). */
+  notes: string[];
 }
 
-/** `cds://user:secret@host:port` -> `cds://user:***@host:port`: addresses are printed and logged. */
+/** `cds://user:secret@host:port` (or `user:secret@host:port`) -> `cds://user:***@host:port`: addresses are printed and logged. */
 export function redactPassword(url: string): string {
-  return url.replace(/^([a-z]+:\/\/[^:@/]*):[^@/]*@/, '$1:***@');
+  return url.replace(/^((?:[a-z]+:\/\/)?[^:@/]*):[^@/]*@/, '$1:***@');
 }
 
 /** `off`, `none`, `no` or an empty value turn a listener off. */
 const OFF = new Set(['', 'off', 'none', 'no', 'false']);
 
+/**
+ * The communicator's server name rule: case does not matter (kept in lower case), `-` becomes
+ * `_` and only the part before the first `.` counts (`Web-1.example.com` -> `web_1`).
+ */
+export function normaliseServerName(raw: string): string {
+  return raw.trim().split('.')[0]!.replaceAll('-', '_').toLowerCase();
+}
+
 function defaultServerName(): string {
-  let name = hostname()
-    .split('.')[0]!
-    .replace(/[^A-Za-z0-9_]/g, '_');
+  let name = normaliseServerName(hostname()).replace(/[^a-z0-9_]/g, '_');
   if (name === '' || /^[0-9]/.test(name)) name = `_${name}`;
   return name;
 }
@@ -126,10 +162,11 @@ const listOf = z
   .union([z.string(), z.array(z.string())])
   .transform((v) => (Array.isArray(v) ? v : v.split(/[,\s]+/)).map((s) => s.trim()).filter((s) => s !== ''));
 
-function optionalUrl(check?: (a: ChannelAddress) => string | undefined) {
+/** A listener address: a URL, or the communicator's bare form (`127.0.0.1:4040`, a socket path) for `scheme`. */
+function optionalUrl(scheme: AddressScheme, check?: (a: ChannelAddress) => string | undefined) {
   return z.string().transform((raw, ctx) => {
-    const v = raw.trim();
-    if (OFF.has(v.toLowerCase())) return null;
+    if (OFF.has(raw.trim().toLowerCase())) return null;
+    const v = withScheme(raw, scheme);
     try {
       const addr = parseAddress(v);
       const problem = check?.(addr);
@@ -153,17 +190,103 @@ function isLoopback(host: string): boolean {
 /** A registrable service name: no broadcast names, no `#instance`. */
 export const SERVICE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+interface Issues {
+  addIssue(issue: { code: 'custom'; message: string }): void;
+}
+
 /** The communicator's form: a directory whose `NAME.service` files name the known services. */
-function servicesDirectory(dir: string, ctx: { addIssue(issue: { code: 'custom'; message: string }): void }): string[] {
+function servicesDirectory(dir: string, ctx: Issues, notes: string[]): string[] {
   try {
     return readdirSync(dir)
       .filter((f) => f.endsWith('.service'))
       .map((f) => f.slice(0, -'.service'.length))
       .filter((n) => SERVICE_NAME.test(n));
   } catch (err) {
+    // The communicator logs a missing folder and carries on; so does the hub (nothing is known in advance).
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      notes.push(
+        `services: the folder ${dir} does not exist, so no service is known before it registers (messages for it are not cached until then)`,
+      );
+      return [];
+    }
     ctx.addIssue({ code: 'custom', message: `directory ${dir} cannot be read: ${errorMessage(err)}` });
     return [];
   }
+}
+
+/** A group name or number -> its gid (getent covers NSS/LDAP groups; /etc/group when getent is missing). */
+export function groupId(group: string): number | undefined {
+  if (/^\d+$/.test(group)) return Number(group);
+  try {
+    const line = execFileSync('getent', ['group', group], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const gid = Number(line.split(':')[2]);
+    if (Number.isInteger(gid)) return gid;
+  } catch {
+    // not found, or no getent: try the file
+  }
+  try {
+    for (const line of readFileSync('/etc/group', 'utf8').split('\n')) {
+      const f = line.split(':');
+      if (f[0] === group && /^\d+$/.test(f[2] ?? '')) return Number(f[2]);
+    }
+  } catch {
+    // no /etc/group
+  }
+  return undefined;
+}
+
+const DURATION_UNITS: Record<string, number> = {
+  s: 1,
+  sec: 1,
+  second: 1,
+  seconds: 1,
+  m: 60,
+  min: 60,
+  minute: 60,
+  minutes: 60,
+  h: 3600,
+  hour: 3600,
+  hours: 3600,
+  d: 86400,
+  day: 86400,
+  days: 86400,
+  w: 604800,
+  week: 604800,
+  weeks: 604800,
+};
+
+/** `3600`, `1h`, `90m`, `1h 30m`, `2.5 hours` -> seconds (a bare number is seconds); undefined when unreadable. */
+export function parseDurationSeconds(text: string): number | undefined {
+  const t = text.trim().toLowerCase();
+  if (t === '' || t.length > 100) return undefined;
+  const part = /(\d+(?:\.\d+)?)\s*([a-z]*)\s*/y;
+  let total = 0;
+  while (part.lastIndex < t.length) {
+    const m = part.exec(t);
+    if (!m) return undefined;
+    const unit = m[2] === '' ? 1 : DURATION_UNITS[m[2]!];
+    if (unit === undefined) return undefined;
+    total += Number(m[1]) * unit;
+  }
+  return total;
+}
+
+/** The IPs of this machine's interfaces. */
+function localIps(): string[] {
+  return Object.values(networkInterfaces())
+    .flat()
+    .map((i) => i?.address)
+    .filter((a): a is string => a !== undefined);
+}
+
+/** `10.0.2.33`, `10.0.2.33:4042`, `[fd00::1]:4042`, `fd00::1` -> the IP; undefined when not an IP address. */
+function ipOf(value: string): string | undefined {
+  const v = value.trim();
+  const bracket = /^\[([^\]]+)\](?::\d+)?$/.exec(v);
+  if (bracket) return isIP(bracket[1]!) === 6 ? bracket[1] : undefined;
+  if (isIP(v) !== 0) return v;
+  const withPort = /^([^:]+):\d+$/.exec(v);
+  return withPort && isIP(withPort[1]!) === 4 ? withPort[1] : undefined;
 }
 
 const intIn = (min: number, max: number) =>
@@ -201,106 +324,205 @@ const backplaneUrls = listOf.transform((urls, ctx) => {
   return urls;
 });
 
-const schema = z.object({
-  server_name: z
-    .string()
-    .trim()
-    .refine(
-      (s) => s !== '' && isServerName(s) && !['*', '?', '.'].includes(s),
-      'must be letters, digits and _, not starting with a digit (e.g. "web1")',
+/** Parsed on/off values; the communicator turns `debug_all_messages` on by its mere presence. */
+const OFF_WORDS = new Set(['off', 'false', 'no', '0']);
+
+const makeSchema = (notes: string[]) =>
+  z.object({
+    server_name: z
+      .string()
+      .transform(normaliseServerName)
+      .refine(
+        (s) => s !== '' && isServerName(s) && !['*', '?', '.'].includes(s),
+        'must be letters, digits and _ (a "-" becomes "_", the part after a "." is dropped), not starting with a digit (e.g. "web1")',
+      ),
+    my_address: z
+      .string()
+      .nullable()
+      .transform((v, ctx) => {
+        if (v === null || v.trim() === '') return null;
+        const ip = ipOf(v);
+        if (ip === undefined) {
+          ctx.addIssue({ code: 'custom', message: 'must be an IP address of this machine, e.g. 10.0.2.33' });
+          return null;
+        }
+        if (ip === '0.0.0.0' || ip === '::') {
+          ctx.addIssue({ code: 'custom', message: 'must be one address other hubs can reach, not 0.0.0.0' });
+          return null;
+        }
+        if (!localIps().includes(ip))
+          ctx.addIssue({
+            code: 'custom',
+            message: `is not an address of this machine (it has ${localIps().join(', ')}): did you copy the configuration file from another machine and forget to change it?`,
+          });
+        return ip;
+      }),
+    local_listen: optionalUrl('cd', (a) =>
+      a.transport !== 'tcp'
+        ? 'must be a cd://host:port TCP address (use --unix-listen for a socket)'
+        : !isLoopback(a.host)
+          ? `must be a loopback address such as 127.0.0.1 (got ${a.host}); other hosts use --remote-listen or --secure-listen`
+          : undefined,
     ),
-  local_listen: optionalUrl((a) =>
-    a.transport !== 'tcp'
-      ? 'must be a cd://host:port TCP address (use --unix-listen for a socket)'
-      : !isLoopback(a.host)
-        ? `must be a loopback address such as 127.0.0.1 (got ${a.host}); other hosts use --remote-listen or --secure-listen`
+    unix_listen: optionalUrl('cd', (a) =>
+      a.transport !== 'unix'
+        ? 'must be a Unix socket path such as /run/switchboard.sock (or cd:///run/switchboard.sock)'
         : undefined,
-  ),
-  unix_listen: optionalUrl((a) =>
-    a.transport !== 'unix' ? 'must be a Unix socket URL such as cd:///run/switchboard.sock' : undefined,
-  ),
-  secure_listen: optionalUrl((a) => (a.transport !== 'tls' ? 'must be a cds://host:port TLS address' : undefined)),
-  certificate: z.string().nullable(),
-  private_key: z.string().nullable(),
-  client_ca: z.string().nullable(),
-  signal: optionalUrl((a) => (a.transport !== 'udp' ? 'must be a cdu://host:port UDP address' : undefined)),
-  signal_secret: z.string().nullable(),
-  ws_listen: optionalUrl((a) => (a.transport !== 'ws' ? 'must be a ws://host:port/path address' : undefined)),
-  remote_listen: optionalUrl((a) =>
-    a.transport !== 'tcp' && a.transport !== 'tls' ? 'must be a cd://ip:port (or cds://) address' : undefined,
-  ),
-  neighbors: listOf,
-  max_connections: intIn(5, 10000),
-  data_path: z
-    .string()
-    .trim()
-    .min(1, 'must be a directory path')
-    .refine((p) => isAbsolute(p), 'must be an absolute directory path'),
-  services: listOf.transform((names, ctx) => {
-    const out: string[] = [];
-    for (const n of names) {
-      if (n.startsWith('/')) out.push(...servicesDirectory(n, ctx));
-      else if (SERVICE_NAME.test(n)) out.push(n);
-      else
-        ctx.addIssue({
-          code: 'custom',
-          message: `must be service names (letters, digits, _), comma separated, or the communicator's directory of NAME.service files; ${JSON.stringify(n)} is neither`,
-        });
-    }
-    return out;
-  }),
-  max_queued_bytes: intIn(1024, 1 << 30),
-  max_line_length: intIn(1024, 64 << 20),
-  slow_consumer_timeout: intIn(0, 3_600_000),
-  cluster_name: z
-    .string()
-    .trim()
-    .nullable()
-    .transform((v) => (v === null || OFF.has(v.toLowerCase()) ? null : v))
-    .refine((v) => v === null || PEER_NAME.test(v), 'must be letters, digits, _ . - (e.g. "east")'),
-  local_trust: z.unknown(),
-  token_file: z
-    .string()
-    .nullable()
-    .transform((v) => (v === null || OFF.has(v.trim().toLowerCase()) ? null : v.trim()))
-    .refine((v) => v === null || isAbsolute(v), 'must be an absolute file path, or "off"'),
-  identities: z.unknown(),
-  roles: z.unknown(),
-  local_role: z.unknown(),
-  unix_role: z.unknown(),
-  network_role: z.unknown(),
-  signal_role: z.unknown(),
-  unix_group: z
-    .string()
-    .trim()
-    .nullable()
-    .transform((v) => (v === null || OFF.has(v.toLowerCase()) ? null : v))
-    .refine((v) => v === null || /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$/.test(v), 'must be a group name or number'),
-  ws_origins: listOf.refine(
-    (items) => items.every((o) => o === '*' || /^https?:\/\/[^/\s]+$/.test(o)),
-    'must be origins such as https://app.example.com (scheme, host and port; no path)',
-  ),
-  signal_secret_file: z.string().nullable(),
-  discovery: z.unknown().transform((v, ctx) => {
-    try {
-      return parseDiscoveryConfig(v);
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: errorMessage(err) });
-      return z.NEVER;
-    }
-  }),
-  backplane: backplaneUrls,
-  backplane_namespace: z
-    .string()
-    .trim()
-    .regex(/^[A-Za-z][A-Za-z0-9_-]{0,31}$/, 'must be a letter then letters, digits, _ or -, at most 32 (e.g. "prod")'),
-  backplane_replicas: z.union([z.literal('auto'), intIn(1, 5)]),
-  backplane_credentials: z
-    .string()
-    .trim()
-    .nullable()
-    .transform((v) => (v === null || v === '' || OFF.has(v.toLowerCase()) ? null : v)),
-});
+    ),
+    secure_listen: optionalUrl('cds', (a) =>
+      a.transport !== 'tls' ? 'must be a cds://host:port TLS address' : undefined,
+    ),
+    certificate: z.string().nullable(),
+    private_key: z.string().nullable(),
+    client_ca: z.string().nullable(),
+    signal: optionalUrl('cdu', (a) =>
+      a.transport !== 'udp' ? 'must be a cdu://host:port UDP address (or host:port)' : undefined,
+    ),
+    signal_secret: z.string().nullable(),
+    ws_listen: optionalUrl('ws', (a) => (a.transport !== 'ws' ? 'must be a ws://host:port/path address' : undefined)),
+    remote_listen: optionalUrl('cd', (a) => {
+      if (a.transport !== 'tcp' && a.transport !== 'tls') return 'must be a cd://ip:port (or cds://) address';
+      if (isLoopback(a.host))
+        notes.push(
+          `remote_listen ${a.host}:${a.port} is a loopback address: the communicator ignores such a remote_listen, this hub links with hubs on this machine through it`,
+        );
+      return undefined;
+    }),
+    neighbors: listOf,
+    max_gossip_timeout: z
+      .union([z.string(), z.number()])
+      .nullable()
+      .transform((v, ctx) => {
+        if (v === null || (typeof v === 'string' && v.trim() === '')) return null;
+        const seconds = typeof v === 'number' ? v : parseDurationSeconds(v);
+        if (seconds === undefined || !Number.isFinite(seconds)) {
+          ctx.addIssue({
+            code: 'custom',
+            message: 'must be a duration: seconds (3600) or with a unit (1h, 30m, 1h 30m)',
+          });
+          return null;
+        }
+        if (seconds < 1 || seconds > 24 * 86400) {
+          ctx.addIssue({ code: 'custom', message: 'must be between 1 second and 24 days' });
+          return null;
+        }
+        return Math.round(seconds * 1000);
+      }),
+    max_connections: intIn(5, 10000),
+    max_pending_connections: z
+      .union([z.string(), z.number()])
+      .nullable()
+      .transform((v, ctx) => {
+        if (v === null || (typeof v === 'string' && v.trim() === '')) return null;
+        const n = Number(v);
+        if (!Number.isInteger(n)) {
+          ctx.addIssue({ code: 'custom', message: 'must be a whole number, 5..1000' });
+          return null;
+        }
+        // As in the communicator: clamped, not refused.
+        const clamped = Math.min(1000, Math.max(5, n));
+        if (clamped !== n) notes.push(`max_pending_connections ${n} is clamped to ${clamped} (5..1000)`);
+        return clamped;
+      }),
+    data_path: z
+      .string()
+      .trim()
+      .min(1, 'must be a directory path')
+      .refine((p) => isAbsolute(p), 'must be an absolute directory path'),
+    services: listOf.transform((names, ctx) => {
+      const out: string[] = [];
+      for (const n of names) {
+        if (n.startsWith('/')) out.push(...servicesDirectory(n, ctx, notes));
+        else if (SERVICE_NAME.test(n)) out.push(n);
+        else
+          ctx.addIssue({
+            code: 'custom',
+            message: `must be service names (letters, digits, _), comma separated, or the communicator's directory of NAME.service files; ${JSON.stringify(n)} is neither`,
+          });
+      }
+      return out;
+    }),
+    max_queued_bytes: intIn(1024, 1 << 30),
+    max_line_length: intIn(1024, 64 << 20),
+    slow_consumer_timeout: intIn(0, 3_600_000),
+    debug_all_messages: z
+      .union([z.boolean(), z.string()])
+      .transform((v) => (typeof v === 'boolean' ? v : !OFF_WORDS.has(v.trim().toLowerCase()))),
+    cluster_name: z
+      .string()
+      .trim()
+      .nullable()
+      .transform((v) => (v === null || OFF.has(v.toLowerCase()) ? null : v))
+      .refine((v) => v === null || PEER_NAME.test(v), 'must be letters, digits, _ . - (e.g. "east")'),
+    local_trust: z.unknown(),
+    token_file: z
+      .string()
+      .nullable()
+      .transform((v) => (v === null || OFF.has(v.trim().toLowerCase()) ? null : v.trim()))
+      .refine((v) => v === null || isAbsolute(v), 'must be an absolute file path, or "off"'),
+    identities: z.unknown(),
+    roles: z.unknown(),
+    local_role: z.unknown(),
+    unix_role: z.unknown(),
+    network_role: z.unknown(),
+    signal_role: z.unknown(),
+    unix_group: z
+      .string()
+      .trim()
+      .nullable()
+      .transform((v) => (v === null || OFF.has(v.toLowerCase()) ? null : v))
+      .refine((v) => v === null || /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$/.test(v), 'must be a group name or number'),
+    ws_origins: listOf.refine(
+      (items) => items.every((o) => o === '*' || /^https?:\/\/[^/\s]+$/.test(o)),
+      'must be origins such as https://app.example.com (scheme, host and port; no path)',
+    ),
+    signal_secret_file: z.string().nullable(),
+    discovery: z.unknown().transform((v, ctx) => {
+      try {
+        return parseDiscoveryConfig(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: errorMessage(err) });
+        return z.NEVER;
+      }
+    }),
+    backplane: backplaneUrls,
+    backplane_namespace: z
+      .string()
+      .trim()
+      .regex(
+        /^[A-Za-z][A-Za-z0-9_-]{0,31}$/,
+        'must be a letter then letters, digits, _ or -, at most 32 (e.g. "prod")',
+      ),
+    backplane_replicas: z.union([z.literal('auto'), intIn(1, 5)]),
+    backplane_credentials: z
+      .string()
+      .trim()
+      .nullable()
+      .transform((v) => (v === null || v === '' || OFF.has(v.toLowerCase()) ? null : v)),
+  });
+
+/**
+ * Keys of the communicator's daemon that the hub does not take as configuration: accepted with
+ * a note when ignoring them is harmless, refused when running on without them would be unsafe.
+ */
+const COMMUNICATOR_ONLY: Record<string, { refuse: boolean; why: string }> = {
+  user_name: {
+    refuse: true,
+    why: 'the communicator drops its privileges to this user after opening its sockets; this hub does not, and running on with more rights than asked would be unsafe: start the hub as that user (e.g. systemd User=) and remove the key',
+  },
+  group_name: {
+    refuse: true,
+    why: 'the communicator drops its privileges to this group after opening its sockets; this hub does not, and running on with more rights than asked would be unsafe: start the hub with that group (e.g. systemd Group=) and remove the key',
+  },
+  communicator_plugin_paths: {
+    refuse: false,
+    why: "is ignored: the communicator's plugins (load average, clock check) are built into this hub, and C++ plugins cannot be loaded",
+  },
+  timedate_wait_command: {
+    refuse: false,
+    why: 'is ignored: the hub reads the clock synchronisation state from timedatectl (or adjtimex) itself',
+  },
+};
 
 export interface ConfigSources {
   /** Values from command-line flags (keys in snake_case or camelCase). */
@@ -317,6 +539,7 @@ export { switchboardHome };
 function baseDefaults(env: NodeJS.ProcessEnv): Record<ConfigKey, unknown> {
   return {
     server_name: defaultServerName(),
+    my_address: null,
     local_listen: DEFAULT_LOCAL,
     unix_listen: 'off',
     secure_listen: 'off',
@@ -328,12 +551,15 @@ function baseDefaults(env: NodeJS.ProcessEnv): Record<ConfigKey, unknown> {
     ws_listen: 'off',
     remote_listen: 'off',
     neighbors: [],
+    max_gossip_timeout: null,
     max_connections: 100,
+    max_pending_connections: null,
     data_path: switchboardHome(env),
     services: [],
     max_queued_bytes: 8 * 1024 * 1024,
     max_line_length: 1024 * 1024,
     slow_consumer_timeout: 10_000,
+    debug_all_messages: false,
     cluster_name: null,
     discovery: {},
     local_trust: 'roles',
@@ -367,11 +593,18 @@ export function loadConfig(sources: ConfigSources = {}): HubConfig {
   const env = sources.env ?? process.env;
   const values: Record<string, unknown> = { ...baseDefaults(env) };
   const origin: Record<string, string> = {};
+  const notes: string[] = [];
   const apply = (raw: RawConfig, from: (key: string) => string, strict: boolean) => {
     for (const [rawKey, value] of Object.entries(raw)) {
       if (value === undefined) continue;
       const key = camelToSnake(rawKey);
       if (!isKey(key)) {
+        const theirs = COMMUNICATOR_ONLY[key];
+        if (theirs?.refuse) throw new SwitchboardError('INVALID_CONFIG', `${from(rawKey)}: ${key}: ${theirs.why}`);
+        if (theirs) {
+          notes.push(`${key} (${from(rawKey)}) ${theirs.why}`);
+          continue;
+        }
         if (strict)
           throw new SwitchboardError(
             'INVALID_CONFIG',
@@ -388,7 +621,9 @@ export function loadConfig(sources: ConfigSources = {}): HubConfig {
   const flags = { ...(sources.flags ?? {}) };
   const configFile = (flags.config as string | undefined) ?? env.SWITCHBOARD_CONFIG;
   delete flags.config;
-  if (configFile) apply(withTrustSections(readConfigFile(configFile), configFile), () => configFile, true);
+  if (configFile)
+    for (const layer of readConfigLayers(configFile))
+      apply(withTrustSections(layer.values, layer.file), () => layer.file, true);
 
   const fromEnv: RawConfig = {};
   for (const key of CONFIG_KEYS) {
@@ -398,7 +633,7 @@ export function loadConfig(sources: ConfigSources = {}): HubConfig {
   apply(fromEnv, (k) => `SWITCHBOARD_${k.toUpperCase()}`, false);
   apply(flags, (k) => `--${k.replaceAll('_', '-')}`, true);
 
-  const r = schema.safeParse(values);
+  const r = makeSchema(notes).safeParse(values);
   if (!r.success) {
     const issue = r.error.issues[0]!;
     const key = String(issue.path[0] ?? '');
@@ -499,8 +734,20 @@ export function loadConfig(sources: ConfigSources = {}): HubConfig {
       'INVALID_CONFIG',
       `unix_group ${c.unix_group} applies to the Unix socket: add --unix-listen cd:///path/to/hub.sock`,
     );
+  // The socket's group: a name this machine does not know is refused (a 0660 socket for nobody helps no one).
+  let unixGroupId: number | null = null;
+  if (c.unix_group) {
+    const gid = groupId(c.unix_group);
+    if (gid === undefined)
+      throw new SwitchboardError(
+        'INVALID_CONFIG',
+        `unix_group ${c.unix_group} names no group of this machine${origin.unix_group ? ` (from ${origin.unix_group})` : ''}: create it (groupadd ${c.unix_group}) or remove unix_group to keep the socket to its owner`,
+      );
+    unixGroupId = gid;
+  }
   return {
     serverName: c.server_name,
+    myAddress: c.my_address,
     localListen: c.local_listen,
     unixListen: c.unix_listen,
     secureListen: c.secure_listen,
@@ -512,12 +759,15 @@ export function loadConfig(sources: ConfigSources = {}): HubConfig {
     wsListen: c.ws_listen,
     remoteListen: c.remote_listen,
     neighbors: c.neighbors,
+    maxGossipTimeoutMs: c.max_gossip_timeout,
     maxConnections: c.max_connections,
+    maxPendingConnections: c.max_pending_connections,
     dataPath: c.data_path,
     services: c.services,
     maxQueuedBytes: c.max_queued_bytes,
     maxLineLength: c.max_line_length,
     slowConsumerTimeoutMs: c.slow_consumer_timeout,
+    debugAllMessages: c.debug_all_messages,
     clusterName: c.cluster_name,
     discovery: c.discovery,
     trust,
@@ -528,6 +778,8 @@ export function loadConfig(sources: ConfigSources = {}): HubConfig {
     backplaneNamespace: c.backplane_namespace,
     backplaneReplicas: c.backplane_replicas,
     backplaneCredentials: c.backplane_credentials,
+    unixGroupId,
+    notes,
   };
 }
 

@@ -111,6 +111,18 @@ export class Hub implements HubPortLike, CommandContext {
       remote: () => this.remoteHooks,
     });
     this.commands = new HubCommands(this);
+    if (config.debugAllMessages)
+      this.tap.watchAll((outcome, msg, deliveredTo, reason) =>
+        this.log.info(
+          {
+            outcome,
+            message: encodeText(msg),
+            ...(deliveredTo?.length ? { deliveredTo } : {}),
+            ...(reason ? { reason } : {}),
+          },
+          'message (debug_all_messages)',
+        ),
+      );
     this.stopped = new Promise((resolve) => {
       this.resolveStopped = resolve;
     });

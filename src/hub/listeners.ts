@@ -69,7 +69,11 @@ export async function bindListeners(
   onChannel: (channel: Channel, kind: ConnectionKind, myAddress: string) => void,
 ): Promise<BoundListener[]> {
   const bound: BoundListener[] = [];
-  const options: ListenOptions = { maxLineLength: config.maxLineLength, maxQueuedBytes: config.maxQueuedBytes };
+  const options: ListenOptions = {
+    maxLineLength: config.maxLineLength,
+    maxQueuedBytes: config.maxQueuedBytes,
+    ...(config.maxPendingConnections !== null ? { backlog: config.maxPendingConnections } : {}),
+  };
   try {
     for (const spec of listenerSpecs(config)) {
       const extra: ListenOptions = {};
@@ -82,7 +86,9 @@ export async function bindListeners(
       }
       if (spec.kind === 'unix') {
         await prepareUnixSocket(parseAddress(spec.url).path);
-        extra.socketMode = 0o600;
+        // The communicator's unix_group: that group may connect too (0660); otherwise the owner only.
+        extra.socketMode = config.unixGroupId !== null ? 0o660 : 0o600;
+        if (config.unixGroupId !== null) extra.socketGroup = config.unixGroupId;
       }
       let myAddress = '';
       const listener = await listen(spec.url, { ...options, ...extra }, (ch) => onChannel(ch, spec.kind, myAddress));

@@ -18,9 +18,31 @@ export interface RunOptions {
 
 function describe(hub: Hub, extra: { name: string; url: string }[], json: boolean): string {
   const addresses = [...hub.addresses.map((a) => ({ name: a.kind, url: a.url })), ...extra];
-  if (json) return `${JSON.stringify({ server: hub.serverName, addresses })}\n`;
+  const notes = hub.config.notes;
+  if (json) return `${JSON.stringify({ server: hub.serverName, addresses, ...(notes.length ? { notes } : {}) })}\n`;
   const width = Math.max(...addresses.map((a) => a.name.length));
-  return `switchboard hub "${hub.serverName}" is running:\n${addresses.map((a) => `  ${a.name.padEnd(width)}  ${a.url}`).join('\n')}\n(stop with Ctrl-C, or send STOP)\n`;
+  const noteLines = notes.map((n) => `note: ${n}\n`).join('');
+  return `switchboard hub "${hub.serverName}" is running:\n${addresses.map((a) => `  ${a.name.padEnd(width)}  ${a.url}`).join('\n')}\n${noteLines}(stop with Ctrl-C, or send STOP)\n`;
+}
+
+/**
+ * Writes that survive a reader that went away (`switchboard hub | head -3`, a supervisor that
+ * closed the pipe): the EPIPE is noted once and later lines are skipped, so the hub keeps
+ * running and still stops cleanly on the first signal instead of dying on an unhandled error.
+ */
+function printer(out: NodeJS.WritableStream): (text: string) => void {
+  let closed = false;
+  out.on('error', () => {
+    closed = true;
+  });
+  return (text) => {
+    if (closed) return;
+    try {
+      out.write(text);
+    } catch {
+      closed = true;
+    }
+  };
 }
 
 /**
@@ -28,7 +50,7 @@ function describe(hub: Hub, extra: { name: string; url: string }[], json: boolea
  * running hub (tests use it to stop it).
  */
 export async function runHub(config: HubConfig, options: RunOptions): Promise<string> {
-  const out = options.out ?? process.stdout;
+  const print = printer(options.out ?? process.stdout);
   mkdirSync(config.dataPath, { recursive: true });
   const hub = new Hub(config);
   await hub.start();
@@ -58,7 +80,7 @@ export async function runHub(config: HubConfig, options: RunOptions): Promise<st
   process.on('SIGTERM', onSignal);
   // Printed once the signal handlers are in place: whoever reads the addresses may stop us at once.
   const extra = handles.flatMap((h) => [...(h.handle.addresses ?? [])]);
-  out.write(describe(hub, extra, options.json ?? false));
+  print(describe(hub, extra, options.json ?? false));
   options.onStarted?.(hub);
 
   const reason = await hub.stopped;
@@ -71,6 +93,6 @@ export async function runHub(config: HubConfig, options: RunOptions): Promise<st
   }
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
-  out.write(`switchboard hub "${hub.serverName}" stopped (${reason})\n`);
+  print(`switchboard hub "${hub.serverName}" stopped (${reason})\n`);
   return reason;
 }

@@ -34,9 +34,13 @@ const MAX_TALLIED_COMMANDS = 500;
 
 export type MessageTally = Map<string, Partial<Record<SniffOutcome, number>>>;
 
+/** Sees every message like an unfiltered sniffer, in-process (the hub's `debug_all_messages` log). */
+export type TapSink = (outcome: SniffOutcome, msg: Message, deliveredTo?: readonly string[], reason?: string) => void;
+
 export class SniffTap {
   private readonly sniffers = new Set<HubConnection>();
   private tally: MessageTally | undefined;
+  private sink: TapSink | undefined;
   /** Read on the hot path: false means no work at all. */
   active = false;
 
@@ -55,12 +59,18 @@ export class SniffTap {
   remove(conn: HubConnection): void {
     conn.sniff = undefined;
     this.sniffers.delete(conn);
-    this.active = this.sniffers.size > 0 || this.tally !== undefined;
+    this.active = this.sniffers.size > 0 || this.tally !== undefined || this.sink !== undefined;
+  }
+
+  /** Hands every message to `sink` from now on (it costs what a sniffer costs: the fast path is off). */
+  watchAll(sink: TapSink): void {
+    this.sink = sink;
+    this.active = true;
   }
 
   /** Someone is sniffing (the tally alone does not need the message's details). */
   get sniffing(): boolean {
-    return this.sniffers.size > 0;
+    return this.sniffers.size > 0 || this.sink !== undefined;
   }
 
   /** Messages are being counted (the dashboard runs). */
@@ -97,6 +107,7 @@ export class SniffTap {
   /** Publishes one event; `msg` is the message as routed (already stamped). */
   publish(outcome: SniffOutcome, msg: Message, deliveredTo?: readonly string[], reason?: string): void {
     if (this.tally) this.tallyOne(outcome, msg.command);
+    if (this.sink) this.sink(outcome, msg, deliveredTo, reason);
     if (this.sniffers.size === 0) return;
     let text: Outgoing | undefined;
     let json: Outgoing | undefined;
@@ -117,6 +128,7 @@ export class SniffTap {
   publishInvalid(line: string, reason: string): void {
     if (this.tally) this.tallyOne('invalid', 'other');
     const shown = line.length > 1000 ? line.slice(0, 1000) : line;
+    if (this.sink) this.sink('invalid', createMessage('INVALID', { line: shown }), undefined, reason);
     let out: Outgoing | undefined;
     for (const conn of this.sniffers) {
       if (conn.sniff?.service !== undefined || conn.sniff?.command !== undefined) continue;

@@ -142,7 +142,8 @@ void test('config: defaults, file < env < flags, conf and JSON files, errors nam
     bad({ localListen: 'cd://10.1.2.3:4040' }, /local_listen must be a loopback address/);
     bad({ localListen: 'http://x' }, /local_listen .*unknown scheme/);
     bad({ secureListen: 'cds://127.0.0.1:0' }, /needs certificate and private_key/);
-    bad({ serverName: 'a-b' }, /server_name must be letters/);
+    assert.equal(loadConfig({ env: {}, flags: { serverName: 'Web-1.example.com' } }).serverName, 'web_1');
+    bad({ serverName: '9lives' }, /server_name must be letters/);
     bad({ config: join(dir.path, 'missing.conf') }, /cannot read the configuration file/);
     writeFileSync(conf, 'nonsense line\n');
     bad({ config: conf }, /hub.conf:1: expected "key=value"/);

@@ -35,6 +35,11 @@ export async function meshConfigFromHub(
     }
   }
   const saved = await loadNeighbors(c.dataPath);
+  const timings = parseTimings(env.SWITCHBOARD_MESH_TIMINGS);
+  if (c.maxGossipTimeoutMs !== null) {
+    timings.gossipMaxMs = c.maxGossipTimeoutMs;
+    timings.gossipInitialMs = Math.min(timings.gossipInitialMs, c.maxGossipTimeoutMs);
+  }
   return {
     dataPath: c.dataPath,
     ...(c.remoteListen ? { remoteListen: c.remoteListen } : {}),
@@ -46,7 +51,8 @@ export async function meshConfigFromHub(
     },
     neighbors: [...new Set([...c.neighbors, ...saved])],
     maxConnections: c.maxConnections,
-    timings: parseTimings(env.SWITCHBOARD_MESH_TIMINGS),
+    ...(c.myAddress ? { announceHost: c.myAddress } : {}),
+    timings,
   };
 }
 

@@ -40,6 +40,8 @@ export interface LinksConfig {
    */
   secureListenShared?: boolean;
   tls?: TlsFiles;
+  /** The IP announced to other hubs (`my_address`) when it is not the listener's. */
+  announceHost?: string;
   /** Neighbors from the command line and neighbors.txt (addresses or cd:/cds: URLs). */
   neighbors: string[];
   maxConnections: number;
@@ -96,6 +98,8 @@ export class Links {
       (u): u is string => u !== undefined && u.startsWith('cds://'),
     );
     if (config.remoteListen && !config.remoteListen.startsWith('cds://')) assertPlainListenHost(this.mine.host);
+    // As in the communicator, peers are told my_address (with the listener's port), not the bound IP.
+    if (config.announceHost) this.mine.host = config.announceHost;
     for (const url of tlsUrls) {
       const creds = credentialsOf(url);
       if (!creds)

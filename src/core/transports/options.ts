@@ -49,6 +49,10 @@ export interface ListenOptions extends ChannelOptions, TlsOptions {
   maxUdpPeers?: number;
   /** Unix socket file mode (e.g. 0o600). */
   socketMode?: number;
+  /** Unix socket file group (a gid), e.g. the group allowed to connect with mode 0o660. */
+  socketGroup?: number;
+  /** Connections the system queues before they are accepted (listen backlog); default the system's. */
+  backlog?: number;
   /** TLS: refuse clients without a certificate signed by `ca` (mutual TLS). */
   requireClientCertificate?: boolean;
 }

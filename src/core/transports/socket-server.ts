@@ -54,7 +54,7 @@ export function serveSockets(
 export function startListening(
   server: Server,
   url: string,
-  target: { host: string; port: number } | { path: string },
+  target: ({ host: string; port: number } | { path: string }) & { backlog?: number },
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {

@@ -1,6 +1,6 @@
 /** TCP (`cd://host:port`) and Unix socket (`cd:///path.sock`) transports: line channels over net sockets. */
 import { connect as netConnect, createServer, type AddressInfo } from 'node:net';
-import { chmod, lstat, unlink } from 'node:fs/promises';
+import { chmod, chown, lstat, unlink } from 'node:fs/promises';
 import type { Channel } from '../channel.js';
 import { formatAddress, type ChannelAddress } from '../address.js';
 import { ConnectionError } from '../errors.js';
@@ -36,15 +36,21 @@ export async function listenTcp(addr: ChannelAddress, options: ListenOptions, on
   server.on('connection', accept);
   if (addr.transport === 'unix') {
     await removeStaleSocket(addr.path, addr.url);
-    await startListening(server, addr.url, { path: addr.path });
+    await startListening(server, addr.url, { path: addr.path, ...backlogOf(options) });
+    // The group first: a 0o660 socket is never open to a group it was not meant for.
+    if (options.socketGroup !== undefined) await chown(addr.path, -1, options.socketGroup);
     if (options.socketMode !== undefined) await chmod(addr.path, options.socketMode);
     return socketListener(server, formatAddress(addr), 'unix', channels, stats, () =>
       unlink(addr.path).catch(() => undefined),
     );
   }
-  await startListening(server, addr.url, { host: addr.host, port: addr.port });
+  await startListening(server, addr.url, { host: addr.host, port: addr.port, ...backlogOf(options) });
   const port = (server.address() as AddressInfo).port;
   return socketListener(server, formatAddress({ ...addr, port }), 'tcp', channels, stats);
+}
+
+export function backlogOf(options: ListenOptions): { backlog?: number } {
+  return options.backlog !== undefined ? { backlog: options.backlog } : {};
 }
 
 /** A socket file left by a crashed hub is removed; one that still answers is someone else's. */

@@ -72,7 +72,11 @@ export async function listenTls(addr: ChannelAddress, options: ListenOptions, on
       'TLS handshake failed',
     );
   });
-  await startListening(server, addr.url, { host: addr.host, port: addr.port });
+  await startListening(server, addr.url, {
+    host: addr.host,
+    port: addr.port,
+    ...(options.backlog !== undefined ? { backlog: options.backlog } : {}),
+  });
   const port = (server.address() as AddressInfo).port;
   return socketListener(server, formatAddress({ ...addr, port }), 'tls', channels, stats);
 }
