@@ -64,7 +64,7 @@ async function measure(system: string, path: string, intermediate: number | null
 }
 
 async function switchboardRows(): Promise<Row[]> {
-  const names = ['A', 'B', 'C', 'D'];
+  const names = ['a', 'b', 'c', 'd'];
   const hubs = await startCluster(
     names.map((n, i) => ({
       name: n,
@@ -86,7 +86,7 @@ async function switchboardRows(): Promise<Row[]> {
       ['echo_d', 'A -> B -> C -> D (2 between)', 2],
     ];
     for (const [target, path, inter] of paths) {
-      const req = await switchboardRequester(hubs.get('A')!.localUrl, target);
+      const req = await switchboardRequester(hubs.get('a')!.localUrl, target);
       try {
         rows.push(await measure('switchboard', path, inter, req));
       } finally {

@@ -1,5 +1,6 @@
 /** Client options with their defaults, validated once at `connect()`. */
 import { z } from 'zod';
+import { hubAddressFrom } from '../core/address.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import type { WireFormat } from '../core/codec/index.js';
 import type { ConnectOptions as ChannelOptions } from '../core/transports/index.js';
@@ -75,9 +76,12 @@ export function resolveOptions(options: ClientOptions = {}): ResolvedOptions {
   };
 }
 
-/** The hub address: the argument, else `SWITCHBOARD_ADDRESS`, else the communicator's local default. */
+/**
+ * The hub address: the argument, else `SWITCHBOARD_ADDRESS`, else `COMMUNICATOR_LISTEN`, else the
+ * communicator's local default; `127.0.0.1:4040` and socket paths are taken as `cd:`.
+ */
 export function resolveAddress(url: string | undefined): string {
-  const address = url ?? process.env.SWITCHBOARD_ADDRESS ?? DEFAULT_ADDRESS;
+  const address = hubAddressFrom(url);
   if (address.trim() === '')
     throw new InvalidArgumentError('the hub address is empty: give a URL such as cd://127.0.0.1:4040');
   return address.trim();

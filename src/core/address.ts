@@ -123,6 +123,16 @@ export function withScheme(value: string, scheme: AddressScheme): string {
   return `${scheme}://${v}`;
 }
 
+/**
+ * The hub a client dials: `given`, else `SWITCHBOARD_ADDRESS`, else the communicator's own
+ * `COMMUNICATOR_LISTEN`, else `cd://127.0.0.1:4040`; the communicator's bare forms
+ * (`127.0.0.1:4040`, a socket path) are taken as `cd:`.
+ */
+export function hubAddressFrom(given: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  const fromEnv = [env.SWITCHBOARD_ADDRESS, env.COMMUNICATOR_LISTEN].find((v) => v !== undefined && v.trim() !== '');
+  return withScheme(given ?? fromEnv ?? DEFAULT_LOCAL, 'cd');
+}
+
 /** The URL for an address (always with an explicit port, IPv6 in brackets). */
 export function formatAddress(addr: Omit<ChannelAddress, 'url'> & { url?: string }): string {
   if (addr.transport === 'unix') return `cd://${encodeURI(addr.path)}`;

@@ -1,5 +1,6 @@
 /** `switchboard peers <kind> <name> [endpoint]`: the peers discovery sees, once or as they change. */
 import type { Command } from 'commander';
+import { hubAddressOptions } from '../cli/hub-address.js';
 
 export interface PeersCliOptions {
   address?: string;
@@ -8,15 +9,16 @@ export interface PeersCliOptions {
 }
 
 export function registerCommands(program: Command): void {
-  program
-    .command('peers')
-    .description(
-      'list the peers of a service, cluster, database or queue from the hub registry (cluster-wide); --watch follows changes',
-    )
-    .argument('<kind>', 'service | cluster | database | queue')
-    .argument('<name>', 'the service (or cluster, database, queue) name')
-    .argument('[endpoint]', 'endpoint name', 'default')
-    .option('-a, --address <url>', 'hub address (default $SWITCHBOARD_ADDRESS or cd://127.0.0.1:4040)')
+  hubAddressOptions(
+    program
+      .command('peers')
+      .description(
+        'list the peers of a service, cluster, database or queue from the hub registry (cluster-wide); --watch follows changes',
+      )
+      .argument('<kind>', 'service | cluster | database | queue')
+      .argument('<name>', 'the service (or cluster, database, queue) name')
+      .argument('[endpoint]', 'endpoint name', 'default'),
+  )
     .option('--json', 'print the peer map as JSON (one line per change with --watch)')
     .option('-w, --watch', 'keep running and print the map on every change (Ctrl-C stops)')
     .addHelpText(

@@ -1,6 +1,7 @@
 /** `switchboard hub`, `switchboard start` and `switchboard services`. */
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { hubAddressOptions } from '../cli/hub-address.js';
 import { secretFlagRefused } from '../trust/secrets.js';
 
 /** Whatever still holds the event loop (a stuck client socket) must not keep a stopped hub alive. */
@@ -189,10 +190,12 @@ Examples:
       }
     });
 
-  program
-    .command('services')
-    .description('list the services registered with a hub: instances, commands, status, since when')
-    .option('--address <url>', 'the hub (default $SWITCHBOARD_ADDRESS or cd://127.0.0.1:4040)')
+  hubAddressOptions(
+    program
+      .command('services')
+      .description('list the services registered with a hub: instances, commands, status, since when'),
+    false,
+  )
     .option('--timeout <ms>', 'how long to wait for the hub (default 5000)')
     .option('--json', 'print the list as JSON')
     .addHelpText(

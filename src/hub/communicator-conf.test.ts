@@ -188,7 +188,7 @@ void test('communicator.d/*.conf overrides are merged in name order; every key o
   };
   bad('max_gossip_timeout=soon\n', /max_gossip_timeout must be a duration.*95-bad\.conf/);
   bad('my_address=10.254.254.253\n', /my_address is not an address of this machine/);
-  bad('unix_group=no-such-group-here\n', /unix_group names no group of this machine/);
+  bad('unix_group=no-such-group-here\n', /unix_group no-such-group-here names no group of this machine.*95-bad\.conf/);
   bad('user_name=communicator\n', /95-bad\.conf: user_name: the communicator drops its privileges/);
   bad('colour=blue\n', /unknown key "colour"/);
   writeFileSync(join(overrides, '95-bad.conf'), 'communicator_plugin_paths=/usr/lib/communicator/plugins\n');

@@ -198,7 +198,10 @@ void test('cache rules: cached for a known service and delivered on REGISTER; no
   sender.send('flaky/WORK n=3;cache="no;reply"');
   const un = await sender.next('SERVICE_UNAVAILABLE');
   assert.equal(un.params.destination_service, 'flaky');
+  assert.equal(un.params.destination_server, 'testhub', 'a local failure names this hub (PROTOCOL.md)');
   assert.equal(un.params.unsent_command, 'WORK');
+  sender.send('.:flaky/WORK n=4;cache="no;reply"');
+  assert.equal((await sender.next('SERVICE_UNAVAILABLE')).params.destination_server, 'testhub');
   sender.send('nobody_here/WORK transmission_report=failure');
   const failed = await sender.next('TRANSMISSION_REPORT');
   assert.equal(failed.params.status, 'failed');

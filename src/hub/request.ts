@@ -3,15 +3,15 @@
  * on the asking connection), for the CLI verbs: connect, send one command as a JSON line (so
  * structured replies come back typed), collect replies, close.
  */
-import { DEFAULT_LOCAL } from '../core/address.js';
+import { hubAddressFrom } from '../core/address.js';
 import { ConnectionError, SwitchboardError, TimeoutError, errorMessage } from '../core/errors.js';
 import { createMessage, type JsonValue, type Message } from '../core/message.js';
 import { MessageConnection } from '../core/message-connection.js';
 import { connect } from '../core/transports/index.js';
 
-/** The hub a CLI verb talks to: `--address`, else SWITCHBOARD_ADDRESS, else the local default. */
+/** The hub a CLI verb talks to: `--address`, else SWITCHBOARD_ADDRESS, else COMMUNICATOR_LISTEN, else the local default. */
 export function hubAddress(given: string | undefined): string {
-  return given ?? process.env.SWITCHBOARD_ADDRESS ?? DEFAULT_LOCAL;
+  return hubAddressFrom(given);
 }
 
 /**

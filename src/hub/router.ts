@@ -203,8 +203,13 @@ export class Router {
   private failed(msg: Message, from: HubConnection | undefined, rule: CacheRule, why: string): void {
     this.counters.failed++;
     if (rule.reply) {
-      const params: Record<string, JsonValue> = { destination_service: msg.to.service, unsent_command: msg.command };
-      if (msg.to.server !== '') params.destination_server = msg.to.server;
+      // The hub the message was for; an address that named none (``, `.`, `*`) failed here.
+      const server = msg.to.server;
+      const params: Record<string, JsonValue> = {
+        destination_service: msg.to.service,
+        destination_server: server === '' || server === '.' || server === '*' ? this.d.serverName : server,
+        unsent_command: msg.command,
+      };
       this.answer(msg, from, 'SERVICE_UNAVAILABLE', params);
     }
     if (parseReportLevel(msg.params.transmission_report) !== 'none') {

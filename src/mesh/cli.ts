@@ -1,13 +1,15 @@
 /** `switchboard cluster-status`: is the cluster up, complete, and how does this hub route. */
 import type { Command } from 'commander';
+import { hubAddressOptions } from '../cli/hub-address.js';
 
 export function registerCommands(program: Command): void {
-  program
-    .command('cluster-status')
-    .description(
-      'show the hub mesh as one hub sees it: CLUSTER_UP/DOWN, COMPLETE/INCOMPLETE, hubs, routes, links, blocked addresses',
-    )
-    .option('-a, --address <url>', 'hub address (default $SWITCHBOARD_ADDRESS or cd://127.0.0.1:4040)')
+  hubAddressOptions(
+    program
+      .command('cluster-status')
+      .description(
+        'show the hub mesh as one hub sees it: CLUSTER_UP/DOWN, COMPLETE/INCOMPLETE, hubs, routes, links, blocked addresses',
+      ),
+  )
     .option('--json', 'print the full status as JSON')
     .option('-t, --timeout <ms>', 'how long to wait for the hub, in milliseconds', '5000')
     .addHelpText(

@@ -5,8 +5,8 @@
 import { createInterface } from 'node:readline';
 import { errorMessage } from '../core/errors.js';
 import { connect, type SwitchboardClient } from '../client/index.js';
-import { checkedAddress, type SendOptions } from './options.js';
-import { formatMessage, parseTypedMessage } from './message-line.js';
+import { channelOptions, checkedAddress, withSecret, type SendOptions } from './options.js';
+import { formatMessage, parseTypedMessage, separatorHints } from './message-line.js';
 
 const HELP = `Type a message and press Enter, e.g.  clock/TIME zone=UTC   or a JSON object line.
   /connect [URL]   connect (default: the --address given)
@@ -34,7 +34,7 @@ export async function runConsole(
   const open = async (url: string) => {
     hub?.dispose();
     hub = undefined;
-    const client = await connect(url, { reconnect: false });
+    const client = await connect(url, { reconnect: false, ...channelOptions(options) });
     client.onMessage((m) => {
       if (m.command !== 'HELP' && m.command !== 'READY') print(`< ${formatMessage(m, options.json, false)}`);
     });
@@ -77,7 +77,9 @@ export async function runConsole(
       print('not connected: use /connect URL');
       return true;
     }
-    const sent = hub.send(parseTypedMessage(text));
+    const typed = parseTypedMessage(text);
+    for (const hint of separatorHints(text, typed)) print(`note: ${hint}`);
+    const sent = hub.send(withSecret(typed, options));
     print(sent ? '> sent' : '! dropped (outbound queue full)');
     return true;
   };

@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createMessage } from '../core/message.js';
-import { parseTypedMessage } from './message-line.js';
+import { readFileSync } from 'node:fs';
+import { parseTypedMessage, separatorHints } from './message-line.js';
 import { parseSendOptions, parseSniffOptions } from './options.js';
 import { formatSniffed, readSniffed } from './sniff.js';
 
@@ -16,6 +17,35 @@ void test('typed messages: text and JSON lines; mistakes get a hint', () => {
   assert.throws(() => parseTypedMessage('   '), /the message is empty/);
   assert.throws(() => parseTypedMessage('clock/time'), /service\/COMMAND name=value/);
   assert.throws(() => parseTypedMessage('{"service":'), /a JSON message is an object/);
+});
+
+void test("a space where a ';' was meant: one parameter, and a note that says so", () => {
+  const line = 'sync/LIST_DATA search=invoice page_size=10';
+  const msg = parseTypedMessage(line);
+  assert.deepEqual(msg.params, { search: 'invoice page_size=10' }, 'the text form reads one parameter');
+  assert.deepEqual(separatorHints(line, msg), [
+    'parameter search is "invoice page_size=10": parameters are separated by ";", not spaces; did you mean search=invoice;page_size=10?',
+  ]);
+  const fixed = 'sync/LIST_DATA search=invoice;page_size=10';
+  assert.deepEqual(parseTypedMessage(fixed).params, { search: 'invoice', page_size: '10' });
+  assert.deepEqual(separatorHints(fixed, parseTypedMessage(fixed)), []);
+  assert.deepEqual(
+    separatorHints('x/Y text=hi there', parseTypedMessage('x/Y text=hi there')),
+    [],
+    'spaces alone are fine',
+  );
+  const json = '{"service":"x","command":"Y","parameters":{"q":"a b=c"}}';
+  assert.deepEqual(separatorHints(json, parseTypedMessage(json)), [], 'JSON parameters are explicit');
+});
+
+void test("the README's `switchboard send '...'` examples read as they mean (no forgotten ';')", () => {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const examples = [...readme.matchAll(/switchboard send [^`\n]*?'([^'\n]+)'/g)].map((m) => m[1]!);
+  assert.ok(
+    examples.some((e) => e.startsWith('sync/LIST_DATA')),
+    'the sync example is among them',
+  );
+  for (const line of examples) assert.deepEqual(separatorHints(line, parseTypedMessage(line)), [], line);
 });
 
 void test('flags: timeout, service and command names, addresses', () => {

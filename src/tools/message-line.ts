@@ -26,6 +26,25 @@ export function parseTypedMessage(line: string): OutgoingMessage {
   return { command: msg.command, to: msg.to, params: msg.params };
 }
 
+/**
+ * Values that look like a forgotten `;`: in the text form `search=invoice page_size=10` is ONE
+ * parameter, search = "invoice page_size=10". Returns a sentence per such value (JSON lines have
+ * explicit parameters and get none), for the tools to print as a note; the message is still sent.
+ */
+export function separatorHints(line: string, msg: OutgoingMessage): string[] {
+  if (line.trim().startsWith('{')) return [];
+  const hints: string[] = [];
+  for (const [name, value] of Object.entries(msg.params ?? {})) {
+    if (typeof value !== 'string') continue;
+    const m = /^(.*?)\s+([A-Za-z_][A-Za-z0-9_]*=.*)$/s.exec(value);
+    if (!m) continue;
+    hints.push(
+      `parameter ${name} is ${JSON.stringify(value)}: parameters are separated by ";", not spaces; did you mean ${name}=${m[1]};${m[2]}?`,
+    );
+  }
+  return hints;
+}
+
 /** A received message as a line for a person (text form) or a program (`--json`). */
 export function formatMessage(msg: Message, json: boolean, hideCorrelation = true): string {
   let shown = msg;

@@ -2,8 +2,8 @@
 import { SwitchboardError } from '../core/errors.js';
 import type { Message } from '../core/message.js';
 import { connect } from '../client/index.js';
-import { formatMessage, parseTypedMessage } from './message-line.js';
-import type { SendOptions } from './options.js';
+import { formatMessage, parseTypedMessage, separatorHints } from './message-line.js';
+import { channelOptions, withSecret, type SendOptions } from './options.js';
 
 /**
  * What is never the reply a person waits for: protocol notices and requests to us. UNKNOWN,
@@ -25,12 +25,16 @@ export async function runSend(
   line: string,
   options: SendOptions,
   out: NodeJS.WritableStream = process.stdout,
+  err: NodeJS.WritableStream = process.stderr,
 ): Promise<void> {
-  const outgoing = parseTypedMessage(line);
+  const typed = parseTypedMessage(line);
+  for (const hint of separatorHints(line, typed)) err.write(`switchboard: note: ${hint}\n`);
+  const outgoing = withSecret(typed, options);
   const hub = await connect(options.address, {
     reconnect: false,
     requestTimeoutMs: options.timeoutMs,
     format: options.json ? 'json' : 'text',
+    ...channelOptions(options),
   });
   try {
     if (!options.wait) {

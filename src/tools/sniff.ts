@@ -50,7 +50,10 @@ export async function runSniff(
   out: NodeJS.WritableStream = process.stdout,
   err: NodeJS.WritableStream = process.stderr,
 ): Promise<void> {
-  const hub = await connect(options.address, { format: options.json ? 'json' : 'text', waitOnFirstConnect: false });
+  const hub = await connect(options.address, {
+    format: options.json ? 'json' : 'text',
+    waitOnFirstConnect: false,
+  });
   const ask = () => {
     const params: Record<string, string> = { format: options.json ? 'json' : 'text' };
     if (options.service) params.service = options.service;

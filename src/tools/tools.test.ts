@@ -8,6 +8,9 @@ import { waitFor } from '../core/test/support.js';
 import type { Message } from '../core/message.js';
 import { connect, type SwitchboardClient } from '../client/index.js';
 import { TestHub } from '../client/test/hub.js';
+import { parseAddress } from '../core/address.js';
+import { makeTestPki } from '../core/test/certs.js';
+import { LineClient, hubPort, startTestHub } from '../hub/test/support.js';
 
 const BIN = fileURLToPath(new URL('../../bin/switchboard.js', import.meta.url));
 let hub: TestHub;
@@ -15,16 +18,21 @@ let echo: SwitchboardClient;
 const got: Message[] = [];
 const children: ChildProcess[] = [];
 
-function cli(args: string[], stdin?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function cli(
+  args: string[],
+  stdin?: string,
+  env: Record<string, string | undefined> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: {
-        ...process.env,
-        SWITCHBOARD_FROM_SOURCE: '1',
-        SWITCHBOARD_LOG_LEVEL: 'warn',
-        SWITCHBOARD_ADDRESS: hub.url,
-      },
-    });
+    const vars: NodeJS.ProcessEnv = {
+      ...process.env,
+      SWITCHBOARD_FROM_SOURCE: '1',
+      SWITCHBOARD_LOG_LEVEL: 'warn',
+      SWITCHBOARD_ADDRESS: hub.url,
+      ...env,
+    };
+    for (const [k, v] of Object.entries(env)) if (v === undefined) delete vars[k];
+    const child = spawn(process.execPath, [BIN, ...args], { env: vars });
     children.push(child);
     let stdout = '';
     let stderr = '';
@@ -138,5 +146,81 @@ void test('sniff prints every routed message live, filtered, as JSON lines', asy
   } finally {
     sender.dispose();
     child.kill('SIGTERM');
+  }
+});
+
+void test("the communicator's habits: COMMUNICATOR_LISTEN, --communicator-listen, bare ip:port, -c/--secret, --ca, SWITCHBOARD_CA", async () => {
+  const port = parseAddress(hub.url).port;
+  // The communicator's variable (bare ip:port, as its tools write it) when SWITCHBOARD_ADDRESS is unset.
+  const viaEnv = await cli(['send', 'echo/NOTE text=communicator-listen'], undefined, {
+    SWITCHBOARD_ADDRESS: undefined,
+    COMMUNICATOR_LISTEN: `127.0.0.1:${port}`,
+  });
+  assert.equal(viaEnv.code, 0, viaEnv.stderr);
+  const viaFlag = await cli(['send', '--communicator-listen', `127.0.0.1:${port}`, 'echo/NOTE text=flag'], undefined, {
+    SWITCHBOARD_ADDRESS: 'cd://127.0.0.1:1',
+  });
+  assert.equal(viaFlag.code, 0, viaFlag.stderr);
+  await waitFor(
+    () => got.some((m) => m.params.text === 'communicator-listen') && got.some((m) => m.params.text === 'flag'),
+    {
+      what: 'both NOTEs at echo',
+    },
+  );
+  const services = await cli(['services', '--json', '--communicator-listen', hub.url]);
+  assert.equal(services.code, 0, services.stderr);
+  assert.ok((JSON.parse(services.stdout) as { name: string }[]).some((s) => s.name === 'echo'));
+
+  // A hub with a signal secret and a TLS listener whose certificate no system CA knows.
+  const cert = makeTestPki();
+  const secured = await startTestHub({
+    signalSecret: 's3cret',
+    secureListen: 'cds://127.0.0.1:0',
+    certificate: cert.certificate,
+    privateKey: cert.privateKey,
+  });
+  try {
+    const box = await LineClient.register(hubPort(secured), 'box');
+    const udp = `cdu://127.0.0.1:${hubPort(secured, 'signal')}`;
+    assert.equal((await cli(['send', '-a', udp, 'box/PING n=1'])).code, 0);
+    assert.equal((await cli(['send', '-a', udp, '-c', 's3cret', 'box/PING n=2'])).code, 0);
+    assert.equal(
+      (await cli(['send', '-a', udp, 'box/PING n=3'], undefined, { SWITCHBOARD_SIGNAL_SECRET: 's3cret' })).code,
+      0,
+    );
+    const pings = [await box.next('PING'), await box.next('PING')];
+    assert.deepEqual(
+      pings.map((m) => m.params.n),
+      ['2', '3'],
+      'the datagram without the secret is dropped',
+    );
+    assert.ok(
+      pings.every((m) => m.params.secret_code === undefined),
+      'the hub strips secret_code',
+    );
+    const onStream = await cli(['send', '-c', 's3cret', 'box/PING n=4']);
+    assert.equal(onStream.code, 1);
+    assert.match(onStream.stderr, /--secret is the signal_secret of UDP signals/);
+
+    const tls = secured.addresses.find((a) => a.kind === 'secure')!.url;
+    const untrusted = await cli(['send', '-a', tls, '--wait', 'SERVICE_STATUS service=box'], undefined, {
+      SWITCHBOARD_CA: undefined,
+    });
+    assert.equal(untrusted.code, 1, 'the system CAs do not know the hub');
+    const withFlag = await cli(['send', '-a', tls, '--ca', cert.ca, '--wait', 'SERVICE_STATUS service=box']);
+    assert.equal(withFlag.code, 0, withFlag.stderr);
+    assert.match(withFlag.stdout, /STATUS .*service=box;status=up/);
+    const withEnv = await cli(['services', '--json', '--address', tls], undefined, {
+      SWITCHBOARD_CA: cert.ca,
+    });
+    assert.equal(withEnv.code, 0, withEnv.stderr);
+    assert.ok((JSON.parse(withEnv.stdout) as { name: string }[]).some((s) => s.name === 'box'));
+    const missing = await cli(['services', '--address', tls], undefined, { SWITCHBOARD_CA: '/nonexistent/ca.pem' });
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /SWITCHBOARD_CA: cannot read the CA certificate file/);
+    box.close();
+  } finally {
+    await secured.stop();
+    cert.cleanup();
   }
 });

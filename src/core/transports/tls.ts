@@ -28,8 +28,24 @@ function readCa(ca: string | string[] | undefined): string[] | undefined {
   return (Array.isArray(ca) ? ca : [ca]).map((c) => readPem(c, 'CA certificate'));
 }
 
+/**
+ * The CAs a client trusts: the ones it was given, else the PEM file named by `SWITCHBOARD_CA`
+ * (a private CA for every client on the machine: send, sniff, the client library, the CLI verbs),
+ * else the system's.
+ */
+export function clientCa(given: string | string[] | undefined, env = process.env): string[] | undefined {
+  if (given !== undefined) return readCa(given);
+  const file = env.SWITCHBOARD_CA?.trim();
+  if (!file) return undefined;
+  try {
+    return readCa(file);
+  } catch (err) {
+    throw new InvalidArgumentError(`SWITCHBOARD_CA: ${errorMessage(err)}`, { cause: err });
+  }
+}
+
 export async function connectTls(addr: ChannelAddress, options?: ConnectOptions): Promise<Channel> {
-  const ca = readCa(options?.ca);
+  const ca = clientCa(options?.ca);
   const socket = tlsConnect({
     host: addr.host,
     port: addr.port,

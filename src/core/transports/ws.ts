@@ -14,7 +14,7 @@ import { ConnectionError, InvalidArgumentError, LineTooLongError } from '../erro
 import { channelLogger } from './base-channel.js';
 import { BatchingChannel } from './batching-channel.js';
 import { startListening } from './socket-server.js';
-import { readPem } from './tls.js';
+import { clientCa, readPem } from './tls.js';
 import {
   DEFAULT_CONNECT_TIMEOUT_MS,
   resolveChannelOptions,
@@ -110,10 +110,7 @@ export class WsChannel extends BatchingChannel {
 
 export async function connectWs(addr: ChannelAddress, options?: ConnectOptions): Promise<Channel> {
   const o = resolveChannelOptions(options);
-  const ca =
-    options?.ca === undefined
-      ? undefined
-      : (Array.isArray(options.ca) ? options.ca : [options.ca]).map((c) => readPem(c, 'CA certificate'));
+  const ca = addr.scheme === 'wss' ? clientCa(options?.ca) : undefined;
   const ws = new WebSocket(addr.url, {
     maxPayload: o.maxLineLength,
     handshakeTimeout: options?.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,

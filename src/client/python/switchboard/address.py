@@ -21,9 +21,21 @@ class Address:
     path: str = ""
 
 
+def with_scheme(value: str, scheme: str = "cd") -> str:
+    """The communicator's bare forms get a scheme: ``127.0.0.1:4040`` -> ``cd://127.0.0.1:4040``,
+    ``/run/x.sock`` -> ``cd:///run/x.sock``; a URL is returned unchanged."""
+    v = value.strip()
+    if not v or "://" in v:
+        return v
+    return "cd://" + v if v.startswith("/") else "%s://%s" % (scheme, v)
+
+
 def resolve_address(url=None) -> str:
-    """The argument, else ``SWITCHBOARD_ADDRESS``, else ``cd://127.0.0.1:4040``."""
-    address = (url if url is not None else os.environ.get("SWITCHBOARD_ADDRESS") or DEFAULT_ADDRESS).strip()
+    """The argument, else ``SWITCHBOARD_ADDRESS``, else the communicator's ``COMMUNICATOR_LISTEN``,
+    else ``cd://127.0.0.1:4040``; bare ``ip:port`` and socket paths are taken as ``cd:``."""
+    if url is None:
+        url = os.environ.get("SWITCHBOARD_ADDRESS") or os.environ.get("COMMUNICATOR_LISTEN") or DEFAULT_ADDRESS
+    address = with_scheme(url)
     if not address:
         raise SwitchboardError("INVALID_ARGUMENT", "the hub address is empty: give a URL such as cd://127.0.0.1:4040")
     return address

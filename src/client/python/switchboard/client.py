@@ -13,6 +13,7 @@ a handler may call ``request()`` itself. Every method may be called from any thr
 
 import json
 import logging
+import os
 import queue
 import random
 import socket
@@ -62,6 +63,15 @@ NEVER_ANSWERED = frozenset(
 Params = Dict[str, Any]
 # A handler gets the message and returns None, or the reply: {"command": ..., "params": {...}}.
 Handler = Callable[[Message], Optional[Dict[str, Any]]]
+
+
+def _default_tls_context() -> ssl.SSLContext:
+    """The system's CAs, or the private CA named by ``SWITCHBOARD_CA`` (as every Switchboard client)."""
+    ca = (os.environ.get("SWITCHBOARD_CA") or "").strip()
+    try:
+        return ssl.create_default_context(cafile=ca) if ca else ssl.create_default_context()
+    except OSError as err:
+        raise SwitchboardError("INVALID_ARGUMENT", "SWITCHBOARD_CA: cannot read %r: %s" % (ca, err)) from None
 
 
 @dataclass(frozen=True)
@@ -547,7 +557,7 @@ class Client:
             sock = socket.create_connection((t.host, t.port), timeout=self._connect_timeout)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if t.transport == "tls":
-                context = self._ssl or ssl.create_default_context()
+                context = self._ssl or _default_tls_context()
                 try:
                     sock = context.wrap_socket(sock, server_hostname=t.host)
                 except OSError:

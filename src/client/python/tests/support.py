@@ -44,7 +44,8 @@ def port_open(port: int) -> bool:
 class Hub:
     """One hub process; `url` stays the same across restarts."""
 
-    def __init__(self):
+    def __init__(self, extra_args=None):
+        self.extra_args = list(extra_args or [])
         self.port = free_port()
         self.home = tempfile.mkdtemp(prefix="switchboard-pytest-")
         self.socket_path = os.path.join(self.home, "hub.sock")
@@ -69,7 +70,7 @@ class Hub:
             self.unix_url,
             "--signal",
             "off",
-        ]
+        ] + self.extra_args
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout

@@ -3,9 +3,13 @@ replies in both formats, errors as codes, broadcasts, the answers every service 
 while the hub is away, reconnecting with the back-off, and the TypeScript tools talking to it."""
 
 import json
+import os
+import shutil
 import subprocess
+import tempfile
 import threading
 import unittest
+from unittest import mock
 
 from support import Hub, cli_command, wait_until
 from switchboard import Client, ConnectionClosedError, RequestTimeoutError, SwitchboardError, connect
@@ -189,6 +193,52 @@ class AgainstOneHub(unittest.TestCase):
                 with self.assertRaises(SwitchboardError) as caught:
                     call()
                 self.assertIn(text, caught.exception.message)
+
+
+class TheCommunicatorsHabits(unittest.TestCase):
+    """COMMUNICATOR_LISTEN and bare ``ip:port`` addresses; SWITCHBOARD_CA for a hub whose
+    certificate a private CA signed (here: the self-signed certificate is its own CA)."""
+
+    @classmethod
+    def setUpClass(cls):
+        if not shutil.which("openssl"):
+            raise unittest.SkipTest("no openssl to make a test certificate")
+        cls.keys = tempfile.mkdtemp(prefix="switchboard-pyca-")
+        cls.cert = os.path.join(cls.keys, "cert.pem")
+        key = os.path.join(cls.keys, "key.pem")
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+             "-keyout", key, "-out", cls.cert, "-days", "1", "-subj", "/CN=localhost",
+             "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+            check=True, capture_output=True,
+        )
+        from support import free_port
+
+        cls.tls_port = free_port()
+        cls.hub = Hub(["--secure-listen", "cds://127.0.0.1:%d" % cls.tls_port, "--certificate", cls.cert,
+                       "--private-key", key]).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.hub.cleanup()
+        shutil.rmtree(cls.keys, ignore_errors=True)
+
+    def test_communicator_listen_with_a_bare_address(self):
+        with mock.patch.dict(os.environ, {"COMMUNICATOR_LISTEN": "127.0.0.1:%d" % self.hub.port}):
+            os.environ.pop("SWITCHBOARD_ADDRESS", None)
+            c = connect()
+            self.addCleanup(c.close)
+            self.assertEqual(c.register("py_habit").hub_address, "127.0.0.1:%d" % self.hub.port)
+
+    def test_switchboard_ca_lets_a_cds_address_verify_the_hub(self):
+        url = "cds://127.0.0.1:%d" % self.tls_port
+        with mock.patch.dict(os.environ, {"SWITCHBOARD_CA": ""}):
+            with self.assertRaises(SwitchboardError):
+                connect(url, reconnect=False).close()  # the system's CAs do not know this hub
+        with mock.patch.dict(os.environ, {"SWITCHBOARD_CA": self.cert}):
+            c = connect(url, reconnect=False)
+            self.addCleanup(c.close)
+            self.assertEqual(c.register("py_tls").service, "py_tls")
 
 
 class WhenTheHubGoesAway(unittest.TestCase):
