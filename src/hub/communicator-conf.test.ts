@@ -64,9 +64,9 @@ interface Banner {
   notes?: string[];
 }
 
-function spawnHub(args: string[], env: Record<string, string> = {}) {
+function spawnHub(home: string, args: string[]) {
   const child = spawn(process.execPath, [BIN, 'hub', ...args, '--json'], {
-    env: { ...process.env, SWITCHBOARD_FROM_SOURCE: '1', SWITCHBOARD_LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, SWITCHBOARD_FROM_SOURCE: '1', SWITCHBOARD_LOG_LEVEL: 'warn', SWITCHBOARD_HOME: home },
   });
   children.push(child);
   let out = '';
@@ -88,7 +88,7 @@ function spawnHub(args: string[], env: Record<string, string> = {}) {
 void test("the daemon's communicatord.conf (ports and paths moved) runs a hub a raw client talks to", async () => {
   const dir = await tempDir('sb-communicatord-');
   cleanups.push(dir.cleanup);
-  const hub = spawnHub(['--config', movedConf(dir.path)]);
+  const hub = spawnHub(join(dir.path, 'home'), ['--config', movedConf(dir.path)]);
   const banner = await hub.banner;
   const url = (name: string) => banner.addresses.find((a) => a.name === name)?.url ?? '';
   assert.deepEqual(banner.addresses.map((a) => a.name).sort(), ['local', 'mesh', 'signal']);
@@ -121,6 +121,8 @@ void test("the daemon's communicatord.conf (ports and paths moved) runs a hub a 
   assert.equal(await sendDatagram(parseAddress(url('signal')).port, 'mail/PING from=udp', 0), undefined);
   assert.equal((await mail.next('PING')).params.from, 'udp');
 
+  // STOP is the admin's: the hub's admin token (written under SWITCHBOARD_HOME) proves it.
+  caller.send(`AUTH token=${readFileSync(join(dir.path, 'home', 'hub.token'), 'utf8').trim()}`);
   caller.send('STOP');
   assert.equal((await mail.next('DISCONNECTING')).command, 'DISCONNECTING');
   assert.equal(await hub.exit, 0, hub.stderr());
