@@ -49,6 +49,16 @@ void test("the README's `switchboard send '...'` examples read as they mean (no 
 });
 
 void test('flags: timeout, service and command names, addresses', () => {
+  assert.throws(
+    () => parseSendOptions({ timeout: '5000', secret: 's3cret', address: 'cd://127.0.0.1:4999' }),
+    /--secret is the signal_secret of UDP signals \(cdu:\/\/\); cd:\/\/127\.0\.0\.1:4999 is a stream connection/,
+  );
+  assert.equal(
+    parseSendOptions({ timeout: '5000', address: 'cd://127.0.0.1:4999' }, { SWITCHBOARD_SIGNAL_SECRET: 'x' }).secret,
+    undefined,
+    'the environment secret goes with UDP signals only',
+  );
+  assert.equal(parseSendOptions({ timeout: '5000', address: '127.0.0.1:4999' }).address, 'cd://127.0.0.1:4999');
   assert.equal(parseSendOptions({ timeout: '250', address: 'cd://127.0.0.1:4999' }).timeoutMs, 250);
   assert.throws(() => parseSendOptions({ timeout: '0' }), /--timeout must be between 1 and 3600000 ms/);
   assert.throws(() => parseSendOptions({ timeout: '5000', as: '9lives' }), /--as a service name/);
