@@ -6,7 +6,7 @@
  * decodes its lines, answers bad ones with INVALID and offers text lines to the fast path),
  * stamps the sender of each message and hands it to the right part.
  */
-import { decodeText, type TextHead } from '../core/codec/index.js';
+import { decodeText, encodeText, type TextHead } from '../core/codec/index.js';
 import type { Channel } from '../core/channel.js';
 import { errorMessage, SwitchboardError, type InvalidMessageError } from '../core/errors.js';
 import { getLogger, type Logger } from '../core/log.js';
