@@ -28,7 +28,7 @@ import {
   type MsgRequest,
   type StreamConfig,
 } from '@nats-io/jetstream';
-import { errorMessage } from '../core/errors.js';
+import { SwitchboardError, asSwitchboardError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { MAX_TTL_SECONDS } from '../core/protocol/index.js';
 import type { Subjects } from './subjects.js';
@@ -142,7 +142,8 @@ export class CacheStore {
     try {
       const info = await jsm.streams.info(name);
       if (!info.config.subjects?.includes(this.subjects.cacheAll))
-        throw new Error(
+        throw new SwitchboardError(
+          'CONFLICT',
           `stream ${name} exists but does not hold ${this.subjects.cacheAll}: another program uses the name`,
         );
       return info.config.num_replicas;
@@ -180,7 +181,7 @@ export class CacheStore {
         this.log.info({ replicas, err: errorMessage(err) }, 'backplane message cache: stream not created');
       }
     }
-    throw last instanceof Error ? last : new Error(String(last));
+    throw asSwitchboardError(last, 'UNAVAILABLE');
   }
 
   /** Queues a message for JetStream; false when the queue is full (the caller keeps it some other way). */

@@ -4,6 +4,7 @@
  * subjects, so every payload is size-checked and parsed with zod before it is believed; a bad one
  * is logged and dropped.
  */
+import { InvalidMessageError } from '../core/errors.js';
 import { z } from 'zod';
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -51,27 +52,29 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /** Parses a payload with `schema`; throws a sentence saying what is wrong. */
 export function readPayload<T>(schema: z.ZodType<T>, data: Uint8Array, maxBytes: number): T {
-  if (data.length > maxBytes) throw new Error(`payload of ${data.length} bytes is over the limit of ${maxBytes}`);
+  if (data.length > maxBytes)
+    throw new InvalidMessageError(`payload of ${data.length} bytes is over the limit of ${maxBytes}`);
   let value: unknown;
   try {
     value = JSON.parse(decoder.decode(data));
   } catch {
-    throw new Error('payload is not UTF-8 JSON');
+    throw new InvalidMessageError('payload is not UTF-8 JSON');
   }
   const r = schema.safeParse(value);
   if (!r.success) {
     const issue = r.error.issues[0]!;
-    throw new Error(`payload: ${issue.path.join('.') || 'document'} ${issue.message}`);
+    throw new InvalidMessageError(`payload: ${issue.path.join('.') || 'document'} ${issue.message}`);
   }
   return r.data;
 }
 
 /** Decodes a message line from NATS (UTF-8, at most `maxBytes`); throws a sentence. */
 export function readLine(data: Uint8Array, maxBytes: number): string {
-  if (data.length > maxBytes) throw new Error(`message of ${data.length} bytes is over max_line_length (${maxBytes})`);
+  if (data.length > maxBytes)
+    throw new InvalidMessageError(`message of ${data.length} bytes is over max_line_length (${maxBytes})`);
   try {
     return decoder.decode(data);
   } catch {
-    throw new Error('message is not UTF-8');
+    throw new InvalidMessageError('message is not UTF-8');
   }
 }

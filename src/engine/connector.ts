@@ -10,9 +10,9 @@
  * and `connectionLost()` for transports to report a crash: pending calls reject with a clear error
  * and the plugin becomes inactive (it can be activated again).
  */
-import { SwitchboardError, TimeoutError } from '../core/errors.js';
+import { SwitchboardError, TimeoutError, asSwitchboardError } from '../core/errors.js';
 import { DEFERRED, type CallContext, type DeferredContext } from './call-queue.js';
-import { errorFromWire, errorToWire } from './errors.js';
+import { PluginError, errorFromWire, errorToWire, type EngineErrorCode } from './errors.js';
 import { engineLog } from './log.js';
 import { Plugin, type PluginOptions } from './plugin.js';
 import type { Profile } from './profile.js';
@@ -411,7 +411,7 @@ export abstract class PluginConnector extends Plugin {
       })
       .then(
         (v) => reply(v),
-        (e: unknown) => reply(undefined, e ?? new Error('call failed')),
+        (e: unknown) => reply(undefined, e ?? new PluginError('call failed')),
       );
   }
 
@@ -452,7 +452,7 @@ export abstract class PluginConnector extends Plugin {
         },
       )
       .catch((err: unknown) => {
-        const e = err instanceof Error ? err : new Error(String(err));
+        const e = asSwitchboardError(err, 'PLUGIN_ERROR' satisfies EngineErrorCode);
         if (this.waitHandshake) this.waitHandshake.reject(e);
         else this.host?.reportError(e, { plugin: this.name, source: 'connector', detail: 'handshake' });
       });

@@ -3,8 +3,8 @@
  * that the caller may call it, and activating the target on demand), and carries events with
  * last-value replay. Errors from hooks and listeners go to one error handler.
  */
-import { SwitchboardError } from '../core/errors.js';
-import { notRegistered, permissionDenied } from './errors.js';
+import { SwitchboardError, asSwitchboardError } from '../core/errors.js';
+import { notRegistered, permissionDenied, type EngineErrorCode } from './errors.js';
 import { EventBus, type EventCallback } from './event-bus.js';
 import { engineLog } from './log.js';
 import { PluginManager, type ManagerHost } from './manager.js';
@@ -219,7 +219,7 @@ export class Engine implements PluginHost, ManagerHost {
       await plugin.activate();
     } catch (err) {
       plugin.setState('inactive');
-      plugin.rejectAllRequests(err instanceof Error ? err : new Error(String(err)));
+      plugin.rejectAllRequests(asSwitchboardError(err, 'PLUGIN_ERROR' satisfies EngineErrorCode));
       this.forget(name);
       this.reportError(err, { plugin: name, source: 'onActivation' });
       throw err;

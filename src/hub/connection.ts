@@ -11,6 +11,7 @@
  * is closed as a slow consumer, which lets its senders go.
  */
 import type { Channel } from '../core/channel.js';
+import { ConnectionError } from '../core/errors.js';
 import type { WireFormat } from '../core/codec/index.js';
 import type { Endpoint, Message } from '../core/message.js';
 import type { Logger } from '../core/log.js';
@@ -94,7 +95,7 @@ export class HubConnection {
           },
           'closing a slow consumer: its queue stayed full while senders waited',
         );
-        this.channel.close(new Error('slow consumer: the outbound queue stayed full'));
+        this.channel.close(new ConnectionError('CONNECTION_CLOSED', 'slow consumer: the outbound queue stayed full'));
       }, this.limits.slowConsumerTimeoutMs);
       this.slowTimer.unref();
     }
@@ -159,7 +160,7 @@ export class HubConnection {
         },
         'closing a slow consumer that stopped reading',
       );
-      this.channel.close(new Error('slow consumer: the outbound queue stayed full'));
+      this.channel.close(new ConnectionError('CONNECTION_CLOSED', 'slow consumer: the outbound queue stayed full'));
     }
     return false;
   }

@@ -90,7 +90,9 @@ export function dialLink(
       socket = tcpConnect(base, ready);
     }
     socket.setNoDelay(true);
-    socket.setTimeout(options.timeoutMs, () => fail(new Error(`no connection within ${options.timeoutMs} ms`)));
+    socket.setTimeout(options.timeoutMs, () =>
+      fail(new ConnectionError('CONNECTION_FAILED', `no connection within ${options.timeoutMs} ms`)),
+    );
     socket.once('error', fail);
   });
 }

@@ -6,7 +6,7 @@
 import type { Channel } from '../core/channel.js';
 import { MessageConnection } from '../core/message-connection.js';
 import type { JsonValue, Message } from '../core/message.js';
-import { errorMessage, InvalidArgumentError } from '../core/errors.js';
+import { ConnectionError, errorMessage, InvalidArgumentError, InvalidMessageError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { assertPlainListenHost, formatHubAddress, parseHubAddress, type HubAddress } from './address-order.js';
 import { AuthGuard, type BlockedAddress } from './auth-guard.js';
@@ -254,7 +254,7 @@ export class Links {
         this.clock,
         this.config.timings.handshakeTimeoutMs,
       );
-      if (this.stopping) throw new Error('stopping');
+      if (this.stopping) throw new ConnectionError('CONNECTION_CLOSED', 'stopping');
       if (answer.command === 'REFUSE') {
         const r = readRefuse(answer);
         channel.close();
@@ -269,7 +269,8 @@ export class Links {
         this.schedule(n, r.kind === 'too-many' ? 'failed' : 'disconnect');
         return;
       }
-      if (answer.command !== 'ACCEPT') throw new Error(`expected ACCEPT or REFUSE, got ${answer.command}`);
+      if (answer.command !== 'ACCEPT')
+        throw new InvalidMessageError(`expected ACCEPT or REFUSE, got ${answer.command}`);
       const accept = readParams('ACCEPT', AcceptParams, answer.params);
       if (accept.server_name === this.config.serverName || this.links.has(accept.server_name)) {
         channel.close();
@@ -411,7 +412,7 @@ export class Links {
         }
         return;
       }
-      if (command !== 'CONNECT') throw new Error(`expected CONNECT or GOSSIP, got ${command}`);
+      if (command !== 'CONNECT') throw new InvalidMessageError(`expected CONNECT or GOSSIP, got ${command}`);
       const c: ConnectParams = readParams('CONNECT', ConnectParams, params);
       if (secure && !this.checkCredentials(sourceIp, c)) {
         channel.close();

@@ -1,4 +1,5 @@
 /** The thin dialect layer: placeholders, DDL spellings, parameter values, upsert statements. */
+import { InvalidArgumentError } from '../core/errors.js';
 import type { Dialect, UpsertSpec } from './types.js';
 
 export const SQLITE: Dialect = { name: 'sqlite', autoId: 'INTEGER PRIMARY KEY AUTOINCREMENT', maxParams: 32766 };
@@ -63,7 +64,7 @@ export function bindAll(params: readonly unknown[] | undefined): unknown[] {
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 function ident(name: string): string {
-  if (!IDENT.test(name)) throw new Error(`not a plain SQL identifier: ${JSON.stringify(name)}`);
+  if (!IDENT.test(name)) throw new InvalidArgumentError(`not a plain SQL identifier: ${JSON.stringify(name)}`);
   return name;
 }
 
@@ -81,9 +82,9 @@ const PG_TYPE = /^[a-z][a-z0-9 ]*$/;
 export function checkSpec(spec: UpsertSpec): void {
   for (const c of [spec.table, ...spec.columns, ...spec.update]) ident(c);
   if (spec.conflict.some((c) => !spec.columns.includes(c)))
-    throw new Error(`upsert into ${spec.table}: conflict columns must be among the inserted columns`);
+    throw new InvalidArgumentError(`upsert into ${spec.table}: conflict columns must be among the inserted columns`);
   if (spec.pgTypes && (spec.pgTypes.length !== spec.columns.length || spec.pgTypes.some((t) => !PG_TYPE.test(t)))) {
-    throw new Error(`upsert into ${spec.table}: pgTypes must name one plain type per column`);
+    throw new InvalidArgumentError(`upsert into ${spec.table}: pgTypes must name one plain type per column`);
   }
 }
 
@@ -115,7 +116,7 @@ export function rowPlaceholders(width: number): string {
 export function lastPerKey(spec: UpsertSpec, rows: readonly (readonly unknown[])[]): (readonly unknown[])[] {
   const idx = spec.conflict.map((c) => spec.columns.indexOf(c));
   if (idx.some((i) => i < 0))
-    throw new Error(`upsert into ${spec.table}: conflict columns must be among the inserted columns`);
+    throw new InvalidArgumentError(`upsert into ${spec.table}: conflict columns must be among the inserted columns`);
   const byKey = new Map<string, readonly unknown[]>();
   for (const row of rows) {
     const key = idx.length === 1 ? String(row[idx[0]!]) : idx.map((i) => String(row[i])).join('\u0000');

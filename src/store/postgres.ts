@@ -5,6 +5,7 @@
  */
 import pg from 'pg';
 import { getLogger } from '../core/log.js';
+import { InvalidArgumentError } from '../core/errors.js';
 import {
   bindAll,
   bindValue,
@@ -129,7 +130,7 @@ export class PostgresStore implements Store {
     const parsed = parsePostgresUrl(url);
     const schema = opts.schema ?? parsed.schema;
     if (schema !== undefined && !SCHEMA.test(schema))
-      throw new Error(`schema name ${JSON.stringify(schema)} must be letters, digits and _`);
+      throw new InvalidArgumentError(`schema name ${JSON.stringify(schema)} must be letters, digits and _`);
     if (schema) {
       // Create it before the pool pins it on every connection's search path.
       const admin = new pg.Client({ connectionString: parsed.connectionString });

@@ -7,6 +7,7 @@
  * would wait on each other's locks forever.
  */
 import Database from 'better-sqlite3';
+import { SwitchboardError } from '../core/errors.js';
 import { bindAll, checkSpec, needsBinding, rowPlaceholders, SQLITE, upsertSql } from './dialect.js';
 import { applyMigrations } from './migrate.js';
 import type { Db, Migration, Row, Store, UpsertSpec } from './types.js';
@@ -43,7 +44,7 @@ export class SqliteStore implements Store {
 
   // --- the in-process lock: statements outside a transaction wait while one is open ---
   private async acquire(): Promise<void> {
-    if (this.closed) throw new Error('the store is closed');
+    if (this.closed) throw new SwitchboardError('UNAVAILABLE', 'the store is closed');
     if (!this.held) {
       this.held = true;
       return;
@@ -59,7 +60,7 @@ export class SqliteStore implements Store {
 
   private async outside<T>(fn: () => T): Promise<T> {
     if (!this.held) {
-      if (this.closed) throw new Error('the store is closed');
+      if (this.closed) throw new SwitchboardError('UNAVAILABLE', 'the store is closed');
       return fn();
     }
     await this.acquire();

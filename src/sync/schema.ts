@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Db, Migration } from '../store/index.js';
+import { SwitchboardError } from '../core/errors.js';
 
 export const SYNC_MIGRATIONS: readonly Migration[] = [
   {
@@ -98,7 +99,7 @@ CREATE TABLE sync_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 /** This store's id (made once by the migration): it keys the connector folders under a shared home. */
 export async function storeId(db: Db): Promise<string> {
   const [row] = await db.query<{ value: string }>('SELECT value FROM sync_meta WHERE key = ?', ['store_id']);
-  if (!row) throw new Error('the sync tables are not migrated (no store id)');
+  if (!row) throw new SwitchboardError('INTERNAL', 'the sync tables are not migrated (no store id)');
   return row.value;
 }
 

@@ -11,6 +11,7 @@
 import { createServer, type Socket } from 'node:net';
 import { PassThrough, Writable, type Readable } from 'node:stream';
 import { readLines } from '../../core/framing.js';
+import { InvalidArgumentError } from '../../core/errors.js';
 import type { JsonValue } from '../../core/message.js';
 
 export type TaskHandler = (
@@ -47,7 +48,7 @@ function socketIO(listenOn: string): ConnectorIO {
   const host = i > 0 ? listenOn.slice(0, i) : '0.0.0.0';
   const port = Number(i >= 0 ? listenOn.slice(i + 1) : listenOn);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new Error(`SWITCHBOARD_CONNECTOR_LISTEN must be [host:]port, got "${listenOn}"`);
+    throw new InvalidArgumentError(`SWITCHBOARD_CONNECTOR_LISTEN must be [host:]port, got "${listenOn}"`);
   const input = new PassThrough();
   let agent: Socket | undefined;
   // Lines written while no agent is connected wait here (bounded: the oldest go first).

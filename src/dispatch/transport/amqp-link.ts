@@ -80,7 +80,7 @@ export class AmqpLink extends EventEmitter<{ up: [ConfirmChannel, number]; down:
       conn.on('error', () => undefined); // 'close' follows and carries the story
       conn.on('close', (err?: Error) => lost(err));
       ch.on('error', () => undefined);
-      ch.on('close', () => lost(new Error('channel closed')));
+      ch.on('close', () => lost(new ConnectionError('CONNECTION_CLOSED', 'channel closed')));
       await this.opts.setup(ch, generation, conn);
       this.conn = conn;
       this.ch = ch;
@@ -104,7 +104,7 @@ export class AmqpLink extends EventEmitter<{ up: [ConfirmChannel, number]; down:
     if (this.closed) return;
     this.reconnects++;
     this.opts.log.warn({ err: err ? errorMessage(err) : undefined }, 'RabbitMQ connection lost; reconnecting');
-    this.emit('down', err ?? new Error('connection closed'));
+    this.emit('down', err ?? new ConnectionError('CONNECTION_CLOSED', 'connection closed'));
     this.scheduleRetry(err, true);
   }
 

@@ -6,6 +6,7 @@
  *     an event reads its value at each indexed path once and picks the few triggers that can match.
  * Only those candidates run their filters. Disabled triggers are not indexed.
  */
+import { SwitchboardError } from '../../core/errors.js';
 import type { JsonValue } from '../../core/message.js';
 import { compileFilter, type CompiledFilter } from './filter.js';
 import { canonicalKey, getPath } from './path.js';
@@ -125,7 +126,7 @@ export class TriggerIndex {
     if (found.indexPath === undefined) bucket.rest.delete(found.trigger);
     else {
       const entry = bucket.byValue.get(found.indexPath);
-      if (!entry) throw new Error(`trigger index out of step for ${name}`);
+      if (!entry) throw new SwitchboardError('INTERNAL', `trigger index out of step for ${name}`);
       for (const k of found.indexKeys!) {
         const set = entry.values.get(k);
         set?.delete(found.trigger);

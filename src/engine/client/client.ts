@@ -10,7 +10,7 @@
  */
 import { SwitchboardError, TimeoutError } from '../../core/errors.js';
 import { Deadlines, type Deadline } from '../deadlines.js';
-import { callCancelled, callTimeout, errorFromWire, errorToWire } from '../errors.js';
+import { PluginError, callCancelled, callTimeout, errorFromWire, errorToWire } from '../errors.js';
 import { Outbox } from '../outbox.js';
 import {
   batchItems,
@@ -396,7 +396,7 @@ export class PluginClient {
     if (result instanceof Promise)
       result.then(
         (v) => this.reply(msg, v),
-        (e: unknown) => this.reply(msg, undefined, e ?? new Error('method failed')),
+        (e: unknown) => this.reply(msg, undefined, e ?? new PluginError('method failed')),
       );
     else this.reply(msg, result);
   }

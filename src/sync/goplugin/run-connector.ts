@@ -20,7 +20,7 @@
 import { status, type Server, type sendUnaryData, type ServerUnaryCall, type ServiceDefinition } from '@grpc/grpc-js';
 import { methods, services, type CheckpointMessage, type Empty } from '../proto/index.js';
 import { decodePage } from '../proto/page.js';
-import { SwitchboardError } from '../../core/errors.js';
+import { SwitchboardError, asSwitchboardError } from '../../core/errors.js';
 import { PAGE_SEQUENCE_HEADER } from './constants.js';
 import { ConnectorCancelledError, ConnectorSyncError, PageRejectedError } from './errors.js';
 import { hasStatus, isServiceError, statusName, unary } from './rpc.js';
@@ -122,7 +122,7 @@ class CallbackHandler {
         await work();
         callback(null, {});
       } catch (err) {
-        this.failure ??= err instanceof Error ? err : new Error(String(err));
+        this.failure ??= err instanceof Error ? err : asSwitchboardError(err); // the caller's own error (onPage) comes back as it was thrown
         // A page the store refused as bad data is the connector's to fix; anything else is the host's trouble.
         const badPage =
           err instanceof SwitchboardError &&

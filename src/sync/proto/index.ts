@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { loadSync } from '@grpc/proto-loader';
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
 import type { DataObject } from '../goplugin/types.js';
+import { SwitchboardError } from '../../core/errors.js';
 
 export type { DataObject };
 
@@ -69,13 +70,14 @@ const definitions = loadSync(
 
 function service(name: string): ServiceDefinition {
   const def = definitions[name];
-  if (!def || 'format' in def) throw new Error(`proto service ${name} missing from ${protoDir}`);
+  if (!def || 'format' in def)
+    throw new SwitchboardError('INTERNAL', `proto service ${name} missing from ${protoDir} (a broken install)`);
   return def as unknown as ServiceDefinition;
 }
 
 function method<Req, Res>(svc: ServiceDefinition, name: string): MethodDefinition<Req, Res> {
   const m = svc[name];
-  if (!m) throw new Error(`proto method ${name} missing`);
+  if (!m) throw new SwitchboardError('INTERNAL', `proto method ${name} missing (a broken install)`);
   return m as MethodDefinition<Req, Res>;
 }
 

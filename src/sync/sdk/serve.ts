@@ -8,6 +8,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { InvalidArgumentError, InvalidMessageError, SwitchboardError, errorMessage } from '../../core/errors.js';
 import {
   Metadata,
   Server,
@@ -62,14 +63,14 @@ function parseOptions<O>(definition: ConnectorDefinition<O>, text: string): O {
     try {
       raw = JSON.parse(text);
     } catch (err) {
-      throw new Error(`the options are not valid JSON: ${(err as Error).message}`);
+      throw new InvalidArgumentError(`the options are not valid JSON: ${errorMessage(err)}`, { cause: err });
     }
   }
   if (!definition.options) return raw as O;
   try {
     return definition.options.parse(raw);
   } catch (err) {
-    throw new Error(`the options are not valid: ${describeParseError(err)}`);
+    throw new InvalidArgumentError(`the options are not valid: ${describeParseError(err)}`, { cause: err });
   }
 }
 
@@ -86,7 +87,7 @@ function describeParseError(err: unknown): string {
 
 function toWire(o: ConnectorObject, index: number): DataObject {
   if (typeof o?.remoteId !== 'string' || o.remoteId === '')
-    throw new Error(`object ${index + 1} of the page has no remoteId`);
+    throw new InvalidMessageError(`object ${index + 1} of the page has no remoteId`);
   const metadata =
     o.metadata === undefined ? '' : typeof o.metadata === 'string' ? o.metadata : JSON.stringify(o.metadata);
   // The page codec writes strings only (protobufjs used to stringify whatever came).
@@ -184,7 +185,7 @@ export async function serveConnector<O = unknown>(
   let cleanupListener: () => Promise<void> = async () => {};
   const stop = () =>
     (stopping ??= (async () => {
-      for (const c of running) c.abort(new Error('the plugin is shutting down'));
+      for (const c of running) c.abort(new SwitchboardError('CANCELLED', 'the plugin is shutting down'));
       await broker.close();
       server.forceShutdown();
       await cleanupListener();
@@ -204,7 +205,7 @@ export async function serveConnector<O = unknown>(
     Sync: (call: ServerUnaryCall<SyncRequest, EndSync>, cb: sendUnaryData<EndSync>) => {
       const controller = new AbortController();
       running.add(controller);
-      call.on('cancelled', () => controller.abort(new Error('the host cancelled the sync')));
+      call.on('cancelled', () => controller.abort(new SwitchboardError('CANCELLED', 'the host cancelled the sync')));
       runSync(definition, call.request, broker, controller.signal, log, pagesInFlight)
         .then((metadata) => cb(null, { metadata }))
         .catch((err: unknown) => {
