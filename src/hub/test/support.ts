@@ -8,6 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeLine } from '../../core/codec/index.js';
+import { readLines } from '../../core/framing.js';
 import type { Message } from '../../core/message.js';
 import { parseAddress } from '../../core/address.js';
 import { loadConfig, type HubConfig } from '../config.js';
@@ -37,14 +38,12 @@ export function hubPort(hub: Hub, kind: 'local' | 'signal' = 'local'): number {
 export class LineClient {
   readonly received: Message[] = [];
   readonly raw: string[] = [];
-  private buffer = '';
   private waiters: { test: (m: Message) => boolean; resolve: (m: Message) => void }[] = [];
   private cursor = 0;
   readonly closed: Promise<void>;
 
   private constructor(readonly socket: Socket) {
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => this.onData(chunk));
+    readLines(socket, (line) => this.onLine(line), { maxLineLength: 64 * 1024 * 1024 });
     socket.on('error', () => undefined);
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
   }
@@ -65,19 +64,13 @@ export class LineClient {
     return c;
   }
 
-  private onData(chunk: string): void {
-    this.buffer += chunk;
-    let nl: number;
-    while ((nl = this.buffer.indexOf('\n')) !== -1) {
-      const line = this.buffer.slice(0, nl);
-      this.buffer = this.buffer.slice(nl + 1);
-      if (line.trim() === '') continue;
-      this.raw.push(line);
-      const msg = decodeLine(line);
-      this.received.push(msg);
-      const i = this.waiters.findIndex((w) => w.test(msg));
-      if (i !== -1) this.waiters.splice(i, 1)[0]!.resolve(msg);
-    }
+  private onLine(line: string): void {
+    if (line.trim() === '') return;
+    this.raw.push(line);
+    const msg = decodeLine(line);
+    this.received.push(msg);
+    const i = this.waiters.findIndex((w) => w.test(msg));
+    if (i !== -1) this.waiters.splice(i, 1)[0]!.resolve(msg);
   }
 
   send(line: string): void {
