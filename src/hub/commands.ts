@@ -1,8 +1,10 @@
 /**
  * The hub's own commands (messages with an empty destination service): REGISTER, UNREGISTER,
- * COMMANDS, HELP, SERVICE_STATUS, ALIVE, LIST_SERVICES, STOP, SHUTDOWN, SNIFF, UNSNIFF. Notices
- * sent to the hub are never answered (no ping-pong); anything else goes to the remote side
- * (mesh) or gets UNKNOWN. See PROTOCOL.md for each command's contract.
+ * COMMANDS, HELP, SERVICE_STATUS, ALIVE, LIST_SERVICES, STOP, SHUTDOWN, SNIFF, UNSNIFF, and the
+ * communicator's PUBLIC_IP and CLOCK_STATUS. Notices sent to the hub are never answered (no
+ * ping-pong); anything else goes to an extension or the remote side (mesh); what is left gets the
+ * hub's own fallback (CLUSTER_STATUS: a cluster of one), a sentence for a communicator message
+ * this hub does not take (communicator-messages.ts), or UNKNOWN. See PROTOCOL.md.
  */
 import { isCommandName } from '../core/codec/index.js';
 import { parseAdvertisement } from '../core/discovery-schema.js';
@@ -11,6 +13,8 @@ import type { WireFormat } from '../core/codec/index.js';
 import type { JsonValue, Message } from '../core/message.js';
 import { fail, ok, type Result } from '../core/result.js';
 import type { Logger } from '../core/log.js';
+import { ClockCheck } from './clock-status.js';
+import { COMMUNICATOR_REFUSALS, FALLBACK_COMMANDS, publicAddressParams } from './communicator-messages.js';
 import { SERVICE_NAME } from './config.js';
 import type { HubConnection } from './connection.js';
 import { RegisterRefused, parseInstanceParam, type InstanceEntry, type ServiceCatalog } from './registry.js';
@@ -26,6 +30,8 @@ export interface CommandContext {
   readonly router: Router;
   readonly tap: SniffTap;
   readonly log: Logger;
+  /** Where the hub listens (ports actually bound): PUBLIC_IP's secure_ip. */
+  readonly addresses: readonly { readonly kind: string; readonly url: string }[];
   remote(): RemoteHooks | undefined;
   /** Hub commands added by extensions (discovery, built-in services). */
   extraCommand(command: string): HubCommandHandler | undefined;
@@ -43,9 +49,11 @@ export type HubCommandHandler = (conn: HubConnection, msg: Message) => void;
 /** Commands the hub answers itself (its COMMANDS list for HELP). */
 export const HUB_COMMANDS = [
   'ALIVE',
+  'CLOCK_STATUS',
   'COMMANDS',
   'HELP',
   'LIST_SERVICES',
+  'PUBLIC_IP',
   'REGISTER',
   'SERVICE_STATUS',
   'SHUTDOWN',
@@ -74,6 +82,14 @@ export const NOTICES = new Set([
   'UNREACHABLE',
   'DISCONNECTED',
   'NEW_REMOTE_CONNECTION',
+  // The communicator's replies and cluster notices (the hub sends them; it never answers them).
+  'CLOCK_STABLE',
+  'CLOCK_UNSTABLE',
+  'CLUSTER_UP',
+  'CLUSTER_DOWN',
+  'CLUSTER_COMPLETE',
+  'CLUSTER_INCOMPLETE',
+  'SERVER_PUBLIC_IP',
 ]);
 
 /** Refused over UDP (the communicator's list, plus the tap and the service list, whose replies outgrow a datagram). */
@@ -132,7 +148,14 @@ function parseEndpoints(v: JsonValue | undefined): Result<JsonValue | undefined>
 }
 
 export class HubCommands {
-  constructor(private readonly c: CommandContext) {}
+  private readonly clock: ClockCheck;
+
+  constructor(
+    private readonly c: CommandContext,
+    options: { clockEnv?: NodeJS.ProcessEnv } = {},
+  ) {
+    this.clock = new ClockCheck(options.clockEnv);
+  }
 
   /** Handles a command to the hub from `conn` (already stamped). */
   handle(conn: HubConnection, msg: Message): void {
@@ -145,7 +168,13 @@ export class HubCommands {
       case 'COMMANDS':
         return this.commands(conn, msg);
       case 'HELP':
-        return c.tell(conn, 'COMMANDS', { list: [...HUB_COMMANDS, ...c.extraCommandNames()].sort().join(',') });
+        return c.tell(conn, 'COMMANDS', {
+          list: [...new Set([...HUB_COMMANDS, ...FALLBACK_COMMANDS, ...c.extraCommandNames()])].sort().join(','),
+        });
+      case 'PUBLIC_IP':
+        return c.tell(conn, 'SERVER_PUBLIC_IP', publicAddressParams(c.addresses, c.remote()?.listenUrls?.() ?? []));
+      case 'CLOCK_STATUS':
+        return this.clockStatus(conn);
       case 'ALIVE': {
         const params: Record<string, JsonValue> = { reply_timestamp: (Date.now() / 1000).toFixed(6) };
         if (msg.params.serial !== undefined) params.serial = msg.params.serial;
@@ -203,7 +232,30 @@ export class HubCommands {
     const extra = c.extraCommand(msg.command);
     if (extra) return extra(conn, msg);
     if (c.remote()?.handleCommand(msg)) return;
+    if (msg.command === 'CLUSTER_STATUS') {
+      // No mesh (or one that left it to the hub): a cluster of one, up and complete, as the communicator counts it.
+      c.tell(conn, 'CLUSTER_UP', { neighbors_count: '1' });
+      c.tell(conn, 'CLUSTER_COMPLETE', { neighbors_count: '1' });
+      return;
+    }
+    const refusal = COMMUNICATOR_REFUSALS.get(msg.command);
+    if (refusal) return this.invalid(conn, msg, refusal(c.remote() !== undefined));
     c.tell(conn, 'UNKNOWN', { command: msg.command });
+  }
+
+  /** CLOCK_STABLE or CLOCK_UNSTABLE from the system's time tools (clock-status.ts), when they have answered. */
+  private clockStatus(conn: HubConnection): void {
+    this.clock.status().then(
+      (s) => {
+        if (s.why) this.c.log.debug({ why: s.why }, 'no time tool could tell whether the clock is synchronised');
+        if (conn.open) this.c.tell(conn, s.command, { ...s.params });
+      },
+      (err: unknown) => {
+        // checkClock settles with a status for every tool failure; this is the hub's own fault.
+        this.c.log.warn({ err: errorMessage(err) }, 'the clock check failed');
+        if (conn.open) this.c.tell(conn, 'CLOCK_UNSTABLE', { clock_error: 'invalid' });
+      },
+    );
   }
 
   invalid(conn: HubConnection, msg: Message, message: string): void {

@@ -35,6 +35,8 @@ export interface RemoteHooks {
   hold?(msg: Message, ttlSeconds: number, knownHere: boolean): boolean;
   /** STOP: say DISCONNECT to neighbors and close links. */
   stop(): Promise<void>;
+  /** The remote side's own listeners (`cd://ip:port`, `cds://ip:port`), for PUBLIC_IP. */
+  listenUrls?(): string[];
   /** A connection on the hub's TLS listener whose first line is CONNECT or GOSSIP: a hub link the mesh takes over. */
   acceptLink?(channel: Channel, first: Message): void;
   /** Calls `listener` when links or the cluster graph change (the dashboard's live Network page); returns the remover. */
