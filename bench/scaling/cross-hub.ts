@@ -45,13 +45,13 @@ export async function crossHub(durationMs: number, runs: number): Promise<CrossR
     // One nats-server (JetStream on, as a backplane needs), two hubs on it.
     const nats = await NatsCluster.start(1);
     closers.push(() => nats.dispose());
-    const a = new BackplaneHub('A', await freePort(), () => [nats.url(0)], `bench${process.pid}`);
-    const b = new BackplaneHub('B', await freePort(), () => [nats.url(0)], `bench${process.pid}`);
+    const a = new BackplaneHub('a', await freePort(), () => [nats.url(0)], `bench${process.pid}`);
+    const b = new BackplaneHub('b', await freePort(), () => [nats.url(0)], `bench${process.pid}`);
     closers.push(() => Promise.all([a.dispose(), b.dispose()]));
     await a.start();
     await b.start();
     closers.push(await switchboardResponder(b.localUrl, 'echo'));
-    await waitFor(async () => (await a.status())?.hubs.some((h) => h.name === 'B' && h.services.includes('echo')), {
+    await waitFor(async () => (await a.status())?.hubs.some((h) => h.name === 'b' && h.services.includes('echo')), {
       timeoutMs: 60_000,
       what: 'the backplane hubs to see echo',
     });

@@ -41,7 +41,7 @@ void describe('NATS backplane: three hubs on three routed nats-servers', { skip:
 
   before(async () => {
     nats = await NatsCluster.start(3);
-    for (const name of ['A', 'B', 'C'])
+    for (const name of ['a', 'b', 'c'])
       hubs.push(new BackplaneHub(name, await freePort(), () => nats.urls, namespace, { replicas: 3, timings: 'fast' }));
     for (const h of hubs) await h.start();
     // The cache stream is replicated on the three servers once JetStream's cluster has formed.
@@ -63,17 +63,17 @@ void describe('NATS backplane: three hubs on three routed nats-servers', { skip:
     services.push(echo);
     // B hears of the service on C as a STATUS.
     const up = await watcher.next((m) => m.command === 'STATUS' && m.params.service === 'echo');
-    assert.equal(up.params.server_name, 'C');
+    assert.equal(up.params.server_name, 'c');
     assert.equal(up.params.status, 'up');
-    await converged(hubs, (s) => s.hubs.find((x) => x.name === 'C')?.services.includes('echo') ?? false);
+    await converged(hubs, (s) => s.hubs.find((x) => x.name === 'c')?.services.includes('echo') ?? false);
 
     // A request from A to "echo" anywhere: answered from C, back on A.
     client.to('echo', 'PING', { id: 1 });
     const ping = await echo.next((m) => m.command === 'PING');
-    assert.deepEqual(ping.sentFrom, { server: 'A', service: 'client' });
+    assert.deepEqual(ping.sentFrom, { server: 'a', service: 'client' });
     echo.send(createMessage('PONG', { id: ping.params.id ?? 0 }, ping.sentFrom));
     const pong = await client.next((m) => m.command === 'PONG');
-    assert.deepEqual(pong.sentFrom, { server: 'C', service: 'echo' });
+    assert.deepEqual(pong.sentFrom, { server: 'c', service: 'echo' });
     assert.equal(pong.params.id, 1);
 
     // LIST_SERVICES on A shows the service on C.
@@ -81,7 +81,7 @@ void describe('NATS backplane: three hubs on three routed nats-servers', { skip:
     const list = await client.next((m) => m.command === 'SERVICES');
     const entries = list.params.services as { name: string; server: string }[];
     assert.ok(
-      entries.some((e) => e.name === 'echo' && e.server === 'C'),
+      entries.some((e) => e.name === 'echo' && e.server === 'c'),
       JSON.stringify(entries),
     );
 
@@ -103,7 +103,7 @@ void describe('NATS backplane: three hubs on three routed nats-servers', { skip:
     const src = await LineService.register(a.localUrl, 'src');
     let worker = await LineService.register(c.localUrl, 'worker');
     services.push(src, worker);
-    await converged(hubs, (s) => s.hubs.find((x) => x.name === 'C')?.services.includes('worker') ?? false);
+    await converged(hubs, (s) => s.hubs.find((x) => x.name === 'c')?.services.includes('worker') ?? false);
     const job = (id: number) => src.to('worker', 'JOB', { id, cache: 'ttl=300' });
 
     for (let id = 0; id < 20; id++) job(id);
@@ -120,7 +120,7 @@ void describe('NATS backplane: three hubs on three routed nats-servers', { skip:
     // Sent at once: A still believes the worker is on C (it learns otherwise only from NATS).
     for (let id = 20; id < 40; id++) job(id);
     // And once A knows C is gone (the messages go straight to JetStream).
-    await converged([a], (s) => s.hubs.find((x) => x.name === 'C')?.reachable === false);
+    await converged([a], (s) => s.hubs.find((x) => x.name === 'c')?.reachable === false);
     for (let id = 40; id < 60; id++) job(id);
     await waitFor(async () => ((await a.status())?.backplane.cache.pending ?? 1) === 0, {
       timeoutMs: 60_000,

@@ -16,6 +16,7 @@ import logging
 import os
 import queue
 import random
+import select
 import socket
 import ssl
 import threading
@@ -176,7 +177,10 @@ class Client:
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
         # Held while bytes go out, so close() writes UNREGISTER after the writer's last frame.
-        self._send_lock = threading.Lock()
+        self._send_lock = threading.Lock()  # one frame at a time, in order
+        # OpenSSL forbids SSL_read and SSL_write on one connection at once (cpython#76714): on TLS
+        # the reader and the writer take turns under this lock, each waiting for the socket outside it.
+        self._tls_lock = threading.Lock()
         self._sock: Optional[socket.socket] = None
         self._gate_open = False  # user messages flow (connected, and READY when registering)
         self._queue: Deque[bytes] = deque()  # user messages, in order
@@ -262,7 +266,7 @@ class Client:
         if sock is not None:
             if current is not None and self._send_lock.acquire(timeout=1.0):
                 try:
-                    sock.sendall(self._frame(Message("UNREGISTER", {"service": current.service})))
+                    self._send_all(sock, self._frame(Message("UNREGISTER", {"service": current.service})))
                 except OSError:
                     pass
                 finally:
@@ -563,8 +567,39 @@ class Client:
                 except OSError:
                     sock.close()
                     raise
+                sock.setblocking(False)  # see _tls_lock
+                return sock
         sock.settimeout(None)
         return sock
+
+    def _recv(self, sock: socket.socket) -> bytes:
+        if not isinstance(sock, ssl.SSLSocket):
+            return sock.recv(65536)
+        while True:
+            if not sock.pending():
+                select.select([sock], [], [])
+            with self._tls_lock:
+                try:
+                    return sock.recv(65536)
+                except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                    continue
+
+    def _send_all(self, sock: socket.socket, data: bytes) -> None:
+        """Writes one frame; the caller holds _send_lock."""
+        if not isinstance(sock, ssl.SSLSocket):
+            sock.sendall(data)
+            return
+        view = memoryview(data)
+        while view:
+            with self._tls_lock:
+                try:
+                    sent = sock.send(view)
+                except (ssl.SSLWantWriteError, ssl.SSLWantReadError):
+                    sent = 0
+            if sent:
+                view = view[sent:]
+            else:
+                select.select([], [sock], [], 1.0)
 
     def _run_io(self, sock: Optional[socket.socket]) -> None:
         attempt = 0
@@ -624,7 +659,7 @@ class Client:
         reason = "the hub closed the connection"
         try:
             while True:
-                chunk = sock.recv(65536)
+                chunk = self._recv(sock)
                 if not chunk:
                     break
                 buffer += chunk
@@ -664,7 +699,7 @@ class Client:
                 self._cond.notify_all()  # room in the queue
             try:
                 with self._send_lock:
-                    sock.sendall(frame)
+                    self._send_all(sock, frame)
                 self.stats["sent"] += 1
             except OSError as err:
                 log.debug("write to %s failed: %s", self.address, err)
