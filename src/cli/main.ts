@@ -14,6 +14,12 @@ const program = new Command('switchboard')
 
 for (const register of VERB_MODULES) register(program);
 
+// `switchboard data list | head`: the reader went away. Stop quietly, as Unix tools do on SIGPIPE,
+// unless a long-running verb (hub, start) handles its closed output itself and keeps running.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE' && process.stdout.listenerCount('error') === 1) process.exit(0);
+});
+
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
