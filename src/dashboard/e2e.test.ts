@@ -166,6 +166,25 @@ void test('a note edited on the Data page survives the next sync', async (t) => 
   assert.equal(pageErrors().length, 0, pageErrors().join('\n'));
 });
 
+void test('the saved state of an account shows on the Accounts page and is forgotten by a second click', async (t) => {
+  if (!needChromium(t)) return;
+  // What a checkpointing connector leaves (the directory example keeps no state).
+  await sync!.store.exec('UPDATE accounts SET state = ?, state_updated_at = ? WHERE name = ?', [
+    '{"cursor":"f042.txt"}',
+    new Date().toISOString(),
+    'tree',
+  ]);
+  await go('accounts');
+  const row = browser!.page.locator('tr[data-account="disk/tree"]');
+  await row.locator('[data-role="state"]', { hasText: '{"cursor":"f042.txt"}' }).waitFor(T);
+  await shot('accounts-state');
+  await row.getByRole('button', { name: 'Reset state' }).click();
+  await row.getByRole('button', { name: 'Really forget it (a full sync next)?' }).click();
+  await row.locator('[data-role="state"]', { hasText: 'none: the next sync is a full one' }).waitFor(T);
+  assert.equal((await sync!.resolveAccount('tree')).state, null);
+  assert.equal(pageErrors().length, 0, pageErrors().join('\n'));
+});
+
 void test('account options are edited with the same checks inline; a connector with accounts is removed only with them, by a second click', async (t) => {
   if (!needChromium(t)) return;
   await go('accounts');

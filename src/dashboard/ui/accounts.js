@@ -1,5 +1,6 @@
 // Accounts: a connector plus the JSON options one sync of it needs. Create, edit (the options are
-// checked as JSON while typing, then by the connector itself on save), sync one, remove.
+// checked as JSON while typing, then by the connector itself on save), sync one, forget its saved
+// state (its next sync is a full one), remove.
 import { api, send } from './api.js';
 import { h, action, confirmAction, errorBox, field, table, emptyRow, when } from './dom.js';
 
@@ -92,7 +93,7 @@ function accountForm({ title, connectors, account, submit, cancel }) {
 }
 
 export function accountsPage(root) {
-  const columns = ['Id', 'Connector', 'Name', 'Options', 'Last sync', ''];
+  const columns = ['Id', 'Connector', 'Name', 'Options', 'State', 'Last sync', ''];
   const [list, body] = table(columns);
   const problems = h('div');
   const editor = h('div');
@@ -146,6 +147,27 @@ export function accountsPage(root) {
     );
   }
 
+  /** What the connector checkpointed (the next sync resumes from it), with a button to forget it. */
+  function stateCell(a, status) {
+    if (a.state === null) return h('span.muted', { 'data-role': 'state' }, 'none: the next sync is a full one');
+    const reset = confirmAction('Reset state', 'Really forget it (a full sync next)?', async () => {
+      try {
+        await send('POST', `/api/accounts/${a.id}/reset-state`);
+        await load();
+      } catch (err) {
+        status.replaceChildren(errorBox(err));
+      }
+    });
+    const preview = a.state.length > 60 ? `${a.state.slice(0, 60)}…` : a.state;
+    return h(
+      'span',
+      { 'data-role': 'state' },
+      h('code.options', { title: a.state }, preview),
+      ` saved ${when(a.stateUpdatedAt)} `,
+      reset,
+    );
+  }
+
   function row(a, run) {
     const status = h('span');
     const sync = action('Sync', async () => {
@@ -171,6 +193,7 @@ export function accountsPage(root) {
       h('td', {}, a.connector),
       h('td', {}, h('strong', {}, a.name)),
       h('td', {}, h('code.options', {}, a.options)),
+      h('td', {}, stateCell(a, status)),
       h('td', {}, lastRun(run)),
       h(
         'td.actions',
