@@ -55,6 +55,11 @@ function hubFlags(cmd: Command): Command {
     .option('--data-path <dir>', 'where the hub keeps its files (default $SWITCHBOARD_HOME)')
     .option('--services <list>', 'services known before they register: their messages are cached')
     .option('--max-queued-bytes <n>', 'outbound queue per connection before messages are dropped (default 8 MiB)')
+    .option(
+      '--max-cache-bytes <n>',
+      'bytes of messages kept for services that are not connected, in all (default 128 MiB; the oldest go first)',
+    )
+    .option('--max-service-cache-bytes <n>', 'the same for one service (default 32 MiB)')
     .option('--max-line-length <n>', 'longest accepted line in bytes (default 1 MiB)')
     .option('--slow-consumer-timeout <ms>', 'close a connection whose queue stays full this long (default 10000)')
     .option('--debug-all-messages', 'log every message the hub routes (costs what a sniffer costs)')

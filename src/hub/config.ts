@@ -52,6 +52,8 @@ export const CONFIG_KEYS = [
   'data_path',
   'services',
   'max_queued_bytes',
+  'max_cache_bytes',
+  'max_service_cache_bytes',
   'max_line_length',
   'slow_consumer_timeout',
   'debug_all_messages',
@@ -105,6 +107,9 @@ export interface HubConfig {
   /** Services known to this hub before they ever register (their messages are cached). */
   services: string[];
   maxQueuedBytes: number;
+  /** Bytes of messages the cache holds for services that are not connected, in all / per service. */
+  maxCacheBytes: number;
+  maxServiceCacheBytes: number;
   maxLineLength: number;
   /** A connection whose outbound queue keeps dropping for this long (ms) is closed. */
   slowConsumerTimeoutMs: number;
@@ -443,6 +448,8 @@ const makeSchema = (notes: string[]) =>
       return out;
     }),
     max_queued_bytes: intIn(1024, 1 << 30),
+    max_cache_bytes: intIn(0, 2 ** 34),
+    max_service_cache_bytes: intIn(0, 2 ** 34),
     max_line_length: intIn(1024, 64 << 20),
     slow_consumer_timeout: intIn(0, 3_600_000),
     debug_all_messages: z
@@ -557,6 +564,8 @@ function baseDefaults(env: NodeJS.ProcessEnv): Record<ConfigKey, unknown> {
     data_path: switchboardHome(env),
     services: [],
     max_queued_bytes: 8 * 1024 * 1024,
+    max_cache_bytes: 128 * 1024 * 1024,
+    max_service_cache_bytes: 32 * 1024 * 1024,
     max_line_length: 1024 * 1024,
     slow_consumer_timeout: 10_000,
     debug_all_messages: false,
@@ -765,6 +774,8 @@ export function loadConfig(sources: ConfigSources = {}): HubConfig {
     dataPath: c.data_path,
     services: c.services,
     maxQueuedBytes: c.max_queued_bytes,
+    maxCacheBytes: c.max_cache_bytes,
+    maxServiceCacheBytes: c.max_service_cache_bytes,
     maxLineLength: c.max_line_length,
     slowConsumerTimeoutMs: c.slow_consumer_timeout,
     debugAllMessages: c.debug_all_messages,

@@ -14,7 +14,7 @@ import { createMessage, type JsonValue, type Message } from '../core/message.js'
 import { MessageConnection, Outgoing, restamp, type Received } from '../core/message-connection.js';
 import { isBroadcast, isThisHub } from '../core/protocol/index.js';
 import { memoryChannelPair } from '../core/transports/index.js';
-import { MessageCache } from './cache.js';
+import { DEFAULT_CACHE_LIMITS, MessageCache } from './cache.js';
 import {
   HUB_COMMANDS,
   HubCommands,
@@ -66,7 +66,7 @@ class Throttle {
 export class Hub implements HubPortLike, CommandContext {
   readonly serverName: string;
   readonly services: ServiceCatalog;
-  readonly cache = new MessageCache();
+  readonly cache: MessageCache<HubConnection>;
   readonly tap: SniffTap;
   readonly router: Router;
   readonly log: Logger;
@@ -102,6 +102,10 @@ export class Hub implements HubPortLike, CommandContext {
     this.tap = new SniffTap(config.serverName);
     this.trust = new TrustPolicy(config.trust, new Set(RESERVED_SERVICES));
     this.refusals = new RefusalLog(this.log);
+    this.cache = new MessageCache(
+      { ...DEFAULT_CACHE_LIMITS, perServiceBytes: config.maxServiceCacheBytes, totalBytes: config.maxCacheBytes },
+      (dropped, why) => this.router.cacheDropped(dropped, why),
+    );
     this.router = new Router({
       serverName: this.serverName,
       services: this.services,
@@ -496,6 +500,7 @@ export class Hub implements HubPortLike, CommandContext {
       }
       for (const conn of [...this.connections]) if (conn.kind === 'memory') conn.close();
       await Promise.all(this.bound.map((b) => b.listener.close()));
+      this.cache.close();
       this.currentState = 'stopped';
       this.log.info({ reason }, 'hub stopped');
       this.resolveStopped(reason);

@@ -18,7 +18,7 @@ import {
   parseReportLevel,
   type CacheRule,
 } from '../core/protocol/index.js';
-import type { MessageCache } from './cache.js';
+import type { Cached, MessageCache } from './cache.js';
 import type { HubConnection } from './connection.js';
 import { Outgoing } from '../core/message-connection.js';
 import type { InstanceEntry, ServiceCatalog } from './registry.js';
@@ -28,7 +28,7 @@ import type { SniffTap } from './sniff.js';
 export interface RouterDeps {
   serverName: string;
   services: ServiceCatalog;
-  cache: MessageCache;
+  cache: MessageCache<HubConnection>;
   tap: SniffTap;
   log: Logger;
   remote(): RemoteHooks | undefined;
@@ -118,7 +118,7 @@ export class Router {
   /** Cached messages for an instance that just registered, in order. */
   flushCache(inst: InstanceEntry): number {
     const held = this.d.cache.take(inst.name, inst.instance);
-    for (const msg of held) {
+    for (const { msg } of held) {
       if (inst.connection.write(new Outgoing(msg))) this.counters.delivered++;
       else this.counters.dropped++;
       if (this.d.tap.active) this.d.tap.publish('delivered', msg, [inst.id], 'from the cache');
@@ -176,8 +176,9 @@ export class Router {
       return;
     }
     if (here && !rule.noCache && known) {
-      this.d.cache.add(name, instanceOf(service), msg, rule.ttlSeconds);
-      this.cached(msg, from);
+      const refused = this.d.cache.add(name, instanceOf(service), msg, rule.ttlSeconds, from);
+      if (refused === undefined) this.cached(msg, from);
+      else this.failed(msg, from, rule, refused);
       return;
     }
     const why = !here
@@ -186,6 +187,26 @@ export class Router {
         ? `service "${service}" is not connected and the message asked not to be cached`
         : `service "${service}" is not registered on this hub`;
     this.failed(msg, from, rule, why);
+  }
+
+  /**
+   * A cached message left the cache undelivered (evicted to make room, or expired): the sender
+   * hears of it when it asked for reports, on its connection while that is open, else routed back.
+   */
+  cacheDropped(dropped: Cached<HubConnection>, why: string): void {
+    const msg = dropped.msg;
+    this.counters.failed++;
+    if (parseReportLevel(msg.params.transmission_report) !== 'none') {
+      const from = dropped.from?.open ? dropped.from : undefined;
+      this.answer(msg, from, 'TRANSMISSION_REPORT', {
+        command: msg.command,
+        status: 'failed',
+        destination_service: msg.to.service,
+        reason: why,
+      });
+    }
+    this.d.log.debug({ command: msg.command, to: msg.to, from: msg.sentFrom, why }, 'cached message dropped');
+    if (this.d.tap.active) this.d.tap.publish('failed', msg, undefined, why);
   }
 
   private cached(msg: Message, from: HubConnection | undefined): void {

@@ -14,33 +14,72 @@ import { matches } from './sniff.js';
 import type { HubConnection } from './connection.js';
 
 void test('message cache: ttl expiry, per-instance messages, bounds drop the oldest', () => {
-  const cache = new MessageCache({ perService: 2, total: 3 });
+  const cache = new MessageCache({ perService: 2, total: 3, perServiceBytes: 1 << 20, totalBytes: 1 << 20 });
   const m = (n: number) => createMessage('CMD', { n: String(n) }, { service: 'svc' });
-  cache.add('svc', undefined, m(1), 10, 0);
-  cache.add('svc', '7', m(2), 60, 0);
-  assert.deepEqual(
-    cache.take('svc', '1', 5_000).map((x) => x.params.n),
-    ['1'],
-  );
+  const ns = (xs: { msg: { params: Record<string, unknown> } }[]) => xs.map((x) => x.msg.params.n);
+  cache.add('svc', undefined, m(1), 10, undefined, 0);
+  cache.add('svc', '7', m(2), 60, undefined, 0);
+  assert.deepEqual(ns(cache.take('svc', '1', 5_000)), ['1']);
   assert.equal(cache.pending('svc'), 1, 'the message for svc#7 waits for that instance');
-  assert.deepEqual(
-    cache.take('svc', '7', 5_000).map((x) => x.params.n),
-    ['2'],
-  );
-  cache.add('svc', undefined, m(3), 10, 0);
+  assert.deepEqual(ns(cache.take('svc', '7', 5_000)), ['2']);
+  cache.add('svc', undefined, m(3), 10, undefined, 0);
   assert.deepEqual(cache.take('svc', '1', 20_000), [], 'expired after its ttl');
-  for (let i = 0; i < 3; i++) cache.add('svc', undefined, m(10 + i), 60, 0);
-  assert.deepEqual(
-    cache.take('svc', '1', 1).map((x) => x.params.n),
-    ['11', '12'],
-    'per-service bound drops the oldest',
-  );
-  cache.add('a', undefined, m(1), 60, 0);
-  cache.add('b', undefined, m(2), 60, 1);
-  cache.add('c', undefined, m(3), 60, 2);
-  cache.add('d', undefined, m(4), 60, 3);
+  for (let i = 0; i < 3; i++) cache.add('svc', undefined, m(10 + i), 60, undefined, 0);
+  assert.deepEqual(ns(cache.take('svc', '1', 1)), ['11', '12'], 'per-service bound drops the oldest');
+  cache.add('a', undefined, m(1), 60, undefined, 0);
+  cache.add('b', undefined, m(2), 60, undefined, 1);
+  cache.add('c', undefined, m(3), 60, undefined, 2);
+  cache.add('d', undefined, m(4), 60, undefined, 3);
   assert.equal(cache.size, 3);
   assert.equal(cache.pending('a'), 0, 'the global bound evicts the oldest message');
+  cache.close();
+});
+
+void test('message cache: byte budgets per service and in all evict the oldest, each drop reported with its reason', () => {
+  const dropped: { n: unknown; from: string | undefined; why: string }[] = [];
+  const cache = new MessageCache<string>(
+    { perService: 100, total: 100, perServiceBytes: 3000, totalBytes: 5000 },
+    (c, why) => dropped.push({ n: c.msg.params.n, from: c.from, why }),
+  );
+  const m = (n: number) => createMessage('CMD', { n: String(n), blob: 'x'.repeat(900) }, { service: 'svc' });
+  for (let i = 0; i < 4; i++) assert.equal(cache.add('a', undefined, m(i), 60, 'alice', 0), undefined);
+  assert.ok(cache.pendingBytes('a') <= 3000);
+  assert.deepEqual(
+    dropped.map((d) => [d.n, d.from]),
+    [['0', 'alice']],
+    'the oldest of a went to make room, its sender named',
+  );
+  assert.match(dropped[0]!.why, /budget of 3000 bytes \(max_service_cache_bytes\)/);
+  for (let i = 10; i < 13; i++) cache.add('b', undefined, m(i), 60, 'bob', 1);
+  assert.ok(cache.bytes <= 5000, `${cache.bytes} bytes held`);
+  assert.deepEqual(
+    dropped.slice(1).map((d) => d.n),
+    ['1'],
+    'the total budget takes the oldest of all first (a before b)',
+  );
+  assert.match(dropped[1]!.why, /max_cache_bytes/);
+  assert.match(
+    cache.add('a', undefined, createMessage('BIG', { blob: 'y'.repeat(4000) }), 60, 'alice', 2) ?? '',
+    /larger than the cache keeps/,
+  );
+  // Taken for a delivery that did not happen: back in front, in order.
+  const taken = cache.take('b', '1', 3);
+  assert.equal(cache.pending('b'), 0);
+  cache.add('b', undefined, m(20), 60, 'bob', 4);
+  cache.putBack('b', taken, 5);
+  assert.deepEqual(
+    cache.take('b', '1', 6).map((c) => c.msg.params.n),
+    ['11', '12', '20'],
+    'in order; the budget of b took its oldest again',
+  );
+  assert.equal(dropped.at(-1)!.n, '10');
+  // Expired messages are reported by the sweep.
+  cache.add('c', undefined, m(30), 10, 'carol', 0);
+  cache.sweep(11_000);
+  assert.match(dropped.at(-1)!.why, /within its cache ttl of 10 seconds/);
+  assert.equal(dropped.at(-1)!.n, '30');
+  assert.equal(cache.size, 2, "a's two messages live on");
+  cache.close();
 });
 
 void test('registry: instance ids, round-robin, refusal of an unmarked second registration, stamping', () => {
