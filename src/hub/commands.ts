@@ -12,9 +12,11 @@ import { errorMessage } from '../core/errors.js';
 import type { WireFormat } from '../core/codec/index.js';
 import type { JsonValue, Message } from '../core/message.js';
 import { fail, ok, type Result } from '../core/result.js';
+import { parseListenedHubs } from '../core/protocol/index.js';
 import type { Logger } from '../core/log.js';
 import { ClockCheck } from './clock-status.js';
 import { COMMUNICATOR_REFUSALS, FALLBACK_COMMANDS, publicAddressParams } from './communicator-messages.js';
+import { LocalLoadAvg } from './loadavg.js';
 import { SERVICE_NAME } from './config.js';
 import type { HubConnection } from './connection.js';
 import { RegisterRefused, parseInstanceParam, type InstanceEntry, type ServiceCatalog } from './registry.js';
@@ -52,14 +54,17 @@ export const HUB_COMMANDS = [
   'CLOCK_STATUS',
   'COMMANDS',
   'HELP',
+  'LISTEN_LOADAVG',
   'LIST_SERVICES',
   'PUBLIC_IP',
   'REGISTER',
+  'REGISTER_FOR_LOADAVG',
   'SERVICE_STATUS',
   'SHUTDOWN',
   'SNIFF',
   'STOP',
   'UNREGISTER',
+  'UNREGISTER_FROM_LOADAVG',
   'UNSNIFF',
 ];
 
@@ -106,6 +111,9 @@ export const UDP_REFUSED = new Set([
   'SNIFF',
   'UNSNIFF',
   'LIST_SERVICES',
+  // Readings go back on the connection that asked: a datagram has none.
+  'REGISTER_FOR_LOADAVG',
+  'UNREGISTER_FROM_LOADAVG',
 ]);
 
 /** REGISTER parameters the hub interprets; the rest are kept in the registry entry. */
@@ -149,12 +157,18 @@ function parseEndpoints(v: JsonValue | undefined): Result<JsonValue | undefined>
 
 export class HubCommands {
   private readonly clock: ClockCheck;
+  /** Local connections that sent REGISTER_FOR_LOADAVG. */
+  readonly loadavg: LocalLoadAvg;
 
   constructor(
     private readonly c: CommandContext,
-    options: { clockEnv?: NodeJS.ProcessEnv } = {},
+    options: { clockEnv?: NodeJS.ProcessEnv; sampleLoad?: () => number } = {},
   ) {
     this.clock = new ClockCheck(options.clockEnv);
+    this.loadavg = new LocalLoadAvg({
+      tell: (conn, command, params) => c.tell(conn, command, params),
+      ...(options.sampleLoad ? { sample: options.sampleLoad } : {}),
+    });
   }
 
   /** Handles a command to the hub from `conn` (already stamped). */
@@ -175,6 +189,12 @@ export class HubCommands {
         return c.tell(conn, 'SERVER_PUBLIC_IP', publicAddressParams(c.addresses, c.remote()?.listenUrls?.() ?? []));
       case 'CLOCK_STATUS':
         return this.clockStatus(conn);
+      case 'REGISTER_FOR_LOADAVG':
+        return this.loadavg.add(conn);
+      case 'UNREGISTER_FROM_LOADAVG':
+        return this.loadavg.remove(conn);
+      case 'LISTEN_LOADAVG':
+        return this.listenLoadAvg(conn, msg);
       case 'ALIVE': {
         const params: Record<string, JsonValue> = { reply_timestamp: (Date.now() / 1000).toFixed(6) };
         if (msg.params.serial !== undefined) params.serial = msg.params.serial;
@@ -241,6 +261,21 @@ export class HubCommands {
     const refusal = COMMUNICATOR_REFUSALS.get(msg.command);
     if (refusal) return this.invalid(conn, msg, refusal(c.remote() !== undefined));
     c.tell(conn, 'UNKNOWN', { command: msg.command });
+  }
+
+  /** Other hubs' LOADAVG: the mesh asks them (src/mesh/loadavg.ts); readings go to services that list LOADAVG. */
+  private listenLoadAvg(conn: HubConnection, msg: Message): void {
+    const hubs = parseListenedHubs(msg.params.ips);
+    if (!hubs.ok) return this.invalid(conn, msg, hubs.error);
+    const remote = this.c.remote();
+    if (remote?.handleCommand(msg)) return;
+    this.invalid(
+      conn,
+      msg,
+      remote
+        ? "LISTEN_LOADAVG is not supported by this hub's remote side: only a mesh (remote_listen) exchanges LOADAVG between hubs"
+        : 'LISTEN_LOADAVG needs a mesh: this hub has no other hubs to listen to (start it with remote_listen and neighbors); its own load comes with REGISTER_FOR_LOADAVG',
+    );
   }
 
   /** CLOCK_STABLE or CLOCK_UNSTABLE from the system's time tools (clock-status.ts), when they have answered. */

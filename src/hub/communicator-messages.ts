@@ -36,6 +36,11 @@ export const COMMUNICATOR_REFUSALS: ReadonlyMap<string, (hasRemote: boolean) => 
         : 'FORGET is not supported without a mesh: this hub has no other hubs to forget (start it with remote_listen and neighbors)',
   ],
   [
+    'LOADAVG',
+    () =>
+      'LOADAVG is taken from other hubs only (over the mesh); to read loads send REGISTER_FOR_LOADAVG (this hub) or LISTEN_LOADAVG ips=... (other hubs) and list LOADAVG in COMMANDS',
+  ],
+  [
     'BLOCK',
     () =>
       'BLOCK is not supported by the hub: it blocks no addresses itself; BLOCK is for a firewall service (ipwall), so address it to that service (ipwall/BLOCK uri=...), as the mesh does when a hub fails its login three times',

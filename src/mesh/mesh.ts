@@ -15,7 +15,15 @@ import { BroadcastTracker, MAX_BROADCAST_HOPS, readBroadcast, stripBroadcast, wr
 import { clusterStatus, statusCommands, type ClusterStatus } from './quorum.js';
 import { RemoteCache } from './remote-cache.js';
 import { isControl, linkStateMessage, readLinkState, controlMessage } from './link-protocol.js';
-import { cacheRuleOf, meshStatusParams, parseReportLevel, type MeshStatus } from '../core/protocol/index.js';
+import {
+  cacheRuleOf,
+  meshStatusParams,
+  parseListenedHubs,
+  parseReportLevel,
+  type MeshStatus,
+} from '../core/protocol/index.js';
+import { sampleLoad } from '../core/system-load.js';
+import { LOADAVG_COMMANDS, MeshLoadAvg } from './loadavg.js';
 import { Links, type LinksConfig } from './links.js';
 import type { RemoteLink } from './remote-link.js';
 import type { HubPort, MeshHooks, RemoteServiceInfo, RouteOutcome } from './hub-port.js';
@@ -25,6 +33,8 @@ import { redactUrl } from './neighbors.js';
 export interface MeshConfig extends Omit<LinksConfig, 'serverName'> {
   dataPath: string;
   timings: MeshTimings;
+  /** This machine's load per processor, for LOADAVG (default: the 1-minute load average). */
+  sampleLoad?: () => number;
 }
 
 export type { MeshStatus };
@@ -44,6 +54,8 @@ export class Mesh implements MeshHooks {
   private readonly links: Links;
   private readonly broadcasts: BroadcastTracker;
   private readonly cache: RemoteCache;
+  /** The load-average exchange with other hubs (loadavg.ts). */
+  readonly loadavg: MeshLoadAvg;
   /** service -> the hub it was last seen on, so a message for a service that is down goes there to be cached. */
   private readonly lastSeen = new Map<string, string>();
   private lastStatus: ClusterStatus | undefined;
@@ -81,6 +93,23 @@ export class Mesh implements MeshHooks {
       epoch: () => this.graph.epoch,
       reachableAt: (name) =>
         this.graph.distance(name) === undefined ? undefined : this.graph.all().find((s) => s.origin === name)?.address,
+    });
+    this.loadavg = new MeshLoadAvg({
+      serverName: hub.serverName,
+      clock,
+      log: this.log,
+      sample: config.sampleLoad ?? sampleLoad,
+      myAddress: () => this.links.myAddress,
+      reachable: () =>
+        this.graph
+          .reachable()
+          .filter((name) => name !== hub.serverName)
+          .map((name) => {
+            const s = this.graph.stateOf(name);
+            return { name, address: s?.address ?? '', epoch: s?.epoch ?? 0 };
+          }),
+      sendToHub: (target, msg) => this.forward(target, msg) === 'forwarded',
+      notifyLocal: (msg) => this.hub.notifyLocal(msg),
     });
   }
 
@@ -148,6 +177,13 @@ export class Mesh implements MeshHooks {
       case 'SHUTDOWN':
         this.shutdownCluster(undefined);
         return true;
+      case 'LISTEN_LOADAVG': {
+        const hubs = parseListenedHubs(msg.params.ips);
+        if (!hubs.ok) this.log.warn({ from: msg.sentFrom, why: hubs.error }, 'LISTEN_LOADAVG ignored');
+        else if (!this.loadavg.listen(hubs.value))
+          this.log.warn({ from: msg.sentFrom }, 'LISTEN_LOADAVG: this hub listens to as many hubs as it may');
+        return true;
+      }
       default:
         return false;
     }
@@ -200,6 +236,7 @@ export class Mesh implements MeshHooks {
     if (this.stopped) return;
     this.stopped = true;
     this.refresh?.cancel();
+    this.loadavg.stop();
     await this.links.stop();
     await this.saving;
   }
@@ -301,6 +338,10 @@ export class Mesh implements MeshHooks {
       return;
     }
     const self = this.hub.serverName;
+    if (msg.to.server === self && msg.to.service === '' && LOADAVG_COMMANDS.has(msg.command)) {
+      this.loadavg.onMessage(msg);
+      return;
+    }
     if (msg.to.server === self || msg.to.server === '.') {
       this.hub.deliverLocal(msg);
       return;
@@ -443,6 +484,7 @@ export class Mesh implements MeshHooks {
   }
 
   private afterChange(change: RouteChange): void {
+    this.loadavg.refresh();
     if (isEmptyChange(change)) {
       this.checkClusterStatus();
       return;

@@ -4,3 +4,4 @@ export * from './delivery.js';
 export * from './sniffed.js';
 export * from './mesh-status.js';
 export * from './error-reply.js';
+export * from './loadavg.js';
