@@ -26,6 +26,8 @@ import { ConnectorSocket } from './connector-socket.js';
 /** Events kept while the agent is not registered yet (the dispatcher may still be starting): count and bytes. */
 const MAX_EARLY = 10_000;
 const MAX_EARLY_BYTES = 16 * 1024 * 1024;
+/** Task ids an agent remembers, to run a task sent twice once (ids are at most 200 characters: at most ~4 MB). */
+const MAX_RECENT_TASKS = 20_000;
 /** What an event or result adds to a message besides its line (id, time, field names). */
 const ENVELOPE_BYTES = 120;
 
@@ -84,6 +86,8 @@ export class Agent {
   private flushScheduled = false;
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly taskStarted = new Map<string, string>();
+  /** Task ids received lately, oldest first (bounded). */
+  private readonly recentTasks = new Set<string>();
   readonly counters = {
     events: 0,
     filteredOut: 0,
@@ -92,6 +96,7 @@ export class Agent {
     sent: 0,
     confirmed: 0,
     tasks: 0,
+    duplicateTasks: 0,
     results: 0,
   };
 
@@ -355,8 +360,24 @@ export class Agent {
     this.scheduleFlush();
   }
 
+  /**
+   * A task id already running or run lately is not run again: a dispatcher that stopped before it
+   * acknowledged an event leaves the event's unfinished tasks to another, which sends them again.
+   */
+  private seenTask(id: string): boolean {
+    if (this.taskStarted.has(id) || this.recentTasks.has(id)) return true;
+    if (this.recentTasks.size >= MAX_RECENT_TASKS) this.recentTasks.delete(this.recentTasks.values().next().value!);
+    this.recentTasks.add(id);
+    return false;
+  }
+
   // 7. actions to the connector
   private runTask(t: WireTask): void {
+    if (this.seenTask(t.executionId)) {
+      this.counters.duplicateTasks++;
+      this.opts.log.debug({ execution: t.executionId }, 'a task sent again was not run twice');
+      return;
+    }
     this.counters.tasks++;
     this.taskStarted.set(t.executionId, new Date().toISOString());
     if (!this.link?.sendTask({ id: t.executionId, key: t.key, inputs: t.inputs })) {

@@ -87,6 +87,19 @@ for (const backend of BACKENDS) {
       assert.deepEqual(byId['x-1']!.eventData, { x: '1' });
       assert.equal(byId['x-2']!.error, 'boom');
       assert.equal(byId['x-3']!.status, 'dispatched');
+      assert.deepEqual(
+        (await db.unfinishedExecutions(['1', '2', '3', 'none'])).map((x) => [x.id, x.target, x.inputs]),
+        [['x-3', 'kind:o', { a: '3' }]],
+        'what a redelivered event sends again',
+      );
+      // The store itself holds an event to one execution per trigger, whichever dispatcher writes.
+      await assert.rejects(
+        ts.store.exec(
+          `INSERT INTO dispatch_executions (id, event_id, trigger_name, target, task, inputs, status, dispatched_at) VALUES ('x-3b', '3', 'b', 'kind:o', 't', '{}', 'dispatched', ?)`,
+          [now],
+        ),
+        /unique|duplicate/i,
+      );
       assert.deepEqual((await db.countExecutions()).byStatus, { done: 1, failed: 1, dispatched: 1 });
       assert.equal(await db.expireExecutions(now, 'too old'), 0, 'not older than now');
       assert.equal(

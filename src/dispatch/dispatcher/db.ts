@@ -46,6 +46,16 @@ INSERT INTO dispatch_meta (key, value) VALUES ('trigger_version', 0);
     name: 'dispatch history retention',
     up: `CREATE INDEX dispatch_events_received ON dispatch_events (received_at);`,
   },
+  {
+    // Several dispatchers share one store: the database, not a process's memory, keeps an event's
+    // executions to one per trigger, and the log names the dispatcher that recorded each.
+    name: 'dispatch many dispatchers',
+    up: `
+DROP INDEX dispatch_executions_event;
+CREATE UNIQUE INDEX dispatch_executions_once ON dispatch_executions (event_id, trigger_name);
+ALTER TABLE dispatch_executions ADD COLUMN dispatcher TEXT;
+`,
+  },
 ];
 
 const CHUNK = 400;
@@ -103,6 +113,7 @@ function executionFrom(r: Row): ExecutionRecord {
     startedAt: (r.started_at as string | null) ?? null,
     finishedAt: (r.finished_at as string | null) ?? null,
     durationMs: r.duration_ms === null || r.duration_ms === undefined ? null : Number(r.duration_ms),
+    dispatcher: (r.dispatcher as string | null) ?? null,
   };
 }
 
@@ -279,6 +290,7 @@ export class DispatchDb {
   async recordEvents(
     events: NewEvent[],
     plan: (fresh: NewEvent[]) => NewExecution[],
+    dispatcher: string | null = null,
   ): Promise<{ fresh: NewEvent[]; executions: NewExecution[] }> {
     const receivedAt = new Date().toISOString();
     return this.sql.transaction(async (tx) => {
@@ -301,9 +313,11 @@ export class DispatchDb {
       }
       const fresh = events.filter((e) => freshIds.delete(e.id)); // delete: a repeated id within one batch counts once
       const executions = plan(fresh);
+      // No ON CONFLICT: the unique key (event, trigger) cannot be hit by executions of fresh events,
+      // and if it ever were, the batch fails and is retried rather than running a trigger twice.
       for (const part of chunks(executions)) {
         await tx.exec(
-          `INSERT INTO dispatch_executions (id, event_id, trigger_name, target, task, inputs, error, status, dispatched_at) VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+          `INSERT INTO dispatch_executions (id, event_id, trigger_name, target, task, inputs, error, status, dispatched_at, dispatcher) VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
           part.flatMap((x) => [
             x.id,
             x.eventId,
@@ -314,11 +328,38 @@ export class DispatchDb {
             x.error ?? null,
             x.error ? 'failed' : 'dispatched',
             x.dispatchedAt,
+            dispatcher,
           ]),
         );
       }
       return { fresh, executions };
     });
+  }
+
+  /**
+   * Executions of these events still waiting for a result (what a dispatcher that died after
+   * recording them may never have sent).
+   */
+  async unfinishedExecutions(eventIds: string[]): Promise<NewExecution[]> {
+    const out: NewExecution[] = [];
+    for (const part of chunks(eventIds)) {
+      const rows = await this.sql.query(
+        `SELECT id, event_id, trigger_name, target, task, inputs, dispatched_at FROM dispatch_executions
+         WHERE event_id IN (${part.map(() => '?').join(', ')}) AND status = 'dispatched' ORDER BY id`,
+        part,
+      );
+      for (const r of rows)
+        out.push({
+          id: String(r.id),
+          eventId: String(r.event_id),
+          trigger: String(r.trigger_name),
+          target: String(r.target),
+          task: String(r.task),
+          inputs: parse(r.inputs, {}),
+          dispatchedAt: String(r.dispatched_at),
+        });
+    }
+    return out;
   }
 
   /** Records results, many rows per statement (UPDATE ... FROM VALUES works on both backends). */

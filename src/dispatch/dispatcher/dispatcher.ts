@@ -5,6 +5,7 @@
  * per matching trigger to the target connector (or kind), and records results as they come back.
  * When triggers change (in this process or through the store), agents get an invalidation.
  */
+import { hostname } from 'node:os';
 import { SwitchboardError, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import { isTransientStoreError } from '../../store/errors.js';
@@ -57,7 +58,9 @@ export class Dispatcher implements DispatcherHandler {
   private sweeper: NodeJS.Timeout | undefined;
   private reloading: Promise<void> | undefined;
   private lastPrune = 0;
-  readonly counters = { events: 0, duplicates: 0, executions: 0, results: 0, refused: 0, poisoned: 0 };
+  readonly counters = { events: 0, duplicates: 0, executions: 0, results: 0, refused: 0, poisoned: 0, resent: 0 };
+  /** Who recorded an execution, in the log (several dispatchers may share a store). */
+  readonly identity = `${hostname()}:${process.pid}`;
   /** Executions sent and waiting for their result: when (performance.now()) and by which trigger, for the latency metric. */
   private readonly pending = new Map<string, { at: number; trigger: string }>();
 
@@ -352,7 +355,16 @@ export class Dispatcher implements DispatcherHandler {
               );
               break;
             }
-            mine.push({ id: e.id, connectorId: c.id, kind: c.kind, key: e.key, data: e.data, dataText, time: e.time });
+            mine.push({
+              id: e.id,
+              connectorId: c.id,
+              kind: c.kind,
+              key: e.key,
+              data: e.data,
+              dataText,
+              time: e.time,
+              ...(batch[i]!.redelivered ? { redelivered: true } : {}),
+            });
           }
           if (!outcomes[i]) events.push(...mine);
           break;
@@ -395,52 +407,85 @@ export class Dispatcher implements DispatcherHandler {
     if (due.length) await this.opts.db.touchConnectors(due, now);
   }
 
-  /** Records new events and their executions in one transaction, then sends the tasks; resolves to their confirmation. */
+  /** Where an execution's task goes, or undefined when its connector is not registered. */
+  private taskTarget(target: string): TaskTarget | undefined {
+    if (target.startsWith('kind:')) return { kind: target.slice(5) };
+    const id = target.slice('connector:'.length);
+    const c = this.connectors.get(id);
+    return c ? { connector: id, kind: c.kind } : undefined;
+  }
+
+  /**
+   * Records new events and their executions in one transaction, then sends the tasks; resolves to
+   * their confirmation. An event seen before in a message that may have been processed already (a
+   * dispatcher stopped between recording and acknowledging it) has its unfinished executions sent
+   * again: the dispatcher that recorded them may have died before sending. The agent runs a task
+   * id once (it keeps the recent ones), so a task that did go out is not run twice.
+   */
   private async dispatch(events: NewEvent[]): Promise<{ confirmed: Promise<unknown> }> {
     await this.knowTargets();
-    const sends = new Map<string, { to: TaskTarget; tasks: WireTask[] }>();
-    const { fresh, executions } = await this.opts.db.recordEvents(events, (fresh) => {
-      const execs: NewExecution[] = [];
-      const dispatchedAt = new Date().toISOString();
-      for (const ev of fresh) {
-        for (const t of this.index.match({ connector: ev.connectorId, kind: ev.kind, key: ev.key, data: ev.data })) {
-          const then = t.spec.then;
-          const missing: string[] = [];
-          const inputs = resolveInputs(
-            then.inputs,
-            { id: ev.id, key: ev.key, connector: ev.connectorId, kind: ev.kind, time: ev.time, data: ev.data },
-            missing,
-          );
-          const target = then.connector !== undefined ? `connector:${then.connector}` : `kind:${then.kind!}`;
-          const exec: NewExecution = {
-            id: timeOrderedId(),
-            eventId: ev.id,
-            trigger: t.spec.name,
-            target,
-            task: then.task,
-            inputs,
-            dispatchedAt,
-          };
-          if (then.connector !== undefined && !this.connectors.has(then.connector))
-            exec.error = `connector ${then.connector} is not registered`;
-          execs.push(exec);
-          if (exec.error) continue;
-          let s = sends.get(target);
-          if (!s) {
-            s = {
-              to:
-                then.connector !== undefined
-                  ? { connector: then.connector, kind: this.connectors.get(then.connector)!.kind }
-                  : { kind: then.kind! },
-              tasks: [],
+    type Sends = Map<string, { to: TaskTarget; tasks: WireTask[] }>;
+    const sends: Sends = new Map();
+    const resends: Sends = new Map();
+    const send = (target: string, task: WireTask, into = sends): boolean => {
+      let s = into.get(target);
+      if (!s) {
+        const to = this.taskTarget(target);
+        if (!to) return false;
+        s = { to, tasks: [] };
+        into.set(target, s);
+      }
+      s.tasks.push(task);
+      return true;
+    };
+    const { fresh, executions } = await this.opts.db.recordEvents(
+      events,
+      (fresh) => {
+        const execs: NewExecution[] = [];
+        const dispatchedAt = new Date().toISOString();
+        for (const ev of fresh) {
+          for (const t of this.index.match({ connector: ev.connectorId, kind: ev.kind, key: ev.key, data: ev.data })) {
+            const then = t.spec.then;
+            const missing: string[] = [];
+            const inputs = resolveInputs(
+              then.inputs,
+              { id: ev.id, key: ev.key, connector: ev.connectorId, kind: ev.kind, time: ev.time, data: ev.data },
+              missing,
+            );
+            const target = then.connector !== undefined ? `connector:${then.connector}` : `kind:${then.kind!}`;
+            const exec: NewExecution = {
+              id: timeOrderedId(),
+              eventId: ev.id,
+              trigger: t.spec.name,
+              target,
+              task: then.task,
+              inputs,
+              dispatchedAt,
             };
-            sends.set(target, s);
+            if (!send(target, { executionId: exec.id, key: then.task, inputs }))
+              exec.error = `connector ${then.connector} is not registered`;
+            execs.push(exec);
           }
-          s.tasks.push({ executionId: exec.id, key: then.task, inputs });
+        }
+        return execs;
+      },
+      this.identity,
+    );
+    if (events.length !== fresh.length) {
+      const seen = new Set(fresh.map((e) => e.id));
+      const again = events.filter((e) => e.redelivered && !seen.has(e.id)).map((e) => e.id);
+      if (again.length) {
+        const unfinished = await this.opts.db.unfinishedExecutions(again);
+        for (const x of unfinished) send(x.target, { executionId: x.id, key: x.task, inputs: x.inputs }, resends);
+        if (unfinished.length) {
+          this.counters.resent += unfinished.length;
+          this.opts.log.info(
+            { executions: unfinished.length, events: again.length },
+            'sent again the unfinished executions of redelivered events',
+          );
         }
       }
-      return execs;
-    });
+    }
     this.counters.events += fresh.length;
     this.counters.duplicates += events.length - fresh.length;
     this.counters.executions += executions.length;
@@ -457,6 +502,18 @@ export class Dispatcher implements DispatcherHandler {
     }
     if (events.length !== fresh.length)
       this.opts.log.debug({ duplicates: events.length - fresh.length }, 'ignored events already dispatched');
-    return { confirmed: Promise.all([...sends.values()].map((s) => this.opts.transport.sendTasks(s.to, s.tasks))) };
+    // A task sent again that cannot go (over the hub: no connector of its kind online) does not hold
+    // back the event's message: it waits for its result like any other, and times out.
+    const again = [...resends.values()].map((s) =>
+      this.opts.transport.sendTasks(s.to, s.tasks).catch((err: unknown) => {
+        this.opts.log.warn({ err: errorMessage(err), tasks: s.tasks.length }, 'could not send tasks again');
+      }),
+    );
+    return {
+      confirmed: Promise.all([
+        ...[...sends.values()].map((s) => this.opts.transport.sendTasks(s.to, s.tasks)),
+        ...again,
+      ]),
+    };
   }
 }

@@ -44,6 +44,8 @@ export interface ExecutionRecord {
   startedAt: string | null;
   finishedAt: string | null;
   durationMs: number | null;
+  /** The dispatcher that recorded it (`host:pid`), when known. */
+  dispatcher: string | null;
 }
 
 export interface NewEvent {
@@ -55,6 +57,8 @@ export interface NewEvent {
   /** `data` as JSON (serialised once, for the size limit and the store). */
   dataText?: string;
   time: string;
+  /** Its message may have been processed before (a dispatcher stopped before acknowledging it). */
+  redelivered?: boolean;
 }
 
 export interface NewExecution {

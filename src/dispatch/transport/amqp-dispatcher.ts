@@ -199,7 +199,7 @@ export class AmqpDispatcherTransport implements DispatcherTransport {
     const parsed = parseAgentMessage(raw);
     if (!parsed.ok) return fail(`the message is not a valid agent message: ${parsed.error}`);
     const message = parsed.value;
-    const inbound: Inbound = { message };
+    const inbound: Inbound = { message, ...(msg.fields.redelivered ? { redelivered: true } : {}) };
     const { replyTo, correlationId } = msg.properties as { replyTo?: string; correlationId?: string };
     if (
       replyTo &&

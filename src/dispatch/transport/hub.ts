@@ -89,6 +89,9 @@ export class HubDispatcherTransport implements DispatcherTransport {
       let reply: DispatcherMessage | undefined;
       const inbound: Inbound = {
         message: r.data,
+        // An agent sends a batch again only when it had no answer: a seen event id here may be one
+        // whose tasks were never sent (the dispatcher stopped in between).
+        ...(r.data.type === 'events' ? { redelivered: true } : {}),
         ...(r.data.type === 'register' || r.data.type === 'triggers' || r.data.type === 'holder'
           ? {
               reply: async (x: DispatcherReply) => {

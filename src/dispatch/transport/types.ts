@@ -18,6 +18,11 @@ export interface Inbound {
   message: AgentMessage;
   /** Present when the sender waits for a reply (register, triggers). */
   reply?: (r: DispatcherReply) => Promise<void>;
+  /**
+   * The message may have been processed before: RabbitMQ delivered it to a dispatcher that stopped
+   * (or gave it back) without acknowledging it, or an agent sent it again for want of an answer.
+   */
+  redelivered?: boolean;
 }
 
 export interface HandleResult {
