@@ -287,7 +287,7 @@ export class Api {
       route('cluster', {
         GET: async ({ query }) => {
           parse(Empty, query, 'query');
-          return ok(await this.link.clusterView());
+          return ok(this.link.clusterView());
         },
       }),
 

@@ -3,15 +3,15 @@
  * from the sniff tap's tally (a map lookup per message), messages per service from the channel
  * frame counters the hub keeps anyway. The traffic stream itself (a `SNIFF format=json`
  * connection: every message encoded, copied and decoded again) runs only while a live client
- * watches. Mesh changes and message rates are pushed to watchers as live frames; a second
- * in-process connection asks the hub questions (MESH_STATUS).
+ * watches. Mesh changes and message rates are pushed to watchers as live frames; the mesh's
+ * status is asked of the mesh itself (an object, through HubContext.remote()).
  */
 import { EventEmitter } from 'node:events';
 import { z } from 'zod';
 import { MessageConnection } from '../core/message-connection.js';
-import { createMessage, type Message } from '../core/message.js';
-import { readMeshStatus, readSniffed, type MeshStatus, type Sniffed } from '../core/protocol/index.js';
-import type { Hub } from '../hub/hub.js';
+import { createMessage } from '../core/message.js';
+import { readSniffed, type MeshStatus, type Sniffed } from '../core/protocol/index.js';
+import type { HubContext } from '../hub/context.js';
 import { listServices, type ServiceInfo } from '../hub/service-list.js';
 import type { MessageTally } from '../hub/sniff.js';
 
@@ -65,8 +65,6 @@ const CLUSTER_DEBOUNCE_MS = 100;
 export class HubLink extends EventEmitter<{ sniffed: [Sniffed] }> {
   readonly tally: MessageTally;
   private tap: MessageConnection | undefined;
-  private readonly ask: MessageConnection;
-  private waiting: { want: Set<string>; resolve: (m: Message | undefined) => void }[] = [];
   /** Frames of instances that left, per service, so counts survive reconnects. */
   private readonly retired = new Map<string, MessageCounts>();
   private readonly watchers = new Map<(frame: string) => void, { traffic: boolean }>();
@@ -76,12 +74,9 @@ export class HubLink extends EventEmitter<{ sniffed: [Sniffed] }> {
   private readonly offs: (() => void)[] = [];
   private closed = false;
 
-  constructor(readonly hub: Hub) {
+  constructor(readonly hub: HubContext) {
     super();
-    this.tally = hub.tap.countMessages();
-    this.ask = new MessageConnection(hub.connectInProcess('dashboard-ask'), { format: 'text' }).listen({
-      message: ({ message }) => this.onAnswer(message),
-    });
+    this.tally = hub.countMessages();
     this.offs.push(
       hub.services.onChange((change) => {
         if (change.type !== 'down') return;
@@ -114,10 +109,7 @@ export class HubLink extends EventEmitter<{ sniffed: [Sniffed] }> {
 
   /** Queued outbound bytes of every open connection (for the queue-depth metrics). */
   queueDepths(): { service: string | undefined; bytes: number }[] {
-    const out: { service: string | undefined; bytes: number }[] = [];
-    for (const conn of this.hub.openConnections())
-      out.push({ service: conn.registration?.name, bytes: conn.channel.stats.bufferedBytes });
-    return out;
+    return this.hub.counters().queues;
   }
 
   /**
@@ -132,10 +124,7 @@ export class HubLink extends EventEmitter<{ sniffed: [Sniffed] }> {
     this.watchers.set(send, state);
     if (this.watchers.size === 1) this.startWatching();
     this.updateSniffing();
-    if (this.hub.remote())
-      void this.clusterView().then((cluster) => {
-        if (this.watchers.has(send)) send(JSON.stringify({ type: 'cluster', cluster } satisfies LiveFrame));
-      });
+    if (this.hub.remote()) send(JSON.stringify({ type: 'cluster', cluster: this.clusterView() } satisfies LiveFrame));
     return {
       get wantsTraffic() {
         return state.traffic;
@@ -241,16 +230,14 @@ export class HubLink extends EventEmitter<{ sniffed: [Sniffed] }> {
         server: this.hub.serverName,
         services: listServices(this.hub.serverName, this.hub.services, this.hub.remote()),
       });
-      void this.clusterView().then((cluster) => this.broadcast({ type: 'cluster', cluster }));
+      this.broadcast({ type: 'cluster', cluster: this.clusterView() });
     }, CLUSTER_DEBOUNCE_MS);
   }
 
   /** This hub, and the mesh's view of the cluster when the hub runs one (the shape of GET /api/cluster). */
-  async clusterView(): Promise<ClusterView> {
+  clusterView(): ClusterView {
     const hub = this.hub;
-    const reply = hub.remote() ? await this.request('MESH_STATUS', ['MESH_STATUS_REPLY', 'UNKNOWN']) : undefined;
-    const status = reply?.command === 'MESH_STATUS_REPLY' ? readMeshStatus(reply) : undefined;
-    const mesh = status?.ok ? status.value : null;
+    const mesh = hub.remote()?.status() ?? null;
     const local = listServices(hub.serverName, hub.services, undefined)
       .filter((s) => s.status === 'up')
       .map((s) => s.name);
@@ -262,39 +249,11 @@ export class HubLink extends EventEmitter<{ sniffed: [Sniffed] }> {
     };
   }
 
-  private onAnswer(msg: Message): void {
-    const i = this.waiting.findIndex((w) => w.want.has(msg.command));
-    if (i === -1) return;
-    const [w] = this.waiting.splice(i, 1);
-    w!.resolve(msg);
-  }
-
-  /** Sends a hub command and resolves with the first reply among `replies` (undefined after `timeoutMs`). */
-  request(command: string, replies: readonly string[], timeoutMs = 3000): Promise<Message | undefined> {
-    return new Promise((resolve) => {
-      const entry = {
-        want: new Set(replies),
-        resolve: (m: Message | undefined) => {
-          clearTimeout(timer);
-          resolve(m);
-        },
-      };
-      const timer = setTimeout(() => {
-        this.waiting = this.waiting.filter((w) => w !== entry);
-        resolve(undefined);
-      }, timeoutMs);
-      this.waiting.push(entry);
-      this.ask.send(createMessage(command));
-    });
-  }
-
   close(): void {
     this.closed = true;
     this.stopWatching();
     this.watchers.clear();
     if (this.clusterTimer) clearTimeout(this.clusterTimer);
     for (const off of this.offs.splice(0)) off();
-    this.ask.close();
-    for (const w of this.waiting.splice(0)) w.resolve(undefined);
   }
 }

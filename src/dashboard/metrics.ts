@@ -6,7 +6,7 @@
  * TOP_QUEUES services for per-service queue depths.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Hub } from '../hub/hub.js';
+import type { HubContext } from '../hub/context.js';
 import { listServices } from '../hub/service-list.js';
 import { observeActions } from '../dispatch/dispatcher/observe.js';
 import type { HubLink } from './hub-link.js';
@@ -27,7 +27,7 @@ export interface DashboardMetrics {
   close(): void;
 }
 
-export function createMetrics(hub: Hub, link: HubLink, data: DashboardData): DashboardMetrics {
+export function createMetrics(hub: HubContext, link: HubLink, data: DashboardData): DashboardMetrics {
   const registry = new Registry();
   new Counter({
     name: 'switchboard_messages_total',
@@ -65,7 +65,7 @@ export function createMetrics(hub: Hub, link: HubLink, data: DashboardData): Das
     help: 'Open connections on the hub',
     registers: [registry],
     collect() {
-      this.set(hub.connectionCount);
+      this.set(hub.counters().connections);
     },
   });
   new Gauge({
@@ -129,7 +129,7 @@ export function createMetrics(hub: Hub, link: HubLink, data: DashboardData): Das
     labelNames: ['kind'] as const,
     registers: [registry],
     collect() {
-      for (const [kind, n] of Object.entries(hub.faults)) this.set({ kind }, n);
+      for (const [kind, n] of Object.entries(hub.counters().faults)) this.set({ kind }, n);
     },
   });
   new Counter({

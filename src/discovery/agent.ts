@@ -1,5 +1,5 @@
 /**
- * The discovery agent: one per hub, started with the hub (HUB_EXTENSIONS), dormant until
+ * The discovery agent: one per hub, started with the hub (a hub extension), dormant until
  * discovery is used there (a client asks DISCOVERY_SYNC, or an instance registers with
  * `endpoints`), so hubs that never use discovery carry no extra service.
  *
@@ -16,9 +16,9 @@ import { errorMessage } from '../core/errors.js';
 import type { JsonValue } from '../core/message.js';
 import { getLogger } from '../core/log.js';
 import type { SwitchboardClient } from '../client/index.js';
-import type { HubExtension } from '../hub/extensions.js';
-import type { Hub } from '../hub/hub.js';
-import type { InstanceEntry } from '../hub/registry.js';
+import type { HubConfig } from '../hub/config.js';
+import type { HubContext, HubExtension } from '../hub/context.js';
+import type { InstanceRecord } from '../hub/registry.js';
 import { PeerTable } from './peer-table.js';
 import { SnapshotList, Snapshot, parseAdvertisement } from './schema.js';
 
@@ -38,16 +38,17 @@ export class DiscoveryAgent {
   private readonly offCommand: () => void;
 
   constructor(
-    private readonly hub: Hub,
+    private readonly hub: HubContext,
+    private readonly config: DiscoverySettings,
     private readonly url: string,
   ) {
     this.gen = hub.startedAt;
     this.offChange = hub.services.onChange(({ instance }) => this.onLocalChange(instance));
-    this.offCommand = hub.addCommand('DISCOVERY_SYNC', (conn) => {
+    this.offCommand = hub.addCommand('DISCOVERY_SYNC', (_msg, reply) => {
       this.wake().then(
-        () => this.hub.tell(conn, 'DISCOVERY_SNAPSHOT', this.syncReply()),
+        () => reply('DISCOVERY_SNAPSHOT', this.syncReply()),
         (err: unknown) =>
-          this.hub.tell(conn, 'INVALID', {
+          reply('INVALID', {
             command: 'DISCOVERY_SYNC',
             message: `discovery is unavailable on this hub: ${errorMessage(err)}`,
           }),
@@ -63,17 +64,17 @@ export class DiscoveryAgent {
     const reply: Record<string, JsonValue> = {
       server_name: this.hub.serverName,
       snapshots: JSON.stringify(this.table.list()),
-      policies: JSON.stringify(this.hub.config.discovery.policies),
+      policies: JSON.stringify(this.config.discovery.policies),
     };
-    if (this.hub.config.clusterName) reply.cluster = this.hub.config.clusterName;
+    if (this.config.clusterName) reply.cluster = this.config.clusterName;
     return reply;
   }
 
   /** Exposed name -> endpoint, for the endpoints of `service` this hub's cluster exposes. */
   private exposesOf(service: string): Record<string, string> | undefined {
-    if (!this.hub.config.clusterName) return undefined;
+    if (!this.config.clusterName) return undefined;
     let out: Record<string, string> | undefined;
-    for (const [name, e] of Object.entries(this.hub.config.discovery.expose))
+    for (const [name, e] of Object.entries(this.config.discovery.expose))
       if (e.service === service) (out ??= {})[name] = e.endpoint;
     return out;
   }
@@ -98,7 +99,7 @@ export class DiscoveryAgent {
       }
     }
     const snap: Snapshot = { server: this.hub.serverName, service, gen: this.gen, seq: ++this.seq, instances };
-    if (this.hub.config.clusterName) snap.cluster = this.hub.config.clusterName;
+    if (this.config.clusterName) snap.cluster = this.config.clusterName;
     const exposes = this.exposesOf(service);
     if (exposes) snap.exposes = exposes;
     return snap;
@@ -114,7 +115,7 @@ export class DiscoveryAgent {
     return out;
   }
 
-  private onLocalChange(inst: InstanceEntry): void {
+  private onLocalChange(inst: InstanceRecord): void {
     if (this.stopped || inst.name === AGENT_SERVICE) return;
     if (!this.client) {
       if (inst.endpoints !== undefined)
@@ -206,18 +207,22 @@ export function hostOf(remote: string): string {
   return host.startsWith('::ffff:') ? host.slice(7) : host;
 }
 
-export const discoveryAgent: HubExtension = {
-  name: 'discovery',
-  scope: 'hub',
-  start(hub) {
-    const local = hub.addresses.find((a) => a.kind === 'unix') ?? hub.addresses.find((a) => a.kind === 'local');
-    if (!local) return Promise.resolve(undefined);
-    const agent = new DiscoveryAgent(hub, local.url);
-    return Promise.resolve({
-      stop: () => {
-        agent.stop();
-        return Promise.resolve();
-      },
-    });
-  },
-};
+/** What the agent takes of the hub's configuration. */
+export type DiscoverySettings = Pick<HubConfig, 'clusterName' | 'discovery'>;
+
+export function discoveryAgent(settings: DiscoverySettings): HubExtension {
+  return {
+    name: 'discovery',
+    start: (hub) => {
+      const local = hub.addresses.find((a) => a.kind === 'unix') ?? hub.addresses.find((a) => a.kind === 'local');
+      if (!local) return Promise.resolve(undefined);
+      const agent = new DiscoveryAgent(hub, settings, local.url);
+      return Promise.resolve({
+        stop: () => {
+          agent.stop();
+          return Promise.resolve();
+        },
+      });
+    },
+  };
+}

@@ -1,8 +1,13 @@
 /** The `peers` verb's work, loaded only when it runs. */
 import { connect, type SwitchboardClient } from '../client/index.js';
 import { attachDiscovery } from './discovery.js';
-import type { PeersCliOptions } from './cli.js';
 import { KINDS, OVERRIDE_ENV, checkKind, type PeerMap } from './schema.js';
+
+export interface PeersCliOptions {
+  address?: string;
+  json?: boolean;
+  watch?: boolean;
+}
 
 export async function runPeers(kind: string, name: string, endpoint: string, opts: PeersCliOptions): Promise<void> {
   checkKind(kind);

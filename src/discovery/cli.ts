@@ -1,12 +1,7 @@
 /** `switchboard peers <kind> <name> [endpoint]`: the peers discovery sees, once or as they change. */
 import type { Command } from 'commander';
 import { hubAddressOptions } from '../cli/hub-address.js';
-
-export interface PeersCliOptions {
-  address?: string;
-  json?: boolean;
-  watch?: boolean;
-}
+import type { PeersCliOptions } from './cli-run.js';
 
 export function registerCommands(program: Command): void {
   hubAddressOptions(

@@ -20,7 +20,7 @@ after(async () => {
 
 async function hubWithAgent(): Promise<Hub> {
   const hub = await startTestHub({ serverName: 'reghub' });
-  const agent = await discoveryAgent.start(hub);
+  const agent = await discoveryAgent(hub.config).start(hub);
   cleanup.push(
     () => hub.stop('test over'),
     () => agent?.stop(),

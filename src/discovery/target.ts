@@ -1,12 +1,19 @@
 /** The fluent form: `discovery.service('app').random()`, `.monitorFirst(cb)`, `.request({...})`. */
 import { isDeepStrictEqual } from 'node:util';
-import type { Discovery } from './discovery.js';
 import type { PeerRequestOptions, PeerResponse } from './http-request.js';
 import type { Peer, PeerKind, PeerMap } from './schema.js';
 
+/** Where a target reads its peers (the client's Discovery). */
+export interface PeerSource {
+  getPeers(kind: string, name: string, endpoint: string): PeerMap;
+  getRandomPeer(kind: string, name: string, endpoint: string): Peer | undefined;
+  monitorPeers(kind: string, name: string, endpoint: string, cb: (peers: PeerMap) => void): () => void;
+  requestPeers(kind: string, name: string, endpoint: string, options: PeerRequestOptions): Promise<PeerResponse>;
+}
+
 export class Target {
   constructor(
-    private readonly d: Discovery,
+    private readonly d: PeerSource,
     readonly kind: PeerKind,
     readonly name: string,
     readonly endpoint: string,

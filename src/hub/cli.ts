@@ -1,15 +1,12 @@
-/** `switchboard hub`, `switchboard start` and `switchboard services`. */
-import { join } from 'node:path';
+/**
+ * The hub's flags (shared by `switchboard hub` and `switchboard start`, which src/start registers:
+ * it composes the capabilities a hub runs) and `switchboard services`.
+ */
 import type { Command } from 'commander';
 import { hubAddressOptions } from '../cli/hub-address.js';
 import { secretFlagRefused } from '../trust/secrets.js';
 
-/** Whatever still holds the event loop (a stuck client socket) must not keep a stopped hub alive. */
-function exitSoon(): void {
-  setTimeout(() => process.exit(0), 3000).unref();
-}
-
-function hubFlags(cmd: Command): Command {
+export function hubFlags(cmd: Command): Command {
   return cmd
     .option(
       '--server-name <name>',
@@ -91,7 +88,7 @@ function hubFlags(cmd: Command): Command {
     .option('--json', 'print the addresses as one JSON line');
 }
 
-const ENV_HELP = `
+export const ENV_HELP = `
 Every key can also come from the environment as SWITCHBOARD_<KEY> (SWITCHBOARD_LOCAL_LISTEN,
 SWITCHBOARD_MAX_CONNECTIONS, ...). Precedence: flags > environment > --config file > defaults.
 The communicator's communicatord.conf runs as is: addresses may be bare (127.0.0.1:4040, a socket
@@ -103,98 +100,12 @@ Unauthenticated loopback connections get the "local" role: they register ordinar
 messages, but may not STOP, SHUTDOWN, FORGET or SNIFF (the admin token may; see SECURITY.md).`;
 
 /** `--signal-secret S` would show S in `ps`: refused with what to do instead. */
-function refuseSecretFlags(flags: Record<string, unknown>): void {
+export function refuseSecretFlags(flags: Record<string, unknown>): void {
   if (flags.signalSecret !== undefined)
     throw secretFlagRefused('--signal-secret', '--signal-secret-file', 'SWITCHBOARD_SIGNAL_SECRET');
 }
 
 export function registerCommands(program: Command): void {
-  hubFlags(program.command('hub').description('run a hub: services register with it and it routes their messages'))
-    .addHelpText(
-      'after',
-      `${ENV_HELP}
-
-Examples:
-  switchboard hub
-  switchboard hub --local-listen cd://127.0.0.1:0 --signal off
-  switchboard hub --unix-listen cd:///tmp/sb.sock --signal-secret-file /etc/switchboard/signal.secret
-  switchboard hub --config /etc/switchboard/hub.conf
-  switchboard hub --server-name east1 --backplane nats://10.0.0.5:4222,nats://10.0.0.6:4222`,
-    )
-    .action(async (opts: Record<string, unknown>) => {
-      const { loadConfig } = await import('./config.js');
-      const { runHub } = await import('./run.js');
-      const { json, ...flags } = opts;
-      refuseSecretFlags(flags);
-      const { defaultTokenFile } = await import('../trust/home.js');
-      try {
-        await runHub(loadConfig({ flags, defaults: { token_file: defaultTokenFile() } }), {
-          scope: 'hub',
-          json: json === true,
-        });
-      } finally {
-        exitSoon();
-      }
-    });
-
-  hubFlags(
-    program
-      .command('start')
-      .description('run the hub with every built-in service, keeping its files under $SWITCHBOARD_HOME'),
-  )
-    .option('--amqp <url>', 'put the event dispatcher on RabbitMQ (also SWITCHBOARD_AMQP_URL)')
-    .option('--http <addr>', 'dashboard and API address, or "off" (default 127.0.0.1:4080; also SWITCHBOARD_HTTP)')
-    .option(
-      '--http-token-file <file>',
-      'another token the dashboard accepts (as admin), from a file; also SWITCHBOARD_HTTP_TOKEN / SWITCHBOARD_HTTP_TOKEN_FILE',
-    )
-    .option(
-      '--http-token <secret>',
-      'refused: a secret on the command line is visible to every user; use --http-token-file',
-    )
-    .addHelpText(
-      'after',
-      `${ENV_HELP}
-Defaults for start: data under $SWITCHBOARD_HOME (default ~/.switchboard), the Unix socket
-$SWITCHBOARD_HOME/hub.sock next to cd://127.0.0.1:4040, and the admin token in
-$SWITCHBOARD_HOME/hub.token (mode 0600; the CLI and the client library use it by themselves; the
-dashboard's URL carries it). Who may do what: SECURITY.md.
-
-Examples:
-  switchboard start
-  SWITCHBOARD_HOME=/tmp/sb switchboard start --local-listen cd://127.0.0.1:0`,
-    )
-    .action(async (opts: Record<string, unknown>) => {
-      const { loadConfig, switchboardHome } = await import('./config.js');
-      const { runHub } = await import('./run.js');
-      const { json, amqp, http, httpToken, httpTokenFile, ...flags } = opts;
-      refuseSecretFlags(flags);
-      if (httpToken !== undefined) {
-        const { secretFlagRefused } = await import('../trust/secrets.js');
-        throw secretFlagRefused('--http-token', '--http-token-file', 'SWITCHBOARD_HTTP_TOKEN');
-      }
-      if (typeof httpTokenFile === 'string') process.env.SWITCHBOARD_HTTP_TOKEN_FILE = httpTokenFile;
-      if (typeof amqp === 'string') process.env.SWITCHBOARD_AMQP_URL = amqp; // read by the dispatcher service
-      if (typeof http === 'string') process.env.SWITCHBOARD_HTTP = http; // read by the dashboard service
-      // Before anything starts: a wrong --http / --http-token-file, or a busy --http port, fails at once.
-      const { checkDashboardFlags } = await import('../dashboard/config.js');
-      await checkDashboardFlags();
-      const home = switchboardHome();
-      const config = loadConfig({
-        flags,
-        defaults: {
-          data_path: home,
-          unix_listen: `cd://${join(home, 'hub.sock')}`,
-          token_file: join(home, 'hub.token'),
-        },
-      });
-      try {
-        await runHub(config, { scope: 'start', json: json === true });
-      } finally {
-        exitSoon();
-      }
-    });
-
   hubAddressOptions(
     program
       .command('services')

@@ -28,7 +28,7 @@ import type { SniffTap } from './sniff.js';
 /** What the command handlers need from the hub. */
 export interface CommandContext {
   readonly serverName: string;
-  readonly services: ServiceCatalog;
+  readonly services: ServiceCatalog<HubConnection>;
   readonly router: Router;
   readonly tap: SniffTap;
   readonly log: Logger;
@@ -40,7 +40,7 @@ export interface CommandContext {
   extraCommandNames(): string[];
   /** A message from the hub to one connection (tapped as `sent`). */
   tell(conn: HubConnection, command: string, params?: Record<string, JsonValue>): void;
-  registered(conn: HubConnection, inst: InstanceEntry): void;
+  registered(conn: HubConnection, inst: InstanceEntry<HubConnection>): void;
   unregister(conn: HubConnection, why: string): void;
   requestStop(reason: string): void;
 }
@@ -331,7 +331,7 @@ export class HubCommands {
     const endpoints = endpointsParsed.value;
     const extra: Record<string, JsonValue> = {};
     for (const key of Object.keys(p)) if (!REGISTER_KEYS.has(key)) extra[key] = p[key]!;
-    let inst: InstanceEntry;
+    let inst: InstanceEntry<HubConnection>;
     try {
       inst = this.c.services.register(conn, {
         service: name,

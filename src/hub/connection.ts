@@ -17,10 +17,15 @@ import type { Endpoint, Message } from '../core/message.js';
 import type { Logger } from '../core/log.js';
 import { MessageConnection, Outgoing, type TextShortcut } from '../core/message-connection.js';
 import type { InstanceEntry } from './registry.js';
-import type { SniffFilter } from './sniff.js';
 
 /** Which listener a connection came in on; decides what it may do (UDP rules, SNIFF, STOP). */
 export type ConnectionKind = 'local' | 'unix' | 'secure' | 'ws' | 'signal' | 'memory';
+
+/** What a sniffing connection asked to see (SNIFF service= command=); the tap (sniff.ts) applies it. */
+export interface SniffFilter {
+  service: string | undefined;
+  command: string | undefined;
+}
 
 export interface ConnectionLimits {
   slowConsumerTimeoutMs: number;
@@ -33,7 +38,7 @@ export class HubConnection {
   readonly messages: MessageConnection;
   /** No line has arrived yet (a hub link on the TLS listener says CONNECT or GOSSIP first). */
   firstLine = true;
-  registration: InstanceEntry | undefined;
+  registration: InstanceEntry<HubConnection> | undefined;
   commands: ReadonlySet<string> = new Set();
   sniff: SniffFilter | undefined;
   /** Messages the hub could not queue for this connection. */

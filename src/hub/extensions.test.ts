@@ -1,4 +1,4 @@
-/** HUB_EXTENSIONS: a built-in service runs in-process under `start` only, is reachable by name, and is stopped with the hub. */
+/** runHub's extensions: an in-process service is reachable by name, extensions add hub commands, and they stop with the hub in reverse order. */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
@@ -6,16 +6,15 @@ import { decodeLine, encodeText } from '../core/codec/index.js';
 import { createMessage } from '../core/message.js';
 import { tempDir, waitFor } from '../core/test/support.js';
 import { loadConfig } from './config.js';
-import { HUB_EXTENSIONS, type BuiltinService, type HubExtension } from './extensions.js';
+import type { HubExtension } from './context.js';
 import type { Hub } from './hub.js';
 import { runHub } from './run.js';
 import { LineClient, hubPort } from './test/support.js';
 
 const stopped: string[] = [];
 
-const clock: BuiltinService = {
+const clock: HubExtension = {
   name: 'clock',
-  scope: 'start',
   async start(hub) {
     const ch = hub.connectInProcess('clock');
     ch.on('frame', (frame) => {
@@ -37,11 +36,8 @@ const clock: BuiltinService = {
 
 const everywhere: HubExtension = {
   name: 'everywhere',
-  scope: 'hub',
   async start(hub) {
-    const remove = hub.addCommand('WHO_AM_I', (conn) =>
-      hub.tell(conn, 'YOU_ARE', { service: conn.sender().service, via: conn.kind }),
-    );
+    const remove = hub.addCommand('WHO_AM_I', (msg, reply) => reply('YOU_ARE', { service: msg.sentFrom.service }));
     assert.throws(() => hub.addCommand('REGISTER', () => undefined), /already handles REGISTER/);
     return {
       stop: async () => {
@@ -52,15 +48,13 @@ const everywhere: HubExtension = {
   },
 };
 
-HUB_EXTENSIONS.push(clock, everywhere);
 const home = await tempDir();
 
 after(async () => {
-  HUB_EXTENSIONS.splice(HUB_EXTENSIONS.indexOf(clock), 2);
   await home.cleanup();
 });
 
-async function running(scope: 'hub' | 'start'): Promise<{ hub: Hub; done: Promise<string>; out: () => string }> {
+async function running(extensions: HubExtension[]): Promise<{ hub: Hub; done: Promise<string>; out: () => string }> {
   const config = loadConfig({
     env: {},
     flags: { serverName: 'ext', localListen: 'cd://127.0.0.1:0', signal: 'off', dataPath: home.path },
@@ -74,12 +68,12 @@ async function running(scope: 'hub' | 'start'): Promise<{ hub: Hub; done: Promis
   const started = new Promise<Hub>((r) => {
     resolveHub = r;
   });
-  const done = runHub(config, { scope, out: sink, onStarted: resolveHub });
+  const done = runHub(config, { extensions, out: sink, onStarted: resolveHub });
   return { hub: await started, done, out: () => text };
 }
 
-void test('start runs built-in services in-process; they answer by name and stop with the hub', async () => {
-  const { hub, done, out } = await running('start');
+void test('an in-process service answers by name, an added command answers its asker; both stop with the hub', async () => {
+  const { hub, done, out } = await running([clock, everywhere]);
   assert.match(out(), /clock\s+in-process/);
   await waitFor(() => hub.services.get('clock')?.up, { what: 'the built-in clock to register' });
   const c = await LineClient.register(hubPort(hub), 'asker');
@@ -88,7 +82,7 @@ void test('start runs built-in services in-process; they answer by name and stop
   assert.equal(reply.params.zone, 'CET');
   assert.deepEqual(reply.sentFrom, { server: 'ext', service: 'clock' });
   c.send('WHO_AM_I');
-  assert.deepEqual((await c.next('YOU_ARE')).params, { service: 'asker', via: 'local' });
+  assert.deepEqual((await c.next('YOU_ARE')).params, { service: 'asker' });
   c.send('HELP');
   assert.match(String((await c.next('COMMANDS')).params.list), /WHO_AM_I/);
   c.send('LIST_SERVICES');
@@ -106,10 +100,15 @@ void test('start runs built-in services in-process; they answer by name and stop
   c.close();
 });
 
-void test('hub runs only hub-scope extensions', async () => {
-  const { hub, done } = await running('hub');
-  assert.equal(hub.services.get('clock'), undefined);
-  hub.requestStop('test over');
-  assert.equal(await done, 'test over');
+void test('an extension that fails to start stops the hub and the extensions already started', async () => {
+  const failing: HubExtension = {
+    name: 'failing',
+    start: () => Promise.reject(new Error('no luck')),
+  };
+  const config = loadConfig({
+    env: {},
+    flags: { serverName: 'ext', localListen: 'cd://127.0.0.1:0', signal: 'off', dataPath: home.path },
+  });
+  await assert.rejects(runHub(config, { extensions: [everywhere, failing], out: new PassThrough() }), /no luck/);
   assert.deepEqual(stopped.splice(0), ['everywhere']);
 });

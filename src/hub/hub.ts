@@ -27,20 +27,18 @@ import { redactPassword, type HubConfig } from './config.js';
 import { HubConnection, type ConnectionKind } from './connection.js';
 import { bindListeners, type BoundListener } from './listeners.js';
 import { ServiceCatalog, type InstanceEntry } from './registry.js';
-import type { HubPortLike, LocalServiceSummary, RemoteHooks } from './remote.js';
+import type { CommandReply, ExtensionCommand, HubAddress, HubContext, HubCounters } from './context.js';
+import type { LocalServiceSummary, RemoteHooks } from './remote.js';
 import { Router } from './router.js';
 import { statusParams } from './service-list.js';
-import { SniffTap } from './sniff.js';
+import { SniffTap, type MessageTally } from './sniff.js';
 import { RESERVED_SERVICES, TrustPolicy } from '../trust/policy.js';
 import { RefusalLog } from '../trust/refusals.js';
 import { ensureTokenFile } from '../trust/token-file.js';
 
 export type HubState = 'new' | 'running' | 'stopping' | 'stopped';
 
-export interface HubAddress {
-  kind: ConnectionKind;
-  url: string;
-}
+export type { HubAddress } from './context.js';
 
 /** One log line per `everyMs` for a repeating fault (a flood must not flood the log). */
 class Throttle {
@@ -63,9 +61,9 @@ class Throttle {
   }
 }
 
-export class Hub implements HubPortLike, CommandContext {
+export class Hub implements HubContext, CommandContext {
   readonly serverName: string;
-  readonly services: ServiceCatalog;
+  readonly services: ServiceCatalog<HubConnection>;
   readonly cache: MessageCache<HubConnection>;
   readonly tap: SniffTap;
   readonly router: Router;
@@ -98,7 +96,7 @@ export class Hub implements HubPortLike, CommandContext {
   ) {
     this.serverName = config.serverName;
     this.log = options.log ?? getLogger('hub', { server: config.serverName });
-    this.services = new ServiceCatalog(config.serverName, config.services);
+    this.services = new ServiceCatalog<HubConnection>(config.serverName, config.services);
     this.tap = new SniffTap(config.serverName);
     this.trust = new TrustPolicy(config.trust, new Set(RESERVED_SERVICES));
     this.refusals = new RefusalLog(this.log);
@@ -146,9 +144,15 @@ export class Hub implements HubPortLike, CommandContext {
     return this.connections.size;
   }
 
-  /** The open connections (read-only use: queue depths for metrics). */
-  openConnections(): IterableIterator<HubConnection> {
-    return this.connections.values();
+  counters(): HubCounters {
+    const queues: HubCounters['queues'] = [];
+    for (const conn of this.connections)
+      queues.push({ service: conn.registration?.name, bytes: conn.channel.stats.bufferedBytes });
+    return { connections: this.connections.size, faults: { ...this.faults }, refusals: this.refusals.totals(), queues };
+  }
+
+  countMessages(): MessageTally {
+    return this.tap.countMessages();
   }
 
   async start(): Promise<this> {
@@ -189,11 +193,14 @@ export class Hub implements HubPortLike, CommandContext {
    * Adds a command to the hub itself (a message with no service), for extensions such as
    * discovery. Built-in commands cannot be replaced. Returns a function that removes it.
    */
-  addCommand(command: string, handler: HubCommandHandler): () => void {
+  addCommand(command: string, handler: ExtensionCommand): () => void {
     if (HUB_COMMANDS.includes(command) || NOTICES.has(command) || this.extraCommands.has(command)) {
       throw new SwitchboardError('CONFLICT', `the hub already handles ${command}`);
     }
-    this.extraCommands.set(command, handler);
+    this.extraCommands.set(command, (conn, msg) => {
+      const reply: CommandReply = (answer, params) => this.tell(conn, answer, params);
+      handler(msg, reply);
+    });
     return () => {
       this.extraCommands.delete(command);
     };
@@ -424,7 +431,7 @@ export class Hub implements HubPortLike, CommandContext {
     conn.write(new Outgoing(msg));
   }
 
-  registered(conn: HubConnection, inst: InstanceEntry): void {
+  registered(conn: HubConnection, inst: InstanceEntry<HubConnection>): void {
     this.log.info({ service: inst.id, via: conn.kind, remote: conn.channel.remoteAddress }, 'service registered');
     this.tell(conn, 'HELP');
     this.tell(conn, 'READY', {
@@ -448,7 +455,7 @@ export class Hub implements HubPortLike, CommandContext {
     this.remoteHooks?.servicesChanged();
   }
 
-  private notifyStatus(inst: InstanceEntry): void {
+  private notifyStatus(inst: InstanceEntry<HubConnection>): void {
     const msg = createMessage(
       'STATUS',
       statusParams(this.serverName, inst.service, inst),

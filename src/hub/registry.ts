@@ -4,21 +4,76 @@
  * when they are up or down. Discovery reads it, LIST_SERVICES shows it, the mesh gossips its
  * names. Changes are published to listeners (STATUS, the mesh, discovery).
  */
+import type { ChannelStats } from '../core/channel.js';
 import type { Endpoint, JsonValue } from '../core/message.js';
-import type { HubConnection } from './connection.js';
 
-export class InstanceEntry {
+/**
+ * What the registry (and whoever reads it) knows of an instance's connection. The hub's own
+ * connection class fills it; the catalog is generic over it so the hub's parts get their full
+ * connection back while extensions (HubContext.services) see only this.
+ */
+export interface Registrant {
+  readonly commands: ReadonlySet<string>;
+  /** The listener it came in on (local, unix, secure, ws, signal, memory). */
+  readonly kind: string;
+  /** Messages the hub could not queue for it. */
+  readonly dropped: number;
+  readonly channel: {
+    readonly transport: string;
+    readonly remoteAddress: string;
+    readonly stats: Readonly<ChannelStats>;
+  };
+}
+
+/** A live instance as an extension sees it (read only). */
+export interface InstanceRecord {
+  /** `name#instance`. */
+  readonly id: string;
+  readonly name: string;
+  readonly instance: string;
+  /** Epoch ms. */
+  readonly since: number;
+  readonly endpoints: JsonValue | undefined;
+  readonly params: Readonly<Record<string, JsonValue>>;
+  readonly connection: Registrant;
+}
+
+/** A service (live or remembered) as an extension sees it (read only). */
+export interface ServiceRecord {
+  readonly name: string;
+  readonly up: boolean;
+  /** Epoch ms of the last up/down transition. */
+  readonly upSince: number;
+  readonly downSince: number;
+  readonly instances: readonly InstanceRecord[];
+}
+
+export interface ServiceChange {
+  type: 'up' | 'down';
+  instance: InstanceRecord;
+  service: ServiceRecord;
+}
+
+/** The hub's services, read only, and their changes (what HubContext offers extensions). */
+export interface ServicesView {
+  get(name: string): ServiceRecord | undefined;
+  all(): Iterable<ServiceRecord>;
+  /** Calls `listener` on every register and unregister; returns the remover. */
+  onChange(listener: (change: ServiceChange) => void): () => void;
+}
+
+export class InstanceEntry<C extends Registrant = Registrant> {
   /** `name#instance`. */
   readonly id: string;
   private readonly plain: Endpoint;
   private readonly exact: Endpoint;
 
   constructor(
-    readonly service: ServiceEntry,
+    readonly service: ServiceEntry<C>,
     readonly instance: string,
     /** Registered with `instance=`: always stamped `name#instance`. */
     readonly marked: boolean,
-    readonly connection: HubConnection,
+    readonly connection: C,
     /** Epoch ms. */
     readonly since: number,
     readonly endpoints: JsonValue | undefined,
@@ -45,8 +100,8 @@ export class InstanceEntry {
   }
 }
 
-export class ServiceEntry {
-  readonly instances: InstanceEntry[] = [];
+export class ServiceEntry<C extends Registrant = Registrant> {
+  readonly instances: InstanceEntry<C>[] = [];
   /** Epoch ms of the last up/down transition. */
   upSince = 0;
   downSince = 0;
@@ -60,7 +115,7 @@ export class ServiceEntry {
   }
 
   /** Round-robin over live instances. */
-  pick(): InstanceEntry | undefined {
+  pick(): InstanceEntry<C> | undefined {
     const list = this.instances;
     const n = list.length;
     if (n === 0) return undefined;
@@ -69,7 +124,7 @@ export class ServiceEntry {
     return list[this.cursor++];
   }
 
-  find(instance: string): InstanceEntry | undefined {
+  find(instance: string): InstanceEntry<C> | undefined {
     for (const inst of this.instances) if (inst.instance === instance) return inst;
     return undefined;
   }
@@ -82,8 +137,12 @@ export class ServiceEntry {
   }
 }
 
-export type RegistryChange = { type: 'up' | 'down'; instance: InstanceEntry; service: ServiceEntry };
-export type RegistryListener = (change: RegistryChange) => void;
+export type RegistryChange<C extends Registrant = Registrant> = {
+  type: 'up' | 'down';
+  instance: InstanceEntry<C>;
+  service: ServiceEntry<C>;
+};
+export type RegistryListener<C extends Registrant = Registrant> = (change: RegistryChange<C>) => void;
 
 export interface RegisterRequest {
   service: string;
@@ -96,9 +155,9 @@ export interface RegisterRequest {
 /** Why a registration was refused, as a sentence for `INVALID message=`. */
 export class RegisterRefused extends Error {}
 
-export class ServiceCatalog {
-  private readonly services = new Map<string, ServiceEntry>();
-  private readonly listeners = new Set<RegistryListener>();
+export class ServiceCatalog<C extends Registrant = Registrant> implements ServicesView {
+  private readonly services = new Map<string, ServiceEntry<C>>();
+  private readonly listeners = new Set<RegistryListener<C>>();
   private readonly configured: ReadonlySet<string>;
 
   /**
@@ -111,10 +170,10 @@ export class ServiceCatalog {
     private readonly maxRemembered = 10_000,
   ) {
     this.configured = new Set(preKnown);
-    for (const name of this.configured) this.services.set(name, new ServiceEntry(name));
+    for (const name of this.configured) this.services.set(name, new ServiceEntry<C>(name));
   }
 
-  get(name: string): ServiceEntry | undefined {
+  get(name: string): ServiceEntry<C> | undefined {
     return this.services.get(name);
   }
 
@@ -123,21 +182,21 @@ export class ServiceCatalog {
     return this.services.has(name);
   }
 
-  all(): IterableIterator<ServiceEntry> {
+  all(): IterableIterator<ServiceEntry<C>> {
     return this.services.values();
   }
 
   /** Live instances of every service. */
-  *liveInstances(): Generator<InstanceEntry> {
+  *liveInstances(): Generator<InstanceEntry<C>> {
     for (const s of this.services.values()) yield* s.instances;
   }
 
-  onChange(listener: RegistryListener): () => void {
+  onChange(listener: RegistryListener<C>): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
-  register(connection: HubConnection, req: RegisterRequest, now = Date.now()): InstanceEntry {
+  register(connection: C, req: RegisterRequest, now = Date.now()): InstanceEntry<C> {
     let entry = this.services.get(req.service);
     if (entry && entry.instances.length > 0 && req.instance === undefined) {
       const first = entry.instances[0]!;
@@ -151,7 +210,7 @@ export class ServiceCatalog {
       );
     }
     if (!entry) {
-      entry = new ServiceEntry(req.service);
+      entry = new ServiceEntry<C>(req.service);
       this.services.set(req.service, entry);
     }
     const id = typeof req.instance === 'string' ? req.instance : entry.newInstanceId();
@@ -172,7 +231,7 @@ export class ServiceCatalog {
   }
 
   /** Removes a live instance; false when it was not registered. */
-  unregister(inst: InstanceEntry, now = Date.now()): boolean {
+  unregister(inst: InstanceEntry<C>, now = Date.now()): boolean {
     const entry = inst.service;
     const i = entry.instances.indexOf(inst);
     if (i === -1) return false;
@@ -184,7 +243,7 @@ export class ServiceCatalog {
   }
 
   private forgetOldestDown(): void {
-    let oldest: ServiceEntry | undefined;
+    let oldest: ServiceEntry<C> | undefined;
     for (const s of this.services.values()) {
       if (s.up || this.configured.has(s.name)) continue;
       if (!oldest || s.downSince < oldest.downSince) oldest = s;
@@ -192,7 +251,7 @@ export class ServiceCatalog {
     if (oldest) this.services.delete(oldest.name);
   }
 
-  private emit(change: RegistryChange): void {
+  private emit(change: RegistryChange<C>): void {
     for (const l of this.listeners) l(change);
   }
 }

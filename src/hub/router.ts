@@ -27,7 +27,7 @@ import type { SniffTap } from './sniff.js';
 
 export interface RouterDeps {
   serverName: string;
-  services: ServiceCatalog;
+  services: ServiceCatalog<HubConnection>;
   cache: MessageCache<HubConnection>;
   tap: SniffTap;
   log: Logger;
@@ -116,7 +116,7 @@ export class Router {
   }
 
   /** Cached messages for an instance that just registered, in order. */
-  flushCache(inst: InstanceEntry): number {
+  flushCache(inst: InstanceEntry<HubConnection>): number {
     const held = this.d.cache.take(inst.name, inst.instance);
     for (const { msg } of held) {
       if (inst.connection.write(new Outgoing(msg))) this.counters.delivered++;
@@ -127,7 +127,7 @@ export class Router {
   }
 
   /** The live local instance for `name` or `name#id`. */
-  pick(service: string): InstanceEntry | undefined {
+  pick(service: string): InstanceEntry<HubConnection> | undefined {
     const instance = instanceOf(service);
     if (instance === undefined) return this.d.services.get(service)?.pick();
     return this.d.services.get(baseName(service))?.find(instance);
@@ -138,7 +138,7 @@ export class Router {
    * the caller made sure nothing needs the message itself (no sniffer, no cache rule, no report).
    * The tap's tally (dashboard metrics) still counts it, as `publish` would.
    */
-  deliverLine(inst: InstanceEntry, line: string, command: string, from: HubConnection): void {
+  deliverLine(inst: InstanceEntry<HubConnection>, line: string, command: string, from: HubConnection): void {
     const ok = inst.connection.writeLine(line);
     if (ok) {
       this.counters.delivered++;
@@ -155,7 +155,7 @@ export class Router {
   }
 
   /** Delivers to an instance already picked (the fast path's fallback for an instance that reads JSON). */
-  deliverTo(inst: InstanceEntry, msg: Message, sourceText?: string, from?: HubConnection): void {
+  deliverTo(inst: InstanceEntry<HubConnection>, msg: Message, sourceText?: string, from?: HubConnection): void {
     if (inst.connection.write(new Outgoing(msg, sourceText))) {
       this.counters.delivered++;
       if (from) inst.connection.holdBack(from);

@@ -1,15 +1,17 @@
 /**
  * Runs a hub as this process's main job (`switchboard hub`, `switchboard start`): start the
- * listeners and extensions, print the addresses, stop cleanly on SIGINT/SIGTERM or STOP.
+ * listeners and the extensions it is given (src/start composes them), print the addresses, stop
+ * cleanly on SIGINT/SIGTERM or STOP.
  */
 import { mkdirSync } from 'node:fs';
 import { errorMessage } from '../core/errors.js';
 import type { HubConfig } from './config.js';
-import { HUB_EXTENSIONS, type ExtensionHandle, type ExtensionScope } from './extensions.js';
+import type { ExtensionHandle, HubExtension } from './context.js';
 import { Hub } from './hub.js';
 
 export interface RunOptions {
-  scope: ExtensionScope;
+  /** Started in order once the listeners are bound, stopped in reverse order. */
+  extensions: readonly HubExtension[];
   /** Print the addresses as one JSON object instead of lines. */
   json?: boolean;
   out?: NodeJS.WritableStream;
@@ -55,10 +57,8 @@ export async function runHub(config: HubConfig, options: RunOptions): Promise<st
   const hub = new Hub(config);
   await hub.start();
   const handles: { name: string; handle: ExtensionHandle }[] = [];
-  const scopes: ExtensionScope[] = options.scope === 'start' ? ['hub', 'start'] : ['hub'];
   try {
-    for (const ext of HUB_EXTENSIONS) {
-      if (!scopes.includes(ext.scope)) continue;
+    for (const ext of options.extensions) {
       const handle = await ext.start(hub);
       if (handle) handles.push({ name: ext.name, handle });
     }

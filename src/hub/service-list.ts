@@ -3,7 +3,7 @@
  * the wire are epoch seconds, as the communicator writes them.
  */
 import type { JsonValue } from '../core/message.js';
-import type { InstanceEntry, ServiceCatalog, ServiceEntry } from './registry.js';
+import type { InstanceRecord, ServiceRecord, ServicesView } from './registry.js';
 import type { RemoteHooks } from './remote.js';
 
 export interface InstanceInfo {
@@ -30,7 +30,7 @@ export interface ServiceInfo {
 
 const seconds = (ms: number): number => Math.floor(ms / 1000);
 
-export function instanceInfo(inst: InstanceEntry): InstanceInfo {
+export function instanceInfo(inst: InstanceRecord): InstanceInfo {
   const conn = inst.connection;
   return {
     instance: inst.instance,
@@ -47,7 +47,7 @@ export function instanceInfo(inst: InstanceEntry): InstanceInfo {
   };
 }
 
-export function serviceInfo(serverName: string, s: ServiceEntry): ServiceInfo {
+export function serviceInfo(serverName: string, s: ServiceRecord): ServiceInfo {
   return {
     name: s.name,
     server: serverName,
@@ -60,7 +60,7 @@ export function serviceInfo(serverName: string, s: ServiceEntry): ServiceInfo {
 /** Local services (live or known) then remote ones, sorted by name. */
 export function listServices(
   serverName: string,
-  services: ServiceCatalog,
+  services: ServicesView,
   remote: RemoteHooks | undefined,
 ): ServiceInfo[] {
   const out: ServiceInfo[] = [];
@@ -79,7 +79,7 @@ export function listServices(
 /** STATUS parameters for a service by name (SERVICE_STATUS reply). */
 export function serviceStatusParams(
   serverName: string,
-  services: ServiceCatalog,
+  services: ServicesView,
   remote: RemoteHooks | undefined,
   name: string,
 ): Record<string, JsonValue> {
@@ -94,8 +94,8 @@ export function serviceStatusParams(
 /** The STATUS a change produces (and SERVICE_STATUS replies with). */
 export function statusParams(
   serverName: string,
-  s: ServiceEntry,
-  inst: InstanceEntry | undefined,
+  s: ServiceRecord,
+  inst: InstanceRecord | undefined,
 ): Record<string, JsonValue> {
   const params: Record<string, JsonValue> = {
     service: s.name,

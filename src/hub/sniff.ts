@@ -8,15 +8,10 @@
 import { encodeJson, encodeText } from '../core/codec/index.js';
 import { createMessage, type JsonValue, type Message } from '../core/message.js';
 import { isServiceOrInstance, sniffedParams, type SniffOutcome, type Sniffed } from '../core/protocol/index.js';
-import type { HubConnection } from './connection.js';
+import type { HubConnection, SniffFilter } from './connection.js';
 import { Outgoing } from '../core/message-connection.js';
 
 export type { SniffOutcome } from '../core/protocol/index.js';
-
-export interface SniffFilter {
-  service: string | undefined;
-  command: string | undefined;
-}
 
 export function matches(filter: SniffFilter, msg: Message): boolean {
   if (filter.command !== undefined && msg.command !== filter.command) return false;

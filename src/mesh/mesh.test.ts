@@ -8,7 +8,7 @@ import { createMessage, type Message } from '../core/message.js';
 import { freePort, tempDir, waitFor } from '../core/test/support.js';
 import { Mesh } from './mesh.js';
 import { FAST_TIMINGS } from './timings.js';
-import type { HubPort, LocalServiceInfo } from './hub-port.js';
+import type { HubPort, LocalServiceSummary } from '../hub/remote.js';
 import { makeTestPki } from '../core/test/certs.js';
 
 class RecordingHub implements HubPort {
@@ -17,7 +17,7 @@ class RecordingHub implements HubPort {
   notices: Message[] = [];
   stopped = '';
   constructor(readonly serverName: string) {}
-  localServices(): LocalServiceInfo[] {
+  localServices(): LocalServiceSummary[] {
     return [...this.services.keys()].map((name) => ({ name, since: 1 }));
   }
   deliverLocal(msg: Message): void {

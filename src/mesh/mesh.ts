@@ -26,7 +26,7 @@ import { sampleLoad } from '../core/system-load.js';
 import { LOADAVG_COMMANDS, MeshLoadAvg } from './loadavg.js';
 import { Links, type LinksConfig } from './links.js';
 import type { RemoteLink } from './remote-link.js';
-import type { HubPort, MeshHooks, RemoteServiceInfo, RouteOutcome } from './hub-port.js';
+import type { HubPort, RemoteHooks, RemoteOutcome, RemoteServiceEntry } from '../hub/remote.js';
 import type { MeshTimings } from './timings.js';
 import { redactUrl } from './neighbors.js';
 
@@ -48,7 +48,7 @@ export function sourceIpOf(remoteAddress: string): string {
   return ip.replace(/^::ffff:/, '');
 }
 
-export class Mesh implements MeshHooks {
+export class Mesh implements RemoteHooks {
   readonly graph: ClusterGraph;
   private readonly log: Logger;
   private readonly links: Links;
@@ -143,7 +143,7 @@ export class Mesh implements MeshHooks {
   // ---- hooks called by the hub -------------------------------------------------------------
 
   /** From the hub: the hub sends the reports and SERVICE_UNAVAILABLE for `cached` / `failed`. */
-  route(msg: Message): RouteOutcome {
+  route(msg: Message): RemoteOutcome {
     return this.resolveAndForward(msg);
   }
 
@@ -223,7 +223,7 @@ export class Mesh implements MeshHooks {
     }
   }
 
-  remoteServices(): RemoteServiceInfo[] {
+  remoteServices(): RemoteServiceEntry[] {
     return this.graph.remoteServices().map(({ hub, service }) => ({
       hub,
       name: service.name,
@@ -402,7 +402,7 @@ export class Mesh implements MeshHooks {
   // ---- routing -----------------------------------------------------------------------------
 
   /** Picks the destination hub (by name, or the nearest hub with the service) and forwards. */
-  private resolveAndForward(msg: Message, frame?: string, from?: RemoteLink): RouteOutcome {
+  private resolveAndForward(msg: Message, frame?: string, from?: RemoteLink): RemoteOutcome {
     let target = msg.to.server;
     if (target === this.hub.serverName || target === '.') return 'not-remote';
     if (target === '' || target === '*' || target === '?') {
@@ -421,7 +421,7 @@ export class Mesh implements MeshHooks {
    * from: that only happens while two hubs disagree about the graph, and the message then waits
    * (cache rules) for the routes to change instead of bouncing.
    */
-  private forward(target: string, msg: Message, frame?: string, from?: RemoteLink): RouteOutcome {
+  private forward(target: string, msg: Message, frame?: string, from?: RemoteLink): RemoteOutcome {
     const hop = this.graph.nextHop(target);
     const link = hop === undefined ? undefined : this.links.get(hop);
     if (link && link !== from && (frame === undefined ? link.send(msg) : link.sendRaw(frame))) return 'forwarded';

@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect, type SwitchboardClient } from '../client/index.js';
-import type { ExtensionHandle } from '../hub/extensions.js';
+import type { ExtensionHandle } from '../hub/context.js';
 import type { Hub } from '../hub/hub.js';
 import { startTestHub } from '../hub/test/support.js';
 import { openSync, type SyncApi } from './open.js';
@@ -21,7 +21,7 @@ let client: SwitchboardClient;
 before(async () => {
   delete process.env.SWITCHBOARD_DATABASE_URL;
   hub = await startTestHub();
-  handle = await syncService.start(hub);
+  handle = await syncService({ dataPath: hub.config.dataPath }).start(hub);
   // The same store as the service (one SQLite file under the hub's data path).
   sync = await openSync({ home: hub.config.dataPath });
   const src = join(hub.config.dataPath, 'src.txt');
@@ -109,7 +109,7 @@ void test('the sync service closes runs a crash left open when it starts', async
     [acct!.id, new Date().toISOString()],
   );
   await handle?.stop();
-  handle = await syncService.start(hub);
+  handle = await syncService({ dataPath: hub.config.dataPath }).start(hub);
   const run = await sync.getRun(Number(row!.id));
   assert.equal(run.status, 'abandoned');
   assert.match(run.error ?? '', /^abandoned: /);

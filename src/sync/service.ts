@@ -2,7 +2,7 @@
  * The sync capability as a built-in service of `switchboard start`: the service `sync` on this
  * hub, so `switchboard send` (and the dashboard, and any client) can list connectors, accounts,
  * runs and data objects, set notes, and start syncs. Parameters are validated; a bad request gets
- * an ERROR reply naming the parameter. Its store is the hub's (SWITCHBOARD_HOME, or
+ * an ERROR reply naming the parameter. Its store is the hub's (the hub's data path, or
  * SWITCHBOARD_DATABASE_URL).
  *
  *   LIST_CONNECTORS                                   -> CONNECTORS { connectors }
@@ -23,7 +23,7 @@ import type { SwitchboardClient } from '../client/index.js';
 import { InvalidArgumentError, SwitchboardError, errorMessage } from '../core/errors.js';
 import { getLogger } from '../core/log.js';
 import type { JsonValue, Message } from '../core/message.js';
-import type { BuiltinService } from '../hub/extensions.js';
+import type { ExtensionHandle, HubContext, HubExtension } from '../hub/context.js';
 import type { SyncApi } from './open.js';
 import { Scheduler } from './scheduler.js';
 
@@ -140,45 +140,50 @@ export function serveSyncCommands(client: SwitchboardClient, sync: SyncApi): voi
   });
 }
 
-export const syncService: BuiltinService = {
-  name: SYNC_SERVICE,
-  scope: 'start',
-  async start(hub) {
-    const log = getLogger('sync');
-    const local = hub.addresses.find((a) => a.kind === 'unix') ?? hub.addresses.find((a) => a.kind === 'local');
-    if (!local) {
-      log.warn('the hub has no local or unix listener: the sync service is off');
-      return undefined;
-    }
-    const { openSync } = await import('./open.js');
-    const { connect } = await import('../client/index.js');
-    const sync = await openSync({ home: hub.config.dataPath });
-    let client: SwitchboardClient;
-    let scheduler: Scheduler;
-    try {
-      const closed = await sync.closeAbandonedRuns();
-      for (const r of closed)
-        log.warn({ run: r.id, account: r.accountName }, `closed run ${r.id} as abandoned: ${r.error ?? ''}`);
-      scheduler = new Scheduler({ db: sync.store, home: sync.home });
-      client = await connect(local.url, { format: 'json', requestTimeoutMs: 60_000 });
-      serveSyncCommands(client, sync);
-      await client.register(SYNC_SERVICE);
-      scheduler.start();
-    } catch (err) {
+export interface SyncSettings {
+  /** The hub's data path: the store's home. */
+  dataPath: string;
+}
+
+export function syncService(settings: SyncSettings): HubExtension {
+  return { name: SYNC_SERVICE, start: (hub) => startSyncService(hub, settings) };
+}
+
+async function startSyncService(hub: HubContext, { dataPath }: SyncSettings): Promise<ExtensionHandle | undefined> {
+  const log = getLogger('sync');
+  const local = hub.addresses.find((a) => a.kind === 'unix') ?? hub.addresses.find((a) => a.kind === 'local');
+  if (!local) {
+    log.warn('the hub has no local or unix listener: the sync service is off');
+    return undefined;
+  }
+  const { openSync } = await import('./open.js');
+  const { connect } = await import('../client/index.js');
+  const sync = await openSync({ home: dataPath });
+  let client: SwitchboardClient;
+  let scheduler: Scheduler;
+  try {
+    const closed = await sync.closeAbandonedRuns();
+    for (const r of closed)
+      log.warn({ run: r.id, account: r.accountName }, `closed run ${r.id} as abandoned: ${r.error ?? ''}`);
+    scheduler = new Scheduler({ db: sync.store, home: sync.home });
+    client = await connect(local.url, { format: 'json', requestTimeoutMs: 60_000 });
+    serveSyncCommands(client, sync);
+    await client.register(SYNC_SERVICE);
+    scheduler.start();
+  } catch (err) {
+    await sync.close();
+    throw new SwitchboardError(
+      'UNAVAILABLE',
+      `the sync service could not register on ${local.url}: ${errorMessage(err)}`,
+      { cause: err },
+    );
+  }
+  return {
+    addresses: [{ name: 'sync', url: `service "sync" on ${local.url} (${sync.store.location})` }],
+    async stop() {
+      await scheduler.stop();
+      client.dispose();
       await sync.close();
-      throw new SwitchboardError(
-        'UNAVAILABLE',
-        `the sync service could not register on ${local.url}: ${errorMessage(err)}`,
-        { cause: err },
-      );
-    }
-    return {
-      addresses: [{ name: 'sync', url: `service "sync" on ${local.url} (${sync.store.location})` }],
-      async stop() {
-        await scheduler.stop();
-        client.dispose();
-        await sync.close();
-      },
-    };
-  },
-};
+    },
+  };
+}

@@ -6,7 +6,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_ARGS, tempDir, waitFor } from '../../core/test/support.js';
 import { loadConfig } from '../../hub/config.js';
 import type { Hub } from '../../hub/hub.js';
-import { runHub } from '../../hub/run.js';
+import { runSwitchboard } from '../../start/compose.js';
 import { openSync, type SyncApi } from '../../sync/open.js';
 import { insertConnector } from '../../sync/connectors-db.js';
 import { upsertPage } from '../../sync/data.js';
@@ -57,7 +57,7 @@ export async function startWithDashboard(env: { http?: string; token?: string } 
   const started = new Promise<Hub>((r) => {
     resolveHub = r;
   });
-  const done = runHub(config, { scope: 'start', json: true, out: sink, onStarted: resolveHub });
+  const done = runSwitchboard(config, { scope: 'start', json: true, out: sink, onStarted: resolveHub });
   const hub = await Promise.race([
     started,
     done.then((reason) => {

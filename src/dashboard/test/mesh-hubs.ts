@@ -8,7 +8,7 @@ import { PassThrough } from 'node:stream';
 import { freePort, tempDir, waitFor } from '../../core/test/support.js';
 import { loadConfig } from '../../hub/config.js';
 import type { Hub } from '../../hub/hub.js';
-import { runHub } from '../../hub/run.js';
+import { runSwitchboard } from '../../start/compose.js';
 import { dashboardUrls } from './harness.js';
 
 export interface MeshHub {
@@ -58,7 +58,7 @@ export async function startMeshHub(opts: {
   const started = new Promise<Hub>((r) => {
     resolveHub = r;
   });
-  const done = runHub(config, { scope: opts.scope, json: true, out: sink, onStarted: resolveHub });
+  const done = runSwitchboard(config, { scope: opts.scope, json: true, out: sink, onStarted: resolveHub });
   const hub = await Promise.race([
     started,
     done.then((reason) => {
