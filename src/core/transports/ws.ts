@@ -43,6 +43,8 @@ export class WsChannel extends BatchingChannel {
 
   constructor(
     private readonly ws: WebSocket,
+    /** The connection's socket, from the public upgrade events (the request's, the response's), for corking. */
+    private readonly socket: Socket | undefined,
     remoteAddress: string,
     options?: ChannelOptions,
   ) {
@@ -95,7 +97,7 @@ export class WsChannel extends BatchingChannel {
 
   protected writeBatch(frames: string[]): number {
     // One writev for the burst: `ws` corks per frame; an outer cork holds them all.
-    const socket = (this.ws as unknown as { _socket?: Socket })._socket;
+    const socket = this.socket;
     socket?.cork();
     let bytes = 0;
     for (const frame of frames) {
@@ -117,6 +119,11 @@ export async function connectWs(addr: ChannelAddress, options?: ConnectOptions):
     ...(ca ? { ca } : {}),
     ...(options?.rejectUnauthorized !== undefined ? { rejectUnauthorized: options.rejectUnauthorized } : {}),
   });
+  // The upgrade response's socket is the one the WebSocket then runs on.
+  let socket: Socket | undefined;
+  ws.once('upgrade', (res: IncomingMessage) => {
+    socket = res.socket;
+  });
   // The channel is built inside 'open': a message can follow in the same tick, before any await resumes.
   return new Promise<Channel>((resolve, reject) => {
     const onAbort = (): void => {
@@ -126,7 +133,7 @@ export async function connectWs(addr: ChannelAddress, options?: ConnectOptions):
     options?.signal?.addEventListener('abort', onAbort, { once: true });
     ws.once('open', () => {
       options?.signal?.removeEventListener('abort', onAbort);
-      resolve(new WsChannel(ws, `${addr.host}:${addr.port}`, options));
+      resolve(new WsChannel(ws, socket, `${addr.host}:${addr.port}`, options));
     });
     ws.once('error', (err: Error & { code?: string }) => {
       options?.signal?.removeEventListener('abort', onAbort);
@@ -162,7 +169,8 @@ export async function listenWs(addr: ChannelAddress, options: ListenOptions, onC
   const channels = new Set<Channel>();
   const stats: ListenerStats = { accepted: 0, rejected: 0 };
   wss.on('connection', (ws, req) => {
-    const channel = new WsChannel(ws, describeRequest(req), options);
+    // ws runs the connection on the socket of the upgrade request (Node hands the same one to 'upgrade').
+    const channel = new WsChannel(ws, req.socket, describeRequest(req), options);
     channels.add(channel);
     channel.on('close', () => channels.delete(channel));
     stats.accepted++;

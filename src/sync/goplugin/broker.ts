@@ -6,11 +6,11 @@
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import type { Http2Server, ServerHttp2Session } from 'node:http2';
 import { join } from 'node:path';
 import { Client, Server, type ChannelOptions } from '@grpc/grpc-js';
 import { GRPC_SIZE_OPTIONS, type ConnInfo } from '../proto/index.js';
 import { ConnectionError, TimeoutError } from '../../core/errors.js';
+import { widenReceiveWindow } from './grpc-window.js';
 import { clientCredentials, serverCredentials, type TlsMaterial } from './mtls.js';
 
 /** The stream both sides hold: grpc-js's client and server duplex calls both fit. */
@@ -23,34 +23,6 @@ export interface ConnInfoStream {
 }
 
 export const BROKER_WAIT_MS = 5000;
-
-/** HTTP/2 receive window of brokered servers (stream and connection): a few whole pages. */
-export const RECEIVE_WINDOW_BYTES = 16 * 1024 * 1024;
-
-/**
- * HTTP/2's default 64 KiB window makes a sender of a 400 KB page wait for about six WINDOW_UPDATEs,
- * each sent only when this process's event loop runs, and a synchronous store write holds it for
- * milliseconds: the next page crawled in while the last was written. grpc-js has no server option
- * for the window, so the bound http2 servers are reached through its (private) map.
- */
-function widenReceiveWindow(server: Server): void {
-  const http2Servers = (server as unknown as { http2Servers?: Map<Http2Server, unknown> }).http2Servers;
-  if (!(http2Servers instanceof Map)) return; // a grpc-js without the map: the default window
-  for (const h of http2Servers.keys()) {
-    try {
-      h.updateSettings({ initialWindowSize: RECEIVE_WINDOW_BYTES });
-      h.on('session', (session: ServerHttp2Session) => {
-        try {
-          session.setLocalWindowSize(RECEIVE_WINDOW_BYTES);
-        } catch {
-          /* closing */
-        }
-      });
-    } catch {
-      /* not an http2 server after all */
-    }
-  }
-}
 
 interface Waiter {
   resolve: (info: ConnInfo) => void;

@@ -8,6 +8,7 @@
 import type { MethodDefinition } from '@grpc/grpc-js';
 import type { DataObject } from '../goplugin/types.js';
 import { methods, type Empty, type SyncResponse } from './index.js';
+import { utf8Slice, utf8Write } from './buffer-utf8.js';
 
 /** A page that is not a well-formed SyncResponse (truncated, a bad length, a wire type the message cannot have). */
 export class PageDecodeError extends Error {
@@ -29,11 +30,6 @@ function writeVarint(buf: Buffer, at: number, n: number): number {
 
 // Field tags: (field << 3) | 2 (length-delimited).
 const TAG = [0x0a, 0x12, 0x1a, 0x22] as const;
-
-// Buffer#utf8Write: write() without its argument juggling (not in the typings; write() stands in).
-const utf8Write = (
-  Buffer.prototype as unknown as { utf8Write?: (text: string, offset: number, length: number) => number }
-).utf8Write;
 
 /** The protobuf bytes of `{ response: objects }`; empty strings are left out, as proto3 does. */
 export function encodePage(page: SyncResponse): Buffer {
@@ -70,7 +66,7 @@ export function encodePage(page: SyncResponse): Buffer {
       if (!len) continue;
       buf[w++] = TAG[f]!;
       w = writeVarint(buf, w, len);
-      w += utf8Write ? utf8Write.call(buf, fields[f]!, w, len) : buf.write(fields[f]!, w, len, 'utf8');
+      w += utf8Write(buf, fields[f]!, w, len);
     }
   }
   return buf;
@@ -131,13 +127,6 @@ function skip(buf: Buffer, end: number, wireType: number): void {
   if (at > end) throw new PageDecodeError('a field runs past the end of its message');
 }
 
-// Buffer#utf8Slice skips toString's argument handling (protobufjs calls it too); it is not in the
-// typings, so it is looked up once and toString stands in if a runtime lacks it.
-const utf8Slice = (Buffer.prototype as unknown as { utf8Slice?: (start: number, end: number) => string }).utf8Slice;
-const utf8 = utf8Slice
-  ? (buf: Buffer, start: number, stop: number): string => utf8Slice.call(buf, start, stop)
-  : (buf: Buffer, start: number, stop: number): string => buf.toString('utf8', start, stop);
-
 function decodeObject(buf: Buffer, end: number): DataObject {
   let remoteId = '';
   let resourceName = '';
@@ -153,7 +142,7 @@ function decodeObject(buf: Buffer, end: number): DataObject {
       const len = readVarint(buf, end);
       const stop = at + len;
       if (stop > end) throw new PageDecodeError(`DataObject field ${field} runs past the end of the object`);
-      const text = len === 0 ? '' : utf8(buf, at, stop);
+      const text = len === 0 ? '' : utf8Slice(buf, at, stop);
       at = stop;
       if (field === 1) remoteId = text;
       else if (field === 2) resourceName = text;
