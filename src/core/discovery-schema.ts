@@ -85,7 +85,7 @@ const policyFields = {
   retryDelayMultiplier: z.number().min(1),
   retryMaxDelayMs: z.number().nonnegative(),
   noPeerRetry: z.boolean(),
-  balance: z.enum(['random', 'round-robin', 'least-pending']),
+  balance: z.enum(['random', 'round-robin', 'least-pending', 'least-loaded']),
   breakerFailures: z.number().int().positive(),
   breakerCooldownMs: z.number().int().nonnegative(),
 };

@@ -22,6 +22,8 @@ import type { Message } from '../core/message.js';
 import type { ClientExtension, SwitchboardClient } from '../client/client.js';
 import type { ConnectionState } from '../client/types.js';
 import { PeerRequester, type PeerRequestOptions, type PeerResponse } from './http-request.js';
+import { HubLoads, pickLeastLoaded, type HubLoad } from './loads.js';
+import { MAX_LISTENED_HUBS } from '../core/protocol/index.js';
 import { PeerTable, type MonitorCallback } from './peer-table.js';
 import {
   OVERRIDE_ENV,
@@ -45,10 +47,14 @@ export interface DiscoveryOptions {
 }
 
 export class Discovery implements ClientExtension {
-  readonly commands = ['PEERS', 'STATUS'];
+  readonly commands = ['PEERS', 'STATUS', 'LOADAVG'];
   private readonly log = getLogger('discovery');
   private readonly table: PeerTable;
-  private readonly requester = new PeerRequester();
+  /** Hub loads (LOADAVG) for least-loaded picks, followed once one is asked for. */
+  private readonly loads = new HubLoads();
+  private readonly requester = new PeerRequester((identity) => this.loads.ofPeer(identity));
+  /** Other hubs this client asked its hub to listen to (LISTEN_LOADAVG); undefined until loads are wanted. */
+  private loadWatch: Set<string> | undefined;
   /** Per-target policies set in code (`setPolicy`). */
   private readonly policies = new Map<string, PolicyInput>();
   /** Policies from the hub's configuration (`discovery.policies`), delivered with each sync. */
@@ -130,6 +136,7 @@ export class Discovery implements ClientExtension {
     if (this.synced) this.table.replaceAll(r.snapshots);
     else for (const s of r.snapshots) this.table.apply(s);
     this.synced = true;
+    this.listenToLoads();
   }
 
   // ---- ClientExtension ------------------------------------------------------------------------
@@ -142,7 +149,13 @@ export class Discovery implements ClientExtension {
       } catch (err) {
         this.log.warn({ err: errorMessage(err) }, 'ignored a PEERS push that does not validate');
       }
+      this.listenToLoads();
       return true;
+    }
+    if (msg.command === 'LOADAVG') {
+      if (!this.loads.record(msg))
+        this.log.debug({ from: msg.sentFrom.server }, 'ignored a LOADAVG that does not validate');
+      return false; // the application may follow loads too
     }
     if (msg.command === 'STATUS' && msg.params.status === 'down') {
       const server = msg.params.server_name;
@@ -160,10 +173,16 @@ export class Discovery implements ClientExtension {
 
   onState(state: ConnectionState): void {
     // After a reconnect (or the register() that makes pushes reach us), ask again: changes in between were not pushed here.
-    if (state.status === 'ready' && this.client)
+    if (state.status === 'ready' && this.client) {
+      // A new connection: the hub no longer sends this one its load; ask again once the view is in.
+      if (this.loadWatch) {
+        this.loadWatch.clear();
+        this.client.send({ command: 'REGISTER_FOR_LOADAVG' });
+      }
       this.first
         .then(() => this.sync())
         .catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'discovery re-sync failed'));
+    }
   }
 
   // ---- Berlioz's API -------------------------------------------------------------------------
@@ -181,6 +200,48 @@ export class Discovery implements ClientExtension {
     const map = this.getPeers(kind, name, endpoint);
     const ids = Object.keys(map);
     return ids.length ? map[ids[Math.floor(Math.random() * ids.length)]!] : undefined;
+  }
+
+  /**
+   * The peer on the hub with the lowest load (LOADAVG: 1-minute load per processor), ties at
+   * random; peers whose hub has not reported come after those that have, and with no load known
+   * yet it is a random peer. The first call starts following the hubs' loads (this hub's by
+   * REGISTER_FOR_LOADAVG, the others' by LISTEN_LOADAVG; they need a mesh and a registered client).
+   */
+  getLeastLoadedPeer(kind: string, name: string, endpoint = 'default'): Peer | undefined {
+    this.watchLoads();
+    const map = this.getPeers(kind, name, endpoint);
+    const id = pickLeastLoaded(Object.keys(map), (identity) => this.loads.ofPeer(identity));
+    return id === undefined ? undefined : map[id];
+  }
+
+  /** A hub's last reported load, if it reported one. */
+  hubLoad(hub: string): HubLoad | undefined {
+    return this.loads.of(hub);
+  }
+
+  /** Starts following hub loads (least-loaded picks); idempotent. */
+  watchLoads(): void {
+    if (!this.client || this.loadWatch) return;
+    this.loadWatch = new Set();
+    this.client.send({ command: 'REGISTER_FOR_LOADAVG' });
+    this.listenToLoads();
+  }
+
+  /** LISTEN_LOADAVG for the hubs with peers here that this client has not asked for yet. */
+  private listenToLoads(): void {
+    const client = this.client;
+    const listened = this.loadWatch;
+    if (!client || !listened) return;
+    const fresh: string[] = [];
+    for (const s of this.table.list()) {
+      if (s.server === this.server || listened.has(s.server) || fresh.includes(s.server)) continue;
+      if (listened.size + fresh.length >= MAX_LISTENED_HUBS) break;
+      fresh.push(s.server);
+    }
+    if (fresh.length === 0) return;
+    for (const hub of fresh) listened.add(hub);
+    client.send({ command: 'LISTEN_LOADAVG', params: { ips: fresh.join(',') } });
   }
 
   /**
@@ -219,6 +280,7 @@ export class Discovery implements ClientExtension {
     const k = checkKind(kind);
     await this.first;
     const policy = this.policyFor(k, name, endpoint, options.policy);
+    if (policy.balance === 'least-loaded') this.watchLoads();
     return this.requester.request(
       `${k}/${name}/${endpoint}`,
       `${k} "${name}" endpoint "${endpoint}"`,

@@ -63,6 +63,9 @@ export class PeerRequester {
   private readonly breakers = new Breakers({ failureThreshold: 5, cooldownMs: 10_000 });
   private readonly balancers = new Map<string, Balancer>();
 
+  /** `loadOf`: the load of a peer's hub, for `least-loaded` balancing. */
+  constructor(private readonly loadOf?: (identity: string) => number | undefined) {}
+
   breakerState(identity: string): ReturnType<Breakers['state']> {
     return this.breakers.state(identity);
   }
@@ -77,7 +80,7 @@ export class PeerRequester {
   ): Promise<PeerResponse> {
     let balancer = this.balancers.get(key);
     if (!balancer) {
-      balancer = new Balancer(policy.balance);
+      balancer = new Balancer(policy.balance, this.loadOf);
       this.balancers.set(key, balancer);
     }
     const tried = new Set<string>();

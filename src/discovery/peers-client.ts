@@ -59,6 +59,11 @@ export class PeersClient extends SwitchboardClient {
     return this.discovery.getRandomPeer(kind, name, endpoint);
   }
 
+  /** The peer on the least-loaded hub (see Discovery.getLeastLoadedPeer). */
+  getLeastLoadedPeer(kind: string, name: string, endpoint = 'default'): Peer | undefined {
+    return this.discovery.getLeastLoadedPeer(kind, name, endpoint);
+  }
+
   setPeerPolicy(kind: string, name: string, endpoint: string, policy: PolicyInput): void {
     this.discovery.setPolicy(kind, name, endpoint, policy);
   }

@@ -1,4 +1,4 @@
-/** The fluent form: `discovery.service('app').random()`, `.monitorFirst(cb)`, `.request({...})`. */
+/** The fluent form: `discovery.service('app').random()`, `.leastLoaded()`, `.monitorFirst(cb)`, `.request({...})`. */
 import { isDeepStrictEqual } from 'node:util';
 import type { PeerRequestOptions, PeerResponse } from './http-request.js';
 import type { Peer, PeerKind, PeerMap } from './schema.js';
@@ -30,6 +30,11 @@ export class Target {
 
   random(): Peer | undefined {
     return this.d.getRandomPeer(this.kind, this.name, this.endpoint);
+  }
+
+  /** The peer on the hub with the lowest load (LOADAVG); random until loads are known. */
+  leastLoaded(): Peer | undefined {
+    return this.d.getLeastLoadedPeer(this.kind, this.name, this.endpoint);
   }
 
   monitorAll(cb: (peers: PeerMap) => void): () => void {
