@@ -112,7 +112,7 @@ async function meshedHub(name: string, ip: string, port: number, neighbors: stri
   hub.attachRemote(mesh);
   await mesh.start();
   const url = hub.addresses.find((a) => a.kind === 'local')!.url;
-  agents.push(new DiscoveryAgent(hub, url));
+  agents.push(new DiscoveryAgent(hub, hub.config, url));
   return { hub, mesh, url };
 }
 

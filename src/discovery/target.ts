@@ -7,6 +7,7 @@ import type { Peer, PeerKind, PeerMap } from './schema.js';
 export interface PeerSource {
   getPeers(kind: string, name: string, endpoint: string): PeerMap;
   getRandomPeer(kind: string, name: string, endpoint: string): Peer | undefined;
+  getLeastLoadedPeer(kind: string, name: string, endpoint: string): Peer | undefined;
   monitorPeers(kind: string, name: string, endpoint: string, cb: (peers: PeerMap) => void): () => void;
   requestPeers(kind: string, name: string, endpoint: string, options: PeerRequestOptions): Promise<PeerResponse>;
 }
