@@ -13,7 +13,7 @@ import { createMessage } from '../core/message.js';
 import { readSniffed, type MeshStatus, type Sniffed } from '../core/protocol/index.js';
 import type { HubContext } from '../hub/context.js';
 import { listServices, type ServiceInfo } from '../hub/service-list.js';
-import type { MessageTally } from '../hub/sniff.js';
+import type { MessageTally } from '../hub/sniff-tap.js';
 
 export type { Sniffed };
 

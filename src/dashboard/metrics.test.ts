@@ -18,7 +18,7 @@ import type { Agent } from '../dispatch/agent/agent.js';
 import { openDispatchDb } from '../dispatch/open.js';
 import { startAgent } from '../dispatch/run.js';
 import { parseTriggers } from '../dispatch/trigger/parse.js';
-import { SniffTap } from '../hub/sniff.js';
+import { SniffTap } from '../hub/sniff-tap.js';
 import { startWithDashboard, type Running } from './test/harness.js';
 import { startMeshHub } from './test/mesh-hubs.js';
 

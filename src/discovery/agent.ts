@@ -18,7 +18,7 @@ import { getLogger } from '../core/log.js';
 import type { SwitchboardClient } from '../client/index.js';
 import type { HubConfig } from '../hub/config.js';
 import type { HubContext, HubExtension } from '../hub/context.js';
-import type { InstanceRecord } from '../hub/registry.js';
+import type { InstanceRecord } from '../hub/service-catalog.js';
 import { PeerTable } from './peer-table.js';
 import { SnapshotList, Snapshot, parseAdvertisement } from './schema.js';
 

@@ -19,11 +19,11 @@ import { COMMUNICATOR_REFUSALS, FALLBACK_COMMANDS, publicAddressParams } from '.
 import { LocalLoadAvg } from './loadavg.js';
 import { SERVICE_NAME } from './config.js';
 import type { HubConnection } from './connection.js';
-import { RegisterRefused, parseInstanceParam, type InstanceEntry, type ServiceCatalog } from './registry.js';
+import { RegisterRefused, parseInstanceParam, type InstanceEntry, type ServiceCatalog } from './service-catalog.js';
 import type { RemoteHooks } from './remote.js';
 import type { Router } from './router.js';
 import { listServices, serviceStatusParams } from './service-list.js';
-import type { SniffTap } from './sniff.js';
+import type { SniffTap } from './sniff-tap.js';
 
 /** What the command handlers need from the hub. */
 export interface CommandContext {

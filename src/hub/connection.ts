@@ -16,12 +16,12 @@ import type { WireFormat } from '../core/codec/index.js';
 import type { Endpoint, Message } from '../core/message.js';
 import type { Logger } from '../core/log.js';
 import { MessageConnection, Outgoing, type TextShortcut } from '../core/message-connection.js';
-import type { InstanceEntry } from './registry.js';
+import type { InstanceEntry } from './service-catalog.js';
 
 /** Which listener a connection came in on; decides what it may do (UDP rules, SNIFF, STOP). */
 export type ConnectionKind = 'local' | 'unix' | 'secure' | 'ws' | 'signal' | 'memory';
 
-/** What a sniffing connection asked to see (SNIFF service= command=); the tap (sniff.ts) applies it. */
+/** What a sniffing connection asked to see (SNIFF service= command=); the tap (sniff-tap.ts) applies it. */
 export interface SniffFilter {
   service: string | undefined;
   command: string | undefined;

@@ -17,9 +17,9 @@ import type { Logger } from '../core/log.js';
 import type { TrustPolicy } from '../trust/policy.js';
 import type { RefusalLog } from '../trust/refusals.js';
 import type { ConnectionKind } from './connection.js';
-import type { ServicesView } from './registry.js';
+import type { ServicesView } from './service-catalog.js';
 import type { HubPort, RemoteHooks } from './remote.js';
-import type { MessageTally } from './sniff.js';
+import type { MessageTally } from './sniff-tap.js';
 
 export interface HubAddress {
   kind: ConnectionKind;

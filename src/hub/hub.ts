@@ -1,7 +1,7 @@
 /**
  * The hub daemon, composed of small parts: listeners (listeners.ts), a registry of services
- * (registry.ts), a router (router.ts) with its cache (cache.ts), the hub's own commands
- * (commands.ts), the sniff tap (sniff.ts) and, when attached, the remote side (the mesh, via
+ * (service-catalog.ts), a router (router.ts) with its cache (message-cache.ts), the hub's own commands
+ * (commands.ts), the sniff tap (sniff-tap.ts) and, when attached, the remote side (the mesh, via
  * remote.ts). This class only accepts connections (each behind the core's message layer, which
  * decodes its lines, answers bad ones with INVALID and offers text lines to the fast path),
  * stamps the sender of each message and hands it to the right part.
@@ -14,7 +14,7 @@ import { createMessage, type JsonValue, type Message } from '../core/message.js'
 import { MessageConnection, Outgoing, restamp, type Received } from '../core/message-connection.js';
 import { isBroadcast, isThisHub } from '../core/protocol/index.js';
 import { memoryChannelPair } from '../core/transports/index.js';
-import { DEFAULT_CACHE_LIMITS, MessageCache } from './cache.js';
+import { DEFAULT_CACHE_LIMITS, MessageCache } from './message-cache.js';
 import {
   HUB_COMMANDS,
   HubCommands,
@@ -26,12 +26,12 @@ import {
 import { redactPassword, type HubConfig } from './config.js';
 import { HubConnection, type ConnectionKind } from './connection.js';
 import { bindListeners, type BoundListener } from './listeners.js';
-import { ServiceCatalog, type InstanceEntry } from './registry.js';
+import { ServiceCatalog, type InstanceEntry } from './service-catalog.js';
 import type { CommandReply, ExtensionCommand, HubAddress, HubContext, HubCounters } from './context.js';
 import type { LocalServiceSummary, RemoteHooks } from './remote.js';
 import { Router } from './router.js';
 import { statusParams } from './service-list.js';
-import { SniffTap, type MessageTally } from './sniff.js';
+import { SniffTap, type MessageTally } from './sniff-tap.js';
 import { RESERVED_SERVICES, TrustPolicy } from '../trust/policy.js';
 import { RefusalLog } from '../trust/refusals.js';
 import { ensureTokenFile } from '../trust/token-file.js';

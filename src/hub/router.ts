@@ -18,12 +18,12 @@ import {
   parseReportLevel,
   type CacheRule,
 } from '../core/protocol/index.js';
-import type { Cached, MessageCache } from './cache.js';
+import type { Cached, MessageCache } from './message-cache.js';
 import type { HubConnection } from './connection.js';
 import { Outgoing } from '../core/message-connection.js';
-import type { InstanceEntry, ServiceCatalog } from './registry.js';
+import type { InstanceEntry, ServiceCatalog } from './service-catalog.js';
 import type { RemoteHooks } from './remote.js';
-import type { SniffTap } from './sniff.js';
+import type { SniffTap } from './sniff-tap.js';
 
 export interface RouterDeps {
   serverName: string;

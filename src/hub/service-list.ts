@@ -3,7 +3,7 @@
  * the wire are epoch seconds, as the communicator writes them.
  */
 import type { JsonValue } from '../core/message.js';
-import type { InstanceRecord, ServiceRecord, ServicesView } from './registry.js';
+import type { InstanceRecord, ServiceRecord, ServicesView } from './service-catalog.js';
 import type { RemoteHooks } from './remote.js';
 
 export interface InstanceInfo {

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { parseAddress } from '../core/address.js';
 import { InvalidMessageError } from '../core/errors.js';
-import { hubAddress, hubRequest } from './request.js';
+import { hubAddress, hubRequest } from './ask-hub.js';
 
 const instanceSchema = z.object({
   instance: z.string(),

@@ -6,11 +6,11 @@ import { join } from 'node:path';
 import { createMessage } from '../core/message.js';
 import { SwitchboardError } from '../core/errors.js';
 import { tempDir } from '../core/test/support.js';
-import { MessageCache } from './cache.js';
+import { MessageCache } from './message-cache.js';
 import { parseConfText } from './config-file.js';
 import { loadConfig } from './config.js';
-import { RegisterRefused, ServiceCatalog, parseInstanceParam } from './registry.js';
-import { matches } from './sniff.js';
+import { RegisterRefused, ServiceCatalog, parseInstanceParam } from './service-catalog.js';
+import { matches } from './sniff-tap.js';
 import type { HubConnection } from './connection.js';
 
 void test('message cache: ttl expiry, per-instance messages, bounds drop the oldest', () => {

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { createMessage } from '../core/message.js';
 import { InvalidArgumentError, InvalidMessageError, SwitchboardError } from '../core/errors.js';
-import { askHub, hubAddress } from '../hub/request.js';
+import { askHub, hubAddress } from '../hub/ask-hub.js';
 import { readMeshStatus, type MeshStatus } from '../core/protocol/index.js';
 
 const Opts = z.object({

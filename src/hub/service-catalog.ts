@@ -1,7 +1,7 @@
 /**
- * The hub's registry: a catalog of services, each with its live instances (one per registered
- * connection), their COMMANDS, advertised endpoints and extra REGISTER parameters, and since
- * when they are up or down. Discovery reads it, LIST_SERVICES shows it, the mesh gossips its
+ * ServiceCatalog, the hub's registry: a catalog of services, each with its live instances (one
+ * per registered connection), their COMMANDS, advertised endpoints and extra REGISTER parameters,
+ * and since when they are up or down. Discovery reads it, LIST_SERVICES shows it, the mesh gossips its
  * names. Changes are published to listeners (STATUS, the mesh, discovery).
  */
 import type { ChannelStats } from '../core/channel.js';
