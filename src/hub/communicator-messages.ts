@@ -43,7 +43,7 @@ export const COMMUNICATOR_REFUSALS: ReadonlyMap<string, (hasRemote: boolean) => 
   [
     'BLOCK',
     () =>
-      'BLOCK is not supported by the hub: it blocks no addresses itself; BLOCK is for a firewall service (ipwall), so address it to that service (ipwall/BLOCK uri=...), as the mesh does when a hub fails its login three times',
+      'BLOCK is not supported by the hub: it blocks no addresses itself; BLOCK is for a firewall service (ipwall), so address it to that service (ipwall/BLOCK uri=...). The mesh sends BLOCK to every service that lists it when an address fails its hub login three times',
   ],
   [
     'IPLOCK_GET_STATUS',

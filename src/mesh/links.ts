@@ -60,6 +60,8 @@ export interface LinksEvents {
   epoch(): number;
   /** The address of a hub named `name` reachable now through the mesh, if any. */
   reachableAt(name: string): string | undefined;
+  /** An address was just blocked after repeated wrong credentials (the mesh tells firewall services: BLOCK). */
+  blocked?(block: BlockedAddress): void;
 }
 
 interface Credentials {
@@ -380,11 +382,13 @@ export class Links {
       { from: sourceIp, user: typeof params.username === 'string' ? params.username : undefined },
       'hub link with wrong credentials (no reply)',
     );
-    if (block)
+    if (block) {
       this.log.error(
         { from: sourceIp, until: new Date(block.until).toISOString(), failures: block.failures },
         'address blocked after repeated wrong credentials',
       );
+      this.events.blocked?.(block);
+    }
     return false;
   }
 

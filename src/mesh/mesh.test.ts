@@ -150,6 +150,15 @@ void test('TLS links: wrong credentials three times block the address (no reply)
       what: '127.0.0.2 blocked',
     });
     assert.equal(blocked.failures, 3);
+    // Firewall services hear of it the communicator's way: BLOCK to every service that lists it.
+    const block = A.notices.find((n) => n.command === 'BLOCK');
+    assert.deepEqual(block?.params, {
+      uri: '127.0.0.2',
+      period: '1m',
+      profile: 'system-login-attempts',
+      reason: '3 hub link logins with wrong credentials',
+    });
+    assert.deepEqual(block?.to, { server: '', service: '*' });
     assert.equal(A.mesh.status().links.length, 0);
     assert.ok(B.mesh.status().neighbors[0]!.lastError, JSON.stringify(B.mesh.status().neighbors));
     const C = await peer('C', '127.0.0.3', 's3cret');

@@ -25,6 +25,7 @@ import {
 import { sampleLoad } from '../core/system-load.js';
 import { LOADAVG_COMMANDS, MeshLoadAvg } from './loadavg.js';
 import { Links, type LinksConfig } from './links.js';
+import type { BlockedAddress } from './auth-guard.js';
 import type { RemoteLink } from './remote-link.js';
 import type { HubPort, RemoteHooks, RemoteOutcome, RemoteServiceEntry } from '../hub/remote.js';
 import type { MeshTimings } from './timings.js';
@@ -40,6 +41,15 @@ export interface MeshConfig extends Omit<LinksConfig, 'serverName'> {
 export type { MeshStatus };
 
 const BROADCAST_SERVICES = new Set(['*', '?']);
+
+/** 3_600_000 -> `1h`, 90_000 -> `90s` (a BLOCK period in the units firewall services read). */
+export function formatPeriod(ms: number): string {
+  const s = Math.max(1, Math.round(ms / 1000));
+  if (s % 86_400 === 0) return `${s / 86_400}d`;
+  if (s % 3600 === 0) return `${s / 3600}h`;
+  if (s % 60 === 0) return `${s / 60}m`;
+  return `${s}s`;
+}
 
 /** `10.0.0.2:5123`, `[fd00::2]:5123`, `[::ffff:10.0.0.2]:5123` -> the IP. */
 export function sourceIpOf(remoteAddress: string): string {
@@ -93,6 +103,7 @@ export class Mesh implements RemoteHooks {
       epoch: () => this.graph.epoch,
       reachableAt: (name) =>
         this.graph.distance(name) === undefined ? undefined : this.graph.all().find((s) => s.origin === name)?.address,
+      blocked: (block) => this.announceBlock(block),
     });
     this.loadavg = new MeshLoadAvg({
       serverName: hub.serverName,
@@ -551,6 +562,27 @@ export class Mesh implements RemoteHooks {
         this.afterChange(this.graph.forget(s.origin));
     if (!removed && from) return; // already forgotten here: the flood stops
     for (const l of this.links.all()) if (l !== from) l.send(controlMessage('FORGET', { ip }));
+  }
+
+  /**
+   * The communicator's BLOCK for an address that failed its hub login too often, to every service
+   * of the cluster that lists BLOCK (a firewall such as ipwall): this hub's, and through the mesh
+   * every other hub's. The mesh's own block (no reply, for authBlockMs) stands either way.
+   */
+  private announceBlock(block: BlockedAddress): void {
+    const msg = createMessage(
+      'BLOCK',
+      {
+        uri: block.address,
+        period: formatPeriod(this.config.timings.authBlockMs),
+        profile: 'system-login-attempts',
+        reason: `${block.failures} hub link logins with wrong credentials`,
+      },
+      { service: '*' },
+      { server: this.hub.serverName },
+    );
+    this.hub.notifyLocal(msg);
+    this.broadcast(msg);
   }
 
   private shutdownCluster(from: RemoteLink | undefined): void {
