@@ -9,6 +9,13 @@
  * block) until this queue drains, so a fast sender slows to the reader's pace instead of losing
  * messages. A connection that holds senders back, or keeps dropping, for `slowConsumerTimeoutMs`
  * is closed as a slow consumer, which lets its senders go.
+ *
+ * The backlog: messages the hub had cached for a service are not written into the queue at once
+ * (a returning service may have tens of megabytes waiting) but fed in as the connection reads,
+ * the queue kept near the high watermark; while they wait, messages that arrive after them wait
+ * behind them (stream senders held back, others kept up to `maxQueuedBytes`), so the order holds.
+ * A connection that reads none of them for `slowConsumerTimeoutMs` is closed as a slow consumer;
+ * what it had not been sent goes back to the cache (`stopBacklog`).
  */
 import type { Channel } from '../core/channel.js';
 import { ConnectionError } from '../core/errors.js';
@@ -16,6 +23,7 @@ import type { WireFormat } from '../core/codec/index.js';
 import type { Endpoint, Message } from '../core/message.js';
 import type { Logger } from '../core/log.js';
 import { MessageConnection, Outgoing, type TextShortcut } from '../core/message-connection.js';
+import type { Cached } from './message-cache.js';
 import type { InstanceEntry } from './service-catalog.js';
 
 /** Which listener a connection came in on; decides what it may do (UDP rules, SNIFF, STOP). */
@@ -31,7 +39,24 @@ export interface ConnectionLimits {
   slowConsumerTimeoutMs: number;
   /** Queued bytes past which senders to this connection are held back. */
   highWaterBytes: number;
+  /** The queue's bound; also what may wait behind a backlog from senders that cannot be held back. */
+  maxQueuedBytes: number;
 }
+
+/** A message waiting in a connection's backlog: cached ones first, then what arrived behind them. */
+interface Waiting {
+  readonly out: Outgoing | string;
+  readonly cached?: Cached<HubConnection>;
+}
+
+/** Who fed a backlog: told of each cached message queued, and handed back what was never sent. */
+export interface BacklogOwner {
+  queued(cached: Cached<HubConnection>): void;
+  unsent(left: Cached<HubConnection>[]): void;
+}
+
+/** Backlogs are fed on drain events; channels without them (in-process, WebSocket) are looked at this often. */
+const BACKLOG_POLL_MS = 10;
 
 export class HubConnection {
   /** Decodes what arrives, encodes what the hub writes; stream connections are answered INVALID for bad lines. */
@@ -50,6 +75,12 @@ export class HubConnection {
   private slowTimer: NodeJS.Timeout | undefined;
   /** How many destinations hold this connection back. */
   private holds = 0;
+  private backlog: Waiting[] | undefined;
+  private backlogHead = 0;
+  /** Characters waiting behind the backlog that were not cached (bounded by maxQueuedBytes). */
+  private behindChars = 0;
+  private backlogOwner: BacklogOwner | undefined;
+  private backlogPoll: NodeJS.Timeout | undefined;
 
   constructor(
     readonly channel: Channel,
@@ -87,34 +118,122 @@ export class HubConnection {
    */
   holdBack(from: HubConnection): void {
     if (from === this || from.channel.pauseInput === undefined || this.channel.pauseInput === undefined) return;
-    if (this.channel.stats.bufferedBytes < this.limits.highWaterBytes || this.heldBack?.has(from)) return;
-    if (this.heldBack === undefined) {
-      this.heldBack = new Set();
-      this.slowTimer = setTimeout(() => {
-        this.log.warn(
-          {
-            connection: this.id,
-            service: this.registration?.id,
-            queued: this.channel.stats.bufferedBytes,
-            heldBack: this.heldBack?.size ?? 0,
-          },
-          'closing a slow consumer: its queue stayed full while senders waited',
-        );
-        this.channel.close(new ConnectionError('CONNECTION_CLOSED', 'slow consumer: the outbound queue stayed full'));
-      }, this.limits.slowConsumerTimeoutMs);
-      this.slowTimer.unref();
-    }
+    if (this.backlog === undefined && this.channel.stats.bufferedBytes < this.limits.highWaterBytes) return;
+    if (this.heldBack?.has(from)) return;
+    this.heldBack ??= new Set();
+    this.armSlowTimer();
     this.heldBack.add(from);
     if (from.holds++ === 0) from.channel.pauseInput();
   }
 
-  /** Lets the held senders go (the hub calls it when this channel drains or closes). */
+  /** The queue drained (the hub's drain handler): feed the backlog, or let the held senders go. */
+  drained(): void {
+    if (this.backlog !== undefined) this.pumpBacklog();
+    else this.releaseSenders();
+  }
+
+  /** Lets the held senders go (the queue drained, or this connection closed). */
   releaseSenders(): void {
     const senders = this.heldBack;
     if (senders === undefined) return;
     this.heldBack = undefined;
-    clearTimeout(this.slowTimer);
+    if (this.backlog === undefined) this.disarmSlowTimer();
     for (const s of senders) if (--s.holds === 0) s.channel.resumeInput?.();
+  }
+
+  /**
+   * Queues `cached` (in order) as this connection reads: the queue is filled to the high
+   * watermark, then again on each drain. `owner` counts what was queued and takes back what was not.
+   */
+  startBacklog(cached: readonly Cached<HubConnection>[], owner: BacklogOwner): void {
+    if (cached.length === 0) return;
+    const items: Waiting[] = cached.map((c) => ({ out: new Outgoing(c.msg), cached: c }));
+    if (this.backlog === undefined) {
+      this.backlog = items;
+      this.backlogHead = 0;
+      this.behindChars = 0;
+    } else this.backlog.push(...items);
+    this.backlogOwner = owner;
+    this.pumpBacklog();
+  }
+
+  /** Ends the backlog (unregistered or closed): cached messages not yet queued go back to their owner. */
+  stopBacklog(): void {
+    const backlog = this.backlog;
+    if (backlog === undefined) return;
+    const unsent: Cached<HubConnection>[] = [];
+    for (let i = this.backlogHead; i < backlog.length; i++) {
+      const c = backlog[i]!.cached;
+      if (c !== undefined) unsent.push(c);
+    }
+    const owner = this.backlogOwner;
+    this.endBacklog();
+    if (unsent.length > 0) owner?.unsent(unsent);
+  }
+
+  private endBacklog(): void {
+    this.backlog = undefined;
+    this.backlogHead = 0;
+    this.behindChars = 0;
+    this.backlogOwner = undefined;
+    clearTimeout(this.backlogPoll);
+    this.backlogPoll = undefined;
+    this.releaseSenders();
+    this.disarmSlowTimer();
+  }
+
+  /** Moves backlog messages into the queue up to the high watermark. */
+  private pumpBacklog(): void {
+    const backlog = this.backlog;
+    if (backlog === undefined) return;
+    if (this.channel.state !== 'open') {
+      this.stopBacklog();
+      return;
+    }
+    const start = this.backlogHead;
+    while (this.backlogHead < backlog.length && this.channel.stats.bufferedBytes < this.limits.highWaterBytes) {
+      const item = backlog[this.backlogHead++]!;
+      const line = typeof item.out === 'string' ? item.out : this.messages.encode(item.out);
+      if (item.cached === undefined) this.behindChars -= line.length;
+      if (this.channel.send(line)) {
+        if (item.cached !== undefined) this.backlogOwner?.queued(item.cached);
+      } else if (this.channel.state === 'open') this.dropped++;
+    }
+    if (this.backlogHead === backlog.length) {
+      this.endBacklog();
+      return;
+    }
+    // Progress restarts the slow-consumer clock; a reader that takes nothing for that long is closed.
+    if (this.backlogHead > start) this.disarmSlowTimer();
+    this.armSlowTimer();
+    this.backlogPoll ??= setTimeout(() => {
+      this.backlogPoll = undefined;
+      this.pumpBacklog();
+    }, BACKLOG_POLL_MS).unref();
+  }
+
+  private armSlowTimer(): void {
+    if (this.slowTimer !== undefined) return;
+    this.slowTimer = setTimeout(() => {
+      this.slowTimer = undefined;
+      this.log.warn(
+        {
+          connection: this.id,
+          service: this.registration?.id,
+          queued: this.channel.stats.bufferedBytes,
+          heldBack: this.heldBack?.size ?? 0,
+          backlog: this.backlog === undefined ? 0 : this.backlog.length - this.backlogHead,
+        },
+        'closing a slow consumer: its queue stayed full while senders or cached messages waited',
+      );
+      this.channel.close(new ConnectionError('CONNECTION_CLOSED', 'slow consumer: the outbound queue stayed full'));
+    }, this.limits.slowConsumerTimeoutMs);
+    this.slowTimer.unref();
+  }
+
+  private disarmSlowTimer(): void {
+    clearTimeout(this.slowTimer);
+    this.slowTimer = undefined;
   }
 
   get id(): string {
@@ -139,8 +258,9 @@ export class HubConnection {
     return this.writeLine(this.messages.encode(out));
   }
 
-  /** Queues one line already in this connection's format. */
+  /** Queues one line already in this connection's format (behind the backlog while there is one). */
   writeLine(line: string): boolean {
+    if (this.backlog !== undefined) return this.waitBehind(line);
     const ok = this.channel.send(line);
     if (ok) {
       if (this.dropSince !== 0) this.dropSince = 0;
@@ -172,6 +292,18 @@ export class HubConnection {
 
   send(msg: Message): boolean {
     return this.write(new Outgoing(msg));
+  }
+
+  /** A message behind the backlog; over the bound (senders that cannot be held back) it is dropped and counted. */
+  private waitBehind(line: string): boolean {
+    if (this.channel.state !== 'open') return false;
+    if (this.behindChars + line.length > this.limits.maxQueuedBytes) {
+      this.dropped++;
+      return false;
+    }
+    this.behindChars += line.length;
+    this.backlog!.push({ out: line });
+    return true;
   }
 
   /** Stops reading through the hub (the channel is handed to the mesh). */

@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect as netConnect, type Socket } from 'node:net';
 import { waitFor } from '../core/test/support.js';
+import type { MemoryChannel } from '../core/transports/memory.js';
 import type { Hub } from './hub.js';
 import { LineClient, hubPort, sendDatagram, startTestHub } from './test/support.js';
 
@@ -186,4 +187,33 @@ void test('a service that never reads: its sender is held back (nothing dropped)
   }
   assert.equal(hub.router.counters.dropped, droppedBefore, 'no message was dropped for want of queue space');
   await stillRouting('after-slow-consumer');
+});
+
+void test('a returning service that reads none of its cached messages is closed as a slow consumer; the rest wait again for the next instance', async () => {
+  (await reg('comeback')).close();
+  await waitFor(() => hub.services.get('comeback')?.up === false, { what: 'comeback to leave' });
+  const sender = await reg('comeback_sender');
+  const blob = 'c'.repeat(2000);
+  for (let i = 0; i < 200; i++) sender.send(`comeback/DATA n=${i};blob=${blob}`);
+  await waitFor(() => hub.cache.pending('comeback') === 200, { what: '200 cached messages' });
+  // Back, in-process (no kernel buffer to hide in), but it never reads: a queue's worth goes out,
+  // the rest waits, and after slow_consumer_timeout it is closed.
+  const stuck = hub.connectInProcess('stuck') as MemoryChannel;
+  stuck.pause();
+  stuck.send('REGISTER service=comeback;version=1');
+  await waitFor(() => hub.services.get('comeback')?.up === true, { what: 'the stuck instance to register' });
+  await waitFor(() => !hub.services.get('comeback')?.up, { what: 'the stuck instance to be closed' });
+  const waiting = hub.cache.pending('comeback');
+  assert.ok(waiting > 0 && waiting < 200, `${waiting} messages back in the cache`);
+  const next = await reg('comeback');
+  await waitFor(() => next.received.filter((m) => m.command === 'DATA').length === waiting, {
+    what: `${waiting} messages for the next instance`,
+  });
+  const ns = next.received.filter((m) => m.command === 'DATA').map((m) => Number(m.params.n));
+  assert.deepEqual(
+    ns,
+    [...Array(waiting).keys()].map((i) => 200 - waiting + i),
+    'the ones it was never sent, in order',
+  );
+  await stillRouting('after-backlog-slow-consumer');
 });

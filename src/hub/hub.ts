@@ -254,6 +254,7 @@ export class Hub implements HubContext, CommandContext {
       {
         slowConsumerTimeoutMs: this.config.slowConsumerTimeoutMs,
         highWaterBytes: Math.floor(this.config.maxQueuedBytes / 4),
+        maxQueuedBytes: this.config.maxQueuedBytes,
       },
       this.log,
       stream ? (head, raw) => this.forwardText(conn, head, raw) : undefined,
@@ -265,7 +266,7 @@ export class Hub implements HubContext, CommandContext {
       invalid: (raw, err, reply) => this.onInvalid(conn, raw, err, reply),
       error: (err, reply) => this.onChannelError(conn, err, reply),
       close: () => this.onClose(conn),
-      drain: () => conn.releaseSenders(),
+      drain: () => conn.drained(),
     });
     this.log.debug({ connection: channel.id, kind, remote: channel.remoteAddress }, 'connection accepted');
   }
@@ -449,6 +450,7 @@ export class Hub implements HubContext, CommandContext {
     const inst = conn.registration;
     if (!inst) return;
     conn.registration = undefined;
+    conn.stopBacklog();
     if (!this.services.unregister(inst)) return;
     this.log.info({ service: inst.id, why }, 'service unregistered');
     this.notifyStatus(inst);

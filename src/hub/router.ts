@@ -115,14 +115,19 @@ export class Router {
     if (tapping) this.d.tap.publish('broadcast', msg, reached);
   }
 
-  /** Cached messages for an instance that just registered, in order. */
+  /**
+   * Cached messages for an instance that just registered, in order, fed to its connection as it
+   * reads (connection.ts, the backlog); what it never got goes back to the cache.
+   */
   flushCache(inst: InstanceEntry<HubConnection>): number {
     const held = this.d.cache.take(inst.name, inst.instance);
-    for (const { msg } of held) {
-      if (inst.connection.write(new Outgoing(msg))) this.counters.delivered++;
-      else this.counters.dropped++;
-      if (this.d.tap.active) this.d.tap.publish('delivered', msg, [inst.id], 'from the cache');
-    }
+    inst.connection.startBacklog(held, {
+      queued: ({ msg }) => {
+        this.counters.delivered++;
+        if (this.d.tap.active) this.d.tap.publish('delivered', msg, [inst.id], 'from the cache');
+      },
+      unsent: (left) => this.d.cache.putBack(inst.name, left),
+    });
     return held.length;
   }
 
