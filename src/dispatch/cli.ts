@@ -8,6 +8,7 @@ import { InvalidArgumentError } from '../core/errors.js';
 import { printTable } from '../cli/table.js';
 import type { JsonValue } from '../core/message.js';
 import type { DispatchDb } from './dispatcher/db.js';
+import { EXECUTION_STATUSES, type ExecutionStatus } from './dispatcher/types.js';
 import type { BrokerUser } from './transport/broker-user.js';
 
 const dbOptions = (cmd: Command): Command =>
@@ -83,7 +84,9 @@ A trigger file (YAML or JSON; one trigger, a list, or { triggers: [...] }):
   name: big-order
   when: { kind: webhook, event: request }          # or connector: ID; event may be "*"
   filters: [ { path: body.amount, op: gte, value: 100 } ]   # eq ne gt gte lt lte in include exists regex
-  then: { kind: http-request, task: request, inputs: { url: "http://x/", body: { $ref: data.body } } }`,
+  then: { kind: http-request, task: request, inputs: { url: "http://x/", body: { $ref: data.body } },
+          attempts: 3, backoff: 2s, timeout: 30s,   # tries in all, the wait before the next (doubling), each try's limit
+          emit: notified }                           # its outputs become the event "notified" (a chain; 10 hops at most)`,
     );
 
   dbOptions(
@@ -156,13 +159,18 @@ A trigger file (YAML or JSON; one trigger, a list, or { triggers: [...] }):
   dbOptions(
     trigger
       .command('log')
-      .description('the execution log: event, trigger, task, inputs, outputs or error, timings')
+      .description('the execution log: event, trigger, task, tries, outputs or error, timings')
       .option('--json', 'print JSON')
       .option('--limit <n>', 'how many, newest first', '20')
-      .option('--trigger <name>', 'only this trigger'),
-  ).action(async (opts: DbOpts & { json?: boolean; limit: string; trigger?: string }) => {
+      .option('--trigger <name>', 'only this trigger')
+      .addOption(new Option('--status <status>', 'only executions in this state').choices([...EXECUTION_STATUSES])),
+  ).action(async (opts: DbOpts & { json?: boolean; limit: string; trigger?: string; status?: ExecutionStatus }) => {
     const rows = await withDb(opts, (db) =>
-      db.listExecutions({ limit: Math.max(1, Number(opts.limit) || 20), trigger: opts.trigger }),
+      db.listExecutions({
+        limit: Math.max(1, Number(opts.limit) || 20),
+        trigger: opts.trigger,
+        ...(opts.status ? { status: opts.status } : {}),
+      }),
     );
     if (opts.json) {
       process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
@@ -173,20 +181,176 @@ A trigger file (YAML or JSON; one trigger, a list, or { triggers: [...] }):
       return;
     }
     printTable(
-      ['TIME', 'TRIGGER', 'EVENT', 'TARGET', 'TASK', 'STATUS', 'MS', 'OUTPUT/ERROR'],
+      ['ID', 'TIME', 'TRIGGER', 'EVENT', 'TARGET', 'TASK', 'STATUS', 'TRY', 'MS', 'OUTPUT/ERROR'],
       rows.map((x) => [
+        x.id,
         x.dispatchedAt,
         x.trigger,
         `${x.eventConnector}/${x.eventKey}`,
         x.target,
         x.task,
-        x.status,
+        x.status === 'retrying' && x.dueAt ? `retrying at ${x.dueAt.slice(11, 19)}` : x.status,
+        `${x.attempt}/${x.maxAttempts}`,
         x.durationMs === null ? '' : String(x.durationMs),
         x.error ?? (x.outputs ? JSON.stringify(x.outputs) : ''),
       ]),
       80,
     );
   });
+
+  dbOptions(
+    trigger
+      .command('replay')
+      .argument('[id...]', 'executions to replay (from `trigger log --status failed`), or dead letters with --dead')
+      .description(
+        "run failed executions again, each with its trigger's tries (a running dispatcher sends them within a second); with --dead, send dead-lettered messages back to the dispatcher",
+      )
+      .option('--trigger <name>', 'every failed execution of this trigger')
+      .option('--all', 'every failed execution (with --dead: every dead letter)')
+      .option('--since <duration>', 'only executions dispatched within this long, e.g. 1h')
+      .option('--limit <n>', 'most replayed at once', '1000')
+      .option('--dry-run', 'say what would be replayed, change nothing')
+      .option('--dead', "replay dead letters (RabbitMQ's <prefix>.dead) instead of executions")
+      .addOption(new Option('--amqp <url>', 'with --dead: the RabbitMQ URL').env('SWITCHBOARD_AMQP_URL'))
+      .addOption(
+        new Option('--prefix <prefix>', 'with --dead: RabbitMQ queue/exchange name prefix')
+          .default('switchboard')
+          .env('SWITCHBOARD_AMQP_PREFIX'),
+      )
+      .option('--json', 'print JSON')
+      .addHelpText(
+        'after',
+        `
+Examples:
+  switchboard trigger log --status failed          # the ids
+  switchboard trigger replay 0194f3c2-...          # one execution
+  switchboard trigger replay --trigger big-order --since 1h
+  switchboard trigger replay --all --dry-run
+  switchboard trigger dead                         # what the dispatcher set aside, and why
+  switchboard trigger replay --dead --all          # after the fix: back to the dispatcher`,
+      ),
+  ).action(
+    async (
+      ids: string[],
+      opts: DbOpts & {
+        trigger?: string;
+        all?: boolean;
+        since?: string;
+        limit: string;
+        dryRun?: boolean;
+        dead?: boolean;
+        amqp?: string;
+        prefix: string;
+        json?: boolean;
+      },
+      cmd: Command,
+    ) => {
+      const limit = Number(opts.limit);
+      if (!Number.isInteger(limit) || limit < 1)
+        throw new InvalidArgumentError(`--limit takes a whole number, 1 or more (got "${opts.limit}")`);
+      if (opts.dead) {
+        if (opts.trigger || opts.since || opts.dryRun)
+          throw new InvalidArgumentError(
+            '--dead replays dead letters by id or --all; --trigger, --since and --dry-run are for executions (see `switchboard trigger dead` for the letters)',
+          );
+        if (!opts.amqp)
+          throw new InvalidArgumentError('--dead reads RabbitMQ: give --amqp URL (or set SWITCHBOARD_AMQP_URL)');
+        warnIfPasswordOnCommandLine(cmd, 'amqp', opts.amqp);
+        const { replayDeadLetters } = await import('./transport/dead-letters.js');
+        const r = await replayDeadLetters({ url: opts.amqp, prefix: opts.prefix, ids, all: opts.all, limit });
+        if (opts.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+        else {
+          for (const l of r.replayed)
+            process.stdout.write(
+              `replayed dead letter ${l.id} (${l.type ?? 'message'} from ${l.connectorId ?? '?'})\n`,
+            );
+          for (const { letter, reason } of r.refused)
+            process.stderr.write(`switchboard: dead letter ${letter.id} kept: ${reason}\n`);
+          for (const id of r.missing) process.stderr.write(`switchboard: no dead letter ${id}\n`);
+          if (!r.replayed.length && !r.refused.length && !r.missing.length)
+            process.stdout.write('no dead letters to replay\n');
+        }
+        if (!r.replayed.length && (r.refused.length || r.missing.length)) process.exitCode = 1;
+        return;
+      }
+      let since: string | undefined;
+      if (opts.since !== undefined) {
+        const { parseDuration } = await import('../sync/duration.js');
+        since = new Date(Date.now() - parseDuration(opts.since, '--since')).toISOString();
+      }
+      const { replayFailed } = await import('./dispatcher/replay.js');
+      const r = await withDb(opts, (db) =>
+        replayFailed(db, {
+          ids,
+          ...(opts.trigger ? { trigger: opts.trigger } : {}),
+          ...(opts.all ? { all: true } : {}),
+          ...(since ? { since } : {}),
+          limit,
+          ...(opts.dryRun ? { dryRun: true } : {}),
+        }),
+      );
+      if (opts.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+      else {
+        const verb = opts.dryRun ? 'would replay' : 'replayed';
+        for (const x of r.replayed)
+          process.stdout.write(`${verb} ${x.id} (${x.trigger}: ${x.target} ${x.task}; ${x.error ?? ''})\n`);
+        for (const { reason } of r.refused) process.stderr.write(`switchboard: ${reason}\n`);
+        if (r.more) process.stderr.write(`switchboard: more than ${limit} matched; run again for the rest\n`);
+        if (!r.replayed.length && !r.refused.length) process.stdout.write('no failed executions match\n');
+        else if (r.replayed.length && !opts.dryRun)
+          process.stdout.write(
+            `${r.replayed.length} execution(s) will be tried again by a running dispatcher within a second (see \`switchboard trigger log\`)\n`,
+          );
+      }
+      if (!r.replayed.length && r.refused.length) process.exitCode = 1;
+    },
+  );
+
+  trigger
+    .command('dead')
+    .description(
+      "list what the dispatcher set aside (RabbitMQ's <prefix>.dead), with why; replay with `trigger replay --dead`",
+    )
+    .addOption(new Option('--amqp <url>', 'the RabbitMQ URL').env('SWITCHBOARD_AMQP_URL'))
+    .addOption(
+      new Option('--prefix <prefix>', 'RabbitMQ queue/exchange name prefix')
+        .default('switchboard')
+        .env('SWITCHBOARD_AMQP_PREFIX'),
+    )
+    .option('--limit <n>', 'most listed, oldest first', '100')
+    .option('--json', 'print JSON')
+    .action(async (opts: { amqp?: string; prefix: string; limit: string; json?: boolean }, cmd: Command) => {
+      const limit = Number(opts.limit);
+      if (!Number.isInteger(limit) || limit < 1)
+        throw new InvalidArgumentError(`--limit takes a whole number, 1 or more (got "${opts.limit}")`);
+      if (!opts.amqp)
+        throw new InvalidArgumentError('dead letters live on RabbitMQ: give --amqp URL (or set SWITCHBOARD_AMQP_URL)');
+      warnIfPasswordOnCommandLine(cmd, 'amqp', opts.amqp);
+      const { listDeadLetters } = await import('./transport/dead-letters.js');
+      const { total, letters } = await listDeadLetters({ url: opts.amqp, prefix: opts.prefix, limit });
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify({ total, letters }, null, 2)}\n`);
+        return;
+      }
+      if (!letters.length) {
+        process.stdout.write('no dead letters\n');
+        return;
+      }
+      printTable(
+        ['ID', 'SET ASIDE', 'TYPE', 'CONNECTOR', 'ITEMS', 'BYTES', 'REASON'],
+        letters.map((l) => [
+          l.id,
+          l.at ?? '',
+          l.type ?? '',
+          l.connectorId ?? '',
+          l.items === null ? '' : String(l.items),
+          l.truncated ? `${l.bytes} of ${l.originalBytes ?? '?'}` : String(l.bytes),
+          l.reason,
+        ]),
+        100,
+      );
+      if (total > letters.length) process.stdout.write(`... ${total - letters.length} more (--limit)\n`);
+    });
 }
 
 function registerDispatcher(program: Command): void {
@@ -215,6 +379,14 @@ function registerDispatcher(program: Command): void {
           .default('7')
           .env('SWITCHBOARD_RETAIN_DAYS'),
       )
+      .addOption(
+        new Option(
+          '--task-timeout <duration>',
+          "a try without a result after this long fails (a trigger's `timeout` overrides it)",
+        )
+          .default('10m')
+          .env('SWITCHBOARD_TASK_TIMEOUT'),
+      )
       .addHelpText(
         'after',
         `
@@ -232,6 +404,7 @@ Examples:
         allowToken?: string[];
         allowTokensFile?: string;
         retainDays: string;
+        taskTimeout: string;
       },
       cmd: Command,
     ) => {
@@ -244,6 +417,8 @@ Examples:
         throw new InvalidArgumentError(
           `--retain-days takes a number of days (0 keeps everything), got "${opts.retainDays}"`,
         );
+      const { parseDuration } = await import('../sync/duration.js');
+      const taskTimeoutMs = parseDuration(opts.taskTimeout, '--task-timeout');
       const { openDispatchDb } = await import('./open.js');
       const { startDispatcher } = await import('./run.js');
       const { db, close } = await openDispatchDb(opts);
@@ -259,6 +434,7 @@ Examples:
         prefix: opts.prefix,
         allowTokens: [...fromEnv, ...fromFile],
         retainMs: retainDays * 86_400_000,
+        taskTimeoutMs,
       }).catch(async (err: unknown) => {
         await close();
         throw err;

@@ -29,6 +29,8 @@ export interface DispatcherRunOptions {
   pollMs?: number;
   /** History kept (ms, default 7 days; 0 keeps everything). */
   retainMs?: number;
+  /** How often due tries are sent and overdue ones failed (ms, default 1 s). */
+  tickMs?: number;
 }
 
 export async function startDispatcher(opts: DispatcherRunOptions): Promise<Dispatcher> {
@@ -51,6 +53,7 @@ export async function startDispatcher(opts: DispatcherRunOptions): Promise<Dispa
     taskTimeoutMs: opts.taskTimeoutMs,
     pollMs: opts.pollMs,
     retainMs: opts.retainMs,
+    tickMs: opts.tickMs,
   });
   await dispatcher.start();
   return dispatcher;

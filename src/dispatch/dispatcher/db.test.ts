@@ -101,13 +101,25 @@ for (const backend of BACKENDS) {
         /unique|duplicate/i,
       );
       assert.deepEqual((await db.countExecutions()).byStatus, { done: 1, failed: 1, dispatched: 1 });
-      assert.equal(await db.expireExecutions(now, 'too old'), 0, 'not older than now');
-      assert.equal(
-        await db.expireExecutions(new Date(Date.parse(now) + 1).toISOString(), 'no result'),
-        1,
+      // Rows without a deadline of their own (as before tries were kept) time out from their dispatch.
+      assert.deepEqual(await db.overdueAttempts(Date.parse(now), now), [], 'not older than now');
+      const overdue = await db.overdueAttempts(Date.parse(now), new Date(Date.parse(now) + 1).toISOString());
+      assert.deepEqual(
+        overdue.map((o) => o.executionId),
+        ['x-3'],
         'only the one still waiting',
       );
-      assert.equal((await db.listExecutions()).find((x) => x.id === 'x-3')!.error, 'no result');
+      assert.deepEqual(await db.failAttempts(overdue.map((o) => ({ ...o, error: 'no result' }))), {
+        retrying: 0,
+        failed: 1,
+      });
+      const x3 = (await db.listExecutions()).find((x) => x.id === 'x-3')!;
+      assert.equal(x3.error, 'no result');
+      assert.equal(x3.status, 'failed');
+      assert.deepEqual(
+        x3.attempts.map((a) => [a.attempt, a.error]),
+        [[1, 'no result']],
+      );
     } finally {
       await ts.cleanup();
     }
@@ -158,6 +170,122 @@ for (const backend of BACKENDS) {
         ['done'],
         'a pruned event id is new again; a kept one is still a duplicate',
       );
+    } finally {
+      await ts.cleanup();
+    }
+  });
+}
+
+for (const backend of BACKENDS) {
+  void test(`tries on ${backend}: retry after the back-off, late results ignored, emit, replay`, async (t) => {
+    const ts = await testStore(t, backend);
+    if (!ts) return;
+    try {
+      const db = new DispatchDb(ts.store);
+      await db.migrate();
+      const t0 = Date.parse('2030-01-01T00:00:00.000Z');
+      const at = (ms: number) => new Date(t0 + ms).toISOString();
+      const ev = { id: 'e1', connectorId: 'c1', kind: 'w', key: 'e', data: {}, time: at(0) };
+      await db.recordEvents(
+        [ev],
+        () => [
+          {
+            id: 'x1',
+            eventId: 'e1',
+            trigger: 'retry',
+            target: 'kind:o',
+            task: 't',
+            inputs: {},
+            dispatchedAt: at(0),
+            attempt: 1,
+            maxAttempts: 3,
+            backoff: { delayMs: 1000, factor: 2, maxDelayMs: 60_000 },
+            timeoutMs: 5000,
+            dueMs: t0 + 5000,
+            emit: 'done',
+          },
+        ],
+        'me:1',
+      );
+      // Try 1 fails: try 2 is due after 1 s (up to 10% more).
+      await db.completeExecutions([{ executionId: 'x1', error: 'boom 1', finishedAt: at(10) }], t0 + 10);
+      let [x] = await db.listExecutions();
+      assert.equal(x!.status, 'retrying');
+      assert.ok(Date.parse(x!.dueAt!) >= t0 + 1010 && Date.parse(x!.dueAt!) <= t0 + 1110, x!.dueAt!);
+      assert.deepEqual(await db.claimDueAttempts(t0 + 900, 30_000, 'me:1'), [], 'not due yet');
+      const [due] = await db.claimDueAttempts(t0 + 1200, 30_000, 'other:2');
+      assert.equal(due!.attempt, 2);
+      assert.deepEqual(await db.claimDueAttempts(t0 + 1200, 30_000, 'me:1'), [], 'taken once');
+      [x] = await db.listExecutions();
+      assert.equal(x!.status, 'dispatched');
+      assert.equal(x!.dispatcher, 'other:2');
+      assert.equal(x!.dueAt, at(1200 + 5000), "the trigger's timeout from the try's start");
+
+      // A late result of try 1 changes nothing; try 2 times out; try 3 succeeds and emits.
+      assert.deepEqual(
+        await db.completeExecutions([{ executionId: 'x1', outputs: { late: true }, finishedAt: at(1300) }]),
+        [],
+      );
+      assert.equal((await db.listExecutions())[0]!.status, 'dispatched');
+      const overdue = await db.overdueAttempts(t0 + 6300, at(0));
+      assert.deepEqual(
+        overdue.map((o) => [o.executionId, o.attempt, o.timeoutMs]),
+        [['x1', 2, 5000]],
+      );
+      await db.failAttempts(
+        overdue.map((o) => ({ ...o, error: 'no result within 5s' })),
+        t0 + 6300,
+      );
+      const [third] = await db.claimDueAttempts(t0 + 60_000, 30_000, 'me:1');
+      assert.equal(third!.attempt, 3);
+      const emits = await db.completeExecutions([
+        { executionId: 'x1#3', outputs: { n: 3 }, startedAt: at(60_010), finishedAt: at(60_020) },
+      ]);
+      assert.deepEqual(emits, [{ executionId: 'x1', emit: 'done', target: 'kind:o', outputs: { n: 3 }, hops: 0 }]);
+      assert.deepEqual(
+        await db.completeExecutions([{ executionId: 'x1#3', outputs: { n: 4 }, finishedAt: at(60_030) }]),
+        [],
+        'once',
+      );
+      assert.deepEqual(await db.emitSources(['x1']), emits, 'asked again after a redelivery');
+      [x] = await db.listExecutions();
+      assert.equal(x!.status, 'done');
+      assert.equal(x!.attempt, 3);
+      assert.equal(x!.durationMs, 10);
+      assert.deepEqual(
+        x!.attempts.map((a) => [a.attempt, a.error]),
+        [
+          [1, 'boom 1'],
+          [2, 'no result within 5s'],
+        ],
+      );
+
+      // Replay: only failed ones; each gets the trigger's tries again, due now.
+      const replay = await db.replayExecutions(['x1', 'nope'], () => 2, t0 + 70_000);
+      assert.deepEqual(replay.replayed, []);
+      assert.match(replay.refused[0]!.reason, /execution x1 is not failed: it is done/);
+      assert.match(replay.refused[1]!.reason, /no execution nope/);
+      await db.recordEvents([{ ...ev, id: 'e2' }], () => [
+        {
+          id: 'x2',
+          eventId: 'e2',
+          trigger: 'once',
+          target: 'kind:o',
+          task: 't',
+          inputs: {},
+          dispatchedAt: at(0),
+          dueMs: t0,
+        },
+      ]);
+      await db.completeExecutions([{ executionId: 'x2', error: 'broken', finishedAt: at(1) }]);
+      assert.equal((await db.getExecution('x2'))!.status, 'failed', 'one try: failed at once');
+      const r = await db.replayExecutions(['x2'], (name) => (name === 'once' ? 2 : 0), t0 + 70_000);
+      assert.deepEqual(
+        r.replayed.map((e) => [e.id, e.status, e.maxAttempts, e.dueAt]),
+        [['x2', 'retrying', 3, at(70_000)]],
+      );
+      const [again] = await db.claimDueAttempts(t0 + 70_000, 30_000, 'me:1');
+      assert.deepEqual([again!.id, again!.attempt], ['x2', 2]);
     } finally {
       await ts.cleanup();
     }

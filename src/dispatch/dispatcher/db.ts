@@ -8,14 +8,19 @@ import type { ConnectorInfo } from '../protocol/wire.js';
 import type { TriggerSpec } from '../trigger/schema.js';
 import { hashToken, newToken } from './tokens.js';
 import type {
+  AttemptRecord,
   ConnectorRecord,
   ConnectorStatus,
+  EmitSource,
   ExecutionRecord,
+  FailedAttempt,
   NewEvent,
   NewExecution,
   ResultUpdate,
   TriggerRecord,
 } from './types.js';
+import { backoffMs } from '../trigger/schema.js';
+import { parseTaskId } from '../protocol/ids.js';
 import { type Sql, sqlOf } from './sql.js';
 
 export const MIGRATIONS = [
@@ -56,7 +61,29 @@ CREATE UNIQUE INDEX dispatch_executions_once ON dispatch_executions (event_id, t
 ALTER TABLE dispatch_executions ADD COLUMN dispatcher TEXT;
 `,
   },
+  {
+    // Tries (attempt of max_attempts, the back-off as JSON, each try's time limit), one time column
+    // for what is due next (the current try's deadline while dispatched, the next try while
+    // retrying), the earlier tries' errors, and chains (an event emitted from a result, hops deep).
+    name: 'dispatch retries and chains',
+    up: `
+ALTER TABLE dispatch_executions ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE dispatch_executions ADD COLUMN max_attempts INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE dispatch_executions ADD COLUMN backoff TEXT;
+ALTER TABLE dispatch_executions ADD COLUMN timeout_ms BIGINT;
+ALTER TABLE dispatch_executions ADD COLUMN due_ms BIGINT;
+ALTER TABLE dispatch_executions ADD COLUMN attempts_log TEXT;
+ALTER TABLE dispatch_executions ADD COLUMN emit TEXT;
+ALTER TABLE dispatch_events ADD COLUMN hops INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE dispatch_events ADD COLUMN caused_by TEXT;
+CREATE INDEX dispatch_executions_due ON dispatch_executions (status, due_ms);
+`,
+  },
 ];
+
+/** Earlier tries an execution's log keeps (the latest), and how much of each error. */
+const MAX_ATTEMPTS_KEPT = 20;
+const MAX_ATTEMPT_ERROR_CHARS = 1024;
 
 const CHUNK = 400;
 
@@ -114,6 +141,32 @@ function executionFrom(r: Row): ExecutionRecord {
     finishedAt: (r.finished_at as string | null) ?? null,
     durationMs: r.duration_ms === null || r.duration_ms === undefined ? null : Number(r.duration_ms),
     dispatcher: (r.dispatcher as string | null) ?? null,
+    attempt: Number(r.attempt ?? 1),
+    maxAttempts: Number(r.max_attempts ?? 1),
+    attempts: parse<AttemptRecord[]>(r.attempts_log, []),
+    dueAt:
+      r.due_ms === null || r.due_ms === undefined || (r.status !== 'dispatched' && r.status !== 'retrying')
+        ? null
+        : new Date(Number(r.due_ms)).toISOString(),
+    emit: (r.emit as string | null) ?? null,
+    eventHops: Number(r.hops ?? 0),
+    eventCausedBy: (r.caused_by as string | null) ?? null,
+  };
+}
+
+/** The columns a try is sent from. */
+const SEND_COLUMNS = 'id, event_id, trigger_name, target, task, inputs, dispatched_at, attempt';
+
+function sendableFrom(r: Row): NewExecution & { attempt: number } {
+  return {
+    id: String(r.id),
+    eventId: String(r.event_id),
+    trigger: String(r.trigger_name),
+    target: String(r.target),
+    task: String(r.task),
+    inputs: parse(r.inputs, {}),
+    dispatchedAt: String(r.dispatched_at),
+    attempt: Number(r.attempt ?? 1),
   };
 }
 
@@ -297,7 +350,7 @@ export class DispatchDb {
       const freshIds = new Set<string>();
       for (const part of chunks(events)) {
         const rows = await tx.query(
-          `INSERT INTO dispatch_events (id, connector_id, kind, key, data, time, received_at) VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}
+          `INSERT INTO dispatch_events (id, connector_id, kind, key, data, time, received_at, hops, caused_by) VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
            ON CONFLICT (id) DO NOTHING RETURNING id`,
           part.flatMap((e) => [
             e.id,
@@ -307,6 +360,8 @@ export class DispatchDb {
             e.dataText ?? JSON.stringify(e.data),
             e.time,
             receivedAt,
+            e.hops ?? 0,
+            e.causedBy ?? null,
           ]),
         );
         for (const r of rows) freshIds.add(String(r.id));
@@ -317,7 +372,8 @@ export class DispatchDb {
       // and if it ever were, the batch fails and is retried rather than running a trigger twice.
       for (const part of chunks(executions)) {
         await tx.exec(
-          `INSERT INTO dispatch_executions (id, event_id, trigger_name, target, task, inputs, error, status, dispatched_at, dispatcher) VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+          `INSERT INTO dispatch_executions (id, event_id, trigger_name, target, task, inputs, error, status, dispatched_at, dispatcher,
+             attempt, max_attempts, backoff, timeout_ms, due_ms, emit) VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
           part.flatMap((x) => [
             x.id,
             x.eventId,
@@ -325,10 +381,16 @@ export class DispatchDb {
             x.target,
             x.task,
             JSON.stringify(x.inputs),
-            x.error ?? null,
+            x.error === undefined ? null : errorText(x.error),
             x.error ? 'failed' : 'dispatched',
             x.dispatchedAt,
             dispatcher,
+            x.attempt ?? 1,
+            x.maxAttempts ?? 1,
+            x.backoff ? JSON.stringify(x.backoff) : null,
+            x.timeoutMs ?? null,
+            x.error ? null : (x.dueMs ?? null),
+            x.emit ?? null,
           ]),
         );
       }
@@ -340,63 +402,265 @@ export class DispatchDb {
    * Executions of these events still waiting for a result (what a dispatcher that died after
    * recording them may never have sent).
    */
-  async unfinishedExecutions(eventIds: string[]): Promise<NewExecution[]> {
-    const out: NewExecution[] = [];
+  async unfinishedExecutions(eventIds: string[]): Promise<(NewExecution & { attempt: number })[]> {
+    const out: (NewExecution & { attempt: number })[] = [];
     for (const part of chunks(eventIds)) {
       const rows = await this.sql.query(
-        `SELECT id, event_id, trigger_name, target, task, inputs, dispatched_at FROM dispatch_executions
+        `SELECT ${SEND_COLUMNS} FROM dispatch_executions
          WHERE event_id IN (${part.map(() => '?').join(', ')}) AND status = 'dispatched' ORDER BY id`,
+        part,
+      );
+      for (const r of rows) out.push(sendableFrom(r));
+    }
+    return out;
+  }
+
+  /**
+   * Records results (task ids name the try: see `taskId`). Only the result of the try that is out
+   * counts: a late one of a try that timed out, or a duplicate after a redelivery, changes nothing.
+   * A success finishes the execution (many rows per statement: UPDATE ... FROM VALUES works on both
+   * backends); an error fails the try (see `failAttempts`). Returns the executions that finished
+   * now and emit their outputs.
+   */
+  async completeExecutions(results: ResultUpdate[], nowMs = Date.now()): Promise<EmitSource[]> {
+    const successes: unknown[][] = [];
+    const failures: FailedAttempt[] = [];
+    for (const r of results) {
+      const { executionId, attempt } = parseTaskId(r.executionId);
+      if (r.error !== undefined) {
+        failures.push({
+          executionId,
+          attempt,
+          error: r.error,
+          finishedAt: r.finishedAt,
+          ...(r.startedAt ? { startedAt: r.startedAt } : {}),
+        });
+        continue;
+      }
+      const started = r.startedAt ?? null;
+      const duration = started ? Math.max(0, Date.parse(r.finishedAt) - Date.parse(started)) : null;
+      successes.push([
+        executionId,
+        attempt,
+        r.outputs ? JSON.stringify(r.outputs) : null,
+        started,
+        r.finishedAt,
+        duration,
+      ]);
+    }
+    const finished: { id: string; emit: string }[] = [];
+    if (successes.length)
+      await this.sql.transaction(async (tx) => {
+        for (const part of chunks(successes)) {
+          const rows = await tx.query(
+            `UPDATE dispatch_executions SET outputs = v.column3, error = NULL, status = 'done', started_at = v.column4,
+               finished_at = v.column5, duration_ms = CAST(v.column6 AS BIGINT), due_ms = NULL
+             FROM (VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}) AS v
+             WHERE dispatch_executions.id = v.column1 AND dispatch_executions.attempt = CAST(v.column2 AS INTEGER)
+               AND dispatch_executions.status = 'dispatched'
+             RETURNING dispatch_executions.id, dispatch_executions.emit`,
+            part.flat(),
+          );
+          for (const r of rows) if (r.emit) finished.push({ id: String(r.id), emit: String(r.emit) });
+        }
+      });
+    if (failures.length) await this.failAttempts(failures, nowMs);
+    return finished.length ? this.emitSources(finished.map((f) => f.id)) : [];
+  }
+
+  /**
+   * Of these executions, the ones done with an `emit`: what their results emit (with their event's
+   * hops). Asked again for a redelivered result, whose execution finished before.
+   */
+  async emitSources(executionIds: string[]): Promise<EmitSource[]> {
+    const out: EmitSource[] = [];
+    for (const part of chunks(executionIds)) {
+      const rows = await this.sql.query(
+        `SELECT x.id, x.emit, x.target, x.outputs, e.hops FROM dispatch_executions x LEFT JOIN dispatch_events e ON e.id = x.event_id
+         WHERE x.id IN (${part.map(() => '?').join(', ')}) AND x.status = 'done' AND x.emit IS NOT NULL`,
         part,
       );
       for (const r of rows)
         out.push({
-          id: String(r.id),
-          eventId: String(r.event_id),
-          trigger: String(r.trigger_name),
+          executionId: String(r.id),
+          emit: String(r.emit),
           target: String(r.target),
-          task: String(r.task),
-          inputs: parse(r.inputs, {}),
-          dispatchedAt: String(r.dispatched_at),
+          outputs: parse(r.outputs, {}),
+          hops: Number(r.hops ?? 0),
         });
     }
     return out;
   }
 
-  /** Records results, many rows per statement (UPDATE ... FROM VALUES works on both backends). */
-  async completeExecutions(results: ResultUpdate[]): Promise<void> {
-    const rows = results.map((r) => {
-      const started = r.startedAt ?? null;
-      const duration = started ? Math.max(0, Date.parse(r.finishedAt) - Date.parse(started)) : null;
-      return [
-        r.executionId,
-        r.outputs ? JSON.stringify(r.outputs) : null,
-        r.error === undefined ? null : errorText(r.error),
-        r.error !== undefined ? 'failed' : 'done',
-        started,
-        r.finishedAt,
-        duration,
-      ];
-    });
+  /**
+   * Tries that failed (an error, or no result in time). One with tries left waits for its next
+   * (`retrying`, due after its back-off); the last one fails the execution. Either way the error is
+   * kept in the execution's list of tries. Only the try that is out counts. Returns how many of
+   * each.
+   */
+  async failAttempts(fails: FailedAttempt[], nowMs = Date.now()): Promise<{ retrying: number; failed: number }> {
+    const counts = { retrying: 0, failed: 0 };
+    if (!fails.length) return counts;
+    const byId = new Map(fails.map((f) => [f.executionId, f]));
     await this.sql.transaction(async (tx) => {
-      for (const part of chunks(rows)) {
-        // Only the first result of an execution counts (a late duplicate after a redelivery is ignored).
-        await tx.exec(
-          `UPDATE dispatch_executions SET outputs = v.column2, error = v.column3, status = v.column4, started_at = v.column5,
-             finished_at = v.column6, duration_ms = CAST(v.column7 AS BIGINT)
-           FROM (VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}) AS v
-           WHERE dispatch_executions.id = v.column1 AND dispatch_executions.status = 'dispatched'`,
-          part.flat(),
+      for (const part of chunks([...byId.keys()])) {
+        const rows = await tx.query(
+          `SELECT id, attempt, max_attempts, backoff, attempts_log FROM dispatch_executions
+           WHERE id IN (${part.map(() => '?').join(', ')}) AND status = 'dispatched'`,
+          part,
         );
+        for (const r of rows) {
+          const f = byId.get(String(r.id))!;
+          const attempt = Number(r.attempt);
+          if (f.attempt !== attempt) continue;
+          const error = errorText(f.error);
+          const log = [
+            ...parse<AttemptRecord[]>(r.attempts_log, []),
+            {
+              attempt,
+              error: error.length > MAX_ATTEMPT_ERROR_CHARS ? `${error.slice(0, MAX_ATTEMPT_ERROR_CHARS)}...` : error,
+              startedAt: f.startedAt ?? null,
+              finishedAt: f.finishedAt,
+            },
+          ].slice(-MAX_ATTEMPTS_KEPT);
+          const again = attempt < Number(r.max_attempts);
+          const backoff = parse<{ delayMs: number; factor: number; maxDelayMs: number } | null>(r.backoff, null);
+          const due = again
+            ? nowMs + backoffMs(backoff ?? { delayMs: 1000, factor: 2, maxDelayMs: 3_600_000 }, attempt)
+            : null;
+          const duration = f.startedAt ? Math.max(0, Date.parse(f.finishedAt) - Date.parse(f.startedAt)) : null;
+          const n = await tx.exec(
+            `UPDATE dispatch_executions SET status = ?, error = ?, attempts_log = ?, due_ms = ?, started_at = ?,
+               finished_at = ?, duration_ms = ?
+             WHERE id = ? AND status = 'dispatched' AND attempt = ?`,
+            [
+              again ? 'retrying' : 'failed',
+              error,
+              JSON.stringify(log),
+              due,
+              f.startedAt ?? null,
+              f.finishedAt,
+              duration,
+              f.executionId,
+              attempt,
+            ],
+          );
+          if (n) counts[again ? 'retrying' : 'failed']++;
+        }
       }
     });
+    return counts;
   }
 
-  /** Executions still waiting for a result dispatched before `before` fail with `reason`. Returns how many. */
-  async expireExecutions(before: string, reason: string): Promise<number> {
-    return this.sql.exec(
-      `UPDATE dispatch_executions SET status = 'failed', error = ? WHERE status = 'dispatched' AND dispatched_at < ?`,
-      [reason, before],
+  /**
+   * Tries out longer than their time limit (`due_ms` passed; a row from before limits were kept
+   * counts from its dispatch, against `legacyBefore`). Sync actions without a limit of their own end
+   * with their run. Returns the tries to fail, at most `limit`.
+   */
+  async overdueAttempts(
+    nowMs: number,
+    legacyBefore: string,
+    limit = 1000,
+  ): Promise<(FailedAttempt & { timeoutMs: number | null })[]> {
+    const rows = await this.sql.query(
+      `SELECT id, attempt, timeout_ms, due_ms, started_at FROM dispatch_executions
+       WHERE status = 'dispatched' AND ((due_ms IS NOT NULL AND due_ms <= ?)
+         OR (due_ms IS NULL AND dispatched_at < ? AND target NOT LIKE 'sync:%'))
+       ORDER BY due_ms LIMIT ?`,
+      [nowMs, legacyBefore, limit],
     );
+    const at = new Date(nowMs).toISOString();
+    return rows.map((r) => ({
+      executionId: String(r.id),
+      attempt: Number(r.attempt ?? 1),
+      error: '',
+      finishedAt: at,
+      timeoutMs: r.timeout_ms === null || r.timeout_ms === undefined ? null : Number(r.timeout_ms),
+      ...(r.started_at ? { startedAt: String(r.started_at) } : {}),
+    }));
+  }
+
+  /**
+   * Takes the tries that are due (`retrying` past their time) and marks them out: the next attempt,
+   * its deadline. Across dispatchers on one store each is taken once (the UPDATE re-checks the
+   * status under the row's lock). Returns what to send.
+   */
+  async claimDueAttempts(
+    nowMs: number,
+    defaultTimeoutMs: number,
+    dispatcher: string | null,
+    limit = 200,
+  ): Promise<(NewExecution & { attempt: number })[]> {
+    const rows = await this.sql.query(
+      `UPDATE dispatch_executions SET status = 'dispatched', attempt = attempt + 1, error = NULL, outputs = NULL,
+         started_at = NULL, finished_at = NULL, duration_ms = NULL, dispatcher = ?,
+         due_ms = CASE WHEN timeout_ms IS NOT NULL THEN ? + timeout_ms WHEN target LIKE 'sync:%' THEN NULL ELSE ? END
+       WHERE id IN (SELECT id FROM dispatch_executions WHERE status = 'retrying' AND due_ms <= ? ORDER BY due_ms LIMIT ?)
+         AND status = 'retrying'
+       RETURNING ${SEND_COLUMNS}`,
+      [dispatcher, nowMs, nowMs + defaultTimeoutMs, nowMs, limit],
+    );
+    return rows.map(sendableFrom);
+  }
+
+  /**
+   * Runs failed executions again: each gets `more(trigger)` tries beyond the ones it had, the first
+   * due now (a running dispatcher sends it within a second). Only failed ones: a done, waiting or
+   * retrying one is refused with the reason. Returns what was replayed and what was refused.
+   */
+  async replayExecutions(
+    ids: string[],
+    more: (trigger: string) => number,
+    nowMs = Date.now(),
+  ): Promise<{ replayed: ExecutionRecord[]; refused: { id: string; reason: string }[] }> {
+    const refused: { id: string; reason: string }[] = [];
+    const replayed: string[] = [];
+    await this.sql.transaction(async (tx) => {
+      for (const part of chunks([...new Set(ids)])) {
+        const rows = await tx.query(
+          `SELECT id, status, attempt, trigger_name, due_ms FROM dispatch_executions WHERE id IN (${part.map(() => '?').join(', ')})`,
+          part,
+        );
+        const found = new Map(rows.map((r) => [String(r.id), r]));
+        for (const id of part) {
+          const r = found.get(id);
+          if (!r) {
+            refused.push({ id, reason: `no execution ${id} (see \`switchboard trigger log\`)` });
+            continue;
+          }
+          if (r.status !== 'failed') {
+            const why =
+              r.status === 'done'
+                ? 'it is done'
+                : r.status === 'retrying'
+                  ? `it waits for try ${Number(r.attempt) + 1}, due ${new Date(Number(r.due_ms)).toISOString()}`
+                  : `try ${String(r.attempt)} is out, waiting for its result`;
+            refused.push({ id, reason: `execution ${id} is not failed: ${why}; only failed executions are replayed` });
+            continue;
+          }
+          const n = await tx.exec(
+            `UPDATE dispatch_executions SET status = 'retrying', due_ms = ?, max_attempts = attempt + ? WHERE id = ? AND status = 'failed'`,
+            [nowMs, Math.max(1, more(String(r.trigger_name))), id],
+          );
+          if (n) replayed.push(id);
+        }
+      }
+    });
+    const out: ExecutionRecord[] = [];
+    for (const id of replayed) {
+      const x = await this.getExecution(id);
+      if (x) out.push(x);
+    }
+    return { replayed: out, refused };
+  }
+
+  async getExecution(id: string): Promise<ExecutionRecord | undefined> {
+    const rows = await this.sql.query(
+      `SELECT x.*, e.key, e.connector_id, e.data, e.time, e.hops, e.caused_by FROM dispatch_executions x
+       LEFT JOIN dispatch_events e ON e.id = x.event_id WHERE x.id = ?`,
+      [id],
+    );
+    return rows[0] ? executionFrom(rows[0]) : undefined;
   }
 
   /**
@@ -407,7 +671,7 @@ export class DispatchDb {
   async pruneHistory(before: string): Promise<{ executions: number; events: number }> {
     return this.sql.transaction(async (tx) => {
       const executions = await tx.exec(
-        `DELETE FROM dispatch_executions WHERE status <> 'dispatched' AND dispatched_at < ?`,
+        `DELETE FROM dispatch_executions WHERE status IN ('done', 'failed') AND dispatched_at < ?`,
         [before],
       );
       const events = await tx.exec(
@@ -419,10 +683,21 @@ export class DispatchDb {
   }
 
   async listExecutions(
-    opts: { limit?: number; trigger?: string; eventId?: string; status?: ExecutionRecord['status'] } = {},
+    opts: {
+      limit?: number;
+      trigger?: string;
+      eventId?: string;
+      status?: ExecutionRecord['status'];
+      /** Only executions first dispatched at or after this ISO time. */
+      since?: string;
+    } = {},
   ): Promise<ExecutionRecord[]> {
     const where: string[] = [];
     const params: unknown[] = [];
+    if (opts.since) {
+      where.push('x.dispatched_at >= ?');
+      params.push(opts.since);
+    }
     if (opts.trigger) {
       where.push('x.trigger_name = ?');
       params.push(opts.trigger);
@@ -437,7 +712,7 @@ export class DispatchDb {
     }
     params.push(opts.limit ?? 100);
     const rows = await this.sql.query(
-      `SELECT x.*, e.key, e.connector_id, e.data, e.time FROM dispatch_executions x LEFT JOIN dispatch_events e ON e.id = x.event_id
+      `SELECT x.*, e.key, e.connector_id, e.data, e.time, e.hops, e.caused_by FROM dispatch_executions x LEFT JOIN dispatch_events e ON e.id = x.event_id
        ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY x.dispatched_at DESC, x.id LIMIT ?`,
       params,
     );

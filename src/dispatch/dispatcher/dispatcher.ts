@@ -9,15 +9,17 @@ import { hostname } from 'node:os';
 import { SwitchboardError, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import { isTransientStoreError } from '../../store/errors.js';
-import { timeOrderedId } from '../protocol/ids.js';
+import { formatDuration } from '../../sync/duration.js';
+import { parseTaskId, taskId, timeOrderedId } from '../protocol/ids.js';
 import type { AgentMessage, TriggerSnapshot, WireTask } from '../protocol/wire.js';
 import { resolveInputs } from '../trigger/inputs.js';
 import { TriggerIndex } from '../trigger/matcher.js';
+import { actionPolicy, MAX_CHAIN_HOPS, type ActionPolicy, type TriggerSpec } from '../trigger/schema.js';
 import type { DispatcherHandler, DispatcherTransport, HandleResult, Inbound, TaskTarget } from '../transport/types.js';
 import type { DispatchDb } from './db.js';
 import { hasActionObservers, reportAction } from './observe.js';
 import { hashToken } from './tokens.js';
-import type { ConnectorRecord, NewEvent, NewExecution, ResultUpdate } from './types.js';
+import type { ConnectorRecord, EmitSource, FailedAttempt, NewEvent, NewExecution, ResultUpdate } from './types.js';
 
 export interface DispatcherOptions {
   db: DispatchDb;
@@ -25,8 +27,10 @@ export interface DispatcherOptions {
   log: Logger;
   /** How often to look for trigger changes made by other processes (ms). */
   pollMs?: number;
-  /** An execution without a result after this long is marked failed (ms, default 10 minutes). */
+  /** A try without a result after this long fails, unless its trigger sets `timeout` (ms, default 10 minutes). */
   taskTimeoutMs?: number;
+  /** How often tries that are due are sent and overdue ones failed (ms, default 1 s). */
+  tickMs?: number;
   /** Events and finished executions older than this are deleted (ms, default 7 days; 0 keeps everything). */
   retainMs?: number;
   /** A message whose processing fails this many times (the store answering) is set aside with its reason. */
@@ -39,11 +43,25 @@ export const DEFAULT_POISON_AFTER = 3;
 export const DEFAULT_MAX_EVENT_BYTES = 1024 * 1024;
 
 export const DEFAULT_RETAIN_MS = 7 * 24 * 3600_000;
+export const DEFAULT_TASK_TIMEOUT_MS = 600_000;
 /** History is pruned at most this often (the sweep runs every minute or faster). */
 const PRUNE_EVERY_MS = 10 * 60_000;
 
 /** Most executions waiting for a result that the latency metric tracks (the oldest are let go). */
 const MAX_PENDING = 100_000;
+
+/**
+ * A trigger as agents get it: they filter events with `when` and `filters` and never act on
+ * `then`, so it goes without what only the dispatcher reads (tries, limits, emit), which an agent
+ * of an earlier version would refuse as unknown fields.
+ */
+function forAgents(t: TriggerSpec): TriggerSpec {
+  const { kind, connector, task, inputs } = t.then;
+  return {
+    ...t,
+    then: { ...(kind !== undefined ? { kind } : {}), ...(connector !== undefined ? { connector } : {}), task, inputs },
+  };
+}
 
 export class Dispatcher implements DispatcherHandler {
   private index = new TriggerIndex();
@@ -57,8 +75,21 @@ export class Dispatcher implements DispatcherHandler {
   private poller: NodeJS.Timeout | undefined;
   private sweeper: NodeJS.Timeout | undefined;
   private reloading: Promise<void> | undefined;
+  private ticking = false;
+  /** Each enabled trigger's tries, limits and emit, read once per trigger change. */
+  private policies = new Map<string, ActionPolicy>();
   private lastPrune = 0;
-  readonly counters = { events: 0, duplicates: 0, executions: 0, results: 0, refused: 0, poisoned: 0, resent: 0 };
+  readonly counters = {
+    events: 0,
+    duplicates: 0,
+    executions: 0,
+    results: 0,
+    refused: 0,
+    poisoned: 0,
+    resent: 0,
+    retried: 0,
+    emitted: 0,
+  };
   /** Who recorded an execution, in the log (several dispatchers may share a store). */
   readonly identity = `${hostname()}:${process.pid}`;
   /** Executions sent and waiting for their result: when (performance.now()) and by which trigger, for the latency metric. */
@@ -78,13 +109,9 @@ export class Dispatcher implements DispatcherHandler {
       void this.checkVersion();
     }, this.opts.pollMs ?? 500);
     this.poller.unref();
-    const timeout = this.opts.taskTimeoutMs ?? 600_000;
-    this.sweeper = setInterval(
-      () => {
-        void this.expire(timeout);
-      },
-      Math.min(60_000, Math.max(100, timeout / 4)),
-    );
+    this.sweeper = setInterval(() => {
+      void this.tick();
+    }, this.opts.tickMs ?? 1000);
     this.sweeper.unref();
     this.opts.log.info(
       { transport: this.opts.transport.kind, triggers: this.index.size, connectors: this.connectors.size },
@@ -92,8 +119,28 @@ export class Dispatcher implements DispatcherHandler {
     );
   }
 
-  /** Executions whose agent never answered (it died after taking the task) stop waiting. */
-  private async expire(timeoutMs: number): Promise<void> {
+  private get taskTimeoutMs(): number {
+    return this.opts.taskTimeoutMs ?? DEFAULT_TASK_TIMEOUT_MS;
+  }
+
+  /**
+   * Once a second (one at a time): tries whose agent never answered (it died after taking the task)
+   * fail, tries that are due (a retry, a replay) go out, and now and then old history goes.
+   */
+  private async tick(): Promise<void> {
+    if (this.ticking) return;
+    this.ticking = true;
+    try {
+      await this.expire();
+      await this.sendDue();
+      if (Date.now() - this.lastPrune >= PRUNE_EVERY_MS) await this.prune();
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private async expire(): Promise<void> {
+    const timeoutMs = this.taskTimeoutMs;
     const cutoff = performance.now() - timeoutMs;
     for (const [id, p] of this.pending) {
       if (p.at > cutoff) break; // in dispatch order
@@ -101,15 +148,71 @@ export class Dispatcher implements DispatcherHandler {
       reportAction({ status: 'expired', trigger: p.trigger });
     }
     try {
-      const n = await this.opts.db.expireExecutions(
-        new Date(Date.now() - timeoutMs).toISOString(),
-        `no result within ${Math.round(timeoutMs / 1000)} s (the connector's agent may have stopped)`,
+      const now = Date.now();
+      const overdue = await this.opts.db.overdueAttempts(now, new Date(now - timeoutMs).toISOString());
+      if (!overdue.length) return;
+      const n = await this.opts.db.failAttempts(
+        overdue.map(({ timeoutMs: limit, ...f }) => ({
+          ...f,
+          error: `no result within ${formatDuration(limit ?? timeoutMs)} (the connector's agent may have stopped, or the task takes longer than its timeout)`,
+        })),
+        now,
       );
-      if (n) this.opts.log.warn({ executions: n }, 'executions timed out without a result');
+      this.opts.log.warn({ ...n }, 'tries timed out without a result');
     } catch (err) {
-      this.opts.log.warn({ err: errorMessage(err) }, 'cannot expire old executions');
+      this.opts.log.warn({ err: errorMessage(err) }, 'cannot expire tries without a result');
     }
-    if (Date.now() - this.lastPrune >= PRUNE_EVERY_MS) await this.prune();
+  }
+
+  /** Sends the tries that are due (retries and replays); one whose target is gone fails at once. */
+  async sendDue(): Promise<number> {
+    let sent = 0;
+    try {
+      await this.knowTargets();
+      for (;;) {
+        const now = Date.now();
+        const due = await this.opts.db.claimDueAttempts(now, this.taskTimeoutMs, this.identity);
+        if (!due.length) break;
+        const sends = new Map<string, { to: TaskTarget; tasks: WireTask[]; ids: { id: string; attempt: number }[] }>();
+        const unsendable: FailedAttempt[] = [];
+        for (const x of due) {
+          let s = sends.get(x.target);
+          if (!s) {
+            const to = this.taskTarget(x.target);
+            if (!to) {
+              unsendable.push({
+                executionId: x.id,
+                attempt: x.attempt,
+                error: `${x.target.replace(':', ' ')} is not registered`,
+                finishedAt: new Date(now).toISOString(),
+              });
+              continue;
+            }
+            s = { to, tasks: [], ids: [] };
+            sends.set(x.target, s);
+          }
+          s.tasks.push({ executionId: taskId(x.id, x.attempt), key: x.task, inputs: x.inputs });
+          s.ids.push({ id: x.id, attempt: x.attempt });
+        }
+        await Promise.all(
+          [...sends.values()].map((s) =>
+            this.opts.transport.sendTasks(s.to, s.tasks).catch((err: unknown) => {
+              const at = new Date().toISOString();
+              for (const { id, attempt } of s.ids)
+                unsendable.push({ executionId: id, attempt, error: errorMessage(err), finishedAt: at });
+            }),
+          ),
+        );
+        if (unsendable.length) await this.opts.db.failAttempts(unsendable);
+        sent += due.length - unsendable.length;
+        this.counters.retried += due.length;
+        if (due.length < 200) break;
+      }
+    } catch (err) {
+      this.opts.log.warn({ err: errorMessage(err) }, 'cannot send the tries that are due');
+    }
+    if (sent) this.opts.log.info({ tries: sent }, 'sent tries that were due (retries, replays)');
+    return sent;
   }
 
   /** Deletes history older than the retention period; returns what was deleted. */
@@ -150,6 +253,9 @@ export class Dispatcher implements DispatcherHandler {
       const version = await this.opts.db.triggerVersion();
       const records = await this.opts.db.listTriggers();
       this.index = new TriggerIndex(records.map((r) => ({ ...r.spec, enabled: r.enabled })));
+      this.policies = new Map(
+        records.flatMap((r) => (r.enabled ? [[r.name, actionPolicy(r.spec.then)] as const] : [])),
+      );
       this.targetConnectors = new Set(
         records.flatMap((r) => (r.enabled && r.spec.then.connector !== undefined ? [r.spec.then.connector] : [])),
       );
@@ -182,7 +288,10 @@ export class Dispatcher implements DispatcherHandler {
   snapshotFor(connectorId: string, kind: string): TriggerSnapshot {
     return {
       version: this.version,
-      triggers: this.index.all().filter((t) => t.when.connector === connectorId || t.when.kind === kind),
+      triggers: this.index
+        .all()
+        .filter((t) => t.when.connector === connectorId || t.when.kind === kind)
+        .map(forAgents),
     };
   }
 
@@ -283,6 +392,9 @@ export class Dispatcher implements DispatcherHandler {
     const outcomes: (Error | undefined)[] = new Array(batch.length).fill(undefined);
     const events: NewEvent[] = [];
     const results: ResultUpdate[] = [];
+    /** Which connector sent each execution's result (the one that ran it, for a kind). */
+    const resultFrom = new Map<string, string>();
+    const redeliveredResults: string[] = [];
     const now = new Date().toISOString();
     const touched = new Set<string>();
     const maxEventBytes = this.opts.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
@@ -370,18 +482,60 @@ export class Dispatcher implements DispatcherHandler {
           break;
         }
         case 'results':
-          for (const r of m.results) results.push(r);
+          for (const r of m.results) {
+            results.push(r);
+            resultFrom.set(parseTaskId(r.executionId).executionId, m.connectorId);
+          }
+          if (batch[i]!.redelivered) for (const r of m.results) redeliveredResults.push(r.executionId);
           break;
       }
     }
-    if (events.length) sent.push((await this.dispatch(events)).confirmed);
     if (results.length) {
-      await this.opts.db.completeExecutions(results);
+      const emits = await this.opts.db.completeExecutions(results);
+      // A redelivered result may be one whose execution finished before its emit was recorded.
+      if (redeliveredResults.length) {
+        const known = new Set(emits.map((e) => e.executionId));
+        const ids = redeliveredResults.map((id) => parseTaskId(id).executionId).filter((id) => !known.has(id));
+        if (ids.length) emits.push(...(await this.opts.db.emitSources(ids)));
+      }
+      for (const src of emits)
+        events.push(this.emitted(src, resultFrom.get(src.executionId), redeliveredResults.length > 0));
       this.counters.results += results.length;
       this.observeResults(results);
     }
+    if (events.length) sent.push((await this.dispatch(events)).confirmed);
     await this.touch(touched, now);
     return outcomes;
+  }
+
+  /**
+   * The event a finished execution's outputs become (its trigger's `emit`): from the connector that
+   * ran it, one hop further down the chain than its own event. Its id derives from the execution,
+   * so a result processed twice emits once.
+   */
+  private emitted(src: EmitSource, sender: string | undefined, redelivered: boolean): NewEvent {
+    const connectorId = src.target.startsWith('connector:')
+      ? src.target.slice('connector:'.length)
+      : src.target.startsWith('sync:')
+        ? 'sync'
+        : (sender ?? src.target.slice(src.target.indexOf(':') + 1));
+    const kind = src.target.startsWith('kind:')
+      ? src.target.slice('kind:'.length)
+      : src.target.startsWith('sync:')
+        ? 'sync'
+        : (this.connectors.get(connectorId)?.kind ?? connectorId);
+    this.counters.emitted++;
+    return {
+      id: `emit:${src.executionId}`,
+      connectorId,
+      kind,
+      key: src.emit,
+      data: src.outputs,
+      time: new Date().toISOString(),
+      hops: src.hops + 1,
+      causedBy: src.executionId,
+      ...(redelivered ? { redelivered: true } : {}),
+    };
   }
 
   /** Only results of executions this process dispatched count (a redelivered duplicate finds nothing). */
@@ -424,6 +578,7 @@ export class Dispatcher implements DispatcherHandler {
    */
   private async dispatch(events: NewEvent[]): Promise<{ confirmed: Promise<unknown> }> {
     await this.knowTargets();
+    const unsendable: FailedAttempt[] = [];
     type Sends = Map<string, { to: TaskTarget; tasks: WireTask[] }>;
     const sends: Sends = new Map();
     const resends: Sends = new Map();
@@ -442,10 +597,13 @@ export class Dispatcher implements DispatcherHandler {
       events,
       (fresh) => {
         const execs: NewExecution[] = [];
-        const dispatchedAt = new Date().toISOString();
+        unsendable.length = 0; // the transaction may run this again
+        const nowMs = Date.now();
+        const dispatchedAt = new Date(nowMs).toISOString();
         for (const ev of fresh) {
           for (const t of this.index.match({ connector: ev.connectorId, kind: ev.kind, key: ev.key, data: ev.data })) {
             const then = t.spec.then;
+            const policy = this.policies.get(t.spec.name) ?? actionPolicy(then);
             const missing: string[] = [];
             const inputs = resolveInputs(
               then.inputs,
@@ -461,9 +619,22 @@ export class Dispatcher implements DispatcherHandler {
               task: then.task,
               inputs,
               dispatchedAt,
+              attempt: 1,
+              maxAttempts: policy.attempts,
+              backoff: { delayMs: policy.delayMs, factor: policy.factor, maxDelayMs: policy.maxDelayMs },
+              timeoutMs: policy.timeoutMs,
+              dueMs: nowMs + (policy.timeoutMs ?? this.taskTimeoutMs),
+              emit: policy.emit,
             };
-            if (!send(target, { executionId: exec.id, key: then.task, inputs }))
-              exec.error = `connector ${then.connector} is not registered`;
+            if ((ev.hops ?? 0) >= MAX_CHAIN_HOPS)
+              exec.error = `refused: event ${ev.id} (${ev.key}) is ${ev.hops} hops down a chain of triggers, each emitted from the result of the one before (the last from execution ${ev.causedBy ?? '?'}); chains stop at ${MAX_CHAIN_HOPS} hops, which a loop of triggers reaches: check the triggers with emit: ${ev.key}`;
+            else if (!send(target, { executionId: exec.id, key: then.task, inputs }))
+              unsendable.push({
+                executionId: exec.id,
+                attempt: 1,
+                error: `connector ${then.connector} is not registered`,
+                finishedAt: dispatchedAt,
+              });
             execs.push(exec);
           }
         }
@@ -476,7 +647,8 @@ export class Dispatcher implements DispatcherHandler {
       const again = events.filter((e) => e.redelivered && !seen.has(e.id)).map((e) => e.id);
       if (again.length) {
         const unfinished = await this.opts.db.unfinishedExecutions(again);
-        for (const x of unfinished) send(x.target, { executionId: x.id, key: x.task, inputs: x.inputs }, resends);
+        for (const x of unfinished)
+          send(x.target, { executionId: taskId(x.id, x.attempt), key: x.task, inputs: x.inputs }, resends);
         if (unfinished.length) {
           this.counters.resent += unfinished.length;
           this.opts.log.info(
@@ -486,13 +658,16 @@ export class Dispatcher implements DispatcherHandler {
         }
       }
     }
+    // Not sent (its connector is not registered): a try that failed, so a trigger with attempts waits for it.
+    if (unsendable.length) await this.opts.db.failAttempts(unsendable);
     this.counters.events += fresh.length;
     this.counters.duplicates += events.length - fresh.length;
     this.counters.executions += executions.length;
     if (hasActionObservers()) {
       const at = performance.now();
+      const unsent = new Set(unsendable.map((u) => u.executionId));
       for (const x of executions) {
-        if (x.error) {
+        if (x.error || unsent.has(x.id)) {
           reportAction({ status: 'unsent', trigger: x.trigger });
           continue;
         }

@@ -23,7 +23,20 @@ export interface TriggerRecord {
   updatedAt: string;
 }
 
-export type ExecutionStatus = 'dispatched' | 'done' | 'failed';
+/**
+ * `dispatched`: a try is out, waiting for its result; `retrying`: a try failed and the next waits
+ * for its time; `done` and `failed` are final (until a replay).
+ */
+export type ExecutionStatus = 'dispatched' | 'retrying' | 'done' | 'failed';
+export const EXECUTION_STATUSES: readonly ExecutionStatus[] = ['dispatched', 'retrying', 'done', 'failed'];
+
+/** One earlier try of an execution, as the log keeps it. */
+export interface AttemptRecord {
+  attempt: number;
+  error: string;
+  startedAt: string | null;
+  finishedAt: string;
+}
 
 export interface ExecutionRecord {
   id: string;
@@ -46,6 +59,19 @@ export interface ExecutionRecord {
   durationMs: number | null;
   /** The dispatcher that recorded it (`host:pid`), when known. */
   dispatcher: string | null;
+  /** The current (or last) try, from 1, of at most `maxAttempts`. */
+  attempt: number;
+  maxAttempts: number;
+  /** Earlier tries that failed (the latest few). */
+  attempts: AttemptRecord[];
+  /** When the next try starts (retrying) or the current one times out (dispatched), ISO; else null. */
+  dueAt: string | null;
+  /** The event key its outputs are emitted as when it is done (a chain), or null. */
+  emit: string | null;
+  /** How far down a chain of triggers its event is (0: from a connector). */
+  eventHops: number;
+  /** The execution whose result emitted its event, or null. */
+  eventCausedBy: string | null;
 }
 
 export interface NewEvent {
@@ -59,6 +85,10 @@ export interface NewEvent {
   time: string;
   /** Its message may have been processed before (a dispatcher stopped before acknowledging it). */
   redelivered?: boolean;
+  /** How far down a chain of triggers it is (0, the default: a connector emitted it). */
+  hops?: number;
+  /** The execution whose result it is (a trigger's `emit`). */
+  causedBy?: string;
 }
 
 export interface NewExecution {
@@ -71,6 +101,33 @@ export interface NewExecution {
   /** Set when the execution failed before it was sent (e.g. no such connector). */
   error?: string;
   dispatchedAt: string;
+  /** The try this is (1 when new). */
+  attempt?: number;
+  /** Tries in all (default 1), the waits between them, each try's time limit (null: the dispatcher's). */
+  maxAttempts?: number;
+  backoff?: { delayMs: number; factor: number; maxDelayMs: number };
+  timeoutMs?: number | null;
+  /** Epoch ms when the try times out. */
+  dueMs?: number;
+  emit?: string | null;
+}
+
+/** A try that failed: its error, or no result in time. */
+export interface FailedAttempt {
+  executionId: string;
+  attempt: number;
+  error: string;
+  startedAt?: string;
+  finishedAt: string;
+}
+
+/** A finished execution whose outputs become an event (a trigger's `emit`). */
+export interface EmitSource {
+  executionId: string;
+  emit: string;
+  target: string;
+  outputs: Record<string, JsonValue>;
+  hops: number;
 }
 
 export interface ResultUpdate {

@@ -19,3 +19,19 @@ export function timeOrderedId(now = Date.now()): string {
   // randomUUID(): xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx; its random bits and variant stay.
   return lastPrefix + randomUUID().slice(15);
 }
+
+/**
+ * The id a task carries: the execution's id for its first try, `<id>#<n>` for try n, so a result
+ * names the try it answers (a late result of a try that timed out does not finish the next one)
+ * and an agent, which runs a task id once, runs every try.
+ */
+export function taskId(executionId: string, attempt: number): string {
+  return attempt <= 1 ? executionId : `${executionId}#${attempt}`;
+}
+
+export function parseTaskId(id: string): { executionId: string; attempt: number } {
+  const i = id.lastIndexOf('#');
+  if (i > 0 && /^[1-9]\d{0,5}$/.test(id.slice(i + 1)))
+    return { executionId: id.slice(0, i), attempt: Number(id.slice(i + 1)) };
+  return { executionId: id, attempt: 1 };
+}

@@ -12,6 +12,7 @@ import { errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import { parseAgentMessage, type DispatcherReply, type WireTask } from '../protocol/wire.js';
 import { fail, ok, type Result } from '../../core/result.js';
+import { timeOrderedId } from '../protocol/ids.js';
 import { AmqpLink } from './amqp-link.js';
 import { safeAck } from './amqp-agent.js';
 import { ReliablePublisher } from './publisher.js';
@@ -241,6 +242,8 @@ export class AmqpDispatcherTransport implements DispatcherTransport {
           headers: {
             ...(d.msg.properties.headers ?? {}),
             'x-switchboard-error': reason,
+            // Names the letter for `switchboard trigger dead` and `trigger replay --dead ID`.
+            'x-dead-letter-id': timeOrderedId(),
             'x-original-queue': d.msg.fields.routingKey,
             'x-dead-lettered-at': new Date().toISOString(),
             ...(oversize ? { 'x-original-bytes': d.msg.content.length, 'x-truncated': true } : {}),

@@ -14,11 +14,17 @@
  *       url: http://127.0.0.1:8080/notify
  *       body: { $ref: data.body }          # a reference into the event
  *
+ * An action may be tried again (`attempts: 3`, `backoff: 2s` doubling each try or
+ * `{ delay, factor, max }`), each try limited in time (`timeout: 30s`), and its result emitted as an
+ * event (`emit: KEY`) that other triggers listen to (a chain; the dispatcher stops chains at
+ * MAX_CHAIN_HOPS).
+ *
  * References: `{ $ref: "data.<path>" }` reads the event data, `{ $ref: "event.id|key|connector|kind|time" }`
  * reads the event's envelope; `{ $const: <value> }` passes a value literally (even one holding `$ref`).
  */
 import { z } from 'zod';
 import type { JsonValue } from '../../core/message.js';
+import { formatDuration, parseDuration } from '../../sync/duration.js';
 
 export const FILTER_OPS = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'include', 'exists', 'regex'] as const;
 export type FilterOp = (typeof FILTER_OPS)[number];
@@ -136,6 +142,44 @@ const whenSchema = z
   })
   .superRefine(oneTarget('when'));
 
+/** Most tries of one action, and the longest wait or timeout a trigger may set. */
+export const MAX_ATTEMPTS = 100;
+const MAX_DURATION_MS = 7 * 86_400_000;
+const MIN_TIMEOUT_MS = 100;
+
+/** A duration as people write it (`500ms`, `2s`, `1m30s`), checked, kept as written. */
+const duration = (what: string, min = 1, hint = 'a duration such as 500ms, 2s, 1m or 1h30m') =>
+  z.string({ error: `${what} must be ${hint}` }).superRefine((text, ctx) => {
+    let ms: number;
+    try {
+      ms = parseDuration(text, what);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `${what} must be ${hint}` });
+      return;
+    }
+    if (ms < min || ms > MAX_DURATION_MS)
+      ctx.addIssue({
+        code: 'custom',
+        message: `${what} must lie between ${formatDuration(min)} and 7d (got ${text})`,
+      });
+  });
+
+const backoffSchema = z.union(
+  [
+    duration('backoff', 1, 'a duration such as 2s (doubling each try), or { delay: 2s, factor: 2, max: 10m }'),
+    z.strictObject({
+      delay: duration('backoff.delay'),
+      factor: z
+        .number({ error: 'backoff.factor is a number from 1 (the same wait each time) to 10' })
+        .min(1, 'backoff.factor is a number from 1 (the same wait each time) to 10')
+        .max(10, 'backoff.factor is a number from 1 (the same wait each time) to 10')
+        .optional(),
+      max: duration('backoff.max').optional(),
+    }),
+  ],
+  { error: 'backoff is a duration such as 2s (doubling each try), or { delay: 2s, factor: 2, max: 10m }' },
+);
+
 const thenSchema = z
   .strictObject({
     kind: name('kind').optional(),
@@ -147,8 +191,30 @@ const thenSchema = z
       .superRefine((inputs, ctx) => {
         for (const [k, v] of Object.entries(inputs)) checkRefs(v, [k], ctx);
       }),
+    attempts: z
+      .number({
+        error: `attempts is how many times the task is tried in all: a whole number from 1 to ${MAX_ATTEMPTS}`,
+      })
+      .int(`attempts is how many times the task is tried in all: a whole number from 1 to ${MAX_ATTEMPTS}`)
+      .min(1, `attempts is how many times the task is tried in all: a whole number from 1 to ${MAX_ATTEMPTS}`)
+      .max(
+        MAX_ATTEMPTS,
+        `attempts is how many times the task is tried in all: a whole number from 1 to ${MAX_ATTEMPTS}`,
+      )
+      .optional(),
+    backoff: backoffSchema.optional(),
+    timeout: duration('timeout', MIN_TIMEOUT_MS).optional(),
+    emit: name('emit').optional(),
   })
-  .superRefine(oneTarget('then'));
+  .superRefine(oneTarget('then'))
+  .superRefine((then, ctx) => {
+    if (then.backoff !== undefined && (then.attempts ?? 1) < 2)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['backoff'],
+        message: 'backoff is the wait between tries: it needs attempts of 2 or more (e.g. attempts: 3)',
+      });
+  });
 
 export const triggerSpecSchema = z.strictObject({
   name: name('name'),
@@ -165,4 +231,46 @@ export type TriggerSpec = z.infer<typeof triggerSpecSchema>;
 export interface Trigger extends TriggerSpec {
   enabled: boolean;
   createdAt: string;
+}
+
+/** How long a chain of triggers may grow (an event emitted from a result emitted from ...): a loop stops here. */
+export const MAX_CHAIN_HOPS = 10;
+
+/** An action's tries, in milliseconds. */
+export interface ActionPolicy {
+  attempts: number;
+  delayMs: number;
+  factor: number;
+  maxDelayMs: number;
+  /** null: the dispatcher's default. */
+  timeoutMs: number | null;
+  emit: string | null;
+}
+
+export const DEFAULT_BACKOFF_MS = 1000;
+export const DEFAULT_MAX_BACKOFF_MS = 3_600_000;
+
+/** What a (validated) `then` says about tries, with defaults filled in. */
+export function actionPolicy(then: TriggerSpec['then']): ActionPolicy {
+  const b = then.backoff;
+  const delayMs = b === undefined ? DEFAULT_BACKOFF_MS : parseDuration(typeof b === 'string' ? b : b.delay, 'backoff');
+  return {
+    attempts: then.attempts ?? 1,
+    delayMs,
+    factor: typeof b === 'object' ? (b.factor ?? 2) : 2,
+    maxDelayMs:
+      typeof b === 'object' && b.max !== undefined ? parseDuration(b.max, 'backoff.max') : DEFAULT_MAX_BACKOFF_MS,
+    timeoutMs: then.timeout === undefined ? null : parseDuration(then.timeout, 'timeout'),
+    emit: then.emit ?? null,
+  };
+}
+
+/** The wait before try `attempt + 1` after try `attempt` failed (up to 10% longer, so retries spread out). */
+export function backoffMs(
+  p: Pick<ActionPolicy, 'delayMs' | 'factor' | 'maxDelayMs'>,
+  attempt: number,
+  random = Math.random(),
+): number {
+  const base = Math.min(p.maxDelayMs, p.delayMs * p.factor ** Math.max(0, attempt - 1));
+  return Math.round(base * (1 + 0.1 * random));
 }

@@ -6,7 +6,7 @@ import { parseTriggers, TriggerFileError } from './parse.js';
 import { compileFilter } from './filter.js';
 import { resolveInputs, type EventEnvelope } from './inputs.js';
 import { compileTrigger, TriggerIndex, triggerMatches, type MatchableEvent } from './matcher.js';
-import type { Filter, TriggerSpec } from './schema.js';
+import { actionPolicy, backoffMs, type Filter, type TriggerSpec } from './schema.js';
 
 const GOOD = `name: paid
 when:
@@ -83,6 +83,62 @@ void test('errors in a list say which trigger, and catch bad refs, regexes, targ
       return true;
     },
   );
+});
+
+void test('tries, back-off, timeout and emit: defaults, and refusals a person can act on', () => {
+  const base = 'name: t\nwhen: { kind: a, event: e }\nthen:\n  kind: b\n  task: t\n';
+  const [plain] = parseTriggers(base, 't.yml');
+  assert.deepEqual(actionPolicy(plain!.then), {
+    attempts: 1,
+    delayMs: 1000,
+    factor: 2,
+    maxDelayMs: 3_600_000,
+    timeoutMs: null,
+    emit: null,
+  });
+  const [full] = parseTriggers(
+    `${base}  attempts: 5\n  backoff: { delay: 500ms, factor: 3, max: 1m }\n  timeout: 1m30s\n  emit: done\n`,
+    't.yml',
+  );
+  const p = actionPolicy(full!.then);
+  assert.deepEqual(p, { attempts: 5, delayMs: 500, factor: 3, maxDelayMs: 60_000, timeoutMs: 90_000, emit: 'done' });
+  assert.deepEqual(
+    [1, 2, 3, 4, 5].map((a) => backoffMs(p, a, 0)),
+    [500, 1500, 4500, 13_500, 40_500],
+  );
+  assert.equal(backoffMs(p, 9, 0), 60_000, 'capped at max');
+  assert.equal(backoffMs(p, 1, 1), 550, 'at most 10% longer');
+  assert.equal(actionPolicy(parseTriggers(`${base}  attempts: 2\n  backoff: 2s\n`, 't.yml')[0]!.then).delayMs, 2000);
+
+  const problem = (extra: string) => {
+    try {
+      parseTriggers(base + extra, 't.yml');
+    } catch (err) {
+      assert.ok(err instanceof TriggerFileError);
+      return err.message;
+    }
+    assert.fail(`accepted: ${extra}`);
+  };
+  assert.match(
+    problem('  attempts: 0\n'),
+    /t\.yml:6: then\.attempts: attempts is how many times the task is tried in all: a whole number from 1 to 100/,
+  );
+  assert.match(problem('  attempts: 2.5\n'), /a whole number from 1 to 100/);
+  assert.match(problem('  attempts: "3"\n'), /a whole number from 1 to 100/);
+  assert.match(
+    problem('  backoff: 2s\n'),
+    /then\.backoff: backoff is the wait between tries: it needs attempts of 2 or more/,
+  );
+  assert.match(
+    problem('  attempts: 3\n  backoff: soon\n'),
+    /backoff must be a duration such as 2s \(doubling each try\), or { delay: 2s, factor: 2, max: 10m }/,
+  );
+  assert.match(problem('  attempts: 3\n  backoff: { delay: 1s, factor: 50 }\n'), /backoff\.factor is a number from 1/);
+  assert.match(problem('  attempts: 3\n  backoff: { delay: 1s, jitter: 2 }\n'), /backoff/);
+  assert.match(problem('  timeout: 10ms\n'), /then\.timeout: timeout must lie between 100ms and 7d \(got 10ms\)/);
+  assert.match(problem('  timeout: 30\n'), /then\.timeout:/);
+  assert.match(problem('  timeout: 8d\n'), /between 100ms and 7d/);
+  assert.match(problem('  emit: "a b"\n'), /then\.emit: emit may hold letters, digits and _ \. : - only/);
 });
 
 void test('syntax errors and missing fields name a line', () => {
