@@ -74,8 +74,14 @@ export const AcceptParams = z.object({
 });
 export type AcceptParams = z.output<typeof AcceptParams>;
 
+/**
+ * The communicator lets a GOSSIP carry my_address or heard_of; this mesh answers a GOSSIP by
+ * dialing its my_address, so it needs that one. heard_of is read and not needed: the cluster's
+ * hubs reach every hub through the link-state flood.
+ */
 export const GossipParams = z.object({
   my_address: z.string().min(1),
+  heard_of: list,
   username: z.string().optional(),
   password: z.string().optional(),
 });
