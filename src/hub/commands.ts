@@ -117,7 +117,8 @@ export const UDP_REFUSED = new Set([
 ]);
 
 /** REGISTER parameters the hub interprets; the rest are kept in the registry entry. */
-const REGISTER_KEYS = new Set(['service', 'version', 'instance', 'endpoints', 'commands', 'format']);
+// `password` (the communicator's REGISTER credential, an identity's token for src/trust) is never kept: LIST_SERVICES shows the rest.
+const REGISTER_KEYS = new Set(['service', 'version', 'instance', 'endpoints', 'commands', 'format', 'password']);
 
 function str(v: JsonValue | undefined): string | undefined {
   if (v === undefined || v === null) return undefined;

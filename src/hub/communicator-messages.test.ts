@@ -157,3 +157,13 @@ void test('clock check: the first time tool that can tell decides; one that cann
   const off = await at({ timedatectl: "printf 'NTP=no\\nNTPSynchronized=no\\n'" });
   assert.deepEqual(off.params, { clock_resolution: 'no_ntp' });
 });
+
+void test("REGISTER's password is never kept with the registration: LIST_SERVICES does not show it", async () => {
+  const c = await client();
+  c.send('REGISTER service=guarded;version=1;password=hunter2;zone=eu');
+  await c.next('READY');
+  c.send('LIST_SERVICES');
+  const list = String((await c.next('SERVICES')).params.services);
+  assert.match(list, /"zone":"eu"/, 'other parameters are kept');
+  assert.doesNotMatch(list, /hunter2|password/);
+});
