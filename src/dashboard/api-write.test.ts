@@ -446,6 +446,55 @@ void test('executions filter by trigger, status and event; bad filters are refus
   assert.match(error(bad).message, /status/);
 });
 
+void test("executions: a failed one is replayed (its trigger's tries again, due now); others are refused with the reason", async () => {
+  const { openDispatchDb } = await import('../dispatch/open.js');
+  const { db, close } = await openDispatchDb({ home: running.home });
+  try {
+    const now = new Date().toISOString();
+    await db.recordEvents([{ id: 'replay-ev', connectorId: 'c1', kind: 'k', key: 'e', data: {}, time: now }], () => [
+      {
+        id: 'replay-x',
+        eventId: 'replay-ev',
+        trigger: 't',
+        target: 'kind:gone',
+        task: 't',
+        inputs: {},
+        dispatchedAt: now,
+      },
+    ]);
+    await db.completeExecutions([{ executionId: 'replay-x', error: 'it broke', finishedAt: now }]);
+    const r = await call('POST', '/api/executions/replay-x/replay');
+    assert.equal(r.status, 200);
+    const x = r.body.execution as { maxAttempts: number; attempts: unknown[] };
+    assert.deepEqual([x.maxAttempts, x.attempts.length], [2, 1]);
+    // The hub's dispatcher takes it within a second and tries again (nobody of kind gone is there).
+    const tried = await waitFor(
+      async () => {
+        const e = await db.getExecution('replay-x');
+        return e?.status === 'failed' && e.attempt === 2 ? e : undefined;
+      },
+      { timeoutMs: 20_000, what: 'the second try' },
+    );
+    assert.match(tried.error!, /gone/);
+    await db.recordEvents([{ id: 'done-ev', connectorId: 'c1', kind: 'k', key: 'e', data: {}, time: now }], () => [
+      { id: 'done-x', eventId: 'done-ev', trigger: 't', target: 'kind:k', task: 't', inputs: {}, dispatchedAt: now },
+    ]);
+    await db.completeExecutions([{ executionId: 'done-x', outputs: {}, finishedAt: now }]);
+    const again = await call('POST', '/api/executions/done-x/replay');
+    assert.equal(again.status, 409);
+    assert.match(
+      error(again).message,
+      /execution done-x is not failed: it is done; only failed executions are replayed/,
+    );
+    const missing = await call('POST', '/api/executions/nope/replay');
+    assert.equal(missing.status, 404);
+    assert.match(error(missing).message, /no execution nope/);
+    assert.equal((await call('GET', '/api/executions?status=retrying')).status, 200);
+  } finally {
+    await close();
+  }
+});
+
 function rawRequest(headers: Record<string, string>, method = 'GET', path = '/api/connectors'): Promise<number> {
   const url = new URL(running.url);
   return new Promise((resolve, reject) => {

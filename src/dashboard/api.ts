@@ -37,7 +37,7 @@ const RunsQuery = z.object({ account: z.string().min(1).optional(), limit: id.ma
 const ExecutionsQuery = z
   .object({
     trigger: z.string().min(1).optional(),
-    status: z.enum(['dispatched', 'done', 'failed']).optional(),
+    status: z.enum(['dispatched', 'retrying', 'done', 'failed']).optional(),
     event: z.string().min(1).optional(),
     limit: id.max(1000).optional(),
   })
@@ -556,6 +556,15 @@ export class Api {
               limit: p.limit ?? 100,
             }),
           });
+        },
+      }),
+      // Replay a failed execution (switchboard trigger replay ID): its trigger's tries again, due now;
+      // a running dispatcher sends it within a second. 409 with the reason when it is not failed.
+      route('executions/:id/replay', {
+        POST: async ({ params, query }) => {
+          parse(Empty, query, 'query');
+          const { replayOne } = await import('../dispatch/dispatcher/replay.js');
+          return ok({ execution: await replayOne(dispatch, params.id!) });
         },
       }),
     ];

@@ -21,6 +21,7 @@ let running: Running | undefined;
 let browser: BrowserPage | undefined;
 let db: DispatchDb;
 let agent: Agent | undefined;
+let nobody: Agent | undefined;
 let closeDb: (() => Promise<void>) | undefined;
 
 before(async () => {
@@ -33,6 +34,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await agent?.stop();
+  await nobody?.stop();
   await closeDb?.();
   await running?.stop();
   delete process.env.SWITCHBOARD_HTTP;
@@ -155,5 +157,46 @@ void test('triggers created in the UI fire on a real agent; the Executions page 
   await browser!.page.locator('tr[data-execution]').nth(2).waitFor(T);
   await browser!.page.locator('tr[data-execution]', { hasText: 'ghost' }).click();
   await shot('executions');
+  assert.equal(pageErrors().length, 0, pageErrors().join('\n'));
+});
+
+void test('a failed execution is replayed from the Executions page once its cause is fixed', async (t) => {
+  if (!needChromium(t)) return;
+  if (!agent) return t.skip('needs the executions of the test before');
+  const [ghost] = await db.listExecutions({ trigger: 'ghost' });
+  assert.equal(ghost!.status, 'failed');
+  assert.match(ghost!.error!, /connector nobody is not registered/);
+  // Only failed rows have the button.
+  await go('executions');
+  await browser!.page.locator('tr[data-execution]').nth(2).waitFor(T);
+  assert.equal(await browser!.page.getByRole('button', { name: /^replay / }).count(), 1);
+
+  // The fix: the connector the trigger names comes up.
+  const local = running!.hub.addresses.find((a) => a.kind === 'local')!.url;
+  nobody = await startAgent({
+    command: [
+      process.execPath,
+      '--import',
+      'tsx',
+      join(import.meta.dirname, '..', 'dispatch', 'test', 'fixtures', 'counter.ts'),
+    ],
+    kind: 'counter',
+    id: 'nobody',
+    token: await db.issueToken('counter'),
+    dispatcher: local,
+    log: getLogger('e2e'),
+  });
+  await browser!.page.getByRole('button', { name: `replay ${ghost!.id}` }).click();
+  const row = browser!.page.locator(`tr[data-execution="${ghost!.id}"]`);
+  await row.locator('[data-role="try"]', { hasText: '2/2' }).waitFor(T);
+  await row.locator('.badge', { hasText: 'done' }).waitFor(T);
+  const replayed = await db.getExecution(ghost!.id);
+  assert.equal(replayed!.status, 'done');
+  assert.deepEqual(
+    replayed!.attempts.map((a) => [a.attempt, a.error]),
+    [[1, 'connector nobody is not registered']],
+  );
+  assert.equal(await browser!.page.getByRole('button', { name: /^replay / }).count(), 0);
+  await shot('executions-replayed');
   assert.equal(pageErrors().length, 0, pageErrors().join('\n'));
 });

@@ -1,17 +1,19 @@
 // Executions: what the dispatcher ran for each event and trigger, newest first, filtered by trigger,
-// status and event id (server-side); a row opens its event data, inputs, outputs and error.
-import { api } from './api.js';
-import { h, errorBox, table, emptyRow, when, duration } from './dom.js';
+// status and event id (server-side); a row opens its event data, inputs, outputs, error and earlier
+// tries. A failed one has a Replay button (`switchboard trigger replay ID`): its trigger's tries
+// again, sent by a running dispatcher within a second.
+import { api, send } from './api.js';
+import { h, action, errorBox, table, emptyRow, when, duration } from './dom.js';
 
 export function executionsPage(root) {
-  const columns = ['Dispatched', 'Trigger', 'Event', 'Target', 'Task', 'Status', 'Duration', 'Error'];
+  const columns = ['Dispatched', 'Trigger', 'Event', 'Target', 'Task', 'Status', 'Try', 'Duration', 'Error', ''];
   const [list, body] = table(columns);
   const trigger = h('select', { 'aria-label': 'trigger' }, h('option', { value: '' }, 'all triggers'));
   const status = h(
     'select',
     { 'aria-label': 'status' },
     h('option', { value: '' }, 'any status'),
-    ['dispatched', 'done', 'failed'].map((s) => h('option', { value: s }, s)),
+    ['dispatched', 'retrying', 'done', 'failed'].map((s) => h('option', { value: s }, s)),
   );
   const event = h('input', { type: 'search', placeholder: 'event id', 'aria-label': 'event id' });
   const limit = h(
@@ -60,11 +62,35 @@ export function executionsPage(root) {
         error: x.error,
         startedAt: x.startedAt,
         finishedAt: x.finishedAt,
+        try: `${x.attempt} of ${x.maxAttempts}`,
+        ...(x.dueAt ? { [x.status === 'retrying' ? 'nextTry' : 'timesOutAt']: x.dueAt } : {}),
+        ...(x.attempts?.length ? { failedTries: x.attempts } : {}),
+        ...(x.emit ? { emits: x.emit } : {}),
+        ...(x.eventCausedBy ? { chain: { hops: x.eventHops, causedBy: x.eventCausedBy } } : {}),
+        dispatcher: x.dispatcher,
       },
       null,
       2,
     );
   };
+
+  /** Replays one failed execution; the row shows the refusal when there is one. */
+  function replayButton(x) {
+    const b = action(
+      'Replay',
+      async () => {
+        try {
+          await send('POST', `/api/executions/${encodeURIComponent(x.id)}/replay`);
+          await load();
+        } catch (err) {
+          b.replaceWith(errorBox(err));
+        }
+      },
+      { 'aria-label': `replay ${x.id}` },
+    );
+    b.addEventListener('click', (e) => e.stopPropagation());
+    return b;
+  }
 
   async function load() {
     const q = new URLSearchParams({ limit: limit.value });
@@ -94,8 +120,10 @@ export function executionsPage(root) {
                     x.status,
                   ),
                 ),
+                h('td', { 'data-role': 'try' }, `${x.attempt}/${x.maxAttempts}`),
                 h('td', {}, duration(x.durationMs)),
                 h('td.wrap', {}, x.error ?? ''),
+                h('td.actions', {}, x.status === 'failed' ? replayButton(x) : ''),
               ),
             )
           : [emptyRow(columns.length, 'none yet')]),

@@ -62,7 +62,7 @@ export interface ExecutionRecord {
   /** The current (or last) try, from 1, of at most `maxAttempts`. */
   attempt: number;
   maxAttempts: number;
-  /** Earlier tries that failed (the latest few). */
+  /** The tries that failed, oldest first (the latest 20): each error and when. */
   attempts: AttemptRecord[];
   /** When the next try starts (retrying) or the current one times out (dispatched), ISO; else null. */
   dueAt: string | null;
