@@ -16,6 +16,7 @@ import { encodeMessage } from '../core/message-connection.js';
 import { getLogger, type Logger } from '../core/log.js';
 import { COMMAND_NAME, type Message } from '../core/message.js';
 import { isServiceOrInstance, sameService } from '../core/protocol/index.js';
+import { clientToken, type ClientToken } from '../trust/client-token.js';
 import { MessageBuilder, type BroadcastScope } from './builder.js';
 import { Connection } from './connection.js';
 import { CORRELATION_PARAM, Correlator } from './correlation.js';
@@ -83,6 +84,8 @@ export class SwitchboardClient {
   private currentState: ConnectionState;
   private counters = { sent: 0, received: 0, dropped: 0, invalid: 0, reconnects: 0 };
   private everConnected = false;
+  /** Where the token sent on the current connection came from (a refusal of the file's token is no news). */
+  private tokenSource: ClientToken['source'] | undefined;
 
   constructor(
     readonly address: string,
@@ -413,6 +416,10 @@ export class SwitchboardClient {
     if (this.everConnected) this.counters.reconnects++;
     this.everConnected = true;
     this.setState({ status: 'connected', address: this.address, transport: channel.transport });
+    // Before anything else on this connection: the hub reads its lines in order.
+    const auth = clientToken(this.address, this.options.token);
+    this.tokenSource = auth?.source;
+    if (auth) this.writeNow({ command: 'AUTH', params: { token: auth.token } });
     if (this.registration) this.sendRegister();
     else this.openGate();
   }
@@ -457,6 +464,7 @@ export class SwitchboardClient {
       this.correlator.size &&
       msg.command !== 'HELP' &&
       msg.command !== 'READY' &&
+      msg.command !== 'AUTHENTICATED' &&
       this.correlator.resolve(msg)
     ) {
       // A reply without the id (the hub's own replies, a peer that does not echo it), claimed by a request's `match`.
@@ -525,8 +533,18 @@ export class SwitchboardClient {
         );
         return !this.handlers.has(msg.command);
       }
+      case 'AUTHENTICATED':
+        if (msg.sentFrom.service !== '') return false;
+        this.log.debug({ identity: stringParam(msg, 'identity'), role: stringParam(msg, 'role') }, 'authenticated');
+        return true;
       case 'INVALID': {
         const text = stringParam(msg, 'message') ?? 'invalid message';
+        if (stringParam(msg, 'command') === 'AUTH' && msg.sentFrom.service === '') {
+          // A token file left by another hub is no news; a token someone gave is.
+          if (this.tokenSource === 'file') this.log.debug({ message: text }, 'the hub did not accept hub.token');
+          else this.log.warn({ message: text }, 'the hub did not accept this client token');
+          return true;
+        }
         if (this.pendingRegister && stringParam(msg, 'command') === 'REGISTER') {
           this.failRegister(new SwitchboardError('REFUSED', `the hub refused REGISTER: ${text}`));
           return true;

@@ -24,6 +24,12 @@ export interface ClientOptions {
   requestTimeoutMs?: number;
   /** Passed to the transport (line limit, outbound buffer, TLS material). */
   channel?: ChannelOptions;
+  /**
+   * The token this client proves its identity with (`AUTH token=...` on every connection; see
+   * SECURITY.md). Default: `$SWITCHBOARD_TOKEN`, else, for a hub on this machine, the admin token
+   * in `$SWITCHBOARD_HOME/hub.token` when that file is this user's. `false`: send none.
+   */
+  token?: string | false;
 }
 
 export interface ResolvedOptions {
@@ -35,6 +41,7 @@ export interface ResolvedOptions {
   dropPolicy: DropPolicy;
   requestTimeoutMs: number;
   channel: ChannelOptions | undefined;
+  token: string | false | undefined;
 }
 
 const schema = z.object({
@@ -55,7 +62,9 @@ const schema = z.object({
 });
 
 export function resolveOptions(options: ClientOptions = {}): ResolvedOptions {
-  const { channel, ...rest } = options;
+  const { channel, token, ...rest } = options;
+  if (token !== undefined && token !== false && typeof token !== 'string')
+    throw new InvalidArgumentError('invalid client option token: a string, or false for none');
   const parsed = schema.safeParse(rest);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -73,6 +82,7 @@ export function resolveOptions(options: ClientOptions = {}): ResolvedOptions {
     dropPolicy: o.queue.policy,
     requestTimeoutMs: o.requestTimeoutMs,
     channel,
+    token,
   };
 }
 

@@ -25,6 +25,7 @@ export const BUILTIN_COMMANDS = [
 /** Messages that are answers or notices: never answered with UNKNOWN (that would ping-pong). */
 export const NEVER_ANSWERED = new Set([
   'ABSOLUTELY',
+  'AUTHENTICATED',
   'COMMANDS',
   'DISCONNECTING',
   'ERROR',

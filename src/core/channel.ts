@@ -38,6 +38,11 @@ export interface Channel {
   readonly transport: string;
   /** Human-readable peer address (`127.0.0.1:51234`, `/path.sock`, ...). */
   readonly remoteAddress: string;
+  /**
+   * The subject of the certificate the peer presented and the listener verified (TLS listeners
+   * that ask for client certificates), e.g. `CN=web,O=acme`; undefined otherwise.
+   */
+  readonly peerSubject?: string;
   readonly state: ChannelState;
   readonly stats: ChannelStats;
   /** Queue a frame; false when it was dropped (queue full or channel closed). */

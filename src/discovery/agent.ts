@@ -137,7 +137,7 @@ export class DiscoveryAgent {
 
   private async start(): Promise<void> {
     const { connect } = await import('../client/index.js');
-    const client = await connect(this.url, { format: 'json' });
+    const client = await connect(this.url, { format: 'json', token: this.hub.serviceToken });
     const replied = new Set<string>();
     let onReply: () => void = () => {};
     client.on('PEERS', (msg) => {

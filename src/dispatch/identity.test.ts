@@ -35,6 +35,8 @@ async function setup(transport: 'amqp' | 'hub') {
   cleanups.push(close);
   const prefix = testPrefix();
   let where: Partial<AgentRunOptions>;
+  // The dispatcher registers the reserved name `dispatcher`: the hub's admin token proves it may.
+  let hubToken: string | undefined;
   if (transport === 'amqp') {
     cleanups.push(() => deleteTopology(prefix));
     where = { amqp: AMQP_URL, prefix };
@@ -42,10 +44,11 @@ async function setup(transport: 'amqp' | 'hub') {
     const hub = await startTestHub();
     cleanups.push(() => hub.stop());
     where = { dispatcher: `cd://127.0.0.1:${hubPort(hub)}` };
+    hubToken = hub.adminToken;
   }
   const dispatcher = await startDispatcher({
     db,
-    ...(where.amqp ? { amqp: AMQP_URL, prefix } : { hub: where.dispatcher }),
+    ...(where.amqp ? { amqp: AMQP_URL, prefix } : { hub: where.dispatcher, hubToken }),
     log,
   });
   cleanups.push(() => dispatcher.stop());

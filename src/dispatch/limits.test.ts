@@ -266,7 +266,8 @@ void test('over the hub, an agent cuts batches below the hub line limit: 12 even
   await db.addTriggers(
     parseTriggers('name: t\nwhen: { kind: counter, event: tick }\nthen: { kind: o, task: run }\n', 't.yml'),
   );
-  const dispatcher = await startDispatcher({ db, hub: address, log });
+  // The dispatcher registers the reserved name `dispatcher`: the hub's admin token proves it may.
+  const dispatcher = await startDispatcher({ db, hub: address, hubToken: hub.adminToken, log });
   cleanups.push(() => dispatcher.stop());
   const agent = await startAgent({
     command: [process.execPath, '--import', 'tsx', join(import.meta.dirname, 'test', 'fixtures', 'counter.ts')],

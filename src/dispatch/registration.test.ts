@@ -32,17 +32,20 @@ for (const transport of ['amqp', 'hub'] as const) {
     const token = await db.issueToken('counter');
     const prefix = testPrefix();
     let hubAddress: string | undefined;
+    let hubToken: string | undefined;
     if (transport === 'amqp') cleanups.push(() => deleteTopology(prefix));
     else {
       const hub = await startTestHub();
       cleanups.push(() => hub.stop());
       hubAddress = `cd://127.0.0.1:${hubPort(hub)}`;
+      // The dispatcher registers the reserved name `dispatcher`: the hub's admin token proves it may.
+      hubToken = hub.adminToken;
     }
     // The dispatcher polls the store for trigger changes once an hour here: only the registration
     // path can bring the new trigger.
     const dispatcher = await startDispatcher({
       db,
-      ...(transport === 'amqp' ? { amqp: AMQP_URL, prefix } : { hub: hubAddress }),
+      ...(transport === 'amqp' ? { amqp: AMQP_URL, prefix } : { hub: hubAddress, hubToken }),
       log,
       pollMs: 3_600_000,
     });

@@ -19,6 +19,8 @@ export interface DispatcherRunOptions {
   /** RabbitMQ URL; without it the dispatcher registers on the hub at `hub`. */
   amqp?: string;
   hub?: string;
+  /** The token the dispatcher proves itself with on the hub (the hub's service token when built in). */
+  hubToken?: string;
   prefix?: string;
   log?: Logger;
   /** `KIND:TOKEN` pairs accepted in addition to issued tokens (stored hashed at start). */
@@ -45,7 +47,12 @@ export async function startDispatcher(opts: DispatcherRunOptions): Promise<Dispa
   }
   const transport: DispatcherTransport = opts.amqp
     ? new AmqpDispatcherTransport({ url: opts.amqp, prefix: opts.prefix, log })
-    : new HubDispatcherTransport({ address: opts.hub, log, connectors: () => opts.db.listConnectors() });
+    : new HubDispatcherTransport({
+        address: opts.hub,
+        token: opts.hubToken,
+        log,
+        connectors: () => opts.db.listConnectors(),
+      });
   const dispatcher = new Dispatcher({
     db: opts.db,
     transport,

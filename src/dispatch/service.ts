@@ -43,6 +43,7 @@ async function startDispatcherService(
     db,
     amqp,
     hub: local?.url,
+    hubToken: hub.serviceToken,
     prefix,
     log,
   }).then(

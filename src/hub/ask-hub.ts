@@ -1,13 +1,15 @@
 /**
  * Short conversations with the hub itself over a plain connection (no REGISTER: the hub answers
  * on the asking connection), for the CLI verbs: connect, send one command as a JSON line (so
- * structured replies come back typed), collect replies, close.
+ * structured replies come back typed), collect replies, close. The connection proves who it is
+ * first when a token is at hand (src/trust/client-token.ts: hub.token for a hub on this machine).
  */
 import { hubAddressFrom } from '../core/address.js';
 import { ConnectionError, SwitchboardError, TimeoutError, errorMessage } from '../core/errors.js';
 import { createMessage, type JsonValue, type Message } from '../core/message.js';
 import { MessageConnection } from '../core/message-connection.js';
 import { connect } from '../core/transports/index.js';
+import { clientToken } from '../trust/client-token.js';
 
 /** The hub a CLI verb talks to: `--address`, else SWITCHBOARD_ADDRESS, else COMMUNICATOR_LISTEN, else the local default. */
 export function hubAddress(given: string | undefined): string {
@@ -67,6 +69,9 @@ export async function askHub(
           }
         },
       });
+      // The same-user token (hub.token) first: the hub reads the lines in order.
+      const auth = clientToken(address, undefined);
+      if (auth) ch.send(createMessage('AUTH', { token: auth.token }));
       ch.send(command);
     });
   } finally {

@@ -19,6 +19,8 @@ import { COMMUNICATOR_REFUSALS, FALLBACK_COMMANDS, publicAddressParams } from '.
 import { LocalLoadAvg } from './loadavg.js';
 import { SERVICE_NAME } from './config.js';
 import type { HubConnection } from './connection.js';
+import { MAX_AUTH_FAILURES, type HubGate } from './gate.js';
+import type { Refusal } from '../trust/policy.js';
 import { RegisterRefused, parseInstanceParam, type InstanceEntry, type ServiceCatalog } from './service-catalog.js';
 import type { RemoteHooks } from './remote.js';
 import type { Router } from './router.js';
@@ -34,6 +36,8 @@ export interface CommandContext {
   readonly log: Logger;
   /** Where the hub listens (ports actually bound): PUBLIC_IP's secure_ip. */
   readonly addresses: readonly { readonly kind: string; readonly url: string }[];
+  /** Identities: AUTH, REGISTER's password= and who may register what. */
+  readonly gate: HubGate;
   remote(): RemoteHooks | undefined;
   /** Hub commands added by extensions (discovery, built-in services). */
   extraCommand(command: string): HubCommandHandler | undefined;
@@ -51,6 +55,7 @@ export type HubCommandHandler = (conn: HubConnection, msg: Message) => void;
 /** Commands the hub answers itself (its COMMANDS list for HELP). */
 export const HUB_COMMANDS = [
   'ALIVE',
+  'AUTH',
   'CLOCK_STATUS',
   'COMMANDS',
   'HELP',
@@ -71,6 +76,7 @@ export const HUB_COMMANDS = [
 /** Replies and notices: a hub that answered them could ping-pong with a service forever. */
 export const NOTICES = new Set([
   'ABSOLUTELY',
+  'AUTHENTICATED',
   'DISCONNECTING',
   'ERROR',
   'INVALID',
@@ -114,6 +120,8 @@ export const UDP_REFUSED = new Set([
   // Readings go back on the connection that asked: a datagram has none.
   'REGISTER_FOR_LOADAVG',
   'UNREGISTER_FROM_LOADAVG',
+  // A token never travels in a datagram.
+  'AUTH',
 ]);
 
 /** REGISTER parameters the hub interprets; the rest are kept in the registry entry. */
@@ -176,6 +184,8 @@ export class HubCommands {
   handle(conn: HubConnection, msg: Message): void {
     const c = this.c;
     switch (msg.command) {
+      case 'AUTH':
+        return this.auth(conn, msg);
       case 'REGISTER':
         return this.register(conn, msg);
       case 'UNREGISTER':
@@ -215,18 +225,18 @@ export class HubCommands {
           services: conn.format === 'json' ? (list as unknown as JsonValue) : JSON.stringify(list),
         });
       }
+      // Who may STOP, SHUTDOWN and SNIFF is the gate's decision (the connection's grant), made before this.
       case 'STOP':
-        if (!['local', 'unix', 'signal', 'memory'].includes(conn.kind))
-          return this.invalid(
-            conn,
-            msg,
-            'STOP is accepted only from local connections (local TCP, Unix socket, signal UDP)',
-          );
-        c.log.info({ from: conn.channel.remoteAddress, via: conn.kind }, 'STOP received');
+        c.log.info(
+          { from: conn.channel.remoteAddress, via: conn.kind, identity: conn.grant.identity },
+          'STOP received',
+        );
         return c.requestStop(`STOP from ${conn.channel.remoteAddress} (${conn.kind})`);
       case 'SHUTDOWN':
-        if (!['local', 'unix', 'signal', 'memory'].includes(conn.kind))
-          return this.invalid(conn, msg, 'SHUTDOWN is accepted only from local connections');
+        c.log.info(
+          { from: conn.channel.remoteAddress, via: conn.kind, identity: conn.grant.identity },
+          'SHUTDOWN received',
+        );
         if (c.remote()?.handleCommand(msg)) return;
         return c.requestStop(`SHUTDOWN from ${conn.channel.remoteAddress} (${conn.kind})`);
       case 'SNIFF':
@@ -298,6 +308,20 @@ export class HubCommands {
     this.c.tell(conn, 'INVALID', { command: msg.command, message });
   }
 
+  /** A refusal by the identity rules: answered, counted and logged once; too many failed AUTHs close the connection. */
+  private refuse(conn: HubConnection, msg: Message, refusal: Refusal): void {
+    this.c.gate.record(conn, refusal, msg.command);
+    this.invalid(conn, msg, refusal.message);
+    if (refusal.reason === 'auth' && conn.authFailures >= MAX_AUTH_FAILURES) conn.close();
+  }
+
+  /** `AUTH token=T`: the connection speaks for T's identity from now on (AUTHENTICATED says which). */
+  private auth(conn: HubConnection, msg: Message): void {
+    const refusal = this.c.gate.authenticate(conn, str(msg.params.token), 'AUTH');
+    if (refusal) return this.refuse(conn, msg, refusal);
+    this.c.tell(conn, 'AUTHENTICATED', { identity: conn.grant.identity, role: conn.grant.role });
+  }
+
   private register(conn: HubConnection, msg: Message): void {
     const p = msg.params;
     const name = str(p.service);
@@ -318,6 +342,28 @@ export class HubCommands {
         `this connection is already registered as ${conn.registration.id}; send UNREGISTER service=${conn.registration.name} first or open another connection`,
       );
     }
+    // The communicator's REGISTER takes an optional password: here, a token proving an identity.
+    if (p.password !== undefined) {
+      const refusal = this.c.gate.authenticate(conn, str(p.password), 'REGISTER');
+      if (refusal) return this.refuse(conn, msg, refusal);
+    }
+    let instance: string | true | undefined;
+    try {
+      instance = parseInstanceParam(p.instance);
+    } catch (err) {
+      if (err instanceof RegisterRefused) return this.invalid(conn, msg, err.message);
+      throw err;
+    }
+    const grant = conn.grant;
+    if (!grant.all) {
+      // instance= joins a service only under the identity of the instances already there.
+      const refusal =
+        grant.registerProblem(name) ??
+        (instance === undefined
+          ? undefined
+          : grant.instanceProblem(name, this.c.services.get(name)?.instances[0]?.connection.grant.identity));
+      if (refusal) return this.refuse(conn, msg, refusal);
+    }
     const format = parseFormat(p.format);
     if (!format.ok) return this.invalid(conn, msg, format.error);
     const commands = p.commands === undefined ? undefined : parseCommandList(p.commands);
@@ -336,7 +382,7 @@ export class HubCommands {
     try {
       inst = this.c.services.register(conn, {
         service: name,
-        instance: parseInstanceParam(p.instance),
+        instance,
         endpoints,
         params: extra,
       });
@@ -369,9 +415,6 @@ export class HubCommands {
   }
 
   private sniff(conn: HubConnection, msg: Message): void {
-    if (conn.kind !== 'local' && conn.kind !== 'unix' && conn.kind !== 'memory') {
-      return this.invalid(conn, msg, 'SNIFF is served only on the local TCP listener and the Unix socket');
-    }
     const service = str(msg.params.service) || undefined;
     const command = str(msg.params.command) || undefined;
     if (command !== undefined && !isCommandName(command))

@@ -22,7 +22,8 @@ import { ConnectionError } from '../core/errors.js';
 import type { WireFormat } from '../core/codec/index.js';
 import type { Endpoint, Message } from '../core/message.js';
 import type { Logger } from '../core/log.js';
-import { MessageConnection, Outgoing, type TextShortcut } from '../core/message-connection.js';
+import { MessageConnection, Outgoing, type AdmitCheck, type TextShortcut } from '../core/message-connection.js';
+import type { Grant } from '../trust/policy.js';
 import type { Cached } from './message-cache.js';
 import type { InstanceEntry } from './service-catalog.js';
 
@@ -68,6 +69,10 @@ export class HubConnection {
   sniff: SniffFilter | undefined;
   /** Messages the hub could not queue for this connection. */
   dropped = 0;
+  /** Who this connection speaks for and what it may do (from where it came; AUTH or REGISTER password= change it). */
+  grant: Grant;
+  /** AUTH / REGISTER password= attempts whose token proved nobody. */
+  authFailures = 0;
   private dropSince = 0;
   private readonly anonymous: Endpoint;
   /** Senders not read while this connection's queue drains. */
@@ -90,15 +95,20 @@ export class HubConnection {
     serverName: string,
     private readonly limits: ConnectionLimits,
     private readonly log: Logger,
+    grant: Grant,
     /** The hub's fast path for text lines (stream connections). */
     shortcut?: TextShortcut,
+    /** The hub's per-line check (identities): before the fast path and the full path. */
+    admit?: AdmitCheck,
   ) {
+    this.grant = grant;
     this.anonymous = { server: serverName, service: '' };
     const hub = { server: serverName, service: '' };
     this.messages = new MessageConnection(channel, {
       format: 'peer',
       replies: kind === 'signal' ? undefined : { from: hub, to: () => this.sender() },
       shortcut,
+      admit,
       write: (line) => this.writeLine(line),
     });
   }

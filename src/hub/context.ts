@@ -57,6 +57,11 @@ export interface HubContext extends HubPort {
   readonly refusals: RefusalLog;
   /** The admin token from `token_file` (the dashboard's URL carries it). */
   readonly adminToken: string | undefined;
+  /**
+   * Proves the hub's own services (they may register reserved names such as `sync`) when a
+   * built-in service reaches the hub over a listener: the client's `token`. Lives in memory only.
+   */
+  readonly serviceToken: string;
   /** Adds a command to the hub itself; built-in ones cannot be replaced. Returns the remover. */
   addCommand(command: string, handler: ExtensionCommand): () => void;
   /** A connection for an in-process service: the returned channel is the service's end. */

@@ -57,7 +57,13 @@ after(async () => {
 async function running(extensions: HubExtension[]): Promise<{ hub: Hub; done: Promise<string>; out: () => string }> {
   const config = loadConfig({
     env: {},
-    flags: { serverName: 'ext', localListen: 'cd://127.0.0.1:0', signal: 'off', dataPath: home.path },
+    flags: {
+      serverName: 'ext',
+      localListen: 'cd://127.0.0.1:0',
+      signal: 'off',
+      dataPath: home.path,
+      tokenFile: `${home.path}/hub.token`,
+    },
   });
   const sink = new PassThrough();
   let text = '';
@@ -93,6 +99,7 @@ void test('an in-process service answers by name, an added command answers its a
   const inst = list.find((s) => s.name === 'clock')?.instances[0];
   assert.equal(inst?.kind, 'memory');
   assert.deepEqual(inst?.commands, ['TIME']);
+  c.send(`AUTH token=${hub.adminToken}`);
   c.send('STOP');
   await c.next('DISCONNECTING');
   assert.match(await done, /STOP from/);

@@ -235,6 +235,7 @@ void test('JSON connections: typed parameters both ways, text and JSON services 
 
 void test('sniff: a local connection sees routed messages with their outcome, filtered; UNSNIFF stops it', async () => {
   const sn = await raw();
+  await sn.auth(hub.adminToken);
   sn.send('SNIFF service=sn_dst');
   const ack = await sn.next('SNIFFING');
   assert.equal(ack.params.service, 'sn_dst');
@@ -254,6 +255,8 @@ void test('sniff: a local connection sees routed messages with their outcome, fi
   );
   assert.ok(!sn.received.some((m) => String(m.params.message ?? '').includes('OTHER')), 'filtered out');
   const js = await raw();
+  // A JSON first line: the hub answers in the format of a connection's first line.
+  js.send(JSON.stringify({ command: 'AUTH', parameters: { token: hub.adminToken } }));
   js.send('{"command":"SNIFF","parameters":{"command":"NOTE"}}');
   await js.next('SNIFFING');
   src.send('sn_dst/NOTE text=json');

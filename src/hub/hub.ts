@@ -25,6 +25,7 @@ import {
 } from './commands.js';
 import { redactPassword, type HubConfig } from './config.js';
 import { HubConnection, type ConnectionKind } from './connection.js';
+import { HubGate, looksLikeHttp, withoutSecrets } from './gate.js';
 import { bindListeners, type BoundListener } from './listeners.js';
 import { ServiceCatalog, type InstanceEntry } from './service-catalog.js';
 import type { CommandReply, ExtensionCommand, HubAddress, HubContext, HubCounters } from './context.js';
@@ -33,6 +34,7 @@ import { Router } from './router.js';
 import { statusParams } from './service-list.js';
 import { SniffTap, type MessageTally } from './sniff-tap.js';
 import { RESERVED_SERVICES, TrustPolicy } from '../trust/policy.js';
+import { originProblem } from '../trust/origin.js';
 import { RefusalLog } from '../trust/refusals.js';
 import { ensureTokenFile } from '../trust/token-file.js';
 
@@ -74,6 +76,13 @@ export class Hub implements HubContext, CommandContext {
   readonly trust: TrustPolicy;
   /** Refusals counted by reason and logged once (throttled). */
   readonly refusals: RefusalLog;
+  /** Each connection's identity and the per-line check (gate.ts). */
+  readonly gate: HubGate;
+  /**
+   * Proves the hub's own services (they may register reserved names such as `sync`) when a
+   * built-in service reaches the hub over a listener: pass it as the client's `token`. Memory only.
+   */
+  readonly serviceToken: string;
   /** The admin token from `token_file`, once started (the dashboard prints it in its URL). */
   adminToken: string | undefined;
   private readonly commands: HubCommands;
@@ -104,6 +113,8 @@ export class Hub implements HubContext, CommandContext {
       { ...DEFAULT_CACHE_LIMITS, perServiceBytes: config.maxServiceCacheBytes, totalBytes: config.maxCacheBytes },
       (dropped, why) => this.router.cacheDropped(dropped, why),
     );
+    this.gate = new HubGate(this.trust, this.refusals, NOTICES);
+    this.serviceToken = this.trust.issueServiceToken();
     this.router = new Router({
       serverName: this.serverName,
       services: this.services,
@@ -170,7 +181,18 @@ export class Hub implements HubContext, CommandContext {
         this.adminToken = admin.token;
         this.trust.addAdminToken(admin.token);
       }
-      this.bound = await bindListeners(this.config, (ch, kind, myAddress) => this.accept(ch, kind, myAddress));
+      this.bound = await bindListeners(this.config, (ch, kind, myAddress) => this.accept(ch, kind, myAddress), {
+        checkHandshake: ({ origin, host, remoteAddress }) => {
+          const problem = originProblem(origin, host, { allowed: this.config.wsOrigins, literalHostOnly: true });
+          if (problem !== undefined)
+            this.refusals.record(
+              'origin',
+              { remote: remoteAddress, rule: 'ws_origins', what: 'ws' },
+              `WebSocket listener: ${problem} (ws_origins names the pages that may connect)`,
+            );
+          return problem;
+        },
+      });
     } catch (err) {
       this.currentState = 'stopped';
       this.resolveStopped(`failed to start: ${errorMessage(err)}`);
@@ -257,13 +279,17 @@ export class Hub implements HubContext, CommandContext {
         maxQueuedBytes: this.config.maxQueuedBytes,
       },
       this.log,
+      this.gate.grantAt(channel, kind),
       stream ? (head, raw) => this.forwardText(conn, head, raw) : undefined,
+      // Datagrams are checked after their secret_code (acceptSignal).
+      stream ? (_server, service, command) => this.gate.admit(conn, service, command) : undefined,
     );
     this.connections.add(conn);
     if (stream && kind !== 'memory') this.streamCount++;
     conn.messages.listen({
       message: (received) => this.onMessage(conn, received),
       invalid: (raw, err, reply) => this.onInvalid(conn, raw, err, reply),
+      refused: (received, reason, reply) => this.onRefused(conn, received, reply),
       error: (err, reply) => this.onChannelError(conn, err, reply),
       close: () => this.onClose(conn),
       drain: () => conn.drained(),
@@ -273,6 +299,7 @@ export class Hub implements HubContext, CommandContext {
 
   /** A line that did not decode: the message layer answered INVALID (stream connections). */
   private onInvalid(conn: HubConnection, raw: string, err: InvalidMessageError, reply: Message | undefined): void {
+    if (conn.isStream && looksLikeHttp(raw)) return this.crossProtocol(conn, raw);
     conn.firstLine = false;
     this.faults.invalidLines++;
     if (reply && this.tap.active) this.tap.publish('sent', reply);
@@ -280,8 +307,28 @@ export class Hub implements HubContext, CommandContext {
     if (this.tap.active) this.tap.publishInvalid(raw, err.message);
   }
 
+  /** A line the gate refused (its sentence went back as INVALID). */
+  private onRefused(conn: HubConnection, { message: msg, raw }: Received, reply: Message | undefined): void {
+    if (conn.firstLine && conn.isStream && looksLikeHttp(raw)) return this.crossProtocol(conn, raw);
+    conn.firstLine = false;
+    if (this.tap.active) {
+      msg.sentFrom = conn.sender();
+      this.tap.publish('refused', withoutSecrets(msg), undefined, String(reply?.params.message ?? 'refused'));
+      if (reply) this.tap.publish('sent', reply);
+    }
+  }
+
+  /** An HTTP request on a stream listener: logged once as a cross-protocol attempt, the connection closed unanswered. */
+  private crossProtocol(conn: HubConnection, raw: string): void {
+    this.gate.crossProtocol(conn, raw);
+    conn.messages.detach();
+    conn.close();
+    this.onClose(conn);
+  }
+
   private onMessage(conn: HubConnection, { message: msg, format, raw }: Received): void {
     if (conn.firstLine) {
+      if (conn.isStream && looksLikeHttp(raw)) return this.crossProtocol(conn, raw);
       conn.firstLine = false;
       if (conn.kind === 'secure' && this.handOverLink(conn, msg)) return;
     }
@@ -296,7 +343,7 @@ export class Hub implements HubContext, CommandContext {
       if (msg.to.service === '') {
         const server = msg.to.server;
         if (isThisHub(server, this.serverName) || !this.remoteHooks) {
-          if (this.tap.active) this.tap.publish('hub', msg);
+          if (this.tap.active) this.tap.publish('hub', withoutSecrets(msg));
           this.commands.handle(conn, msg);
           return;
         }
@@ -382,6 +429,19 @@ export class Hub implements HubContext, CommandContext {
       }
     }
     if (msg.params.secret_code !== undefined) delete msg.params.secret_code;
+    // The secret proves the signal role; without a secret configured, the sender's address decides.
+    conn.grant = secret !== null ? this.trust.anonymous('signal') : this.gate.byAddress(conn.channel.remoteAddress);
+    const refusal = this.gate.check(conn.grant, msg.to.service, msg.command);
+    if (refusal !== undefined) {
+      this.faults.refusedSignals++;
+      const message =
+        refusal.reason === 'commands' && (msg.command === 'STOP' || msg.command === 'SHUTDOWN')
+          ? `${msg.command} over UDP needs the hub's signal_secret (secret_code=...); ${refusal.message}`
+          : refusal.message;
+      this.gate.record(conn, { ...refusal, message }, msg.command);
+      if (this.tap.active) this.tap.publish('refused', msg, undefined, message);
+      return false;
+    }
     if (UDP_REFUSED.has(msg.command)) {
       this.faults.refusedSignals++;
       const message = `${msg.command} is not accepted over UDP: send it on a stream connection (cd://)`;

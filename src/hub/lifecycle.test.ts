@@ -10,6 +10,8 @@ void test('STOP: every connection gets DISCONNECTING, connections close, the hub
   a.send('UNREGISTER service=someone_else');
   assert.match(String((await a.next('INVALID')).params.message), /registered as life_a#1, not someone_else/);
   const from = `${anon.socket.localAddress}:${anon.socket.localPort}`;
+  // STOP is the admin's (SECURITY.md): the admin token proves it.
+  await anon.auth(hub.adminToken);
   anon.send('STOP');
   await a.next('DISCONNECTING');
   await anon.next('DISCONNECTING');
@@ -22,6 +24,7 @@ void test('STOP: every connection gets DISCONNECTING, connections close, the hub
 void test('SHUTDOWN without a mesh stops this hub; STOP over UDP works too', async () => {
   const hub = await startTestHub();
   const c = await LineClient.register(hubPort(hub), 'life_b');
+  c.send(`AUTH token=${hub.adminToken}`);
   c.send('SHUTDOWN');
   await c.next('DISCONNECTING');
   assert.match(await hub.stopped, /^SHUTDOWN from/);

@@ -6,7 +6,7 @@ import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import { dirname } from 'node:path';
 import { parseAddress } from '../core/address.js';
-import { listen, type Listener, type ListenOptions } from '../core/transports/index.js';
+import { listen, type Listener, type ListenOptions, type WsHandshake } from '../core/transports/index.js';
 import type { Channel } from '../core/channel.js';
 import type { HubConfig } from './config.js';
 import type { ConnectionKind } from './connection.js';
@@ -67,6 +67,10 @@ async function prepareUnixSocket(path: string): Promise<void> {
 export async function bindListeners(
   config: HubConfig,
   onChannel: (channel: Channel, kind: ConnectionKind, myAddress: string) => void,
+  hooks: {
+    /** The WebSocket listener's handshake check (Origin); a sentence refuses it. */
+    checkHandshake?: (handshake: WsHandshake) => string | undefined;
+  } = {},
 ): Promise<BoundListener[]> {
   const bound: BoundListener[] = [];
   const options: ListenOptions = {
@@ -84,6 +88,7 @@ export async function bindListeners(
         });
         if (config.clientCa) Object.assign(extra, { ca: config.clientCa, requireClientCertificate: true });
       }
+      if (spec.kind === 'ws' && hooks.checkHandshake) extra.checkHandshake = hooks.checkHandshake;
       if (spec.kind === 'unix') {
         await prepareUnixSocket(parseAddress(spec.url).path);
         // The communicator's unix_group: that group may connect too (0660); otherwise the owner only.

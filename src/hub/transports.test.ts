@@ -100,19 +100,16 @@ void test('a password in a listener URL is never shown', () => {
   assert.ok(!JSON.stringify(hub.addresses).includes('s3cret'));
 });
 
-void test('SNIFF and STOP are refused on TLS and WebSocket connections', async () => {
+void test('SNIFF and STOP are refused on unauthenticated TLS and WebSocket connections', async () => {
   const tls = await connect(url('secure'), { ca: cert.ca });
   channels.push(tls);
   const next = inbox(tls);
   tls.send('SNIFF');
-  assert.match(
-    String((await next('INVALID')).params.message),
-    /SNIFF is served only on the local TCP listener and the Unix socket/,
-  );
+  assert.match(String((await next('INVALID')).params.message), /may not use SNIFF: roles\.local\.commands/);
   const ws = await connect(url('ws'));
   channels.push(ws);
   const wsNext = inbox(ws);
   ws.send('STOP');
-  assert.match(String((await wsNext('INVALID')).params.message), /STOP is accepted only from local connections/);
+  assert.match(String((await wsNext('INVALID')).params.message), /may not use STOP: roles\.local\.commands/);
   assert.equal(hub.state, 'running');
 });

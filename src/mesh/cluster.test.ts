@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { createMessage } from '../core/message.js';
 import { waitFor } from '../core/test/support.js';
 import { LineService, startCluster, waitConverged, type HubProcess } from './test/cluster.js';
 import { makeTestPki } from '../core/test/certs.js';
@@ -357,6 +358,8 @@ void test('lifecycle: GOSSIP makes the larger address dial, FORGET drops a dead 
   await c.kill();
   await watcher.next((m) => m.command === 'CLUSTER_INCOMPLETE');
   watcher.inbox.length = 0;
+  // FORGET, STOP and SHUTDOWN are the admin's: the token `switchboard hub` wrote in its home proves it.
+  watcher.send(createMessage('AUTH', { token: a.adminToken }));
   watcher.send({
     sentFrom: { server: '', service: '' },
     to: { server: '', service: '' },
@@ -372,6 +375,7 @@ void test('lifecycle: GOSSIP makes the larger address dial, FORGET drops a dead 
   // STOP on B: its services hear DISCONNECTING, A's hear DISCONNECTED (not HANGUP).
   const onB = await LineService.register(b.localUrl, 'onb');
   watcher.inbox.length = 0;
+  onB.send(createMessage('AUTH', { token: b.adminToken }));
   onB.send({ sentFrom: { server: '', service: '' }, to: { server: '', service: '' }, command: 'STOP', params: {} });
   await onB.next((m) => m.command === 'DISCONNECTING');
   assert.equal(await b.waitExit(), 0);

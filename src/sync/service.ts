@@ -166,7 +166,7 @@ async function startSyncService(hub: HubContext, { dataPath }: SyncSettings): Pr
     for (const r of closed)
       log.warn({ run: r.id, account: r.accountName }, `closed run ${r.id} as abandoned: ${r.error ?? ''}`);
     scheduler = new Scheduler({ db: sync.store, home: sync.home });
-    client = await connect(local.url, { format: 'json', requestTimeoutMs: 60_000 });
+    client = await connect(local.url, { format: 'json', requestTimeoutMs: 60_000, token: hub.serviceToken });
     serveSyncCommands(client, sync);
     await client.register(SYNC_SERVICE);
     scheduler.start();

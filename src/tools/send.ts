@@ -10,6 +10,7 @@ import { channelOptions, withSecret, type SendOptions } from './options.js';
  * INVALID and SERVICE_UNAVAILABLE are left to the client, which turns them into errors.
  */
 const NOT_A_REPLY = new Set([
+  'AUTHENTICATED',
   'HELP',
   'READY',
   'ALIVE',

@@ -115,8 +115,15 @@ void test('the interactive console sends typed lines and answers /help and /quit
 });
 
 void test('sniff prints every routed message live, filtered, as JSON lines', async () => {
+  // The hub's home: sniff finds the admin token (hub.token) there by itself, as it does for the user who started the hub.
   const child = spawn(process.execPath, [BIN, 'sniff', '--service', 'echo', '--json'], {
-    env: { ...process.env, SWITCHBOARD_FROM_SOURCE: '1', SWITCHBOARD_LOG_LEVEL: 'warn', SWITCHBOARD_ADDRESS: hub.url },
+    env: {
+      ...process.env,
+      SWITCHBOARD_FROM_SOURCE: '1',
+      SWITCHBOARD_LOG_LEVEL: 'warn',
+      SWITCHBOARD_ADDRESS: hub.url,
+      SWITCHBOARD_HOME: hub.home,
+    },
   });
   children.push(child);
   const lines: string[] = [];

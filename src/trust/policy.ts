@@ -9,7 +9,7 @@
  * (patterns), whether it may add instances, services it may send to, commands it may broadcast,
  * hub commands it may use. The tables of defaults are in SECURITY.md.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 /** `roles`: identities and roles decide; `full`: every local connection may do anything (communicatord's way). */
 export type TrustMode = 'roles' | 'full';
@@ -318,7 +318,7 @@ export class Grant {
       rule: `${this.origin}.commands`,
       message:
         `${this.who} may not use ${command}: ${this.origin}.commands does not ${privileged ? 'name' : 'grant'} it` +
-        (this.proof === 'loopback' || this.proof === 'network'
+        (this.proof === 'loopback' || this.proof === 'network' || this.proof === 'unix'
           ? `; authenticate first (AUTH token=..., or REGISTER with password=...): the admin token is in $SWITCHBOARD_HOME/hub.token`
           : ''),
     };
@@ -375,6 +375,21 @@ export class TrustPolicy {
   /** Accepts `token` as the admin's from now on (the hub's token file, the dashboard's --http-token). */
   addAdminToken(token: string): void {
     this.byDigest.set(tokenDigest(token), this.adminIdentity);
+  }
+
+  private readonly hubIdentity: KnownIdentity = {
+    name: 'hub',
+    grant: () => this.grantFor('hub', 'admin', 'internal', {}),
+  };
+
+  /**
+   * A new token that proves the hub's own in-process services (they may register the reserved
+   * names): for a built-in service that reaches its hub over a listener. It lives in memory only.
+   */
+  issueServiceToken(): string {
+    const token = `sbs_${randomBytes(32).toString('base64url')}`;
+    this.byDigest.set(tokenDigest(token), this.hubIdentity);
+    return token;
   }
 
   /** Whether a role of that name exists (built-in or configured). */

@@ -18,6 +18,7 @@ export type {
   ListenOptions,
   OnChannel,
   TlsOptions,
+  WsHandshake,
 } from './options.js';
 export {
   DEFAULT_CLOSE_TIMEOUT_MS,

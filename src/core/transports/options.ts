@@ -55,6 +55,19 @@ export interface ListenOptions extends ChannelOptions, TlsOptions {
   backlog?: number;
   /** TLS: refuse clients without a certificate signed by `ca` (mutual TLS). */
   requireClientCertificate?: boolean;
+  /**
+   * WebSocket: looks at each handshake before it is accepted (a browser names its page in
+   * `Origin`); a sentence refuses it with 403 and that sentence as the reason.
+   */
+  checkHandshake?: (handshake: WsHandshake) => string | undefined;
+}
+
+/** What a WebSocket handshake says about where it comes from. */
+export interface WsHandshake {
+  origin: string | undefined;
+  host: string | undefined;
+  /** `127.0.0.1:51234`. */
+  remoteAddress: string;
 }
 
 export interface ListenerStats {

@@ -25,6 +25,8 @@ export function serveSockets(
   transport: string,
   options: ChannelOptions,
   onChannel: OnChannel,
+  /** The verified peer certificate's subject of an accepted socket (TLS). */
+  peerSubject?: (socket: Socket) => string | undefined,
 ): { channels: Set<Channel>; stats: ListenerStats; accept: (socket: Socket) => void } {
   const channels = new Set<Channel>();
   const stats: ListenerStats = { accepted: 0, rejected: 0 };
@@ -34,7 +36,11 @@ export function serveSockets(
     const channel = new StreamChannel(
       socket,
       socket,
-      { transport, remoteAddress: transport === 'unix' ? 'unix' : describeSocket(socket) },
+      {
+        transport,
+        remoteAddress: transport === 'unix' ? 'unix' : describeSocket(socket),
+        ...(peerSubject ? { peerSubject: peerSubject(socket) } : {}),
+      },
       options,
     );
     channels.add(channel);

@@ -13,6 +13,8 @@ import type { ChannelOptions } from './options.js';
 export interface StreamChannelInfo {
   transport: string;
   remoteAddress: string;
+  /** The verified client certificate's subject (TLS listeners with client certificates). */
+  peerSubject?: string;
 }
 
 interface Destroyable {
@@ -24,6 +26,7 @@ export class StreamChannel extends BatchingChannel {
   private readonly duplex: boolean;
   private closeReason: Error | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
+  readonly peerSubject: string | undefined;
 
   constructor(
     private readonly readable: Readable,
@@ -32,6 +35,7 @@ export class StreamChannel extends BatchingChannel {
     options?: ChannelOptions,
   ) {
     super(info.transport, info.remoteAddress, options, 1);
+    this.peerSubject = info.peerSubject;
     this.duplex = (readable as unknown) === (output as unknown);
     this.framer = new LineFramer(
       { line: (l) => this.emitFrame(l), error: (e) => this.onLineTooLong(e) },

@@ -1,7 +1,7 @@
 /** TLS transport (`cds://[user:pass@]host:port`): line channels over TLS sockets. */
 import { readFileSync } from 'node:fs';
-import { isIP, type AddressInfo } from 'node:net';
-import { connect as tlsConnect, createServer } from 'node:tls';
+import { isIP, type AddressInfo, type Socket } from 'node:net';
+import { connect as tlsConnect, createServer, type TLSSocket } from 'node:tls';
 import type { Channel } from '../channel.js';
 import { formatAddress, type ChannelAddress } from '../address.js';
 import { InvalidArgumentError, errorMessage } from '../errors.js';
@@ -61,6 +61,17 @@ export async function connectTls(addr: ChannelAddress, options?: ConnectOptions)
   return new StreamChannel(socket, socket, { transport: 'tls', remoteAddress: describeSocket(socket) }, options);
 }
 
+/** `CN=web,O=acme` for a client certificate the handshake verified; undefined for none or an unverified one. */
+function verifiedSubject(socket: Socket): string | undefined {
+  const tls = socket as TLSSocket;
+  if (!tls.authorized) return undefined;
+  const subject = tls.getPeerCertificate().subject as Record<string, string | string[]> | undefined;
+  if (!subject) return undefined;
+  return Object.entries(subject)
+    .flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => `${k}=${x}`))
+    .join(',');
+}
+
 export async function listenTls(addr: ChannelAddress, options: ListenOptions, onChannel: OnChannel): Promise<Listener> {
   if (!options.certificate || !options.privateKey) {
     throw new InvalidArgumentError(
@@ -79,7 +90,7 @@ export async function listenTls(addr: ChannelAddress, options: ListenOptions, on
     ...(ca ? { ca } : {}),
     ...(options.requireClientCertificate ? { requestCert: true, rejectUnauthorized: true } : {}),
   });
-  const { channels, stats, accept } = serveSockets(server, 'tls', options, onChannel);
+  const { channels, stats, accept } = serveSockets(server, 'tls', options, onChannel, verifiedSubject);
   server.on('secureConnection', accept);
   server.on('tlsClientError', (err, socket) => {
     stats.rejected++;

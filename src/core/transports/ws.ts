@@ -154,6 +154,8 @@ function describeRequest(req: IncomingMessage): string {
 export async function listenWs(addr: ChannelAddress, options: ListenOptions, onChannel: OnChannel): Promise<Listener> {
   const o = resolveChannelOptions(options);
   const path = options.wsPath ?? addr.path.split('?')[0] ?? '/';
+  const channels = new Set<Channel>();
+  const stats: ListenerStats = { accepted: 0, rejected: 0 };
   let http;
   if (addr.scheme === 'wss') {
     if (!options.certificate || !options.privateKey)
@@ -165,9 +167,32 @@ export async function listenWs(addr: ChannelAddress, options: ListenOptions, onC
   } else {
     http = createServer();
   }
-  const wss = new WebSocketServer({ server: http, path, maxPayload: o.maxLineLength });
-  const channels = new Set<Channel>();
-  const stats: ListenerStats = { accepted: 0, rejected: 0 };
+  const check = options.checkHandshake;
+  const wss = new WebSocketServer({
+    server: http,
+    path,
+    maxPayload: o.maxLineLength,
+    ...(check
+      ? {
+          verifyClient: (
+            info: { origin: string | undefined; req: IncomingMessage },
+            done: (ok: boolean, code?: number, message?: string) => void,
+          ) => {
+            const problem = check({
+              origin: info.req.headers.origin,
+              host: info.req.headers.host,
+              remoteAddress: describeRequest(info.req),
+            });
+            if (problem === undefined) done(true);
+            else {
+              stats.rejected++;
+              // The reason phrase is a header value: one line of ASCII.
+              done(false, 403, problem.replace(/[^\x20-\x7e]/g, '?').slice(0, 300));
+            }
+          },
+        }
+      : {}),
+  });
   wss.on('connection', (ws, req) => {
     // ws runs the connection on the socket of the upgrade request (Node hands the same one to 'upgrade').
     const channel = new WsChannel(ws, req.socket, describeRequest(req), options);

@@ -63,6 +63,8 @@ export class HubDispatcherTransport implements DispatcherTransport {
   constructor(
     private readonly opts: {
       address?: string;
+      /** Proves the dispatcher's identity (it registers the reserved name `dispatcher`); default: the client's. */
+      token?: string;
       log: Logger;
       connectors: () => Promise<ConnectorRecord[]>;
       client?: SwitchboardClient;
@@ -70,7 +72,13 @@ export class HubDispatcherTransport implements DispatcherTransport {
   ) {}
 
   async start(handler: DispatcherHandler): Promise<void> {
-    const client = this.opts.client ?? (await connect(this.opts.address, { format: 'json', waitOnFirstConnect: true }));
+    const client =
+      this.opts.client ??
+      (await connect(this.opts.address, {
+        format: 'json',
+        waitOnFirstConnect: true,
+        ...(this.opts.token !== undefined ? { token: this.opts.token } : {}),
+      }));
     this.client = client;
     client.on('DISPATCH', (msg) => {
       const r = agentMessage.safeParse(msg.params.message);

@@ -14,14 +14,17 @@ import { parseAddress } from '../../core/address.js';
 import { loadConfig, type HubConfig } from '../config.js';
 import { Hub } from '../hub.js';
 
+/** A hub on free loopback ports; its admin token (hub.adminToken) is in a token file under its data path. */
 export async function startTestHub(flags: Record<string, unknown> = {}): Promise<Hub> {
+  const dataPath = mkdtempSync(join(tmpdir(), 'sb-hub-test-'));
   const config: HubConfig = loadConfig({
     env: {},
     flags: {
       serverName: 'testhub',
       localListen: 'cd://127.0.0.1:0',
       signal: 'cdu://127.0.0.1:0',
-      dataPath: mkdtempSync(join(tmpdir(), 'sb-hub-test-')),
+      dataPath,
+      tokenFile: join(dataPath, 'hub.token'),
       ...flags,
     },
   });
@@ -75,6 +78,13 @@ export class LineClient {
 
   send(line: string): void {
     this.socket.write(`${line}\n`);
+  }
+
+  /** Proves an identity (`AUTH token=`); resolves once the hub says AUTHENTICATED. */
+  async auth(token: string | undefined): Promise<Message> {
+    if (token === undefined) throw new Error('no token to authenticate with (the hub has no token_file)');
+    this.send(`AUTH token=${token}`);
+    return this.next('AUTHENTICATED');
   }
 
   write(bytes: string): void {

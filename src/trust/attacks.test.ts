@@ -1,0 +1,376 @@
+/**
+ * Issue 12's attacks, performed as an attacker would, on the listeners `npm start` opens (loopback
+ * TCP, the Unix socket, TLS, WebSocket, UDP signals): each one gets its refusal, over every
+ * transport where it applies. Then the same attacks against a hub with `local_trust=full`
+ * (communicatord's trust-every-local-connection), where the identity ones succeed: the switch
+ * is real. What is not an identity question stays refused there too: a web page is never a
+ * local connection one chose to trust (the HTTP guard, the WebSocket Origin check).
+ *
+ * The browser (Chromium on another origin) and a second local user (`runuser -u nobody`) are
+ * in browser-attacks.test.ts.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { connect as netConnect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { join } from 'node:path';
+import { WebSocket } from 'ws';
+import type { Channel } from '../core/channel.js';
+import { decodeLine, encodeText } from '../core/codec/index.js';
+import { createMessage, type Message } from '../core/message.js';
+import { tempDir, waitFor } from '../core/test/support.js';
+import { makeTestPki, type TestPki } from '../core/test/certs.js';
+import { connect } from '../core/transports/index.js';
+import type { Hub } from '../hub/hub.js';
+import { hubPort, sendDatagram, startTestHub } from '../hub/test/support.js';
+import { tokenDigest } from './policy.js';
+
+type Kind = 'tcp' | 'unix' | 'tls' | 'ws';
+const KINDS: Kind[] = ['tcp', 'unix', 'tls', 'ws'];
+const BILLING_TOKEN = 'billing-token-0123456789abcdef';
+
+let pki: TestPki;
+const homes: { cleanup: () => Promise<void> }[] = [];
+const open: Channel[] = [];
+
+/** A hub with every listener; the Unix socket is shared with a group (unix_group), as a host's services would share it. */
+async function startHub(localTrust: 'roles' | 'full'): Promise<Hub> {
+  const home = await tempDir('sb-attacks-');
+  homes.push(home);
+  const hub = await startTestHub({
+    localTrust,
+    unixListen: `cd://${join(home.path, 'hub.sock')}`,
+    unixGroup: execFileSync('id', ['-gn'], { encoding: 'utf8' }).trim(),
+    secureListen: 'cds://127.0.0.1:0',
+    certificate: pki.certificate,
+    privateKey: pki.privateKey,
+    wsListen: 'ws://127.0.0.1:0/',
+    identities: JSON.stringify({ billing: { role: 'local', token_sha256: tokenDigest(BILLING_TOKEN) } }),
+  });
+  // The built-in sync service, in-process as `switchboard start` runs it: it answers with every account's options.
+  const sync = hub.connectInProcess('sync');
+  sync.on('frame', (frame) => {
+    const m = decodeLine(frame);
+    if (m.command === 'LIST_ACCOUNTS')
+      sync.send(
+        encodeText(createMessage('ACCOUNTS', { accounts: '[{"name":"crm","options":{"api_key":"k"}}]' }, m.sentFrom)),
+      );
+  });
+  sync.send('REGISTER service=sync;version=1;commands=LIST_ACCOUNTS');
+  await waitFor(() => hub.services.get('sync')?.up, { what: 'the in-process sync service' });
+  return hub;
+}
+
+function url(hub: Hub, kind: Kind): string {
+  const listener = { tcp: 'local', unix: 'unix', tls: 'secure', ws: 'ws' }[kind];
+  return hub.addresses.find((a) => a.kind === listener)!.url;
+}
+
+/** A connection as an attacking process opens it, and what it receives. */
+class Attacker {
+  private readonly got: Message[] = [];
+  private waiters: { test: (m: Message) => boolean; resolve: (m: Message) => void }[] = [];
+  closed = false;
+
+  private constructor(readonly channel: Channel) {
+    channel.on('frame', (f) => {
+      const m = decodeLine(f);
+      const i = this.waiters.findIndex((w) => w.test(m));
+      if (i !== -1) this.waiters.splice(i, 1)[0]!.resolve(m);
+      else this.got.push(m);
+    });
+    channel.on('close', () => {
+      this.closed = true;
+    });
+  }
+
+  static async on(hub: Hub, kind: Kind): Promise<Attacker> {
+    const ch = await connect(url(hub, kind), kind === 'tls' ? { ca: pki.ca } : {});
+    open.push(ch);
+    return new Attacker(ch);
+  }
+
+  send(line: string): void {
+    this.channel.send(line);
+  }
+
+  next(command: string, timeoutMs = 5000): Promise<Message> {
+    const i = this.got.findIndex((m) => m.command === command);
+    if (i !== -1) return Promise.resolve(this.got.splice(i, 1)[0]!);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`no ${command} within ${timeoutMs} ms on ${this.channel.transport}`)),
+        timeoutMs,
+      );
+      this.waiters.push({
+        test: (m) => m.command === command,
+        resolve: (m) => {
+          clearTimeout(timer);
+          resolve(m);
+        },
+      });
+    });
+  }
+
+  /** The sentence of the INVALID that answers `command`. */
+  async refusal(command: string): Promise<string> {
+    for (;;) {
+      const m = await this.next('INVALID');
+      if (m.params.command === command) return String(m.params.message);
+    }
+  }
+}
+
+/** A web page's `fetch('http://127.0.0.1:PORT/', {method: 'POST', mode: 'no-cors', body})`, as the bytes reach the hub. */
+function httpPost(body: string, port: number): string {
+  return (
+    `POST / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nOrigin: https://evil.example\r\n` +
+    `Content-Type: text/plain;charset=UTF-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
+  );
+}
+
+/** Sends `bytes` on a raw socket; resolves with what came back once the hub closed it (or after 3 s: still open). */
+function rawExchange(
+  bytes: string,
+  target: { port: number; tls?: boolean },
+): Promise<{ closed: boolean; reply: string }> {
+  return new Promise((resolve) => {
+    const socket = target.tls
+      ? tlsConnect({ host: '127.0.0.1', port: target.port, ca: pki.caPem, servername: 'localhost' })
+      : netConnect(target.port, '127.0.0.1');
+    let reply = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve({ closed: false, reply });
+    }, 3000);
+    socket.on(target.tls ? 'secureConnect' : 'connect', () => socket.write(bytes));
+    socket.on('data', (d: Buffer) => {
+      reply += d.toString();
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve({ closed: true, reply });
+    });
+  });
+}
+
+/** A WebSocket handshake as a page of `origin` makes it: the HTTP status it gets, or 101 when it is accepted. */
+function wsHandshake(target: string, origin: string): Promise<number> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(target, { headers: { Origin: origin } });
+    ws.on('open', () => {
+      ws.close();
+      resolve(101);
+    });
+    ws.on('unexpected-response', (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      ws.terminate();
+    });
+    ws.on('error', () => resolve(0));
+  });
+}
+
+before(() => {
+  pki = makeTestPki();
+});
+
+after(async () => {
+  for (const ch of open) ch.close();
+  for (const h of homes) await h.cleanup();
+  pki.cleanup();
+});
+
+void describe('local_trust=roles (the default): every attack is refused', () => {
+  let hub: Hub;
+  before(async () => {
+    hub = await startHub('roles');
+  });
+  after(async () => {
+    await hub.stop('tests done');
+  });
+
+  void test('a web page POSTs "STOP" to the hub (TCP, TLS): the HTTP request closes the connection unanswered, logged as a cross-protocol attempt', async () => {
+    const before = hub.refusals.total('http');
+    const tcp = await rawExchange(httpPost('STOP\nsync/SYNC accounts=crm\n', hubPort(hub)), { port: hubPort(hub) });
+    assert.equal(tcp.closed, true, 'the hub closed the connection');
+    assert.doesNotMatch(tcp.reply, /SYNC|STOP/);
+    const tlsPort = Number(new URL(url(hub, 'tls')).port);
+    const tls = await rawExchange(httpPost('STOP\n', tlsPort), { port: tlsPort, tls: true });
+    assert.equal(tls.closed, true);
+    assert.equal(hub.state, 'running');
+    assert.equal(hub.refusals.total('http'), before + 2);
+  });
+
+  void test('a web page opens the WebSocket listener: a page of another site is refused at the handshake', async () => {
+    const before = hub.refusals.total('origin');
+    assert.equal(await wsHandshake(url(hub, 'ws'), 'https://evil.example'), 403);
+    assert.equal(await wsHandshake(url(hub, 'ws'), 'null'), 403, 'a sandboxed frame or a file: page');
+    assert.equal(hub.refusals.total('origin'), before + 2);
+    // A program (no Origin) connects, as clients always could.
+    const program = await Attacker.on(hub, 'ws');
+    program.send('ALIVE');
+    await program.next('ABSOLUTELY');
+  });
+
+  for (const kind of KINDS) {
+    void test(`${kind}: reading the sync service (every account's options) needs a grant: refused`, async () => {
+      const a = await Attacker.on(hub, kind);
+      a.send(`REGISTER service=spy_${kind};version=1`);
+      await a.next('READY');
+      a.send('sync/LIST_ACCOUNTS');
+      assert.match(
+        await a.refusal('LIST_ACCOUNTS'),
+        /may not send to "sync", a built-in service: roles\.local\.send must name it exactly/,
+      );
+    });
+
+    void test(`${kind}: REGISTER service=sync;instance=true (becoming sync#2 to take half of its requests) is refused; so is dispatcher, and another identity's service`, async () => {
+      const a = await Attacker.on(hub, kind);
+      for (const name of ['sync', 'dispatcher']) {
+        a.send(`REGISTER service=${name};version=1;instance=true`);
+        assert.match(
+          await a.refusal('REGISTER'),
+          new RegExp(`service name "${name}" is reserved for the hub's built-in service`),
+        );
+      }
+      assert.equal(hub.services.get('sync')!.instances.length, 1, 'sync has its one instance');
+      // `billing` registered by the identity its token proves: nobody else joins it.
+      const billing = await Attacker.on(hub, 'tcp');
+      billing.send(`REGISTER service=billing_${kind};version=1;password=${BILLING_TOKEN}`);
+      await billing.next('READY');
+      a.send(`REGISTER service=billing_${kind};version=1;instance=true`);
+      assert.match(
+        await a.refusal('REGISTER'),
+        new RegExp(
+          `service "billing_${kind}" is registered by identity "billing"; another instance joins it only under that identity`,
+        ),
+      );
+    });
+
+    void test(`${kind}: STOP, SHUTDOWN, FORGET and SNIFF (an agent's token in DISPATCH) are refused, naming the rule`, async () => {
+      const a = await Attacker.on(hub, kind);
+      for (const line of ['STOP', 'SHUTDOWN', 'FORGET ip=127.0.0.2', 'SNIFF command=DISPATCH']) {
+        const command = line.split(' ')[0]!;
+        a.send(line);
+        const sentence = await a.refusal(command);
+        assert.match(sentence, new RegExp(`may not use ${command}: roles\\.local\\.commands does not name it`));
+        assert.match(sentence, /the admin token is in \$SWITCHBOARD_HOME\/hub\.token/);
+      }
+      // The connection stays open and useful, and nothing was stopped or tapped.
+      a.send('ALIVE');
+      await a.next('ABSOLUTELY');
+      assert.equal(hub.state, 'running');
+      assert.equal(hub.tap.sniffing, false);
+    });
+  }
+
+  void test('udp: STOP and SHUTDOWN without the signal secret are dropped and counted; ordinary signals still pass', async () => {
+    const before = hub.refusals.total('commands');
+    await sendDatagram(hubPort(hub, 'signal'), 'STOP', 0);
+    await sendDatagram(hubPort(hub, 'signal'), 'SHUTDOWN', 0);
+    await waitFor(() => hub.refusals.total('commands') === before + 2, { what: 'two refused datagrams' });
+    assert.equal(hub.state, 'running');
+  });
+
+  void test('guessing tokens: AUTH with a wrong token is refused; the third failure closes the connection', async () => {
+    const a = await Attacker.on(hub, 'tcp');
+    for (let i = 1; i <= 3; i++) {
+      a.send(`AUTH token=sbh_guess${i}guessguessguess`);
+      assert.match(await a.refusal('AUTH'), /the token proves no identity of this hub/);
+    }
+    await waitFor(() => a.closed, { what: 'the connection closed after three failures' });
+  });
+
+  void test('the admin token (hub.token) unlocks what the local role may not do, on the same connection', async () => {
+    const a = await Attacker.on(hub, 'tcp');
+    a.send(`AUTH token=${hub.adminToken}`);
+    assert.deepEqual((await a.next('AUTHENTICATED')).params, { identity: 'admin', role: 'admin' });
+    a.send('SNIFF command=NOTHING_REAL');
+    await a.next('SNIFFING');
+    a.send('UNSNIFF');
+  });
+
+  void test("the README's nc session works unchanged for an unauthenticated local process", async () => {
+    // The two terminals of the README's "Talk to it with nothing but nc", typed as written.
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const block = /Talk to it with nothing but `nc`[^]*?```sh\n([^]*?)```/.exec(readme)![1]!;
+    const terminals = block
+      .split('$ nc 127.0.0.1 4040\n')
+      .slice(1)
+      .map((t) => t.split('\n').filter((l) => l.trim() !== ''));
+    assert.equal(terminals.length, 2);
+    const typed = (t: string[]) => t.filter((l) => !l.startsWith('<'));
+    const expected = (t: string[]) =>
+      t.filter((l) => l.startsWith('<')).map((l) => decodeLine(l.split('  ')[0]!).command);
+    const clock = await Attacker.on(hub, 'tcp');
+    for (const line of typed(terminals[0]!)) clock.send(line);
+    const [help, ready, time] = expected(terminals[0]!) as [string, string, string];
+    await clock.next(help);
+    await clock.next(ready);
+    const caller = await Attacker.on(hub, 'tcp');
+    for (const line of typed(terminals[1]!)) caller.send(line);
+    assert.equal((await clock.next(time)).params.zone, 'UTC');
+    for (const command of expected(terminals[1]!)) await caller.next(command);
+    assert.deepEqual(expected(terminals[0]!), ['HELP', 'READY', 'TIME']);
+    assert.deepEqual(expected(terminals[1]!), ['SERVICES', 'SERVICE_UNAVAILABLE']);
+  });
+
+  void test('refusals are counted by reason (switchboard_refusals_total)', () => {
+    const totals = Object.fromEntries(hub.refusals.totals());
+    for (const reason of ['http', 'origin', 'send', 'reserved', 'instances', 'commands', 'auth'])
+      assert.ok((totals[reason] ?? 0) > 0, `${reason} refusals counted: ${JSON.stringify(totals)}`);
+  });
+});
+
+void describe('local_trust=full (communicatord): the identity attacks succeed, so the switch is real', () => {
+  let hub: Hub;
+  before(async () => {
+    hub = await startHub('full');
+  });
+  after(async () => {
+    await hub.stop('tests done');
+  });
+
+  for (const kind of ['tcp', 'unix'] as const) {
+    void test(`${kind}: an unauthenticated local process reads sync, becomes sync#2 and sniffs`, async () => {
+      const a = await Attacker.on(hub, kind);
+      a.send('REGISTER service=sync;version=1;instance=true');
+      const ready = await a.next('READY');
+      assert.notEqual(ready.params.instance, '1', 'a second instance of sync');
+      a.send('sync#1/LIST_ACCOUNTS');
+      assert.match(String((await a.next('ACCOUNTS')).params.accounts), /api_key/);
+      a.send('SNIFF command=NOTHING_REAL');
+      await a.next('SNIFFING');
+      a.send('UNREGISTER');
+    });
+  }
+
+  void test('what a web page does stays refused: the HTTP guard and the WebSocket Origin check are not trust settings', async () => {
+    assert.equal((await rawExchange(httpPost('STOP\n', hubPort(hub)), { port: hubPort(hub) })).closed, true);
+    assert.equal(await wsHandshake(url(hub, 'ws'), 'https://evil.example'), 403);
+    assert.equal(hub.state, 'running');
+  });
+
+  void test('udp: STOP without the secret stops the hub', async () => {
+    await sendDatagram(hubPort(hub, 'signal'), 'STOP', 0);
+    assert.match(await hub.stopped, /^STOP from .*\(signal\)$/);
+  });
+
+  void test('tcp: STOP from any local process stops the hub', async () => {
+    const other = await startHub('full');
+    const a = await Attacker.on(other, 'tcp');
+    a.send('STOP');
+    await a.next('DISCONNECTING');
+    assert.match(await other.stopped, /^STOP from /);
+  });
+});
+
+void test('a signal listener beyond loopback without signal_secret does not start, and says why', async () => {
+  await assert.rejects(
+    startTestHub({ signal: 'cdu://0.0.0.0:0' }),
+    /listens beyond this machine without signal_secret: anyone who can reach it could send STOP/,
+  );
+});
