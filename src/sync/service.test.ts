@@ -29,7 +29,13 @@ before(async () => {
   await sync.installConnector(JSON.stringify({ name: 'pages', source: 'Local', uri: src, command }));
   await sync.addAccount({ connector: 'pages', name: 'a', options: '{"pages": 2, "perPage": 4}' });
   const local = hub.addresses.find((a) => a.kind === 'local')!;
-  client = await connect(local.url, { format: 'json', reconnect: false, requestTimeoutMs: 60_000 });
+  // Sending to the built-in `sync` needs a grant: the admin token, as the user who started the hub has it.
+  client = await connect(local.url, {
+    format: 'json',
+    reconnect: false,
+    requestTimeoutMs: 60_000,
+    token: hub.adminToken!,
+  });
   await client.register('sync_test_client');
 });
 
