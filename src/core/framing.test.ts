@@ -115,6 +115,31 @@ void test('framing: stop() inside a sink callback stops the rest of the chunk', 
   assert.deepEqual(lines, ['a']);
 });
 
+void test('framing: pause() inside a sink callback holds the rest of the chunk (and later chunks) until resume()', () => {
+  const lines: string[] = [];
+  let pauseAfter = new Set(['a', 'c']);
+  const framer: LineFramer = new LineFramer({
+    line: (l) => {
+      lines.push(l);
+      if (pauseAfter.has(l)) framer.pause();
+    },
+    error: () => undefined,
+  });
+  framer.push('a\nb\nc\nd');
+  assert.deepEqual(lines, ['a'], 'paused between two lines of one chunk');
+  assert.equal(framer.isPaused, true);
+  framer.push(Buffer.from('\ne\n'));
+  assert.deepEqual(lines, ['a'], 'a chunk that arrives while paused is kept');
+  framer.resume();
+  assert.deepEqual(lines, ['a', 'b', 'c'], 'resumed, it paused again after c');
+  pauseAfter = new Set();
+  framer.resume();
+  assert.deepEqual(lines, ['a', 'b', 'c', 'd', 'e'], 'the partial line completed by the later chunk');
+  framer.push('f');
+  framer.pause();
+  assert.equal(framer.end(), 1, 'at the end, what was kept counts as discarded');
+});
+
 void test('framing: arbitrary bytes (invalid UTF-8 included) never throw; lines never exceed the limit', () => {
   fc.assert(
     fc.property(fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 20 }), (chunks) => {

@@ -42,6 +42,9 @@ export class LineFramer {
   private readonly decoder = new StringDecoder('utf8');
   private pending = '';
   private stopped = false;
+  /** Paused: lines are not delivered; decoded text waits in `held` until `resume`. */
+  private paused = false;
+  private held = '';
   /** `skip`: bytes of the over-long line dropped so far (0 when not skipping). */
   private skipped = 0;
 
@@ -67,6 +70,10 @@ export class LineFramer {
   push(chunk: Buffer | string): void {
     if (this.stopped) return;
     const text = typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
+    if (this.paused) {
+      this.held += text;
+      return;
+    }
     let nl = text.indexOf('\n');
     if (nl === -1) {
       if (this.skipped !== 0) {
@@ -98,6 +105,11 @@ export class LineFramer {
       this.emit(line);
       if (this.stopped) return;
       start = nl + 1;
+      if (this.paused) {
+        // The sink paused mid-chunk (its reader fell behind): the rest waits for resume().
+        this.held = text.slice(start);
+        return;
+      }
       nl = text.indexOf('\n', start);
       if (nl === -1) break;
       line = text.slice(start, nl);
@@ -106,11 +118,38 @@ export class LineFramer {
   }
 
   /**
+   * Stops delivering lines, even the rest of a chunk being split (a consumer that cannot keep up
+   * pauses between two lines, not after the whole chunk); what arrives meanwhile is kept.
+   */
+  pause(): void {
+    this.paused = true;
+  }
+
+  /** Delivers what was kept while paused (until the sink pauses again), then goes on as usual. */
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    const held = this.held;
+    this.held = '';
+    if (held !== '') this.push(held);
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /**
    * The stream ended: returns the byte length of an unterminated line that is discarded (a peer
    * that disconnects mid-message did not send a message), 0 when the input ended cleanly or the
    * line was delivered (`keepPartial`).
    */
   end(): number {
+    // Lines kept by a pause are not delivered after the end (the peer is gone); the bytes count as discarded.
+    if (this.held !== '') {
+      this.pending = this.held + this.pending;
+      this.held = '';
+      this.paused = false;
+    }
     const rest = this.stopped ? '' : this.pending + this.decoder.end();
     this.pending = '';
     const wasStopped = this.stopped;
@@ -131,6 +170,7 @@ export class LineFramer {
   stop(): void {
     this.stopped = true;
     this.pending = '';
+    this.held = '';
   }
 
   private rest(text: string, start: number): void {

@@ -48,6 +48,10 @@ export function hubFlags(cmd: Command): Command {
     .option('--neighbors <list>', 'other hubs to link with, ip:port, comma separated (mesh)')
     .option('--max-gossip-timeout <duration>', 'longest wait between GOSSIP attempts: 3600, 1h, 30m (default 1h)')
     .option('--max-connections <n>', 'most stream connections at once, 5..10000 (default 100)')
+    .option(
+      '--max-names-per-connection <n>',
+      'new service names one connection may register (each is remembered; default 100)',
+    )
     .option('--max-pending-connections <n>', "listen backlog, clamped to 5..1000 (default: the system's)")
     .option('--data-path <dir>', 'where the hub keeps its files (default $SWITCHBOARD_HOME)')
     .option('--services <list>', 'services known before they register: their messages are cached')

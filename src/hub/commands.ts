@@ -10,14 +10,15 @@ import { isCommandName } from '../core/codec/index.js';
 import { parseAdvertisement } from '../core/discovery-schema.js';
 import { errorMessage } from '../core/errors.js';
 import type { WireFormat } from '../core/codec/index.js';
-import type { JsonValue, Message } from '../core/message.js';
+import { createMessage, type JsonValue, type Message } from '../core/message.js';
+import { Outgoing } from '../core/message-connection.js';
 import { fail, ok, type Result } from '../core/result.js';
 import { parseListenedHubs } from '../core/protocol/index.js';
 import type { Logger } from '../core/log.js';
 import { ClockCheck } from './clock-status.js';
 import { COMMUNICATOR_REFUSALS, FALLBACK_COMMANDS, publicAddressParams } from './communicator-messages.js';
 import { LocalLoadAvg } from './loadavg.js';
-import { SERVICE_NAME } from './config.js';
+import { SERVICE_NAME, type HubConfig } from './config.js';
 import type { HubConnection } from './connection.js';
 import { MAX_AUTH_FAILURES, type HubGate } from './gate.js';
 import type { Refusal } from '../trust/policy.js';
@@ -30,6 +31,7 @@ import type { SniffTap } from './sniff-tap.js';
 /** What the command handlers need from the hub. */
 export interface CommandContext {
   readonly serverName: string;
+  readonly config: Pick<HubConfig, 'maxNamesPerConnection'>;
   readonly services: ServiceCatalog<HubConnection>;
   readonly router: Router;
   readonly tap: SniffTap;
@@ -164,16 +166,30 @@ function parseEndpoints(v: JsonValue | undefined): Result<JsonValue | undefined>
   return ok(typeof v === 'string' ? (JSON.parse(v) as JsonValue) : v);
 }
 
+/** How long a SERVICES answer is reused for the same connection while no service came or went. */
+const SERVICES_REUSE_MS = 1000;
+
 export class HubCommands {
   private readonly clock: ClockCheck;
   /** Local connections that sent REGISTER_FOR_LOADAVG. */
   readonly loadavg: LocalLoadAvg;
+  /** Counts registry changes: a SERVICES answer made before the last change is not reused. */
+  private registryVersion = 0;
+  /**
+   * The last SERVICES answer as sent. Encoding one for 10,000 names costs ~25 ms: a connection
+   * that pipelines LIST_SERVICES gets this line again (counters up to a second old) instead.
+   */
+  private lastServices: { conn: HubConnection; version: number; at: number; line: string } | undefined;
 
   constructor(
     private readonly c: CommandContext,
     options: { clockEnv?: NodeJS.ProcessEnv; sampleLoad?: () => number } = {},
   ) {
     this.clock = new ClockCheck(options.clockEnv);
+    c.services.onChange(() => {
+      this.registryVersion++;
+      this.lastServices = undefined;
+    });
     this.loadavg = new LocalLoadAvg({
       tell: (conn, command, params) => c.tell(conn, command, params),
       ...(options.sampleLoad ? { sample: options.sampleLoad } : {}),
@@ -217,14 +233,8 @@ export class HubCommands {
         if (!name) return this.invalid(conn, msg, 'SERVICE_STATUS needs service=NAME');
         return c.tell(conn, 'STATUS', serviceStatusParams(c.serverName, c.services, c.remote(), name));
       }
-      case 'LIST_SERVICES': {
-        const list = listServices(c.serverName, c.services, c.remote());
-        return c.tell(conn, 'SERVICES', {
-          server_name: c.serverName,
-          count: list.length,
-          services: conn.format === 'json' ? (list as unknown as JsonValue) : JSON.stringify(list),
-        });
-      }
+      case 'LIST_SERVICES':
+        return this.listServices(conn);
       // Who may STOP, SHUTDOWN and SNIFF is the gate's decision (the connection's grant), made before this.
       case 'STOP':
         c.log.info(
@@ -304,6 +314,33 @@ export class HubCommands {
     );
   }
 
+  private listServices(conn: HubConnection): void {
+    const c = this.c;
+    const now = Date.now();
+    const last = this.lastServices;
+    // A sniffer sees every answer as a message: then each one is made anew.
+    if (
+      last?.conn === conn &&
+      last.version === this.registryVersion &&
+      now - last.at < SERVICES_REUSE_MS &&
+      !c.tap.active
+    ) {
+      conn.writeLine(last.line);
+      return;
+    }
+    const list = listServices(c.serverName, c.services, c.remote());
+    const params: Record<string, JsonValue> = {
+      server_name: c.serverName,
+      count: list.length,
+      services: conn.format === 'json' ? (list as unknown as JsonValue) : JSON.stringify(list),
+    };
+    const reply = createMessage('SERVICES', params, conn.sender(), { server: c.serverName });
+    if (c.tap.active) c.tap.publish('sent', reply);
+    const line = conn.messages.encode(new Outgoing(reply));
+    conn.writeLine(line);
+    this.lastServices = { conn, version: this.registryVersion, at: now, line };
+  }
+
   invalid(conn: HubConnection, msg: Message, message: string): void {
     this.c.tell(conn, 'INVALID', { command: msg.command, message });
   }
@@ -378,6 +415,15 @@ export class HubCommands {
     const endpoints = endpointsParsed.value;
     const extra: Record<string, JsonValue> = {};
     for (const key of Object.keys(p)) if (!REGISTER_KEYS.has(key)) extra[key] = p[key]!;
+    // Every name ever registered is remembered (messages to it are cached): one connection may add only so many.
+    const isNew = !this.c.services.isKnown(name);
+    const maxNew = this.c.config.maxNamesPerConnection;
+    if (isNew && conn.namesAdded >= maxNew)
+      return this.invalid(
+        conn,
+        msg,
+        `service "${name}" is not registered: this connection already added ${maxNew} new service names to the hub (max_names_per_connection); register a name it used before, or open another connection`,
+      );
     let inst: InstanceEntry<HubConnection>;
     try {
       inst = this.c.services.register(conn, {
@@ -393,6 +439,7 @@ export class HubCommands {
       }
       throw err;
     }
+    if (isNew) conn.namesAdded++;
     if (format.value) conn.format = format.value;
     if (commands) conn.commands = commands.value;
     conn.registration = inst;

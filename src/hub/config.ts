@@ -48,6 +48,7 @@ export const CONFIG_KEYS = [
   'neighbors',
   'max_gossip_timeout',
   'max_connections',
+  'max_names_per_connection',
   'max_pending_connections',
   'data_path',
   'services',
@@ -101,6 +102,8 @@ export interface HubConfig {
   /** Longest wait between two GOSSIP attempts (ms); null = the mesh's default (1 h). */
   maxGossipTimeoutMs: number | null;
   maxConnections: number;
+  /** New service names one connection may add to the registry (every name is remembered). */
+  maxNamesPerConnection: number;
   /** Listen backlog of the stream listeners; null = the system's default. */
   maxPendingConnections: number | null;
   dataPath: string;
@@ -414,6 +417,7 @@ const makeSchema = (notes: string[]) =>
         return Math.round(seconds * 1000);
       }),
     max_connections: intIn(5, 10000),
+    max_names_per_connection: intIn(1, 1_000_000),
     max_pending_connections: z
       .union([z.string(), z.number()])
       .nullable()
@@ -560,6 +564,7 @@ function baseDefaults(env: NodeJS.ProcessEnv): Record<ConfigKey, unknown> {
     neighbors: [],
     max_gossip_timeout: null,
     max_connections: 100,
+    max_names_per_connection: 100,
     max_pending_connections: null,
     data_path: switchboardHome(env),
     services: [],
@@ -770,6 +775,7 @@ export function loadConfig(sources: ConfigSources = {}): HubConfig {
     neighbors: c.neighbors,
     maxGossipTimeoutMs: c.max_gossip_timeout,
     maxConnections: c.max_connections,
+    maxNamesPerConnection: c.max_names_per_connection,
     maxPendingConnections: c.max_pending_connections,
     dataPath: c.data_path,
     services: c.services,

@@ -73,6 +73,8 @@ export class HubConnection {
   grant: Grant;
   /** AUTH / REGISTER password= attempts whose token proved nobody. */
   authFailures = 0;
+  /** Service names this connection registered that the hub did not know before (max_names_per_connection). */
+  namesAdded = 0;
   private dropSince = 0;
   private readonly anonymous: Endpoint;
   /** Senders not read while this connection's queue drains. */
@@ -125,9 +127,11 @@ export class HubConnection {
   /**
    * Called after a message from `from` was queued here: past the high watermark, `from` is not read
    * until this queue drains. Only stream channels on both ends take part (they can pause and drain).
+   * The hub calls it with `from === this` after handling each line: its answers count as well.
    */
   holdBack(from: HubConnection): void {
-    if (from === this || from.channel.pauseInput === undefined || this.channel.pauseInput === undefined) return;
+    // `from` may be this connection itself: the hub's answers to it count too.
+    if (from.channel.pauseInput === undefined || this.channel.pauseInput === undefined) return;
     if (this.backlog === undefined && this.channel.stats.bufferedBytes < this.limits.highWaterBytes) return;
     if (this.heldBack?.has(from)) return;
     this.heldBack ??= new Set();

@@ -286,10 +286,21 @@ export class Hub implements HubContext, CommandContext {
     );
     this.connections.add(conn);
     if (stream && kind !== 'memory') this.streamCount++;
+    // What the hub answers a connection counts against its own queue like any other traffic: past
+    // the high watermark, the asker is not read until it has read the answers (holdBack on itself).
     conn.messages.listen({
-      message: (received) => this.onMessage(conn, received),
-      invalid: (raw, err, reply) => this.onInvalid(conn, raw, err, reply),
-      refused: (received, reason, reply) => this.onRefused(conn, received, reply),
+      message: (received) => {
+        this.onMessage(conn, received);
+        conn.holdBack(conn);
+      },
+      invalid: (raw, err, reply) => {
+        this.onInvalid(conn, raw, err, reply);
+        conn.holdBack(conn);
+      },
+      refused: (received, reason, reply) => {
+        this.onRefused(conn, received, reply);
+        conn.holdBack(conn);
+      },
       error: (err, reply) => this.onChannelError(conn, err, reply),
       close: () => this.onClose(conn),
       drain: () => conn.drained(),

@@ -12,6 +12,7 @@ export abstract class BatchingChannel extends BaseChannel {
   private pending: string[] = [];
   private pendingChars = 0;
   private flushScheduled = false;
+  private drainScheduled = false;
 
   constructor(
     transport: string,
@@ -66,5 +67,19 @@ export abstract class BatchingChannel extends BaseChannel {
     const frames = this.pending;
     this.discardPending();
     this.stats.bytesOut += this.writeBatch(frames);
+    // The transport took the whole batch at once (a socket often does, however large): it will not
+    // say `drain`, yet a queue counted full a moment ago is empty now. Said on the next turn of the
+    // event loop, not in this microtask: a listener that resumes a sender here could otherwise chain
+    // batch after batch without ever letting timers and other sockets run.
+    if (this.transportBuffered() === 0 && !this.drainScheduled) {
+      this.drainScheduled = true;
+      setImmediate(this.emitLateDrain);
+    }
+  };
+
+  private readonly emitLateDrain = (): void => {
+    this.drainScheduled = false;
+    // Only if it is still empty: otherwise the transport's own drain (or the next batch) will say it.
+    if (this.currentState === 'open' && this.pendingChars === 0 && this.transportBuffered() === 0) this.emitDrain();
   };
 }

@@ -27,6 +27,9 @@ export class StreamChannel extends BatchingChannel {
   private closeReason: Error | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
   readonly peerSubject: string | undefined;
+  /** The peer ended while lines it sent were kept by a pause: the end waits for them. */
+  private endPending = false;
+  private inputPaused = false;
 
   constructor(
     private readonly readable: Readable,
@@ -59,13 +62,33 @@ export class StreamChannel extends BatchingChannel {
     output.on('drain', () => this.emitDrain());
   }
 
+  /** Stops reading, from the next line on (the rest of a chunk being split waits too). */
   pauseInput(): void {
+    this.inputPaused = true;
+    this.framer.pause();
     this.readable.pause();
   }
 
+  /**
+   * Reads again; the lines held by the pause come first, on a microtask: not inside the caller's
+   * own callback (a close or drain handler still busy with its books).
+   */
   resumeInput(): void {
-    if (this.currentState === 'open') this.readable.resume();
+    if (this.currentState !== 'open' || !this.inputPaused) return;
+    this.inputPaused = false;
+    queueMicrotask(this.resumeNow);
   }
+
+  private readonly resumeNow = (): void => {
+    if (this.inputPaused || this.currentState !== 'open') return;
+    // A listener may pause again while the held lines are delivered.
+    this.framer.resume();
+    if (this.framer.isPaused || this.currentState !== 'open') return;
+    if (this.endPending) {
+      this.endPending = false;
+      this.onEnd();
+    } else this.readable.resume();
+  };
 
   protected override checkFrame(frame: string): void {
     if (frame.indexOf('\n') !== -1)
@@ -109,6 +132,10 @@ export class StreamChannel extends BatchingChannel {
   }
 
   private onEnd(): void {
+    if (this.framer.isPaused && this.currentState === 'open') {
+      this.endPending = true;
+      return;
+    }
     const partial = this.framer.end();
     if (partial > 0)
       channelLogger().info(
