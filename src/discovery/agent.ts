@@ -8,9 +8,12 @@
  *   change of a local service: the full list of that service's instances here, with a counter so
  *   receivers drop stale copies;
  * - answers other agents' `PEERS_SYNC` broadcasts with its local snapshots, and sends one itself
- *   when it wakes, so it holds the whole cluster's view;
- * - answers `DISCOVERY_SYNC` (a command to the hub) with that whole view: clients start from it
- *   and follow the PEERS broadcasts after.
+ *   when it wakes, so it holds the whole cluster's view; answers that come after a client synced
+ *   are passed on to this hub's clients as PEERS (they reach this agent only);
+ * - answers `DISCOVERY_SYNC` (a command to the hub) with that whole view, once it has read what
+ *   the hub queued for it before the request (`caughtUp`): clients start from it and follow the
+ *   PEERS broadcasts after. A client that understands PEERS before it asks misses nothing: an
+ *   update routed before its request is in the answer, one routed after is pushed to it.
  */
 import { errorMessage } from '../core/errors.js';
 import type { JsonValue } from '../core/message.js';
@@ -25,6 +28,8 @@ import { SnapshotList, Snapshot, parseAdvertisement } from './schema.js';
 export const AGENT_SERVICE = 'discovery';
 /** How long a waking agent waits for the other agents' snapshots before answering. */
 const SYNC_WAIT_MS = 1000;
+/** How long a DISCOVERY_SYNC waits for the agent to read what its hub queued for it (a loopback round trip). */
+const CATCH_UP_MS = 5000;
 
 export class DiscoveryAgent {
   private readonly log = getLogger('discovery');
@@ -32,6 +37,10 @@ export class DiscoveryAgent {
   private seq = 0;
   private readonly table = new PeerTable();
   private waking: Promise<void> | undefined;
+  /** Serial of the last catch-up (ALIVE) sent to the hub. */
+  private catchUps = 0;
+  /** A DISCOVERY_SYNC was answered: from now on a client may hold a view this agent has to keep current. */
+  private answered = false;
   private client: SwitchboardClient | undefined;
   private stopped = false;
   private readonly offChange: () => void;
@@ -45,15 +54,48 @@ export class DiscoveryAgent {
     this.gen = hub.startedAt;
     this.offChange = hub.services.onChange(({ instance }) => this.onLocalChange(instance));
     this.offCommand = hub.addCommand('DISCOVERY_SYNC', (_msg, reply) => {
-      this.wake().then(
-        () => reply('DISCOVERY_SNAPSHOT', this.syncReply()),
-        (err: unknown) =>
-          reply('INVALID', {
-            command: 'DISCOVERY_SYNC',
-            message: `discovery is unavailable on this hub: ${errorMessage(err)}`,
-          }),
-      );
+      this.wake()
+        .then(() => this.caughtUp())
+        .then(
+          () => {
+            this.answered = true;
+            reply('DISCOVERY_SNAPSHOT', this.syncReply());
+          },
+          (err: unknown) =>
+            reply('INVALID', {
+              command: 'DISCOVERY_SYNC',
+              message: `discovery is unavailable on this hub: ${errorMessage(err)}`,
+            }),
+        );
     });
+  }
+
+  /**
+   * Resolves once this agent has read everything its hub had written to it when called. The hub
+   * hands remote PEERS to the agent over a connection like any other, so when a client asks, an
+   * update may sit unread there; if the client registered after the hub routed that update, the
+   * answer is its only way to learn of it. The hub answers ALIVE on the same connection behind
+   * what it queued before, so the answer computed after ABSOLUTELY carries it. A failed catch-up
+   * (the agent's connection is down) still answers with the view it has.
+   */
+  private async caughtUp(): Promise<void> {
+    const client = this.client;
+    if (!client) return;
+    const serial = String(++this.catchUps);
+    try {
+      await client.request(
+        { command: 'ALIVE', params: { serial } },
+        {
+          timeoutMs: CATCH_UP_MS,
+          match: (m) => m.command === 'ABSOLUTELY' && String(m.params.serial) === serial,
+        },
+      );
+    } catch (err) {
+      this.log.warn(
+        { err: errorMessage(err) },
+        'discovery agent did not catch up with its hub; answering with its view',
+      );
+    }
   }
 
   /**
@@ -148,7 +190,10 @@ export class DiscoveryAgent {
       params: { server_name: this.hub.serverName, snapshots: JSON.stringify(this.localSnapshots()) },
     }));
     client.on('PEERS_SNAPSHOT', (msg) => {
-      this.take(msg.params.snapshots, true);
+      // An answer to this agent's PEERS_SYNC reaches this agent only: what it changes goes on to
+      // this hub's clients, which may have synced before it came (a remote agent slow to answer).
+      for (const snap of this.take(msg.params.snapshots, true))
+        if (this.answered) client.broadcast('PEERS', { snapshot: JSON.stringify(snap) }, '.');
       replied.add(String(msg.params.server_name ?? msg.sentFrom.server));
       onReply();
     });
@@ -181,13 +226,15 @@ export class DiscoveryAgent {
     });
   }
 
-  private take(value: unknown, list: boolean): void {
+  /** Applies one snapshot (`list` false) or a list of them; returns those that changed the view. */
+  private take(value: unknown, list: boolean): Snapshot[] {
     try {
       const data: unknown = typeof value === 'string' ? JSON.parse(value) : value;
-      if (list) for (const s of SnapshotList.parse(data)) this.table.apply(s);
-      else this.table.apply(Snapshot.parse(data));
+      const snaps = list ? SnapshotList.parse(data) : [Snapshot.parse(data)];
+      return snaps.filter((s) => this.table.apply(s));
     } catch (err) {
       this.log.warn({ err: errorMessage(err) }, 'ignored a peer snapshot that does not validate');
+      return [];
     }
   }
 

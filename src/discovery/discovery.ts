@@ -62,6 +62,12 @@ export class Discovery implements ClientExtension {
   private server: string | undefined;
   private hubCluster: string | undefined;
   private synced = false;
+  /**
+   * One map per sync in flight: the last push or drop heard for each (hub, service) since it asked,
+   * laid over its answer (which may have been computed before them). At most one entry per
+   * (hub, service) key, like the table itself.
+   */
+  private readonly heardDuringSync = new Set<Map<string, HeardChange>>();
   /** Settles with the first sync (a lazily attached discovery answers before it). */
   private first: Promise<void> = Promise.resolve();
 
@@ -98,6 +104,16 @@ export class Discovery implements ClientExtension {
   async sync(): Promise<void> {
     const client = this.client;
     if (!client) return;
+    const heard = new Map<string, HeardChange>();
+    this.heardDuringSync.add(heard);
+    try {
+      await this.syncOnce(client, heard);
+    } finally {
+      this.heardDuringSync.delete(heard);
+    }
+  }
+
+  private async syncOnce(client: SwitchboardClient, heard: Map<string, HeardChange>): Promise<void> {
     let reply: Message;
     try {
       reply = await client.request(
@@ -135,6 +151,11 @@ export class Discovery implements ClientExtension {
     this.table.setLocalCluster(r.cluster);
     if (this.synced) this.table.replaceAll(r.snapshots);
     else for (const s of r.snapshots) this.table.apply(s);
+    // Pushes and drops that came while the hub answered may be newer than the answer: apply them again.
+    for (const change of heard.values()) {
+      if (change.snapshot) this.table.apply(change.snapshot);
+      else if (change.server !== this.server) this.table.drop(change.server, change.service);
+    }
     this.synced = true;
     this.listenToLoads();
   }
@@ -145,7 +166,9 @@ export class Discovery implements ClientExtension {
     if (msg.command === 'PEERS') {
       try {
         const raw = msg.params.snapshot;
-        this.table.apply(Snapshot.parse(typeof raw === 'string' ? JSON.parse(raw) : raw));
+        const snapshot = Snapshot.parse(typeof raw === 'string' ? JSON.parse(raw) : raw);
+        this.table.apply(snapshot);
+        this.heard({ server: snapshot.server, service: snapshot.service, snapshot });
       } catch (err) {
         this.log.warn({ err: errorMessage(err) }, 'ignored a PEERS push that does not validate');
       }
@@ -160,15 +183,18 @@ export class Discovery implements ClientExtension {
     if (msg.command === 'STATUS' && msg.params.status === 'down') {
       const server = msg.params.server_name;
       const service = msg.params.service;
-      if (
-        typeof server === 'string' &&
-        typeof service === 'string' &&
-        this.server !== undefined &&
-        server !== this.server
-      )
-        this.table.drop(server, service);
+      if (typeof server === 'string' && typeof service === 'string') {
+        if (this.server !== undefined && server !== this.server) this.table.drop(server, service);
+        this.heard({ server, service });
+      }
     }
     return false;
+  }
+
+  private heard(change: HeardChange): void {
+    if (this.heardDuringSync.size === 0) return;
+    const key = `${change.server}\u0000${change.service}`;
+    for (const heard of this.heardDuringSync) heard.set(key, change);
   }
 
   onState(state: ConnectionState): void {
@@ -315,6 +341,13 @@ export class Discovery implements ClientExtension {
   dispose(): void {
     this.synced = false;
   }
+}
+
+/** A PEERS push (`snapshot`) or a hub's service gone (STATUS down) heard by the client. */
+interface HeardChange {
+  server: string;
+  service: string;
+  snapshot?: Snapshot;
 }
 
 /** Discovery on `client` (or on the override when `SWITCHBOARD_PEERS_OVERRIDE` / `options.override` is set). */

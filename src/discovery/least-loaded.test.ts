@@ -128,11 +128,8 @@ void test('a client on hub a picks the app instance on the less loaded of hubs b
     what: 'a linked to b and c',
   });
 
-  // The client first (its discovery follows the pushes), then an app instance on b and on c.
-  const web = await connect(a.url, { reconnect: false });
-  clients.push(web);
-  await web.register('web');
-  const d = await attachDiscovery(web, { override: '' });
+  // An app instance on b and on c, then the client on a: whatever its agent has read of them
+  // when it syncs, the client ends with both (sync-order.test.ts pins the orderings).
   for (const [hub, id, port] of [
     [b, 'b1', 8002],
     [c, 'c1', 8003],
@@ -141,6 +138,10 @@ void test('a client on hub a picks the app instance on the less loaded of hubs b
     clients.push(app);
     await app.register('app', { instance: id, endpoints: [{ name: 'default', protocol: 'http', port }] });
   }
+  const web = await connect(a.url, { reconnect: false });
+  clients.push(web);
+  await web.register('web');
+  const d = await attachDiscovery(web, { override: '' });
   await waitFor(() => Object.keys(d.getPeers('service', 'app')).length === 2, {
     what: 'both app instances known on a',
   });
