@@ -69,7 +69,8 @@ async function readTokenList(file: string): Promise<string[]> {
     .filter((l) => l && !l.startsWith('#'));
 }
 
-function describeTarget(t: { kind?: string; connector?: string }): string {
+function describeTarget(t: { kind?: string; connector?: string; sync?: string }): string {
+  if (t.sync !== undefined) return `sync:${t.sync}`;
   return t.kind !== undefined ? `kind:${t.kind}` : `connector:${t.connector ?? '?'}`;
 }
 
@@ -134,7 +135,7 @@ A trigger file (YAML or JSON; one trigger, a list, or { triggers: [...] }):
           t.spec.when.event,
           String(t.spec.filters.length),
           describeTarget(t.spec.then),
-          t.spec.then.task,
+          t.spec.then.task ?? '',
         ]),
         80,
       );
@@ -187,7 +188,7 @@ A trigger file (YAML or JSON; one trigger, a list, or { triggers: [...] }):
         x.dispatchedAt,
         x.trigger,
         `${x.eventConnector}/${x.eventKey}`,
-        x.target,
+        x.runId === null ? x.target : `${x.target} run ${x.runId}`,
         x.task,
         x.status === 'retrying' && x.dueAt ? `retrying at ${x.dueAt.slice(11, 19)}` : x.status,
         `${x.attempt}/${x.maxAttempts}`,
@@ -421,7 +422,15 @@ Examples:
       const taskTimeoutMs = parseDuration(opts.taskTimeout, '--task-timeout');
       const { openDispatchDb } = await import('./open.js');
       const { startDispatcher } = await import('./run.js');
-      const { db, close } = await openDispatchDb(opts);
+      const { storeSyncActions } = await import('./dispatcher/sync-action.js');
+      const { resolveHome } = await import('../store/index.js');
+      const { db, store, close: closeDb } = await openDispatchDb(opts);
+      // Sync actions run in this process, on this store, with connectors installed under this home.
+      const sync = storeSyncActions(store, resolveHome(opts.home));
+      const close = async () => {
+        await sync.close();
+        await closeDb();
+      };
       const fromEnv = (process.env.SWITCHBOARD_CONNECTOR_TOKENS ?? '')
         .split(',')
         .map((t) => t.trim())
@@ -435,6 +444,7 @@ Examples:
         allowTokens: [...fromEnv, ...fromFile],
         retainMs: retainDays * 86_400_000,
         taskTimeoutMs,
+        sync,
       }).catch(async (err: unknown) => {
         await close();
         throw err;

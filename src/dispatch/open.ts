@@ -1,5 +1,5 @@
 /** Opens the dispatcher's tables on the project store (SQLite by default, PostgreSQL by URL). */
-import { openStore } from '../store/index.js';
+import { openStore, type Store } from '../store/index.js';
 import { DispatchDb } from './dispatcher/db.js';
 
 export interface OpenOptions {
@@ -8,12 +8,14 @@ export interface OpenOptions {
   home?: string;
 }
 
-export async function openDispatchDb(opts: OpenOptions = {}): Promise<{ db: DispatchDb; close: () => Promise<void> }> {
+export async function openDispatchDb(
+  opts: OpenOptions = {},
+): Promise<{ db: DispatchDb; store: Store; close: () => Promise<void> }> {
   const store = await openStore({
     ...(opts.database ? { url: opts.database } : {}),
     ...(opts.home ? { home: opts.home } : {}),
   });
   const db = new DispatchDb(store);
   await db.migrate();
-  return { db, close: () => store.close() };
+  return { db, store, close: () => store.close() };
 }

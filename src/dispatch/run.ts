@@ -9,6 +9,7 @@ import { Agent } from './agent/agent.js';
 import type { EnvRequest } from './agent/connector-env.js';
 import type { DispatchDb } from './dispatcher/db.js';
 import { Dispatcher } from './dispatcher/dispatcher.js';
+import type { SyncActions } from './dispatcher/sync-action.js';
 import { AmqpAgentTransport } from './transport/amqp-agent.js';
 import { AmqpDispatcherTransport } from './transport/amqp-dispatcher.js';
 import { HubAgentTransport, HubDispatcherTransport } from './transport/hub.js';
@@ -33,6 +34,8 @@ export interface DispatcherRunOptions {
   retainMs?: number;
   /** How often due tries are sent and overdue ones failed (ms, default 1 s). */
   tickMs?: number;
+  /** What starts syncs for `then: { sync: ACCOUNT }` (storeSyncActions on the same store). */
+  sync?: SyncActions;
 }
 
 export async function startDispatcher(opts: DispatcherRunOptions): Promise<Dispatcher> {
@@ -61,6 +64,7 @@ export async function startDispatcher(opts: DispatcherRunOptions): Promise<Dispa
     pollMs: opts.pollMs,
     retainMs: opts.retainMs,
     tickMs: opts.tickMs,
+    sync: opts.sync,
   });
   await dispatcher.start();
   return dispatcher;

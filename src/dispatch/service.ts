@@ -36,7 +36,14 @@ async function startDispatcherService(
   }
   const { openDispatchDb } = await import('./open.js');
   const { startDispatcher } = await import('./run.js');
-  const { db, close } = await openDispatchDb({ home: dataPath });
+  const { storeSyncActions } = await import('./dispatcher/sync-action.js');
+  const { db, store, close: closeDb } = await openDispatchDb({ home: dataPath });
+  // Sync actions run here, on the hub's store and home (where the sync service's connectors are).
+  const sync = storeSyncActions(store, dataPath);
+  const close = async () => {
+    await sync.close();
+    await closeDb();
+  };
   let dispatcher: Dispatcher | undefined;
   let stopped = false;
   const starting = startDispatcher({
@@ -46,6 +53,7 @@ async function startDispatcherService(
     hubToken: hub.serviceToken,
     prefix,
     log,
+    sync,
   }).then(
     (d) => {
       dispatcher = d;

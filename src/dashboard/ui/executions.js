@@ -67,6 +67,7 @@ export function executionsPage(root) {
         ...(x.attempts?.length ? { failedTries: x.attempts } : {}),
         ...(x.emit ? { emits: x.emit } : {}),
         ...(x.eventCausedBy ? { chain: { hops: x.eventHops, causedBy: x.eventCausedBy } } : {}),
+        ...(x.runId !== null && x.runId !== undefined ? { syncRun: x.runId } : {}),
         dispatcher: x.dispatcher,
       },
       null,
@@ -109,7 +110,12 @@ export function executionsPage(root) {
                 h('td', {}, when(x.dispatchedAt)),
                 h('td', {}, x.trigger),
                 h('td', {}, `${x.eventConnector} ${x.eventKey}`),
-                h('td', {}, x.target),
+                h(
+                  'td',
+                  {},
+                  x.target,
+                  x.runId === null || x.runId === undefined ? '' : h('div.muted', {}, `run ${x.runId}`),
+                ),
                 h('td', {}, x.task),
                 h(
                   'td',

@@ -16,7 +16,18 @@ then:
     body: { $ref: data.body }
 `;
 
-const target = (t) => (t ? `${t.kind ? `kind ${t.kind}` : `connector ${t.connector}`}` : '');
+const target = (t) =>
+  t ? (t.sync !== undefined ? `sync ${t.sync}` : t.kind ? `kind ${t.kind}` : `connector ${t.connector}`) : '';
+/** What a trigger's then does, with its tries and emit when it sets them. */
+const describeThen = (t) =>
+  [
+    t.sync !== undefined ? target(t) : `${target(t)} · ${t.task ?? ''}`,
+    t.attempts > 1 ? `${t.attempts} tries` : '',
+    t.timeout ? `timeout ${t.timeout}` : '',
+    t.emit ? `emits ${t.emit}` : '',
+  ]
+    .filter(Boolean)
+    .join(' · ');
 
 export function triggersPage(root) {
   const columns = ['Name', 'Enabled', 'When', 'Filters', 'Then', 'Updated', ''];
@@ -175,7 +186,7 @@ export function triggersPage(root) {
           h('div', {}, h('code', {}, `${f.path} ${f.op}${f.value === undefined ? '' : ` ${JSON.stringify(f.value)}`}`)),
         ),
       ),
-      h('td', {}, `${target(s.then)} · ${s.then?.task ?? ''}`),
+      h('td', {}, s.then ? describeThen(s.then) : ''),
       h('td', {}, when(t.updatedAt)),
       h('td.actions', {}, edit, ' ', remove),
     );

@@ -79,6 +79,11 @@ ALTER TABLE dispatch_events ADD COLUMN caused_by TEXT;
 CREATE INDEX dispatch_executions_due ON dispatch_executions (status, due_ms);
 `,
   },
+  {
+    // A sync action's execution names its run (sync_runs.id) once the run is recorded.
+    name: 'dispatch sync actions',
+    up: `ALTER TABLE dispatch_executions ADD COLUMN run_id BIGINT;`,
+  },
 ];
 
 /** Earlier tries an execution's log keeps (the latest), and how much of each error. */
@@ -151,13 +156,14 @@ function executionFrom(r: Row): ExecutionRecord {
     emit: (r.emit as string | null) ?? null,
     eventHops: Number(r.hops ?? 0),
     eventCausedBy: (r.caused_by as string | null) ?? null,
+    runId: r.run_id === null || r.run_id === undefined ? null : Number(r.run_id),
   };
 }
 
 /** The columns a try is sent from. */
-const SEND_COLUMNS = 'id, event_id, trigger_name, target, task, inputs, dispatched_at, attempt';
+const SEND_COLUMNS = 'id, event_id, trigger_name, target, task, inputs, dispatched_at, attempt, run_id';
 
-function sendableFrom(r: Row): NewExecution & { attempt: number } {
+function sendableFrom(r: Row): Sendable {
   return {
     id: String(r.id),
     eventId: String(r.event_id),
@@ -167,8 +173,12 @@ function sendableFrom(r: Row): NewExecution & { attempt: number } {
     inputs: parse(r.inputs, {}),
     dispatchedAt: String(r.dispatched_at),
     attempt: Number(r.attempt ?? 1),
+    runId: r.run_id === null || r.run_id === undefined ? null : Number(r.run_id),
   };
 }
+
+/** A try to send (or a sync to start, when `runId` is null; to follow, when not). */
+export type Sendable = NewExecution & { attempt: number; runId: number | null };
 
 export class DispatchDb {
   private readonly sql: Sql;
@@ -402,8 +412,8 @@ export class DispatchDb {
    * Executions of these events still waiting for a result (what a dispatcher that died after
    * recording them may never have sent).
    */
-  async unfinishedExecutions(eventIds: string[]): Promise<(NewExecution & { attempt: number })[]> {
-    const out: (NewExecution & { attempt: number })[] = [];
+  async unfinishedExecutions(eventIds: string[]): Promise<Sendable[]> {
+    const out: Sendable[] = [];
     for (const part of chunks(eventIds)) {
       const rows = await this.sql.query(
         `SELECT ${SEND_COLUMNS} FROM dispatch_executions
@@ -590,10 +600,10 @@ export class DispatchDb {
     defaultTimeoutMs: number,
     dispatcher: string | null,
     limit = 200,
-  ): Promise<(NewExecution & { attempt: number })[]> {
+  ): Promise<Sendable[]> {
     const rows = await this.sql.query(
       `UPDATE dispatch_executions SET status = 'dispatched', attempt = attempt + 1, error = NULL, outputs = NULL,
-         started_at = NULL, finished_at = NULL, duration_ms = NULL, dispatcher = ?,
+         started_at = NULL, finished_at = NULL, duration_ms = NULL, dispatcher = ?, run_id = NULL,
          due_ms = CASE WHEN timeout_ms IS NOT NULL THEN ? + timeout_ms WHEN target LIKE 'sync:%' THEN NULL ELSE ? END
        WHERE id IN (SELECT id FROM dispatch_executions WHERE status = 'retrying' AND due_ms <= ? ORDER BY due_ms LIMIT ?)
          AND status = 'retrying'
@@ -652,6 +662,24 @@ export class DispatchDb {
       if (x) out.push(x);
     }
     return { replayed: out, refused };
+  }
+
+  /** Records the run a sync action's try started (only while that try is out). */
+  async setRunId(executionId: string, attempt: number, runId: number): Promise<void> {
+    await this.sql.exec(
+      `UPDATE dispatch_executions SET run_id = ?, started_at = ? WHERE id = ? AND attempt = ? AND status = 'dispatched'`,
+      [runId, new Date().toISOString(), executionId, attempt],
+    );
+  }
+
+  /** Sync actions out with a run recorded: what a dispatcher checks, in case the one that started them is gone. */
+  async syncTriesOut(limit = 100): Promise<Sendable[]> {
+    const rows = await this.sql.query(
+      `SELECT ${SEND_COLUMNS} FROM dispatch_executions
+       WHERE status = 'dispatched' AND target LIKE 'sync:%' AND run_id IS NOT NULL ORDER BY dispatched_at LIMIT ?`,
+      [limit],
+    );
+    return rows.map(sendableFrom);
   }
 
   async getExecution(id: string): Promise<ExecutionRecord | undefined> {

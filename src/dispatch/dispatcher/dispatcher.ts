@@ -18,6 +18,7 @@ import { actionPolicy, MAX_CHAIN_HOPS, type ActionPolicy, type TriggerSpec } fro
 import type { DispatcherHandler, DispatcherTransport, HandleResult, Inbound, TaskTarget } from '../transport/types.js';
 import type { DispatchDb } from './db.js';
 import { hasActionObservers, reportAction } from './observe.js';
+import type { SyncActions, SyncOutcome } from './sync-action.js';
 import { hashToken } from './tokens.js';
 import type { ConnectorRecord, EmitSource, FailedAttempt, NewEvent, NewExecution, ResultUpdate } from './types.js';
 
@@ -37,6 +38,8 @@ export interface DispatcherOptions {
   poisonAfter?: number;
   /** Largest event data accepted, serialised as JSON (bytes). */
   maxEventBytes?: number;
+  /** Starts syncs for `then: { sync: ACCOUNT }`; without it such an action fails with the reason. */
+  sync?: SyncActions;
 }
 
 export const DEFAULT_POISON_AFTER = 3;
@@ -56,7 +59,9 @@ const MAX_PENDING = 100_000;
  * of an earlier version would refuse as unknown fields.
  */
 function forAgents(t: TriggerSpec): TriggerSpec {
-  const { kind, connector, task, inputs } = t.then;
+  const { kind, connector, task, inputs, sync } = t.then;
+  // A sync action reads to an agent as a task of kind `sync` (what an agent of an earlier version accepts).
+  if (sync !== undefined) return { ...t, then: { kind: 'sync', task: 'sync', inputs: {} } };
   return {
     ...t,
     then: { ...(kind !== undefined ? { kind } : {}), ...(connector !== undefined ? { connector } : {}), task, inputs },
@@ -76,6 +81,9 @@ export class Dispatcher implements DispatcherHandler {
   private sweeper: NodeJS.Timeout | undefined;
   private reloading: Promise<void> | undefined;
   private ticking = false;
+  /** Sync actions whose run this process started and waits for. */
+  private readonly following = new Set<string>();
+  private lastAbandonCheck = 0;
   /** Each enabled trigger's tries, limits and emit, read once per trigger change. */
   private policies = new Map<string, ActionPolicy>();
   private lastPrune = 0;
@@ -133,6 +141,7 @@ export class Dispatcher implements DispatcherHandler {
     try {
       await this.expire();
       await this.sendDue();
+      await this.followSyncs();
       if (Date.now() - this.lastPrune >= PRUNE_EVERY_MS) await this.prune();
     } finally {
       this.ticking = false;
@@ -175,7 +184,12 @@ export class Dispatcher implements DispatcherHandler {
         if (!due.length) break;
         const sends = new Map<string, { to: TaskTarget; tasks: WireTask[]; ids: { id: string; attempt: number }[] }>();
         const unsendable: FailedAttempt[] = [];
+        const syncs: SyncStart[] = [];
         for (const x of due) {
+          if (x.target.startsWith('sync:')) {
+            syncs.push({ id: x.id, attempt: x.attempt, account: x.target.slice(5) });
+            continue;
+          }
           let s = sends.get(x.target);
           if (!s) {
             const to = this.taskTarget(x.target);
@@ -203,6 +217,7 @@ export class Dispatcher implements DispatcherHandler {
             }),
           ),
         );
+        await this.startSyncs(syncs);
         if (unsendable.length) await this.opts.db.failAttempts(unsendable);
         sent += due.length - unsendable.length;
         this.counters.retried += due.length;
@@ -579,6 +594,7 @@ export class Dispatcher implements DispatcherHandler {
   private async dispatch(events: NewEvent[]): Promise<{ confirmed: Promise<unknown> }> {
     await this.knowTargets();
     const unsendable: FailedAttempt[] = [];
+    const syncs: SyncStart[] = [];
     type Sends = Map<string, { to: TaskTarget; tasks: WireTask[] }>;
     const sends: Sends = new Map();
     const resends: Sends = new Map();
@@ -598,6 +614,7 @@ export class Dispatcher implements DispatcherHandler {
       (fresh) => {
         const execs: NewExecution[] = [];
         unsendable.length = 0; // the transaction may run this again
+        syncs.length = 0;
         const nowMs = Date.now();
         const dispatchedAt = new Date(nowMs).toISOString();
         for (const ev of fresh) {
@@ -610,25 +627,38 @@ export class Dispatcher implements DispatcherHandler {
               { id: ev.id, key: ev.key, connector: ev.connectorId, kind: ev.kind, time: ev.time, data: ev.data },
               missing,
             );
-            const target = then.connector !== undefined ? `connector:${then.connector}` : `kind:${then.kind!}`;
+            const target =
+              then.sync !== undefined
+                ? `sync:${then.sync}`
+                : then.connector !== undefined
+                  ? `connector:${then.connector}`
+                  : `kind:${then.kind!}`;
+            const task = then.sync !== undefined ? 'sync' : then.task!;
             const exec: NewExecution = {
               id: timeOrderedId(),
               eventId: ev.id,
               trigger: t.spec.name,
               target,
-              task: then.task,
+              task,
               inputs,
               dispatchedAt,
               attempt: 1,
               maxAttempts: policy.attempts,
               backoff: { delayMs: policy.delayMs, factor: policy.factor, maxDelayMs: policy.maxDelayMs },
               timeoutMs: policy.timeoutMs,
-              dueMs: nowMs + (policy.timeoutMs ?? this.taskTimeoutMs),
+              // A sync's run has its own time limit: its execution waits for it unless the trigger says otherwise.
+              dueMs:
+                policy.timeoutMs !== null
+                  ? nowMs + policy.timeoutMs
+                  : then.sync !== undefined
+                    ? undefined
+                    : nowMs + this.taskTimeoutMs,
               emit: policy.emit,
             };
             if ((ev.hops ?? 0) >= MAX_CHAIN_HOPS)
               exec.error = `refused: event ${ev.id} (${ev.key}) is ${ev.hops} hops down a chain of triggers, each emitted from the result of the one before (the last from execution ${ev.causedBy ?? '?'}); chains stop at ${MAX_CHAIN_HOPS} hops, which a loop of triggers reaches: check the triggers with emit: ${ev.key}`;
-            else if (!send(target, { executionId: exec.id, key: then.task, inputs }))
+            else if (then.sync !== undefined) syncs.push({ id: exec.id, attempt: 1, account: then.sync });
+            else if (!send(target, { executionId: exec.id, key: task, inputs }))
               unsendable.push({
                 executionId: exec.id,
                 attempt: 1,
@@ -647,8 +677,14 @@ export class Dispatcher implements DispatcherHandler {
       const again = events.filter((e) => e.redelivered && !seen.has(e.id)).map((e) => e.id);
       if (again.length) {
         const unfinished = await this.opts.db.unfinishedExecutions(again);
-        for (const x of unfinished)
+        for (const x of unfinished) {
+          if (x.target.startsWith('sync:')) {
+            // Started already: its run is followed (followSyncs); not started: start it now.
+            if (x.runId === null) syncs.push({ id: x.id, attempt: x.attempt, account: x.target.slice(5) });
+            continue;
+          }
           send(x.target, { executionId: taskId(x.id, x.attempt), key: x.task, inputs: x.inputs }, resends);
+        }
         if (unfinished.length) {
           this.counters.resent += unfinished.length;
           this.opts.log.info(
@@ -688,7 +724,115 @@ export class Dispatcher implements DispatcherHandler {
       confirmed: Promise.all([
         ...[...sends.values()].map((s) => this.opts.transport.sendTasks(s.to, s.tasks)),
         ...again,
+        // Acknowledged once each run is recorded and named in its execution (a failure to start is recorded too).
+        this.startSyncs(syncs),
       ]),
     };
   }
+
+  /**
+   * Starts sync actions: each run is recorded, named in its execution, and followed to its end in
+   * this process. One that cannot start (no such account; syncing already) is a failed try.
+   */
+  private async startSyncs(starts: SyncStart[]): Promise<void> {
+    if (!starts.length) return;
+    const sync = this.opts.sync;
+    const failed: FailedAttempt[] = [];
+    await Promise.all(
+      starts.map(async (x) => {
+        if (!sync) {
+          failed.push({
+            executionId: x.id,
+            attempt: x.attempt,
+            error:
+              'this dispatcher starts no syncs: it runs without the sync store (switchboard start and switchboard dispatcher give it theirs)',
+            finishedAt: new Date().toISOString(),
+          });
+          return;
+        }
+        try {
+          const { runId, done } = await sync.start(x.account);
+          await this.opts.db.setRunId(x.id, x.attempt, runId);
+          this.following.add(x.id);
+          this.opts.log.info({ execution: x.id, account: x.account, run: runId }, 'sync action started');
+          void done
+            .then((outcome) => this.finishSync(x.id, x.attempt, outcome))
+            .catch((err: unknown) =>
+              this.opts.log.warn({ err: errorMessage(err), execution: x.id }, "cannot record a sync action's end"),
+            )
+            .finally(() => this.following.delete(x.id));
+        } catch (err) {
+          failed.push({
+            executionId: x.id,
+            attempt: x.attempt,
+            error: `cannot start the sync of ${x.account}: ${errorMessage(err)}`,
+            finishedAt: new Date().toISOString(),
+          });
+        }
+      }),
+    );
+    if (failed.length) await this.opts.db.failAttempts(failed);
+  }
+
+  /** A sync action's try ends with its run: done with the run's figures, or failed with its error. */
+  private async finishSync(id: string, attempt: number, run: SyncOutcome): Promise<void> {
+    const base = {
+      executionId: taskId(id, attempt),
+      startedAt: run.startedAt,
+      finishedAt: run.finishedAt ?? new Date().toISOString(),
+    };
+    const result: ResultUpdate = run.success
+      ? {
+          ...base,
+          outputs: {
+            runId: run.runId,
+            account: run.account,
+            connector: run.connector,
+            status: run.status,
+            objects: run.objects,
+            pages: run.pages,
+          },
+        }
+      : {
+          ...base,
+          error: `sync run ${run.runId} of ${run.account} ${run.status.replace('_', ' ')}: ${run.error ?? 'no reason given'}`,
+        };
+    const emits = await this.opts.db.completeExecutions([result]);
+    this.counters.results++;
+    if (emits.length) {
+      const { confirmed } = await this.dispatch(emits.map((src) => this.emitted(src, undefined, false)));
+      await confirmed;
+    }
+  }
+
+  /**
+   * Sync actions whose run this process does not follow (another dispatcher started it and may be
+   * gone): finished runs end their executions; runs whose process is gone are closed first.
+   */
+  private async followSyncs(): Promise<void> {
+    const sync = this.opts.sync;
+    if (!sync) return;
+    try {
+      const out = (await this.opts.db.syncTriesOut()).filter((x) => !this.following.has(x.id) && x.runId !== null);
+      let running = false;
+      for (const x of out) {
+        const run = await sync.run(x.runId!);
+        if (run.finished) await this.finishSync(x.id, x.attempt, run);
+        else running = true;
+      }
+      if (running && Date.now() - this.lastAbandonCheck >= 60_000) {
+        this.lastAbandonCheck = Date.now();
+        const n = await sync.closeAbandoned();
+        if (n) this.opts.log.warn({ runs: n }, 'closed sync runs whose process is gone');
+      }
+    } catch (err) {
+      this.opts.log.warn({ err: errorMessage(err) }, 'cannot follow sync actions');
+    }
+  }
+}
+
+interface SyncStart {
+  id: string;
+  attempt: number;
+  account: string;
 }

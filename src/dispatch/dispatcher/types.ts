@@ -72,6 +72,8 @@ export interface ExecutionRecord {
   eventHops: number;
   /** The execution whose result emitted its event, or null. */
   eventCausedBy: string | null;
+  /** A sync action's run (`switchboard account runs`, the dashboard's Sync page), once started. */
+  runId: number | null;
 }
 
 export interface NewEvent {

@@ -14,6 +14,9 @@
  *       url: http://127.0.0.1:8080/notify
  *       body: { $ref: data.body }          # a reference into the event
  *
+ * Instead of a task, `then: { sync: ACCOUNT }` starts a sync of that account (its id,
+ * `connector/name`, or its name); the execution ends with the run and names it.
+ *
  * An action may be tried again (`attempts: 3`, `backoff: 2s` doubling each try or
  * `{ delay, factor, max }`), each try limited in time (`timeout: 30s`), and its result emitted as an
  * event (`emit: KEY`) that other triggers listen to (a chain; the dispatcher stops chains at
@@ -180,11 +183,30 @@ const backoffSchema = z.union(
   { error: 'backoff is a duration such as 2s (doubling each try), or { delay: 2s, factor: 2, max: 10m }' },
 );
 
+/** Account references as the sync capability resolves them: an id, `connector/name`, or a name. */
+const SYNC_CONNECTOR = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const ACCOUNT_NAME = /^[^\s/][^/]{0,127}$/;
+// eslint-disable-next-line no-control-regex -- control characters are what this refuses
+const CONTROL = /[\u0000-\u001f\u007f]/;
+const SYNC_RULE =
+  'sync names an account: its id, connector/name (e.g. github/main) or its name if no other connector has one so named';
+const accountRef = z.string({ error: SYNC_RULE }).superRefine((ref, ctx) => {
+  const slash = ref.indexOf('/');
+  const ok =
+    !CONTROL.test(ref) &&
+    (slash < 0
+      ? ACCOUNT_NAME.test(ref)
+      : SYNC_CONNECTOR.test(ref.slice(0, slash)) && ACCOUNT_NAME.test(ref.slice(slash + 1)));
+  if (!ok) ctx.addIssue({ code: 'custom', message: `${SYNC_RULE} (got ${JSON.stringify(ref.slice(0, 80))})` });
+});
+
 const thenSchema = z
   .strictObject({
     kind: name('kind').optional(),
     connector: name('connector').optional(),
-    task: name('task'),
+    /** Start a sync of this account instead of a task on a connector. */
+    sync: z.union([accountRef, z.number().int().min(1).transform(String)], { error: SYNC_RULE }).optional(),
+    task: name('task').optional(),
     inputs: z
       .record(z.string(), jsonValue)
       .default({})
@@ -206,7 +228,33 @@ const thenSchema = z
     timeout: duration('timeout', MIN_TIMEOUT_MS).optional(),
     emit: name('emit').optional(),
   })
-  .superRefine(oneTarget('then'))
+  .superRefine((then, ctx) => {
+    const targets = [then.kind, then.connector, then.sync].filter((v) => v !== undefined).length;
+    if (targets !== 1)
+      ctx.addIssue({
+        code: 'custom',
+        path: [],
+        message:
+          'then needs exactly one of kind or connector (a task to run on a connector) or sync (an account to sync)',
+      });
+    if (then.sync === undefined) {
+      if (then.task === undefined)
+        ctx.addIssue({ code: 'custom', path: ['task'], message: 'is required: the task the connector runs' });
+      return;
+    }
+    if (then.task !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['task'],
+        message: "a sync runs the account's connector: it takes no task (remove task, or use kind/connector)",
+      });
+    if (Object.keys(then.inputs).length)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['inputs'],
+        message: "a sync takes no inputs: the account's options say what it reads (see `switchboard account show`)",
+      });
+  })
   .superRefine((then, ctx) => {
     if (then.backoff !== undefined && (then.attempts ?? 1) < 2)
       ctx.addIssue({

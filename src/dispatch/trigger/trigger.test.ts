@@ -141,6 +141,35 @@ void test('tries, back-off, timeout and emit: defaults, and refusals a person ca
   assert.match(problem('  emit: "a b"\n'), /then\.emit: emit may hold letters, digits and _ \. : - only/);
 });
 
+void test('then: { sync: ACCOUNT } starts a sync; it takes no task or inputs, and names an account', () => {
+  const base = 'name: s\nwhen: { kind: timer, event: tick }\n';
+  const [t] = parseTriggers(`${base}then: { sync: github/main, attempts: 2, emit: synced }\n`, 's.yml');
+  assert.equal(t!.then.sync, 'github/main');
+  assert.equal(actionPolicy(t!.then).emit, 'synced');
+  assert.equal(parseTriggers(`${base}then: { sync: 7 }\n`, 's.yml')[0]!.then.sync, '7', 'an account id');
+  assert.equal(parseTriggers(`${base}then: { sync: main }\n`, 's.yml')[0]!.then.sync, 'main');
+  const problem = (then: string) => {
+    try {
+      parseTriggers(`${base}then: ${then}\n`, 's.yml');
+    } catch (err) {
+      assert.ok(err instanceof TriggerFileError);
+      return err.message;
+    }
+    assert.fail(`accepted: ${then}`);
+  };
+  assert.match(
+    problem('{ sync: a/b, task: t }'),
+    /s\.yml:3: then\.task: a sync runs the account's connector: it takes no task/,
+  );
+  assert.match(problem('{ sync: a/b, inputs: { x: 1 } }'), /then\.inputs: a sync takes no inputs/);
+  assert.match(problem('{ sync: a/b, kind: k, task: t }'), /then needs exactly one of kind or connector .* or sync/);
+  assert.match(problem('{ kind: k }'), /then\.task: is required: the task the connector runs/);
+  assert.match(problem('{ sync: "/b" }'), /then\.sync: sync names an account: its id, connector\/name/);
+  assert.match(problem('{ sync: "a b/c" }'), /sync names an account/);
+  assert.match(problem('{ sync: 0 }'), /sync names an account/);
+  assert.match(problem('{ sync: [a] }'), /sync names an account/);
+});
+
 void test('syntax errors and missing fields name a line', () => {
   assert.throws(() => parseTriggers('name: [oops\n', 'x.yml'), /x\.yml:\d+:/);
   assert.throws(() => parseTriggers('name: a\nwhen: { kind: k, event: e }\n', 'x.yml'), /x\.yml:1: then: is required/);
