@@ -63,6 +63,10 @@ export function hubFlags(cmd: Command): Command {
     .option('--max-service-cache-bytes <n>', 'the same for one service (default 32 MiB)')
     .option('--max-line-length <n>', 'longest accepted line in bytes (default 1 MiB)')
     .option('--slow-consumer-timeout <ms>', 'close a connection whose queue stays full this long (default 10000)')
+    .option(
+      '--first-message-timeout <ms>',
+      'close a connection that sends no valid message this long after connecting (default 30000; 0 = never)',
+    )
     .option('--debug-all-messages', 'log every message the hub routes (costs what a sniffer costs)')
     .option(
       '--cluster-name <name>',

@@ -57,6 +57,7 @@ export const CONFIG_KEYS = [
   'max_service_cache_bytes',
   'max_line_length',
   'slow_consumer_timeout',
+  'first_message_timeout',
   'debug_all_messages',
   'cluster_name',
   'discovery',
@@ -116,6 +117,8 @@ export interface HubConfig {
   maxLineLength: number;
   /** A connection whose outbound queue keeps dropping for this long (ms) is closed. */
   slowConsumerTimeoutMs: number;
+  /** A stream connection that sends no valid message this long (ms) after connecting is closed; 0 = never. */
+  firstMessageTimeoutMs: number;
   /** Log every message the hub routes (the communicator's `debug_all_messages`). */
   debugAllMessages: boolean;
   /** The cluster this hub belongs to (discovery: kind `service` stays inside it; `expose` is published as kind `cluster`). */
@@ -456,6 +459,7 @@ const makeSchema = (notes: string[]) =>
     max_service_cache_bytes: intIn(0, 2 ** 34),
     max_line_length: intIn(1024, 64 << 20),
     slow_consumer_timeout: intIn(0, 3_600_000),
+    first_message_timeout: intIn(0, 3_600_000),
     debug_all_messages: z
       .union([z.boolean(), z.string()])
       .transform((v) => (typeof v === 'boolean' ? v : !OFF_WORDS.has(v.trim().toLowerCase()))),
@@ -573,6 +577,7 @@ function baseDefaults(env: NodeJS.ProcessEnv): Record<ConfigKey, unknown> {
     max_service_cache_bytes: 32 * 1024 * 1024,
     max_line_length: 1024 * 1024,
     slow_consumer_timeout: 10_000,
+    first_message_timeout: 30_000,
     debug_all_messages: false,
     cluster_name: null,
     discovery: {},
@@ -784,6 +789,7 @@ export function loadConfig(sources: ConfigSources = {}): HubConfig {
     maxServiceCacheBytes: c.max_service_cache_bytes,
     maxLineLength: c.max_line_length,
     slowConsumerTimeoutMs: c.slow_consumer_timeout,
+    firstMessageTimeoutMs: c.first_message_timeout,
     debugAllMessages: c.debug_all_messages,
     clusterName: c.cluster_name,
     discovery: c.discovery,

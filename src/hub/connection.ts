@@ -20,7 +20,7 @@
 import type { Channel } from '../core/channel.js';
 import { ConnectionError } from '../core/errors.js';
 import type { WireFormat } from '../core/codec/index.js';
-import type { Endpoint, Message } from '../core/message.js';
+import { createMessage, type Endpoint, type Message } from '../core/message.js';
 import type { Logger } from '../core/log.js';
 import { MessageConnection, Outgoing, type AdmitCheck, type TextShortcut } from '../core/message-connection.js';
 import type { Grant } from '../trust/policy.js';
@@ -38,6 +38,8 @@ export interface SniffFilter {
 
 export interface ConnectionLimits {
   slowConsumerTimeoutMs: number;
+  /** A stream connection with no valid message this long after connecting is closed (0: never). */
+  firstMessageTimeoutMs: number;
   /** Queued bytes past which senders to this connection are held back. */
   highWaterBytes: number;
   /** The queue's bound; also what may wait behind a backlog from senders that cannot be held back. */
@@ -75,6 +77,8 @@ export class HubConnection {
   authFailures = 0;
   /** Service names this connection registered that the hub did not know before (max_names_per_connection). */
   namesAdded = 0;
+  /** Told when this connection is closed for saying nothing valid in time (the hub counts and logs it). */
+  onSilent: ((seconds: number) => void) | undefined;
   private dropSince = 0;
   private readonly anonymous: Endpoint;
   /** Senders not read while this connection's queue drains. */
@@ -88,6 +92,7 @@ export class HubConnection {
   private behindChars = 0;
   private backlogOwner: BacklogOwner | undefined;
   private backlogPoll: NodeJS.Timeout | undefined;
+  private silenceTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly channel: Channel,
@@ -113,6 +118,11 @@ export class HubConnection {
       admit,
       write: (line) => this.writeLine(line),
     });
+    // A connection that says nothing valid holds a slot (max_connections) for nothing: the auth timeout of NATS.
+    if (kind !== 'memory' && kind !== 'signal' && limits.firstMessageTimeoutMs > 0) {
+      this.silenceTimer = setTimeout(() => this.closeSilent(), limits.firstMessageTimeoutMs);
+      this.silenceTimer.unref();
+    }
   }
 
   /** Wire format of what the hub writes; set by the first line received, or `format=` on REGISTER/SNIFF. */
@@ -138,6 +148,31 @@ export class HubConnection {
     this.armSlowTimer();
     this.heldBack.add(from);
     if (from.holds++ === 0) from.channel.pauseInput();
+  }
+
+  /** A valid message arrived: the connection is no longer silent. */
+  heard(): void {
+    if (this.silenceTimer === undefined) return;
+    clearTimeout(this.silenceTimer);
+    this.silenceTimer = undefined;
+  }
+
+  private closeSilent(): void {
+    this.silenceTimer = undefined;
+    if (this.channel.state !== 'open') return;
+    const seconds = this.limits.firstMessageTimeoutMs / 1000;
+    this.onSilent?.(seconds);
+    this.messages.send(
+      createMessage(
+        'INVALID',
+        {
+          message: `no valid message within ${seconds} s of connecting (first_message_timeout): the connection is closed; send REGISTER service=NAME;version=1 (or any message) sooner`,
+        },
+        this.sender(),
+        { server: this.anonymous.server },
+      ),
+    );
+    this.channel.close(new ConnectionError('CONNECTION_CLOSED', 'no valid message within first_message_timeout'));
   }
 
   /** The queue drained (the hub's drain handler): feed the backlog, or let the held senders go. */

@@ -96,8 +96,9 @@ export class Hub implements HubContext, CommandContext {
   private resolveStopped!: (reason: string) => void;
   private readonly refusedLog = new Throttle(1000);
   private readonly signalLog = new Throttle(1000);
+  private readonly silentLog = new Throttle(10_000);
   /** Connections refused at max_connections; datagrams refused (secret, size, UDP rules). */
-  readonly faults = { refusedConnections: 0, refusedSignals: 0, invalidLines: 0 };
+  readonly faults = { refusedConnections: 0, refusedSignals: 0, invalidLines: 0, silentConnections: 0 };
 
   constructor(
     readonly config: HubConfig,
@@ -277,6 +278,7 @@ export class Hub implements HubContext, CommandContext {
         slowConsumerTimeoutMs: this.config.slowConsumerTimeoutMs,
         highWaterBytes: Math.floor(this.config.maxQueuedBytes / 4),
         maxQueuedBytes: this.config.maxQueuedBytes,
+        firstMessageTimeoutMs: this.config.firstMessageTimeoutMs,
       },
       this.log,
       this.gate.grantAt(channel, kind),
@@ -286,10 +288,19 @@ export class Hub implements HubContext, CommandContext {
     );
     this.connections.add(conn);
     if (stream && kind !== 'memory') this.streamCount++;
+    conn.onSilent = (seconds) => {
+      this.faults.silentConnections++;
+      if (this.silentLog.ready())
+        this.log.info(
+          { remote: channel.remoteAddress, via: kind, seconds, alsoClosed: this.silentLog.take() },
+          'closed a connection that sent no valid message in time (first_message_timeout)',
+        );
+    };
     // What the hub answers a connection counts against its own queue like any other traffic: past
     // the high watermark, the asker is not read until it has read the answers (holdBack on itself).
     conn.messages.listen({
       message: (received) => {
+        conn.heard();
         this.onMessage(conn, received);
         conn.holdBack(conn);
       },
