@@ -513,8 +513,10 @@ export class Dispatcher implements DispatcherHandler {
         const ids = redeliveredResults.map((id) => parseTaskId(id).executionId).filter((id) => !known.has(id));
         if (ids.length) emits.push(...(await this.opts.db.emitSources(ids)));
       }
-      for (const src of emits)
-        events.push(this.emitted(src, resultFrom.get(src.executionId), redeliveredResults.length > 0));
+      for (const src of emits) {
+        const e = this.emitted(src, resultFrom.get(src.executionId), redeliveredResults.length > 0);
+        if (e) events.push(e);
+      }
       this.counters.results += results.length;
       this.observeResults(results);
     }
@@ -528,7 +530,7 @@ export class Dispatcher implements DispatcherHandler {
    * ran it, one hop further down the chain than its own event. Its id derives from the execution,
    * so a result processed twice emits once.
    */
-  private emitted(src: EmitSource, sender: string | undefined, redelivered: boolean): NewEvent {
+  private emitted(src: EmitSource, sender: string | undefined, redelivered: boolean): NewEvent | undefined {
     const connectorId = src.target.startsWith('connector:')
       ? src.target.slice('connector:'.length)
       : src.target.startsWith('sync:')
@@ -539,6 +541,16 @@ export class Dispatcher implements DispatcherHandler {
       : src.target.startsWith('sync:')
         ? 'sync'
         : (this.connectors.get(connectorId)?.kind ?? connectorId);
+    // Outputs can be larger than an event may be (a result's limit is the agent's batch): held to the event limit.
+    const dataText = JSON.stringify(src.outputs);
+    const max = this.opts.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
+    if (dataText.length > max && Buffer.byteLength(dataText) > max) {
+      this.opts.log.warn(
+        { execution: src.executionId, emit: src.emit },
+        `the outputs of execution ${src.executionId} are ${Buffer.byteLength(dataText)} bytes; events are limited to ${max} bytes: not emitted as ${src.emit}`,
+      );
+      return undefined;
+    }
     this.counters.emitted++;
     return {
       id: `emit:${src.executionId}`,
@@ -546,6 +558,7 @@ export class Dispatcher implements DispatcherHandler {
       kind,
       key: src.emit,
       data: src.outputs,
+      dataText,
       time: new Date().toISOString(),
       hops: src.hops + 1,
       causedBy: src.executionId,
@@ -800,8 +813,8 @@ export class Dispatcher implements DispatcherHandler {
     const emits = await this.opts.db.completeExecutions([result]);
     this.counters.results++;
     if (emits.length) {
-      const { confirmed } = await this.dispatch(emits.map((src) => this.emitted(src, undefined, false)));
-      await confirmed;
+      const events = emits.flatMap((src) => this.emitted(src, undefined, false) ?? []);
+      if (events.length) await (await this.dispatch(events)).confirmed;
     }
   }
 
