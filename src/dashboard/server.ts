@@ -15,6 +15,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Registry } from 'prom-client';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
+import { LogThrottle } from '../core/log-throttle.js';
 import { listServices } from '../hub/service-list.js';
 import { Api, crossSiteProblem, errorResult, type ApiResult } from './api.js';
 import type { DashboardConfig } from './config.js';
@@ -31,8 +32,15 @@ const TYPES: Record<string, string> = {
   '.css': 'text/css; charset=utf-8',
   '.svg': 'image/svg+xml',
 };
-/** A live client further behind than this misses traffic events (registry updates still go). */
-const MAX_BUFFERED = 1 << 20;
+/**
+ * A live client with more than this waiting to be sent misses traffic frames; when a frame it must
+ * not miss (services, rates, cluster, sync progress) finds it that far behind, it is dropped with
+ * the reason (close 1008, then cut): a client that never reads cannot make the dashboard hold its
+ * frames without bound.
+ */
+export const MAX_LIVE_BUFFERED = 1 << 20;
+/** A dropped client's close frame waits behind what it did not read: it is cut after this long. */
+const DROP_GRACE_MS = 1000;
 
 export interface DashboardServer {
   readonly url: string;
@@ -184,14 +192,31 @@ export async function startDashboardServer(opts: {
       services: listServices(link.hub.serverName, link.hub.services, link.hub.remote()),
     });
   const watches = new WeakMap<WebSocket, Watch>();
-  wss.on('connection', (ws: WebSocket) => {
+  const liveLog = new LogThrottle(log, 10_000);
+  const liveRemotes = new WeakMap<WebSocket, string>();
+  /** Sends a frame the client must not miss; a client too far behind for it is dropped instead. */
+  const sendLive = (ws: WebSocket, frame: string): void => {
+    if (ws.readyState !== ws.OPEN) return;
+    const waiting = ws.bufferedAmount;
+    if (waiting <= MAX_LIVE_BUFFERED) {
+      ws.send(frame);
+      return;
+    }
+    const reason = `the live client did not read: ${waiting} bytes waiting (limit ${MAX_LIVE_BUFFERED})`;
+    liveLog.warn('live-not-reading', { remote: liveRemotes.get(ws), waiting }, `dashboard: ${reason}; dropped`);
+    // The close frame queues behind what the client did not read: cut it if it does not come through.
+    ws.close(1008, 'not reading: too far behind');
+    setTimeout(() => ws.terminate(), DROP_GRACE_MS).unref();
+  };
+  wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
+    liveRemotes.set(ws, remoteOf(req));
     // Registry, rates and mesh frames need LIST_SERVICES; the traffic stream needs SNIFF.
     const seesHub = sees(ws, NEEDS.hub);
-    if (seesHub) ws.send(servicesFrame());
+    if (seesHub) sendLive(ws, servicesFrame());
     // Rates and mesh changes (hub-link.ts); traffic is sniffed only while a client wants it ({"type":"subscribe","traffic":false} opts out).
     const watch = link.watch(
       (frame) => {
-        if (ws.readyState === ws.OPEN && seesHub) ws.send(frame);
+        if (seesHub) sendLive(ws, frame);
       },
       { traffic: sees(ws, NEEDS.traffic) },
     );
@@ -205,20 +230,21 @@ export async function startDashboardServer(opts: {
     pending ??= setTimeout(() => {
       pending = undefined;
       const frame = servicesFrame();
-      for (const ws of wss.clients) if (sees(ws, NEEDS.hub)) ws.send(frame);
+      for (const ws of wss.clients) if (sees(ws, NEEDS.hub)) sendLive(ws, frame);
     }, 50);
   });
   const onSniffed = (event: Sniffed) => {
     if (wss.clients.size === 0) return;
     const frame = JSON.stringify({ type: 'sniffed', event });
     for (const ws of wss.clients)
-      if (ws.bufferedAmount < MAX_BUFFERED && watches.get(ws)?.wantsTraffic === true) ws.send(frame);
+      if (ws.readyState === ws.OPEN && ws.bufferedAmount < MAX_LIVE_BUFFERED && watches.get(ws)?.wantsTraffic === true)
+        ws.send(frame);
   };
   link.on('sniffed', onSniffed);
   // Sync progress of runs started from the UI.
   const offApi = api.onFrame((frame) => {
     const text = JSON.stringify(frame);
-    for (const ws of wss.clients) if (sees(ws, NEEDS.sync)) ws.send(text);
+    for (const ws of wss.clients) if (sees(ws, NEEDS.sync)) sendLive(ws, text);
   });
 
   await new Promise<void>((resolve, reject) => {
