@@ -17,6 +17,7 @@
  * subject agreeing with the payload, no message claiming to come from this hub): anyone with the
  * NATS credentials can publish there (see README.md, "Who can publish").
  */
+import type { ClusterCommandGuard, ClusterProof } from '../trust/cluster-commands.js';
 import { connect } from '@nats-io/transport-node';
 import {
   credsAuthenticator,
@@ -60,6 +61,8 @@ export interface BackplanePort {
   /** To every local service that understands `msg.command`. */
   notifyLocal(msg: Message): void;
   requestStop(reason: string): void;
+  /** Checks SHUTDOWN and FORGET published by other hubs; absent in unit fakes (every one obeyed). */
+  readonly clusterCommands?: ClusterCommandGuard;
 }
 
 interface Peer {
@@ -333,13 +336,18 @@ export class Backplane implements RemoteHooks {
         this.reply(msg, 'MESH_STATUS_REPLY', meshStatusParams(this.status()));
         return true;
       case 'SHUTDOWN':
-        this.shutdownCluster();
+        this.shutdownCluster(undefined, this.port.clusterCommands?.proofOf(msg.params));
         return true;
       case 'FORGET': {
         const name = typeof msg.params.server_name === 'string' ? msg.params.server_name : '';
         if (name) {
           this.forget(name);
-          this.publish(this.subjects.ctl('FORGET'), { hub: this.self, epoch: this.epoch, server_name: name });
+          this.publish(this.subjects.ctl('FORGET'), {
+            hub: this.self,
+            epoch: this.epoch,
+            server_name: name,
+            ...this.port.clusterCommands?.proofOf(msg.params),
+          });
         }
         return true;
       }
@@ -624,6 +632,13 @@ export class Backplane implements RemoteHooks {
       return;
     }
     if (c.hub === this.self) return;
+    // Anyone with the NATS credentials can publish here: only a command an identity allowed to
+    // send it started (its proof) is obeyed (src/trust/cluster-commands.ts).
+    if (command === 'SHUTDOWN' || command === 'FORGET') {
+      const guard = this.port.clusterCommands;
+      const detail = command === 'FORGET' ? (c.server_name ?? '') : '';
+      if (guard && guard.check(command, detail, { ...c }, `hub ${c.hub} (backplane)`) !== undefined) return;
+    }
     if (command === 'SHUTDOWN') {
       this.log.warn({ from: c.hub }, 'cluster SHUTDOWN over the backplane');
       this.shutdownCluster(c.hub);
@@ -885,12 +900,12 @@ export class Backplane implements RemoteHooks {
     if (!before || before.complete !== s.complete) this.notify(complete, { neighbors_count: String(s.total) });
   }
 
-  private shutdownCluster(from?: string): void {
+  private shutdownCluster(from?: string, proof?: ClusterProof): void {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
     if (!from) {
-      this.log.warn('cluster SHUTDOWN from a local connection');
-      this.publish(this.subjects.ctl('SHUTDOWN'), { hub: this.self, epoch: this.epoch });
+      this.log.warn({ by: proof?.by }, 'cluster SHUTDOWN from a local connection');
+      this.publish(this.subjects.ctl('SHUTDOWN'), { hub: this.self, epoch: this.epoch, ...proof });
     }
     this.port.requestStop(from ? `SHUTDOWN of the cluster (from hub ${from})` : 'SHUTDOWN of the cluster');
   }
@@ -952,6 +967,7 @@ export class Backplane implements RemoteHooks {
         })),
       ].sort((a, b) => a.name.localeCompare(b.name)),
       blocked: [],
+      refused: this.port.clusterCommands?.refused() ?? [],
       cachedForRemote: this.cache?.stats.pending ?? 0,
       backplane: {
         namespace: this.config.namespace,

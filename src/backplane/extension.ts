@@ -31,6 +31,7 @@ export function hubPort(hub: HubContext, clusterName: string | null): BackplaneP
     deliverLocal: (msg) => hub.deliverLocal(msg),
     notifyLocal: (msg) => hub.notifyLocal(msg),
     requestStop: (reason) => hub.requestStop(reason),
+    clusterCommands: hub.clusterCommands,
   };
 }
 

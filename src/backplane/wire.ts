@@ -46,7 +46,16 @@ export const Bye = z.object({ hub: Name, epoch: z.number().int().positive() });
 export const Hello = z.object({ hub: Name, epoch: z.number().int().positive() });
 
 /** `NS.ctl.SHUTDOWN` and `NS.ctl.FORGET` (which names the hub to forget). */
-export const Control = z.object({ hub: Name, epoch: z.number().int().positive(), server_name: Name.optional() });
+export const Control = z.object({
+  hub: Name,
+  epoch: z.number().int().positive(),
+  server_name: Name.optional(),
+  // Who started it, and the proof (src/trust/cluster-commands.ts).
+  by: z.string().max(64).optional(),
+  at: z.number().optional(),
+  nonce: z.string().max(64).optional(),
+  proof: z.string().max(128).optional(),
+});
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 

@@ -22,6 +22,7 @@ import { SERVICE_NAME, type HubConfig } from './config.js';
 import type { HubConnection } from './connection.js';
 import { MAX_AUTH_FAILURES, type HubGate } from './gate.js';
 import type { Refusal } from '../trust/policy.js';
+import { clusterDetail, type ClusterCommandGuard } from '../trust/cluster-commands.js';
 import { RegisterRefused, parseInstanceParam, type InstanceEntry, type ServiceCatalog } from './service-catalog.js';
 import type { RemoteHooks } from './remote.js';
 import type { Router } from './router.js';
@@ -40,6 +41,8 @@ export interface CommandContext {
   readonly addresses: readonly { readonly kind: string; readonly url: string }[];
   /** Identities: AUTH, REGISTER's password= and who may register what. */
   readonly gate: HubGate;
+  /** Signs SHUTDOWN and FORGET for the other hubs of the cluster. */
+  readonly clusterCommands: ClusterCommandGuard;
   remote(): RemoteHooks | undefined;
   /** Hub commands added by extensions (discovery, built-in services). */
   extraCommand(command: string): HubCommandHandler | undefined;
@@ -247,7 +250,7 @@ export class HubCommands {
           { from: conn.channel.remoteAddress, via: conn.kind, identity: conn.grant.identity },
           'SHUTDOWN received',
         );
-        if (c.remote()?.handleCommand(msg)) return;
+        if (c.remote()?.handleCommand(this.signed(conn, msg))) return;
         return c.requestStop(`SHUTDOWN from ${conn.channel.remoteAddress} (${conn.kind})`);
       case 'SNIFF':
         return this.sniff(conn, msg);
@@ -272,7 +275,7 @@ export class HubCommands {
     }
     const extra = c.extraCommand(msg.command);
     if (extra) return extra(conn, msg);
-    if (c.remote()?.handleCommand(msg)) return;
+    if (c.remote()?.handleCommand(msg.command === 'FORGET' ? this.signed(conn, msg) : msg)) return;
     if (msg.command === 'CLUSTER_STATUS') {
       // No mesh (or one that left it to the hub): a cluster of one, up and complete, as the communicator counts it.
       c.tell(conn, 'CLUSTER_UP', { neighbors_count: '1' });
@@ -339,6 +342,16 @@ export class HubCommands {
     const line = conn.messages.encode(new Outgoing(reply));
     conn.writeLine(line);
     this.lastServices = { conn, version: this.registryVersion, at: now, line };
+  }
+
+  /**
+   * A cluster-wide command (SHUTDOWN, FORGET) with the proof of who sent it, so the other hubs can
+   * check it (src/trust/cluster-commands.ts). The gate has already checked the sender may use it.
+   */
+  private signed(conn: HubConnection, msg: Message): Message {
+    const detail = clusterDetail(msg);
+    const proof = this.c.clusterCommands.sign(msg.command, detail, this.c.gate.signerOf(conn));
+    return proof ? { ...msg, params: { ...msg.params, ...proof } } : msg;
   }
 
   invalid(conn: HubConnection, msg: Message, message: string): void {

@@ -79,6 +79,8 @@ export class HubConnection {
   namesAdded = 0;
   /** Told when this connection is closed for saying nothing valid in time (the hub counts and logs it). */
   onSilent: ((seconds: number) => void) | undefined;
+  /** SHA-256 of the token it proved itself with (cluster commands are signed with it). */
+  tokenDigest: string | undefined;
   private dropSince = 0;
   private readonly anonymous: Endpoint;
   /** Senders not read while this connection's queue drains. */

@@ -16,7 +16,8 @@
 import type { Channel } from '../core/channel.js';
 import type { Message } from '../core/message.js';
 import { isBroadcast } from '../core/protocol/index.js';
-import { isLoopbackAddress, type Grant, type Refusal, type TrustPolicy } from '../trust/policy.js';
+import { isLoopbackAddress, tokenDigest, type Grant, type Refusal, type TrustPolicy } from '../trust/policy.js';
+import type { Signer } from '../trust/cluster-commands.js';
 import type { RefusalLog } from '../trust/refusals.js';
 import type { ConnectionKind, HubConnection } from './connection.js';
 
@@ -41,6 +42,8 @@ export class HubGate {
     private readonly refusals: RefusalLog,
     /** Replies (NOTICES) a connection may always send to the hub: they are never answered. */
     private readonly notices: ReadonlySet<string>,
+    /** The hub's admin token, once it has one. */
+    private readonly adminToken: () => string | undefined = () => undefined,
   ) {}
 
   /** The grant a new connection starts with, from where it came. */
@@ -81,6 +84,42 @@ export class HubGate {
     return refusal.message;
   }
 
+  /**
+   * Who signs a cluster command `conn` sent: the identity of the token it proved itself with,
+   * or, for an admin by other means (the owner's Unix socket, the signal secret), the admin token.
+   */
+  signerOf(conn: HubConnection): Signer | undefined {
+    if (conn.tokenDigest !== undefined && conn.grant.proof === 'token')
+      return { identity: conn.grant.identity, digest: conn.tokenDigest };
+    const admin = this.adminToken();
+    if (conn.grant.all && admin !== undefined) return { identity: 'admin', digest: tokenDigest(admin) };
+    return undefined;
+  }
+
+  /**
+   * A message from another hub (a mesh link, the backplane) for a service here. Its hub checked
+   * its sender, but whoever can reach a plain link's port or publish on the backplane is no hub,
+   * so messages from afar get what an unauthenticated network connection gets (`network_role`):
+   * the built-in services (`sync` holds every account's options) are reached through their own
+   * hub, except by the other hubs' built-in services (discovery talks to discovery).
+   */
+  admitsRemote(msg: Message): boolean {
+    const service = msg.to.service;
+    if (service === '' || isBroadcast(service)) return true;
+    const remote = this.trust.anonymous('network');
+    if (remote.maySend(service)) return true;
+    const from = msg.sentFrom.service;
+    const hash = from.indexOf('#');
+    if (this.trust.reserved.has(hash === -1 ? from : from.slice(0, hash))) return true;
+    const refusal = remote.sendRefusal(service);
+    this.refusals.record(
+      'send',
+      { who: `${msg.sentFrom.server}:${from}`, rule: refusal.rule, what: `${service}/${msg.command}` },
+      `a message from hub ${msg.sentFrom.server} (${from || 'no service'}) to ${service} was dropped: messages from other hubs get ${remote.who}'s grant, and it may not send to "${service}"`,
+    );
+    return false;
+  }
+
   /** Counts and logs (once per kind) a refusal to `conn`. */
   record(conn: HubConnection, refusal: Refusal, what: string): void {
     this.refusals.record(
@@ -98,6 +137,7 @@ export class HubGate {
     const grant = token === undefined || token === '' ? undefined : this.trust.byToken(token);
     if (grant) {
       conn.grant = grant;
+      conn.tokenDigest = tokenDigest(token!);
       return undefined;
     }
     conn.authFailures++;

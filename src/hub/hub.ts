@@ -35,6 +35,7 @@ import { statusParams } from './service-list.js';
 import { SniffTap, type MessageTally } from './sniff-tap.js';
 import { RESERVED_SERVICES, TrustPolicy } from '../trust/policy.js';
 import { originProblem } from '../trust/origin.js';
+import { ClusterCommandGuard } from '../trust/cluster-commands.js';
 import { RefusalLog } from '../trust/refusals.js';
 import { ensureTokenFile } from '../trust/token-file.js';
 
@@ -78,6 +79,8 @@ export class Hub implements HubContext, CommandContext {
   readonly refusals: RefusalLog;
   /** Each connection's identity and the per-line check (gate.ts). */
   readonly gate: HubGate;
+  /** Signs and checks SHUTDOWN and FORGET crossing the cluster (src/trust/cluster-commands.ts). */
+  readonly clusterCommands: ClusterCommandGuard;
   /**
    * Proves the hub's own services (they may register reserved names such as `sync`) when a
    * built-in service reaches the hub over a listener: pass it as the client's `token`. Memory only.
@@ -114,7 +117,8 @@ export class Hub implements HubContext, CommandContext {
       { ...DEFAULT_CACHE_LIMITS, perServiceBytes: config.maxServiceCacheBytes, totalBytes: config.maxCacheBytes },
       (dropped, why) => this.router.cacheDropped(dropped, why),
     );
-    this.gate = new HubGate(this.trust, this.refusals, NOTICES);
+    this.gate = new HubGate(this.trust, this.refusals, NOTICES, () => this.adminToken);
+    this.clusterCommands = new ClusterCommandGuard(this.trust, this.refusals);
     this.serviceToken = this.trust.issueServiceToken();
     this.router = new Router({
       serverName: this.serverName,
@@ -562,6 +566,7 @@ export class Hub implements HubContext, CommandContext {
   }
 
   deliverLocal(msg: Message): void {
+    if (!this.gate.admitsRemote(msg)) return;
     this.router.routeFromRemote(msg);
   }
 

@@ -5,6 +5,7 @@
  * services. Neither side knows the other's internals, and this file is the only place the
  * contract is written.
  */
+import type { ClusterCommandGuard } from '../trust/cluster-commands.js';
 import type { Channel } from '../core/channel.js';
 import type { Message } from '../core/message.js';
 import type { MeshStatus } from '../core/protocol/index.js';
@@ -80,4 +81,9 @@ export interface HubPort {
   notifyLocal(msg: Message): void;
   /** Stops this hub (a SHUTDOWN came from the cluster). */
   requestStop(reason: string): void;
+  /**
+   * Checks SHUTDOWN and FORGET that arrive from other hubs (src/trust/cluster-commands.ts);
+   * absent in unit fakes, where every one is obeyed.
+   */
+  readonly clusterCommands?: ClusterCommandGuard;
 }

@@ -76,6 +76,10 @@ export function formatMeshStatus(s: MeshStatus): string {
     lines.push(
       `blocked: ${s.blocked.map((b) => `${b.address} until ${new Date(b.until).toISOString()} (${b.failures} failed logins)`).join('; ')}`,
     );
+  if (s.refused?.length)
+    lines.push(
+      `refused: ${s.refused.map((r) => `${r.command} from ${r.peer} (${r.count}x, last ${new Date(r.at).toISOString()}: ${r.why})`).join('; ')}`,
+    );
   if (s.cachedForRemote) lines.push(`messages waiting for unreachable hubs: ${s.cachedForRemote}`);
   return lines.join('\n');
 }

@@ -4,7 +4,8 @@
  */
 import { test, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -328,11 +329,18 @@ for (const mode of ['shared'] as const) {
 }
 
 void test('lifecycle: GOSSIP makes the larger address dial, FORGET drops a dead hub, STOP says DISCONNECT, restart reloads neighbors.txt, SHUTDOWN stops the cluster', async () => {
-  const hubs = await cluster([
-    { name: 'a', ip: '127.0.0.1', neighbors: ['b'] }, // smaller than B: it can only GOSSIP to B
-    { name: 'b', ip: '127.0.0.2', neighbors: [] },
-    { name: 'c', ip: '127.0.0.3', neighbors: ['b'] },
-  ]);
+  // One user's hubs share the admin token (as they do under one $SWITCHBOARD_HOME): the SHUTDOWN
+  // and FORGET its admin sends cross the plain links with its proof (src/trust/cluster-commands.ts).
+  const shared = join(mkdtempSync(join(tmpdir(), 'sb-mesh-token-')), 'hub.token');
+  const hubs = await cluster(
+    [
+      { name: 'a', ip: '127.0.0.1', neighbors: ['b'] }, // smaller than B: it can only GOSSIP to B
+      { name: 'b', ip: '127.0.0.2', neighbors: [] },
+      { name: 'c', ip: '127.0.0.3', neighbors: ['b'] },
+    ],
+    { extraArgs: ['--token-file', shared] },
+  );
+  const adminToken = readFileSync(shared, 'utf8').trim();
   const [a, b, c] = ['a', 'b', 'c'].map((n) => hubs.get(n)!) as [HubProcess, HubProcess, HubProcess];
   const notices = [
     'NEW_REMOTE_CONNECTION',
@@ -359,7 +367,7 @@ void test('lifecycle: GOSSIP makes the larger address dial, FORGET drops a dead 
   await watcher.next((m) => m.command === 'CLUSTER_INCOMPLETE');
   watcher.inbox.length = 0;
   // FORGET, STOP and SHUTDOWN are the admin's: the token `switchboard hub` wrote in its home proves it.
-  watcher.send(createMessage('AUTH', { token: a.adminToken }));
+  watcher.send(createMessage('AUTH', { token: adminToken }));
   watcher.send({
     sentFrom: { server: '', service: '' },
     to: { server: '', service: '' },
@@ -375,7 +383,7 @@ void test('lifecycle: GOSSIP makes the larger address dial, FORGET drops a dead 
   // STOP on B: its services hear DISCONNECTING, A's hear DISCONNECTED (not HANGUP).
   const onB = await LineService.register(b.localUrl, 'onb');
   watcher.inbox.length = 0;
-  onB.send(createMessage('AUTH', { token: b.adminToken }));
+  onB.send(createMessage('AUTH', { token: adminToken }));
   onB.send({ sentFrom: { server: '', service: '' }, to: { server: '', service: '' }, command: 'STOP', params: {} });
   await onB.next((m) => m.command === 'DISCONNECTING');
   assert.equal(await b.waitExit(), 0);

@@ -4,6 +4,7 @@
  * cluster status by quorum). Links are in `links.ts`, routing arithmetic in `graph.ts`; this class
  * only wires events to decisions.
  */
+import { clusterDetail } from '../trust/cluster-commands.js';
 import type { Channel } from '../core/channel.js';
 import { createMessage, type JsonValue, type Message } from '../core/message.js';
 import { errorMessage } from '../core/errors.js';
@@ -182,11 +183,11 @@ export class Mesh implements RemoteHooks {
         return true;
       case 'FORGET': {
         const ip = typeof msg.params.ip === 'string' ? msg.params.ip : '';
-        if (ip) this.forget(ip, undefined);
+        if (ip) this.forget(ip, undefined, this.proofOf(msg));
         return true;
       }
       case 'SHUTDOWN':
-        this.shutdownCluster(undefined);
+        this.shutdownCluster(undefined, this.proofOf(msg));
         return true;
       case 'LISTEN_LOADAVG': {
         const hubs = parseListenedHubs(msg.params.ips);
@@ -289,6 +290,7 @@ export class Mesh implements RemoteHooks {
         }))
         .sort((a, b) => a.name.localeCompare(b.name)),
       blocked: this.links.blocked(),
+      refused: this.hub.clusterCommands?.refused() ?? [],
       cachedForRemote: this.cache.size,
     };
   }
@@ -398,11 +400,11 @@ export class Mesh implements RemoteHooks {
         link.peerDisconnected = true;
         return;
       case 'SHUTDOWN':
-        this.shutdownCluster(link);
+        if (this.obeys(link, msg)) this.shutdownCluster(link, this.proofOf(msg));
         return;
       case 'FORGET': {
         const ip = typeof msg.params.ip === 'string' ? msg.params.ip : '';
-        if (ip) this.forget(ip, link);
+        if (ip && this.obeys(link, msg)) this.forget(ip, link, this.proofOf(msg));
         return;
       }
       default:
@@ -555,13 +557,30 @@ export class Mesh implements RemoteHooks {
 
   // ---- cluster-wide commands ---------------------------------------------------------------
 
-  private forget(ip: string, from: RemoteLink | undefined): void {
+  /**
+   * Whether a SHUTDOWN or FORGET from `link` is obeyed: from an authenticated (TLS) link, or with
+   * a proof that an identity of this hub allowed to use it started it (src/trust/cluster-commands.ts).
+   */
+  private obeys(link: RemoteLink, msg: Message): boolean {
+    const guard = this.hub.clusterCommands;
+    if (link.info.secure || !guard) return true;
+    const peer = `hub ${link.info.server} (${link.info.address}, plain link)`;
+    return guard.check(msg.command, clusterDetail(msg), msg.params, peer) === undefined;
+  }
+
+  /** The proof a cluster command carries, passed on unchanged to the next hubs. */
+  private proofOf(msg: Message): Record<string, JsonValue> {
+    const proof = this.hub.clusterCommands?.proofOf(msg.params);
+    return proof ? { ...proof } : {};
+  }
+
+  private forget(ip: string, from: RemoteLink | undefined, proof: Record<string, JsonValue> = {}): void {
     const removed = this.links.forget(ip);
     for (const s of this.graph.all())
       if (s.address && (s.address === ip || s.address.startsWith(`${ip}:`)) && s.origin !== this.hub.serverName)
         this.afterChange(this.graph.forget(s.origin));
     if (!removed && from) return; // already forgotten here: the flood stops
-    for (const l of this.links.all()) if (l !== from) l.send(controlMessage('FORGET', { ip }));
+    for (const l of this.links.all()) if (l !== from) l.send(controlMessage('FORGET', { ip, ...proof }));
   }
 
   /**
@@ -585,11 +604,11 @@ export class Mesh implements RemoteHooks {
     this.broadcast(msg);
   }
 
-  private shutdownCluster(from: RemoteLink | undefined): void {
+  private shutdownCluster(from: RemoteLink | undefined, proof: Record<string, JsonValue> = {}): void {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
-    this.log.warn({ from: from?.info.server ?? 'local' }, 'cluster SHUTDOWN');
-    for (const l of this.links.all()) if (l !== from) l.send(controlMessage('SHUTDOWN'));
+    this.log.warn({ from: from?.info.server ?? 'local', by: proof.by }, 'cluster SHUTDOWN');
+    for (const l of this.links.all()) if (l !== from) l.send(controlMessage('SHUTDOWN', proof));
     this.hub.requestStop('SHUTDOWN of the cluster');
   }
 

@@ -20,12 +20,16 @@ import { WebSocket } from 'ws';
 import type { Channel } from '../core/channel.js';
 import { decodeLine, encodeText } from '../core/codec/index.js';
 import { createMessage, type Message } from '../core/message.js';
-import { tempDir, waitFor } from '../core/test/support.js';
+import { SERVICES, needService, tempDir, waitFor } from '../core/test/support.js';
 import { makeTestPki, type TestPki } from '../core/test/certs.js';
 import { connect } from '../core/transports/index.js';
 import type { Hub } from '../hub/hub.js';
 import { hubPort, sendDatagram, startTestHub } from '../hub/test/support.js';
 import { tokenDigest } from './policy.js';
+import { connect as natsConnect } from 'nats';
+import type { MeshStatus } from '../core/protocol/index.js';
+import { formatMeshStatus } from '../mesh/cluster-status.js';
+import { startMeshHub } from '../dashboard/test/mesh-hubs.js';
 
 type Kind = 'tcp' | 'unix' | 'tls' | 'ws';
 const KINDS: Kind[] = ['tcp', 'unix', 'tls', 'ws'];
@@ -367,6 +371,105 @@ void describe('local_trust=full (communicatord): the identity attacks succeed, s
     assert.match(await other.stopped, /^STOP from /);
   });
 });
+
+void describe('cluster: a SHUTDOWN crossing hubs starts only from an identity allowed to send it', () => {
+  before(() => {
+    process.env.SWITCHBOARD_MESH_TIMINGS = 'fast';
+    process.env.SWITCHBOARD_BACKPLANE_TIMINGS = 'fast';
+  });
+
+  void test("mesh (plain links): one user's hubs obey its admin's SHUTDOWN; another admin's hub refuses it and cluster-status lists it", async () => {
+    const home = await tempDir('sb-attacks-mesh-');
+    homes.push(home);
+    const shared = join(home.path, 'hub.token');
+    // a and b: one user's hubs (one admin token); c: somebody else's. A line a - b - c.
+    const a = await startMeshHub({ name: 'a', ip: '127.0.0.1', scope: 'hub', tokenFile: shared });
+    const b = await startMeshHub({
+      name: 'b',
+      ip: '127.0.0.2',
+      scope: 'hub',
+      tokenFile: shared,
+      neighbors: [a.remote],
+    });
+    const c = await startMeshHub({ name: 'c', ip: '127.0.0.3', scope: 'hub', neighbors: [b.remote] });
+    try {
+      await waitFor(() => meshReach(c.hub) === 3, {
+        what: 'c to reach a and b',
+        timeoutMs: 30_000,
+      });
+      // A local process on a without the admin token: refused at a, nothing crosses.
+      const anon = await Attacker.on(a.hub, 'tcp');
+      anon.send('SHUTDOWN');
+      assert.match(await anon.refusal('SHUTDOWN'), /may not use SHUTDOWN/);
+      // The admin of a and b.
+      const admin = await Attacker.on(a.hub, 'tcp');
+      admin.send(`AUTH token=${a.hub.adminToken}`);
+      admin.send('SHUTDOWN');
+      assert.match(await a.hub.stopped, /SHUTDOWN/);
+      assert.match(await b.hub.stopped, /SHUTDOWN/);
+      await waitFor(() => clusterRefusals(c.hub).length > 0, { what: 'c to refuse the SHUTDOWN' });
+      assert.equal(c.hub.state, 'running');
+      const [refused] = clusterRefusals(c.hub);
+      assert.equal(refused!.command, 'SHUTDOWN');
+      assert.match(refused!.peer, /^hub b \(127\.0\.0\.2:\d+, plain link\)$/);
+      assert.match(refused!.why, /signed by "admin", but no token of an identity of that name on this hub signs it so/);
+      assert.match(formatMeshStatus(meshStatusOf(c.hub)), /refused: SHUTDOWN from hub b/);
+    } finally {
+      for (const h of [a, b, c]) await h.stop();
+    }
+  });
+
+  void test('backplane (NATS): anyone who can publish on its subjects cannot stop its hubs', async (t) => {
+    if (!(await needService(t, 'nats'))) return;
+    const namespace = `attacks${process.pid}`;
+    const a = await startMeshHub({
+      name: 'a',
+      ip: '127.0.0.1',
+      scope: 'hub',
+      backplane: { servers: SERVICES.nats.url, namespace },
+    });
+    const b = await startMeshHub({
+      name: 'b',
+      ip: '127.0.0.1',
+      scope: 'hub',
+      backplane: { servers: SERVICES.nats.url, namespace },
+    });
+    try {
+      await waitFor(() => meshReach(b.hub) === 2, { what: 'b to see a over NATS', timeoutMs: 30_000 });
+      // The admin of a (not of b) shuts its cluster down: a stops, b refuses.
+      const admin = await Attacker.on(a.hub, 'tcp');
+      admin.send(`AUTH token=${a.hub.adminToken}`);
+      admin.send('SHUTDOWN');
+      assert.match(await a.hub.stopped, /SHUTDOWN/);
+      await waitFor(() => clusterRefusals(b.hub).length > 0, { what: 'b to refuse the SHUTDOWN' });
+      assert.match(clusterRefusals(b.hub)[0]!.peer, /^hub a \(backplane\)$/);
+      // A NATS client publishing a SHUTDOWN of its own, with no proof.
+      const nc = await natsConnect({ servers: SERVICES.nats.url });
+      nc.publish(`${namespace}.ctl.SHUTDOWN`, JSON.stringify({ hub: 'rogue', epoch: 1 }));
+      await nc.drain();
+      await waitFor(() => clusterRefusals(b.hub).some((r) => r.peer === 'hub rogue (backplane)'), {
+        what: 'the rogue SHUTDOWN refused',
+      });
+      assert.equal(b.hub.state, 'running');
+    } finally {
+      for (const h of [a, b]) await h.stop();
+    }
+  });
+});
+
+function meshStatusOf(hub: Hub): MeshStatus {
+  return hub.remote()!.status() as MeshStatus;
+}
+
+function meshReach(hub: Hub): number {
+  const remote = hub.remote();
+  if (!remote) return 0;
+  return meshStatusOf(hub).hubs.filter((h) => h.reachable).length;
+}
+
+function clusterRefusals(hub: Hub): NonNullable<MeshStatus['refused']> {
+  return hub.clusterCommands.refused();
+}
 
 void test('a signal listener beyond loopback without signal_secret does not start, and says why', async () => {
   await assert.rejects(

@@ -127,7 +127,8 @@ export type RefusalReason =
   | 'http'
   | 'origin'
   | 'signal'
-  | 'dashboard';
+  | 'dashboard'
+  | 'cluster';
 
 /** A compiled pattern list: exact names in a set, the rest as one regular expression. */
 class Patterns {
@@ -400,6 +401,16 @@ export class TrustPolicy {
   /** The grant a token proves, or undefined when it matches no identity. */
   byToken(token: string): Grant | undefined {
     return this.byDigest.get(tokenDigest(token))?.grant('token');
+  }
+
+  /**
+   * The grant of identity `name` when one of its token digests passes `test` (a cluster command's
+   * proof, keyed with the digest: hubs configured alike know the digests, never the tokens).
+   */
+  verifyMac(name: string, test: (digest: string) => boolean): Grant | undefined {
+    for (const [digest, known] of this.byDigest)
+      if (known.name === name && known !== this.hubIdentity && test(digest)) return known.grant('token');
+    return undefined;
   }
 
   /** The grant a verified client certificate proves (its subject, e.g. `CN=web,O=acme`). */

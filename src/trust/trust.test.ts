@@ -296,3 +296,33 @@ void test('the hub configuration: both file forms, unix_group makes the socket l
     /ws_origins must be origins/,
   );
 });
+
+void test('cluster commands: a proof holds for its identity, command and detail, once, while fresh', async () => {
+  const { ClusterCommandGuard } = await import('./cluster-commands.js');
+  const { RefusalLog } = await import('./refusals.js');
+  const { getLogger } = await import('../core/log.js');
+  const token = 'sbh_cluster-admin-token-0123456789';
+  const policy = new TrustPolicy(parseTrustConfig({}, {}), RESERVED, [tokenDigest(token)]);
+  let now = 1_000_000;
+  const guard = new ClusterCommandGuard(policy, new RefusalLog(getLogger('test')), () => now);
+  const receiver = new ClusterCommandGuard(policy, new RefusalLog(getLogger('test')), () => now);
+  const proof = guard.sign('FORGET', '10.0.0.9', { identity: 'admin', digest: tokenDigest(token) })!;
+  assert.match(receiver.check('FORGET', '10.0.0.8', { ...proof }, 'hub x') ?? '', /no token of an identity/);
+  assert.equal(receiver.check('FORGET', '10.0.0.9', { ...proof }, 'hub x'), undefined);
+  assert.match(receiver.check('FORGET', '10.0.0.9', { ...proof }, 'hub x') ?? '', /seen before \(a replay\)/);
+  const late = guard.sign('SHUTDOWN', '', { identity: 'admin', digest: tokenDigest(token) })!;
+  now += 6 * 60_000;
+  assert.match(receiver.check('SHUTDOWN', '', { ...late }, 'hub x') ?? '', /not fresh/);
+  assert.match(receiver.check('SHUTDOWN', '', {}, 'hub y') ?? '', /carries no proof/);
+  const local = guard.sign('SHUTDOWN', '', { identity: 'local', digest: tokenDigest(token) })!;
+  assert.match(receiver.check('SHUTDOWN', '', { ...local }, 'hub z') ?? '', /signed by "local"/);
+  assert.deepEqual(
+    receiver.refused().map((r) => [r.peer, r.command, r.count]),
+    [
+      ['hub x', 'FORGET', 2],
+      ['hub x', 'SHUTDOWN', 1],
+      ['hub y', 'SHUTDOWN', 1],
+      ['hub z', 'SHUTDOWN', 1],
+    ],
+  );
+});

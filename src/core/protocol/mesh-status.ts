@@ -55,6 +55,10 @@ export const MeshStatusSchema = z.object({
     }),
   ),
   blocked: z.array(z.object({ address: z.string(), until: z.number(), failures: z.number() })),
+  /** SHUTDOWN and FORGET from other hubs this hub would not obey (no proof of an identity allowed to send them); older hubs leave it out. */
+  refused: z
+    .array(z.object({ peer: z.string(), command: z.string(), at: z.number(), why: z.string(), count: z.number() }))
+    .optional(),
   cachedForRemote: z.number(),
 });
 export type MeshStatus = z.infer<typeof MeshStatusSchema>;

@@ -32,6 +32,10 @@ export async function startMeshHub(opts: {
   scope: 'start' | 'hub';
   neighbors?: string[];
   maxConnections?: number;
+  /** The admin token's file (default one in its own home); hubs given one file share their admin. */
+  tokenFile?: string;
+  /** The NATS backplane instead of a mesh: servers and namespace. */
+  backplane?: { servers: string; namespace: string };
 }): Promise<MeshHub> {
   const home = await tempDir(`switchboard-dash-${opts.name}-`);
   const port = await freePort(opts.ip);
@@ -43,8 +47,10 @@ export async function startMeshHub(opts: {
       localListen: 'cd://127.0.0.1:0',
       signal: 'off',
       dataPath: home.path,
-      tokenFile: join(home.path, 'hub.token'),
-      remoteListen: `cd://${opts.ip}:${port}`,
+      tokenFile: opts.tokenFile ?? join(home.path, 'hub.token'),
+      ...(opts.backplane
+        ? { backplane: opts.backplane.servers, backplaneNamespace: opts.backplane.namespace }
+        : { remoteListen: `cd://${opts.ip}:${port}` }),
       ...(opts.neighbors?.length ? { neighbors: opts.neighbors.join(',') } : {}),
       ...(opts.maxConnections ? { maxConnections: String(opts.maxConnections) } : {}),
     },
