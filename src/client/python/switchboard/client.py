@@ -577,7 +577,10 @@ class Client:
             return sock.recv(65536)
         while True:
             if not sock.pending():
-                select.select([sock], [], [])
+                try:
+                    select.select([sock], [], [])
+                except ValueError as err:  # closed by close() meanwhile (its descriptor is -1)
+                    raise OSError("the connection was closed") from err
             with self._tls_lock:
                 try:
                     return sock.recv(65536)
@@ -599,7 +602,10 @@ class Client:
             if sent:
                 view = view[sent:]
             else:
-                select.select([], [sock], [], 1.0)
+                try:
+                    select.select([], [sock], [], 1.0)
+                except ValueError as err:
+                    raise OSError("the connection was closed") from err
 
     def _run_io(self, sock: Optional[socket.socket]) -> None:
         attempt = 0

@@ -249,11 +249,13 @@ class WhenTheHubGoesAway(unittest.TestCase):
     def test_reconnects_registers_again_and_delivers_what_was_queued(self):
         service = connect(self.hub.url, backoff=FAST)
         self.addCleanup(service.close)
-        got = []
-        service.on("NOTE", lambda m: got.append(m.params["n"]))
         service.register("py_survivor")
         sender = connect(self.hub.url, backoff=FAST, queue_capacity=3)
         self.addCleanup(sender.close)
+        # The queued messages go to the sender itself: the only service sure to be registered again
+        # when they leave (they wait for its READY); the restarted hub knows no other name yet.
+        got = []
+        sender.on("NOTE", lambda m: got.append(m.params["n"]))
         sender.register("py_sender")
         states = []
         sender.on_state(lambda s: states.append((s.status, s.retry_in)))
@@ -261,7 +263,7 @@ class WhenTheHubGoesAway(unittest.TestCase):
         self.hub.stop()
         wait_until(lambda: sender.state.status in ("disconnected", "connecting"), what="the sender to notice")
         for n in range(5):  # the queue keeps the newest 3
-            self.assertTrue(sender.send("NOTE", to="py_survivor", params={"n": str(n)}))
+            self.assertTrue(sender.send("NOTE", to="py_sender", params={"n": str(n)}))
         self.assertEqual(sender.stats["dropped"], 2)
 
         self.hub.start()
