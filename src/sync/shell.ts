@@ -2,6 +2,7 @@
  * Runs the install/update steps (`sh -c <command>`, `git ...`) in a connector's folder, streaming
  * their output to the caller and keeping its tail for the error message when a step fails.
  */
+import { connectorEnv } from './env.js';
 import { spawn } from 'node:child_process';
 import { SwitchboardError } from '../core/errors.js';
 
@@ -21,7 +22,8 @@ export function runStep(what: string, file: string, args: readonly string[], opt
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, {
       cwd: opts.cwd,
-      env: opts.env ?? process.env,
+      // Never the hub's own environment (its token, the database and broker URLs): the allow-list at least.
+      env: opts.env ?? connectorEnv([]),
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });

@@ -11,7 +11,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
@@ -19,7 +20,13 @@ import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import type { Channel } from '../core/channel.js';
 import { decodeLine, encodeText } from '../core/codec/index.js';
-import { createMessage, type Message } from '../core/message.js';
+import { createMessage, type JsonValue, type Message } from '../core/message.js';
+import { getLogger } from '../core/log.js';
+import { openDispatchDb } from '../dispatch/open.js';
+import { startAgent, startDispatcher } from '../dispatch/run.js';
+import { connectorEnv as syncConnectorEnv } from '../sync/env.js';
+import { pluginEnv } from '../sync/goplugin/session.js';
+import { runShell } from '../sync/shell.js';
 import { SERVICES, needService, tempDir, waitFor } from '../core/test/support.js';
 import { makeTestPki, type TestPki } from '../core/test/certs.js';
 import { connect } from '../core/transports/index.js';
@@ -34,6 +41,7 @@ import { startMeshHub } from '../dashboard/test/mesh-hubs.js';
 type Kind = 'tcp' | 'unix' | 'tls' | 'ws';
 const KINDS: Kind[] = ['tcp', 'unix', 'tls', 'ws'];
 const BILLING_TOKEN = 'billing-token-0123456789abcdef';
+const quiet = getLogger('attacks');
 
 let pki: TestPki;
 const homes: { cleanup: () => Promise<void> }[] = [];
@@ -470,6 +478,101 @@ function meshReach(hub: Hub): number {
 function clusterRefusals(hub: Hub): NonNullable<MeshStatus['refused']> {
   return hub.clusterCommands.refused();
 }
+
+void describe("secrets: a connector is someone else's program and gets none of the hub's", () => {
+  const SECRETS = {
+    SWITCHBOARD_HTTP_TOKEN: 'sbt_http-secret-for-attacks',
+    SWITCHBOARD_AMQP_URL: 'amqp://user:hunter2@127.0.0.1:5672',
+    SWITCHBOARD_AGENT_TOKEN: 'sbt_agent-secret-for-attacks',
+    DATABASE_PASSWORD: 'hunter2',
+    ASKED_FOR: 'yes',
+  };
+  const leaked = (names: Iterable<string>): string[] => [...names].filter((n) => n in SECRETS && n !== 'ASKED_FOR');
+  before(() => {
+    Object.assign(process.env, SECRETS);
+  });
+  after(() => {
+    for (const k of Object.keys(SECRETS)) delete process.env[k];
+  });
+
+  void test('an event agent (over the hub) starts its connector with the allow-list and what it asked for', async () => {
+    const hub = await startTestHub();
+    const home = await tempDir('sb-attacks-dispatch-');
+    homes.push(home);
+    const { db, close } = await openDispatchDb({ home: home.path });
+    const address = `cd://127.0.0.1:${hubPort(hub)}`;
+    const dispatcher = await startDispatcher({ db, hub: address, hubToken: hub.adminToken, log: quiet });
+    try {
+      const agent = await startAgent({
+        command: [
+          process.execPath,
+          '--import',
+          'tsx',
+          fileURLToPath(new URL('../dispatch/test/fixtures/env-dump.ts', import.meta.url)),
+        ],
+        kind: 'dump',
+        id: 'dump-attacks',
+        token: await db.issueToken('dump'),
+        dispatcher: address,
+        env: { pass: ['ASKED_FOR'] },
+        log: quiet,
+      });
+      try {
+        const answer = new Promise<Record<string, JsonValue>>((resolve) =>
+          agent.connector.on('result', (r) => {
+            if (r.id === 'env-1' && 'outputs' in r) resolve(r.outputs);
+          }),
+        );
+        await waitFor(() => agent.connector.sendTask({ id: 'env-1', key: 'env', inputs: { values: ['ASKED_FOR'] } }), {
+          what: 'the connector to take a task',
+        });
+        const out = await answer;
+        assert.deepEqual(leaked(out.names as string[]), []);
+        assert.deepEqual(out.values, { ASKED_FOR: 'yes' });
+      } finally {
+        await agent.stop();
+      }
+    } finally {
+      await dispatcher.stop();
+      await close();
+      await hub.stop();
+    }
+  });
+
+  void test("sync: a connector's install command and its run (go-plugin, Airbyte) get the allow-list and what its manifest asks for", async () => {
+    const home = await tempDir('sb-attacks-sync-');
+    homes.push(home);
+    // An install or update step that names no environment gets the allow-list, never process.env.
+    await runShell('print the environment', 'env > env.txt', { cwd: home.path });
+    const installed = readFileSync(join(home.path, 'env.txt'), 'utf8')
+      .split('\n')
+      .map((l) => l.slice(0, l.indexOf('=')));
+    assert.deepEqual(leaked(installed), []);
+    // What the go-plugin and Airbyte drivers start a connector with (manifest env: ASKED_FOR).
+    const plugin = pluginEnv({ inheritEnv: ['ASKED_FOR'], env: { SWITCHBOARD_ACCOUNT: 'a' } });
+    const airbyte = syncConnectorEnv(['ASKED_FOR'], { SWITCHBOARD_ACCOUNT: 'a' });
+    for (const env of [plugin, airbyte]) {
+      assert.deepEqual(leaked(Object.keys(env)), []);
+      assert.equal(env.ASKED_FOR, 'yes');
+      assert.equal(env.PATH, process.env.PATH);
+    }
+  });
+
+  void test('a token on the command line is refused (ps shows it to every user)', async () => {
+    const bin = fileURLToPath(new URL('../../bin/switchboard.js', import.meta.url));
+    const run = spawnSync(
+      process.execPath,
+      [bin, 'agent', '--kind', 'dump', '--token', 'sbt_visible', '--example', 'timer'],
+      {
+        env: { ...process.env, SWITCHBOARD_FROM_SOURCE: '1' },
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
+    assert.notEqual(run.status, 0);
+    assert.match(run.stderr, /--token would show the secret to every user of this machine/);
+  });
+});
 
 void test('a signal listener beyond loopback without signal_secret does not start, and says why', async () => {
   await assert.rejects(
