@@ -13,6 +13,7 @@ import {
   type InvalidMessageError,
 } from '../core/errors.js';
 import { encodeMessage } from '../core/message-connection.js';
+import { LogThrottle } from '../core/log-throttle.js';
 import { getLogger, type Logger } from '../core/log.js';
 import { COMMAND_NAME, type Message } from '../core/message.js';
 import { isServiceOrInstance, sameService } from '../core/protocol/index.js';
@@ -68,6 +69,8 @@ interface PendingRegister {
 
 export class SwitchboardClient {
   private readonly log: Logger;
+  /** What peers can repeat at will (bad requests, bad lines): one line per cause per 10 s, with a count. */
+  private readonly faultLog: LogThrottle;
   private readonly connection: Connection;
   private readonly correlator = new Correlator();
   private readonly queue: OutboundQueue;
@@ -92,6 +95,7 @@ export class SwitchboardClient {
     private readonly options: ResolvedOptions,
   ) {
     this.log = getLogger('client', { address });
+    this.faultLog = new LogThrottle(this.log, 10_000);
     this.queue = new OutboundQueue(options.queueCapacity, options.dropPolicy);
     this.currentState = { status: 'connecting', address, attempt: 0 };
     this.connection = new Connection(
@@ -450,7 +454,11 @@ export class SwitchboardClient {
 
   private onInvalid(raw: string, error: InvalidMessageError): void {
     this.counters.invalid++;
-    this.log.warn({ err: error.message, line: raw.slice(0, 200) }, 'ignored a line from the hub that does not parse');
+    this.faultLog.warn(
+      'invalid-line',
+      { err: error.message, line: raw.slice(0, 200) },
+      'ignored a line from the hub that does not parse',
+    );
   }
 
   private onMessageIn(msg: Message): void {
@@ -558,7 +566,11 @@ export class SwitchboardClient {
           )
         )
           return true;
-        this.log.warn({ command: about, message: text }, 'the hub reported an invalid message');
+        this.faultLog.warn(
+          `hub-invalid:${about ?? ''}`,
+          { command: about, message: text },
+          'the hub reported an invalid message',
+        );
         return !this.handlers.has(msg.command);
       }
       case 'QUITTING':
@@ -601,7 +613,16 @@ export class SwitchboardClient {
 
   /** @internal A handler threw: logged here; the table answers a request with ERROR. */
   handlerFailed(msg: Message, err: unknown): void {
-    this.log.error({ err: errorMessage(err), command: msg.command }, 'a handler threw');
+    // A request with bad parameters is the sender's fault (it gets ERROR with the reason): a warning;
+    // anything else is this service's. Either way once per cause per interval, however many come.
+    const code = err instanceof SwitchboardError ? err.code : 'INTERNAL';
+    const refused = code === 'INVALID_ARGUMENT' || code === 'INVALID_MESSAGE';
+    this.faultLog.write(
+      refused ? 'warn' : 'error',
+      `handler:${msg.command}:${code}`,
+      { err: errorMessage(err), command: msg.command, code },
+      refused ? 'refused a request with invalid parameters' : 'a handler threw',
+    );
   }
 }
 

@@ -15,6 +15,7 @@ import { Outgoing } from '../core/message-connection.js';
 import { fail, ok, type Result } from '../core/result.js';
 import { parseListenedHubs } from '../core/protocol/index.js';
 import type { Logger } from '../core/log.js';
+import { LogThrottle } from '../core/log-throttle.js';
 import { ClockCheck } from './clock-status.js';
 import { COMMUNICATOR_REFUSALS, FALLBACK_COMMANDS, publicAddressParams } from './communicator-messages.js';
 import { LocalLoadAvg } from './loadavg.js';
@@ -176,6 +177,8 @@ export class HubCommands {
   private readonly clock: ClockCheck;
   /** Local connections that sent REGISTER_FOR_LOADAVG. */
   readonly loadavg: LocalLoadAvg;
+  /** Notices and refusals a client can repeat at will: one line per cause per 10 s, with a count. */
+  private readonly faultLog: LogThrottle;
   /** Counts registry changes: a SERVICES answer made before the last change is not reused. */
   private registryVersion = 0;
   /**
@@ -189,6 +192,7 @@ export class HubCommands {
     options: { clockEnv?: NodeJS.ProcessEnv; sampleLoad?: () => number } = {},
   ) {
     this.clock = new ClockCheck(options.clockEnv);
+    this.faultLog = new LogThrottle(c.log, 10_000);
     c.services.onChange(() => {
       this.registryVersion++;
       this.lastServices = undefined;
@@ -267,7 +271,8 @@ export class HubCommands {
     const c = this.c;
     if (NOTICES.has(msg.command)) {
       if (msg.command === 'UNKNOWN' || msg.command === 'INVALID')
-        c.log.info(
+        this.faultLog.info(
+          `reported:${msg.command}`,
           { from: msg.sentFrom.service || conn.channel.remoteAddress, command: msg.command, params: msg.params },
           'a connection reported a problem to the hub',
         );
@@ -447,7 +452,11 @@ export class HubCommands {
       });
     } catch (err) {
       if (err instanceof RegisterRefused) {
-        this.c.log.info({ service: name, from: conn.channel.remoteAddress, why: err.message }, 'registration refused');
+        this.faultLog.info(
+          `register-refused:${name}`,
+          { service: name, from: conn.channel.remoteAddress, why: err.message },
+          'registration refused',
+        );
         return this.invalid(conn, msg, err.message);
       }
       throw err;

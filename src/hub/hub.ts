@@ -10,6 +10,7 @@ import { decodeText, encodeText, type TextHead } from '../core/codec/index.js';
 import type { Channel } from '../core/channel.js';
 import { errorMessage, SwitchboardError, type InvalidMessageError } from '../core/errors.js';
 import { getLogger, type Logger } from '../core/log.js';
+import { LogThrottle } from '../core/log-throttle.js';
 import { createMessage, type JsonValue, type Message } from '../core/message.js';
 import { MessageConnection, Outgoing, restamp, type Received } from '../core/message-connection.js';
 import { isBroadcast, isThisHub } from '../core/protocol/index.js';
@@ -43,26 +44,8 @@ export type HubState = 'new' | 'running' | 'stopping' | 'stopped';
 
 export type { HubAddress } from './context.js';
 
-/** One log line per `everyMs` for a repeating fault (a flood must not flood the log). */
-class Throttle {
-  private last = 0;
-  suppressed = 0;
-  constructor(private readonly everyMs: number) {}
-  ready(): boolean {
-    const now = Date.now();
-    if (now - this.last < this.everyMs) {
-      this.suppressed++;
-      return false;
-    }
-    this.last = now;
-    return true;
-  }
-  take(): number {
-    const n = this.suppressed;
-    this.suppressed = 0;
-    return n;
-  }
-}
+/** Repeating faults are logged once per this many ms per cause, with a count (a flood must not flood the log). */
+const FAULT_LOG_MS = 10_000;
 
 export class Hub implements HubContext, CommandContext {
   readonly serverName: string;
@@ -97,9 +80,8 @@ export class Hub implements HubContext, CommandContext {
   private currentState: HubState = 'new';
   private stopping: Promise<void> | undefined;
   private resolveStopped!: (reason: string) => void;
-  private readonly refusedLog = new Throttle(1000);
-  private readonly signalLog = new Throttle(1000);
-  private readonly silentLog = new Throttle(10_000);
+  /** Faults an outsider can repeat at will (refused connections and datagrams, churn): one line per cause per interval. */
+  private readonly faultLog: LogThrottle;
   /** Connections refused at max_connections; datagrams refused (secret, size, UDP rules). */
   readonly faults = { refusedConnections: 0, refusedSignals: 0, invalidLines: 0, silentConnections: 0 };
 
@@ -113,6 +95,7 @@ export class Hub implements HubContext, CommandContext {
     this.tap = new SniffTap(config.serverName);
     this.trust = new TrustPolicy(config.trust, new Set(RESERVED_SERVICES));
     this.refusals = new RefusalLog(this.log);
+    this.faultLog = new LogThrottle(this.log, FAULT_LOG_MS);
     this.cache = new MessageCache(
       { ...DEFAULT_CACHE_LIMITS, perServiceBytes: config.maxServiceCacheBytes, totalBytes: config.maxCacheBytes },
       (dropped, why) => this.router.cacheDropped(dropped, why),
@@ -266,11 +249,11 @@ export class Hub implements HubContext, CommandContext {
         createMessage('INVALID', { message }, {}, { server: this.serverName }),
       );
       channel.close();
-      if (this.refusedLog.ready())
-        this.log.warn(
-          { remote: channel.remoteAddress, max: this.config.maxConnections, alsoRefused: this.refusedLog.take() },
-          'too many connections: refused',
-        );
+      this.faultLog.warn(
+        'max-connections',
+        { remote: channel.remoteAddress, max: this.config.maxConnections },
+        'too many connections: refused',
+      );
       return;
     }
     const conn: HubConnection = new HubConnection(
@@ -294,11 +277,11 @@ export class Hub implements HubContext, CommandContext {
     if (stream && kind !== 'memory') this.streamCount++;
     conn.onSilent = (seconds) => {
       this.faults.silentConnections++;
-      if (this.silentLog.ready())
-        this.log.info(
-          { remote: channel.remoteAddress, via: kind, seconds, alsoClosed: this.silentLog.take() },
-          'closed a connection that sent no valid message in time (first_message_timeout)',
-        );
+      this.faultLog.info(
+        'silent',
+        { remote: channel.remoteAddress, via: kind, seconds },
+        'closed a connection that sent no valid message in time (first_message_timeout)',
+      );
     };
     // What the hub answers a connection counts against its own queue like any other traffic: past
     // the high watermark, the asker is not read until it has read the answers (holdBack on itself).
@@ -440,16 +423,15 @@ export class Hub implements HubContext, CommandContext {
       const given = msg.params.secret_code;
       if (given !== secret) {
         this.faults.refusedSignals++;
-        if (this.signalLog.ready())
-          this.log.warn(
-            {
-              remote: conn.channel.remoteAddress,
-              command: msg.command,
-              alsoRefused: this.signalLog.take(),
-              why: given === undefined ? 'no secret_code' : 'wrong secret_code',
-            },
-            'signal dropped: secret_code does not match signal_secret',
-          );
+        this.faultLog.warn(
+          given === undefined ? 'signal-no-secret' : 'signal-wrong-secret',
+          {
+            remote: conn.channel.remoteAddress,
+            command: msg.command,
+            why: given === undefined ? 'no secret_code' : 'wrong secret_code',
+          },
+          'signal dropped: secret_code does not match signal_secret',
+        );
         if (this.tap.active) this.tap.publish('refused', msg, undefined, 'wrong or missing secret_code');
         return false;
       }
@@ -471,7 +453,11 @@ export class Hub implements HubContext, CommandContext {
     if (UDP_REFUSED.has(msg.command)) {
       this.faults.refusedSignals++;
       const message = `${msg.command} is not accepted over UDP: send it on a stream connection (cd://)`;
-      this.log.warn({ remote: conn.channel.remoteAddress, command: msg.command }, 'command refused over UDP');
+      this.faultLog.warn(
+        `udp-refused:${msg.command}`,
+        { remote: conn.channel.remoteAddress, command: msg.command },
+        'command refused over UDP',
+      );
       this.tell(conn, 'INVALID', { command: msg.command, message });
       if (this.tap.active) this.tap.publish('refused', msg, undefined, message);
       return false;
@@ -483,7 +469,8 @@ export class Hub implements HubContext, CommandContext {
     const code = err instanceof SwitchboardError ? err.code : (err as { code?: string }).code;
     if (code === 'LINE_TOO_LONG') {
       this.faults.invalidLines++;
-      this.log.warn(
+      this.faultLog.warn(
+        'line-too-long',
         { connection: conn.id, remote: conn.channel.remoteAddress, service: conn.registration?.id, err: err.message },
         'line too long: closing the connection',
       );
@@ -491,11 +478,11 @@ export class Hub implements HubContext, CommandContext {
       if (reply && this.tap.active) this.tap.publish('sent', reply);
     } else if (code === 'DATAGRAM_TOO_LARGE') {
       this.faults.refusedSignals++;
-      if (this.signalLog.ready())
-        this.log.warn(
-          { remote: conn.channel.remoteAddress, err: err.message, alsoRefused: this.signalLog.take() },
-          'oversized datagram dropped',
-        );
+      this.faultLog.warn(
+        'datagram-too-large',
+        { remote: conn.channel.remoteAddress, err: err.message },
+        'oversized datagram dropped',
+      );
     } else {
       this.log.debug({ connection: conn.id, err: err.message }, 'connection error');
     }
@@ -519,7 +506,12 @@ export class Hub implements HubContext, CommandContext {
   }
 
   registered(conn: HubConnection, inst: InstanceEntry<HubConnection>): void {
-    this.log.info({ service: inst.id, via: conn.kind, remote: conn.channel.remoteAddress }, 'service registered');
+    // Per name: a client that registers and leaves in a loop gets one line per interval, with the count.
+    this.faultLog.info(
+      `registered:${inst.name}`,
+      { service: inst.id, via: conn.kind, remote: conn.channel.remoteAddress },
+      'service registered',
+    );
     this.tell(conn, 'HELP');
     this.tell(conn, 'READY', {
       my_address: conn.localAddress,
@@ -538,7 +530,7 @@ export class Hub implements HubContext, CommandContext {
     conn.registration = undefined;
     conn.stopBacklog();
     if (!this.services.unregister(inst)) return;
-    this.log.info({ service: inst.id, why }, 'service unregistered');
+    this.faultLog.info(`unregistered:${inst.name}`, { service: inst.id, why }, 'service unregistered');
     this.notifyStatus(inst);
     this.remoteHooks?.servicesChanged();
   }

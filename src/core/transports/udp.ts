@@ -11,6 +11,7 @@ import { isIP } from 'node:net';
 import type { Channel } from '../channel.js';
 import { formatAddress, type ChannelAddress } from '../address.js';
 import { ConnectionError, DatagramTooLargeError, InvalidArgumentError } from '../errors.js';
+import { LogThrottle } from '../log-throttle.js';
 import { BaseChannel, channelLogger } from './base-channel.js';
 import {
   MAX_DATAGRAM_BYTES,
@@ -139,6 +140,8 @@ export async function listenUdp(addr: ChannelAddress, options: ListenOptions, on
   const peers = new Map<string, UdpChannel>();
   const stats: ListenerStats = { accepted: 0, rejected: 0 };
   const log = channelLogger();
+  // Datagrams cost nothing to send: one line per 10 s, with the count, whatever the flood.
+  const faultLog = new LogThrottle(log, 10_000);
 
   socket.on('message', (msg: Buffer, rinfo: RemoteInfo) => {
     const key = rinfo.family === 'IPv6' ? `[${rinfo.address}]:${rinfo.port}` : `${rinfo.address}:${rinfo.port}`;
@@ -146,7 +149,11 @@ export async function listenUdp(addr: ChannelAddress, options: ListenOptions, on
     if (!channel) {
       if (peers.size >= maxPeers) {
         stats.rejected++;
-        log.warn({ transport: 'udp', remote: key, peers: peers.size }, 'too many UDP peers; datagram dropped');
+        faultLog.warn(
+          'udp-peers',
+          { transport: 'udp', remote: key, peers: peers.size },
+          'too many UDP peers; datagram dropped',
+        );
         return;
       }
       channel = new UdpChannel(socket, key, { port: rinfo.port, host: rinfo.address }, options, (ch) =>
