@@ -33,7 +33,9 @@ export function dashboardUrls(printed: string): { url: string; signInUrl: string
   return { url: u.origin, signInUrl: printed, token };
 }
 
-export async function startWithDashboard(env: { http?: string; token?: string } = {}): Promise<Running> {
+export async function startWithDashboard(
+  env: { http?: string; token?: string; flags?: Record<string, unknown> } = {},
+): Promise<Running> {
   const home = await tempDir('switchboard-dashboard-');
   process.env.SWITCHBOARD_HTTP = env.http ?? '127.0.0.1:0';
   if (env.token) process.env.SWITCHBOARD_HTTP_TOKEN = env.token;
@@ -46,6 +48,7 @@ export async function startWithDashboard(env: { http?: string; token?: string } 
       signal: 'off',
       dataPath: home.path,
       tokenFile: join(home.path, 'hub.token'),
+      ...env.flags,
     },
   });
   const sink = new PassThrough();
