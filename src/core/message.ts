@@ -54,3 +54,22 @@ export function paramToString(value: JsonValue): string {
 
 /** The message protocol version, sent as `version=1` (REGISTER, CONNECT). */
 export const MESSAGE_VERSION = 1;
+
+/** Characters of a message in the text form, closely enough for a budget (names, keys, values). */
+export function messageBytes(msg: Message): number {
+  let n = 16 + msg.command.length + msg.to.server.length + msg.to.service.length;
+  n += msg.sentFrom.server.length + msg.sentFrom.service.length;
+  for (const key in msg.params) n += key.length + 2 + valueBytes(msg.params[key]!);
+  return n;
+}
+
+function valueBytes(v: JsonValue): number {
+  if (typeof v === 'string') return v.length;
+  if (v === null || typeof v !== 'object') return 8;
+  try {
+    return JSON.stringify(v).length;
+  } catch {
+    // Nested past the stack: it was parsed, so it is at most a line long; count it generously.
+    return 1 << 20;
+  }
+}

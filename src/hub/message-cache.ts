@@ -6,7 +6,7 @@
  * (evicted, expired, or too big to keep at all) is reported to `onDropped` with the reason, so the
  * sender can be told (TRANSMISSION_REPORT). Expired messages are swept every few seconds.
  */
-import type { JsonValue, Message } from '../core/message.js';
+import { messageBytes, type Message } from '../core/message.js';
 
 export interface CacheLimits {
   /** Messages per service. */
@@ -51,25 +51,6 @@ export type DropListener<From> = (dropped: Cached<From>, reason: string) => void
 
 /** Sweep expired messages this often (ms) while anything is held. */
 const SWEEP_MS = 5000;
-
-/** Characters of a message in the text form, closely enough for a budget (names, keys, values). */
-export function messageBytes(msg: Message): number {
-  let n = 16 + msg.command.length + msg.to.server.length + msg.to.service.length;
-  n += msg.sentFrom.server.length + msg.sentFrom.service.length;
-  for (const key in msg.params) n += key.length + 2 + valueBytes(msg.params[key]!);
-  return n;
-}
-
-function valueBytes(v: JsonValue): number {
-  if (typeof v === 'string') return v.length;
-  if (v === null || typeof v !== 'object') return 8;
-  try {
-    return JSON.stringify(v).length;
-  } catch {
-    // Nested past the stack: it was parsed, so it is at most a line long; count it generously.
-    return 1 << 20;
-  }
-}
 
 export class MessageCache<From = unknown> {
   private readonly byService = new Map<string, Entry<From>[]>();

@@ -22,3 +22,20 @@ void test('messages wait per hub in order, expire by their own ttl, and are hand
   assert.deepEqual(cache.take('D'), [], 'expired');
   assert.equal(cache.size, 0);
 });
+
+void test("a hub's queue is bounded in bytes too: past it a new message is refused; expired ones make room", () => {
+  const clock = new ManualClock();
+  const cache = new RemoteCache(clock, 100, 5000);
+  const big = (n: number) => createMessage('BIG', { n: String(n), blob: 'x'.repeat(2000) });
+  assert.ok(cache.add('C', big(1), 10));
+  assert.ok(cache.add('C', big(2), 60));
+  assert.ok(!cache.add('C', big(3), 60), 'a third 2 KB message does not fit in 5,000 bytes');
+  assert.ok(cache.pendingBytes('C') <= 5000);
+  clock.advance(11_000);
+  assert.ok(cache.add('C', big(4), 60), 'the expired first one made room');
+  assert.deepEqual(
+    cache.take('C').map((m) => m.params.n),
+    ['2', '4'],
+  );
+  assert.equal(cache.pendingBytes('C'), 0);
+});
