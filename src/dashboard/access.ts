@@ -2,9 +2,9 @@
  * The dashboard is another door to the same services, so it asks the same questions the hub
  * asks: a request's token names an identity (the hub's admin token, a configured identity's
  * token, or `--http-token-file`'s, which counts as the admin), and each route needs what the
- * matching hub message would need (the sync pages: sending to `sync`; triggers and executions:
- * sending to `dispatcher`; services and the cluster: LIST_SERVICES / MESH_STATUS; the traffic
- * stream: SNIFF).
+ * matching hub message would need (the sync pages: sending to `sync`; triggers, executions and
+ * dead letters: sending to `dispatcher`; services and the cluster: LIST_SERVICES / MESH_STATUS;
+ * the traffic stream: SNIFF).
  */
 import type { Grant } from '../trust/policy.js';
 
@@ -37,6 +37,9 @@ const BY_SECTION: Record<string, Need> = {
   data: NEEDS.sync,
   triggers: NEEDS.dispatcher,
   executions: NEEDS.dispatcher,
+  // Listed without their bodies (which carry the agents' tokens); a replayed letter is checked by
+  // the dispatcher like any agent message, so replaying is no more than replaying an execution.
+  'dead-letters': NEEDS.dispatcher,
 };
 
 /** What `/api/<section>/...` needs (`/metrics`, `/api/live` and unknown paths: just a valid token). */

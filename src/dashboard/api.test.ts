@@ -13,7 +13,8 @@ let sync: SyncApi;
 const clients: SwitchboardClient[] = [];
 
 before(async () => {
-  running = await startWithDashboard();
+  // No RabbitMQ URL, whatever the environment says: the dispatcher runs over the hub.
+  running = await startWithDashboard({ amqp: null });
   sync = await seedData(running.home, 120);
 });
 
@@ -169,6 +170,27 @@ void test("connectors, accounts, runs, triggers, executions and the cluster answ
   assert.equal(cluster.body.server, 'dash');
   assert.equal(cluster.body.mesh, null);
   assert.ok((cluster.body.services as string[]).includes('sync'));
+});
+
+void test('without an AMQP URL the dead letters say where they live and how to give the dashboard one', async () => {
+  const listed = await getJson('/api/dead-letters');
+  assert.equal(listed.status, 200);
+  assert.equal(listed.body.queue, null);
+  assert.deepEqual(listed.body.letters, []);
+  assert.match(
+    listed.body.why as string,
+    /^dead letters live on RabbitMQ, and this dashboard has no AMQP URL: .* start switchboard with --amqp URL or SWITCHBOARD_AMQP_URL set/,
+  );
+  const replay = await getJson('/api/dead-letters/replay', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ all: true }),
+  });
+  assert.equal(replay.status, 409);
+  assert.equal((replay.body.error as { message: string }).message, listed.body.why);
+  // The body is still checked first: a mistake is named before the missing broker.
+  const bad = await getJson('/api/dead-letters/replay', { method: 'POST', body: '{}' });
+  assert.equal(bad.status, 400);
 });
 
 void test('the UI is served at /', async () => {

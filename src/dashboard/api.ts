@@ -12,6 +12,7 @@ import { listServices } from '../hub/service-list.js';
 import { originProblem } from '../trust/origin.js';
 import type { TriggerSpec } from '../dispatch/trigger/schema.js';
 import type { DashboardData } from './data.js';
+import { DeadLetterDesk, type DeadLetterSettings } from './dead-letters.js';
 import type { HubLink } from './hub-link.js';
 import { SyncJobs, type JobFrame } from './jobs.js';
 
@@ -120,6 +121,24 @@ const TriggerText = z
   .strict();
 const TriggerEdit = z.object({ text: z.string().min(1, 'must not be empty').max(1_000_000) }).strict();
 const EnabledBody = z.object({ enabled: z.boolean() }).strict();
+const DeadLettersQuery = z.object({ limit: id.max(1000).optional() }).strict();
+/** A letter's id: `x-dead-letter-id` (a time-ordered id) or `#N` for one set aside before letters had ids. */
+const letterId = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[\x21-\x7e]+$/, 'a dead letter id is printable ASCII without spaces (see GET /api/dead-letters)');
+const DeadReplayBody = z
+  .object({
+    /** Letters to send back to the dispatcher (ids from GET /api/dead-letters). */
+    ids: z.array(letterId).min(1, 'name at least one letter, or give "all": true').max(1000).optional(),
+    /** Every letter (at most 1,000 at once, like `trigger replay --dead --all`). */
+    all: z.literal(true).optional(),
+  })
+  .strict()
+  .refine((b) => (b.ids === undefined) !== (b.all === undefined), {
+    message: 'give either "ids": [...] (from GET /api/dead-letters) or "all": true',
+  });
 /** `progress`: an id of the caller's choosing; the output is pushed as `connector-output` frames carrying it. */
 const UpdateBody = z.object({ progress: z.string().min(1).max(64).optional() }).strict();
 
@@ -263,10 +282,15 @@ export class Api {
   private readonly routes: Route[];
   private readonly listeners = new Set<(frame: LiveFrame) => void>();
 
+  private readonly deadLetters: DeadLetterDesk;
+
   constructor(
     private readonly link: HubLink,
     private readonly data: DashboardData,
+    /** The broker the dead letters are on (`start --amqp`); undefined: the dead-letter routes say how to give one. */
+    broker?: DeadLetterSettings,
   ) {
+    this.deadLetters = new DeadLetterDesk(broker);
     this.jobs = new SyncJobs(data.sync);
     this.jobs.onFrame((frame) => this.emit(frame));
     const sync = data.sync;
@@ -565,6 +589,45 @@ export class Api {
           parse(Empty, query, 'query');
           const { replayOne } = await import('../dispatch/dispatcher/replay.js');
           return ok({ execution: await replayOne(dispatch, params.id!) });
+        },
+      }),
+      // Dead letters: what the dispatcher set aside on RabbitMQ, with why (switchboard trigger dead).
+      route('dead-letters', {
+        GET: async ({ query }) => {
+          const p = parse(DeadLettersQuery, query, 'query');
+          const view = await this.deadLetters.list(p.limit ?? 100);
+          if (!view.letters.length) return ok(view);
+          // The kind of each letter's connector, from the registry when the message does not say it.
+          const kinds = new Map((await dispatch.listConnectors()).map((c) => [c.id, c.kind]));
+          return ok({
+            ...view,
+            letters: view.letters.map((l) => ({
+              ...l,
+              kind: l.kind ?? (l.connectorId === null ? null : (kinds.get(l.connectorId) ?? null)),
+            })),
+          });
+        },
+      }),
+      // Send letters back to the dispatcher after the fix (switchboard trigger replay --dead ID...|--all).
+      // A letter that cannot go (cut for its size, a request that waited for a reply) stays, with why.
+      route('dead-letters/replay', {
+        POST: async ({ query, req }) => {
+          parse(Empty, query, 'query');
+          const body = parse(DeadReplayBody, await readJson(req), 'dead-letter replay');
+          const out = await this.deadLetters.replay(body.all ? { all: true } : { ids: body.ids! }, 1000);
+          if (!out.replayed.length && out.refused.length)
+            throw new SwitchboardError(
+              'CONFLICT',
+              `nothing was replayed: ${out.refused.map((r) => `dead letter ${r.letter.id} is kept: ${r.reason}`).join('; ')}${out.missing.length ? `; no dead letter ${out.missing.join(', ')}` : ''}`,
+              { data: { ...out } },
+            );
+          if (!out.replayed.length && out.missing.length)
+            throw new SwitchboardError(
+              'NOT_FOUND',
+              `no dead letter ${out.missing.join(', ')} (replayed already, or never set aside: see GET /api/dead-letters)`,
+              { data: { ...out } },
+            );
+          return ok(out);
         },
       }),
     ];

@@ -1,7 +1,7 @@
 /**
  * End to end in headless Chromium over a real `switchboard start` hub: a malformed trigger's
  * problems shown inline with their lines; triggers made in the UI firing on a real agent and listed
- * on the Executions page. Screenshots go to test-results/.
+ * on the Executions page; the Dead letters page without a broker. Screenshots go to test-results/.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -26,7 +26,7 @@ let closeDb: (() => Promise<void>) | undefined;
 
 before(async () => {
   if (!existsSync(CHROMIUM)) return;
-  running = await startWithDashboard();
+  running = await startWithDashboard({ amqp: null });
   ({ db, close: closeDb } = await openDispatchDb({ home: running.home }));
   browser = await openBrowser(running.signInUrl);
 });
@@ -198,5 +198,19 @@ void test('a failed execution is replayed from the Executions page once its caus
   );
   assert.equal(await browser!.page.getByRole('button', { name: /^replay / }).count(), 0);
   await shot('executions-replayed');
+  assert.equal(pageErrors().length, 0, pageErrors().join('\n'));
+});
+
+void test('without an AMQP URL the Dead letters page says so, and how to give one', async (t) => {
+  if (!needChromium(t)) return;
+  await go('dead-letters');
+  const sentence = browser!.page.locator('[data-role="no-broker"]');
+  await sentence.waitFor(T);
+  assert.match(
+    await sentence.innerText(),
+    /dead letters live on RabbitMQ, and this dashboard has no AMQP URL: .*start switchboard with --amqp URL or SWITCHBOARD_AMQP_URL set/,
+  );
+  assert.equal(await browser!.page.locator('main table').isVisible(), false);
+  assert.equal(await browser!.page.getByRole('button', { name: 'Replay all' }).isVisible(), false);
   assert.equal(pageErrors().length, 0, pageErrors().join('\n'));
 });

@@ -8,6 +8,7 @@ import { SwitchboardError, errorMessage } from '../core/errors.js';
 import { getLogger } from '../core/log.js';
 import type { ExtensionHandle, HubContext, HubExtension } from '../hub/context.js';
 import type { DashboardConfig } from './config.js';
+import type { DeadLetterSettings } from './dead-letters.js';
 import { newToken } from '../trust/token-file.js';
 
 export interface DashboardSettings {
@@ -15,6 +16,8 @@ export interface DashboardSettings {
   dataPath: string;
   /** Where it listens and its extra token; undefined: the dashboard is off. */
   http: DashboardConfig | undefined;
+  /** The dispatcher's broker (`--amqp`, SWITCHBOARD_AMQP_URL and _PREFIX), for its dead letters. */
+  deadLetters?: DeadLetterSettings | undefined;
 }
 
 export function dashboardService(settings: DashboardSettings): HubExtension {
@@ -23,7 +26,7 @@ export function dashboardService(settings: DashboardSettings): HubExtension {
 
 async function startDashboard(
   hub: HubContext,
-  { dataPath, http: config }: DashboardSettings,
+  { dataPath, http: config, deadLetters }: DashboardSettings,
 ): Promise<ExtensionHandle | undefined> {
   if (!config) return undefined;
   const log = getLogger('dashboard');
@@ -42,7 +45,15 @@ async function startDashboard(
     hub.trust.addAdminToken(signInToken);
   }
   try {
-    const server = await startDashboardServer({ config, link, data, metrics: metrics.registry, log, signInToken });
+    const server = await startDashboardServer({
+      config,
+      link,
+      data,
+      metrics: metrics.registry,
+      log,
+      signInToken,
+      deadLetters,
+    });
     return {
       addresses: [{ name: 'dashboard', url: server.signInUrl }],
       async stop() {

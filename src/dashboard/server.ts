@@ -20,6 +20,7 @@ import { listServices } from '../hub/service-list.js';
 import { Api, crossSiteProblem, errorResult, type ApiResult } from './api.js';
 import type { DashboardConfig } from './config.js';
 import type { DashboardData } from './data.js';
+import type { DeadLetterSettings } from './dead-letters.js';
 import type { HubLink, Sniffed, Watch } from './hub-link.js';
 import type { Grant } from '../trust/policy.js';
 import { NEEDS, needOf, requestToken } from './access.js';
@@ -69,10 +70,12 @@ export async function startDashboardServer(opts: {
   log: Logger;
   /** The token the printed URL carries (the hub's admin token, else the extra one, else one made for this run). */
   signInToken: string;
+  /** The broker of the dispatcher's dead letters (`start --amqp`); undefined: the page says how to give one. */
+  deadLetters?: DeadLetterSettings | undefined;
 }): Promise<DashboardServer> {
   const { config, link, metrics, log } = opts;
   const { trust, refusals } = link.hub;
-  const api = new Api(link, opts.data);
+  const api = new Api(link, opts.data, opts.deadLetters);
   const grantOf = (req: IncomingMessage, url: URL, queryAllowed: boolean): Grant | undefined => {
     const token = requestToken(req.headers.authorization, url, queryAllowed);
     return token === undefined ? undefined : trust.byToken(token);

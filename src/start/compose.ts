@@ -56,14 +56,13 @@ export function composeExtensions(
   ];
   if (scope === 'start') {
     const http = flags.http === undefined ? dashboardConfig(env) : (flags.http ?? undefined);
+    const amqp = flags.amqp ?? (env.SWITCHBOARD_AMQP_URL || undefined);
+    const prefix = env.SWITCHBOARD_AMQP_PREFIX || undefined;
     extensions.push(
-      dispatcherService({
-        dataPath: config.dataPath,
-        amqp: flags.amqp ?? (env.SWITCHBOARD_AMQP_URL || undefined),
-        prefix: env.SWITCHBOARD_AMQP_PREFIX || undefined,
-      }),
+      dispatcherService({ dataPath: config.dataPath, amqp, prefix }),
       syncService({ dataPath: config.dataPath }),
-      dashboardService({ dataPath: config.dataPath, http }),
+      // The dashboard reads and replays the dispatcher's dead letters on the same broker.
+      dashboardService({ dataPath: config.dataPath, http, deadLetters: amqp ? { url: amqp, prefix } : undefined }),
     );
   }
   return extensions;

@@ -33,9 +33,18 @@ export function dashboardUrls(printed: string): { url: string; signInUrl: string
   return { url: u.origin, signInUrl: printed, token };
 }
 
-export async function startWithDashboard(
-  env: { http?: string; token?: string; flags?: Record<string, unknown> } = {},
-): Promise<Running> {
+export interface StartOptions {
+  http?: string;
+  token?: string;
+  /** The dispatcher on RabbitMQ (`start --amqp`), its dead letters on the dashboard; null: none, whatever the environment says. */
+  amqp?: string | null;
+  /** SWITCHBOARD_AMQP_PREFIX (a test's own, so tests share no queues). */
+  prefix?: string;
+  /** More hub configuration (e.g. `identities`, `roles`), as flags or a configuration file would give it. */
+  flags?: Record<string, unknown>;
+}
+
+export async function startWithDashboard(env: StartOptions = {}): Promise<Running> {
   const home = await tempDir('switchboard-dashboard-');
   process.env.SWITCHBOARD_HTTP = env.http ?? '127.0.0.1:0';
   if (env.token) process.env.SWITCHBOARD_HTTP_TOKEN = env.token;
@@ -51,6 +60,9 @@ export async function startWithDashboard(
       ...env.flags,
     },
   });
+  const hubEnv: Record<string, string | undefined> = { ...process.env };
+  if (env.amqp !== undefined) hubEnv.SWITCHBOARD_AMQP_URL = env.amqp ?? undefined;
+  if (env.prefix !== undefined) hubEnv.SWITCHBOARD_AMQP_PREFIX = env.prefix;
   const sink = new PassThrough();
   let text = '';
   sink.on('data', (d: Buffer) => {
@@ -60,7 +72,13 @@ export async function startWithDashboard(
   const started = new Promise<Hub>((r) => {
     resolveHub = r;
   });
-  const done = runSwitchboard(config, { scope: 'start', json: true, out: sink, onStarted: resolveHub });
+  const done = runSwitchboard(config, {
+    scope: 'start',
+    json: true,
+    out: sink,
+    onStarted: resolveHub,
+    env: hubEnv,
+  });
   const hub = await Promise.race([
     started,
     done.then((reason) => {

@@ -1,6 +1,6 @@
 // The single-page dashboard: a page per hash (#network, #services, #traffic, #connectors, #accounts,
-// #sync, #data, #triggers, #executions), one live WebSocket shared by the pages. Each page function
-// renders into its root and returns its cleanup.
+// #sync, #data, #triggers, #executions, #dead-letters), one live WebSocket shared by the pages.
+// Each page function renders into its root and returns its cleanup.
 import { connectLive } from './api.js';
 import { networkPage } from './network.js';
 import { servicesPage } from './services.js';
@@ -11,6 +11,7 @@ import { syncPage } from './sync.js';
 import { dataPage } from './data.js';
 import { triggersPage } from './triggers.js';
 import { executionsPage } from './executions.js';
+import { deadLettersPage } from './dead-letters.js';
 
 const PAGES = {
   network: networkPage,
@@ -22,6 +23,7 @@ const PAGES = {
   data: dataPage,
   triggers: triggersPage,
   executions: executionsPage,
+  'dead-letters': deadLettersPage,
 };
 /** Old names kept working. */
 const ALIASES = { runs: 'sync' };

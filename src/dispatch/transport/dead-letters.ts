@@ -26,6 +26,10 @@ export interface DeadLetter {
   connectorId: string | null;
   /** How many events or results it carries, when it is an agent's message. */
   items: number | null;
+  /** The first events it carries (id and key, each cut at 200 characters), when it carries events. */
+  events: { id: string; key: string }[];
+  /** The connector kind, when the message says it (a registration). */
+  kind: string | null;
   /** Times it was replayed before. */
   replays: number;
 }
@@ -39,23 +43,34 @@ export interface DeadLetterOptions {
 
 /** Bytes of letters held unacknowledged at once while replaying (they may be up to 8 MiB each). */
 const MAX_HELD_BYTES = 256 * 1024 * 1024;
+/** Events described per letter (the rest are counted in `items`). */
+export const EVENTS_DESCRIBED = 20;
 /** Headers a letter gets when set aside, dropped when it is replayed. */
 const DEAD_HEADERS = ['x-switchboard-error', 'x-dead-lettered-at', 'x-original-queue', 'x-dead-letter-id', 'x-death'];
 
 function describe(m: GetMessage, position: number): DeadLetter {
   const h = (m.properties.headers ?? {}) as Record<string, unknown>;
   const text = (v: unknown) => (typeof v === 'string' ? v : Buffer.isBuffer(v) ? v.toString('utf8') : null);
+  const cut = (v: unknown) => (typeof v === 'string' ? (v.length > 200 ? `${v.slice(0, 200)}…` : v) : '');
   let connectorId: string | null = null;
   let items: number | null = null;
+  let kind: string | null = null;
+  const events: { id: string; key: string }[] = [];
   try {
     const body = JSON.parse(m.content.toString('utf8')) as {
       connectorId?: unknown;
+      connector?: { id?: unknown; kind?: unknown };
       events?: unknown;
       results?: unknown;
     };
     if (typeof body.connectorId === 'string') connectorId = body.connectorId;
+    else if (typeof body.connector?.id === 'string') connectorId = body.connector.id;
+    if (typeof body.connector?.kind === 'string') kind = cut(body.connector.kind);
     const list = Array.isArray(body.events) ? body.events : Array.isArray(body.results) ? body.results : undefined;
     if (list) items = list.length;
+    if (Array.isArray(body.events))
+      for (const e of body.events.slice(0, EVENTS_DESCRIBED) as { id?: unknown; key?: unknown }[])
+        events.push({ id: cut(e?.id), key: cut(e?.key) });
   } catch {
     /* not JSON (or cut): described by its headers alone */
   }
@@ -70,6 +85,8 @@ function describe(m: GetMessage, position: number): DeadLetter {
     originalBytes: typeof h['x-original-bytes'] === 'number' ? h['x-original-bytes'] : null,
     connectorId,
     items,
+    events,
+    kind,
     replays: typeof h['x-replays'] === 'number' ? h['x-replays'] : 0,
   };
 }
@@ -114,15 +131,16 @@ export async function listDeadLetters(opts: DeadLetterOptions): Promise<{ total:
   const total = await withChannel(opts.url, false, (ch) => queueDepth(ch, n.dead));
   return withChannel(opts.url, false, async (ch) => {
     const letters: DeadLetter[] = [];
-    const held: GetMessage[] = [];
+    // Only what a nack needs is kept: looking at many large letters holds one body at a time.
+    const held: Pick<GetMessage, 'fields'>[] = [];
     while (letters.length < Math.min(limit, total)) {
       const m = await ch.get(n.dead, { noAck: false });
       if (!m) break;
-      held.push(m);
+      held.push({ fields: m.fields });
       letters.push(describe(m, letters.length + 1));
     }
     // Back where they were: nothing is taken by looking.
-    for (const m of held) ch.nack(m, false, true);
+    for (const m of held) ch.nack(m as GetMessage, false, true);
     return { total, letters };
   });
 }
