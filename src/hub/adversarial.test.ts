@@ -326,6 +326,8 @@ void test('HTTP: garbage to every dashboard route (paths, queries, bodies, metho
     'triggers/:p/enabled',
     'executions',
     'executions/:p/replay',
+    'dead-letters',
+    'dead-letters/replay',
     'no/such/route',
   ];
   const segments = ['x', '%ZZ', '..%2F..%2Fetc', 'a'.repeat(3000), '%E2%82'];
