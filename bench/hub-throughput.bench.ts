@@ -14,6 +14,11 @@ import { freePort, portOpen } from '../src/core/test/support.js';
 import { cpuMs, pidOf } from './hub-throughput/cpu.js';
 import { median } from './hub-throughput/stats.js';
 import type { FromWorker, SystemName, ToWorker } from './hub-throughput/protocol.js';
+import { getLogger } from '../src/core/log.js';
+import type { HubConnection } from '../src/hub/connection.js';
+import { HubGate } from '../src/hub/gate.js';
+import { RESERVED_SERVICES, TrustPolicy, defaultTrustSpec, type Grant } from '../src/trust/policy.js';
+import { RefusalLog } from '../src/trust/refusals.js';
 
 const QUICK = process.env.QUICK === '1';
 const RUNS = QUICK ? 1 : 3;
@@ -21,7 +26,7 @@ const ONE_WAY_MS = QUICK ? 800 : 1500;
 const RR_MS = QUICK ? 600 : 1200;
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 let loadAtStart: number[] = [];
-const only = (process.env.SYSTEMS ?? 'switchboard,nats,moleculer,direct').split(',') as SystemName[];
+const only = (process.env.SYSTEMS ?? 'switchboard,switchboard-open,nats,moleculer,direct').split(',') as SystemName[];
 
 interface Figures {
   system: string;
@@ -89,10 +94,21 @@ function startWorker(role: 'sink' | 'source', system: SystemName, args: string[]
   return new Worker(child, `${system} ${role}`);
 }
 
-async function startHub(): Promise<{ url: string; child: ChildProcess }> {
+/** `open`: `--local-trust full` (identities off). No admin token file either way (the bench's services are unauthenticated). */
+async function startHub(open: boolean): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
   const url = `cd://127.0.0.1:${port}`;
-  const args = ['bin/switchboard.js', 'hub', '--local-listen', url, '--signal', `cdu://127.0.0.1:${await freePort()}`];
+  const args = [
+    'bin/switchboard.js',
+    'hub',
+    '--local-listen',
+    url,
+    '--signal',
+    `cdu://127.0.0.1:${await freePort()}`,
+    '--token-file',
+    'off',
+    ...(open ? ['--local-trust', 'full'] : []),
+  ];
   const profile = process.env.HUB_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.HUB_CPU_PROF] : [];
   const child = spawn(process.execPath, [...profile, ...args], {
     env: { ...process.env, SWITCHBOARD_FROM_SOURCE: '1', SWITCHBOARD_LOG_LEVEL: 'warn' },
@@ -173,8 +189,8 @@ async function setUp(system: SystemName): Promise<Pair> {
   let hub: ChildProcess | undefined;
   let sink: Worker;
   let source: Worker;
-  if (system === 'switchboard') {
-    const h = await startHub();
+  if (system === 'switchboard' || system === 'switchboard-open') {
+    const h = await startHub(system === 'switchboard-open');
     hub = h.child;
     sink = startWorker('sink', system, [h.url]);
     await sink.ready;
@@ -195,7 +211,7 @@ async function setUp(system: SystemName): Promise<Pair> {
   }
   const [s1, s2] = [await sink.ready, await source.ready];
   for (const r of [s1, s2]) if (r.type === 'error') throw new Error(r.message);
-  const server = system === 'switchboard' ? hub?.pid : system === 'nats' ? pidOf('nats-server') : undefined;
+  const server = hub ? hub.pid : system === 'nats' ? pidOf('nats-server') : undefined;
   const pids = [sink.child.pid!, source.child.pid!, ...(server !== undefined ? [server] : [])];
   return { system, sink, source, hub, pids };
 }
@@ -251,8 +267,40 @@ function ratio(a: number | undefined, b: number | undefined): number | null {
   return a && b ? Math.round((a / b) * 100) / 100 : null;
 }
 
+/**
+ * The identity check alone, in this process: what the hub's gate does for each line of an
+ * unauthenticated local service (the local role; a cached map lookup) and of the admin (a flag),
+ * in ns per line. Steadier than throughput on a shared machine.
+ */
+function identityCheckNs(): { localRole: number; admin: number } {
+  const trust = new TrustPolicy(defaultTrustSpec(), new Set(RESERVED_SERVICES));
+  const gate = new HubGate(trust, new RefusalLog(getLogger('bench')), new Set());
+  const services = ['bench_sink', 'bench_source_1', 'bench_source_2', 'clock'];
+  const n = 2_000_000;
+  const once = (grant: Grant): number => {
+    // Only what admit reads of a connection.
+    const conn = { grant, firstLine: false, kind: 'local' } as unknown as HubConnection;
+    let refused = 0;
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) if (gate.admit(conn, services[i & 3]!, 'DATA') !== undefined) refused++;
+    if (refused) throw new Error('the bench services were refused');
+    return Number(process.hrtime.bigint() - t0) / n;
+  };
+  const local = trust.anonymous('loopback');
+  const admin = trust.anonymous('internal');
+  // Alternating rounds, the fastest of each (the machine is shared: the least disturbed round).
+  const best = { localRole: Infinity, admin: Infinity };
+  for (let round = 0; round < 5; round++) {
+    best.localRole = Math.min(best.localRole, once(local));
+    best.admin = Math.min(best.admin, once(admin));
+  }
+  return { localRole: Math.round(best.localRole * 10) / 10, admin: Math.round(best.admin * 10) / 10 };
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
+  const checkNs = identityCheckNs();
+  console.log(`identity check per line: ${checkNs.localRole} ns (local role), ${checkNs.admin} ns (admin)`);
   loadAtStart = loadavg().map((x) => Math.round(x * 10) / 10);
   // Every system's processes start first and idle; then the runs interleave (run 1 of each system,
   // run 2 of each, ...) so a busy moment on a shared machine does not land on one system only.
@@ -297,6 +345,13 @@ async function main(): Promise<void> {
   // Through a hub a round trip is 4 socket hops (source -> hub -> sink -> hub -> source); Moleculer
   // and direct make 2. When twice Moleculer's rr1 is above direct's, the 2x aim at rr1 is beyond
   // even a hub-less pair of processes on this machine.
+  // What identities cost: the default hub (every line checked against the local role) over the
+  // same hub with local_trust=full (a flag); below 1 for throughput / above 1 for CPU = a cost.
+  const open = by('switchboard-open');
+  ratios.identities_oneWay = ratio(sb?.oneWay, open?.oneWay);
+  ratios.identities_rr64 = ratio(sb?.rr64, open?.rr64);
+  ratios.identities_cpuOneWay = ratio(sb?.oneWayCpuUsPerMsg, open?.oneWayCpuUsPerMsg);
+  ratios.identities_cpuRR64 = ratio(sb?.rr64CpuUsPerRoundTrip, open?.rr64CpuUsPerRoundTrip);
   const mol = by('moleculer');
   const dir = by('direct');
   const limits = {
@@ -313,6 +368,7 @@ async function main(): Promise<void> {
     loadAverageAtStart: loadAtStart,
     loadAverageAtEnd: loadavg().map((x) => Math.round(x * 10) / 10),
     runs: RUNS,
+    identityCheckNsPerLine: checkNs,
     durationsMs: { oneWay: ONE_WAY_MS, requestReply: RR_MS },
     results: figures.map((f) => ({ ...f, value: Math.round(f.oneWay) })),
     ratios,
@@ -320,7 +376,7 @@ async function main(): Promise<void> {
   };
   mkdirSync('bench/results', { recursive: true });
   writeFileSync('bench/results/hub-throughput.json', `${JSON.stringify(result, null, 2)}\n`);
-  updateReadme(figures, ratios, limits.rr1_twiceMoleculer_vs_direct);
+  updateReadme(figures, ratios, limits.rr1_twiceMoleculer_vs_direct, checkNs);
   console.log(`\nsystem        one-way/s  rr1/s (p50/p99 us)      rr64/s (p50/p99 us)   CPU us/msg  CPU us/rt64`);
   for (const f of figures) {
     console.log(
@@ -332,7 +388,12 @@ async function main(): Promise<void> {
 }
 
 /** Rewrites the table between the markers in bench/README.md (the section stays ours alone). */
-function updateReadme(figures: Figures[], ratios: Record<string, number | null>, rr1Aim: number | null): void {
+function updateReadme(
+  figures: Figures[],
+  ratios: Record<string, number | null>,
+  rr1Aim: number | null,
+  checkNs: { localRole: number; admin: number },
+): void {
   const begin = '<!-- hub-throughput:begin -->';
   const end = '<!-- hub-throughput:end -->';
   let text = readFileSync('bench/README.md', 'utf8');
@@ -355,6 +416,7 @@ function updateReadme(figures: Figures[], ratios: Record<string, number | null>,
       `vs direct (limit): one-way ${r('oneWay_vs_direct')}, rr1 ${r('rr1_vs_direct')}, rr64 ${r('rr64_vs_direct')}. ` +
       `CPU efficiency (peer's CPU per message / Switchboard's): vs NATS ${r('cpuEfficiencyOneWay_vs_nats')} one-way, ${r('cpuEfficiencyRR64_vs_nats')} rr64; ` +
       `vs Moleculer ${r('cpuEfficiencyOneWay_vs_moleculer')}, ${r('cpuEfficiencyRR64_vs_moleculer')}; vs direct ${r('cpuEfficiencyOneWay_vs_direct')}, ${r('cpuEfficiencyRR64_vs_direct')}.` +
+      ` Identities on (\`switchboard\`, the default: each line checked against the local role) vs off (\`switchboard-open\`, \`local_trust=full\`): one-way ${r('identities_oneWay')}, rr64 ${r('identities_rr64')}; CPU per one-way message ${r('identities_cpuOneWay')}, per round trip ${r('identities_cpuRR64')}; the check alone costs ${checkNs.localRole} ns per line for the local role and ${checkNs.admin} ns for the admin (a flag).` +
       (rr1Aim === null
         ? ''
         : ` Twice Moleculer's rr1 is ${rr1Aim}x the direct limit's in this run (a hub round trip is 4 socket hops, Moleculer's and direct's 2)${rr1Aim > 1 ? ': the 2x aim at rr1 is out of reach of any hub, even a free one' : ''}.`),

@@ -48,7 +48,8 @@ async function paceBuffered(buffered: () => number): Promise<void> {
 async function switchboardSink(address: string): Promise<Sink> {
   const { connect } = await import('../../src/client/index.js');
   const counters: SinkCounters = { count: 0, firstNs: 0, lastNs: 0 };
-  const hub = await connect(address, { reconnect: false });
+  // No token: an ordinary local service, checked against the local role (the per-message cost measured).
+  const hub = await connect(address, { reconnect: false, token: false });
   hub.on('DATA', () => {
     counted(counters);
   });
@@ -59,7 +60,7 @@ async function switchboardSink(address: string): Promise<Sink> {
 
 async function switchboardSource(address: string): Promise<Source> {
   const { connect } = await import('../../src/client/index.js');
-  const hub = await connect(address, { reconnect: false });
+  const hub = await connect(address, { reconnect: false, token: false });
   await hub.register(`bench_source_${process.pid}`, { commands: ['ECHOED'] });
   return {
     send: (payload) => {
@@ -228,6 +229,7 @@ async function moleculerSource(port: number, peerPort: number): Promise<Source> 
 export async function makeSink(system: SystemName, args: string[]): Promise<Sink> {
   switch (system) {
     case 'switchboard':
+    case 'switchboard-open':
       return switchboardSink(args[0]!);
     case 'direct':
       return directSink();
@@ -241,6 +243,7 @@ export async function makeSink(system: SystemName, args: string[]): Promise<Sink
 export async function makeSource(system: SystemName, args: string[]): Promise<Source> {
   switch (system) {
     case 'switchboard':
+    case 'switchboard-open':
       return switchboardSource(args[0]!);
     case 'direct':
       return directSource(args[0]!);

@@ -1,5 +1,11 @@
 /** Messages between the benchmark's orchestrator and its worker processes (over Node IPC). */
-export type SystemName = 'switchboard' | 'nats' | 'moleculer' | 'direct';
+/**
+ * `switchboard`: the hub as it starts by default (identities on: the services are unauthenticated
+ * local processes, so every line is checked against the local role, one map lookup);
+ * `switchboard-open`: the same hub with `--local-trust full` (every local connection may do
+ * anything: the check is one flag).
+ */
+export type SystemName = 'switchboard' | 'switchboard-open' | 'nats' | 'moleculer' | 'direct';
 
 export type ToWorker =
   | { type: 'reset' }
