@@ -422,19 +422,20 @@ const ALIAS_BOMB = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol
   .concat('bcdefghi'.split('').map((x, i) => `${x}: &${x} [${Array(9).fill(`*${'abcdefghi'[i]}`).join(',')}]`))
   .join('\n');
 
-void test('triggers: a YAML alias bomb and an oversized text are refused with 400 and a sentence, never 500', async () => {
+void test('triggers: a YAML alias bomb is refused with 400, an oversized body with 413, each with a sentence, never 500', async () => {
   const bomb = await call('POST', '/api/triggers', { text: ALIAS_BOMB });
   assert.equal(bomb.status, 400);
   assert.match(error(bomb).message, /expands more than 100 aliases/);
   const nested = await call('POST', '/api/triggers', { text: '['.repeat(100_000) });
   assert.equal(nested.status, 400);
   const big = await call('POST', '/api/triggers', { text: `name: x\n# ${'y'.repeat(2 * 1024 * 1024)}\n` });
-  assert.equal(big.status, 400);
+  assert.equal(big.status, 413);
+  assert.equal(error(big).code, 'BODY_TOO_LARGE');
   assert.match(error(big).message, /over 1048576 bytes/);
   const edit = await call('POST', '/api/triggers', {
     text: `name: x\n# ${'y'.repeat(999_000)}é${'z'.repeat(60_000)}\n`,
   });
-  assert.equal(edit.status, 400);
+  assert.equal(edit.status, 413);
 });
 
 void test('executions filter by trigger, status and event; bad filters are refused', async () => {

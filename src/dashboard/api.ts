@@ -163,13 +163,23 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
 
 const MAX_BODY = 1 << 20;
 
+/** A request body over MAX_BODY: 413, and the rest of it is not read. */
+export class BodyTooLargeError extends SwitchboardError {
+  constructor(limit: number) {
+    super(
+      'BODY_TOO_LARGE',
+      `the request body is over ${limit} bytes; send less (this API takes at most ${limit} bytes)`,
+    );
+  }
+}
+
 /** The body as JSON; an empty body is `{}` (for endpoints whose fields are all optional). */
 async function readJson(req: IncomingMessage, emptyIs?: unknown): Promise<unknown> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_BODY) throw new InvalidArgumentError(`the request body is over ${MAX_BODY} bytes`);
+    if (size > MAX_BODY) throw new BodyTooLargeError(MAX_BODY);
     chunks.push(chunk);
   }
   const text = Buffer.concat(chunks).toString('utf8');
@@ -208,6 +218,7 @@ const STATUS: Partial<Record<string, number>> = {
   INVALID_CONFIG: 400,
   NOT_FOUND: 404,
   CONFLICT: 409,
+  BODY_TOO_LARGE: 413,
   PERMISSION_DENIED: 403,
   UNAVAILABLE: 503,
   TIMEOUT: 504,
