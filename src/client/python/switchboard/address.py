@@ -63,3 +63,45 @@ def parse_address(url: str) -> Address:
     if not 0 < port < 65536:
         raise refuse("the port must be a number from 1 to 65535")
     return Address(url=text, scheme=scheme, transport="tls" if scheme == "cds" else "tcp", host=parts.hostname, port=port)
+
+
+_TOKEN = __import__("re").compile(r"^[\x21-\x7e]{16,512}$")
+
+
+def _is_local(address: Address) -> bool:
+    if address.transport == "unix":
+        return True
+    host = address.host
+    return host in ("localhost", "::1") or host.startswith("127.") or host.startswith("::ffff:127.")
+
+
+def client_token(address: Address, given=None):
+    """The token a client proves itself with (SECURITY.md; src/trust/client-token.ts): ``given``
+    (``False``: none), else ``SWITCHBOARD_TOKEN``, else, for a hub on this machine, the admin token
+    in ``$SWITCHBOARD_HOME/hub.token`` (``~/.switchboard/hub.token``) when that file is this user's
+    and nobody else may read it. Returns ``(token, source)`` or ``None``; never raises."""
+    if given is False:
+        return None
+    if given:
+        return str(given), "option"
+    env = os.environ.get("SWITCHBOARD_TOKEN", "").strip()
+    if env:
+        return env, "env"
+    if not _is_local(address):
+        return None
+    home = os.environ.get("SWITCHBOARD_HOME") or os.path.join(os.environ.get("HOME", "/tmp"), ".switchboard")
+    path = os.path.join(home, "hub.token")
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if st.st_uid != os.getuid() or st.st_mode & 0o077:
+            return None  # someone else's, or others can read it: its token may be known
+        token = os.read(fd, 1024).decode("utf-8", "replace").strip()
+    finally:
+        os.close(fd)
+    if not _TOKEN.match(token) or any(c in token for c in ";\"'\\"):
+        return None
+    return token, "file"

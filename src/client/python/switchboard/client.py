@@ -27,7 +27,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any, Callable, Deque, Dict, List, Optional, Union
 
-from .address import parse_address, resolve_address
+from .address import client_token, parse_address, resolve_address
 from .errors import ConnectionClosedError, InvalidMessageError, RequestTimeoutError, SwitchboardError
 from .message import Message, decode_line, encode_line, is_command_name, is_server_name, is_service_name
 
@@ -46,6 +46,7 @@ BUILTIN_COMMANDS = ("ABSOLUTELY", "ALIVE", "DISCONNECTING", "HELP", "INVALID", "
 NEVER_ANSWERED = frozenset(
     (
         "ABSOLUTELY",
+        "AUTHENTICATED",
         "COMMANDS",
         "DISCONNECTING",
         "ERROR",
@@ -154,6 +155,7 @@ class Client:
         connect_timeout: float = 10.0,
         max_line_length: int = MAX_LINE_LENGTH,
         ssl_context: Optional[ssl.SSLContext] = None,
+        token: Union[str, bool, None] = None,
     ):
         if format not in ("text", "json"):
             raise SwitchboardError("INVALID_ARGUMENT", "format is 'text' or 'json', not %r" % (format,))
@@ -172,6 +174,9 @@ class Client:
         self._connect_timeout = connect_timeout
         self._max_line = max_line_length
         self._ssl = ssl_context
+        # AUTH token=... first on every connection (SECURITY.md): given, SWITCHBOARD_TOKEN, or hub.token.
+        self._token_option = token
+        self._token_source: Optional[str] = None
 
         # One lock for the state below; `_cond` wakes the writer and senders waiting for room.
         self._lock = threading.RLock()
@@ -656,6 +661,10 @@ class Client:
                 self.stats["reconnects"] += 1
             self._ever_connected = True
             self._set_state(State("connected", self.address))
+            auth = client_token(self._target, self._token_option)
+            self._token_source = auth[1] if auth else None
+            if auth:
+                self._push_urgent(Message("AUTH", {"token": auth[0]}))
             if self._registration is not None:
                 self._send_register()
             else:
@@ -732,7 +741,7 @@ class Client:
         if cid is not None:
             if not self._is_own_request(msg) and self._settle(str(cid), reply=msg):
                 return
-        elif msg.command not in ("HELP", "READY") and self._match(msg):
+        elif msg.command not in ("HELP", "READY", "AUTHENTICATED") and self._match(msg):
             return
         if self._system(msg):
             return
@@ -805,6 +814,9 @@ class Client:
         if cmd == "READY":
             self._on_ready(msg)
             return True
+        if cmd == "AUTHENTICATED" and not msg.sent_from_service:
+            log.debug("authenticated as %s", msg.params.get("identity"))
+            return True
         if cmd == "STOP":
             if has_handler:
                 return False
@@ -842,6 +854,10 @@ class Client:
     def _on_invalid(self, msg: Message, has_handler: bool) -> bool:
         text = str(msg.params.get("message", "invalid message"))
         about = msg.params.get("command")
+        if about == "AUTH" and not msg.sent_from_service:
+            # A token file left by another hub is no news; a token someone gave is.
+            (log.debug if self._token_source == "file" else log.warning)("the hub did not accept the token: %s", text)
+            return True
         if about == "REGISTER":
             with self._cond:
                 waiter, self._register_waiter = self._register_waiter, None

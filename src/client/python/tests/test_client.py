@@ -165,6 +165,28 @@ class AgainstOneHub(unittest.TestCase):
         wait_until(lambda: victim.state.status == "closed", what="the client to close on STOP")
         wait_until(lambda: "closed" in states, what="the closed state to reach the listener")
 
+    def test_the_hubs_token_file_makes_the_same_user_admin(self):
+        sniffing = lambda m: m.command == "SNIFFING" and m.sent_from_service == ""  # noqa: E731
+        # Not this hub's token (another home): SNIFF is refused with the rule.
+        with mock.patch.dict(os.environ, {"SWITCHBOARD_HOME": tempfile.mkdtemp(prefix="sb-other-home-")}):
+            stranger = self.client()
+            stranger.register("py_stranger")
+            with self.assertRaises(SwitchboardError) as refused:
+                stranger.request("SNIFF", params={"command": "NOTHING_REAL"}, match=sniffing, timeout=5)
+            self.assertIn("may not use SNIFF", str(refused.exception))
+        # The hub's home: the client finds hub.token by itself and proves the admin.
+        with mock.patch.dict(os.environ, {"SWITCHBOARD_HOME": self.hub.home}):
+            owner = self.client()
+            owner.register("py_owner")
+            self.assertEqual(owner.request("SNIFF", params={"command": "NOTHING_REAL"}, match=sniffing, timeout=5).command, "SNIFFING")
+            owner.send("UNSNIFF")
+        # token=False sends none, whatever the environment holds.
+        with mock.patch.dict(os.environ, {"SWITCHBOARD_HOME": self.hub.home}):
+            plain = self.client(token=False)
+            plain.register("py_plain")
+            with self.assertRaises(SwitchboardError):
+                plain.request("SNIFF", params={"command": "NOTHING_REAL"}, match=sniffing, timeout=5)
+
     def test_a_unix_socket_address(self):
         c = connect(self.hub.unix_url)
         self.addCleanup(c.close)
