@@ -4,7 +4,7 @@
  * accepts connections and killed like a crash.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,11 +22,6 @@ export class HubChild {
     homePrefix: string,
   ) {
     this.home = mkdtempSync(join(tmpdir(), homePrefix));
-  }
-
-  /** The admin token the hub wrote in its home (`$SWITCHBOARD_HOME/hub.token`) at start. */
-  get adminToken(): string {
-    return readFileSync(join(this.home, 'hub.token'), 'utf8').trim();
   }
 
   /** The process id while it runs (benchmarks read its memory and I/O from /proc). */
