@@ -15,7 +15,7 @@
  */
 import type { Channel } from '../core/channel.js';
 import type { Message } from '../core/message.js';
-import { isBroadcast } from '../core/protocol/index.js';
+import { baseName, isBroadcast } from '../core/protocol/index.js';
 import { isLoopbackAddress, tokenDigest, type Grant, type Refusal, type TrustPolicy } from '../trust/policy.js';
 import type { Signer } from '../trust/cluster-commands.js';
 import type { RefusalLog } from '../trust/refusals.js';
@@ -101,16 +101,17 @@ export class HubGate {
    * its sender, but whoever can reach a plain link's port or publish on the backplane is no hub,
    * so messages from afar get what an unauthenticated network connection gets (`network_role`):
    * the built-in services (`sync` holds every account's options) are reached through their own
-   * hub, except by the other hubs' built-in services (discovery talks to discovery).
+   * hub, except by the same built-in service of another hub (discovery talks to discovery).
    */
   admitsRemote(msg: Message): boolean {
     const service = msg.to.service;
     if (service === '' || isBroadcast(service)) return true;
     const remote = this.trust.anonymous('network');
     if (remote.maySend(service)) return true;
+    // The same built-in service of another hub (discovery to discovery): a sender name can be
+    // claimed by whoever writes on a plain link, so only the same service, never another one.
     const from = msg.sentFrom.service;
-    const hash = from.indexOf('#');
-    if (this.trust.reserved.has(hash === -1 ? from : from.slice(0, hash))) return true;
+    if (baseName(from) === baseName(service) && this.trust.reserved.has(baseName(from))) return true;
     const refusal = remote.sendRefusal(service);
     this.refusals.record(
       'send',

@@ -405,6 +405,20 @@ void describe('cluster: a SHUTDOWN crossing hubs starts only from an identity al
         what: 'c to reach a and b',
         timeoutMs: 30_000,
       });
+      // The admin of c asks a's built-in sync: messages from other hubs get the network role's
+      // grant, so a drops it (sync is reached through its own hub).
+      const syncOnA = a.hub.connectInProcess('sync');
+      const heard: string[] = [];
+      syncOnA.on('frame', (f) => heard.push(f));
+      syncOnA.send('REGISTER service=sync;version=1;commands=LIST_ACCOUNTS');
+      await waitFor(() => a.hub.services.get('sync')?.up, { what: 'sync on a' });
+      const sendRefusals = a.hub.refusals.total('send');
+      const adminOfC = await Attacker.on(c.hub, 'tcp');
+      adminOfC.send(`AUTH token=${c.hub.adminToken}`);
+      await adminOfC.next('AUTHENTICATED');
+      adminOfC.send('a:sync/LIST_ACCOUNTS');
+      await waitFor(() => a.hub.refusals.total('send') > sendRefusals, { what: 'a to drop the message for sync' });
+      assert.ok(!heard.some((f) => f.includes('LIST_ACCOUNTS')), 'sync on a heard nothing');
       // A local process on a without the admin token: refused at a, nothing crosses.
       const anon = await Attacker.on(a.hub, 'tcp');
       anon.send('SHUTDOWN');
