@@ -134,7 +134,7 @@ async function natsRows(): Promise<Row[]> {
 async function convergence(
   size: number,
 ): Promise<{ ring: number; killMs: number[]; restartMs: number[]; rejoinMs: number[] }> {
-  const names = Array.from({ length: size }, (_, i) => `H${i}`);
+  const names = Array.from({ length: size }, (_, i) => `h${i}`);
   const hubs = await startCluster(
     names.map((n, i) => ({
       name: n,
