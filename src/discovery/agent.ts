@@ -23,7 +23,14 @@ import type { HubConfig } from '../hub/config.js';
 import type { HubContext, HubExtension } from '../hub/context.js';
 import type { InstanceRecord } from '../hub/service-catalog.js';
 import { PeerTable } from './peer-table.js';
-import { SnapshotList, Snapshot, parseAdvertisement } from './schema.js';
+import {
+  SnapshotList,
+  Snapshot,
+  checkAdvertisement,
+  discoveryConfigSection,
+  parseAdvertisement,
+  type DiscoveryConfig,
+} from './schema.js';
 
 export const AGENT_SERVICE = 'discovery';
 /** How long a waking agent waits for the other agents' snapshots before answering. */
@@ -45,12 +52,17 @@ export class DiscoveryAgent {
   private stopped = false;
   private readonly offChange: () => void;
   private readonly offCommand: () => void;
+  private readonly config: DiscoverySettings;
 
   constructor(
     private readonly hub: HubContext,
-    private readonly config: DiscoverySettings,
+    settings: Pick<HubConfig, 'clusterName' | 'discovery'>,
     private readonly url: string,
   ) {
+    this.config = {
+      clusterName: settings.clusterName,
+      discovery: discoveryConfigSection(settings.discovery, settings),
+    };
     this.gen = hub.startedAt;
     this.offChange = hub.services.onChange(({ instance }) => this.onLocalChange(instance));
     this.offCommand = hub.addCommand('DISCOVERY_SYNC', (_msg, reply) => {
@@ -254,19 +266,32 @@ export function hostOf(remote: string): string {
   return host.startsWith('::ffff:') ? host.slice(7) : host;
 }
 
-/** What the agent takes of the hub's configuration. */
-export type DiscoverySettings = Pick<HubConfig, 'clusterName' | 'discovery'>;
+/** What the agent takes of the hub's configuration, its `discovery` section parsed. */
+interface DiscoverySettings {
+  clusterName: string | null;
+  discovery: DiscoveryConfig;
+}
 
-export function discoveryAgent(settings: DiscoverySettings): HubExtension {
+/**
+ * Discovery in a hub: the hub's check of REGISTER's `endpoints=` (the advertisement schema) and the
+ * agent that publishes them. Throws INVALID_ARGUMENT naming the field for a bad `discovery` section.
+ */
+export function discoveryAgent(config: Pick<HubConfig, 'clusterName' | 'discovery'>): HubExtension {
+  // Parsed now too, so a bad section stops `switchboard hub` before anything listens.
+  const settings: DiscoverySettings = {
+    clusterName: config.clusterName,
+    discovery: discoveryConfigSection(config.discovery, config),
+  };
   return {
     name: 'discovery',
     start: (hub) => {
+      const offCheck = hub.checkEndpoints(checkAdvertisement);
       const local = hub.addresses.find((a) => a.kind === 'unix') ?? hub.addresses.find((a) => a.kind === 'local');
-      if (!local) return Promise.resolve(undefined);
-      const agent = new DiscoveryAgent(hub, settings, local.url);
+      const agent = local ? new DiscoveryAgent(hub, settings, local.url) : undefined;
       return Promise.resolve({
         stop: () => {
-          agent.stop();
+          agent?.stop();
+          offCheck();
           return Promise.resolve();
         },
       });

@@ -10,13 +10,6 @@
  *   const res = await peers.service('app').request({ path: '/health' });
  */
 import { errorMessage, SwitchboardError } from '../core/errors.js';
-import {
-  describeZod,
-  resolvePolicy,
-  type PolicyInput,
-  type PolicyTable,
-  type RequestPolicy,
-} from '../core/discovery-schema.js';
 import { getLogger } from '../core/log.js';
 import type { Message } from '../core/message.js';
 import type { ClientExtension, SwitchboardClient } from '../client/client.js';
@@ -30,11 +23,16 @@ import {
   Snapshot,
   SyncReply,
   checkKind,
+  describeZod,
   parseOverride,
+  resolvePolicy,
   type Override,
   type Peer,
   type PeerKind,
   type PeerMap,
+  type PolicyInput,
+  type PolicyTable,
+  type RequestPolicy,
 } from './schema.js';
 import { Target } from './target.js';
 

@@ -4,13 +4,13 @@
  * peer per attempt, a circuit breaker per peer, and load balancing.
  */
 import { SwitchboardError, errorMessage } from '../core/errors.js';
-import type { PolicyInput, RequestPolicy } from '../core/discovery-schema.js';
+import type { PolicyInput, RequestPolicy } from './schema.js';
 import { Balancer } from './balance.js';
 import { Breakers } from './breaker.js';
 import type { Peer, PeerMap } from './schema.js';
 import { childTraceparent } from './trace.js';
 
-export { DEFAULT_POLICY, RequestPolicy, resolvePolicy, type PolicyInput } from '../core/discovery-schema.js';
+export { DEFAULT_POLICY, RequestPolicy, resolvePolicy, type PolicyInput } from './schema.js';
 
 export interface PeerRequestOptions {
   /** Path and query, e.g. `/users?id=1` (default `/`). */

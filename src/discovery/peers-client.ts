@@ -10,7 +10,7 @@
  *   await hub.service('app').request({ path: '/health' });
  */
 import { SwitchboardClient } from '../client/client.js';
-import type { PolicyInput } from '../core/discovery-schema.js';
+import type { PolicyInput } from './schema.js';
 import { createDiscovery, type Discovery, type DiscoveryOptions } from './discovery.js';
 import type { MonitorCallback } from './peer-table.js';
 import type { Peer, PeerMap } from './schema.js';

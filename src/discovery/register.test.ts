@@ -11,7 +11,9 @@ import { waitFor } from '../core/test/support.js';
 import { loadConfig } from '../hub/config.js';
 import type { Hub } from '../hub/hub.js';
 import { LineClient, hubPort, startTestHub } from '../hub/test/support.js';
+import { CONFIG_SECTIONS } from '../start/compose.js';
 import { discoveryAgent } from './agent.js';
+import type { DiscoveryConfig } from './schema.js';
 
 const cleanup: (() => unknown)[] = [];
 after(async () => {
@@ -113,6 +115,8 @@ void test('hub configuration: cluster_name and the discovery section are validat
   const base = {
     env: {},
     flags: { serverName: 'h', localListen: 'cd://127.0.0.1:0', signal: 'off', dataPath: '/tmp/sb-discovery-config' },
+    // What the composition root (src/start) gives loadConfig.
+    sections: CONFIG_SECTIONS,
   };
   const ok = loadConfig({
     ...base,
@@ -124,11 +128,12 @@ void test('hub configuration: cluster_name and the discovery section are validat
     },
   });
   assert.equal(ok.clusterName, 'east');
-  assert.deepEqual(ok.discovery.expose, {
+  const section = ok.discovery as DiscoveryConfig;
+  assert.deepEqual(section.expose, {
     api: { service: 'app', endpoint: 'web' },
     site: { service: 'www', endpoint: 'default' },
   });
-  assert.deepEqual(ok.discovery.policies, { default: { timeoutMs: 2000 }, 'service/app/admin': { retryCount: 1 } });
+  assert.deepEqual(section.policies, { default: { timeoutMs: 2000 }, 'service/app/admin': { retryCount: 1 } });
   assert.deepEqual(loadConfig(base).discovery, { expose: {}, policies: {} });
   assert.equal(loadConfig(base).clusterName, null);
 

@@ -7,7 +7,6 @@
  * this hub does not take (communicator-messages.ts), or UNKNOWN. See PROTOCOL.md.
  */
 import { isCommandName } from '../core/codec/index.js';
-import { parseAdvertisement } from '../core/discovery-schema.js';
 import { errorMessage } from '../core/errors.js';
 import type { WireFormat } from '../core/codec/index.js';
 import { createMessage, type JsonValue, type Message } from '../core/message.js';
@@ -48,12 +47,17 @@ export interface CommandContext {
   /** Hub commands added by extensions (discovery, built-in services). */
   extraCommand(command: string): HubCommandHandler | undefined;
   extraCommandNames(): string[];
+  /** The check of REGISTER's `endpoints=` an extension set (discovery), if any. */
+  endpointsCheck(): EndpointsCheck | undefined;
   /** A message from the hub to one connection (tapped as `sent`). */
   tell(conn: HubConnection, command: string, params?: Record<string, JsonValue>): void;
   registered(conn: HubConnection, inst: InstanceEntry<HubConnection>): void;
   unregister(conn: HubConnection, why: string): void;
   requestStop(reason: string): void;
 }
+
+/** Checks REGISTER's `endpoints=` value (JSON text or a value): ok, or the sentence for the refusal. */
+export type EndpointsCheck = (value: JsonValue) => Result<unknown>;
 
 /** A hub command an extension adds: it answers with `hub.tell(conn, ...)`. */
 export type HubCommandHandler = (conn: HubConnection, msg: Message) => void;
@@ -159,15 +163,22 @@ function parseCommandList(v: JsonValue | undefined): Result<Set<string>> {
   return ok(out);
 }
 
-/** `endpoints=` on REGISTER: absent, the advertisement (as given, JSON-parsed), or the sentence for a bad one. */
-function parseEndpoints(v: JsonValue | undefined): Result<JsonValue | undefined> {
+/**
+ * `endpoints=` on REGISTER: absent, the value (as given, JSON-parsed), or the sentence for a bad one.
+ * `check` is the one an extension set (discovery's advertisement schema); without one any JSON is kept.
+ */
+function parseEndpoints(v: JsonValue | undefined, check: EndpointsCheck | undefined): Result<JsonValue | undefined> {
   if (v === undefined) return ok(undefined);
-  try {
-    parseAdvertisement(v);
-  } catch (err) {
-    return fail(errorMessage(err));
+  if (check) {
+    const checked = check(v);
+    if (!checked.ok) return checked;
   }
-  return ok(typeof v === 'string' ? (JSON.parse(v) as JsonValue) : v);
+  if (typeof v !== 'string') return ok(v);
+  try {
+    return ok(JSON.parse(v) as JsonValue);
+  } catch {
+    return fail('endpoints is not JSON: give an array such as [{"name":"default","port":8080}]');
+  }
 }
 
 /** How long a SERVICES answer is reused for the same connection while no service came or went. */
@@ -423,7 +434,7 @@ export class HubCommands {
     if (!format.ok) return this.invalid(conn, msg, format.error);
     const commands = p.commands === undefined ? undefined : parseCommandList(p.commands);
     if (commands && !commands.ok) return this.invalid(conn, msg, `commands ${commands.error.slice(5)}`);
-    const endpointsParsed = parseEndpoints(p.endpoints);
+    const endpointsParsed = parseEndpoints(p.endpoints, this.c.endpointsCheck());
     if (!endpointsParsed.ok)
       return this.invalid(
         conn,

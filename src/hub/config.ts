@@ -24,7 +24,6 @@ import { SwitchboardError, errorMessage } from '../core/errors.js';
 import { getLogger } from '../core/log.js';
 import { isServerName } from '../core/codec/index.js';
 import { normaliseKey, readConfigLayers, type RawConfig } from './config-file.js';
-import { PEER_NAME, parseDiscoveryConfig, type DiscoveryConfig } from '../core/discovery-schema.js';
 import { foldDottedKeys, parseTrustConfig } from '../trust/config.js';
 import { switchboardHome } from '../trust/home.js';
 import { readSecretFile } from '../trust/secrets.js';
@@ -123,8 +122,11 @@ export interface HubConfig {
   debugAllMessages: boolean;
   /** The cluster this hub belongs to (discovery: kind `service` stays inside it; `expose` is published as kind `cluster`). */
   clusterName: string | null;
-  /** Discovery's section: exposed endpoints and the request policies pushed to clients. */
-  discovery: DiscoveryConfig;
+  /**
+   * Discovery's section (exposed endpoints, request policies pushed to clients): as its capability's
+   * parser returned it when loadConfig was given one (`sections`), else the JSON value as given.
+   */
+  discovery: unknown;
   /** Identities, roles and how unauthenticated connections are treated (src/trust, SECURITY.md). */
   trust: TrustSpec;
   /** The admin token's file (written 0600 at start when absent); null = no admin token. */
@@ -338,7 +340,22 @@ const backplaneUrls = listOf.transform((urls, ctx) => {
 /** Parsed on/off values; the communicator turns `debug_all_messages` on by its mere presence. */
 const OFF_WORDS = new Set(['off', 'false', 'no', '0']);
 
-const makeSchema = (notes: string[]) =>
+/** A capability's section when no parser was given: JSON text is parsed, a value kept, '' is {}. */
+const jsonSection = z.unknown().transform((v, ctx) => {
+  if (typeof v !== 'string') return v;
+  if (v.trim() === '') return {};
+  try {
+    return JSON.parse(v) as unknown;
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `is not JSON (${errorMessage(err)})` });
+    return z.NEVER;
+  }
+});
+
+/** A cluster's name: letters, digits, _ . - (the form of discovery's peer names). */
+const CLUSTER_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+
+const makeSchema = (notes: string[], sections: ConfigSections) =>
   z.object({
     server_name: z
       .string()
@@ -468,7 +485,7 @@ const makeSchema = (notes: string[]) =>
       .trim()
       .nullable()
       .transform((v) => (v === null || OFF.has(v.toLowerCase()) ? null : v))
-      .refine((v) => v === null || PEER_NAME.test(v), 'must be letters, digits, _ . - (e.g. "east")'),
+      .refine((v) => v === null || CLUSTER_NAME.test(v), 'must be letters, digits, _ . - (e.g. "east")'),
     local_trust: z.unknown(),
     token_file: z
       .string()
@@ -492,14 +509,8 @@ const makeSchema = (notes: string[]) =>
       'must be origins such as https://app.example.com (scheme, host and port; no path)',
     ),
     signal_secret_file: z.string().nullable(),
-    discovery: z.unknown().transform((v, ctx) => {
-      try {
-        return parseDiscoveryConfig(v);
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: errorMessage(err) });
-        return z.NEVER;
-      }
-    }),
+    // Its capability's parser (ConfigSources.sections) reads it after this schema; without one, JSON is all the hub asks.
+    discovery: sections.discovery ? z.unknown() : jsonSection,
     backplane: backplaneUrls,
     backplane_namespace: z
       .string()
@@ -547,7 +558,21 @@ export interface ConfigSources {
   warn?: (message: string) => void;
   /** Defaults to apply before the file (e.g. `start` puts the Unix socket under $SWITCHBOARD_HOME). */
   defaults?: Partial<Record<ConfigKey, unknown>>;
+  /** Parsers of the sections that belong to a capability, given by the composition root (src/start). */
+  sections?: ConfigSections;
 }
+
+/** The hub configuration's keys whose content a capability defines. */
+export type SectionKey = 'discovery';
+
+/**
+ * Parses one capability's section from its value as given (JSON text or a value), knowing the rest
+ * of the configuration; throws with a message that reads after the key's name ("is not valid: ...")
+ * or, naming a field of the section, starts with the key (`discovery.expose ...`).
+ */
+export type ConfigSection = (value: unknown, config: Readonly<{ clusterName: string | null }>) => unknown;
+
+export type ConfigSections = Partial<Record<SectionKey, ConfigSection>>;
 
 export { switchboardHome };
 
@@ -652,7 +677,7 @@ export function loadConfig(sources: ConfigSources = {}): HubConfig {
   apply(fromEnv, (k) => `SWITCHBOARD_${k.toUpperCase()}`, false);
   apply(flags, (k) => `--${k.replaceAll('_', '-')}`, true);
 
-  const r = makeSchema(notes).safeParse(values);
+  const r = makeSchema(notes, sources.sections ?? {}).safeParse(values);
   if (!r.success) {
     const issue = r.error.issues[0]!;
     const key = String(issue.path[0] ?? '');
@@ -679,11 +704,17 @@ export function loadConfig(sources: ConfigSources = {}): HubConfig {
       `client_ca ${c.client_ca} applies to the TLS listener: add --secure-listen cds://HOST:PORT (with --certificate and --private-key)`,
     );
   }
-  if (Object.keys(c.discovery.expose).length > 0 && !c.cluster_name) {
-    throw new SwitchboardError(
-      'INVALID_CONFIG',
-      `discovery.expose (${Object.keys(c.discovery.expose).join(', ')}) is published under the hub's cluster name: set cluster_name (--cluster-name east)`,
-    );
+  const sectionValues: Record<SectionKey, unknown> = { discovery: c.discovery };
+  for (const [key, parse] of Object.entries(sources.sections ?? {}) as [SectionKey, ConfigSection][]) {
+    try {
+      sectionValues[key] = parse(values[key], { clusterName: c.cluster_name });
+    } catch (err) {
+      const text = errorMessage(err);
+      const where = origin[key] ? ` (from ${origin[key]})` : '';
+      throw new SwitchboardError('INVALID_CONFIG', `${text.startsWith(`${key}.`) ? '' : `${key} `}${text}${where}`, {
+        cause: err,
+      });
+    }
   }
   if (c.backplane.length > 0) {
     const mesh = [
@@ -792,7 +823,7 @@ export function loadConfig(sources: ConfigSources = {}): HubConfig {
     firstMessageTimeoutMs: c.first_message_timeout,
     debugAllMessages: c.debug_all_messages,
     clusterName: c.cluster_name,
-    discovery: c.discovery,
+    discovery: sectionValues.discovery,
     trust,
     tokenFile: c.token_file,
     unixGroup: c.unix_group,

@@ -16,6 +16,7 @@ import type { JsonValue, Message } from '../core/message.js';
 import type { Logger } from '../core/log.js';
 import type { TrustPolicy } from '../trust/policy.js';
 import type { RefusalLog } from '../trust/refusals.js';
+import type { EndpointsCheck } from './commands.js';
 import type { ConnectionKind } from './connection.js';
 import type { ServicesView } from './service-catalog.js';
 import type { HubPort, RemoteHooks } from './remote.js';
@@ -69,6 +70,11 @@ export interface HubContext extends HubPort {
   counters(): HubCounters;
   /** Counts every message by command and outcome from now on (a map lookup per message). */
   countMessages(): MessageTally;
+  /**
+   * Sets the check of REGISTER's `endpoints=` (discovery's advertisement schema; one per hub) and
+   * returns its remover. Without one the hub keeps any JSON value as given and refuses other text.
+   */
+  checkEndpoints(check: EndpointsCheck): () => void;
   /** Plugs in the remote side (the mesh or the backplane); one per hub. */
   attachRemote(remote: RemoteHooks): void;
   /** The remote side, when attached: services elsewhere, its status object, its changes. */

@@ -133,6 +133,10 @@ void test('hub commands: HELP, ALIVE, SERVICE_STATUS, LIST_SERVICES (text and JS
   const bad = await raw();
   bad.send('REGISTER service=ep;endpoints=notjson');
   assert.match(String((await bad.next('INVALID')).params.message), /endpoints is not JSON: give an array/);
+  // This hub runs no discovery (it sets the advertisement check): any JSON is kept as given.
+  const opaque = await raw();
+  opaque.send('REGISTER service=ep_opaque;endpoints={"port":"any"}');
+  await opaque.next('READY');
 });
 
 void test('instances: an unmarked second registration is refused; round-robin; name#instance; replies reach the right instance', async () => {

@@ -22,6 +22,7 @@ import {
   NOTICES,
   UDP_REFUSED,
   type CommandContext,
+  type EndpointsCheck,
   type HubCommandHandler,
 } from './commands.js';
 import { redactPassword, type HubConfig } from './config.js';
@@ -77,6 +78,7 @@ export class Hub implements HubContext, CommandContext {
   private streamCount = 0;
   private bound: BoundListener[] = [];
   private remoteHooks: RemoteHooks | undefined;
+  private checkOfEndpoints: EndpointsCheck | undefined;
   private currentState: HubState = 'new';
   private stopping: Promise<void> | undefined;
   private resolveStopped!: (reason: string) => void;
@@ -214,6 +216,19 @@ export class Hub implements HubContext, CommandContext {
     return () => {
       this.extraCommands.delete(command);
     };
+  }
+
+  /** Sets the check of REGISTER's `endpoints=` (one per hub: discovery's); returns its remover. */
+  checkEndpoints(check: EndpointsCheck): () => void {
+    if (this.checkOfEndpoints) throw new SwitchboardError('CONFLICT', 'the hub already has an endpoints check');
+    this.checkOfEndpoints = check;
+    return () => {
+      if (this.checkOfEndpoints === check) this.checkOfEndpoints = undefined;
+    };
+  }
+
+  endpointsCheck(): EndpointsCheck | undefined {
+    return this.checkOfEndpoints;
   }
 
   extraCommand(command: string): HubCommandHandler | undefined {

@@ -28,15 +28,18 @@ Examples:
     )
     .action(async (opts: Record<string, unknown>) => {
       const { loadConfig } = await import('../hub/config.js');
-      const { runSwitchboard } = await import('./compose.js');
+      const { CONFIG_SECTIONS, runSwitchboard } = await import('./compose.js');
       const { json, ...flags } = opts;
       refuseSecretFlags(flags);
       const { defaultTokenFile } = await import('../trust/home.js');
       try {
-        await runSwitchboard(loadConfig({ flags, defaults: { token_file: defaultTokenFile() } }), {
-          scope: 'hub',
-          json: json === true,
-        });
+        await runSwitchboard(
+          loadConfig({ flags, defaults: { token_file: defaultTokenFile() }, sections: CONFIG_SECTIONS }),
+          {
+            scope: 'hub',
+            json: json === true,
+          },
+        );
       } finally {
         exitSoon();
       }
@@ -71,7 +74,7 @@ Examples:
     )
     .action(async (opts: Record<string, unknown>) => {
       const { loadConfig, switchboardHome } = await import('../hub/config.js');
-      const { runSwitchboard } = await import('./compose.js');
+      const { CONFIG_SECTIONS, runSwitchboard } = await import('./compose.js');
       const { json, amqp, http, httpToken, httpTokenFile, ...flags } = opts;
       refuseSecretFlags(flags);
       if (httpToken !== undefined)
@@ -95,6 +98,7 @@ Examples:
           unix_listen: `cd://${join(home, 'hub.sock')}`,
           token_file: join(home, 'hub.token'),
         },
+        sections: CONFIG_SECTIONS,
       });
       try {
         await runSwitchboard(config, {

@@ -10,12 +10,16 @@ import { dashboardConfig } from '../dashboard/config.js';
 import { dashboardService } from '../dashboard/extension.js';
 import { backplaneExtension } from '../backplane/extension.js';
 import { discoveryAgent } from '../discovery/agent.js';
+import { discoveryConfigSection } from '../discovery/schema.js';
 import { dispatcherService } from '../dispatch/service.js';
-import type { HubConfig } from '../hub/config.js';
+import type { ConfigSections, HubConfig } from '../hub/config.js';
 import type { HubExtension } from '../hub/context.js';
 import { runHub, type RunOptions } from '../hub/run.js';
 import { meshExtension } from '../mesh/extension.js';
 import { syncService } from '../sync/service.js';
+
+/** The hub configuration's sections a capability defines, and their parsers (give them to loadConfig). */
+export const CONFIG_SECTIONS: ConfigSections = { discovery: discoveryConfigSection };
 
 /** `hub`: what every hub runs (`switchboard hub`); `start`: with the built-in services too (`switchboard start`). */
 export type Scope = 'hub' | 'start';
