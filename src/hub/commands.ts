@@ -135,8 +135,20 @@ export const UDP_REFUSED = new Set([
 ]);
 
 /** REGISTER parameters the hub interprets; the rest are kept in the registry entry. */
-// `password` (the communicator's REGISTER credential, an identity's token for src/trust) is never kept: LIST_SERVICES shows the rest.
-const REGISTER_KEYS = new Set(['service', 'version', 'instance', 'endpoints', 'commands', 'format', 'password']);
+// Credentials are never kept: LIST_SERVICES shows the rest to anyone who asks. `password` (the
+// communicator's REGISTER credential, an identity's token for src/trust), `token` and `secret_code`
+// are the parameters the sniff tap masks (gate.ts SECRET_PARAMS).
+const REGISTER_KEYS = new Set([
+  'service',
+  'version',
+  'instance',
+  'endpoints',
+  'commands',
+  'format',
+  'password',
+  'token',
+  'secret_code',
+]);
 
 function str(v: JsonValue | undefined): string | undefined {
   if (v === undefined || v === null) return undefined;

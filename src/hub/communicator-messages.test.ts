@@ -173,3 +173,13 @@ void test("REGISTER's password is never kept with the registration: LIST_SERVICE
   assert.match(list, /"zone":"eu"/, 'other parameters are kept');
   assert.ok(!list.includes(token) && !list.includes('password'));
 });
+
+void test("REGISTER's token= and secret_code= are not kept either: LIST_SERVICES does not show them", async () => {
+  const c = await client();
+  c.send('REGISTER service=tokened;version=1;token=sbt_registertokenvalue;secret_code=s3cr3tcode;zone=eu');
+  await c.next('READY');
+  c.send('LIST_SERVICES');
+  const list = String((await c.next('SERVICES')).params.services);
+  assert.match(list, /"zone":"eu"/, 'other parameters are kept');
+  assert.doesNotMatch(list, /sbt_registertokenvalue|"token"|s3cr3tcode|secret_code/);
+});
