@@ -277,6 +277,15 @@ void test('debug_all_messages logs every message the hub routes', async () => {
       lines.some((l) => l.includes('READY')),
       'what the hub sends is logged too',
     );
+    // Tokens in what is routed (DISPATCH carries an agent's sbt_ token in its body) never reach the log.
+    caller.send(
+      `echo/DISPATCH message=${JSON.stringify({ token: 'sbt_agenttokenvalue', kind: 'webhook' })};body={"password":"pw-in-json","note":"see sbh_admintokenvalue"}`,
+    );
+    await echo.next('DISPATCH');
+    await waitFor(() => lines.some((l) => l.includes('DISPATCH')), { what: 'the DISPATCH in the log' });
+    const dispatch = lines.find((l) => l.includes('DISPATCH'))!;
+    assert.doesNotMatch(dispatch, /agenttokenvalue|pw-in-json|admintokenvalue/);
+    assert.match(dispatch, /webhook/, 'the rest of the message is logged');
     echo.close();
     caller.close();
   } finally {

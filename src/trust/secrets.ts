@@ -50,3 +50,44 @@ export function secretFlagRefused(flag: string, fileFlag: string, envVar: string
       `put it in a file only you can read and give ${fileFlag} FILE, or set ${envVar}`,
   );
 }
+
+/** Object fields and message parameters whose value is a credential, whatever it looks like. */
+const SECRET_FIELDS = new Set(['token', 'password', 'secret', 'secret_code']);
+
+/** Tokens Switchboard issues, recognisable by their prefix: agents' `sbt_...`, the hub's admin `sbh_...`. */
+const ISSUED_TOKEN = /\b(sb[th]_)[A-Za-z0-9_-]+/g;
+
+/** `"token":"..."` in text that is not JSON as a whole (a JSON text is masked field by field). */
+const SECRET_JSON_FIELD = /("(?:token|password|secret|secret_code)"\s*:\s*")(?:[^"\\]|\\.)*"/gi;
+
+/** A string with Switchboard's tokens and JSON credential fields shown as `***`. */
+export function redactSecretText(text: string): string {
+  const trimmed = text.trimStart();
+  if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
+    try {
+      return JSON.stringify(redact(JSON.parse(text), 0));
+    } catch {
+      // not JSON after all: the patterns below
+    }
+  }
+  return text.replace(ISSUED_TOKEN, '$1***').replace(SECRET_JSON_FIELD, '$1***"');
+}
+
+/**
+ * `value` as a log may show it: fields named token, password, secret or secret_code as `***` at
+ * any depth, and issued tokens (`sbt_...`, `sbh_...`) and JSON credential fields inside strings
+ * masked too (a message body often carries JSON as text).
+ */
+export function redactSecrets<T>(value: T): T {
+  return redact(value, 0) as T;
+}
+
+function redact(value: unknown, depth: number): unknown {
+  if (typeof value === 'string') return redactSecretText(value);
+  if (value === null || typeof value !== 'object' || depth > 64) return value;
+  if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value))
+    out[k] = SECRET_FIELDS.has(k.toLowerCase()) && v !== null && v !== undefined ? '***' : redact(v, depth + 1);
+  return out;
+}
