@@ -3,11 +3,11 @@
  * listeners and the extensions it is given (src/start composes them), print the addresses, stop
  * cleanly on SIGINT/SIGTERM or STOP.
  */
-import { mkdirSync } from 'node:fs';
 import { errorMessage } from '../core/errors.js';
 import type { HubConfig } from './config.js';
 import type { ExtensionHandle, HubExtension } from './context.js';
 import { Hub } from './hub.js';
+import { ensurePrivateDir } from '../trust/home.js';
 
 export interface RunOptions {
   /** Started in order once the listeners are bound, stopped in reverse order. */
@@ -53,8 +53,9 @@ function printer(out: NodeJS.WritableStream): (text: string) => void {
  */
 export async function runHub(config: HubConfig, options: RunOptions): Promise<string> {
   const print = printer(options.out ?? process.stdout);
-  mkdirSync(config.dataPath, { recursive: true });
+  const homeProblem = ensurePrivateDir(config.dataPath);
   const hub = new Hub(config);
+  if (homeProblem) hub.log.warn({ dir: config.dataPath, why: homeProblem }, 'the data directory is not private');
   await hub.start();
   const handles: { name: string; handle: ExtensionHandle }[] = [];
   try {

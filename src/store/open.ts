@@ -41,7 +41,8 @@ export async function openStore(opts: OpenStoreOptions = {}): Promise<Store> {
   else if (url) file = resolve(url.replace(/^sqlite:(\/\/)?/i, ''));
   else file = join(resolveHome(opts.home), 'switchboard.db');
   try {
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    // A directory made here (the home) is private: the store holds API keys and token hashes.
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     return openSqlite(file);
   } catch (err) {
     throw new SwitchboardError('UNAVAILABLE', `cannot open the SQLite store at ${file}: ${errorMessage(err)}`, {

@@ -7,6 +7,7 @@
  * would wait on each other's locks forever.
  */
 import Database from 'better-sqlite3';
+import { closeSync, openSync } from 'node:fs';
 import { SwitchboardError } from '../core/errors.js';
 import { bindAll, checkSpec, needsBinding, rowPlaceholders, SQLITE, upsertSql } from './dialect.js';
 import { applyMigrations } from './migrate.js';
@@ -26,6 +27,10 @@ export class SqliteStore implements Store {
 
   constructor(file: string) {
     this.location = file;
+    // Created private before SQLite opens it (SQLite would make it 0644): it holds API keys,
+    // execution data and token hashes, and SQLite gives -wal and -shm the database file's mode.
+    // An existing file keeps its mode (the home directory, 0700, is what guards it then).
+    if (file !== ':memory:' && file !== '') closeSync(openSync(file, 'a', 0o600));
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');

@@ -277,3 +277,22 @@ for (const backend of BACKENDS) {
     });
   });
 }
+
+void test('a fresh SQLite store is private: its directory 0700, the database and its -wal and -shm 0600', async () => {
+  const { tempDir } = await import('../core/test/support.js');
+  const { statSync } = await import('node:fs');
+  const dir = await tempDir('switchboard-store-modes-');
+  after(dir.cleanup);
+  const home = `${dir.path}/home`;
+  const store = await openStore({ home });
+  try {
+    await store.query('CREATE TABLE secrets (value TEXT)');
+    await store.query('INSERT INTO secrets VALUES (?)', ['an API key']);
+    const mode = (path: string) => (statSync(path).mode & 0o777).toString(8);
+    assert.equal(mode(home), '700');
+    for (const file of ['switchboard.db', 'switchboard.db-wal', 'switchboard.db-shm'])
+      assert.equal(mode(`${home}/${file}`), '600', file);
+  } finally {
+    await store.close();
+  }
+});
