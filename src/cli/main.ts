@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { SwitchboardError } from '../core/errors.js';
 import { VERB_MODULES } from './verbs.js';
+import { warnOfUrlPasswords } from './url-passwords.js';
 
 const program = new Command('switchboard')
   .description('Switchboard: start, find, talk to and watch connectors.')
@@ -13,6 +14,7 @@ const program = new Command('switchboard')
   .exitOverride();
 
 for (const register of VERB_MODULES) register(program);
+warnOfUrlPasswords(program, (text) => process.stderr.write(text));
 
 // `switchboard data list | head`: the reader went away. Stop quietly, as Unix tools do on SIGPIPE,
 // unless a long-running verb (hub, start) handles its closed output itself and keeps running.

@@ -244,7 +244,6 @@ Examples:
         prefix: string;
         json?: boolean;
       },
-      cmd: Command,
     ) => {
       const limit = Number(opts.limit);
       if (!Number.isInteger(limit) || limit < 1)
@@ -256,7 +255,6 @@ Examples:
           );
         if (!opts.amqp)
           throw new InvalidArgumentError('--dead reads RabbitMQ: give --amqp URL (or set SWITCHBOARD_AMQP_URL)');
-        warnIfPasswordOnCommandLine(cmd, 'amqp', opts.amqp);
         const { replayDeadLetters } = await import('./transport/dead-letters.js');
         const r = await replayDeadLetters({ url: opts.amqp, prefix: opts.prefix, ids, all: opts.all, limit });
         if (opts.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
@@ -320,13 +318,12 @@ Examples:
     )
     .option('--limit <n>', 'most listed, oldest first', '100')
     .option('--json', 'print JSON')
-    .action(async (opts: { amqp?: string; prefix: string; limit: string; json?: boolean }, cmd: Command) => {
+    .action(async (opts: { amqp?: string; prefix: string; limit: string; json?: boolean }) => {
       const limit = Number(opts.limit);
       if (!Number.isInteger(limit) || limit < 1)
         throw new InvalidArgumentError(`--limit takes a whole number, 1 or more (got "${opts.limit}")`);
       if (!opts.amqp)
         throw new InvalidArgumentError('dead letters live on RabbitMQ: give --amqp URL (or set SWITCHBOARD_AMQP_URL)');
-      warnIfPasswordOnCommandLine(cmd, 'amqp', opts.amqp);
       const { listDeadLetters } = await import('./transport/dead-letters.js');
       const { total, letters } = await listDeadLetters({ url: opts.amqp, prefix: opts.prefix, limit });
       if (opts.json) {
@@ -412,7 +409,6 @@ Examples:
       const { secretFlagRefused } = await import('../trust/secrets.js');
       if (cmd.getOptionValueSource('allowToken') === 'cli')
         throw secretFlagRefused('--allow-token', '--allow-tokens-file', 'SWITCHBOARD_CONNECTOR_TOKENS');
-      warnIfPasswordOnCommandLine(cmd, 'amqp', opts.amqp);
       const retainDays = Number(opts.retainDays);
       if (!Number.isFinite(retainDays) || retainDays < 0)
         throw new InvalidArgumentError(
@@ -494,19 +490,7 @@ Examples:
   });
 }
 
-/** The password in an AMQP URL given on the command line is visible to every user (ps): say so once. */
-function warnIfPasswordOnCommandLine(cmd: Command, option: string, url: string | undefined): void {
-  if (!url || cmd.getOptionValueSource(option) !== 'cli') return;
-  try {
-    if (new URL(url).password)
-      process.stderr.write(
-        `switchboard: warning: the password in --${option} is visible to every user of this machine (ps, /proc); set SWITCHBOARD_AMQP_URL instead\n`,
-      );
-  } catch {
-    /* not a URL: the transport says so */
-  }
-}
-
+// A password in --amqp on the command line is warned about for every verb at once: src/cli/url-passwords.ts.
 function registerAgent(program: Command): void {
   program
     .command('agent')
@@ -588,7 +572,6 @@ Examples:
         const token = opts.tokenFile
           ? readSecretFile(opts.tokenFile, '--token-file', (m) => process.stderr.write(`switchboard: warning: ${m}\n`))
           : (opts.token ?? '');
-        warnIfPasswordOnCommandLine(cmd, 'amqp', opts.amqp);
         if ([opts.example !== undefined, command.length > 0, opts.connect !== undefined].filter(Boolean).length > 1)
           throw new InvalidArgumentError('give one of --example NAME, --connect URL or a command after --');
         const cmdLine = opts.example ? exampleCommand(opts.example) : command;

@@ -91,3 +91,23 @@ function redact(value: unknown, depth: number): unknown {
     out[k] = SECRET_FIELDS.has(k.toLowerCase()) && v !== null && v !== undefined ? '***' : redact(v, depth + 1);
   return out;
 }
+
+/**
+ * The warning for a URL given on the command line with a password in it (`--amqp
+ * amqp://user:PW@host`), or undefined when it carries none. `instead` says where the URL belongs
+ * (an environment variable or a file option). The password itself is never part of the sentence.
+ */
+export function urlPasswordWarning(flag: string, value: string, instead: string): string | undefined {
+  // A list of URLs (`--neighbors a,b`) is checked URL by URL.
+  for (const part of value.split(',')) {
+    let password = '';
+    try {
+      password = new URL(part.trim()).password;
+    } catch {
+      continue; // not a URL: whoever reads the flag says so
+    }
+    if (password)
+      return `the password in ${flag} is visible to every user of this machine (ps, /proc) and stays in your shell history; ${instead}`;
+  }
+  return undefined;
+}
