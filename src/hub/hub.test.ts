@@ -273,6 +273,15 @@ void test('sniff: a local connection sees routed messages with their outcome, fi
     parameters: { text: 'json' },
   });
   assert.deepEqual(j.params.delivered_to, ['sn_dst#1']);
+  // A credential in a body reaches the service as sent and the sniffer as ***.
+  src.send('sn_dst/NOTE text="key sbt_qrstuvwxyz012345 here"');
+  const masked = await js.next((m) => m.command === 'SNIFFED' && JSON.stringify(m.params).includes('here'));
+  assert.doesNotMatch(JSON.stringify(masked.params), /sbt_[a-z]/);
+  assert.match(JSON.stringify(masked.params), /key sbt_\*\*\* here/);
+  assert.equal(
+    (await dst.next((m) => String(m.params.text ?? '').includes('here'))).params.text,
+    'key sbt_qrstuvwxyz012345 here',
+  );
   js.send('UNSNIFF');
   js.send('ALIVE serial=js');
   await js.next('ABSOLUTELY');

@@ -10,6 +10,7 @@ import { createMessage, type JsonValue, type Message } from '../core/message.js'
 import { isServiceOrInstance, sniffedParams, type SniffOutcome, type Sniffed } from '../core/protocol/index.js';
 import type { HubConnection, SniffFilter } from './connection.js';
 import { Outgoing } from '../core/message-connection.js';
+import { redactSecrets } from '../trust/secrets.js';
 
 export type { SniffOutcome } from '../core/protocol/index.js';
 
@@ -102,18 +103,21 @@ export class SniffTap {
   /** Publishes one event; `msg` is the message as routed (already stamped). */
   publish(outcome: SniffOutcome, msg: Message, deliveredTo?: readonly string[], reason?: string): void {
     if (this.tally) this.tallyOne(outcome, msg.command);
-    if (this.sink) this.sink(outcome, msg, deliveredTo, reason);
+    // Watchers see credentials carried in bodies (an agent's sbt_ token in DISPATCH) as ***.
+    let shown: Message | undefined;
+    if (this.sink) this.sink(outcome, (shown ??= redactSecrets(msg)), deliveredTo, reason);
     if (this.sniffers.size === 0) return;
     let text: Outgoing | undefined;
     let json: Outgoing | undefined;
     for (const conn of this.sniffers) {
       const filter = conn.sniff;
       if (!filter || !matches(filter, msg)) continue;
+      shown ??= redactSecrets(msg);
       if (conn.format === 'json') {
-        json ??= this.notice(outcome, JSON.parse(encodeJson(msg)) as JsonValue, deliveredTo, reason, true);
+        json ??= this.notice(outcome, JSON.parse(encodeJson(shown)) as JsonValue, deliveredTo, reason, true);
         conn.write(json);
       } else {
-        text ??= this.notice(outcome, encodeText(msg), deliveredTo, reason, false);
+        text ??= this.notice(outcome, encodeText(shown), deliveredTo, reason, false);
         conn.write(text);
       }
     }
