@@ -478,6 +478,19 @@ export class DispatchDb {
     return finished.length ? this.emitSources(finished.map((f) => f.id)) : [];
   }
 
+  /** Where each of these executions was sent (`connector:ID`, `kind:K`, `sync:ACCOUNT`); unknown ids are absent. */
+  async executionTargets(executionIds: string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (const part of chunks([...new Set(executionIds)])) {
+      const rows = await this.sql.query(
+        `SELECT id, target FROM dispatch_executions WHERE id IN (${part.map(() => '?').join(', ')})`,
+        part,
+      );
+      for (const r of rows) out.set(String(r.id), String(r.target));
+    }
+    return out;
+  }
+
   /**
    * Of these executions, the ones done with an `emit`: what their results emit (with their event's
    * hops). Asked again for a redelivered result, whose execution finished before.

@@ -8,6 +8,7 @@
 import { hostname } from 'node:os';
 import { SwitchboardError, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
+import { LogThrottle } from '../../core/log-throttle.js';
 import { isTransientStoreError } from '../../store/errors.js';
 import { formatDuration } from '../../sync/duration.js';
 import { parseTaskId, taskId, timeOrderedId } from '../protocol/ids.js';
@@ -15,7 +16,14 @@ import type { AgentMessage, TriggerSnapshot, WireTask } from '../protocol/wire.j
 import { resolveInputs } from '../trigger/inputs.js';
 import { TriggerIndex } from '../trigger/matcher.js';
 import { actionPolicy, MAX_CHAIN_HOPS, type ActionPolicy, type TriggerSpec } from '../trigger/schema.js';
-import type { DispatcherHandler, DispatcherTransport, HandleResult, Inbound, TaskTarget } from '../transport/types.js';
+import {
+  TargetUnreachable,
+  type DispatcherHandler,
+  type DispatcherTransport,
+  type HandleResult,
+  type Inbound,
+  type TaskTarget,
+} from '../transport/types.js';
 import type { DispatchDb } from './db.js';
 import { hasActionObservers, reportAction } from './observe.js';
 import type { SyncActions, SyncOutcome } from './sync-action.js';
@@ -52,6 +60,8 @@ const PRUNE_EVERY_MS = 10 * 60_000;
 
 /** Most executions waiting for a result that the latency metric tracks (the oldest are let go). */
 const MAX_PENDING = 100_000;
+/** At most one log line per kind of refusal this often (a flood of bad messages cannot flood the log). */
+const REFUSAL_LOG_MS = 10_000;
 
 /**
  * A trigger as agents get it: they filter events with `when` and `filters` and never act on
@@ -103,7 +113,12 @@ export class Dispatcher implements DispatcherHandler {
   /** Executions sent and waiting for their result: when (performance.now()) and by which trigger, for the latency metric. */
   private readonly pending = new Map<string, { at: number; trigger: string }>();
 
-  constructor(private readonly opts: DispatcherOptions) {}
+  /** Refusals and bad messages come from outside: one line per cause per interval, with a count. */
+  private readonly refusalLog: LogThrottle;
+
+  constructor(private readonly opts: DispatcherOptions) {
+    this.refusalLog = new LogThrottle(opts.log, REFUSAL_LOG_MS);
+  }
 
   get triggerCount(): number {
     return this.index.size;
@@ -419,7 +434,11 @@ export class Dispatcher implements DispatcherHandler {
       const who = m.type === 'register' ? m.connector.id : m.connectorId;
       if (refusal) {
         this.counters.refused++;
-        this.opts.log.warn({ connector: who, type: m.type }, `refused a ${m.type} message: ${refusal}`);
+        this.refusalLog.warn(
+          `refused ${m.type}`,
+          { connector: who, type: m.type },
+          `refused a ${m.type} message: ${refusal}`,
+        );
         if (reply) sent.push(reply({ type: 'refused', ok: false, code: 'PERMISSION_DENIED', message: refusal }));
         else outcomes[i] = new SwitchboardError('PERMISSION_DENIED', `refused: ${refusal}`);
         continue;
@@ -496,13 +515,25 @@ export class Dispatcher implements DispatcherHandler {
           if (!outcomes[i]) events.push(...mine);
           break;
         }
-        case 'results':
-          for (const r of m.results) {
+        case 'results': {
+          const mine = await this.ownResults(m.connectorId, m.results);
+          if (mine.foreign.length) {
+            this.counters.refused++;
+            const sentence = `connector ${m.connectorId} sent results for ${mine.foreign.length} execution(s) not assigned to it or to its kind (${mine.foreign.slice(0, 3).join(', ')}${mine.foreign.length > 3 ? ', ...' : ''}); they were ignored`;
+            this.refusalLog.warn(
+              'foreign results',
+              { connector: m.connectorId, refused: mine.foreign.length },
+              sentence,
+            );
+            outcomes[i] = new SwitchboardError('PERMISSION_DENIED', `refused: ${sentence}`);
+          }
+          for (const r of mine.own) {
             results.push(r);
             resultFrom.set(parseTaskId(r.executionId).executionId, m.connectorId);
           }
-          if (batch[i]!.redelivered) for (const r of m.results) redeliveredResults.push(r.executionId);
+          if (batch[i]!.redelivered) for (const r of mine.own) redeliveredResults.push(r.executionId);
           break;
+        }
       }
     }
     if (results.length) {
@@ -523,6 +554,27 @@ export class Dispatcher implements DispatcherHandler {
     if (events.length) sent.push((await this.dispatch(events)).confirmed);
     await this.touch(touched, now);
     return outcomes;
+  }
+
+  /**
+   * A token proves a kind, and the connector id was checked against it: of these results, those of
+   * executions sent to this connector or to its kind (own), and the others (foreign: another
+   * connector's, or unknown), which must not complete anything.
+   */
+  private async ownResults(
+    connectorId: string,
+    results: ResultUpdate[],
+  ): Promise<{ own: ResultUpdate[]; foreign: string[] }> {
+    const kind = this.connectors.get(connectorId)?.kind;
+    const targets = await this.opts.db.executionTargets(results.map((r) => parseTaskId(r.executionId).executionId));
+    const own: ResultUpdate[] = [];
+    const foreign: string[] = [];
+    for (const r of results) {
+      const target = targets.get(parseTaskId(r.executionId).executionId);
+      if (target === `connector:${connectorId}` || (kind !== undefined && target === `kind:${kind}`)) own.push(r);
+      else foreign.push(r.executionId);
+    }
+    return { own, foreign };
   }
 
   /**
@@ -735,7 +787,16 @@ export class Dispatcher implements DispatcherHandler {
     );
     return {
       confirmed: Promise.all([
-        ...[...sends.values()].map((s) => this.opts.transport.sendTasks(s.to, s.tasks)),
+        ...[...sends.values()].map((s) =>
+          this.opts.transport.sendTasks(s.to, s.tasks).catch(async (err: unknown) => {
+            // Its agent is gone (over the hub): a try that failed with the reason, like an unregistered target.
+            if (!(err instanceof TargetUnreachable)) throw err;
+            const at = new Date().toISOString();
+            await this.opts.db.failAttempts(
+              s.tasks.map((t) => ({ executionId: t.executionId, attempt: 1, error: err.message, finishedAt: at })),
+            );
+          }),
+        ),
         ...again,
         // Acknowledged once each run is recorded and named in its execution (a failure to start is recorded too).
         this.startSyncs(syncs),

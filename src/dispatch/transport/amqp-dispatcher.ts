@@ -7,6 +7,7 @@
  * the handler could not process, is republished to the dead-letter queue with the reason in the
  * `x-switchboard-error` header, then acknowledged.
  */
+import { LogThrottle } from '../../core/log-throttle.js';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
@@ -95,7 +96,11 @@ export class AmqpDispatcherTransport implements DispatcherTransport {
   private declared = new Set<string>();
   readonly counters = { delivered: 0, deadLettered: 0 };
 
+  /** Dead-lettered messages come from outside: one log line per interval with a count (the queue keeps each reason). */
+  private readonly faultLog: LogThrottle;
+
   constructor(private readonly opts: AmqpDispatcherOptions) {
+    this.faultLog = new LogThrottle(opts.log, 10_000);
     this.n = names(opts.prefix ?? DEFAULT_PREFIX);
     const maxBatch = opts.maxBatch ?? 100;
     this.lanes = [this.n.dispatcher, this.n.control].map(
@@ -225,7 +230,8 @@ export class AmqpDispatcherTransport implements DispatcherTransport {
   private async deadLetter(d: Delivery, reason: string): Promise<void> {
     this.counters.deadLettered++;
     const props = d.msg.properties as { messageId?: unknown; type?: unknown; replyTo?: string; correlationId?: string };
-    this.opts.log.warn(
+    this.faultLog.warn(
+      'dead-letter',
       { reason, messageId: props.messageId, type: props.type, bytes: d.msg.content.length },
       `dead-lettering a message to ${this.n.dead}: ${reason}`,
     );

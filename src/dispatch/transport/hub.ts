@@ -6,10 +6,19 @@
  * but it does not confirm like a broker, so events and results are requests here: the dispatcher
  * answers `accepted` once they are stored, and the agent sends a batch again (with back-off) until
  * it is; the dispatcher drops event ids it has seen, so a batch sent twice counts once.
+ *
+ * An agent's service name can be computed from its connector id, so holding the name proves
+ * nothing: the dispatcher sends a connector's tasks only along a route it learned from a message
+ * carrying a valid token for that connector (a registration, a trigger request, events, results),
+ * and forgets the route when the hub says the service went down (or the dispatcher's own link to
+ * the hub dropped). Until the agent speaks again with its token, its tasks fail with the reason
+ * (`TargetUnreachable`), never reach whoever registers the name meanwhile. Tasks are not left in
+ * the hub's cache either: a cached task would go to the next holder of the name.
  */
 import { createHash } from 'node:crypto';
 import { connect, type SwitchboardClient } from '../../client/index.js';
 import { SwitchboardError, errorMessage, toWire } from '../../core/errors.js';
+import { LogThrottle } from '../../core/log-throttle.js';
 import { fail } from '../../core/result.js';
 import type { Logger } from '../../core/log.js';
 import type { JsonValue } from '../../core/message.js';
@@ -24,6 +33,7 @@ import {
 } from '../protocol/wire.js';
 import {
   ConnectorIdHeld,
+  TargetUnreachable,
   type AgentInbound,
   type AgentTransport,
   type DispatcherHandler,
@@ -59,6 +69,11 @@ export class HubDispatcherTransport implements DispatcherTransport {
   private client: SwitchboardClient | undefined;
   private chain: Promise<unknown> = Promise.resolve();
   private rr = 0;
+  /** Connector id -> its service name, learned from token-checked messages (see the top of the file). */
+  private readonly routes = new Map<string, string>();
+  /** Service name (lower case) -> how many downs this transport has seen, to ignore what a down overtook. */
+  private readonly downs = new Map<string, number>();
+  private readonly faultLog: LogThrottle;
 
   constructor(
     private readonly opts: {
@@ -69,7 +84,29 @@ export class HubDispatcherTransport implements DispatcherTransport {
       connectors: () => Promise<ConnectorRecord[]>;
       client?: SwitchboardClient;
     },
-  ) {}
+  ) {
+    this.faultLog = new LogThrottle(opts.log, 10_000);
+  }
+
+  /** The hub says a service went down: an agent's route goes with it. */
+  private serviceDown(service: string): void {
+    const key = service.toLowerCase();
+    if (!key.startsWith('dispatch_agent_')) return;
+    this.downs.set(key, (this.downs.get(key) ?? 0) + 1);
+    for (const [id, name] of this.routes)
+      if (name.toLowerCase() === key) {
+        this.routes.delete(id);
+        this.opts.log.info(
+          { connector: id },
+          `connector ${id}'s agent left the hub; its tasks wait until it registers again`,
+        );
+      }
+  }
+
+  /** Known routes to connectors whose agent proved itself with its token. */
+  get routedConnectors(): string[] {
+    return [...this.routes.keys()];
+  }
 
   async start(handler: DispatcherHandler): Promise<void> {
     const client =
@@ -80,10 +117,21 @@ export class HubDispatcherTransport implements DispatcherTransport {
         ...(this.opts.token !== undefined ? { token: this.opts.token } : {}),
       }));
     this.client = client;
+    client.onStatus((s) => {
+      if (s.status === 'down') this.serviceDown(s.service);
+    });
+    let connected = false;
+    client.onState((s) => {
+      if (s.status !== 'ready') return;
+      // A new link (a restarted hub): whoever holds an agent's name there has not proved anything yet.
+      if (connected) this.routes.clear();
+      connected = true;
+    });
     client.on('DISPATCH', (msg) => {
       const r = agentMessage.safeParse(msg.params.message);
       if (!r.success) {
-        this.opts.log.warn(
+        this.faultLog.warn(
+          'invalid DISPATCH',
           { from: msg.sentFrom },
           `dropped a DISPATCH message that is not a valid agent message: ${r.error.issues[0]?.message ?? ''}`,
         );
@@ -109,6 +157,10 @@ export class HubDispatcherTransport implements DispatcherTransport {
           : {}),
       };
       const acknowledged = r.data.type === 'events' || r.data.type === 'results';
+      const m = r.data;
+      const connectorId = m.type === 'register' ? m.connector.id : m.connectorId;
+      const route = agentService(connectorId);
+      const downsBefore = this.downs.get(route.toLowerCase()) ?? 0;
       // One message at a time, in arrival order, like the RabbitMQ consumer.
       const done = this.chain.then(() => handler.handle([inbound]));
       this.chain = done.catch(() => undefined);
@@ -116,7 +168,13 @@ export class HubDispatcherTransport implements DispatcherTransport {
         async ({ outcomes, settled }) => {
           await settled;
           const failure = outcomes[0];
-          if (failure) this.opts.log.warn({ type: r.data.type }, `could not process a message: ${failure.message}`);
+          if (failure)
+            this.faultLog.warn(
+              `failed ${r.data.type}`,
+              { type: r.data.type },
+              `could not process a message: ${failure.message}`,
+            );
+          this.learnRoute(m.type, connectorId, route, downsBefore, failure === undefined, reply);
           if (acknowledged) reply = failure ? refusal(failure) : { type: 'accepted', ok: true };
           return reply ? { command: 'DISPATCH_REPLY', params: { reply: reply as unknown as JsonValue } } : undefined;
         },
@@ -131,19 +189,54 @@ export class HubDispatcherTransport implements DispatcherTransport {
     await client.register(DISPATCHER_SERVICE, { commands: ['DISPATCH'] });
   }
 
+  /**
+   * A message with a valid token for this connector went through: its agent is behind the route (unless
+   * the hub said the service went down meanwhile). An unregistration ends the route.
+   */
+  private learnRoute(
+    type: AgentMessage['type'],
+    connectorId: string,
+    route: string,
+    downsBefore: number,
+    processed: boolean,
+    reply: DispatcherMessage | undefined,
+  ): void {
+    if (type === 'unregister') {
+      if (processed) this.routes.delete(connectorId);
+      return;
+    }
+    const proven =
+      type === 'register'
+        ? reply?.type === 'registered'
+        : type === 'triggers'
+          ? reply?.type === 'snapshot'
+          : type !== 'holder' && processed;
+    if (!proven || (this.downs.get(route.toLowerCase()) ?? 0) !== downsBefore) return;
+    if (!this.routes.has(connectorId)) this.opts.log.debug({ connector: connectorId }, 'route to an agent learned');
+    this.routes.set(connectorId, route);
+  }
+
   async sendTasks(to: TaskTarget, tasks: WireTask[]): Promise<void> {
     let id: string;
-    if ('connector' in to) id = to.connector;
-    else {
-      // A kind: spread tasks over its online connectors.
-      const online = (await this.opts.connectors()).filter((c) => c.kind === to.kind && c.status === 'online');
-      if (!online.length) throw new SwitchboardError('UNAVAILABLE', `no connector of kind ${to.kind} is online`);
+    if ('connector' in to) {
+      id = to.connector;
+      if (!this.routes.has(id))
+        throw new TargetUnreachable(
+          `connector ${id}'s agent is not on the hub (it left, or has not spoken to this dispatcher since it started); the task is not sent to whoever holds its name`,
+        );
+    } else {
+      // A kind: spread tasks over its online connectors whose agent proved itself.
+      const online = (await this.opts.connectors()).filter(
+        (c) => c.kind === to.kind && c.status === 'online' && this.routes.has(c.id),
+      );
+      if (!online.length) throw new TargetUnreachable(`no connector of kind ${to.kind} is online`);
       id = online[this.rr++ % online.length]!.id;
     }
+    // No cache: a task the hub kept for an absent agent would go to the next holder of its name.
     const ok = this.client!.send({
       command: 'DISPATCH_TASKS',
-      to: agentService(id),
-      params: { tasks: tasks as unknown as JsonValue, cache: CACHE_TTL },
+      to: this.routes.get(id)!,
+      params: { tasks: tasks as unknown as JsonValue },
     });
     if (!ok)
       throw new SwitchboardError('UNAVAILABLE', 'the hub connection dropped the tasks (outbound queue full)', {

@@ -14,6 +14,16 @@ export class ConnectorIdHeld extends SwitchboardError {
   }
 }
 
+/**
+ * Tasks cannot go to their target now (its agent is gone from the hub): the tries fail with this
+ * reason at once (and are tried again per their trigger), rather than waiting for a timeout.
+ */
+export class TargetUnreachable extends SwitchboardError {
+  constructor(message: string) {
+    super('UNAVAILABLE', message);
+  }
+}
+
 export interface Inbound {
   message: AgentMessage;
   /** Present when the sender waits for a reply (register, triggers). */
