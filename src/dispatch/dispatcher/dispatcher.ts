@@ -558,8 +558,8 @@ export class Dispatcher implements DispatcherHandler {
 
   /**
    * A token proves a kind, and the connector id was checked against it: of these results, those of
-   * executions sent to this connector or to its kind (own), and the others (foreign: another
-   * connector's, or unknown), which must not complete anything.
+   * executions sent to this connector or to its kind (own), and those sent elsewhere (foreign),
+   * which must not complete anything. Results of unknown executions are neither: they change nothing.
    */
   private async ownResults(
     connectorId: string,
@@ -571,6 +571,7 @@ export class Dispatcher implements DispatcherHandler {
     const foreign: string[] = [];
     for (const r of results) {
       const target = targets.get(parseTaskId(r.executionId).executionId);
+      if (target === undefined) continue; // no such execution (pruned, or a task the dispatcher never sent): changes nothing
       if (target === `connector:${connectorId}` || (kind !== undefined && target === `kind:${kind}`)) own.push(r);
       else foreign.push(r.executionId);
     }
