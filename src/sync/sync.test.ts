@@ -1,4 +1,4 @@
-import { after, describe, test } from 'node:test';
+import { after, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -76,7 +76,8 @@ for (const backend of BACKENDS) {
     });
 
     // Backend-independent runner paths run on SQLite only: each connector start costs seconds of tsx.
-    const sqliteOnly = backend === 'sqlite' ? test : test.skip;
+    const sqliteOnly = (name: string, fn: (t: TestContext) => Promise<void>) =>
+      test(name, { skip: backend === 'sqlite' ? false : 'backend-independent: runs on SQLite only' }, fn);
 
     void sqliteOnly('a Sync error and a page without remote id are recorded as failed runs', async (t) => {
       const sync = await setup(t);
