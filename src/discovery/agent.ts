@@ -222,6 +222,13 @@ export class DiscoveryAgent {
     this.client = client;
     for (const snap of this.localSnapshots()) this.publish(snap);
     client.broadcast('PEERS_SYNC', {}, '*');
+    // Registered again after its link dropped (a slow reader closed, the hub's listener restarted):
+    // what the other agents announced meanwhile never reached it, so it asks them again as at waking.
+    client.onState((st) => {
+      if (st.status !== 'ready' || this.stopped) return;
+      for (const snap of this.localSnapshots()) this.publish(snap);
+      client.broadcast('PEERS_SYNC', {}, '*');
+    });
     const others = (this.hub.remote()?.remoteServices() ?? [])
       .filter((s) => s.name === AGENT_SERVICE)
       .map((s) => s.hub);

@@ -5,7 +5,8 @@
  * instance of the cluster without anything else changing:
  * - a remote update its agent has not read when the client asks is in the answer;
  * - a push that reaches the client while its re-sync is being answered is kept;
- * - a remote agent's late answer to the waking agent's PEERS_SYNC reaches clients that synced before it.
+ * - a remote agent's late answer to the waking agent's PEERS_SYNC reaches clients that synced before it;
+ * - an agent whose link to its hub dropped while a remote update went by asks for it again.
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -154,4 +155,31 @@ void test("a remote agent's late answer to a waking agent reaches the clients th
   b.relay.release();
   await waitFor(() => ids(d, 'app').length === 1, { what: "b's answer passed on to the client" });
   assert.deepEqual(ids(d, 'app'), ['b/app#b1']);
+});
+
+void test('an agent whose link to its hub dropped while a remote update went by has it once registered again', async () => {
+  const { a, b } = await pair();
+  await watcher(a, 'early');
+  await watcher(b, 'watcher');
+  // a's agent is cut off from its hub while b's agent announces app#b1: that push never reaches it.
+  a.relay.cut();
+  await waitFor(() => a.hub.services.get('discovery')?.up !== true, { what: "a's agent gone from its hub" });
+  await app(b, 'app', 'b1');
+  const onB = await watcher(b, 'sees_b1');
+  await waitFor(() => ids(onB, 'app').length === 1, { what: 'app#b1 known on b' });
+  a.relay.mend();
+  await waitFor(() => a.hub.services.get('discovery')?.up === true, {
+    what: "a's agent registered again",
+    timeoutMs: 15_000,
+  });
+  // A client on a syncs from the agent's table: app#b1 must get there without another change on b.
+  const late = createDiscovery(await client(a, 'late'), { override: '' });
+  await waitFor(
+    async () => {
+      await late.sync();
+      return ids(late, 'app').length === 1;
+    },
+    { what: "app#b1 in a's agent's answer", timeoutMs: 15_000 },
+  );
+  assert.deepEqual(ids(late, 'app'), ['b/app#b1']);
 });

@@ -8,6 +8,7 @@ import { parseAddress } from '../../core/address.js';
 
 export class HeldRelay {
   private holding = false;
+  private refusing = false;
   private held: { to: Socket; chunk: Buffer }[] = [];
   private readonly sockets = new Set<Socket>();
 
@@ -17,6 +18,10 @@ export class HeldRelay {
   private constructor(hubUrl: string) {
     const hub = parseAddress(hubUrl);
     this.server = createServer((client) => {
+      if (this.refusing) {
+        client.destroy();
+        return;
+      }
       const upstream = netConnect(hub.port, hub.host);
       for (const s of [client, upstream]) {
         this.sockets.add(s);
@@ -85,6 +90,17 @@ export class HeldRelay {
     const held = this.held;
     this.held = [];
     for (const { to, chunk } of held) to.write(chunk);
+  }
+
+  /** Cuts the connections through the relay and refuses new ones until mend(): the link is down. */
+  cut(): void {
+    this.refusing = true;
+    for (const s of this.sockets) s.destroy();
+  }
+
+  /** Accepts connections again after cut(). */
+  mend(): void {
+    this.refusing = false;
   }
 
   async close(): Promise<void> {
