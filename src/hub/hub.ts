@@ -40,7 +40,6 @@ import { originProblem } from '../trust/origin.js';
 import { ClusterCommandGuard } from '../trust/cluster-commands.js';
 import { RefusalLog } from '../trust/refusals.js';
 import { ensureTokenFile } from '../trust/token-file.js';
-import { redactSecrets } from '../trust/secrets.js';
 
 export type HubState = 'new' | 'running' | 'stopping' | 'stopped';
 
@@ -115,13 +114,13 @@ export class Hub implements HubContext, CommandContext {
       remote: () => this.remoteHooks,
     });
     this.commands = new HubCommands(this);
-    // Logs outlive the messages and reach more readers: tokens in bodies (DISPATCH carries agents' sbt_) are masked.
+    // The tap hands its sink each message with the tokens in its body (DISPATCH carries agents' sbt_) masked.
     if (config.debugAllMessages)
       this.tap.watchAll((outcome, msg, deliveredTo, reason) =>
         this.log.info(
           {
             outcome,
-            message: encodeText({ ...msg, params: redactSecrets(msg.params) }),
+            message: encodeText(msg),
             ...(deliveredTo?.length ? { deliveredTo } : {}),
             ...(reason ? { reason } : {}),
           },

@@ -65,7 +65,10 @@ export function redactSecretText(text: string): string {
   const trimmed = text.trimStart();
   if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
     try {
-      return JSON.stringify(redact(JSON.parse(text), 0));
+      const parsed: unknown = JSON.parse(text);
+      const masked = redact(parsed, 0);
+      // Unchanged JSON keeps its own spelling: a watcher sees the body as it was sent.
+      return masked === parsed ? text : JSON.stringify(masked);
     } catch {
       // not JSON after all: the patterns below
     }
@@ -82,14 +85,24 @@ export function redactSecrets<T>(value: T): T {
   return redact(value, 0) as T;
 }
 
+/** `value` itself when nothing in it is a secret (no copy on the common path), else a masked copy. */
 function redact(value: unknown, depth: number): unknown {
   if (typeof value === 'string') return redactSecretText(value);
   if (value === null || typeof value !== 'object' || depth > 64) return value;
-  if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value))
-    out[k] = SECRET_FIELDS.has(k.toLowerCase()) && v !== null && v !== undefined ? '***' : redact(v, depth + 1);
-  return out;
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    value.forEach((v: unknown, i) => {
+      const r = redact(v, depth + 1);
+      if (r !== v) (out ??= [...value])[i] = r;
+    });
+    return out ?? value;
+  }
+  let out: Record<string, unknown> | undefined;
+  for (const [k, v] of Object.entries(value)) {
+    const r = SECRET_FIELDS.has(k.toLowerCase()) && v !== null && v !== undefined ? '***' : redact(v, depth + 1);
+    if (r !== v) (out ??= { ...(value as Record<string, unknown>) })[k] = r;
+  }
+  return out ?? value;
 }
 
 /**
