@@ -2,7 +2,6 @@
  * go-plugin's handshake line, `CORE|APP|NETWORK|ADDRESS|PROTOCOL|SERVER_CERT[|MULTIPLEX]`: the
  * first line a plugin prints on stdout. Pure parsing and formatting, no I/O.
  */
-import { z } from 'zod';
 import { PluginHandshakeError } from './errors.js';
 
 /** go-plugin's core protocol version (CoreProtocolVersion in go-plugin v1.x). */
@@ -34,7 +33,13 @@ function quote(line: string): string {
   return JSON.stringify(shown);
 }
 
-const versionField = z.string().regex(/^\d+$/, 'a whole number').transform(Number);
+/**
+ * A version field's number, or undefined when it is not a whole number. Checked by hand, not with
+ * zod: the SDK imports this module (formatHandshake) and zod costs a connector ~40 ms to load.
+ */
+function wholeNumber(text: string): number | undefined {
+  return /^\d+$/.test(text) ? Number(text) : undefined;
+}
 
 /** Parses a handshake line; throws `PluginHandshakeError` with a sentence saying what is wrong. */
 export function parseHandshake(rawLine: string, expect: HandshakeExpectations): Handshake {
@@ -52,24 +57,24 @@ export function parseHandshake(rawLine: string, expect: HandshakeExpectations): 
     );
   }
   const [coreText = '', appText = '', network = '', address = '', protocolText, certText, multiplexText] = parts;
-  const core = versionField.safeParse(coreText);
-  if (!core.success)
+  const core = wholeNumber(coreText);
+  if (core === undefined)
     throw new PluginHandshakeError(
       `the handshake's core protocol version ${JSON.stringify(coreText)} is not a number (line ${quote(line)})`,
     );
-  if (core.data !== CORE_PROTOCOL_VERSION) {
+  if (core !== CORE_PROTOCOL_VERSION) {
     throw new PluginHandshakeError(
-      `the connector speaks go-plugin core protocol ${core.data}, this host speaks ${CORE_PROTOCOL_VERSION}; rebuild the connector with go-plugin v1`,
+      `the connector speaks go-plugin core protocol ${core}, this host speaks ${CORE_PROTOCOL_VERSION}; rebuild the connector with go-plugin v1`,
     );
   }
-  const app = versionField.safeParse(appText);
-  if (!app.success)
+  const app = wholeNumber(appText);
+  if (app === undefined)
     throw new PluginHandshakeError(
       `the handshake's app protocol version ${JSON.stringify(appText)} is not a number (line ${quote(line)})`,
     );
-  if (!expect.appVersions.includes(app.data)) {
+  if (!expect.appVersions.includes(app)) {
     throw new PluginHandshakeError(
-      `the connector speaks app protocol version ${app.data}; this host speaks ${expect.appVersions.join(', ')}`,
+      `the connector speaks app protocol version ${app}; this host speaks ${expect.appVersions.join(', ')}`,
     );
   }
   if (network !== 'unix' && network !== 'tcp') {
@@ -97,8 +102,8 @@ export function parseHandshake(rawLine: string, expect: HandshakeExpectations): 
     serverCertDer = Buffer.from(certText, 'base64');
   }
   return {
-    core: core.data,
-    app: app.data,
+    core,
+    app,
     network,
     address,
     protocol,
