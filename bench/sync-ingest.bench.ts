@@ -20,10 +20,10 @@
  *
  *   npm run bench -- sync-ingest          (OBJECTS=50000 QUICK=1 LARGE=0 for a quick look; RUNS=3 for medians)
  */
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { build as esbuild } from 'esbuild';
@@ -46,7 +46,7 @@ const connectorFile = fileURLToPath(new URL('./sync-ingest/connector.ts', import
 /**
  * The TS connector as it is deployed: compiled to one JavaScript file (esbuild, packages left
  * external) and run with plain node, not through tsx. It is written under node_modules/.cache so
- * its packages resolve from the project and the SDK finds src/sync/proto as from the dist tree.
+ * its packages resolve from the project.
  */
 const bundle = join(
   fileURLToPath(new URL('..', import.meta.url)),
@@ -65,10 +65,6 @@ await esbuild({
   logLevel: 'warning',
 });
 const tsCommand = `"${process.execPath}" ${process.env.CONNECTOR_NODE_ARGS ?? ''} "${bundle}"`; // e.g. CONNECTOR_NODE_ARGS=--cpu-prof
-// The bundled SDK loads its .proto files from beside itself (as from dist/sync/proto).
-for (const f of readdirSync(fileURLToPath(new URL('../src/sync/proto/', import.meta.url))))
-  if (f.endsWith('.proto'))
-    copyFileSync(fileURLToPath(new URL(`../src/sync/proto/${f}`, import.meta.url)), join(dirname(bundle), f));
 const airbyteBundle = bundle.replace('sync-ingest-connector.mjs', 'sync-ingest-airbyte.mjs');
 await esbuild({
   entryPoints: [fileURLToPath(new URL('./sync-ingest/airbyte-source.ts', import.meta.url))],

@@ -8,7 +8,11 @@ import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
-/** Files that are not TypeScript but are read next to the compiled modules. */
+/**
+ * Files that are not TypeScript but ship next to the compiled modules: read at run time, or (the
+ * .proto files) the sync protocol's definition for connectors in other languages; the connector kit
+ * copies connector.proto into a new Go connector. The compiled code has its own codecs for them.
+ */
 export const RUNTIME_ASSETS = [
   ['src/dashboard/ui', 'dist/dashboard/ui'],
   ['src/sync/proto/connector.proto', 'dist/sync/proto/connector.proto'],

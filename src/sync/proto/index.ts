@@ -1,16 +1,16 @@
 /**
- * The .proto files of this folder loaded once (proto-loader), with typed method descriptors for
- * both sides: the go-plugin host (`../goplugin`) and the connector SDK (`../sdk`).
+ * The services of this folder's .proto files as grpc-js definitions, with typed method descriptors
+ * for both sides: the go-plugin host (`../goplugin`) and the connector SDK (`../sdk`). The codecs
+ * are hand-written (wire.ts, and page.ts for Upsert's pages), not loaded from the .proto files at
+ * start-up; codecs.test.ts holds them to protobufjs's reading of those files.
  * Field names are camel-cased (`remote_id` -> `remoteId`); enums are their names.
  */
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { loadSync } from '@grpc/proto-loader';
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
 import type { DataObject } from '../goplugin/types.js';
-import { SwitchboardError } from '../../core/errors.js';
+import { decodePage, encodePage, type SyncResponse } from './page.js';
+import { message, type Codec } from './wire.js';
 
-export type { DataObject };
+export type { DataObject, SyncResponse };
 
 export interface Empty {
   [key: string]: never;
@@ -24,9 +24,6 @@ export interface SyncRequest {
 export interface CheckpointMessage {
   state: string;
 }
-export interface SyncResponse {
-  response: DataObject[];
-}
 export interface EndSync {
   metadata: string;
 }
@@ -36,15 +33,16 @@ export interface ConnInfo {
   address: string;
   knock?: { knock: boolean; ack: boolean; error: string } | null;
 }
+// An enum value newer than these names arrives as its number (wire.ts).
 export interface StdioData {
-  channel: 'INVALID' | 'STDOUT' | 'STDERR';
+  channel: 'INVALID' | 'STDOUT' | 'STDERR' | number;
   data: Buffer;
 }
 export interface HealthCheckRequest {
   service: string;
 }
 export interface HealthCheckResponse {
-  status: 'UNKNOWN' | 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN';
+  status: 'UNKNOWN' | 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN' | number;
 }
 export interface CheckRequest {
   options: string;
@@ -54,54 +52,82 @@ export interface CheckResponse {
   message: string;
 }
 
-// The .proto files sit beside this module (the build copies them into dist/sync/proto).
-const protoDir = dirname(fileURLToPath(import.meta.url));
+const empty = message<Empty>([]);
+const syncRequest = message<SyncRequest>([
+  { no: 1, name: 'options', kind: 'string' },
+  { no: 2, name: 'callbackHandlerServer', kind: 'uint32' },
+  { no: 3, name: 'state', kind: 'string' },
+]);
+const endSync = message<EndSync>([{ no: 1, name: 'metadata', kind: 'string' }]);
+const checkpointRequest = message<CheckpointMessage>([{ no: 1, name: 'state', kind: 'string' }]);
+const syncResponse: Codec<SyncResponse> = { encode: encodePage, decode: decodePage };
+const knock = message<NonNullable<ConnInfo['knock']>>([
+  { no: 1, name: 'knock', kind: 'bool' },
+  { no: 2, name: 'ack', kind: 'bool' },
+  { no: 3, name: 'error', kind: 'string' },
+]);
+const connInfo = message<ConnInfo>([
+  { no: 1, name: 'serviceId', kind: 'uint32' },
+  { no: 2, name: 'network', kind: 'string' },
+  { no: 3, name: 'address', kind: 'string' },
+  { no: 4, name: 'knock', kind: 'message', codec: knock },
+]);
+const stdioData = message<StdioData>([
+  { no: 1, name: 'channel', kind: 'enum', names: ['INVALID', 'STDOUT', 'STDERR'] },
+  { no: 2, name: 'data', kind: 'bytes' },
+]);
+const healthCheckRequest = message<HealthCheckRequest>([{ no: 1, name: 'service', kind: 'string' }]);
+const healthCheckResponse = message<HealthCheckResponse>([
+  { no: 1, name: 'status', kind: 'enum', names: ['UNKNOWN', 'SERVING', 'NOT_SERVING', 'SERVICE_UNKNOWN'] },
+]);
+const checkRequest = message<CheckRequest>([{ no: 1, name: 'options', kind: 'string' }]);
+const checkResponse = message<CheckResponse>([
+  { no: 1, name: 'ok', kind: 'bool' },
+  { no: 2, name: 'message', kind: 'string' },
+]);
 
-const definitions = loadSync(
-  ['connector.proto', 'plugin.proto', 'health.proto', 'check.proto'].map((f) => join(protoDir, f)),
-  {
-    keepCase: false,
-    longs: Number,
-    enums: String,
-    defaults: true,
-    oneofs: true,
-  },
-);
+type Streaming = 'unary' | 'client' | 'server' | 'bidi';
 
-function service(name: string): ServiceDefinition {
-  const def = definitions[name];
-  if (!def || 'format' in def)
-    throw new SwitchboardError('INTERNAL', `proto service ${name} missing from ${protoDir} (a broken install)`);
-  return def as unknown as ServiceDefinition;
+/** A method of service `service` (its full proto name) with these codecs, as grpc-js takes it. */
+function rpc<Req, Res>(
+  service: string,
+  name: string,
+  request: Codec<Req>,
+  response: Codec<Res>,
+  streaming: Streaming = 'unary',
+): MethodDefinition<Req, Res> {
+  return {
+    path: `/${service}/${name}`,
+    requestStream: streaming === 'client' || streaming === 'bidi',
+    responseStream: streaming === 'server' || streaming === 'bidi',
+    requestSerialize: (m) => request.encode(m),
+    requestDeserialize: (b) => request.decode(b),
+    responseSerialize: (m) => response.encode(m),
+    responseDeserialize: (b) => response.decode(b),
+  };
 }
-
-function method<Req, Res>(svc: ServiceDefinition, name: string): MethodDefinition<Req, Res> {
-  const m = svc[name];
-  if (!m) throw new SwitchboardError('INTERNAL', `proto method ${name} missing (a broken install)`);
-  return m as MethodDefinition<Req, Res>;
-}
-
-export const services = {
-  connector: service('proto.Connector'),
-  callbackHandler: service('proto.CallbackHandler'),
-  broker: service('plugin.GRPCBroker'),
-  controller: service('plugin.GRPCController'),
-  stdio: service('plugin.GRPCStdio'),
-  health: service('grpc.health.v1.Health'),
-  check: service('switchboard.sync.ConnectorCheck'),
-};
 
 export const methods = {
-  sync: method<SyncRequest, EndSync>(services.connector, 'Sync'),
-  upsert: method<SyncResponse, Empty>(services.callbackHandler, 'Upsert'),
-  clean: method<Empty, Empty>(services.callbackHandler, 'Clean'),
-  checkpoint: method<CheckpointMessage, Empty>(services.callbackHandler, 'Checkpoint'),
-  startStream: method<ConnInfo, ConnInfo>(services.broker, 'StartStream'),
-  shutdown: method<Empty, Empty>(services.controller, 'Shutdown'),
-  streamStdio: method<Empty, StdioData>(services.stdio, 'StreamStdio'),
-  healthCheck: method<HealthCheckRequest, HealthCheckResponse>(services.health, 'Check'),
-  check: method<CheckRequest, CheckResponse>(services.check, 'Check'),
+  sync: rpc('proto.Connector', 'Sync', syncRequest, endSync),
+  upsert: rpc('proto.CallbackHandler', 'Upsert', syncResponse, empty),
+  clean: rpc('proto.CallbackHandler', 'Clean', empty, empty),
+  checkpoint: rpc('proto.CallbackHandler', 'Checkpoint', checkpointRequest, empty),
+  startStream: rpc('plugin.GRPCBroker', 'StartStream', connInfo, connInfo, 'bidi'),
+  shutdown: rpc('plugin.GRPCController', 'Shutdown', empty, empty),
+  streamStdio: rpc('plugin.GRPCStdio', 'StreamStdio', empty, stdioData, 'server'),
+  healthCheck: rpc('grpc.health.v1.Health', 'Check', healthCheckRequest, healthCheckResponse),
+  check: rpc('switchboard.sync.ConnectorCheck', 'Check', checkRequest, checkResponse),
 };
+
+export const services = {
+  connector: { Sync: methods.sync },
+  callbackHandler: { Upsert: methods.upsert, Clean: methods.clean, Checkpoint: methods.checkpoint },
+  broker: { StartStream: methods.startStream },
+  controller: { Shutdown: methods.shutdown },
+  stdio: { StreamStdio: methods.streamStdio },
+  health: { Check: methods.healthCheck },
+  check: { Check: methods.check },
+} satisfies Record<string, ServiceDefinition>;
 
 /** go-plugin raises gRPC's 4 MiB default to this on every channel and server (Go's math.MaxInt32). */
 export const MAX_MESSAGE_BYTES = 2 ** 31 - 1;

@@ -2,8 +2,10 @@
 // unknown fields skipped, bad bytes refused with a reason.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { methods, type SyncResponse } from './index.js';
-import { decodePage, encodePage, PageDecodeError } from './page.js';
+import { referenceMethods } from '../test/proto-reference.js';
+import { decodePage, encodePage, PageDecodeError, type SyncResponse } from './page.js';
+
+const protobufjs = referenceMethods.get('/proto.CallbackHandler/Upsert')!;
 
 const page: SyncResponse = {
   response: [
@@ -14,12 +16,12 @@ const page: SyncResponse = {
 };
 
 void test('encodePage writes bytes protobufjs reads back as the same page', () => {
-  assert.deepEqual(methods.upsert.requestDeserialize(encodePage(page)), page);
-  assert.deepEqual(methods.upsert.requestDeserialize(encodePage({ response: [] })), { response: [] });
+  assert.deepEqual(protobufjs.requestDeserialize(encodePage(page)), page);
+  assert.deepEqual(protobufjs.requestDeserialize(encodePage({ response: [] })), { response: [] });
 });
 
 void test('decodePage reads what protobufjs writes', () => {
-  assert.deepEqual(decodePage(methods.upsert.requestSerialize(page)), page);
+  assert.deepEqual(decodePage(protobufjs.requestSerialize(page)), page);
   assert.deepEqual(decodePage(Buffer.alloc(0)), { response: [] });
 });
 

@@ -3,12 +3,15 @@
  * encoded and decoded by hand: the bytes are exactly protobuf's, but one pass with one buffer
  * instead of protobufjs's object-by-object writer (fromObject, a writer op per field, copies) and
  * reader (toObject). Measured on 1000-object pages, this was most of the SDK's CPU per object and a
- * good part of the host's decoding. Every other message keeps the proto-loader codecs.
+ * good part of the host's decoding. The other messages are small: wire.ts's generic codec does for them.
  */
-import type { MethodDefinition } from '@grpc/grpc-js';
 import type { DataObject } from '../goplugin/types.js';
-import { methods, type Empty, type SyncResponse } from './index.js';
 import { utf8Slice, utf8Write } from './buffer-utf8.js';
+
+/** `proto.SyncResponse`: one Upsert page. */
+export interface SyncResponse {
+  response: DataObject[];
+}
 
 /** A page that is not a well-formed SyncResponse (truncated, a bad length, a wire type the message cannot have). */
 export class PageDecodeError extends Error {
@@ -176,10 +179,3 @@ export function decodePage(buf: Buffer): SyncResponse {
   }
   return { response };
 }
-
-/** `CallbackHandler/Upsert` with the codec above (same path, same bytes). */
-export const upsertMethod: MethodDefinition<SyncResponse, Empty> = {
-  ...methods.upsert,
-  requestSerialize: encodePage,
-  requestDeserialize: decodePage,
-};

@@ -32,7 +32,6 @@ import {
   type HealthCheckResponse,
   type SyncRequest,
 } from '../proto/index.js';
-import { upsertMethod } from '../proto/page.js';
 import { GrpcBroker } from '../goplugin/broker.js';
 import { formatHandshake } from '../goplugin/handshake.js';
 import { checkCertificate, generateCertificate, serverCredentials, type TlsMaterial } from '../goplugin/mtls.js';
@@ -280,7 +279,7 @@ async function runSync<O>(
       upsert: async (objects) => {
         const page = { response: objects.map(toWire) };
         const target = await callback();
-        await pages.send((metadata) => unary(target, upsertMethod, page, { signal, metadata }));
+        await pages.send((metadata) => unary(target, methods.upsert, page, { signal, metadata }));
       },
       clean: async () => {
         await pages.flush();
