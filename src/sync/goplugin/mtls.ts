@@ -3,18 +3,16 @@
  * `localhost`, a CA usable for client and server auth, as go-plugin's generateCert) and trusts
  * only the other side's. The host sends its PEM in PLUGIN_CLIENT_CERT; the plugin answers with
  * base64 DER in field 6 of the handshake.
+ *
+ * The certificate's DER is written here with node:crypto (key, signature) and a few lines of
+ * ASN.1: an X.509 library (@peculiar/x509 and its polyfills) took a connector ~120 ms to load,
+ * more than the rest of its start-up before the handshake. mtls.test.ts reads the result back
+ * with Node's X.509 parser and makes a mutual TLS connection with it; the Go interop tests have
+ * Go's crypto/x509 verify it on both sides.
  */
-import { X509Certificate as NodeX509, randomBytes, webcrypto } from 'node:crypto';
-import type * as X509 from '@peculiar/x509';
+import { X509Certificate as NodeX509, generateKeyPair, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { promisify } from 'node:util';
 import { credentials, ServerCredentials, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
-
-/** @peculiar/x509 is large (~0.5 s to load): only sessions that use AutoMTLS pay for it. */
-async function loadX509(): Promise<typeof X509> {
-  await import('reflect-metadata'); // tsyringe, under @peculiar/x509, needs the Reflect polyfill first.
-  const x509 = await import('@peculiar/x509');
-  x509.cryptoProvider.set(webcrypto as unknown as Crypto);
-  return x509;
-}
 
 export interface Certificate {
   certPem: string;
@@ -28,46 +26,108 @@ export interface TlsMaterial {
   peerCertPem: string;
 }
 
-const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-521', hash: 'SHA-512' } as const;
 /** go-plugin's validity: 262980 hours (~30 years), backdated 30 s for clock skew. */
 const VALIDITY_MS = 262_980 * 3600_000;
 
-export async function generateCertificate(): Promise<Certificate> {
-  const x509 = await loadX509();
-  const keys = await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
-  const now = Date.now();
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: randomBytes(16)
-      .toString('hex')
-      .replace(/^[89a-f]/, '1'),
-    name: 'CN=localhost, O=HashiCorp',
-    notBefore: new Date(now - 30_000),
-    notAfter: new Date(now + VALIDITY_MS),
-    keys: keys as unknown as CryptoKeyPair,
-    signingAlgorithm: ALGORITHM,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, undefined, true),
-      new x509.KeyUsagesExtension(
-        x509.KeyUsageFlags.digitalSignature |
-          x509.KeyUsageFlags.keyEncipherment |
-          x509.KeyUsageFlags.keyAgreement |
-          x509.KeyUsageFlags.keyCertSign,
-        true,
-      ),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth, x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: 'localhost' }]),
-    ],
-  });
-  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
-  return { certPem: cert.toString('pem'), keyPem: derToPem(pkcs8, 'PRIVATE KEY'), certDer: Buffer.from(cert.rawData) };
+// DER: a tag, the length (short form under 128, else 0x80 | the count of length bytes), the content.
+function tlv(tag: number, ...content: Buffer[]): Buffer {
+  const body = Buffer.concat(content);
+  const n = body.length;
+  const length = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : n < 0x10000 ? [0x82, n >> 8, n & 0xff] : undefined;
+  if (!length) throw new RangeError(`DER content of ${n} bytes is longer than a certificate needs`);
+  return Buffer.concat([Buffer.from([tag, ...length]), body]);
 }
 
-export function derToPem(der: Buffer, label = 'CERTIFICATE'): string {
+const sequence = (...content: Buffer[]) => tlv(0x30, ...content);
+const set = (...content: Buffer[]) => tlv(0x31, ...content);
+const utf8 = (text: string) => tlv(0x0c, Buffer.from(text, 'utf8'));
+const TRUE = tlv(0x01, Buffer.from([0xff]));
+/** A BIT STRING of whole bytes, or of `bytes` whose last `unusedBits` bits are padding. */
+const bitString = (bytes: Buffer, unusedBits = 0) => tlv(0x03, Buffer.from([unusedBits]), bytes);
+
+function oid(dotted: string): Buffer {
+  const [first = 0, second = 0, ...rest] = dotted.split('.').map(Number);
+  const bytes = [40 * first + second];
+  for (const arc of rest) {
+    const base128 = [arc & 0x7f];
+    for (let v = Math.floor(arc / 128); v > 0; v = Math.floor(v / 128)) base128.unshift((v & 0x7f) | 0x80);
+    bytes.push(...base128);
+  }
+  return tlv(0x06, Buffer.from(bytes));
+}
+
+/** UTCTime until 2049, GeneralizedTime from 2050 (RFC 5280 4.1.2.5), to the second. */
+function time(date: Date): Buffer {
+  const text = date
+    .toISOString()
+    .replace(/[-:T]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+  return date.getUTCFullYear() < 2050 ? tlv(0x17, Buffer.from(text.slice(2))) : tlv(0x18, Buffer.from(text));
+}
+
+function extension(id: string, critical: boolean, value: Buffer): Buffer {
+  return sequence(oid(id), ...(critical ? [TRUE] : []), tlv(0x04, value));
+}
+
+// digitalSignature (bit 0) | keyEncipherment (2) | keyAgreement (4) | keyCertSign (5): 0b101011 in
+// the first byte's high bits; the last two bits of the byte are unused.
+const KEY_USAGE = bitString(Buffer.from([0b1010_1100]), 2);
+const ECDSA_WITH_SHA512 = sequence(oid('1.2.840.10045.4.3.4'));
+/** Issuer and subject: O=HashiCorp, CN=localhost (go-plugin's, in Go's order). */
+const NAME = sequence(
+  set(sequence(oid('2.5.4.10'), utf8('HashiCorp'))),
+  set(sequence(oid('2.5.4.3'), utf8('localhost'))),
+);
+const EXTENSIONS = tlv(
+  0xa3,
+  sequence(
+    extension('2.5.29.15', true, KEY_USAGE),
+    // clientAuth, serverAuth
+    extension('2.5.29.37', false, sequence(oid('1.3.6.1.5.5.7.3.2'), oid('1.3.6.1.5.5.7.3.1'))),
+    // cA: true, no path length limit
+    extension('2.5.29.19', true, sequence(TRUE)),
+    // dNSName localhost
+    extension('2.5.29.17', false, sequence(tlv(0x82, Buffer.from('localhost')))),
+  ),
+);
+
+const generateEcKeyPair = promisify(generateKeyPair);
+
+export async function generateCertificate(): Promise<Certificate> {
+  const { publicKey, privateKey } = (await generateEcKeyPair('ec', { namedCurve: 'P-521' })) as {
+    publicKey: KeyObject;
+    privateKey: KeyObject;
+  };
+  // A positive 127-bit serial with its top byte nonzero (DER integers are minimal).
+  const serial = randomBytes(16);
+  serial[0] = (serial[0]! & 0x7f) | 0x40;
+  const now = Date.now();
+  const tbs = sequence(
+    tlv(0xa0, tlv(0x02, Buffer.from([2]))), // version 3
+    tlv(0x02, serial),
+    ECDSA_WITH_SHA512,
+    NAME,
+    sequence(time(new Date(now - 30_000)), time(new Date(now + VALIDITY_MS))),
+    NAME,
+    publicKey.export({ type: 'spki', format: 'der' }),
+    EXTENSIONS,
+  );
+  // ECDSA's signature comes DER-encoded (r, s), as X.509 holds it.
+  const certDer = sequence(tbs, ECDSA_WITH_SHA512, bitString(sign('sha512', tbs, privateKey)));
+  return {
+    certPem: derToPem(certDer),
+    keyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+    certDer,
+  };
+}
+
+/** A certificate's DER as PEM (the private key's PEM comes from node:crypto's export). */
+export function derToPem(der: Buffer): string {
   const body = der
     .toString('base64')
     .replace(/(.{64})/g, '$1\n')
     .replace(/\n$/, '');
-  return `-----BEGIN ${label}-----\n${body}\n-----END ${label}-----\n`;
+  return `-----BEGIN CERTIFICATE-----\n${body}\n-----END CERTIFICATE-----\n`;
 }
 
 /** Parses a peer certificate (PEM or DER); throws with the parser's reason when it is not one. */
