@@ -86,19 +86,17 @@ const checkResponse = message<CheckResponse>([
   { no: 2, name: 'message', kind: 'string' },
 ]);
 
-type Streaming = 'unary' | 'client' | 'server' | 'bidi';
-
 /** A method of service `service` (its full proto name) with these codecs, as grpc-js takes it. */
 function rpc<Req, Res>(
   service: string,
   name: string,
   request: Codec<Req>,
   response: Codec<Res>,
-  streaming: Streaming = 'unary',
+  streaming: 'unary' | 'server' | 'bidi' = 'unary',
 ): MethodDefinition<Req, Res> {
   return {
     path: `/${service}/${name}`,
-    requestStream: streaming === 'client' || streaming === 'bidi',
+    requestStream: streaming === 'bidi',
     responseStream: streaming === 'server' || streaming === 'bidi',
     requestSerialize: (m) => request.encode(m),
     requestDeserialize: (b) => request.decode(b),

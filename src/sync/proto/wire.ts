@@ -18,13 +18,12 @@ export class ProtoDecodeError extends Error {
   override readonly name = 'ProtoDecodeError';
 }
 
-export type FieldKind =
+/** One field: its number on the wire, its (camel-cased) property name, and its kind. */
+export type Field = { no: number; name: string } & (
   | { kind: 'string' | 'uint32' | 'bool' | 'bytes' }
   | { kind: 'enum'; names: readonly string[] }
-  | { kind: 'message'; codec: Codec<object> };
-
-/** One field: its number on the wire, its (camel-cased) property name, and its kind. */
-export type Field = FieldKind & { no: number; name: string };
+  | { kind: 'message'; codec: Codec<object> }
+);
 
 export interface Codec<T> {
   encode(message: T): Buffer;
@@ -74,10 +73,11 @@ function encodeField(field: Field, value: unknown): Buffer[] | undefined {
 
 class Reader {
   at = 0;
-  constructor(
-    readonly buf: Buffer,
-    readonly end = buf.length,
-  ) {}
+  readonly end: number;
+
+  constructor(readonly buf: Buffer) {
+    this.end = buf.length;
+  }
 
   varint(): number {
     let result = 0;
