@@ -33,10 +33,18 @@ module.exports = {
       from: { path: '^src/', pathNot: ['\\.test\\.ts$', '/test/', '/fixtures/'] },
       to: { path: ['/test/', '\\.test\\.ts$'] },
     },
+    {
+      name: 'sdk-stays-lean',
+      severity: 'error',
+      comment:
+        'A connector process loads the SDK (switchboard/sync/sdk) before its handshake line, once per sync run: it reaches Node\'s built-ins and @grpc/grpc-js only. zod, proto-loader, an X.509 library or the store each added tens of ms to every run (src/sync/README.md, "A run\'s fixed cost").',
+      from: { path: '^src/sync/sdk/index\\.ts$' },
+      to: { path: 'node_modules', pathNot: 'node_modules/@grpc/grpc-js/', reachable: true },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: ['^dist/', 'node_modules'] },
+    exclude: { path: ['^dist/'] },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
     enhancedResolveOptions: { extensions: ['.ts', '.js', '.mjs', '.cjs', '.json'] },

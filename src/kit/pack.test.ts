@@ -1,7 +1,7 @@
 /**
  * The package as an outsider gets it: `npm pack` of this checkout, `npm install <tarball>` into an
  * empty project (the registry for the dependencies, nothing else from the network), then what an
- * outsider does with it: import `switchboard`, `switchboard/sync` and `switchboard/dispatch` from
+ * outsider does with it: import `switchboard`, `switchboard/sync`, `switchboard/sync/sdk` and `switchboard/dispatch` from
  * an ES module and run them (a hub client, a connector under the host), the CLI through npx, a
  * TypeScript connector made with `npx switchboard connector new` against the installed package,
  * and the Python client from the package's files.
@@ -73,7 +73,7 @@ console.log(JSON.stringify({ reply: reply.params, pages, metadata, hello: typeof
 `;
 
 const CONNECTOR = `
-import { serveConnector } from 'switchboard/sync';
+import { serveConnector } from 'switchboard/sync/sdk';
 await serveConnector({
   options: { parse: (o) => ({ count: Number(o.count) }) },
   async sync({ count }, { upsert }) {

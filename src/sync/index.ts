@@ -7,7 +7,9 @@
  *   await sync.addAccount({ connector: 'files', name: 'docs', options: '{"path":"/srv/docs"}' });
  *   await sync.sync(['docs']);
  *
- * Writing a connector: `serveConnector({ async sync(options, { upsert }) { ... } })`.
+ * Writing a connector: `serveConnector({ async sync(options, { upsert }) { ... } })`, from
+ * `switchboard/sync/sdk` (also exported here; the SDK's own entry loads only what a connector
+ * process needs, which every sync run waits for).
  */
 export { openSync, type OpenSyncOptions, type SyncApi } from './open.js';
 export type {
