@@ -7,13 +7,24 @@
  * would wait on each other's locks forever.
  */
 import Database from 'better-sqlite3';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, statSync } from 'node:fs';
 import { SwitchboardError } from '../core/errors.js';
 import { bindAll, checkSpec, needsBinding, rowPlaceholders, SQLITE, upsertSql } from './dialect.js';
+import { CHECKPOINTER_DEFAULTS, WalCheckpointer, type CheckpointerOptions } from './checkpointer.js';
 import { applyMigrations } from './migrate.js';
 import type { Db, Migration, Row, Store, UpsertSpec } from './types.js';
 
 type Statement = Database.Statement<unknown[]>;
+
+/** SQLite's own auto-checkpoint, in pages: what the writer does while no checkpointer runs. */
+const AUTO_CHECKPOINT_PAGES = 1000;
+/** A WAL that reaches this size once means a writing process: it gets a checkpointer. */
+const CHECKPOINTER_START_BYTES = 2 * 1024 * 1024;
+
+export interface SqliteStoreOptions {
+  /** The background checkpointer's thresholds (file databases only); `false` leaves SQLite's own. */
+  checkpointer?: Partial<CheckpointerOptions> | false;
+}
 
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
@@ -24,8 +35,12 @@ export class SqliteStore implements Store {
   private held = false;
   private readonly waiters: (() => void)[] = [];
   private closed = false;
+  private readonly checkpointerOptions: CheckpointerOptions | undefined;
+  /** Started once this process has written a few MB (a short CLI command never starts one). */
+  private checkpointerState: 'off' | 'started' | 'failed' = 'off';
+  private walCheckpointer: WalCheckpointer | undefined;
 
-  constructor(file: string) {
+  constructor(file: string, options: SqliteStoreOptions = {}) {
     this.location = file;
     // Created private before SQLite opens it (SQLite would make it 0644): it holds API keys,
     // execution data and token hashes, and SQLite gives -wal and -shm the database file's mode.
@@ -36,6 +51,44 @@ export class SqliteStore implements Store {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
+    const memory = file === ':memory:' || file === '';
+    if (!memory && options.checkpointer !== false)
+      this.checkpointerOptions = { ...CHECKPOINTER_DEFAULTS, ...options.checkpointer };
+  }
+
+  /** The background checkpointer, once this process has written enough to start it. */
+  get checkpointer(): WalCheckpointer | undefined {
+    return this.walCheckpointer;
+  }
+
+  /** After a write: hands checkpoints to a worker once the WAL shows this process writes. */
+  private wrote(): void {
+    const opts = this.checkpointerOptions;
+    if (!opts || this.checkpointerState !== 'off') return;
+    let size = 0;
+    try {
+      size = statSync(`${this.location}-wal`).size;
+    } catch {
+      return;
+    }
+    if (size < Math.min(CHECKPOINTER_START_BYTES, opts.softBytes)) return;
+    this.checkpointerState = 'started';
+    const pageSize = Number(this.db.pragma('page_size', { simple: true }));
+    this.walCheckpointer = new WalCheckpointer(this.location, opts, {
+      onReady: () => {
+        if (this.closed) return;
+        this.db.pragma(
+          `wal_autocheckpoint = ${Math.max(AUTO_CHECKPOINT_PAGES, Math.floor(opts.hardBytes / pageSize))}`,
+        );
+        // After a checkpoint resets it, the WAL file is cut back to the size it is kept at.
+        this.db.pragma(`journal_size_limit = ${opts.softBytes}`);
+      },
+      onFailed: () => {
+        this.checkpointerState = 'failed';
+        this.walCheckpointer = undefined;
+        if (!this.closed) this.db.pragma(`wal_autocheckpoint = ${AUTO_CHECKPOINT_PAGES}`);
+      },
+    });
   }
 
   private prepare(sql: string): Statement {
@@ -89,7 +142,9 @@ export class SqliteStore implements Store {
     const stmt = this.prepare(sql);
     const args = bindAll(params);
     if (stmt.reader) return stmt.all(...args).length;
-    return stmt.run(...args).changes;
+    const changes = stmt.run(...args).changes;
+    if (!this.db.inTransaction) this.wrote();
+    return changes;
   }
 
   private upsertNow(spec: UpsertSpec, rows: readonly (readonly unknown[])[]): number {
@@ -151,7 +206,11 @@ export class SqliteStore implements Store {
     } catch (err) {
       return Promise.reject(err as Error);
     }
-    return this.outside(() => this.db.transaction(() => this.upsertNow(spec, rows)).immediate());
+    return this.outside(() => {
+      const changed = this.db.transaction(() => this.upsertNow(spec, rows)).immediate();
+      this.wrote();
+      return changed;
+    });
   }
 
   async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
@@ -161,6 +220,7 @@ export class SqliteStore implements Store {
       try {
         const result = await fn(this.view(0));
         this.db.exec('COMMIT');
+        this.wrote();
         return result;
       } catch (err) {
         if (this.db.inTransaction) this.db.exec('ROLLBACK');
@@ -180,6 +240,9 @@ export class SqliteStore implements Store {
     if (this.closed) return;
     await this.acquire();
     this.closed = true;
+    // The worker's connection closes first, so the writer's close is the last one: it checkpoints
+    // what is left and removes the WAL.
+    await this.walCheckpointer?.close();
     this.statements.clear();
     this.db.close();
     this.release();

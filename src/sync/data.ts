@@ -20,7 +20,9 @@ export const DATA_UPSERT: UpsertSpec = {
     'last_run_id',
   ],
   conflict: ['account_id', 'remote_id'],
-  update: ['connector', 'resource_name', 'uri', 'metadata', 'last_synced_at', 'last_run_id'],
+  // Not `connector`: an account's connector never changes, and re-writing the same value would
+  // still rewrite the row's entry in the connector index (a page per scattered update).
+  update: ['resource_name', 'uri', 'metadata', 'last_synced_at', 'last_run_id'],
   pgTypes: ['bigint', 'text', 'text', 'text', 'text', 'text', 'text', 'bigint'],
 };
 
