@@ -482,7 +482,7 @@ function registerData(program: Command): void {
       )
       .option('--asc', 'ascending order')
       .option('--json', 'print JSON (with total and pages)')
-      .description('list data objects, newest sync first'),
+      .description('list data objects, those of the latest sync run first'),
   ).action(
     async (
       opts: StoreOpts & {

@@ -141,6 +141,27 @@ for (const backend of BACKENDS) {
       await assert.rejects(listData(db, { order: 'x; DROP TABLE data_objects' as never }), /order must be one of/);
     });
 
+    void test('data list by sync: the latest run first, then older runs, objects no run wrote last', async (t) => {
+      const db = await fresh(t);
+      if (!db) return;
+      const a = await addAccount(db, { connector: 'files', name: 'a', options: '{}' });
+      const m = await addAccount(db, { connector: 'mail', name: 'm', options: '{}' });
+      await upsertPage(db, a, [{ remoteId: 'loose' }]);
+      const first = await startRun(db, a);
+      await upsertPage(db, a, [{ remoteId: 'a1' }, { remoteId: 'a2' }], first.id);
+      await finishRun(db, first, { success: true });
+      const second = await startRun(db, m);
+      await upsertPage(db, m, [{ remoteId: 'm1' }], second.id);
+      await finishRun(db, second, { success: true });
+      const third = await startRun(db, a);
+      // a1 synced again: it moves up to the latest run, ahead of m1 and a2.
+      await upsertPage(db, a, [{ remoteId: 'a1' }], third.id);
+      await finishRun(db, third, { success: true });
+      const ids = async (ascending: boolean) => (await listData(db, { ascending })).items.map((o) => o.remoteId);
+      assert.deepEqual(await ids(false), ['a1', 'm1', 'a2', 'loose']);
+      assert.deepEqual(await ids(true), ['loose', 'a2', 'm1', 'a1']);
+    });
+
     void test('runs: one live run per account; pages counted; clean forgets what the run did not upsert; stale leases are taken over', async (t) => {
       const db = await fresh(t);
       if (!db) return;

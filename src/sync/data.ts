@@ -91,13 +91,14 @@ export interface DataQuery {
   /** 1-based. */
   page?: number;
   pageSize?: number;
-  /** Sort key (default `synced`, newest first); `ascending` flips it. */
+  /** Sort key (default `synced`: the latest run's objects first); `ascending` flips it. */
   order?: DataOrder;
   ascending?: boolean;
 }
 
+/** Sort keys and their columns; `synced` is by last run (see the migration that indexes it). */
 export const DATA_ORDERS = {
-  synced: 'last_synced_at',
+  synced: 'last_run_id',
   name: 'resource_name',
   'remote-id': 'remote_id',
   id: 'id',
@@ -174,11 +175,13 @@ export async function listData(db: Db, q: DataQuery = {}): Promise<DataPage> {
     );
   const column = DATA_ORDERS[order];
   const direction = q.ascending ? 'ASC' : 'DESC';
+  // Objects no run wrote (last_run_id NULL) count as the oldest, on both backends.
+  const nulls = order === 'synced' ? (q.ascending ? ' NULLS FIRST' : ' NULLS LAST') : '';
   const [count] = await db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM data_objects ${clause}`, params);
   const total = Number(count?.n ?? 0);
   const rows = await db.query<DataRow>(
     `SELECT id, account_id, remote_id, connector, resource_name, uri, metadata, notes, last_synced_at FROM data_objects ${clause}
-     ORDER BY ${column} ${direction}, id ${direction} LIMIT ? OFFSET ?`,
+     ORDER BY ${column} ${direction}${nulls}, id ${direction} LIMIT ? OFFSET ?`,
     [...params, pageSize, (page - 1) * pageSize],
   );
   return { total, page, pageSize, pages: Math.max(1, Math.ceil(total / pageSize)), items: rows.map(fromRow) };

@@ -94,6 +94,23 @@ CREATE TABLE sync_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
       await db.exec('INSERT INTO sync_meta (key, value) VALUES (?, ?)', ['store_id', randomBytes(6).toString('hex')]);
     },
   },
+  {
+    // "Newest sync first" by run, not by time: an upsert moves a row's entry in any index on a
+    // column it changes, and a run id is 1-8 bytes where a timestamp is 24, so the index has a
+    // quarter of the pages. A 1% incremental re-sync touches one row in a hundred, scattered: with
+    // the timestamp index nearly every one of its pages (a third of the re-sync's page writes).
+    // PostgreSQL gets the listing's exact order (NULLs, rows of no run, last); SQLite's DESC has
+    // NULLs last already and the rowid is in every index.
+    name: 'data objects listed by their last run (index on last_run_id, not last_synced_at)',
+    up: async (db: Db) => {
+      await db.script('DROP INDEX data_objects_synced');
+      await db.script(
+        db.dialect.name === 'postgres'
+          ? 'CREATE INDEX data_objects_run ON data_objects (last_run_id DESC NULLS LAST, id DESC)'
+          : 'CREATE INDEX data_objects_run ON data_objects (last_run_id)',
+      );
+    },
+  },
 ];
 
 /** This store's id (made once by the migration): it keys the connector folders under a shared home. */
