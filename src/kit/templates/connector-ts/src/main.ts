@@ -11,7 +11,7 @@ import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 // The SDK alone: `switchboard/sync` also loads the host and its store, which a connector never uses
-// (~200 ms more at the start of every sync).
+// (~150 ms more at the start of every sync).
 import { serveConnector, type ConnectorObject } from 'switchboard/sync/sdk';
 
 /** The account's options (`switchboard account add --options '{...}'`), checked before each sync. */
