@@ -269,8 +269,11 @@ async function runSync<O>(
   pagesInFlight: number,
 ): Promise<string> {
   const options = parseOptions(definition, request.options);
-  let client: Client | undefined;
-  const callback = async (): Promise<Client> => (client ??= await broker.dial(request.callbackHandlerServer));
+  // Dialled now, while the connector fetches its first page, not after it: one connection shared
+  // by every call (a failed dial fails each call that needs it, and nothing else).
+  const dialing = broker.dial(request.callbackHandlerServer);
+  dialing.catch(() => {});
+  const callback = (): Promise<Client> => dialing;
   const pages = new PagePipeline(pagesInFlight);
   try {
     const result = await definition.sync(options, {
@@ -306,7 +309,11 @@ async function runSync<O>(
     return metadataText(result);
   } finally {
     await pages.settle();
-    client?.close();
+    // Not awaited: a sync that ends before the dial does must not wait for it.
+    void dialing.then(
+      (client) => client.close(),
+      () => {},
+    );
   }
 }
 
