@@ -96,7 +96,7 @@ export class SwitchboardClient {
   ) {
     this.log = getLogger('client', { address });
     this.faultLog = new LogThrottle(this.log, 10_000);
-    this.queue = new OutboundQueue(options.queueCapacity, options.dropPolicy);
+    this.queue = new OutboundQueue(options.queueCapacity, options.dropPolicy, options.queueMaxBytes);
     this.currentState = { status: 'connecting', address, attempt: 0 };
     this.connection = new Connection(
       address,

@@ -8,6 +8,8 @@ import { COMMUNICATOR_BACKOFF_MS } from './backoff.js';
 import type { DropPolicy } from './outbound-queue.js';
 
 export const DEFAULT_ADDRESS = 'cd://127.0.0.1:4040';
+/** What a client keeps in bytes while disconnected, unless told otherwise. */
+export const DEFAULT_QUEUE_MAX_BYTES = 16 * 1024 * 1024;
 
 export interface ClientOptions {
   /** `text` (the communicator's line form, default) or `json` (typed parameter values). */
@@ -18,8 +20,11 @@ export interface ClientOptions {
   backoffMs?: readonly number[];
   /** Keep dialing (with the back-off) until the first connection succeeds instead of failing. */
   waitOnFirstConnect?: boolean;
-  /** Messages kept while disconnected (default 10 000) and which to drop when full. */
-  queue?: { capacity?: number; policy?: DropPolicy };
+  /**
+   * Messages kept while disconnected: at most `capacity` (default 10 000) and `maxBytes` of them
+   * (default 16 MiB), and which to drop when either is full.
+   */
+  queue?: { capacity?: number; maxBytes?: number; policy?: DropPolicy };
   /** Default request timeout (default 10 s). */
   requestTimeoutMs?: number;
   /** Passed to the transport (line limit, outbound buffer, TLS material). */
@@ -38,6 +43,7 @@ export interface ResolvedOptions {
   backoffMs: readonly number[];
   waitOnFirstConnect: boolean;
   queueCapacity: number;
+  queueMaxBytes: number;
   dropPolicy: DropPolicy;
   requestTimeoutMs: number;
   channel: ChannelOptions | undefined;
@@ -55,9 +61,10 @@ const schema = z.object({
   queue: z
     .object({
       capacity: z.number().int().nonnegative().default(10_000),
+      maxBytes: z.number().int().positive().default(DEFAULT_QUEUE_MAX_BYTES),
       policy: z.enum(['drop-oldest', 'drop-newest']).default('drop-oldest'),
     })
-    .default({ capacity: 10_000, policy: 'drop-oldest' }),
+    .default({ capacity: 10_000, maxBytes: DEFAULT_QUEUE_MAX_BYTES, policy: 'drop-oldest' }),
   requestTimeoutMs: z.number().int().positive().default(10_000),
 });
 
@@ -79,6 +86,7 @@ export function resolveOptions(options: ClientOptions = {}): ResolvedOptions {
     backoffMs: o.backoffMs,
     waitOnFirstConnect: o.waitOnFirstConnect,
     queueCapacity: o.queue.capacity,
+    queueMaxBytes: o.queue.maxBytes,
     dropPolicy: o.queue.policy,
     requestTimeoutMs: o.requestTimeoutMs,
     channel,

@@ -33,6 +33,29 @@ void test('outbound queue drops by policy and counts every loss', () => {
   assert.equal(newest.length, 0);
 });
 
+void test('outbound queue holds at most maxBytes: the oldest go for a newer frame, or the newer one goes', () => {
+  const oldest = new OutboundQueue(100, 'drop-oldest', 10);
+  for (const f of ['aaaa', 'bbbb', 'cccc']) oldest.push(f);
+  assert.equal(oldest.bytes, 8);
+  assert.deepEqual(oldest.drain(), ['bbbb', 'cccc']);
+  assert.equal(oldest.dropped, 1);
+  assert.equal(oldest.bytes, 0);
+  // Bytes, not characters: 'é' is two in UTF-8.
+  assert.equal(oldest.push('ééééé'), true);
+  assert.equal(oldest.push('x'), true, 'the 10-byte frame goes to make room');
+  assert.deepEqual(oldest.drain(), ['x']);
+  const newest = new OutboundQueue(100, 'drop-newest', 10);
+  newest.push('aaaa');
+  newest.push('bbbb');
+  assert.equal(newest.push('cccc'), false);
+  assert.deepEqual(newest.drain(), ['aaaa', 'bbbb']);
+  // A frame over the whole budget is dropped, and nothing queued goes for it.
+  oldest.push('keep');
+  assert.equal(oldest.push('y'.repeat(11)), false);
+  assert.deepEqual(oldest.drain(), ['keep']);
+  assert.equal(oldest.dropped, 3);
+});
+
 void test('correlator resolves by id, times out, aborts, rejects all, and rebuilds remote errors', async () => {
   const c = new Correlator();
   const id = c.nextId();

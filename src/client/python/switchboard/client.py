@@ -150,6 +150,7 @@ class Client:
         reconnect: bool = True,
         backoff=COMMUNICATOR_BACKOFF,
         queue_capacity: int = 10_000,
+        queue_max_bytes: int = 16 * 1024 * 1024,
         drop_policy: str = "drop-oldest",
         request_timeout: float = 10.0,
         connect_timeout: float = 10.0,
@@ -161,6 +162,8 @@ class Client:
             raise SwitchboardError("INVALID_ARGUMENT", "format is 'text' or 'json', not %r" % (format,))
         if drop_policy not in ("drop-oldest", "drop-newest"):
             raise SwitchboardError("INVALID_ARGUMENT", "drop_policy is 'drop-oldest' or 'drop-newest'")
+        if not isinstance(queue_max_bytes, int) or queue_max_bytes < 1:
+            raise SwitchboardError("INVALID_ARGUMENT", "queue_max_bytes is a number of bytes, at least 1")
         if not backoff or any(d < 0 for d in backoff):
             raise SwitchboardError("INVALID_ARGUMENT", "backoff is a non-empty list of delays in seconds, each >= 0")
         self.address = resolve_address(address)
@@ -169,6 +172,7 @@ class Client:
         self._reconnect = reconnect
         self._backoff = tuple(float(d) for d in backoff)
         self._capacity = queue_capacity
+        self._max_bytes = queue_max_bytes
         self._drop_oldest = drop_policy == "drop-oldest"
         self._request_timeout = request_timeout
         self._connect_timeout = connect_timeout
@@ -189,6 +193,7 @@ class Client:
         self._sock: Optional[socket.socket] = None
         self._gate_open = False  # user messages flow (connected, and READY when registering)
         self._queue: Deque[bytes] = deque()  # user messages, in order
+        self._queue_bytes = 0  # their size, bounded by queue_max_bytes
         self._urgent: Deque[bytes] = deque()  # protocol messages: skip the queue and the gate
         self._closed = False
         self._wake = threading.Event()
@@ -265,6 +270,7 @@ class Client:
             waiter, self._register_waiter = self._register_waiter, None
             self.stats["dropped"] += len(self._queue)
             self._queue.clear()
+            self._queue_bytes = 0
             self._urgent.clear()
             self._cond.notify_all()
         self._wake.set()
@@ -493,22 +499,30 @@ class Client:
         (back-pressure); while disconnected the drop policy decides. The reader thread never waits."""
         frame = self._frame(msg)
         me = threading.current_thread()
+        size = len(frame)
         with self._cond:
-            if self._closed or self._capacity <= 0:
+            # A frame larger than the whole budget could never be queued: it is dropped at once.
+            if self._closed or self._capacity <= 0 or size > self._max_bytes:
                 self.stats["dropped"] += 1
                 return False
+
+            def full() -> bool:
+                return len(self._queue) >= self._capacity or self._queue_bytes + size > self._max_bytes
+
             may_wait = me is not self._reader
-            while len(self._queue) >= self._capacity and may_wait and self._gate_open and not self._closed:
+            while full() and may_wait and self._gate_open and not self._closed:
                 self._cond.wait(1.0)
             if self._closed:
                 self.stats["dropped"] += 1
                 return False
-            if len(self._queue) >= self._capacity:
+            if full() and not self._drop_oldest:
                 self.stats["dropped"] += 1
-                if not self._drop_oldest:
-                    return False
-                self._queue.popleft()
+                return False
+            while full():
+                self.stats["dropped"] += 1
+                self._queue_bytes -= len(self._queue.popleft())
             self._queue.append(frame)
+            self._queue_bytes += size
             self._cond.notify_all()
             return True
 
@@ -710,7 +724,11 @@ class Client:
                 if self._closed:
                     return
                 sock = self._sock
-                frame = self._urgent.popleft() if self._urgent else self._queue.popleft()
+                if self._urgent:
+                    frame = self._urgent.popleft()
+                else:
+                    frame = self._queue.popleft()
+                    self._queue_bytes -= len(frame)
                 self._cond.notify_all()  # room in the queue
             try:
                 with self._send_lock:
@@ -960,7 +978,7 @@ def connect(address: Optional[str] = None, wait: bool = False, **options) -> Cli
     """A started client: ``connect()`` dials ``SWITCHBOARD_ADDRESS`` or ``cd://127.0.0.1:4040``.
 
     Options: ``format`` ("text" or "json"), ``reconnect`` (True), ``backoff`` (seconds, default
-    the communicator's), ``queue_capacity`` (10 000), ``drop_policy`` ("drop-oldest"),
+    the communicator's), ``queue_capacity`` (10 000), ``queue_max_bytes`` (16 MiB), ``drop_policy`` ("drop-oldest"),
     ``request_timeout`` (10 s), ``ssl_context`` (for cds:// addresses). With ``wait=True`` it keeps
     dialing until the hub is there instead of raising."""
     return Client(address, **options).start(wait=wait)

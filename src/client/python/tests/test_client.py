@@ -295,6 +295,24 @@ class WhenTheHubGoesAway(unittest.TestCase):
         delays = [retry for status, retry in states if status == "disconnected"]
         self.assertTrue(delays and set(delays) <= set(FAST), delays)
 
+    def test_the_queue_is_bounded_in_bytes_too(self):
+        sender = connect(self.hub.url, backoff=FAST, queue_max_bytes=500)
+        self.addCleanup(sender.close)
+        got = []
+        sender.on("NOTE", lambda m: got.append(m.params["n"]))
+        sender.register("py_bytes")
+        self.hub.stop()
+        wait_until(lambda: sender.state.status in ("disconnected", "connecting"), what="the sender to notice")
+        self.assertFalse(sender.send("NOTE", to="py_bytes", params={"n": "big", "pad": "x" * 600}))
+        for n in range(10):  # each frame is over 100 bytes: at most 4 fit in 500
+            self.assertTrue(sender.send("NOTE", to="py_bytes", params={"n": str(n), "pad": "x" * 100}))
+        self.hub.start()
+        wait_until(lambda: sender.state.status == "ready", what="the sender to register again")
+        wait_until(lambda: got and got[-1] == "9", what="the newest queued message")
+        self.assertTrue(1 <= len(got) <= 4, got)
+        self.assertEqual(got, [str(n) for n in range(10 - len(got), 10)])
+        self.assertEqual(sender.stats["dropped"], 1 + 10 - len(got))
+
     def test_first_connect_fails_with_a_sentence_or_waits(self):
         self.hub.stop()
         with self.assertRaises(ConnectionClosedError) as caught:
