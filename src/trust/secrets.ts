@@ -54,8 +54,11 @@ export function secretFlagRefused(flag: string, fileFlag: string, envVar: string
 /** Object fields and message parameters whose value is a credential, whatever it looks like. */
 const SECRET_FIELDS = new Set(['token', 'password', 'secret', 'secret_code']);
 
-/** Tokens Switchboard issues, recognisable by their prefix: agents' `sbt_...`, the hub's admin `sbh_...`. */
-const ISSUED_TOKEN = /\b(sb[th]_)[A-Za-z0-9_-]+/g;
+/**
+ * Tokens Switchboard issues, recognisable by their prefix: agents' `sbt_...`, the hub's admin
+ * `sbh_...`. Not after a letter or digit, but after `_` too (`key_sbt_...`, where `\b` would not match).
+ */
+const ISSUED_TOKEN = /(?<![A-Za-z0-9])(sb[th]_)[A-Za-z0-9_-]+/g;
 
 /** `"token":"..."` in text that is not JSON as a whole (a JSON text is masked field by field). */
 const SECRET_JSON_FIELD = /("(?:token|password|secret|secret_code)"\s*:\s*")(?:[^"\\]|\\.)*"/gi;

@@ -10,7 +10,7 @@ import { loadConfig } from '../hub/config.js';
 import { parseTrustConfig } from './config.js';
 import { TrustPolicy, isLoopbackAddress, normaliseSubject, tokenDigest } from './policy.js';
 import { ensureTokenFile, readTokenFile } from './token-file.js';
-import { readSecretFile } from './secrets.js';
+import { readSecretFile, redactSecretText } from './secrets.js';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'sb-trust-'));
 const RESERVED = new Set(['sync', 'dispatcher', 'discovery']);
@@ -325,4 +325,11 @@ void test('cluster commands: a proof holds for its identity, command and detail,
       ['hub z', 'SHUTDOWN', 1],
     ],
   );
+});
+
+void test('issued tokens are masked wherever they start a token, also after an underscore; other words are left', () => {
+  assert.equal(redactSecretText('key sbt_abc123 here'), 'key sbt_*** here');
+  assert.equal(redactSecretText('api_key=x_sbt_abc123;next'), 'api_key=x_sbt_***;next');
+  assert.equal(redactSecretText('"sbh_Zz-09_x"'), '"sbh_***"');
+  assert.equal(redactSecretText('absbt_abc sbtx_1'), 'absbt_abc sbtx_1');
 });
