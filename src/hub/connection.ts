@@ -5,7 +5,7 @@
  * guard.
  *
  * Flow control: when a message leaves this connection's queue past the high watermark, the
- * stream connection that sent it stops being read (its peer's bytes wait in the OS and its writes
+ * stream or WebSocket connection that sent it stops being read (its peer's bytes wait in the OS and its writes
  * block) until this queue drains, so a fast sender slows to the reader's pace instead of losing
  * messages. A connection that holds senders back, or keeps dropping, for `slowConsumerTimeoutMs`
  * is closed as a slow consumer, which lets its senders go.
@@ -58,7 +58,7 @@ export interface BacklogOwner {
   unsent(left: Cached<HubConnection>[]): void;
 }
 
-/** Backlogs are fed on drain events; channels without them (in-process, WebSocket) are looked at this often. */
+/** Backlogs are fed on drain events; channels without them (in-process) are looked at this often. */
 const BACKLOG_POLL_MS = 10;
 
 export class HubConnection {

@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import type { Channel } from '../core/channel.js';
 import { decodeLine } from '../core/codec/index.js';
 import type { Message } from '../core/message.js';
-import { tempDir } from '../core/test/support.js';
+import { tempDir, waitFor } from '../core/test/support.js';
 import { connect } from '../core/transports/index.js';
 import { makeTestPki, type TestPki } from '../core/test/certs.js';
 import type { Hub } from './hub.js';
-import { sendDatagram, startTestHub, hubPort } from './test/support.js';
+import { LineClient, sendDatagram, startTestHub, hubPort } from './test/support.js';
 
 let hub: Hub;
 let cert: TestPki;
@@ -112,4 +112,49 @@ void test('SNIFF and STOP are refused on unauthenticated TLS and WebSocket conne
   ws.send('STOP');
   assert.match(String((await wsNext('INVALID')).params.message), /may not use STOP: roles\.local\.commands/);
   assert.equal(hub.state, 'running');
+});
+
+void test('a WebSocket sender to a reader that stops reading is held back, not dropped: all of it arrives in order', async () => {
+  const small = await startTestHub({
+    wsListen: 'ws://127.0.0.1:0/switchboard',
+    maxQueuedBytes: 64 * 1024,
+    slowConsumerTimeout: 60_000,
+  });
+  const sink = await LineClient.register(hubPort(small), 'ws_sink');
+  const ws = await connect(small.addresses.find((a) => a.kind === 'ws')!.url);
+  try {
+    const next = inbox(ws);
+    ws.send('REGISTER service=ws_flooder;version=1');
+    await next('READY');
+    sink.socket.pause(); // reads nothing until the flooder is held
+    const total = 4000; // 12 MB: more than the hub's queue and both kernels' socket buffers
+    const blob = 'w'.repeat(3000);
+    const droppedBefore = small.router.counters.dropped;
+    let sent = 0;
+    // Our own queue kept under 1 MB: what piles up is the hub not reading us.
+    const pump = setInterval(() => {
+      while (sent < total && ws.stats.bufferedBytes < 1 << 20) ws.send(`ws_sink/DATA n=${sent++};blob=${blob}`);
+    }, 5);
+    try {
+      await waitFor(() => ws.stats.bufferedBytes >= 1 << 20, {
+        what: 'the hub to stop reading the WebSocket sender',
+        timeoutMs: 20_000,
+      });
+      sink.socket.resume();
+      await waitFor(() => sink.received.filter((m) => m.command === 'DATA').length === total, {
+        what: `all ${total} messages at the sink`,
+        timeoutMs: 30_000,
+      });
+    } finally {
+      clearInterval(pump);
+    }
+    const ns = sink.received.filter((m) => m.command === 'DATA').map((m) => Number(m.params.n));
+    assert.deepEqual(ns, [...Array(total).keys()], 'in the order sent');
+    assert.equal(small.router.counters.dropped, droppedBefore, 'nothing dropped for want of queue space');
+    assert.equal(ws.stats.dropped, 0);
+  } finally {
+    ws.close();
+    sink.close();
+    await small.stop('test done');
+  }
 });

@@ -40,6 +40,14 @@ function rawLength(data: RawData): number {
 export class WsChannel extends BatchingChannel {
   private closeReason: Error | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
+  private inputPaused = false;
+  /**
+   * Messages `ws` still emits after `pause()` (it parses what it had already read) and those a
+   * resume has not delivered yet: they come first when input resumes. At most what one read held.
+   */
+  private held: string[] = [];
+  /** The peer closed while messages were held by a pause: the close waits for them. */
+  private closePending = false;
 
   constructor(
     private readonly ws: WebSocket,
@@ -52,7 +60,12 @@ export class WsChannel extends BatchingChannel {
     ws.on('message', (data) => {
       if (this.currentState !== 'open') return;
       this.stats.bytesIn += rawLength(data);
-      this.emitFrame(rawToString(data));
+      if (this.inputPaused || this.held.length > 0) this.held.push(rawToString(data));
+      else this.emitFrame(rawToString(data));
+    });
+    // What `ws` buffered has gone to the socket: a queue counted full may be empty now.
+    socket?.on('drain', () => {
+      if (this.currentState === 'open' && this.bufferedBytes() === 0) this.emitDrain();
     });
     ws.on('error', (err: Error & { code?: string }) => {
       if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
@@ -73,9 +86,34 @@ export class WsChannel extends BatchingChannel {
     ws.on('close', () => {
       if (this.closeTimer) clearTimeout(this.closeTimer);
       this.discardPending();
-      this.finish(this.closeReason);
+      if (this.currentState === 'open' && this.held.length > 0) this.closePending = true;
+      else this.finish(this.closeReason);
     });
   }
+
+  /** Stops taking messages until `resumeInput` (the peer's bytes wait in the OS, as on a socket). */
+  pauseInput(): void {
+    this.inputPaused = true;
+    this.ws.pause();
+  }
+
+  /** Takes messages again; those held by the pause come first, on a microtask (as a stream channel's). */
+  resumeInput(): void {
+    if (this.currentState !== 'open' || !this.inputPaused) return;
+    this.inputPaused = false;
+    queueMicrotask(this.resumeNow);
+  }
+
+  private readonly resumeNow = (): void => {
+    // A listener may pause again while the held messages are delivered.
+    while (!this.inputPaused && this.currentState === 'open' && this.held.length > 0)
+      this.emitFrame(this.held.shift()!);
+    if (this.inputPaused || this.currentState !== 'open') return;
+    if (this.closePending) {
+      this.closePending = false;
+      this.finish(this.closeReason);
+    } else this.ws.resume();
+  };
 
   close(reason?: Error): void {
     if (this.currentState !== 'open') return;
