@@ -199,36 +199,57 @@ void test('no error listener: an oversized line is logged, not thrown; a throwin
   await l.close();
 });
 
-void test('drain: a batch the socket takes whole is followed by drain; a paused input resumes with the lines it held', async () => {
-  const accepted: Channel[] = [];
-  const l = await listen('cd://127.0.0.1:0', {}, (ch) => accepted.push(ch));
-  const a = await connect(l.address);
-  await waitFor(() => accepted.length === 1, { what: 'the connection' });
-  const server = accepted[0]!;
-  // Loopback usually takes 100 KB in one write: no socket drain, yet the queue counted full is empty.
-  const drained = new Promise((resolve) => server.on('drain', () => resolve(undefined)));
-  server.send('x'.repeat(100_000));
-  assert.ok(server.stats.bufferedBytes >= 100_000, 'counted before it is written');
-  await drained;
-  assert.equal(server.stats.bufferedBytes, 0);
-  // Paused after the first line of one chunk: the rest waits, then comes in order.
-  const seen: string[] = [];
-  server.on('frame', (f) => {
-    seen.push(f);
-    if (f === 'ONE') server.pauseInput!();
+for (const url of ['cd://127.0.0.1:0', 'ws://127.0.0.1:0/']) {
+  void test(`drain: a batch the socket takes whole is followed by drain; a paused input resumes with the lines it held (${url.split(':')[0]})`, async () => {
+    const accepted: Channel[] = [];
+    const l = await listen(url, {}, (ch) => accepted.push(ch));
+    const a = await connect(l.address);
+    await waitFor(() => accepted.length === 1, { what: 'the connection' });
+    const server = accepted[0]!;
+    // Loopback usually takes 100 KB in one write: no socket drain, yet the queue counted full is empty.
+    const drained = new Promise((resolve) => server.on('drain', () => resolve(undefined)));
+    server.send('x'.repeat(100_000));
+    assert.ok(server.stats.bufferedBytes >= 100_000, 'counted before it is written');
+    await drained;
+    assert.equal(server.stats.bufferedBytes, 0);
+    // Paused after the first line of one chunk: the rest waits, then comes in order.
+    const seen: string[] = [];
+    server.on('frame', (f) => {
+      seen.push(f);
+      if (f === 'ONE') server.pauseInput!();
+    });
+    a.send('ONE');
+    a.send('TWO');
+    a.send('THREE');
+    await waitFor(() => seen.length === 1, { what: 'the first line' });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.deepEqual(seen, ['ONE'], 'nothing after the pause');
+    server.resumeInput!();
+    await waitFor(() => seen.length === 3, { what: 'the held lines' });
+    assert.deepEqual(seen, ['ONE', 'TWO', 'THREE']);
+    // The peer goes while input is paused: what it sent before comes first, then the close.
+    const closed = new Promise((resolve) => server.on('close', () => resolve(undefined)));
+    server.pauseInput!();
+    a.send('LAST');
+    a.close();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    server.resumeInput!();
+    await closed;
+    assert.deepEqual(seen, ['ONE', 'TWO', 'THREE', 'LAST']);
+    // Closing a paused channel closes it.
+    const b = await connect(l.address);
+    await waitFor(() => accepted.length === 2, { what: 'a second connection' });
+    const paused = accepted[1]!;
+    paused.pauseInput!();
+    b.send('UNREAD');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const pausedClosed = new Promise((resolve) => paused.on('close', () => resolve(undefined)));
+    paused.close();
+    await pausedClosed;
+    b.close();
+    await l.close();
   });
-  a.send('ONE');
-  a.send('TWO');
-  a.send('THREE');
-  await waitFor(() => seen.length === 1, { what: 'the first line' });
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  assert.deepEqual(seen, ['ONE'], 'nothing after the pause');
-  server.resumeInput!();
-  await waitFor(() => seen.length === 3, { what: 'the held lines' });
-  assert.deepEqual(seen, ['ONE', 'TWO', 'THREE']);
-  a.close();
-  await l.close();
-});
+}
 
 void test('frames that arrive before the caller listens are held and delivered in order', async () => {
   for (const url of ['cd://127.0.0.1:0', 'ws://127.0.0.1:0/', 'cdu://127.0.0.1:0']) {

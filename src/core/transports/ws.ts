@@ -117,6 +117,13 @@ export class WsChannel extends BatchingChannel {
 
   close(reason?: Error): void {
     if (this.currentState !== 'open') return;
+    if (this.closePending) {
+      // The peer is gone already (its close waited for held messages): nothing more will come.
+      this.closePending = false;
+      this.held = [];
+      this.finish(reason ?? this.closeReason);
+      return;
+    }
     this.currentState = 'closing';
     this.closeReason = reason;
     this.flush();
