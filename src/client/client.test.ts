@@ -1,6 +1,7 @@
 /** The client against a real hub process: register, send, request/reply, builder, status, timeouts, reconnect. */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { ConnectionError, SwitchboardError, TimeoutError } from '../core/errors.js';
 import { freePort, waitFor } from '../core/test/support.js';
 import type { Message } from '../core/message.js';
@@ -170,6 +171,47 @@ void test('the disconnected queue is bounded and counts drops; a dead address fa
   c.dispose();
   assert.ok((await started) instanceof ConnectionError);
   await assert.rejects(connect('http://127.0.0.1:1'), (err) => err instanceof SwitchboardError);
+});
+
+void test('commands added while REGISTER is on its way reach the hub once READY comes (a hub that sends no HELP)', async () => {
+  // A hub of a few lines: READY a while after REGISTER, no HELP in between (the client's answer to
+  // HELP would carry the list): what it hears after READY is what the client announced itself.
+  const lines: string[] = [];
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    let buffer = '';
+    socket.on('data', (chunk) => {
+      buffer += chunk.toString();
+      for (let i = buffer.indexOf('\n'); i !== -1; i = buffer.indexOf('\n')) {
+        const line = buffer.slice(0, i);
+        buffer = buffer.slice(i + 1);
+        lines.push(line);
+        if (line.startsWith('REGISTER'))
+          setTimeout(() => socket.write('READY server_name=fake;service=late_listener\n'), 100);
+      }
+    });
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  try {
+    const late = await client(`cd://127.0.0.1:${port}`, { token: false });
+    const registering = late.register('late_listener');
+    await waitFor(() => lines.some((l) => l.startsWith('REGISTER')), { what: 'REGISTER at the fake hub' });
+    assert.doesNotMatch(
+      lines.find((l) => l.startsWith('REGISTER'))!,
+      /LATE_NEWS/,
+    );
+    late.on('LATE_NEWS', () => undefined);
+    await registering;
+    await waitFor(() => lines.some((l) => l.startsWith('COMMANDS') && l.includes('LATE_NEWS')), {
+      what: 'COMMANDS with LATE_NEWS after READY',
+    });
+  } finally {
+    for (const s of sockets) s.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  }
 });
 
 void test('JSON wire format keeps typed values; instances, broadcasts and SERVICE_UNAVAILABLE', async () => {

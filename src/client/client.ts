@@ -76,6 +76,8 @@ export class SwitchboardClient {
   private readonly queue: OutboundQueue;
   private readonly handlers = new HandlerTable();
   private readonly extensions = new Set<ClientExtension>();
+  /** The COMMANDS list the hub last heard (with REGISTER or COMMANDS), sorted and joined. */
+  private announcedCommands: string | undefined;
   private readonly stateListeners = new Listeners<ConnectionState>();
   private readonly statusListeners = new Listeners<ServiceStatus>();
   private readonly messageListeners = new Listeners<Message>();
@@ -401,7 +403,10 @@ export class SwitchboardClient {
   }
 
   private announceCommands(): void {
-    if (this.current) this.writeNow(commandsReply(this.commandList()));
+    if (!this.current) return; // REGISTER carries the list; onReady catches up on what came since
+    const list = this.commandList();
+    this.announcedCommands = [...list].sort().join(',');
+    this.writeNow(commandsReply(list));
   }
 
   private sendRegister(): void {
@@ -412,6 +417,7 @@ export class SwitchboardClient {
     if (reg.endpoints !== undefined)
       params.endpoints = this.options.format === 'json' ? reg.endpoints : JSON.stringify(reg.endpoints);
     params.commands = this.commandList().sort().join(',');
+    this.announcedCommands = params.commands;
     this.gateOpen = false;
     this.writeNow({ command: 'REGISTER', params });
   }
@@ -590,6 +596,9 @@ export class SwitchboardClient {
       instance: stringParam(msg, 'instance'),
       hubAddress: stringParam(msg, 'my_address'),
     };
+    // Handlers or extensions (discovery's PEERS) added while REGISTER was on its way were not in it:
+    // tell the hub before anyone hears `ready` and asks for what those commands bring.
+    if (this.commandList().sort().join(',') !== this.announcedCommands) this.announceCommands();
     this.setState({ status: 'ready', address: this.address, registration: this.current });
     this.openGate();
     const pending = this.pendingRegister;
