@@ -194,6 +194,7 @@ class Client:
         self._gate_open = False  # user messages flow (connected, and READY when registering)
         self._queue: Deque[bytes] = deque()  # user messages, in order
         self._queue_bytes = 0  # their size, bounded by queue_max_bytes
+        self._announced_commands: Optional[str] = None  # the COMMANDS list the hub last heard
         self._urgent: Deque[bytes] = deque()  # protocol messages: skip the queue and the gate
         self._closed = False
         self._wake = threading.Event()
@@ -544,8 +545,10 @@ class Client:
         return sorted(names)
 
     def _announce_commands(self) -> None:
+        # Not registered yet: REGISTER carries the list, and _on_ready catches up on what came since.
         if self._current is not None:
-            self._push_urgent(Message("COMMANDS", {"list": ",".join(self._command_list())}))
+            self._announced_commands = ",".join(self._command_list())
+            self._push_urgent(Message("COMMANDS", {"list": self._announced_commands}))
 
     def _send_register(self) -> None:
         reg = self._registration
@@ -556,7 +559,7 @@ class Client:
             params["instance"] = "true" if reg["instance"] is True else str(reg["instance"])
         if reg["endpoints"] is not None:
             params["endpoints"] = reg["endpoints"] if self.format == "json" else json.dumps(reg["endpoints"])
-        params["commands"] = ",".join(self._command_list())
+        params["commands"] = self._announced_commands = ",".join(self._command_list())
         self._gate_open = False
         self._push_urgent(Message("REGISTER", params))
 
@@ -906,6 +909,9 @@ class Client:
                 None if address is None else str(address),
             )
             self._current = current
+            # Handlers added while REGISTER was on its way were not in it: tell the hub now.
+            if ",".join(self._command_list()) != self._announced_commands:
+                self._announce_commands()
             self._open_gate()
             waiter, self._register_waiter = self._register_waiter, None
         self._set_state(State("ready", self.address, registration=current))

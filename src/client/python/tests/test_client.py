@@ -5,6 +5,7 @@ while the hub is away, reconnecting with the back-off, and the TypeScript tools 
 import json
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import threading
@@ -261,6 +262,49 @@ class TheCommunicatorsHabits(unittest.TestCase):
             c = connect(url, reconnect=False)
             self.addCleanup(c.close)
             self.assertEqual(c.register("py_tls").service, "py_tls")
+
+
+class AgainstAHubThatSendsNoHelp(unittest.TestCase):
+    def test_commands_added_while_registering_are_announced_after_ready(self):
+        # A hub of a few lines: READY a while after REGISTER and no HELP (the answer to HELP would
+        # carry the list): what it hears after READY is what the client announced by itself.
+        lines = []
+        server = socket.socket()
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        self.addCleanup(server.close)
+
+        def serve():
+            conn, _ = server.accept()
+            self.addCleanup(conn.close)
+            buffer = b""
+            while True:
+                try:
+                    chunk = conn.recv(4096)
+                except OSError:
+                    return
+                if not chunk:
+                    return
+                buffer += chunk
+                while b"\n" in buffer:
+                    line, buffer = buffer.split(b"\n", 1)
+                    lines.append(line.decode())
+                    if line.startswith(b"REGISTER"):
+                        threading.Timer(0.2, lambda: conn.sendall(b"READY server_name=fake;service=py_late\n")).start()
+
+        threading.Thread(target=serve, daemon=True).start()
+        client = connect("cd://127.0.0.1:%d" % server.getsockname()[1], token=False)
+        self.addCleanup(client.close)
+        registering = threading.Thread(target=lambda: client.register("py_late"), daemon=True)
+        registering.start()
+        wait_until(lambda: any(l.startswith("REGISTER") for l in lines), what="REGISTER at the fake hub")
+        self.assertNotIn("LATE_NEWS", next(l for l in lines if l.startswith("REGISTER")))
+        client.on("LATE_NEWS", lambda m: None)
+        registering.join(5)
+        wait_until(
+            lambda: any(l.startswith("COMMANDS") and "LATE_NEWS" in l for l in lines),
+            what="COMMANDS with LATE_NEWS after READY",
+        )
 
 
 class WhenTheHubGoesAway(unittest.TestCase):
