@@ -2,7 +2,9 @@
  * go-plugin's GRPCBroker, for either side: over the `plugin.GRPCBroker/StartStream` stream each
  * side announces brokered listeners as `ConnInfo{service_id, network, address}`. `accept(id)`
  * opens a listener, serves a gRPC server there and announces it; `dial(id)` waits (5 s) for the
- * other side's announcement and connects. Unclaimed announcements are dropped after 5 s.
+ * other side's announcement and connects. Unclaimed announcements are dropped after 5 s. With
+ * `preconnect` the connection is opened as soon as the announcement arrives, so the `dial` that
+ * follows (the plugin's, once Sync has come with the id) finds it ready.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -24,6 +26,13 @@ export interface ConnInfoStream {
 
 export const BROKER_WAIT_MS = 5000;
 
+interface Announcement {
+  info: ConnInfo;
+  timer: NodeJS.Timeout;
+  /** The connection opened on arrival (`preconnect`). */
+  early?: Promise<Client>;
+}
+
 interface Waiter {
   resolve: (info: ConnInfo) => void;
   reject: (err: Error) => void;
@@ -38,7 +47,7 @@ export interface BrokeredServer {
 
 export class GrpcBroker {
   private stream: ConnInfoStream | undefined;
-  private readonly unclaimed = new Map<number, { info: ConnInfo; timer: NodeJS.Timeout }>();
+  private readonly unclaimed = new Map<number, Announcement>();
   private readonly waiters = new Map<number, Waiter>();
   private readonly servers = new Set<BrokeredServer>();
   private readonly clients = new Set<Client>();
@@ -48,6 +57,7 @@ export class GrpcBroker {
   constructor(
     private readonly tls: TlsMaterial | undefined,
     private readonly network: 'unix' | 'tcp' = 'unix',
+    private readonly options: { preconnect?: boolean } = {},
   ) {}
 
   /** Takes the StartStream call (the host opens it; the plugin receives it). */
@@ -76,10 +86,27 @@ export class GrpcBroker {
       return;
     }
     const previous = this.unclaimed.get(info.serviceId);
-    if (previous) clearTimeout(previous.timer);
-    const timer = setTimeout(() => this.unclaimed.delete(info.serviceId), BROKER_WAIT_MS);
-    timer.unref();
-    this.unclaimed.set(info.serviceId, { info, timer });
+    if (previous) this.drop(previous);
+    const early = this.options.preconnect ? this.connect(info, BROKER_WAIT_MS) : undefined;
+    early?.catch(() => {}); // a failure reaches the dial that takes it
+    const announcement: Announcement = { info, timer: setTimeout(() => this.drop(announcement), BROKER_WAIT_MS) };
+    if (early) announcement.early = early;
+    announcement.timer.unref();
+    this.unclaimed.set(info.serviceId, announcement);
+  }
+
+  /** Forgets an announcement nobody dialled, closing its early connection. */
+  private drop(announcement: Announcement): void {
+    clearTimeout(announcement.timer);
+    if (this.unclaimed.get(announcement.info.serviceId) === announcement)
+      this.unclaimed.delete(announcement.info.serviceId);
+    void announcement.early?.then(
+      (client) => {
+        client.close();
+        this.clients.delete(client);
+      },
+      () => {},
+    );
   }
 
   /** Opens a listener, serves what `register` adds on it, and announces it under `id`. */
@@ -117,9 +144,19 @@ export class GrpcBroker {
     return brokered;
   }
 
-  /** Waits up to 5 s for the other side to announce `id`, then connects to it. */
+  /** Waits up to 5 s for the other side to announce `id`, then connects to it (or takes the early connection). */
   async dial(id: number, waitMs = BROKER_WAIT_MS): Promise<Client> {
-    const info = await this.waitFor(id, waitMs);
+    const announced = this.unclaimed.get(id);
+    if (announced?.early) {
+      clearTimeout(announced.timer);
+      this.unclaimed.delete(id);
+      return announced.early;
+    }
+    return this.connect(await this.waitFor(id, waitMs), waitMs);
+  }
+
+  private async connect(info: ConnInfo, waitMs: number): Promise<Client> {
+    const id = info.serviceId;
     if (info.network !== 'unix' && info.network !== 'tcp') {
       throw new ConnectionError(
         'CONNECTION_FAILED',
@@ -180,8 +217,7 @@ export class GrpcBroker {
     } catch {
       /* already ended */
     }
-    for (const { timer } of this.unclaimed.values()) clearTimeout(timer);
-    this.unclaimed.clear();
+    for (const announcement of this.unclaimed.values()) this.drop(announcement);
     for (const [, w] of this.waiters) {
       clearTimeout(w.timer);
       w.reject(new ConnectionError('CONNECTION_CLOSED', 'the plugin broker closed'));

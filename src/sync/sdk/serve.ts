@@ -166,7 +166,8 @@ export async function serveConnector<O = unknown>(
 
   // Several pages in flight only for a host that keeps them in order (Switchboard's says so).
   const pagesInFlight = process.env[ORDERED_PAGES_ENV] === '1' ? Math.max(1, serveOptions.pagesInFlight ?? 2) : 1;
-  const broker = new GrpcBroker(tls, 'unix');
+  // Connects to the host's CallbackHandler as soon as it is announced (before Check and Sync).
+  const broker = new GrpcBroker(tls, 'unix', { preconnect: true });
   const running = new Set<AbortController>();
   const server = new Server({ ...GRPC_SIZE_OPTIONS });
 
