@@ -13,9 +13,11 @@
  * - `ts-sdk, no store`: the connector into the host with a no-op onPage (the transport alone);
  * - `airbyte`: the same objects as RECORD lines from an Airbyte-protocol source (bench/sync-ingest/
  *   airbyte-source.ts) through the same runner;
- * - large (LARGE_OBJECTS, 1M; LARGE=0 leaves it out): one process per store (bench/sync-ingest/
- *   large.ts) syncs 1M objects, then re-syncs three times with 1% changed (the connector's state;
- *   the median counts), then runs a full refresh of the same 1M; objects/s, times, peak RSS.
+ * - large (LARGE_OBJECTS, 1M; LARGE=0 leaves it out): one process per store and connector
+ *   (bench/sync-ingest/large.ts) syncs 1M objects, then re-syncs three times with 1% changed (the
+ *   connector's state; the median counts), then runs a full refresh of the same 1M; objects/s,
+ *   times, peak RSS. Once with the ts-sdk connector, once with its Go twin
+ *   (src/sync/connectors/go-bench: the same source and objects, started like c1-core's connectors).
  * On SQLite and on PostgreSQL (127.0.0.1:5432, db `test`, a fresh schema, dropped after).
  *
  *   npm run bench -- sync-ingest          (OBJECTS=50000 QUICK=1 LARGE=0 for a quick look; RUNS=3 for medians)
@@ -274,6 +276,7 @@ for (const store of stores) {
 
 interface Large {
   store: string;
+  connector: 'ts-sdk' | 'go';
   objects: number;
   first: { ms: number; objects: number };
   firstRssMb: number;
@@ -285,23 +288,29 @@ interface Large {
 const large: Large[] = [];
 if (LARGE_OBJECTS > 0 && wantSystem('large')) {
   const { execFile } = await import('node:child_process');
-  for (const store of stores) {
-    const script = fileURLToPath(new URL('./sync-ingest/large.ts', import.meta.url));
-    const stdout = await new Promise<string>((resolve, reject) =>
-      execFile(
-        process.execPath,
-        ['--import', 'tsx', script, store, String(LARGE_OBJECTS), tsCommand, home.path, PG_URL],
-        { maxBuffer: 1 << 20, env: { ...process.env, SWITCHBOARD_LOG_LEVEL: 'silent' } },
-        (err, out, errOut) =>
-          err ? reject(new Error(`large sync on ${store}: ${errOut || err.message}`)) : resolve(out),
-      ),
-    );
-    const r = JSON.parse(stdout.trim().split('\n').at(-1)!) as Large;
-    large.push(r);
-    console.log(
-      `large ${store}: ${r.objects} objects in ${r.first.ms} ms (${Math.round((r.objects / r.first.ms) * 1000)}/s), peak RSS ${r.peakRssMb} MB; 1% re-sync ${r.incremental.ms} ms (median of ${r.incremental.runs.join(', ')}; ${r.incremental.objects} objects) vs full refresh ${r.full.ms} ms: ${(r.full.ms / r.incremental.ms).toFixed(1)}x`,
-    );
-  }
+  const goLarge = goBinary ? await buildGoProgram('go-bench') : undefined;
+  const connectors = [
+    { connector: 'ts-sdk' as const, command: tsCommand },
+    ...(goLarge ? [{ connector: 'go' as const, command: `"${goLarge}"` }] : []),
+  ];
+  for (const store of stores)
+    for (const { connector, command } of connectors) {
+      const script = fileURLToPath(new URL('./sync-ingest/large.ts', import.meta.url));
+      const stdout = await new Promise<string>((resolve, reject) =>
+        execFile(
+          process.execPath,
+          ['--import', 'tsx', script, store, String(LARGE_OBJECTS), command, home.path, PG_URL],
+          { maxBuffer: 1 << 20, env: { ...process.env, SWITCHBOARD_LOG_LEVEL: 'silent' } },
+          (err, out, errOut) =>
+            err ? reject(new Error(`large sync on ${store} (${connector}): ${errOut || err.message}`)) : resolve(out),
+        ),
+      );
+      const r = { ...(JSON.parse(stdout.trim().split('\n').at(-1)!) as Omit<Large, 'connector'>), connector };
+      large.push(r);
+      console.log(
+        `large ${store} ${connector}: ${r.objects} objects in ${r.first.ms} ms (${Math.round((r.objects / r.first.ms) * 1000)}/s), peak RSS ${r.peakRssMb} MB; 1% re-sync ${r.incremental.ms} ms (median of ${r.incremental.runs.join(', ')}; ${r.incremental.objects} objects) vs full refresh ${r.full.ms} ms: ${(r.full.ms / r.incremental.ms).toFixed(1)}x`,
+      );
+    }
 }
 
 const by = (system: string, store: string) => results.find((r) => r.system === system && r.store === store);
@@ -322,7 +331,7 @@ for (const store of stores) {
   if (a && t) ratios[`airbyte / ts-sdk (${store})`] = Number((a.value / t.value).toFixed(2));
 }
 for (const l of large)
-  ratios[`full refresh / 1% re-sync (${l.store})`] = Number((l.full.ms / l.incremental.ms).toFixed(1));
+  ratios[`full refresh / 1% re-sync (${l.store}, ${l.connector})`] = Number((l.full.ms / l.incremental.ms).toFixed(1));
 console.log(ratios);
 // Other work on the machine skews every figure: say how busy it was.
 const load = { before: Number(loadBefore.toFixed(1)), after: Number(loadavg()[0]!.toFixed(1)) };
@@ -356,13 +365,13 @@ const lines = [
   ...(large.length
     ? [
         '',
-        `Large syncs (${large[0]!.objects.toLocaleString('en-US')} objects, ts-sdk connector, one process per store; 1-minute load average ${load.before} before, ${load.after} after):`,
+        `Large syncs (${large[0]!.objects.toLocaleString('en-US')} objects, one process per store and connector; 1-minute load average ${load.before} before, ${load.after} after):`,
         '',
-        '| store | first sync: objects/s (ms) | peak RSS of the syncing process | 1% changed, incremental: ms, median of 3 (objects) | full refresh: ms | full / incremental |',
-        '|---|---|---|---|---|---|',
+        '| store | connector | first sync: objects/s (ms) | peak RSS of the syncing process | 1% changed, incremental: ms, median of 3 (objects) | full refresh: ms | full / incremental |',
+        '|---|---|---|---|---|---|---|',
         ...large.map(
           (l) =>
-            `| ${l.store} | ${fmt(Math.round((l.objects / l.first.ms) * 1000))} (${l.first.ms}) | ${l.peakRssMb} MB | ${l.incremental.ms} (${l.incremental.objects}) | ${l.full.ms} | ${(l.full.ms / l.incremental.ms).toFixed(1)}x |`,
+            `| ${l.store} | ${l.connector} | ${fmt(Math.round((l.objects / l.first.ms) * 1000))} (${l.first.ms}) | ${l.peakRssMb} MB | ${l.incremental.ms} (${l.incremental.objects}) | ${l.full.ms} | ${(l.full.ms / l.incremental.ms).toFixed(1)}x |`,
         ),
       ]
     : []),

@@ -1,6 +1,6 @@
 /**
- * One large sync in a process of its own, so its peak RSS is its own: OBJECTS objects (1M) from the
- * ts-sdk bench connector into a fresh store, then three incremental re-syncs with 1% changed each
+ * One large sync in a process of its own, so its peak RSS is its own: OBJECTS objects (1M) from a
+ * bench connector (the ts-sdk one, bench/sync-ingest/connector.ts, or its Go twin) into a fresh store, then three incremental re-syncs with 1% changed each
  * (the connector's state carries the version it got to; the median counts), then a full refresh of
  * the same objects (state reset: all of them again, then Clean). Prints one JSON line.
  *

@@ -133,3 +133,52 @@ void test("the Go host sees the SDK connector's Sync error", async (t) => {
     return true;
   });
 });
+
+void test("the benchmark's Go connector is the TypeScript one's twin: the same objects in a full sync and in a re-sync from its state", async (t) => {
+  if (!(await needGo(t))) return;
+  const goBench = await buildGoProgram('go-bench');
+  const tsBench = fileURLToPath(new URL('../../../bench/sync-ingest/connector.ts', import.meta.url));
+  const commands = {
+    go: `"${goBench}"`,
+    ts: `"${process.execPath}" --import "${import.meta.resolve('tsx')}" "${tsBench}"`,
+  };
+  const sync = async (command: string, version: number, state?: string) => {
+    const pages: DataObject[][] = [];
+    const states: string[] = [];
+    let cleaned = 0;
+    const result = await runConnector({
+      command,
+      cwd: work.path,
+      options: JSON.stringify({ pages: 3, perPage: 100, version }),
+      ...(state ? { state } : {}),
+      onPage: async (o) => {
+        pages.push(o);
+      },
+      onCheckpoint: async (s) => {
+        states.push(s);
+      },
+      onClean: async () => {
+        cleaned++;
+      },
+      onLog: () => {},
+    });
+    return { pages, states, cleaned, objects: result.objects };
+  };
+  // 300 objects, each version changing 1% of them (3): a re-sync sends 3 per version since its state.
+  for (const [version, state, objects] of [
+    [1, undefined, 300],
+    [2, '{"version":1}', 3],
+    [7, '{"version":4}', 9],
+  ] as const) {
+    const [go, ts] = [await sync(commands.go, version, state), await sync(commands.ts, version, state)];
+    assert.deepEqual(go.pages, ts.pages, `version ${version}${state ? ` from ${state}` : ''}: the same pages`);
+    assert.equal(go.objects, objects);
+    assert.deepEqual(go.states, [`{"version":${version}}`]);
+    assert.deepEqual(
+      ts.states.map((s) => JSON.parse(s) as unknown),
+      [{ version }],
+    );
+    assert.equal(go.cleaned, state ? 0 : 1, 'a full refresh cleans, a re-sync does not');
+    assert.equal(ts.cleaned, go.cleaned);
+  }
+});

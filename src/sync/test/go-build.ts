@@ -24,7 +24,7 @@ export const GO_PACKAGES =
   'golang-go golang-github-hashicorp-go-plugin-dev golang-google-grpc-dev golang-goprotobuf-dev protobuf-compiler';
 const GOCODE = '/usr/share/gocode';
 
-export type GoProgram = 'go-interop' | 'go-host' | 'go-state';
+export type GoProgram = 'go-interop' | 'go-host' | 'go-state' | 'go-bench';
 
 /** Why the Go interop programs cannot be built here, or undefined when they can. */
 export async function goMissing(): Promise<string | undefined> {
