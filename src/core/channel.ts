@@ -20,6 +20,8 @@ export interface ChannelStats {
   dropped: number;
   /** Bytes written but not yet flushed to the OS. */
   bufferedBytes: number;
+  /** When input last arrived (ms since the epoch; until then, when the channel was made). */
+  lastInAt: number;
 }
 
 export interface ChannelEvents {

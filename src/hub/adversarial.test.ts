@@ -269,6 +269,55 @@ void test('idle connections: silent sockets that fill max_connections are closed
   );
 });
 
+void test('idle connections: at max_connections, one that sent a line and went quiet gives its slot to a newcomer; services and sniffers keep theirs', async () => {
+  const { hub, port } = await startHub({ maxConnections: 5 });
+  const services = [await LineClient.register(port, 'keeper_1'), await LineClient.register(port, 'keeper_2')];
+  const sniffer = await LineClient.connect(port);
+  const token = 'sbd_adversarial_sniffer_token_0123456789';
+  hub.trust.addAdminToken(token);
+  await sniffer.auth(token);
+  sniffer.send('SNIFF');
+  await sniffer.next('SNIFFING');
+  const quiet: LineClient[] = [];
+  for (let i = 0; i < 2; i++) {
+    const q = await LineClient.connect(port);
+    q.send('HELP');
+    await q.next(() => true);
+    quiet.push(q);
+  }
+  clients.push(...services, sniffer, ...quiet);
+  assert.equal(hub.connectionCount, 5);
+  /** Retries until a REGISTER gets READY (a slot is free once a quiet one has been quiet for 1 s). */
+  const newcomer = (name: string) =>
+    waitFor(
+      async () => {
+        const c = await LineClient.connect(port);
+        c.send(`REGISTER service=${name};version=1`);
+        const got = await c.next((m) => m.command === 'READY' || m.command === 'INVALID');
+        if (got.command === 'READY') return c;
+        c.close();
+        return undefined;
+      },
+      { what: `a slot for ${name}`, timeoutMs: 5000, intervalMs: 100 },
+    );
+  const told = (c: LineClient) =>
+    c.received.some((m) => m.command === 'INVALID' && /max_connections/.test(String(m.params.message)));
+  const first = await newcomer('newcomer_1');
+  clients.push(first);
+  await waitFor(() => quiet.filter(told).length === 1, { what: 'one quiet connection told why' });
+  const second = await newcomer('newcomer_2');
+  clients.push(second);
+  await Promise.all(quiet.map((q) => q.closed));
+  assert.ok(quiet.every(told), 'both quiet ones were told why, then closed');
+  assert.ok(![...services, sniffer].some(told), 'services and the sniffer kept their slots');
+  assert.equal(hub.faults.evictedConnections, 2);
+  // All five slots now hold services or a sniffer: the next newcomer is refused, and told so.
+  const refused = await LineClient.connect(port);
+  clients.push(refused);
+  const answer = await refused.next('INVALID');
+  assert.match(String(answer.params.message), /max_connections \(5\): connection refused/);
+});
+
 void test('/api/live: a client that never reads is dropped with a reason; the hub does not hold its frames', async () => {
   const { hub } = await startHub();
   const logLines: string[] = [];

@@ -177,6 +177,12 @@ export class HubConnection {
     this.channel.close(new ConnectionError('CONNECTION_CLOSED', 'no valid message within first_message_timeout'));
   }
 
+  /** Closes this connection to free its slot for a newcomer (max_connections), telling it why. */
+  evict(message: string): void {
+    this.messages.send(createMessage('INVALID', { message }, this.sender(), { server: this.anonymous.server }));
+    this.channel.close(new ConnectionError('CONNECTION_CLOSED', 'closed to free a slot (max_connections)'));
+  }
+
   /** The queue drained (the hub's drain handler): feed the backlog, or let the held senders go. */
   drained(): void {
     if (this.backlog !== undefined) this.pumpBacklog();

@@ -47,6 +47,8 @@ export type { HubAddress } from './context.js';
 
 /** Repeating faults are logged once per this many ms per cause, with a count (a flood must not flood the log). */
 const FAULT_LOG_MS = 10_000;
+/** How long a connection without a service must have been quiet before a newcomer at max_connections may take its slot. */
+const MIN_QUIET_TO_EVICT_MS = 1000;
 
 export class Hub implements HubContext, CommandContext {
   readonly serverName: string;
@@ -85,7 +87,13 @@ export class Hub implements HubContext, CommandContext {
   /** Faults an outsider can repeat at will (refused connections and datagrams, churn): one line per cause per interval. */
   private readonly faultLog: LogThrottle;
   /** Connections refused at max_connections; datagrams refused (secret, size, UDP rules). */
-  readonly faults = { refusedConnections: 0, refusedSignals: 0, invalidLines: 0, silentConnections: 0 };
+  readonly faults = {
+    refusedConnections: 0,
+    refusedSignals: 0,
+    invalidLines: 0,
+    silentConnections: 0,
+    evictedConnections: 0,
+  };
 
   constructor(
     readonly config: HubConfig,
@@ -258,7 +266,7 @@ export class Hub implements HubContext, CommandContext {
       return;
     }
     const stream = kind !== 'signal';
-    if (stream && kind !== 'memory' && this.streamCount >= this.config.maxConnections) {
+    if (stream && kind !== 'memory' && this.streamCount >= this.config.maxConnections && !this.makeRoom()) {
       this.faults.refusedConnections++;
       const message = `the hub is at max_connections (${this.config.maxConnections}): connection refused`;
       new MessageConnection(channel, { format: 'text' }).send(
@@ -320,6 +328,34 @@ export class Hub implements HubContext, CommandContext {
       drain: () => conn.drained(),
     });
     this.log.debug({ connection: channel.id, kind, remote: channel.remoteAddress }, 'connection accepted');
+  }
+
+  /**
+   * At max_connections, a newcomer takes the slot of the connection that uses it least: one that
+   * registered no service, is not sniffing, and has sent nothing for the longest time (at least
+   * MIN_QUIET_TO_EVICT_MS). first_message_timeout only covers a connection's first line; this keeps
+   * one valid line followed by silence from holding a slot while others wait. False: nobody to evict.
+   */
+  private makeRoom(): boolean {
+    const now = Date.now();
+    let idlest: HubConnection | undefined;
+    for (const c of this.connections) {
+      if (!c.isStream || c.kind === 'memory' || c.registration || c.sniff || c.channel.state !== 'open') continue;
+      const at = c.channel.stats.lastInAt;
+      if (now - at >= MIN_QUIET_TO_EVICT_MS && (!idlest || at < idlest.channel.stats.lastInAt)) idlest = c;
+    }
+    if (!idlest) return false;
+    const seconds = Math.round((now - idlest.channel.stats.lastInAt) / 1000);
+    this.faults.evictedConnections++;
+    this.faultLog.info(
+      'evicted',
+      { remote: idlest.channel.remoteAddress, via: idlest.kind, quietSeconds: seconds },
+      'at max_connections: closed an idle connection without a service to let a new one in',
+    );
+    idlest.evict(
+      `the hub is at max_connections (${this.config.maxConnections}) and a new connection needed a slot: this one registered no service and sent nothing for ${seconds} s, so it was closed; REGISTER service=NAME;version=1 to keep a connection`,
+    );
+    return true;
   }
 
   /** A line that did not decode: the message layer answered INVALID (stream connections). */

@@ -23,13 +23,14 @@ export class Stats implements ChannelStats {
   bytesIn = 0;
   bytesOut = 0;
   dropped = 0;
+  lastInAt = Date.now();
   constructor(private readonly buffered: () => number) {}
   get bufferedBytes(): number {
     return this.buffered();
   }
   toJSON(): ChannelStats {
-    const { framesIn, framesOut, bytesIn, bytesOut, dropped, bufferedBytes } = this;
-    return { framesIn, framesOut, bytesIn, bytesOut, dropped, bufferedBytes };
+    const { framesIn, framesOut, bytesIn, bytesOut, dropped, bufferedBytes, lastInAt } = this;
+    return { framesIn, framesOut, bytesIn, bytesOut, dropped, bufferedBytes, lastInAt };
   }
 }
 

@@ -77,6 +77,7 @@ export class MemoryChannel extends BaseChannel {
 
   private readonly deliver = (): void => {
     this.deliveryScheduled = false;
+    if (this.inboxHead < this.inbox.length) this.stats.lastInAt = Date.now(); // per batch, not per frame
     while (!this.paused && this.currentState === 'open' && this.inboxHead < this.inbox.length) {
       const frame = this.inbox[this.inboxHead++]!;
       this.inboxChars -= frame.length;

@@ -47,6 +47,7 @@ export class StreamChannel extends BatchingChannel {
 
     readable.on('data', (chunk: Buffer | string) => {
       this.stats.bytesIn += chunk.length;
+      this.stats.lastInAt = Date.now(); // per chunk, not per line
       this.framer.push(chunk);
     });
     readable.on('end', () => this.onEnd());

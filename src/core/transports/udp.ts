@@ -88,7 +88,7 @@ export class UdpChannel extends BaseChannel {
   /** A datagram from the peer (called by the socket owner). */
   receive(msg: Buffer): void {
     if (this.currentState !== 'open') return;
-    this.lastActivity = Date.now();
+    this.lastActivity = this.stats.lastInAt = Date.now();
     this.stats.bytesIn += msg.length;
     if (msg.length > MAX_DATAGRAM_BYTES) {
       this.stats.dropped++;

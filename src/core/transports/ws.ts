@@ -60,6 +60,7 @@ export class WsChannel extends BatchingChannel {
     ws.on('message', (data) => {
       if (this.currentState !== 'open') return;
       this.stats.bytesIn += rawLength(data);
+      this.stats.lastInAt = Date.now();
       if (this.inputPaused || this.held.length > 0) this.held.push(rawToString(data));
       else this.emitFrame(rawToString(data));
     });
