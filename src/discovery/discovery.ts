@@ -45,7 +45,7 @@ export interface DiscoveryOptions {
 }
 
 export class Discovery implements ClientExtension {
-  readonly commands = ['PEERS', 'STATUS', 'LOADAVG'];
+  readonly commands = ['PEERS', 'STATUS', 'LOADAVG', 'DROPPED'];
   private readonly log = getLogger('discovery');
   private readonly table: PeerTable;
   /** Hub loads (LOADAVG) for least-loaded picks, followed once one is asked for. */
@@ -172,6 +172,15 @@ export class Discovery implements ClientExtension {
       }
       this.listenToLoads();
       return true;
+    }
+    if (msg.command === 'DROPPED') {
+      // The hub dropped messages for this client while its queue was full: a PEERS push may be
+      // among them, so the view is asked for again (the application may want to know too).
+      if (this.synced && this.client) {
+        this.log.warn({ count: msg.params.count }, 'the hub dropped messages for this client: syncing peers again');
+        this.sync().catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'discovery sync failed'));
+      }
+      return false;
     }
     if (msg.command === 'LOADAVG') {
       if (!this.loads.record(msg))

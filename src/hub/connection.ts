@@ -71,6 +71,8 @@ export class HubConnection {
   sniff: SniffFilter | undefined;
   /** Messages the hub could not queue for this connection. */
   dropped = 0;
+  /** Of those, the ones it has not been told of yet (DROPPED). */
+  private unreported = 0;
   /** Who this connection speaks for and what it may do (from where it came; AUTH or REGISTER password= change it). */
   grant: Grant;
   /** AUTH / REGISTER password= attempts whose token proved nobody. */
@@ -183,8 +185,27 @@ export class HubConnection {
     this.channel.close(new ConnectionError('CONNECTION_CLOSED', 'closed to free a slot (max_connections)'));
   }
 
+  private countDrop(): void {
+    this.dropped++;
+    this.unreported++;
+  }
+
+  /**
+   * A connection that lists DROPPED among its commands hears `DROPPED count=N` once its queue has
+   * room again after the hub dropped messages for it, so it can ask again for what it keeps a view
+   * of instead of holding a stale one until the next change. (A full queue loses a stream sender's
+   * message too: holding a sender back stops its next messages, not the one that found no room.)
+   */
+  private reportDrops(): void {
+    if (this.unreported === 0 || !this.commands.has('DROPPED') || this.channel.state !== 'open') return;
+    const count = this.unreported;
+    this.unreported = 0;
+    this.send(createMessage('DROPPED', { count: String(count) }, this.sender(), { server: this.anonymous.server }));
+  }
+
   /** The queue drained (the hub's drain handler): feed the backlog, or let the held senders go. */
   drained(): void {
+    this.reportDrops();
     if (this.backlog !== undefined) this.pumpBacklog();
     else this.releaseSenders();
   }
@@ -254,7 +275,7 @@ export class HubConnection {
       if (item.cached === undefined) this.behindChars -= line.length;
       if (this.channel.send(line)) {
         if (item.cached !== undefined) this.backlogOwner?.queued(item.cached);
-      } else if (this.channel.state === 'open') this.dropped++;
+      } else if (this.channel.state === 'open') this.countDrop();
     }
     if (this.backlogHead === backlog.length) {
       this.endBacklog();
@@ -320,11 +341,14 @@ export class HubConnection {
     if (this.backlog !== undefined) return this.waitBehind(line);
     const ok = this.channel.send(line);
     if (ok) {
-      if (this.dropSince !== 0) this.dropSince = 0;
+      if (this.dropSince !== 0) {
+        this.dropSince = 0;
+        this.reportDrops();
+      }
       return true;
     }
     if (this.channel.state !== 'open') return false;
-    this.dropped++;
+    this.countDrop();
     const now = Date.now();
     if (this.dropSince === 0) {
       this.dropSince = now;
@@ -355,7 +379,7 @@ export class HubConnection {
   private waitBehind(line: string): boolean {
     if (this.channel.state !== 'open') return false;
     if (this.behindChars + line.length > this.limits.maxQueuedBytes) {
-      this.dropped++;
+      this.countDrop();
       return false;
     }
     this.behindChars += line.length;

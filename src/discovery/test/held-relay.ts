@@ -11,6 +11,7 @@ export class HeldRelay {
   private refusing = false;
   private held: { to: Socket; chunk: Buffer }[] = [];
   private readonly sockets = new Set<Socket>();
+  private readonly upstreams = new Set<Socket>();
 
   private readonly server: Server;
   private port = 0;
@@ -23,6 +24,8 @@ export class HeldRelay {
         return;
       }
       const upstream = netConnect(hub.port, hub.host);
+      this.upstreams.add(upstream);
+      upstream.on('close', () => this.upstreams.delete(upstream));
       for (const s of [client, upstream]) {
         this.sockets.add(s);
         s.on('error', () => undefined);
@@ -90,6 +93,18 @@ export class HeldRelay {
     const held = this.held;
     this.held = [];
     for (const { to, chunk } of held) to.write(chunk);
+  }
+
+  /**
+   * Stops reading what the hub writes, as a reader that stopped would: the kernel's buffers fill,
+   * then the hub's queue for the connection, and the hub starts dropping for it. unstall() reads again.
+   */
+  stall(): void {
+    for (const u of this.upstreams) u.pause();
+  }
+
+  unstall(): void {
+    for (const u of this.upstreams) u.resume();
   }
 
   /** Cuts the connections through the relay and refuses new ones until mend(): the link is down. */
