@@ -75,6 +75,8 @@ void test('the Data page pages by 50, searches, and saves a note', async (t) => 
 void test('the Traffic page shows sniffed messages; Services lists commands', async (t) => {
   if (!needChromium(t)) return;
   const page = await open('traffic');
+  // The page sniffs from when its live socket has subscribed, not from when it has rendered.
+  await waitFor(() => running!.hub.tap.sniffing, { what: 'the Traffic page to have the hub sniff' });
   const local = running!.hub.addresses.find((a) => a.kind === 'local')!;
   const target = await connect(local.url);
   clients.push(target);
@@ -86,7 +88,6 @@ void test('the Traffic page shows sniffed messages; Services lists commands', as
   await caller.request({ to: { service: 'echo' }, command: 'PING', params: {} });
   await page.locator('tr.sniffed', { hasText: 'PING' }).first().waitFor({ timeout: 10_000 });
   await page.screenshot({ path: `${SHOTS}/dashboard-traffic.png`, fullPage: true });
-  assert.equal(running!.hub.tap.sniffing, true, 'the Traffic page has the hub sniff');
   await page.goto(`${running!.url}/#services`);
   await page.locator('tr[data-service="echo"]', { hasText: 'PING' }).waitFor({ timeout: 10_000 });
   await waitFor(() => !running!.hub.tap.sniffing, { what: 'the hub to stop sniffing once no page shows traffic' });
