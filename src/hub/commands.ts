@@ -486,7 +486,10 @@ export class HubCommands {
     }
     if (isNew) conn.namesAdded++;
     if (format.value) conn.format = format.value;
-    if (commands) conn.commands = commands.value;
+    if (commands) {
+      conn.commands = commands.value;
+      this.c.services.reindex(inst);
+    }
     conn.registration = inst;
     this.c.registered(conn, inst);
   }
@@ -504,6 +507,7 @@ export class HubCommands {
     const list = parseCommandList(msg.params.list);
     if (!list.ok) return this.invalid(conn, msg, list.error);
     conn.commands = list.value;
+    if (conn.registration) this.c.services.reindex(conn.registration);
   }
 
   private sniff(conn: HubConnection, msg: Message): void {

@@ -184,8 +184,20 @@ void test('broadcasts reach local services whose COMMANDS include the command, n
   assert.equal((await a.next('RELOAD')).params.what, 'all');
   assert.equal((await b.next('RELOAD')).params.what, 'all');
   assert.equal((await a.next('RELOAD')).params.what, 'local');
+  assert.equal((await b.next('RELOAD')).params.what, 'local');
   assert.ok(await deaf.nothing('RELOAD', 100));
   assert.ok(!sender.received.some((m) => m.command === 'RELOAD'));
+  // A new COMMANDS list counts from the next broadcast on: b no longer takes RELOAD, deaf does now.
+  b.send('COMMANDS list=OTHER');
+  deaf.send('COMMANDS list=RELOAD');
+  for (const c of [b, deaf]) {
+    c.send('ALIVE serial=again');
+    await c.next('ABSOLUTELY');
+  }
+  sender.send('*/RELOAD what=again');
+  assert.equal((await a.next('RELOAD')).params.what, 'again');
+  assert.equal((await deaf.next('RELOAD')).params.what, 'again');
+  assert.ok(await b.nothing('RELOAD', 100));
 });
 
 void test('cache rules: cached for a known service and delivered on REGISTER; no;reply answers SERVICE_UNAVAILABLE; reports', async () => {

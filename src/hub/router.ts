@@ -103,8 +103,8 @@ export class Router {
     const out = new Outgoing(msg);
     const tapping = this.d.tap.active;
     const reached: string[] | undefined = tapping ? [] : undefined;
-    for (const inst of this.d.services.liveInstances()) {
-      if (inst.connection === from || !inst.understands(msg.command)) continue;
+    for (const inst of this.d.services.understanding(msg.command)) {
+      if (inst.connection === from) continue;
       if (inst.connection.write(out)) {
         this.counters.delivered++;
         reached?.push(inst.id);

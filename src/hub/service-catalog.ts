@@ -95,9 +95,8 @@ export class InstanceEntry<C extends Registrant = Registrant> {
     return this.marked || this.service.instances.length > 1 ? this.exact : this.plain;
   }
 
-  understands(command: string): boolean {
-    return this.connection.commands.has(command);
-  }
+  /** The commands the catalog has this instance listed under (see `ServiceCatalog.understanding`). */
+  indexedUnder: ReadonlySet<string> = new Set();
 }
 
 export class ServiceEntry<C extends Registrant = Registrant> {
@@ -159,6 +158,12 @@ export class ServiceCatalog<C extends Registrant = Registrant> implements Servic
   private readonly services = new Map<string, ServiceEntry<C>>();
   private readonly listeners = new Set<RegistryListener<C>>();
   private readonly configured: ReadonlySet<string>;
+  /**
+   * Live instances by the commands their connection accepts: a broadcast (STATUS on every
+   * register and unregister) visits those that take it, not every instance; with N services a
+   * REGISTER storm was O(N^2).
+   */
+  private readonly byCommand = new Map<string, Set<InstanceEntry<C>>>();
 
   /**
    * `maxRemembered` bounds the names kept after their last instance left (clients registering
@@ -189,6 +194,32 @@ export class ServiceCatalog<C extends Registrant = Registrant> implements Servic
   /** Live instances of every service. */
   *liveInstances(): Generator<InstanceEntry<C>> {
     for (const s of this.services.values()) yield* s.instances;
+  }
+
+  /** Live instances whose connection accepts `command`, in the order they were listed. */
+  understanding(command: string): Iterable<InstanceEntry<C>> {
+    return this.byCommand.get(command) ?? [];
+  }
+
+  /** Lists a live instance under its connection's commands now (call after they change). */
+  reindex(inst: InstanceEntry<C>): void {
+    this.unindex(inst);
+    const commands = new Set(inst.connection.commands);
+    for (const command of commands) {
+      let set = this.byCommand.get(command);
+      if (!set) this.byCommand.set(command, (set = new Set()));
+      set.add(inst);
+    }
+    inst.indexedUnder = commands;
+  }
+
+  private unindex(inst: InstanceEntry<C>): void {
+    for (const command of inst.indexedUnder) {
+      const set = this.byCommand.get(command);
+      set?.delete(inst);
+      if (set?.size === 0) this.byCommand.delete(command);
+    }
+    inst.indexedUnder = new Set();
   }
 
   onChange(listener: RegistryListener<C>): () => void {
@@ -226,6 +257,7 @@ export class ServiceCatalog<C extends Registrant = Registrant> implements Servic
     );
     if (entry.instances.length === 0) entry.upSince = now;
     entry.instances.push(inst);
+    this.reindex(inst);
     this.emit({ type: 'up', instance: inst, service: entry });
     return inst;
   }
@@ -236,6 +268,7 @@ export class ServiceCatalog<C extends Registrant = Registrant> implements Servic
     const i = entry.instances.indexOf(inst);
     if (i === -1) return false;
     entry.instances.splice(i, 1);
+    this.unindex(inst);
     if (entry.instances.length === 0) entry.downSince = now;
     this.emit({ type: 'down', instance: inst, service: entry });
     if (this.services.size > this.maxRemembered) this.forgetOldestDown();

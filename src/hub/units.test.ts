@@ -82,6 +82,30 @@ void test('message cache: byte budgets per service and in all evict the oldest, 
   cache.close();
 });
 
+void test('registry: broadcasts find live instances by the commands their connection takes, as lists change', () => {
+  const cat = new ServiceCatalog('hub1');
+  const conn = (...commands: string[]) =>
+    ({ channel: { remoteAddress: 'peer' }, commands: new Set(commands) }) as unknown as HubConnection;
+  const ids = (command: string) => [...cat.understanding(command)].map((i) => i.id);
+  const a = cat.register(conn('STATUS', 'PING'), {
+    service: 'a',
+    instance: undefined,
+    endpoints: undefined,
+    params: {},
+  });
+  const b = cat.register(conn('PING'), { service: 'b', instance: undefined, endpoints: undefined, params: {} });
+  assert.deepEqual(ids('STATUS'), ['a#1']);
+  assert.deepEqual(ids('PING'), ['a#1', 'b#1']);
+  assert.deepEqual(ids('NOPE'), []);
+  (b.connection as unknown as { commands: Set<string> }).commands = new Set(['STATUS']); // what COMMANDS does
+  cat.reindex(b);
+  assert.deepEqual(ids('STATUS'), ['a#1', 'b#1']);
+  assert.deepEqual(ids('PING'), ['a#1']);
+  cat.unregister(a);
+  assert.deepEqual(ids('STATUS'), ['b#1']);
+  assert.deepEqual(ids('PING'), []);
+});
+
 void test('registry: instance ids, round-robin, refusal of an unmarked second registration, stamping', () => {
   const cat = new ServiceCatalog('hub1');
   const conn = (n: number) =>
