@@ -33,13 +33,13 @@ export async function crossHub(durationMs: number, runs: number): Promise<CrossR
   try {
     // The mesh: A - B.
     const mesh = await startCluster([
-      { name: 'A', ip: '127.0.0.1', neighbors: ['B'] },
-      { name: 'B', ip: '127.0.0.2', neighbors: ['A'] },
+      { name: 'a', ip: '127.0.0.1', neighbors: ['b'] },
+      { name: 'b', ip: '127.0.0.2', neighbors: ['a'] },
     ]);
     closers.push(() => Promise.all([...mesh.values()].map((h) => h.dispose())));
-    closers.push(await switchboardResponder(mesh.get('B')!.localUrl, 'echo'));
+    closers.push(await switchboardResponder(mesh.get('b')!.localUrl, 'echo'));
     await waitConverged(mesh.values(), (s) => s.hubs.some((h) => h.services.includes('echo')), 60_000);
-    const meshReq = await switchboardRequester(mesh.get('A')!.localUrl, 'echo');
+    const meshReq = await switchboardRequester(mesh.get('a')!.localUrl, 'echo');
     closers.push(() => meshReq.close());
 
     // One nats-server (JetStream on, as a backplane needs), two hubs on it.

@@ -28,7 +28,8 @@ export interface MeshPoint {
 const portOf = (url: string) => Number(new URL(url.replace(/^cd:/, 'http:')).port);
 
 export async function meshPoint(size: number, changes: number, kills: number): Promise<MeshPoint> {
-  const names = Array.from({ length: size }, (_, i) => `H${i}`);
+  // Lower case: a hub reports server names lower-cased (as communicatord does), and the checks compare them.
+  const names = Array.from({ length: size }, (_, i) => `h${i}`);
   const hubs = await startCluster(
     names.map((n, i) => ({
       name: n,
@@ -76,7 +77,7 @@ export async function meshPoint(size: number, changes: number, kills: number): P
       const vi = 1 + ((k * 5) % (size - 1));
       const victim = list[vi]!;
       const others = watchers.filter((_, i) => i !== vi);
-      const down = others.map((w) => w.until(`"service":"w${vi}","server_name":"H${vi}","status":"down"`, 30_000));
+      const down = others.map((w) => w.until(`"service":"w${vi}","server_name":"h${vi}","status":"down"`, 30_000));
       const t0 = performance.now();
       await victim.kill();
       await Promise.all(down);
