@@ -7,11 +7,12 @@
  *    through a memory channel pair, and a raw net socket writing pre-joined lines (the limit).
  * Medians of 5 runs (codecs in interleaved rounds); about 40 s in all.   npm run bench -- codec
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { connect as netConnect, createServer, type AddressInfo } from 'node:net';
 import { decodeJson, decodeText, encodeJson, encodeText } from '../src/core/codec/index.js';
 import { connect, listen, memoryChannelPair } from '../src/core/transports/index.js';
 import type { Channel } from '../src/core/channel.js';
+import { writeBenchFile } from './write.js';
 
 process.env.SWITCHBOARD_LOG_LEVEL ??= 'warn';
 const RUNS = 5;
@@ -167,8 +168,7 @@ const out = {
   ratios,
   sink,
 };
-mkdirSync('bench/results', { recursive: true });
-writeFileSync('bench/results/codec.json', `${JSON.stringify(out, null, 2)}\n`);
+writeBenchFile('bench/results/codec.json', `${JSON.stringify(out, null, 2)}\n`);
 console.table(results);
 console.log(ratios);
 
@@ -192,7 +192,7 @@ function writeTable(): void {
       .join(', ')}.`,
     end,
   ].join('\n');
-  writeFileSync(
+  writeBenchFile(
     'bench/README.md',
     text.slice(0, text.indexOf(begin)) + table + text.slice(text.indexOf(end) + end.length),
   );

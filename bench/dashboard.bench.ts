@@ -13,7 +13,7 @@
  * - API latency (fetch from Node, sequential): /api/data pages, search, order; /api/services; /api/cluster.
  * Budget: no page over 1 s on loopback.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadavg } from 'node:os';
@@ -35,6 +35,7 @@ import { finishRun, startRun } from '../src/sync/runs.js';
 import { openDispatchDb } from '../src/dispatch/open.js';
 import { parseTriggers } from '../src/dispatch/trigger/parse.js';
 import { startMeshHub, type MeshHub } from '../src/dashboard/test/mesh-hubs.js';
+import { writeBenchFile } from './write.js';
 
 const ROWS = Number(process.env.ROWS ?? 10_000);
 const SERVICES = Number(process.env.SERVICES ?? 500);
@@ -489,8 +490,7 @@ async function main(): Promise<void> {
       },
       pageErrors: errors,
     };
-    mkdirSync('bench/results', { recursive: true });
-    writeFileSync('bench/results/dashboard.json', `${JSON.stringify(out, null, 2)}\n`);
+    writeBenchFile('bench/results/dashboard.json', `${JSON.stringify(out, null, 2)}\n`);
     updateReadme(out);
     console.log(over.length ? `OVER BUDGET: ${over.join(', ')}` : `every page under ${BUDGET_MS} ms (p95)`);
     if (errors.length) console.log(`page errors: ${errors.join(' | ')}`);
@@ -546,7 +546,7 @@ function updateReadme(out: Written): void {
     `What counting costs the hub (in-process hub, one-way messages/s, medians): tap off ${k(tap.off)}, with the hub-side tally the dashboard uses ${k(tap.tally)} (${Math.abs((tap.tally ?? 0) / (tap.off ?? 1) - 1) < 0.2 ? 'the same within the noise of a shared machine' : `${((tap.tally ?? 0) / (tap.off ?? 1)).toFixed(2)}x`}), with a JSON sniffer as well (how the dashboard counted before; now only while a live client is connected) ${k(tap['tally+json-sniffer'])}.`,
     end,
   ].join('\n');
-  writeFileSync(path, readme.replace(new RegExp(`${begin}[\\s\\S]*?${end}`), text));
+  writeBenchFile(path, readme.replace(new RegExp(`${begin}[\\s\\S]*?${end}`), text));
 }
 
 if (process.env.ONLY_TAP) console.log(await tapCost());

@@ -8,7 +8,7 @@
  *   npm run bench -- hub-throughput          (QUICK=1 for one short run per figure)
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { freePort, portOpen } from '../src/core/test/support.js';
 import { cpuMs, pidOf } from './hub-throughput/cpu.js';
@@ -19,6 +19,7 @@ import type { HubConnection } from '../src/hub/connection.js';
 import { HubGate } from '../src/hub/gate.js';
 import { RESERVED_SERVICES, TrustPolicy, defaultTrustSpec, type Grant } from '../src/trust/policy.js';
 import { RefusalLog } from '../src/trust/refusals.js';
+import { writeBenchFile, writing } from './write.js';
 
 const QUICK = process.env.QUICK === '1';
 const RUNS = QUICK ? 1 : 3;
@@ -374,8 +375,7 @@ async function main(): Promise<void> {
     ratios,
     limits,
   };
-  mkdirSync('bench/results', { recursive: true });
-  writeFileSync('bench/results/hub-throughput.json', `${JSON.stringify(result, null, 2)}\n`);
+  writeBenchFile('bench/results/hub-throughput.json', `${JSON.stringify(result, null, 2)}\n`);
   updateReadme(figures, ratios, limits.rr1_twiceMoleculer_vs_direct, checkNs);
   console.log(`\nsystem        one-way/s  rr1/s (p50/p99 us)      rr64/s (p50/p99 us)   CPU us/msg  CPU us/rt64`);
   for (const f of figures) {
@@ -384,7 +384,9 @@ async function main(): Promise<void> {
     );
   }
   console.log(`ratios: ${JSON.stringify(ratios)}`);
-  console.log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s; wrote bench/results/hub-throughput.json`);
+  console.log(
+    `done in ${((Date.now() - started) / 1000).toFixed(0)} s; ${writing ? 'wrote bench/results/hub-throughput.json' : 'NO_WRITE=1: results not written'}`,
+  );
 }
 
 /** Rewrites the table between the markers in bench/README.md (the section stays ours alone). */
@@ -423,7 +425,7 @@ function updateReadme(
     end,
   ].join('\n');
   text = text.slice(0, text.indexOf(begin)) + table + text.slice(text.indexOf(end) + end.length);
-  writeFileSync('bench/README.md', text);
+  writeBenchFile('bench/README.md', text);
 }
 
 await main();

@@ -7,7 +7,7 @@
  *
  *   npm run bench -- mesh-routing          (QUICK=1 for shorter phases)
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { median } from './hub-throughput/stats.js';
 import {
   natsRequester,
@@ -19,6 +19,7 @@ import {
 } from './mesh-routing/rr.js';
 import { NatsCluster } from '../src/backplane/test/nats-cluster.js';
 import { LineService, startCluster, waitConverged, type HubProcess } from '../src/mesh/test/cluster.js';
+import { writeBenchFile, writing } from './write.js';
 
 const QUICK = process.env.QUICK === '1';
 const RUNS = QUICK ? 1 : 3;
@@ -247,8 +248,7 @@ async function main(): Promise<void> {
     },
     seconds: Math.round((Date.now() - started) / 1000),
   };
-  mkdirSync('bench/results', { recursive: true });
-  writeFileSync('bench/results/mesh-routing.json', `${JSON.stringify(result, null, 2)}\n`);
+  writeBenchFile('bench/results/mesh-routing.json', `${JSON.stringify(result, null, 2)}\n`);
 
   const table = [
     '| system | path | rr/s (1 in flight) | p50 / p99 us | rr/s (64 in flight) | p50 / p99 us |',
@@ -273,14 +273,16 @@ async function main(): Promise<void> {
   const begin = '<!-- mesh-routing:begin -->';
   const end = '<!-- mesh-routing:end -->';
   if (readme.includes(begin)) {
-    writeFileSync(
+    writeBenchFile(
       'bench/README.md',
       readme.replace(new RegExp(`${begin}[\\s\\S]*?${end}`), `${begin}\n${table}\n${end}`),
     );
   } else {
     console.log('(bench/README.md has no mesh-routing markers; table not written)');
   }
-  console.log(`\n${table}\nwrote bench/results/mesh-routing.json in ${result.seconds} s`);
+  console.log(
+    `\n${table}\n${writing ? 'wrote bench/results/mesh-routing.json' : 'NO_WRITE=1: results not written'} in ${result.seconds} s`,
+  );
 }
 
 main().then(
