@@ -60,6 +60,8 @@ export class Discovery implements ClientExtension {
   private server: string | undefined;
   private hubCluster: string | undefined;
   private synced = false;
+  /** The sync a DROPPED started, while it runs: more DROPPED meanwhile start no other. */
+  private resync: Promise<void> | undefined;
   /**
    * One map per sync in flight: the last push or drop heard for each (hub, service) since it asked,
    * laid over its answer (which may have been computed before them). At most one entry per
@@ -176,9 +178,14 @@ export class Discovery implements ClientExtension {
     if (msg.command === 'DROPPED') {
       // The hub dropped messages for this client while its queue was full: a PEERS push may be
       // among them, so the view is asked for again (the application may want to know too).
-      if (this.synced && this.client) {
+      // One at a time: any local process can send this client DROPPED, and each sync fetches the whole view.
+      if (this.synced && this.client && !this.resync) {
         this.log.warn({ count: msg.params.count }, 'the hub dropped messages for this client: syncing peers again');
-        this.sync().catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'discovery sync failed'));
+        this.resync = this.sync()
+          .catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'discovery sync failed'))
+          .finally(() => {
+            this.resync = undefined;
+          });
       }
       return false;
     }
