@@ -8,7 +8,10 @@ import { needService, tempDir } from '../core/test/support.js';
 import { getLogger } from '../core/log.js';
 import { hubPort, startTestHub } from '../hub/test/support.js';
 import { openDispatchDb } from './open.js';
+import { Agent } from './agent/agent.js';
+import type { DispatcherReply } from './protocol/wire.js';
 import { startAgent, startDispatcher } from './run.js';
+import { HubAgentTransport } from './transport/hub.js';
 import { AMQP_URL, deleteTopology, testPrefix } from './test/rabbit.js';
 import { parseTriggers } from './trigger/parse.js';
 
@@ -65,3 +68,45 @@ for (const transport of ['amqp', 'hub'] as const) {
     assert.equal(agent.triggerVersion, await db.triggerVersion());
   });
 }
+
+void test('hub: a hello that arrives while the registration is on its way reaches the registry', async () => {
+  const home = await tempDir('sb-dispatch-reg-hello-');
+  cleanups.push(home.cleanup);
+  const { db, close } = await openDispatchDb({ home: home.path });
+  cleanups.push(close);
+  const token = await db.issueToken('counter');
+  const hub = await startTestHub();
+  cleanups.push(() => hub.stop());
+  const address = `cd://127.0.0.1:${hubPort(hub)}`;
+  const dispatcher = await startDispatcher({ db, hub: address, hubToken: hub.adminToken, log });
+  cleanups.push(() => dispatcher.stop());
+  // The agent registers before the connector's hello (timeout 0); this transport holds that first
+  // registration until the hello has come, as a slow network or a busy dispatcher would.
+  class SlowFirstRegister extends HubAgentTransport {
+    agent: Agent | undefined;
+    private held = false;
+    override async request(...args: Parameters<HubAgentTransport['request']>): Promise<DispatcherReply> {
+      const agent = this.agent!;
+      if (args[0].type === 'register' && !this.held) {
+        this.held = true;
+        if (!agent.declared) await new Promise((resolve) => agent.connector.once('hello', resolve));
+      }
+      return super.request(...args);
+    }
+  }
+  const transport = new SlowFirstRegister({ address, log });
+  const agent = new Agent({
+    transport,
+    command: counter,
+    kind: 'counter',
+    id: 'counter-hello',
+    token,
+    log,
+    helloTimeoutMs: 0,
+  });
+  transport.agent = agent;
+  cleanups.push(() => agent.stop());
+  await agent.start();
+  const record = await db.getConnector('counter-hello');
+  assert.deepEqual([record?.events, record?.tasks], [['tick'], ['emit']]);
+});

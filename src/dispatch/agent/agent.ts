@@ -254,6 +254,7 @@ export class Agent {
   }
 
   private async register(): Promise<void> {
+    const sent = this.hello;
     const reply = await this.opts.transport.request(
       {
         type: 'register',
@@ -281,6 +282,9 @@ export class Agent {
       'registered with the dispatcher',
     );
     if (this.announced > this.version) await this.refreshTriggers();
+    // The hello came while this registration was on its way (a connector slower to start than the
+    // hello timeout): the dispatcher holds what was declared before it, so tell it again.
+    if (this.hello !== sent && !this.stopped) await this.register();
   }
 
   private useSnapshot(s: TriggerSnapshot): void {
