@@ -4,7 +4,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { needService, tempDir } from '../core/test/support.js';
+import { needService, tempDir, waitFor } from '../core/test/support.js';
 import { getLogger } from '../core/log.js';
 import { hubPort, startTestHub } from '../hub/test/support.js';
 import { openDispatchDb } from './open.js';
@@ -109,4 +109,31 @@ void test('hub: a hello that arrives while the registration is on its way reache
   await agent.start();
   const record = await db.getConnector('counter-hello');
   assert.deepEqual([record?.events, record?.tasks], [['tick'], ['emit']]);
+});
+
+void test('hub: an agent that starts before the dispatcher has joined the hub registers once it has', async () => {
+  const home = await tempDir('sb-dispatch-reg-early-');
+  cleanups.push(home.cleanup);
+  const { db, close } = await openDispatchDb({ home: home.path });
+  cleanups.push(close);
+  const token = await db.issueToken('counter');
+  const hub = await startTestHub();
+  cleanups.push(() => hub.stop());
+  const address = `cd://127.0.0.1:${hubPort(hub)}`;
+  // `switchboard start` says it runs before its dispatcher has registered; an agent started right
+  // after asks a hub that has never seen the name `dispatcher`, so nothing keeps its request.
+  const starting = startAgent({
+    command: counter,
+    kind: 'counter',
+    id: 'counter-early',
+    token,
+    dispatcher: address,
+    log,
+  });
+  cleanups.push(async () => (await starting).stop());
+  await waitFor(() => hub.router.counters.failed > 0, { what: "the agent's registration, for nobody" });
+  const dispatcher = await startDispatcher({ db, hub: address, hubToken: hub.adminToken, log });
+  cleanups.push(() => dispatcher.stop());
+  await starting;
+  assert.equal((await db.getConnector('counter-early'))?.status, 'online');
 });

@@ -21,7 +21,7 @@ import { SwitchboardError, errorMessage, toWire } from '../../core/errors.js';
 import { LogThrottle } from '../../core/log-throttle.js';
 import { fail } from '../../core/result.js';
 import type { Logger } from '../../core/log.js';
-import type { JsonValue } from '../../core/message.js';
+import type { JsonValue, Message } from '../../core/message.js';
 import type { ConnectorRecord } from '../dispatcher/types.js';
 import {
   agentMessage,
@@ -48,6 +48,9 @@ const CACHE_TTL = 'ttl=60';
 const ACK_TIMEOUT_MS = 10_000;
 const RETRY_MIN_MS = 250;
 const RETRY_MAX_MS = 5_000;
+/** Between tries of a request while the hub says the dispatcher has not joined yet. */
+const ABSENT_RETRY_MIN_MS = 50;
+const ABSENT_RETRY_MAX_MS = 1_000;
 /** Refusals worth trying again (the store or the dispatcher is having a moment); the rest are final. */
 const RETRYABLE_REFUSALS = new Set<string>(['INTERNAL', 'UNAVAILABLE', 'TIMEOUT']);
 
@@ -313,10 +316,7 @@ export class HubAgentTransport implements AgentTransport {
     msg: Extract<AgentMessage, { type: 'register' | 'triggers' | 'holder' }>,
     timeoutMs = 10_000,
   ): Promise<DispatcherReply> {
-    const reply = await this.client!.request(
-      { command: 'DISPATCH', to: DISPATCHER_SERVICE, params: { message: msg as unknown as JsonValue } },
-      { timeoutMs },
-    );
+    const reply = await this.askDispatcher(msg, timeoutMs);
     if (reply.command !== 'DISPATCH_REPLY')
       throw new SwitchboardError(
         'UNAVAILABLE',
@@ -329,6 +329,37 @@ export class HubAgentTransport implements AgentTransport {
         `the dispatcher's reply is not valid: ${parsed.ok ? parsed.value.type : parsed.error}`,
       );
     return parsed.value;
+  }
+
+  /**
+   * A hub that has never seen the dispatcher keeps nothing for it, and an agent may start first (the
+   * dispatcher of `switchboard start` joins a moment after the hub says it runs): `cache=reply` makes
+   * the hub say so at once, and the request goes again until it arrives or `timeoutMs` has passed.
+   * What is asked this way (register, triggers, holder) changes nothing when repeated.
+   */
+  private async askDispatcher(msg: AgentMessage, timeoutMs: number): Promise<Message> {
+    const deadline = Date.now() + timeoutMs;
+    for (let wait = ABSENT_RETRY_MIN_MS; ; wait = Math.min(wait * 2, ABSENT_RETRY_MAX_MS)) {
+      try {
+        return await this.client!.request(
+          {
+            command: 'DISPATCH',
+            to: DISPATCHER_SERVICE,
+            params: { message: msg as unknown as JsonValue, cache: 'reply' },
+          },
+          { timeoutMs: Math.max(1, deadline - Date.now()) },
+        );
+      } catch (err) {
+        if (!(err instanceof SwitchboardError && err.code === 'UNAVAILABLE' && err.retryable)) throw err;
+        if (this.closed || Date.now() + wait >= deadline)
+          throw new SwitchboardError(
+            'UNAVAILABLE',
+            `the dispatcher has not joined the hub (waited ${timeoutMs} ms); start it with \`switchboard start\` or \`switchboard dispatcher\``,
+            { retryable: true },
+          );
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
   }
 
   async send(msg: AgentMessage): Promise<void> {
