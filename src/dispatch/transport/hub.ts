@@ -354,7 +354,7 @@ export class HubAgentTransport implements AgentTransport {
         if (this.closed || Date.now() + wait >= deadline)
           throw new SwitchboardError(
             'UNAVAILABLE',
-            `the dispatcher has not joined the hub (waited ${timeoutMs} ms); start it with \`switchboard start\` or \`switchboard dispatcher\``,
+            `no answer from the dispatcher within ${timeoutMs} ms (${err.message}); start it with \`switchboard start\` or \`switchboard dispatcher\``,
             { retryable: true },
           );
         await new Promise((r) => setTimeout(r, wait));
