@@ -59,6 +59,14 @@ export class HubChild {
       this.output += d.toString();
     });
     this.child = child;
+    // A hub that fails on its own (a port taken between freePort and its bind, a crash) leaves a
+    // test with only ECONNREFUSED to go on: say so, with the end of its output (kill() is not news).
+    child.once('exit', (code, signal) => {
+      if (this.child !== child || code === 0) return;
+      process.stderr.write(
+        `${this.label} (pid ${child.pid}) exited on its own (${signal ?? `code ${code}`}); its output ends:\n${this.output.slice(-2000)}\n`,
+      );
+    });
     const deadline = Date.now() + timeoutMs;
     while (!(await portOpen(port, '127.0.0.1', 200))) {
       if (child.exitCode !== null) throw new Error(`${this.label} exited with ${child.exitCode}:\n${this.output}`);
