@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { needService, tempDir, waitFor } from '../core/test/support.js';
 import { getLogger } from '../core/log.js';
 import { hubPort, startTestHub } from '../hub/test/support.js';
+import type { Hub } from '../hub/hub.js';
+import type { DispatchDb } from './dispatcher/db.js';
 import { openDispatchDb } from './open.js';
 import { Agent } from './agent/agent.js';
 import type { DispatcherReply } from './protocol/wire.js';
@@ -69,17 +71,25 @@ for (const transport of ['amqp', 'hub'] as const) {
   });
 }
 
-void test('hub: a hello that arrives while the registration is on its way reaches the registry', async () => {
-  const home = await tempDir('sb-dispatch-reg-hello-');
+/** A store with a token of kind `counter`, and a hub (both removed after the tests). */
+async function storeAndHub(): Promise<{ db: DispatchDb; token: string; hub: Hub; address: string }> {
+  const home = await tempDir('sb-dispatch-reg-');
   cleanups.push(home.cleanup);
   const { db, close } = await openDispatchDb({ home: home.path });
   cleanups.push(close);
-  const token = await db.issueToken('counter');
   const hub = await startTestHub();
   cleanups.push(() => hub.stop());
-  const address = `cd://127.0.0.1:${hubPort(hub)}`;
+  return { db, token: await db.issueToken('counter'), hub, address: `cd://127.0.0.1:${hubPort(hub)}` };
+}
+
+async function dispatcherOn(db: DispatchDb, hub: Hub, address: string): Promise<void> {
   const dispatcher = await startDispatcher({ db, hub: address, hubToken: hub.adminToken, log });
   cleanups.push(() => dispatcher.stop());
+}
+
+void test('hub: a hello that arrives while the registration is on its way reaches the registry', async () => {
+  const { db, token, hub, address } = await storeAndHub();
+  await dispatcherOn(db, hub, address);
   // The agent registers before the connector's hello (timeout 0); this transport holds that first
   // registration until the hello has come, as a slow network or a busy dispatcher would.
   class SlowFirstRegister extends HubAgentTransport {
@@ -112,14 +122,7 @@ void test('hub: a hello that arrives while the registration is on its way reache
 });
 
 void test('hub: an agent that starts before the dispatcher has joined the hub registers once it has', async () => {
-  const home = await tempDir('sb-dispatch-reg-early-');
-  cleanups.push(home.cleanup);
-  const { db, close } = await openDispatchDb({ home: home.path });
-  cleanups.push(close);
-  const token = await db.issueToken('counter');
-  const hub = await startTestHub();
-  cleanups.push(() => hub.stop());
-  const address = `cd://127.0.0.1:${hubPort(hub)}`;
+  const { db, token, hub, address } = await storeAndHub();
   // `switchboard start` says it runs before its dispatcher has registered; an agent started right
   // after asks a hub that has never seen the name `dispatcher`, so nothing keeps its request.
   const starting = startAgent({
@@ -132,8 +135,7 @@ void test('hub: an agent that starts before the dispatcher has joined the hub re
   });
   cleanups.push(async () => (await starting).stop());
   await waitFor(() => hub.router.counters.failed > 0, { what: "the agent's registration, for nobody" });
-  const dispatcher = await startDispatcher({ db, hub: address, hubToken: hub.adminToken, log });
-  cleanups.push(() => dispatcher.stop());
+  await dispatcherOn(db, hub, address);
   await starting;
   assert.equal((await db.getConnector('counter-early'))?.status, 'online');
 });
